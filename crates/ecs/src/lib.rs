@@ -1,0 +1,1 @@
+//! `sfn-ecs`: the Amazon ECS adapter (RunTask parameters, local, sim and aws backends).

@@ -1,0 +1,1 @@
+//! `sfn-engine`: the Step Functions interpreter.

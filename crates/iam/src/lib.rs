@@ -1,0 +1,1 @@
+//! `sfn-iam`: least-privilege IAM policies for a state machine role.

@@ -1,0 +1,1 @@
+//! `sfn-patterns`: Task resource ARNs, integration patterns and the `ServiceIntegration` seam.

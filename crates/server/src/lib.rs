@@ -1,0 +1,1 @@
+//! `sfn-server`: the Step Functions API over HTTP.

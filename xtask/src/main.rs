@@ -1,0 +1,40 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `ci`: what CI runs (fmt --check, clippy -D warnings, tests, docs).
+#![allow(clippy::print_stdout)]
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        _ => {
+            println!("usage: cargo xtask ci");
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+/// Runs one cargo command and fails when it fails.
+fn cargo(args: &[&str]) -> Result<()> {
+    println!("$ cargo {}", args.join(" "));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot start cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace"])?;
+    cargo(&["doc", "--workspace", "--no-deps"])?;
+    Ok(())
+}
