@@ -1,1 +1,34 @@
 //! `sfn-patterns`: Task resource ARNs, integration patterns and the `ServiceIntegration` seam.
+//!
+//! Place in the workspace: below `sfn-engine` and the service adapters (`sfn-ecs`), above nothing of ours.
+//! The engine knows services only through [`ServiceIntegration`]; what is common to every service lives here:
+//! parsing `Resource` ([`Resource::parse`]), the three integration patterns ([`run_task`]: request-response,
+//! `.sync`, `.waitForTaskToken` with TimeoutSeconds/HeartbeatSeconds), task tokens ([`TokenRegistry`], ≥ 128-bit
+//! random, single use, SendTask* answers as the Step Functions API), the Failures rule ([`failures_rule`]) and
+//! cooperative cancellation ([`AbortHandle`]).
+//!
+//! Invariants: no service SDK types, no printing; every failure carries its ASL error name.
+//!
+//! ```
+//! use sfn_patterns::{Pattern, Resource};
+//! let r = Resource::parse("arn:aws:states:::ecs:runTask.waitForTaskToken").unwrap();
+//! assert!(matches!(r, Resource::Service(s) if s.pattern == Pattern::WaitForTaskToken));
+//! ```
+
+mod abort;
+mod error;
+mod integration;
+mod resource;
+mod token;
+
+pub use abort::{AbortHandle, AbortSignal};
+pub use error::{ResourceError, SendTaskError, TaskFailure};
+pub use integration::{
+    Integrations, Lint, LintSeverity, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome,
+    TaskTimeouts, failures_rule, run_task,
+};
+pub use resource::{Pattern, Resource, ServiceResource};
+pub use token::{
+    CallbackMessage, CallbackReceiver, MAX_CAUSE_CHARS, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES, MAX_TOKEN_LEN,
+    TokenOwner, TokenRegistry,
+};

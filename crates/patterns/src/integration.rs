@@ -1,0 +1,288 @@
+//! The `ServiceIntegration` seam and the pattern driver shared by every service.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::abort::AbortSignal;
+use crate::error::TaskFailure;
+use crate::resource::{Pattern, ServiceResource};
+use crate::token::{CallbackMessage, CallbackReceiver};
+
+/// Everything an integration may want to know about the task invocation it serves.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    /// The parsed `Resource`.
+    pub resource: ServiceResource,
+    /// The execution's ARN.
+    pub execution_arn: String,
+    /// The Task state's name.
+    pub state_name: String,
+    /// The id of this invocation's `TaskScheduled` event: unique within the execution and stable across restarts.
+    pub scheduled_event_id: u64,
+    /// Retry attempt (0 for the first).
+    pub attempt: u32,
+    /// Region of the state machine.
+    pub region: String,
+    /// Account of the state machine.
+    pub account: String,
+    /// The task token, for `.waitForTaskToken`.
+    pub token: Option<String>,
+}
+
+impl TaskContext {
+    /// A short idempotency key for this invocation (≤ 64 characters), e.g. for ECS `ClientToken`.
+    pub fn idempotency_key(&self) -> String {
+        let name = self.execution_arn.rsplit(':').next().unwrap_or_default();
+        let mut key = format!("{}-{}-{}", self.scheduled_event_id, self.attempt, name);
+        key.truncate(64);
+        key
+    }
+}
+
+/// Severity of a lint finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LintSeverity {
+    /// The definition cannot work as written.
+    Error,
+    /// Probably a mistake.
+    Warning,
+}
+
+/// A static finding about one Task state, from the integration that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lint {
+    /// Error or warning.
+    pub severity: LintSeverity,
+    /// Stable code (`ECS_UNKNOWN_FIELD`, …).
+    pub code: String,
+    /// JSON pointer relative to the Task state (`/Parameters/Overrides/...`).
+    pub pointer: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+/// A service that Task states can call; the engine knows services only through this trait.
+#[async_trait]
+pub trait ServiceIntegration: Send + Sync {
+    /// The service name as in the resource and history's `resourceType` (`ecs`).
+    fn service(&self) -> &str;
+
+    /// Whether this action and pattern are supported; the error is an AWS-like message for validation.
+    fn check(&self, resource: &ServiceResource) -> Result<(), String>;
+
+    /// Static findings about a Task state that uses this service (`state` is the state's JSON).
+    fn lint(&self, _resource: &ServiceResource, _state: &Value) -> Vec<Lint> {
+        Vec::new()
+    }
+
+    /// Calls the API with the evaluated parameters. For request-response this is the state's result;
+    /// for `.sync` and `.waitForTaskToken` it is the submission (the `TaskSubmitted` output).
+    async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure>;
+
+    /// `.sync`: waits until the submitted job ends and returns its result.
+    async fn wait(&self, ctx: &TaskContext, _submitted: &Value) -> Result<Value, TaskFailure> {
+        Err(TaskFailure::new(
+            "States.Runtime",
+            format!(
+                "the {} integration does not support the {} pattern",
+                self.service(),
+                ctx.resource.pattern
+            ),
+        ))
+    }
+
+    /// Stops the submitted job (state timeout or execution stopped). Best effort; never fails the state.
+    async fn stop(&self, _ctx: &TaskContext, _submitted: &Value, _reason: &str) {}
+}
+
+/// The integrations available to an engine, by service name.
+#[derive(Clone, Default)]
+pub struct Integrations {
+    by_service: BTreeMap<String, Arc<dyn ServiceIntegration>>,
+}
+
+impl std::fmt::Debug for Integrations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.by_service.keys()).finish()
+    }
+}
+
+impl Integrations {
+    /// No integrations.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the integration for its service.
+    pub fn register(&mut self, integration: Arc<dyn ServiceIntegration>) -> &mut Self {
+        self.by_service.insert(integration.service().to_owned(), integration);
+        self
+    }
+
+    /// The integration serving a resource (SDK integrations are looked up as `aws-sdk:<service>`).
+    pub fn get(&self, resource: &ServiceResource) -> Option<&Arc<dyn ServiceIntegration>> {
+        self.by_service.get(&resource.history_resource_type())
+    }
+
+    /// Checks that a resource can be served: an integration exists and accepts the action and pattern.
+    pub fn check(&self, resource: &ServiceResource) -> Result<(), String> {
+        match self.get(resource) {
+            Some(i) => i.check(resource),
+            None => Err(format!(
+                "no integration is registered for '{}' (service '{}'); supported: {}",
+                resource.history_resource(),
+                resource.history_resource_type(),
+                if self.by_service.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.by_service.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            )),
+        }
+    }
+}
+
+/// TimeoutSeconds and HeartbeatSeconds of one task invocation, already evaluated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskTimeouts {
+    /// `TimeoutSeconds`: the whole task, from TaskStarted.
+    pub timeout: Option<Duration>,
+    /// `HeartbeatSeconds`: longest gap between heartbeats (callbacks).
+    pub heartbeat: Option<Duration>,
+}
+
+/// Callbacks through which the driver reports progress, so the engine can write history as it happens.
+pub trait TaskObserver: Send + Sync {
+    /// The job was submitted (`.sync`, `.waitForTaskToken`); `output` is the API response.
+    fn submitted(&self, _output: &Value) {}
+    /// A heartbeat arrived.
+    fn heartbeat(&self) {}
+}
+
+/// A no-op observer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+impl TaskObserver for NoObserver {}
+
+/// How one task invocation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskOutcome {
+    /// The state's result (before ResultSelector/ResultPath).
+    Succeeded(Value),
+    /// Failed with an error name and cause.
+    Failed(TaskFailure),
+    /// TimeoutSeconds (`States.Timeout`) or HeartbeatSeconds (`States.HeartbeatTimeout`) expired.
+    TimedOut(TaskFailure),
+    /// The execution was stopped while the task ran.
+    Aborted,
+}
+
+/// Runs one task invocation with the semantics of its pattern (AWS "Discover service integration patterns"):
+/// request-response returns the API response; `.sync` submits then waits for the job; `.waitForTaskToken`
+/// submits then waits for SendTaskSuccess/Failure, with heartbeats. TimeoutSeconds covers the whole task;
+/// a `.sync` job is stopped when it times out or the execution is aborted; a callback job is not (as on AWS).
+pub async fn run_task(
+    integration: &dyn ServiceIntegration,
+    ctx: &TaskContext,
+    parameters: Value,
+    callback: Option<CallbackReceiver>,
+    timeouts: TaskTimeouts,
+    abort: &AbortSignal,
+    observer: &dyn TaskObserver,
+) -> TaskOutcome {
+    let deadline = timeouts.timeout.map(|d| tokio::time::Instant::now() + d);
+    let timed_out = || TaskOutcome::TimedOut(TaskFailure { error: "States.Timeout".into(), cause: None });
+    let pattern = ctx.resource.pattern;
+
+    // Submit.
+    let submitted = tokio::select! {
+        r = integration.submit(ctx, parameters) => r,
+        () = sleep_until(deadline) => return timed_out(),
+        () = abort.aborted() => return TaskOutcome::Aborted,
+    };
+    let submitted = match submitted {
+        Ok(v) => v,
+        Err(f) => return TaskOutcome::Failed(f),
+    };
+    if pattern == Pattern::RequestResponse {
+        return TaskOutcome::Succeeded(submitted);
+    }
+    observer.submitted(&submitted);
+
+    if pattern.is_sync() {
+        let outcome = tokio::select! {
+            r = integration.wait(ctx, &submitted) => match r {
+                Ok(v) => TaskOutcome::Succeeded(v),
+                Err(f) => TaskOutcome::Failed(f),
+            },
+            () = sleep_until(deadline) => {
+                integration.stop(ctx, &submitted, "Step Functions state timed out").await;
+                timed_out()
+            }
+            () = abort.aborted() => {
+                integration.stop(ctx, &submitted, "Step Functions execution stopped").await;
+                TaskOutcome::Aborted
+            }
+        };
+        return outcome;
+    }
+
+    // .waitForTaskToken
+    let Some(mut rx) = callback else {
+        return TaskOutcome::Failed(TaskFailure::new(
+            "States.Runtime",
+            "a .waitForTaskToken task was started without a task token",
+        ));
+    };
+    let mut heartbeat_deadline = timeouts.heartbeat.map(|d| tokio::time::Instant::now() + d);
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(CallbackMessage::Success(v)) => return TaskOutcome::Succeeded(v),
+                Some(CallbackMessage::Failure { error, cause }) => {
+                    return TaskOutcome::Failed(TaskFailure { error: error.unwrap_or_default(), cause });
+                }
+                Some(CallbackMessage::Heartbeat) => {
+                    observer.heartbeat();
+                    heartbeat_deadline = timeouts.heartbeat.map(|d| tokio::time::Instant::now() + d);
+                }
+                None => return TaskOutcome::Aborted,
+            },
+            () = sleep_until(deadline) => {
+                rx.mark_timed_out();
+                return timed_out();
+            }
+            () = sleep_until(heartbeat_deadline) => {
+                rx.mark_timed_out();
+                return TaskOutcome::TimedOut(TaskFailure { error: "States.HeartbeatTimeout".into(), cause: None });
+            }
+            () = abort.aborted() => return TaskOutcome::Aborted,
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The ECS-style "Failures" rule (AWS: Run Amazon ECS tasks, "Key features"): an HTTP 200 response with a
+/// non-empty `Failures` array is returned as-is for request-response, and fails `.sync` and
+/// `.waitForTaskToken` with `error_name` and the failures as JSON for cause.
+pub fn failures_rule(pattern: Pattern, response: &Value, error_name: &str) -> Result<(), TaskFailure> {
+    if pattern == Pattern::RequestResponse {
+        return Ok(());
+    }
+    match response.get("Failures") {
+        Some(Value::Array(f)) if !f.is_empty() => {
+            Err(TaskFailure::new(error_name, serde_json::to_string(f).unwrap_or_default()))
+        }
+        _ => Ok(()),
+    }
+}
