@@ -1,1 +1,38 @@
 //! `sfn-path`: the Step Functions JsonPath dialect, reference paths, payload templates and intrinsic functions.
+//!
+//! Place in the workspace: the bottom layer; it depends on nothing of ours. `sfn-asl` parses every path,
+//! template and intrinsic call of a definition with this crate once, at load time; `sfn-engine` evaluates
+//! the parsed forms and never re-parses a string while running.
+//!
+//! Why hand-written: Step Functions' paths are Jayway JsonPath with Step Functions' own additions
+//! (`$$` for the context object, `$name` for variables, `States.*` intrinsic calls with their own escapes,
+//! `.$` template keys) and AWS's exact results (indefinite paths always produce arrays, Jayway's error
+//! wording, Java's rounding and `toString` in intrinsics). No general JsonPath crate reproduces them.
+//!
+//! Invariants: no IO, no async, no panics on any input (parsers bound nesting and length); evaluation
+//! borrows the selected node for definite paths instead of cloning the input.
+//!
+//! ```
+//! use serde_json::json;
+//! use sfn_path::{Path, Scope, Template};
+//! let input = json!({"commands": ["echo", "hello"]});
+//! let params = Template::parse(&json!({"Command.$": "$.commands", "Name": "app"})).unwrap();
+//! assert_eq!(params.eval(&Scope::input(&input)).unwrap(), json!({"Command": ["echo", "hello"], "Name": "app"}));
+//! assert!(Path::parse("$.commands[0]").unwrap().is_definite());
+//! ```
+
+mod ast;
+mod error;
+mod eval;
+mod intrinsics;
+pub mod jsonata;
+mod parse;
+mod template;
+
+pub use ast::{
+    Arg, Call, CompareOp, Expr, Filter, Function, Operand, Path, ReferencePath, Root, Segment, Selector,
+    StrLit, Template,
+};
+pub use error::{EvalError, ParseError, TemplateError};
+pub use eval::{NotFound, Scope, Variables, json_eq};
+pub use intrinsics::{MAX_RANGE_ITEMS, MAX_STRING_INPUT};

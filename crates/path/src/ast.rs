@@ -1,0 +1,348 @@
+//! Typed syntax trees for paths, intrinsic calls and payload templates.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// Where a path starts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Root {
+    /// `$`: the state's (effective) input.
+    Input,
+    /// `$$`: the context object.
+    Context,
+    /// `$name`: a workflow variable (set with `Assign`).
+    Variable(Box<str>),
+}
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    /// `.name`, `['name']`, `[0]`, `[*]`, … applied to the current node.
+    Child(Selector),
+    /// `..name`, `..*`, `..[0]`: applied to the current node and all its descendants.
+    Descendant(Selector),
+}
+
+/// What a segment selects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selector {
+    /// An object member.
+    Name(Box<str>),
+    /// Several object members: `['a','b']`.
+    Names(Vec<Box<str>>),
+    /// An array element; negative counts from the end.
+    Index(i64),
+    /// Several array elements: `[0,2]`.
+    Indexes(Vec<i64>),
+    /// A slice `[start:end:step]`.
+    Slice {
+        /// First index (inclusive), default 0.
+        start: Option<i64>,
+        /// Last index (exclusive), default the length.
+        end: Option<i64>,
+        /// Step, default 1.
+        step: Option<i64>,
+    },
+    /// `*`: every member or element.
+    Wildcard,
+    /// `[?(...)]`: the elements for which the filter holds.
+    Filter(Box<Filter>),
+}
+
+/// A filter expression inside `[?( … )]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// `a || b`
+    Or(Box<Filter>, Box<Filter>),
+    /// `a && b`
+    And(Box<Filter>, Box<Filter>),
+    /// `!a`
+    Not(Box<Filter>),
+    /// `@.x` alone: the member exists.
+    Exists(Operand),
+    /// `@.x < 3`
+    Compare(Operand, CompareOp, Operand),
+}
+
+/// A comparison operator in a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A value in a filter expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// `@…`: relative to the element being tested.
+    Current(Vec<Segment>),
+    /// `$…`: an absolute path.
+    Path(Path),
+    /// A JSON literal (`1`, `'a'`, `"a"`, `true`, `null`).
+    Literal(Value),
+}
+
+/// A parsed JsonPath, e.g. `$.items[0].name`, `$$.Execution.Id` or `$myVar.field`.
+///
+/// Definite paths (names and indexes only) select at most one node; the others
+/// (wildcards, slices, filters, unions, `..`) always produce an array, as in Jayway JsonPath,
+/// the library Step Functions uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path {
+    pub(crate) source: Box<str>,
+    pub(crate) root: Root,
+    pub(crate) segments: Vec<Segment>,
+}
+
+impl Path {
+    /// The text as written in the definition.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Where the path starts.
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// The segments after the root.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// True when the path can select at most one node.
+    pub fn is_definite(&self) -> bool {
+        self.segments.iter().all(|s| matches!(s, Segment::Child(Selector::Name(_) | Selector::Index(_))))
+    }
+
+    /// True for `$` alone.
+    pub fn is_root_input(&self) -> bool {
+        self.root == Root::Input && self.segments.is_empty()
+    }
+
+    /// Jayway's normalized form of the path (`$['a'][0]`), used in error messages.
+    pub fn normalized(&self) -> String {
+        let mut out = match &self.root {
+            Root::Input => "$".to_owned(),
+            Root::Context => "$$".to_owned(),
+            Root::Variable(v) => format!("${v}"),
+        };
+        for s in &self.segments {
+            push_normalized(&mut out, s);
+        }
+        out
+    }
+}
+
+pub(crate) fn push_normalized(out: &mut String, segment: &Segment) {
+    let sel = match segment {
+        Segment::Child(s) => s,
+        Segment::Descendant(s) => {
+            out.push_str("..");
+            s
+        }
+    };
+    match sel {
+        Selector::Name(n) => {
+            out.push_str("['");
+            out.push_str(n);
+            out.push_str("']");
+        }
+        Selector::Names(ns) => {
+            out.push('[');
+            let parts: Vec<String> = ns.iter().map(|n| format!("'{n}'")).collect();
+            out.push_str(&parts.join(","));
+            out.push(']');
+        }
+        Selector::Index(i) => out.push_str(&format!("[{i}]")),
+        Selector::Indexes(is) => {
+            let parts: Vec<String> = is.iter().map(i64::to_string).collect();
+            out.push_str(&format!("[{}]", parts.join(",")));
+        }
+        Selector::Slice { start, end, step } => {
+            let f = |v: &Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+            out.push_str(&format!("[{}:{}", f(start), f(end)));
+            if let Some(s) = step {
+                out.push_str(&format!(":{s}"));
+            }
+            out.push(']');
+        }
+        Selector::Wildcard => out.push_str("[*]"),
+        Selector::Filter(_) => out.push_str("[?]"),
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// A reference path: a definite path on the input (`$`, `$.a.b`, `$.a[0]`), as ResultPath and ItemsPath need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferencePath(pub(crate) Path);
+
+impl ReferencePath {
+    /// The underlying path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The text as written.
+    pub fn source(&self) -> &str {
+        self.0.source()
+    }
+}
+
+impl fmt::Display for ReferencePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The intrinsic functions of the Amazon States Language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Function {
+    Format,
+    StringToJson,
+    JsonToString,
+    Array,
+    ArrayPartition,
+    ArrayContains,
+    ArrayRange,
+    ArrayGetItem,
+    ArrayLength,
+    ArrayUnique,
+    Base64Encode,
+    Base64Decode,
+    Hash,
+    JsonMerge,
+    MathRandom,
+    MathAdd,
+    StringSplit,
+    Uuid,
+}
+
+impl Function {
+    /// Every intrinsic function.
+    pub const ALL: [Function; 18] = [
+        Function::Format,
+        Function::StringToJson,
+        Function::JsonToString,
+        Function::Array,
+        Function::ArrayPartition,
+        Function::ArrayContains,
+        Function::ArrayRange,
+        Function::ArrayGetItem,
+        Function::ArrayLength,
+        Function::ArrayUnique,
+        Function::Base64Encode,
+        Function::Base64Decode,
+        Function::Hash,
+        Function::JsonMerge,
+        Function::MathRandom,
+        Function::MathAdd,
+        Function::StringSplit,
+        Function::Uuid,
+    ];
+
+    /// The name as written, e.g. `States.Format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Format => "States.Format",
+            Function::StringToJson => "States.StringToJson",
+            Function::JsonToString => "States.JsonToString",
+            Function::Array => "States.Array",
+            Function::ArrayPartition => "States.ArrayPartition",
+            Function::ArrayContains => "States.ArrayContains",
+            Function::ArrayRange => "States.ArrayRange",
+            Function::ArrayGetItem => "States.ArrayGetItem",
+            Function::ArrayLength => "States.ArrayLength",
+            Function::ArrayUnique => "States.ArrayUnique",
+            Function::Base64Encode => "States.Base64Encode",
+            Function::Base64Decode => "States.Base64Decode",
+            Function::Hash => "States.Hash",
+            Function::JsonMerge => "States.JsonMerge",
+            Function::MathRandom => "States.MathRandom",
+            Function::MathAdd => "States.MathAdd",
+            Function::StringSplit => "States.StringSplit",
+            Function::Uuid => "States.UUID",
+        }
+    }
+
+    /// Looks a function up by its full name (`States.Format`).
+    pub fn from_name(name: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// A string literal in an intrinsic call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrLit {
+    /// The value with every escape resolved.
+    pub value: String,
+    /// For `States.Format` templates: the text split at unescaped `{}` placeholders.
+    pub(crate) format_parts: Vec<String>,
+}
+
+/// One argument of an intrinsic call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// `'text'`
+    Str(StrLit),
+    /// A number, `true`, `false` or `null`.
+    Literal(Value),
+    /// A path (`$.a`, `$$.Execution.Id`, `$var`).
+    Path(Path),
+    /// A nested call.
+    Call(Call),
+}
+
+/// An intrinsic function call such as `States.Format('{}', $.a)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// Which function.
+    pub function: Function,
+    /// Its arguments.
+    pub args: Vec<Arg>,
+}
+
+/// What a `.$` field (or ErrorPath/CausePath) holds: a path or an intrinsic call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A JsonPath.
+    Path(Path),
+    /// An intrinsic function call.
+    Call(Call),
+}
+
+/// A payload template (Parameters, ItemSelector, ResultSelector, Assign in JSONPath machines):
+/// JSON in which every key ending in `.$` takes its value from a path or intrinsic call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    /// A subtree without any `.$` key: copied as is.
+    Literal(Value),
+    /// An object with at least one dynamic member somewhere below.
+    Object(Vec<(Box<str>, Template)>),
+    /// An array with at least one dynamic member somewhere below.
+    Array(Vec<Template>),
+    /// A `.$` member's value.
+    Expr {
+        /// The key as written (with `.$`), for error messages.
+        field: Box<str>,
+        /// The path or call.
+        expr: Expr,
+    },
+}

@@ -1,0 +1,471 @@
+//! Evaluation of paths against JSON, borrowing wherever the result is a single existing node.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use serde_json::Value;
+
+use crate::ast::{
+    CompareOp, Expr, Filter, Operand, Path, ReferencePath, Root, Segment, Selector, push_normalized,
+};
+use crate::error::EvalError;
+
+/// Workflow variables visible to a state (`$name` paths).
+pub trait Variables {
+    /// The value of a variable, if it is defined.
+    fn get(&self, name: &str) -> Option<&Value>;
+}
+
+/// No variables.
+impl Variables for () {
+    fn get(&self, _name: &str) -> Option<&Value> {
+        None
+    }
+}
+
+impl<S: BuildHasher> Variables for HashMap<String, Value, S> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        HashMap::get(self, name)
+    }
+}
+
+impl Variables for serde_json::Map<String, Value> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        serde_json::Map::get(self, name)
+    }
+}
+
+/// What paths are evaluated against: the input (`$`), the context object (`$$`) and variables (`$name`).
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    /// The value `$` refers to.
+    pub input: &'a Value,
+    /// The context object `$$` refers to.
+    pub context: &'a Value,
+    /// The variables `$name` refers to.
+    pub variables: &'a dyn Variables,
+}
+
+impl<'a> Scope<'a> {
+    /// A scope with only an input (context `null`, no variables).
+    pub fn input(input: &'a Value) -> Scope<'a> {
+        Scope { input, context: &Value::Null, variables: &() }
+    }
+
+    /// The value a root refers to.
+    pub(crate) fn root(&self, root: &Root) -> Result<&'a Value, EvalError> {
+        match root {
+            Root::Input => Ok(self.input),
+            Root::Context => Ok(self.context),
+            Root::Variable(name) => self
+                .variables
+                .get(name)
+                .ok_or_else(|| EvalError::runtime(format!("The variable '${name}' is not defined"))),
+        }
+    }
+}
+
+/// Why a path selected nothing (Jayway JsonPath's wording).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotFound {
+    /// e.g. `No results for path: $['a']` or `Missing property in path $['a']`.
+    pub message: String,
+}
+
+impl Path {
+    /// Evaluates the path in a scope. Definite paths return the selected node (borrowed, never cloned);
+    /// indefinite paths return an array of every match (possibly empty).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use sfn_path::{Path, Scope};
+    /// let input = json!({"items": [{"n": 1}, {"n": 2}]});
+    /// let scope = Scope::input(&input);
+    /// assert_eq!(*Path::parse("$.items[1].n").unwrap().eval(&scope).unwrap(), json!(2));
+    /// assert_eq!(*Path::parse("$.items[*].n").unwrap().eval(&scope).unwrap(), json!([1, 2]));
+    /// assert!(Path::parse("$.nope").unwrap().eval(&scope).is_err());
+    /// ```
+    pub fn eval<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, EvalError> {
+        let root = scope.root(&self.root)?;
+        self.select_in(root, scope)
+            .map_err(|nf| EvalError::runtime(format!("Invalid path '{}' : {}", self.source, nf.message)))
+    }
+
+    /// Applies the path's segments to `value` (ignoring the root kind). Filters that use `$` see `scope`.
+    pub fn select_in<'v>(&self, value: &'v Value, scope: &Scope<'v>) -> Result<Cow<'v, Value>, NotFound> {
+        if self.is_definite() {
+            select_definite(&self.segments, value).map(Cow::Borrowed)
+        } else {
+            let mut out = Vec::new();
+            select_all(&self.segments, value, scope, &mut out);
+            Ok(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
+        }
+    }
+}
+
+fn select_definite<'v>(segments: &[Segment], root: &'v Value) -> Result<&'v Value, NotFound> {
+    let mut cur = root;
+    let mut trail = String::from("$");
+    for (i, seg) in segments.iter().enumerate() {
+        let leaf = i + 1 == segments.len();
+        let next = match seg {
+            Segment::Child(Selector::Name(n)) => match cur {
+                Value::Object(m) => m.get(n.as_ref()),
+                _ => {
+                    return Err(NotFound {
+                        message: format!(
+                            "Expected to find an object with property ['{n}'] in path {trail} but found '{}'",
+                            java_type(cur)
+                        ),
+                    });
+                }
+            },
+            Segment::Child(Selector::Index(ix)) => match cur {
+                Value::Array(a) => resolve_index(*ix, a.len()).and_then(|k| a.get(k)),
+                _ => None,
+            },
+            _ => None,
+        };
+        push_normalized(&mut trail, seg);
+        match next {
+            Some(v) => cur = v,
+            None if leaf => return Err(NotFound { message: format!("No results for path: {trail}") }),
+            None => return Err(NotFound { message: format!("Missing property in path {trail}") }),
+        }
+    }
+    Ok(cur)
+}
+
+fn java_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "java.lang.Boolean",
+        Value::Number(n) if n.is_f64() => "java.lang.Double",
+        Value::Number(_) => "java.lang.Integer",
+        Value::String(_) => "java.lang.String",
+        Value::Array(_) => "java.util.ArrayList",
+        Value::Object(_) => "java.util.LinkedHashMap",
+    }
+}
+
+fn resolve_index(ix: i64, len: usize) -> Option<usize> {
+    if ix >= 0 {
+        usize::try_from(ix).ok().filter(|&k| k < len)
+    } else {
+        let back = usize::try_from(ix.unsigned_abs()).ok()?;
+        len.checked_sub(back)
+    }
+}
+
+fn select_all<'v>(segments: &[Segment], node: &'v Value, scope: &Scope<'v>, out: &mut Vec<&'v Value>) {
+    let Some((first, rest)) = segments.split_first() else {
+        out.push(node);
+        return;
+    };
+    match first {
+        Segment::Child(sel) => {
+            let mut hits = Vec::new();
+            apply(sel, node, scope, &mut hits);
+            for h in hits {
+                select_all(rest, h, scope, out);
+            }
+        }
+        Segment::Descendant(sel) => {
+            let mut nodes = Vec::new();
+            descendants(node, &mut nodes);
+            for n in nodes {
+                let mut hits = Vec::new();
+                apply(sel, n, scope, &mut hits);
+                for h in hits {
+                    select_all(rest, h, scope, out);
+                }
+            }
+        }
+    }
+}
+
+fn descendants<'v>(node: &'v Value, out: &mut Vec<&'v Value>) {
+    // Iterative pre-order walk: deep documents cannot overflow the stack.
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        out.push(n);
+        match n {
+            Value::Object(m) => stack.extend(m.values().rev()),
+            Value::Array(a) => stack.extend(a.iter().rev()),
+            _ => {}
+        }
+    }
+}
+
+fn apply<'v>(sel: &Selector, node: &'v Value, scope: &Scope<'v>, out: &mut Vec<&'v Value>) {
+    match (sel, node) {
+        (Selector::Name(n), Value::Object(m)) => out.extend(m.get(n.as_ref())),
+        (Selector::Names(ns), Value::Object(m)) => out.extend(ns.iter().filter_map(|n| m.get(n.as_ref()))),
+        (Selector::Index(i), Value::Array(a)) => {
+            out.extend(resolve_index(*i, a.len()).and_then(|k| a.get(k)))
+        }
+        (Selector::Indexes(is), Value::Array(a)) => {
+            out.extend(is.iter().filter_map(|i| resolve_index(*i, a.len()).and_then(|k| a.get(k))));
+        }
+        (Selector::Slice { start, end, step }, Value::Array(a)) => slice(a, *start, *end, *step, out),
+        (Selector::Wildcard, Value::Array(a)) => out.extend(a.iter()),
+        (Selector::Wildcard, Value::Object(m)) => out.extend(m.values()),
+        (Selector::Filter(f), Value::Array(a)) => out.extend(a.iter().filter(|e| holds(f, e, scope))),
+        (Selector::Filter(f), v @ Value::Object(_)) if holds(f, v, scope) => out.push(v),
+        _ => {}
+    }
+}
+
+fn slice<'v>(
+    a: &'v [Value],
+    start: Option<i64>,
+    end: Option<i64>,
+    step: Option<i64>,
+    out: &mut Vec<&'v Value>,
+) {
+    let len = i64::try_from(a.len()).unwrap_or(i64::MAX);
+    let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+    let step = step.unwrap_or(1);
+    if step > 0 {
+        let (mut i, e) = (norm(start.unwrap_or(0)), norm(end.unwrap_or(len)));
+        while i < e {
+            out.extend(usize::try_from(i).ok().and_then(|k| a.get(k)));
+            i += step;
+        }
+    } else {
+        let s = start.map(|s| if s < 0 { len + s } else { s.min(len - 1) }).unwrap_or(len - 1);
+        let e = end.map(|e| if e < 0 { (len + e).max(-1) } else { e }).unwrap_or(-1);
+        let mut i = s;
+        while i > e && i >= 0 {
+            out.extend(usize::try_from(i).ok().and_then(|k| a.get(k)));
+            i += step;
+        }
+    }
+}
+
+fn operand<'v>(op: &'v Operand, current: &'v Value, scope: &Scope<'v>) -> Option<Cow<'v, Value>> {
+    match op {
+        Operand::Literal(v) => Some(Cow::Borrowed(v)),
+        Operand::Current(segs) => {
+            let mut out = Vec::new();
+            select_all(segs, current, scope, &mut out);
+            out.first().map(|v| Cow::Borrowed(*v))
+        }
+        Operand::Path(p) => {
+            let root = scope.root(&p.root).ok()?;
+            p.select_in(root, scope).ok()
+        }
+    }
+}
+
+fn holds<'v>(f: &'v Filter, current: &'v Value, scope: &Scope<'v>) -> bool {
+    match f {
+        Filter::Or(a, b) => holds(a, current, scope) || holds(b, current, scope),
+        Filter::And(a, b) => holds(a, current, scope) && holds(b, current, scope),
+        Filter::Not(a) => !holds(a, current, scope),
+        Filter::Exists(o) => operand(o, current, scope).is_some(),
+        Filter::Compare(l, op, r) => {
+            let (Some(l), Some(r)) = (operand(l, current, scope), operand(r, current, scope)) else {
+                return false;
+            };
+            compare(&l, *op, &r)
+        }
+    }
+}
+
+fn compare(l: &Value, op: CompareOp, r: &Value) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (l, r) {
+        (Value::Number(a), Value::Number(b)) => {
+            a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b))
+        }
+        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        _ => None,
+    };
+    match op {
+        CompareOp::Eq => json_eq(l, r),
+        CompareOp::Ne => !json_eq(l, r),
+        CompareOp::Lt => ord == Some(Ordering::Less),
+        CompareOp::Le => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+        CompareOp::Gt => ord == Some(Ordering::Greater),
+        CompareOp::Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+    }
+}
+
+/// JSON equality where numbers compare by value (`1 == 1.0`), as Step Functions compares.
+pub fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+impl ReferencePath {
+    /// Reads the node the reference path names in `input`.
+    pub fn get<'v>(&self, input: &'v Value) -> Result<&'v Value, EvalError> {
+        select_definite(&self.0.segments, input)
+            .map_err(|nf| EvalError::runtime(format!("Invalid path '{}' : {}", self.0.source, nf.message)))
+    }
+
+    /// Writes `value` at the reference path inside `target` (ResultPath semantics): `$` replaces the
+    /// whole document; missing objects on the way are created; a non-object on the way is an error.
+    pub fn set(&self, target: Value, value: Value) -> Result<Value, EvalError> {
+        let segs = &self.0.segments;
+        if segs.is_empty() {
+            return Ok(value);
+        }
+        let mut root = target;
+        let mut cur = &mut root;
+        for (i, seg) in segs.iter().enumerate() {
+            let leaf = i + 1 == segs.len();
+            let fail = |what: &str| {
+                EvalError::named(
+                    "States.ResultPathMatchFailure",
+                    format!("Unable to apply ReferencePath {} to input: {what}", self.0.source),
+                )
+            };
+            cur = match seg {
+                Segment::Child(Selector::Name(n)) => {
+                    if cur.is_null() {
+                        *cur = Value::Object(serde_json::Map::new());
+                    }
+                    let Value::Object(m) = cur else {
+                        return Err(fail(&format!("cannot set member '{n}' on a non-object")));
+                    };
+                    if leaf {
+                        m.insert(n.to_string(), value);
+                        return Ok(root);
+                    }
+                    m.entry(n.to_string()).or_insert(Value::Null)
+                }
+                Segment::Child(Selector::Index(ix)) => {
+                    let Value::Array(a) = cur else {
+                        return Err(fail(&format!("cannot set index {ix} on a non-array")));
+                    };
+                    let len = a.len();
+                    let Some(k) = resolve_index(*ix, len) else {
+                        return Err(fail(&format!("index {ix} is out of bounds")));
+                    };
+                    let slot = &mut a[k];
+                    if leaf {
+                        *slot = value;
+                        return Ok(root);
+                    }
+                    slot
+                }
+                _ => return Err(fail("not a reference path")),
+            };
+        }
+        Ok(root)
+    }
+}
+
+impl Expr {
+    /// Evaluates a path or an intrinsic call.
+    pub fn eval<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, EvalError> {
+        match self {
+            Expr::Path(p) => p.eval(scope),
+            Expr::Call(c) => c.eval(scope).map(Cow::Owned),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn eval(path: &str, input: &Value) -> Result<Value, String> {
+        let p = Path::parse(path).map_err(|e| e.to_string())?;
+        p.eval(&Scope::input(input)).map(Cow::into_owned).map_err(|e| e.message().to_owned())
+    }
+
+    #[test]
+    fn definite_paths() {
+        let doc = json!({"a": {"b": [10, 20, 30]}, "x-y": 1});
+        assert_eq!(eval("$", &doc).unwrap(), doc);
+        assert_eq!(eval("$.a.b[1]", &doc).unwrap(), json!(20));
+        assert_eq!(eval("$.a.b[-1]", &doc).unwrap(), json!(30));
+        assert_eq!(eval("$['x-y']", &doc).unwrap(), json!(1));
+        assert_eq!(eval("$.x-y", &doc).unwrap(), json!(1));
+    }
+
+    #[test]
+    fn missing_paths_have_jayway_messages() {
+        let doc = json!({"int-literal": 0, "s": "text"});
+        assert_eq!(
+            eval("$.NoSuchOutputPath", &doc).unwrap_err(),
+            "Invalid path '$.NoSuchOutputPath' : No results for path: $['NoSuchOutputPath']"
+        );
+        assert_eq!(
+            eval("$.a.b", &doc).unwrap_err(),
+            "Invalid path '$.a.b' : Missing property in path $['a']"
+        );
+        assert!(eval("$.s.x", &doc).unwrap_err().contains("Expected to find an object with property ['x']"));
+    }
+
+    #[test]
+    fn indefinite_paths_always_give_arrays() {
+        let doc = json!({"items": [{"v": 1}, {"v": 2}, {"w": 3}, {"v": 4}]});
+        assert_eq!(eval("$.items[*].v", &doc).unwrap(), json!([1, 2, 4]));
+        assert_eq!(eval("$.items[1:3]", &doc).unwrap(), json!([{"v": 2}, {"w": 3}]));
+        assert_eq!(eval("$.items[:1].v", &doc).unwrap(), json!([1]));
+        assert_eq!(eval("$.items[-2:]", &doc).unwrap(), json!([{"w": 3}, {"v": 4}]));
+        assert_eq!(eval("$.items[::2].v", &doc).unwrap(), json!([1]));
+        assert_eq!(eval("$.items[0,3].v", &doc).unwrap(), json!([1, 4]));
+        assert_eq!(eval("$..v", &doc).unwrap(), json!([1, 2, 4]));
+        assert_eq!(eval("$.nothing[*]", &doc).unwrap(), json!([]));
+        assert_eq!(eval("$[*]", &json!({})).unwrap(), json!([]));
+    }
+
+    #[test]
+    fn filters() {
+        let doc = json!({"books": [{"p": 5, "t": "a"}, {"p": 15, "t": "b"}, {"t": "c"}], "max": 10});
+        assert_eq!(eval("$.books[?(@.p < 10)].t", &doc).unwrap(), json!(["a"]));
+        assert_eq!(eval("$.books[?(@.p)].t", &doc).unwrap(), json!(["a", "b"]));
+        assert_eq!(eval("$.books[?(!@.p)].t", &doc).unwrap(), json!(["c"]));
+        assert_eq!(eval("$.books[?(@.p > $.max || @.t == 'c')].t", &doc).unwrap(), json!(["b", "c"]));
+        assert_eq!(eval("$.books[?(@.p >= 5 && @.p <= 5)].t", &doc).unwrap(), json!(["a"]));
+    }
+
+    #[test]
+    fn context_and_variables() {
+        let input = json!({});
+        let ctx = json!({"Execution": {"Id": "arn"}});
+        let mut vars = HashMap::new();
+        vars.insert("x".to_owned(), json!({"y": [1, 2]}));
+        let scope = Scope { input: &input, context: &ctx, variables: &vars };
+        assert_eq!(*Path::parse("$$.Execution.Id").unwrap().eval(&scope).unwrap(), json!("arn"));
+        assert_eq!(*Path::parse("$x.y[1]").unwrap().eval(&scope).unwrap(), json!(2));
+        assert!(Path::parse("$nope").unwrap().eval(&scope).is_err());
+    }
+
+    #[test]
+    fn reference_path_set() {
+        let rp = ReferencePath::parse("$.a.b").unwrap();
+        assert_eq!(rp.set(json!({"x": 1}), json!(2)).unwrap(), json!({"x": 1, "a": {"b": 2}}));
+        assert_eq!(ReferencePath::parse("$").unwrap().set(json!({"x": 1}), json!(3)).unwrap(), json!(3));
+        let e = rp.set(json!({"a": "str"}), json!(1)).unwrap_err();
+        assert_eq!(e.error_name(), "States.ResultPathMatchFailure");
+        let rp = ReferencePath::parse("$.l[1]").unwrap();
+        assert_eq!(rp.set(json!({"l": [0, 0]}), json!(9)).unwrap(), json!({"l": [0, 9]}));
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(json_eq(&json!(1), &json!(1.0)));
+        assert!(json_eq(&json!({"a": [1]}), &json!({"a": [1.0]})));
+        assert!(!json_eq(&json!("1"), &json!(1)));
+    }
+}

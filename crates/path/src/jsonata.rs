@@ -1,0 +1,1 @@
+//! JSONata expressions (Step Functions `QueryLanguage: JSONata`).

@@ -1,0 +1,658 @@
+//! Parsers: JsonPath, reference paths, intrinsic calls and `.$` expressions.
+//!
+//! Hand-written because the dialect is Step Functions' own: Jayway-style JsonPath with `$$` (context) and
+//! `$name` (variables) roots, and the `States.*` intrinsic call syntax with its `\'`, `\{`, `\}`, `\\` escapes.
+
+use serde_json::{Number, Value};
+
+use crate::ast::{
+    Arg, Call, CompareOp, Expr, Filter, Function, Operand, Path, ReferencePath, Root, Segment, Selector,
+    StrLit,
+};
+use crate::error::ParseError;
+
+/// Deepest nesting of intrinsic calls or filter parentheses accepted (guards the recursive parser's stack).
+const MAX_DEPTH: usize = 64;
+/// Longest path or expression accepted, in bytes.
+const MAX_LEN: usize = 64 * 1024;
+
+/// Where a path ends: at the end of the text, or also at delimiters of an enclosing syntax.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// The whole string is the path.
+    Whole,
+    /// Inside an intrinsic call's arguments: `,`, `)` and whitespace end it.
+    Arg,
+    /// Inside a filter: whitespace, `)` and operators end it.
+    Filter,
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(src: &'a str) -> Self {
+        Parser { src, pos: 0, depth: 0 }
+    }
+
+    fn err(&self, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.src, self.pos, msg)
+    }
+
+    fn rest(&self) -> &'a str {
+        &self.src[self.pos..]
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    fn eat(&mut self, s: &str) -> bool {
+        if self.rest().starts_with(s) {
+            self.pos += s.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, s: &str) -> Result<(), ParseError> {
+        if self.eat(s) { Ok(()) } else { Err(self.err(format!("expected '{s}'"))) }
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(c) if c.is_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err(format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    // ---- paths ----------------------------------------------------------------------------------------
+
+    fn path(&mut self, ctx: Ctx) -> Result<Path, ParseError> {
+        let start = self.pos;
+        if !self.eat("$") {
+            return Err(self.err("a path must start with '$'"));
+        }
+        let root = if self.eat("$") {
+            Root::Context
+        } else if matches!(self.peek(), Some(c) if c.is_alphabetic() || c == '_') {
+            let begin = self.pos;
+            while matches!(self.peek(), Some(c) if c.is_alphanumeric() || c == '_') {
+                self.bump();
+            }
+            Root::Variable(self.src[begin..self.pos].into())
+        } else {
+            Root::Input
+        };
+        let segments = self.segments(ctx)?;
+        Ok(Path { source: self.src[start..self.pos].into(), root, segments })
+    }
+
+    fn segments(&mut self, ctx: Ctx) -> Result<Vec<Segment>, ParseError> {
+        let mut segments = Vec::new();
+        loop {
+            match self.peek() {
+                Some('.') if self.rest().starts_with("..") => {
+                    self.pos += 2;
+                    let sel = if self.peek() == Some('[') {
+                        self.bracket()?
+                    } else if self.eat("*") {
+                        Selector::Wildcard
+                    } else {
+                        Selector::Name(self.dot_name(ctx)?.into())
+                    };
+                    segments.push(Segment::Descendant(sel));
+                }
+                Some('.') => {
+                    self.pos += 1;
+                    if self.eat("*") {
+                        segments.push(Segment::Child(Selector::Wildcard));
+                    } else {
+                        segments.push(Segment::Child(Selector::Name(self.dot_name(ctx)?.into())));
+                    }
+                }
+                Some('[') => segments.push(Segment::Child(self.bracket()?)),
+                None => break,
+                Some(c) => {
+                    let ends = match ctx {
+                        Ctx::Whole => false,
+                        Ctx::Arg => c == ',' || c == ')' || c.is_whitespace(),
+                        Ctx::Filter => c == ')' || c.is_whitespace() || "=!<>&|".contains(c),
+                    };
+                    if ends {
+                        break;
+                    }
+                    return Err(self.err(format!("unexpected character '{c}' in path")));
+                }
+            }
+        }
+        Ok(segments)
+    }
+
+    fn dot_name(&mut self, ctx: Ctx) -> Result<&'a str, ParseError> {
+        let begin = self.pos;
+        while let Some(c) = self.peek() {
+            let stop = match ctx {
+                Ctx::Whole => c == '.' || c == '[',
+                Ctx::Arg => c == '.' || c == '[' || c == ',' || c == ')' || c.is_whitespace(),
+                Ctx::Filter => c == '.' || c == '[' || c == ')' || c.is_whitespace() || "=!<>&|".contains(c),
+            };
+            if stop {
+                break;
+            }
+            self.bump();
+        }
+        if self.pos == begin {
+            return Err(self.err("expected a member name after '.'"));
+        }
+        let name = &self.src[begin..self.pos];
+        if name.contains(['\'', '"', ']', '(', ')', '*']) && ctx != Ctx::Whole || name.contains([']', '\'']) {
+            return Err(ParseError::new(self.src, begin, format!("invalid member name '{name}'")));
+        }
+        Ok(name)
+    }
+
+    fn bracket(&mut self) -> Result<Selector, ParseError> {
+        self.expect("[")?;
+        self.skip_ws();
+        let sel = match self.peek() {
+            Some('*') => {
+                self.pos += 1;
+                Selector::Wildcard
+            }
+            Some('?') => {
+                self.pos += 1;
+                self.skip_ws();
+                self.expect("(")?;
+                let f = self.filter_or()?;
+                self.skip_ws();
+                self.expect(")")?;
+                Selector::Filter(Box::new(f))
+            }
+            Some('\'' | '"') => {
+                let mut names = vec![self.quoted()?.into_boxed_str()];
+                self.skip_ws();
+                while self.eat(",") {
+                    self.skip_ws();
+                    names.push(self.quoted()?.into_boxed_str());
+                    self.skip_ws();
+                }
+                if names.len() == 1 { Selector::Name(names.remove(0)) } else { Selector::Names(names) }
+            }
+            Some(c) if c == '-' || c == ':' || c.is_ascii_digit() => self.index_or_slice()?,
+            Some(c) => return Err(self.err(format!("unexpected '{c}' after '['"))),
+            None => return Err(self.err("unterminated '['")),
+        };
+        self.skip_ws();
+        self.expect("]")?;
+        Ok(sel)
+    }
+
+    fn int(&mut self) -> Result<Option<i64>, ParseError> {
+        self.skip_ws();
+        let begin = self.pos;
+        self.eat("-");
+        while matches!(self.peek(), Some(c) if c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        let text = &self.src[begin..self.pos];
+        self.skip_ws();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse::<i64>()
+            .map(Some)
+            .map_err(|_| ParseError::new(self.src, begin, format!("invalid array index '{text}'")))
+    }
+
+    fn index_or_slice(&mut self) -> Result<Selector, ParseError> {
+        let first = self.int()?;
+        if self.eat(":") {
+            let end = self.int()?;
+            let step = if self.eat(":") { self.int()? } else { None };
+            if step == Some(0) {
+                return Err(self.err("slice step cannot be 0"));
+            }
+            return Ok(Selector::Slice { start: first, end, step });
+        }
+        let Some(first) = first else { return Err(self.err("expected an array index")) };
+        if self.peek() == Some(',') {
+            let mut all = vec![first];
+            while self.eat(",") {
+                all.push(self.int()?.ok_or_else(|| self.err("expected an array index after ','"))?);
+            }
+            return Ok(Selector::Indexes(all));
+        }
+        Ok(Selector::Index(first))
+    }
+
+    /// `'name'` or `"name"` with backslash escapes.
+    fn quoted(&mut self) -> Result<String, ParseError> {
+        let start = self.pos;
+        let Some(q) = self.bump() else { return Err(self.err("expected a quoted name")) };
+        let mut out = String::new();
+        loop {
+            match self.bump() {
+                None => return Err(ParseError::new(self.src, start, "unterminated quoted name")),
+                Some(c) if c == q => return Ok(out),
+                Some('\\') => match self.bump() {
+                    Some(c) => out.push(c),
+                    None => return Err(ParseError::new(self.src, start, "unterminated quoted name")),
+                },
+                Some(c) => out.push(c),
+            }
+        }
+    }
+
+    // ---- filters --------------------------------------------------------------------------------------
+
+    fn filter_or(&mut self) -> Result<Filter, ParseError> {
+        self.enter()?;
+        let mut left = self.filter_and()?;
+        loop {
+            self.skip_ws();
+            if self.eat("||") {
+                let right = self.filter_and()?;
+                left = Filter::Or(Box::new(left), Box::new(right));
+            } else {
+                break;
+            }
+        }
+        self.depth -= 1;
+        Ok(left)
+    }
+
+    fn filter_and(&mut self) -> Result<Filter, ParseError> {
+        let mut left = self.filter_unary()?;
+        loop {
+            self.skip_ws();
+            if self.eat("&&") {
+                let right = self.filter_unary()?;
+                left = Filter::And(Box::new(left), Box::new(right));
+            } else {
+                break;
+            }
+        }
+        Ok(left)
+    }
+
+    fn filter_unary(&mut self) -> Result<Filter, ParseError> {
+        self.skip_ws();
+        if self.rest().starts_with('!') && !self.rest().starts_with("!=") {
+            self.pos += 1;
+            self.enter()?;
+            let inner = self.filter_unary()?;
+            self.depth -= 1;
+            return Ok(Filter::Not(Box::new(inner)));
+        }
+        if self.eat("(") {
+            let inner = self.filter_or()?;
+            self.skip_ws();
+            self.expect(")")?;
+            return Ok(inner);
+        }
+        let left = self.operand()?;
+        self.skip_ws();
+        let op = [
+            ("==", CompareOp::Eq),
+            ("!=", CompareOp::Ne),
+            ("<=", CompareOp::Le),
+            (">=", CompareOp::Ge),
+            ("<", CompareOp::Lt),
+            (">", CompareOp::Gt),
+        ]
+        .into_iter()
+        .find(|(s, _)| self.rest().starts_with(s));
+        match op {
+            Some((s, op)) => {
+                self.pos += s.len();
+                let right = self.operand()?;
+                Ok(Filter::Compare(left, op, right))
+            }
+            None if self.rest().starts_with("=~") => {
+                Err(self.err("regular expressions in filters are not supported"))
+            }
+            None => match left {
+                Operand::Literal(_) => Err(self.err("expected a comparison operator")),
+                other => Ok(Filter::Exists(other)),
+            },
+        }
+    }
+
+    fn operand(&mut self) -> Result<Operand, ParseError> {
+        self.skip_ws();
+        match self.peek() {
+            Some('@') => {
+                self.pos += 1;
+                Ok(Operand::Current(self.segments(Ctx::Filter)?))
+            }
+            Some('$') => Ok(Operand::Path(self.path(Ctx::Filter)?)),
+            Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            Some(c) if c == '-' || c.is_ascii_digit() => Ok(Operand::Literal(Value::Number(self.number()?))),
+            _ if self.eat("true") => Ok(Operand::Literal(Value::Bool(true))),
+            _ if self.eat("false") => Ok(Operand::Literal(Value::Bool(false))),
+            _ if self.eat("null") => Ok(Operand::Literal(Value::Null)),
+            _ => Err(self.err("expected '@', a path or a literal in the filter")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Number, ParseError> {
+        let begin = self.pos;
+        self.eat("-");
+        while matches!(self.peek(), Some(c) if c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+')
+        {
+            // a '-' or '+' is part of the number only right after an exponent marker
+            if matches!(self.peek(), Some('+')) && !self.src[..self.pos].ends_with(['e', 'E']) {
+                break;
+            }
+            self.pos += 1;
+        }
+        if self.rest().starts_with('-') && self.src[..self.pos].ends_with(['e', 'E']) {
+            self.pos += 1;
+            while matches!(self.peek(), Some(c) if c.is_ascii_digit()) {
+                self.pos += 1;
+            }
+        }
+        let text = &self.src[begin..self.pos];
+        let bad = || ParseError::new(self.src, begin, format!("invalid number '{text}'"));
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Number(n)) => Ok(n),
+            _ => Err(bad()),
+        }
+    }
+
+    // ---- intrinsic calls ------------------------------------------------------------------------------
+
+    fn call(&mut self) -> Result<Call, ParseError> {
+        self.enter()?;
+        let begin = self.pos;
+        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == '.') {
+            self.pos += 1;
+        }
+        let name = &self.src[begin..self.pos];
+        let function = Function::from_name(name).ok_or_else(|| {
+            ParseError::new(self.src, begin, format!("unknown intrinsic function '{name}'"))
+        })?;
+        self.skip_ws();
+        self.expect("(")?;
+        let mut args = Vec::new();
+        self.skip_ws();
+        if !self.eat(")") {
+            loop {
+                self.skip_ws();
+                args.push(self.arg(function, args.is_empty())?);
+                self.skip_ws();
+                if self.eat(")") {
+                    break;
+                }
+                if !self.eat(",") {
+                    return Err(
+                        self.err(format!("expected ',' or ')' in the arguments of {}", function.name()))
+                    );
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(Call { function, args })
+    }
+
+    fn arg(&mut self, function: Function, first: bool) -> Result<Arg, ParseError> {
+        match self.peek() {
+            Some('\'') => Ok(Arg::Str(self.string_literal(function == Function::Format && first)?)),
+            Some('$') => Ok(Arg::Path(self.path(Ctx::Arg)?)),
+            Some(c) if c == '-' || c.is_ascii_digit() => Ok(Arg::Literal(Value::Number(self.number()?))),
+            _ if self.rest().starts_with("States.") => Ok(Arg::Call(self.call()?)),
+            _ => {
+                for (word, v) in
+                    [("true", Value::Bool(true)), ("false", Value::Bool(false)), ("null", Value::Null)]
+                {
+                    if self.rest().starts_with(word) {
+                        let after = self.rest()[word.len()..].chars().next();
+                        if !matches!(after, Some(c) if c.is_alphanumeric() || c == '_') {
+                            self.pos += word.len();
+                            return Ok(Arg::Literal(v));
+                        }
+                    }
+                }
+                Err(self.err(
+                    "expected an argument: a 'string', a number, true, false, null, a path or an intrinsic call",
+                ))
+            }
+        }
+    }
+
+    /// `'…'` with the escapes `\'`, `\{`, `\}`, `\\` (any other backslash sequence is an error, as on AWS).
+    fn string_literal(&mut self, format_template: bool) -> Result<StrLit, ParseError> {
+        let start = self.pos;
+        self.expect("'")?;
+        let mut value = String::new();
+        let mut parts = vec![String::new()];
+        loop {
+            let at = self.pos;
+            match self.bump() {
+                None => return Err(ParseError::new(self.src, start, "unterminated string literal")),
+                Some('\'') => break,
+                Some('\\') => match self.bump() {
+                    Some(c @ ('\'' | '{' | '}' | '\\')) => {
+                        value.push(c);
+                        if let Some(p) = parts.last_mut() {
+                            p.push(c);
+                        }
+                    }
+                    Some(c) => {
+                        return Err(ParseError::new(
+                            self.src,
+                            at,
+                            format!(
+                                "illegal escape sequence '\\{c}' (only \\', \\{{, \\}} and \\\\ are allowed)"
+                            ),
+                        ));
+                    }
+                    None => return Err(ParseError::new(self.src, start, "unterminated string literal")),
+                },
+                Some('{') if format_template && self.rest().starts_with('}') => {
+                    self.pos += 1;
+                    value.push_str("{}");
+                    parts.push(String::new());
+                }
+                Some(c) => {
+                    value.push(c);
+                    if let Some(p) = parts.last_mut() {
+                        p.push(c);
+                    }
+                }
+            }
+        }
+        Ok(StrLit { value, format_parts: parts })
+    }
+}
+
+fn check_len(src: &str) -> Result<(), ParseError> {
+    if src.len() > MAX_LEN {
+        return Err(ParseError::new(src, 0, format!("longer than {MAX_LEN} bytes")));
+    }
+    Ok(())
+}
+
+fn finish<T>(p: &Parser<'_>, v: T) -> Result<T, ParseError> {
+    if p.pos < p.src.len() {
+        return Err(p.err(format!("unexpected '{}'", p.rest().chars().next().unwrap_or(' '))));
+    }
+    Ok(v)
+}
+
+impl Path {
+    /// Parses a JsonPath (`$…`, `$$…` or `$variable…`).
+    ///
+    /// ```
+    /// let p = sfn_path::Path::parse("$.items[0].name").unwrap();
+    /// assert!(p.is_definite());
+    /// assert_eq!(p.normalized(), "$['items'][0]['name']");
+    /// assert!(sfn_path::Path::parse("$.items[").is_err());
+    /// ```
+    pub fn parse(src: &str) -> Result<Path, ParseError> {
+        check_len(src)?;
+        let mut p = Parser::new(src);
+        let path = p.path(Ctx::Whole)?;
+        finish(&p, path)
+    }
+}
+
+impl ReferencePath {
+    /// Parses a reference path: a definite path on the input (`$`, `$.a`, `$['a'][0]`).
+    ///
+    /// ```
+    /// assert!(sfn_path::ReferencePath::parse("$.result").is_ok());
+    /// assert!(sfn_path::ReferencePath::parse("$.items[*]").is_err());
+    /// assert!(sfn_path::ReferencePath::parse("$$.Execution.Id").is_err());
+    /// ```
+    pub fn parse(src: &str) -> Result<ReferencePath, ParseError> {
+        let path = Path::parse(src)?;
+        if path.root != Root::Input {
+            return Err(ParseError::new(src, 0, "a reference path must start with '$.' or be '$'"));
+        }
+        if !path.is_definite() {
+            return Err(ParseError::new(
+                src,
+                0,
+                "a reference path can only select a single node (no wildcards, slices, filters or '..')",
+            ));
+        }
+        Ok(ReferencePath(path))
+    }
+}
+
+impl Call {
+    /// Parses an intrinsic function call such as `States.Format('{}', $.a)`.
+    pub fn parse(src: &str) -> Result<Call, ParseError> {
+        check_len(src)?;
+        let mut p = Parser::new(src);
+        let call = p.call()?;
+        finish(&p, call)
+    }
+}
+
+impl Expr {
+    /// Parses the value of a `.$` field: a path or an intrinsic call.
+    ///
+    /// ```
+    /// use sfn_path::Expr;
+    /// assert!(matches!(Expr::parse("$.a").unwrap(), Expr::Path(_)));
+    /// assert!(matches!(Expr::parse("States.UUID()").unwrap(), Expr::Call(_)));
+    /// assert!(Expr::parse("hello").is_err());
+    /// ```
+    pub fn parse(src: &str) -> Result<Expr, ParseError> {
+        if src.starts_with('$') {
+            Path::parse(src).map(Expr::Path)
+        } else if src.starts_with("States.") {
+            Call::parse(src).map(Expr::Call)
+        } else {
+            Err(ParseError::new(
+                src,
+                0,
+                "expected a JSONPath (starting with '$') or an intrinsic function call",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Path {
+        Path::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn roots() {
+        assert_eq!(p("$").root, Root::Input);
+        assert_eq!(p("$$").root, Root::Context);
+        assert_eq!(p("$$.Execution.Id").segments.len(), 2);
+        assert_eq!(p("$myVar.x").root, Root::Variable("myVar".into()));
+        assert_eq!(p("$my_var2").root, Root::Variable("my_var2".into()));
+    }
+
+    #[test]
+    fn segments() {
+        assert_eq!(p("$.a.b").normalized(), "$['a']['b']");
+        assert_eq!(p("$['a b']['c']").normalized(), "$['a b']['c']");
+        assert_eq!(p("$[\"x\"]").normalized(), "$['x']");
+        assert_eq!(p("$.a[-1]").normalized(), "$['a'][-1]");
+        assert_eq!(p("$.a[0,2]").normalized(), "$['a'][0,2]");
+        assert_eq!(p("$.a[1:5]").normalized(), "$['a'][1:5]");
+        assert_eq!(p("$.a[:1]").normalized(), "$['a'][:1]");
+        assert_eq!(p("$.a[::2]").normalized(), "$['a'][::2]");
+        assert_eq!(p("$.a.*").normalized(), "$['a'][*]");
+        assert_eq!(p("$..a").normalized(), "$..['a']");
+        assert_eq!(p("$.delivery-partner").normalized(), "$['delivery-partner']");
+        assert!(p("$.a[*].b").segments.len() == 3);
+        assert!(!p("$..a").is_definite());
+        assert!(p("$.a[0].b").is_definite());
+    }
+
+    #[test]
+    fn filters() {
+        let f = p("$.items[?(@.price < 10 && @.tag == 'x' || !@.gone)]");
+        assert!(matches!(f.segments[1], Segment::Child(Selector::Filter(_))));
+        assert!(Path::parse("$.a[?(@.x =~ /a/)]").is_err());
+        assert!(Path::parse("$.a[?(@.x ==)]").is_err());
+    }
+
+    #[test]
+    fn bad_paths_are_located() {
+        let e = Path::parse("$.a[").unwrap_err();
+        assert_eq!(e.offset(), 4);
+        assert!(Path::parse("a.b").is_err());
+        assert!(Path::parse("$.").is_err());
+        assert!(Path::parse("$.a[0").is_err());
+        assert!(Path::parse("$.a['b").is_err());
+        assert!(Path::parse("$.a[0:1:0]").is_err());
+        assert!(Path::parse("$.a]").is_err());
+    }
+
+    #[test]
+    fn calls() {
+        let c = Call::parse("States.Format('Hello {}, \\{\\} {}!', $.name, States.UUID())").unwrap();
+        assert_eq!(c.function, Function::Format);
+        assert_eq!(c.args.len(), 3);
+        let Arg::Str(s) = &c.args[0] else { panic!() };
+        assert_eq!(s.format_parts, vec!["Hello ", ", {} ", "!"]);
+        let c = Call::parse("States.MathAdd($.i, -1)").unwrap();
+        assert_eq!(c.args[1], Arg::Literal(serde_json::json!(-1)));
+        let c = Call::parse("States.Array( 'a' ,1.5,true, null , $$.Map.Item.Value )").unwrap();
+        assert_eq!(c.args.len(), 5);
+        let c = Call::parse("States.Array()").unwrap();
+        assert!(c.args.is_empty());
+        let c = Call::parse("States.StringSplit('Hello\nWorld', '\n')").unwrap();
+        assert_eq!(c.args.len(), 2);
+    }
+
+    #[test]
+    fn call_errors() {
+        assert!(Call::parse("States.Nope()").is_err());
+        assert!(Call::parse("States.Format('a'").is_err());
+        assert!(Call::parse("States.Format('a' 'b')").is_err());
+        assert!(Call::parse("States.StringToJson('{\"t\":\"An \\\"q\\\"\"}')").is_err());
+        assert!(Call::parse("States.Format('x') trailing").is_err());
+        let deep = "States.Array(".repeat(200) + &")".repeat(200);
+        assert!(Call::parse(&deep).is_err());
+    }
+}
