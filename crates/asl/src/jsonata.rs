@@ -1,0 +1,72 @@
+//! JSONata-valued fields, held in their parsed form.
+
+use serde_json::Value;
+
+/// A JSONata expression written as `{% … %}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonataExpr {
+    source: String,
+}
+
+impl JsonataExpr {
+    /// Parses `{% expr %}`; `None` when the string is not a JSONata expression.
+    pub fn parse(text: &str) -> Option<Result<JsonataExpr, String>> {
+        let inner = text.trim().strip_prefix("{%")?.strip_suffix("%}")?;
+        if inner.trim().is_empty() {
+            return Some(Err("the JSONata expression is empty".to_owned()));
+        }
+        Some(Ok(JsonataExpr { source: inner.trim().to_owned() }))
+    }
+
+    /// The expression without the `{% %}` delimiters.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// A JSON value in which every string of the form `{% … %}` is a JSONata expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonataPayload {
+    value: Value,
+}
+
+impl JsonataPayload {
+    /// Parses a template, checking every embedded expression.
+    pub fn parse(value: &Value) -> Result<JsonataPayload, (String, String)> {
+        fn walk(v: &Value, ptr: &mut String) -> Result<(), (String, String)> {
+            match v {
+                Value::String(s) => match JsonataExpr::parse(s) {
+                    Some(Err(e)) => Err((ptr.clone(), e)),
+                    _ => Ok(()),
+                },
+                Value::Array(a) => {
+                    for (i, x) in a.iter().enumerate() {
+                        let len = ptr.len();
+                        ptr.push_str(&format!("/{i}"));
+                        walk(x, ptr)?;
+                        ptr.truncate(len);
+                    }
+                    Ok(())
+                }
+                Value::Object(m) => {
+                    for (k, x) in m {
+                        let len = ptr.len();
+                        ptr.push('/');
+                        ptr.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                        walk(x, ptr)?;
+                        ptr.truncate(len);
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+        walk(value, &mut String::new())?;
+        Ok(JsonataPayload { value: value.clone() })
+    }
+
+    /// The template as written.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+}

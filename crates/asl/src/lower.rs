@@ -1,0 +1,1491 @@
+//! From serde's raw union to the typed model: state-type and query-language rules, parsed paths and
+//! templates, value ranges. Every problem becomes a located [`Diagnostic`]; lowering never stops early.
+
+use serde_json::{Map, Value};
+use sfn_path::{Expr, Path, ReferencePath, Template};
+
+use crate::diagnostic::{Diagnostic, codes};
+use crate::jsonata::{JsonataExpr, JsonataPayload};
+use crate::model::*;
+use crate::raw::{
+    Nullable, RawBranch, RawCatcher, RawMachine, RawQueryLanguage, RawRetrier, RawState, STATE_FIELDS,
+};
+
+/// What kind of state machine is being checked (some rules differ for EXPRESS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MachineType {
+    /// STANDARD workflows (the default).
+    #[default]
+    Standard,
+    /// EXPRESS workflows: no `.sync` or `.waitForTaskToken`.
+    Express,
+}
+
+pub(crate) fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn lang(raw: Option<RawQueryLanguage>) -> Option<QueryLanguage> {
+    raw.map(|l| match l {
+        RawQueryLanguage::JsonPath => QueryLanguage::JsonPath,
+        RawQueryLanguage::Jsonata => QueryLanguage::Jsonata,
+    })
+}
+
+/// Fields each state type accepts (in either query language).
+fn allowed(kind: &str) -> &'static [&'static str] {
+    const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+    let _ = COMMON;
+    match kind {
+        "Pass" => &[
+            "Type",
+            "Comment",
+            "QueryLanguage",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Result",
+            "Assign",
+            "Output",
+        ],
+        "Task" => &[
+            "Type",
+            "Comment",
+            "QueryLanguage",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Arguments",
+            "ResultSelector",
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Credentials",
+            "Retry",
+            "Catch",
+            "Assign",
+            "Output",
+        ],
+        "Choice" => &[
+            "Type",
+            "Comment",
+            "QueryLanguage",
+            "InputPath",
+            "OutputPath",
+            "Choices",
+            "Default",
+            "Assign",
+            "Output",
+        ],
+        "Wait" => &[
+            "Type",
+            "Comment",
+            "QueryLanguage",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "Assign",
+            "Output",
+        ],
+        "Succeed" => &["Type", "Comment", "QueryLanguage", "InputPath", "OutputPath", "Output"],
+        "Fail" => &["Type", "Comment", "QueryLanguage", "Error", "ErrorPath", "Cause", "CausePath"],
+        "Parallel" => &[
+            "Type",
+            "Comment",
+            "QueryLanguage",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Arguments",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "Branches",
+            "Assign",
+            "Output",
+        ],
+        "Map" => &[
+            "Type",
+            "Comment",
+            "QueryLanguage",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "ItemProcessor",
+            "Iterator",
+            "ItemsPath",
+            "Items",
+            "ItemSelector",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "Label",
+            "Assign",
+            "Output",
+        ],
+        _ => &[],
+    }
+}
+
+/// Fields only JSONPath states may use.
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "ResultSelector",
+    "Result",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+    "Iterator",
+];
+/// Fields only JSONata states may use.
+const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
+
+/// Suggests the closest known name for a misspelt one.
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&name.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Lowers a whole definition.
+pub(crate) struct Lowering {
+    pub(crate) diags: Vec<Diagnostic>,
+    machine_lang: QueryLanguage,
+    machine_type: MachineType,
+}
+
+impl Lowering {
+    pub(crate) fn new(machine_type: MachineType) -> Self {
+        Lowering { diags: Vec::new(), machine_lang: QueryLanguage::JsonPath, machine_type }
+    }
+
+    fn err(&mut self, ptr: impl Into<String>, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg));
+    }
+
+    fn warn(&mut self, code: &str, ptr: impl Into<String>, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(code, ptr, msg));
+    }
+
+    /// Reports a serde error with its JSON pointer and a did-you-mean for unknown fields.
+    fn serde_error(&mut self, base: &str, e: serde_path_to_error::Error<serde_json::Error>) {
+        let mut ptr = base.to_owned();
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => ptr.push_str(&format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => {
+                    ptr.push('/');
+                    ptr.push_str(&escape(key));
+                }
+                _ => {}
+            }
+        }
+        let inner = e.inner().to_string();
+        let msg = match unknown_field(&inner) {
+            Some((field, expected)) => {
+                if !ptr.ends_with(&format!("/{}", escape(&field))) {
+                    ptr.push('/');
+                    ptr.push_str(&escape(&field));
+                }
+                match did_you_mean(&field, expected.iter().map(String::as_str)) {
+                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
+                    None => format!("unknown field {field}; expected one of: {}", expected.join(", ")),
+                }
+            }
+            None => inner,
+        };
+        self.err(ptr, msg);
+    }
+
+    pub(crate) fn machine(&mut self, root: &Value) -> Option<StateMachine> {
+        let Value::Object(top) = root else {
+            self.err("/", "Definition must be a valid JSON object");
+            return None;
+        };
+        let mut missing = Vec::new();
+        if !top.contains_key("States") {
+            missing.push("States");
+        }
+        if !top.contains_key("StartAt") {
+            missing.push("StartAt");
+        }
+        if !missing.is_empty() {
+            self.err("/", format!("These fields are required: [{}]", missing.join(", ")));
+        }
+        let raw: RawMachine = match serde_path_to_error::deserialize(without_states(top).as_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.serde_error("", e);
+                return None;
+            }
+        };
+        self.machine_lang = lang(raw.query_language).unwrap_or_default();
+        if raw.timeout_seconds == Some(0) {
+            self.err("/TimeoutSeconds", "TimeoutSeconds must be a positive integer");
+        }
+        let states = match top.get("States") {
+            Some(Value::Object(m)) => self.states(m, "/States", self.machine_lang),
+            Some(_) => {
+                self.err("/States", "States must be a JSON object");
+                States::default()
+            }
+            None => States::default(),
+        };
+        let _ = raw.states;
+        Some(StateMachine {
+            comment: raw.comment,
+            start_at: raw.start_at.unwrap_or_default(),
+            states,
+            timeout_seconds: raw.timeout_seconds,
+            version: raw.version,
+            query_language: self.machine_lang,
+        })
+    }
+
+    fn states(&mut self, map: &Map<String, Value>, ptr: &str, inherited: QueryLanguage) -> States {
+        let mut out = States::default();
+        if map.is_empty() {
+            self.err(ptr, "States must contain at least one state");
+        }
+        for (name, value) in map {
+            let sptr = format!("{ptr}/{}", escape(name));
+            let chars = name.chars().count();
+            if chars == 0 || chars > 80 || name.chars().any(char::is_control) {
+                self.diags.push(Diagnostic::error(
+                    codes::INVALID_STATE_NAME,
+                    &sptr,
+                    format!("State name '{name}' is invalid: it must be 1 to 80 characters without control characters"),
+                ));
+            }
+            if let Some(s) = self.state(name, value, &sptr, inherited) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn state(&mut self, name: &str, value: &Value, ptr: &str, inherited: QueryLanguage) -> Option<State> {
+        let Value::Object(fields) = value else {
+            self.err(ptr, "A state must be a JSON object");
+            return None;
+        };
+        let raw: RawState = match serde_path_to_error::deserialize(without_nested(fields).as_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.serde_error(ptr, e);
+                return None;
+            }
+        };
+        let Some(kind) = raw.kind.clone() else {
+            self.err(ptr, "These fields are required: [Type]");
+            return None;
+        };
+        let legal = allowed(&kind);
+        if legal.is_empty() {
+            let known = ["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
+            let hint = did_you_mean(&kind, known).map(|s| format!(", did you mean {s}?")).unwrap_or_default();
+            self.err(format!("{ptr}/Type"), format!("Unknown state type '{kind}'{hint}"));
+            return None;
+        }
+        let own_lang = lang(raw.query_language);
+        if self.machine_lang == QueryLanguage::Jsonata && own_lang == Some(QueryLanguage::JsonPath) {
+            self.err(
+                ptr,
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+            );
+        }
+        let ql = own_lang.unwrap_or(inherited);
+        for key in fields.keys() {
+            let kptr = format!("{ptr}/{}", escape(key));
+            if !legal.contains(&key.as_str()) {
+                self.err(&kptr, format!("The field '{key}' is not supported by {kind} states"));
+            } else if ql == QueryLanguage::Jsonata && JSONPATH_ONLY.contains(&key.as_str()) {
+                self.err(
+                    &kptr,
+                    format!("The field '{key}' is not supported when QueryLanguage is 'JSONata'"),
+                );
+            } else if ql == QueryLanguage::JsonPath && JSONATA_ONLY.contains(&key.as_str()) {
+                self.err(
+                    &kptr,
+                    format!("The field '{key}' is only supported when QueryLanguage is 'JSONata'"),
+                );
+            }
+        }
+        let _ = STATE_FIELDS;
+
+        // Transitions.
+        let terminal_type = matches!(kind.as_str(), "Choice" | "Succeed" | "Fail");
+        if !terminal_type {
+            match (&raw.next, raw.end) {
+                (Some(_), Some(true)) => self.err(ptr, "A state cannot have both 'Next' and 'End: true'"),
+                (None, None | Some(false)) => {
+                    self.err(ptr, "These fields are required: [Next] (or 'End': true)");
+                }
+                _ => {}
+            }
+        }
+
+        let input_path = self.io_path(&raw.input_path, &format!("{ptr}/InputPath"), "InputPath");
+        let output_path = self.io_path(&raw.output_path, &format!("{ptr}/OutputPath"), "OutputPath");
+        let assign = raw.assign.as_ref().map(|v| self.payload(v, &format!("{ptr}/Assign"), ql, true));
+        if let Some(Value::Object(m)) = &raw.assign {
+            self.check_variable_names(m, &format!("{ptr}/Assign"));
+        }
+        let output = raw.output.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Output")));
+
+        let state_kind = match kind.as_str() {
+            "Pass" => StateKind::Pass(self.pass(&raw, ptr, ql)),
+            "Task" => StateKind::Task(Box::new(self.task(&raw, ptr, ql))),
+            "Choice" => StateKind::Choice(self.choice(&raw, fields, ptr, ql)),
+            "Wait" => StateKind::Wait(self.wait(&raw, ptr, ql)),
+            "Succeed" => StateKind::Succeed,
+            "Fail" => StateKind::Fail(self.fail(&raw, ptr, ql)),
+            "Parallel" => StateKind::Parallel(Box::new(self.parallel(&raw, fields, ptr, ql))),
+            _ => StateKind::Map(Box::new(self.map(&raw, fields, ptr, ql))),
+        };
+        Some(State {
+            name: name.to_owned(),
+            comment: raw.comment,
+            query_language: ql,
+            input_path,
+            output_path,
+            assign,
+            output,
+            next: raw.next,
+            end: raw.end == Some(true),
+            kind: state_kind,
+        })
+    }
+
+    fn check_variable_names(&mut self, m: &Map<String, Value>, ptr: &str) {
+        for k in m.keys() {
+            let name = k.strip_suffix(".$").unwrap_or(k);
+            let mut chars = name.chars();
+            let ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+                && name.chars().count() <= 80;
+            if !ok {
+                self.err(format!("{ptr}/{}", escape(k)), format!("'{name}' is not a valid variable name"));
+            }
+        }
+    }
+
+    fn io_path(&mut self, f: &Nullable<String>, ptr: &str, field: &str) -> IoPath {
+        match f {
+            Nullable::Absent => IoPath::Whole,
+            Nullable::Null => IoPath::Null,
+            Nullable::Value(s) => match Path::parse(s) {
+                Ok(p) => IoPath::Path(p),
+                Err(e) => {
+                    self.err(ptr, format!("The value for the field '{field}' must be a valid JSONPath: {e}"));
+                    IoPath::Whole
+                }
+            },
+        }
+    }
+
+    fn result_path(&mut self, f: &Nullable<String>, ptr: &str) -> ResultPath {
+        match f {
+            Nullable::Absent => ResultPath::Whole,
+            Nullable::Null => ResultPath::Discard,
+            Nullable::Value(s) => match ReferencePath::parse(s) {
+                Ok(p) => ResultPath::Path(p),
+                Err(e) => {
+                    self.err(
+                        ptr,
+                        format!("The value for the field 'ResultPath' must be a valid ReferencePath: {e}"),
+                    );
+                    ResultPath::Whole
+                }
+            },
+        }
+    }
+
+    fn reference_path(&mut self, s: &str, ptr: &str, field: &str) -> Option<Path> {
+        match ReferencePath::parse(s) {
+            Ok(p) => Some(p.path().clone()),
+            Err(e) => {
+                // *Path fields may also read the context object or variables, but must be definite.
+                match Path::parse(s) {
+                    Ok(p) if p.is_definite() => Some(p),
+                    _ => {
+                        self.err(
+                            ptr,
+                            format!("The value for the field '{field}' must be a valid ReferencePath: {e}"),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A template-valued field: JSONPath template or JSONata payload.
+    fn payload(&mut self, v: &Value, ptr: &str, ql: QueryLanguage, assign: bool) -> Payload {
+        match ql {
+            QueryLanguage::JsonPath => {
+                if !assign {
+                    self.no_dollar(v, ptr);
+                }
+                match Template::parse(v) {
+                    Ok(t) => Payload::JsonPath(t),
+                    Err(e) => {
+                        self.err(
+                            ptr,
+                            format!(
+                                "The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call ({} at {})",
+                                e.field,
+                                e.error.message(),
+                                e.pointer
+                            ),
+                        );
+                        Payload::JsonPath(Template::Literal(Value::Null))
+                    }
+                }
+            }
+            QueryLanguage::Jsonata => self.jsonata_payload(v, ptr),
+        }
+    }
+
+    fn jsonata_payload(&mut self, v: &Value, ptr: &str) -> Payload {
+        match JsonataPayload::parse(v) {
+            Ok(p) => Payload::Jsonata(p),
+            Err((at, msg)) => {
+                self.err(format!("{ptr}{at}"), msg);
+                Payload::JsonPath(Template::Literal(Value::Null))
+            }
+        }
+    }
+
+    /// AWS's NO_DOLLAR warning: a value that looks like a path or intrinsic under a key without `.$`.
+    fn no_dollar(&mut self, v: &Value, ptr: &str) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = format!("{ptr}/{}", escape(k));
+                    if k.ends_with(".$") {
+                        continue;
+                    }
+                    if let Value::String(s) = x
+                        && (s.starts_with("$.")
+                            || s.starts_with("$$.")
+                            || s.starts_with("States.") && s.ends_with(')'))
+                    {
+                        self.warn(
+                            codes::NO_DOLLAR,
+                            p,
+                            format!("The value of '{k}' looks like a path or intrinsic function but the field name does not end with '.$': the literal text is passed"),
+                        );
+                        continue;
+                    }
+                    self.no_dollar(x, &p);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.no_dollar(x, &format!("{ptr}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A number field that JSONata may give as an expression.
+    fn number_or_expr(
+        &mut self,
+        v: &Value,
+        ptr: &str,
+        field: &str,
+        ql: QueryLanguage,
+        min: u64,
+    ) -> Option<Dynamic<u64>> {
+        match v {
+            Value::Number(n) => match n.as_u64() {
+                Some(x) if x >= min => Some(Dynamic::Value(x)),
+                _ => {
+                    let what = if min == 0 { "a non-negative integer" } else { "a positive integer" };
+                    self.err(ptr, format!("The value for the field '{field}' must be {what}, got {n}"));
+                    None
+                }
+            },
+            Value::String(s) if ql == QueryLanguage::Jsonata => match JsonataExpr::parse(s) {
+                Some(Ok(e)) => Some(Dynamic::Jsonata(e)),
+                Some(Err(e)) => {
+                    self.err(ptr, e);
+                    None
+                }
+                None => {
+                    self.err(
+                        ptr,
+                        format!("The value for the field '{field}' must be a number or a JSONata expression"),
+                    );
+                    None
+                }
+            },
+            other => {
+                self.err(ptr, format!("The value for the field '{field}' must be a number, got {other}"));
+                None
+            }
+        }
+    }
+
+    fn exclusive(&mut self, ptr: &str, a: (&str, bool), b: (&str, bool)) {
+        if a.1 && b.1 {
+            self.err(ptr, format!("Only one of '{}' and '{}' may be given", a.0, b.0));
+        }
+    }
+
+    fn seconds(
+        &mut self,
+        v: Option<&Value>,
+        path: Option<&String>,
+        ptr: &str,
+        names: (&str, &str),
+        ql: QueryLanguage,
+    ) -> Option<Dynamic<u64>> {
+        self.exclusive(ptr, (names.0, v.is_some()), (names.1, path.is_some()));
+        if let Some(v) = v {
+            return self.number_or_expr(v, &format!("{ptr}/{}", names.0), names.0, ql, 1);
+        }
+        let p = path?;
+        self.reference_path(p, &format!("{ptr}/{}", names.1), names.1).map(Dynamic::Path)
+    }
+
+    fn pass(&mut self, raw: &RawState, ptr: &str, ql: QueryLanguage) -> Pass {
+        let result = match &raw.result {
+            Nullable::Absent => None,
+            Nullable::Null => Some(Value::Null),
+            Nullable::Value(v) => {
+                if let Value::Object(m) = v
+                    && m.keys().any(|k| k.ends_with(".$"))
+                {
+                    self.warn(
+                        codes::PASS_RESULT_IS_STATIC,
+                        format!("{ptr}/Result"),
+                        "Result is static: its '.$' fields are not evaluated (use Parameters)",
+                    );
+                }
+                Some(v.clone())
+            }
+        };
+        Pass {
+            result,
+            parameters: raw
+                .parameters
+                .as_ref()
+                .map(|v| self.payload(v, &format!("{ptr}/Parameters"), ql, false)),
+            result_path: self.result_path(&raw.result_path, &format!("{ptr}/ResultPath")),
+        }
+    }
+
+    fn task(&mut self, raw: &RawState, ptr: &str, ql: QueryLanguage) -> Task {
+        let resource = match &raw.resource {
+            Some(r) => r.clone(),
+            None => {
+                self.err(ptr, "These fields are required: [Resource]");
+                String::new()
+            }
+        };
+        if self.machine_type == MachineType::Express {
+            for (suffix, label, space) in [
+                (".sync", ".sync", ""),
+                (".sync:2", ".sync", ""),
+                (".waitForTaskToken", ".waitForTaskToken", " "),
+            ] {
+                if resource.ends_with(suffix) && resource.starts_with("arn:") {
+                    self.err(
+                        format!("{ptr}/Resource"),
+                        format!(
+                            "Express state machine does not support '{label}' service integration{space}"
+                        ),
+                    );
+                }
+            }
+        }
+        let parameters = match (&raw.parameters, &raw.arguments) {
+            (Some(p), _) => Some(self.payload(p, &format!("{ptr}/Parameters"), ql, false)),
+            (None, Some(a)) => Some(self.jsonata_payload(a, &format!("{ptr}/Arguments"))),
+            _ => None,
+        };
+        let timeout_seconds = self.seconds(
+            raw.timeout_seconds.as_ref(),
+            raw.timeout_seconds_path.as_ref(),
+            ptr,
+            ("TimeoutSeconds", "TimeoutSecondsPath"),
+            ql,
+        );
+        let heartbeat_seconds = self.seconds(
+            raw.heartbeat_seconds.as_ref(),
+            raw.heartbeat_seconds_path.as_ref(),
+            ptr,
+            ("HeartbeatSeconds", "HeartbeatSecondsPath"),
+            ql,
+        );
+        if let (Some(Dynamic::Value(t)), Some(Dynamic::Value(h))) = (&timeout_seconds, &heartbeat_seconds)
+            && h >= t
+        {
+            self.err(
+                format!("{ptr}/HeartbeatSeconds"),
+                "HeartbeatSeconds must be smaller than TimeoutSeconds",
+            );
+        }
+        let credentials = raw.credentials.as_ref().map(|c| {
+            let cptr = format!("{ptr}/Credentials");
+            let has_role =
+                matches!(c, Value::Object(m) if m.contains_key("RoleArn") || m.contains_key("RoleArn.$"));
+            if !has_role {
+                self.err(&cptr, "The field 'RoleArn' is required but was missing");
+            }
+            self.payload(c, &cptr, ql, false)
+        });
+        Task {
+            resource,
+            parameters,
+            result_selector: raw
+                .result_selector
+                .as_ref()
+                .map(|v| self.payload(v, &format!("{ptr}/ResultSelector"), QueryLanguage::JsonPath, false)),
+            result_path: self.result_path(&raw.result_path, &format!("{ptr}/ResultPath")),
+            timeout_seconds,
+            heartbeat_seconds,
+            credentials,
+            retry: self.retriers(raw.retry.as_deref(), ptr),
+            catch: self.catchers(raw.catch.as_deref(), ptr, ql),
+        }
+    }
+
+    fn retriers(&mut self, raw: Option<&[RawRetrier]>, ptr: &str) -> Vec<Retrier> {
+        let Some(raw) = raw else { return Vec::new() };
+        let n = raw.len();
+        raw.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let rptr = format!("{ptr}/Retry/{i}");
+                self.error_equals(&r.error_equals, &rptr, i + 1 == n, "Retrier");
+                let int = |this: &mut Self, v: &Option<Value>, field: &str, min: i64, default: u64| -> u64 {
+                    match v {
+                        None => default,
+                        Some(Value::Number(x)) if x.as_i64().is_some_and(|x| x >= min) => x.as_u64().unwrap_or(default),
+                        Some(other) => {
+                            this.err(
+                                format!("{rptr}/{field}"),
+                                format!("The value for the field '{field}' must be an integer >= {min}, got {other}"),
+                            );
+                            default
+                        }
+                    }
+                };
+                let interval_seconds = int(self, &r.interval_seconds, "IntervalSeconds", 1, 1);
+                let max_attempts = int(self, &r.max_attempts, "MaxAttempts", 0, 3);
+                let max_delay_seconds = r.max_delay_seconds.as_ref().map(|_| int(self, &r.max_delay_seconds, "MaxDelaySeconds", 1, 1));
+                let backoff_rate = match &r.backoff_rate {
+                    None => 2.0,
+                    Some(Value::Number(x)) if x.as_f64().is_some_and(|f| f >= 1.0) => x.as_f64().unwrap_or(2.0),
+                    Some(other) => {
+                        self.err(
+                            format!("{rptr}/BackoffRate"),
+                            format!("The value for the field 'BackoffRate' must be a number >= 1.0, got {other}"),
+                        );
+                        2.0
+                    }
+                };
+                let jitter = match r.jitter_strategy.as_deref() {
+                    None | Some("NONE") => Jitter::None,
+                    Some("FULL") => Jitter::Full,
+                    Some(other) => {
+                        self.err(
+                            format!("{rptr}/JitterStrategy"),
+                            format!("The value for the field 'JitterStrategy' must be FULL or NONE, got '{other}'"),
+                        );
+                        Jitter::None
+                    }
+                };
+                let _ = &r.comment;
+                Retrier {
+                    error_equals: r.error_equals.clone(),
+                    interval_seconds,
+                    max_attempts,
+                    backoff_rate,
+                    max_delay_seconds,
+                    jitter,
+                }
+            })
+            .collect()
+    }
+
+    fn error_equals(&mut self, names: &[String], ptr: &str, last: bool, what: &str) {
+        let eptr = format!("{ptr}/ErrorEquals");
+        if names.is_empty() {
+            self.err(&eptr, "ErrorEquals must name at least one error");
+        }
+        if names.iter().any(|n| n == "States.ALL") {
+            if names.len() > 1 {
+                self.err(&eptr, "States.ALL must appear alone in ErrorEquals");
+            }
+            if !last {
+                self.err(&eptr, format!("A {what} with States.ALL must be the last one"));
+            }
+        }
+    }
+
+    fn catchers(&mut self, raw: Option<&[RawCatcher]>, ptr: &str, ql: QueryLanguage) -> Vec<Catcher> {
+        let Some(raw) = raw else { return Vec::new() };
+        let n = raw.len();
+        raw.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let cptr = format!("{ptr}/Catch/{i}");
+                self.error_equals(&c.error_equals, &cptr, i + 1 == n, "Catcher");
+                if ql == QueryLanguage::Jsonata && c.result_path.is_present() {
+                    self.err(
+                        format!("{cptr}/ResultPath"),
+                        "The field 'ResultPath' is not supported when QueryLanguage is 'JSONata'",
+                    );
+                }
+                if ql == QueryLanguage::JsonPath && c.output.is_some() {
+                    self.err(
+                        format!("{cptr}/Output"),
+                        "The field 'Output' is only supported when QueryLanguage is 'JSONata'",
+                    );
+                }
+                let _ = &c.comment;
+                Catcher {
+                    error_equals: c.error_equals.clone(),
+                    next: c.next.clone(),
+                    result_path: self.result_path(&c.result_path, &format!("{cptr}/ResultPath")),
+                    assign: c.assign.as_ref().map(|v| self.payload(v, &format!("{cptr}/Assign"), ql, true)),
+                    output: c.output.as_ref().map(|v| self.jsonata_payload(v, &format!("{cptr}/Output"))),
+                }
+            })
+            .collect()
+    }
+
+    fn choice(
+        &mut self,
+        raw: &RawState,
+        fields: &Map<String, Value>,
+        ptr: &str,
+        ql: QueryLanguage,
+    ) -> Choice {
+        let mut choices = Vec::new();
+        match fields.get("Choices") {
+            Some(Value::Array(list)) if !list.is_empty() => {
+                for (i, rule) in list.iter().enumerate() {
+                    if let Some(r) = self.choice_rule(rule, &format!("{ptr}/Choices/{i}"), ql) {
+                        choices.push(r);
+                    }
+                }
+            }
+            Some(Value::Array(_)) => {
+                self.err(format!("{ptr}/Choices"), "Choices must contain at least one rule")
+            }
+            Some(_) => self.err(format!("{ptr}/Choices"), "Choices must be an array"),
+            None => self.err(ptr, "These fields are required: [Choices]"),
+        }
+        Choice { choices, default: raw.default.clone() }
+    }
+
+    fn choice_rule(&mut self, v: &Value, ptr: &str, ql: QueryLanguage) -> Option<ChoiceRule> {
+        let Value::Object(m) = v else {
+            self.err(ptr, "A choice rule must be a JSON object");
+            return None;
+        };
+        let next = match m.get("Next") {
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                self.err(format!("{ptr}/Next"), "Next must be a string");
+                String::new()
+            }
+            None => {
+                self.err(ptr, "These fields are required: [Next]");
+                String::new()
+            }
+        };
+        let comment = m.get("Comment").and_then(Value::as_str).map(str::to_owned);
+        let assign = m.get("Assign").map(|a| self.payload(a, &format!("{ptr}/Assign"), ql, true));
+        let output = m.get("Output").map(|o| self.jsonata_payload(o, &format!("{ptr}/Output")));
+        let condition = if ql == QueryLanguage::Jsonata {
+            for k in m.keys() {
+                if !["Condition", "Next", "Comment", "Assign", "Output"].contains(&k.as_str()) {
+                    self.err(
+                        format!("{ptr}/{}", escape(k)),
+                        format!("The field '{k}' is not supported in a JSONata choice rule"),
+                    );
+                }
+            }
+            match m.get("Condition") {
+                Some(Value::String(s)) => match JsonataExpr::parse(s) {
+                    Some(Ok(e)) => Condition::Jsonata(e),
+                    Some(Err(e)) => {
+                        self.err(format!("{ptr}/Condition"), e);
+                        return None;
+                    }
+                    None => {
+                        self.err(
+                            format!("{ptr}/Condition"),
+                            "Condition must be a JSONata expression ({% … %})",
+                        );
+                        return None;
+                    }
+                },
+                Some(Value::Bool(b)) => {
+                    Condition::Jsonata(JsonataExpr::parse(&format!("{{% {b} %}}"))?.ok()?)
+                }
+                _ => {
+                    self.err(ptr, "These fields are required: [Condition]");
+                    return None;
+                }
+            }
+        } else {
+            if m.contains_key("Output") {
+                self.err(
+                    format!("{ptr}/Output"),
+                    "The field 'Output' is only supported when QueryLanguage is 'JSONata'",
+                );
+            }
+            self.condition(m, ptr, true)?
+        };
+        Some(ChoiceRule { condition, next, assign, output, comment })
+    }
+
+    fn condition(&mut self, m: &Map<String, Value>, ptr: &str, top: bool) -> Option<Condition> {
+        let extra: &[&str] = if top { &["Next", "Comment", "Assign", "Output"] } else { &["Comment"] };
+        for combinator in ["And", "Or"] {
+            if let Some(v) = m.get(combinator) {
+                self.only_keys(m, ptr, combinator, extra);
+                let Value::Array(items) = v else {
+                    self.err(
+                        format!("{ptr}/{combinator}"),
+                        format!("{combinator} must be a non-empty array of rules"),
+                    );
+                    return None;
+                };
+                if items.is_empty() {
+                    self.err(
+                        format!("{ptr}/{combinator}"),
+                        format!("{combinator} must be a non-empty array of rules"),
+                    );
+                }
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let iptr = format!("{ptr}/{combinator}/{i}");
+                    match item {
+                        Value::Object(im) => out.extend(self.condition(im, &iptr, false)),
+                        _ => self.err(iptr, "A choice rule must be a JSON object"),
+                    }
+                }
+                return Some(if combinator == "And" { Condition::And(out) } else { Condition::Or(out) });
+            }
+        }
+        if let Some(v) = m.get("Not") {
+            self.only_keys(m, ptr, "Not", extra);
+            let Value::Object(im) = v else {
+                self.err(format!("{ptr}/Not"), "Not must be a choice rule object");
+                return None;
+            };
+            return Some(Condition::Not(Box::new(self.condition(im, &format!("{ptr}/Not"), false)?)));
+        }
+        if !top && m.contains_key("Next") {
+            self.err(format!("{ptr}/Next"), "Nested choice rules cannot have 'Next'");
+        }
+        let variable = match m.get("Variable") {
+            Some(Value::String(s)) => match Path::parse(s) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.err(
+                        format!("{ptr}/Variable"),
+                        format!("The value for the field 'Variable' must be a valid JSONPath: {e}"),
+                    );
+                    None
+                }
+            },
+            Some(_) => {
+                self.err(format!("{ptr}/Variable"), "Variable must be a string");
+                None
+            }
+            None => {
+                self.err(ptr, "These fields are required: [Variable]");
+                None
+            }
+        };
+        let mut tests = Vec::new();
+        for (k, v) in m {
+            if k == "Variable" || k == "Next" || extra.contains(&k.as_str()) {
+                continue;
+            }
+            let kptr = format!("{ptr}/{}", escape(k));
+            match comparison(k, v) {
+                Ok(Some(t)) => tests.push(t),
+                Ok(None) => {
+                    let known = COMPARATORS.iter().copied();
+                    let hint =
+                        did_you_mean(k, known).map(|s| format!(", did you mean {s}?")).unwrap_or_default();
+                    self.err(kptr, format!("Unknown choice rule operator '{k}'{hint}"));
+                }
+                Err(e) => self.err(kptr, e),
+            }
+        }
+        let variable = variable?;
+        match tests.len() {
+            0 => {
+                self.err(ptr, "A choice rule needs one comparison operator");
+                None
+            }
+            1 => Some(Condition::Test { variable, test: tests.remove(0) }),
+            _ => {
+                self.err(ptr, "A choice rule can have only one comparison operator");
+                None
+            }
+        }
+    }
+
+    fn only_keys(&mut self, m: &Map<String, Value>, ptr: &str, main: &str, extra: &[&str]) {
+        for k in m.keys() {
+            if k != main && !extra.contains(&k.as_str()) {
+                self.err(
+                    format!("{ptr}/{}", escape(k)),
+                    format!("The field '{k}' cannot be used together with '{main}'"),
+                );
+            }
+        }
+    }
+
+    fn wait(&mut self, raw: &RawState, ptr: &str, ql: QueryLanguage) -> Wait {
+        let given = [
+            ("Seconds", raw.seconds.is_some()),
+            ("SecondsPath", raw.seconds_path.is_some()),
+            ("Timestamp", raw.timestamp.is_some()),
+            ("TimestampPath", raw.timestamp_path.is_some()),
+        ];
+        let count = given.iter().filter(|g| g.1).count();
+        if count != 1 {
+            self.err(
+                ptr,
+                "A Wait state needs exactly one of Seconds, SecondsPath, Timestamp and TimestampPath",
+            );
+        }
+        if let Some(v) = &raw.seconds
+            && let Some(d) = self.number_or_expr(v, &format!("{ptr}/Seconds"), "Seconds", ql, 0)
+        {
+            return Wait::Seconds(d);
+        }
+        if let Some(p) = &raw.seconds_path
+            && let Some(p) = self.reference_path(p, &format!("{ptr}/SecondsPath"), "SecondsPath")
+        {
+            return Wait::Seconds(Dynamic::Path(p));
+        }
+        if let Some(t) = &raw.timestamp {
+            let tptr = format!("{ptr}/Timestamp");
+            if ql == QueryLanguage::Jsonata
+                && let Some(parsed) = JsonataExpr::parse(t)
+            {
+                match parsed {
+                    Ok(e) => return Wait::Timestamp(Dynamic::Jsonata(e)),
+                    Err(e) => self.err(&tptr, e),
+                }
+            } else if crate::time::parse_timestamp(t).is_none() {
+                self.err(&tptr, "String does not match RFC3339 timestamp");
+            } else {
+                return Wait::Timestamp(Dynamic::Value(t.clone()));
+            }
+        }
+        if let Some(p) = &raw.timestamp_path
+            && let Some(p) = self.reference_path(p, &format!("{ptr}/TimestampPath"), "TimestampPath")
+        {
+            return Wait::Timestamp(Dynamic::Path(p));
+        }
+        Wait::Seconds(Dynamic::Value(0))
+    }
+
+    fn text(
+        &mut self,
+        value: &Option<String>,
+        path: &Option<String>,
+        ptr: &str,
+        names: (&str, &str),
+        ql: QueryLanguage,
+    ) -> Option<Text> {
+        self.exclusive(ptr, (names.0, value.is_some()), (names.1, path.is_some()));
+        if let Some(v) = value {
+            if ql == QueryLanguage::Jsonata
+                && let Some(parsed) = JsonataExpr::parse(v)
+            {
+                return match parsed {
+                    Ok(e) => Some(Text::Jsonata(e)),
+                    Err(e) => {
+                        self.err(format!("{ptr}/{}", names.0), e);
+                        None
+                    }
+                };
+            }
+            return Some(Text::Value(v.clone()));
+        }
+        let p = path.as_ref()?;
+        match Expr::parse(p) {
+            Ok(e) => Some(Text::Expr(e)),
+            Err(e) => {
+                self.err(
+                    format!("{ptr}/{}", names.1),
+                    format!("The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call: {e}", names.1),
+                );
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, raw: &RawState, ptr: &str, ql: QueryLanguage) -> Fail {
+        Fail {
+            error: self.text(&raw.error, &raw.error_path, ptr, ("Error", "ErrorPath"), ql),
+            cause: self.text(&raw.cause, &raw.cause_path, ptr, ("Cause", "CausePath"), ql),
+        }
+    }
+
+    fn branch(&mut self, raw: &RawBranch, nested: Option<&Value>, ptr: &str, ql: QueryLanguage) -> Branch {
+        let start_at = match &raw.start_at {
+            Some(s) => s.clone(),
+            None => {
+                self.err(ptr, "These fields are required: [StartAt]");
+                String::new()
+            }
+        };
+        let states = match nested.and_then(|n| n.get("States")) {
+            Some(Value::Object(m)) => self.states(m, &format!("{ptr}/States"), ql),
+            Some(_) => {
+                self.err(format!("{ptr}/States"), "States must be a JSON object");
+                States::default()
+            }
+            None => {
+                self.err(ptr, "These fields are required: [States]");
+                States::default()
+            }
+        };
+        Branch { start_at, states, comment: raw.comment.clone() }
+    }
+
+    fn parallel(
+        &mut self,
+        raw: &RawState,
+        fields: &Map<String, Value>,
+        ptr: &str,
+        ql: QueryLanguage,
+    ) -> Parallel {
+        let mut branches = Vec::new();
+        match (&raw.branches, fields.get("Branches")) {
+            (Some(list), Some(Value::Array(values))) if !list.is_empty() => {
+                for (i, (b, v)) in list.iter().zip(values).enumerate() {
+                    let bptr = format!("{ptr}/Branches/{i}");
+                    if b.processor_config.is_some() {
+                        self.err(
+                            format!("{bptr}/ProcessorConfig"),
+                            "ProcessorConfig is only supported in a Map ItemProcessor",
+                        );
+                    }
+                    branches.push(self.branch(b, Some(v), &bptr, ql));
+                }
+            }
+            (Some(_), _) => self.err(format!("{ptr}/Branches"), "Branches must contain at least one branch"),
+            (None, _) => self.err(ptr, "These fields are required: [Branches]"),
+        }
+        let parameters = match (&raw.parameters, &raw.arguments) {
+            (Some(p), _) => Some(self.payload(p, &format!("{ptr}/Parameters"), ql, false)),
+            (None, Some(a)) => Some(self.jsonata_payload(a, &format!("{ptr}/Arguments"))),
+            _ => None,
+        };
+        Parallel {
+            branches,
+            parameters,
+            result_selector: raw
+                .result_selector
+                .as_ref()
+                .map(|v| self.payload(v, &format!("{ptr}/ResultSelector"), QueryLanguage::JsonPath, false)),
+            result_path: self.result_path(&raw.result_path, &format!("{ptr}/ResultPath")),
+            retry: self.retriers(raw.retry.as_deref(), ptr),
+            catch: self.catchers(raw.catch.as_deref(), ptr, ql),
+        }
+    }
+
+    fn map(
+        &mut self,
+        raw: &RawState,
+        fields: &Map<String, Value>,
+        ptr: &str,
+        ql: QueryLanguage,
+    ) -> crate::model::Map {
+        self.exclusive(
+            ptr,
+            ("ItemProcessor", raw.item_processor.is_some()),
+            ("Iterator", raw.iterator.is_some()),
+        );
+        self.exclusive(
+            ptr,
+            ("ItemSelector", raw.item_selector.is_some()),
+            ("Parameters", raw.parameters.is_some()),
+        );
+        let (proc_raw, proc_field) = match (&raw.item_processor, &raw.iterator) {
+            (Some(p), _) => (Some(p), "ItemProcessor"),
+            (None, Some(i)) => (Some(i), "Iterator"),
+            (None, None) => {
+                self.err(ptr, "These fields are required: [ItemProcessor]");
+                (None, "ItemProcessor")
+            }
+        };
+        let pptr = format!("{ptr}/{proc_field}");
+        let mut mode = ProcessorMode::Inline;
+        let mut execution_type = None;
+        let processor = match proc_raw {
+            Some(p) => {
+                if let Some(cfg) = &p.processor_config {
+                    match cfg.mode.as_deref() {
+                        None | Some("INLINE") => {}
+                        Some("DISTRIBUTED") => mode = ProcessorMode::Distributed,
+                        Some(other) => self.err(
+                            format!("{pptr}/ProcessorConfig/Mode"),
+                            format!("Mode must be INLINE or DISTRIBUTED, got '{other}'"),
+                        ),
+                    }
+                    if let Some(t) = &cfg.execution_type {
+                        if t != "STANDARD" && t != "EXPRESS" {
+                            self.err(
+                                format!("{pptr}/ProcessorConfig/ExecutionType"),
+                                format!("ExecutionType must be STANDARD or EXPRESS, got '{t}'"),
+                            );
+                        }
+                        execution_type = Some(t.clone());
+                    }
+                }
+                self.branch(p, fields.get(proc_field), &pptr, ql)
+            }
+            None => Branch { start_at: String::new(), states: States::default(), comment: None },
+        };
+        let items_path =
+            raw.items_path.as_ref().and_then(|s| self.reference_path(s, &format!("{ptr}/ItemsPath"), "ItemsPath"));
+        let item_selector = match (&raw.item_selector, &raw.parameters) {
+            (Some(v), _) => Some(self.payload(v, &format!("{ptr}/ItemSelector"), ql, false)),
+            (None, Some(v)) => Some(self.payload(v, &format!("{ptr}/Parameters"), ql, false)),
+            _ => None,
+        };
+        self.exclusive(
+            ptr,
+            ("MaxConcurrency", raw.max_concurrency.is_some()),
+            ("MaxConcurrencyPath", raw.max_concurrency_path.is_some()),
+        );
+        let max_concurrency = match (&raw.max_concurrency, &raw.max_concurrency_path) {
+            (Some(v), _) => self.number_or_expr(v, &format!("{ptr}/MaxConcurrency"), "MaxConcurrency", ql, 0),
+            (None, Some(p)) => self
+                .reference_path(p, &format!("{ptr}/MaxConcurrencyPath"), "MaxConcurrencyPath")
+                .map(Dynamic::Path),
+            _ => None,
+        }
+        .unwrap_or(Dynamic::Value(0));
+        let tolerated_failure_count = self.tolerated(
+            raw.tolerated_failure_count.as_ref(),
+            raw.tolerated_failure_count_path.as_ref(),
+            ptr,
+            ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+            ql,
+            None,
+        );
+        let tolerated_failure_percentage = self.tolerated(
+            raw.tolerated_failure_percentage.as_ref(),
+            raw.tolerated_failure_percentage_path.as_ref(),
+            ptr,
+            ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
+            ql,
+            Some(100.0),
+        );
+        if let Some(label) = &raw.label
+            && (label.chars().count() > 40
+                || label.chars().any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)))
+        {
+            self.err(
+                format!("{ptr}/Label"),
+                "Label must be at most 40 characters without whitespace or special characters",
+            );
+        }
+        crate::model::Map {
+            processor,
+            mode,
+            execution_type,
+            items_path,
+            items: raw.items.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Items"))),
+            item_selector,
+            item_reader: raw.item_reader.clone(),
+            item_batcher: raw.item_batcher.clone(),
+            result_writer: raw.result_writer.clone(),
+            max_concurrency,
+            tolerated_failure_count,
+            tolerated_failure_percentage,
+            label: raw.label.clone(),
+            result_selector: raw
+                .result_selector
+                .as_ref()
+                .map(|v| self.payload(v, &format!("{ptr}/ResultSelector"), QueryLanguage::JsonPath, false)),
+            result_path: self.result_path(&raw.result_path, &format!("{ptr}/ResultPath")),
+            retry: self.retriers(raw.retry.as_deref(), ptr),
+            catch: self.catchers(raw.catch.as_deref(), ptr, ql),
+        }
+    }
+
+    fn tolerated(
+        &mut self,
+        v: Option<&Value>,
+        path: Option<&String>,
+        ptr: &str,
+        names: (&str, &str),
+        ql: QueryLanguage,
+        max: Option<f64>,
+    ) -> Option<Dynamic<Value>> {
+        self.exclusive(ptr, (names.0, v.is_some()), (names.1, path.is_some()));
+        if let Some(v) = v {
+            let vptr = format!("{ptr}/{}", names.0);
+            return match v {
+                Value::Number(n) => {
+                    let f = n.as_f64().unwrap_or(-1.0);
+                    let integral_needed = max.is_none();
+                    if f < 0.0 || max.is_some_and(|m| f > m) || (integral_needed && n.as_u64().is_none()) {
+                        let range = if integral_needed {
+                            "a non-negative integer".to_owned()
+                        } else {
+                            "a number between 0 and 100".to_owned()
+                        };
+                        self.err(vptr, format!("The value for the field '{}' must be {range}", names.0));
+                        None
+                    } else {
+                        Some(Dynamic::Value(v.clone()))
+                    }
+                }
+                Value::String(s) if ql == QueryLanguage::Jsonata => match JsonataExpr::parse(s) {
+                    Some(Ok(e)) => Some(Dynamic::Jsonata(e)),
+                    _ => {
+                        self.err(
+                            vptr,
+                            format!(
+                                "The value for the field '{}' must be a number or a JSONata expression",
+                                names.0
+                            ),
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    self.err(vptr, format!("The value for the field '{}' must be a number", names.0));
+                    None
+                }
+            };
+        }
+        let p = path?;
+        self.reference_path(p, &format!("{ptr}/{}", names.1), names.1).map(Dynamic::Path)
+    }
+}
+
+/// Every comparison operator name of a JSONPath choice rule.
+pub(crate) const COMPARATORS: &[&str] = &[
+    "StringEquals",
+    "StringEqualsPath",
+    "StringLessThan",
+    "StringLessThanPath",
+    "StringGreaterThan",
+    "StringGreaterThanPath",
+    "StringLessThanEquals",
+    "StringLessThanEqualsPath",
+    "StringGreaterThanEquals",
+    "StringGreaterThanEqualsPath",
+    "StringMatches",
+    "NumericEquals",
+    "NumericEqualsPath",
+    "NumericLessThan",
+    "NumericLessThanPath",
+    "NumericGreaterThan",
+    "NumericGreaterThanPath",
+    "NumericLessThanEquals",
+    "NumericLessThanEqualsPath",
+    "NumericGreaterThanEquals",
+    "NumericGreaterThanEqualsPath",
+    "BooleanEquals",
+    "BooleanEqualsPath",
+    "TimestampEquals",
+    "TimestampEqualsPath",
+    "TimestampLessThan",
+    "TimestampLessThanPath",
+    "TimestampGreaterThan",
+    "TimestampGreaterThanPath",
+    "TimestampLessThanEquals",
+    "TimestampLessThanEqualsPath",
+    "TimestampGreaterThanEquals",
+    "TimestampGreaterThanEqualsPath",
+    "IsNull",
+    "IsPresent",
+    "IsNumeric",
+    "IsString",
+    "IsBoolean",
+    "IsTimestamp",
+];
+
+/// Parses one operator; `Ok(None)` for an unknown name.
+fn comparison(name: &str, v: &Value) -> Result<Option<Test>, String> {
+    let types = [
+        ("IsNull", TypeTest::IsNull),
+        ("IsPresent", TypeTest::IsPresent),
+        ("IsNumeric", TypeTest::IsNumeric),
+        ("IsString", TypeTest::IsString),
+        ("IsBoolean", TypeTest::IsBoolean),
+        ("IsTimestamp", TypeTest::IsTimestamp),
+    ];
+    if let Some((_, t)) = types.iter().find(|(n, _)| *n == name) {
+        return match v {
+            Value::Bool(b) => Ok(Some(Test::Type(*t, *b))),
+            _ => Err(format!("The value for the field '{name}' must be a boolean")),
+        };
+    }
+    if name == "StringMatches" {
+        return match v {
+            Value::String(s) => Ok(Some(Test::StringMatches(s.clone()))),
+            _ => Err("The value for the field 'StringMatches' must be a string".to_owned()),
+        };
+    }
+    let (kind, rest) = if let Some(r) = name.strip_prefix("String") {
+        (CompareKind::String, r)
+    } else if let Some(r) = name.strip_prefix("Numeric") {
+        (CompareKind::Numeric, r)
+    } else if let Some(r) = name.strip_prefix("Boolean") {
+        (CompareKind::Boolean, r)
+    } else if let Some(r) = name.strip_prefix("Timestamp") {
+        (CompareKind::Timestamp, r)
+    } else {
+        return Ok(None);
+    };
+    let (op_name, is_path) = match rest.strip_suffix("Path") {
+        Some(o) => (o, true),
+        None => (rest, false),
+    };
+    let op = match op_name {
+        "Equals" => CompareOp::Equals,
+        "LessThan" => CompareOp::LessThan,
+        "LessThanEquals" => CompareOp::LessThanEquals,
+        "GreaterThan" => CompareOp::GreaterThan,
+        "GreaterThanEquals" => CompareOp::GreaterThanEquals,
+        _ => return Ok(None),
+    };
+    if kind == CompareKind::Boolean && op != CompareOp::Equals {
+        return Ok(None);
+    }
+    let operand = if is_path {
+        let Value::String(s) = v else {
+            return Err(format!("The value for the field '{name}' must be a JSONPath string"));
+        };
+        Operand::Path(
+            Path::parse(s)
+                .map_err(|e| format!("The value for the field '{name}' must be a valid JSONPath: {e}"))?,
+        )
+    } else {
+        let ok = match kind {
+            CompareKind::String => v.is_string(),
+            CompareKind::Numeric => v.is_number(),
+            CompareKind::Boolean => v.is_boolean(),
+            CompareKind::Timestamp => v.as_str().is_some_and(|s| crate::time::parse_timestamp(s).is_some()),
+        };
+        if !ok {
+            let want = match kind {
+                CompareKind::String => "a string",
+                CompareKind::Numeric => "a number",
+                CompareKind::Boolean => "a boolean",
+                CompareKind::Timestamp => "an RFC 3339 timestamp string",
+            };
+            return Err(format!("The value for the field '{name}' must be {want}"));
+        }
+        Operand::Value(v.clone())
+    };
+    Ok(Some(Test::Compare { kind, op, operand }))
+}
+
+/// Parses serde's "unknown field `x`, expected one of `a`, `b`" message.
+fn unknown_field(msg: &str) -> Option<(String, Vec<String>)> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let expected = rest.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    Some((field.to_owned(), expected))
+}
+
+/// The top-level object without `States` (lowered state by state, so every state reports its own errors).
+fn without_states(top: &Map<String, Value>) -> Box<Value> {
+    let mut m = Map::with_capacity(top.len());
+    for (k, v) in top {
+        if k == "States" {
+            m.insert(k.clone(), Value::Object(Map::new()));
+        } else {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    Box::new(Value::Object(m))
+}
+
+/// A state without the `States` of its nested machines (they are lowered state by state too).
+fn without_nested(fields: &Map<String, Value>) -> Box<Value> {
+    let strip = |v: &Value| -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut c = Map::with_capacity(m.len());
+                for (k, x) in m {
+                    if k == "States" && x.is_object() {
+                        c.insert(k.clone(), Value::Object(Map::new()));
+                    } else {
+                        c.insert(k.clone(), x.clone());
+                    }
+                }
+                Value::Object(c)
+            }
+            other => other.clone(),
+        }
+    };
+    let mut m = Map::with_capacity(fields.len());
+    for (k, v) in fields {
+        let v = match (k.as_str(), v) {
+            ("ItemProcessor" | "Iterator", _) => strip(v),
+            ("Branches", Value::Array(items)) => Value::Array(items.iter().map(strip).collect()),
+            _ => v.clone(),
+        };
+        m.insert(k.clone(), v);
+    }
+    Box::new(Value::Object(m))
+}

@@ -1,0 +1,501 @@
+//! The Amazon States Language as typed values. Every path, template and intrinsic call is held parsed.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use sfn_path::{Expr, Path, ReferencePath, Template};
+
+use crate::jsonata::{JsonataExpr, JsonataPayload};
+
+/// `QueryLanguage`: how a state's dynamic fields are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QueryLanguage {
+    /// JSONPath (the default): InputPath, Parameters, ResultSelector, ResultPath, OutputPath, `.$` keys.
+    #[default]
+    JsonPath,
+    /// JSONata: Arguments, Output, Assign and `{% %}` expressions.
+    Jsonata,
+}
+
+impl QueryLanguage {
+    /// The name as written in definitions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryLanguage::JsonPath => "JSONPath",
+            QueryLanguage::Jsonata => "JSONata",
+        }
+    }
+}
+
+/// A whole state machine definition.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    /// `Comment`.
+    pub comment: Option<String>,
+    /// `StartAt`.
+    pub start_at: String,
+    /// `States`.
+    pub states: States,
+    /// `TimeoutSeconds` of the whole execution.
+    pub timeout_seconds: Option<u64>,
+    /// `Version`.
+    pub version: Option<String>,
+    /// Top-level `QueryLanguage` (default JSONPath).
+    pub query_language: QueryLanguage,
+}
+
+/// A `States` object: states in definition order, addressable by name.
+#[derive(Debug, Clone, Default)]
+pub struct States {
+    list: Vec<State>,
+    index: HashMap<String, usize>,
+}
+
+impl States {
+    pub(crate) fn push(&mut self, state: State) {
+        self.index.insert(state.name.clone(), self.list.len());
+        self.list.push(state);
+    }
+
+    /// The state with this name.
+    pub fn get(&self, name: &str) -> Option<&State> {
+        self.index.get(name).map(|&i| &self.list[i])
+    }
+
+    /// Position of a state in definition order.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// The state at a position.
+    pub fn at(&self, i: usize) -> Option<&State> {
+        self.list.get(i)
+    }
+
+    /// States in definition order.
+    pub fn iter(&self) -> std::slice::Iter<'_, State> {
+        self.list.iter()
+    }
+
+    /// Number of states.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when there are no states.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a States {
+    type Item = &'a State;
+    type IntoIter = std::slice::Iter<'a, State>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+/// `InputPath` / `OutputPath`: absent (`$`), `null` (empty object) or a path.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum IoPath {
+    /// Not given: `$`, the whole value.
+    #[default]
+    Whole,
+    /// `null`: `{}` for InputPath, `{}` for OutputPath.
+    Null,
+    /// A path.
+    Path(Path),
+}
+
+/// `ResultPath`: absent (`$`: the result replaces the input), `null` (discard the result) or a reference path.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ResultPath {
+    /// Not given: `$`.
+    #[default]
+    Whole,
+    /// `null`: keep the input, discard the result.
+    Discard,
+    /// Where to put the result.
+    Path(ReferencePath),
+}
+
+/// A template-valued field in either query language (Parameters/Arguments, ItemSelector, Assign, Output, …).
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// A JSONPath payload template (`.$` keys).
+    JsonPath(Template),
+    /// A JSONata template (`{% %}` strings).
+    Jsonata(JsonataPayload),
+}
+
+/// A number that may come from a path (`*Path` fields) or a JSONata expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dynamic<T> {
+    /// Written in the definition.
+    Value(T),
+    /// Read from the input with a reference path (`TimeoutSecondsPath`, `MaxConcurrencyPath`, …).
+    Path(Path),
+    /// Computed by a JSONata expression.
+    Jsonata(JsonataExpr),
+}
+
+/// One state.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// The state's name.
+    pub name: String,
+    /// `Comment`.
+    pub comment: Option<String>,
+    /// The query language in force for this state (its own, else the state machine's).
+    pub query_language: QueryLanguage,
+    /// `InputPath` (JSONPath).
+    pub input_path: IoPath,
+    /// `OutputPath` (JSONPath).
+    pub output_path: IoPath,
+    /// `Assign`: variables to set after the state.
+    pub assign: Option<Payload>,
+    /// `Output` (JSONata).
+    pub output: Option<Payload>,
+    /// `Next`, when given.
+    pub next: Option<String>,
+    /// `End: true`.
+    pub end: bool,
+    /// What kind of state, with its own fields.
+    pub kind: StateKind,
+}
+
+impl State {
+    /// The `Type` name (`Task`, `Pass`, …).
+    pub fn type_name(&self) -> &'static str {
+        self.kind.type_name()
+    }
+}
+
+/// The state types and their own fields.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub enum StateKind {
+    Pass(Pass),
+    Task(Box<Task>),
+    Choice(Choice),
+    Wait(Wait),
+    Succeed,
+    Fail(Fail),
+    Parallel(Box<Parallel>),
+    Map(Box<Map>),
+}
+
+impl StateKind {
+    /// The `Type` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            StateKind::Pass(_) => "Pass",
+            StateKind::Task(_) => "Task",
+            StateKind::Choice(_) => "Choice",
+            StateKind::Wait(_) => "Wait",
+            StateKind::Succeed => "Succeed",
+            StateKind::Fail(_) => "Fail",
+            StateKind::Parallel(_) => "Parallel",
+            StateKind::Map(_) => "Map",
+        }
+    }
+}
+
+/// A Pass state.
+#[derive(Debug, Clone, Default)]
+pub struct Pass {
+    /// `Result`: a fixed result (never evaluated).
+    pub result: Option<Value>,
+    /// `Parameters` (JSONPath).
+    pub parameters: Option<Payload>,
+    /// `ResultPath`.
+    pub result_path: ResultPath,
+}
+
+/// A Task state.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// `Resource` as written; service integrations parse it (`sfn-patterns`).
+    pub resource: String,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata).
+    pub parameters: Option<Payload>,
+    /// `ResultSelector` (JSONPath).
+    pub result_selector: Option<Payload>,
+    /// `ResultPath`.
+    pub result_path: ResultPath,
+    /// `TimeoutSeconds` / `TimeoutSecondsPath`.
+    pub timeout_seconds: Option<Dynamic<u64>>,
+    /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.
+    pub heartbeat_seconds: Option<Dynamic<u64>>,
+    /// `Credentials` (`RoleArn` to assume).
+    pub credentials: Option<Payload>,
+    /// `Retry`.
+    pub retry: Vec<Retrier>,
+    /// `Catch`.
+    pub catch: Vec<Catcher>,
+}
+
+/// A Choice state.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// `Choices`, in order.
+    pub choices: Vec<ChoiceRule>,
+    /// `Default`.
+    pub default: Option<String>,
+}
+
+/// One top-level Choice rule.
+#[derive(Debug, Clone)]
+pub struct ChoiceRule {
+    /// The test.
+    pub condition: Condition,
+    /// `Next`.
+    pub next: String,
+    /// `Assign` when this rule matches.
+    pub assign: Option<Payload>,
+    /// `Output` when this rule matches (JSONata).
+    pub output: Option<Payload>,
+    /// `Comment`.
+    pub comment: Option<String>,
+}
+
+/// A Boolean expression of a Choice rule.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// `And`.
+    And(Vec<Condition>),
+    /// `Or`.
+    Or(Vec<Condition>),
+    /// `Not`.
+    Not(Box<Condition>),
+    /// `Variable` with one comparison operator.
+    Test {
+        /// `Variable`.
+        variable: Path,
+        /// The operator and its operand.
+        test: Test,
+    },
+    /// JSONata `Condition`.
+    Jsonata(JsonataExpr),
+}
+
+/// Comparison families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum CompareKind {
+    String,
+    Numeric,
+    Boolean,
+    Timestamp,
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum CompareOp {
+    Equals,
+    LessThan,
+    LessThanEquals,
+    GreaterThan,
+    GreaterThanEquals,
+}
+
+/// The value a comparison compares against.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// Written in the rule (`StringEquals: "x"`).
+    Value(Value),
+    /// Read from the input (`StringEqualsPath: "$.x"`).
+    Path(Path),
+}
+
+/// The type tests of a Choice rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum TypeTest {
+    IsNull,
+    IsPresent,
+    IsNumeric,
+    IsString,
+    IsBoolean,
+    IsTimestamp,
+}
+
+/// One operator of a Choice rule with its operand.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// `StringEquals`, `NumericLessThanPath`, …
+    Compare {
+        /// String, Numeric, Boolean or Timestamp.
+        kind: CompareKind,
+        /// The comparison.
+        op: CompareOp,
+        /// Literal or path.
+        operand: Operand,
+    },
+    /// `StringMatches` with `*` wildcards (`\*` and `\\` escapes).
+    StringMatches(String),
+    /// `IsNull`, `IsPresent`, … with the expected Boolean.
+    Type(TypeTest, bool),
+}
+
+/// A Wait state.
+#[derive(Debug, Clone)]
+pub enum Wait {
+    /// `Seconds` / `SecondsPath` / JSONata `Seconds`.
+    Seconds(Dynamic<u64>),
+    /// `Timestamp` (validated RFC 3339) / `TimestampPath` / JSONata `Timestamp`.
+    Timestamp(Dynamic<String>),
+}
+
+/// A Fail state.
+#[derive(Debug, Clone, Default)]
+pub struct Fail {
+    /// `Error` or `ErrorPath`.
+    pub error: Option<Text>,
+    /// `Cause` or `CausePath`.
+    pub cause: Option<Text>,
+}
+
+/// A string given literally, by a path or intrinsic (`ErrorPath`), or by JSONata.
+#[derive(Debug, Clone)]
+pub enum Text {
+    /// Literal.
+    Value(String),
+    /// `ErrorPath` / `CausePath`: a path or intrinsic call.
+    Expr(Expr),
+    /// JSONata expression.
+    Jsonata(JsonataExpr),
+}
+
+/// A Parallel state.
+#[derive(Debug, Clone)]
+pub struct Parallel {
+    /// `Branches`.
+    pub branches: Vec<Branch>,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata).
+    pub parameters: Option<Payload>,
+    /// `ResultSelector`.
+    pub result_selector: Option<Payload>,
+    /// `ResultPath`.
+    pub result_path: ResultPath,
+    /// `Retry`.
+    pub retry: Vec<Retrier>,
+    /// `Catch`.
+    pub catch: Vec<Catcher>,
+}
+
+/// A nested state machine: a Parallel branch or a Map's ItemProcessor/Iterator.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    /// `StartAt`.
+    pub start_at: String,
+    /// `States`.
+    pub states: States,
+    /// `Comment`.
+    pub comment: Option<String>,
+}
+
+/// `ProcessorConfig.Mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessorMode {
+    /// `INLINE` (the default).
+    #[default]
+    Inline,
+    /// `DISTRIBUTED`.
+    Distributed,
+}
+
+/// A Map state.
+#[derive(Debug, Clone)]
+pub struct Map {
+    /// `ItemProcessor` (or legacy `Iterator`).
+    pub processor: Branch,
+    /// `ProcessorConfig.Mode`.
+    pub mode: ProcessorMode,
+    /// `ProcessorConfig.ExecutionType` (distributed mode).
+    pub execution_type: Option<String>,
+    /// `ItemsPath` (JSONPath): a definite path on the input, the context object or a variable.
+    pub items_path: Option<Path>,
+    /// `Items` (JSONata).
+    pub items: Option<Payload>,
+    /// `ItemSelector` (or legacy `Parameters`).
+    pub item_selector: Option<Payload>,
+    /// `ItemReader`, kept as written (distributed mode; not run locally).
+    pub item_reader: Option<Value>,
+    /// `ItemBatcher`, kept as written.
+    pub item_batcher: Option<Value>,
+    /// `ResultWriter`, kept as written.
+    pub result_writer: Option<Value>,
+    /// `MaxConcurrency` / `MaxConcurrencyPath` (0 = no limit).
+    pub max_concurrency: Dynamic<u64>,
+    /// `ToleratedFailureCount` / `ToleratedFailureCountPath`.
+    pub tolerated_failure_count: Option<Dynamic<Value>>,
+    /// `ToleratedFailurePercentage` / `ToleratedFailurePercentagePath`.
+    pub tolerated_failure_percentage: Option<Dynamic<Value>>,
+    /// `Label`.
+    pub label: Option<String>,
+    /// `ResultSelector`.
+    pub result_selector: Option<Payload>,
+    /// `ResultPath`.
+    pub result_path: ResultPath,
+    /// `Retry`.
+    pub retry: Vec<Retrier>,
+    /// `Catch`.
+    pub catch: Vec<Catcher>,
+}
+
+/// `JitterStrategy` of a retrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Jitter {
+    /// `NONE` (the default).
+    #[default]
+    None,
+    /// `FULL`: a random delay between 0 and the computed interval.
+    Full,
+}
+
+/// One `Retry` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrier {
+    /// `ErrorEquals`.
+    pub error_equals: Vec<String>,
+    /// `IntervalSeconds` (default 1).
+    pub interval_seconds: u64,
+    /// `MaxAttempts` (default 3; 0 = never retry).
+    pub max_attempts: u64,
+    /// `BackoffRate` (default 2.0).
+    pub backoff_rate: f64,
+    /// `MaxDelaySeconds`.
+    pub max_delay_seconds: Option<u64>,
+    /// `JitterStrategy`.
+    pub jitter: Jitter,
+}
+
+/// One `Catch` entry.
+#[derive(Debug, Clone)]
+pub struct Catcher {
+    /// `ErrorEquals`.
+    pub error_equals: Vec<String>,
+    /// `Next`.
+    pub next: String,
+    /// `ResultPath` (JSONPath; default `$`).
+    pub result_path: ResultPath,
+    /// `Assign`.
+    pub assign: Option<Payload>,
+    /// `Output` (JSONata).
+    pub output: Option<Payload>,
+}
+
+/// Does an error name match an `ErrorEquals` list? (AWS "Handling errors in Step Functions workflows")
+/// `States.ALL` matches every error except the terminal `States.DataLimitExceeded` and `States.Runtime`;
+/// `States.TaskFailed` matches every error except `States.Timeout` and those two; other names match exactly.
+pub fn error_matches(error_equals: &[String], error: &str) -> bool {
+    let terminal = error == "States.Runtime" || error == "States.DataLimitExceeded";
+    error_equals.iter().any(|e| match e.as_str() {
+        "States.ALL" => !terminal,
+        "States.TaskFailed" => !terminal && error != "States.Timeout",
+        other => other == error,
+    })
+}

@@ -1,0 +1,200 @@
+//! The definition as serde reads it: one union of every state field, checked for types and unknown names.
+//! `lower` turns it into the model with the rules that depend on the state type and query language.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// A field that distinguishes absent, `null` and a value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) enum Nullable<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nullable<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(d)? {
+            None => Nullable::Null,
+            Some(v) => Nullable::Value(v),
+        })
+    }
+}
+
+impl<T> Nullable<T> {
+    pub(crate) fn is_present(&self) -> bool {
+        !matches!(self, Nullable::Absent)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub(crate) struct RawMachine {
+    pub(crate) comment: Option<String>,
+    pub(crate) start_at: Option<String>,
+    pub(crate) states: Option<Map<String, Value>>,
+    pub(crate) timeout_seconds: Option<u64>,
+    pub(crate) version: Option<String>,
+    pub(crate) query_language: Option<RawQueryLanguage>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub(crate) enum RawQueryLanguage {
+    #[serde(rename = "JSONPath")]
+    JsonPath,
+    #[serde(rename = "JSONata")]
+    Jsonata,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub(crate) struct RawState {
+    #[serde(rename = "Type")]
+    pub(crate) kind: Option<String>,
+    pub(crate) comment: Option<String>,
+    pub(crate) query_language: Option<RawQueryLanguage>,
+    pub(crate) next: Option<String>,
+    pub(crate) end: Option<bool>,
+    #[serde(default)]
+    pub(crate) input_path: Nullable<String>,
+    #[serde(default)]
+    pub(crate) output_path: Nullable<String>,
+    #[serde(default)]
+    pub(crate) result_path: Nullable<String>,
+    pub(crate) parameters: Option<Value>,
+    pub(crate) arguments: Option<Value>,
+    pub(crate) result_selector: Option<Value>,
+    #[serde(default)]
+    pub(crate) result: Nullable<Value>,
+    pub(crate) assign: Option<Value>,
+    pub(crate) output: Option<Value>,
+    pub(crate) resource: Option<String>,
+    pub(crate) timeout_seconds: Option<Value>,
+    pub(crate) timeout_seconds_path: Option<String>,
+    pub(crate) heartbeat_seconds: Option<Value>,
+    pub(crate) heartbeat_seconds_path: Option<String>,
+    pub(crate) credentials: Option<Value>,
+    pub(crate) retry: Option<Vec<RawRetrier>>,
+    pub(crate) catch: Option<Vec<RawCatcher>>,
+    #[allow(dead_code, reason = "type-checked by serde; lowered from the JSON to keep every rule's pointer")]
+    pub(crate) choices: Option<Vec<Value>>,
+    pub(crate) default: Option<String>,
+    pub(crate) seconds: Option<Value>,
+    pub(crate) seconds_path: Option<String>,
+    pub(crate) timestamp: Option<String>,
+    pub(crate) timestamp_path: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) error_path: Option<String>,
+    pub(crate) cause: Option<String>,
+    pub(crate) cause_path: Option<String>,
+    pub(crate) branches: Option<Vec<RawBranch>>,
+    pub(crate) item_processor: Option<RawBranch>,
+    pub(crate) iterator: Option<RawBranch>,
+    pub(crate) items_path: Option<String>,
+    pub(crate) items: Option<Value>,
+    pub(crate) item_selector: Option<Value>,
+    pub(crate) item_reader: Option<Value>,
+    pub(crate) item_batcher: Option<Value>,
+    pub(crate) result_writer: Option<Value>,
+    pub(crate) max_concurrency: Option<Value>,
+    pub(crate) max_concurrency_path: Option<String>,
+    pub(crate) tolerated_failure_count: Option<Value>,
+    pub(crate) tolerated_failure_count_path: Option<String>,
+    pub(crate) tolerated_failure_percentage: Option<Value>,
+    pub(crate) tolerated_failure_percentage_path: Option<String>,
+    pub(crate) label: Option<String>,
+}
+
+/// Every field name a state may carry (for did-you-mean suggestions).
+pub(crate) const STATE_FIELDS: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Next",
+    "End",
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "Arguments",
+    "ResultSelector",
+    "Result",
+    "Assign",
+    "Output",
+    "Resource",
+    "TimeoutSeconds",
+    "TimeoutSecondsPath",
+    "HeartbeatSeconds",
+    "HeartbeatSecondsPath",
+    "Credentials",
+    "Retry",
+    "Catch",
+    "Choices",
+    "Default",
+    "Seconds",
+    "SecondsPath",
+    "Timestamp",
+    "TimestampPath",
+    "Error",
+    "ErrorPath",
+    "Cause",
+    "CausePath",
+    "Branches",
+    "ItemProcessor",
+    "Iterator",
+    "ItemsPath",
+    "Items",
+    "ItemSelector",
+    "ItemReader",
+    "ItemBatcher",
+    "ResultWriter",
+    "MaxConcurrency",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+    "Label",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub(crate) struct RawRetrier {
+    pub(crate) error_equals: Vec<String>,
+    pub(crate) interval_seconds: Option<Value>,
+    pub(crate) max_attempts: Option<Value>,
+    pub(crate) backoff_rate: Option<Value>,
+    pub(crate) max_delay_seconds: Option<Value>,
+    pub(crate) jitter_strategy: Option<String>,
+    pub(crate) comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub(crate) struct RawCatcher {
+    pub(crate) error_equals: Vec<String>,
+    pub(crate) next: String,
+    #[serde(default)]
+    pub(crate) result_path: Nullable<String>,
+    pub(crate) assign: Option<Value>,
+    pub(crate) output: Option<Value>,
+    pub(crate) comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub(crate) struct RawBranch {
+    pub(crate) start_at: Option<String>,
+    #[allow(dead_code, reason = "emptied before serde runs; nested states are lowered one by one")]
+    pub(crate) states: Option<Map<String, Value>>,
+    pub(crate) comment: Option<String>,
+    pub(crate) processor_config: Option<RawProcessorConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub(crate) struct RawProcessorConfig {
+    pub(crate) mode: Option<String>,
+    pub(crate) execution_type: Option<String>,
+}

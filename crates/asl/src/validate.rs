@@ -1,0 +1,121 @@
+//! Whole-machine checks on the lowered model: transition targets, reachability, terminal states.
+
+use std::collections::HashSet;
+
+use crate::diagnostic::{Diagnostic, codes};
+use crate::lower::escape;
+use crate::model::{Branch, StateKind, StateMachine, States};
+
+pub(crate) fn check(machine: &StateMachine, diags: &mut Vec<Diagnostic>) {
+    scope(&machine.start_at, &machine.states, "", diags);
+}
+
+fn targets(kind: &StateKind) -> Vec<(&str, String)> {
+    let mut out = Vec::new();
+    match kind {
+        StateKind::Choice(c) => {
+            for (i, r) in c.choices.iter().enumerate() {
+                out.push((r.next.as_str(), format!("/Choices/{i}/Next")));
+            }
+            if let Some(d) = &c.default {
+                out.push((d.as_str(), "/Default".to_owned()));
+            }
+        }
+        StateKind::Task(t) => {
+            out.extend(
+                t.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
+            );
+        }
+        StateKind::Parallel(p) => {
+            out.extend(
+                p.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
+            );
+        }
+        StateKind::Map(m) => {
+            out.extend(
+                m.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+fn scope(start_at: &str, states: &States, base: &str, diags: &mut Vec<Diagnostic>) {
+    if states.is_empty() {
+        return;
+    }
+    if states.get(start_at).is_none() {
+        diags.push(Diagnostic::error(
+            codes::MISSING_TRANSITION_TARGET,
+            format!("{base}/StartAt"),
+            format!("StartAt '{start_at}' does not name a state in this scope"),
+        ));
+    }
+    let mut terminal = false;
+    for s in states {
+        let sptr = format!("{base}/States/{}", escape(&s.name));
+        if let Some(n) = &s.next
+            && states.get(n).is_none()
+        {
+            diags.push(Diagnostic::error(
+                codes::MISSING_TRANSITION_TARGET,
+                format!("{sptr}/Next"),
+                format!("Missing 'Next' target: {n}"),
+            ));
+        }
+        for (t, at) in targets(&s.kind) {
+            if states.get(t).is_none() {
+                diags.push(Diagnostic::error(
+                    codes::MISSING_TRANSITION_TARGET,
+                    format!("{sptr}{at}"),
+                    format!("Missing 'Next' target: {t}"),
+                ));
+            }
+        }
+        terminal |= s.end || matches!(s.kind, StateKind::Succeed | StateKind::Fail(_));
+        match &s.kind {
+            StateKind::Parallel(p) => {
+                for (i, b) in p.branches.iter().enumerate() {
+                    branch(b, &format!("{sptr}/Branches/{i}"), diags);
+                }
+            }
+            StateKind::Map(m) => {
+                let field = "ItemProcessor";
+                branch(&m.processor, &format!("{sptr}/{field}"), diags);
+            }
+            _ => {}
+        }
+    }
+    if !terminal {
+        diags.push(Diagnostic::error(
+            codes::MISSING_END_STATE,
+            if base.is_empty() { "/".to_owned() } else { base.to_owned() },
+            "No state ends the execution: add 'End': true, a Succeed state or a Fail state",
+        ));
+    }
+    // Reachability from StartAt.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack = vec![start_at];
+    while let Some(name) = stack.pop() {
+        let Some(s) = states.get(name) else { continue };
+        if !seen.insert(s.name.as_str()) {
+            continue;
+        }
+        stack.extend(s.next.as_deref());
+        stack.extend(targets(&s.kind).into_iter().map(|(t, _)| t));
+    }
+    for s in states {
+        if !seen.contains(s.name.as_str()) && states.get(start_at).is_some() {
+            diags.push(Diagnostic::error(
+                codes::UNREACHABLE_STATE,
+                format!("{base}/States/{}", escape(&s.name)),
+                format!("State '{}' is not reachable", s.name),
+            ));
+        }
+    }
+}
+
+fn branch(b: &Branch, base: &str, diags: &mut Vec<Diagnostic>) {
+    scope(&b.start_at, &b.states, base, diags);
+}
