@@ -123,7 +123,8 @@ fn apply(a: &Args<'_>) -> Result<Value, EvalError> {
             if s.trim().is_empty() {
                 return Ok(Value::Null);
             }
-            let mut v = serde_json::from_str(s).map_err(|e| fail(a.f, format!("the string is not valid JSON: {e}")))?;
+            let mut v = serde_json::from_str(s)
+                .map_err(|e| fail(a.f, format!("the string is not valid JSON: {e}")))?;
             integral_negative_zero(&mut v);
             Ok(v)
         }
@@ -287,7 +288,9 @@ fn apply(a: &Args<'_>) -> Result<Value, EvalError> {
 /// Jackson reads the literal `-0` as the integer 0 (serde_json reads a float -0.0): follow Jackson.
 fn integral_negative_zero(v: &mut Value) {
     match v {
-        Value::Number(n) if n.as_f64() == Some(0.0) && n.is_f64() && n.as_f64().is_some_and(f64::is_sign_negative) => {
+        Value::Number(n)
+            if n.as_f64() == Some(0.0) && n.is_f64() && n.as_f64().is_some_and(f64::is_sign_negative) =>
+        {
             *v = Value::Number(0.into());
         }
         Value::Array(a) => a.iter_mut().for_each(integral_negative_zero),
