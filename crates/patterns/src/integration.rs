@@ -79,6 +79,12 @@ pub trait ServiceIntegration: Send + Sync {
         Vec::new()
     }
 
+    /// Adjusts the evaluated parameters before the task is scheduled; the history's `TaskScheduled` shows
+    /// the result (ECS `.sync` adds `StartedBy: "AWS Step Functions"`). The default keeps them as they are.
+    fn prepare(&self, _resource: &ServiceResource, parameters: Value) -> Value {
+        parameters
+    }
+
     /// Calls the API with the evaluated parameters. For request-response this is the state's result;
     /// for `.sync` and `.waitForTaskToken` it is the submission (the `TaskSubmitted` output).
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure>;

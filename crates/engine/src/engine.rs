@@ -1,0 +1,479 @@
+//! The engine: configuration, clock, prepared machines and running executions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sfn_asl::{StateKind, StateMachine, States, Task};
+use sfn_patterns::{
+    AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, ServiceResource, TokenRegistry,
+};
+use tokio::sync::watch;
+
+use crate::error::{Failure, Interrupt};
+use crate::exec::{Exec, MAX_PAYLOAD_BYTES, exceeds};
+use crate::history::{EventDetails, History};
+use crate::vars::Vars;
+
+/// Wall-clock time for history timestamps and `$$` times. Waiting uses tokio's timer, so a test
+/// runtime with paused time (`tokio::time::pause`, `start_paused`) makes Wait states, Retry back-off
+/// and timeouts take no real time while timestamps still advance by the virtual amount.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    base_wall: DateTime<Utc>,
+    base: tokio::time::Instant,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock { base_wall: Utc::now(), base: tokio::time::Instant::now() }
+    }
+
+    /// A clock that reads `start` now and advances with tokio's (possibly virtual) time.
+    pub fn starting_at(start: DateTime<Utc>) -> Clock {
+        Clock { base_wall: start, base: tokio::time::Instant::now() }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.base);
+        self.base_wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Region of the state machines (ARNs, `TaskScheduled.region`).
+    pub region: String,
+    /// Account id (ARNs).
+    pub account: String,
+    /// Default execution role ARN (`$$.Execution.RoleArn`).
+    pub role_arn: String,
+    /// History limit (AWS: 25,000); `None` for no limit.
+    pub max_history_events: Option<usize>,
+    /// Largest state payload in bytes (AWS: 256 KiB).
+    pub max_payload_bytes: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            region: "us-east-1".to_owned(),
+            account: "123456789012".to_owned(),
+            role_arn: "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole".to_owned(),
+            max_history_events: Some(25_000),
+            max_payload_bytes: MAX_PAYLOAD_BYTES,
+        }
+    }
+}
+
+/// A Task state's resource, resolved once when the machine is prepared.
+pub(crate) struct Binding {
+    pub(crate) resource: ServiceResource,
+    pub(crate) integration: Arc<dyn ServiceIntegration>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) integrations: Integrations,
+    pub(crate) tokens: TokenRegistry,
+    pub(crate) clock: Clock,
+    pub(crate) config: EngineConfig,
+    bindings: std::sync::RwLock<HashMap<usize, Arc<Binding>>>,
+}
+
+impl EngineInner {
+    pub(crate) fn binding(&self, task: &Task) -> Option<Arc<Binding>> {
+        let key = task as *const Task as usize;
+        self.bindings.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
+    }
+}
+
+/// A state machine checked against the engine's integrations, ready to run many times.
+#[derive(Clone)]
+pub struct Prepared {
+    machine: Arc<StateMachine>,
+    name: String,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared").field("name", &self.name).finish()
+    }
+}
+
+impl Prepared {
+    /// The state machine.
+    pub fn machine(&self) -> &StateMachine {
+        &self.machine
+    }
+
+    /// The state machine's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// How an execution ended (or that it still runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    /// Still running.
+    Running,
+    /// Ended with output.
+    Succeeded,
+    /// Ended with an error.
+    Failed,
+    /// The state machine's TimeoutSeconds expired.
+    TimedOut,
+    /// Stopped (StopExecution).
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// The API name (`SUCCEEDED`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "RUNNING",
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::TimedOut => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// The end of an execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Final status.
+    pub status: ExecutionStatus,
+    /// Output when SUCCEEDED.
+    pub output: Option<Value>,
+    /// Error name when not SUCCEEDED (absent when none was given).
+    pub error: Option<String>,
+    /// Cause when not SUCCEEDED.
+    pub cause: Option<String>,
+    /// When it ended.
+    pub stop_date: DateTime<Utc>,
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// Execution name (unique per state machine).
+    pub execution_name: String,
+    /// Execution input.
+    pub input: Value,
+    /// Execution role ARN (`$$.Execution.RoleArn`); the engine's default when `None`.
+    pub role_arn: Option<String>,
+}
+
+/// A running (or finished) execution.
+#[derive(Debug)]
+pub struct Execution {
+    /// The execution ARN.
+    pub arn: String,
+    /// When it started.
+    pub start_date: DateTime<Utc>,
+    history: History,
+    abort: AbortHandle,
+    done: watch::Receiver<Option<Outcome>>,
+}
+
+impl Execution {
+    /// The history so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Stops the execution: running tasks are stopped, the execution ends ABORTED.
+    pub fn stop(&self) {
+        self.abort.abort();
+    }
+
+    /// The outcome, once finished.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.done.borrow().clone()
+    }
+
+    /// Waits for the end.
+    pub async fn wait(&self) -> Outcome {
+        let mut rx = self.done.clone();
+        loop {
+            if let Some(o) = rx.borrow().clone() {
+                return o;
+            }
+            if rx.changed().await.is_err() {
+                return rx.borrow().clone().unwrap_or(Outcome {
+                    status: ExecutionStatus::Aborted,
+                    output: None,
+                    error: Some("States.Runtime".to_owned()),
+                    cause: Some("the execution task ended unexpectedly".to_owned()),
+                    stop_date: Utc::now(),
+                });
+            }
+        }
+    }
+}
+
+/// Builds an [`Engine`].
+#[derive(Default)]
+pub struct EngineBuilder {
+    integrations: Integrations,
+    tokens: Option<TokenRegistry>,
+    clock: Option<Clock>,
+    config: EngineConfig,
+}
+
+impl EngineBuilder {
+    /// Registers a service integration.
+    pub fn integration(mut self, integration: Arc<dyn ServiceIntegration>) -> Self {
+        self.integrations.register(integration);
+        self
+    }
+
+    /// Shares a token registry (e.g. with a server that answers SendTask* calls).
+    pub fn tokens(mut self, tokens: TokenRegistry) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Uses this clock (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Settings.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The engine.
+    pub fn build(self) -> Engine {
+        Engine {
+            inner: Arc::new(EngineInner {
+                integrations: self.integrations,
+                tokens: self.tokens.unwrap_or_default(),
+                clock: self.clock.unwrap_or_else(Clock::system),
+                config: self.config,
+                bindings: Default::default(),
+            }),
+        }
+    }
+}
+
+/// Runs state machines.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("integrations", &self.inner.integrations).finish()
+    }
+}
+
+fn walk_tasks<'a>(states: &'a States, out: &mut Vec<&'a Task>) {
+    for s in states {
+        match &s.kind {
+            StateKind::Task(t) => out.push(t),
+            StateKind::Parallel(p) => p.branches.iter().for_each(|b| walk_tasks(&b.states, out)),
+            StateKind::Map(m) => walk_tasks(&m.processor.states, out),
+            _ => {}
+        }
+    }
+}
+
+impl Engine {
+    /// An engine builder.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The token registry (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat).
+    pub fn tokens(&self) -> &TokenRegistry {
+        &self.inner.tokens
+    }
+
+    /// The integrations.
+    pub fn integrations(&self) -> &Integrations {
+        &self.inner.integrations
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    /// Resolves every Task resource to a registered integration; fails listing every resource that
+    /// cannot run here.
+    pub fn prepare(&self, machine: StateMachine, name: &str) -> Result<Prepared, Vec<String>> {
+        let machine = Arc::new(machine);
+        let mut tasks = Vec::new();
+        walk_tasks(&machine.states, &mut tasks);
+        let mut errors = Vec::new();
+        let mut bindings = self.inner.bindings.write().unwrap_or_else(|e| e.into_inner());
+        for t in tasks {
+            match Resource::parse(&t.resource) {
+                Ok(Resource::Service(r)) => match self.inner.integrations.check(&r) {
+                    Ok(()) => {
+                        if let Some(i) = self.inner.integrations.get(&r) {
+                            bindings.insert(
+                                t as *const Task as usize,
+                                Arc::new(Binding { resource: r, integration: i.clone() }),
+                            );
+                        }
+                    }
+                    Err(e) => errors.push(e),
+                },
+                Ok(other) => errors.push(format!(
+                    "the resource '{}' ({}) cannot run locally: only service integrations are supported",
+                    t.resource,
+                    match other {
+                        Resource::LambdaFunction(_) => "a Lambda function ARN",
+                        _ => "an activity",
+                    }
+                )),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        drop(bindings);
+        if errors.is_empty() { Ok(Prepared { machine, name: name.to_owned() }) } else { Err(errors) }
+    }
+
+    fn exec(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {
+        let cfg = &self.inner.config;
+        let history = History::new(cfg.max_history_events);
+        let state_machine_arn =
+            format!("arn:aws:states:{}:{}:stateMachine:{}", cfg.region, cfg.account, prepared.name);
+        let execution_arn = format!(
+            "arn:aws:states:{}:{}:execution:{}:{}",
+            cfg.region, cfg.account, prepared.name, req.execution_name
+        );
+        let exec = Arc::new(Exec {
+            engine: self.inner.clone(),
+            machine: prepared.machine.clone(),
+            history: history.clone(),
+            execution_arn,
+            execution_name: req.execution_name,
+            state_machine_arn,
+            state_machine_name: prepared.name.clone(),
+            role_arn: req.role_arn.unwrap_or_else(|| cfg.role_arn.clone()),
+            start_time: self.inner.clock.now(),
+            input: req.input,
+        });
+        (exec, history)
+    }
+
+    /// Starts an execution on the current tokio runtime and returns at once.
+    pub fn start(&self, prepared: &Prepared, req: StartRequest) -> Execution {
+        let (exec, history) = self.exec(prepared, req);
+        let (abort, signal) = AbortHandle::new();
+        let (tx, rx) = watch::channel(None);
+        let execution = Execution {
+            arn: exec.execution_arn.clone(),
+            start_date: exec.start_time,
+            history,
+            abort: abort.clone(),
+            done: rx,
+        };
+        tokio::spawn(async move {
+            let outcome = execute(exec, abort, signal).await;
+            tx.send_replace(Some(outcome));
+        });
+        execution
+    }
+
+    /// Runs an execution to its end in the current task; returns the outcome and the history.
+    pub async fn run(&self, prepared: &Prepared, req: StartRequest) -> (Outcome, History) {
+        let (exec, history) = self.exec(prepared, req);
+        let (abort, signal) = AbortHandle::new();
+        (execute(exec, abort, signal).await, history)
+    }
+}
+
+async fn execute(exec: Arc<Exec>, abort: AbortHandle, signal: AbortSignal) -> Outcome {
+    let mut prev = 0;
+    let started =
+        EventDetails::ExecutionStarted { input: exec.input.clone(), role_arn: exec.role_arn.clone() };
+    let _ = exec.event(&mut prev, started);
+    let machine = exec.machine.clone();
+    let timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
+    let mut vars = Vars::default();
+    let input = exec.input.clone();
+    enum End {
+        Done(Result<Value, Interrupt>),
+        TimedOut,
+    }
+    let end = if exceeds(&input, exec.engine.config.max_payload_bytes) {
+        End::Done(Err(Interrupt::Fail(Failure::new(
+            "States.DataLimitExceeded",
+            "The execution input exceeds the maximum number of bytes service limit.",
+        ))))
+    } else {
+        let fut = exec.run_scope(&machine.start_at, &machine.states, input, &mut vars, &mut prev, &signal);
+        tokio::pin!(fut);
+        let deadline = async {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = &mut fut => End::Done(r),
+            () = deadline => {
+                abort.abort();
+                let _ = fut.await;
+                End::TimedOut
+            }
+        }
+    };
+    let result = match end {
+        End::Done(r) => r,
+        End::TimedOut => {
+            return finish(&exec, prev, ExecutionStatus::TimedOut, None, Some("States.Timeout".into()), None);
+        }
+    };
+    match result {
+        Ok(output) => finish(&exec, prev, ExecutionStatus::Succeeded, Some(output), None, None),
+        Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
+            finish(&exec, prev, ExecutionStatus::Failed, None, f.error, f.cause)
+        }
+        Err(Interrupt::Abort) => finish(&exec, prev, ExecutionStatus::Aborted, None, None, None),
+    }
+}
+
+fn finish(
+    exec: &Exec,
+    prev: u64,
+    status: ExecutionStatus,
+    output: Option<Value>,
+    error: Option<String>,
+    cause: Option<String>,
+) -> Outcome {
+    let details = match status {
+        ExecutionStatus::Succeeded => {
+            EventDetails::ExecutionSucceeded { output: output.clone().unwrap_or(Value::Null) }
+        }
+        ExecutionStatus::TimedOut => {
+            EventDetails::ExecutionTimedOut { error: error.clone(), cause: cause.clone() }
+        }
+        ExecutionStatus::Aborted => {
+            EventDetails::ExecutionAborted { error: error.clone(), cause: cause.clone() }
+        }
+        _ => EventDetails::ExecutionFailed { error: error.clone(), cause: cause.clone() },
+    };
+    let now = exec.now();
+    exec.history.push_final(prev, now, details);
+    Outcome { status, output, error, cause, stop_date: now }
+}

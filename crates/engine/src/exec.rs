@@ -1,0 +1,999 @@
+//! The interpreter: one execution, its scopes (the machine, Parallel branches, Map iterations) and states.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map as JsonMap, Value, json};
+use sfn_asl::{
+    Catcher, Choice, Dynamic, Fail, IoPath, Payload, ProcessorMode, QueryLanguage, ResultPath, Retrier,
+    State, StateKind, StateMachine, States, Text, Wait, error_matches,
+};
+use sfn_path::{Path, Root, Scope, Template};
+use sfn_patterns::AbortSignal;
+
+use crate::choice;
+use crate::engine::EngineInner;
+use crate::error::{Failure, Interrupt, runtime};
+use crate::history::{EventDetails, History, StateType};
+use crate::vars::Vars;
+
+/// Largest state input/output, in bytes (AWS: 256 KiB).
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Everything one execution shares across its branches.
+pub(crate) struct Exec {
+    pub(crate) engine: Arc<EngineInner>,
+    pub(crate) machine: Arc<StateMachine>,
+    pub(crate) history: History,
+    pub(crate) execution_arn: String,
+    pub(crate) execution_name: String,
+    pub(crate) state_machine_arn: String,
+    pub(crate) state_machine_name: String,
+    pub(crate) role_arn: String,
+    pub(crate) start_time: DateTime<Utc>,
+    pub(crate) input: Value,
+}
+
+/// Per-state facts the context object (`$$`) shows.
+pub(crate) struct StateInfo<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) entered_event: u64,
+    pub(crate) entered_time: DateTime<Utc>,
+    pub(crate) retry_count: Option<u32>,
+    pub(crate) token: Option<&'a str>,
+    pub(crate) map_item: Option<(usize, &'a Value)>,
+}
+
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn state_type(kind: &StateKind) -> StateType {
+    match kind {
+        StateKind::Pass(_) => StateType::Pass,
+        StateKind::Task(_) => StateType::Task,
+        StateKind::Choice(_) => StateType::Choice,
+        StateKind::Wait(_) => StateType::Wait,
+        StateKind::Succeed => StateType::Succeed,
+        StateKind::Fail(_) => StateType::Fail,
+        StateKind::Parallel(_) => StateType::Parallel,
+        StateKind::Map(_) => StateType::Map,
+    }
+}
+
+/// What a state hands on: where to go next (none = end of scope) and the output.
+pub(crate) struct Flow {
+    pub(crate) next: Option<String>,
+    pub(crate) output: Value,
+}
+
+/// Counts serialized bytes, stopping as soon as the limit is passed.
+struct Counter {
+    n: usize,
+    limit: usize,
+}
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.n += buf.len();
+        if self.n > self.limit {
+            return Err(std::io::Error::other("over limit"));
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// True when the JSON text of `v` is longer than `limit` bytes.
+pub(crate) fn exceeds(v: &Value, limit: usize) -> bool {
+    serde_json::to_writer(Counter { n: 0, limit }, v).is_err()
+}
+
+impl Exec {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.engine.clock.now()
+    }
+
+    /// Appends an event after `*prev` and moves the cursor to it.
+    pub(crate) fn event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
+        match self.history.push(*prev, self.now(), details) {
+            Ok(id) => {
+                *prev = id;
+                Ok(id)
+            }
+            Err(_) => Err(Interrupt::Terminal(Failure::new(
+                "States.Runtime",
+                format!(
+                    "The execution reached the maximum number of history events ({}).",
+                    self.engine.config.max_history_events.unwrap_or_default()
+                ),
+            ))),
+        }
+    }
+
+    /// The context object for a state.
+    pub(crate) fn context(&self, s: &StateInfo<'_>) -> Value {
+        let mut state = JsonMap::new();
+        state.insert("Name".into(), Value::String(s.name.to_owned()));
+        state.insert("EnteredTime".into(), Value::String(iso(s.entered_time)));
+        if let Some(r) = s.retry_count {
+            state.insert("RetryCount".into(), json!(r));
+        }
+        let mut ctx = JsonMap::new();
+        ctx.insert(
+            "Execution".into(),
+            json!({
+                "Id": self.execution_arn,
+                "Input": self.input,
+                "StartTime": iso(self.start_time),
+                "Name": self.execution_name,
+                "RoleArn": self.role_arn,
+                "RedriveCount": 0,
+            }),
+        );
+        ctx.insert(
+            "StateMachine".into(),
+            json!({"Id": self.state_machine_arn, "Name": self.state_machine_name}),
+        );
+        ctx.insert("State".into(), Value::Object(state));
+        if let Some(t) = s.token {
+            ctx.insert("Task".into(), json!({"Token": t}));
+        }
+        if let Some((i, v)) = s.map_item {
+            ctx.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
+        }
+        Value::Object(ctx)
+    }
+
+    /// Runs a scope (the machine, a branch or an iteration) from `start_at` to its end.
+    pub(crate) fn run_scope<'a>(
+        self: &'a Arc<Self>,
+        start_at: &'a str,
+        states: &'a States,
+        input: Value,
+        vars: &'a mut Vars,
+        prev: &'a mut u64,
+        abort: &'a AbortSignal,
+    ) -> BoxFuture<'a, Result<Value, Interrupt>> {
+        Box::pin(async move {
+            let mut current = start_at;
+            let mut input = input;
+            loop {
+                if abort.is_aborted() {
+                    return Err(Interrupt::Abort);
+                }
+                let Some(state) = states.get(current) else {
+                    return Err(Interrupt::Fail(Failure::new(
+                        "States.Runtime",
+                        format!("The state '{current}' does not exist"),
+                    )));
+                };
+                let flow = self.run_state(state, input, vars, prev, abort).await?;
+                match flow.next {
+                    Some(next) => {
+                        current = states.get(&next).map(|s| s.name.as_str()).unwrap_or_default();
+                        if current.is_empty() {
+                            return Err(Interrupt::Fail(Failure::new(
+                                "States.Runtime",
+                                format!("The state '{next}' does not exist"),
+                            )));
+                        }
+                        input = flow.output;
+                    }
+                    None => return Ok(flow.output),
+                }
+            }
+        })
+    }
+
+    async fn run_state(
+        self: &Arc<Self>,
+        state: &State,
+        input: Value,
+        vars: &mut Vars,
+        prev: &mut u64,
+        abort: &AbortSignal,
+    ) -> Result<Flow, Interrupt> {
+        let st = state_type(&state.kind);
+        let name: Arc<str> = Arc::from(state.name.as_str());
+        let entered_time = self.now();
+        let entered = self.event(
+            prev,
+            EventDetails::StateEntered { state_type: st, name: name.clone(), input: input.clone() },
+        )?;
+        if state.query_language == QueryLanguage::Jsonata {
+            return Err(runtime(
+                &state.name,
+                entered,
+                "JSONata states are not supported by this engine yet.",
+            )
+            .into());
+        }
+        let info = StateInfo {
+            name: &state.name,
+            entered_event: entered,
+            entered_time,
+            retry_count: None,
+            token: None,
+            map_item: None,
+        };
+        let step = match &state.kind {
+            StateKind::Fail(f) => return Err(self.fail_state(f, &input, vars, &info)?.into()),
+            StateKind::Choice(c) => self.choice_state(state, c, input, vars, &info)?,
+            StateKind::Succeed => {
+                let eff = self.input_path(state, &input, vars, &info)?;
+                let out = self.output_path(state, eff.into_owned(), vars, &info)?;
+                Step { next: None, output: out, assign: None }
+            }
+            StateKind::Pass(p) => {
+                let eff = self.input_path(state, &input, vars, &info)?;
+                let result = match (&p.result, &p.parameters) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(params)) => self.payload(params, &eff, vars, &info)?,
+                    (None, None) => eff.into_owned(),
+                };
+                let assign = self.assign(state.assign.as_ref(), &result, vars, &info)?;
+                let out = self.apply_result(state, &p.result_path, input, result, vars, &info)?;
+                Step { next: state.next.clone(), output: out, assign }
+            }
+            StateKind::Wait(w) => {
+                let eff = self.input_path(state, &input, vars, &info)?.into_owned();
+                self.wait_state(w, &eff, vars, &info, abort).await?;
+                let assign = self.assign(state.assign.as_ref(), &eff, vars, &info)?;
+                let out = self.output_path(state, eff, vars, &info)?;
+                Step { next: state.next.clone(), output: out, assign }
+            }
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
+                self.retrying_state(state, input, vars, prev, abort, entered, entered_time).await?
+            }
+        };
+        if exceeds(&step.output, self.engine.config.max_payload_bytes) {
+            return Err(Interrupt::Fail(Failure::new(
+                "States.DataLimitExceeded",
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    state.name
+                ),
+            )));
+        }
+        let assigned = step.assign.map(|a| {
+            let list: Vec<(String, Value)> = a.into_iter().collect();
+            for (k, v) in &list {
+                vars.set(k.clone(), v.clone());
+            }
+            list
+        });
+        if !matches!(state.kind, StateKind::Fail(_)) {
+            self.event(
+                prev,
+                EventDetails::StateExited { state_type: st, name, output: step.output.clone(), assigned },
+            )?;
+        }
+        Ok(Flow { next: step.next, output: step.output })
+    }
+
+    // ---- input/output pipeline ------------------------------------------------------------------------
+
+    fn scope<'v>(&self, input: &'v Value, ctx: &'v Value, vars: &'v Vars) -> Scope<'v> {
+        Scope { input, context: ctx, variables: vars }
+    }
+
+    fn needs_ctx_path(p: &Path) -> bool {
+        *p.root() == Root::Context
+    }
+
+    fn eval_path<'v>(
+        &self,
+        path: &Path,
+        input: &'v Value,
+        vars: &'v Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Cow<'v, Value>, Failure> {
+        let map_err = |e: sfn_path::EvalError| runtime(info.name, info.entered_event, e.message());
+        if Self::needs_ctx_path(path) || matches!(path.root(), Root::Variable(_)) {
+            let ctx = if Self::needs_ctx_path(path) { self.context(info) } else { Value::Null };
+            let scope = Scope { input, context: &ctx, variables: vars };
+            return path.eval(&scope).map(|c| Cow::Owned(c.into_owned())).map_err(map_err);
+        }
+        let scope = Scope { input, context: &Value::Null, variables: vars };
+        path.eval(&scope).map_err(map_err)
+    }
+
+    pub(crate) fn input_path<'v>(
+        &self,
+        state: &State,
+        input: &'v Value,
+        vars: &'v Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Cow<'v, Value>, Failure> {
+        match &state.input_path {
+            IoPath::Whole => Ok(Cow::Borrowed(input)),
+            IoPath::Null => Ok(Cow::Owned(Value::Object(JsonMap::new()))),
+            IoPath::Path(p) => self.eval_path(p, input, vars, info),
+        }
+    }
+
+    pub(crate) fn output_path(
+        &self,
+        state: &State,
+        output: Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Failure> {
+        match &state.output_path {
+            IoPath::Whole => Ok(output),
+            IoPath::Null => Ok(Value::Object(JsonMap::new())),
+            IoPath::Path(p) => Ok(self.eval_path(p, &output, vars, info)?.into_owned()),
+        }
+    }
+
+    /// Evaluates a JSONPath payload template against `input`.
+    pub(crate) fn payload(
+        &self,
+        payload: &Payload,
+        input: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Failure> {
+        match payload {
+            Payload::JsonPath(t) => self.template(t, input, vars, info),
+            Payload::Jsonata(_) => Err(runtime(
+                info.name,
+                info.entered_event,
+                "JSONata payloads are not supported by this engine yet.",
+            )),
+        }
+    }
+
+    pub(crate) fn template(
+        &self,
+        t: &Template,
+        input: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Failure> {
+        if let Template::Literal(v) = t {
+            return Ok(v.clone());
+        }
+        let ctx = if t.needs_context() { self.context(info) } else { Value::Null };
+        t.eval(&self.scope(input, &ctx, vars))
+            .map_err(|e| runtime(info.name, info.entered_event, e.message()))
+    }
+
+    /// ResultPath then OutputPath.
+    fn apply_result(
+        &self,
+        state: &State,
+        result_path: &ResultPath,
+        raw_input: Value,
+        result: Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Failure> {
+        let merged = match result_path {
+            ResultPath::Whole => result,
+            ResultPath::Discard => raw_input,
+            ResultPath::Path(rp) => rp.set(raw_input, result).map_err(|e| match e.error_name() {
+                "States.Runtime" => runtime(info.name, info.entered_event, e.message()),
+                name => Failure::new(name, e.message()),
+            })?,
+        };
+        self.output_path(state, merged, vars, info)
+    }
+
+    /// Evaluates an `Assign` block; `$` is the state's result.
+    fn assign(
+        &self,
+        assign: Option<&Payload>,
+        result: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Option<JsonMap<String, Value>>, Failure> {
+        let Some(a) = assign else { return Ok(None) };
+        match self.payload(a, result, vars, info)? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Err(runtime(info.name, info.entered_event, "Assign must evaluate to a JSON object.")),
+        }
+    }
+
+    // ---- simple states --------------------------------------------------------------------------------
+
+    fn fail_state(
+        &self,
+        f: &Fail,
+        input: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Failure, Interrupt> {
+        let text = |t: &Option<Text>| -> Result<Option<String>, Failure> {
+            match t {
+                None => Ok(None),
+                Some(Text::Value(s)) => Ok(Some(s.clone())),
+                Some(Text::Expr(e)) => {
+                    let needs = e.needs_context();
+                    let ctx = if needs { self.context(info) } else { Value::Null };
+                    let v = e
+                        .eval(&self.scope(input, &ctx, vars))
+                        .map_err(|err| runtime(info.name, info.entered_event, err.message()))?;
+                    match v.as_ref() {
+                        Value::String(s) => Ok(Some(s.clone())),
+                        other => Err(runtime(
+                            info.name,
+                            info.entered_event,
+                            &format!(
+                                "The value of the path or intrinsic function must be a string, got {other}"
+                            ),
+                        )),
+                    }
+                }
+                Some(Text::Jsonata(_)) => Err(runtime(
+                    info.name,
+                    info.entered_event,
+                    "JSONata is not supported by this engine yet.",
+                )),
+            }
+        };
+        let error = text(&f.error)?;
+        let cause = text(&f.cause)?;
+        Ok(Failure { error, cause })
+    }
+
+    fn choice_state(
+        &self,
+        state: &State,
+        c: &Choice,
+        input: Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Step, Failure> {
+        let eff = self.input_path(state, &input, vars, info)?.into_owned();
+        let needs_ctx = c.choices.iter().any(|r| choice::needs_context(&r.condition));
+        let ctx = if needs_ctx { self.context(info) } else { Value::Null };
+        let scope = self.scope(&eff, &ctx, vars);
+        let mut matched = None;
+        for rule in &c.choices {
+            if choice::eval(&rule.condition, &scope)
+                .map_err(|m| runtime(info.name, info.entered_event, &m))?
+            {
+                matched = Some(rule);
+                break;
+            }
+        }
+        let (next, assign) = match matched {
+            Some(rule) => (rule.next.clone(), rule.assign.as_ref().or(None)),
+            None => match &c.default {
+                Some(d) => (d.clone(), state.assign.as_ref()),
+                None => {
+                    return Err(Failure::new(
+                        "States.NoChoiceMatched",
+                        format!(
+                            "An error occurred while executing the state '{}' (entered at the event id #{}). No Choice Rule matched and no Default is set.",
+                            info.name, info.entered_event
+                        ),
+                    ));
+                }
+            },
+        };
+        let assign = self.assign(assign, &eff, vars, info)?;
+        let out = self.output_path(state, eff, vars, info)?;
+        Ok(Step { next: Some(next), output: out, assign })
+    }
+
+    fn number_at(
+        &self,
+        p: &Path,
+        input: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+        field: &str,
+    ) -> Result<u64, Failure> {
+        let v = self.eval_path(p, input, vars, info)?;
+        // Like Jackson's coercion, a numeric string ("1") is accepted (recorded: MaxConcurrencyPath "1").
+        let n = match v.as_ref() {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) => Ok(n),
+            None => Err(runtime(
+                info.name,
+                info.entered_event,
+                &format!(
+                    "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                    display_value(v.as_ref()),
+                    p.source()
+                ),
+            )),
+        }
+    }
+
+    async fn wait_state(
+        &self,
+        w: &Wait,
+        eff: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+        abort: &AbortSignal,
+    ) -> Result<(), Interrupt> {
+        let duration = match w {
+            Wait::Seconds(Dynamic::Value(s)) => Duration::from_secs(*s),
+            Wait::Seconds(Dynamic::Path(p)) => {
+                Duration::from_secs(self.number_at(p, eff, vars, info, "SecondsPath")?)
+            }
+            Wait::Timestamp(d) => {
+                let text = match d {
+                    Dynamic::Value(t) => t.clone(),
+                    Dynamic::Path(p) => match self.eval_path(p, eff, vars, info)?.as_ref() {
+                        Value::String(s) => s.clone(),
+                        other => {
+                            return Err(runtime(
+                                info.name,
+                                info.entered_event,
+                                &format!("The TimestampPath field refers to value {other} which is not a valid timestamp"),
+                            )
+                            .into());
+                        }
+                    },
+                    Dynamic::Jsonata(_) => {
+                        return Err(
+                            runtime(info.name, info.entered_event, "JSONata is not supported yet.").into()
+                        );
+                    }
+                };
+                let Some(at) = sfn_asl::parse_timestamp(&text) else {
+                    return Err(runtime(
+                        info.name,
+                        info.entered_event,
+                        &format!("The timestamp '{text}' is not a valid RFC 3339 timestamp"),
+                    )
+                    .into());
+                };
+                let delta = at.with_timezone(&Utc) - self.now();
+                delta.to_std().unwrap_or(Duration::ZERO)
+            }
+            Wait::Seconds(Dynamic::Jsonata(_)) => {
+                return Err(runtime(info.name, info.entered_event, "JSONata is not supported yet.").into());
+            }
+        };
+        if duration.is_zero() {
+            return Ok(());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(duration) => Ok(()),
+            () = abort.aborted() => Err(Interrupt::Abort),
+        }
+    }
+
+    // ---- Retry / Catch --------------------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    async fn retrying_state(
+        self: &Arc<Self>,
+        state: &State,
+        input: Value,
+        vars: &mut Vars,
+        prev: &mut u64,
+        abort: &AbortSignal,
+        entered: u64,
+        entered_time: DateTime<Utc>,
+    ) -> Result<Step, Interrupt> {
+        let (retry, catch): (&[Retrier], &[Catcher]) = match &state.kind {
+            StateKind::Task(t) => (&t.retry, &t.catch),
+            StateKind::Parallel(p) => (&p.retry, &p.catch),
+            StateKind::Map(m) => (&m.retry, &m.catch),
+            _ => (&[], &[]),
+        };
+        let mut attempts = vec![0u64; retry.len()];
+        let mut retry_count = 0u32;
+        loop {
+            let info = StateInfo {
+                name: &state.name,
+                entered_event: entered,
+                entered_time,
+                retry_count: Some(retry_count),
+                token: None,
+                map_item: None,
+            };
+            let attempt = match &state.kind {
+                StateKind::Task(t) => {
+                    crate::task::run(self, state, t, &input, vars, prev, abort, &info).await
+                }
+                StateKind::Parallel(p) => {
+                    self.parallel_state(state, p, &input, vars, prev, abort, &info).await
+                }
+                StateKind::Map(m) => self.map_state(state, m, &input, vars, prev, abort, &info).await,
+                _ => unreachable_state(&info),
+            };
+            let failure = match attempt {
+                Ok(result) => {
+                    let (result_path, selector) = match &state.kind {
+                        StateKind::Task(t) => (&t.result_path, t.result_selector.as_ref()),
+                        StateKind::Parallel(p) => (&p.result_path, p.result_selector.as_ref()),
+                        StateKind::Map(m) => (&m.result_path, m.result_selector.as_ref()),
+                        _ => (&ResultPath::Whole, None),
+                    };
+                    let result = match selector {
+                        Some(sel) => self.payload(sel, &result, vars, &info)?,
+                        None => result,
+                    };
+                    let assign = self.assign(state.assign.as_ref(), &result, vars, &info)?;
+                    let out = self.apply_result(state, result_path, input, result, vars, &info)?;
+                    return Ok(Step { next: state.next.clone(), output: out, assign });
+                }
+                Err(Interrupt::Fail(f)) => f,
+                Err(other) => return Err(other),
+            };
+            let error = failure.error_name().to_owned();
+            if let Some(i) = retry.iter().position(|r| error_matches(&r.error_equals, &error)) {
+                let r = &retry[i];
+                if attempts[i] < r.max_attempts {
+                    let delay = backoff(r, attempts[i]);
+                    attempts[i] += 1;
+                    retry_count += 1;
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = abort.aborted() => return Err(Interrupt::Abort),
+                    }
+                    continue;
+                }
+            }
+            if let Some(c) = catch.iter().find(|c| error_matches(&c.error_equals, &error)) {
+                let mut err = JsonMap::new();
+                err.insert("Error".into(), Value::String(error.clone()));
+                if let Some(cause) = &failure.cause {
+                    err.insert("Cause".into(), Value::String(cause.clone()));
+                }
+                let err = Value::Object(err);
+                let info = StateInfo {
+                    name: &state.name,
+                    entered_event: entered,
+                    entered_time,
+                    retry_count: Some(retry_count),
+                    token: None,
+                    map_item: None,
+                };
+                let assign = self.assign(c.assign.as_ref(), &err, vars, &info)?;
+                let out = match &c.result_path {
+                    ResultPath::Whole => err,
+                    ResultPath::Discard => input,
+                    ResultPath::Path(rp) => {
+                        rp.set(input, err).map_err(|e| Failure::new(e.error_name(), e.message()))?
+                    }
+                };
+                return Ok(Step { next: Some(c.next.clone()), output: out, assign });
+            }
+            return Err(Interrupt::Fail(failure));
+        }
+    }
+
+    // ---- Parallel ---------------------------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    async fn parallel_state(
+        self: &Arc<Self>,
+        state: &State,
+        p: &sfn_asl::Parallel,
+        input: &Value,
+        vars: &Vars,
+        prev: &mut u64,
+        abort: &AbortSignal,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Interrupt> {
+        let eff = self.input_path(state, input, vars, info)?;
+        let branch_input = match &p.parameters {
+            Some(params) => self.payload(params, &eff, vars, info)?,
+            None => eff.into_owned(),
+        };
+        let started = self.event(prev, EventDetails::ParallelStateStarted)?;
+        let (branch_abort, branch_signal) = abort.child();
+        let frozen = Arc::new(vars.clone());
+        let futures = p.branches.iter().map(|b| {
+            let input = branch_input.clone();
+            let frozen = frozen.clone();
+            let signal = branch_signal.clone();
+            let abort_siblings = branch_abort.clone();
+            async move {
+                let mut vars = Vars::child_of(&frozen);
+                let mut cursor = started;
+                let r = self.run_scope(&b.start_at, &b.states, input, &mut vars, &mut cursor, &signal).await;
+                if r.is_err() {
+                    abort_siblings.abort();
+                }
+                r
+            }
+        });
+        let results = futures_util::future::join_all(futures).await;
+        let mut outputs = Vec::with_capacity(results.len());
+        let mut first_error: Option<Interrupt> = None;
+        for r in results {
+            match r {
+                Ok(v) => outputs.push(v),
+                Err(Interrupt::Abort) if first_error.is_some() => {}
+                Err(e) => {
+                    if first_error.is_none() || matches!(first_error, Some(Interrupt::Abort)) {
+                        first_error = Some(e);
+                    }
+                }
+            }
+        }
+        match first_error {
+            None => {
+                self.event(prev, EventDetails::ParallelStateSucceeded)?;
+                Ok(Value::Array(outputs))
+            }
+            Some(Interrupt::Abort) => {
+                self.event(prev, EventDetails::ParallelStateAborted)?;
+                Err(Interrupt::Abort)
+            }
+            Some(e) => {
+                self.event(prev, EventDetails::ParallelStateFailed)?;
+                Err(e)
+            }
+        }
+    }
+
+    // ---- Map --------------------------------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    async fn map_state(
+        self: &Arc<Self>,
+        state: &State,
+        m: &sfn_asl::Map,
+        input: &Value,
+        vars: &Vars,
+        prev: &mut u64,
+        abort: &AbortSignal,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Interrupt> {
+        let eff = self.input_path(state, input, vars, info)?;
+        let items_value = match &m.items_path {
+            Some(p) => self.eval_path(p, &eff, vars, info)?,
+            None => Cow::Borrowed(eff.as_ref()),
+        };
+        let Value::Array(items) = items_value.as_ref() else {
+            return Err(runtime(
+                info.name,
+                info.entered_event,
+                &format!(
+                    "Item value for ItemsPath {} is not a JSON array: {}",
+                    m.items_path.as_ref().map_or("$", Path::source),
+                    display_value(items_value.as_ref())
+                ),
+            )
+            .into());
+        };
+        let max_concurrency = match &m.max_concurrency {
+            Dynamic::Value(n) => *n,
+            Dynamic::Path(p) => self.number_at(p, &eff, vars, info, "MaxConcurrencyPath")?,
+            Dynamic::Jsonata(_) => {
+                return Err(runtime(info.name, info.entered_event, "JSONata is not supported yet.").into());
+            }
+        };
+        let tolerated_count =
+            self.tolerated(m.tolerated_failure_count.as_ref(), &eff, vars, info, "ToleratedFailureCount")?;
+        let tolerated_pct = self.tolerated(
+            m.tolerated_failure_percentage.as_ref(),
+            &eff,
+            vars,
+            info,
+            "ToleratedFailurePercentage",
+        )?;
+        let distributed = m.mode == ProcessorMode::Distributed;
+        let total = items.len();
+
+        // Build every iteration's input up front (ItemSelector sees $$.Map.Item).
+        let mut inputs = Vec::with_capacity(total);
+        for (i, item) in items.iter().enumerate() {
+            let v = match &m.item_selector {
+                Some(Payload::JsonPath(t)) => {
+                    let needs = t.needs_context();
+                    let item_info = StateInfo {
+                        name: info.name,
+                        entered_event: info.entered_event,
+                        entered_time: info.entered_time,
+                        retry_count: info.retry_count,
+                        token: None,
+                        map_item: Some((i, item)),
+                    };
+                    let ctx = if needs { self.context(&item_info) } else { Value::Null };
+                    t.eval(&self.scope(&eff, &ctx, vars))
+                        .map_err(|e| runtime(info.name, info.entered_event, e.message()))?
+                }
+                Some(other) => self.payload(other, &eff, vars, info)?,
+                None => item.clone(),
+            };
+            inputs.push(v);
+        }
+        drop(items_value);
+
+        let started = self.event(prev, EventDetails::MapStateStarted { length: total })?;
+        let name: Arc<str> = Arc::from(state.name.as_str());
+        let (map_abort, map_signal) = abort.child();
+        let frozen = Arc::new(vars.clone());
+        let limit = if max_concurrency == 0 {
+            usize::MAX
+        } else {
+            usize::try_from(max_concurrency).unwrap_or(usize::MAX)
+        };
+        let processor = &m.processor;
+
+        let mut outputs: Vec<Option<Value>> = vec![None; total];
+        let mut failures = 0usize;
+        let mut first_error: Option<Interrupt> = None;
+        let mut pending = futures_util::stream::FuturesUnordered::new();
+        let mut queue = inputs.into_iter().enumerate();
+        use futures_util::StreamExt as _;
+        loop {
+            while pending.len() < limit && first_error.is_none() {
+                let Some((index, item_input)) = queue.next() else { break };
+                let frozen = frozen.clone();
+                let signal = map_signal.clone();
+                let name = name.clone();
+                pending.push(async move {
+                    let mut cursor = started;
+                    let r = async {
+                        self.event(
+                            &mut cursor,
+                            EventDetails::MapIterationStarted { name: name.clone(), index },
+                        )?;
+                        let mut vars = Vars::child_of(&frozen);
+                        self.run_scope(
+                            &processor.start_at,
+                            &processor.states,
+                            item_input,
+                            &mut vars,
+                            &mut cursor,
+                            &signal,
+                        )
+                        .await
+                    }
+                    .await;
+                    let end = match &r {
+                        Ok(_) => EventDetails::MapIterationSucceeded { name, index },
+                        Err(Interrupt::Abort) => EventDetails::MapIterationAborted { name, index },
+                        Err(_) => EventDetails::MapIterationFailed { name, index },
+                    };
+                    let r = match (self.event(&mut cursor, end), r) {
+                        (Err(e), _) => Err(e),
+                        (Ok(_), r) => r,
+                    };
+                    (index, r)
+                });
+            }
+            let Some((index, r)) = pending.next().await else { break };
+            match r {
+                Ok(v) => outputs[index] = Some(v),
+                Err(Interrupt::Fail(_)) if distributed && first_error.is_none() => {
+                    // Distributed mode: failed items count against the tolerated failure threshold
+                    // (AWS: "Setting failure thresholds for Distributed Map states"; default 0).
+                    failures += 1;
+                    let pct = (failures as f64) * 100.0 / (total.max(1) as f64);
+                    let exceeded = match (tolerated_count, tolerated_pct) {
+                        (None, None) => true,
+                        (c, p) => c.is_some_and(|c| failures as f64 > c) || p.is_some_and(|p| pct > p),
+                    };
+                    if exceeded {
+                        first_error = Some(Interrupt::Fail(Failure::new(
+                            "States.ExceedToleratedFailureThreshold",
+                            "The specified tolerated failure threshold was exceeded",
+                        )));
+                        map_abort.abort();
+                    }
+                    outputs[index] = Some(Value::Null);
+                }
+                Err(Interrupt::Abort) if first_error.is_some() => {}
+                Err(e) => {
+                    if first_error.is_none() || matches!(first_error, Some(Interrupt::Abort)) {
+                        first_error = Some(e);
+                    }
+                    map_abort.abort();
+                }
+            }
+        }
+        match first_error {
+            None => {
+                self.event(prev, EventDetails::MapStateSucceeded)?;
+                Ok(Value::Array(outputs.into_iter().map(Option::unwrap_or_default).collect()))
+            }
+            Some(Interrupt::Abort) => {
+                self.event(prev, EventDetails::MapStateAborted)?;
+                Err(Interrupt::Abort)
+            }
+            Some(e) => {
+                self.event(prev, EventDetails::MapStateFailed)?;
+                Err(e)
+            }
+        }
+    }
+
+    fn tolerated(
+        &self,
+        d: Option<&Dynamic<Value>>,
+        eff: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+        field: &str,
+    ) -> Result<Option<f64>, Failure> {
+        let Some(d) = d else { return Ok(None) };
+        let (value, path) = match d {
+            Dynamic::Value(v) => (Cow::Borrowed(v), None),
+            Dynamic::Path(p) => (self.eval_path(p, eff, vars, info)?, Some(p)),
+            Dynamic::Jsonata(_) => {
+                return Err(runtime(info.name, info.entered_event, "JSONata is not supported yet."));
+            }
+        };
+        let percentage = field == "ToleratedFailurePercentage";
+        let n = match value.as_ref() {
+            Value::Number(n) if percentage => n.as_f64(),
+            Value::Number(n) => n.as_i64().map(|x| x as f64),
+            Value::String(s) if percentage => s.trim().parse::<f64>().ok(),
+            Value::String(s) => s.trim().parse::<i64>().ok().map(|x| x as f64),
+            _ => None,
+        };
+        let Some(n) = n else {
+            let p = path.map_or_else(String::new, |p| p.source().to_owned());
+            let what = if percentage { "a valid number" } else { "a valid integer" };
+            return Err(runtime(
+                info.name,
+                info.entered_event,
+                &format!(
+                    "The {field}Path field refers to value \"{}\" which is not {what}: {p}",
+                    display_value(&value)
+                ),
+            ));
+        };
+        if n < 0.0 {
+            return Err(runtime(info.name, info.entered_event, &format!("{field} cannot be negative.")));
+        }
+        if percentage && n > 100.0 {
+            return Err(runtime(
+                info.name,
+                info.entered_event,
+                &format!("{field} cannot be greater than 100."),
+            ));
+        }
+        Ok(Some(n))
+    }
+}
+
+/// The result of a state before the history records its exit.
+pub(crate) struct Step {
+    pub(crate) next: Option<String>,
+    pub(crate) output: Value,
+    pub(crate) assign: Option<JsonMap<String, Value>>,
+}
+
+fn unreachable_state(info: &StateInfo<'_>) -> Result<Value, Interrupt> {
+    Err(runtime(info.name, info.entered_event, "internal error: not a retryable state").into())
+}
+
+/// How a value appears in AWS's error messages (strings without quotes, JSON otherwise).
+pub(crate) fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+/// The delay before retry number `attempt` (0-based) of a retrier.
+pub(crate) fn backoff(r: &Retrier, attempt: u64) -> Duration {
+    let exp = i32::try_from(attempt).unwrap_or(i32::MAX);
+    let mut secs = r.interval_seconds as f64 * r.backoff_rate.powi(exp);
+    if let Some(max) = r.max_delay_seconds {
+        secs = secs.min(max as f64);
+    }
+    secs = secs.min(31_536_000.0);
+    if r.jitter == sfn_asl::Jitter::Full {
+        secs *= rand::random::<f64>();
+    }
+    Duration::from_secs_f64(secs.max(0.0))
+}

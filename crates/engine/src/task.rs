@@ -1,0 +1,163 @@
+//! Task states: Parameters → integration pattern (through `sfn-patterns`) → history events.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use sfn_asl::{Dynamic, State, Task};
+use sfn_patterns::{AbortSignal, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner, run_task};
+
+use crate::error::{Failure, Interrupt, runtime};
+use crate::exec::{Exec, StateInfo};
+use crate::history::{EventDetails, TaskResource};
+use crate::vars::Vars;
+
+/// Records `TaskSubmitted` as the driver reports it.
+struct Observer<'a> {
+    exec: &'a Exec,
+    task: TaskResource,
+    cursor: Mutex<u64>,
+    full: Mutex<Option<Interrupt>>,
+}
+
+impl TaskObserver for Observer<'_> {
+    fn submitted(&self, output: &Value) {
+        let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        let details = EventDetails::TaskSubmitted { task: self.task.clone(), output: output.clone() };
+        if let Err(e) = self.exec.event(&mut cursor, details) {
+            *self.full.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run(
+    exec: &Arc<Exec>,
+    state: &State,
+    t: &Task,
+    input: &Value,
+    vars: &Vars,
+    prev: &mut u64,
+    abort: &AbortSignal,
+    info: &StateInfo<'_>,
+) -> Result<Value, Interrupt> {
+    let Some(binding) = exec.engine.binding(t) else {
+        return Err(runtime(
+            info.name,
+            info.entered_event,
+            &format!("No integration serves the resource '{}'.", t.resource),
+        )
+        .into());
+    };
+    let resource = &binding.resource;
+    let eff = exec.input_path(state, input, vars, info)?;
+
+    // A callback task gets its token before Parameters are evaluated ($$.Task.Token).
+    let callback = (resource.pattern == sfn_patterns::Pattern::WaitForTaskToken).then(|| {
+        exec.engine
+            .tokens
+            .mint(TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() })
+    });
+    let token = callback.as_ref().map(|c| c.token().to_owned());
+    let task_info = StateInfo {
+        name: info.name,
+        entered_event: info.entered_event,
+        entered_time: info.entered_time,
+        retry_count: info.retry_count,
+        token: token.as_deref(),
+        map_item: None,
+    };
+    let parameters = match &t.parameters {
+        Some(p) => exec.payload(p, &eff, vars, &task_info)?,
+        None => eff.into_owned(),
+    };
+    let parameters = binding.integration.prepare(resource, parameters);
+    let seconds = |d: &Option<Dynamic<u64>>, field: &str| -> Result<Option<u64>, Failure> {
+        match d {
+            None => Ok(None),
+            Some(Dynamic::Value(s)) => Ok(Some(*s)),
+            Some(Dynamic::Path(p)) => {
+                let v = p
+                    .eval(&sfn_path::Scope { input, context: &Value::Null, variables: vars })
+                    .map_err(|e| runtime(info.name, info.entered_event, e.message()))?;
+                match v.as_u64() {
+                    Some(n) if n > 0 => Ok(Some(n)),
+                    _ => Err(runtime(
+                        info.name,
+                        info.entered_event,
+                        &format!(
+                            "The {field} field refers to value {} which is not a valid positive integer: {}",
+                            v,
+                            p.source()
+                        ),
+                    )),
+                }
+            }
+            Some(Dynamic::Jsonata(_)) => {
+                Err(runtime(info.name, info.entered_event, "JSONata is not supported yet."))
+            }
+        }
+    };
+    let timeout = seconds(&t.timeout_seconds, "TimeoutSecondsPath")?;
+    let heartbeat = seconds(&t.heartbeat_seconds, "HeartbeatSecondsPath")?;
+
+    let task = TaskResource {
+        resource_type: Arc::from(resource.history_resource_type().as_str()),
+        resource: Arc::from(resource.history_resource().as_str()),
+    };
+    let scheduled = exec.event(
+        prev,
+        EventDetails::TaskScheduled {
+            task: task.clone(),
+            region: exec.engine.config.region.clone(),
+            parameters: parameters.clone(),
+            timeout,
+            heartbeat,
+        },
+    )?;
+    exec.event(prev, EventDetails::TaskStarted { task: task.clone() })?;
+
+    let ctx = TaskContext {
+        resource: resource.clone(),
+        execution_arn: exec.execution_arn.clone(),
+        state_name: state.name.clone(),
+        scheduled_event_id: scheduled,
+        attempt: info.retry_count.unwrap_or(0),
+        region: exec.engine.config.region.clone(),
+        account: exec.engine.config.account.clone(),
+        token,
+    };
+    let observer = Observer { exec, task: task.clone(), cursor: Mutex::new(*prev), full: Mutex::new(None) };
+    let timeouts = TaskTimeouts {
+        timeout: timeout.map(Duration::from_secs),
+        heartbeat: heartbeat.map(Duration::from_secs),
+    };
+    let outcome =
+        run_task(binding.integration.as_ref(), &ctx, parameters, callback, timeouts, abort, &observer).await;
+    *prev = *observer.cursor.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(full) = observer.full.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(full);
+    }
+    match outcome {
+        TaskOutcome::Succeeded(output) => {
+            exec.event(prev, EventDetails::TaskSucceeded { task, output: output.clone() })?;
+            Ok(output)
+        }
+        TaskOutcome::Failed(f) => {
+            let error = (!f.error.is_empty()).then_some(f.error);
+            exec.event(
+                prev,
+                EventDetails::TaskFailed { task, error: error.clone(), cause: f.cause.clone() },
+            )?;
+            Err(Interrupt::Fail(Failure { error, cause: f.cause }))
+        }
+        TaskOutcome::TimedOut(f) => {
+            exec.event(
+                prev,
+                EventDetails::TaskTimedOut { task, error: Some(f.error.clone()), cause: f.cause.clone() },
+            )?;
+            Err(Interrupt::Fail(Failure { error: Some(f.error), cause: f.cause }))
+        }
+        TaskOutcome::Aborted => Err(Interrupt::Abort),
+    }
+}

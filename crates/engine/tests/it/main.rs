@@ -1,0 +1,9 @@
+//! Integration tests of `sfn-engine` (one binary; topics in modules).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on broken fixtures")]
+
+mod conformance;
+
+/// The workspace's `fixtures/` directory.
+pub(crate) fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
