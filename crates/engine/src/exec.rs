@@ -21,6 +21,9 @@ use crate::error::{Failure, Interrupt, runtime};
 use crate::history::{EventDetails, History, StateType};
 use crate::vars::Vars;
 
+/// Most Map iterations in flight at once.
+const MAX_IN_FLIGHT: usize = 16_384;
+
 /// Largest state input/output, in bytes (AWS: 256 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 
@@ -117,6 +120,12 @@ impl Exec {
                 ),
             ))),
         }
+    }
+
+    /// Appends the event that joins concurrent branches: it follows the latest event of any branch.
+    pub(crate) fn join_event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
+        *prev = (*prev).max(self.history.len() as u64);
+        self.event(prev, details)
     }
 
     /// The context object for a state.
@@ -727,15 +736,15 @@ impl Exec {
         }
         match first_error {
             None => {
-                self.event(prev, EventDetails::ParallelStateSucceeded)?;
+                self.join_event(prev, EventDetails::ParallelStateSucceeded)?;
                 Ok(Value::Array(outputs))
             }
             Some(Interrupt::Abort) => {
-                self.event(prev, EventDetails::ParallelStateAborted)?;
+                self.join_event(prev, EventDetails::ParallelStateAborted)?;
                 Err(Interrupt::Abort)
             }
             Some(e) => {
-                self.event(prev, EventDetails::ParallelStateFailed)?;
+                self.join_event(prev, EventDetails::ParallelStateFailed)?;
                 Err(e)
             }
         }
@@ -790,39 +799,15 @@ impl Exec {
         let distributed = m.mode == ProcessorMode::Distributed;
         let total = items.len();
 
-        // Build every iteration's input up front (ItemSelector sees $$.Map.Item).
-        let mut inputs = Vec::with_capacity(total);
-        for (i, item) in items.iter().enumerate() {
-            let v = match &m.item_selector {
-                Some(Payload::JsonPath(t)) => {
-                    let needs = t.needs_context();
-                    let item_info = StateInfo {
-                        name: info.name,
-                        entered_event: info.entered_event,
-                        entered_time: info.entered_time,
-                        retry_count: info.retry_count,
-                        token: None,
-                        map_item: Some((i, item)),
-                    };
-                    let ctx = if needs { self.context(&item_info) } else { Value::Null };
-                    t.eval(&self.scope(&eff, &ctx, vars))
-                        .map_err(|e| runtime(info.name, info.entered_event, e.message()))?
-                }
-                Some(other) => self.payload(other, &eff, vars, info)?,
-                None => item.clone(),
-            };
-            inputs.push(v);
-        }
-        drop(items_value);
-
         let started = self.event(prev, EventDetails::MapStateStarted { length: total })?;
         let name: Arc<str> = Arc::from(state.name.as_str());
         let (map_abort, map_signal) = abort.child();
         let frozen = Arc::new(vars.clone());
-        let limit = if max_concurrency == 0 {
-            usize::MAX
-        } else {
-            usize::try_from(max_concurrency).unwrap_or(usize::MAX)
+        // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
+        // huge array does not hold a future per item at once.
+        let limit = match max_concurrency {
+            0 => MAX_IN_FLIGHT,
+            n => usize::try_from(n).unwrap_or(MAX_IN_FLIGHT).min(MAX_IN_FLIGHT),
         };
         let processor = &m.processor;
 
@@ -830,11 +815,20 @@ impl Exec {
         let mut failures = 0usize;
         let mut first_error: Option<Interrupt> = None;
         let mut pending = futures_util::stream::FuturesUnordered::new();
-        let mut queue = inputs.into_iter().enumerate();
+        let mut queue = items.iter().enumerate();
         use futures_util::StreamExt as _;
         loop {
             while pending.len() < limit && first_error.is_none() {
-                let Some((index, item_input)) = queue.next() else { break };
+                let Some((index, item)) = queue.next() else { break };
+                // The iteration's input: ItemSelector (or legacy Parameters) sees $$.Map.Item.
+                let item_input = match self.item_input(m, index, item, &eff, vars, info) {
+                    Ok(v) => v,
+                    Err(f) => {
+                        first_error = Some(Interrupt::Fail(f));
+                        map_abort.abort();
+                        break;
+                    }
+                };
                 let frozen = frozen.clone();
                 let signal = map_signal.clone();
                 let name = name.clone();
@@ -901,17 +895,48 @@ impl Exec {
         }
         match first_error {
             None => {
-                self.event(prev, EventDetails::MapStateSucceeded)?;
+                self.join_event(prev, EventDetails::MapStateSucceeded)?;
                 Ok(Value::Array(outputs.into_iter().map(Option::unwrap_or_default).collect()))
             }
             Some(Interrupt::Abort) => {
-                self.event(prev, EventDetails::MapStateAborted)?;
+                self.join_event(prev, EventDetails::MapStateAborted)?;
                 Err(Interrupt::Abort)
             }
             Some(e) => {
-                self.event(prev, EventDetails::MapStateFailed)?;
+                self.join_event(prev, EventDetails::MapStateFailed)?;
                 Err(e)
             }
+        }
+    }
+
+    fn item_input(
+        &self,
+        m: &sfn_asl::Map,
+        index: usize,
+        item: &Value,
+        eff: &Value,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Failure> {
+        match &m.item_selector {
+            Some(Payload::JsonPath(t)) => {
+                if let Template::Literal(v) = t {
+                    return Ok(v.clone());
+                }
+                let item_info = StateInfo {
+                    name: info.name,
+                    entered_event: info.entered_event,
+                    entered_time: info.entered_time,
+                    retry_count: info.retry_count,
+                    token: None,
+                    map_item: Some((index, item)),
+                };
+                let ctx = if t.needs_context() { self.context(&item_info) } else { Value::Null };
+                t.eval(&self.scope(eff, &ctx, vars))
+                    .map_err(|e| runtime(info.name, info.entered_event, e.message()))
+            }
+            Some(other) => self.payload(other, eff, vars, info),
+            None => Ok(item.clone()),
         }
     }
 

@@ -2,6 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on broken fixtures")]
 
 mod conformance;
+mod fake;
+mod history;
+mod limits;
+mod seam;
 
 /// The workspace's `fixtures/` directory.
 pub(crate) fn fixtures() -> std::path::PathBuf {

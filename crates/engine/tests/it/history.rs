@@ -1,0 +1,54 @@
+//! History of Pass / Choice / Map / Parallel runs: AWS's event types in AWS's order, with ids and
+//! previous ids (snapshots taken on a fixed virtual clock, so they are stable).
+
+use serde_json::{Value, json};
+use sfn_engine::{Clock, Engine, StartRequest};
+
+async fn history(def: Value, input: Value) -> Vec<Value> {
+    let start =
+        chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let engine = Engine::builder().clock(Clock::starting_at(start)).build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "machine").unwrap();
+    let (_, h) =
+        engine.run(&prepared, StartRequest { execution_name: "exec".into(), input, role_arn: None }).await;
+    h.events().iter().map(sfn_engine::Event::to_json).collect()
+}
+
+fn shape(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| format!("{} {} <- {}", e["id"], e["type"].as_str().unwrap(), e["previousEventId"]))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn pass_and_choice() {
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": {"x": 1}, "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 1, "Next": "S"}]},
+        "S": {"Type": "Succeed"}}});
+    let ev = history(def, json!({})).await;
+    insta::assert_json_snapshot!("pass_choice_events", ev);
+}
+
+#[tokio::test(start_paused = true)]
+async fn map_and_parallel_order() {
+    let def = json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "MaxConcurrency": 1, "Next": "P",
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}},
+        "P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}]}}});
+    let ev = history(def, json!([1, 2])).await;
+    insta::assert_snapshot!("map_parallel_shape", shape(&ev).join("\n"));
+    // Wall-clock independent: the ExecutionStarted timestamp is the fixed clock's start.
+    assert_eq!(ev[0]["timestamp"], json!(1704067200.0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_state_ends_with_execution_failed() {
+    let def = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}});
+    let ev = history(def, json!({})).await;
+    assert_eq!(shape(&ev), ["1 ExecutionStarted <- 0", "2 FailStateEntered <- 1", "3 ExecutionFailed <- 2"]);
+    assert_eq!(ev[2]["executionFailedEventDetails"], json!({"error": "E", "cause": "C"}));
+}

@@ -1,0 +1,78 @@
+//! Limits enforced where AWS enforces them.
+
+use serde_json::json;
+use sfn_engine::{Engine, EngineConfig, ExecutionStatus, StartRequest};
+
+async fn run_with(
+    config: EngineConfig,
+    def: serde_json::Value,
+    input: serde_json::Value,
+) -> sfn_engine::Outcome {
+    let engine = Engine::builder().config(config).build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "m").unwrap();
+    engine.run(&prepared, StartRequest { execution_name: "e".into(), input, role_arn: None }).await.0
+}
+
+#[tokio::test(start_paused = true)]
+async fn history_limit_fails_the_execution() {
+    let def = json!({"StartAt": "Inc", "States": {
+        "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Loop"},
+        "Loop": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": 1000, "Next": "Inc"}], "Default": "Done"},
+        "Done": {"Type": "Succeed"}}});
+    let cfg = EngineConfig { max_history_events: Some(100), ..EngineConfig::default() };
+    let o = run_with(cfg, def.clone(), json!({"i": 0})).await;
+    assert_eq!(o.status, ExecutionStatus::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.Runtime"));
+    assert!(o.cause.unwrap().contains("maximum number of history events (100)"));
+    let o = run_with(EngineConfig::default(), def, json!({"i": 0})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn payload_limit_is_data_limit_exceeded_and_not_caught_by_states_all() {
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}],
+        "Branches": [{"StartAt": "Big", "States": {"Big": {"Type": "Pass", "Parameters": {"a.$": "States.ArrayRange(1, 1000, 1)", "b.$": "$.s"}, "End": true}}}]},
+        "C": {"Type": "Succeed"}}});
+    let cfg = EngineConfig { max_payload_bytes: 1000, ..EngineConfig::default() };
+    let o = run_with(cfg, def, json!({"s": "x"})).await;
+    assert_eq!(o.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(o.status, ExecutionStatus::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_states_use_the_virtual_clock() {
+    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "Next": "T"},
+        "T": {"Type": "Wait", "Timestamp": "2100-01-01T00:00:00Z", "End": true}}});
+    let real = std::time::Instant::now();
+    let o = run_with(EngineConfig::default(), def, json!({"s": 86400})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded);
+    assert!(real.elapsed().as_secs() < 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn map_over_many_items_is_bounded() {
+    // 50,000 items with MaxConcurrency 0: iterations start in bounded waves.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 0, "End": true,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let items: Vec<u32> = (0..50_000).collect();
+    let cfg =
+        EngineConfig { max_history_events: None, max_payload_bytes: usize::MAX, ..EngineConfig::default() };
+    let o = run_with(cfg, def, json!(items)).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded);
+    assert_eq!(o.output.unwrap().as_array().map(Vec::len), Some(50_000));
+}
+
+#[tokio::test(start_paused = true)]
+async fn bad_paths_and_intrinsics_name_the_state() {
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "Parameters": {"r.$": "States.ArrayRange(0, 1000000000, 1)"}, "End": true}}});
+    let o = run_with(EngineConfig::default(), def, json!({})).await;
+    assert_eq!(o.error.as_deref(), Some("States.Runtime"));
+    let cause = o.cause.unwrap();
+    assert!(
+        cause.starts_with("An error occurred while executing the state 'S' (entered at the event id #2)."),
+        "{cause}"
+    );
+    assert!(cause.contains("at most 1000"), "{cause}");
+}
