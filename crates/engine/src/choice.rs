@@ -5,20 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 use sfn_asl::{CompareKind, CompareOp, Condition, Operand, Test, TypeTest, parse_timestamp};
-use sfn_path::{Root, Scope};
-
-/// True when evaluating the condition reads the context object.
-pub(crate) fn needs_context(c: &Condition) -> bool {
-    match c {
-        Condition::And(cs) | Condition::Or(cs) => cs.iter().any(needs_context),
-        Condition::Not(c) => needs_context(c),
-        Condition::Test { variable, test } => {
-            *variable.root() == Root::Context
-                || matches!(test, Test::Compare { operand: Operand::Path(p), .. } if *p.root() == Root::Context)
-        }
-        Condition::Jsonata(_) => true,
-    }
-}
+use sfn_path::Scope;
 
 /// Evaluates a condition; `Err` carries the cause text of a `States.Runtime` failure.
 pub(crate) fn eval(c: &Condition, scope: &Scope<'_>) -> Result<bool, String> {

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::error::{Failure, Interrupt};
 use crate::exec::{Exec, MAX_PAYLOAD_BYTES, exceeds};
-use crate::history::{EventDetails, History};
+use crate::history::{EventDetails, History, JsonText};
 use crate::vars::Vars;
 
 /// Wall-clock time for history timestamps and `$$` times. Waiting uses tokio's timer, so a test
@@ -405,7 +405,7 @@ impl Engine {
 async fn execute(exec: Arc<Exec>, abort: AbortHandle, signal: AbortSignal) -> Outcome {
     let mut prev = 0;
     let started =
-        EventDetails::ExecutionStarted { input: exec.input.clone(), role_arn: exec.role_arn.clone() };
+        EventDetails::ExecutionStarted { input: JsonText::new(&exec.input), role_arn: exec.role_arn.clone() };
     let _ = exec.event(&mut prev, started);
     let machine = exec.machine.clone();
     let timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
@@ -462,9 +462,9 @@ fn finish(
     cause: Option<String>,
 ) -> Outcome {
     let details = match status {
-        ExecutionStatus::Succeeded => {
-            EventDetails::ExecutionSucceeded { output: output.clone().unwrap_or(Value::Null) }
-        }
+        ExecutionStatus::Succeeded => EventDetails::ExecutionSucceeded {
+            output: JsonText::new(output.as_ref().unwrap_or(&Value::Null)),
+        },
         ExecutionStatus::TimedOut => {
             EventDetails::ExecutionTimedOut { error: error.clone(), cause: cause.clone() }
         }

@@ -12,13 +12,13 @@ use sfn_asl::{
     Catcher, Choice, Dynamic, Fail, IoPath, Payload, ProcessorMode, QueryLanguage, ResultPath, Retrier,
     State, StateKind, StateMachine, States, Text, Wait, error_matches,
 };
-use sfn_path::{Path, Root, Scope, Template};
+use sfn_path::{ContextObject, NotFound, Path, Root, Scope, Segment, Selector, Template};
 use sfn_patterns::AbortSignal;
 
 use crate::choice;
 use crate::engine::EngineInner;
 use crate::error::{Failure, Interrupt, runtime};
-use crate::history::{EventDetails, History, StateType};
+use crate::history::{EventDetails, History, JsonText, StateType};
 use crate::vars::Vars;
 
 /// Most Map iterations in flight at once.
@@ -41,6 +41,60 @@ pub(crate) struct Exec {
     pub(crate) role_arn: String,
     pub(crate) start_time: DateTime<Utc>,
     pub(crate) input: Value,
+}
+
+/// The context object of one state, resolved path by path: `$$.Execution.Input…` and
+/// `$$.Map.Item.Value…` borrow what they select; nothing is built unless a path needs a whole member.
+pub(crate) struct ContextView<'a> {
+    pub(crate) exec: &'a Exec,
+    pub(crate) info: &'a StateInfo<'a>,
+}
+
+impl ContextObject for ContextView<'_> {
+    fn resolve<'s>(&'s self, path: &Path) -> Result<Cow<'s, Value>, NotFound> {
+        let name = |i: usize| match path.segments().get(i) {
+            Some(Segment::Child(Selector::Name(n))) => Some(n.as_ref()),
+            _ => None,
+        };
+        let leaf = |depth: usize, v: Value| -> Result<Cow<'s, Value>, NotFound> {
+            match path.segments().len() == depth {
+                true => Ok(Cow::Owned(v)),
+                false => path.select_from(depth, &v).map(|c| Cow::Owned(c.into_owned())),
+            }
+        };
+        let (exec, info) = (self.exec, self.info);
+        match (name(0), name(1), name(2)) {
+            (Some("Execution"), Some("Input"), _) => return path.select_from(2, &exec.input),
+            (Some("Execution"), Some("Id"), _) => return leaf(2, Value::String(exec.execution_arn.clone())),
+            (Some("Execution"), Some("Name"), _) => {
+                return leaf(2, Value::String(exec.execution_name.clone()));
+            }
+            (Some("StateMachine"), Some("Id"), _) => {
+                return leaf(2, Value::String(exec.state_machine_arn.clone()));
+            }
+            (Some("StateMachine"), Some("Name"), _) => {
+                return leaf(2, Value::String(exec.state_machine_name.clone()));
+            }
+            (Some("State"), Some("Name"), _) => return leaf(2, Value::String(info.name.to_owned())),
+            (Some("Task"), Some("Token"), _) if info.token.is_some() => {
+                return leaf(2, Value::String(info.token.unwrap_or_default().to_owned()));
+            }
+            (Some("Map"), Some("Item"), Some("Value")) => {
+                if let Some((_, item)) = info.map_item {
+                    return path.select_from(3, item);
+                }
+            }
+            (Some("Map"), Some("Item"), Some("Index")) => {
+                if let Some((index, _)) = info.map_item {
+                    return leaf(3, json!(index));
+                }
+            }
+            _ => {}
+        }
+        let with_input = matches!((name(0), name(1)), (None, _) | (Some("Execution"), None));
+        let whole = self.exec.context_value(self.info, with_input);
+        path.select_from(0, &whole).map(|c| Cow::Owned(c.into_owned()))
+    }
 }
 
 /// Per-state facts the context object (`$$`) shows.
@@ -128,26 +182,27 @@ impl Exec {
         self.event(prev, details)
     }
 
-    /// The context object for a state.
-    pub(crate) fn context(&self, s: &StateInfo<'_>) -> Value {
+    /// The context object as one JSON document (only for `$$` paths that need a whole member);
+    /// `Execution.Input` is copied only when `with_input`.
+    pub(crate) fn context_value(&self, s: &StateInfo<'_>, with_input: bool) -> Value {
         let mut state = JsonMap::new();
         state.insert("Name".into(), Value::String(s.name.to_owned()));
         state.insert("EnteredTime".into(), Value::String(iso(s.entered_time)));
         if let Some(r) = s.retry_count {
             state.insert("RetryCount".into(), json!(r));
         }
+        let mut execution = json!({
+            "Id": self.execution_arn,
+            "StartTime": iso(self.start_time),
+            "Name": self.execution_name,
+            "RoleArn": self.role_arn,
+            "RedriveCount": 0,
+        });
+        if with_input && let Value::Object(m) = &mut execution {
+            m.insert("Input".into(), self.input.clone());
+        }
         let mut ctx = JsonMap::new();
-        ctx.insert(
-            "Execution".into(),
-            json!({
-                "Id": self.execution_arn,
-                "Input": self.input,
-                "StartTime": iso(self.start_time),
-                "Name": self.execution_name,
-                "RoleArn": self.role_arn,
-                "RedriveCount": 0,
-            }),
-        );
+        ctx.insert("Execution".into(), execution);
         ctx.insert(
             "StateMachine".into(),
             json!({"Id": self.state_machine_arn, "Name": self.state_machine_name}),
@@ -216,7 +271,7 @@ impl Exec {
         let entered_time = self.now();
         let entered = self.event(
             prev,
-            EventDetails::StateEntered { state_type: st, name: name.clone(), input: input.clone() },
+            EventDetails::StateEntered { state_type: st, name: name.clone(), input: JsonText::new(&input) },
         )?;
         if state.query_language == QueryLanguage::Jsonata {
             return Err(runtime(
@@ -261,10 +316,13 @@ impl Exec {
                 Step { next: state.next.clone(), output: out, assign }
             }
             StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
-                self.retrying_state(state, input, vars, prev, abort, entered, entered_time).await?
+                // Boxed: keeps the future of every other state small (Map iterations move it around).
+                Box::pin(self.retrying_state(state, input, vars, prev, abort, entered, entered_time)).await?
             }
         };
-        if exceeds(&step.output, self.engine.config.max_payload_bytes) {
+        // The output is serialized once: for the history, and to check the payload limit.
+        let output_text = JsonText::new(&step.output);
+        if output_text.len() > self.engine.config.max_payload_bytes {
             return Err(Interrupt::Fail(Failure::new(
                 "States.DataLimitExceeded",
                 format!(
@@ -274,30 +332,18 @@ impl Exec {
             )));
         }
         let assigned = step.assign.map(|a| {
-            let list: Vec<(String, Value)> = a.into_iter().collect();
-            for (k, v) in &list {
-                vars.set(k.clone(), v.clone());
+            let mut list = Vec::with_capacity(a.len());
+            for (k, v) in a {
+                list.push((k.clone(), JsonText::new(&v)));
+                vars.set(k, v);
             }
             list
         });
-        if !matches!(state.kind, StateKind::Fail(_)) {
-            self.event(
-                prev,
-                EventDetails::StateExited { state_type: st, name, output: step.output.clone(), assigned },
-            )?;
-        }
+        self.event(prev, EventDetails::StateExited { state_type: st, name, output: output_text, assigned })?;
         Ok(Flow { next: step.next, output: step.output })
     }
 
     // ---- input/output pipeline ------------------------------------------------------------------------
-
-    fn scope<'v>(&self, input: &'v Value, ctx: &'v Value, vars: &'v Vars) -> Scope<'v> {
-        Scope { input, context: ctx, variables: vars }
-    }
-
-    fn needs_ctx_path(p: &Path) -> bool {
-        *p.root() == Root::Context
-    }
 
     fn eval_path<'v>(
         &self,
@@ -307,9 +353,9 @@ impl Exec {
         info: &StateInfo<'_>,
     ) -> Result<Cow<'v, Value>, Failure> {
         let map_err = |e: sfn_path::EvalError| runtime(info.name, info.entered_event, e.message());
-        if Self::needs_ctx_path(path) || matches!(path.root(), Root::Variable(_)) {
-            let ctx = if Self::needs_ctx_path(path) { self.context(info) } else { Value::Null };
-            let scope = Scope { input, context: &ctx, variables: vars };
+        if *path.root() == Root::Context {
+            let view = ContextView { exec: self, info };
+            let scope = Scope { input, context: &view, variables: vars };
             return path.eval(&scope).map(|c| Cow::Owned(c.into_owned())).map_err(map_err);
         }
         let scope = Scope { input, context: &Value::Null, variables: vars };
@@ -340,6 +386,9 @@ impl Exec {
         match &state.output_path {
             IoPath::Whole => Ok(output),
             IoPath::Null => Ok(Value::Object(JsonMap::new())),
+            IoPath::Path(p) if *p.root() == Root::Input => p
+                .take(output, &Scope { input: &Value::Null, context: &Value::Null, variables: vars })
+                .map_err(|e| runtime(info.name, info.entered_event, e.message())),
             IoPath::Path(p) => Ok(self.eval_path(p, &output, vars, info)?.into_owned()),
         }
     }
@@ -372,8 +421,8 @@ impl Exec {
         if let Template::Literal(v) = t {
             return Ok(v.clone());
         }
-        let ctx = if t.needs_context() { self.context(info) } else { Value::Null };
-        t.eval(&self.scope(input, &ctx, vars))
+        let view = ContextView { exec: self, info };
+        t.eval(&Scope { input, context: &view, variables: vars })
             .map_err(|e| runtime(info.name, info.entered_event, e.message()))
     }
 
@@ -427,10 +476,9 @@ impl Exec {
                 None => Ok(None),
                 Some(Text::Value(s)) => Ok(Some(s.clone())),
                 Some(Text::Expr(e)) => {
-                    let needs = e.needs_context();
-                    let ctx = if needs { self.context(info) } else { Value::Null };
+                    let view = ContextView { exec: self, info };
                     let v = e
-                        .eval(&self.scope(input, &ctx, vars))
+                        .eval(&Scope { input, context: &view, variables: vars })
                         .map_err(|err| runtime(info.name, info.entered_event, err.message()))?;
                     match v.as_ref() {
                         Value::String(s) => Ok(Some(s.clone())),
@@ -464,9 +512,8 @@ impl Exec {
         info: &StateInfo<'_>,
     ) -> Result<Step, Failure> {
         let eff = self.input_path(state, &input, vars, info)?.into_owned();
-        let needs_ctx = c.choices.iter().any(|r| choice::needs_context(&r.condition));
-        let ctx = if needs_ctx { self.context(info) } else { Value::Null };
-        let scope = self.scope(&eff, &ctx, vars);
+        let view = ContextView { exec: self, info };
+        let scope = Scope { input: &eff, context: &view, variables: vars };
         let mut matched = None;
         for rule in &c.choices {
             if choice::eval(&rule.condition, &scope)
@@ -811,20 +858,26 @@ impl Exec {
         };
         let processor = &m.processor;
 
-        let mut outputs: Vec<Option<Value>> = vec![None; total];
-        let mut failures = 0usize;
-        let mut first_error: Option<Interrupt> = None;
+        let mut progress = MapProgress {
+            outputs: vec![None; total],
+            failures: 0,
+            total,
+            first_error: None,
+            distributed,
+            tolerated_count,
+            tolerated_pct,
+        };
         let mut pending = futures_util::stream::FuturesUnordered::new();
         let mut queue = items.iter().enumerate();
-        use futures_util::StreamExt as _;
+        use futures_util::{FutureExt as _, StreamExt as _};
         loop {
-            while pending.len() < limit && first_error.is_none() {
+            while pending.len() < limit && progress.first_error.is_none() {
                 let Some((index, item)) = queue.next() else { break };
                 // The iteration's input: ItemSelector (or legacy Parameters) sees $$.Map.Item.
                 let item_input = match self.item_input(m, index, item, &eff, vars, info) {
                     Ok(v) => v,
                     Err(f) => {
-                        first_error = Some(Interrupt::Fail(f));
+                        progress.first_error = Some(Interrupt::Fail(f));
                         map_abort.abort();
                         break;
                     }
@@ -862,37 +915,16 @@ impl Exec {
                     };
                     (index, r)
                 });
+                // Iterations that finish without waiting (pure data work) finish right here, so their
+                // futures and inputs are freed before the next one starts.
+                while let Some(Some((index, r))) = pending.next().now_or_never() {
+                    progress.record(index, r, &map_abort);
+                }
             }
             let Some((index, r)) = pending.next().await else { break };
-            match r {
-                Ok(v) => outputs[index] = Some(v),
-                Err(Interrupt::Fail(_)) if distributed && first_error.is_none() => {
-                    // Distributed mode: failed items count against the tolerated failure threshold
-                    // (AWS: "Setting failure thresholds for Distributed Map states"; default 0).
-                    failures += 1;
-                    let pct = (failures as f64) * 100.0 / (total.max(1) as f64);
-                    let exceeded = match (tolerated_count, tolerated_pct) {
-                        (None, None) => true,
-                        (c, p) => c.is_some_and(|c| failures as f64 > c) || p.is_some_and(|p| pct > p),
-                    };
-                    if exceeded {
-                        first_error = Some(Interrupt::Fail(Failure::new(
-                            "States.ExceedToleratedFailureThreshold",
-                            "The specified tolerated failure threshold was exceeded",
-                        )));
-                        map_abort.abort();
-                    }
-                    outputs[index] = Some(Value::Null);
-                }
-                Err(Interrupt::Abort) if first_error.is_some() => {}
-                Err(e) => {
-                    if first_error.is_none() || matches!(first_error, Some(Interrupt::Abort)) {
-                        first_error = Some(e);
-                    }
-                    map_abort.abort();
-                }
-            }
+            progress.record(index, r, &map_abort);
         }
+        let MapProgress { outputs, first_error, .. } = progress;
         match first_error {
             None => {
                 self.join_event(prev, EventDetails::MapStateSucceeded)?;
@@ -931,8 +963,8 @@ impl Exec {
                     token: None,
                     map_item: Some((index, item)),
                 };
-                let ctx = if t.needs_context() { self.context(&item_info) } else { Value::Null };
-                t.eval(&self.scope(eff, &ctx, vars))
+                let view = ContextView { exec: self, info: &item_info };
+                t.eval(&Scope { input: eff, context: &view, variables: vars })
                     .map_err(|e| runtime(info.name, info.entered_event, e.message()))
             }
             Some(other) => self.payload(other, eff, vars, info),
@@ -987,6 +1019,50 @@ impl Exec {
             ));
         }
         Ok(Some(n))
+    }
+}
+
+/// What a Map state has collected from its iterations so far.
+struct MapProgress {
+    outputs: Vec<Option<Value>>,
+    failures: usize,
+    total: usize,
+    first_error: Option<Interrupt>,
+    distributed: bool,
+    tolerated_count: Option<f64>,
+    tolerated_pct: Option<f64>,
+}
+
+impl MapProgress {
+    fn record(&mut self, index: usize, r: Result<Value, Interrupt>, map_abort: &sfn_patterns::AbortHandle) {
+        match r {
+            Ok(v) => self.outputs[index] = Some(v),
+            Err(Interrupt::Fail(_)) if self.distributed && self.first_error.is_none() => {
+                // Distributed mode: failed items count against the tolerated failure threshold
+                // (AWS: "Setting failure thresholds for Distributed Map states"; default 0).
+                self.failures += 1;
+                let pct = (self.failures as f64) * 100.0 / (self.total.max(1) as f64);
+                let exceeded = match (self.tolerated_count, self.tolerated_pct) {
+                    (None, None) => true,
+                    (c, p) => c.is_some_and(|c| self.failures as f64 > c) || p.is_some_and(|p| pct > p),
+                };
+                if exceeded {
+                    self.first_error = Some(Interrupt::Fail(Failure::new(
+                        "States.ExceedToleratedFailureThreshold",
+                        "The specified tolerated failure threshold was exceeded",
+                    )));
+                    map_abort.abort();
+                }
+                self.outputs[index] = Some(Value::Null);
+            }
+            Err(Interrupt::Abort) if self.first_error.is_some() => {}
+            Err(e) => {
+                if self.first_error.is_none() || matches!(self.first_error, Some(Interrupt::Abort)) {
+                    self.first_error = Some(e);
+                }
+                map_abort.abort();
+            }
+        }
     }
 }
 

@@ -35,6 +35,38 @@ impl StateType {
     }
 }
 
+/// A JSON document as the history keeps it: serialized once, shared cheaply (GetExecutionHistory
+/// returns inputs and outputs as JSON text anyway).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(Arc<str>);
+
+impl JsonText {
+    /// Serializes a value.
+    pub fn new(v: &Value) -> JsonText {
+        JsonText(Arc::from(serde_json::to_string(v).unwrap_or_default()))
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in bytes (what the payload limit counts).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True for an empty text (never produced by [`JsonText::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Parses it back.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
 /// Which integration a task event is about (`resourceType` / `resource`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskResource {
@@ -49,11 +81,11 @@ pub struct TaskResource {
 #[allow(missing_docs)]
 pub enum EventDetails {
     ExecutionStarted {
-        input: Value,
+        input: JsonText,
         role_arn: String,
     },
     ExecutionSucceeded {
-        output: Value,
+        output: JsonText,
     },
     ExecutionFailed {
         error: Option<String>,
@@ -70,18 +102,18 @@ pub enum EventDetails {
     StateEntered {
         state_type: StateType,
         name: Arc<str>,
-        input: Value,
+        input: JsonText,
     },
     StateExited {
         state_type: StateType,
         name: Arc<str>,
-        output: Value,
-        assigned: Option<Vec<(String, Value)>>,
+        output: JsonText,
+        assigned: Option<Vec<(String, JsonText)>>,
     },
     TaskScheduled {
         task: TaskResource,
         region: String,
-        parameters: Value,
+        parameters: JsonText,
         timeout: Option<u64>,
         heartbeat: Option<u64>,
     },
@@ -90,11 +122,11 @@ pub enum EventDetails {
     },
     TaskSubmitted {
         task: TaskResource,
-        output: Value,
+        output: JsonText,
     },
     TaskSucceeded {
         task: TaskResource,
-        output: Value,
+        output: JsonText,
     },
     TaskFailed {
         task: TaskResource,
@@ -185,8 +217,8 @@ pub struct Event {
     pub details: EventDetails,
 }
 
-fn text(v: &Value) -> Value {
-    Value::String(serde_json::to_string(v).unwrap_or_default())
+fn text(v: &JsonText) -> Value {
+    Value::String(v.as_str().to_owned())
 }
 
 fn opt(m: &mut Map<String, Value>, k: &str, v: &Option<String>) {

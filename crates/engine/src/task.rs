@@ -9,7 +9,7 @@ use sfn_patterns::{AbortSignal, TaskContext, TaskObserver, TaskOutcome, TaskTime
 
 use crate::error::{Failure, Interrupt, runtime};
 use crate::exec::{Exec, StateInfo};
-use crate::history::{EventDetails, TaskResource};
+use crate::history::{EventDetails, JsonText, TaskResource};
 use crate::vars::Vars;
 
 /// Records `TaskSubmitted` as the driver reports it.
@@ -23,7 +23,7 @@ struct Observer<'a> {
 impl TaskObserver for Observer<'_> {
     fn submitted(&self, output: &Value) {
         let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
-        let details = EventDetails::TaskSubmitted { task: self.task.clone(), output: output.clone() };
+        let details = EventDetails::TaskSubmitted { task: self.task.clone(), output: JsonText::new(output) };
         if let Err(e) = self.exec.event(&mut cursor, details) {
             *self.full.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
         }
@@ -110,7 +110,7 @@ pub(crate) async fn run(
         EventDetails::TaskScheduled {
             task: task.clone(),
             region: exec.engine.config.region.clone(),
-            parameters: parameters.clone(),
+            parameters: JsonText::new(&parameters),
             timeout,
             heartbeat,
         },
@@ -140,7 +140,7 @@ pub(crate) async fn run(
     }
     match outcome {
         TaskOutcome::Succeeded(output) => {
-            exec.event(prev, EventDetails::TaskSucceeded { task, output: output.clone() })?;
+            exec.event(prev, EventDetails::TaskSucceeded { task, output: JsonText::new(&output) })?;
             Ok(output)
         }
         TaskOutcome::Failed(f) => {

@@ -36,13 +36,27 @@ impl Variables for serde_json::Map<String, Value> {
     }
 }
 
+/// The context object (`$$`), resolved path by path so a caller never has to build (or copy) all of it:
+/// an engine can answer `$$.Execution.Input.x` by borrowing the execution input.
+pub trait ContextObject: Sync {
+    /// The value a `$$` path selects.
+    fn resolve<'s>(&'s self, path: &Path) -> Result<Cow<'s, Value>, NotFound>;
+}
+
+/// A context object given as a whole JSON document.
+impl ContextObject for Value {
+    fn resolve<'s>(&'s self, path: &Path) -> Result<Cow<'s, Value>, NotFound> {
+        path.select_from(0, self)
+    }
+}
+
 /// What paths are evaluated against: the input (`$`), the context object (`$$`) and variables (`$name`).
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
     /// The value `$` refers to.
     pub input: &'a Value,
     /// The context object `$$` refers to.
-    pub context: &'a Value,
+    pub context: &'a dyn ContextObject,
     /// The variables `$name` refers to.
     pub variables: &'a dyn Variables,
 }
@@ -53,14 +67,16 @@ impl<'a> Scope<'a> {
         Scope { input, context: &Value::Null, variables: &() }
     }
 
-    /// The value a root refers to.
-    pub(crate) fn root(&self, root: &Root) -> Result<&'a Value, EvalError> {
+    /// The value an input or variable root refers to (`None` for the context object, which resolves
+    /// whole paths).
+    pub(crate) fn root(&self, root: &Root) -> Result<Option<&'a Value>, EvalError> {
         match root {
-            Root::Input => Ok(self.input),
-            Root::Context => Ok(self.context),
+            Root::Input => Ok(Some(self.input)),
+            Root::Context => Ok(None),
             Root::Variable(name) => self
                 .variables
                 .get(name)
+                .map(Some)
                 .ok_or_else(|| EvalError::runtime(format!("The variable '${name}' is not defined"))),
         }
     }
@@ -87,9 +103,32 @@ impl Path {
     /// assert!(Path::parse("$.nope").unwrap().eval(&scope).is_err());
     /// ```
     pub fn eval<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, EvalError> {
-        let root = scope.root(&self.root)?;
-        self.select_in(root, scope)
-            .map_err(|nf| EvalError::runtime(format!("Invalid path '{}' : {}", self.source, nf.message)))
+        let found = match scope.root(&self.root)? {
+            Some(root) => self.select_in(root, scope),
+            None => scope.context.resolve(self),
+        };
+        found.map_err(|nf| EvalError::runtime(format!("Invalid path '{}' : {}", self.source, nf.message)))
+    }
+
+    /// Applies the segments from index `skip` on to `value` (for [`ContextObject`] implementations,
+    /// which resolve the first segments themselves). Filters see `value` as `$`.
+    pub fn select_from<'v>(&self, skip: usize, value: &'v Value) -> Result<Cow<'v, Value>, NotFound> {
+        let rest = self.segments.get(skip..).unwrap_or_default();
+        if rest.iter().all(|s| matches!(s, Segment::Child(Selector::Name(_) | Selector::Index(_)))) {
+            let mut cur = value;
+            for (i, seg) in rest.iter().enumerate() {
+                match step(cur, seg) {
+                    Some(v) => cur = v,
+                    None => return Err(not_found(&self.segments, skip + i, cur)),
+                }
+            }
+            Ok(Cow::Borrowed(cur))
+        } else {
+            let scope = Scope::input(value);
+            let mut out = Vec::new();
+            select_all(rest, value, &scope, &mut out);
+            Ok(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
+        }
     }
 
     /// Applies the path's segments to `value` (ignoring the root kind). Filters that use `$` see `scope`.
@@ -104,37 +143,52 @@ impl Path {
     }
 }
 
+fn step<'v>(cur: &'v Value, seg: &Segment) -> Option<&'v Value> {
+    match seg {
+        Segment::Child(Selector::Name(n)) => match cur {
+            Value::Object(m) => m.get(n.as_ref()),
+            _ => None,
+        },
+        Segment::Child(Selector::Index(ix)) => match cur {
+            Value::Array(a) => resolve_index(*ix, a.len()).and_then(|k| a.get(k)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn select_definite<'v>(segments: &[Segment], root: &'v Value) -> Result<&'v Value, NotFound> {
     let mut cur = root;
-    let mut trail = String::from("$");
     for (i, seg) in segments.iter().enumerate() {
-        let leaf = i + 1 == segments.len();
-        let next = match seg {
-            Segment::Child(Selector::Name(n)) => match cur {
-                Value::Object(m) => m.get(n.as_ref()),
-                _ => {
-                    return Err(NotFound {
-                        message: format!(
-                            "Expected to find an object with property ['{n}'] in path {trail} but found '{}'",
-                            java_type(cur)
-                        ),
-                    });
-                }
-            },
-            Segment::Child(Selector::Index(ix)) => match cur {
-                Value::Array(a) => resolve_index(*ix, a.len()).and_then(|k| a.get(k)),
-                _ => None,
-            },
-            _ => None,
-        };
-        push_normalized(&mut trail, seg);
-        match next {
+        match step(cur, seg) {
             Some(v) => cur = v,
-            None if leaf => return Err(NotFound { message: format!("No results for path: {trail}") }),
-            None => return Err(NotFound { message: format!("Missing property in path {trail}") }),
+            None => return Err(not_found(segments, i, cur)),
         }
     }
     Ok(cur)
+}
+
+/// Jayway's message for a definite path that stops at segment `failed` (built only on failure).
+fn not_found(segments: &[Segment], failed: usize, cur: &Value) -> NotFound {
+    let mut trail = String::from("$");
+    for seg in &segments[..failed] {
+        push_normalized(&mut trail, seg);
+    }
+    let seg = &segments[failed];
+    if let (Segment::Child(Selector::Name(n)), false) = (seg, cur.is_object()) {
+        return NotFound {
+            message: format!(
+                "Expected to find an object with property ['{n}'] in path {trail} but found '{}'",
+                java_type(cur)
+            ),
+        };
+    }
+    push_normalized(&mut trail, seg);
+    if failed + 1 == segments.len() {
+        NotFound { message: format!("No results for path: {trail}") }
+    } else {
+        NotFound { message: format!("Missing property in path {trail}") }
+    }
 }
 
 fn java_type(v: &Value) -> &'static str {
@@ -252,10 +306,7 @@ fn operand<'v>(op: &'v Operand, current: &'v Value, scope: &Scope<'v>) -> Option
             select_all(segs, current, scope, &mut out);
             out.first().map(|v| Cow::Borrowed(*v))
         }
-        Operand::Path(p) => {
-            let root = scope.root(&p.root).ok()?;
-            p.select_in(root, scope).ok()
-        }
+        Operand::Path(p) => p.eval(scope).ok(),
     }
 }
 
@@ -307,6 +358,38 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
+    }
+}
+
+impl Path {
+    /// Like [`Path::eval`] on an owned input, but moves the selected node out instead of cloning it
+    /// (definite `$` paths only; other paths fall back to evaluation).
+    pub fn take(&self, input: Value, scope: &Scope<'_>) -> Result<Value, EvalError> {
+        if self.root != Root::Input || !self.is_definite() {
+            return self.eval(&Scope { input: &input, ..*scope }).map(Cow::into_owned);
+        }
+        if let Err(nf) = select_definite(&self.segments, &input) {
+            return Err(EvalError::runtime(format!("Invalid path '{}' : {}", self.source, nf.message)));
+        }
+        let mut input = input;
+        let mut cur = &mut input;
+        for seg in &self.segments {
+            cur = match (seg, cur) {
+                (Segment::Child(Selector::Name(n)), Value::Object(m)) => match m.get_mut(n.as_ref()) {
+                    Some(v) => v,
+                    None => return Ok(Value::Null),
+                },
+                (Segment::Child(Selector::Index(ix)), Value::Array(a)) => {
+                    let len = a.len();
+                    match resolve_index(*ix, len).and_then(|k| a.get_mut(k)) {
+                        Some(v) => v,
+                        None => return Ok(Value::Null),
+                    }
+                }
+                _ => return Ok(Value::Null),
+            };
+        }
+        Ok(std::mem::take(cur))
     }
 }
 

@@ -34,5 +34,5 @@ pub use ast::{
     StrLit, Template,
 };
 pub use error::{EvalError, ParseError, TemplateError};
-pub use eval::{NotFound, Scope, Variables, json_eq};
+pub use eval::{ContextObject, NotFound, Scope, Variables, json_eq};
 pub use intrinsics::{MAX_RANGE_ITEMS, MAX_STRING_INPUT};

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::ast::{Arg, Call, Expr, Root, Template};
+use crate::ast::{Arg, Call, Expr, Path, Root, Template};
 use crate::error::{EvalError, TemplateError};
 use crate::eval::Scope;
 
@@ -64,21 +64,20 @@ impl Template {
                 }
                 Ok(Value::Object(out))
             }
-            Template::Array(items) => items.iter().map(|t| t.eval(scope)).collect::<Result<_, _>>().map(Value::Array),
+            Template::Array(items) => {
+                items.iter().map(|t| t.eval(scope)).collect::<Result<_, _>>().map(Value::Array)
+            }
             Template::Expr { field, expr } => match expr {
                 Expr::Path(p) => p.eval(scope).map(std::borrow::Cow::into_owned).map_err(|_| {
-                    let (kind, doc) = match p.root() {
-                        Root::Context => ("context object", scope.context),
-                        Root::Variable(_) => ("variables", &Value::Null),
-                        Root::Input => ("input", scope.input),
-                    };
-                    let shown = if kind == "variables" {
-                        String::new()
-                    } else {
-                        format!(" '{}'", serde_json::to_string(doc).unwrap_or_default())
+                    let whence = match p.root() {
+                        Root::Context => "the context object".to_owned(),
+                        Root::Variable(_) => "the variables".to_owned(),
+                        Root::Input => {
+                            format!("the input '{}'", serde_json::to_string(scope.input).unwrap_or_default())
+                        }
                     };
                     EvalError::runtime(format!(
-                        "The JSONPath '{}' specified for the field '{field}' could not be found in the {kind}{shown}",
+                        "The JSONPath '{}' specified for the field '{field}' could not be found in {whence}",
                         p.source()
                     ))
                 }),
@@ -164,7 +163,52 @@ fn parse_at(value: &Value, pointer: &mut String, depth: usize) -> Result<Templat
     }
 }
 
+impl Path {
+    /// For a `$$` path, the first member it reads (`Execution` in `$$.Execution.Id`); `Some(None)` for
+    /// `$$` alone or a non-name first step (the whole context object); `None` for other roots.
+    pub fn context_head(&self) -> Option<Option<&str>> {
+        if *self.root() != Root::Context {
+            return None;
+        }
+        Some(match self.segments().first() {
+            Some(crate::ast::Segment::Child(crate::ast::Selector::Name(n))) => Some(n.as_ref()),
+            _ => None,
+        })
+    }
+}
+
+/// Calls `f` for every path inside a call, nested calls included.
+fn call_paths<'t>(c: &'t Call, f: &mut dyn FnMut(&'t Path)) {
+    for a in &c.args {
+        match a {
+            Arg::Path(p) => f(p),
+            Arg::Call(c) => call_paths(c, f),
+            _ => {}
+        }
+    }
+}
+
+impl Template {
+    /// Calls `f` for every path the template evaluates (in `.$` values and intrinsic arguments).
+    pub fn for_each_path<'t>(&'t self, f: &mut dyn FnMut(&'t Path)) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Object(m) => m.iter().for_each(|(_, t)| t.for_each_path(f)),
+            Template::Array(a) => a.iter().for_each(|t| t.for_each_path(f)),
+            Template::Expr { expr, .. } => expr.for_each_path(f),
+        }
+    }
+}
+
 impl Expr {
+    /// Calls `f` for every path the expression evaluates.
+    pub fn for_each_path<'t>(&'t self, f: &mut dyn FnMut(&'t Path)) {
+        match self {
+            Expr::Path(p) => f(p),
+            Expr::Call(c) => call_paths(c, f),
+        }
+    }
+
     /// True when evaluating it reads the context object.
     pub fn needs_context(&self) -> bool {
         match self {
