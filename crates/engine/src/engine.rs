@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::error::{Failure, Interrupt};
 use crate::exec::{Exec, MAX_PAYLOAD_BYTES, exceeds};
-use crate::history::{EventDetails, History, JsonText};
+use crate::history::{EventDetails, EventSink, History, JsonText};
 use crate::vars::Vars;
 
 /// Wall-clock time for history timestamps and `$$` times. Waiting uses tokio's timer, so a test
@@ -77,6 +77,7 @@ pub(crate) struct Binding {
 }
 
 pub(crate) struct EngineInner {
+    pub(crate) sink: Option<Arc<dyn EventSink>>,
     pub(crate) integrations: Integrations,
     pub(crate) tokens: TokenRegistry,
     pub(crate) clock: Clock,
@@ -221,6 +222,7 @@ impl Execution {
 /// Builds an [`Engine`].
 #[derive(Default)]
 pub struct EngineBuilder {
+    sink: Option<Arc<dyn EventSink>>,
     integrations: Integrations,
     tokens: Option<TokenRegistry>,
     clock: Option<Clock>,
@@ -246,6 +248,12 @@ impl EngineBuilder {
         self
     }
 
+    /// Reports every history event of every execution to `sink` (e.g. a durable journal).
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
     /// Settings.
     pub fn config(mut self, config: EngineConfig) -> Self {
         self.config = config;
@@ -256,6 +264,7 @@ impl EngineBuilder {
     pub fn build(self) -> Engine {
         Engine {
             inner: Arc::new(EngineInner {
+                sink: self.sink,
                 integrations: self.integrations,
                 tokens: self.tokens.unwrap_or_default(),
                 clock: self.clock.unwrap_or_else(Clock::system),
@@ -353,13 +362,16 @@ impl Engine {
 
     fn exec(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {
         let cfg = &self.inner.config;
-        let history = History::new(cfg.max_history_events);
         let state_machine_arn =
             format!("arn:aws:states:{}:{}:stateMachine:{}", cfg.region, cfg.account, prepared.name);
         let execution_arn = format!(
             "arn:aws:states:{}:{}:execution:{}:{}",
             cfg.region, cfg.account, prepared.name, req.execution_name
         );
+        let history = match &self.inner.sink {
+            Some(sink) => History::with_sink(cfg.max_history_events, sink.clone(), &execution_arn),
+            None => History::new(cfg.max_history_events),
+        };
         let exec = Arc::new(Exec {
             engine: self.inner.clone(),
             machine: prepared.machine.clone(),

@@ -362,17 +362,47 @@ struct Inner {
     events: Vec<Event>,
 }
 
+/// Receives every event as it is appended (for journals, live views, metrics).
+pub trait EventSink: Send + Sync {
+    /// Called under the history's lock, in event order; keep it quick.
+    fn event(&self, execution_arn: &str, event: &Event);
+}
+
 /// An execution's events, shared between the running execution and its observers.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct History {
     inner: Arc<Mutex<Inner>>,
     limit: Option<usize>,
+    sink: Option<(Arc<dyn EventSink>, Arc<str>)>,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History").field("events", &self.len()).field("limit", &self.limit).finish()
+    }
 }
 
 impl History {
     /// An empty history holding at most `limit` events (AWS: 25,000).
     pub fn new(limit: Option<usize>) -> Self {
-        History { inner: Arc::default(), limit }
+        History { inner: Arc::default(), limit, sink: None }
+    }
+
+    /// The same, reporting every event to `sink` under `execution_arn`.
+    pub fn with_sink(limit: Option<usize>, sink: Arc<dyn EventSink>, execution_arn: &str) -> Self {
+        History { inner: Arc::default(), limit, sink: Some((sink, Arc::from(execution_arn))) }
+    }
+
+    /// A history that continues from recorded events (a resumed execution).
+    pub fn restore(&self, events: Vec<Event>) {
+        let mut inner = self.lock();
+        inner.events = events;
+    }
+
+    fn report(&self, e: &Event) {
+        if let Some((sink, arn)) = &self.sink {
+            sink.event(arn, e);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -391,7 +421,9 @@ impl History {
             return Err(HistoryFull);
         }
         let id = inner.events.len() as u64 + 1;
-        inner.events.push(Event { id, previous_event_id: previous, timestamp, details });
+        let event = Event { id, previous_event_id: previous, timestamp, details };
+        self.report(&event);
+        inner.events.push(event);
         Ok(id)
     }
 
@@ -399,7 +431,9 @@ impl History {
     pub(crate) fn push_final(&self, previous: u64, timestamp: DateTime<Utc>, details: EventDetails) -> u64 {
         let mut inner = self.lock();
         let id = inner.events.len() as u64 + 1;
-        inner.events.push(Event { id, previous_event_id: previous, timestamp, details });
+        let event = Event { id, previous_event_id: previous, timestamp, details };
+        self.report(&event);
+        inner.events.push(event);
         id
     }
 

@@ -45,4 +45,4 @@ pub use engine::{
 };
 pub use error::Failure;
 pub use exec::MAX_PAYLOAD_BYTES;
-pub use history::{Event, EventDetails, History, JsonText, StateType, TaskResource};
+pub use history::{Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
