@@ -41,6 +41,8 @@ pub(crate) struct Exec {
     pub(crate) role_arn: String,
     pub(crate) start_time: DateTime<Utc>,
     pub(crate) input: Value,
+    /// Invocations so far of each mocked Task state.
+    pub(crate) mock_calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
 
 /// The context object of one state, resolved path by path: `$$.Execution.Input…` and

@@ -37,6 +37,7 @@ mod engine;
 mod error;
 mod exec;
 mod history;
+mod mocks;
 mod task;
 mod vars;
 
@@ -46,3 +47,4 @@ pub use engine::{
 pub use error::Failure;
 pub use exec::MAX_PAYLOAD_BYTES;
 pub use history::{Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
+pub use mocks::{MockResponse, TaskMocks};

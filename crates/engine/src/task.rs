@@ -41,6 +41,9 @@ pub(crate) async fn run(
     abort: &AbortSignal,
     info: &StateInfo<'_>,
 ) -> Result<Value, Interrupt> {
+    if let Some(mocks) = exec.engine.mocks.as_ref().filter(|m| m.covers(&state.name)) {
+        return mocked(exec, state, t, mocks.as_ref(), input, vars, prev, info);
+    }
     let Some(binding) = exec.engine.binding(t) else {
         return Err(runtime(
             info.name,
@@ -159,5 +162,70 @@ pub(crate) async fn run(
             Err(Interrupt::Fail(Failure { error: Some(f.error), cause: f.cause }))
         }
         TaskOutcome::Aborted => Err(Interrupt::Abort),
+    }
+}
+
+/// A mocked invocation: the same events as a request-response task, with the mock's answer.
+#[allow(clippy::too_many_arguments)]
+fn mocked(
+    exec: &Arc<Exec>,
+    state: &State,
+    t: &Task,
+    mocks: &dyn crate::mocks::TaskMocks,
+    input: &Value,
+    vars: &Vars,
+    prev: &mut u64,
+    info: &StateInfo<'_>,
+) -> Result<Value, Interrupt> {
+    let eff = exec.input_path(state, input, vars, info)?;
+    let parameters = match &t.parameters {
+        Some(p) => exec.payload(p, &eff, vars, info)?,
+        None => eff.into_owned(),
+    };
+    let (resource_type, resource) = match sfn_patterns::Resource::parse(&t.resource) {
+        Ok(sfn_patterns::Resource::Service(r)) => (r.history_resource_type(), r.history_resource()),
+        Ok(sfn_patterns::Resource::LambdaFunction(arn)) => ("lambda".to_owned(), arn),
+        Ok(sfn_patterns::Resource::Activity(arn)) => ("activity".to_owned(), arn),
+        Err(_) => ("unknown".to_owned(), t.resource.clone()),
+    };
+    let task = TaskResource {
+        resource_type: Arc::from(resource_type.as_str()),
+        resource: Arc::from(resource.as_str()),
+    };
+    exec.event(
+        prev,
+        EventDetails::TaskScheduled {
+            task: task.clone(),
+            region: exec.engine.config.region.clone(),
+            parameters: JsonText::new(&parameters),
+            timeout: None,
+            heartbeat: None,
+        },
+    )?;
+    exec.event(prev, EventDetails::TaskStarted { task: task.clone() })?;
+    let invocation = {
+        let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
+        let n = calls.entry(state.name.clone()).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    match mocks.respond(&state.name, invocation) {
+        Some(crate::mocks::MockResponse::Return(output)) => {
+            exec.event(prev, EventDetails::TaskSucceeded { task, output: JsonText::new(&output) })?;
+            Ok(output)
+        }
+        Some(crate::mocks::MockResponse::Throw { error, cause }) => {
+            exec.event(
+                prev,
+                EventDetails::TaskFailed { task, error: Some(error.clone()), cause: cause.clone() },
+            )?;
+            Err(Interrupt::Fail(Failure { error: Some(error), cause }))
+        }
+        None => Err(runtime(
+            info.name,
+            info.entered_event,
+            &format!("The mock has no response for invocation {invocation} of this state."),
+        )
+        .into()),
     }
 }

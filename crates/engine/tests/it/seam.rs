@@ -262,3 +262,33 @@ async fn unknown_integrations_are_refused_when_preparing() {
     let err = engine.prepare(machine, "m").unwrap_err();
     assert!(err[0].contains("does not support sleep"), "{err:?}");
 }
+
+struct Mocks;
+impl sfn_engine::TaskMocks for Mocks {
+    fn covers(&self, state: &str) -> bool {
+        state == "Invoke"
+    }
+    fn respond(&self, _state: &str, invocation: u32) -> Option<sfn_engine::MockResponse> {
+        match invocation {
+            0 => {
+                Some(sfn_engine::MockResponse::Throw { error: "Lambda.ServiceException".into(), cause: None })
+            }
+            1 => Some(sfn_engine::MockResponse::Return(json!({"StatusCode": 200, "Payload": {"ok": true}}))),
+            _ => None,
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn mocked_states_need_no_integration_and_answer_in_order() {
+    let engine = Engine::builder().mocks(Arc::new(Mocks)).build();
+    let def = json!({"StartAt": "Invoke", "States": {"Invoke": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"},
+        "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 2}],
+        "ResultSelector": {"ok.$": "$.Payload.ok"}, "End": true}}});
+    let (o, h) = run(&engine, def, json!({})).await;
+    assert_eq!(o.output, Some(json!({"ok": true})));
+    let t = types(&h);
+    assert_eq!(t.iter().filter(|t| *t == "TaskFailed").count(), 1);
+    assert_eq!(h.events()[2].to_json()["taskScheduledEventDetails"]["resourceType"], "lambda");
+}

@@ -1,0 +1,28 @@
+//! Mocked task responses (the AWS Step Functions Local mock model): a test names, per Task state, the
+//! response each invocation gets, so a definition runs without any real or simulated service.
+
+use serde_json::Value;
+
+/// What a mocked task invocation answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MockResponse {
+    /// The task succeeds with this result.
+    Return(Value),
+    /// The task fails with this error and cause.
+    Throw {
+        /// Error name (Retry/Catch match it).
+        error: String,
+        /// Cause.
+        cause: Option<String>,
+    },
+}
+
+/// A source of mocked responses, consulted before any integration.
+pub trait TaskMocks: Send + Sync {
+    /// True when this Task state is mocked (it then needs no integration).
+    fn covers(&self, state: &str) -> bool;
+
+    /// The response to invocation number `invocation` (0-based, retries included) of a mocked state;
+    /// `None` when the mock has no response for it (the task then fails with `States.Runtime`).
+    fn respond(&self, state: &str, invocation: u32) -> Option<MockResponse>;
+}
