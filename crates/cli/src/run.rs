@@ -1,0 +1,236 @@
+//! `sfn run DEF [--input FILE|-] [--ecs local|sim|aws] [--task-definitions DIR] [--history] [--format json]`
+
+use std::io::{IsTerminal as _, Read as _};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value, json};
+use sfn_engine::{Engine, EngineConfig, ExecutionStatus, StartRequest};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RunFormat {
+    /// Status, output, error and cause for people.
+    Human,
+    /// One JSON object (the CLI contract).
+    Json,
+}
+
+/// Which ECS backend runs `ecs:runTask` states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EcsBackendKind {
+    /// Containers as host processes (no Docker).
+    Local,
+    /// In-memory, scripted.
+    Sim,
+    /// Real Amazon ECS through the AWS SDK.
+    Aws,
+}
+
+/// Arguments of `sfn run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The state machine definition (ASL JSON).
+    pub(crate) definition: PathBuf,
+    /// Execution input: a JSON file, or `-` for stdin (default `{}`).
+    #[arg(long)]
+    pub(crate) input: Option<PathBuf>,
+    /// ECS backend for `arn:aws:states:::ecs:runTask*` states.
+    #[arg(long, value_enum, default_value = "local")]
+    pub(crate) ecs: EcsBackendKind,
+    /// Directory of task definitions (`aws ecs register-task-definition --cli-input-json` files);
+    /// default `./task-definitions` when it exists.
+    #[arg(long)]
+    pub(crate) task_definitions: Option<PathBuf>,
+    /// Include the execution history (GetExecutionHistory events).
+    #[arg(long)]
+    pub(crate) history: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub(crate) format: RunFormat,
+    /// Execution name (default: a random UUID).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// History events allowed before the execution fails (AWS: 25000; 0 = no limit).
+    #[arg(long, default_value_t = 25_000)]
+    pub(crate) max_history_events: usize,
+}
+
+/// Runs the command; returns the process exit code.
+pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
+    let text = match std::fs::read(&args.definition) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sfn: cannot read {}: {e}", args.definition.display());
+            return Ok(2);
+        }
+    };
+    let machine = match sfn_asl::parse(&text) {
+        Ok(m) => m,
+        Err(diags) => {
+            for d in diags {
+                eprintln!(
+                    "{}:{}: {}[{}] {}",
+                    args.definition.display(),
+                    d.pointer,
+                    d.severity.as_str(),
+                    d.code,
+                    d.message
+                );
+            }
+            return Ok(2);
+        }
+    };
+    let input = match read_input(args.input.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("sfn: {e:#}");
+            return Ok(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(execute(args, machine, input))
+}
+
+fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Value> {
+    let text = match path {
+        None => return Ok(json!({})),
+        Some(p) if p.as_os_str() == "-" => {
+            let mut s = Vec::new();
+            std::io::stdin().read_to_end(&mut s).context("cannot read the input from stdin")?;
+            s
+        }
+        Some(p) => std::fs::read(p).with_context(|| format!("cannot read the input file {}", p.display()))?,
+    };
+    serde_json::from_slice(&text).context("the input is not valid JSON")
+}
+
+fn state_machine_name(path: &std::path::Path) -> String {
+    let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or("state-machine");
+    let stem = stem.trim_end_matches(".json").trim_end_matches(".asl");
+    let cleaned: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    if cleaned.is_empty() { "state-machine".to_owned() } else { cleaned.chars().take(80).collect() }
+}
+
+async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -> anyhow::Result<i32> {
+    let config = EngineConfig {
+        region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned()),
+        max_history_events: (args.max_history_events > 0).then_some(args.max_history_events),
+        ..EngineConfig::default()
+    };
+    let engine = engine_builder(args)?.config(config).build();
+    let name = state_machine_name(&args.definition);
+    let prepared = match engine.prepare(machine, &name) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("sfn: {}: {e}", args.definition.display());
+            }
+            return Ok(2);
+        }
+    };
+    let execution_name = args.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let execution = engine.start(&prepared, StartRequest { execution_name, input, role_arn: None });
+    let progress = args.format == RunFormat::Human && std::io::stderr().is_terminal();
+    let outcome = if progress { with_progress(&execution).await } else { execution.wait().await };
+
+    let mut out = Map::new();
+    out.insert("status".into(), Value::String(outcome.status.as_str().to_owned()));
+    if let Some(o) = &outcome.output {
+        out.insert("output".into(), o.clone());
+    }
+    if let Some(e) = &outcome.error {
+        out.insert("error".into(), Value::String(e.clone()));
+    }
+    if let Some(c) = &outcome.cause {
+        out.insert("cause".into(), Value::String(c.clone()));
+    }
+    if args.history {
+        let events: Vec<Value> =
+            execution.history().events().iter().map(sfn_engine::Event::to_json).collect();
+        out.insert("history".into(), Value::Array(events));
+    }
+    match args.format {
+        RunFormat::Json => println!("{}", Value::Object(out)),
+        RunFormat::Human => print_human(&out),
+    }
+    Ok(if outcome.status == ExecutionStatus::Succeeded { 0 } else { 1 })
+}
+
+fn print_human(out: &Map<String, Value>) {
+    let color = std::io::stdout().is_terminal();
+    let status = out.get("status").and_then(Value::as_str).unwrap_or_default();
+    let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() };
+    println!("{}", if status == "SUCCEEDED" { paint("1;32", status) } else { paint("1;31", status) });
+    if let Some(o) = out.get("output") {
+        println!("output: {}", serde_json::to_string_pretty(o).unwrap_or_default());
+    }
+    if let Some(e) = out.get("error").and_then(Value::as_str) {
+        println!("error:  {e}");
+    }
+    if let Some(c) = out.get("cause").and_then(Value::as_str) {
+        // Causes are often JSON (an ECS task): show them pretty when they are.
+        match serde_json::from_str::<Value>(c) {
+            Ok(v @ (Value::Object(_) | Value::Array(_))) => {
+                println!("cause:  {}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            }
+            _ => println!("cause:  {c}"),
+        }
+    }
+    if let Some(Value::Array(events)) = out.get("history") {
+        println!("history:");
+        for e in events {
+            println!("  {}", e);
+        }
+    }
+}
+
+/// Waits for the end, showing a progress line with the running states once it takes over a second.
+async fn with_progress(execution: &sfn_engine::Execution) -> sfn_engine::Outcome {
+    let wait = execution.wait();
+    tokio::pin!(wait);
+    tokio::select! {
+        o = &mut wait => return o,
+        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    loop {
+        let events = execution.history().len();
+        let current = execution
+            .history()
+            .events_since(events.saturating_sub(50))
+            .iter()
+            .rev()
+            .find_map(|e| match &e.details {
+                sfn_engine::EventDetails::StateEntered { name, state_type, .. } => {
+                    Some(format!("{} ({})", name, state_type.as_str()))
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        bar.set_message(format!("running {current} — {events} events"));
+        tokio::select! {
+            o = &mut wait => {
+                bar.finish_and_clear();
+                return o;
+            }
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+}
+
+/// The engine with the integrations `sfn run` offers.
+fn engine_builder(args: &RunArgs) -> anyhow::Result<sfn_engine::EngineBuilder> {
+    let _ = (args.ecs, &args.task_definitions);
+    Ok(Engine::builder())
+}
