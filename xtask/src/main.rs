@@ -1,8 +1,12 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `ci`: what CI runs (fmt --check, clippy -D warnings, tests, docs).
+//! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance`).
 #![allow(clippy::print_stdout)]
 
+mod conformance;
+
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -11,8 +15,17 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("conformance") => {
+            cargo(&["build", "--release", "-p", "sfn-cli"])?;
+            let dirs: Vec<PathBuf> = if args.len() > 1 {
+                args[1..].iter().map(PathBuf::from).collect()
+            } else {
+                vec![PathBuf::from("fixtures/conformance")]
+            };
+            conformance::run(&dirs, &PathBuf::from("target/release/sfn"))
+        }
         _ => {
-            println!("usage: cargo xtask ci");
+            println!("usage: cargo xtask ci | conformance [DIR...]");
             bail!("unknown or missing command")
         }
     }
