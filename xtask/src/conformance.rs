@@ -23,7 +23,8 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Removes the value at a JSON pointer (a value masked in the recording).
 fn drop_pointer(doc: &mut Value, pointer: &str) {
-    let parts: Vec<String> = pointer.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+    let parts: Vec<String> =
+        pointer.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
     let Some((last, path)) = parts.split_last() else { return };
     let mut cur = doc;
     for p in path {
@@ -85,11 +86,19 @@ fn check(case: &Value, bin: &Path, tmp: &Path) -> Result<Option<String>> {
     }
     let got: Value = match serde_json::from_slice(&out.stdout) {
         Ok(v) => v,
-        Err(_) => return Ok(Some(format!("stdout is not one JSON object: {}", String::from_utf8_lossy(&out.stdout)))),
+        Err(_) => {
+            return Ok(Some(format!(
+                "stdout is not one JSON object: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )));
+        }
     };
     let expect = &case["expect"];
     if got["status"] != expect["status"] {
-        return Ok(Some(format!("status {} != {} (error={} cause={})", got["status"], expect["status"], got["error"], got["cause"])));
+        return Ok(Some(format!(
+            "status {} != {} (error={} cause={})",
+            got["status"], expect["status"], got["error"], got["cause"]
+        )));
     }
     if expect["status"] == "SUCCEEDED" {
         let (mut want, mut have) = (expect["output"].clone(), got["output"].clone());

@@ -1198,8 +1198,10 @@ impl Lowering {
             }
             None => Branch { start_at: String::new(), states: States::default(), comment: None },
         };
-        let items_path =
-            raw.items_path.as_ref().and_then(|s| self.reference_path(s, &format!("{ptr}/ItemsPath"), "ItemsPath"));
+        let items_path = raw
+            .items_path
+            .as_ref()
+            .and_then(|s| self.reference_path(s, &format!("{ptr}/ItemsPath"), "ItemsPath"));
         let item_selector = match (&raw.item_selector, &raw.parameters) {
             (Some(v), _) => Some(self.payload(v, &format!("{ptr}/ItemSelector"), ql, false)),
             (None, Some(v)) => Some(self.payload(v, &format!("{ptr}/Parameters"), ql, false)),
