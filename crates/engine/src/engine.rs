@@ -113,6 +113,10 @@ impl Prepared {
         &self.machine
     }
 
+    pub(crate) fn machine_arc(&self) -> Arc<StateMachine> {
+        self.machine.clone()
+    }
+
     /// The state machine's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -371,6 +375,10 @@ impl Engine {
         }
         drop(bindings);
         if errors.is_empty() { Ok(Prepared { machine, name: name.to_owned() }) } else { Err(errors) }
+    }
+
+    pub(crate) fn exec_for(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {
+        self.exec(prepared, req)
     }
 
     fn exec(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {

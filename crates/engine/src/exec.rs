@@ -428,8 +428,26 @@ impl Exec {
             .map_err(|e| runtime(info.name, info.entered_event, e.message()))
     }
 
+    /// ResultPath alone: the result placed into the raw input.
+    pub(crate) fn apply_result_only(
+        &self,
+        result_path: &ResultPath,
+        raw_input: Value,
+        result: Value,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Failure> {
+        match result_path {
+            ResultPath::Whole => Ok(result),
+            ResultPath::Discard => Ok(raw_input),
+            ResultPath::Path(rp) => rp.set(raw_input, result).map_err(|e| match e.error_name() {
+                "States.Runtime" => runtime(info.name, info.entered_event, e.message()),
+                name => Failure::new(name, e.message()),
+            }),
+        }
+    }
+
     /// ResultPath then OutputPath.
-    fn apply_result(
+    pub(crate) fn apply_result(
         &self,
         state: &State,
         result_path: &ResultPath,
@@ -438,19 +456,12 @@ impl Exec {
         vars: &Vars,
         info: &StateInfo<'_>,
     ) -> Result<Value, Failure> {
-        let merged = match result_path {
-            ResultPath::Whole => result,
-            ResultPath::Discard => raw_input,
-            ResultPath::Path(rp) => rp.set(raw_input, result).map_err(|e| match e.error_name() {
-                "States.Runtime" => runtime(info.name, info.entered_event, e.message()),
-                name => Failure::new(name, e.message()),
-            })?,
-        };
+        let merged = self.apply_result_only(result_path, raw_input, result, info)?;
         self.output_path(state, merged, vars, info)
     }
 
     /// Evaluates an `Assign` block; `$` is the state's result.
-    fn assign(
+    pub(crate) fn assign(
         &self,
         assign: Option<&Payload>,
         result: &Value,
@@ -466,7 +477,7 @@ impl Exec {
 
     // ---- simple states --------------------------------------------------------------------------------
 
-    fn fail_state(
+    pub(crate) fn fail_state(
         &self,
         f: &Fail,
         input: &Value,
@@ -505,7 +516,7 @@ impl Exec {
         Ok(Failure { error, cause })
     }
 
-    fn choice_state(
+    pub(crate) fn choice_state(
         &self,
         state: &State,
         c: &Choice,

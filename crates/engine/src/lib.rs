@@ -39,6 +39,7 @@ mod exec;
 mod history;
 mod mocks;
 mod task;
+mod test_state;
 mod vars;
 
 pub use engine::{
@@ -48,3 +49,4 @@ pub use error::Failure;
 pub use exec::MAX_PAYLOAD_BYTES;
 pub use history::{Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use mocks::{MockResponse, TaskMocks};
+pub use test_state::{Inspection, TestStateOutcome, TestStatus};

@@ -6,6 +6,7 @@ mod fake;
 mod history;
 mod limits;
 mod seam;
+mod test_state;
 
 /// The workspace's `fixtures/` directory.
 pub(crate) fn fixtures() -> std::path::PathBuf {
