@@ -4,7 +4,9 @@
 //! Only this crate prints, parses argv or installs a tracing subscriber; the libraries return values.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod graph;
 mod run;
+mod test_state;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +28,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run a state machine locally (ECS tasks as local processes by default).
     Run(run::RunArgs),
+    /// Run one state once, like the TestState API (with --inspect: the data after each step).
+    TestState(test_state::TestStateArgs),
+    /// Draw the state machine (Mermaid or Graphviz DOT).
+    Graph(graph::GraphArgs),
 }
 
 fn main() {
@@ -33,6 +39,8 @@ fn main() {
     let code = match &cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Run(args) => run::run(args),
+        Command::TestState(args) => test_state::run(args),
+        Command::Graph(args) => graph::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),
@@ -41,4 +49,21 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Reads and parses a definition; on failure prints every diagnostic and returns exit code 2.
+fn load_definition(path: &std::path::Path) -> Result<sfn_asl::StateMachine, i32> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sfn: cannot read {}: {e}", path.display());
+            return Err(2);
+        }
+    };
+    sfn_asl::parse(&text).map_err(|diags| {
+        for d in diags {
+            eprintln!("{}:{}: {}[{}] {}", path.display(), d.pointer, d.severity.as_str(), d.code, d.message);
+        }
+        2
+    })
 }

@@ -29,6 +29,32 @@ pub(crate) enum EcsBackendKind {
     Aws,
 }
 
+/// Where ECS tasks run.
+#[derive(Debug, Args)]
+pub(crate) struct EcsArgs {
+    /// ECS backend for `arn:aws:states:::ecs:runTask*` states.
+    #[arg(long, value_enum, default_value = "local")]
+    pub(crate) ecs: EcsBackendKind,
+    /// Directory of task definitions (`aws ecs register-task-definition --cli-input-json` files);
+    /// default `./task-definitions` when it exists.
+    #[arg(long)]
+    pub(crate) task_definitions: Option<PathBuf>,
+}
+
+/// Mocked task responses (AWS Step Functions Local's mock configuration file).
+#[derive(Debug, Args)]
+pub(crate) struct MockArgs {
+    /// Mock configuration file (`MockConfigFile.json` format).
+    #[arg(long)]
+    pub(crate) mock_config: Option<PathBuf>,
+    /// The `StateMachines` entry to use (default: the definition file's stem).
+    #[arg(long, requires = "mock_config")]
+    pub(crate) state_machine: Option<String>,
+    /// The test case to use.
+    #[arg(long, requires = "mock_config")]
+    pub(crate) test_case: Option<String>,
+}
+
 /// Arguments of `sfn run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -37,13 +63,10 @@ pub(crate) struct RunArgs {
     /// Execution input: a JSON file, or `-` for stdin (default `{}`).
     #[arg(long)]
     pub(crate) input: Option<PathBuf>,
-    /// ECS backend for `arn:aws:states:::ecs:runTask*` states.
-    #[arg(long, value_enum, default_value = "local")]
-    pub(crate) ecs: EcsBackendKind,
-    /// Directory of task definitions (`aws ecs register-task-definition --cli-input-json` files);
-    /// default `./task-definitions` when it exists.
-    #[arg(long)]
-    pub(crate) task_definitions: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) ecs: EcsArgs,
+    #[command(flatten)]
+    pub(crate) mocks: MockArgs,
     /// Include the execution history (GetExecutionHistory events).
     #[arg(long)]
     pub(crate) history: bool,
@@ -60,28 +83,9 @@ pub(crate) struct RunArgs {
 
 /// Runs the command; returns the process exit code.
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
-    let text = match std::fs::read(&args.definition) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("sfn: cannot read {}: {e}", args.definition.display());
-            return Ok(2);
-        }
-    };
-    let machine = match sfn_asl::parse(&text) {
+    let machine = match crate::load_definition(&args.definition) {
         Ok(m) => m,
-        Err(diags) => {
-            for d in diags {
-                eprintln!(
-                    "{}:{}: {}[{}] {}",
-                    args.definition.display(),
-                    d.pointer,
-                    d.severity.as_str(),
-                    d.code,
-                    d.message
-                );
-            }
-            return Ok(2);
-        }
+        Err(code) => return Ok(code),
     };
     let input = match read_input(args.input.as_deref()) {
         Ok(v) => v,
@@ -98,7 +102,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
     runtime.block_on(execute(args, machine, input))
 }
 
-fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Value> {
+pub(crate) fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Value> {
     let text = match path {
         None => return Ok(json!({})),
         Some(p) if p.as_os_str() == "-" => {
@@ -111,7 +115,7 @@ fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Value> {
     serde_json::from_slice(&text).context("the input is not valid JSON")
 }
 
-fn state_machine_name(path: &std::path::Path) -> String {
+pub(crate) fn state_machine_name(path: &std::path::Path) -> String {
     let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or("state-machine");
     let stem = stem.trim_end_matches(".json").trim_end_matches(".asl");
     let cleaned: String = stem
@@ -127,8 +131,14 @@ async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -
         max_history_events: (args.max_history_events > 0).then_some(args.max_history_events),
         ..EngineConfig::default()
     };
-    let engine = engine_builder(args)?.config(config).build();
     let name = state_machine_name(&args.definition);
+    let engine = match engine_builder(&args.ecs, &args.mocks, &name) {
+        Ok(b) => b.config(config).build(),
+        Err(e) => {
+            eprintln!("sfn: {e:#}");
+            return Ok(2);
+        }
+    };
     let prepared = match engine.prepare(machine, &name) {
         Ok(p) => p,
         Err(errors) => {
@@ -229,8 +239,22 @@ async fn with_progress(execution: &sfn_engine::Execution) -> sfn_engine::Outcome
     }
 }
 
-/// The engine with the integrations `sfn run` offers.
-fn engine_builder(args: &RunArgs) -> anyhow::Result<sfn_engine::EngineBuilder> {
-    let _ = (args.ecs, &args.task_definitions);
-    Ok(Engine::builder())
+/// The engine with the integrations `sfn run` offers, and the mocks when a mock file is given.
+pub(crate) fn engine_builder(
+    ecs: &EcsArgs,
+    mocks: &MockArgs,
+    machine_name: &str,
+) -> anyhow::Result<sfn_engine::EngineBuilder> {
+    let _ = (ecs.ecs, &ecs.task_definitions);
+    let mut builder = Engine::builder();
+    if let Some(path) = &mocks.mock_config {
+        let cfg = sfn::mocks::MockConfig::from_file(path).map_err(|e| anyhow::anyhow!(e))?;
+        let machine = mocks.state_machine.as_deref().unwrap_or(machine_name);
+        let Some(case) = &mocks.test_case else {
+            anyhow::bail!("--mock-config needs --test-case");
+        };
+        let case = cfg.test_case(machine, case).map_err(|e| anyhow::anyhow!(e))?;
+        builder = builder.mocks(std::sync::Arc::new(case));
+    }
+    Ok(builder)
 }

@@ -1,0 +1,38 @@
+//! `sfn graph DEF [--format mermaid|dot]`
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Diagram language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// A Mermaid flowchart (renders in GitHub Markdown).
+    Mermaid,
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+}
+
+/// Arguments of `sfn graph`.
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    /// The state machine definition.
+    pub(crate) definition: PathBuf,
+    /// Diagram language.
+    #[arg(long, value_enum, default_value = "mermaid")]
+    pub(crate) format: GraphFormat,
+}
+
+/// Prints the diagram; exit 2 when the definition cannot be read or is invalid.
+pub(crate) fn run(args: &GraphArgs) -> anyhow::Result<i32> {
+    let machine = match crate::load_definition(&args.definition) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    let text = match args.format {
+        GraphFormat::Mermaid => sfn::graph::mermaid(&machine),
+        GraphFormat::Dot => sfn::graph::dot(&machine),
+    };
+    print!("{text}");
+    Ok(0)
+}

@@ -1,0 +1,111 @@
+//! `sfn run`: the CLI contract (one JSON object, exit codes), input handling, history, mocks.
+
+use serde_json::{Value, json};
+
+use crate::{root, sfn, temp_file};
+
+fn json_out(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn succeeded_prints_one_json_object_and_exits_0() {
+    let def = root().join("fixtures/examples/orders.asl.json");
+    let input = root().join("fixtures/examples/orders.input.json");
+    let o = sfn(&["run", def.to_str().unwrap(), "--input", input.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["output"]["route"], "freight");
+    assert!(v.get("history").is_none());
+}
+
+#[test]
+fn failed_exits_1_with_error_and_cause() {
+    let def = temp_file(
+        "fail.asl.json",
+        r#"{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Bad","Cause":"because"}}}"#,
+    );
+    let o = sfn(&["run", def.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_out(&o), json!({"status": "FAILED", "error": "Bad", "cause": "because"}));
+}
+
+#[test]
+fn history_is_included_on_request() {
+    let def = temp_file("p.asl.json", r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#);
+    let o = sfn(&["run", def.to_str().unwrap(), "--history", "--format", "json"]);
+    let v = json_out(&o);
+    let types: Vec<&str> =
+        v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]);
+}
+
+#[test]
+fn input_from_stdin() {
+    use std::io::Write as _;
+    let def = temp_file(
+        "p.asl.json",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.a","End":true}}}"#,
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sfn"))
+        .args(["run", def.to_str().unwrap(), "--input", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(br#"{"a": [1, 2]}"#).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(json_out(&o)["output"], json!([1, 2]));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let def = temp_file("bad.asl.json", r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Nxt":"B"}}}"#);
+    let o = sfn(&["run", def.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("/States/A/Nxt"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let good = temp_file("p.asl.json", r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#);
+    let bad_input = temp_file("in.json", "{not json");
+    let o = sfn(&["run", good.to_str().unwrap(), "--input", bad_input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = sfn(&["run", "/nonexistent/def.json"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn mock_config_runs_tasks_without_services() {
+    let def = temp_file(
+        "orders.asl.json",
+        r#"{"StartAt":"Charge","States":{"Charge":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+           "Parameters":{"FunctionName":"charge"},"Retry":[{"ErrorEquals":["Lambda.TooManyRequestsException"],"IntervalSeconds":1}],
+           "OutputPath":"$.Payload","End":true}}}"#,
+    );
+    let mocks = temp_file(
+        "MockConfigFile.json",
+        r#"{"StateMachines":{"orders":{"TestCases":{"Throttled":{"Charge":"ThrottleThenOk"}}}},
+            "MockedResponses":{"ThrottleThenOk":{"0":{"Throw":{"Error":"Lambda.TooManyRequestsException","Cause":"slow down"}},
+                                                 "1":{"Return":{"StatusCode":200,"Payload":{"charged":true}}}}}}"#,
+    );
+    let o = sfn(&[
+        "run",
+        def.to_str().unwrap(),
+        "--mock-config",
+        mocks.to_str().unwrap(),
+        "--test-case",
+        "Throttled",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json_out(&o)["output"], json!({"charged": true}));
+    let o =
+        sfn(&["run", def.to_str().unwrap(), "--mock-config", mocks.to_str().unwrap(), "--test-case", "Nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no test case 'Nope'"));
+}
