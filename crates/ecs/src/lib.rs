@@ -1,1 +1,52 @@
-//! `sfn-ecs`: the Amazon ECS adapter (RunTask parameters, local, sim and aws backends).
+//! `sfn-ecs`: Amazon ECS for Step Functions — `arn:aws:states:::ecs:runTask` (request-response),
+//! `runTask.sync` (run a job) and `runTask.waitForTaskToken` (callback), on three backends.
+//!
+//! Place in the workspace: above `sfn-patterns` (it implements [`sfn_patterns::ServiceIntegration`]),
+//! below the CLI, the server and the facade; the engine never sees it directly.
+//!
+//! - [`params`]: the complete RunTask request in PascalCase, checked against the ECS API model — statically
+//!   (unknown fields with did-you-mean, literal types) and at run time.
+//! - [`LocalBackend`]: each container a host process (argv, never a shell), ECS life cycle, exit codes,
+//!   stop codes and container reasons, finite cluster capacity (real `RESOURCE:CPU`/`RESOURCE:MEMORY`
+//!   failures), captured logs, extra environment for callbacks.
+//! - [`SimBackend`]: in-memory and scripted per family, on tokio's clock, with API call counters.
+//! - [`EcsIntegration`]: the Failures rule (`AmazonECS.Unknown` for `.sync` and callbacks), `StartedBy:
+//!   "AWS Step Functions"` for `.sync`, one shared poller (one DescribeTasks per ≤ 100 ARNs per cluster per
+//!   round, back-off), the `.sync` outcome rule (any container with a non-zero or missing exit code, or a
+//!   task that failed to start → `States.TaskFailed` with the task as cause), StopTask on timeout/abort.
+//!
+//! Lint codes (`sfn validate`): `ECS_UNKNOWN_FIELD`, `ECS_INVALID_PARAMETER`,
+//! `ECS_LAUNCH_TYPE_AND_CAPACITY_PROVIDER`, `ECS_COUNT_RANGE`, `ECS_UNKNOWN_TASK_DEFINITION` (errors);
+//! `ECS_TOKEN_NOT_PASSED`, `ECS_NO_TIMEOUT`, `ECS_NO_HEARTBEAT`, `ECS_NON_ESSENTIAL_SYNC` (warnings).
+//!
+//! Invariants: the only crate that may name `aws-sdk-*` types; no printing; ECS API errors surface as
+//! `ECS.<Exception>` task failures that Retry/Catch match.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sfn_ecs::{EcsIntegration, SimBackend, SimScript};
+//! let ecs = EcsIntegration::new(Arc::new(SimBackend::new(SimScript::default())));
+//! let engine = sfn_engine::Engine::builder().integration(Arc::new(ecs)).build();
+//! # let _ = engine;
+//! ```
+
+mod backend;
+mod error;
+mod integration;
+mod local;
+mod model;
+pub mod params;
+mod poller;
+mod sim;
+mod taskdef;
+
+pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
+pub use error::{EcsError, TaskDefinitionError};
+pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
+pub use local::{Capacity, ContainerLog, LocalBackend};
+pub use model::{
+    DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,
+};
+pub use poller::{DESCRIBE_BATCH, PollIntervals};
+pub use sim::{SimBackend, SimCounters, SimScript};
+pub use taskdef::{ContainerDefinition, EnvVar, TaskDefinition, TaskDefinitions, cpu_units, memory_mib};

@@ -34,12 +34,14 @@ pub struct TaskContext {
 }
 
 impl TaskContext {
-    /// A short idempotency key for this invocation (≤ 64 characters), e.g. for ECS `ClientToken`.
+    /// An idempotency key for this invocation (≤ 64 characters, e.g. ECS `ClientToken`): a stable hash
+    /// of the execution ARN, the TaskScheduled event id and the attempt — the same after a restart.
     pub fn idempotency_key(&self) -> String {
-        let name = self.execution_arn.rsplit(':').next().unwrap_or_default();
-        let mut key = format!("{}-{}-{}", self.scheduled_event_id, self.attempt, name);
-        key.truncate(64);
-        key
+        let hash = self
+            .execution_arn
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        format!("sfn-{hash:016x}-{}-{}", self.scheduled_event_id, self.attempt)
     }
 }
 

@@ -1,0 +1,269 @@
+//! `EcsIntegration`: `arn:aws:states:::ecs:runTask` with its three patterns, through any backend.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sfn_patterns::{
+    Lint, LintSeverity, Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure, failures_rule,
+};
+
+use crate::backend::{EcsBackend, RunTaskRequest};
+use crate::model::run_task_response;
+use crate::params::{RunTaskParams, lint_template};
+use crate::poller::{PollIntervals, Poller, Stopped};
+use crate::taskdef::TaskDefinitions;
+
+/// What `.sync` adds to the parameters (recorded in TaskScheduled).
+pub const STARTED_BY: &str = "AWS Step Functions";
+
+/// The ECS service integration.
+pub struct EcsIntegration {
+    backend: Arc<dyn EcsBackend>,
+    poller: Arc<Poller>,
+}
+
+impl std::fmt::Debug for EcsIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcsIntegration").field("backend", &self.backend.name()).finish()
+    }
+}
+
+impl EcsIntegration {
+    /// The integration over a backend, polling `.sync` tasks at the backend's pace (local: from 200 ms,
+    /// sim and aws: from 1 s, backing off to a few seconds).
+    pub fn new(backend: Arc<dyn EcsBackend>) -> Self {
+        let intervals = match backend.name() {
+            "local" => PollIntervals { initial: Duration::from_millis(200), cap: Duration::from_secs(1) },
+            "sim" => PollIntervals { initial: Duration::from_secs(1), cap: Duration::from_secs(5) },
+            _ => PollIntervals { initial: Duration::from_secs(1), cap: Duration::from_secs(10) },
+        };
+        Self::with_intervals(backend, intervals)
+    }
+
+    /// The integration with explicit poll intervals.
+    pub fn with_intervals(backend: Arc<dyn EcsBackend>, intervals: PollIntervals) -> Self {
+        let poller = Poller::new(backend.clone(), intervals);
+        EcsIntegration { backend, poller }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn EcsBackend> {
+        &self.backend
+    }
+
+    /// DescribeTasks poll rounds so far (benchmarks).
+    pub fn poll_rounds(&self) -> u64 {
+        self.poller.rounds()
+    }
+}
+
+fn task_failed(task: &Value) -> TaskFailure {
+    TaskFailure::new("States.TaskFailed", serde_json::to_string(task).unwrap_or_default())
+}
+
+/// Every `(ClusterArn, TaskArn)` of a RunTask response.
+fn submitted_tasks(submitted: &Value) -> Vec<(String, String)> {
+    submitted["Tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t["ClusterArn"].as_str()?.to_owned(), t["TaskArn"].as_str()?.to_owned())))
+        .collect()
+}
+
+fn contains_token_path(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("$$.Task.Token") || s.contains("$states.context.Task.Token"),
+        Value::Array(a) => a.iter().any(contains_token_path),
+        Value::Object(m) => m.values().any(contains_token_path),
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl ServiceIntegration for EcsIntegration {
+    fn service(&self) -> &str {
+        "ecs"
+    }
+
+    fn check(&self, resource: &ServiceResource) -> Result<(), String> {
+        let arn = format!(
+            "arn:{}:states:::ecs:{}{}",
+            resource.partition,
+            resource.action,
+            resource.pattern.suffix()
+        );
+        if resource.action != "runTask" || resource.pattern == Pattern::Sync2 {
+            return Err(format!(
+                "The resource provided {arn} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
+            ));
+        }
+        Ok(())
+    }
+
+    fn lint(&self, resource: &ServiceResource, state: &Value) -> Vec<Lint> {
+        let mut out = Vec::new();
+        let mut push = |severity, code: &str, pointer: String, message: String| {
+            out.push(Lint { severity, code: code.to_owned(), pointer, message });
+        };
+        let (field, params) = match (state.get("Parameters"), state.get("Arguments")) {
+            (Some(p), _) => ("Parameters", Some(p)),
+            (None, Some(a)) => ("Arguments", Some(a)),
+            _ => ("Parameters", None),
+        };
+        let pattern = resource.pattern;
+        if let Some(p) = params {
+            for i in lint_template(p) {
+                let code = if i.message.starts_with("unknown field") {
+                    "ECS_UNKNOWN_FIELD"
+                } else {
+                    "ECS_INVALID_PARAMETER"
+                };
+                push(LintSeverity::Error, code, format!("/{field}{}", i.pointer), i.message);
+            }
+            if pattern == Pattern::WaitForTaskToken && !contains_token_path(p) {
+                push(
+                    LintSeverity::Warning,
+                    "ECS_TOKEN_NOT_PASSED",
+                    format!("/{field}"),
+                    "the task token ($$.Task.Token) is never passed to the task, so it can never call back and the state can only time out".to_owned(),
+                );
+            }
+            if p.get("LaunchType").is_some() && p.get("CapacityProviderStrategy").is_some() {
+                push(
+                    LintSeverity::Error,
+                    "ECS_LAUNCH_TYPE_AND_CAPACITY_PROVIDER",
+                    format!("/{field}/LaunchType"),
+                    "LaunchType and CapacityProviderStrategy cannot be used together (ECS rejects the request)".to_owned(),
+                );
+            }
+            if let Some(c) = p.get("Count").and_then(Value::as_i64)
+                && !(1..=10).contains(&c)
+            {
+                push(
+                    LintSeverity::Error,
+                    "ECS_COUNT_RANGE",
+                    format!("/{field}/Count"),
+                    format!("Count must be between 1 and 10, got {c}"),
+                );
+            }
+            if let (Some(tds), Some(Value::String(td))) =
+                (self.backend.task_definitions(), p.get("TaskDefinition"))
+            {
+                match tds.resolve(td) {
+                    None => push(
+                        LintSeverity::Error,
+                        "ECS_UNKNOWN_TASK_DEFINITION",
+                        format!("/{field}/TaskDefinition"),
+                        format!(
+                            "task definition '{td}' is not among the task definitions given (families: {})",
+                            tds.families().collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
+                    Some((_, _, def)) if pattern.is_sync() => {
+                        for c in def.container_definitions.iter().filter(|c| !c.is_essential()) {
+                            push(
+                                LintSeverity::Warning,
+                                "ECS_NON_ESSENTIAL_SYNC",
+                                format!("/{field}/TaskDefinition"),
+                                format!(
+                                    "container '{}' is not essential: with .sync, a non-zero exit code of any container (sidecars included) fails the state",
+                                    c.name
+                                ),
+                            );
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let has = |k: &str| state.get(k).is_some() || state.get(format!("{k}Path")).is_some();
+        if pattern != Pattern::RequestResponse && !has("TimeoutSeconds") {
+            push(
+                LintSeverity::Warning,
+                "ECS_NO_TIMEOUT",
+                String::new(),
+                format!("{pattern} without TimeoutSeconds: Step Functions waits up to a year for the task"),
+            );
+        }
+        if pattern == Pattern::WaitForTaskToken && !has("HeartbeatSeconds") {
+            push(
+                LintSeverity::Warning,
+                "ECS_NO_HEARTBEAT",
+                String::new(),
+                "callback without HeartbeatSeconds: a task that dies before calling back hangs the state until TimeoutSeconds (and the task is not stopped on timeout)".to_owned(),
+            );
+        }
+        out
+    }
+
+    fn prepare(&self, resource: &ServiceResource, mut parameters: Value) -> Value {
+        if resource.pattern.is_sync()
+            && let Value::Object(m) = &mut parameters
+        {
+            m.insert("StartedBy".into(), Value::String(STARTED_BY.to_owned()));
+        }
+        parameters
+    }
+
+    async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure> {
+        let params =
+            RunTaskParams::parse(&parameters).map_err(|e| TaskFailure::new(e.error_name(), e.message))?;
+        let client_token = params.client_token.clone().or_else(|| Some(ctx.idempotency_key()));
+        let req =
+            RunTaskRequest { params, client_token, region: ctx.region.clone(), account: ctx.account.clone() };
+        let out =
+            self.backend.run_task(&req).await.map_err(|e| TaskFailure::new(e.error_name(), e.message))?;
+        let date = chrono::Utc::now().to_rfc2822();
+        let response = run_task_response(&out, &uuid::Uuid::new_v4().to_string(), &date);
+        failures_rule(ctx.resource.pattern, &response, "AmazonECS.Unknown")?;
+        Ok(response)
+    }
+
+    async fn wait(&self, _ctx: &TaskContext, submitted: &Value) -> Result<Value, TaskFailure> {
+        let tasks = submitted_tasks(submitted);
+        if tasks.is_empty() {
+            return Err(TaskFailure::new("States.TaskFailed", "RunTask started no task"));
+        }
+        let mut first = None;
+        for (cluster, arn) in tasks {
+            let task = match self.poller.wait(&cluster, &arn).await {
+                Stopped::Task(t) => *t,
+                Stopped::Missing => {
+                    return Err(TaskFailure::new(
+                        "States.TaskFailed",
+                        serde_json::json!({"Arn": arn, "Reason": "MISSING"}).to_string(),
+                    ));
+                }
+                Stopped::Error(e) => return Err(TaskFailure::new(e.error_name(), e.message)),
+            };
+            let json = task.to_json();
+            // Any container that exited non-zero (essential or not) or never ran fails the state;
+            // so does a task that failed to start.
+            let bad = task.stop_code.as_deref() == Some("TaskFailedToStart")
+                || task.containers.iter().any(|c| c.exit_code != Some(0));
+            if bad {
+                return Err(task_failed(&json));
+            }
+            first.get_or_insert(json);
+        }
+        first.ok_or_else(|| TaskFailure::new("States.TaskFailed", "RunTask started no task"))
+    }
+
+    async fn stop(&self, _ctx: &TaskContext, submitted: &Value, reason: &str) {
+        for (cluster, arn) in submitted_tasks(submitted) {
+            if let Err(e) = self.backend.stop_task(&cluster, &arn, reason).await {
+                tracing::warn!(task = %arn, "StopTask failed: {e}");
+            }
+        }
+    }
+}
+
+/// Loads task definitions for the lints and the local backend (`None` when the directory is absent).
+pub fn load_task_definitions(
+    dir: &std::path::Path,
+) -> Result<TaskDefinitions, crate::error::TaskDefinitionError> {
+    TaskDefinitions::load_dir(dir)
+}

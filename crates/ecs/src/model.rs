@@ -1,0 +1,285 @@
+//! ECS tasks as the backends track them, rendered in Step Functions' PascalCase shape (recorded:
+//! `../shared/recorded/ecs_task_service.history.json`). Timestamps are epoch milliseconds.
+
+use serde_json::{Map, Value, json};
+
+use crate::params::{RunTaskParams, TaskOverride};
+use crate::taskdef::TaskDefinition;
+
+/// A container of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EcsContainer {
+    /// `ContainerArn`.
+    pub container_arn: String,
+    /// `Name`.
+    pub name: String,
+    /// `Image`.
+    pub image: String,
+    /// `LastStatus`: PENDING, RUNNING, STOPPED.
+    pub last_status: String,
+    /// `ExitCode`, once it exited.
+    pub exit_code: Option<i32>,
+    /// `Reason` (`CannotStartContainerError: …`, or why it was stopped).
+    pub reason: Option<String>,
+    /// Essential container?
+    pub essential: bool,
+    /// `RuntimeId` (the local process id, for the local backend).
+    pub runtime_id: Option<String>,
+}
+
+/// A task as DescribeTasks describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EcsTask {
+    /// `TaskArn`.
+    pub task_arn: String,
+    /// `ClusterArn`.
+    pub cluster_arn: String,
+    /// `TaskDefinitionArn`.
+    pub task_definition_arn: String,
+    /// PROVISIONING, PENDING, RUNNING, DEPROVISIONING, STOPPED.
+    pub last_status: String,
+    /// RUNNING or STOPPED.
+    pub desired_status: String,
+    /// `LaunchType`.
+    pub launch_type: Option<String>,
+    /// `CapacityProviderName`.
+    pub capacity_provider_name: Option<String>,
+    /// `PlatformVersion`.
+    pub platform_version: Option<String>,
+    /// Task CPU units.
+    pub cpu: String,
+    /// Task memory (MiB).
+    pub memory: String,
+    /// `StartedBy`.
+    pub started_by: Option<String>,
+    /// `Group` (`family:<family>` by default).
+    pub group: String,
+    /// Timestamps (epoch ms).
+    pub created_at: i64,
+    /// `PullStartedAt`.
+    pub pull_started_at: Option<i64>,
+    /// `PullStoppedAt`.
+    pub pull_stopped_at: Option<i64>,
+    /// `StartedAt`.
+    pub started_at: Option<i64>,
+    /// `StoppingAt`.
+    pub stopping_at: Option<i64>,
+    /// `StoppedAt`.
+    pub stopped_at: Option<i64>,
+    /// `ExecutionStoppedAt`.
+    pub execution_stopped_at: Option<i64>,
+    /// `StopCode`: EssentialContainerExited, TaskFailedToStart, UserInitiated, …
+    pub stop_code: Option<String>,
+    /// `StoppedReason`.
+    pub stopped_reason: Option<String>,
+    /// Containers.
+    pub containers: Vec<EcsContainer>,
+    /// `Overrides` as requested (PascalCase, every container listed as ECS does).
+    pub overrides: Value,
+    /// `Tags`.
+    pub tags: Vec<Value>,
+    /// `EnableExecuteCommand`.
+    pub enable_execute_command: bool,
+    /// `Version`: increases at each change.
+    pub version: i64,
+}
+
+/// A RunTask `Failures` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsFailure {
+    /// `Arn` (the container instance or task ARN).
+    pub arn: Option<String>,
+    /// `Reason` (`RESOURCE:MEMORY`, `RESOURCE:CPU`, `MISSING`, …).
+    pub reason: String,
+    /// `Detail`.
+    pub detail: Option<String>,
+}
+
+impl EcsFailure {
+    /// Step Functions' PascalCase shape.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(a) = &self.arn {
+            m.insert("Arn".into(), json!(a));
+        }
+        if let Some(d) = &self.detail {
+            m.insert("Detail".into(), json!(d));
+        }
+        m.insert("Reason".into(), json!(self.reason));
+        Value::Object(m)
+    }
+}
+
+/// What RunTask returned.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunTaskOutput {
+    /// Tasks started.
+    pub tasks: Vec<EcsTask>,
+    /// Tasks that could not be started.
+    pub failures: Vec<EcsFailure>,
+}
+
+/// What DescribeTasks returned.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DescribeOutput {
+    /// Tasks found.
+    pub tasks: Vec<EcsTask>,
+    /// ARNs not found (`MISSING`).
+    pub failures: Vec<EcsFailure>,
+}
+
+fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
+    if let Some(v) = v {
+        m.insert(k.to_owned(), v);
+    }
+}
+
+impl EcsContainer {
+    /// Step Functions' PascalCase shape.
+    pub fn to_json(&self, task_arn: &str) -> Value {
+        let mut m = Map::new();
+        m.insert("ContainerArn".into(), json!(self.container_arn));
+        m.insert("Cpu".into(), json!("0"));
+        put_opt(&mut m, "ExitCode", self.exit_code.map(|c| json!(c)));
+        m.insert("GpuIds".into(), json!([]));
+        m.insert("Image".into(), json!(self.image));
+        m.insert("LastStatus".into(), json!(self.last_status));
+        m.insert("ManagedAgents".into(), json!([]));
+        m.insert("Name".into(), json!(self.name));
+        m.insert("NetworkBindings".into(), json!([]));
+        m.insert("NetworkInterfaces".into(), json!([]));
+        put_opt(&mut m, "Reason", self.reason.clone().map(Value::String));
+        put_opt(&mut m, "RuntimeId", self.runtime_id.clone().map(Value::String));
+        m.insert("TaskArn".into(), json!(task_arn));
+        Value::Object(m)
+    }
+}
+
+impl EcsTask {
+    /// Step Functions' PascalCase shape (the `.sync` output, and each entry of RunTask's `Tasks`).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "Attributes".into(),
+            json!([{"Name": "ecs.cpu-architecture", "Value": std::env::consts::ARCH}]),
+        );
+        put_opt(&mut m, "CapacityProviderName", self.capacity_provider_name.clone().map(Value::String));
+        m.insert("ClusterArn".into(), json!(self.cluster_arn));
+        m.insert(
+            "Containers".into(),
+            Value::Array(self.containers.iter().map(|c| c.to_json(&self.task_arn)).collect()),
+        );
+        m.insert("Cpu".into(), json!(self.cpu));
+        m.insert("CreatedAt".into(), json!(self.created_at));
+        m.insert("DesiredStatus".into(), json!(self.desired_status));
+        m.insert("EnableExecuteCommand".into(), json!(self.enable_execute_command));
+        put_opt(&mut m, "ExecutionStoppedAt", self.execution_stopped_at.map(|t| json!(t)));
+        m.insert("Group".into(), json!(self.group));
+        m.insert("InferenceAccelerators".into(), json!([]));
+        m.insert("LastStatus".into(), json!(self.last_status));
+        put_opt(&mut m, "LaunchType", self.launch_type.clone().map(Value::String));
+        m.insert("Memory".into(), json!(self.memory));
+        m.insert("Overrides".into(), self.overrides.clone());
+        put_opt(&mut m, "PlatformVersion", self.platform_version.clone().map(Value::String));
+        put_opt(&mut m, "PullStartedAt", self.pull_started_at.map(|t| json!(t)));
+        put_opt(&mut m, "PullStoppedAt", self.pull_stopped_at.map(|t| json!(t)));
+        put_opt(&mut m, "StartedAt", self.started_at.map(|t| json!(t)));
+        put_opt(&mut m, "StartedBy", self.started_by.clone().map(Value::String));
+        put_opt(&mut m, "StopCode", self.stop_code.clone().map(Value::String));
+        put_opt(&mut m, "StoppedAt", self.stopped_at.map(|t| json!(t)));
+        put_opt(&mut m, "StoppedReason", self.stopped_reason.clone().map(Value::String));
+        put_opt(&mut m, "StoppingAt", self.stopping_at.map(|t| json!(t)));
+        m.insert("Tags".into(), Value::Array(self.tags.clone()));
+        m.insert("TaskArn".into(), json!(self.task_arn));
+        m.insert("TaskDefinitionArn".into(), json!(self.task_definition_arn));
+        m.insert("Version".into(), json!(self.version));
+        Value::Object(m)
+    }
+
+    /// True once ECS reports the task STOPPED.
+    pub fn is_stopped(&self) -> bool {
+        self.last_status == "STOPPED"
+    }
+}
+
+/// The RunTask response as Step Functions returns it: `Failures`, `Tasks` and the SDK's HTTP metadata.
+pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date: &str) -> Value {
+    let tasks: Vec<Value> = out.tasks.iter().map(EcsTask::to_json).collect();
+    let failures: Vec<Value> = out.failures.iter().map(EcsFailure::to_json).collect();
+    let body_len =
+        serde_json::to_string(&json!({"failures": failures, "tasks": tasks})).map_or(0, |s| s.len());
+    json!({
+        "Failures": failures,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "x-amzn-RequestId": [request_id],
+                "Content-Length": [body_len.to_string()],
+                "Date": [date],
+                "Content-Type": ["application/x-amz-json-1.1"],
+            },
+            "HttpHeaders": {
+                "Content-Length": body_len.to_string(),
+                "Content-Type": "application/x-amz-json-1.1",
+                "Date": date,
+                "x-amzn-RequestId": request_id,
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "Tasks": tasks,
+    })
+}
+
+/// `Overrides` as ECS reports it: every container of the definition, with empty lists where nothing is
+/// overridden (recorded).
+pub fn render_overrides(td: &TaskDefinition, params: &RunTaskParams) -> Value {
+    let requested = params.overrides.clone().unwrap_or_default();
+    let containers: Vec<Value> = td
+        .container_definitions
+        .iter()
+        .map(|c| {
+            let o = requested
+                .container_overrides
+                .iter()
+                .flatten()
+                .find(|o| o.name.as_deref() == Some(c.name.as_str()))
+                .cloned()
+                .unwrap_or_default();
+            let mut m = Map::new();
+            m.insert("Command".into(), json!(o.command.unwrap_or_default()));
+            put_opt(&mut m, "Cpu", o.cpu.map(|x| json!(x)));
+            m.insert(
+                "Environment".into(),
+                Value::Array(
+                    o.environment
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|e| json!({"Name": e.name, "Value": e.value}))
+                        .collect(),
+                ),
+            );
+            m.insert(
+                "EnvironmentFiles".into(),
+                serde_json::to_value(o.environment_files.unwrap_or_default()).unwrap_or_default(),
+            );
+            put_opt(&mut m, "Memory", o.memory.map(|x| json!(x)));
+            put_opt(&mut m, "MemoryReservation", o.memory_reservation.map(|x| json!(x)));
+            m.insert("Name".into(), json!(c.name));
+            m.insert(
+                "ResourceRequirements".into(),
+                serde_json::to_value(o.resource_requirements.unwrap_or_default()).unwrap_or_default(),
+            );
+            Value::Object(m)
+        })
+        .collect();
+    let TaskOverride { cpu, memory, execution_role_arn, task_role_arn, ephemeral_storage, .. } = requested;
+    let mut m = Map::new();
+    m.insert("ContainerOverrides".into(), Value::Array(containers));
+    put_opt(&mut m, "Cpu", cpu.map(Value::String));
+    put_opt(&mut m, "EphemeralStorage", ephemeral_storage);
+    put_opt(&mut m, "ExecutionRoleArn", execution_role_arn.map(Value::String));
+    m.insert("InferenceAcceleratorOverrides".into(), json!([]));
+    put_opt(&mut m, "Memory", memory.map(Value::String));
+    put_opt(&mut m, "TaskRoleArn", task_role_arn.map(Value::String));
+    Value::Object(m)
+}

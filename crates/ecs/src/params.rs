@@ -1,0 +1,408 @@
+//! The RunTask request as Step Functions takes it (PascalCase), checked against the ECS API model
+//! (RunTask request syntax; aws-sdk-ecs `RunTaskInput`).
+//!
+//! One schema serves two checks: the static lint of a Task state's `Parameters` template (keys may end
+//! in `.$`, their values come from paths at run time) and the run-time check of the evaluated
+//! parameters. Typed structs then carry the request to the backends.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::EcsError;
+
+/// The shape of a value in the RunTask request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ty {
+    Str,
+    Int,
+    Bool,
+    Enum(&'static [&'static str]),
+    Obj(&'static [(&'static str, Ty)]),
+    List(&'static Ty),
+}
+
+const KEY_VALUE: Ty = Ty::Obj(&[("Name", Ty::Str), ("Value", Ty::Str)]);
+const TAG: Ty = Ty::Obj(&[("Key", Ty::Str), ("Value", Ty::Str)]);
+const STRINGS: Ty = Ty::List(&Ty::Str);
+
+const CONTAINER_OVERRIDE: Ty = Ty::Obj(&[
+    ("Name", Ty::Str),
+    ("Command", STRINGS),
+    ("Environment", Ty::List(&KEY_VALUE)),
+    ("EnvironmentFiles", Ty::List(&Ty::Obj(&[("Value", Ty::Str), ("Type", Ty::Enum(&["s3"]))]))),
+    ("Cpu", Ty::Int),
+    ("Memory", Ty::Int),
+    ("MemoryReservation", Ty::Int),
+    (
+        "ResourceRequirements",
+        Ty::List(&Ty::Obj(&[("Value", Ty::Str), ("Type", Ty::Enum(&["GPU", "InferenceAccelerator"]))])),
+    ),
+]);
+
+const TASK_OVERRIDE: Ty = Ty::Obj(&[
+    ("ContainerOverrides", Ty::List(&CONTAINER_OVERRIDE)),
+    ("Cpu", Ty::Str),
+    ("Memory", Ty::Str),
+    ("EphemeralStorage", Ty::Obj(&[("SizeInGiB", Ty::Int)])),
+    ("ExecutionRoleArn", Ty::Str),
+    ("TaskRoleArn", Ty::Str),
+    (
+        "InferenceAcceleratorOverrides",
+        Ty::List(&Ty::Obj(&[("DeviceName", Ty::Str), ("DeviceType", Ty::Str)])),
+    ),
+]);
+
+const MANAGED_EBS_VOLUME: Ty = Ty::Obj(&[
+    ("Encrypted", Ty::Bool),
+    ("KmsKeyId", Ty::Str),
+    ("VolumeType", Ty::Str),
+    ("SizeInGiB", Ty::Int),
+    ("SnapshotId", Ty::Str),
+    ("VolumeInitializationRate", Ty::Int),
+    ("Iops", Ty::Int),
+    ("Throughput", Ty::Int),
+    (
+        "TagSpecifications",
+        Ty::List(&Ty::Obj(&[
+            ("ResourceType", Ty::Enum(&["volume"])),
+            ("Tags", Ty::List(&TAG)),
+            ("PropagateTags", Ty::Enum(&["TASK_DEFINITION", "SERVICE", "NONE"])),
+        ])),
+    ),
+    ("RoleArn", Ty::Str),
+    ("TerminationPolicy", Ty::Obj(&[("DeleteOnTermination", Ty::Bool)])),
+    ("FilesystemType", Ty::Enum(&["ext3", "ext4", "xfs", "ntfs"])),
+]);
+
+/// The RunTask request (PascalCase), every field ECS accepts.
+pub(crate) const RUN_TASK: Ty = Ty::Obj(&[
+    (
+        "CapacityProviderStrategy",
+        Ty::List(&Ty::Obj(&[("CapacityProvider", Ty::Str), ("Weight", Ty::Int), ("Base", Ty::Int)])),
+    ),
+    ("ClientToken", Ty::Str),
+    ("Cluster", Ty::Str),
+    ("Count", Ty::Int),
+    ("EnableECSManagedTags", Ty::Bool),
+    ("EnableExecuteCommand", Ty::Bool),
+    ("Group", Ty::Str),
+    ("LaunchType", Ty::Enum(&["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"])),
+    (
+        "NetworkConfiguration",
+        Ty::Obj(&[(
+            "AwsvpcConfiguration",
+            Ty::Obj(&[
+                ("Subnets", STRINGS),
+                ("SecurityGroups", STRINGS),
+                ("AssignPublicIp", Ty::Enum(&["ENABLED", "DISABLED"])),
+            ]),
+        )]),
+    ),
+    ("Overrides", TASK_OVERRIDE),
+    (
+        "PlacementConstraints",
+        Ty::List(&Ty::Obj(&[("Type", Ty::Enum(&["distinctInstance", "memberOf"])), ("Expression", Ty::Str)])),
+    ),
+    (
+        "PlacementStrategy",
+        Ty::List(&Ty::Obj(&[("Type", Ty::Enum(&["random", "spread", "binpack"])), ("Field", Ty::Str)])),
+    ),
+    ("PlatformVersion", Ty::Str),
+    ("PropagateTags", Ty::Enum(&["TASK_DEFINITION", "SERVICE", "NONE"])),
+    ("ReferenceId", Ty::Str),
+    ("StartedBy", Ty::Str),
+    ("Tags", Ty::List(&TAG)),
+    ("TaskDefinition", Ty::Str),
+    (
+        "VolumeConfigurations",
+        Ty::List(&Ty::Obj(&[("Name", Ty::Str), ("ManagedEBSVolume", MANAGED_EBS_VOLUME)])),
+    ),
+]);
+
+/// Fields the RunTask request must have.
+const REQUIRED: &[&str] = &["TaskDefinition"];
+
+/// A problem in RunTask parameters: JSON pointer (relative to `Parameters`) and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamIssue {
+    /// Where, relative to the parameters (`/Overrides/ContainerOverrides/0/Comand`).
+    pub pointer: String,
+    /// What.
+    pub message: String,
+}
+
+fn escape(k: &str) -> String {
+    k.replace('~', "~0").replace('/', "~1")
+}
+
+fn suggest<'a>(name: &str, fields: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    fields
+        .map(|f| (strsim::jaro_winkler(&name.to_lowercase(), &f.to_lowercase()), f))
+        .filter(|(s, _)| *s > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, f)| f)
+}
+
+fn type_name(ty: &Ty) -> String {
+    match ty {
+        Ty::Str => "a string".into(),
+        Ty::Int => "an integer".into(),
+        Ty::Bool => "a boolean".into(),
+        Ty::Enum(vs) => format!("one of {}", vs.join(", ")),
+        Ty::Obj(_) => "an object".into(),
+        Ty::List(_) => "an array".into(),
+    }
+}
+
+/// Checks a value against the schema. `template` allows `.$` keys (dynamic, not type-checked).
+pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec<ParamIssue>) {
+    let mismatch = |out: &mut Vec<ParamIssue>| {
+        out.push(ParamIssue {
+            pointer: ptr.to_owned(),
+            message: format!("expected {}, got {v}", type_name(ty)),
+        })
+    };
+    match (ty, v) {
+        (Ty::Str, Value::String(_)) | (Ty::Bool, Value::Bool(_)) => {}
+        (Ty::Int, Value::Number(n)) if n.is_i64() || n.is_u64() => {}
+        (Ty::Enum(vs), Value::String(s)) => {
+            if !vs.contains(&s.as_str()) {
+                out.push(ParamIssue {
+                    pointer: ptr.to_owned(),
+                    message: format!("'{s}' is not one of {}", vs.join(", ")),
+                });
+            }
+        }
+        (Ty::List(inner), Value::Array(items)) => {
+            for (i, x) in items.iter().enumerate() {
+                check(x, inner, &format!("{ptr}/{i}"), template, out);
+            }
+        }
+        (Ty::Obj(fields), Value::Object(m)) => {
+            for (k, x) in m {
+                let (name, dynamic) = match k.strip_suffix(".$") {
+                    Some(n) if template => (n, true),
+                    _ => (k.as_str(), false),
+                };
+                let kptr = format!("{ptr}/{}", escape(k));
+                match fields.iter().find(|(f, _)| *f == name) {
+                    Some((_, fty)) if !dynamic => check(x, fty, &kptr, template, out),
+                    Some(_) => {}
+                    None => {
+                        let message = match suggest(name, fields.iter().map(|(f, _)| *f)) {
+                            Some(s) => format!("unknown field {name}, did you mean {s}?"),
+                            None => format!(
+                                "unknown field {name}; expected one of {}",
+                                fields.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
+                            ),
+                        };
+                        out.push(ParamIssue { pointer: kptr, message });
+                    }
+                }
+            }
+        }
+        _ => mismatch(out),
+    }
+}
+
+/// Lints a `Parameters` template of `ecs:runTask`: unknown fields (with did-you-mean), wrong literal
+/// types, missing required fields.
+pub fn lint_template(template: &Value) -> Vec<ParamIssue> {
+    let mut out = Vec::new();
+    check(template, &RUN_TASK, "", true, &mut out);
+    if let Value::Object(m) = template {
+        for r in REQUIRED {
+            if !m.contains_key(*r) && !m.contains_key(&format!("{r}.$")) {
+                out.push(ParamIssue {
+                    pointer: String::new(),
+                    message: format!("the field {r} is required"),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `CapacityProviderStrategy` item.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CapacityProviderStrategyItem {
+    pub capacity_provider: String,
+    pub weight: Option<i64>,
+    pub base: Option<i64>,
+}
+
+/// A `Name`/`Value` pair (environment variables).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyValuePair {
+    pub name: Option<String>,
+    pub value: Option<String>,
+}
+
+/// A `Type`/`Value` pair (environment files, resource requirements).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TypeValue {
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    pub value: Option<String>,
+}
+
+/// A tag.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+/// `Overrides.ContainerOverrides[]`.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerOverride {
+    pub name: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub environment: Option<Vec<KeyValuePair>>,
+    pub environment_files: Option<Vec<TypeValue>>,
+    pub cpu: Option<i64>,
+    pub memory: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub resource_requirements: Option<Vec<TypeValue>>,
+}
+
+/// `Overrides`.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskOverride {
+    pub container_overrides: Option<Vec<ContainerOverride>>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub ephemeral_storage: Option<Value>,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub inference_accelerator_overrides: Option<Vec<Value>>,
+}
+
+/// The evaluated RunTask parameters.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunTaskParams {
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    pub client_token: Option<String>,
+    pub cluster: Option<String>,
+    pub count: Option<i64>,
+    #[serde(rename = "EnableECSManagedTags")]
+    pub enable_ecs_managed_tags: Option<bool>,
+    pub enable_execute_command: Option<bool>,
+    pub group: Option<String>,
+    pub launch_type: Option<String>,
+    pub network_configuration: Option<Value>,
+    pub overrides: Option<TaskOverride>,
+    pub placement_constraints: Option<Vec<Value>>,
+    pub placement_strategy: Option<Vec<Value>>,
+    pub platform_version: Option<String>,
+    pub propagate_tags: Option<String>,
+    pub reference_id: Option<String>,
+    pub started_by: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub task_definition: String,
+    pub volume_configurations: Option<Vec<Value>>,
+}
+
+impl RunTaskParams {
+    /// Checks and reads evaluated parameters; errors are `ECS.InvalidParameterException` with the field.
+    pub fn parse(v: &Value) -> Result<RunTaskParams, EcsError> {
+        let mut issues = Vec::new();
+        check(v, &RUN_TASK, "", false, &mut issues);
+        if let Some(i) = issues.first() {
+            return Err(EcsError::invalid_parameter(format!(
+                "{}: {}",
+                if i.pointer.is_empty() { "/" } else { &i.pointer },
+                i.message
+            )));
+        }
+        let p: RunTaskParams = serde_path_to_error::deserialize(v)
+            .map_err(|e| EcsError::invalid_parameter(format!("{}: {}", e.path(), e.inner())))?;
+        if let Some(c) = p.count
+            && !(1..=10).contains(&c)
+        {
+            return Err(EcsError::invalid_parameter(format!("Count must be between 1 and 10, got {c}")));
+        }
+        if p.launch_type.is_some() && p.capacity_provider_strategy.as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(EcsError::invalid_parameter(
+                "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.",
+            ));
+        }
+        Ok(p)
+    }
+
+    /// The cluster name or ARN (`default` when not given).
+    pub fn cluster_ref(&self) -> &str {
+        self.cluster.as_deref().unwrap_or("default")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn lint_finds_typos_types_and_required() {
+        let issues = lint_template(&json!({
+            "Cluster": "c", "TaskDefinitio": "t",
+            "Overrides": {"ContainerOverrides": [{"Name": "app", "Comand": ["x"], "Command.$": "$.cmd", "Cpu": "1"}]},
+            "LaunchType": "LAMBDA", "Count": "2"
+        }));
+        let got: Vec<(String, String)> = issues.into_iter().map(|i| (i.pointer, i.message)).collect();
+        assert!(
+            got.contains(&(
+                "/TaskDefinitio".into(),
+                "unknown field TaskDefinitio, did you mean TaskDefinition?".into()
+            )),
+            "{got:?}"
+        );
+        assert!(got.contains(&(
+            "/Overrides/ContainerOverrides/0/Comand".into(),
+            "unknown field Comand, did you mean Command?".into()
+        )));
+        assert!(got.iter().any(|(p, _)| p == "/Overrides/ContainerOverrides/0/Cpu"));
+        assert!(got.iter().any(|(p, m)| p == "/LaunchType" && m.contains("not one of")));
+        assert!(got.iter().any(|(p, _)| p == "/Count"));
+        assert!(got.iter().any(|(_, m)| m == "the field TaskDefinition is required"));
+    }
+
+    #[test]
+    fn dynamic_fields_are_not_type_checked_but_names_are() {
+        let issues = lint_template(&json!({"TaskDefinition.$": "$.td", "Cluster.$": "$.c"}));
+        assert!(issues.is_empty(), "{issues:?}");
+        let issues = lint_template(&json!({"TaskDefinition": "t", "Clustr.$": "$.c"}));
+        assert_eq!(issues[0].pointer, "/Clustr.$");
+    }
+
+    #[test]
+    fn runtime_parse() {
+        let p = RunTaskParams::parse(&json!({"TaskDefinition": "t", "Cluster": "c", "Count": 2,
+            "Overrides": {"ContainerOverrides": [{"Name": "app", "Command": ["echo", "hi"]}]}}))
+        .unwrap();
+        assert_eq!(p.count, Some(2));
+        let e = RunTaskParams::parse(&json!({"TaskDefinition": "t", "Count": 11})).unwrap_err();
+        assert_eq!(e.error_name(), "ECS.InvalidParameterException");
+        let e = RunTaskParams::parse(&json!({"TaskDefinition": "t", "LaunchType": "FARGATE", "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT"}]})).unwrap_err();
+        assert!(e.message.contains("capacity provider strategy"));
+        let e = RunTaskParams::parse(
+            &json!({"TaskDefinition": "t", "Overrides": {"ContainerOverrides": [{"Command": "echo"}]}}),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("/Overrides/ContainerOverrides/0/Command"), "{e}");
+    }
+}

@@ -1,0 +1,369 @@
+//! `sim`: an in-memory ECS, scripted per task-definition family; deterministic, and on tokio's clock
+//! (a paused test runtime makes minutes of task time take none). It counts API calls so tests and
+//! benchmarks can check batching.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
+use crate::error::EcsError;
+use crate::model::{DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides};
+use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
+
+/// How tasks of one family behave in the simulator.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimScript {
+    /// Seconds from RunTask to STOPPED (default 1).
+    pub run_seconds: Option<f64>,
+    /// Exit code per container name (default 0).
+    #[serde(default)]
+    pub exit_codes: BTreeMap<String, i32>,
+    /// RunTask answers with this `Failures` reason instead of starting the task.
+    pub failure: Option<String>,
+    /// The task never stops on its own.
+    #[serde(default)]
+    pub never_stops: bool,
+    /// DescribeTasks reports the task MISSING.
+    #[serde(default)]
+    pub missing: bool,
+    /// The task stops with `TaskFailedToStart` and this reason.
+    pub fail_to_start: Option<String>,
+}
+
+/// Counters of API calls.
+#[derive(Debug, Default)]
+pub struct SimCounters {
+    /// RunTask calls.
+    pub run_task: AtomicU64,
+    /// DescribeTasks calls.
+    pub describe_tasks: AtomicU64,
+    /// ARNs asked about, over all DescribeTasks calls.
+    pub described_arns: AtomicU64,
+    /// Largest number of ARNs in one DescribeTasks call.
+    pub max_arns_per_call: AtomicU64,
+    /// StopTask calls.
+    pub stop_task: AtomicU64,
+}
+
+struct SimTask {
+    task: EcsTask,
+    started: Instant,
+    script: SimScript,
+    stopped_by_user: Option<String>,
+}
+
+/// The simulator.
+pub struct SimBackend {
+    scripts: HashMap<String, SimScript>,
+    default_script: SimScript,
+    task_definitions: TaskDefinitions,
+    tasks: Mutex<HashMap<String, SimTask>>,
+    tokens: Mutex<HashMap<String, RunTaskOutput>>,
+    next: AtomicU64,
+    /// API call counters.
+    pub counters: SimCounters,
+}
+
+impl std::fmt::Debug for SimBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimBackend").field("scripts", &self.scripts.len()).finish_non_exhaustive()
+    }
+}
+
+impl SimBackend {
+    /// A simulator where every family follows `default_script` unless scripted otherwise.
+    pub fn new(default_script: SimScript) -> Self {
+        SimBackend {
+            scripts: HashMap::new(),
+            default_script,
+            task_definitions: TaskDefinitions::new(),
+            tasks: Mutex::default(),
+            tokens: Mutex::default(),
+            next: AtomicU64::new(1),
+            counters: SimCounters::default(),
+        }
+    }
+
+    /// Scripts a family.
+    pub fn script(mut self, family: &str, script: SimScript) -> Self {
+        self.scripts.insert(family.to_owned(), script);
+        self
+    }
+
+    /// Uses these task definitions (their containers appear in described tasks).
+    pub fn with_task_definitions(mut self, tds: TaskDefinitions) -> Self {
+        self.task_definitions = tds;
+        self
+    }
+
+    /// Reads scripts from JSON: `{"default": {...}, "families": {"name": {...}}}`.
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            #[serde(default)]
+            default: SimScript,
+            #[serde(default)]
+            families: BTreeMap<String, SimScript>,
+        }
+        let f: File =
+            serde_path_to_error::deserialize(v).map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let mut sim = SimBackend::new(f.default);
+        for (k, s) in f.families {
+            sim = sim.script(&k, s);
+        }
+        Ok(sim)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SimTask>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tasks that are not STOPPED (for orphan checks).
+    pub fn running_tasks(&self) -> Vec<String> {
+        let now = Instant::now();
+        let mut tasks = self.lock();
+        tasks
+            .iter_mut()
+            .filter_map(|(arn, t)| {
+                Self::advance(t, now);
+                (!t.task.is_stopped()).then(|| arn.clone())
+            })
+            .collect()
+    }
+
+    fn advance(t: &mut SimTask, now: Instant) {
+        if t.task.is_stopped() {
+            return;
+        }
+        let stop_ms = t.task.created_at;
+        let at = |d: Duration| stop_ms + i64::try_from(d.as_millis()).unwrap_or(0);
+        if let Some(reason) = t.stopped_by_user.take() {
+            finish(&mut t.task, at(now - t.started), "UserInitiated", &reason, |_| Some(143));
+            return;
+        }
+        if let Some(reason) = &t.script.fail_to_start {
+            let reason = reason.clone();
+            for c in &mut t.task.containers {
+                c.last_status = "STOPPED".into();
+            }
+            t.task.last_status = "STOPPED".into();
+            t.task.desired_status = "STOPPED".into();
+            t.task.stop_code = Some("TaskFailedToStart".into());
+            t.task.stopped_reason = Some(reason);
+            t.task.stopped_at = Some(at(Duration::ZERO));
+            t.task.version += 1;
+            return;
+        }
+        let run = Duration::from_secs_f64(t.script.run_seconds.unwrap_or(1.0).max(0.0));
+        let elapsed = now - t.started;
+        if t.task.last_status == "PROVISIONING" {
+            t.task.last_status = "RUNNING".into();
+            t.task.started_at = Some(at(Duration::ZERO));
+            for c in &mut t.task.containers {
+                c.last_status = "RUNNING".into();
+            }
+            t.task.version += 1;
+        }
+        if !t.script.never_stops && elapsed >= run {
+            let codes = t.script.exit_codes.clone();
+            finish(
+                &mut t.task,
+                at(run),
+                "EssentialContainerExited",
+                "Essential container in task exited",
+                |name| Some(codes.get(name).copied().unwrap_or(0)),
+            );
+        }
+    }
+}
+
+fn finish(task: &mut EcsTask, at: i64, code: &str, reason: &str, exit: impl Fn(&str) -> Option<i32>) {
+    for c in &mut task.containers {
+        c.last_status = "STOPPED".into();
+        c.exit_code = exit(&c.name);
+    }
+    task.last_status = "STOPPED".into();
+    task.desired_status = "STOPPED".into();
+    task.stop_code = Some(code.into());
+    task.stopped_reason = Some(reason.into());
+    task.stopping_at = Some(at);
+    task.execution_stopped_at = Some(at);
+    task.stopped_at = Some(at);
+    task.version += 1;
+}
+
+#[async_trait]
+impl EcsBackend for SimBackend {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    async fn run_task(&self, req: &RunTaskRequest) -> Result<RunTaskOutput, EcsError> {
+        self.counters.run_task.fetch_add(1, Ordering::Relaxed);
+        if let Some(token) = &req.client_token
+            && let Some(out) = self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token)
+        {
+            return Ok(out.clone());
+        }
+        let p = &req.params;
+        let family = TaskDefinitions::family_of(&p.task_definition).to_owned();
+        let script = self.scripts.get(&family).cloned().unwrap_or_else(|| self.default_script.clone());
+        let cluster_arn = cluster_arn(p.cluster_ref(), &req.region, &req.account);
+        let td = match self.task_definitions.resolve(&p.task_definition) {
+            Some((_, _, td)) => td.clone(),
+            None => TaskDefinition {
+                family: family.clone(),
+                revision: Some(1),
+                container_definitions: vec![ContainerDefinition {
+                    name: "app".into(),
+                    image: "sim".into(),
+                    ..Default::default()
+                }],
+                cpu: Some("256".into()),
+                memory: Some("512".into()),
+                ..Default::default()
+            },
+        };
+        let mut out = RunTaskOutput::default();
+        let count = p.count.unwrap_or(1).clamp(1, 10);
+        for _ in 0..count {
+            if let Some(reason) = &script.failure {
+                out.failures.push(EcsFailure {
+                    arn: Some(cluster_arn.clone()),
+                    reason: reason.clone(),
+                    detail: None,
+                });
+                continue;
+            }
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            let task_id = format!("{n:032x}");
+            let task_arn = format!(
+                "arn:aws:ecs:{}:{}:task/{}/{task_id}",
+                req.region,
+                req.account,
+                cluster_name(&cluster_arn)
+            );
+            let created = chrono::Utc::now().timestamp_millis();
+            let task = EcsTask {
+                task_arn: task_arn.clone(),
+                cluster_arn: cluster_arn.clone(),
+                task_definition_arn: format!(
+                    "arn:aws:ecs:{}:{}:task-definition/{}:{}",
+                    req.region,
+                    req.account,
+                    td.family,
+                    td.revision.unwrap_or(1)
+                ),
+                last_status: "PROVISIONING".into(),
+                desired_status: "RUNNING".into(),
+                launch_type: p.launch_type.clone(),
+                capacity_provider_name: p
+                    .capacity_provider_strategy
+                    .as_ref()
+                    .and_then(|s| s.first())
+                    .map(|s| s.capacity_provider.clone()),
+                platform_version: p.platform_version.clone(),
+                cpu: td.requirements().0.to_string(),
+                memory: td.requirements().1.to_string(),
+                started_by: p.started_by.clone(),
+                group: p.group.clone().unwrap_or_else(|| format!("family:{}", td.family)),
+                created_at: created,
+                pull_started_at: None,
+                pull_stopped_at: None,
+                started_at: None,
+                stopping_at: None,
+                stopped_at: None,
+                execution_stopped_at: None,
+                stop_code: None,
+                stopped_reason: None,
+                containers: td
+                    .container_definitions
+                    .iter()
+                    .map(|c| EcsContainer {
+                        container_arn: format!(
+                            "arn:aws:ecs:{}:{}:container/{}/{task_id}/{}",
+                            req.region,
+                            req.account,
+                            cluster_name(&cluster_arn),
+                            c.name
+                        ),
+                        name: c.name.clone(),
+                        image: c.image.clone(),
+                        last_status: "PENDING".into(),
+                        exit_code: None,
+                        reason: None,
+                        essential: c.is_essential(),
+                        runtime_id: None,
+                    })
+                    .collect(),
+                overrides: render_overrides(&td, p),
+                tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
+                enable_execute_command: p.enable_execute_command.unwrap_or(false),
+                version: 1,
+            };
+            out.tasks.push(task.clone());
+            self.lock().insert(
+                task_arn,
+                SimTask { task, started: Instant::now(), script: script.clone(), stopped_by_user: None },
+            );
+        }
+        if let Some(token) = &req.client_token {
+            self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone(), out.clone());
+        }
+        Ok(out)
+    }
+
+    async fn describe_tasks(&self, _cluster: &str, arns: &[String]) -> Result<DescribeOutput, EcsError> {
+        if arns.len() > 100 {
+            return Err(EcsError::invalid_parameter("Tasks cannot contain more than 100 elements"));
+        }
+        self.counters.describe_tasks.fetch_add(1, Ordering::Relaxed);
+        self.counters.described_arns.fetch_add(arns.len() as u64, Ordering::Relaxed);
+        self.counters.max_arns_per_call.fetch_max(arns.len() as u64, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut tasks = self.lock();
+        let mut out = DescribeOutput::default();
+        for arn in arns {
+            match tasks.get_mut(arn) {
+                Some(t) if !t.script.missing => {
+                    Self::advance(t, now);
+                    out.tasks.push(t.task.clone());
+                }
+                _ => out.failures.push(EcsFailure {
+                    arn: Some(arn.clone()),
+                    reason: "MISSING".into(),
+                    detail: None,
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn stop_task(&self, _cluster: &str, arn: &str, reason: &str) -> Result<(), EcsError> {
+        self.counters.stop_task.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut tasks = self.lock();
+        let Some(t) = tasks.get_mut(arn) else {
+            return Err(EcsError::invalid_parameter(format!("The referenced task was not found: {arn}")));
+        };
+        Self::advance(t, now);
+        if !t.task.is_stopped() {
+            t.stopped_by_user = Some(reason.to_owned());
+            Self::advance(t, now);
+        }
+        Ok(())
+    }
+
+    fn task_definitions(&self) -> Option<&TaskDefinitions> {
+        (!self.task_definitions.is_empty()).then_some(&self.task_definitions)
+    }
+}

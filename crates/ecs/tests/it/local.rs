@@ -1,0 +1,177 @@
+//! The local backend with real processes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sfn_ecs::{Capacity, LocalBackend};
+use sfn_engine::ExecutionStatus;
+
+use crate::support::{cause_json, engine, machine, run, tds};
+
+fn defs() -> sfn_ecs::TaskDefinitions {
+    tds(&[
+        json!({"family": "ok", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "busybox", "command": ["true"]}]}),
+        json!({"family": "exit3", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "busybox", "entryPoint": ["sh", "-c"], "command": ["exit 3"]}]}),
+        json!({"family": "missing", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "x", "command": ["/no/such/binary-sfn"]}]}),
+        json!({"family": "echo", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "busybox", "command": ["true"],
+            "environment": [{"name": "FROM_DEF", "value": "1"}]}]}),
+        json!({"family": "sidecar", "cpu": "256", "memory": "512", "containerDefinitions": [
+            {"name": "app", "image": "busybox", "entryPoint": ["sh", "-c"], "command": ["sleep 0.3"]},
+            {"name": "sidecar", "image": "busybox", "essential": false, "entryPoint": ["sh", "-c"], "command": ["exit 1"]}]}),
+        json!({"family": "sleeper", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "busybox", "command": ["sleep", "300"]}]}),
+        json!({"family": "big", "cpu": "4096", "memory": "30000", "containerDefinitions": [{"name": "app", "image": "busybox", "command": ["true"]}]}),
+    ])
+}
+
+fn backend() -> Arc<LocalBackend> {
+    Arc::new(
+        LocalBackend::new(defs())
+            .with_stop_grace(Duration::from_millis(500))
+            .with_capacity(Capacity { cpu: 4096, memory_mib: 8192 }),
+    )
+}
+
+const SYNC: &str = "arn:aws:states:::ecs:runTask.sync";
+
+#[tokio::test]
+async fn sync_success_returns_the_stopped_task() {
+    let (engine, _) = engine(backend());
+    let (o, h) =
+        run(&engine, machine(SYNC, json!({"Cluster": "jobs", "TaskDefinition": "ok"}), json!({})), json!({}))
+            .await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    let t = o.output.unwrap();
+    assert_eq!(t["LastStatus"], "STOPPED");
+    assert_eq!(t["StopCode"], "EssentialContainerExited");
+    assert_eq!(t["StartedBy"], "AWS Step Functions");
+    assert_eq!(t["Containers"][0]["ExitCode"], 0);
+    assert_eq!(t["Group"], "family:ok");
+    let types: Vec<String> = h.events().iter().map(|e| e.event_type()).collect();
+    assert!(types.contains(&"TaskSubmitted".to_owned()));
+}
+
+#[tokio::test]
+async fn non_zero_exit_fails_with_the_task_as_cause() {
+    let (engine, _) = engine(backend());
+    let (o, _) = run(&engine, machine(SYNC, json!({"TaskDefinition": "exit3"}), json!({})), json!({})).await;
+    assert_eq!(o.error.as_deref(), Some("States.TaskFailed"));
+    let task = cause_json(&o);
+    assert_eq!(task["Containers"][0]["ExitCode"], 3);
+    assert_eq!(task["LastStatus"], "STOPPED");
+}
+
+#[tokio::test]
+async fn missing_binary_fails_to_start_with_a_container_reason() {
+    let (engine, _) = engine(backend());
+    let (o, _) =
+        run(&engine, machine(SYNC, json!({"TaskDefinition": "missing"}), json!({})), json!({})).await;
+    assert_eq!(o.error.as_deref(), Some("States.TaskFailed"));
+    let task = cause_json(&o);
+    assert_eq!(task["StopCode"], "TaskFailedToStart");
+    let reason = task["Containers"][0]["Reason"].as_str().unwrap();
+    assert!(reason.starts_with("CannotStartContainerError:"), "{reason}");
+    assert!(task["Containers"][0].get("ExitCode").is_none());
+}
+
+#[tokio::test]
+async fn command_from_the_input_and_environment_reach_the_process() {
+    let out = std::env::temp_dir().join(format!("sfn-ecs-cmd-{}", std::process::id()));
+    let (engine, _) = engine(backend());
+    let params = json!({"TaskDefinition": "echo", "Overrides": {"ContainerOverrides": [{"Name": "app",
+        "Command.$": "$.commands", "Environment": [{"Name": "FROM_OVERRIDE", "Value": "2"}]}]}});
+    let script = format!("echo \"$FROM_DEF $FROM_OVERRIDE $1\" > {}", out.display());
+    let (o, _) = run(
+        &engine,
+        machine(SYNC, params, json!({})),
+        json!({"commands": ["sh", "-c", script, "arg0", "; rm -rf /tmp/never"]}),
+    )
+    .await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    // `; rm -rf …` arrived as one argv element ($1), not as shell syntax.
+    assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "1 2 ; rm -rf /tmp/never");
+    let _ = std::fs::remove_file(out);
+}
+
+#[tokio::test]
+async fn non_essential_sidecar_failure_fails_sync() {
+    let (engine, _) = engine(backend());
+    let (o, _) =
+        run(&engine, machine(SYNC, json!({"TaskDefinition": "sidecar"}), json!({})), json!({})).await;
+    assert_eq!(o.error.as_deref(), Some("States.TaskFailed"));
+    let task = cause_json(&o);
+    let codes: Vec<Value> =
+        task["Containers"].as_array().unwrap().iter().map(|c| c["ExitCode"].clone()).collect();
+    assert_eq!(codes, [json!(0), json!(1)]);
+}
+
+#[tokio::test]
+async fn capacity_failures_follow_the_failures_rule() {
+    let (engine, _) = engine(backend());
+    let (o, _) = run(&engine, machine(SYNC, json!({"TaskDefinition": "big"}), json!({})), json!({})).await;
+    assert_eq!(o.error.as_deref(), Some("AmazonECS.Unknown"));
+    assert!(o.cause.unwrap().contains("RESOURCE:MEMORY"));
+    let (o, _) = run(
+        &engine,
+        machine("arn:aws:states:::ecs:runTask", json!({"TaskDefinition": "big"}), json!({})),
+        json!({}),
+    )
+    .await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded);
+    let out = o.output.unwrap();
+    assert_eq!(out["Failures"][0]["Reason"], "RESOURCE:MEMORY");
+    assert_eq!(out["Tasks"], json!([]));
+    assert_eq!(out["SdkHttpMetadata"]["HttpStatusCode"], 200);
+}
+
+#[tokio::test]
+async fn timeout_stops_the_task_and_leaves_no_process() {
+    let b = backend();
+    let (engine, _) = engine(b.clone());
+    let (o, _) = run(
+        &engine,
+        machine(SYNC, json!({"TaskDefinition": "sleeper"}), json!({"TimeoutSeconds": 1})),
+        json!({}),
+    )
+    .await;
+    assert_eq!(o.error.as_deref(), Some("States.Timeout"));
+    for _ in 0..50 {
+        if b.running_tasks().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(b.running_tasks().is_empty(), "orphaned tasks: {:?}", b.running_tasks());
+}
+
+#[tokio::test]
+async fn request_response_returns_at_once_and_stop_task_is_user_initiated() {
+    use sfn_ecs::EcsBackend as _;
+    let b = backend();
+    let (engine, _) = engine(b.clone());
+    let (o, _) = run(
+        &engine,
+        machine(
+            "arn:aws:states:::ecs:runTask",
+            json!({"TaskDefinition": "sleeper", "Cluster": "c"}),
+            json!({}),
+        ),
+        json!({}),
+    )
+    .await;
+    let out = o.output.unwrap();
+    assert_eq!(out["Tasks"][0]["LastStatus"], "PROVISIONING");
+    let arn = out["Tasks"][0]["TaskArn"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    b.stop_task("c", &arn, "done testing").await.unwrap();
+    for _ in 0..50 {
+        let d = b.describe_tasks("c", std::slice::from_ref(&arn)).await.unwrap();
+        if d.tasks[0].is_stopped() {
+            assert_eq!(d.tasks[0].stop_code.as_deref(), Some("UserInitiated"));
+            assert_eq!(d.tasks[0].stopped_reason.as_deref(), Some("done testing"));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task did not stop");
+}

@@ -1,0 +1,6 @@
+//! Integration tests of `sfn-ecs`: through the engine, on real processes (`local`) and the simulator.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod local;
+mod sim;
+mod support;
