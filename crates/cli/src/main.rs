@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod graph;
+mod integrations;
 mod run;
 mod test_state;
 mod validate;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
-use sfn_engine::{Engine, EngineConfig, ExecutionStatus, StartRequest};
+use sfn_engine::{EngineConfig, ExecutionStatus, StartRequest};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,9 +36,12 @@ pub(crate) struct EcsArgs {
     #[arg(long, value_enum, default_value = "local")]
     pub(crate) ecs: EcsBackendKind,
     /// Directory of task definitions (`aws ecs register-task-definition --cli-input-json` files);
-    /// default `./task-definitions` when it exists.
+    /// default `./task-definitions`, else a `task-definitions` directory next to the definition.
     #[arg(long)]
     pub(crate) task_definitions: Option<PathBuf>,
+    /// Scripts for `--ecs sim` (`{"default": {...}, "families": {"name": {"runSeconds", "exitCodes", ...}}}`).
+    #[arg(long)]
+    pub(crate) sim_config: Option<PathBuf>,
 }
 
 /// Mocked task responses (AWS Step Functions Local's mock configuration file).
@@ -132,13 +135,14 @@ async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -
         ..EngineConfig::default()
     };
     let name = state_machine_name(&args.definition);
-    let engine = match engine_builder(&args.ecs, &args.mocks, &name) {
-        Ok(b) => b.config(config).build(),
-        Err(e) => {
-            eprintln!("sfn: {e:#}");
-            return Ok(2);
-        }
-    };
+    let engine =
+        match crate::integrations::engine_builder(&args.ecs, &args.mocks, &args.definition, &name).await {
+            Ok(b) => b.config(config).build(),
+            Err(e) => {
+                eprintln!("sfn: {e:#}");
+                return Ok(2);
+            }
+        };
     let prepared = match engine.prepare(machine, &name) {
         Ok(p) => p,
         Err(errors) => {
@@ -237,24 +241,4 @@ async fn with_progress(execution: &sfn_engine::Execution) -> sfn_engine::Outcome
             () = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
     }
-}
-
-/// The engine with the integrations `sfn run` offers, and the mocks when a mock file is given.
-pub(crate) fn engine_builder(
-    ecs: &EcsArgs,
-    mocks: &MockArgs,
-    machine_name: &str,
-) -> anyhow::Result<sfn_engine::EngineBuilder> {
-    let _ = (ecs.ecs, &ecs.task_definitions);
-    let mut builder = Engine::builder();
-    if let Some(path) = &mocks.mock_config {
-        let cfg = sfn::mocks::MockConfig::from_file(path).map_err(|e| anyhow::anyhow!(e))?;
-        let machine = mocks.state_machine.as_deref().unwrap_or(machine_name);
-        let Some(case) = &mocks.test_case else {
-            anyhow::bail!("--mock-config needs --test-case");
-        };
-        let case = cfg.test_case(machine, case).map_err(|e| anyhow::anyhow!(e))?;
-        builder = builder.mocks(std::sync::Arc::new(case));
-    }
-    Ok(builder)
 }

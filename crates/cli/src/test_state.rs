@@ -64,7 +64,14 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
     let name = crate::run::state_machine_name(&args.definition);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let builder = match crate::run::engine_builder(&args.ecs, &args.mocks, &name) {
+        let builder = match crate::integrations::engine_builder(
+            &args.ecs,
+            &args.mocks,
+            &args.definition,
+            &name,
+        )
+        .await
+        {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("sfn: {e:#}");

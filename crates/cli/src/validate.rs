@@ -27,6 +27,9 @@ pub(crate) struct ValidateArgs {
     /// Workflow type (EXPRESS forbids `.sync` and `.waitForTaskToken`).
     #[arg(long = "type", default_value = "STANDARD", value_parser = ["STANDARD", "EXPRESS"])]
     pub(crate) machine_type: String,
+    /// Directory of task definitions, for the ECS checks (default as for `sfn run`).
+    #[arg(long)]
+    pub(crate) task_definitions: Option<PathBuf>,
 }
 
 /// Runs the command: exit 0 when every file is valid, 1 when one is not, 2 when one cannot be read.
@@ -49,8 +52,34 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
                 continue;
             }
         };
-        let v = sfn_asl::validate(&text, options);
-        if !v.is_valid() && code == 0 {
+        let mut v = sfn_asl::validate(&text, options);
+        if let Some(machine) = &v.machine
+            && let Ok(raw) = serde_json::from_slice::<Value>(&text)
+        {
+            let ecs = crate::run::EcsArgs {
+                ecs: crate::run::EcsBackendKind::Local,
+                task_definitions: args.task_definitions.clone(),
+                sim_config: None,
+            };
+            let tds = match crate::integrations::task_definitions(&ecs, path) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("sfn: {e:#}");
+                    code = 2;
+                    continue;
+                }
+            };
+            let integrations = crate::integrations::for_validation(tds);
+            v.diagnostics.extend(sfn_patterns::check_definition(
+                machine,
+                &raw,
+                &integrations,
+                options.machine_type,
+                &|_| false,
+            ));
+        }
+        let valid = v.machine.is_some() && !v.diagnostics.iter().any(sfn_asl::Diagnostic::is_error);
+        if !valid && code == 0 {
             code = 1;
         }
         match args.format {
@@ -62,7 +91,7 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
                         json!({"severity": d.severity.as_str(), "code": d.code, "pointer": d.pointer, "message": d.message})
                     })
                     .collect();
-                println!("{}", json!({"valid": v.is_valid(), "diagnostics": diags}));
+                println!("{}", json!({"valid": valid, "diagnostics": diags}));
             }
             ValidateFormat::Human => {
                 for d in &v.diagnostics {
@@ -73,7 +102,7 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
                     };
                     println!("{}:{}: {sev}[{}] {}", path.display(), d.pointer, d.code, d.message);
                 }
-                if v.is_valid() {
+                if valid {
                     println!("{}: valid", path.display());
                 }
             }

@@ -16,12 +16,15 @@
 //! ```
 
 mod abort;
+mod aws_table;
+mod check;
 mod error;
 mod integration;
 mod resource;
 mod token;
 
 pub use abort::{AbortHandle, AbortSignal};
+pub use check::check_definition;
 pub use error::{ResourceError, SendTaskError, TaskFailure};
 pub use integration::{
     Integrations, Lint, LintSeverity, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome,

@@ -3,6 +3,7 @@
 
 mod run;
 mod tools;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -109,3 +109,78 @@ fn mock_config_runs_tasks_without_services() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no test case 'Nope'"));
 }
+
+#[test]
+fn seed_run_job_runs_a_real_process_to_completion() {
+    let def = root().join("fixtures/seed/run-job.asl.json");
+    let input = root().join("fixtures/seed/run-job.input.json");
+    let o = sfn(&[
+        "run",
+        def.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+        "--history",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    assert_eq!(v["output"]["LastStatus"], "STOPPED");
+    assert_eq!(v["output"]["Containers"][0]["ExitCode"], 0);
+    assert_eq!(v["output"]["StartedBy"], "AWS Step Functions");
+    let types: Vec<&str> =
+        v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let scheduled = &v["history"][2]["taskScheduledEventDetails"];
+    assert_eq!(scheduled["resource"], "runTask.sync");
+    let params: Value = serde_json::from_str(scheduled["parameters"].as_str().unwrap()).unwrap();
+    assert_eq!(params["Overrides"]["ContainerOverrides"][0]["Command"][0], "sh");
+    assert_eq!(params["StartedBy"], "AWS Step Functions");
+}
+
+#[test]
+fn seed_callback_container_calls_back_through_the_loopback_endpoint() {
+    let def = root().join("fixtures/seed/callback.asl.json");
+    let o = sfn(&["run", def.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json_out(&o), json!({"status": "SUCCEEDED", "output": {"worker": "done", "items": 3}}));
+}
+
+#[test]
+fn sim_backend_runs_without_processes() {
+    let def = root().join("fixtures/seed/run-job.asl.json");
+    let cfg = temp_file(
+        "sim.json",
+        r#"{"families": {"report-job": {"runSeconds": 0.1, "exitCodes": {"report": 2}}}}"#,
+    );
+    let input = root().join("fixtures/seed/run-job.input.json");
+    let o = sfn(&[
+        "run",
+        def.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--ecs",
+        "sim",
+        "--sim-config",
+        cfg.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert_eq!(v["error"], "States.TaskFailed");
+    let task: Value = serde_json::from_str(v["cause"].as_str().unwrap()).unwrap();
+    assert_eq!(task["Containers"][0]["ExitCode"], 2);
+}
