@@ -1,9 +1,11 @@
 //! Integration tests of the `sfn` binary through its CLI contract (one binary; topics in modules).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod invalid;
 mod run;
 mod tools;
 mod validate;
+mod verdicts;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
