@@ -1,9 +1,11 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `ci`: what CI runs (fmt --check, clippy -D warnings, tests, docs).
+//! - `bench [N]`: throughput against aws-local-stepfunctions, and N concurrent `.sync` tasks on the simulator.
 //! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance`).
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod conformance;
 
 use std::path::PathBuf;
@@ -24,8 +26,13 @@ fn main() -> Result<()> {
             };
             conformance::run(&dirs, &PathBuf::from("target/release/sfn"))
         }
+        Some("bench") => {
+            cargo(&["build", "--release", "-p", "sfn-cli"])?;
+            let tasks = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+            bench::run(tasks)
+        }
         _ => {
-            println!("usage: cargo xtask ci | conformance [DIR...]");
+            println!("usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS]");
             bail!("unknown or missing command")
         }
     }

@@ -33,6 +33,6 @@ pub(crate) fn run(args: &GraphArgs) -> anyhow::Result<i32> {
         GraphFormat::Mermaid => sfn::graph::mermaid(&machine),
         GraphFormat::Dot => sfn::graph::dot(&machine),
     };
-    print!("{text}");
+    out!("{text}");
     Ok(0)
 }

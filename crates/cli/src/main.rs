@@ -4,6 +4,17 @@
 //! Only this crate prints, parses argv or installs a tracing subscriber; the libraries return values.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// Writes a line to stdout; a closed pipe (`sfn run … | head`) ends the process quietly instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::emit(&format!($($t)*), true) };
+}
+
+/// Writes to stdout without a newline (see `outln!`).
+macro_rules! out {
+    ($($t:tt)*) => { $crate::emit(&format!($($t)*), false) };
+}
+
+mod bench;
 mod graph;
 mod integrations;
 mod run;
@@ -33,6 +44,9 @@ enum Command {
     TestState(test_state::TestStateArgs),
     /// Draw the state machine (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
+    /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
+    #[command(hide = true)]
+    Bench(bench::BenchArgs),
 }
 
 fn main() {
@@ -42,6 +56,7 @@ fn main() {
         Command::Run(args) => run::run(args),
         Command::TestState(args) => test_state::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),
@@ -67,4 +82,18 @@ fn load_definition(path: &std::path::Path) -> Result<sfn_asl::StateMachine, i32>
         }
         2
     })
+}
+
+/// Writes to stdout, exiting quietly when the reader has gone away.
+fn emit(text: &str, newline: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let r = if newline { writeln!(out, "{text}") } else { write!(out, "{text}") }.and_then(|()| out.flush());
+    if let Err(e) = r {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("sfn: cannot write the output: {e}");
+        std::process::exit(2);
+    }
 }

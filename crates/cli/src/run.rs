@@ -32,7 +32,7 @@ pub(crate) enum EcsBackendKind {
 /// Where ECS tasks run.
 #[derive(Debug, Args)]
 pub(crate) struct EcsArgs {
-    /// ECS backend for `arn:aws:states:::ecs:runTask*` states.
+    /// ECS backend for `arn:aws:states:::ecs:runTask*` states (`sim` runs on a virtual clock).
     #[arg(long, value_enum, default_value = "local")]
     pub(crate) ecs: EcsBackendKind,
     /// Directory of task definitions (`aws ecs register-task-definition --cli-input-json` files);
@@ -82,6 +82,9 @@ pub(crate) struct RunArgs {
     /// History events allowed before the execution fails (AWS: 25000; 0 = no limit).
     #[arg(long, default_value_t = 25_000)]
     pub(crate) max_history_events: usize,
+    /// Lift AWS's quotas (history events, 256 KiB payloads): for benchmarks and experiments.
+    #[arg(long)]
+    pub(crate) no_quotas: bool,
 }
 
 /// Runs the command; returns the process exit code.
@@ -97,11 +100,13 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    // The simulator runs on a virtual clock: simulated tasks, Wait states and back-off take no real time.
+    let runtime = if args.ecs.ecs == EcsBackendKind::Sim {
+        tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    }
+    .context("cannot start the async runtime")?;
     runtime.block_on(execute(args, machine, input))
 }
 
@@ -131,7 +136,9 @@ pub(crate) fn state_machine_name(path: &std::path::Path) -> String {
 async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -> anyhow::Result<i32> {
     let config = EngineConfig {
         region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned()),
-        max_history_events: (args.max_history_events > 0).then_some(args.max_history_events),
+        max_history_events: (args.max_history_events > 0 && !args.no_quotas)
+            .then_some(args.max_history_events),
+        max_payload_bytes: if args.no_quotas { usize::MAX } else { sfn_engine::MAX_PAYLOAD_BYTES },
         ..EngineConfig::default()
     };
     let name = state_machine_name(&args.definition);
@@ -174,7 +181,7 @@ async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -
         out.insert("history".into(), Value::Array(events));
     }
     match args.format {
-        RunFormat::Json => println!("{}", Value::Object(out)),
+        RunFormat::Json => outln!("{}", Value::Object(out)),
         RunFormat::Human => print_human(&out),
     }
     Ok(if outcome.status == ExecutionStatus::Succeeded { 0 } else { 1 })
@@ -184,26 +191,26 @@ fn print_human(out: &Map<String, Value>) {
     let color = std::io::stdout().is_terminal();
     let status = out.get("status").and_then(Value::as_str).unwrap_or_default();
     let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() };
-    println!("{}", if status == "SUCCEEDED" { paint("1;32", status) } else { paint("1;31", status) });
+    outln!("{}", if status == "SUCCEEDED" { paint("1;32", status) } else { paint("1;31", status) });
     if let Some(o) = out.get("output") {
-        println!("output: {}", serde_json::to_string_pretty(o).unwrap_or_default());
+        outln!("output: {}", serde_json::to_string_pretty(o).unwrap_or_default());
     }
     if let Some(e) = out.get("error").and_then(Value::as_str) {
-        println!("error:  {e}");
+        outln!("error:  {e}");
     }
     if let Some(c) = out.get("cause").and_then(Value::as_str) {
         // Causes are often JSON (an ECS task): show them pretty when they are.
         match serde_json::from_str::<Value>(c) {
             Ok(v @ (Value::Object(_) | Value::Array(_))) => {
-                println!("cause:  {}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                outln!("cause:  {}", serde_json::to_string_pretty(&v).unwrap_or_default());
             }
-            _ => println!("cause:  {c}"),
+            _ => outln!("cause:  {c}"),
         }
     }
     if let Some(Value::Array(events)) = out.get("history") {
-        println!("history:");
+        outln!("history:");
         for e in events {
-            println!("  {}", e);
+            outln!("  {}", e);
         }
     }
 }

@@ -128,12 +128,12 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
             out.insert("inspectionData".into(), Value::Object(d));
         }
         match args.format {
-            RunFormat::Json => println!("{}", Value::Object(out)),
+            RunFormat::Json => outln!("{}", Value::Object(out)),
             RunFormat::Human => {
                 for (k, v) in &out {
                     match v {
-                        Value::String(s) => println!("{k}: {s}"),
-                        other => println!("{k}: {}", serde_json::to_string_pretty(other).unwrap_or_default()),
+                        Value::String(s) => outln!("{k}: {s}"),
+                        other => outln!("{k}: {}", serde_json::to_string_pretty(other).unwrap_or_default()),
                     }
                 }
             }

@@ -91,7 +91,7 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
                         json!({"severity": d.severity.as_str(), "code": d.code, "pointer": d.pointer, "message": d.message})
                     })
                     .collect();
-                println!("{}", json!({"valid": valid, "diagnostics": diags}));
+                outln!("{}", json!({"valid": valid, "diagnostics": diags}));
             }
             ValidateFormat::Human => {
                 for d in &v.diagnostics {
@@ -100,10 +100,10 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
                         (true, sfn_asl::Severity::Warning) => "\x1b[1;33mwarning\x1b[0m".to_owned(),
                         (false, s) => s.as_str().to_owned(),
                     };
-                    println!("{}:{}: {sev}[{}] {}", path.display(), d.pointer, d.code, d.message);
+                    outln!("{}:{}: {sev}[{}] {}", path.display(), d.pointer, d.code, d.message);
                 }
                 if valid {
-                    println!("{}: valid", path.display());
+                    outln!("{}: valid", path.display());
                 }
             }
         }

@@ -208,6 +208,14 @@ impl ServiceIntegration for EcsIntegration {
         parameters
     }
 
+    fn handle(&self, submitted: &Value) -> Value {
+        let tasks: Vec<Value> = submitted_tasks(submitted)
+            .into_iter()
+            .map(|(c, t)| serde_json::json!({"ClusterArn": c, "TaskArn": t}))
+            .collect();
+        serde_json::json!({"Tasks": tasks})
+    }
+
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure> {
         let params =
             RunTaskParams::parse(&parameters).map_err(|e| TaskFailure::new(e.error_name(), e.message))?;

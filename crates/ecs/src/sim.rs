@@ -53,6 +53,9 @@ pub struct SimCounters {
     pub stop_task: AtomicU64,
 }
 
+/// What a RunTask `ClientToken` started: task ARNs and failures.
+type TokenResult = (Vec<String>, Vec<EcsFailure>);
+
 struct SimTask {
     task: EcsTask,
     started: Instant,
@@ -66,7 +69,7 @@ pub struct SimBackend {
     default_script: SimScript,
     task_definitions: TaskDefinitions,
     tasks: Mutex<HashMap<String, SimTask>>,
-    tokens: Mutex<HashMap<String, RunTaskOutput>>,
+    tokens: Mutex<HashMap<String, TokenResult>>,
     next: AtomicU64,
     /// API call counters.
     pub counters: SimCounters,
@@ -210,9 +213,16 @@ impl EcsBackend for SimBackend {
     async fn run_task(&self, req: &RunTaskRequest) -> Result<RunTaskOutput, EcsError> {
         self.counters.run_task.fetch_add(1, Ordering::Relaxed);
         if let Some(token) = &req.client_token
-            && let Some(out) = self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token)
+            && let Some((arns, failures)) =
+                self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
         {
-            return Ok(out.clone());
+            // Same token, same tasks (as they are now).
+            let tasks = self.lock();
+            let out = RunTaskOutput {
+                tasks: arns.iter().filter_map(|a| tasks.get(a).map(|t| t.task.clone())).collect(),
+                failures,
+            };
+            return Ok(out);
         }
         let p = &req.params;
         let family = TaskDefinitions::family_of(&p.task_definition).to_owned();
@@ -317,7 +327,11 @@ impl EcsBackend for SimBackend {
             );
         }
         if let Some(token) = &req.client_token {
-            self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone(), out.clone());
+            let arns = out.tasks.iter().map(|t| t.task_arn.clone()).collect();
+            self.tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(token.clone(), (arns, out.failures.clone()));
         }
         Ok(out)
     }

@@ -672,14 +672,17 @@ impl Exec {
                 token: None,
                 map_item: None,
             };
+            // Each kind is boxed so a waiting task does not carry the (large) Map and Parallel futures.
             let attempt = match &state.kind {
                 StateKind::Task(t) => {
-                    crate::task::run(self, state, t, &input, vars, prev, abort, &info).await
+                    Box::pin(crate::task::run(self, state, t, &input, vars, prev, abort, &info)).await
                 }
                 StateKind::Parallel(p) => {
-                    self.parallel_state(state, p, &input, vars, prev, abort, &info).await
+                    Box::pin(self.parallel_state(state, p, &input, vars, prev, abort, &info)).await
                 }
-                StateKind::Map(m) => self.map_state(state, m, &input, vars, prev, abort, &info).await,
+                StateKind::Map(m) => {
+                    Box::pin(self.map_state(state, m, &input, vars, prev, abort, &info)).await
+                }
                 _ => unreachable_state(&info),
             };
             let failure = match attempt {

@@ -359,7 +359,28 @@ pub(crate) struct HistoryFull;
 
 #[derive(Debug, Default)]
 struct Inner {
-    events: Vec<Event>,
+    /// Events in fixed-size chunks: appending never moves earlier events (no reallocation copies).
+    chunks: Vec<Vec<Event>>,
+    len: usize,
+}
+
+/// Events per chunk.
+const CHUNK: usize = 4096;
+
+impl Inner {
+    fn push(&mut self, e: Event) {
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            c.push(e);
+        }
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Event> {
+        self.chunks.iter().flatten()
+    }
 }
 
 /// Receives every event as it is appended (for journals, live views, metrics).
@@ -396,7 +417,11 @@ impl History {
     /// A history that continues from recorded events (a resumed execution).
     pub fn restore(&self, events: Vec<Event>) {
         let mut inner = self.lock();
-        inner.events = events;
+        inner.chunks.clear();
+        inner.len = 0;
+        for e in events {
+            inner.push(e);
+        }
     }
 
     fn report(&self, e: &Event) {
@@ -417,34 +442,34 @@ impl History {
         details: EventDetails,
     ) -> Result<u64, HistoryFull> {
         let mut inner = self.lock();
-        if self.limit.is_some_and(|limit| inner.events.len() >= limit) {
+        if self.limit.is_some_and(|limit| inner.len >= limit) {
             return Err(HistoryFull);
         }
-        let id = inner.events.len() as u64 + 1;
+        let id = inner.len as u64 + 1;
         let event = Event { id, previous_event_id: previous, timestamp, details };
         self.report(&event);
-        inner.events.push(event);
+        inner.push(event);
         Ok(id)
     }
 
     /// Appends the final execution event, even past the limit.
     pub(crate) fn push_final(&self, previous: u64, timestamp: DateTime<Utc>, details: EventDetails) -> u64 {
         let mut inner = self.lock();
-        let id = inner.events.len() as u64 + 1;
+        let id = inner.len as u64 + 1;
         let event = Event { id, previous_event_id: previous, timestamp, details };
         self.report(&event);
-        inner.events.push(event);
+        inner.push(event);
         id
     }
 
     /// A copy of every event so far.
     pub fn events(&self) -> Vec<Event> {
-        self.lock().events.clone()
+        self.lock().iter().cloned().collect()
     }
 
     /// Number of events so far.
     pub fn len(&self) -> usize {
-        self.lock().events.len()
+        self.lock().len
     }
 
     /// True when no event was recorded.
@@ -455,6 +480,6 @@ impl History {
     /// Events from index `from` on (for pollers).
     pub fn events_since(&self, from: usize) -> Vec<Event> {
         let inner = self.lock();
-        inner.events.get(from..).map(<[Event]>::to_vec).unwrap_or_default()
+        inner.iter().skip(from).cloned().collect()
     }
 }

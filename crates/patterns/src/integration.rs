@@ -91,6 +91,12 @@ pub trait ServiceIntegration: Send + Sync {
     /// for `.sync` and `.waitForTaskToken` it is the submission (the `TaskSubmitted` output).
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure>;
 
+    /// What `wait` and `stop` need of a submission, kept while the job runs instead of the whole API
+    /// response (thousands of concurrent `.sync` jobs each hold one). The default keeps everything.
+    fn handle(&self, submitted: &Value) -> Value {
+        submitted.clone()
+    }
+
     /// `.sync`: waits until the submitted job ends and returns its result.
     async fn wait(&self, ctx: &TaskContext, _submitted: &Value) -> Result<Value, TaskFailure> {
         Err(TaskFailure::new(
@@ -222,6 +228,10 @@ pub async fn run_task(
     observer.submitted(&submitted);
 
     if pattern.is_sync() {
+        // Keep only what waiting needs; the full response is already in the history.
+        let handle = integration.handle(&submitted);
+        drop(submitted);
+        let submitted = handle;
         let outcome = tokio::select! {
             r = integration.wait(ctx, &submitted) => match r {
                 Ok(v) => TaskOutcome::Succeeded(v),

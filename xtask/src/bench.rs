@@ -1,0 +1,142 @@
+//! `cargo xtask bench`: our engine (in process through `sfn bench`, and through `sfn run`) against
+//! aws-local-stepfunctions (`../shared/peers/js`) on the same files, in one run. Prints, one line per
+//! benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s> ratio=<x>` and
+//! `bench ecs-scale: tasks=<N> describe_calls=<C> rounds=<R> peak_rss_mib=<M> wall_s=<W>`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+const PEERS: &str = "../shared/peers";
+
+fn sfn() -> PathBuf {
+    PathBuf::from("target/release/sfn")
+}
+
+fn json_line(out: &[u8]) -> Result<Value> {
+    let text = String::from_utf8_lossy(out);
+    let line = text.lines().rev().find(|l| l.trim_start().starts_with('{')).context("no JSON output")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// In-process throughput through `sfn bench`.
+fn ours(def: &Path, input: &Path, runs: usize, extra: &[&str]) -> Result<Value> {
+    let out = Command::new(sfn())
+        .arg("bench")
+        .arg(def)
+        .arg("--input")
+        .arg(input)
+        .args(["--runs", &runs.to_string()])
+        .args(extra)
+        .output()
+        .context("cannot run sfn bench")?;
+    if !out.status.success() {
+        bail!("sfn bench {} failed: {}", def.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    json_line(&out.stdout)
+}
+
+/// Wall-clock throughput of a whole `sfn run` process (median of `runs`).
+fn via_cli(def: &Path, input: &Path, transitions: f64, runs: usize) -> Result<f64> {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let out = Command::new(sfn())
+            .arg("run")
+            .arg(def)
+            .arg("--input")
+            .arg(input)
+            .args(["--ecs", "sim", "--no-quotas", "--format", "json"])
+            .output()?;
+        if !out.status.success() {
+            bail!("sfn run {} failed: {}", def.display(), String::from_utf8_lossy(&out.stdout));
+        }
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(transitions / times[times.len() / 2])
+}
+
+/// The peer's figures (`node bench.mjs`), by benchmark name; installs its packages on first use.
+fn peer(runs: usize, names: &[&str]) -> Result<Vec<(String, f64)>> {
+    let dir = Path::new(PEERS).join("js");
+    if !dir.join("node_modules").is_dir() {
+        let st = Command::new("npm")
+            .arg("ci")
+            .current_dir(&dir)
+            .status()
+            .context("cannot run npm (Node.js is needed for the peer)")?;
+        if !st.success() {
+            bail!("npm ci failed in {}", dir.display());
+        }
+    }
+    let out =
+        Command::new("node").arg("bench.mjs").arg(runs.to_string()).args(names).current_dir(&dir).output()?;
+    if !out.status.success() {
+        bail!("node bench.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut v = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with('{')) {
+        let j: Value = serde_json::from_str(line)?;
+        v.push((
+            j["name"].as_str().unwrap_or_default().to_owned(),
+            j["transitions_per_s"].as_f64().unwrap_or(0.0),
+        ));
+    }
+    Ok(v)
+}
+
+/// Runs every benchmark.
+pub(crate) fn run(scale_tasks: usize) -> Result<()> {
+    let bench = Path::new(PEERS).join("bench");
+    let cases: [(&str, PathBuf, PathBuf); 3] = [
+        ("loop", bench.join("loop.json"), bench.join("loop.input.json")),
+        ("map", bench.join("map.json"), bench.join("map.input.json")),
+        (
+            "ecs_like",
+            PathBuf::from("fixtures/bench/ecs_like.json"),
+            PathBuf::from("fixtures/bench/ecs_like.input.json"),
+        ),
+    ];
+    let peers = peer(5, &["loop", "map", "ecs_like"])?;
+    for (name, def, input) in &cases {
+        let r = ours(def, input, 5, &[])?;
+        let rate = r["transitions_per_s"].as_f64().unwrap_or(0.0);
+        let transitions = r["transitions"].as_f64().unwrap_or(0.0);
+        let cli = via_cli(def, input, transitions, 3)?;
+        let p = peers.iter().find(|(n, _)| n == name).map_or(0.0, |(_, r)| *r);
+        let ratio = if p > 0.0 { rate / p } else { 0.0 };
+        println!("bench {name}: sfn={rate:.0} peer={p:.0} ratio={ratio:.1}");
+        println!(
+            "bench {name} via sfn run: sfn={cli:.0} peer={p:.0} ratio={:.1}",
+            if p > 0.0 { cli / p } else { 0.0 }
+        );
+    }
+    // ecs-scale: N concurrent .sync tasks on the simulator, 60 s of (virtual) task time each.
+    let input = std::env::temp_dir().join(format!("sfn-ecs-scale-{scale_tasks}.json"));
+    let jobs: Vec<Value> =
+        (0..scale_tasks).map(|i| serde_json::json!({"commands": ["echo", format!("job-{i}")]})).collect();
+    std::fs::write(&input, serde_json::to_vec(&serde_json::json!({"jobs": jobs}))?)?;
+    let t0 = Instant::now();
+    let r = ours(Path::new("fixtures/bench/ecs_scale.json"), &input, 0, &["--sim-run-seconds", "60"])?;
+    let wall = t0.elapsed().as_secs_f64();
+    println!(
+        "bench ecs-scale: tasks={} describe_calls={} rounds={} peak_rss_mib={:.0} wall_s={wall:.2}",
+        r["tasks"],
+        r["describe_calls"],
+        r["rounds"],
+        r["peak_rss_mib"].as_f64().unwrap_or(0.0)
+    );
+    let (tasks, calls, rounds) = (
+        r["tasks"].as_f64().unwrap_or(0.0),
+        r["describe_calls"].as_f64().unwrap_or(0.0),
+        r["rounds"].as_f64().unwrap_or(1.0),
+    );
+    if calls > rounds * (tasks / 100.0).ceil() {
+        bail!("DescribeTasks calls per round exceed ceil(N/100)");
+    }
+    Ok(())
+}
