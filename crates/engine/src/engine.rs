@@ -177,6 +177,9 @@ pub struct StartRequest {
     pub role_arn: Option<String>,
 }
 
+/// Error and cause given to [`Execution::stop_with`] (StopExecution), reported by `ExecutionAborted`.
+type StopReason = Arc<std::sync::Mutex<(Option<String>, Option<String>)>>;
+
 /// A running (or finished) execution.
 #[derive(Debug)]
 pub struct Execution {
@@ -186,6 +189,7 @@ pub struct Execution {
     pub start_date: DateTime<Utc>,
     history: History,
     abort: AbortHandle,
+    stop_reason: StopReason,
     done: watch::Receiver<Option<Outcome>>,
 }
 
@@ -197,6 +201,12 @@ impl Execution {
 
     /// Stops the execution: running tasks are stopped, the execution ends ABORTED.
     pub fn stop(&self) {
+        self.abort.abort();
+    }
+
+    /// Stops the execution like StopExecution: `ExecutionAborted` carries this error and cause.
+    pub fn stop_with(&self, error: Option<String>, cause: Option<String>) {
+        *self.stop_reason.lock().unwrap_or_else(|e| e.into_inner()) = (error, cause);
         self.abort.abort();
     }
 
@@ -382,13 +392,19 @@ impl Engine {
     }
 
     fn exec(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {
+        self.exec_as(prepared, req, None)
+    }
+
+    fn exec_as(&self, prepared: &Prepared, req: StartRequest, arn: Option<String>) -> (Arc<Exec>, History) {
         let cfg = &self.inner.config;
         let state_machine_arn =
             format!("arn:aws:states:{}:{}:stateMachine:{}", cfg.region, cfg.account, prepared.name);
-        let execution_arn = format!(
-            "arn:aws:states:{}:{}:execution:{}:{}",
-            cfg.region, cfg.account, prepared.name, req.execution_name
-        );
+        let execution_arn = arn.unwrap_or_else(|| {
+            format!(
+                "arn:aws:states:{}:{}:execution:{}:{}",
+                cfg.region, cfg.account, prepared.name, req.execution_name
+            )
+        });
         let history = match &self.inner.sink {
             Some(sink) => History::with_sink(cfg.max_history_events, sink.clone(), &execution_arn),
             None => History::new(cfg.max_history_events),
@@ -412,17 +428,30 @@ impl Engine {
     /// Starts an execution on the current tokio runtime and returns at once.
     pub fn start(&self, prepared: &Prepared, req: StartRequest) -> Execution {
         let (exec, history) = self.exec(prepared, req);
+        Self::spawn(exec, history)
+    }
+
+    /// Starts an execution under an explicit ARN (`$$.Execution.Id`), e.g. an EXPRESS execution's
+    /// `arn:aws:states:<region>:<account>:express:<machine>:<name>:<id>`.
+    pub fn start_with_arn(&self, prepared: &Prepared, req: StartRequest, execution_arn: String) -> Execution {
+        let (exec, history) = self.exec_as(prepared, req, Some(execution_arn));
+        Self::spawn(exec, history)
+    }
+
+    fn spawn(exec: Arc<Exec>, history: History) -> Execution {
         let (abort, signal) = AbortHandle::new();
         let (tx, rx) = watch::channel(None);
+        let stop_reason = StopReason::default();
         let execution = Execution {
             arn: exec.execution_arn.clone(),
             start_date: exec.start_time,
             history,
             abort: abort.clone(),
+            stop_reason: stop_reason.clone(),
             done: rx,
         };
         tokio::spawn(async move {
-            let outcome = execute(exec, abort, signal).await;
+            let outcome = execute(exec, abort, signal, stop_reason).await;
             tx.send_replace(Some(outcome));
         });
         execution
@@ -432,11 +461,16 @@ impl Engine {
     pub async fn run(&self, prepared: &Prepared, req: StartRequest) -> (Outcome, History) {
         let (exec, history) = self.exec(prepared, req);
         let (abort, signal) = AbortHandle::new();
-        (execute(exec, abort, signal).await, history)
+        (execute(exec, abort, signal, StopReason::default()).await, history)
     }
 }
 
-async fn execute(exec: Arc<Exec>, abort: AbortHandle, signal: AbortSignal) -> Outcome {
+async fn execute(
+    exec: Arc<Exec>,
+    abort: AbortHandle,
+    signal: AbortSignal,
+    stop_reason: StopReason,
+) -> Outcome {
     let mut prev = 0;
     let started =
         EventDetails::ExecutionStarted { input: JsonText::new(&exec.input), role_arn: exec.role_arn.clone() };
@@ -483,7 +517,10 @@ async fn execute(exec: Arc<Exec>, abort: AbortHandle, signal: AbortSignal) -> Ou
         Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
             finish(&exec, prev, ExecutionStatus::Failed, None, f.error, f.cause)
         }
-        Err(Interrupt::Abort) => finish(&exec, prev, ExecutionStatus::Aborted, None, None, None),
+        Err(Interrupt::Abort) => {
+            let (error, cause) = stop_reason.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            finish(&exec, prev, ExecutionStatus::Aborted, None, error, cause)
+        }
     }
 }
 
