@@ -1,141 +1,88 @@
-//! SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat over the Step Functions protocol (awsJson1_0).
-//! `sfn run` serves this on an ephemeral loopback port and points containers at it with
-//! `AWS_ENDPOINT_URL_SFN`; the full server mounts the same handlers.
+//! SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat: the one implementation every endpoint uses.
+//!
+//! `sfn run` serves [`callback_router`] on an ephemeral loopback port ([`serve_callbacks`]) and points
+//! containers at it with `AWS_ENDPOINT_URL_SFN`; the full server ([`crate::Server`]) answers the same three
+//! operations with [`send_task`] too.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
-use sfn_patterns::{MAX_CAUSE_CHARS, MAX_ERROR_CHARS, SendTaskError, TokenRegistry};
+use sfn_patterns::{
+    MAX_CAUSE_CHARS, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES, MAX_TOKEN_LEN, SendTaskError, TokenRegistry,
+};
 
-/// Largest request body accepted (1 MiB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// An API error in AWS's shape: `{"__type": code, "message": …}` with an HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// HTTP status (400 for client errors).
-    pub status: u16,
-    /// The error code (`InvalidToken`, `ValidationException`, …).
-    pub code: String,
-    /// The message.
-    pub message: String,
-}
-
-impl ApiError {
-    /// A 400 error.
-    pub fn client(code: &str, message: impl Into<String>) -> Self {
-        ApiError { status: 400, code: code.to_owned(), message: message.into() }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
-        let body = json!({"__type": self.code, "message": self.message}).to_string();
-        (status, [("content-type", "application/x-amz-json-1.0")], body).into_response()
-    }
-}
-
-fn ok(v: Value) -> Response {
-    (StatusCode::OK, [("content-type", "application/x-amz-json-1.0")], v.to_string()).into_response()
-}
+use crate::error::ApiError;
+use crate::protocol::Input;
 
 impl From<SendTaskError> for ApiError {
     fn from(e: SendTaskError) -> Self {
-        ApiError::client(e.code(), e.to_string())
+        let message = match &e {
+            SendTaskError::InvalidToken(_) => e.to_string(),
+            SendTaskError::TaskDoesNotExist => {
+                "Task Does Not Exist: 'Provided task does not exist anymore'".to_owned()
+            }
+            SendTaskError::TaskTimedOut(_) => {
+                "Task Timed Out: 'Provided task does not exist anymore'".to_owned()
+            }
+            SendTaskError::InvalidOutput(detail) => format!("Invalid Output: '{detail}'"),
+            _ => e.to_string(),
+        };
+        ApiError::client(e.code(), message)
     }
 }
 
-fn field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::client("ValidationException", format!("'{name}' must be a string"))),
-    }
-}
-
-fn required<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
-    field(body, name)?.ok_or_else(|| {
-        ApiError::client("ValidationException", format!("1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"))
-    })
-}
-
-/// Runs one of the three callback operations.
+/// Runs one of the three callback operations against `tokens` (other operations:
+/// `UnknownOperationException`). Checks the members like the API model does: the token 1–1024 characters,
+/// `output` at most 256 KiB, `error` at most 256 and `cause` at most 32,768 characters.
 pub fn send_task(tokens: &TokenRegistry, operation: &str, body: &Value) -> Result<Value, ApiError> {
-    let token = required(body, "taskToken")?;
+    let i = Input::new(body);
     match operation {
         "SendTaskSuccess" => {
-            let output = required(body, "output")?;
+            let token = i.str_len("taskToken", 1, MAX_TOKEN_LEN)?;
+            let output =
+                i.opt_sensitive("output", MAX_OUTPUT_BYTES)?.ok_or_else(|| ApiError::missing("output"))?;
             tokens.send_success(token, output)?;
         }
         "SendTaskFailure" => {
-            let error = field(body, "error")?;
-            let cause = field(body, "cause")?;
-            if error.is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS) {
-                return Err(ApiError::client(
-                    "ValidationException",
-                    format!("error must be at most {MAX_ERROR_CHARS} characters"),
-                ));
-            }
-            if cause.is_some_and(|c| c.chars().count() > MAX_CAUSE_CHARS) {
-                return Err(ApiError::client(
-                    "ValidationException",
-                    format!("cause must be at most {MAX_CAUSE_CHARS} characters"),
-                ));
-            }
+            let token = i.str_len("taskToken", 1, MAX_TOKEN_LEN)?;
+            let error = i.opt_sensitive_chars("error", MAX_ERROR_CHARS)?;
+            let cause = i.opt_sensitive_chars("cause", MAX_CAUSE_CHARS)?;
             tokens.send_failure(token, error.map(str::to_owned), cause.map(str::to_owned))?;
         }
-        "SendTaskHeartbeat" => tokens.send_heartbeat(token)?,
+        "SendTaskHeartbeat" => {
+            let token = i.str_len("taskToken", 1, MAX_TOKEN_LEN)?;
+            tokens.send_heartbeat(token)?;
+        }
         other => {
-            return Err(ApiError::client("UnknownOperationException", format!("unknown operation {other}")));
+            return Err(ApiError::client(
+                "UnknownOperationException",
+                format!("The operation {other} is not supported by this endpoint"),
+            ));
         }
     }
     Ok(json!({}))
 }
 
-/// The operation named by `X-Amz-Target: AWSStepFunctions.<Operation>`.
-pub fn operation(headers: &HeaderMap) -> Result<String, ApiError> {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::client("UnknownOperationException", "missing X-Amz-Target header"))?;
-    target
-        .strip_prefix("AWSStepFunctions.")
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::client("UnknownOperationException", format!("unknown target {target}")))
-}
-
-/// Parses an awsJson1_0 body.
-pub fn body_json(body: &[u8]) -> Result<Value, ApiError> {
-    if body.is_empty() {
-        return Ok(json!({}));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::client("SerializationException", format!("the request body is not valid JSON: {e}"))
+async fn handle(State(tokens): State<TokenRegistry>, headers: HeaderMap, body: axum::body::Body) -> Response {
+    crate::http::respond(async {
+        let bytes = crate::http::read_body(&headers, body).await?;
+        let op = crate::protocol::operation(&headers)?;
+        let input = crate::protocol::body_json(&bytes)?;
+        send_task(&tokens, &op, &input)
     })
+    .await
 }
 
-async fn handle(
-    State(tokens): State<TokenRegistry>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let result = operation(&headers).and_then(|op| send_task(&tokens, &op, &body_json(&body)?));
-    match result {
-        Ok(v) => ok(v),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// A router answering SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for these tokens.
+/// A router answering SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for these tokens on `POST /`.
 pub fn callback_router(tokens: TokenRegistry) -> Router {
-    Router::new().route("/", post(handle)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(tokens)
+    Router::new().route("/", post(handle)).with_state(tokens)
 }
 
-/// Serves the callback operations on `addr` (use port 0 for an ephemeral port); returns the bound address.
+/// Serves the callback operations on `addr` (port 0 for an ephemeral port); returns the bound address and
+/// the serving task. The caller chooses the address: `sfn run` passes loopback.
 pub async fn serve_callbacks(
     addr: std::net::SocketAddr,
     tokens: TokenRegistry,
@@ -173,10 +120,21 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, "ValidationException");
         assert_eq!(
+            e.message,
+            "1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256"
+        );
+        let e = send_task(&tokens, "SendTaskHeartbeat", &json!({"taskToken": "x".repeat(1025)})).unwrap_err();
+        assert_eq!(e.code, "ValidationException");
+        let big = format!("\"{}\"", "a".repeat(MAX_OUTPUT_BYTES));
+        let e = send_task(&tokens, "SendTaskSuccess", &json!({"taskToken": t, "output": big})).unwrap_err();
+        assert_eq!(e.code, "ValidationException");
+        assert_eq!(
             send_task(&tokens, "SendTaskSuccess", &json!({"taskToken": t, "output": "1"})).unwrap(),
             json!({})
         );
         let e = send_task(&tokens, "SendTaskSuccess", &json!({"taskToken": t, "output": "1"})).unwrap_err();
         assert_eq!(e.code, "TaskDoesNotExist");
+        let e = send_task(&tokens, "StartExecution", &json!({})).unwrap_err();
+        assert_eq!(e.code, "UnknownOperationException");
     }
 }

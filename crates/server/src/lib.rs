@@ -1,16 +1,123 @@
 //! `sfn-server`: the Step Functions API over HTTP (awsJson1_0: `POST /`, `X-Amz-Target:
-//! AWSStepFunctions.<Operation>`), for boto3, the AWS CLI and every AWS SDK.
+//! AWSStepFunctions.<Operation>`), for boto3, the AWS CLI and every AWS SDK, unchanged.
 //!
-//! Place in the workspace: above the engine; used by the CLI (`sfn serve`, and `sfn run`'s callback
-//! endpoint for `.waitForTaskToken` containers).
+//! Place in the workspace: above the engine (it runs executions with [`sfn_engine::Engine`]) and `sfn-asl`
+//! (definitions are validated exactly as `sfn validate` does); below the CLI (`sfn serve`, and `sfn run`'s
+//! callback endpoint for `.waitForTaskToken` containers).
 //!
-//! Invariants: binds loopback unless the caller asks otherwise; request bodies over 1 MiB are refused;
-//! errors have AWS's shape (`{"__type", "message"}`); SendTask* has one implementation ([`send_task`]),
-//! shared by every endpoint. Like Step Functions Local, requests are not SigV4-checked: the task token
-//! is the credential.
+//! Operations: Create/Describe/Update/Delete/ListStateMachines, ValidateStateMachineDefinition,
+//! StartExecution, StartSyncExecution (EXPRESS), Describe/ListExecutions, GetExecutionHistory, StopExecution,
+//! DescribeStateMachineForExecution, SendTaskSuccess/Failure/Heartbeat, TestState, Tag/UntagResource,
+//! ListTagsForResource. Anything else answers `UnknownOperationException`.
+//!
+//! Durability: with a state directory ([`ServerOptions::state_dir`]) every state machine, execution and
+//! history event is journaled in an embedded [redb](https://docs.rs/redb) database, through the engine's
+//! [`sfn_engine::EventSink`] as events happen, with group commit; finished executions and their histories
+//! are served from it after a restart. redb rather than SQLite: pure Rust (no C toolchain), and lighter to
+//! build on a 2-core machine — measured on a scratch crate: debug 8.5 s vs 14.4 s for `rusqlite` with
+//! `bundled`, release 24.5 s vs 92.1 s (SQLite's single C translation unit at -O3). SQLite's WAL would
+//! spare an fsync per commit; here one fsync covers a whole batch, and a call that must be durable before
+//! it answers (StartExecution, CreateStateMachine, …) waits for its batch only. Executions that were
+//! RUNNING when the server stopped are kept with their recorded events, ready to be handed to the engine to
+//! resume; until the engine can resume one, it stays RUNNING and StopExecution ends it.
+//!
+//! Invariants:
+//! - Binds loopback unless the caller asks otherwise ([`bind`] / [`check_listen`] refuse a non-loopback
+//!   address without `allow_remote`): like Step Functions Local, requests are not SigV4-checked, and a task
+//!   token is the only credential SendTask* needs.
+//! - Request bodies over 1 MiB are refused with HTTP 413 before they are read.
+//! - Errors have AWS's wire shape (`{"__type": "<namespace>#<Code>", "message"}`, HTTP 400 for the
+//!   caller's mistakes, 500 for ours) and AWS's messages where they are known; request data never panics.
+//! - SendTask* has one implementation ([`send_task`]), shared by the full server and the callback-only
+//!   [`callback_router`] that `sfn run` mounts on an ephemeral port.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = sfn_server::Server::open(sfn_engine::Engine::builder(), sfn_server::ServerOptions::default())?;
+//! let listener = sfn_server::bind("127.0.0.1:8083".parse()?, false).await?;
+//! server.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
 
+mod arn;
 mod callback;
+mod error;
+mod executions;
+mod http;
+mod journal;
+mod machines;
+mod protocol;
+mod service;
+mod testing;
 
-pub use callback::{
-    ApiError, MAX_BODY_BYTES, body_json, callback_router, operation, send_task, serve_callbacks,
-};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sfn_engine::{Engine, EngineBuilder};
+
+pub use callback::{callback_router, send_task, serve_callbacks};
+pub use error::{ApiError, PROTOCOL_NAMESPACE, SERVICE_NAMESPACE, ServerError, VALIDATE_NAMESPACE};
+pub use http::{bind, check_listen};
+pub use protocol::{CONTENT_TYPE, MAX_BODY_BYTES, body_json, operation};
+
+/// How the server keeps its state.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Journal everything here (created if missing); `None` keeps everything in memory.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// A Step Functions endpoint over one engine.
+pub struct Server {
+    service: Arc<service::Service>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("journal", &self.service.journal).finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Builds the engine from `builder` (adding the journal's event sink when there is a state directory)
+    /// and loads what the state directory holds. Call it inside a tokio runtime.
+    pub fn open(builder: EngineBuilder, options: ServerOptions) -> Result<Server, ServerError> {
+        let (engine, journal, snapshot) = match &options.state_dir {
+            Some(dir) => {
+                let (journal, snapshot) = journal::Journal::open(dir)?;
+                (builder.event_sink(journal.sink()).build(), Some(journal), snapshot)
+            }
+            None => (builder.build(), None, journal::Snapshot::default()),
+        };
+        Ok(Server { service: Arc::new(service::Service::new(engine, journal, snapshot)) })
+    }
+
+    /// The engine (its token registry answers SendTask*).
+    pub fn engine(&self) -> &Engine {
+        &self.service.engine
+    }
+
+    /// The API as an axum router (`POST /`).
+    pub fn router(&self) -> axum::Router {
+        http::router(self.service.clone())
+    }
+
+    /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight and
+    /// flushes the journal. Executions still running stay RUNNING in the journal.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self.router();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        self.flush().await;
+        Ok(())
+    }
+
+    /// Waits until everything journaled so far is on disk (no-op without a state directory).
+    pub async fn flush(&self) {
+        self.service.durable().await;
+    }
+}

@@ -1,0 +1,406 @@
+//! Execution operations: Start, StartSync, Describe, List, GetExecutionHistory, Stop,
+//! DescribeStateMachineForExecution.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use sfn_engine::StartRequest;
+
+use crate::arn;
+use crate::error::ApiError;
+use crate::protocol::{Input, date};
+use crate::service::{ExecEntry, Run, Service, Version, token};
+
+/// Largest execution input (256 KiB, in UTF-8 bytes).
+const MAX_INPUT_BYTES: usize = 262_144;
+/// How long StartSyncExecution waits (EXPRESS executions last at most five minutes).
+const SYNC_LIMIT: Duration = Duration::from_secs(300);
+/// How long StopExecution waits for the execution to record its end.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
+
+/// What StartExecution and StartSyncExecution share: the checked request.
+struct Start<'a> {
+    machine_arn: &'a str,
+    name: String,
+    input_text: String,
+    input: Value,
+    version: Arc<Version>,
+}
+
+fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
+    ApiError::client("InvalidExecutionInput", format!("Invalid State Machine Execution Input: '{detail}'"))
+}
+
+/// Removes the execution data (inputs and outputs) from an event, for `includeExecutionData: false`.
+fn strip_data(event: &mut Value) {
+    if let Some(o) = event.as_object_mut() {
+        for (k, v) in o.iter_mut() {
+            if k.ends_with("EventDetails")
+                && let Some(d) = v.as_object_mut()
+            {
+                for key in ["input", "output", "inputDetails", "outputDetails"] {
+                    d.remove(key);
+                }
+            }
+        }
+    }
+}
+
+impl Service {
+    /// Checks a start request in AWS's order: model constraints, the machine, the name, then the input.
+    fn check_start<'a>(&self, body: &'a Value) -> Result<Start<'a>, ApiError> {
+        let i = Input::new(body);
+        let machine_arn = i.str_len("stateMachineArn", 1, 256)?;
+        let name = i.opt_str_len("name", 1, 80)?;
+        let input = i.opt_sensitive("input", MAX_INPUT_BYTES)?;
+        i.opt_str_len("traceHeader", 0, 256)?;
+        let machine = self.machine_name(machine_arn)?;
+        let version = {
+            let reg = self.read();
+            reg.machines
+                .get(machine)
+                .map(|m| m.version.clone())
+                .ok_or_else(|| ApiError::machine_not_found(machine_arn))?
+        };
+        let name = match name {
+            Some(n) if !arn::valid_name(n) => return Err(ApiError::invalid_name(n)),
+            Some(n) => n.to_owned(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let input_text = input.unwrap_or("{}").to_owned();
+        if input_text.trim().is_empty() {
+            return Err(invalid_input("Invalid execution input."));
+        }
+        let value: Value = serde_json::from_str(&input_text).map_err(invalid_input)?;
+        Ok(Start { machine_arn, name, input_text, input: value, version })
+    }
+
+    fn prepared(version: &Version) -> Result<&sfn_engine::Prepared, ApiError> {
+        version.prepared.as_ref().map_err(|why| {
+            ApiError::client("ValidationException", format!("This state machine cannot run locally: {why}"))
+        })
+    }
+
+    fn start_request(s: &Start<'_>) -> StartRequest {
+        StartRequest {
+            execution_name: s.name.clone(),
+            input: s.input.clone(),
+            role_arn: Some(s.version.record.role_arn.clone()),
+        }
+    }
+
+    fn express_arn(&self, s: &Start<'_>) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        arn::express_arn(&self.region, &self.account, &s.version.record.machine, &s.name, &id)
+    }
+
+    pub(crate) async fn start_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let s = self.check_start(body)?;
+        let prepared = Self::prepared(&s.version)?;
+        if s.version.express() {
+            // EXPRESS executions are not recorded: no Describe, no history (AWS sends them to CloudWatch Logs).
+            let execution =
+                self.engine.start_with_arn(prepared, Self::start_request(&s), self.express_arn(&s));
+            return Ok(json!({"executionArn": execution.arn, "startDate": date(execution.start_date)}));
+        }
+        let machine = &s.version.record.machine;
+        let exec_arn = arn::execution_arn(&self.region, &self.account, machine, &s.name);
+        let entry = {
+            let mut reg = self.write();
+            if let Some(existing) = reg.executions.get(&exec_arn) {
+                // Idempotent while running with the same input; otherwise the name is taken.
+                if existing.input == s.input_text && existing.ended().is_none() {
+                    return Ok(json!({"executionArn": existing.arn, "startDate": date(existing.start_date)}));
+                }
+                return Err(ApiError::client(
+                    "ExecutionAlreadyExists",
+                    format!("Execution Already Exists: '{exec_arn}'"),
+                ));
+            }
+            let execution = self.engine.start_with_arn(prepared, Self::start_request(&s), exec_arn.clone());
+            let seq = reg.next_seq;
+            reg.next_seq += 1;
+            let entry = Arc::new(ExecEntry {
+                seq,
+                arn: exec_arn.clone(),
+                name: s.name.clone(),
+                machine_arn: s.machine_arn.to_owned(),
+                version: s.version.clone(),
+                input: s.input_text.clone(),
+                start_date: execution.start_date,
+                run: Mutex::new(Run::Live { execution: Arc::new(execution), ended: None }),
+            });
+            reg.executions.insert(exec_arn.clone(), entry.clone());
+            reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
+            entry
+        };
+        if let Some(j) = &self.journal {
+            j.put_execution(&entry.record());
+        }
+        self.durable().await;
+        Ok(json!({"executionArn": entry.arn, "startDate": date(entry.start_date)}))
+    }
+
+    pub(crate) async fn start_sync_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let s = self.check_start(body)?;
+        if !s.version.express() {
+            return Err(ApiError::type_not_supported());
+        }
+        let prepared = Self::prepared(&s.version)?;
+        let execution = self.engine.start_with_arn(prepared, Self::start_request(&s), self.express_arn(&s));
+        let outcome = match tokio::time::timeout(SYNC_LIMIT, execution.wait()).await {
+            Ok(o) => o,
+            Err(_) => {
+                execution.stop_with(Some("States.Timeout".into()), None);
+                let mut o = execution.wait().await;
+                o.status = sfn_engine::ExecutionStatus::TimedOut;
+                o
+            }
+        };
+        let mut out = Map::new();
+        out.insert("executionArn".into(), json!(execution.arn));
+        out.insert("stateMachineArn".into(), json!(s.machine_arn));
+        out.insert("name".into(), json!(s.name));
+        out.insert("startDate".into(), date(execution.start_date));
+        out.insert("stopDate".into(), date(outcome.stop_date));
+        out.insert("status".into(), json!(outcome.status.as_str()));
+        if let Some(e) = &outcome.error {
+            out.insert("error".into(), json!(e));
+        }
+        if let Some(c) = &outcome.cause {
+            out.insert("cause".into(), json!(c));
+        }
+        out.insert("input".into(), json!(s.input_text));
+        out.insert("inputDetails".into(), json!({"included": true}));
+        if let Some(o) = &outcome.output {
+            out.insert("output".into(), json!(o.to_string()));
+        }
+        out.insert("outputDetails".into(), json!({"included": true}));
+        let millis = (outcome.stop_date - execution.start_date).num_milliseconds().max(1);
+        let billed = (millis + 99) / 100 * 100;
+        out.insert(
+            "billingDetails".into(),
+            json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed}),
+        );
+        Ok(Value::Object(out))
+    }
+
+    pub(crate) fn describe_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("executionArn", 1, 2048)?;
+        let e = self.execution(arn)?;
+        let ended = e.ended();
+        let mut out = Map::new();
+        out.insert("executionArn".into(), json!(e.arn));
+        out.insert("stateMachineArn".into(), json!(e.machine_arn));
+        out.insert("name".into(), json!(e.name));
+        out.insert("status".into(), json!(ended.as_ref().map_or("RUNNING", |x| x.status.as_str())));
+        out.insert("startDate".into(), date(e.start_date));
+        out.insert("input".into(), json!(e.input));
+        out.insert("inputDetails".into(), json!({"included": true}));
+        if let Some(x) = &ended {
+            out.insert("stopDate".into(), date(x.stop_date));
+            if let Some(o) = &x.output {
+                out.insert("output".into(), json!(o));
+            }
+            out.insert("outputDetails".into(), json!({"included": true}));
+            if let Some(err) = &x.error {
+                out.insert("error".into(), json!(err));
+            }
+            if let Some(c) = &x.cause {
+                out.insert("cause".into(), json!(c));
+            }
+        }
+        out.insert("redriveCount".into(), json!(0));
+        let status = ended.as_ref().map_or("RUNNING", |x| x.status.as_str()).to_owned();
+        let (redrive, reason) = match status.as_str() {
+            "FAILED" | "TIMED_OUT" | "ABORTED" => ("REDRIVABLE", None),
+            other => ("NOT_REDRIVABLE", Some(format!("Execution is {other} and cannot be redriven"))),
+        };
+        out.insert("redriveStatus".into(), json!(redrive));
+        if let Some(r) = reason {
+            out.insert("redriveStatusReason".into(), json!(r));
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(crate) fn list_executions(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let machine_arn = i.opt_str_len("stateMachineArn", 1, 256)?;
+        let map_run = i.opt_str_len("mapRunArn", 1, 2000)?;
+        let status = i.opt_enum("statusFilter", &STATUSES)?;
+        let max = i.max_results(100)?;
+        let before = match i.opt_str_len("nextToken", 1, 3096)? {
+            Some(t) => Some(
+                token::decode("ex", t)?
+                    .parse::<u64>()
+                    .map_err(|_| ApiError::client("InvalidToken", format!("Invalid Token: '{t}'")))?,
+            ),
+            None => None,
+        };
+        let Some(machine_arn) = machine_arn else {
+            return Err(match map_run {
+                Some(m) => ApiError::client("ResourceNotFound", format!("Resource not found: '{m}'")),
+                None => {
+                    ApiError::client("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
+                }
+            });
+        };
+        let name = self.machine_name(machine_arn)?;
+        let reg = self.read();
+        let m = reg.machines.get(name).ok_or_else(|| ApiError::machine_not_found(machine_arn))?;
+        if m.version.express() {
+            return Err(ApiError::type_not_supported());
+        }
+        let mut items = Vec::new();
+        let mut next = None;
+        let empty = Vec::new();
+        let list = reg.by_machine.get(name).unwrap_or(&empty);
+        for e in list.iter().rev().filter(|e| before.is_none_or(|b| e.seq < b)) {
+            let ended = e.ended();
+            let st = ended.as_ref().map_or("RUNNING", |x| x.status.as_str());
+            if status.is_some_and(|want| want != st) {
+                continue;
+            }
+            if items.len() == max {
+                next = Some(token::encode("ex", &(e.seq + 1).to_string()));
+                break;
+            }
+            let mut item = json!({
+                "executionArn": e.arn,
+                "stateMachineArn": e.machine_arn,
+                "name": e.name,
+                "status": st,
+                "startDate": date(e.start_date),
+                "redriveCount": 0,
+            });
+            if let (Some(x), Some(o)) = (&ended, item.as_object_mut()) {
+                o.insert("stopDate".into(), date(x.stop_date));
+            }
+            items.push(item);
+        }
+        let mut out = json!({"executions": items});
+        if let (Some(t), Some(o)) = (next, out.as_object_mut()) {
+            o.insert("nextToken".into(), json!(t));
+        }
+        Ok(out)
+    }
+
+    /// Every event of an execution in GetExecutionHistory's shape.
+    async fn events(&self, e: &ExecEntry) -> Result<Vec<Value>, ApiError> {
+        if let Some(execution) = e.live() {
+            return Ok(execution.history().events().iter().map(sfn_engine::Event::to_json).collect());
+        }
+        let Some(journal) = self.journal.clone() else { return Ok(Vec::new()) };
+        let arn = e.arn.clone();
+        tokio::task::spawn_blocking(move || journal.events(&arn))
+            .await
+            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))?
+            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))
+    }
+
+    pub(crate) async fn get_execution_history(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("executionArn", 1, 2048)?;
+        let max = i.max_results(100)?;
+        let reverse = i.opt_bool("reverseOrder")?.unwrap_or(false);
+        let include_data = i.opt_bool("includeExecutionData")?.unwrap_or(true);
+        let from = match i.opt_str_len("nextToken", 1, 3096)? {
+            Some(t) => token::decode("h", t)?
+                .parse::<usize>()
+                .map_err(|_| ApiError::client("InvalidToken", format!("Invalid Token: '{t}'")))?,
+            None => 0,
+        };
+        let e = self.execution(arn)?;
+        let mut events = self.events(&e).await?;
+        if reverse {
+            events.reverse();
+        }
+        let total = events.len();
+        let mut page: Vec<Value> = events.into_iter().skip(from).take(max).collect();
+        if !include_data {
+            page.iter_mut().for_each(strip_data);
+        }
+        let mut out = json!({"events": page});
+        if from + max < total
+            && let Some(o) = out.as_object_mut()
+        {
+            o.insert("nextToken".into(), json!(token::encode("h", &(from + max).to_string())));
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn stop_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("executionArn", 1, 2048)?;
+        let error = i.opt_sensitive_chars("error", 256)?;
+        let cause = i.opt_sensitive_chars("cause", 32_768)?;
+        let e = self.execution(arn)?;
+        if let Some(x) = e.ended() {
+            return Ok(json!({"stopDate": date(x.stop_date)}));
+        }
+        let (error, cause) = (error.map(str::to_owned), cause.map(str::to_owned));
+        match e.live() {
+            Some(execution) => {
+                execution.stop_with(error, cause);
+                let stop_date = match tokio::time::timeout(STOP_WAIT, execution.wait()).await {
+                    Ok(o) => o.stop_date,
+                    Err(_) => self.engine.clock().now(),
+                };
+                self.durable().await;
+                Ok(json!({"stopDate": date(stop_date)}))
+            }
+            None => self.stop_unresumed(&e, error, cause).await,
+        }
+    }
+
+    /// Ends a RUNNING execution this process could not resume: appends `ExecutionAborted` to its journal.
+    async fn stop_unresumed(
+        &self,
+        e: &ExecEntry,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<Value, ApiError> {
+        let events = self.events(e).await?;
+        let last = events.last().and_then(|v| v["id"].as_u64()).unwrap_or(0);
+        let now = self.engine.clock().now();
+        let mut details = Map::new();
+        if let Some(err) = &error {
+            details.insert("error".into(), json!(err));
+        }
+        if let Some(c) = &cause {
+            details.insert("cause".into(), json!(c));
+        }
+        let event = json!({
+            "timestamp": date(now),
+            "type": "ExecutionAborted",
+            "id": last + 1,
+            "previousEventId": last,
+            "executionAbortedEventDetails": details,
+        });
+        if let Some(j) = &self.journal {
+            j.put_raw_event(&e.arn, last + 1, &event);
+        }
+        *e.run.lock().unwrap_or_else(|p| p.into_inner()) = Run::Stored {
+            ended: Some(crate::service::Ended {
+                status: "ABORTED".into(),
+                stop_date: now,
+                output: None,
+                error,
+                cause,
+            }),
+        };
+        self.durable().await;
+        Ok(json!({"stopDate": date(now)}))
+    }
+
+    pub(crate) fn describe_state_machine_for_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("executionArn", 1, 2048)?;
+        let e = self.execution(arn)?;
+        Ok(self.describe_version_json(&e.machine_arn, &e.version))
+    }
+}

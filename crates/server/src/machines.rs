@@ -1,0 +1,412 @@
+//! State machine operations: Create, Describe, Update, Delete, List, ValidateStateMachineDefinition, and tags.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use sfn_asl::{Diagnostic, MachineType, Severity, ValidateOptions};
+
+use crate::arn;
+use crate::error::ApiError;
+use crate::protocol::{Input, check_len, date};
+use crate::service::{Machine, Service, Version, logging_or_default, token, tracing_or_default};
+
+/// Longest definition (the API's limit, 1 MiB).
+const MAX_DEFINITION_CHARS: usize = 1_048_576;
+/// Most tags on one resource.
+const MAX_TAGS: usize = 50;
+
+/// AWS's `InvalidDefinition` message: `Invalid State Machine Definition: 'CODE: message at /pointer, …'`.
+pub(crate) fn invalid_definition(diags: &[Diagnostic]) -> ApiError {
+    let parts: Vec<String> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{}: {} at {}", d.code, d.message, d.pointer))
+        .collect();
+    ApiError::client("InvalidDefinition", format!("Invalid State Machine Definition: '{}'", parts.join(", ")))
+}
+
+fn machine_type(kind: &str) -> MachineType {
+    if kind == "EXPRESS" { MachineType::Express } else { MachineType::Standard }
+}
+
+/// Validates a definition for the type; `InvalidDefinition` with every error.
+fn check_definition(definition: &str, kind: &str) -> Result<(), ApiError> {
+    let v = sfn_asl::validate(definition.as_bytes(), ValidateOptions { machine_type: machine_type(kind) });
+    if v.is_valid() { Ok(()) } else { Err(invalid_definition(&v.diagnostics)) }
+}
+
+/// Tags from `[{"key": …, "value": …}]`.
+fn parse_tags(tags: Option<&Vec<Value>>) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for t in tags.into_iter().flatten() {
+        let key = t.get("key").and_then(Value::as_str).ok_or_else(|| ApiError::missing("tags.member.key"))?;
+        let value = t.get("value").and_then(Value::as_str).unwrap_or_default();
+        check_len("tags.member.key", key, 1, 128)?;
+        check_len("tags.member.value", value, 0, 256)?;
+        out.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(out)
+}
+
+fn merge_tags(into: &mut Vec<(String, String)>, tags: Vec<(String, String)>) {
+    for (k, v) in tags {
+        match into.iter_mut().find(|(ik, _)| *ik == k) {
+            Some(slot) => slot.1 = v,
+            None => into.push((k, v)),
+        }
+    }
+}
+
+fn tags_json(tags: &[(String, String)]) -> Value {
+    Value::Array(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect())
+}
+
+/// ValidateStateMachineDefinition (no state is kept).
+pub(crate) fn validate_definition(body: &Value) -> Result<Value, ApiError> {
+    let i = Input::new(body);
+    let definition = i.str_len("definition", 1, MAX_DEFINITION_CHARS)?;
+    let kind = i.opt_enum("type", &["STANDARD", "EXPRESS"])?.unwrap_or("STANDARD");
+    let min = i.opt_enum("severity", &["ERROR", "WARNING"])?.unwrap_or("ERROR");
+    let max = match i.opt_int("maxResults", 100)? {
+        None | Some(0) => 100,
+        Some(n) => usize::try_from(n).unwrap_or(100),
+    };
+    let v = sfn_asl::validate(definition.as_bytes(), ValidateOptions { machine_type: machine_type(kind) });
+    let valid = v.is_valid();
+    let wanted: Vec<&Diagnostic> =
+        v.diagnostics.iter().filter(|d| d.severity == Severity::Error || min == "WARNING").collect();
+    let truncated = wanted.len() > max;
+    let diagnostics: Vec<Value> = wanted
+        .iter()
+        .take(max)
+        .map(|d| {
+            json!({
+                "severity": if d.is_error() { "ERROR" } else { "WARNING" },
+                "code": d.code,
+                "message": d.message,
+                "location": d.pointer,
+            })
+        })
+        .collect();
+    Ok(
+        json!({"result": if valid { "OK" } else { "FAIL" }, "diagnostics": diagnostics, "truncated": truncated}),
+    )
+}
+
+impl Service {
+    fn describe_machine_json(&self, m: &Machine) -> Value {
+        let v = &m.version.record;
+        let mut out = json!({
+            "stateMachineArn": m.arn,
+            "name": v.machine,
+            "status": "ACTIVE",
+            "definition": v.definition,
+            "roleArn": v.role_arn,
+            "type": v.kind,
+            "creationDate": date(m.creation),
+            "loggingConfiguration": v.logging,
+            "tracingConfiguration": v.tracing,
+        });
+        if let (Some(r), Some(o)) = (&v.revision_id, out.as_object_mut()) {
+            o.insert("revisionId".into(), json!(r));
+        }
+        out
+    }
+
+    fn new_version(
+        &self,
+        name: &str,
+        definition: &str,
+        role_arn: &str,
+        kind: &str,
+        logging: Value,
+        tracing: Value,
+        revision_id: Option<String>,
+    ) -> Arc<Version> {
+        let update_date = self.engine.clock().now();
+        let record = crate::journal::VersionRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            machine: name.to_owned(),
+            definition: definition.to_owned(),
+            role_arn: role_arn.to_owned(),
+            kind: kind.to_owned(),
+            logging,
+            tracing,
+            revision_id,
+            update_ms: update_date.timestamp_millis(),
+        };
+        let prepared = crate::service::prepare(&self.engine, &record);
+        Arc::new(Version { record, prepared, update_date })
+    }
+
+    pub(crate) async fn create_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let name = i.str_len("name", 1, 80)?;
+        let definition = i.str_len("definition", 1, MAX_DEFINITION_CHARS)?;
+        let role_arn = i.str_len("roleArn", 1, 256)?;
+        let kind = i.opt_enum("type", &["STANDARD", "EXPRESS"])?.unwrap_or("STANDARD");
+        let logging = logging_or_default(i.opt_object("loggingConfiguration")?);
+        let tracing = tracing_or_default(i.opt_object("tracingConfiguration")?);
+        let tags = parse_tags(i.opt_array("tags")?)?;
+        i.opt_bool("publish")?;
+        i.opt_str_len("versionDescription", 0, 256)?;
+        if !arn::valid_name(name) {
+            return Err(ApiError::invalid_name(name));
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(too_many_tags(&arn::machine_arn(&self.region, &self.account, name)));
+        }
+        check_definition(definition, kind)?;
+        let arn = arn::machine_arn(&self.region, &self.account, name);
+        let created = {
+            let mut reg = self.write();
+            if let Some(m) = reg.machines.get(name) {
+                let v = &m.version.record;
+                // Idempotent on name, definition, type, logging and tracing; roleArn and tags are ignored.
+                if v.definition == definition
+                    && v.kind == kind
+                    && v.logging == logging
+                    && v.tracing == tracing
+                {
+                    return Ok(json!({"stateMachineArn": m.arn, "creationDate": date(m.creation)}));
+                }
+                return Err(ApiError::client(
+                    "StateMachineAlreadyExists",
+                    format!("State Machine Already Exists: '{}'", m.arn),
+                ));
+            }
+            let version = self.new_version(name, definition, role_arn, kind, logging, tracing, None);
+            let m = Machine { arn: arn.clone(), creation: version.update_date, version, tags };
+            if let Some(j) = &self.journal {
+                j.put_version(&m.version.record);
+                j.put_machine(&m.record());
+            }
+            let created = m.creation;
+            reg.machines.insert(name.to_owned(), m);
+            created
+        };
+        self.durable().await;
+        Ok(json!({"stateMachineArn": arn, "creationDate": date(created)}))
+    }
+
+    pub(crate) fn describe_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("stateMachineArn", 1, 256)?;
+        let name = self.machine_name(arn)?;
+        let reg = self.read();
+        let m = reg.machines.get(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
+        Ok(self.describe_machine_json(m))
+    }
+
+    pub(crate) async fn update_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("stateMachineArn", 1, 256)?;
+        let definition = i.opt_str_len("definition", 1, MAX_DEFINITION_CHARS)?;
+        let role_arn = i.opt_str_len("roleArn", 1, 256)?;
+        let logging = i.opt_object("loggingConfiguration")?;
+        let tracing = i.opt_object("tracingConfiguration")?;
+        i.opt_bool("publish")?;
+        i.opt_str_len("versionDescription", 0, 256)?;
+        let name = self.machine_name(arn)?;
+        if definition.is_none() && role_arn.is_none() && logging.is_none() && tracing.is_none() {
+            return Err(ApiError::client(
+                "MissingRequiredParameter",
+                "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
+            ));
+        }
+        let (update_date, revision) = {
+            let mut reg = self.write();
+            let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
+            let cur = &m.version.record;
+            if let Some(d) = definition {
+                check_definition(d, &cur.kind)?;
+            }
+            let definition = definition.unwrap_or(&cur.definition).to_owned();
+            let role_arn = role_arn.unwrap_or(&cur.role_arn).to_owned();
+            let logging = logging.map_or_else(|| cur.logging.clone(), |l| Value::Object(l.clone()));
+            let tracing = tracing.map_or_else(|| cur.tracing.clone(), |t| Value::Object(t.clone()));
+            let unchanged = definition == cur.definition
+                && role_arn == cur.role_arn
+                && logging == cur.logging
+                && tracing == cur.tracing;
+            if unchanged && cur.revision_id.is_some() {
+                (m.version.update_date, cur.revision_id.clone())
+            } else {
+                let revision = Some(uuid::Uuid::new_v4().to_string());
+                let kind = cur.kind.clone();
+                let version =
+                    self.new_version(name, &definition, &role_arn, &kind, logging, tracing, revision);
+                m.version = version;
+                if let Some(j) = &self.journal {
+                    j.put_version(&m.version.record);
+                    j.put_machine(&m.record());
+                }
+                (m.version.update_date, m.version.record.revision_id.clone())
+            }
+        };
+        self.durable().await;
+        Ok(json!({"updateDate": date(update_date), "revisionId": revision}))
+    }
+
+    pub(crate) async fn delete_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("stateMachineArn", 1, 256)?;
+        // Deleting what does not exist succeeds; running executions of a deleted machine run to their end.
+        if let Some(name) = arn::machine_name(arn, &self.region, &self.account)? {
+            let removed = {
+                let mut reg = self.write();
+                reg.by_machine.remove(name);
+                reg.machines.remove(name).is_some()
+            };
+            if removed {
+                if let Some(j) = &self.journal {
+                    j.delete_machine(name);
+                }
+                self.durable().await;
+            }
+        }
+        Ok(json!({}))
+    }
+
+    pub(crate) fn list_state_machines(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let max = i.max_results(100)?;
+        let after = match i.opt_str_len("nextToken", 1, 1024)? {
+            Some(t) => Some(token::decode("sm", t)?),
+            None => None,
+        };
+        let reg = self.read();
+        let mut items = Vec::new();
+        let mut next = None;
+        let range =
+            reg.machines.iter().filter(|(name, _)| after.as_ref().is_none_or(|a| name.as_str() > a.as_str()));
+        for (name, m) in range {
+            if items.len() == max {
+                next = items.last().and_then(|v: &Value| v["name"].as_str()).map(|n| token::encode("sm", n));
+                break;
+            }
+            items.push(json!({
+                "stateMachineArn": m.arn,
+                "name": name,
+                "type": m.version.record.kind,
+                "creationDate": date(m.creation),
+            }));
+        }
+        let mut out = json!({"stateMachines": items});
+        if let (Some(t), Some(o)) = (next, out.as_object_mut()) {
+            o.insert("nextToken".into(), json!(t));
+        }
+        Ok(out)
+    }
+
+    fn tagged_machine<'a>(&self, arn: &'a str) -> Result<&'a str, ApiError> {
+        let not_found = || ApiError::client("ResourceNotFound", format!("Resource not found: '{arn}'"));
+        let name = arn::machine_name(arn, &self.region, &self.account)?.ok_or_else(not_found)?;
+        if self.read().machines.contains_key(name) { Ok(name) } else { Err(not_found()) }
+    }
+
+    pub(crate) async fn tag_resource(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("resourceArn", 1, 256)?;
+        let tags = parse_tags(Some(i.opt_array("tags")?.ok_or_else(|| ApiError::missing("tags"))?))?;
+        let name = self.tagged_machine(arn)?;
+        {
+            let mut reg = self.write();
+            let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
+            let mut merged = m.tags.clone();
+            merge_tags(&mut merged, tags);
+            if merged.len() > MAX_TAGS {
+                return Err(too_many_tags(arn));
+            }
+            m.tags = merged;
+            if let Some(j) = &self.journal {
+                j.put_machine(&m.record());
+            }
+        }
+        self.durable().await;
+        Ok(json!({}))
+    }
+
+    pub(crate) async fn untag_resource(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("resourceArn", 1, 256)?;
+        let keys: Vec<&str> = i
+            .opt_array("tagKeys")?
+            .ok_or_else(|| ApiError::missing("tagKeys"))?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let name = self.tagged_machine(arn)?;
+        {
+            let mut reg = self.write();
+            let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
+            m.tags.retain(|(k, _)| !keys.contains(&k.as_str()));
+            if let Some(j) = &self.journal {
+                j.put_machine(&m.record());
+            }
+        }
+        self.durable().await;
+        Ok(json!({}))
+    }
+
+    pub(crate) fn list_tags_for_resource(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("resourceArn", 1, 256)?;
+        let name = self.tagged_machine(arn)?;
+        let reg = self.read();
+        let tags = reg.machines.get(name).map(|m| tags_json(&m.tags)).unwrap_or_else(|| json!([]));
+        Ok(json!({"tags": tags}))
+    }
+
+    pub(crate) fn describe_version_json(&self, machine_arn: &str, v: &Version) -> Value {
+        let r = &v.record;
+        let mut out = Map::new();
+        out.insert("stateMachineArn".into(), json!(machine_arn));
+        out.insert("name".into(), json!(r.machine));
+        out.insert("definition".into(), json!(r.definition));
+        out.insert("roleArn".into(), json!(r.role_arn));
+        out.insert("updateDate".into(), date(v.update_date));
+        out.insert("loggingConfiguration".into(), r.logging.clone());
+        out.insert("tracingConfiguration".into(), r.tracing.clone());
+        if let Some(rev) = &r.revision_id {
+            out.insert("revisionId".into(), json!(rev));
+        }
+        Value::Object(out)
+    }
+}
+
+fn too_many_tags(arn: &str) -> ApiError {
+    ApiError::client("TooManyTags", format!("Too many tags: at most {MAX_TAGS} tags on '{arn}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_definition_message_is_aws_shaped() {
+        let v = sfn_asl::validate(br#"{"StartAt": "A"}"#, ValidateOptions::default());
+        let e = invalid_definition(&v.diagnostics);
+        assert_eq!(e.code, "InvalidDefinition");
+        assert_eq!(
+            e.message,
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'"
+        );
+    }
+
+    #[test]
+    fn validate_definition_results() {
+        let ok = validate_definition(
+            &json!({"definition": r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#}),
+        )
+        .unwrap();
+        assert_eq!(ok, json!({"result": "OK", "diagnostics": [], "truncated": false}));
+        let bad = validate_definition(&json!({"definition": r#"{"StartAt": "A"}"#})).unwrap();
+        assert_eq!(bad["result"], "FAIL");
+        assert_eq!(bad["diagnostics"][0]["severity"], "ERROR");
+        assert_eq!(bad["diagnostics"][0]["code"], "SCHEMA_VALIDATION_FAILED");
+        assert_eq!(bad["diagnostics"][0]["location"], "/");
+        let e = validate_definition(&json!({"definition": "{}", "severity": "INFO"})).unwrap_err();
+        assert_eq!(e.code, "ValidationException");
+    }
+}

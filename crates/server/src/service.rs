@@ -1,0 +1,323 @@
+//! The service: state machines, executions and the dispatch of every operation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use serde_json::{Value, json};
+use sfn_engine::{Engine, Execution, Outcome, Prepared};
+
+use crate::error::ApiError;
+use crate::journal::{ExecutionRecord, Journal, MachineRecord, Snapshot, VersionRecord};
+
+/// One version of a state machine: what executions started from it run.
+pub(crate) struct Version {
+    pub(crate) record: VersionRecord,
+    /// The machine ready to run, or why it cannot run here.
+    pub(crate) prepared: Result<Prepared, String>,
+    pub(crate) update_date: DateTime<Utc>,
+}
+
+impl Version {
+    pub(crate) fn express(&self) -> bool {
+        self.record.kind == "EXPRESS"
+    }
+}
+
+/// A state machine.
+pub(crate) struct Machine {
+    pub(crate) arn: String,
+    pub(crate) creation: DateTime<Utc>,
+    pub(crate) version: Arc<Version>,
+    pub(crate) tags: Vec<(String, String)>,
+}
+
+impl Machine {
+    pub(crate) fn record(&self) -> MachineRecord {
+        MachineRecord {
+            name: self.version.record.machine.clone(),
+            version: self.version.record.id.clone(),
+            creation_ms: self.creation.timestamp_millis(),
+            tags: self.tags.clone(),
+        }
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Ended {
+    pub(crate) status: String,
+    pub(crate) stop_date: DateTime<Utc>,
+    /// Output as JSON text (SUCCEEDED).
+    pub(crate) output: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) cause: Option<String>,
+}
+
+impl Ended {
+    pub(crate) fn from_outcome(o: &Outcome) -> Ended {
+        Ended {
+            status: o.status.as_str().to_owned(),
+            stop_date: o.stop_date,
+            output: o.output.as_ref().map(Value::to_string),
+            error: o.error.clone(),
+            cause: o.cause.clone(),
+        }
+    }
+}
+
+/// Where an execution runs (or ran).
+pub(crate) enum Run {
+    /// Started (or resumed) by this process: the engine holds its history.
+    Live { execution: Arc<Execution>, ended: Option<Ended> },
+    /// Loaded from the journal: its history is there. `ended: None` is a RUNNING execution this process
+    /// could not resume.
+    Stored { ended: Option<Ended> },
+}
+
+/// An execution of a STANDARD state machine.
+pub(crate) struct ExecEntry {
+    pub(crate) seq: u64,
+    pub(crate) arn: String,
+    pub(crate) name: String,
+    pub(crate) machine_arn: String,
+    pub(crate) version: Arc<Version>,
+    pub(crate) input: String,
+    pub(crate) start_date: DateTime<Utc>,
+    pub(crate) run: Mutex<Run>,
+}
+
+impl ExecEntry {
+    /// `None` while running, else how it ended.
+    pub(crate) fn ended(&self) -> Option<Ended> {
+        let mut run = self.run.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *run {
+            Run::Live { execution, ended } => {
+                if ended.is_none() {
+                    *ended = execution.outcome().as_ref().map(Ended::from_outcome);
+                }
+                ended.clone()
+            }
+            Run::Stored { ended } => ended.clone(),
+        }
+    }
+
+    pub(crate) fn live(&self) -> Option<Arc<Execution>> {
+        match &*self.run.lock().unwrap_or_else(|e| e.into_inner()) {
+            Run::Live { execution, .. } => Some(execution.clone()),
+            Run::Stored { .. } => None,
+        }
+    }
+
+    pub(crate) fn record(&self) -> ExecutionRecord {
+        ExecutionRecord {
+            arn: self.arn.clone(),
+            name: self.name.clone(),
+            machine: self.version.record.machine.clone(),
+            version: self.version.record.id.clone(),
+            input: self.input.clone(),
+            role_arn: Some(self.version.record.role_arn.clone()),
+            start_ms: self.start_date.timestamp_millis(),
+            seq: self.seq,
+            status: "RUNNING".to_owned(),
+            stop_ms: None,
+            output: None,
+            error: None,
+            cause: None,
+        }
+    }
+}
+
+/// Every state machine and execution.
+#[derive(Default)]
+pub(crate) struct Registry {
+    /// By name (ListStateMachines is in name order).
+    pub(crate) machines: BTreeMap<String, Machine>,
+    /// By ARN.
+    pub(crate) executions: HashMap<String, Arc<ExecEntry>>,
+    /// Machine name → executions in start order.
+    pub(crate) by_machine: HashMap<String, Vec<Arc<ExecEntry>>>,
+    pub(crate) next_seq: u64,
+}
+
+/// The Step Functions service behind the HTTP endpoint.
+pub(crate) struct Service {
+    pub(crate) engine: Engine,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    reg: RwLock<Registry>,
+    pub(crate) journal: Option<Journal>,
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Parses, validates and prepares a definition for the engine.
+pub(crate) fn prepare(engine: &Engine, record: &VersionRecord) -> Result<Prepared, String> {
+    let machine_type =
+        if record.kind == "EXPRESS" { sfn_asl::MachineType::Express } else { sfn_asl::MachineType::Standard };
+    let v = sfn_asl::validate(record.definition.as_bytes(), sfn_asl::ValidateOptions { machine_type });
+    let machine = v.into_result().map_err(|diags| {
+        diags
+            .iter()
+            .map(|d| format!("{}: {} at {}", d.code, d.message, d.pointer))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })?;
+    engine.prepare(machine, &record.machine).map_err(|errors| errors.join("; "))
+}
+
+impl Service {
+    /// A service over `engine`, with the journal's snapshot loaded (RUNNING executions included).
+    pub(crate) fn new(engine: Engine, journal: Option<Journal>, snapshot: Snapshot) -> Service {
+        let cfg = engine.config();
+        let (region, account) = (cfg.region.clone(), cfg.account.clone());
+        let mut reg = Registry { next_seq: 1, ..Registry::default() };
+        let mut versions: HashMap<String, Arc<Version>> = HashMap::new();
+        for record in snapshot.versions {
+            let prepared = prepare(&engine, &record);
+            let update_date = from_ms(record.update_ms);
+            versions.insert(record.id.clone(), Arc::new(Version { record, prepared, update_date }));
+        }
+        for m in snapshot.machines {
+            let Some(version) = versions.get(&m.version) else {
+                tracing::warn!("state machine {} refers to a missing version; skipped", m.name);
+                continue;
+            };
+            let arn = crate::arn::machine_arn(&region, &account, &m.name);
+            reg.machines.insert(
+                m.name.clone(),
+                Machine { arn, creation: from_ms(m.creation_ms), version: version.clone(), tags: m.tags },
+            );
+        }
+        let mut unresumed = 0usize;
+        for rec in snapshot.executions {
+            let Some(version) = versions.get(&rec.version) else {
+                tracing::warn!("execution {} refers to a missing version; skipped", rec.arn);
+                continue;
+            };
+            let ended = (rec.status != "RUNNING").then(|| Ended {
+                status: rec.status.clone(),
+                stop_date: from_ms(rec.stop_ms.unwrap_or(rec.start_ms)),
+                output: rec.output.clone(),
+                error: rec.error.clone(),
+                cause: rec.cause.clone(),
+            });
+            if ended.is_none() {
+                unresumed += 1;
+            }
+            reg.next_seq = reg.next_seq.max(rec.seq + 1);
+            let entry = Arc::new(ExecEntry {
+                seq: rec.seq,
+                arn: rec.arn.clone(),
+                name: rec.name.clone(),
+                machine_arn: crate::arn::machine_arn(&region, &account, &rec.machine),
+                version: version.clone(),
+                input: rec.input.clone(),
+                start_date: from_ms(rec.start_ms),
+                run: Mutex::new(Run::Stored { ended }),
+            });
+            reg.executions.insert(rec.arn.clone(), entry.clone());
+            if reg.machines.contains_key(&rec.machine) {
+                reg.by_machine.entry(rec.machine.clone()).or_default().push(entry);
+            }
+        }
+        if unresumed > 0 {
+            // Resuming needs the engine to continue an execution from its recorded events
+            // (`Engine::resume`); until then they stay RUNNING and StopExecution ends them.
+            tracing::warn!(
+                "{unresumed} execution(s) were RUNNING when the server stopped; this build cannot resume them"
+            );
+        }
+        Service { engine, region, account, reg: RwLock::new(reg), journal }
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        self.reg.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.reg.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until every journal write enqueued so far is committed (no-op in memory).
+    pub(crate) async fn durable(&self) {
+        if let Some(j) = &self.journal {
+            j.barrier().await;
+        }
+    }
+
+    /// The name of one of our state machines from its ARN, or `StateMachineDoesNotExist`.
+    pub(crate) fn machine_name<'a>(&self, arn: &'a str) -> Result<&'a str, ApiError> {
+        crate::arn::machine_name(arn, &self.region, &self.account)?
+            .ok_or_else(|| ApiError::machine_not_found(arn))
+    }
+
+    /// The execution with this ARN.
+    pub(crate) fn execution(&self, arn: &str) -> Result<Arc<ExecEntry>, ApiError> {
+        if crate::arn::execution_kind(arn)? {
+            return Err(ApiError::invalid_arn("Resource type not valid in this context: express"));
+        }
+        self.read().executions.get(arn).cloned().ok_or_else(|| ApiError::execution_not_found(arn))
+    }
+
+    /// Runs one operation.
+    pub(crate) async fn call(&self, op: &str, body: &Value) -> Result<Value, ApiError> {
+        match op {
+            "CreateStateMachine" => self.create_state_machine(body).await,
+            "DescribeStateMachine" => self.describe_state_machine(body),
+            "UpdateStateMachine" => self.update_state_machine(body).await,
+            "DeleteStateMachine" => self.delete_state_machine(body).await,
+            "ListStateMachines" => self.list_state_machines(body),
+            "ValidateStateMachineDefinition" => crate::machines::validate_definition(body),
+            "StartExecution" => self.start_execution(body).await,
+            "StartSyncExecution" => self.start_sync_execution(body).await,
+            "DescribeExecution" => self.describe_execution(body),
+            "ListExecutions" => self.list_executions(body),
+            "GetExecutionHistory" => self.get_execution_history(body).await,
+            "StopExecution" => self.stop_execution(body).await,
+            "DescribeStateMachineForExecution" => self.describe_state_machine_for_execution(body),
+            "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => {
+                crate::callback::send_task(self.engine.tokens(), op, body)
+            }
+            "TestState" => self.test_state(body).await,
+            "TagResource" => self.tag_resource(body).await,
+            "UntagResource" => self.untag_resource(body).await,
+            "ListTagsForResource" => self.list_tags_for_resource(body),
+            other => Err(ApiError::client(
+                "UnknownOperationException",
+                format!("The operation {other} is not supported by this endpoint"),
+            )),
+        }
+    }
+}
+
+/// `{"level": "OFF", "includeExecutionData": false}` unless given.
+pub(crate) fn logging_or_default(v: Option<&serde_json::Map<String, Value>>) -> Value {
+    v.map_or_else(|| json!({"level": "OFF", "includeExecutionData": false}), |m| Value::Object(m.clone()))
+}
+
+/// `{"enabled": false}` unless given.
+pub(crate) fn tracing_or_default(v: Option<&serde_json::Map<String, Value>>) -> Value {
+    v.map_or_else(|| json!({"enabled": false}), |m| Value::Object(m.clone()))
+}
+
+/// Opaque pagination tokens: `base64url(<kind>:<position>)`.
+pub(crate) mod token {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use crate::error::ApiError;
+
+    pub(crate) fn encode(kind: &str, position: &str) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{kind}:{position}"))
+    }
+
+    pub(crate) fn decode(kind: &str, token: &str) -> Result<String, ApiError> {
+        let bad = || ApiError::client("InvalidToken", format!("Invalid Token: '{token}'"));
+        let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+        let text = String::from_utf8(raw).map_err(|_| bad())?;
+        text.strip_prefix(kind).and_then(|r| r.strip_prefix(':')).map(str::to_owned).ok_or_else(bad)
+    }
+}
