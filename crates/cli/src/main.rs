@@ -18,6 +18,7 @@ mod bench;
 mod graph;
 mod integrations;
 mod run;
+mod serve;
 mod test_state;
 mod validate;
 
@@ -42,6 +43,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run one state once, like the TestState API (with --inspect: the data after each step).
     TestState(test_state::TestStateArgs),
+    /// Serve the Step Functions API (boto3, the AWS CLI, every AWS SDK) on loopback.
+    Serve(serve::ServeArgs),
     /// Draw the state machine (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
     /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
@@ -56,6 +59,7 @@ fn main() {
         Command::Run(args) => run::run(args),
         Command::TestState(args) => test_state::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

@@ -7,6 +7,7 @@ use sfn_asl::{Diagnostic, MachineType, Severity, ValidateOptions};
 
 use crate::arn;
 use crate::error::ApiError;
+use crate::journal::VersionRecord;
 use crate::protocol::{Input, check_len, date};
 use crate::service::{Machine, Service, Version, logging_or_default, token, tracing_or_default};
 
@@ -113,28 +114,11 @@ impl Service {
         out
     }
 
-    fn new_version(
-        &self,
-        name: &str,
-        definition: &str,
-        role_arn: &str,
-        kind: &str,
-        logging: Value,
-        tracing: Value,
-        revision_id: Option<String>,
-    ) -> Arc<Version> {
+    /// A new version from `record` (its id and update date are set here).
+    fn new_version(&self, mut record: VersionRecord) -> Arc<Version> {
         let update_date = self.engine.clock().now();
-        let record = crate::journal::VersionRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            machine: name.to_owned(),
-            definition: definition.to_owned(),
-            role_arn: role_arn.to_owned(),
-            kind: kind.to_owned(),
-            logging,
-            tracing,
-            revision_id,
-            update_ms: update_date.timestamp_millis(),
-        };
+        record.id = uuid::Uuid::new_v4().to_string();
+        record.update_ms = update_date.timestamp_millis();
         let prepared = crate::service::prepare(&self.engine, &record);
         Arc::new(Version { record, prepared, update_date })
     }
@@ -175,7 +159,17 @@ impl Service {
                     format!("State Machine Already Exists: '{}'", m.arn),
                 ));
             }
-            let version = self.new_version(name, definition, role_arn, kind, logging, tracing, None);
+            let version = self.new_version(VersionRecord {
+                id: String::new(),
+                machine: name.to_owned(),
+                definition: definition.to_owned(),
+                role_arn: role_arn.to_owned(),
+                kind: kind.to_owned(),
+                logging,
+                tracing,
+                revision_id: None,
+                update_ms: 0,
+            });
             let m = Machine { arn: arn.clone(), creation: version.update_date, version, tags };
             if let Some(j) = &self.journal {
                 j.put_version(&m.version.record);
@@ -233,9 +227,17 @@ impl Service {
                 (m.version.update_date, cur.revision_id.clone())
             } else {
                 let revision = Some(uuid::Uuid::new_v4().to_string());
-                let kind = cur.kind.clone();
-                let version =
-                    self.new_version(name, &definition, &role_arn, &kind, logging, tracing, revision);
+                let version = self.new_version(VersionRecord {
+                    id: String::new(),
+                    machine: name.to_owned(),
+                    definition,
+                    role_arn,
+                    kind: cur.kind.clone(),
+                    logging,
+                    tracing,
+                    revision_id: revision,
+                    update_ms: 0,
+                });
                 m.version = version;
                 if let Some(j) = &self.journal {
                     j.put_version(&m.version.record);

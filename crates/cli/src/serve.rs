@@ -1,0 +1,126 @@
+//! `sfn serve [--listen 127.0.0.1:8083] [--ecs local|sim|aws] [--task-definitions DIR] [--state-dir DIR]
+//! [--allow-remote]`: the Step Functions API for boto3, the AWS CLI and every AWS SDK.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use sfn_ecs::{EcsIntegration, LocalBackend, SimBackend, SimScript, TaskDefinitions};
+use sfn_engine::{Engine, EngineBuilder, EngineConfig};
+
+use crate::run::{EcsArgs, EcsBackendKind};
+
+/// Arguments of `sfn serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on; a non-loopback address also needs --allow-remote.
+    #[arg(long, default_value = "127.0.0.1:8083")]
+    pub(crate) listen: SocketAddr,
+    /// Allow a non-loopback --listen address (the endpoint checks no credentials).
+    #[arg(long)]
+    pub(crate) allow_remote: bool,
+    /// Journal state machines, executions and histories here; without it everything is in memory.
+    #[arg(long)]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// ECS backend and task definitions, as for `sfn run`.
+    #[command(flatten)]
+    pub(crate) ecs: EcsArgs,
+}
+
+/// The region of ARNs: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`.
+fn region() -> String {
+    std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
+/// Task definitions from `--task-definitions`, else `./task-definitions` when it exists.
+fn task_definitions(args: &EcsArgs) -> anyhow::Result<TaskDefinitions> {
+    let dir = args.task_definitions.clone().or_else(|| {
+        let cwd = PathBuf::from("task-definitions");
+        cwd.is_dir().then_some(cwd)
+    });
+    match dir {
+        Some(d) => sfn_ecs::load_task_definitions(&d).map_err(|e| anyhow::anyhow!("task definitions: {e}")),
+        None => Ok(TaskDefinitions::new()),
+    }
+}
+
+/// The engine's integrations for the server at `endpoint`: ECS on the chosen backend. Containers of the
+/// local backend get `AWS_ENDPOINT_URL_SFN` = this server, so their SDK calls SendTask* here.
+pub(crate) fn engine_builder(args: &EcsArgs, endpoint: SocketAddr, region: &str) -> anyhow::Result<EngineBuilder> {
+    let tds = task_definitions(args)?;
+    let ecs = match args.ecs {
+        EcsBackendKind::Local => {
+            let env = vec![
+                ("AWS_ENDPOINT_URL_SFN".to_owned(), format!("http://{endpoint}")),
+                ("AWS_REGION".to_owned(), region.to_owned()),
+                ("AWS_DEFAULT_REGION".to_owned(), region.to_owned()),
+                // Placeholder credentials: the endpoint checks no signature; the token is the credential.
+                ("AWS_ACCESS_KEY_ID".to_owned(), "sfn-local".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY".to_owned(), "sfn-local".to_owned()),
+            ];
+            EcsIntegration::new(Arc::new(LocalBackend::new(tds).with_extra_env(env)))
+        }
+        EcsBackendKind::Sim => {
+            let sim = match &args.sim_config {
+                Some(p) => {
+                    let v: serde_json::Value = serde_json::from_slice(
+                        &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
+                    )
+                    .with_context(|| format!("{} is not JSON", p.display()))?;
+                    SimBackend::from_json(&v).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                }
+                None => SimBackend::new(SimScript::default()),
+            };
+            EcsIntegration::new(Arc::new(sim.with_task_definitions(tds)))
+        }
+        // The aws backend (aws-sdk-ecs) plugs in here once sfn-ecs offers it.
+        EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend"),
+    };
+    let config = EngineConfig { region: region.to_owned(), ..EngineConfig::default() };
+    Ok(Engine::builder().config(config).integration(Arc::new(ecs)))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Runs the command: serves until Ctrl-C or SIGTERM, then exits 0.
+pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
+    sfn_server::check_listen(args.listen, args.allow_remote)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = sfn_server::bind(args.listen, args.allow_remote).await?;
+        let addr = listener.local_addr()?;
+        let builder = engine_builder(&args.ecs, addr, &region())?;
+        let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone() };
+        let server = sfn_server::Server::open(builder, options)?;
+        eprintln!("sfn serve: listening on http://{addr}");
+        server.serve(listener, shutdown_signal()).await?;
+        eprintln!("sfn serve: stopped");
+        Ok(0)
+    })
+}
