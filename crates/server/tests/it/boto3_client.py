@@ -1,0 +1,190 @@
+"""boto3 against `sfn serve`: create, start, describe, history, stop, callbacks, errors, pagination.
+
+Usage: python boto3_client.py http://127.0.0.1:PORT   (run by the `boto3` integration test)
+Exits non-zero on the first failed check.
+"""
+
+import json
+import sys
+import time
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ROLE = "arn:aws:iam::123456789012:role/StepFunctionsRole"
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"a": 1}, "End": True}}}
+WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+
+
+def callback(timeout):
+    return {"StartAt": "Wait for worker", "States": {"Wait for worker": {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::ecs:runTask.waitForTaskToken",
+        "Parameters": {
+            "Cluster": "default",
+            "TaskDefinition": "worker",
+            "Overrides": {"ContainerOverrides": [{"Name": "app", "Environment": [
+                {"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]}]},
+        },
+        "TimeoutSeconds": timeout,
+        "End": True,
+    }}}
+
+
+def client(endpoint):
+    # inject_host_prefix=False: StartSyncExecution would otherwise go to sync-127.0.0.1.
+    config = Config(inject_host_prefix=False, retries={"max_attempts": 1})
+    return boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="AKIDLOCAL", aws_secret_access_key="local", config=config)
+
+
+def expect_error(code, fn, **kwargs):
+    try:
+        fn(**kwargs)
+    except ClientError as e:
+        got = e.response["Error"]["Code"]
+        assert got == code, f"expected {code}, got {got}: {e}"
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.response
+        return e.response["Error"]["Message"]
+    raise AssertionError(f"expected {code}, got success")
+
+
+def wait(sfn, arn):
+    for _ in range(400):
+        d = sfn.describe_execution(executionArn=arn)
+        if d["status"] != "RUNNING":
+            return d
+        time.sleep(0.025)
+    raise AssertionError(f"{arn} still RUNNING")
+
+
+def token_of(sfn, arn):
+    for _ in range(400):
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        if any(e["type"] == "TaskSubmitted" for e in events):
+            scheduled = next(e for e in events if e["type"] == "TaskScheduled")
+            params = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])
+            return params["Overrides"]["ContainerOverrides"][0]["Environment"][0]["Value"]
+        time.sleep(0.025)
+    raise AssertionError(f"{arn} never submitted its task")
+
+
+def main(endpoint):
+    sfn = client(endpoint)
+    checks = 0
+
+    created = sfn.create_state_machine(name="boto", definition=json.dumps(PASS), roleArn=ROLE)
+    arn = created["stateMachineArn"]
+    assert arn == "arn:aws:states:us-east-1:123456789012:stateMachine:boto", arn
+    assert created["creationDate"].year >= 2024
+    again = sfn.create_state_machine(name="boto", definition=json.dumps(PASS), roleArn=ROLE)
+    assert again["stateMachineArn"] == arn
+    msg = expect_error("StateMachineAlreadyExists", sfn.create_state_machine,
+                       name="boto", definition=json.dumps(PASS, indent=2), roleArn=ROLE)
+    assert msg == f"State Machine Already Exists: '{arn}'", msg
+    d = sfn.describe_state_machine(stateMachineArn=arn)
+    assert d["status"] == "ACTIVE" and d["type"] == "STANDARD" and d["roleArn"] == ROLE, d
+    checks += 4
+
+    e = sfn.start_execution(stateMachineArn=arn, name="first", input='{"x": 1}')
+    done = wait(sfn, e["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"a": 1}
+    assert done["stopDate"] >= done["startDate"]
+    history = sfn.get_execution_history(executionArn=e["executionArn"])["events"]
+    assert [h["type"] for h in history] == ["ExecutionStarted", "PassStateEntered", "PassStateExited",
+                                          "ExecutionSucceeded"], history
+    reverse = sfn.get_execution_history(executionArn=e["executionArn"], reverseOrder=True)["events"]
+    assert reverse[0]["type"] == "ExecutionSucceeded"
+    checks += 4
+
+    # Pagination with boto3's paginators.
+    for i in range(7):
+        wait(sfn, sfn.start_execution(stateMachineArn=arn, name=f"p{i}")["executionArn"])
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, PaginationConfig={"PageSize": 3})
+    names = [x["name"] for page in pages for x in page["executions"]]
+    assert names == ["p6", "p5", "p4", "p3", "p2", "p1", "p0", "first"], names
+    events = [ev for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=e["executionArn"], PaginationConfig={"PageSize": 1}) for ev in page["events"]]
+    assert [ev["id"] for ev in events] == [1, 2, 3, 4], events
+    for i in range(3):
+        sfn.create_state_machine(name=f"zz{i}", definition=json.dumps(PASS), roleArn=ROLE)
+    machines = [m["name"] for page in sfn.get_paginator("list_state_machines").paginate(
+        PaginationConfig={"PageSize": 2}) for m in page["stateMachines"]]
+    assert machines == ["boto", "zz0", "zz1", "zz2"], machines
+    checks += 3
+
+    # Stop.
+    slow = sfn.create_state_machine(name="slow", definition=json.dumps(WAIT), roleArn=ROLE)["stateMachineArn"]
+    running = sfn.start_execution(stateMachineArn=slow)["executionArn"]
+    assert sfn.describe_execution(executionArn=running)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=running, error="Halt", cause="stopped by boto3")
+    d = sfn.describe_execution(executionArn=running)
+    assert (d["status"], d["error"], d["cause"]) == ("ABORTED", "Halt", "stopped by boto3"), d
+    checks += 2
+
+    # Callbacks: valid, invalid, expired.
+    cb = sfn.create_state_machine(name="cb", definition=json.dumps(callback(60)), roleArn=ROLE)["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=cb)["executionArn"]
+    token = token_of(sfn, ex)
+    sfn.send_task_heartbeat(taskToken=token)
+    sfn.send_task_success(taskToken=token, output='{"done": true}')
+    assert json.loads(wait(sfn, ex)["output"]) == {"done": True}
+    expect_error("TaskDoesNotExist", sfn.send_task_success, taskToken=token, output="{}")
+    expect_error("InvalidToken", sfn.send_task_failure, taskToken="not-a-token")
+    ex = sfn.start_execution(stateMachineArn=cb)["executionArn"]
+    sfn.send_task_failure(taskToken=token_of(sfn, ex), error="Worker.Broke", cause="disk full")
+    d = wait(sfn, ex)
+    assert (d["status"], d["error"], d["cause"]) == ("FAILED", "Worker.Broke", "disk full"), d
+    short = sfn.create_state_machine(name="short", definition=json.dumps(callback(1)),
+                                     roleArn=ROLE)["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=short)["executionArn"]
+    token = token_of(sfn, ex)
+    assert wait(sfn, ex)["error"] == "States.Timeout"
+    msg = expect_error("TaskTimedOut", sfn.send_task_success, taskToken=token, output="{}")
+    assert msg == "Task Timed Out: 'Provided task does not exist anymore'", msg
+    checks += 6
+
+    # Errors.
+    expect_error("ExecutionDoesNotExist", sfn.describe_execution,
+                 executionArn="arn:aws:states:us-east-1:123456789012:execution:boto:none")
+    msg = expect_error("InvalidArn", sfn.describe_state_machine, stateMachineArn="not_a_valid_arn")
+    assert msg == "Invalid Arn: 'Invalid ARN prefix: not_a_valid_arn'", msg
+    expect_error("InvalidName", sfn.start_execution, stateMachineArn=arn, name="a b")
+    expect_error("InvalidExecutionInput", sfn.start_execution, stateMachineArn=arn, input="{")
+    expect_error("ExecutionAlreadyExists", sfn.start_execution, stateMachineArn=arn, name="first")
+    msg = expect_error("InvalidDefinition", sfn.create_state_machine, name="bad",
+                       definition='{"StartAt": "A"}', roleArn=ROLE)
+    assert msg.startswith("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED"), msg
+    expect_error("ValidationException", sfn.list_executions, stateMachineArn=arn, statusFilter="succeeded")
+    expect_error("StateMachineDoesNotExist", sfn.list_executions,
+                 stateMachineArn="arn:aws:states:us-east-1:123456789012:stateMachine:none")
+    checks += 8
+
+    # EXPRESS, synchronously.
+    express = sfn.create_state_machine(name="fast", definition=json.dumps(PASS), roleArn=ROLE,
+                                       type="EXPRESS")["stateMachineArn"]
+    r = sfn.start_sync_execution(stateMachineArn=express, input="{}")
+    assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == {"a": 1}, r
+    assert r["billingDetails"]["billedMemoryUsedInMB"] == 64
+    expect_error("StateMachineTypeNotSupported", sfn.start_sync_execution, stateMachineArn=arn)
+    checks += 2
+
+    # Validation, TestState, tags.
+    v = sfn.validate_state_machine_definition(definition='{"StartAt": "A", "States": {}}')
+    assert v["result"] == "FAIL" and v["diagnostics"][0]["severity"] == "ERROR", v
+    t = sfn.test_state(definition=json.dumps({"Type": "Pass", "Result": 7, "Next": "N"}), roleArn=ROLE,
+                       inspectionLevel="DEBUG")
+    assert t["status"] == "SUCCEEDED" and t["output"] == "7" and t["nextState"] == "N", t
+    sfn.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "data"}])
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "data"}]
+    sfn.delete_state_machine(stateMachineArn=arn)
+    expect_error("StateMachineDoesNotExist", sfn.describe_state_machine, stateMachineArn=arn)
+    checks += 4
+
+    print(f"boto3 {boto3.__version__}: {checks} checks passed")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
