@@ -1,0 +1,918 @@
+//! Grants per Task state, merged into statements, with explanations and warnings.
+//!
+//! Merge rule: grants of the same kind (hence the same actions) and the same conditions become one
+//! statement whose resources are the union; a `"*"` resource absorbs the others. A statement whose
+//! conditions are a subset of another's of the same kind, and whose resources cover the other's, absorbs
+//! it (the grant is the same, written once). Conditions are never unioned: that would allow
+//! combinations no state needs (task definition A in cluster B).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use sfn_patterns::Pattern;
+
+use crate::arn::{self, ClusterRef, TaskDefinitionRef};
+use crate::error::OptionsError;
+use crate::needs::{EcsTask, Field, Needs};
+use crate::taskdef::TaskDefinitionRoles;
+
+/// The account used when none is known; ARNs with it must be edited before use.
+pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
+
+/// Where the policy applies, and what is known about the task definitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: String,
+    /// The state machine's region.
+    pub region: String,
+    /// The state machine's account.
+    pub account: String,
+    /// Roles of the task definitions the machine runs (`--task-definitions`), for `iam:PassRole`.
+    pub task_definitions: Vec<TaskDefinitionRoles>,
+    /// Grant `iam:PassRole` on `"*"` (for ECS tasks only) when a role override comes from the input;
+    /// otherwise such a role is only a warning.
+    pub allow_wildcard_passrole: bool,
+}
+
+impl Default for Options {
+    /// `aws`, `us-east-1` and the placeholder account [`PLACEHOLDER_ACCOUNT`].
+    fn default() -> Options {
+        Options::new("aws", "us-east-1", PLACEHOLDER_ACCOUNT)
+    }
+}
+
+impl Options {
+    /// Options for a partition, region and account, without task definitions.
+    pub fn new(
+        partition: impl Into<String>,
+        region: impl Into<String>,
+        account: impl Into<String>,
+    ) -> Options {
+        Options {
+            partition: partition.into(),
+            region: region.into(),
+            account: account.into(),
+            task_definitions: Vec::new(),
+            allow_wildcard_passrole: false,
+        }
+    }
+
+    /// The same options with these task definitions.
+    pub fn with_task_definitions(mut self, task_definitions: Vec<TaskDefinitionRoles>) -> Options {
+        self.task_definitions = task_definitions;
+        self
+    }
+
+    /// The same options, allowing (or not) `iam:PassRole` on `"*"` for roles from the input.
+    pub fn with_wildcard_passrole(mut self, allow: bool) -> Options {
+        self.allow_wildcard_passrole = allow;
+        self
+    }
+
+    /// The partition a region belongs to (`cn-north-1` → `aws-cn`, `us-gov-west-1` → `aws-us-gov`).
+    pub fn partition_of(region: &str) -> &'static str {
+        if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else if region.starts_with("us-isob-") {
+            "aws-iso-b"
+        } else if region.starts_with("us-iso-") {
+            "aws-iso"
+        } else {
+            "aws"
+        }
+    }
+
+    /// Checks that partition, region and account make well-formed ARNs.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        let lower = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase());
+        let p = &self.partition;
+        if !(p == "aws" || p.strip_prefix("aws-").is_some_and(|rest| rest.split('-').all(lower))) {
+            return Err(OptionsError::Partition(p.clone()));
+        }
+        let parts: Vec<&str> = self.region.split('-').collect();
+        let region_ok = parts.len() >= 3
+            && parts[0].len() == 2
+            && parts[..parts.len() - 1].iter().all(|s| lower(s))
+            && parts.last().is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if !region_ok {
+            return Err(OptionsError::Region(self.region.clone()));
+        }
+        if self.account.len() != 12 || !self.account.chars().all(|c| c.is_ascii_digit()) {
+            return Err(OptionsError::Account(self.account.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// Which role a policy is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRole {
+    /// The state machine's execution role (`sfn policy`).
+    StateMachine,
+    /// The ECS task role of `.waitForTaskToken` containers (`sfn policy --task-role`).
+    Task,
+}
+
+/// One condition of a statement: `{"ArnEquals": {"ecs:cluster": [values]}}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Condition {
+    /// The operator (`ArnEquals`, `StringEquals`).
+    pub operator: String,
+    /// The condition key (`ecs:cluster`, `iam:PassedToService`).
+    pub key: String,
+    /// The values, sorted (any of them matches).
+    pub values: Vec<String>,
+}
+
+impl Condition {
+    fn new(operator: &str, key: &str, value: impl Into<String>) -> Condition {
+        Condition { operator: operator.to_owned(), key: key.to_owned(), values: vec![value.into()] }
+    }
+}
+
+/// A state that needs a statement, and for what.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Need {
+    /// The state's path: `Outer > branch 0 > Run` (Parallel branches by index, Map processors by the Map's name).
+    pub state: String,
+    /// What in the state needs it (`TaskDefinition "report"`, `task role of task definition report`, …).
+    pub reason: String,
+}
+
+/// Why a statement is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// What the actions are for.
+    pub purpose: String,
+    /// Where that comes from (AWS documentation, user reports).
+    pub source: String,
+    /// The states that need it, sorted.
+    pub needed_by: Vec<Need>,
+}
+
+/// One `Allow` statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// `Sid`: what and why, alphanumeric (IAM's rule), unique in the policy.
+    pub sid: String,
+    /// Actions (`service:Action`), sorted.
+    pub actions: Vec<String>,
+    /// Resources (ARNs or `"*"`), sorted.
+    pub resources: Vec<String>,
+    /// Conditions narrowing the grant, sorted.
+    pub conditions: Vec<Condition>,
+    /// The states that need it, and why.
+    pub explanation: Explanation,
+}
+
+/// Kinds of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// `TaskDefinition` comes from the input: RunTask on `"*"`.
+    DynamicTaskDefinition,
+    /// `Cluster` comes from the input: no `ecs:cluster` condition.
+    DynamicCluster,
+    /// A role override comes from the input: no PassRole (or `"*"` when allowed).
+    DynamicRole,
+    /// A RunTask state without `TaskDefinition`.
+    MissingTaskDefinition,
+    /// A value that cannot name what it should (a cluster ARN that is not one, …).
+    InvalidValue,
+    /// No task definitions given: their roles are unknown.
+    NoTaskDefinitions,
+    /// A family not among the task definitions given.
+    UnknownTaskDefinition,
+    /// A callback task whose task definition has no task role.
+    NoTaskRole,
+    /// A Task state of another service or action: no statement.
+    OtherService,
+    /// A Map state in DISTRIBUTED mode: child executions need permissions not generated here.
+    DistributedMap,
+    /// A state with `Credentials`: the calls are made with another role.
+    Credentials,
+    /// `--task-role` on a machine without `.waitForTaskToken` ECS states.
+    NoCallback,
+    /// The options hold the placeholder account.
+    PlaceholderAccount,
+}
+
+/// A finding: something the policy cannot narrow, or does not cover.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// What kind of finding.
+    pub kind: WarningKind,
+    /// The states concerned (sorted; empty for the whole machine).
+    pub states: Vec<String>,
+    /// What it means for the policy, and what to do.
+    pub message: String,
+}
+
+/// A generated policy: statements with explanations, and warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub(crate) role: PolicyRole,
+    pub(crate) statements: Vec<Statement>,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+impl Policy {
+    /// Which role the policy is for.
+    pub fn role(&self) -> PolicyRole {
+        self.role
+    }
+
+    /// The statements, in a fixed order (RunTask, `.sync` tracking, EventBridge rule, tagging, PassRole).
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// The warnings, sorted.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// True when there is no statement (IAM refuses an empty policy: nothing to attach).
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// Each statement's `Sid` with its explanation.
+    pub fn explanations(&self) -> impl Iterator<Item = (&str, &Explanation)> {
+        self.statements.iter().map(|s| (s.sid.as_str(), &s.explanation))
+    }
+}
+
+/// Statement kinds, in output order; each has fixed actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Run,
+    Sync,
+    Events,
+    Tag,
+    PassRole,
+    Callback,
+}
+
+impl Kind {
+    fn actions(self) -> &'static [&'static str] {
+        match self {
+            Kind::Run => &["ecs:RunTask"],
+            Kind::Sync => &["ecs:DescribeTasks", "ecs:StopTask"],
+            Kind::Events => &["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            Kind::Tag => &["ecs:TagResource"],
+            Kind::PassRole => &["iam:PassRole"],
+            Kind::Callback => {
+                &["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"]
+            }
+        }
+    }
+
+    fn base_sid(self) -> &'static str {
+        match self {
+            Kind::Run => "RunEcsTasks",
+            Kind::Sync => "PollAndStopSyncEcsTasks",
+            Kind::Events => "ManageSyncEcsTaskEventsRule",
+            Kind::Tag => "TagEcsTasksAtLaunch",
+            Kind::PassRole => "PassTaskRolesToEcs",
+            Kind::Callback => "SendTaskTokenResults",
+        }
+    }
+
+    /// Kinds whose Sid names the cluster of their `ecs:cluster` condition.
+    fn per_cluster(self) -> bool {
+        matches!(self, Kind::Run | Kind::Sync)
+    }
+
+    fn purpose(self) -> &'static str {
+        match self {
+            Kind::Run => {
+                "Step Functions starts the task with ecs:RunTask, authorized against the task definition revision; \
+                 narrowed to the cluster with the ecs:cluster condition when the state names it"
+            }
+            Kind::Sync => {
+                ".sync polls the task with ecs:DescribeTasks until it stops, and stops it with ecs:StopTask on timeout \
+                 or when the execution stops; the task id is unknown until RunTask returns, so the resource is \"*\" \
+                 (Step Functions can only stop tasks it started), narrowed here with ecs:cluster. Request-response and \
+                 .waitForTaskToken states never need these"
+            }
+            Kind::Events => {
+                ".sync learns that the task stopped through the EventBridge rule StepFunctionsGetEventsForECSTaskRule, \
+                 which Step Functions creates and updates with the state machine's role; without these actions \
+                 creating the state machine fails (\"not authorized to create managed-rule\")"
+            }
+            Kind::Tag => {
+                "the state tags the task at launch (Tags, PropagateTags or EnableECSManagedTags), so ECS also authorizes \
+                 ecs:TagResource and RunTask fails with AccessDenied without it; limited to tagging at creation by the \
+                 ecs:CreateAction condition and to the tasks of the state's cluster. AWS's template misses this"
+            }
+            Kind::PassRole => {
+                "RunTask hands the task role and the task execution role to ECS, which requires iam:PassRole on each \
+                 (task definition roles and role overrides); limited to ECS tasks with iam:PassedToService. AWS's \
+                 template lists it in prose only"
+            }
+            Kind::Callback => {
+                "the container reports its result with the task token (SendTaskSuccess or SendTaskFailure) and, with \
+                 HeartbeatSeconds, that it is alive (SendTaskHeartbeat). These actions support no resource-level \
+                 permission, so the resource must be \"*\"; the task token itself is the capability: only its holder \
+                 can complete the task"
+            }
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Kind::Run => {
+                "Step Functions Developer Guide, \"IAM policies for Amazon ECS/AWS Fargate\"; revision required since \
+                 October 2024 (aws/aws-cdk#31714); ecs:cluster: Service Authorization Reference, Amazon ECS"
+            }
+            Kind::Sync => {
+                "Step Functions Developer Guide, \"IAM policies for Amazon ECS/AWS Fargate\"; ecs:cluster: Service \
+                 Authorization Reference, Amazon ECS"
+            }
+            Kind::Events => {
+                "Step Functions Developer Guide, \"IAM policies for Amazon ECS/AWS Fargate\"; \
+                 terraform-aws-modules/terraform-aws-step-functions#11"
+            }
+            Kind::Tag => {
+                "serverless-operations/serverless-step-functions#656; condition as in the AWS managed policy \
+                 AmazonEC2ContainerServiceEventsRole"
+            }
+            Kind::PassRole => {
+                "Step Functions Developer Guide, \"IAM policies for Amazon ECS/AWS Fargate\" (iam:PassRole for each task \
+                 execution role, task role and task role override); Service Authorization Reference, Amazon ECS (RunTask: \
+                 iam:PassRole with iam:PassedToService ecs-tasks.amazonaws.com)"
+            }
+            Kind::Callback => {
+                "Service Authorization Reference, AWS Step Functions (no resource type for SendTaskSuccess, \
+                 SendTaskFailure, SendTaskHeartbeat; IAM policy simulator in aws/aws-cdk#8486)"
+            }
+        }
+    }
+}
+
+struct Grant {
+    kind: Kind,
+    resource: String,
+    conditions: Vec<Condition>,
+    need: Need,
+}
+
+/// Findings, grouped: the same finding for several states is one warning naming them all.
+#[derive(Default)]
+struct Warnings(BTreeMap<(WarningKind, String), BTreeSet<String>>);
+
+impl Warnings {
+    fn add(&mut self, kind: WarningKind, state: Option<&str>, message: impl Into<String>) {
+        let states = self.0.entry((kind, message.into())).or_default();
+        states.extend(state.map(str::to_owned));
+    }
+
+    fn into_vec(self) -> Vec<Warning> {
+        self.0
+            .into_iter()
+            .map(|((kind, message), states)| Warning { kind, states: states.into_iter().collect(), message })
+            .collect()
+    }
+}
+
+fn passed_to_ecs() -> Condition {
+    Condition::new("StringEquals", "iam:PassedToService", "ecs-tasks.amazonaws.com")
+}
+
+/// A static string field, or a warning and `Err` for any other static value.
+fn static_str<'a>(
+    field: &'a Field,
+    name: &str,
+    state: &str,
+    w: &mut Warnings,
+) -> Result<Option<&'a str>, ()> {
+    match field {
+        Field::Static(Value::String(s)) => Ok(Some(s)),
+        Field::Static(other) => {
+            w.add(
+                WarningKind::InvalidValue,
+                Some(state),
+                format!("{name} is {other}, not a string: RunTask would fail; no statement for this state"),
+            );
+            Err(())
+        }
+        Field::Absent | Field::Dynamic => Ok(None),
+    }
+}
+
+/// The grants of one ECS RunTask state.
+fn ecs_grants(t: &EcsTask, o: &Options, g: &mut Vec<Grant>, w: &mut Warnings) {
+    let state = t.state.as_str();
+    let need = |reason: String| Need { state: state.to_owned(), reason };
+    let Ok(td_text) = static_str(&t.task_definition, "TaskDefinition", state, w) else { return };
+    let td = match (td_text, &t.task_definition) {
+        (Some(s), _) => match arn::task_definition(s, o) {
+            Ok(td) => Some(td),
+            Err(e) => {
+                w.add(
+                    WarningKind::InvalidValue,
+                    Some(state),
+                    format!("TaskDefinition {e}: RunTask would fail; no statement for this state"),
+                );
+                return;
+            }
+        },
+        (None, Field::Absent) => {
+            w.add(
+                WarningKind::MissingTaskDefinition,
+                Some(state),
+                "no TaskDefinition: ECS RunTask requires one; no statement for this state",
+            );
+            return;
+        }
+        (None, _) => None,
+    };
+    let Ok(cluster_text) = static_str(&t.cluster, "Cluster", state, w) else { return };
+    let cluster: Option<ClusterRef> = match (cluster_text, &t.cluster) {
+        (_, Field::Dynamic) => {
+            w.add(
+                WarningKind::DynamicCluster,
+                Some(state),
+                "Cluster comes from the input: the ecs:cluster condition cannot narrow ecs:RunTask (nor, for .sync, \
+                 ecs:StopTask and ecs:DescribeTasks); write the cluster in the definition to narrow them",
+            );
+            None
+        }
+        (c, _) => match arn::cluster(c, o) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                w.add(
+                    WarningKind::InvalidValue,
+                    Some(state),
+                    format!("Cluster {e}: RunTask would fail; no statement for this state"),
+                );
+                return;
+            }
+        },
+    };
+    let in_cluster = match (&cluster, cluster_text) {
+        (Some(c), Some(_)) => format!("in cluster {}", c.name),
+        (Some(c), None) => format!("in cluster {} (no Cluster: ECS uses default)", c.name),
+        (None, _) => "in a cluster from the input".to_owned(),
+    };
+    let cluster_condition: Vec<Condition> =
+        cluster.iter().map(|c| Condition::new("ArnEquals", "ecs:cluster", c.arn.clone())).collect();
+
+    let (resource, what) = match (&td, td_text) {
+        (Some(d), Some(s)) => {
+            let what = match d.revision {
+                Some(_) => format!("TaskDefinition \"{s}\""),
+                None => format!("TaskDefinition \"{s}\" (no revision: every revision of {})", d.family),
+            };
+            (d.arn.clone(), what)
+        }
+        _ => {
+            w.add(
+                WarningKind::DynamicTaskDefinition,
+                Some(state),
+                "TaskDefinition comes from the input: ecs:RunTask is granted on every task definition (\"*\", as in \
+                 AWS's template for dynamic resources); write it in the definition to narrow it",
+            );
+            ("*".to_owned(), "TaskDefinition from the input".to_owned())
+        }
+    };
+    g.push(Grant {
+        kind: Kind::Run,
+        resource,
+        conditions: cluster_condition.clone(),
+        need: need(format!("{} {what} {in_cluster}", pattern_name(t.pattern))),
+    });
+
+    if t.pattern.is_sync() {
+        g.push(Grant {
+            kind: Kind::Sync,
+            resource: "*".to_owned(),
+            conditions: cluster_condition,
+            need: need(format!(".sync waits for its task {in_cluster}")),
+        });
+        g.push(Grant {
+            kind: Kind::Events,
+            resource: arn::sync_rule(o),
+            conditions: Vec::new(),
+            need: need(".sync learns when its task stops".to_owned()),
+        });
+    }
+
+    if !t.tagging.is_empty() {
+        let resource = match &cluster {
+            Some(c) => c.tasks(),
+            None => format!("arn:{}:ecs:{}:{}:task/*", o.partition, o.region, o.account),
+        };
+        g.push(Grant {
+            kind: Kind::Tag,
+            resource,
+            conditions: vec![Condition::new("StringEquals", "ecs:CreateAction", "RunTask")],
+            need: need(format!("sets {} {in_cluster}", t.tagging.join(", "))),
+        });
+    }
+
+    pass_roles(t, td.as_ref(), o, g, w);
+
+    if t.credentials {
+        w.add(
+            WarningKind::Credentials,
+            Some(state),
+            "Credentials: Step Functions calls ECS with Credentials.RoleArn for this state; its ECS and PassRole \
+             statements belong to that role, and the execution role needs sts:AssumeRole on it (not generated)",
+        );
+    }
+}
+
+fn pattern_name(p: Pattern) -> &'static str {
+    match p {
+        Pattern::RequestResponse => "runTask",
+        Pattern::Sync | Pattern::Sync2 => "runTask.sync",
+        Pattern::WaitForTaskToken => "runTask.waitForTaskToken",
+    }
+}
+
+fn role_grant(value: &str, origin: String, state: &str, o: &Options, g: &mut Vec<Grant>, w: &mut Warnings) {
+    match arn::role(value, o) {
+        Ok(role) => g.push(Grant {
+            kind: Kind::PassRole,
+            resource: role,
+            conditions: vec![passed_to_ecs()],
+            need: Need { state: state.to_owned(), reason: origin },
+        }),
+        Err(e) => {
+            w.add(WarningKind::InvalidValue, Some(state), format!("{origin}: {e}; no iam:PassRole for it"))
+        }
+    }
+}
+
+/// The task definitions a state may run: its family (and revision, when both sides know it), or all of
+/// them when the task definition comes from the input.
+fn candidates<'a>(td: Option<&TaskDefinitionRef>, o: &'a Options) -> Vec<&'a TaskDefinitionRoles> {
+    o.task_definitions
+        .iter()
+        .filter(|d| match td {
+            Some(td) => {
+                d.family == td.family
+                    && (td.revision.is_none() || d.revision.is_none() || d.revision == td.revision)
+            }
+            None => true,
+        })
+        .collect()
+}
+
+/// `iam:PassRole` on every role the task can receive.
+fn pass_roles(
+    t: &EcsTask,
+    td: Option<&TaskDefinitionRef>,
+    o: &Options,
+    g: &mut Vec<Grant>,
+    w: &mut Warnings,
+) {
+    let state = t.state.as_str();
+    let mut dynamic = Vec::new();
+    for (field, name) in [
+        (&t.task_role_override, "Overrides.TaskRoleArn"),
+        (&t.execution_role_override, "Overrides.ExecutionRoleArn"),
+    ] {
+        match field {
+            Field::Static(Value::String(s)) => role_grant(s, format!("{name} \"{s}\""), state, o, g, w),
+            Field::Static(other) => w.add(
+                WarningKind::InvalidValue,
+                Some(state),
+                format!("{name} is {other}, not a role ARN; no iam:PassRole for it"),
+            ),
+            Field::Dynamic => dynamic.push(name),
+            Field::Absent => {}
+        }
+    }
+    // A static override replaces the task definition's role: that one is not passed.
+    let task_overridden = matches!(t.task_role_override, Field::Static(_));
+    let execution_overridden = matches!(t.execution_role_override, Field::Static(_));
+    let defs = candidates(td, o);
+    match td {
+        _ if o.task_definitions.is_empty() => w.add(
+            WarningKind::NoTaskDefinitions,
+            Some(state),
+            match td {
+                Some(td) => format!(
+                    "no task definitions given: the task and execution roles of {} are unknown, so no iam:PassRole \
+                     for them (give the task definitions: --task-definitions DIR)",
+                    td.family
+                ),
+                None => "no task definitions given: the roles of the task definitions this state may run are \
+                         unknown, so no iam:PassRole for them (give the task definitions: --task-definitions DIR)"
+                    .to_owned(),
+            },
+        ),
+        Some(td) if defs.is_empty() => w.add(
+            WarningKind::UnknownTaskDefinition,
+            Some(state),
+            format!(
+                "task definition {} is not among the task definitions given: no iam:PassRole for its roles",
+                td.family
+            ),
+        ),
+        None => w.add(
+            WarningKind::DynamicTaskDefinition,
+            Some(state),
+            "TaskDefinition comes from the input: iam:PassRole covers the roles of the task definitions given only",
+        ),
+        Some(_) => {}
+    }
+    let may = if td.is_none() { ", which TaskDefinition from the input may name" } else { "" };
+    for d in defs {
+        let from = d.source.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+        if let (false, Some(r)) = (task_overridden, &d.task_role_arn) {
+            role_grant(r, format!("task role of task definition {}{from}{may}", d.family), state, o, g, w);
+        }
+        if let (false, Some(r)) = (execution_overridden, &d.execution_role_arn) {
+            role_grant(
+                r,
+                format!("execution role of task definition {}{from}{may}", d.family),
+                state,
+                o,
+                g,
+                w,
+            );
+        }
+    }
+    if !dynamic.is_empty() {
+        let what = dynamic.join(" and ");
+        if o.allow_wildcard_passrole {
+            w.add(
+                WarningKind::DynamicRole,
+                Some(state),
+                format!(
+                    "{what} from the input: iam:PassRole is granted on every role (\"*\"), for ECS tasks only, \
+                     because wildcard PassRole is allowed"
+                ),
+            );
+            g.push(Grant {
+                kind: Kind::PassRole,
+                resource: "*".to_owned(),
+                conditions: vec![passed_to_ecs()],
+                need: Need {
+                    state: state.to_owned(),
+                    reason: format!("{what} from the input (wildcard allowed)"),
+                },
+            });
+        } else {
+            w.add(
+                WarningKind::DynamicRole,
+                Some(state),
+                format!(
+                    "{what} from the input: no iam:PassRole for it, so RunTask is denied when it names a role not \
+                     listed here; write the role in the definition, or allow wildcard PassRole \
+                     (--allow-wildcard-passrole)"
+                ),
+            );
+        }
+    }
+}
+
+fn common_warnings(needs: &Needs, o: &Options, w: &mut Warnings) {
+    for (resource, state) in &needs.other {
+        w.add(
+            WarningKind::OtherService,
+            Some(state),
+            format!(
+                "{resource}: sfn policy generates statements for the optimized ECS RunTask integration only; add the \
+                 permissions of this integration yourself (Step Functions Developer Guide, \"How Step Functions \
+                 generates IAM policies for integrated services\")"
+            ),
+        );
+    }
+    for state in &needs.distributed_maps {
+        w.add(
+            WarningKind::DistributedMap,
+            Some(state),
+            "distributed Map: its child workflow executions need states:StartExecution (and DescribeExecution, \
+             StopExecution) on this state machine, and ItemReader/ResultWriter need their S3 permissions; not generated",
+        );
+    }
+    if o.account == PLACEHOLDER_ACCOUNT {
+        w.add(
+            WarningKind::PlaceholderAccount,
+            None,
+            format!(
+                "account {PLACEHOLDER_ACCOUNT} is a placeholder: replace it (or pass the account) before use"
+            ),
+        );
+    }
+}
+
+/// The execution role's policy.
+pub(crate) fn state_machine(needs: &Needs, o: &Options) -> Policy {
+    let mut grants = Vec::new();
+    let mut w = Warnings::default();
+    for t in &needs.ecs {
+        ecs_grants(t, o, &mut grants, &mut w);
+    }
+    common_warnings(needs, o, &mut w);
+    assemble(PolicyRole::StateMachine, grants, w)
+}
+
+/// The task role's policy for `.waitForTaskToken` containers.
+pub(crate) fn task_role(needs: &Needs, o: &Options) -> Policy {
+    let mut grants = Vec::new();
+    let mut w = Warnings::default();
+    for t in needs.ecs.iter().filter(|t| t.pattern == Pattern::WaitForTaskToken) {
+        let state = t.state.as_str();
+        let td = match &t.task_definition {
+            Field::Static(Value::String(s)) => arn::task_definition(s, o).ok(),
+            _ => None,
+        };
+        let runs_as = match (&t.task_role_override, &td) {
+            (Field::Static(Value::String(r)), _) => format!("Overrides.TaskRoleArn \"{r}\""),
+            (Field::Dynamic, _) => "the task role override from the input".to_owned(),
+            (_, Some(td)) => {
+                let known: BTreeSet<&str> =
+                    candidates(Some(td), o).iter().filter_map(|d| d.task_role_arn.as_deref()).collect();
+                match known.into_iter().collect::<Vec<_>>() {
+                    roles if !roles.is_empty() => {
+                        format!("task role {} of task definition {}", roles.join(", "), td.family)
+                    }
+                    _ if candidates(Some(td), o).is_empty() => {
+                        format!("the task role of task definition {}", td.family)
+                    }
+                    _ => {
+                        w.add(
+                            WarningKind::NoTaskRole,
+                            Some(state),
+                            format!(
+                                "task definition {} has no taskRoleArn: its containers have no credentials to call \
+                                 SendTaskSuccess; give it a task role and attach this policy to it",
+                                td.family
+                            ),
+                        );
+                        format!("the task role of task definition {} (it has none yet)", td.family)
+                    }
+                }
+            }
+            (_, None) => "the task role of the task definitions it runs".to_owned(),
+        };
+        grants.push(Grant {
+            kind: Kind::Callback,
+            resource: "*".to_owned(),
+            conditions: Vec::new(),
+            need: Need {
+                state: state.to_owned(),
+                reason: format!("its container calls back with the task token; attach to {runs_as}"),
+            },
+        });
+    }
+    if grants.is_empty() {
+        w.add(
+            WarningKind::NoCallback,
+            None,
+            "no runTask.waitForTaskToken state: the containers need no Step Functions permission",
+        );
+    }
+    assemble(PolicyRole::Task, grants, w)
+}
+
+struct Group {
+    kind: Kind,
+    conditions: Vec<Condition>,
+    resources: BTreeSet<String>,
+    needs: BTreeSet<Need>,
+}
+
+impl Group {
+    /// True when `self` grants everything `other` grants (same kind, fewer or equal conditions, resources covered).
+    fn subsumes(&self, other: &Group) -> bool {
+        self.kind == other.kind
+            && self.conditions.iter().all(|c| other.conditions.contains(c))
+            && (self.resources.contains("*") || other.resources.is_subset(&self.resources))
+    }
+}
+
+fn assemble(role: PolicyRole, grants: Vec<Grant>, w: Warnings) -> Policy {
+    let mut by_key: BTreeMap<(Kind, Vec<Condition>), (BTreeSet<String>, BTreeSet<Need>)> = BTreeMap::new();
+    for g in grants {
+        let mut conditions = g.conditions;
+        conditions.sort();
+        let entry = by_key.entry((g.kind, conditions)).or_default();
+        entry.0.insert(g.resource);
+        entry.1.insert(g.need);
+    }
+    let mut groups: Vec<Option<Group>> = by_key
+        .into_iter()
+        .map(|((kind, conditions), (mut resources, needs))| {
+            if resources.contains("*") {
+                resources = BTreeSet::from(["*".to_owned()]);
+            }
+            Some(Group { kind, conditions, resources, needs })
+        })
+        .collect();
+    for i in 0..groups.len() {
+        for j in 0..groups.len() {
+            if i == j {
+                continue;
+            }
+            let absorb = match (&groups[i], &groups[j]) {
+                (Some(a), Some(b)) => a.subsumes(b),
+                _ => false,
+            };
+            if absorb {
+                if let Some(b) = groups[j].take() {
+                    if let Some(a) = groups[i].as_mut() {
+                        a.needs.extend(b.needs);
+                    }
+                }
+            }
+        }
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut statements: Vec<(Kind, Statement)> = groups
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            let mut sid = g.kind.base_sid().to_owned();
+            if g.kind.per_cluster() {
+                let cluster = g
+                    .conditions
+                    .iter()
+                    .find(|c| c.key == "ecs:cluster")
+                    .and_then(|c| c.values.first())
+                    .map(|arn| arn.rsplit_once("cluster/").map_or(arn.as_str(), |(_, n)| n));
+                match cluster {
+                    Some(name) => {
+                        sid.push_str("InCluster");
+                        sid.push_str(&arn::pascal(name));
+                    }
+                    None => sid.push_str("InAnyCluster"),
+                }
+            }
+            let n = seen.entry(sid.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                sid.push_str(&n.to_string());
+            }
+            let statement = Statement {
+                sid,
+                actions: g.kind.actions().iter().map(|a| (*a).to_owned()).collect(),
+                resources: g.resources.into_iter().collect(),
+                conditions: g.conditions,
+                explanation: Explanation {
+                    purpose: g.kind.purpose().to_owned(),
+                    source: g.kind.source().to_owned(),
+                    needed_by: g.needs.into_iter().collect(),
+                },
+            };
+            (g.kind, statement)
+        })
+        .collect();
+    statements.sort_by(|(ka, a), (kb, b)| (ka, &a.sid).cmp(&(kb, &b.sid)));
+    Policy { role, statements: statements.into_iter().map(|(_, s)| s).collect(), warnings: w.into_vec() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_validate_what_makes_arns() {
+        assert_eq!(Options::default().validate(), Ok(()));
+        assert_eq!(Options::new("aws-cn", "cn-north-1", "111122223333").validate(), Ok(()));
+        assert_eq!(Options::new("aws-us-gov", "us-gov-west-1", "111122223333").validate(), Ok(()));
+        assert!(matches!(
+            Options::new("azure", "us-east-1", "111122223333").validate(),
+            Err(OptionsError::Partition(_))
+        ));
+        assert!(matches!(
+            Options::new("aws", "useast1", "111122223333").validate(),
+            Err(OptionsError::Region(_))
+        ));
+        assert!(matches!(Options::new("aws", "us-east-1", "1234").validate(), Err(OptionsError::Account(_))));
+    }
+
+    #[test]
+    fn partitions_follow_regions() {
+        assert_eq!(Options::partition_of("cn-northwest-1"), "aws-cn");
+        assert_eq!(Options::partition_of("us-gov-east-1"), "aws-us-gov");
+        assert_eq!(Options::partition_of("eu-west-3"), "aws");
+    }
+
+    #[test]
+    fn a_wider_statement_of_the_same_kind_absorbs_a_narrower_one() {
+        let wide = Group {
+            kind: Kind::Sync,
+            conditions: vec![],
+            resources: BTreeSet::from(["*".to_owned()]),
+            needs: BTreeSet::new(),
+        };
+        let narrow = Group {
+            kind: Kind::Sync,
+            conditions: vec![Condition::new("ArnEquals", "ecs:cluster", "arn:aws:ecs:r:a:cluster/x")],
+            resources: BTreeSet::from(["*".to_owned()]),
+            needs: BTreeSet::new(),
+        };
+        assert!(wide.subsumes(&narrow));
+        assert!(!narrow.subsumes(&wide));
+    }
+}
