@@ -17,6 +17,7 @@ macro_rules! out {
 mod bench;
 mod graph;
 mod integrations;
+mod policy;
 mod run;
 mod serve;
 mod test_state;
@@ -41,6 +42,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run a state machine locally (ECS tasks as local processes by default).
     Run(run::RunArgs),
+    /// Least-privilege IAM policy for the state machine's role (or, with --task-role, the container's).
+    Policy(policy::PolicyArgs),
     /// Run one state once, like the TestState API (with --inspect: the data after each step).
     TestState(test_state::TestStateArgs),
     /// Serve the Step Functions API (boto3, the AWS CLI, every AWS SDK) on loopback.
@@ -60,6 +63,7 @@ fn main() {
         Command::TestState(args) => test_state::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

@@ -186,14 +186,14 @@ impl Policy {
             }
         }
         if !self.warnings.is_empty() {
-            out.push_str("\nwarnings\n");
+            out.push('\n');
             for w in &self.warnings {
                 let text = if w.states.is_empty() {
                     w.message.clone()
                 } else {
                     format!("{}: {}", w.states.join(", "), w.message)
                 };
-                field(&mut out, "-", &text);
+                field(&mut out, "warning", &text);
             }
         }
         out
