@@ -792,21 +792,26 @@ impl Group {
 }
 
 fn assemble(role: PolicyRole, grants: Vec<Grant>, w: Warnings) -> Policy {
-    let mut by_key: BTreeMap<(Kind, Vec<Condition>), (BTreeSet<String>, BTreeSet<Need>)> = BTreeMap::new();
+    let mut by_key: BTreeMap<(Kind, Vec<Condition>), Group> = BTreeMap::new();
     for g in grants {
         let mut conditions = g.conditions;
         conditions.sort();
-        let entry = by_key.entry((g.kind, conditions)).or_default();
-        entry.0.insert(g.resource);
-        entry.1.insert(g.need);
+        let group = by_key.entry((g.kind, conditions.clone())).or_insert_with(|| Group {
+            kind: g.kind,
+            conditions,
+            resources: BTreeSet::new(),
+            needs: BTreeSet::new(),
+        });
+        group.resources.insert(g.resource);
+        group.needs.insert(g.need);
     }
     let mut groups: Vec<Option<Group>> = by_key
-        .into_iter()
-        .map(|((kind, conditions), (mut resources, needs))| {
-            if resources.contains("*") {
-                resources = BTreeSet::from(["*".to_owned()]);
+        .into_values()
+        .map(|mut g| {
+            if g.resources.contains("*") {
+                g.resources = BTreeSet::from(["*".to_owned()]);
             }
-            Some(Group { kind, conditions, resources, needs })
+            Some(g)
         })
         .collect();
     for i in 0..groups.len() {

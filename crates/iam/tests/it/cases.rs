@@ -1,0 +1,115 @@
+//! Snapshots of particular situations: tagging, role overrides, cluster and task definition forms, merging,
+//! JSONata, other services, and the findings that cannot be narrowed.
+
+use sfn_iam::WarningKind;
+
+use crate::common::{machine, options, specials, summary};
+
+#[test]
+fn special_cases() {
+    for c in specials() {
+        let policy = sfn_iam::generate(&machine(&c.definition), &c.options);
+        insta::assert_json_snapshot!(c.name.clone(), summary(&policy));
+    }
+}
+
+fn generate(name: &str) -> sfn_iam::Policy {
+    let c = specials().into_iter().find(|c| c.name == name).unwrap();
+    sfn_iam::generate(&machine(&c.definition), &c.options)
+}
+
+fn warnings_of(policy: &sfn_iam::Policy, kind: WarningKind) -> Vec<&sfn_iam::Warning> {
+    policy.warnings().iter().filter(|w| w.kind == kind).collect()
+}
+
+#[test]
+fn other_services_get_one_warning_per_resource_and_no_statement() {
+    let policy = generate("other-services");
+    let other = warnings_of(&policy, WarningKind::OtherService);
+    assert_eq!(other.len(), 2, "{other:#?}");
+    assert_eq!(
+        other.iter().find(|w| w.message.contains("lambda:invoke")).unwrap().states,
+        ["Invoke", "Invoke again"]
+    );
+    // The SDK integration is not the optimized one: not treated as ECS RunTask.
+    assert!(other.iter().any(|w| w.message.contains("aws-sdk:ecs:describeTasks")));
+    let actions: Vec<&str> =
+        policy.statements().iter().flat_map(|s| s.actions.iter().map(String::as_str)).collect();
+    assert!(actions.iter().all(|a| a.starts_with("ecs:") || a.starts_with("iam:")), "{actions:?}");
+}
+
+#[test]
+fn a_role_from_the_input_is_a_warning_unless_wildcard_passrole_is_allowed() {
+    let strict = generate("overrides-dynamic");
+    assert_eq!(warnings_of(&strict, WarningKind::DynamicRole).len(), 1);
+    assert!(
+        strict
+            .statements()
+            .iter()
+            .all(|s| !s.resources.contains(&"*".to_owned()) || s.actions != ["iam:PassRole"])
+    );
+    let wildcard = generate("overrides-dynamic-wildcard");
+    let pass = wildcard.statements().iter().find(|s| s.actions == ["iam:PassRole"]).unwrap();
+    assert_eq!(pass.resources, ["*"]);
+    assert_eq!(pass.conditions[0].values, ["ecs-tasks.amazonaws.com"]);
+}
+
+#[test]
+fn a_static_override_replaces_the_task_definition_role() {
+    let policy = generate("overrides-static");
+    let pass = policy.statements().iter().find(|s| s.actions == ["iam:PassRole"]).unwrap();
+    assert_eq!(
+        pass.resources,
+        ["arn:aws:iam::111122223333:role/override-execution", "arn:aws:iam::111122223333:role/override-task"]
+    );
+}
+
+#[test]
+fn tagging_needs_tag_resource_and_no_tagging_needs_none() {
+    let has_tag = |p: &sfn_iam::Policy| p.statements().iter().any(|s| s.actions == ["ecs:TagResource"]);
+    assert!(has_tag(&generate("tags")));
+    assert!(has_tag(&generate("propagate-and-managed-tags")));
+    assert!(has_tag(&generate("tags-dynamic-cluster")));
+    assert!(!has_tag(&generate("tags-off")));
+}
+
+#[test]
+fn conditions_are_never_unioned_across_clusters() {
+    let policy = generate("two-clusters");
+    let run: Vec<_> = policy.statements().iter().filter(|s| s.actions == ["ecs:RunTask"]).collect();
+    assert_eq!(run.len(), 2);
+    assert!(run.iter().all(|s| s.resources.len() == 1 && s.conditions.len() == 1));
+}
+
+#[test]
+fn sids_are_unique_even_when_cluster_names_collide() {
+    let policy = generate("cluster-names-collide");
+    let sids: Vec<&str> = policy.statements().iter().map(|s| s.sid.as_str()).collect();
+    assert_eq!(sids, ["RunEcsTasksInClusterMyJobs", "RunEcsTasksInClusterMyJobs2"]);
+}
+
+#[test]
+fn invalid_values_grant_nothing_for_their_state() {
+    let policy = generate("invalid-values");
+    assert!(
+        policy.is_empty()
+            || policy.statements().iter().all(|s| s
+                .explanation
+                .needed_by
+                .iter()
+                .all(|n| n.state == "Bad role"))
+    );
+    assert_eq!(warnings_of(&policy, WarningKind::InvalidValue).len(), 3);
+    assert_eq!(warnings_of(&policy, WarningKind::MissingTaskDefinition).len(), 1);
+}
+
+#[test]
+fn the_placeholder_account_is_a_warning() {
+    let m = machine(&crate::common::nest(
+        crate::common::ecs_task("", crate::common::matrix_params(false)),
+        "top",
+    ));
+    let p = sfn_iam::generate(&m, &sfn_iam::Options::default());
+    assert_eq!(warnings_of(&p, WarningKind::PlaceholderAccount).len(), 1);
+    assert!(warnings_of(&sfn_iam::generate(&m, &options(false)), WarningKind::PlaceholderAccount).is_empty());
+}
