@@ -78,6 +78,15 @@ fn task_definitions_dir(args: &PolicyArgs, definition: &Path) -> Option<PathBuf>
     sibling.is_dir().then_some(sibling)
 }
 
+/// True unless the file is a JSON object with neither `StartAt` nor `States` (an input, a task definition).
+fn looks_like_definition(path: &Path) -> bool {
+    let Ok(text) = std::fs::read(path) else { return true };
+    match serde_json::from_slice::<Value>(&text) {
+        Ok(Value::Object(m)) => m.contains_key("StartAt") || m.contains_key("States"),
+        _ => true,
+    }
+}
+
 /// `run-job.asl.json` → `run-job`.
 fn machine_name(path: &Path) -> String {
     let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or("state-machine");
@@ -148,6 +157,14 @@ pub(crate) fn run(args: &PolicyArgs) -> anyhow::Result<i32> {
     let mut documents = Map::new();
     let mut texts = Vec::new();
     for path in &args.definitions {
+        if many && !looks_like_definition(path) {
+            // `sfn policy fixtures/*.json` also matches inputs and task definitions: skip what is no state machine.
+            eprintln!(
+                "sfn: warning: {}: not a state machine definition (no StartAt/States), skipped",
+                path.display()
+            );
+            continue;
+        }
         let Ok(machine) = crate::load_definition(path) else { return Ok(2) };
         let task_definitions = match task_definitions_dir(args, path) {
             Some(dir) => sfn_iam::load_task_definitions(&dir)

@@ -25,8 +25,14 @@
 //! - other services: no statement, one [`Warning`] per resource.
 //!
 //! JSONPath `Parameters` and JSONata `Arguments` are read alike: a `.$` key or a `{% … %}` string is
-//! dynamic. Statements are merged (same kind and conditions → resources unioned; see `policy.rs`) and
-//! sorted; `Sid`s say what and why (`RunEcsTasksInClusterJobs`).
+//! dynamic.
+//!
+//! **Merging**: grants of the same kind (hence the same actions) with the same conditions become one
+//! statement whose resources are the union (`*` absorbs the rest); a statement of the same kind whose
+//! conditions are a subset of another's and whose resources cover it absorbs it. Conditions are never
+//! unioned (that would allow task definition A in cluster B). Statements come in a fixed order (RunTask,
+//! `.sync` tracking, EventBridge rule, tagging, PassRole), then by `Sid`; `Sid`s say what and why
+//! (`RunEcsTasksInClusterJobs`, `PollAndStopSyncEcsTasksInClusterJobs`, `PassTaskRolesToEcs`).
 //!
 //! **Invariants**:
 //! - Never wider than AWS: every (action, resource) granted is in AWS's documented template for the
