@@ -113,3 +113,61 @@ fn the_placeholder_account_is_a_warning() {
     assert_eq!(warnings_of(&p, WarningKind::PlaceholderAccount).len(), 1);
     assert!(warnings_of(&sfn_iam::generate(&m, &options(false)), WarningKind::PlaceholderAccount).is_empty());
 }
+
+#[test]
+fn odd_values_never_panic_and_still_give_valid_policies() {
+    use serde_json::{Value, json};
+    let odd: Vec<Value> = vec![
+        json!(1),
+        json!(-1.5),
+        json!(true),
+        json!(null),
+        json!([]),
+        json!({}),
+        json!(""),
+        json!(" "),
+        json!("arn:"),
+        json!("arn:aws:ecs:::"),
+        json!("arn:aws:ecs:eu-west-1:111122223333:task-definition/"),
+        json!("arn:aws:iam::111122223333:role/"),
+        json!("ü-cluster"),
+        json!("a:b:c"),
+        json!(":1"),
+        json!("family:99999999999"),
+        json!("x".repeat(300)),
+        json!("{% $x %}"),
+        json!([{"Key": "k"}]),
+    ];
+    let fields: [&[&str]; 7] = [
+        &["TaskDefinition"],
+        &["Cluster"],
+        &["Overrides", "TaskRoleArn"],
+        &["Overrides", "ExecutionRoleArn"],
+        &["Tags"],
+        &["PropagateTags"],
+        &["EnableECSManagedTags"],
+    ];
+    for (_, suffix) in crate::common::PATTERNS {
+        for field in fields {
+            for v in &odd {
+                let mut params = json!({"TaskDefinition": "report-job", "Cluster": "jobs", "Overrides": {}});
+                let (last, parents) = field.split_last().unwrap();
+                let mut target = &mut params;
+                for p in parents {
+                    target = &mut target[*p];
+                }
+                target[*last] = v.clone();
+                let def = crate::common::nest(crate::common::ecs_task(suffix, params), "map");
+                let m = machine(&def);
+                for o in [options(true), options(false).with_wildcard_passrole(true)] {
+                    for p in [sfn_iam::generate(&m, &o), sfn_iam::task_role_policy(&m, &o)] {
+                        crate::grammar::check_document(&p.document())
+                            .unwrap_or_else(|e| panic!("{field:?} = {v}: {e}"));
+                        let _ = (p.explain(), p.to_cloudformation("m", sfn_iam::CloudFormationFormat::Yaml));
+                        let _ = p.to_terraform("m", sfn_iam::TerraformStyle::JsonEncode);
+                    }
+                }
+            }
+        }
+    }
+}
