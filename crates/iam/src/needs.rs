@@ -32,6 +32,8 @@ pub(crate) struct EcsTask {
     pub(crate) tagging: Vec<&'static str>,
     /// The state sets `Credentials` (Step Functions assumes another role for the call).
     pub(crate) credentials: bool,
+    /// The parameters pass the task token (`$$.Task.Token`, `$states.context.Task.Token`) to the task.
+    pub(crate) passes_token: bool,
 }
 
 /// Everything the machine's states need.
@@ -128,6 +130,28 @@ fn tagging(payload: Option<&Payload>) -> Vec<&'static str> {
     out
 }
 
+/// True when the parameters hand the task token to the task (JSONPath `$$.Task…`, JSONata
+/// `$states.context.Task…`).
+fn passes_token(payload: Option<&Payload>) -> bool {
+    fn in_jsonata(v: &Value) -> bool {
+        match v {
+            Value::String(s) => is_jsonata(s) && s.contains("$states.context.Task"),
+            Value::Array(a) => a.iter().any(in_jsonata),
+            Value::Object(m) => m.values().any(in_jsonata),
+            _ => false,
+        }
+    }
+    match payload {
+        None => false,
+        Some(Payload::JsonPath(t)) => {
+            let mut found = false;
+            t.for_each_path(&mut |p| found |= p.context_head() == Some(Some("Task")));
+            found
+        }
+        Some(Payload::Jsonata(j)) => in_jsonata(j.value()),
+    }
+}
+
 fn walk(states: &States, prefix: &str, out: &mut Needs) {
     for s in states {
         let path = if prefix.is_empty() { s.name.clone() } else { format!("{prefix} > {}", s.name) };
@@ -143,6 +167,7 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                         execution_role_override: lookup(p, &["Overrides", "ExecutionRoleArn"]),
                         tagging: tagging(p),
                         credentials: t.credentials.is_some(),
+                        passes_token: passes_token(p),
                         state: path,
                     });
                 }
@@ -196,6 +221,23 @@ mod tests {
         assert_eq!(t.task_role_override, Field::Static(json!("r")));
         assert_eq!(t.execution_role_override, Field::Absent);
         assert!(t.tagging.is_empty());
+        assert!(!t.passes_token);
+    }
+
+    #[test]
+    fn the_task_token_is_found_in_both_languages() {
+        let t = task(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.waitForTaskToken", "End": true,
+            "Parameters": {"TaskDefinition": "td", "Overrides": {"ContainerOverrides": [{"Name": "x",
+                "Environment": [{"Name": "T", "Value.$": "$$.Task.Token"}]}]}}}),
+        );
+        assert!(t.passes_token);
+        let t = task(
+            json!({"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::ecs:runTask.sync",
+            "End": true, "Arguments": {"TaskDefinition": "td", "Overrides": {"ContainerOverrides": [{"Name": "x",
+                "Environment": [{"Name": "T", "Value": "{% $states.context.Task.Token %}"}]}]}}}),
+        );
+        assert!(t.passes_token);
     }
 
     #[test]

@@ -196,6 +196,8 @@ pub enum WarningKind {
     Credentials,
     /// `--task-role` on a machine without `.waitForTaskToken` ECS states.
     NoCallback,
+    /// A `.waitForTaskToken` state that does not hand the task token to its task: nothing can call back.
+    NoTaskToken,
     /// The options hold the placeholder account.
     PlaceholderAccount,
 }
@@ -720,8 +722,20 @@ pub(crate) fn state_machine(needs: &Needs, o: &Options) -> Policy {
 pub(crate) fn task_role(needs: &Needs, o: &Options) -> Policy {
     let mut grants = Vec::new();
     let mut w = Warnings::default();
-    for t in needs.ecs.iter().filter(|t| t.pattern == Pattern::WaitForTaskToken) {
+    // Callback states, and `.sync` states that hand over the token (heartbeats are optional there: Step
+    // Functions API reference, SendTaskHeartbeat).
+    let calls_back =
+        |t: &&EcsTask| t.pattern == Pattern::WaitForTaskToken || (t.pattern.is_sync() && t.passes_token);
+    for t in needs.ecs.iter().filter(calls_back) {
         let state = t.state.as_str();
+        if !t.passes_token {
+            w.add(
+                WarningKind::NoTaskToken,
+                Some(state),
+                "runTask.waitForTaskToken without $$.Task.Token in its parameters: the container cannot call back, \
+                 so the state waits until it times out; pass the token (e.g. in a container environment variable)",
+            );
+        }
         let td = match &t.task_definition {
             Field::Static(Value::String(s)) => arn::task_definition(s, o).ok(),
             _ => None,
@@ -761,7 +775,11 @@ pub(crate) fn task_role(needs: &Needs, o: &Options) -> Policy {
             conditions: Vec::new(),
             need: Need {
                 state: state.to_owned(),
-                reason: format!("its container calls back with the task token; attach to {runs_as}"),
+                reason: if t.pattern.is_sync() {
+                    format!("its container gets the task token (optional heartbeats for .sync); attach to {runs_as}")
+                } else {
+                    format!("its container calls back with the task token; attach to {runs_as}")
+                },
             },
         });
     }
@@ -769,7 +787,8 @@ pub(crate) fn task_role(needs: &Needs, o: &Options) -> Policy {
         w.add(
             WarningKind::NoCallback,
             None,
-            "no runTask.waitForTaskToken state: the containers need no Step Functions permission",
+            "no runTask.waitForTaskToken state (nor .sync state passing the task token): the containers need no \
+             Step Functions permission",
         );
     }
     assemble(PolicyRole::Task, grants, w)

@@ -59,6 +59,15 @@ fn callback_task_roles() {
             true,
         ),
     ];
+    let sync_with_token = json!({"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": true,
+        "Parameters": {"TaskDefinition": "report-job", "Overrides": {"ContainerOverrides": [{"Name": "app",
+            "Environment": [{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]}]}}});
+    let callback_without_token = json!({"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.waitForTaskToken",
+        "End": true, "Parameters": {"TaskDefinition": "callback-worker"}});
+    let cases = cases.into_iter().chain([
+        ("task_role_sync_heartbeat", nest(sync_with_token, "top"), true),
+        ("task_role_callback_without_token", nest(callback_without_token, "top"), true),
+    ]);
     for (name, def, tds) in cases {
         let p = sfn_iam::task_role_policy(&machine(&def), &options(tds));
         assert_eq!(p.statements().len(), 1, "{name}");
@@ -66,6 +75,17 @@ fn callback_task_roles() {
         assert!(p.statements()[0].explanation.purpose.contains("no resource-level permission"), "{name}");
         insta::assert_json_snapshot!(name, summary(&p));
     }
+}
+
+#[test]
+fn a_callback_without_the_token_is_a_warning() {
+    let def = nest(
+        json!({"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.waitForTaskToken", "End": true,
+            "Parameters": {"TaskDefinition": "callback-worker"}}),
+        "top",
+    );
+    let p = sfn_iam::task_role_policy(&machine(&def), &options(true));
+    assert!(p.warnings().iter().any(|w| w.kind == WarningKind::NoTaskToken));
 }
 
 #[test]
