@@ -52,7 +52,11 @@ fn task_definitions(args: &EcsArgs) -> anyhow::Result<TaskDefinitions> {
 
 /// The engine's integrations for the server at `endpoint`: ECS on the chosen backend. Containers of the
 /// local backend get `AWS_ENDPOINT_URL_SFN` = this server, so their SDK calls SendTask* here.
-pub(crate) fn engine_builder(args: &EcsArgs, endpoint: SocketAddr, region: &str) -> anyhow::Result<EngineBuilder> {
+pub(crate) fn engine_builder(
+    args: &EcsArgs,
+    endpoint: SocketAddr,
+    region: &str,
+) -> anyhow::Result<EngineBuilder> {
     let tds = task_definitions(args)?;
     let ecs = match args.ecs {
         EcsBackendKind::Local => {

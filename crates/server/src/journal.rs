@@ -117,12 +117,15 @@ enum Op {
     /// A ready-made event in GetExecutionHistory's shape (events the server writes itself).
     RawEvent(String, u64, String),
     Barrier(oneshot::Sender<()>),
+    /// Commit what is queued, then stop the writer (it releases the database file).
+    Close(oneshot::Sender<()>),
 }
 
 /// The journal: cheap to clone; every clone feeds the same writer thread.
 #[derive(Clone)]
 pub(crate) struct Journal {
-    db: Arc<Database>,
+    /// The read handle; `None` once [`Journal::close`] has run.
+    db: Arc<std::sync::RwLock<Option<Arc<Database>>>>,
     tx: mpsc::Sender<Op>,
     path: PathBuf,
 }
@@ -159,9 +162,9 @@ impl Journal {
         let writer_db = db.clone();
         std::thread::Builder::new()
             .name("sfn-journal".into())
-            .spawn(move || writer(&writer_db, &rx))
+            .spawn(move || writer(writer_db, &rx))
             .map_err(|e| store_err(&path, e))?;
-        Ok((Journal { db, tx, path }, snapshot))
+        Ok((Journal { db: Arc::new(std::sync::RwLock::new(Some(db))), tx, path }, snapshot))
     }
 
     fn send(&self, op: Op) {
@@ -202,6 +205,16 @@ impl Journal {
         let _ = rx.await;
     }
 
+    /// Commits everything enqueued so far and stops the writer thread, which releases its handle on the
+    /// database file (another [`Journal::open`] on the same directory can then succeed once every other
+    /// handle is gone). Writes enqueued afterwards are dropped with an error in the log.
+    pub(crate) async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        self.send(Op::Close(tx));
+        let _ = rx.await;
+        self.db.write().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
     /// The sink that journals every history event of every execution.
     pub(crate) fn sink(&self) -> Arc<dyn EventSink> {
         Arc::new(JournalSink { tx: std::sync::Mutex::new(self.tx.clone()) })
@@ -209,8 +222,10 @@ impl Journal {
 
     /// The recorded events of an execution, in order (GetExecutionHistory's shape).
     pub(crate) fn events(&self, arn: &str) -> Result<Vec<Value>, String> {
+        let db = self.db.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(db) = db else { return Err(format!("the journal {} is closed", self.path.display())) };
         let read = || -> Result<Vec<Value>, redb::Error> {
-            let r = self.db.begin_read()?;
+            let r = db.begin_read()?;
             let t = r.open_table(EVENTS)?;
             let mut out = Vec::new();
             for row in t.range((arn, 0)..=(arn, u64::MAX))? {
@@ -279,7 +294,8 @@ fn read_snapshot(db: &Database) -> Result<Snapshot, redb::Error> {
     Ok(s)
 }
 
-fn writer(db: &Database, rx: &mpsc::Receiver<Op>) {
+fn writer(db: Arc<Database>, rx: &mpsc::Receiver<Op>) {
+    let mut closed = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -289,16 +305,28 @@ fn writer(db: &Database, rx: &mpsc::Receiver<Op>) {
             }
         }
         let mut barriers = Vec::new();
-        if let Err(e) = commit(db, batch, &mut barriers) {
+        if let Err(e) = commit(&db, batch, &mut barriers, &mut closed) {
             tracing::error!("journal write failed: {e}");
         }
         for b in barriers {
             let _ = b.send(());
         }
+        if closed.is_some() {
+            break;
+        }
+    }
+    drop(db);
+    if let Some(done) = closed {
+        let _ = done.send(());
     }
 }
 
-fn commit(db: &Database, batch: Vec<Op>, barriers: &mut Vec<oneshot::Sender<()>>) -> Result<(), redb::Error> {
+fn commit(
+    db: &Database,
+    batch: Vec<Op>,
+    barriers: &mut Vec<oneshot::Sender<()>>,
+    closed: &mut Option<oneshot::Sender<()>>,
+) -> Result<(), redb::Error> {
     let w = db.begin_write()?;
     {
         let mut machines = w.open_table(MACHINES)?;
@@ -331,6 +359,7 @@ fn commit(db: &Database, batch: Vec<Op>, barriers: &mut Vec<oneshot::Sender<()>>
                     }
                 }
                 Op::Barrier(b) => barriers.push(b),
+                Op::Close(done) => *closed = Some(done),
             }
         }
     }

@@ -103,8 +103,9 @@ impl Server {
         http::router(self.service.clone())
     }
 
-    /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight and
-    /// flushes the journal. Executions still running stay RUNNING in the journal.
+    /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight,
+    /// commits the journal and closes it (the state directory can be opened again at once). Executions
+    /// still running stay RUNNING in the journal.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -112,7 +113,7 @@ impl Server {
     ) -> std::io::Result<()> {
         let app = self.router();
         axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
-        self.flush().await;
+        self.service.close().await;
         Ok(())
     }
 

@@ -248,6 +248,13 @@ impl Service {
         }
     }
 
+    /// Commits every journal write enqueued so far and releases the journal's files (no-op in memory).
+    pub(crate) async fn close(&self) {
+        if let Some(j) = &self.journal {
+            j.close().await;
+        }
+    }
+
     /// The name of one of our state machines from its ARN, or `StateMachineDoesNotExist`.
     pub(crate) fn machine_name<'a>(&self, arn: &'a str) -> Result<&'a str, ApiError> {
         crate::arn::machine_name(arn, &self.region, &self.account)?

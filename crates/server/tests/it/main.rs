@@ -75,15 +75,12 @@ impl TestServer {
 
     /// One awsJson1_0 call: (HTTP status, JSON body).
     pub(crate) async fn call(&self, op: &str, body: Value) -> (u16, Value) {
-        let (status, _, body) = raw(self.addr, Some(op), body.to_string().as_bytes()).await;
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        call(self.addr, op, body).await
     }
 
     /// A call that must succeed.
     pub(crate) async fn ok(&self, op: &str, body: Value) -> Value {
-        let (status, v) = self.call(op, body.clone()).await;
-        assert_eq!(status, 200, "{op} {body} -> {v}");
-        v
+        ok(self.addr, op, body).await
     }
 
     /// Creates a STANDARD state machine; returns its ARN.
@@ -126,6 +123,19 @@ impl TestServer {
         }
         panic!("{execution_arn} never submitted its task");
     }
+}
+
+/// One awsJson1_0 call to `addr`: (HTTP status, JSON body).
+pub(crate) async fn call(addr: SocketAddr, op: &str, body: Value) -> (u16, Value) {
+    let (status, _, body) = raw(addr, Some(op), body.to_string().as_bytes()).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A call to `addr` that must succeed.
+pub(crate) async fn ok(addr: SocketAddr, op: &str, body: Value) -> Value {
+    let (status, v) = call(addr, op, body.clone()).await;
+    assert_eq!(status, 200, "{op} {body} -> {v}");
+    v
 }
 
 /// A raw HTTP/1.1 POST (`Connection: close`): (status, headers as lowercase text, body).

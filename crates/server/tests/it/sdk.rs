@@ -75,7 +75,8 @@ async fn create_start_describe_history_list_stop() {
     assert_eq!(d.r#type(), &StateMachineType::Standard);
     assert_eq!(d.definition(), pass_machine().to_string());
 
-    let started = c.start_execution().state_machine_arn(&arn).name("one").input("{\"x\": 1}").send().await.unwrap();
+    let started =
+        c.start_execution().state_machine_arn(&arn).name("one").input("{\"x\": 1}").send().await.unwrap();
     let done = wait(&c, started.execution_arn()).await;
     assert_eq!(done.status(), &ExecutionStatus::Succeeded);
     assert_eq!(done.output(), Some("{\"a\":1}"));
@@ -114,7 +115,8 @@ async fn create_start_describe_history_list_stop() {
         .await
         .unwrap();
     let e = c.start_execution().state_machine_arn(slow.state_machine_arn()).send().await.unwrap();
-    let stopped = c.stop_execution().execution_arn(e.execution_arn()).error("E").cause("C").send().await.unwrap();
+    let stopped =
+        c.stop_execution().execution_arn(e.execution_arn()).error("E").cause("C").send().await.unwrap();
     assert!(stopped.stop_date().secs() > 0);
     let d = c.describe_execution().execution_arn(e.execution_arn()).send().await.unwrap();
     assert_eq!((d.status(), d.error(), d.cause()), (&ExecutionStatus::Aborted, Some("E"), Some("C")));
@@ -145,7 +147,9 @@ async fn typed_errors() {
     assert!(e.is_invalid_definition(), "{e:?}");
     assert_eq!(
         e.meta().message(),
-        Some("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'")
+        Some(
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'"
+        )
     );
     let e = c
         .create_state_machine()
@@ -183,7 +187,8 @@ async fn callbacks_and_sync_express() {
     c.send_task_success().task_token(&token).output("{\"ok\": 1}").send().await.unwrap();
     let d = wait(&c, e.execution_arn()).await;
     assert_eq!(d.output(), Some("{\"ok\":1}"));
-    let again = c.send_task_success().task_token(&token).output("{}").send().await.unwrap_err().into_service_error();
+    let again =
+        c.send_task_success().task_token(&token).output("{}").send().await.unwrap_err().into_service_error();
     assert!(again.is_task_does_not_exist(), "{again:?}");
     let invalid = c.send_task_failure().task_token("nope").send().await.unwrap_err().into_service_error();
     assert!(invalid.is_invalid_token(), "{invalid:?}");
