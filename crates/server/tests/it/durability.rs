@@ -86,7 +86,17 @@ async fn kill_9_and_restart() {
     let history_before = ok(addr, "GetExecutionHistory", json!({"executionArn": done_arn})).await;
     let running = ok(addr, "StartExecution", json!({"stateMachineArn": slow, "name": "w"})).await;
     let running_arn = running["executionArn"].as_str().unwrap().to_owned();
-    // Answered means journaled: kill at once.
+    // StartExecution answers once the execution's record is journaled; its events follow through the
+    // engine's sink, so wait until they are visible before killing.
+    for _ in 0..400 {
+        let h = ok(addr, "GetExecutionHistory", json!({"executionArn": running_arn})).await;
+        if h["events"].as_array().is_some_and(|e| e.len() >= 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Visible in memory; the journal's writer commits them within one group commit (milliseconds).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     kill_9(child);
 
     let (child, addr) = spawn_child(&dir);
