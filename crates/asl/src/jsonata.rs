@@ -9,9 +9,10 @@ pub struct JsonataExpr {
 }
 
 impl JsonataExpr {
-    /// Parses `{% expr %}`; `None` when the string is not a JSONata expression.
+    /// Parses `{% expr %}`; `None` when the string is not a JSONata expression. Like AWS, only a string
+    /// that starts with `{%` and ends with `%}` is one: `" {% x %} "` is a plain string.
     pub fn parse(text: &str) -> Option<Result<JsonataExpr, String>> {
-        let inner = text.trim().strip_prefix("{%")?.strip_suffix("%}")?;
+        let inner = text.strip_prefix("{%")?.strip_suffix("%}")?;
         if inner.trim().is_empty() {
             return Some(Err("the JSONata expression is empty".to_owned()));
         }

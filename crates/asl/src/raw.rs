@@ -22,6 +22,11 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nullable<T> {
     }
 }
 
+/// A field whose `null` is a value (`"Output": null` outputs null), unlike `Option`'s default.
+pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 impl<T> Nullable<T> {
     pub(crate) fn is_present(&self) -> bool {
         !matches!(self, Nullable::Absent)
@@ -68,6 +73,7 @@ pub(crate) struct RawState {
     #[serde(default)]
     pub(crate) result: Nullable<Value>,
     pub(crate) assign: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub(crate) output: Option<Value>,
     pub(crate) resource: Option<String>,
     pub(crate) timeout_seconds: Option<Value>,
@@ -178,6 +184,7 @@ pub(crate) struct RawCatcher {
     #[serde(default)]
     pub(crate) result_path: Nullable<String>,
     pub(crate) assign: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub(crate) output: Option<Value>,
     pub(crate) comment: Option<String>,
 }

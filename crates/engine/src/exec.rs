@@ -19,6 +19,7 @@ use crate::choice;
 use crate::engine::EngineInner;
 use crate::error::{Failure, Interrupt, runtime};
 use crate::history::{EventDetails, History, JsonText, StateType};
+use crate::jsonata::AtaScope;
 use crate::vars::Vars;
 
 /// Most Map iterations in flight at once.
@@ -275,14 +276,6 @@ impl Exec {
             prev,
             EventDetails::StateEntered { state_type: st, name: name.clone(), input: JsonText::new(&input) },
         )?;
-        if state.query_language == QueryLanguage::Jsonata {
-            return Err(runtime(
-                &state.name,
-                entered,
-                "JSONata states are not supported by this engine yet.",
-            )
-            .into());
-        }
         let info = StateInfo {
             name: &state.name,
             entered_event: entered,
@@ -291,8 +284,14 @@ impl Exec {
             token: None,
             map_item: None,
         };
+        let jsonata = state.query_language == QueryLanguage::Jsonata;
         let step = match &state.kind {
             StateKind::Fail(f) => return Err(self.fail_state(f, &input, vars, &info)?.into()),
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
+                // Boxed: keeps the future of every other state small (Map iterations move it around).
+                Box::pin(self.retrying_state(state, input, vars, prev, abort, entered, entered_time)).await?
+            }
+            _ if jsonata => Box::pin(self.ata_simple_state(state, input, vars, &info, abort)).await?,
             StateKind::Choice(c) => self.choice_state(state, c, input, vars, &info)?,
             StateKind::Succeed => {
                 let eff = self.input_path(state, &input, vars, &info)?;
@@ -316,10 +315,6 @@ impl Exec {
                 let assign = self.assign(state.assign.as_ref(), &eff, vars, &info)?;
                 let out = self.output_path(state, eff, vars, &info)?;
                 Step { next: state.next.clone(), output: out, assign }
-            }
-            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
-                // Boxed: keeps the future of every other state small (Map iterations move it around).
-                Box::pin(self.retrying_state(state, input, vars, prev, abort, entered, entered_time)).await?
             }
         };
         // The output is serialized once: for the history, and to check the payload limit.
@@ -395,7 +390,7 @@ impl Exec {
         }
     }
 
-    /// Evaluates a JSONPath payload template against `input`.
+    /// Evaluates a payload template against `input` (JSONata: `Arguments` with `$states.input`).
     pub(crate) fn payload(
         &self,
         payload: &Payload,
@@ -405,11 +400,10 @@ impl Exec {
     ) -> Result<Value, Failure> {
         match payload {
             Payload::JsonPath(t) => self.template(t, input, vars, info),
-            Payload::Jsonata(_) => Err(runtime(
-                info.name,
-                info.entered_event,
-                "JSONata payloads are not supported by this engine yet.",
-            )),
+            // The one JSONata payload evaluated through here: `Arguments` (Task, Parallel).
+            Payload::Jsonata(p) => {
+                self.ata_template(p.value(), "Arguments", AtaScope::input(input), vars, info)
+            }
         }
     }
 
@@ -504,11 +498,10 @@ impl Exec {
                         )),
                     }
                 }
-                Some(Text::Jsonata(_)) => Err(runtime(
-                    info.name,
-                    info.entered_event,
-                    "JSONata is not supported by this engine yet.",
-                )),
+                Some(Text::Jsonata(e)) => {
+                    let field = if std::ptr::eq(t, &f.error) { "Error" } else { "Cause" };
+                    self.ata_string(e, field, AtaScope::input(input), vars, info).map(Some)
+                }
             }
         };
         let error = text(&f.error)?;
@@ -585,7 +578,7 @@ impl Exec {
         }
     }
 
-    async fn wait_state(
+    pub(crate) async fn wait_state(
         &self,
         w: &Wait,
         eff: &Value,
@@ -612,10 +605,8 @@ impl Exec {
                             .into());
                         }
                     },
-                    Dynamic::Jsonata(_) => {
-                        return Err(
-                            runtime(info.name, info.entered_event, "JSONata is not supported yet.").into()
-                        );
+                    Dynamic::Jsonata(e) => {
+                        self.ata_string(e, "Timestamp", AtaScope::input(eff), vars, info)?
                     }
                 };
                 let Some(at) = sfn_asl::parse_timestamp(&text) else {
@@ -629,8 +620,8 @@ impl Exec {
                 let delta = at.with_timezone(&Utc) - self.now();
                 delta.to_std().unwrap_or(Duration::ZERO)
             }
-            Wait::Seconds(Dynamic::Jsonata(_)) => {
-                return Err(runtime(info.name, info.entered_event, "JSONata is not supported yet.").into());
+            Wait::Seconds(Dynamic::Jsonata(e)) => {
+                Duration::from_secs(self.ata_integer(e, "Seconds", AtaScope::input(eff), vars, info)?)
             }
         };
         if duration.is_zero() {
@@ -686,6 +677,15 @@ impl Exec {
                 _ => unreachable_state(&info),
             };
             let failure = match attempt {
+                Ok(result) if state.query_language == QueryLanguage::Jsonata => {
+                    let sc = AtaScope { input: &input, result: Some(&result), error_output: None };
+                    let assign = self.ata_assign(state.assign.as_ref(), sc, vars, &info)?;
+                    let out = match &state.output {
+                        Some(p) => self.ata_payload(p, "Output", sc, vars, &info)?,
+                        None => result,
+                    };
+                    return Ok(Step { next: state.next.clone(), output: out, assign });
+                }
                 Ok(result) => {
                     let (result_path, selector) = match &state.kind {
                         StateKind::Task(t) => (&t.result_path, t.result_selector.as_ref()),
@@ -733,6 +733,15 @@ impl Exec {
                     token: None,
                     map_item: None,
                 };
+                if state.query_language == QueryLanguage::Jsonata {
+                    let sc = AtaScope { input: &input, result: None, error_output: Some(&err) };
+                    let assign = self.ata_assign(c.assign.as_ref(), sc, vars, &info)?;
+                    let out = match &c.output {
+                        Some(p) => self.ata_payload(p, "Output", sc, vars, &info)?,
+                        None => err,
+                    };
+                    return Ok(Step { next: Some(c.next.clone()), output: out, assign });
+                }
                 let assign = self.assign(c.assign.as_ref(), &err, vars, &info)?;
                 let out = match &c.result_path {
                     ResultPath::Whole => err,
@@ -828,6 +837,9 @@ impl Exec {
     ) -> Result<Value, Interrupt> {
         let eff = self.input_path(state, input, vars, info)?;
         let items_value = match &m.items_path {
+            _ if state.query_language == QueryLanguage::Jsonata => {
+                Cow::Owned(self.ata_items(m.items.as_ref(), AtaScope::input(&eff), vars, info)?)
+            }
             Some(p) => self.eval_path(p, &eff, vars, info)?,
             None => Cow::Borrowed(eff.as_ref()),
         };
@@ -846,8 +858,8 @@ impl Exec {
         let max_concurrency = match &m.max_concurrency {
             Dynamic::Value(n) => *n,
             Dynamic::Path(p) => self.number_at(p, &eff, vars, info, "MaxConcurrencyPath")?,
-            Dynamic::Jsonata(_) => {
-                return Err(runtime(info.name, info.entered_event, "JSONata is not supported yet.").into());
+            Dynamic::Jsonata(e) => {
+                self.ata_integer(e, "MaxConcurrency", AtaScope::input(&eff), vars, info)?
             }
         };
         let tolerated_count =
@@ -983,7 +995,17 @@ impl Exec {
                 t.eval(&Scope { input: eff, context: &view, variables: vars })
                     .map_err(|e| runtime(info.name, info.entered_event, e.message()))
             }
-            Some(other) => self.payload(other, eff, vars, info),
+            Some(Payload::Jsonata(p)) => {
+                let item_info = StateInfo {
+                    name: info.name,
+                    entered_event: info.entered_event,
+                    entered_time: info.entered_time,
+                    retry_count: info.retry_count,
+                    token: None,
+                    map_item: Some((index, item)),
+                };
+                self.ata_template(p.value(), "ItemSelector", AtaScope::input(eff), vars, &item_info)
+            }
             None => Ok(item.clone()),
         }
     }
@@ -1001,7 +1023,7 @@ impl Exec {
             Dynamic::Value(v) => (Cow::Borrowed(v), None),
             Dynamic::Path(p) => (self.eval_path(p, eff, vars, info)?, Some(p)),
             Dynamic::Jsonata(_) => {
-                return Err(runtime(info.name, info.entered_event, "JSONata is not supported yet."));
+                (Cow::Owned(self.ata_dynamic_value(d, field, AtaScope::input(eff), vars, info)?), None)
             }
         };
         let percentage = field == "ToleratedFailurePercentage";

@@ -37,6 +37,7 @@ mod engine;
 mod error;
 mod exec;
 mod history;
+mod jsonata;
 mod mocks;
 mod task;
 mod test_state;

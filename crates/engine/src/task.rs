@@ -96,8 +96,10 @@ pub(crate) async fn run(
                     )),
                 }
             }
-            Some(Dynamic::Jsonata(_)) => {
-                Err(runtime(info.name, info.entered_event, "JSONata is not supported yet."))
+            Some(Dynamic::Jsonata(e)) => {
+                let field = field.trim_end_matches("Path");
+                let n = exec.ata_integer(e, field, crate::jsonata::AtaScope::input(input), vars, info)?;
+                Ok(Some(n).filter(|n| *n > 0))
             }
         }
     };

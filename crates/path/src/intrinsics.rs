@@ -329,7 +329,9 @@ fn java_round(a: &Args<'_>, i: usize) -> Result<i64, EvalError> {
     Ok(r)
 }
 
-fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
+/// The hex digest of `data` with one of States.Hash's algorithms (`MD5`, `SHA-1`, `SHA-256`, `SHA-384`,
+/// `SHA-512`); `None` for any other name.
+pub(crate) fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
     use sha2::Digest as _;
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     Some(match algorithm {

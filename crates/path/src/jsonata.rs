@@ -1,1 +1,374 @@
-//! JSONata expressions (Step Functions `QueryLanguage: JSONata`).
+//! JSONata expressions (`{% … %}`) as Step Functions evaluates them.
+//!
+//! The JSONata language itself comes from [`jsonata_rs`] (a maintained Rust implementation); this module
+//! adds what is specific to Step Functions: its extra functions (`$partition`, `$range`, `$hash`, `$parse`;
+//! `$random` and `$uuid` are JSONata's own), variables bound from JSON values (`$states` and the
+//! state machine's variables), JSON results with Step Functions' number rendering (integral values as
+//! integers), `undefined` kept apart from `null`, and AWS's error wording (`T1006: Attempted to invoke a
+//! non-function`). It also bounds what an expression may cost: nesting of the source, evaluation depth
+//! and evaluation time, so a definition can never crash or hang the process.
+//!
+//! What jsonata-rs lacks (and so this module lacks): `$formatNumber`, `$formatBase`, `$formatInteger`,
+//! `$parseInteger`, `$type`, `$sift`, `$spread`, `$shuffle` and the date picture strings of `$fromMillis`
+//! beyond ISO 8601; objects it builds do not keep key order. Numbers are IEEE doubles, as in JSONata.
+//!
+//! ```
+//! use serde_json::json;
+//! use sfn_path::jsonata;
+//! let states = json!({"input": {"values": [1, 2, 3]}});
+//! let out = jsonata::evaluate("$sum($states.input.values) + $bonus", &[("states", &states), ("bonus", &json!(4))]);
+//! assert_eq!(out, Ok(Some(json!(10))));
+//! assert_eq!(jsonata::evaluate("$range(0, 10, 5)", &[]), Ok(Some(json!([0, 5, 10]))));
+//! assert_eq!(jsonata::evaluate("$nothing", &[]), Ok(None));
+//! ```
+
+use bumpalo::Bump;
+use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JValue};
+use serde_json::{Map, Number, Value};
+
+/// The variable names an expression mentions (`$name`), so a caller binds only those.
+pub fn referenced_variables(source: &str) -> impl Iterator<Item = &str> {
+    source.split('$').skip(1).filter_map(|rest| {
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        (end > 0).then(|| &rest[..end])
+    })
+}
+
+/// Deepest bracket nesting accepted in an expression's source.
+pub const MAX_NESTING: usize = 64;
+/// Deepest evaluation (function calls and sub-expressions) before the expression fails.
+pub const MAX_DEPTH: usize = 100;
+/// Longest evaluation, in milliseconds, before the expression fails.
+pub const MAX_MILLIS: usize = 10_000;
+/// Most items `$range` may produce (as `States.ArrayRange`).
+pub const MAX_RANGE_ITEMS: usize = 1000;
+
+/// Why an expression gave no JSON value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JsonataError {
+    /// The expression does not parse (`S0201: …`).
+    #[error("{0}")]
+    Syntax(String),
+    /// Evaluation raised a JSONata error, in JSONata's `CODE: message` form.
+    #[error("{0}")]
+    Threw(String),
+    /// The result is a function (or another value JSON cannot hold).
+    #[error("the result is not a JSON value")]
+    Unsupported,
+}
+
+/// Checks an expression's syntax (and nesting) without evaluating it.
+pub fn check(source: &str) -> Result<(), JsonataError> {
+    check_nesting(source)?;
+    let arena = Bump::new();
+    JsonAta::new(source, &arena).map(|_| ()).map_err(|e| JsonataError::Syntax(describe(&e)))
+}
+
+/// Evaluates `source` with `bindings` as variables (`("states", …)` is `$states`); `Ok(None)` when the
+/// result is undefined.
+pub fn evaluate(source: &str, bindings: &[(&str, &Value)]) -> Result<Option<Value>, JsonataError> {
+    evaluate_with_states(source, &[], bindings)
+}
+
+/// Like [`evaluate`], with `$states` built from `states` (`("input", …)`, `("result", …)`, …) without
+/// copying those values into one JSON object first. With an empty `states`, `$states` is not bound
+/// (unless `bindings` binds it).
+pub fn evaluate_with_states(
+    source: &str,
+    states: &[(&str, &Value)],
+    bindings: &[(&str, &Value)],
+) -> Result<Option<Value>, JsonataError> {
+    check_nesting(source)?;
+    let arena = Bump::new();
+    let expr = JsonAta::new(source, &arena).map_err(|e| JsonataError::Syntax(describe(&e)))?;
+    if !states.is_empty() {
+        let object = JValue::object_with_capacity(&arena, states.len());
+        for (name, value) in states {
+            object.insert(name, to_jsonata(&arena, value, 0));
+        }
+        expr.assign_var("states", object);
+    }
+    for (name, value) in bindings {
+        expr.assign_var(name, to_jsonata(&arena, value, 0));
+    }
+    expr.register_function("partition", 2, fn_partition);
+    expr.register_function("range", 3, fn_range);
+    expr.register_function("hash", 2, fn_hash);
+    expr.register_function("parse", 1, fn_parse);
+    let result = expr
+        .evaluate_timeboxed(None, Some(MAX_DEPTH), Some(MAX_MILLIS))
+        .map_err(|e| JsonataError::Threw(describe(&e)))?;
+    to_json(result)
+}
+
+/// `CODE: message`, without jsonata-rs's character position.
+fn describe(e: &jsonata_rs::Error) -> String {
+    let text = e.to_string();
+    // jsonata-rs prefixes a position: `12: message` or `T1006 @ 12: message`.
+    let message = match text.split_once(": ") {
+        Some((pos, rest))
+            if !pos.is_empty() && (pos.bytes().all(|b| b.is_ascii_digit()) || pos.starts_with(e.code())) =>
+        {
+            rest.to_owned()
+        }
+        _ => text,
+    };
+    format!("{}: {message}", e.code())
+}
+
+fn check_nesting(source: &str) -> Result<(), JsonataError> {
+    let mut depth = 0usize;
+    for c in source.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(JsonataError::Syntax(format!(
+                        "S0201: The expression nests brackets more than {MAX_NESTING} deep"
+                    )));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Deepest JSON nesting converted (deeper values are cut at `null`; the engine's inputs are limited to
+/// 256 KiB and serde_json's parser to 128 levels, so this is never reached by real input).
+const MAX_VALUE_DEPTH: usize = 512;
+
+fn to_jsonata<'a>(arena: &'a Bump, v: &Value, depth: usize) -> &'a JValue<'a> {
+    if depth > MAX_VALUE_DEPTH {
+        return JValue::null(arena);
+    }
+    match v {
+        Value::Null => JValue::null(arena),
+        Value::Bool(b) => JValue::bool(*b),
+        Value::Number(n) => JValue::number(arena, n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => JValue::string(arena, s),
+        Value::Array(items) => {
+            let out = JValue::array_with_capacity(arena, items.len(), ArrayFlags::empty());
+            for x in items {
+                out.push(to_jsonata(arena, x, depth + 1));
+            }
+            out
+        }
+        Value::Object(m) => {
+            let out = JValue::object_with_capacity(arena, m.len());
+            for (k, x) in m {
+                out.insert(k, to_jsonata(arena, x, depth + 1));
+            }
+            out
+        }
+    }
+}
+
+/// A JSON number for `f`: integral values within ±2^53 as integers (JSONata's `1` prints as `1`, not `1.0`).
+fn number(f: f64) -> Result<Value, JsonataError> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if f.fract() == 0.0 && f.abs() <= EXACT {
+        #[allow(clippy::cast_possible_truncation, reason = "integral and within ±2^53")]
+        return Ok(Value::from(f as i64));
+    }
+    Number::from_f64(f)
+        .map(Value::Number)
+        .ok_or_else(|| JsonataError::Threw(format!("D1001: Number out of range: {f}")))
+}
+
+fn to_json<'a>(v: &'a JValue<'a>) -> Result<Option<Value>, JsonataError> {
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    if v.is_function() {
+        return Err(JsonataError::Unsupported);
+    }
+    Ok(Some(match v {
+        JValue::Null => Value::Null,
+        JValue::Bool(b) => Value::Bool(*b),
+        JValue::Number(n) => number(*n)?,
+        JValue::String(s) => Value::String(s.to_string()),
+        JValue::Array(..) | JValue::Range(..) => {
+            let mut out = Vec::with_capacity(v.len());
+            for x in v.members() {
+                if let Some(j) = to_json(x)? {
+                    out.push(j);
+                }
+            }
+            Value::Array(out)
+        }
+        JValue::Object(m) => {
+            let mut keys: Vec<_> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::with_capacity(keys.len());
+            for k in keys {
+                if let Some(x) = m.get(k)
+                    && let Some(j) = to_json(x)?
+                {
+                    out.insert(k.to_string(), j);
+                }
+            }
+            Value::Object(out)
+        }
+        _ => return Err(JsonataError::Unsupported),
+    }))
+}
+
+fn arg<'a>(args: &[&'a JValue<'a>], i: usize) -> &'a JValue<'a> {
+    args.get(i).copied().unwrap_or_else(JValue::undefined)
+}
+
+fn fail<'a>(name: &str, message: impl std::fmt::Display) -> jsonata_rs::Result<&'a JValue<'a>> {
+    Err(jsonata_rs::Error::D3137Error(format!("${name}: {message}")))
+}
+
+fn integer(v: &JValue<'_>) -> Option<i64> {
+    #[allow(clippy::cast_possible_truncation, reason = "checked integral and in range")]
+    (v.is_number() && v.as_f64().fract() == 0.0 && v.as_f64().abs() < 9.0e15).then(|| v.as_f64() as i64)
+}
+
+/// `$partition(array, size)`: the array in chunks of `size` (the last may be shorter).
+fn fn_partition<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JValue<'a>],
+) -> jsonata_rs::Result<&'a JValue<'a>> {
+    let (array, size) = (arg(args, 0), arg(args, 1));
+    if !array.is_array() {
+        return fail("partition", "the first argument must be an array");
+    }
+    let Some(size) = integer(size).filter(|s| *s > 0) else {
+        return fail("partition", "the second argument must be a positive integer");
+    };
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let items: Vec<_> = array.members().collect();
+    let out = JValue::array_with_capacity(ctx.arena, items.len().div_ceil(size), ArrayFlags::empty());
+    for chunk in items.chunks(size) {
+        let part = JValue::array_with_capacity(ctx.arena, chunk.len(), ArrayFlags::empty());
+        for x in chunk {
+            part.push(x);
+        }
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// `$range(start, end, step)`: integers from `start` to `end` inclusive (as `States.ArrayRange`).
+fn fn_range<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> jsonata_rs::Result<&'a JValue<'a>> {
+    let (Some(start), Some(end), Some(step)) =
+        (integer(arg(args, 0)), integer(arg(args, 1)), integer(arg(args, 2)))
+    else {
+        return fail("range", "start, end and step must be integers");
+    };
+    if step == 0 {
+        return fail("range", "step must not be 0");
+    }
+    let count =
+        if (step > 0 && start > end) || (step < 0 && start < end) { 0 } else { (end - start) / step + 1 };
+    if count > MAX_RANGE_ITEMS as i64 {
+        return fail(
+            "range",
+            format!("the range would hold {count} items; at most {MAX_RANGE_ITEMS} are allowed"),
+        );
+    }
+    // A one-item result is a singleton sequence, which JSONata unwraps (AWS: `$range(1, 1, 1)` is `1`).
+    if count == 1 {
+        return Ok(JValue::number(ctx.arena, start as f64));
+    }
+    let out =
+        JValue::array_with_capacity(ctx.arena, usize::try_from(count).unwrap_or(0), ArrayFlags::empty());
+    let mut x = start;
+    for _ in 0..count {
+        out.push(JValue::number(ctx.arena, x as f64));
+        x += step;
+    }
+    Ok(out)
+}
+
+/// `$hash(value, algorithm)`: the hex digest (MD5, SHA-1, SHA-256, SHA-384, SHA-512) of a string.
+fn fn_hash<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> jsonata_rs::Result<&'a JValue<'a>> {
+    let (data, algorithm) = (arg(args, 0), arg(args, 1));
+    if !data.is_string() || !algorithm.is_string() {
+        return fail("hash", "the value and the algorithm must be strings");
+    }
+    match crate::intrinsics::hash(&algorithm.as_str(), data.as_str().as_bytes()) {
+        Some(hex) => Ok(JValue::string(ctx.arena, &hex)),
+        None => fail(
+            "hash",
+            format!(
+                "the algorithm '{}' is not supported; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512",
+                algorithm.as_str()
+            ),
+        ),
+    }
+}
+
+/// `$parse(text)`: the JSON value a string holds.
+fn fn_parse<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> jsonata_rs::Result<&'a JValue<'a>> {
+    let text = arg(args, 0);
+    if !text.is_string() {
+        return fail("parse", "the argument must be a string");
+    }
+    match serde_json::from_str::<Value>(&text.as_str()) {
+        Ok(v) => Ok(to_jsonata(ctx.arena, &v, 0)),
+        Err(e) => fail("parse", format!("the string is not JSON: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn eval(src: &str) -> Result<Option<Value>, JsonataError> {
+        evaluate(src, &[("states", &json!({"input": {"a": 1, "s": "x", "l": [1, 2]}}))])
+    }
+
+    #[test]
+    fn values_and_numbers() {
+        assert_eq!(eval("$states.input.a + 1"), Ok(Some(json!(2))));
+        assert_eq!(eval("0.1"), Ok(Some(json!(0.1))));
+        assert_eq!(eval("[1, 'two', 3]"), Ok(Some(json!([1, "two", 3]))));
+        assert_eq!(eval("null"), Ok(Some(Value::Null)));
+        assert_eq!(eval("{'b': 1, 'a': [$states.input.s]}"), Ok(Some(json!({"a": ["x"], "b": 1}))));
+        assert_eq!(eval("$states.input.missing"), Ok(None));
+        assert_eq!(eval("$number('2')"), Ok(Some(json!(2))));
+        assert_eq!(eval("$states.input.l"), Ok(Some(json!([1, 2]))));
+        assert_eq!(eval("[]"), Ok(Some(json!([]))));
+    }
+
+    #[test]
+    fn step_functions_functions() {
+        assert_eq!(eval("$partition([0, 1, 2], 2)"), Ok(Some(json!([[0, 1], [2]]))));
+        assert_eq!(eval("$range(0, 10, 3)"), Ok(Some(json!([0, 3, 6, 9]))));
+        assert_eq!(eval("$range(5, 1, -2)"), Ok(Some(json!([5, 3, 1]))));
+        assert_eq!(eval("$parse('{\"k\": [1.5]}')"), Ok(Some(json!({"k": [1.5]}))));
+        assert_eq!(
+            eval("$hash('input data', 'SHA-1')"),
+            Ok(Some(json!("aaff4a450a104cd177d28d18d74485e8cae074b7")))
+        );
+        assert!(
+            matches!(eval("$range(0, 5000, 1)"), Err(JsonataError::Threw(m)) if m.contains("at most 1000"))
+        );
+        assert!(eval("$uuid()").unwrap().unwrap().as_str().is_some_and(|u| u.len() == 36));
+    }
+
+    #[test]
+    fn errors_in_awss_words() {
+        assert_eq!(
+            eval("$randomSeeded(1)"),
+            Err(JsonataError::Threw("T1006: Attempted to invoke a non-function".into()))
+        );
+        assert_eq!(eval("$fn := function($x){$x}"), Err(JsonataError::Unsupported));
+        assert!(matches!(eval("1 +"), Err(JsonataError::Syntax(_))));
+        assert!(check("$states.input").is_ok());
+        assert!(check(&"(".repeat(100)).is_err());
+    }
+
+    #[test]
+    fn runaway_expressions_end_with_an_error() {
+        let r = eval("($f := function($x){ 1 + $f($x + 1) }; $f(0))");
+        assert!(matches!(r, Err(JsonataError::Threw(_))), "{r:?}");
+    }
+}

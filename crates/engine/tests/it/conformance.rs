@@ -121,3 +121,10 @@ async fn every_recorded_jsonpath_execution_matches_aws() {
     assert_eq!(n, 559);
     assert!(failures.is_empty(), "{} of {n} cases differ from AWS:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_recorded_jsonata_execution_matches_aws() {
+    let (n, failures) = run_dir("conformance-jsonata").await;
+    assert_eq!(n, 74);
+    assert!(failures.is_empty(), "{} of {n} cases differ from AWS:\n{}", failures.len(), failures.join("\n"));
+}
