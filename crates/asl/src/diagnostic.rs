@@ -77,6 +77,8 @@ pub mod codes {
     pub const SCHEMA_VALIDATION_FAILED: &str = "SCHEMA_VALIDATION_FAILED";
     /// A Task resource that is not valid (AWS code).
     pub const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
+    /// A `{% %}` expression that does not parse as JSONata (floci-io/floci#2745 quotes AWS's wording).
+    pub const INVALID_JSONATA_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
     /// No state can end the execution (AWS code).
     pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
     /// The same state name twice (AWS code).

@@ -16,7 +16,14 @@ impl JsonataExpr {
         if inner.trim().is_empty() {
             return Some(Err("the JSONata expression is empty".to_owned()));
         }
-        Some(Ok(JsonataExpr { source: inner.trim().to_owned() }))
+        let source = inner.trim();
+        if let Err(e) = sfn_path::jsonata::check(source) {
+            // `CODE: message` from the parser; AWS reports the message under its own code.
+            let text = e.to_string();
+            let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
+            return Some(Err(format!("{}: {message}", crate::diagnostic::codes::INVALID_JSONATA_EXPRESSION)));
+        }
+        Some(Ok(JsonataExpr { source: source.to_owned() }))
     }
 
     /// The expression without the `{% %}` delimiters.

@@ -201,7 +201,13 @@ impl Lowering {
     }
 
     fn err(&mut self, ptr: impl Into<String>, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg));
+        let msg = msg.into();
+        // JSONata syntax errors arrive from `JsonataExpr::parse` as `INVALID_JSONATA_EXPRESSION: …`.
+        let jsonata = format!("{}: ", codes::INVALID_JSONATA_EXPRESSION);
+        match msg.strip_prefix(&jsonata) {
+            Some(m) => self.diags.push(Diagnostic::error(codes::INVALID_JSONATA_EXPRESSION, ptr, m)),
+            None => self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg)),
+        }
     }
 
     fn warn(&mut self, code: &str, ptr: impl Into<String>, msg: impl Into<String>) {

@@ -116,3 +116,24 @@ fn warnings_do_not_invalidate() {
     assert_eq!(v.diagnostics[0].code, codes::NO_DOLLAR);
     assert_eq!(v.diagnostics[0].pointer, "/States/A/Parameters/Value");
 }
+
+/// AWS parses every JSONata expression at definition time (floci-io/floci#2745 quotes
+/// `INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/Main/Output`); only a string that
+/// starts with `{%` and ends with `%}` is an expression (conformance: outputdecl BASE_LITERALS).
+#[test]
+fn jsonata_expressions_are_parsed_at_load_time() {
+    let d = diags(
+        r#"{"QueryLanguage": "JSONata", "StartAt": "Main", "States": {"Main": {"Type": "Pass",
+            "Output": {"v": "{% 1 + %}", "ok": "{% $states.input %}", "plain": " {% 1 + %} "}, "End": true}}}"#,
+    );
+    assert_eq!(d, vec![(codes::INVALID_JSONATA_EXPRESSION.to_owned(), "/States/Main/Output/v".to_owned())]);
+    let d = diags(
+        r#"{"QueryLanguage": "JSONata", "StartAt": "C", "States": {"C": {"Type": "Choice",
+            "Choices": [{"Condition": "{% $states.input.a = %}", "Next": "E"}], "Default": "E"},
+            "E": {"Type": "Succeed"}}}"#,
+    );
+    assert_eq!(
+        d,
+        vec![(codes::INVALID_JSONATA_EXPRESSION.to_owned(), "/States/C/Choices/0/Condition".to_owned())]
+    );
+}
