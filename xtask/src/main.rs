@@ -2,7 +2,7 @@
 //!
 //! - `ci`: what CI runs (fmt --check, clippy -D warnings, tests, docs).
 //! - `bench [N]`: throughput against aws-local-stepfunctions, and N concurrent `.sync` tasks on the simulator.
-//! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance`).
+//! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance` and `fixtures/conformance-jsonata`).
 #![allow(clippy::print_stdout)]
 
 mod bench;
@@ -22,7 +22,7 @@ fn main() -> Result<()> {
             let dirs: Vec<PathBuf> = if args.len() > 1 {
                 args[1..].iter().map(PathBuf::from).collect()
             } else {
-                vec![PathBuf::from("fixtures/conformance")]
+                vec![PathBuf::from("fixtures/conformance"), PathBuf::from("fixtures/conformance-jsonata")]
             };
             conformance::run(&dirs, &PathBuf::from("target/release/sfn"))
         }

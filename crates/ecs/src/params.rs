@@ -154,8 +154,17 @@ fn type_name(ty: &Ty) -> String {
     }
 }
 
-/// Checks a value against the schema. `template` allows `.$` keys (dynamic, not type-checked).
+/// A whole `{% … %}` JSONata expression (its value is known only at run time).
+fn is_jsonata(v: &Value) -> bool {
+    matches!(v, Value::String(s) if s.starts_with("{%") && s.ends_with("%}"))
+}
+
+/// Checks a value against the schema. `template` allows `.$` keys and `{% %}` values (dynamic, not
+/// type-checked).
 pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec<ParamIssue>) {
+    if template && is_jsonata(v) {
+        return;
+    }
     let mismatch = |out: &mut Vec<ParamIssue>| {
         out.push(ParamIssue {
             pointer: ptr.to_owned(),
@@ -379,6 +388,16 @@ mod tests {
         assert!(got.iter().any(|(p, m)| p == "/LaunchType" && m.contains("not one of")));
         assert!(got.iter().any(|(p, _)| p == "/Count"));
         assert!(got.iter().any(|(_, m)| m == "the field TaskDefinition is required"));
+    }
+
+    #[test]
+    fn jsonata_values_are_not_type_checked_but_names_are() {
+        let t = json!({"Cluster": "c", "TaskDefinition": "{% $states.input.td %}",
+            "Overrides": {"ContainerOverrides": [{"Name": "a", "Command": "{% $states.input.cmd %}", "Comand": "{% 1 %}"}]}});
+        let issues = lint_template(&t);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].pointer, "/Overrides/ContainerOverrides/0/Comand");
+        assert!(lint_template(&json!("{% $states.input.request %}")).is_empty());
     }
 
     #[test]

@@ -150,6 +150,34 @@ fn seed_run_job_runs_a_real_process_to_completion() {
     assert_eq!(params["StartedBy"], "AWS Step Functions");
 }
 
+/// The seed page's JSONata form (`Arguments`, `$states.result`, `Assign`) on real processes.
+#[test]
+fn seed_run_job_in_jsonata_runs_a_real_process_to_completion() {
+    let def = root().join("fixtures/seed/run-job.jsonata.asl.json");
+    let input = root().join("fixtures/seed/run-job.input.json");
+    let o = sfn(&[
+        "run",
+        def.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+        "--history",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    assert_eq!(v["output"]["report"], "ready");
+    assert!(
+        v["output"]["task"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("arn:aws:ecs:us-east-1:123456789012:task/jobs/"))
+    );
+    let scheduled = &v["history"][2]["taskScheduledEventDetails"];
+    let params: Value = serde_json::from_str(scheduled["parameters"].as_str().unwrap()).unwrap();
+    assert_eq!(params["Overrides"]["ContainerOverrides"][0]["Command"][0], "sh");
+    assert_eq!(scheduled["timeoutInSeconds"], 600);
+}
+
 #[test]
 fn seed_callback_container_calls_back_through_the_loopback_endpoint() {
     let def = root().join("fixtures/seed/callback.asl.json");

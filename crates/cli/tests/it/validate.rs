@@ -12,7 +12,7 @@ fn report(args: &[&str]) -> (i32, Value) {
 #[test]
 fn seed_definitions_are_valid() {
     let dir = root().join("fixtures/seed");
-    for f in ["run-job.asl.json", "callback.asl.json"] {
+    for f in ["run-job.asl.json", "run-job.jsonata.asl.json", "callback.asl.json"] {
         let (code, v) = report(&["validate", dir.join(f).to_str().unwrap(), "--format", "json"]);
         assert_eq!(code, 0, "{f}: {v}");
         assert_eq!(v["valid"], true);
