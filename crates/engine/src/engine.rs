@@ -13,8 +13,9 @@ use tokio::sync::watch;
 
 use crate::error::{Failure, Interrupt};
 use crate::exec::{Exec, MAX_PAYLOAD_BYTES, exceeds};
-use crate::history::{EventDetails, EventSink, History, JsonText};
+use crate::history::{Event, EventDetails, EventSink, History, JsonText};
 use crate::mocks::TaskMocks;
+use crate::replay::Replay;
 use crate::vars::Vars;
 
 /// Wall-clock time for history timestamps and `$$` times. Waiting uses tokio's timer, so a test
@@ -175,6 +176,24 @@ pub struct StartRequest {
     pub input: Value,
     /// Execution role ARN (`$$.Execution.RoleArn`); the engine's default when `None`.
     pub role_arn: Option<String>,
+}
+
+/// An execution to continue after a restart (see [`Engine::resume`]): what it was started with, and the
+/// events it had recorded.
+#[derive(Debug, Clone)]
+pub struct ResumeRequest {
+    /// The execution ARN (`$$.Execution.Id`).
+    pub execution_arn: String,
+    /// The execution name.
+    pub execution_name: String,
+    /// The execution input.
+    pub input: Value,
+    /// Execution role ARN; the engine's default when `None`.
+    pub role_arn: Option<String>,
+    /// When it started (`$$.Execution.StartTime`, the execution's TimeoutSeconds).
+    pub start_time: DateTime<Utc>,
+    /// Its recorded events, ids `1..=n` in order (e.g. from a journal through [`Event::from_json`]).
+    pub events: Vec<Event>,
 }
 
 /// Error and cause given to [`Execution::stop_with`] (StopExecution), reported by `ExecutionAborted`.
@@ -396,6 +415,17 @@ impl Engine {
     }
 
     fn exec_as(&self, prepared: &Prepared, req: StartRequest, arn: Option<String>) -> (Arc<Exec>, History) {
+        self.new_exec(prepared, req, arn, None, None)
+    }
+
+    fn new_exec(
+        &self,
+        prepared: &Prepared,
+        req: StartRequest,
+        arn: Option<String>,
+        start_time: Option<DateTime<Utc>>,
+        replay: Option<Arc<Replay>>,
+    ) -> (Arc<Exec>, History) {
         let cfg = &self.inner.config;
         let state_machine_arn =
             format!("arn:aws:states:{}:{}:stateMachine:{}", cfg.region, cfg.account, prepared.name);
@@ -418,9 +448,10 @@ impl Engine {
             state_machine_arn,
             state_machine_name: prepared.name.clone(),
             role_arn: req.role_arn.unwrap_or_else(|| cfg.role_arn.clone()),
-            start_time: self.inner.clock.now(),
+            start_time: start_time.unwrap_or_else(|| self.inner.clock.now()),
             input: req.input,
             mock_calls: Default::default(),
+            replay,
         });
         (exec, history)
     }
@@ -436,6 +467,41 @@ impl Engine {
     pub fn start_with_arn(&self, prepared: &Prepared, req: StartRequest, execution_arn: String) -> Execution {
         let (exec, history) = self.exec_as(prepared, req, Some(execution_arn));
         Self::spawn(exec, history)
+    }
+
+    /// Continues an execution that was running when its process stopped (a crash, kill -9, a restart),
+    /// from its recorded events, on the current tokio runtime; returns at once. The machine runs again
+    /// from the start, replaying what is on record without repeating it (see the crate documentation):
+    /// `.sync` jobs are waited for again by their recorded handles (never submitted twice), callback
+    /// tokens stay valid, Wait states and back-off wait only for what is left. New events continue the
+    /// recorded ids and go to the engine's event sink (recorded ones are not reported again). An execution
+    /// whose last recorded event ends it is returned finished.
+    pub fn resume(&self, prepared: &Prepared, req: ResumeRequest) -> Execution {
+        let ResumeRequest { execution_arn, execution_name, input, role_arn, start_time, mut events } = req;
+        // Only a gap-free prefix can be continued: ids of new events follow the recorded ones.
+        let contiguous = events.iter().enumerate().take_while(|(i, e)| e.id == *i as u64 + 1).count();
+        events.truncate(contiguous);
+        let start = StartRequest { execution_name, input, role_arn };
+        let finished = events.last().filter(|e| crate::replay::is_final(&e.details)).map(recorded_outcome);
+        let replay = Arc::new(Replay::new(events.clone()));
+        let (exec, history) =
+            self.new_exec(prepared, start, Some(execution_arn), Some(start_time), Some(replay));
+        history.restore(events);
+        match finished {
+            Some(outcome) => {
+                let (abort, _) = AbortHandle::new();
+                let (_, done) = watch::channel(Some(outcome));
+                Execution {
+                    arn: exec.execution_arn.clone(),
+                    start_date: exec.start_time,
+                    history,
+                    abort,
+                    stop_reason: StopReason::default(),
+                    done,
+                }
+            }
+            None => Self::spawn(exec, history),
+        }
     }
 
     fn spawn(exec: Arc<Exec>, history: History) -> Execution {
@@ -476,7 +542,10 @@ async fn execute(
         EventDetails::ExecutionStarted { input: JsonText::new(&exec.input), role_arn: exec.role_arn.clone() };
     let _ = exec.event(&mut prev, started);
     let machine = exec.machine.clone();
-    let timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
+    let mut timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
+    if exec.replay.is_some() {
+        timeout = timeout.map(|t| Replay::timeout_left(exec.start_time, t, exec.now()));
+    }
     let mut vars = Vars::default();
     let input = exec.input.clone();
     enum End {
@@ -522,6 +591,26 @@ async fn execute(
             finish(&exec, prev, ExecutionStatus::Aborted, None, error, cause)
         }
     }
+}
+
+/// How an execution whose final event is on record ended.
+fn recorded_outcome(e: &Event) -> Outcome {
+    let (status, output, error, cause) = match &e.details {
+        EventDetails::ExecutionSucceeded { output } => {
+            (ExecutionStatus::Succeeded, Some(output.to_value()), None, None)
+        }
+        EventDetails::ExecutionTimedOut { error, cause } => {
+            (ExecutionStatus::TimedOut, None, error.clone(), cause.clone())
+        }
+        EventDetails::ExecutionAborted { error, cause } => {
+            (ExecutionStatus::Aborted, None, error.clone(), cause.clone())
+        }
+        EventDetails::ExecutionFailed { error, cause } => {
+            (ExecutionStatus::Failed, None, error.clone(), cause.clone())
+        }
+        _ => (ExecutionStatus::Running, None, None, None),
+    };
+    Outcome { status, output, error, cause, stop_date: e.timestamp }
 }
 
 fn finish(

@@ -44,6 +44,8 @@ pub(crate) struct Exec {
     pub(crate) input: Value,
     /// Invocations so far of each mocked Task state.
     pub(crate) mock_calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// The recorded events of a resumed execution (`None` for a fresh one).
+    pub(crate) replay: Option<Arc<crate::replay::Replay>>,
 }
 
 /// The context object of one state, resolved path by path: `$$.Execution.Input…` and
@@ -162,8 +164,17 @@ impl Exec {
         self.engine.clock.now()
     }
 
-    /// Appends an event after `*prev` and moves the cursor to it.
+    /// Appends an event after `*prev` and moves the cursor to it (in a resumed execution, an event on
+    /// record is not appended again: the cursor moves to the recorded one).
     pub(crate) fn event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
+        if let Some(replay) = &self.replay {
+            return replay.event(self, prev, details);
+        }
+        self.append(prev, details)
+    }
+
+    /// Appends an event after `*prev` and moves the cursor to it.
+    pub(crate) fn append(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
         match self.history.push(*prev, self.now(), details) {
             Ok(id) => {
                 *prev = id;
@@ -276,6 +287,7 @@ impl Exec {
             prev,
             EventDetails::StateEntered { state_type: st, name: name.clone(), input: JsonText::new(&input) },
         )?;
+        let entered_time = self.replay.as_ref().and_then(|r| r.timestamp(entered)).unwrap_or(entered_time);
         let info = StateInfo {
             name: &state.name,
             entered_event: entered,
@@ -336,8 +348,13 @@ impl Exec {
             }
             list
         });
-        self.event(prev, EventDetails::StateExited { state_type: st, name, output: output_text, assigned })?;
-        Ok(Flow { next: step.next, output: step.output })
+        let exited = self
+            .event(prev, EventDetails::StateExited { state_type: st, name, output: output_text, assigned })?;
+        let output = match &self.replay {
+            Some(r) => r.exited(exited, vars).unwrap_or(step.output),
+            None => step.output,
+        };
+        Ok(Flow { next: step.next, output })
     }
 
     // ---- input/output pipeline ------------------------------------------------------------------------
@@ -624,6 +641,13 @@ impl Exec {
                 Duration::from_secs(self.ata_integer(e, "Seconds", AtaScope::input(eff), vars, info)?)
             }
         };
+        let duration = match &self.replay {
+            Some(r) => {
+                let relative = matches!(w, Wait::Seconds(_));
+                r.wait_left(info.entered_event, info.entered_time, duration, relative, self.now())
+            }
+            None => duration,
+        };
         if duration.is_zero() {
             return Ok(());
         }
@@ -708,7 +732,10 @@ impl Exec {
             if let Some(i) = retry.iter().position(|r| error_matches(&r.error_equals, &error)) {
                 let r = &retry[i];
                 if attempts[i] < r.max_attempts {
-                    let delay = backoff(r, attempts[i]);
+                    let mut delay = backoff(r, attempts[i]);
+                    if let Some(replay) = &self.replay {
+                        delay = replay.delay_left(*prev, delay, self.now());
+                    }
                     attempts[i] += 1;
                     retry_count += 1;
                     tokio::select! {
@@ -808,15 +835,15 @@ impl Exec {
         }
         match first_error {
             None => {
-                self.join_event(prev, EventDetails::ParallelStateSucceeded)?;
+                self.join_event(prev, EventDetails::ParallelStateSucceeded { started })?;
                 Ok(Value::Array(outputs))
             }
             Some(Interrupt::Abort) => {
-                self.join_event(prev, EventDetails::ParallelStateAborted)?;
+                self.join_event(prev, EventDetails::ParallelStateAborted { started })?;
                 Err(Interrupt::Abort)
             }
             Some(e) => {
-                self.join_event(prev, EventDetails::ParallelStateFailed)?;
+                self.join_event(prev, EventDetails::ParallelStateFailed { started })?;
                 Err(e)
             }
         }
@@ -955,15 +982,15 @@ impl Exec {
         let MapProgress { outputs, first_error, .. } = progress;
         match first_error {
             None => {
-                self.join_event(prev, EventDetails::MapStateSucceeded)?;
+                self.join_event(prev, EventDetails::MapStateSucceeded { started })?;
                 Ok(Value::Array(outputs.into_iter().map(Option::unwrap_or_default).collect()))
             }
             Some(Interrupt::Abort) => {
-                self.join_event(prev, EventDetails::MapStateAborted)?;
+                self.join_event(prev, EventDetails::MapStateAborted { started })?;
                 Err(Interrupt::Abort)
             }
             Some(e) => {
-                self.join_event(prev, EventDetails::MapStateFailed)?;
+                self.join_event(prev, EventDetails::MapStateFailed { started })?;
                 Err(e)
             }
         }

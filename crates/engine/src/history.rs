@@ -1,8 +1,10 @@
 //! Execution history: the events of GetExecutionHistory, with ids, previous ids and timestamps.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
 
 /// The state types as they prefix history event names (`PassStateEntered`, …).
@@ -76,7 +78,9 @@ pub struct TaskResource {
     pub resource: Arc<str>,
 }
 
-/// What happened, with the details GetExecutionHistory shows.
+/// What happened, with the details GetExecutionHistory shows — plus two facts it does not show, which a
+/// resumed execution needs ([`Event::to_stored_json`] keeps them): the task token a `TaskStarted` waits
+/// on, and the `…StateStarted` event a Parallel or Map state's closing event (`…StateSucceeded`, …) ends.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
 pub enum EventDetails {
@@ -119,6 +123,8 @@ pub enum EventDetails {
     },
     TaskStarted {
         task: TaskResource,
+        /// The `.waitForTaskToken` token (not shown by GetExecutionHistory).
+        token: Option<Arc<str>>,
     },
     TaskSubmitted {
         task: TaskResource,
@@ -139,15 +145,29 @@ pub enum EventDetails {
         cause: Option<String>,
     },
     ParallelStateStarted,
-    ParallelStateSucceeded,
-    ParallelStateFailed,
-    ParallelStateAborted,
+    /// `started`: the id of the `ParallelStateStarted` event this one closes (not shown by GetExecutionHistory).
+    ParallelStateSucceeded {
+        started: u64,
+    },
+    ParallelStateFailed {
+        started: u64,
+    },
+    ParallelStateAborted {
+        started: u64,
+    },
     MapStateStarted {
         length: usize,
     },
-    MapStateSucceeded,
-    MapStateFailed,
-    MapStateAborted,
+    /// `started`: the id of the `MapStateStarted` event this one closes (not shown by GetExecutionHistory).
+    MapStateSucceeded {
+        started: u64,
+    },
+    MapStateFailed {
+        started: u64,
+    },
+    MapStateAborted {
+        started: u64,
+    },
     MapIterationStarted {
         name: Arc<str>,
         index: usize,
@@ -188,13 +208,13 @@ impl EventDetails {
             E::TaskFailed { .. } => "TaskFailed".into(),
             E::TaskTimedOut { .. } => "TaskTimedOut".into(),
             E::ParallelStateStarted => "ParallelStateStarted".into(),
-            E::ParallelStateSucceeded => "ParallelStateSucceeded".into(),
-            E::ParallelStateFailed => "ParallelStateFailed".into(),
-            E::ParallelStateAborted => "ParallelStateAborted".into(),
+            E::ParallelStateSucceeded { .. } => "ParallelStateSucceeded".into(),
+            E::ParallelStateFailed { .. } => "ParallelStateFailed".into(),
+            E::ParallelStateAborted { .. } => "ParallelStateAborted".into(),
             E::MapStateStarted { .. } => "MapStateStarted".into(),
-            E::MapStateSucceeded => "MapStateSucceeded".into(),
-            E::MapStateFailed => "MapStateFailed".into(),
-            E::MapStateAborted => "MapStateAborted".into(),
+            E::MapStateSucceeded { .. } => "MapStateSucceeded".into(),
+            E::MapStateFailed { .. } => "MapStateFailed".into(),
+            E::MapStateAborted { .. } => "MapStateAborted".into(),
             E::MapIterationStarted { .. } => "MapIterationStarted".into(),
             E::MapIterationSucceeded { .. } => "MapIterationSucceeded".into(),
             E::MapIterationFailed { .. } => "MapIterationFailed".into(),
@@ -303,7 +323,7 @@ impl Event {
                 }
                 ("taskScheduledEventDetails", Value::Object(m))
             }
-            E::TaskStarted { task } => ("taskStartedEventDetails", Value::Object(task_fields(task))),
+            E::TaskStarted { task, .. } => ("taskStartedEventDetails", Value::Object(task_fields(task))),
             E::TaskSubmitted { task, output } | E::TaskSucceeded { task, output } => {
                 let mut m = task_fields(task);
                 m.insert("output".into(), text(output));
@@ -341,15 +361,165 @@ impl Event {
             }
             E::WaitStateAborted { name } => ("stateExitedEventDetails", json!({"name": name.as_ref()})),
             E::ParallelStateStarted
-            | E::ParallelStateSucceeded
-            | E::ParallelStateFailed
-            | E::ParallelStateAborted
-            | E::MapStateSucceeded
-            | E::MapStateFailed
-            | E::MapStateAborted => return Value::Object(ev),
+            | E::ParallelStateSucceeded { .. }
+            | E::ParallelStateFailed { .. }
+            | E::ParallelStateAborted { .. }
+            | E::MapStateSucceeded { .. }
+            | E::MapStateFailed { .. }
+            | E::MapStateAborted { .. } => return Value::Object(ev),
         };
         ev.insert(key.to_owned(), body);
         Value::Object(ev)
+    }
+}
+
+/// The member of [`Event::to_stored_json`] that holds what GetExecutionHistory does not show.
+const PRIVATE: &str = "sfnResume";
+
+impl Event {
+    /// The event as a journal keeps it: [`Event::to_json`] plus a `sfnResume` member with what a resumed
+    /// execution needs and GetExecutionHistory does not show (a callback task's token, the event a Parallel
+    /// or Map state's closing event closes). [`Event::from_json`] reads it back; [`Event::strip_private`]
+    /// removes it before the event is shown.
+    pub fn to_stored_json(&self) -> Value {
+        use EventDetails as E;
+        let mut v = self.to_json();
+        let private = match &self.details {
+            E::TaskStarted { token: Some(t), .. } => json!({"token": t.as_ref()}),
+            E::ParallelStateSucceeded { started }
+            | E::ParallelStateFailed { started }
+            | E::ParallelStateAborted { started }
+            | E::MapStateSucceeded { started }
+            | E::MapStateFailed { started }
+            | E::MapStateAborted { started } => json!({"started": started}),
+            _ => return v,
+        };
+        if let Value::Object(m) = &mut v {
+            m.insert(PRIVATE.to_owned(), private);
+        }
+        v
+    }
+
+    /// Removes what [`Event::to_stored_json`] added, leaving GetExecutionHistory's shape.
+    pub fn strip_private(v: &mut Value) {
+        if let Value::Object(m) = v {
+            m.remove(PRIVATE);
+        }
+    }
+
+    /// Reads an event back from GetExecutionHistory's shape (`includeExecutionData: true`) or from
+    /// [`Event::to_stored_json`]: the inverse of both (timestamps to the millisecond).
+    pub fn from_json(v: &Value) -> Result<Event, String> {
+        use EventDetails as E;
+        let kind = v["type"].as_str().ok_or_else(|| format!("an event without a type: {v}"))?;
+        let id = v["id"].as_u64().ok_or_else(|| format!("a {kind} event without an id"))?;
+        let previous_event_id = v["previousEventId"].as_u64().unwrap_or(0);
+        let millis = v["timestamp"].as_f64().map_or(0, |t| (t * 1000.0).round() as i64);
+        let timestamp = Utc.timestamp_millis_opt(millis).single().unwrap_or_default();
+        let private = &v[PRIVATE];
+        let started = private["started"].as_u64().unwrap_or(0);
+        let key = |suffix: &str| {
+            let mut k = kind.to_owned();
+            if let Some(first) = k.get_mut(..1) {
+                first.make_ascii_lowercase();
+            }
+            k.push_str(suffix);
+            k
+        };
+        let d = &v[key("EventDetails").as_str()];
+        let text = |o: &Value, k: &str| JsonText(Arc::from(o[k].as_str().unwrap_or("null")));
+        let string = |o: &Value, k: &str| o[k].as_str().map(str::to_owned);
+        let name = |o: &Value| Arc::<str>::from(o["name"].as_str().unwrap_or_default());
+        let index = |o: &Value| o["index"].as_u64().unwrap_or(0) as usize;
+        let task = |o: &Value| TaskResource {
+            resource_type: Arc::from(o["resourceType"].as_str().unwrap_or_default()),
+            resource: Arc::from(o["resource"].as_str().unwrap_or_default()),
+        };
+        let state_type = |prefix: &str| match prefix {
+            "Pass" => Some(StateType::Pass),
+            "Task" => Some(StateType::Task),
+            "Choice" => Some(StateType::Choice),
+            "Wait" => Some(StateType::Wait),
+            "Succeed" => Some(StateType::Succeed),
+            "Fail" => Some(StateType::Fail),
+            "Parallel" => Some(StateType::Parallel),
+            "Map" => Some(StateType::Map),
+            _ => None,
+        };
+        let details = match kind {
+            "ExecutionStarted" => E::ExecutionStarted {
+                input: text(d, "input"),
+                role_arn: string(d, "roleArn").unwrap_or_default(),
+            },
+            "ExecutionSucceeded" => E::ExecutionSucceeded { output: text(d, "output") },
+            "ExecutionFailed" => E::ExecutionFailed { error: string(d, "error"), cause: string(d, "cause") },
+            "ExecutionAborted" => {
+                E::ExecutionAborted { error: string(d, "error"), cause: string(d, "cause") }
+            }
+            "ExecutionTimedOut" => {
+                E::ExecutionTimedOut { error: string(d, "error"), cause: string(d, "cause") }
+            }
+            "TaskScheduled" => E::TaskScheduled {
+                task: task(d),
+                region: string(d, "region").unwrap_or_default(),
+                parameters: text(d, "parameters"),
+                timeout: d["timeoutInSeconds"].as_u64(),
+                heartbeat: d["heartbeatInSeconds"].as_u64(),
+            },
+            "TaskStarted" => {
+                E::TaskStarted { task: task(d), token: private["token"].as_str().map(Arc::from) }
+            }
+            "TaskSubmitted" => E::TaskSubmitted { task: task(d), output: text(d, "output") },
+            "TaskSucceeded" => E::TaskSucceeded { task: task(d), output: text(d, "output") },
+            "TaskFailed" => {
+                E::TaskFailed { task: task(d), error: string(d, "error"), cause: string(d, "cause") }
+            }
+            "TaskTimedOut" => {
+                E::TaskTimedOut { task: task(d), error: string(d, "error"), cause: string(d, "cause") }
+            }
+            "ParallelStateStarted" => E::ParallelStateStarted,
+            "ParallelStateSucceeded" => E::ParallelStateSucceeded { started },
+            "ParallelStateFailed" => E::ParallelStateFailed { started },
+            "ParallelStateAborted" => E::ParallelStateAborted { started },
+            "MapStateStarted" => E::MapStateStarted { length: d["length"].as_u64().unwrap_or(0) as usize },
+            "MapStateSucceeded" => E::MapStateSucceeded { started },
+            "MapStateFailed" => E::MapStateFailed { started },
+            "MapStateAborted" => E::MapStateAborted { started },
+            "MapIterationStarted" => {
+                let d = &v["mapIterationStartedEventDetails"];
+                E::MapIterationStarted { name: name(d), index: index(d) }
+            }
+            "MapIterationSucceeded" => {
+                let d = &v["mapIterationSucceededEventDetails"];
+                E::MapIterationSucceeded { name: name(d), index: index(d) }
+            }
+            "MapIterationFailed" => {
+                let d = &v["mapIterationFailedEventDetails"];
+                E::MapIterationFailed { name: name(d), index: index(d) }
+            }
+            "MapIterationAborted" => {
+                let d = &v["mapIterationAbortedEventDetails"];
+                E::MapIterationAborted { name: name(d), index: index(d) }
+            }
+            "WaitStateAborted" => E::WaitStateAborted { name: name(&v["stateExitedEventDetails"]) },
+            other => {
+                if let Some(st) = other.strip_suffix("StateEntered").and_then(state_type) {
+                    let d = &v["stateEnteredEventDetails"];
+                    E::StateEntered { state_type: st, name: name(d), input: text(d, "input") }
+                } else if let Some(st) = other.strip_suffix("StateExited").and_then(state_type) {
+                    let d = &v["stateExitedEventDetails"];
+                    let assigned = d["assignedVariables"].as_object().map(|m| {
+                        m.iter()
+                            .map(|(k, t)| (k.clone(), JsonText(Arc::from(t.as_str().unwrap_or("null")))))
+                            .collect()
+                    });
+                    E::StateExited { state_type: st, name: name(d), output: text(d, "output"), assigned }
+                } else {
+                    return Err(format!("unknown event type {other}"));
+                }
+            }
+        };
+        Ok(Event { id, previous_event_id, timestamp, details })
     }
 }
 
@@ -383,10 +553,21 @@ impl Inner {
     }
 }
 
+/// What [`EventSink::durable`] returns.
+pub type Durable = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
 /// Receives every event as it is appended (for journals, live views, metrics).
 pub trait EventSink: Send + Sync {
     /// Called under the history's lock, in event order; keep it quick.
     fn event(&self, execution_arn: &str, event: &Event);
+
+    /// Resolves once every event reported so far is durable. The engine awaits it before a Task state
+    /// calls its service (write-ahead): after a crash, the invocation's `TaskScheduled` and `TaskStarted`
+    /// — its idempotency key and task token — are on record, so a resumed execution never runs it twice.
+    /// The default resolves at once.
+    fn durable(&self) -> Durable {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// An execution's events, shared between the running execution and its observers.
@@ -422,6 +603,11 @@ impl History {
         for e in events {
             inner.push(e);
         }
+    }
+
+    /// Resolves once the sink (if any) has made every event so far durable.
+    pub(crate) fn durable(&self) -> Option<Durable> {
+        self.sink.as_ref().map(|(sink, _)| sink.durable())
     }
 
     fn report(&self, e: &Event) {

@@ -9,6 +9,25 @@
 //! (MaxConcurrency, tolerated failures), state and execution timeouts, the 256 KiB payload limit and
 //! the history limit; every execution records AWS's history events with ids and previous ids.
 //!
+//! Resuming ([`Engine::resume`]): an execution that was running when its process died continues from its
+//! recorded events by *deterministic replay*. The machine runs again from the start with the recorded
+//! events in its history; every event the interpreter is about to append gets a logical key — its place
+//! in the tree that `previousEventId` draws (scope: the machine, a Parallel branch by its first state and
+//! order, a Map iteration by index; step within the scope), never its id, which depends on how branches
+//! interleave — and an event on record under that key is not appended again. Side effects are not
+//! repeated: a Task takes its recorded result; a recorded submission is followed to its end (`.sync`:
+//! the integration's `wait`, e.g. ECS polled again by task ARN; callbacks: the recorded token is
+//! registered again, so SendTaskSuccess with the old token completes the resumed task); an unrecorded
+//! submission is made again with the recorded parameters and the same idempotency key (ECS `ClientToken`).
+//! Write-ahead makes that safe: with an [`EventSink`], a Task calls its service only once
+//! [`EventSink::durable`] says its `TaskScheduled`/`TaskStarted` are on record. Wait states, Retry back-off
+//! and TimeoutSeconds count from the recorded timestamps (only the remaining time is waited), and the
+//! output and variables of a state whose exit is on record come from the record (random intrinsics replay
+//! as they ran). Two facts GetExecutionHistory does not show are kept for this in the events (the task
+//! token in `TaskStarted`, the `…StateStarted` a Parallel/Map closing event closes):
+//! [`Event::to_stored_json`] / [`Event::from_json`] carry them through a journal. A fresh execution pays
+//! one `None` check per hook, nothing else.
+//!
 //! Invariants: it knows no service (tasks go through [`sfn_patterns::ServiceIntegration`] chosen when
 //! the machine is prepared); it never re-parses a definition string while running; every failure
 //! carries its ASL error name and Retry/Catch match that name; stopping an execution aborts every
@@ -39,15 +58,17 @@ mod exec;
 mod history;
 mod jsonata;
 mod mocks;
+mod replay;
 mod task;
 mod test_state;
 mod vars;
 
 pub use engine::{
-    Clock, Engine, EngineBuilder, EngineConfig, Execution, ExecutionStatus, Outcome, Prepared, StartRequest,
+    Clock, Engine, EngineBuilder, EngineConfig, Execution, ExecutionStatus, Outcome, Prepared, ResumeRequest,
+    StartRequest,
 };
 pub use error::Failure;
 pub use exec::MAX_PAYLOAD_BYTES;
-pub use history::{Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
+pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use mocks::{MockResponse, TaskMocks};
 pub use test_state::{Inspection, TestStateOutcome, TestStatus};

@@ -55,13 +55,22 @@ pub(crate) async fn run(
     let resource = &binding.resource;
     let eff = exec.input_path(state, input, vars, info)?;
 
-    // A callback task gets its token before Parameters are evaluated ($$.Task.Token).
-    let callback = (resource.pattern == sfn_patterns::Pattern::WaitForTaskToken).then(|| {
-        exec.engine
-            .tokens
-            .mint(TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() })
+    // A resumed execution: what this invocation recorded before the restart (its token, its result…).
+    let record = exec.replay.as_ref().map(|r| r.task(*prev));
+    let done = record.as_ref().is_some_and(|r| r.outcome.is_some());
+    // A callback task gets its token before Parameters are evaluated ($$.Task.Token); a resumed one waits
+    // on its recorded token again.
+    let callback = (resource.pattern == sfn_patterns::Pattern::WaitForTaskToken && !done).then(|| {
+        let owner = TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() };
+        match record.as_ref().and_then(|r| r.token.clone()) {
+            Some(recorded) => exec.engine.tokens.adopt(recorded, owner),
+            None => exec.engine.tokens.mint(owner),
+        }
     });
-    let token = callback.as_ref().map(|c| c.token().to_owned());
+    let token = match &callback {
+        Some(c) => Some(c.token().to_owned()),
+        None => record.as_ref().and_then(|r| r.token.clone()),
+    };
     let task_info = StateInfo {
         name: info.name,
         entered_event: info.entered_event,
@@ -120,7 +129,8 @@ pub(crate) async fn run(
             heartbeat,
         },
     )?;
-    exec.event(prev, EventDetails::TaskStarted { task: task.clone() })?;
+    let token_text = callback.as_ref().map(|c| Arc::from(c.token()));
+    exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: token_text })?;
 
     let ctx = TaskContext {
         resource: resource.clone(),
@@ -137,8 +147,33 @@ pub(crate) async fn run(
         timeout: timeout.map(Duration::from_secs),
         heartbeat: heartbeat.map(Duration::from_secs),
     };
-    let outcome =
-        run_task(binding.integration.as_ref(), &ctx, parameters, callback, timeouts, abort, &observer).await;
+    let integration = binding.integration.as_ref();
+    let outcome = match record {
+        Some(record) => {
+            let now = exec.now();
+            let history = &exec.history;
+            crate::replay::task(
+                record,
+                history,
+                integration,
+                &ctx,
+                parameters,
+                callback,
+                timeouts,
+                abort,
+                &observer,
+                now,
+            )
+            .await
+        }
+        None => {
+            // Write-ahead: the call happens only once TaskScheduled/TaskStarted are durable.
+            if let Some(durable) = exec.history.durable() {
+                durable.await;
+            }
+            run_task(integration, &ctx, parameters, callback, timeouts, abort, &observer).await
+        }
+    };
     *prev = *observer.cursor.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(full) = observer.full.lock().unwrap_or_else(|e| e.into_inner()).take() {
         return Err(full);
@@ -204,7 +239,7 @@ fn mocked(
             heartbeat: None,
         },
     )?;
-    exec.event(prev, EventDetails::TaskStarted { task: task.clone() })?;
+    exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: None })?;
     let invocation = {
         let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
         let n = calls.entry(state.name.clone()).or_insert(0);

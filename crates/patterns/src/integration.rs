@@ -227,7 +227,45 @@ pub async fn run_task(
     }
     observer.submitted(&submitted);
 
-    if pattern.is_sync() {
+    follow(integration, ctx, submitted, callback, deadline, timeouts.heartbeat, abort, observer).await
+}
+
+/// Continues a task invocation whose submission was recorded before a restart (its `TaskSubmitted` output):
+/// `.sync` waits for the submitted job again (e.g. polls the ECS task by ARN; nothing is submitted twice);
+/// `.waitForTaskToken` waits on `callback`, the recorded token registered again with
+/// [`TokenRegistry::adopt`](crate::TokenRegistry::adopt), so SendTaskSuccess with the old token completes it.
+/// `timeouts.timeout` is what is left of TimeoutSeconds (the caller deducts the time since TaskStarted);
+/// HeartbeatSeconds counts from now.
+pub async fn resume_task(
+    integration: &dyn ServiceIntegration,
+    ctx: &TaskContext,
+    submitted: Value,
+    callback: Option<CallbackReceiver>,
+    timeouts: TaskTimeouts,
+    abort: &AbortSignal,
+    observer: &dyn TaskObserver,
+) -> TaskOutcome {
+    let deadline = timeouts.timeout.map(|d| tokio::time::Instant::now() + d);
+    if ctx.resource.pattern == Pattern::RequestResponse {
+        return TaskOutcome::Succeeded(submitted);
+    }
+    follow(integration, ctx, submitted, callback, deadline, timeouts.heartbeat, abort, observer).await
+}
+
+/// After the submission: waits for the `.sync` job or the callback, until `deadline`.
+#[allow(clippy::too_many_arguments)]
+async fn follow(
+    integration: &dyn ServiceIntegration,
+    ctx: &TaskContext,
+    submitted: Value,
+    callback: Option<CallbackReceiver>,
+    deadline: Option<tokio::time::Instant>,
+    heartbeat: Option<Duration>,
+    abort: &AbortSignal,
+    observer: &dyn TaskObserver,
+) -> TaskOutcome {
+    let timed_out = || TaskOutcome::TimedOut(TaskFailure { error: "States.Timeout".into(), cause: None });
+    if ctx.resource.pattern.is_sync() {
         // Keep only what waiting needs; the full response is already in the history.
         let handle = integration.handle(&submitted);
         drop(submitted);
@@ -248,6 +286,7 @@ pub async fn run_task(
         };
         return outcome;
     }
+    drop(submitted);
 
     // .waitForTaskToken
     let Some(mut rx) = callback else {
@@ -256,7 +295,7 @@ pub async fn run_task(
             "a .waitForTaskToken task was started without a task token",
         ));
     };
-    let mut heartbeat_deadline = timeouts.heartbeat.map(|d| tokio::time::Instant::now() + d);
+    let mut heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
@@ -266,7 +305,7 @@ pub async fn run_task(
                 }
                 Some(CallbackMessage::Heartbeat) => {
                     observer.heartbeat();
-                    heartbeat_deadline = timeouts.heartbeat.map(|d| tokio::time::Instant::now() + d);
+                    heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
                 }
                 None => return TaskOutcome::Aborted,
             },

@@ -3,7 +3,8 @@
 //! Place in the workspace: below `sfn-engine` and the service adapters (`sfn-ecs`), above nothing of ours.
 //! The engine knows services only through [`ServiceIntegration`]; what is common to every service lives here:
 //! parsing `Resource` ([`Resource::parse`]), the three integration patterns ([`run_task`]: request-response,
-//! `.sync`, `.waitForTaskToken` with TimeoutSeconds/HeartbeatSeconds), task tokens ([`TokenRegistry`], ≥ 128-bit
+//! `.sync`, `.waitForTaskToken` with TimeoutSeconds/HeartbeatSeconds; [`resume_task`] continues a recorded
+//! submission after a restart), task tokens ([`TokenRegistry`], ≥ 128-bit
 //! random, single use, SendTask* answers as the Step Functions API), the Failures rule ([`failures_rule`]) and
 //! cooperative cancellation ([`AbortHandle`]).
 //!
@@ -28,7 +29,7 @@ pub use check::check_definition;
 pub use error::{ResourceError, SendTaskError, TaskFailure};
 pub use integration::{
     Integrations, Lint, LintSeverity, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome,
-    TaskTimeouts, failures_rule, run_task,
+    TaskTimeouts, failures_rule, resume_task, run_task,
 };
 pub use resource::{Pattern, Resource, ServiceResource};
 pub use token::{

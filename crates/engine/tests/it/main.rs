@@ -5,6 +5,7 @@ mod conformance;
 mod fake;
 mod history;
 mod limits;
+mod resume;
 mod seam;
 mod test_state;
 

@@ -1,0 +1,380 @@
+//! Resuming an execution after a restart, by deterministic replay of its recorded events.
+//!
+//! [`Engine::resume`](crate::Engine::resume) runs the machine again from the start with the recorded events
+//! already in its [`History`](crate::History). Every event the interpreter is about to append is first
+//! given a *logical key*; while a recorded event has that key (and the same kind), the event is not
+//! appended again: the recorded id is returned and the interpreter moves on. Past the recorded frontier,
+//! events are appended as usual, with ids after the recorded ones.
+//!
+//! Event ids are not deterministic under concurrency (Parallel branches and Map iterations interleave), so
+//! the key is derived from an event's place in the tree that `previousEventId` draws, never from its id:
+//! - the first event (`ExecutionStarted`) is step 0 of the root scope;
+//! - an event that follows a `MapStateStarted` opens the scope of Map iteration `index`; one that follows
+//!   a `ParallelStateStarted` opens the scope of the branch it enters (by its first state's name, and the
+//!   order of branches that share that name);
+//! - the event that closes a Parallel or Map state (`…StateSucceeded`/`Failed`/`Aborted`) is the step
+//!   after its `…StateStarted` (whose id it carries, see [`EventDetails`]): its own `previousEventId` is
+//!   the latest event of any branch, which depends on timing;
+//! - any other event is the next step of the scope of the event it follows.
+//!
+//! Side effects are not repeated: a Task whose result is recorded takes the recorded result; a Task whose
+//! `TaskSubmitted` is recorded continues with the integration's `wait` (`.sync`: the job is polled again by
+//! ARN) or waits on its recorded callback token, registered again; a Task recorded as scheduled but not
+//! submitted is submitted again with the recorded parameters and the same idempotency key (ECS
+//! `ClientToken`) — and the engine awaits [`EventSink::durable`](crate::EventSink::durable) before every
+//! service call, so a call is never made before its `TaskScheduled` is on record. Wait states and Retry
+//! back-off sleep only for what is left (from the recorded timestamps), `TimeoutSeconds` of tasks and of
+//! the execution count from their recorded start, `$$.State.EnteredTime` is the recorded one, and the
+//! output and assigned variables of a state whose exit is recorded are taken from the record (so
+//! `States.UUID()` and friends replay as they ran).
+//!
+//! A fresh execution has no [`Replay`]: the interpreter's hooks cost one `None` check each.
+
+use std::collections::HashMap;
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sfn_patterns::{
+    AbortSignal, CallbackReceiver, ServiceIntegration, TaskContext, TaskFailure, TaskObserver, TaskOutcome,
+    TaskTimeouts,
+};
+
+use crate::error::Interrupt;
+use crate::exec::Exec;
+use crate::history::{Event, EventDetails, History};
+use crate::vars::Vars;
+
+/// Where an event belongs: a scope (the machine, a branch, an iteration) and its step within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    scope: u64,
+    step: u64,
+}
+
+/// Whether an event opens nested scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fork {
+    None,
+    Parallel,
+    Map,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    key: Key,
+    fork: Fork,
+}
+
+const ROOT: u64 = 0;
+
+fn fork_of(d: &EventDetails) -> Fork {
+    match d {
+        EventDetails::ParallelStateStarted => Fork::Parallel,
+        EventDetails::MapStateStarted { .. } => Fork::Map,
+        _ => Fork::None,
+    }
+}
+
+/// The `…StateStarted` event that a closing event closes.
+fn closes(d: &EventDetails) -> Option<u64> {
+    use EventDetails as E;
+    match d {
+        E::ParallelStateSucceeded { started }
+        | E::ParallelStateFailed { started }
+        | E::ParallelStateAborted { started }
+        | E::MapStateSucceeded { started }
+        | E::MapStateFailed { started }
+        | E::MapStateAborted { started } => Some(*started),
+        _ => None,
+    }
+}
+
+fn child_scope(parent: Key, tag: u8, n: u64, name: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (parent.scope, parent.step, tag, n, name).hash(&mut h);
+    h.finish()
+}
+
+/// Whether a recorded event is the one the interpreter is about to append (same key, same kind).
+fn same_kind(recorded: &EventDetails, live: &EventDetails) -> bool {
+    use EventDetails as E;
+    if std::mem::discriminant(recorded) != std::mem::discriminant(live) {
+        return false;
+    }
+    match (recorded, live) {
+        (E::StateEntered { state_type: a, name: n, .. }, E::StateEntered { state_type: b, name: m, .. })
+        | (E::StateExited { state_type: a, name: n, .. }, E::StateExited { state_type: b, name: m, .. }) => {
+            a == b && n == m
+        }
+        _ => true,
+    }
+}
+
+/// A final event (`ExecutionSucceeded`, …).
+pub(crate) fn is_final(d: &EventDetails) -> bool {
+    matches!(
+        d,
+        EventDetails::ExecutionSucceeded { .. }
+            | EventDetails::ExecutionFailed { .. }
+            | EventDetails::ExecutionAborted { .. }
+            | EventDetails::ExecutionTimedOut { .. }
+    )
+}
+
+#[derive(Default)]
+struct Keys {
+    /// Every event id seen so far (recorded and appended) → its key.
+    nodes: HashMap<u64, Node>,
+    /// Parallel branches entered so far under a `ParallelStateStarted`, by first state's name.
+    branches: HashMap<(u64, Arc<str>), u64>,
+}
+
+impl Keys {
+    fn key_of(&mut self, prev: u64, details: &EventDetails) -> Option<Key> {
+        if let Some(started) = closes(details) {
+            let n = self.nodes.get(&started)?;
+            return Some(Key { scope: n.key.scope, step: n.key.step + 1 });
+        }
+        if prev == 0 {
+            return Some(Key { scope: ROOT, step: 0 });
+        }
+        let parent = *self.nodes.get(&prev)?;
+        Some(match (parent.fork, details) {
+            (Fork::Map, EventDetails::MapIterationStarted { index, .. }) => {
+                Key { scope: child_scope(parent.key, b'i', *index as u64, ""), step: 0 }
+            }
+            (Fork::Parallel, EventDetails::StateEntered { name, .. }) => {
+                let n = self.branches.entry((prev, name.clone())).or_insert(0);
+                let rank = *n;
+                *n += 1;
+                Key { scope: child_scope(parent.key, b'b', rank, name), step: 0 }
+            }
+            _ => Key { scope: parent.key.scope, step: parent.key.step + 1 },
+        })
+    }
+}
+
+struct State {
+    keys: Keys,
+    /// Recorded events not replayed yet, by key → id.
+    pending: HashMap<Key, u64>,
+}
+
+/// The recorded events of a resumed execution and what has been replayed of them.
+pub(crate) struct Replay {
+    /// Recorded events; event `id` is at `id - 1`.
+    recorded: Vec<Event>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay").field("recorded", &self.recorded.len()).finish_non_exhaustive()
+    }
+}
+
+/// What one Task invocation had recorded before the restart.
+#[derive(Debug, Default)]
+pub(crate) struct TaskRecord {
+    /// Parameters of the recorded `TaskScheduled`.
+    pub(crate) parameters: Option<Value>,
+    /// When the recorded `TaskStarted` happened.
+    pub(crate) started_at: Option<DateTime<Utc>>,
+    /// The callback token of the recorded `TaskStarted`.
+    pub(crate) token: Option<String>,
+    /// The recorded `TaskSubmitted` output.
+    pub(crate) submitted: Option<Value>,
+    /// The recorded result.
+    pub(crate) outcome: Option<TaskOutcome>,
+}
+
+impl Replay {
+    /// Indexes recorded events (ids `1..=n`, in order) by logical key.
+    pub(crate) fn new(recorded: Vec<Event>) -> Replay {
+        let mut keys = Keys::default();
+        let mut pending = HashMap::with_capacity(recorded.len());
+        for e in &recorded {
+            if let Some(key) = keys.key_of(e.previous_event_id, &e.details) {
+                keys.nodes.insert(e.id, Node { key, fork: fork_of(&e.details) });
+                pending.insert(key, e.id);
+            }
+        }
+        // Branch ranks are counted again as the replay enters branches.
+        keys.branches.clear();
+        Replay { recorded, state: Mutex::new(State { keys, pending }) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn recorded(&self, id: u64) -> Option<&Event> {
+        usize::try_from(id).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.recorded.get(i))
+    }
+
+    /// The recorded event `ahead` steps after event `id` in its scope, if not replayed yet.
+    fn after(&self, id: u64, ahead: u64) -> Option<&Event> {
+        let st = self.lock();
+        let node = st.keys.nodes.get(&id)?;
+        let key = Key { scope: node.key.scope, step: node.key.step + ahead };
+        let rid = *st.pending.get(&key)?;
+        drop(st);
+        self.recorded(rid)
+    }
+
+    /// [`Exec::event`] in a resumed execution: the recorded id when this event is on record, else appends.
+    pub(crate) fn event(&self, exec: &Exec, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
+        let key = {
+            let mut st = self.lock();
+            let key = st.keys.key_of(*prev, &details);
+            if let Some(k) = key
+                && let Some(&id) = st.pending.get(&k)
+                && self.recorded(id).is_some_and(|r| same_kind(&r.details, &details))
+            {
+                st.pending.remove(&k);
+                *prev = id;
+                return Ok(id);
+            }
+            key
+        };
+        let fork = fork_of(&details);
+        let id = exec.append(prev, details)?;
+        if let Some(key) = key {
+            self.lock().keys.nodes.insert(id, Node { key, fork });
+        }
+        Ok(id)
+    }
+
+    /// The recorded timestamp of event `id` (for `$$.State.EnteredTime`), when it is a recorded event.
+    pub(crate) fn timestamp(&self, id: u64) -> Option<DateTime<Utc>> {
+        self.recorded(id).map(|e| e.timestamp)
+    }
+
+    /// After a recorded `…StateExited` (`id`): its output, and its assigned variables set again.
+    pub(crate) fn exited(&self, id: u64, vars: &mut Vars) -> Option<Value> {
+        let EventDetails::StateExited { output, assigned, .. } = &self.recorded(id)?.details else {
+            return None;
+        };
+        for (k, v) in assigned.iter().flatten() {
+            vars.set(k.clone(), v.to_value());
+        }
+        Some(output.to_value())
+    }
+
+    /// How long a Wait state entered at event `entered` still has to wait: nothing when its exit is
+    /// recorded; what is left of `duration` since the recorded entry when `relative` (Seconds); else
+    /// `duration` (a Timestamp wait already counts from now).
+    pub(crate) fn wait_left(
+        &self,
+        entered: u64,
+        entered_time: DateTime<Utc>,
+        duration: Duration,
+        relative: bool,
+        now: DateTime<Utc>,
+    ) -> Duration {
+        if self.after(entered, 1).is_some() {
+            return Duration::ZERO;
+        }
+        if relative && self.recorded(entered).is_some() {
+            return left(entered_time, duration, now);
+        }
+        duration
+    }
+
+    /// The Retry back-off after the failure at event `failed`: nothing when the next attempt is recorded,
+    /// what is left of `delay` since the recorded failure otherwise.
+    pub(crate) fn delay_left(&self, failed: u64, delay: Duration, now: DateTime<Utc>) -> Duration {
+        if self.after(failed, 1).is_some() {
+            return Duration::ZERO;
+        }
+        match self.timestamp(failed) {
+            Some(at) => left(at, delay, now),
+            None => delay,
+        }
+    }
+
+    /// What remains of the execution's TimeoutSeconds.
+    pub(crate) fn timeout_left(start: DateTime<Utc>, timeout: Duration, now: DateTime<Utc>) -> Duration {
+        left(start, timeout, now)
+    }
+
+    /// What the Task invocation that follows event `prev` recorded.
+    pub(crate) fn task(&self, prev: u64) -> TaskRecord {
+        use EventDetails as E;
+        let mut record = TaskRecord::default();
+        let Some(Event { details: E::TaskScheduled { parameters, .. }, .. }) = self.after(prev, 1) else {
+            return record;
+        };
+        record.parameters = Some(parameters.to_value());
+        let mut step = 2;
+        if let Some(Event { details: E::TaskStarted { token, .. }, timestamp, .. }) = self.after(prev, step) {
+            record.started_at = Some(*timestamp);
+            record.token = token.as_deref().map(str::to_owned);
+            step += 1;
+        }
+        if let Some(Event { details: E::TaskSubmitted { output, .. }, .. }) = self.after(prev, step) {
+            record.submitted = Some(output.to_value());
+            step += 1;
+        }
+        record.outcome = match self.after(prev, step).map(|e| &e.details) {
+            Some(E::TaskSucceeded { output, .. }) => Some(TaskOutcome::Succeeded(output.to_value())),
+            Some(E::TaskFailed { error, cause, .. }) => Some(TaskOutcome::Failed(TaskFailure {
+                error: error.clone().unwrap_or_default(),
+                cause: cause.clone(),
+            })),
+            Some(E::TaskTimedOut { error, cause, .. }) => Some(TaskOutcome::TimedOut(TaskFailure {
+                error: error.clone().unwrap_or_else(|| "States.Timeout".to_owned()),
+                cause: cause.clone(),
+            })),
+            _ => None,
+        };
+        record
+    }
+}
+
+fn left(since: DateTime<Utc>, total: Duration, now: DateTime<Utc>) -> Duration {
+    let elapsed = (now - since).to_std().unwrap_or_default();
+    total.saturating_sub(elapsed)
+}
+
+/// One Task invocation of a resumed execution: the recorded result, or the recorded submission followed
+/// to its end, or (nothing submitted on record) a submission with the recorded parameters.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn task(
+    record: TaskRecord,
+    history: &History,
+    integration: &dyn ServiceIntegration,
+    ctx: &TaskContext,
+    parameters: Value,
+    callback: Option<CallbackReceiver>,
+    mut timeouts: TaskTimeouts,
+    abort: &AbortSignal,
+    observer: &dyn TaskObserver,
+    now: DateTime<Utc>,
+) -> TaskOutcome {
+    if let (Some(started), Some(t)) = (record.started_at, timeouts.timeout) {
+        timeouts.timeout = Some(left(started, t, now));
+    }
+    match (record.outcome, record.submitted) {
+        (Some(outcome), submitted) => {
+            if let Some(s) = submitted {
+                observer.submitted(&s);
+            }
+            outcome
+        }
+        (None, Some(submitted)) => {
+            observer.submitted(&submitted);
+            sfn_patterns::resume_task(integration, ctx, submitted, callback, timeouts, abort, observer).await
+        }
+        (None, None) => {
+            if let Some(durable) = history.durable() {
+                durable.await;
+            }
+            let parameters = record.parameters.unwrap_or(parameters);
+            sfn_patterns::run_task(integration, ctx, parameters, callback, timeouts, abort, observer).await
+        }
+    }
+}
