@@ -89,7 +89,11 @@ pub(crate) async fn engine_builder(
             };
             EcsIntegration::new(Arc::new(sim.with_task_definitions(tds)))
         }
-        EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend"),
+        // Amazon ECS with the aws-config default chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS, …).
+        #[cfg(feature = "aws")]
+        EcsBackendKind::Aws => EcsIntegration::new(Arc::new(sfn_ecs::AwsBackend::from_env().await)),
+        #[cfg(not(feature = "aws"))]
+        EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend (sfn-cli feature `aws`)"),
     };
     builder = builder.integration(Arc::new(integration));
     if let Some(path) = &mocks.mock_config {

@@ -52,12 +52,14 @@ fn task_definitions(args: &EcsArgs) -> anyhow::Result<TaskDefinitions> {
 
 /// The engine's integrations for the server at `endpoint`: ECS on the chosen backend. Containers of the
 /// local backend get `AWS_ENDPOINT_URL_SFN` = this server, so their SDK calls SendTask* here.
-pub(crate) fn engine_builder(
+pub(crate) async fn engine_builder(
     args: &EcsArgs,
     endpoint: SocketAddr,
     region: &str,
 ) -> anyhow::Result<EngineBuilder> {
     let tds = task_definitions(args)?;
+    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+    let mut region = region.to_owned();
     let ecs = match args.ecs {
         EcsBackendKind::Local => {
             let env = vec![
@@ -83,10 +85,20 @@ pub(crate) fn engine_builder(
             };
             EcsIntegration::new(Arc::new(sim.with_task_definitions(tds)))
         }
-        // The aws backend (aws-sdk-ecs) plugs in here once sfn-ecs offers it.
-        EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend"),
+        // Amazon ECS with the aws-config default chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS, …);
+        // the region of ARNs and TaskScheduled events is the one ECS is called in.
+        #[cfg(feature = "aws")]
+        EcsBackendKind::Aws => {
+            let backend = sfn_ecs::AwsBackend::from_env().await;
+            if let Some(r) = backend.region() {
+                r.clone_into(&mut region);
+            }
+            EcsIntegration::new(Arc::new(backend))
+        }
+        #[cfg(not(feature = "aws"))]
+        EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend (sfn-cli feature `aws`)"),
     };
-    let config = EngineConfig { region: region.to_owned(), ..EngineConfig::default() };
+    let config = EngineConfig { region, ..EngineConfig::default() };
     Ok(Engine::builder().config(config).integration(Arc::new(ecs)))
 }
 
@@ -119,7 +131,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
     runtime.block_on(async {
         let listener = sfn_server::bind(args.listen, args.allow_remote).await?;
         let addr = listener.local_addr()?;
-        let builder = engine_builder(&args.ecs, addr, &region())?;
+        let builder = engine_builder(&args.ecs, addr, &region()).await?;
         let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone() };
         let server = sfn_server::Server::open(builder, options)?;
         eprintln!("sfn serve: listening on http://{addr}");

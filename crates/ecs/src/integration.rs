@@ -225,12 +225,14 @@ impl ServiceIntegration for EcsIntegration {
         let out =
             self.backend.run_task(&req).await.map_err(|e| TaskFailure::new(e.error_name(), e.message))?;
         let date = chrono::Utc::now().to_rfc2822();
-        let response = run_task_response(&out, &uuid::Uuid::new_v4().to_string(), &date);
+        // ECS's own request id when a real ECS answered (the aws backend), else a fresh one.
+        let request_id = out.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let response = run_task_response(&out, &request_id, &date);
         failures_rule(ctx.resource.pattern, &response, "AmazonECS.Unknown")?;
         Ok(response)
     }
 
-    async fn wait(&self, _ctx: &TaskContext, submitted: &Value) -> Result<Value, TaskFailure> {
+    async fn wait(&self, ctx: &TaskContext, submitted: &Value) -> Result<Value, TaskFailure> {
         let tasks = submitted_tasks(submitted);
         if tasks.is_empty() {
             return Err(TaskFailure::new("States.TaskFailed", "RunTask started no task"));
@@ -245,7 +247,13 @@ impl ServiceIntegration for EcsIntegration {
                         serde_json::json!({"Arn": arn, "Reason": "MISSING"}).to_string(),
                     ));
                 }
-                Stopped::Error(e) => return Err(TaskFailure::new(e.error_name(), e.message)),
+                Stopped::Error(e) => {
+                    // DescribeTasks failed beyond the SDK's retries: the state fails, and the tasks it can no
+                    // longer track are stopped rather than left running (best effort).
+                    let reason = format!("Step Functions could not track the task ({})", e.error_name());
+                    self.stop(ctx, submitted, &reason).await;
+                    return Err(TaskFailure::new(e.error_name(), e.message));
+                }
             };
             let json = task.to_json();
             // Any container that exited non-zero (essential or not) or never ran fails the state;

@@ -10,6 +10,12 @@
 //!   stop codes and container reasons, finite cluster capacity (real `RESOURCE:CPU`/`RESOURCE:MEMORY`
 //!   failures), captured logs, extra environment for callbacks.
 //! - [`SimBackend`]: in-memory and scripted per family, on tokio's clock, with API call counters.
+//! - `AwsBackend` (feature `aws`): Amazon ECS through aws-sdk-ecs and the aws-config default chain — the
+//!   PascalCase request mapped field by field onto the SDK, every RunTask with a `ClientToken`, the SDK's
+//!   standard retries (bounded attempts, back-off), responses mapped back into the same model, so outputs
+//!   have one shape whichever backend ran; SDK errors become `ECS.<ErrorCode>` (service errors, with the
+//!   Java SDK's cause text), `ECS.ClientExecutionTimeoutException` or `ECS.SdkClientException`
+//!   (connection, credentials).
 //! - [`EcsIntegration`]: the Failures rule (`AmazonECS.Unknown` for `.sync` and callbacks), `StartedBy:
 //!   "AWS Step Functions"` for `.sync`, one shared poller (one DescribeTasks per ≤ 100 ARNs per cluster per
 //!   round, back-off), the `.sync` outcome rule (any container with a non-zero or missing exit code, or a
@@ -30,6 +36,8 @@
 //! # let _ = engine;
 //! ```
 
+#[cfg(feature = "aws")]
+mod aws;
 mod backend;
 mod error;
 mod integration;
@@ -40,6 +48,8 @@ mod poller;
 mod sim;
 mod taskdef;
 
+#[cfg(feature = "aws")]
+pub use aws::AwsBackend;
 pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
 pub use error::{EcsError, TaskDefinitionError};
 pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};

@@ -256,12 +256,14 @@ impl LocalBackend {
                     reason: None,
                     essential: c.is_essential(),
                     runtime_id: None,
+                    extra: serde_json::Map::new(),
                 })
                 .collect(),
             overrides: render_overrides(td, p),
             tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
             enable_execute_command: p.enable_execute_command.unwrap_or(false),
             version: 1,
+            extra: serde_json::Map::new(),
         };
         let (stop, _) = watch::channel(None);
         let local = Arc::new(LocalTask { task: Mutex::new(task.clone()), stop, logs: Mutex::default() });

@@ -25,6 +25,10 @@ pub struct EcsContainer {
     pub essential: bool,
     /// `RuntimeId` (the local process id, for the local backend).
     pub runtime_id: Option<String>,
+    /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
+    /// `Cpu`, `GpuIds`, `ImageDigest`, `NetworkInterfaces`, …); they replace the defaults of
+    /// [`EcsContainer::to_json`]. Empty for the local and sim backends.
+    pub extra: Map<String, Value>,
 }
 
 /// A task as DescribeTasks describes it.
@@ -82,6 +86,10 @@ pub struct EcsTask {
     pub enable_execute_command: bool,
     /// `Version`: increases at each change.
     pub version: i64,
+    /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
+    /// `Attachments`, `Attributes`, `AvailabilityZone`, `EphemeralStorage`, …); they replace the defaults of
+    /// [`EcsTask::to_json`]. Empty for the local and sim backends.
+    pub extra: Map<String, Value>,
 }
 
 /// A RunTask `Failures` entry.
@@ -117,6 +125,8 @@ pub struct RunTaskOutput {
     pub tasks: Vec<EcsTask>,
     /// Tasks that could not be started.
     pub failures: Vec<EcsFailure>,
+    /// The request id ECS gave (`SdkResponseMetadata.RequestId`), when a real ECS answered.
+    pub request_id: Option<String>,
 }
 
 /// What DescribeTasks returned.
@@ -132,6 +142,17 @@ fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
     if let Some(v) = v {
         m.insert(k.to_owned(), v);
     }
+}
+
+/// Adds a backend's further fields (replacing defaults), keeping the keys in alphabetical order as AWS does.
+fn merge_extra(m: &mut Map<String, Value>, extra: &Map<String, Value>) {
+    if extra.is_empty() {
+        return;
+    }
+    for (k, v) in extra {
+        m.insert(k.clone(), v.clone());
+    }
+    m.sort_keys();
 }
 
 impl EcsContainer {
@@ -151,6 +172,7 @@ impl EcsContainer {
         put_opt(&mut m, "Reason", self.reason.clone().map(Value::String));
         put_opt(&mut m, "RuntimeId", self.runtime_id.clone().map(Value::String));
         m.insert("TaskArn".into(), json!(task_arn));
+        merge_extra(&mut m, &self.extra);
         Value::Object(m)
     }
 }
@@ -193,6 +215,7 @@ impl EcsTask {
         m.insert("TaskArn".into(), json!(self.task_arn));
         m.insert("TaskDefinitionArn".into(), json!(self.task_definition_arn));
         m.insert("Version".into(), json!(self.version));
+        merge_extra(&mut m, &self.extra);
         Value::Object(m)
     }
 

@@ -221,6 +221,7 @@ impl EcsBackend for SimBackend {
             let out = RunTaskOutput {
                 tasks: arns.iter().filter_map(|a| tasks.get(a).map(|t| t.task.clone())).collect(),
                 failures,
+                request_id: None,
             };
             return Ok(out);
         }
@@ -313,12 +314,14 @@ impl EcsBackend for SimBackend {
                         reason: None,
                         essential: c.is_essential(),
                         runtime_id: None,
+                        extra: serde_json::Map::new(),
                     })
                     .collect(),
                 overrides: render_overrides(&td, p),
                 tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
                 enable_execute_command: p.enable_execute_command.unwrap_or(false),
                 version: 1,
+                extra: serde_json::Map::new(),
             };
             out.tasks.push(task.clone());
             self.lock().insert(

@@ -1,6 +1,8 @@
 //! Integration tests of `sfn-ecs`: through the engine, on real processes (`local`) and the simulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+#[cfg(feature = "aws")]
+mod aws;
 mod local;
 mod sim;
 mod support;
