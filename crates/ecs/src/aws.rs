@@ -23,7 +23,7 @@
 //! | service error with a code | `ECS.<Code>` (`ECS.ClusterNotFoundException`, `ECS.AccessDeniedException`, …) | message + `(Service: AmazonECS; Status Code; Error Code; Request ID)` |
 //! | service error without a code (an HTTP 5xx with no body) | `ECS.AmazonECSException` (the generic ECS exception, cdklabs/construct-hub#415) | the HTTP status |
 //! | no response in time | `ECS.ClientExecutionTimeoutException` | what timed out |
-//! | connection refused/reset, DNS, TLS, no credentials, unreadable response | `ECS.SdkClientException` | what failed (`Unable to load AWS credentials: …`) |
+//! | connection refused/reset, DNS, TLS, no credentials, a 2xx response the SDK cannot read | `ECS.SdkClientException` | what failed (`Unable to load AWS credentials for ECS RunTask: …`) |
 //!
 //! The last two follow the names Step Functions documents for the transient client-side errors of its
 //! optimized integrations (`Lambda.SdkClientException`, `Lambda.ClientExecutionTimeoutException`,
@@ -721,6 +721,11 @@ where
 {
     let request_id = err.request_id().unwrap_or("null").to_owned();
     match &err {
+        // A 2xx answer the SDK could not read (e.g. a number where ECS sends a string).
+        SdkError::ServiceError(ctx) if ctx.raw().status().is_success() => EcsError::new(
+            "SdkClientException",
+            format!("Unable to unmarshall the response of Amazon ECS ({operation}): {}", chain(ctx.err())),
+        ),
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
             let code = ctx.err().code();

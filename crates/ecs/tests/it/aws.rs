@@ -1,6 +1,7 @@
 //! The aws backend against recorded and scripted HTTP (no AWS account): the exact RunTask request for a
 //! full parameter set, a `.sync` run through `EcsIntegration`, the Failures rule, and the fault matrix of
-//! README's "Fault injection" table — each fault gives a defined error name and cause Retry/Catch match.
+//! README's "Fault injection" table — each fault gives a defined error name and cause Retry/Catch match —
+//! and, when moto is at hand, end to end against `moto_server`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -470,6 +471,18 @@ async fn service_errors_are_not_retried_and_catch_matches_their_name() {
 }
 
 #[tokio::test]
+async fn unreadable_response_surfaces_as_ecs_sdk_client_exception() {
+    // A number where ECS sends a string (what moto before 5.2.5 answers).
+    let bad =
+        json!({"tasks": [{"taskArn": TASK_ARN, "containers": [{"name": "app", "cpu": 64}]}], "failures": []});
+    let (http, calls) = scripted(move |_, _, _| (200, bad.clone()));
+    let e = backend(http).run_task(&request(json!({"TaskDefinition": "job"}))).await.unwrap_err();
+    assert_eq!(e.error_name(), "ECS.SdkClientException", "{e}");
+    assert!(e.message.starts_with("Unable to unmarshall the response of Amazon ECS (RunTask)"), "{e}");
+    assert_eq!(count(&calls, "RunTask"), 1, "not retried: the same answer would come back");
+}
+
+#[tokio::test]
 async fn describe_tasks_missing_fails_sync_with_states_task_failed() {
     let (http, _) = scripted(|op, _, _| match op {
         "RunTask" => (200, json!({"tasks": [wire_task(TASK_ARN, "PROVISIONING", None)], "failures": []})),
@@ -616,4 +629,108 @@ async fn connection_reset_is_retried_then_surfaces_as_ecs_sdk_client_exception()
     server.abort();
     assert_eq!(e.error_name(), "ECS.SdkClientException", "{e}");
     assert_eq!(accepted.load(Ordering::Relaxed), AwsBackend::MAX_ATTEMPTS as usize, "{e}");
+}
+
+// ---- end to end against moto_server ---------------------------------------------------------------
+
+/// Python with moto (`SFN_TEST_PYTHON`, else the workspace's `.venv`, else `python3`), when it can import
+/// `moto.server`. `.ci/run` installs `moto[server]` and sets `SFN_REQUIRE_MOTO=1`, so CI fails loudly
+/// instead of skipping.
+fn moto_python() -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var_os("SFN_TEST_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        let venv = root.join(".venv/bin/python");
+        if venv.exists() { venv } else { "python3".into() }
+    });
+    // moto before 5.2.5 sends container `cpu`/`memory` as numbers where ECS sends strings.
+    let probe = "import moto, moto.server\n\
+                 v = tuple(int(x) for x in moto.__version__.split('.')[:3] if x.isdigit())\n\
+                 raise SystemExit(0 if v >= (5, 2, 5) else 3)";
+    let ok =
+        std::process::Command::new(&python).args(["-c", probe]).output().is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("SFN_REQUIRE_MOTO").as_deref() != Ok("1"),
+        "{} cannot import moto.server >= 5.2.5: `pip install 'moto[server]>=5.2.5'` (see .ci/run)",
+        python.display()
+    );
+    eprintln!("moto_server_end_to_end: SKIPPED ({} has no moto.server >= 5.2.5)", python.display());
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_server_end_to_end() {
+    use aws_sdk_ecs::types::{ContainerDefinition, NetworkMode};
+    let Some(python) = moto_python() else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _moto = tokio::process::Command::new(python)
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let b = Arc::new(loopback(port));
+    b.client().create_cluster().cluster_name("jobs").send().await.unwrap();
+    // moto needs memory/cpu on every container, and bridge networking (see ../shared/peers/README.md).
+    let app = ContainerDefinition::builder()
+        .name("app")
+        .image("busybox")
+        .memory(128)
+        .cpu(64)
+        .essential(true)
+        .build();
+    b.client()
+        .register_task_definition()
+        .family("job")
+        .network_mode(NetworkMode::Bridge)
+        .container_definitions(app)
+        .send()
+        .await
+        .unwrap();
+    let engine = engine(b.clone());
+    let params = json!({"Cluster": "jobs", "TaskDefinition": "job", "LaunchType": "FARGATE",
+        "Overrides": {"ContainerOverrides": [{"Name": "app", "Command.$": "$.cmd"}]}});
+
+    // .sync: RunTask, then DescribeTasks until moto reports STOPPED.
+    let (o, _) = run(&engine, machine(SYNC, params.clone(), json!({})), json!({"cmd": ["echo", "hi"]})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    let t = o.output.unwrap();
+    assert_eq!(t["LastStatus"], "STOPPED");
+    assert_eq!(t["StartedBy"], "AWS Step Functions");
+    assert_eq!(t["ClusterArn"], "arn:aws:ecs:us-east-1:123456789012:cluster/jobs");
+    assert_eq!(t["Containers"][0]["Name"], "app");
+    assert_eq!(t["Containers"][0]["ExitCode"], 0);
+
+    // Request-response returns at once; StopTask stops the task.
+    let (o, _) =
+        run(&engine, machine(REQUEST_RESPONSE, params, json!({})), json!({"cmd": ["sleep", "60"]})).await;
+    let out = o.output.unwrap();
+    assert_eq!(out["Failures"], json!([]));
+    let arn = out["Tasks"][0]["TaskArn"].as_str().unwrap().to_owned();
+    assert_ne!(out["Tasks"][0]["LastStatus"], "STOPPED");
+    b.stop_task("jobs", &arn, "done testing").await.unwrap();
+    let d = b.describe_tasks("jobs", std::slice::from_ref(&arn)).await.unwrap();
+    assert_eq!(d.tasks[0].last_status, "STOPPED");
+    assert_eq!(d.tasks[0].stopped_reason.as_deref(), Some("done testing"));
+
+    // An ECS error from the real API surface.
+    let (o, _) = run(
+        &engine,
+        machine(
+            SYNC,
+            json!({"Cluster": "nope", "TaskDefinition": "job", "LaunchType": "FARGATE"}),
+            json!({}),
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(o.error.as_deref(), Some("ECS.ClusterNotFoundException"), "{o:?}");
 }
