@@ -178,6 +178,13 @@ const JSONPATH_ONLY: &[&str] = &[
 /// Fields only JSONata states may use.
 const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
 
+/// AWS's message for a JSONata-only field in a JSONPath state.
+fn jsonata_only(field: &str) -> String {
+    format!(
+        "The QueryLanguage is set to 'JSONPath', but field '{field}' is only supported for the 'JSONata' QueryLanguage"
+    )
+}
+
 /// Suggests the closest known name for a misspelt one.
 pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
@@ -352,10 +359,8 @@ impl Lowering {
                     format!("The field '{key}' is not supported when QueryLanguage is 'JSONata'"),
                 );
             } else if ql == QueryLanguage::JsonPath && JSONATA_ONLY.contains(&key.as_str()) {
-                self.err(
-                    &kptr,
-                    format!("The field '{key}' is only supported when QueryLanguage is 'JSONata'"),
-                );
+                // AWS's wording and location (the state), measured in floci-io/floci#2968.
+                self.err(ptr, jsonata_only(key));
             }
         }
         let _ = STATE_FIELDS;
@@ -790,10 +795,7 @@ impl Lowering {
                     );
                 }
                 if ql == QueryLanguage::JsonPath && c.output.is_some() {
-                    self.err(
-                        format!("{cptr}/Output"),
-                        "The field 'Output' is only supported when QueryLanguage is 'JSONata'",
-                    );
+                    self.err(format!("{cptr}/Output"), jsonata_only("Output"));
                 }
                 let _ = &c.comment;
                 Catcher {
@@ -885,10 +887,7 @@ impl Lowering {
             }
         } else {
             if m.contains_key("Output") {
-                self.err(
-                    format!("{ptr}/Output"),
-                    "The field 'Output' is only supported when QueryLanguage is 'JSONata'",
-                );
+                self.err(format!("{ptr}/Output"), jsonata_only("Output"));
             }
             self.condition(m, ptr, true)?
         };
@@ -1127,7 +1126,7 @@ impl Lowering {
                             "ProcessorConfig is only supported in a Map ItemProcessor",
                         );
                     }
-                    branches.push(self.branch(b, Some(v), &bptr, ql));
+                    branches.push(self.branch(b, Some(v), &bptr, self.machine_lang));
                 }
             }
             (Some(_), _) => self.err(format!("{ptr}/Branches"), "Branches must contain at least one branch"),
@@ -1200,7 +1199,7 @@ impl Lowering {
                         execution_type = Some(t.clone());
                     }
                 }
-                self.branch(p, fields.get(proc_field), &pptr, ql)
+                self.branch(p, fields.get(proc_field), &pptr, self.machine_lang)
             }
             None => Branch { start_at: String::new(), states: States::default(), comment: None },
         };

@@ -82,8 +82,18 @@ fn fields_by_type_and_language() {
         r#"{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"$.x","End":true}}}"#,
     );
     assert_eq!(d, vec![(codes::SCHEMA_VALIDATION_FAILED.to_owned(), "/States/A/InputPath".to_owned())]);
+    // A JSONata-only field in a JSONPath state is reported at the state (floci-io/floci#2968, measured on AWS).
     let d = diags(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Output":{},"End":true}}}"#);
-    assert_eq!(d, vec![(codes::SCHEMA_VALIDATION_FAILED.to_owned(), "/States/A/Output".to_owned())]);
+    assert_eq!(d, vec![(codes::SCHEMA_VALIDATION_FAILED.to_owned(), "/States/A".to_owned())]);
+    // States inside a Map or Parallel inherit the machine's language, not the Map's (same source).
+    let d = diags(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","QueryLanguage":"JSONata","ItemProcessor":{"StartAt":"P",
+            "States":{"P":{"Type":"Pass","Output":"{% 1 %}","End":true}}},"End":true}}}"#,
+    );
+    assert_eq!(
+        d,
+        vec![(codes::SCHEMA_VALIDATION_FAILED.to_owned(), "/States/M/ItemProcessor/States/P".to_owned())]
+    );
 }
 
 #[test]
