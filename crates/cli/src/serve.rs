@@ -51,11 +51,13 @@ fn task_definitions(args: &EcsArgs) -> anyhow::Result<TaskDefinitions> {
 }
 
 /// The engine's integrations for the server at `endpoint`: ECS on the chosen backend. Containers of the
-/// local backend get `AWS_ENDPOINT_URL_SFN` = this server, so their SDK calls SendTask* here.
+/// local backend get `AWS_ENDPOINT_URL_SFN` = this server, so their SDK calls SendTask* here. With a state
+/// directory, the simulator keeps its tasks there too (`sim-tasks.jsonl`).
 pub(crate) async fn engine_builder(
     args: &EcsArgs,
     endpoint: SocketAddr,
     region: &str,
+    state_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<EngineBuilder> {
     let tds = task_definitions(args)?;
     #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
@@ -83,7 +85,14 @@ pub(crate) async fn engine_builder(
                 }
                 None => SimBackend::new(SimScript::default()),
             };
-            EcsIntegration::new(Arc::new(sim.with_task_definitions(tds)))
+            let mut sim = sim.with_task_definitions(tds);
+            if let Some(dir) = state_dir {
+                // The simulated tasks outlive the process, like the executions that wait for them.
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let path = dir.join("sim-tasks.jsonl");
+                sim = sim.persist(&path).with_context(|| format!("cannot use {}", path.display()))?;
+            }
+            EcsIntegration::new(Arc::new(sim))
         }
         // Amazon ECS with the aws-config default chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS, …);
         // the region of ARNs and TaskScheduled events is the one ECS is called in.
@@ -131,7 +140,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
     runtime.block_on(async {
         let listener = sfn_server::bind(args.listen, args.allow_remote).await?;
         let addr = listener.local_addr()?;
-        let builder = engine_builder(&args.ecs, addr, &region()).await?;
+        let builder = engine_builder(&args.ecs, addr, &region(), args.state_dir.as_deref()).await?;
         let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone() };
         let server = sfn_server::Server::open(builder, options)?;
         eprintln!("sfn serve: listening on http://{addr}");

@@ -1,20 +1,29 @@
 //! `sim`: an in-memory ECS, scripted per task-definition family; deterministic, and on tokio's clock
 //! (a paused test runtime makes minutes of task time take none). It counts API calls so tests and
 //! benchmarks can check batching.
+//!
+//! With [`SimBackend::persist`] it keeps every RunTask and StopTask call in a file (JSON lines, written
+//! before the call is answered) and replays them when opened again, so its tasks — ARNs, `ClientToken`s,
+//! how long they have run — survive a restart of the process, kill -9 included (`sfn serve --ecs sim
+//! --state-dir`: a resumed execution polls its `.sync` task by ARN, or gets it back by `ClientToken`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead as _, Write as _};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
+use futures_util::FutureExt as _;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::time::Instant;
 
 use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
 use crate::error::EcsError;
 use crate::model::{DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides};
+use crate::params::RunTaskParams;
 use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
 
 /// How tasks of one family behave in the simulator.
@@ -63,6 +72,24 @@ struct SimTask {
     stopped_by_user: Option<String>,
 }
 
+/// A call kept in the state file of a persistent simulator.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
+enum Logged {
+    RunTask {
+        params: Box<RunTaskParams>,
+        client_token: Option<String>,
+        region: String,
+        account: String,
+        at_ms: i64,
+    },
+    StopTask {
+        arn: String,
+        reason: String,
+        at_ms: i64,
+    },
+}
+
 /// The simulator.
 pub struct SimBackend {
     scripts: HashMap<String, SimScript>,
@@ -71,7 +98,9 @@ pub struct SimBackend {
     tasks: Mutex<HashMap<String, SimTask>>,
     tokens: Mutex<HashMap<String, TokenResult>>,
     next: AtomicU64,
-    /// API call counters.
+    /// The state file ([`SimBackend::persist`]).
+    log: Option<Mutex<std::fs::File>>,
+    /// API call counters (with [`SimBackend::persist`], the calls replayed from the state file included).
     pub counters: SimCounters,
 }
 
@@ -91,8 +120,83 @@ impl SimBackend {
             tasks: Mutex::default(),
             tokens: Mutex::default(),
             next: AtomicU64::new(1),
+            log: None,
             counters: SimCounters::default(),
         }
+    }
+
+    /// Keeps every RunTask and StopTask call in `path` (JSON lines, appended before the call is answered)
+    /// after replaying the calls it already holds: tasks come back with their ARNs, their `ClientToken`s,
+    /// their stops and the time they have been running (by the wall clock). Use the same scripts as before.
+    pub fn persist(mut self, path: &Path) -> std::io::Result<Self> {
+        if path.exists() {
+            let file = std::io::BufReader::new(std::fs::File::open(path)?);
+            for line in file.lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                // A line cut short by a crash is the last one: it was never answered.
+                let Ok(call) = serde_json::from_str::<Logged>(&line) else { break };
+                self.replay(call);
+            }
+        }
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        self.log = Some(Mutex::new(file));
+        Ok(self)
+    }
+
+    fn replay(&self, call: Logged) {
+        // The tokio instant that was `at_ms` on the wall clock.
+        let instant_at = |at_ms: i64| {
+            let ago = chrono::Utc::now().timestamp_millis().saturating_sub(at_ms).max(0);
+            let now = Instant::now();
+            now.checked_sub(Duration::from_millis(ago.unsigned_abs())).unwrap_or(now)
+        };
+        match call {
+            Logged::RunTask { params, client_token, region, account, at_ms } => {
+                let first = self.next.load(Ordering::Relaxed);
+                let req = RunTaskRequest { params: *params, client_token, region, account };
+                // The simulator's RunTask never awaits.
+                let Some(Ok(out)) = self.run_task(&req).now_or_never() else { return };
+                let mut tasks = self.lock();
+                for task in &out.tasks {
+                    let id = task.task_arn.rsplit('/').next().and_then(|i| u64::from_str_radix(i, 16).ok());
+                    if let (Some(t), true) = (tasks.get_mut(&task.task_arn), id.is_some_and(|i| i >= first)) {
+                        t.task.created_at = at_ms;
+                        t.started = instant_at(at_ms);
+                    }
+                }
+            }
+            Logged::StopTask { arn, reason, at_ms } => {
+                self.counters.stop_task.fetch_add(1, Ordering::Relaxed);
+                let _ = self.stop_at(&arn, &reason, instant_at(at_ms));
+            }
+        }
+    }
+
+    /// Appends a call to the state file, if there is one.
+    fn record(&self, call: &Logged) {
+        let Some(log) = &self.log else { return };
+        let mut line = serde_json::to_string(call).unwrap_or_default();
+        line.push('\n');
+        let mut file = log.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = file.write_all(line.as_bytes()) {
+            tracing::error!("the simulator's state file is no longer written: {e}");
+        }
+    }
+
+    fn stop_at(&self, arn: &str, reason: &str, now: Instant) -> Result<(), EcsError> {
+        let mut tasks = self.lock();
+        let Some(t) = tasks.get_mut(arn) else {
+            return Err(EcsError::invalid_parameter(format!("The referenced task was not found: {arn}")));
+        };
+        Self::advance(t, now);
+        if !t.task.is_stopped() {
+            t.stopped_by_user = Some(reason.to_owned());
+            Self::advance(t, now);
+        }
+        Ok(())
     }
 
     /// Scripts a family.
@@ -212,6 +316,13 @@ impl EcsBackend for SimBackend {
 
     async fn run_task(&self, req: &RunTaskRequest) -> Result<RunTaskOutput, EcsError> {
         self.counters.run_task.fetch_add(1, Ordering::Relaxed);
+        self.record(&Logged::RunTask {
+            params: Box::new(req.params.clone()),
+            client_token: req.client_token.clone(),
+            region: req.region.clone(),
+            account: req.account.clone(),
+            at_ms: chrono::Utc::now().timestamp_millis(),
+        });
         if let Some(token) = &req.client_token
             && let Some((arns, failures)) =
                 self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
@@ -367,16 +478,9 @@ impl EcsBackend for SimBackend {
 
     async fn stop_task(&self, _cluster: &str, arn: &str, reason: &str) -> Result<(), EcsError> {
         self.counters.stop_task.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let mut tasks = self.lock();
-        let Some(t) = tasks.get_mut(arn) else {
-            return Err(EcsError::invalid_parameter(format!("The referenced task was not found: {arn}")));
-        };
-        Self::advance(t, now);
-        if !t.task.is_stopped() {
-            t.stopped_by_user = Some(reason.to_owned());
-            Self::advance(t, now);
-        }
+        let at_ms = chrono::Utc::now().timestamp_millis();
+        self.stop_at(arn, reason, Instant::now())?;
+        self.record(&Logged::StopTask { arn: arn.to_owned(), reason: reason.to_owned(), at_ms });
         Ok(())
     }
 

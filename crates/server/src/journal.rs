@@ -9,7 +9,11 @@
 //!
 //! Tables: `machines` (name → record), `versions` (id → definition, role, type…), `executions` (ARN →
 //! record) and `events` ((execution ARN, event id) → the event in GetExecutionHistory's JSON shape, with
-//! its data). The last event of an execution is the authority on how it ended: a record still marked
+//! its data, plus what resuming needs and the API does not show: [`Event::to_stored_json`]).
+//!
+//! The sink's [`EventSink::durable`] is a barrier: the engine awaits it before a Task calls its service,
+//! so a task's `TaskScheduled`/`TaskStarted` (its idempotency key and callback token) are committed
+//! before the call is made, and a resumed execution never makes it twice. The last event of an execution is the authority on how it ended: a record still marked
 //! RUNNING whose last event is `ExecutionSucceeded`/`Failed`/`Aborted`/`TimedOut` ended before the record
 //! caught up.
 
@@ -20,7 +24,7 @@ use std::sync::mpsc;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sfn_engine::{Event, EventSink};
+use sfn_engine::{Durable, Event, EventSink};
 use tokio::sync::oneshot;
 
 use crate::error::ServerError;
@@ -222,6 +226,18 @@ impl Journal {
 
     /// The recorded events of an execution, in order (GetExecutionHistory's shape).
     pub(crate) fn events(&self, arn: &str) -> Result<Vec<Value>, String> {
+        let mut events = self.stored_events(arn)?;
+        events.iter_mut().for_each(Event::strip_private);
+        Ok(events)
+    }
+
+    /// The recorded events of an execution as the engine resumes from them.
+    pub(crate) fn recorded(&self, arn: &str) -> Result<Vec<Event>, String> {
+        self.stored_events(arn)?.iter().map(Event::from_json).collect()
+    }
+
+    /// The recorded events of an execution, in order, as stored ([`Event::to_stored_json`]).
+    fn stored_events(&self, arn: &str) -> Result<Vec<Value>, String> {
         let db = self.db.read().unwrap_or_else(|e| e.into_inner()).clone();
         let Some(db) = db else { return Err(format!("the journal {} is closed", self.path.display())) };
         let read = || -> Result<Vec<Value>, redb::Error> {
@@ -248,6 +264,15 @@ impl EventSink for JournalSink {
         // Serialized by the writer thread, not here: this runs under the history's lock.
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         let _ = tx.send(Op::Event(Arc::from(execution_arn), Box::new(event.clone())));
+    }
+
+    fn durable(&self) -> Durable {
+        let (done, rx) = oneshot::channel();
+        let _ = self.tx.lock().unwrap_or_else(|e| e.into_inner()).send(Op::Barrier(done));
+        // A stopped writer drops the sender: the barrier resolves at once rather than never.
+        Box::pin(async move {
+            let _ = rx.await;
+        })
     }
 }
 
@@ -348,7 +373,7 @@ fn commit(
                     executions.insert(k.as_str(), v.as_str())?;
                 }
                 Op::Event(arn, event) => {
-                    let json = event.to_json();
+                    let json = event.to_stored_json();
                     events.insert((&*arn, event.id), json.to_string().as_str())?;
                     finish_record(&mut executions, &arn, &json)?;
                 }

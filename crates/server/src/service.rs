@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Value, json};
-use sfn_engine::{Engine, Execution, Outcome, Prepared};
+use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
 
 use crate::error::ApiError;
 use crate::journal::{ExecutionRecord, Journal, MachineRecord, Snapshot, VersionRecord};
@@ -71,7 +71,7 @@ pub(crate) enum Run {
     /// Started (or resumed) by this process: the engine holds its history.
     Live { execution: Arc<Execution>, ended: Option<Ended> },
     /// Loaded from the journal: its history is there. `ended: None` is a RUNNING execution this process
-    /// could not resume.
+    /// could not resume (its version cannot run here, or its events could not be read).
     Stored { ended: Option<Ended> },
 }
 
@@ -168,8 +168,34 @@ pub(crate) fn prepare(engine: &Engine, record: &VersionRecord) -> Result<Prepare
     engine.prepare(machine, &record.machine).map_err(|errors| errors.join("; "))
 }
 
+/// Continues a RUNNING execution of the journal from its recorded events.
+fn resume(
+    engine: &Engine,
+    journal: Option<&Journal>,
+    version: &Version,
+    rec: &ExecutionRecord,
+) -> Result<Execution, String> {
+    let prepared =
+        version.prepared.as_ref().map_err(|why| format!("its state machine cannot run here: {why}"))?;
+    let events = match journal {
+        Some(j) => j.recorded(&rec.arn).map_err(|e| format!("its history cannot be read: {e}"))?,
+        None => Vec::new(),
+    };
+    let input = serde_json::from_str(&rec.input).map_err(|e| format!("its input is not JSON: {e}"))?;
+    let req = ResumeRequest {
+        execution_arn: rec.arn.clone(),
+        execution_name: rec.name.clone(),
+        input,
+        role_arn: rec.role_arn.clone(),
+        start_time: from_ms(rec.start_ms),
+        events,
+    };
+    Ok(engine.resume(prepared, req))
+}
+
 impl Service {
-    /// A service over `engine`, with the journal's snapshot loaded (RUNNING executions included).
+    /// A service over `engine`, with the journal's snapshot loaded; executions that were RUNNING are
+    /// resumed from their recorded events ([`Engine::resume`]) and tracked like live ones.
     pub(crate) fn new(engine: Engine, journal: Option<Journal>, snapshot: Snapshot) -> Service {
         let cfg = engine.config();
         let (region, account) = (cfg.region.clone(), cfg.account.clone());
@@ -204,9 +230,17 @@ impl Service {
                 error: rec.error.clone(),
                 cause: rec.cause.clone(),
             });
-            if ended.is_none() {
-                unresumed += 1;
-            }
+            let run = match ended {
+                Some(ended) => Run::Stored { ended: Some(ended) },
+                None => match resume(&engine, journal.as_ref(), version, &rec) {
+                    Ok(execution) => Run::Live { execution: Arc::new(execution), ended: None },
+                    Err(why) => {
+                        tracing::warn!("execution {} cannot be resumed: {why}", rec.arn);
+                        unresumed += 1;
+                        Run::Stored { ended: None }
+                    }
+                },
+            };
             reg.next_seq = reg.next_seq.max(rec.seq + 1);
             let entry = Arc::new(ExecEntry {
                 seq: rec.seq,
@@ -216,7 +250,7 @@ impl Service {
                 version: version.clone(),
                 input: rec.input.clone(),
                 start_date: from_ms(rec.start_ms),
-                run: Mutex::new(Run::Stored { ended }),
+                run: Mutex::new(run),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
             if reg.machines.contains_key(&rec.machine) {
@@ -224,10 +258,8 @@ impl Service {
             }
         }
         if unresumed > 0 {
-            // Resuming needs the engine to continue an execution from its recorded events
-            // (`Engine::resume`); until then they stay RUNNING and StopExecution ends them.
             tracing::warn!(
-                "{unresumed} execution(s) were RUNNING when the server stopped; this build cannot resume them"
+                "{unresumed} execution(s) were RUNNING when the server stopped and cannot be resumed; they stay RUNNING until StopExecution"
             );
         }
         Service { engine, region, account, reg: RwLock::new(reg), journal }

@@ -90,3 +90,51 @@ async fn invalid_parameters_are_ecs_errors() {
     .await;
     assert_eq!(o.error.as_deref(), Some("ECS.InvalidParameterException"));
 }
+
+/// A persistent simulator (`SimBackend::persist`), opened again on its state file as after a kill -9:
+/// tasks come back with their ARNs, their run time so far, their ClientToken and their stops.
+#[tokio::test]
+async fn persisted_tasks_survive_a_restart() {
+    use sfn_ecs::params::RunTaskParams;
+    use sfn_ecs::{EcsBackend as _, RunTaskRequest};
+    let path = std::env::temp_dir().join(format!("sfn-ecs-sim-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let open = || {
+        SimBackend::new(SimScript { run_seconds: Some(1.0), ..Default::default() })
+            .script("forever", SimScript { never_stops: true, ..Default::default() })
+            .persist(&path)
+            .unwrap()
+    };
+    let request = |family: &str, token: &str| RunTaskRequest {
+        params: RunTaskParams::parse(&json!({"Cluster": "default", "TaskDefinition": family})).unwrap(),
+        client_token: Some(token.to_owned()),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+    };
+    let sim = open();
+    let job = sim.run_task(&request("job", "t1")).await.unwrap().tasks[0].clone();
+    let forever = sim.run_task(&request("forever", "t2")).await.unwrap().tasks[0].clone();
+    sim.stop_task("default", &forever.task_arn, "enough").await.unwrap();
+    drop(sim);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let sim = open();
+    assert_eq!(sim.counters.run_task.load(Ordering::Relaxed), 2, "replayed calls are counted");
+    let d = sim.describe_tasks("default", &[job.task_arn.clone(), forever.task_arn.clone()]).await.unwrap();
+    assert!(d.failures.is_empty(), "{:?}", d.failures);
+    assert_eq!((d.tasks[0].last_status.as_str(), d.tasks[0].created_at), ("RUNNING", job.created_at));
+    assert_eq!(d.tasks[1].stop_code.as_deref(), Some("UserInitiated"));
+    assert_eq!(d.tasks[1].stopped_reason.as_deref(), Some("enough"));
+    // Same ClientToken, same task; a new one gets a new ARN.
+    let again = sim.run_task(&request("job", "t1")).await.unwrap();
+    assert_eq!(again.tasks[0].task_arn, job.task_arn);
+    let other = sim.run_task(&request("job", "t3")).await.unwrap();
+    assert!(![&job.task_arn, &forever.task_arn].contains(&&other.tasks[0].task_arn));
+    assert_eq!(sim.running_tasks().len(), 2);
+    // It ends on its original schedule, one second after it was created.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let d = sim.describe_tasks("default", &[job.task_arn.clone()]).await.unwrap();
+    assert_eq!(d.tasks[0].last_status, "STOPPED");
+    assert_eq!(d.tasks[0].stopped_at, Some(job.created_at + 1000));
+    let _ = std::fs::remove_file(&path);
+}

@@ -1,5 +1,7 @@
 //! The journal (`--state-dir`) across a graceful restart and across kill -9: state machines, finished
-//! executions and their histories come back from the store; names stay taken.
+//! executions and their histories come back from the store; names stay taken; executions that were
+//! running resume where they were (a `.sync` task is polled again, never run twice; a callback token stays
+//! valid; a Wait waits only for what is left).
 //!
 //! The server process of the kill -9 test is this test binary itself, re-run as `child_server` with
 //! `SFN_IT_CHILD_DIR` set: it serves on an ephemeral port, prints `LISTENING <addr>` and waits to be killed.
@@ -10,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::{ROLE, TestServer, call, ok, pass_machine, temp_dir, wait_machine};
+use crate::{ROLE, TestServer, call, callback_machine, ok, pass_machine, temp_dir, wait_machine};
 
 const CHILD_ENV: &str = "SFN_IT_CHILD_DIR";
 
@@ -116,8 +118,8 @@ async fn kill_9_and_restart() {
         call(addr, "StartExecution", json!({"stateMachineArn": pass, "name": "done", "input": "{\"n\": 1}"}))
             .await;
     assert!(v["__type"].as_str().unwrap().ends_with("#ExecutionAlreadyExists"), "{v}");
-    // The execution that was waiting is still RUNNING with what it had recorded (resuming it is the
-    // engine's part); StopExecution ends it and the end is journaled too.
+    // The execution that was waiting is resumed: still RUNNING (its 30 s are not over) with what it had
+    // recorded; StopExecution ends it and the end is journaled too.
     let w = ok(addr, "DescribeExecution", json!({"executionArn": running_arn})).await;
     assert_eq!(w["status"], "RUNNING");
     let h = ok(addr, "GetExecutionHistory", json!({"executionArn": running_arn})).await;
@@ -170,5 +172,180 @@ async fn graceful_restart_keeps_machines_and_executions() {
     // Executions of a deleted machine can still be described.
     assert_eq!(s.ok("DescribeExecution", json!({"executionArn": exec})).await["status"], "SUCCEEDED");
     s.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The events of an execution (GetExecutionHistory).
+async fn history(addr: SocketAddr, arn: &str) -> Vec<Value> {
+    let h = ok(addr, "GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000})).await;
+    h["events"].as_array().unwrap().clone()
+}
+
+/// Polls the history until an event of this type appears.
+async fn wait_event(addr: SocketAddr, arn: &str, kind: &str) -> Vec<Value> {
+    for _ in 0..400 {
+        let events = history(addr, arn).await;
+        if events.iter().any(|e| e["type"] == kind) {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{arn} never recorded {kind}");
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+/// Ids `1..=n`, each after the event it follows.
+fn check_ids(events: &[Value]) {
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["id"], i as u64 + 1, "{events:?}");
+        assert!(e["previousEventId"].as_u64().unwrap() < e["id"].as_u64().unwrap());
+    }
+}
+
+fn details<'a>(events: &'a [Value], kind: &str, key: &str) -> &'a Value {
+    &events.iter().find(|e| e["type"] == kind).unwrap_or_else(|| panic!("no {kind}"))[key]
+}
+
+/// RunTask calls the simulator received, over every process that used this state directory.
+fn run_task_calls(dir: &std::path::Path) -> usize {
+    let log = std::fs::read_to_string(dir.join("sim-tasks.jsonl")).unwrap();
+    log.lines().filter(|l| l.contains(r#""op":"runTask""#)).count()
+}
+
+/// The journal commits in the background: give it a moment before the kill so that the test knows which
+/// events are on disk (the outcome must not depend on it; the RunTask count shows which path ran).
+async fn let_the_journal_commit() {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_sync_task_resumes_it_with_one_run_task() {
+    let dir = temp_dir("kill9-sync");
+    let (child, addr) = spawn_child(&dir);
+    let def = json!({"StartAt": "Run", "States": {"Run": {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::ecs:runTask.sync",
+        "Parameters": {"Cluster": "default", "TaskDefinition": "slow"},
+        "TimeoutSeconds": 60,
+        "End": true
+    }}});
+    let machine = create(addr, "sync", &def).await;
+    let e = ok(addr, "StartExecution", json!({"stateMachineArn": machine, "name": "job"})).await;
+    let arn = e["executionArn"].as_str().unwrap().to_owned();
+    let before = wait_event(addr, &arn, "TaskSubmitted").await;
+    let submitted: Value = serde_json::from_str(
+        details(&before, "TaskSubmitted", "taskSubmittedEventDetails")["output"].as_str().unwrap(),
+    )
+    .unwrap();
+    let task_arn = submitted["Tasks"][0]["TaskArn"].as_str().unwrap().to_owned();
+    let_the_journal_commit().await;
+    assert_eq!(ok(addr, "DescribeExecution", json!({"executionArn": arn})).await["status"], "RUNNING");
+    kill_9(child);
+
+    let (child, addr) = spawn_child(&dir);
+    let d = wait_done(addr, &arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["TaskArn"], task_arn, "the task submitted before the kill is the one that ended");
+    assert_eq!(output["LastStatus"], "STOPPED");
+    assert_eq!(output["StoppedAt"].as_i64().unwrap() - output["CreatedAt"].as_i64().unwrap(), 3000);
+    assert_eq!(run_task_calls(&dir), 1, "exactly one RunTask in total");
+    let events = history(addr, &arn).await;
+    check_ids(&events);
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(&events[..before.len()], &before[..], "what was recorded before the kill is kept as it was");
+    kill_9(child);
+
+    // The end was journaled: a third process serves it without running anything.
+    let (child, addr) = spawn_child(&dir);
+    assert_eq!(ok(addr, "DescribeExecution", json!({"executionArn": arn})).await, d);
+    assert_eq!(history(addr, &arn).await, events);
+    assert_eq!(run_task_calls(&dir), 1);
+    kill_9(child);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_while_waiting_for_a_callback_keeps_its_token_valid() {
+    let dir = temp_dir("kill9-callback");
+    let (child, addr) = spawn_child(&dir);
+    let machine = create(addr, "callback", &callback_machine(60)).await;
+    let e = ok(addr, "StartExecution", json!({"stateMachineArn": machine, "name": "cb"})).await;
+    let arn = e["executionArn"].as_str().unwrap().to_owned();
+    let before = wait_event(addr, &arn, "TaskSubmitted").await;
+    let params: Value = serde_json::from_str(
+        details(&before, "TaskScheduled", "taskScheduledEventDetails")["parameters"].as_str().unwrap(),
+    )
+    .unwrap();
+    let token =
+        params["Overrides"]["ContainerOverrides"][0]["Environment"][0]["Value"].as_str().unwrap().to_owned();
+    let_the_journal_commit().await;
+    kill_9(child);
+
+    let (child, addr) = spawn_child(&dir);
+    assert_eq!(ok(addr, "DescribeExecution", json!({"executionArn": arn})).await["status"], "RUNNING");
+    let (status, v) =
+        call(addr, "SendTaskSuccess", json!({"taskToken": "AQ-not-a-live-token", "output": "{}"})).await;
+    assert_eq!(status, 400);
+    assert!(v["__type"].as_str().unwrap().ends_with("#TaskDoesNotExist"), "{v}");
+    ok(addr, "SendTaskSuccess", json!({"taskToken": token, "output": r#"{"done": true}"#})).await;
+    let d = wait_done(addr, &arn).await;
+    assert_eq!(
+        (d["status"].as_str(), d["output"].as_str()),
+        (Some("SUCCEEDED"), Some(r#"{"done":true}"#)),
+        "{d}"
+    );
+    let (status, v) = call(addr, "SendTaskSuccess", json!({"taskToken": token, "output": "{}"})).await;
+    assert_eq!(status, 400, "a token is single use: {v}");
+    assert_eq!(run_task_calls(&dir), 1, "the worker was started once");
+    let events = history(addr, &arn).await;
+    check_ids(&events);
+    assert_eq!(types(&events).iter().filter(|t| **t == "TaskSubmitted").count(), 1);
+    kill_9(child);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_wait_resumes_with_the_remaining_time() {
+    let dir = temp_dir("kill9-wait");
+    let (child, addr) = spawn_child(&dir);
+    let machine = create(addr, "wait4", &wait_machine(4)).await;
+    let e = ok(addr, "StartExecution", json!({"stateMachineArn": machine, "name": "w"})).await;
+    let arn = e["executionArn"].as_str().unwrap().to_owned();
+    wait_event(addr, &arn, "WaitStateEntered").await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    kill_9(child);
+
+    let restarted = std::time::SystemTime::now();
+    let (child, addr) = spawn_child(&dir);
+    let d = wait_done(addr, &arn).await;
+    assert_eq!(d["status"], "SUCCEEDED");
+    let events = history(addr, &arn).await;
+    check_ids(&events);
+    let at = |kind: &str| events.iter().find(|e| e["type"] == kind).unwrap()["timestamp"].as_f64().unwrap();
+    let waited = at("WaitStateExited") - at("WaitStateEntered");
+    assert!((4.0..4.8).contains(&waited), "waited {waited} s in all, not 4 s");
+    let restart = restarted.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    assert!(
+        at("WaitStateExited") < restart + 3.5,
+        "the wait did not start over after the restart ({} s after it)",
+        at("WaitStateExited") - restart
+    );
+    kill_9(child);
     let _ = std::fs::remove_dir_all(dir);
 }

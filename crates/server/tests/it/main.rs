@@ -23,7 +23,8 @@ pub(crate) const REGION: &str = "us-east-1";
 pub(crate) const ACCOUNT: &str = "123456789012";
 pub(crate) const ROLE: &str = "arn:aws:iam::123456789012:role/StepFunctionsRole";
 
-/// A server on an ephemeral loopback port, over a simulated ECS (`job` runs 0.3 s; `worker` never stops).
+/// A server on an ephemeral loopback port, over a simulated ECS (`job` runs 0.3 s, `slow` 3 s; `worker`
+/// never stops). With a state directory, the simulator keeps its tasks there too (`sim-tasks.jsonl`).
 pub(crate) struct TestServer {
     pub(crate) addr: SocketAddr,
     pub(crate) sim: Arc<SimBackend>,
@@ -37,10 +38,14 @@ impl TestServer {
     }
 
     pub(crate) async fn start_with(state_dir: Option<PathBuf>) -> TestServer {
-        let sim = Arc::new(
-            SimBackend::new(SimScript { run_seconds: Some(0.3), ..SimScript::default() })
-                .script("worker", SimScript { never_stops: true, ..SimScript::default() }),
-        );
+        let mut sim = SimBackend::new(SimScript { run_seconds: Some(0.3), ..SimScript::default() })
+            .script("slow", SimScript { run_seconds: Some(3.0), ..SimScript::default() })
+            .script("worker", SimScript { never_stops: true, ..SimScript::default() });
+        if let Some(dir) = &state_dir {
+            std::fs::create_dir_all(dir).unwrap();
+            sim = sim.persist(&dir.join("sim-tasks.jsonl")).unwrap();
+        }
+        let sim = Arc::new(sim);
         let intervals = PollIntervals { initial: Duration::from_millis(50), cap: Duration::from_millis(200) };
         let ecs = EcsIntegration::with_intervals(sim.clone(), intervals);
         let builder = sfn_engine::Engine::builder().integration(Arc::new(ecs));
