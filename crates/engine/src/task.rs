@@ -215,11 +215,29 @@ fn mocked(
     info: &StateInfo<'_>,
 ) -> Result<Value, Interrupt> {
     let eff = exec.input_path(state, input, vars, info)?;
+    let parsed = sfn_patterns::Resource::parse(&t.resource);
+    // A mocked callback task still has a token for `$$.Task.Token` (as in Step Functions Local); the
+    // mock answers, so the token is retired when this function returns.
+    let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern == sfn_patterns::Pattern::WaitForTaskToken)
+        .then(|| {
+            exec.engine
+                .tokens
+                .mint(TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() })
+        });
+    let token = callback.as_ref().map(|c| c.token().to_owned());
+    let task_info = StateInfo {
+        name: info.name,
+        entered_event: info.entered_event,
+        entered_time: info.entered_time,
+        retry_count: info.retry_count,
+        token: token.as_deref(),
+        map_item: None,
+    };
     let parameters = match &t.parameters {
-        Some(p) => exec.payload(p, &eff, vars, info)?,
+        Some(p) => exec.payload(p, &eff, vars, &task_info)?,
         None => eff.into_owned(),
     };
-    let (resource_type, resource) = match sfn_patterns::Resource::parse(&t.resource) {
+    let (resource_type, resource) = match parsed {
         Ok(sfn_patterns::Resource::Service(r)) => (r.history_resource_type(), r.history_resource()),
         Ok(sfn_patterns::Resource::LambdaFunction(arn)) => ("lambda".to_owned(), arn),
         Ok(sfn_patterns::Resource::Activity(arn)) => ("activity".to_owned(), arn),

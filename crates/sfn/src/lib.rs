@@ -1,7 +1,7 @@
 //! `sfn`: validate, run, test and secure AWS Step Functions state machines that run Amazon ECS tasks.
 //!
 //! This is the front door of the workspace: it re-exports each crate under a short name
-//! ([`asl`], [`path`], [`engine`], [`patterns`], [`iam`]), offers a builder ([`Sfn`]) that loads a
+//! ([`asl`], [`path`], [`engine`], [`patterns`], [`iam`], and `ecs` with the `ecs` feature), offers a builder ([`Sfn`]) that loads a
 //! definition and runs it, and ships the helpers users need in their own test suites ([`testing`]:
 //! mocked service responses in AWS Step Functions Local's mock-file format, stable snapshots of an
 //! execution) and a diagram renderer ([`graph`]).
@@ -47,6 +47,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 pub use sfn_asl as asl;
+#[cfg(feature = "ecs")]
+pub use sfn_ecs as ecs;
 pub use sfn_engine as engine;
 pub use sfn_iam as iam;
 pub use sfn_path as path;
