@@ -210,6 +210,8 @@ pub struct Execution {
     abort: AbortHandle,
     stop_reason: StopReason,
     done: watch::Receiver<Option<Outcome>>,
+    /// The task that runs it (none when it was resumed finished).
+    task: Option<tokio::task::AbortHandle>,
 }
 
 impl Execution {
@@ -227,6 +229,16 @@ impl Execution {
     pub fn stop_with(&self, error: Option<String>, cause: Option<String>) {
         *self.stop_reason.lock().unwrap_or_else(|e| e.into_inner()) = (error, cause);
         self.abort.abort();
+    }
+
+    /// Drops the execution where it stands, as if its process had died: no further event, no task is
+    /// stopped or told, [`Execution::outcome`] stays `None` ([`Execution::wait`] answers ABORTED with
+    /// `States.Runtime`). A journaled execution stays RUNNING in its journal, ready for
+    /// [`Engine::resume`] (e.g. when a server closes its journal).
+    pub fn abandon(&self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 
     /// The outcome, once finished.
@@ -498,6 +510,7 @@ impl Engine {
                     abort,
                     stop_reason: StopReason::default(),
                     done,
+                    task: None,
                 }
             }
             None => Self::spawn(exec, history),
@@ -508,19 +521,22 @@ impl Engine {
         let (abort, signal) = AbortHandle::new();
         let (tx, rx) = watch::channel(None);
         let stop_reason = StopReason::default();
-        let execution = Execution {
-            arn: exec.execution_arn.clone(),
-            start_date: exec.start_time,
-            history,
-            abort: abort.clone(),
-            stop_reason: stop_reason.clone(),
-            done: rx,
-        };
-        tokio::spawn(async move {
-            let outcome = execute(exec, abort, signal, stop_reason).await;
-            tx.send_replace(Some(outcome));
+        let arn = exec.execution_arn.clone();
+        let start_date = exec.start_time;
+        let task = tokio::spawn({
+            let (abort, stop_reason) = (abort.clone(), stop_reason.clone());
+            async move {
+                let history = exec.history.clone();
+                let outcome = execute(exec, abort, signal, stop_reason).await;
+                // The outcome is shown once the final event is durable: an end a client has seen is
+                // never undone by a crash.
+                if let Some(durable) = history.durable() {
+                    durable.await;
+                }
+                tx.send_replace(Some(outcome));
+            }
         });
-        execution
+        Execution { arn, start_date, history, abort, stop_reason, done: rx, task: Some(task.abort_handle()) }
     }
 
     /// Runs an execution to its end in the current task; returns the outcome and the history.

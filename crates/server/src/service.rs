@@ -281,8 +281,16 @@ impl Service {
     }
 
     /// Commits every journal write enqueued so far and releases the journal's files (no-op in memory).
+    /// Executions still running are abandoned where they stand, as if the process had died: they stay
+    /// RUNNING in the journal and resume when it is opened again (in this process or another), rather
+    /// than go on unjournaled next to their resumed selves.
     pub(crate) async fn close(&self) {
         if let Some(j) = &self.journal {
+            for e in self.read().executions.values() {
+                if let (Some(execution), None) = (e.live(), e.ended()) {
+                    execution.abandon();
+                }
+            }
             j.close().await;
         }
     }

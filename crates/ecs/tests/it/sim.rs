@@ -133,7 +133,7 @@ async fn persisted_tasks_survive_a_restart() {
     assert_eq!(sim.running_tasks().len(), 2);
     // It ends on its original schedule, one second after it was created.
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    let d = sim.describe_tasks("default", &[job.task_arn.clone()]).await.unwrap();
+    let d = sim.describe_tasks("default", std::slice::from_ref(&job.task_arn)).await.unwrap();
     assert_eq!(d.tasks[0].last_status, "STOPPED");
     assert_eq!(d.tasks[0].stopped_at, Some(job.created_at + 1000));
     let _ = std::fs::remove_file(&path);

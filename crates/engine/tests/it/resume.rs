@@ -441,3 +441,26 @@ fn a_task_calls_its_service_only_once_its_schedule_is_durable() {
         assert_eq!(jobs.submits.load(Ordering::SeqCst), 1);
     });
 }
+
+#[test]
+fn an_abandoned_execution_stops_where_it_stands() {
+    let def = json!({"StartAt": "Job", "States": {"Job": {"Type": "Task",
+        "Resource": "arn:aws:states:::jobs:run.sync", "Parameters": {"Seconds": 50}, "End": true}}});
+    let jobs = Arc::new(Jobs::default());
+    paused_runtime().block_on(async {
+        let engine = engine(&jobs, t0());
+        let ex = engine.start(&prepare(&engine, &def), start(&json!({})));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let before = ex.history().len();
+        ex.abandon();
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert_eq!(ex.history().len(), before, "no further event");
+        assert_eq!(ex.outcome(), None);
+        assert_eq!(ex.wait().await.error.as_deref(), Some("States.Runtime"));
+        assert_eq!(
+            jobs.stops.load(Ordering::SeqCst),
+            0,
+            "its job is not stopped: a resumed execution follows it"
+        );
+    });
+}

@@ -349,3 +349,39 @@ async fn kill_9_during_a_wait_resumes_with_the_remaining_time() {
     kill_9(child);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_restart_in_process_resumes_running_executions() {
+    let dir = temp_dir("graceful-resume");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let machine = s.create("callback", &callback_machine(60)).await;
+    let e = s.ok("StartExecution", json!({"stateMachineArn": machine, "name": "cb"})).await;
+    let arn = e["executionArn"].as_str().unwrap().to_owned();
+    let token = s.token(&arn).await;
+    s.stop().await;
+
+    // The old execution was abandoned with its server: only the resumed one waits on the token.
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    assert_eq!(s.ok("DescribeExecution", json!({"executionArn": arn})).await["status"], "RUNNING");
+    s.ok("SendTaskSuccess", json!({"taskToken": token, "output": "[1]"})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!((d["status"].as_str(), d["output"].as_str()), (Some("SUCCEEDED"), Some("[1]")));
+    let events = history(s.addr, &arn).await;
+    check_ids(&events);
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(run_task_calls(&dir), 1);
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
