@@ -229,6 +229,11 @@ impl Replay {
     pub(crate) fn event(&self, exec: &Exec, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
         let key = {
             let mut st = self.lock();
+            if st.pending.is_empty() {
+                // Everything on record is replayed: from here on, a fresh execution.
+                drop(st);
+                return exec.append(prev, details);
+            }
             let key = st.keys.key_of(*prev, &details);
             if let Some(k) = key
                 && let Some(&id) = st.pending.get(&k)
