@@ -346,7 +346,8 @@ fn left(since: DateTime<Utc>, total: Duration, now: DateTime<Utc>) -> Duration {
 }
 
 /// One Task invocation of a resumed execution: the recorded result, or the recorded submission followed
-/// to its end, or (nothing submitted on record) a submission with the recorded parameters.
+/// to its end, or (no submission on record) the submission, made again as recorded when it may have been
+/// made before.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn task(
     record: TaskRecord,
@@ -378,7 +379,13 @@ pub(crate) async fn task(
             if let Some(durable) = history.durable() {
                 durable.await;
             }
-            let parameters = record.parameters.unwrap_or(parameters);
+            // Once `TaskStarted` is on record the call may have been made (write-ahead: never before):
+            // make it again exactly as scheduled, with the same idempotency key. Otherwise it never was,
+            // and the parameters just evaluated (with this attempt's token) are the ones to send.
+            let parameters = match (record.started_at, record.parameters) {
+                (Some(_), Some(recorded)) => recorded,
+                _ => parameters,
+            };
             sfn_patterns::run_task(integration, ctx, parameters, callback, timeouts, abort, observer).await
         }
     }

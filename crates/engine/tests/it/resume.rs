@@ -464,3 +464,48 @@ fn an_abandoned_execution_stops_where_it_stands() {
         );
     });
 }
+
+#[test]
+fn a_callback_lost_before_its_call_gets_a_new_token_and_one_lost_after_keeps_its_own() {
+    let def = json!({"StartAt": "Cb", "States": {"Cb": {"Type": "Task",
+        "Resource": "arn:aws:states:::jobs:run.waitForTaskToken",
+        "Parameters": {"Token.$": "$$.Task.Token"}, "End": true}}});
+    let input = json!({});
+    for (keep, same_token) in [(3, false), (4, true)] {
+        // keep 3: ExecutionStarted, TaskStateEntered, TaskScheduled (the call was never made: write-ahead);
+        // keep 4: … TaskStarted too (the call may have been made).
+        let jobs = Arc::new(Jobs::default());
+        let mut recorded = crash(&jobs, &def, &input, Duration::from_secs(5));
+        let old = serde_json::from_str::<Value>(
+            recorded[2].to_json()["taskScheduledEventDetails"]["parameters"].as_str().unwrap(),
+        )
+        .unwrap()["Token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        recorded.truncate(keep);
+        let o = paused_runtime().block_on(async {
+            let engine = engine(&jobs, t0() + chrono::Duration::seconds(5));
+            let ex = engine.resume(&prepare(&engine, &def), resume_request(&input, recorded.clone()));
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(jobs.submits.load(Ordering::SeqCst), 2, "submitted again");
+            assert_eq!(engine.tokens().live_count(), 1);
+            let submitted =
+                ex.history().events().into_iter().find(|e| e.event_type() == "TaskSubmitted").unwrap();
+            let out: Value = serde_json::from_str(
+                submitted.to_json()["taskSubmittedEventDetails"]["output"].as_str().unwrap(),
+            )
+            .unwrap();
+            let token = out["Job"]["Token"].as_str().unwrap().to_owned();
+            assert_eq!(token == old, same_token, "keep {keep}");
+            engine.tokens().send_success(&token, "1").unwrap();
+            ex.wait().await
+        });
+        assert_eq!(o.output, Some(json!(1)));
+        assert_eq!(jobs.submits.load(Ordering::SeqCst), 2);
+        let keys = jobs.keys.lock().unwrap().clone();
+        assert_eq!(keys[0], keys[1], "the same idempotency key both times");
+    }
+}
