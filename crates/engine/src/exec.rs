@@ -112,6 +112,27 @@ pub(crate) struct StateInfo<'a> {
     pub(crate) map_item: Option<(usize, &'a Value)>,
 }
 
+impl<'a> StateInfo<'a> {
+    /// The same state seen with a task token (`$$.Task.Token`) or a Map item (`$$.Map.Item`).
+    pub(crate) fn with<'b>(
+        &'b self,
+        token: Option<&'b str>,
+        map_item: Option<(usize, &'b Value)>,
+    ) -> StateInfo<'b>
+    where
+        'a: 'b,
+    {
+        StateInfo {
+            name: self.name,
+            entered_event: self.entered_event,
+            entered_time: self.entered_time,
+            retry_count: self.retry_count,
+            token,
+            map_item,
+        }
+    }
+}
+
 pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -1010,27 +1031,13 @@ impl Exec {
                 if let Template::Literal(v) = t {
                     return Ok(v.clone());
                 }
-                let item_info = StateInfo {
-                    name: info.name,
-                    entered_event: info.entered_event,
-                    entered_time: info.entered_time,
-                    retry_count: info.retry_count,
-                    token: None,
-                    map_item: Some((index, item)),
-                };
+                let item_info = info.with(None, Some((index, item)));
                 let view = ContextView { exec: self, info: &item_info };
                 t.eval(&Scope { input: eff, context: &view, variables: vars })
                     .map_err(|e| runtime(info.name, info.entered_event, e.message()))
             }
             Some(Payload::Jsonata(p)) => {
-                let item_info = StateInfo {
-                    name: info.name,
-                    entered_event: info.entered_event,
-                    entered_time: info.entered_time,
-                    retry_count: info.retry_count,
-                    token: None,
-                    map_item: Some((index, item)),
-                };
+                let item_info = info.with(None, Some((index, item)));
                 self.ata_template(p.value(), "ItemSelector", AtaScope::input(eff), vars, &item_info)
             }
             None => Ok(item.clone()),

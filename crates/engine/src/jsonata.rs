@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use serde_json::{Map as JsonMap, Value};
 use sfn_asl::{Condition, Dynamic, JsonataExpr, Payload, State, StateKind};
-use sfn_path::Variables as _;
 use sfn_path::jsonata::{self, JsonataError};
+use sfn_path::{Variables as _, type_name};
 use sfn_patterns::AbortSignal;
 
 use crate::error::{Failure, Interrupt, runtime};
@@ -48,16 +48,15 @@ pub(crate) fn query_error(info: &StateInfo<'_>, message: &str) -> Failure {
     )
 }
 
-/// JSON's name for a value's type, as AWS's messages use it.
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+/// AWS's message for an expression whose value has the wrong type for its field.
+fn unexpected_type(info: &StateInfo<'_>, source: &str, field: &str, expected: &str, v: &Value) -> Failure {
+    query_error(
+        info,
+        &format!(
+            "The JSONata expression '{source}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {v}",
+            type_name(v)
+        ),
+    )
 }
 
 impl Exec {
@@ -259,14 +258,7 @@ impl Exec {
     ) -> Result<bool, Failure> {
         match self.ata_expr(expr, "Condition", sc, vars, info)? {
             Value::Bool(b) => Ok(b),
-            other => Err(query_error(
-                info,
-                &format!(
-                    "The JSONata expression '{}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {other}",
-                    expr.source(),
-                    type_name(&other)
-                ),
-            )),
+            other => Err(unexpected_type(info, expr.source(), "Condition", "boolean", &other)),
         }
     }
 
@@ -299,13 +291,7 @@ impl Exec {
                     },
                     Payload::JsonPath(_) => String::new(),
                 };
-                Err(query_error(
-                    info,
-                    &format!(
-                        "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {other}",
-                        type_name(&other)
-                    ),
-                ))
+                Err(unexpected_type(info, &source, "Items", "array", &other))
             }
         }
     }
@@ -326,16 +312,7 @@ impl Exec {
             }
             _ => None,
         };
-        n.ok_or_else(|| {
-            query_error(
-                info,
-                &format!(
-                    "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected 'integer', but was '{}' for value: {v}",
-                    expr.source(),
-                    type_name(&v)
-                ),
-            )
-        })
+        n.ok_or_else(|| unexpected_type(info, expr.source(), field, "integer", &v))
     }
 
     /// A number-valued [`Dynamic`] field of a JSONata state.
@@ -367,14 +344,7 @@ impl Exec {
     ) -> Result<String, Failure> {
         match self.ata_expr(expr, field, sc, vars, info)? {
             Value::String(s) => Ok(s),
-            other => Err(query_error(
-                info,
-                &format!(
-                    "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected 'string', but was '{}' for value: {other}",
-                    expr.source(),
-                    type_name(&other)
-                ),
-            )),
+            other => Err(unexpected_type(info, expr.source(), field, "string", &other)),
         }
     }
 }

@@ -71,14 +71,7 @@ pub(crate) async fn run(
         Some(c) => Some(c.token().to_owned()),
         None => record.as_ref().and_then(|r| r.token.clone()),
     };
-    let task_info = StateInfo {
-        name: info.name,
-        entered_event: info.entered_event,
-        entered_time: info.entered_time,
-        retry_count: info.retry_count,
-        token: token.as_deref(),
-        map_item: None,
-    };
+    let task_info = info.with(token.as_deref(), None);
     let parameters = match &t.parameters {
         Some(p) => exec.payload(p, &eff, vars, &task_info)?,
         None => eff.into_owned(),
@@ -225,14 +218,7 @@ fn mocked(
                 .mint(TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() })
         });
     let token = callback.as_ref().map(|c| c.token().to_owned());
-    let task_info = StateInfo {
-        name: info.name,
-        entered_event: info.entered_event,
-        entered_time: info.entered_time,
-        retry_count: info.retry_count,
-        token: token.as_deref(),
-        map_item: None,
-    };
+    let task_info = info.with(token.as_deref(), None);
     let parameters = match &t.parameters {
         Some(p) => exec.payload(p, &eff, vars, &task_info)?,
         None => eff.into_owned(),

@@ -20,7 +20,9 @@ fn fail(f: Function, msg: impl std::fmt::Display) -> EvalError {
     EvalError::runtime(format!("The function '{}' failed: {msg}", f.name()))
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// JSON's name for a value's type (`null`, `boolean`, `number`, `string`, `array`, `object`), as AWS's
+/// messages use it.
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

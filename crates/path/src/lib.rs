@@ -35,4 +35,4 @@ pub use ast::{
 };
 pub use error::{EvalError, ParseError, TemplateError};
 pub use eval::{ContextObject, NotFound, Scope, Variables, json_eq};
-pub use intrinsics::{MAX_RANGE_ITEMS, MAX_STRING_INPUT};
+pub use intrinsics::{MAX_RANGE_ITEMS, MAX_STRING_INPUT, type_name};
