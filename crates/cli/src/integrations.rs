@@ -47,18 +47,20 @@ fn has_callbacks(definition_text: &str) -> bool {
     definition_text.contains(".waitForTaskToken")
 }
 
-/// Builds the engine's integrations for running. On the local backend with callbacks, serves
-/// SendTask* on an ephemeral loopback port and gives containers `AWS_ENDPOINT_URL_SFN`.
+/// Builds the engine's integrations for running, and says which region the run is in (`AWS_REGION`, or
+/// for `--ecs aws` the region of the AWS configuration, profiles included). On the local backend with
+/// callbacks, serves SendTask* on an ephemeral loopback port and gives containers `AWS_ENDPOINT_URL_SFN`.
 pub(crate) async fn engine_builder(
     ecs: &EcsArgs,
     mocks: &MockArgs,
     definition: &Path,
     machine_name: &str,
-) -> anyhow::Result<EngineBuilder> {
+) -> anyhow::Result<(EngineBuilder, String)> {
     let tokens = TokenRegistry::new();
     let mut builder = Engine::builder().tokens(tokens.clone());
     let tds = task_definitions(ecs, definition)?;
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    #[allow(unused_mut, reason = "only the aws backend changes it")]
+    let mut region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
     let integration = match ecs.ecs {
         EcsBackendKind::Local => {
             let mut env = Vec::new();
@@ -91,7 +93,13 @@ pub(crate) async fn engine_builder(
         }
         // Amazon ECS with the aws-config default chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS, …).
         #[cfg(feature = "aws")]
-        EcsBackendKind::Aws => EcsIntegration::new(Arc::new(sfn_ecs::AwsBackend::from_env().await)),
+        EcsBackendKind::Aws => {
+            let backend = sfn_ecs::AwsBackend::from_env().await;
+            if let Some(r) = backend.region() {
+                region = r.to_owned();
+            }
+            EcsIntegration::new(Arc::new(backend))
+        }
         #[cfg(not(feature = "aws"))]
         EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend (sfn-cli feature `aws`)"),
     };
@@ -105,5 +113,5 @@ pub(crate) async fn engine_builder(
         let case = cfg.test_case(machine, case).map_err(|e| anyhow::anyhow!(e))?;
         builder = builder.mocks(Arc::new(case));
     }
-    Ok(builder)
+    Ok((builder, region))
 }

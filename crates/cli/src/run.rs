@@ -134,22 +134,23 @@ pub(crate) fn state_machine_name(path: &std::path::Path) -> String {
 }
 
 async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -> anyhow::Result<i32> {
-    let config = EngineConfig {
-        region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned()),
-        max_history_events: (args.max_history_events > 0 && !args.no_quotas)
-            .then_some(args.max_history_events),
-        max_payload_bytes: if args.no_quotas { usize::MAX } else { sfn_engine::MAX_PAYLOAD_BYTES },
-        ..EngineConfig::default()
-    };
     let name = state_machine_name(&args.definition);
-    let engine =
+    let (builder, region) =
         match crate::integrations::engine_builder(&args.ecs, &args.mocks, &args.definition, &name).await {
-            Ok(b) => b.config(config).build(),
+            Ok(b) => b,
             Err(e) => {
                 eprintln!("sfn: {e:#}");
                 return Ok(2);
             }
         };
+    let config = EngineConfig {
+        region,
+        max_history_events: (args.max_history_events > 0 && !args.no_quotas)
+            .then_some(args.max_history_events),
+        max_payload_bytes: if args.no_quotas { usize::MAX } else { sfn_engine::MAX_PAYLOAD_BYTES },
+        ..EngineConfig::default()
+    };
+    let engine = builder.config(config).build();
     let prepared = match engine.prepare(machine, &name) {
         Ok(p) => p,
         Err(errors) => {

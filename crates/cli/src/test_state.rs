@@ -72,7 +72,7 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
         )
         .await
         {
-            Ok(b) => b,
+            Ok((b, _region)) => b,
             Err(e) => {
                 eprintln!("sfn: {e:#}");
                 return Ok(2);
