@@ -4,6 +4,7 @@
 mod conformance;
 mod fake;
 mod history;
+mod jsonata;
 mod limits;
 mod resume;
 mod seam;
