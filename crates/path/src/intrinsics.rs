@@ -127,7 +127,9 @@ fn apply(a: &Args<'_>) -> Result<Value, EvalError> {
             }
             let mut v = serde_json::from_str(s)
                 .map_err(|e| fail(a.f, format!("the string is not valid JSON: {e}")))?;
-            integral_negative_zero(&mut v);
+            if has_integral_negative_zero(s) {
+                integral_negative_zero(&mut v);
+            }
             Ok(v)
         }
         F::JsonToString => {
@@ -287,6 +289,28 @@ fn apply(a: &Args<'_>) -> Result<Value, EvalError> {
     }
 }
 
+/// True when `text` (JSON) has a number `-0` without a fraction or an exponent, outside strings (`-0.0`
+/// stays a float -0.0, as in Jackson).
+fn has_integral_negative_zero(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < b.len() {
+        match (in_string, b[i]) {
+            (true, b'\\') => i += 1,
+            (_, b'"') => in_string = !in_string,
+            (false, b'-')
+                if b.get(i + 1) == Some(&b'0') && !matches!(b.get(i + 2), Some(b'.' | b'e' | b'E')) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Jackson reads the literal `-0` as the integer 0 (serde_json reads a float -0.0): follow Jackson.
 fn integral_negative_zero(v: &mut Value) {
     match v {
@@ -443,6 +467,15 @@ mod tests {
     fn json_functions() {
         assert_eq!(run("States.StringToJson($.s)", json!({"s": " "})).unwrap(), Value::Null);
         assert_eq!(run("States.StringToJson($.s)", json!({"s": "-0"})).unwrap(), json!(0));
+        // Found by the fuzz target intrinsic-oracles: -0.0 survives JsonToString then StringToJson.
+        assert_eq!(run("States.StringToJson($.s)", json!({"s": "[-0.0]"})).unwrap(), json!([-0.0]));
+        assert!(
+            run("States.StringToJson($.s)", json!({"s": "-0.0"}))
+                .unwrap()
+                .as_f64()
+                .unwrap()
+                .is_sign_negative()
+        );
         assert_eq!(run("States.StringToJson($.s)", json!({"s": "{\"a\": [1]}"})).unwrap(), json!({"a": [1]}));
         assert!(run("States.StringToJson($.s)", json!({"s": "{"})).is_err());
         assert_eq!(

@@ -5,8 +5,9 @@
 //! `$random` and `$uuid` are JSONata's own), variables bound from JSON values (`$states` and the
 //! state machine's variables), JSON results with Step Functions' number rendering (integral values as
 //! integers), `undefined` kept apart from `null`, and AWS's error wording (`T1006: Attempted to invoke a
-//! non-function`). It also bounds what an expression may cost: nesting of the source, evaluation depth
-//! and evaluation time, so a definition can never crash or hang the process.
+//! non-function`). It also bounds what an expression may cost: nesting and tokens of the source (the
+//! recursive parser runs on a stack sized for the expression), evaluation depth and evaluation time, and
+//! turns a panic inside jsonata-rs into an error, so a definition can never crash or hang the process.
 //!
 //! What jsonata-rs lacks (and so this module lacks): `$formatNumber`, `$formatBase`, `$formatInteger`,
 //! `$parseInteger`, `$type`, `$sift`, `$spread`, `$shuffle` and the date picture strings of `$fromMillis`
@@ -21,6 +22,8 @@
 //! assert_eq!(jsonata::evaluate("$range(0, 10, 5)", &[]), Ok(Some(json!([0, 5, 10]))));
 //! assert_eq!(jsonata::evaluate("$nothing", &[]), Ok(None));
 //! ```
+
+use std::panic::AssertUnwindSafe;
 
 use bumpalo::Bump;
 use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JValue};
@@ -40,6 +43,10 @@ pub const MAX_NESTING: usize = 64;
 pub const MAX_DEPTH: usize = 100;
 /// Longest evaluation, in milliseconds, before the expression fails.
 pub const MAX_MILLIS: usize = 10_000;
+/// Most tokens accepted in an expression's source (counted generously: every punctuation character is
+/// one). jsonata-rs's parser recurses once per operator, so a long chain (`- - - … 1`, `a ? b : c ? …`)
+/// needs stack in proportion; the bound keeps that finite.
+pub const MAX_TOKENS: usize = 10_000;
 /// Most items `$range` may produce (as `States.ArrayRange`).
 pub const MAX_RANGE_ITEMS: usize = 1000;
 
@@ -60,8 +67,27 @@ pub enum JsonataError {
 /// Checks an expression's syntax (and nesting) without evaluating it.
 pub fn check(source: &str) -> Result<(), JsonataError> {
     check_nesting(source)?;
-    let arena = Bump::new();
-    JsonAta::new(source, &arena).map(|_| ()).map_err(|e| JsonataError::Syntax(describe(&e)))
+    with_stack(source, || {
+        let arena = Bump::new();
+        parse(source, &arena).map(|_| ())
+    })?
+}
+
+/// jsonata-rs's parser, with a panic in it (it has `unreachable!()`s that odd input reaches, e.g.
+/// `$substring(a/$substring($$'t'a>…`) reported as a syntax error.
+fn parse<'a>(source: &str, arena: &'a Bump) -> Result<JsonAta<'a>, JsonataError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| JsonAta::new(source, arena))) {
+        Ok(parsed) => parsed.map_err(|e| JsonataError::Syntax(describe(&e))),
+        Err(panic) => Err(JsonataError::Syntax(format!("S0201: Syntax error ({})", panic_message(&panic)))),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned());
+    format!("jsonata-rs failed: {}", text.unwrap_or_else(|| "no message".to_owned()))
 }
 
 /// Evaluates `source` with `bindings` as variables (`("states", …)` is `$states`); `Ok(None)` when the
@@ -79,8 +105,16 @@ pub fn evaluate_with_states(
     bindings: &[(&str, &Value)],
 ) -> Result<Option<Value>, JsonataError> {
     check_nesting(source)?;
+    with_stack(source, || evaluate_here(source, states, bindings))?
+}
+
+fn evaluate_here(
+    source: &str,
+    states: &[(&str, &Value)],
+    bindings: &[(&str, &Value)],
+) -> Result<Option<Value>, JsonataError> {
     let arena = Bump::new();
-    let expr = JsonAta::new(source, &arena).map_err(|e| JsonataError::Syntax(describe(&e)))?;
+    let expr = parse(source, &arena)?;
     if !states.is_empty() {
         let object = JValue::object_with_capacity(&arena, states.len());
         for (name, value) in states {
@@ -95,9 +129,13 @@ pub fn evaluate_with_states(
     expr.register_function("range", 3, fn_range);
     expr.register_function("hash", 2, fn_hash);
     expr.register_function("parse", 1, fn_parse);
-    let result = expr
-        .evaluate_timeboxed(None, Some(MAX_DEPTH), Some(MAX_MILLIS))
-        .map_err(|e| JsonataError::Threw(describe(&e)))?;
+    let evaluated = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        expr.evaluate_timeboxed(None, Some(MAX_DEPTH), Some(MAX_MILLIS))
+    }));
+    let result = match evaluated {
+        Ok(r) => r.map_err(|e| JsonataError::Threw(describe(&e)))?,
+        Err(panic) => return Err(JsonataError::Threw(panic_message(&panic))),
+    };
     to_json(result)
 }
 
@@ -114,6 +152,49 @@ fn describe(e: &jsonata_rs::Error) -> String {
         _ => text,
     };
     format!("{}: {message}", e.code())
+}
+
+/// Stack for evaluation at [`MAX_DEPTH`] (measured: under 1 MiB unoptimized, far less optimized).
+const EVAL_STACK: usize = if cfg!(debug_assertions) { 1 << 20 } else { 256 << 10 };
+/// Stack per source token while parsing (measured worst, a `?:` chain: about 27 KiB unoptimized and
+/// 3 KiB optimized per token; these leave a margin).
+const TOKEN_STACK: usize = if cfg!(debug_assertions) { 48 << 10 } else { 8 << 10 };
+
+/// Runs `f` (a parse, maybe an evaluation) with enough stack for `source`: on the current stack when it
+/// has room (short expressions, the usual case), else on a fresh stack of the size needed. Refuses
+/// sources over [`MAX_TOKENS`].
+fn with_stack<R>(source: &str, f: impl FnOnce() -> R) -> Result<R, JsonataError> {
+    let tokens = count_tokens(source);
+    if tokens > MAX_TOKENS {
+        return Err(JsonataError::Syntax(format!("S0201: The expression has more than {MAX_TOKENS} tokens")));
+    }
+    let needed = EVAL_STACK + tokens * TOKEN_STACK;
+    Ok(stacker::maybe_grow(needed, needed, f))
+}
+
+/// An upper bound on the number of tokens of `source`: a run of name or digit characters is one, a
+/// string literal is one, every other character that is not white space is one.
+fn count_tokens(source: &str) -> usize {
+    let mut n = 0;
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            continue;
+        }
+        n += 1;
+        if c.is_alphanumeric() || c == '_' {
+            while chars.next_if(|c| c.is_alphanumeric() || *c == '_').is_some() {}
+        } else if matches!(c, '"' | '\'' | '`') {
+            while let Some(d) = chars.next() {
+                if d == '\\' {
+                    chars.next();
+                } else if d == c {
+                    break;
+                }
+            }
+        }
+    }
+    n
 }
 
 fn check_nesting(source: &str) -> Result<(), JsonataError> {

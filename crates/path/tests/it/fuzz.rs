@@ -1,43 +1,14 @@
 //! Fuzz targets for the parsers and evaluators: random and grammar-shaped input must never panic.
 //!
 //! `cargo test` runs a few hundred cases per target; `cargo xtask fuzz --seconds N` sets
-//! `SFN_FUZZ_SECONDS` and each target then runs for that long (release build, no shrinking).
-//! A failing input is printed; add it to `regressions()` below.
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::{Duration, Instant};
+//! `SFN_FUZZ_SECONDS` and each target then runs for that long (`fuzz_runner.rs`). A failing input is
+//! printed; add it to the target's regressions below.
 
 use proptest::prelude::*;
-use proptest::strategy::ValueTree;
-use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
-use sfn_path::{Call, Expr, Path, ReferencePath, Scope, Template};
+use sfn_path::{Call, Expr, Path, ReferencePath, Scope, Template, jsonata};
 
-/// Runs `check` on values drawn from `strategy` for the fuzz budget (or `cases` cases).
-fn fuzz<S: Strategy>(name: &str, strategy: S, cases: usize, check: impl Fn(&S::Value))
-where
-    S::Value: std::fmt::Debug,
-{
-    let budget = std::env::var("SFN_FUZZ_SECONDS").ok().and_then(|s| s.parse::<u64>().ok());
-    let deadline = budget.map(|s| Instant::now() + Duration::from_secs(s));
-    let mut runner = TestRunner::deterministic();
-    let mut n = 0usize;
-    loop {
-        match deadline {
-            Some(d) if Instant::now() >= d => break,
-            None if n >= cases => break,
-            _ => {}
-        }
-        let value = strategy.new_tree(&mut runner).expect("strategy").current();
-        if catch_unwind(AssertUnwindSafe(|| check(&value))).is_err() {
-            panic!("fuzz target {name} panicked on input {value:?}");
-        }
-        n += 1;
-    }
-    if budget.is_some() {
-        println!("fuzz {name}: {n} cases, no panic");
-    }
-}
+use crate::fuzz_runner::fuzz;
 
 fn json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -115,23 +86,46 @@ fn regressions() -> Vec<&'static str> {
     vec!["$[?(", "$..", "$[:", "$['", "States.Format('\\", "$.a[?(!!!@.b)]", "$[-9223372036854775808]"]
 }
 
+/// Property: a path that parses evaluates like `take` on the input, its normalized form parses back to
+/// the same normalized form, and writing through a reference path then reading it gives what was written.
 #[test]
 fn path_parse_and_eval() {
     for r in regressions() {
         let _ = Path::parse(r);
     }
-    fuzz("path", (prop_oneof![path_text(), ".{0,24}"], json()), 400, |(text, doc)| {
-        if let Ok(p) = Path::parse(text) {
-            let _ = p.normalized();
-            let vars = serde_json::Map::from_iter([("abc".to_owned(), doc.clone())]);
-            let _ = p.eval(&Scope { input: doc, context: doc, variables: &vars });
-            let _ = p.take(doc.clone(), &Scope::input(doc));
-        }
-        if let Ok(rp) = ReferencePath::parse(text) {
-            let _ = rp.get(doc);
-            let _ = rp.set(doc.clone(), json!(1));
-        }
-    });
+    fuzz(
+        "path",
+        (prop_oneof![path_text(), ".{0,24}"], json(), any::<bool>()),
+        400,
+        |(text, doc, grammar)| {
+            if let Ok(p) = Path::parse(text) {
+                let normalized = p.normalized();
+                let vars = serde_json::Map::from_iter([("abc".to_owned(), doc.clone())]);
+                let _ = p.eval(&Scope { input: doc, context: doc, variables: &vars });
+                let scope = Scope::input(doc);
+                let by_ref = p.eval(&scope).map(std::borrow::Cow::into_owned).map_err(|e| e.to_string());
+                let taken = p.take(doc.clone(), &scope).map_err(|e| e.to_string());
+                if p.is_definite() || by_ref.is_err() {
+                    assert_eq!(by_ref, taken, "eval and take disagree on {text}");
+                }
+                let plain =
+                    |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || "$[]'.,:*- ".contains(c));
+                if *grammar && plain(&normalized) {
+                    let again = Path::parse(&normalized).unwrap_or_else(|e| {
+                        panic!("normalized form {normalized} of {text} does not parse: {e}")
+                    });
+                    assert_eq!(again.normalized(), normalized);
+                }
+            }
+            if let Ok(rp) = ReferencePath::parse(text) {
+                let _ = rp.get(doc);
+                let marker = json!({"written": text});
+                if let Ok(written) = rp.set(doc.clone(), marker.clone()) {
+                    assert_eq!(rp.get(&written).ok(), Some(&marker), "set then get on {text}");
+                }
+            }
+        },
+    );
 }
 
 #[test]
@@ -144,6 +138,38 @@ fn intrinsic_parse_and_eval() {
     });
 }
 
+/// Intrinsics against an oracle: arithmetic, JSON and base64 round trips, array lengths.
+#[test]
+fn intrinsic_oracles() {
+    let input = (any::<i32>(), any::<i32>(), json(), "\\PC{0,40}", prop::collection::vec(json(), 0..8));
+    fuzz("intrinsic-oracles", input, 300, |(a, b, doc, text, items)| {
+        let input = json!({"a": a, "b": b, "doc": doc, "text": text, "items": items});
+        let eval = |src: &str| {
+            Expr::parse(src)
+                .unwrap_or_else(|e| panic!("{src}: {e}"))
+                .eval(&Scope::input(&input))
+                .map(std::borrow::Cow::into_owned)
+        };
+        assert_eq!(eval("States.MathAdd($.a, $.b)").unwrap(), json!(i64::from(*a) + i64::from(*b)));
+        assert_eq!(&eval("States.StringToJson(States.JsonToString($.doc))").unwrap(), doc);
+        assert_eq!(eval("States.Base64Decode(States.Base64Encode($.text))").unwrap(), json!(text));
+        assert_eq!(eval("States.ArrayLength($.items)").unwrap(), json!(items.len()));
+        let unique = eval("States.ArrayUnique($.items)").unwrap();
+        assert!(unique.as_array().unwrap().iter().all(|x| items.contains(x)));
+        assert_eq!(eval("States.Format('{}', $.text)").unwrap(), json!(text));
+    });
+    // Found by this target: serde_json's default number parser was one ULP off (now `float_roundtrip`),
+    // and `-0.0` came back as 0.
+    for doc in [json!(-7.618211690031427e62), json!({"cb": -0.0}), json!([-0.0, "a6l-0, }-1g"])] {
+        let input = json!({"doc": doc});
+        let back = Expr::parse("States.StringToJson(States.JsonToString($.doc))").unwrap();
+        let back = back.eval(&Scope::input(&input)).unwrap().into_owned();
+        assert_eq!(back.to_string(), doc.to_string());
+    }
+}
+
+/// Property: a template without `.$` keys is itself; a template that does not parse names an existing
+/// member by its JSON pointer; a parsed template evaluates without panicking.
 #[test]
 fn templates() {
     let template =
@@ -157,8 +183,183 @@ fn templates() {
                 Value::Object(m)
             });
     fuzz("templates", (template, json()), 300, |(t, doc)| {
-        if let Ok(t) = Template::parse(t) {
-            let _ = t.eval(&Scope::input(doc));
+        match Template::parse(t) {
+            Ok(parsed) => {
+                let result = parsed.eval(&Scope::input(doc));
+                if parsed.is_literal() {
+                    assert_eq!(result.as_ref().ok(), Some(t), "a literal template is itself");
+                }
+            }
+            Err(e) => assert!(t.pointer(&e.pointer).is_some(), "error pointer {} not in {t}", e.pointer),
         }
+        if let Ok(literal) = Template::parse(doc) {
+            let no_dollar = !doc.to_string().contains(".$\"");
+            if no_dollar {
+                assert_eq!(literal.eval(&Scope::input(t)).ok().as_ref(), Some(doc));
+            }
+        }
+    });
+}
+
+/// JSONata-shaped source: tokens of the language in random order, often valid.
+fn jsonata_text() -> impl Strategy<Value = String> {
+    let token = prop::sample::select(vec![
+        "1",
+        "2.5",
+        "-",
+        "+",
+        "*",
+        "/",
+        "%",
+        "&",
+        "=",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        " and ",
+        " or ",
+        " in ",
+        "?",
+        ":",
+        "..",
+        "[",
+        "]",
+        "{",
+        "}",
+        "(",
+        ")",
+        ",",
+        ";",
+        ":=",
+        "~>",
+        "^(",
+        "#$i",
+        "@$v",
+        "**",
+        ".",
+        "\"s\"",
+        "'t'",
+        "$states",
+        "$states.input",
+        "$states.input.a",
+        "$x",
+        "$",
+        "$$",
+        "a",
+        "b.c",
+        "true",
+        "null",
+        "$sum(",
+        "$count(",
+        "$string(",
+        "$map(",
+        "$filter(",
+        "$reduce(",
+        "$range(",
+        "$partition(",
+        "$hash(",
+        "$parse(",
+        "$uuid()",
+        "$random()",
+        "$split(",
+        "$join(",
+        "$keys(",
+        "$lookup(",
+        "$merge(",
+        "$sort(",
+        "$reverse(",
+        "$append(",
+        "$exists(",
+        "$not(",
+        "$length(",
+        "$substring(",
+        "$number(",
+        "$boolean(",
+        "$eval(",
+        "$now()",
+        "$millis()",
+        "$toMillis(",
+        "$fromMillis(",
+        "$match(",
+        "$replace(",
+        "$contains(",
+        "function($v){",
+        "/[a-z]+/",
+        "`q`",
+        " ",
+        "\\",
+        "\"",
+    ]);
+    prop::collection::vec(token, 0..24).prop_map(|t| t.concat())
+}
+
+/// A long chain of one construct (unary minus, paths, operators, conditionals): deep parser and
+/// evaluator recursion without deep bracket nesting.
+fn jsonata_chain() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        ("-", "1"),
+        ("a.", "b"),
+        ("1+", "1"),
+        ("1&", "1"),
+        ("true?", "1"),
+        ("$x:=", "1"),
+        ("1;", "1"),
+        ("[1].", "a"),
+        ("$.", "a"),
+        ("1~>", "$string()"),
+        ("$not(", "1)"),
+        ("**.", "a"),
+        ("1 or ", "1"),
+    ]);
+    (piece, 1usize..20_000).prop_map(|((head, tail), n)| head.repeat(n) + tail)
+}
+
+/// Crashes the jsonata targets found: each overflowed a 2 MiB stack (a tokio worker's, or a test
+/// thread's) inside jsonata-rs's recursive parser before `jsonata::MAX_TOKENS` and the sized stack.
+#[test]
+fn jsonata_regressions() {
+    for (head, tail, n) in
+        [("-", "1", 1000), ("true?", "1", 100), ("$x:=", "1", 100), ("a.", "b", 1000), ("1+", "1", 1000)]
+    {
+        let src = head.repeat(n) + tail;
+        let parsed = jsonata::check(&src);
+        assert!(parsed.is_ok(), "{head}×{n}: {parsed:?}");
+        let _ = jsonata::evaluate(&src, &[]);
+    }
+    // jsonata-rs's parser reaches an `unreachable!()` on this one.
+    let odd = "$keys($substring(a/$substring($$'t'a>$uuid()#$i$split()a$count(";
+    assert!(matches!(jsonata::check(odd), Err(jsonata::JsonataError::Syntax(_))));
+    assert!(matches!(jsonata::evaluate(odd, &[]), Err(jsonata::JsonataError::Syntax(_))));
+    let too_long = "-".repeat(jsonata::MAX_TOKENS + 1) + "1";
+    let e = jsonata::check(&too_long).unwrap_err();
+    assert_eq!(e.to_string(), format!("S0201: The expression has more than {} tokens", jsonata::MAX_TOKENS));
+    assert!(matches!(jsonata::evaluate(&too_long, &[]), Err(jsonata::JsonataError::Syntax(_))));
+}
+
+/// Property: never a panic or a stack overflow; `check` and `evaluate` agree on what parses; evaluation
+/// ends within its time bound; arithmetic on literals is exact.
+#[test]
+fn jsonata_parse_and_eval() {
+    let source = prop_oneof![4 => jsonata_text(), 1 => jsonata_chain(), 2 => "\\PC{0,40}"];
+    let states = json!({"input": {"a": [1, 2, 3], "b": {"c": "x"}}, "context": {"Execution": {"Id": "e"}}});
+    fuzz("jsonata", (source, json()), 300, |(src, doc)| {
+        let started = std::time::Instant::now();
+        let checked = jsonata::check(src);
+        let evaluated = jsonata::evaluate(src, &[("states", &states), ("x", doc), ("v", doc)]);
+        assert!(started.elapsed().as_millis() < (jsonata::MAX_MILLIS as u128) * 2, "{src} ran too long");
+        let syntax = matches!(evaluated, Err(jsonata::JsonataError::Syntax(_)));
+        assert_eq!(
+            checked.is_err(),
+            syntax,
+            "check and evaluate disagree on {src}: {checked:?} / {evaluated:?}"
+        );
+    });
+    fuzz("jsonata-arithmetic", (-1_000_000i64..1_000_000, -1_000_000i64..1_000_000), 200, |(a, b)| {
+        let sum = jsonata::evaluate(&format!("{a} + {b}"), &[]);
+        assert_eq!(sum, Ok(Some(json!(a + b))));
+        let product = jsonata::evaluate("$x * $y", &[("x", &json!(a)), ("y", &json!(b))]);
+        assert_eq!(product, Ok(Some(json!(a * b))));
     });
 }
