@@ -1252,6 +1252,7 @@ impl Lowering {
         }
         crate::model::Map {
             processor,
+            legacy_iterator: proc_field == "Iterator",
             mode,
             execution_type,
             items_path,
@@ -1446,10 +1447,12 @@ fn comparison(name: &str, v: &Value) -> Result<Option<Test>, String> {
     Ok(Some(Test::Compare { kind, op, operand }))
 }
 
-/// Parses serde's "unknown field `x`, expected one of `a`, `b`" message.
+/// Parses serde's "unknown field `x`, expected one of `a`, `b`" message. The field may hold backticks
+/// (the names expected never do), so it ends at the last "`, expected" or "`, there are no fields".
 fn unknown_field(msg: &str) -> Option<(String, Vec<String>)> {
     let rest = msg.strip_prefix("unknown field `")?;
-    let (field, rest) = rest.split_once('`')?;
+    let end = rest.rfind("`, expected").or_else(|| rest.rfind("`, there are no fields"))?;
+    let (field, rest) = (&rest[..end], &rest[end + 1..]);
     let expected = rest.split('`').skip(1).step_by(2).map(str::to_owned).collect();
     Some((field.to_owned(), expected))
 }

@@ -412,6 +412,8 @@ pub enum ProcessorMode {
 pub struct Map {
     /// `ItemProcessor` (or legacy `Iterator`).
     pub processor: Branch,
+    /// The processor was written as the legacy `Iterator` (findings inside it are located there).
+    pub legacy_iterator: bool,
     /// `ProcessorConfig.Mode`.
     pub mode: ProcessorMode,
     /// `ProcessorConfig.ExecutionType` (distributed mode).

@@ -81,7 +81,7 @@ fn scope(start_at: &str, states: &States, base: &str, diags: &mut Vec<Diagnostic
                 }
             }
             StateKind::Map(m) => {
-                let field = "ItemProcessor";
+                let field = if m.legacy_iterator { "Iterator" } else { "ItemProcessor" };
                 branch(&m.processor, &format!("{sptr}/{field}"), diags);
             }
             _ => {}

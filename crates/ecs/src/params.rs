@@ -121,6 +121,8 @@ pub(crate) const RUN_TASK: Ty = Ty::Obj(&[
 
 /// Fields the RunTask request must have.
 const REQUIRED: &[&str] = &["TaskDefinition"];
+/// Fields each `CapacityProviderStrategy` item must have.
+const REQUIRED_IN_STRATEGY: &[&str] = &["CapacityProvider"];
 
 /// A problem in RunTask parameters: JSON pointer (relative to `Parameters`) and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,13 +221,23 @@ pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec
 pub fn lint_template(template: &Value) -> Vec<ParamIssue> {
     let mut out = Vec::new();
     check(template, &RUN_TASK, "", true, &mut out);
-    if let Value::Object(m) = template {
-        for r in REQUIRED {
+    let mut required = |m: &serde_json::Map<String, Value>, fields: &[&str], pointer: String| {
+        for r in fields {
             if !m.contains_key(*r) && !m.contains_key(&format!("{r}.$")) {
                 out.push(ParamIssue {
-                    pointer: String::new(),
+                    pointer: pointer.clone(),
                     message: format!("the field {r} is required"),
                 });
+            }
+        }
+    };
+    if let Value::Object(m) = template {
+        required(m, REQUIRED, String::new());
+        if let Some(Value::Array(items)) = m.get("CapacityProviderStrategy") {
+            for (i, item) in items.iter().enumerate() {
+                if let Value::Object(item) = item {
+                    required(item, REQUIRED_IN_STRATEGY, format!("/CapacityProviderStrategy/{i}"));
+                }
             }
         }
     }
@@ -388,6 +400,17 @@ mod tests {
         assert!(got.iter().any(|(p, m)| p == "/LaunchType" && m.contains("not one of")));
         assert!(got.iter().any(|(p, _)| p == "/Count"));
         assert!(got.iter().any(|(_, m)| m == "the field TaskDefinition is required"));
+    }
+
+    /// Found by the ecs-params fuzz target: the lint accepted a strategy item that RunTask refuses.
+    #[test]
+    fn capacity_provider_is_required_in_each_strategy_item() {
+        let t = json!({"TaskDefinition": "t", "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE"}, {"Weight": 1}]});
+        let issues = lint_template(&t);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].pointer, "/CapacityProviderStrategy/1");
+        assert_eq!(issues[0].message, "the field CapacityProvider is required");
+        assert!(RunTaskParams::parse(&t).is_err());
     }
 
     #[test]

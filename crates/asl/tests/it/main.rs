@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod corpus;
+mod fuzz;
 mod rules;
 
 /// The workspace's `fixtures/` directory.
