@@ -3,10 +3,12 @@
 //! - `ci`: what CI runs (fmt --check, clippy -D warnings, tests, docs).
 //! - `bench [N]`: throughput against aws-local-stepfunctions, and N concurrent `.sync` tasks on the simulator.
 //! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance` and `fixtures/conformance-jsonata`).
+//! - `fuzz [--seconds N] [--profile dev|release] [--threads T]`: every fuzz target for N seconds (`fuzz.rs`).
 #![allow(clippy::print_stdout)]
 
 mod bench;
 mod conformance;
+mod fuzz;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -31,8 +33,11 @@ fn main() -> Result<()> {
             let tasks = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
             bench::run(tasks)
         }
+        Some("fuzz") => fuzz::run(&fuzz::Options::parse(&args[1..])?),
         _ => {
-            println!("usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS]");
+            println!(
+                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] | fuzz [--seconds N] [--profile dev|release] [--threads T]"
+            );
             bail!("unknown or missing command")
         }
     }
@@ -55,6 +60,8 @@ fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo(&["test", "--workspace"])?;
+    // A short fuzz run on the test build just made: 10 s per target, two at a time (about 70 s).
+    fuzz::run(&fuzz::Options { seconds: 10.0, profile: "dev".into(), threads: 2 })?;
     cargo(&["doc", "--workspace", "--no-deps"])?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod boto3;
 mod durability;
+mod fuzz;
 mod load;
 mod sdk;
 mod wire;
