@@ -45,6 +45,13 @@ pub struct SimScript {
     pub missing: bool,
     /// The task stops with `TaskFailedToStart` and this reason.
     pub fail_to_start: Option<String>,
+    /// The first N RunTask calls for the family answer `ThrottlingException` (as ECS does beyond the
+    /// SDK's retries): the state fails with `ECS.ThrottlingException`, which Retry can match.
+    #[serde(default)]
+    pub run_task_throttled: u32,
+    /// StopTask of the family's tasks answers this ECS error (e.g. `ServerException`), and the task
+    /// keeps running.
+    pub stop_task_error: Option<String>,
 }
 
 /// Counters of API calls.
@@ -98,6 +105,8 @@ pub struct SimBackend {
     tasks: Mutex<HashMap<String, SimTask>>,
     tokens: Mutex<HashMap<String, TokenResult>>,
     next: AtomicU64,
+    /// RunTask calls throttled so far, per family (`SimScript::run_task_throttled`).
+    throttled: Mutex<HashMap<String, u32>>,
     /// The state file ([`SimBackend::persist`]).
     log: Option<Mutex<std::fs::File>>,
     /// API call counters (with [`SimBackend::persist`], the calls replayed from the state file included).
@@ -120,6 +129,7 @@ impl SimBackend {
             tasks: Mutex::default(),
             tokens: Mutex::default(),
             next: AtomicU64::new(1),
+            throttled: Mutex::default(),
             log: None,
             counters: SimCounters::default(),
         }
@@ -339,6 +349,14 @@ impl EcsBackend for SimBackend {
         let p = &req.params;
         let family = TaskDefinitions::family_of(&p.task_definition).to_owned();
         let script = self.scripts.get(&family).cloned().unwrap_or_else(|| self.default_script.clone());
+        if script.run_task_throttled > 0 {
+            let mut throttled = self.throttled.lock().unwrap_or_else(|e| e.into_inner());
+            let n = throttled.entry(family.clone()).or_default();
+            if *n < script.run_task_throttled {
+                *n += 1;
+                return Err(EcsError::new("ThrottlingException", "Rate exceeded"));
+            }
+        }
         let cluster_arn = cluster_arn(p.cluster_ref(), &req.region, &req.account);
         let td = match self.task_definitions.resolve(&p.task_definition) {
             Some((_, _, td)) => td.clone(),
@@ -478,6 +496,10 @@ impl EcsBackend for SimBackend {
 
     async fn stop_task(&self, _cluster: &str, arn: &str, reason: &str) -> Result<(), EcsError> {
         self.counters.stop_task.fetch_add(1, Ordering::Relaxed);
+        let error = self.lock().get(arn).and_then(|t| t.script.stop_task_error.clone());
+        if let Some(exception) = error {
+            return Err(EcsError::new(&exception, format!("StopTask failed for {arn} (simulated)")));
+        }
         let at_ms = chrono::Utc::now().timestamp_millis();
         self.stop_at(arn, reason, Instant::now())?;
         self.record(&Logged::StopTask { arn: arn.to_owned(), reason: reason.to_owned(), at_ms });

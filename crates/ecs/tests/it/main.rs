@@ -3,6 +3,7 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+mod faults;
 mod fuzz;
 mod local;
 mod sim;

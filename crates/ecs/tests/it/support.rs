@@ -1,22 +1,102 @@
-//! Helpers: build engines over a backend, run definitions, read outcomes.
+//! Helpers: build engines over a backend, run definitions, read outcomes — and the orphan check that
+//! runs after every execution of these tests.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use sfn_ecs::{EcsBackend, EcsIntegration, TaskDefinition, TaskDefinitions};
+use sfn_ecs::{EcsBackend, EcsIntegration, SimBackend, TaskDefinition, TaskDefinitions};
 use sfn_engine::{Engine, History, Outcome, StartRequest};
 
-pub(crate) fn engine(backend: Arc<dyn EcsBackend>) -> (Engine, Arc<EcsIntegration>) {
+/// A backend as the engine uses it, and as `Any` (to recognise the simulator).
+type Backend = (Arc<dyn EcsBackend>, Arc<dyn Any + Send + Sync>);
+
+thread_local! {
+    /// The backend of the last engine built on this test's thread (tokio tests run there), for the
+    /// orphan check in [`run`].
+    static BACKEND: RefCell<Option<Backend>> = const { RefCell::new(None) };
+}
+
+pub(crate) fn engine<B: EcsBackend + 'static>(backend: Arc<B>) -> (Engine, Arc<EcsIntegration>) {
+    BACKEND.with(|b| *b.borrow_mut() = Some((backend.clone(), backend.clone())));
     let ecs = Arc::new(EcsIntegration::new(backend));
     (Engine::builder().integration(ecs.clone()).build(), ecs)
 }
 
+/// Runs a definition to its end, then checks that it left no `.sync` task running ([`assert_no_orphans`]).
 pub(crate) async fn run(engine: &Engine, def: Value, input: Value) -> (Outcome, History) {
     let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
     let prepared = engine.prepare(machine, "m").unwrap();
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = format!("e{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    engine.run(&prepared, StartRequest { execution_name: name, input, role_arn: None }).await
+    let (outcome, history) =
+        engine.run(&prepared, StartRequest { execution_name: name, input, role_arn: None }).await;
+    match BACKEND.with(|b| b.borrow().clone()) {
+        // The simulator answers without a DescribeTasks call, so the tests' call counts stay exact.
+        Some((_, any)) if any.is::<SimBackend>() => {
+            let sim = any.downcast::<SimBackend>().unwrap();
+            let running = sim.running_tasks();
+            let orphans: Vec<_> =
+                sync_tasks(&history).into_iter().filter(|(_, a)| running.contains(a)).collect();
+            assert!(orphans.is_empty(), "orphaned tasks: {orphans:?}");
+        }
+        Some((backend, _)) => assert_no_orphans(backend.as_ref(), &history).await,
+        None => {}
+    }
+    (outcome, history)
+}
+
+/// `(cluster, task ARN)` of every task a `.sync` state of this history started (the execution owns those:
+/// it follows them to their end or stops them; request-response and callback tasks are, as on AWS, left
+/// to run their course).
+pub(crate) fn sync_tasks(history: &History) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in history.events() {
+        let v = e.to_json();
+        let d = &v["taskSubmittedEventDetails"];
+        if d["resourceType"] != "ecs" || !d["resource"].as_str().is_some_and(|r| r.ends_with(".sync")) {
+            continue;
+        }
+        let submitted: Value =
+            serde_json::from_str(d["output"].as_str().unwrap_or("null")).unwrap_or_default();
+        for t in submitted["Tasks"].as_array().into_iter().flatten() {
+            if let (Some(c), Some(a)) = (t["ClusterArn"].as_str(), t["TaskArn"].as_str()) {
+                out.push((c.to_owned(), a.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// The orphan check: every `.sync` task of the execution is STOPPED (within 5 s of its end: a stopped
+/// local task gets its grace period) and, on the local backend, its containers' process groups are gone.
+pub(crate) async fn assert_no_orphans(backend: &dyn EcsBackend, history: &History) {
+    for (cluster, arn) in sync_tasks(history) {
+        let mut last = None;
+        for _ in 0..50 {
+            let d = backend.describe_tasks(&cluster, std::slice::from_ref(&arn)).await.unwrap();
+            let Some(task) = d.tasks.into_iter().next() else { break };
+            let groups_gone =
+                task.containers.iter().all(|c| c.runtime_id.as_deref().is_none_or(process_group_gone));
+            if task.is_stopped() && groups_gone {
+                last = None;
+                break;
+            }
+            last = Some(task);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if let Some(task) = last {
+            panic!("orphaned task {arn}: {}", task.to_json());
+        }
+    }
+}
+
+/// True when no process of the group led by `pid` is left (`kill(-pid, 0)` fails with ESRCH).
+pub(crate) fn process_group_gone(pid: &str) -> bool {
+    let Ok(pid) = pid.parse::<i32>() else { return true };
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
 }
 
 /// A one-state machine running `resource` with `params` (and extra state fields).
