@@ -114,7 +114,8 @@ impl Server {
     /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight,
     /// commits the journal and closes it (the state directory can be opened again at once). Executions
     /// still running are abandoned where they stand, as if the process had died: they stay RUNNING in the
-    /// journal and resume when it is opened again.
+    /// journal and resume when it is opened again. Without a state directory they are stopped instead
+    /// (ABORTED, their `.sync` tasks stopped), since nothing could resume them.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,

@@ -10,6 +10,9 @@ use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
 use crate::error::ApiError;
 use crate::journal::{ExecutionRecord, Journal, MachineRecord, Snapshot, VersionRecord};
 
+/// How long a closing in-memory server waits for its running executions to stop (their tasks included).
+pub(crate) const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// One version of a state machine: what executions started from it run.
 pub(crate) struct Version {
     pub(crate) record: VersionRecord,
@@ -280,18 +283,39 @@ impl Service {
         }
     }
 
-    /// Commits every journal write enqueued so far and releases the journal's files (no-op in memory).
-    /// Executions still running are abandoned where they stand, as if the process had died: they stay
-    /// RUNNING in the journal and resume when it is opened again (in this process or another), rather
-    /// than go on unjournaled next to their resumed selves.
+    /// Commits every journal write enqueued so far and releases the journal's files. Executions still
+    /// running are abandoned where they stand, as if the process had died: they stay RUNNING in the
+    /// journal and resume when it is opened again (in this process or another), rather than go on
+    /// unjournaled next to their resumed selves. In memory nothing could resume them, so they are
+    /// stopped as StopExecution stops them — their `.sync` tasks are stopped, not orphaned — and
+    /// waited for (at most [`CLOSE_GRACE`]).
     pub(crate) async fn close(&self) {
+        let running: Vec<Arc<Execution>> = self
+            .read()
+            .executions
+            .values()
+            .filter_map(|e| match (e.live(), e.ended()) {
+                (Some(execution), None) => Some(execution),
+                _ => None,
+            })
+            .collect();
         if let Some(j) = &self.journal {
-            for e in self.read().executions.values() {
-                if let (Some(execution), None) = (e.live(), e.ended()) {
-                    execution.abandon();
-                }
+            for execution in running {
+                execution.abandon();
             }
             j.close().await;
+        } else {
+            for execution in &running {
+                execution.stop_with(None, Some("The endpoint shut down".to_owned()));
+            }
+            let all = async {
+                for execution in &running {
+                    execution.wait().await;
+                }
+            };
+            if tokio::time::timeout(CLOSE_GRACE, all).await.is_err() {
+                tracing::warn!("executions still stopping after {CLOSE_GRACE:?} at shutdown");
+            }
         }
     }
 

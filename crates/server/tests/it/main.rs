@@ -7,6 +7,7 @@ mod boto3;
 mod durability;
 mod fuzz;
 mod load;
+mod reliability;
 mod sdk;
 mod wire;
 
