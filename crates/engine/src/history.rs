@@ -628,7 +628,9 @@ impl History {
         details: EventDetails,
     ) -> Result<u64, HistoryFull> {
         let mut inner = self.lock();
-        if self.limit.is_some_and(|limit| inner.len >= limit) {
+        // The last slot is kept for the execution's final event, so a history never exceeds the limit
+        // (AWS: at most 25,000 events, the failure included).
+        if self.limit.is_some_and(|limit| inner.len + 1 >= limit) {
             return Err(HistoryFull);
         }
         let id = inner.len as u64 + 1;
@@ -638,7 +640,7 @@ impl History {
         Ok(id)
     }
 
-    /// Appends the final execution event, even past the limit.
+    /// Appends the final execution event, into the slot [`History::push`] keeps for it.
     pub(crate) fn push_final(&self, previous: u64, timestamp: DateTime<Utc>, details: EventDetails) -> u64 {
         let mut inner = self.lock();
         let id = inner.len as u64 + 1;

@@ -76,3 +76,38 @@ async fn bad_paths_and_intrinsics_name_the_state() {
     );
     assert!(cause.contains("at most 1000"), "{cause}");
 }
+
+/// AWS's own figure, with the default configuration: a state output over 256 KiB fails the execution with
+/// `States.DataLimitExceeded`; just under it passes.
+#[tokio::test(start_paused = true)]
+async fn payload_over_256_kib_is_data_limit_exceeded_by_default() {
+    let def = json!({"StartAt": "Double", "States": {
+        "Double": {"Type": "Pass", "Parameters": {"a.$": "$.s", "b.$": "$.s"}, "End": true}}});
+    // Two copies of 131,072 bytes and the JSON around them: just over 262,144 bytes.
+    let o = run_with(EngineConfig::default(), def.clone(), json!({"s": "x".repeat(131_072)})).await;
+    assert_eq!(o.status, ExecutionStatus::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.DataLimitExceeded"));
+    let o = run_with(EngineConfig::default(), def, json!({"s": "x".repeat(131_000)})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+}
+
+/// AWS's own figure, with the default configuration: the execution fails once its history would exceed
+/// 25,000 events, and the history holds no more than that.
+#[tokio::test(start_paused = true)]
+async fn history_over_25000_events_fails_the_execution_by_default() {
+    let def = json!({"StartAt": "Inc", "States": {
+        "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Loop"},
+        "Loop": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": 100000, "Next": "Inc"}], "Default": "Done"},
+        "Done": {"Type": "Succeed"}}});
+    let engine = Engine::builder().build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "m").unwrap();
+    let (o, h) = engine
+        .run(&prepared, StartRequest { execution_name: "e".into(), input: json!({"i": 0}), role_arn: None })
+        .await;
+    assert_eq!(o.status, ExecutionStatus::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.Runtime"));
+    assert!(o.cause.unwrap().contains("maximum number of history events (25000)"));
+    assert_eq!(h.len(), 25_000, "the failure is the 25,000th event");
+    assert_eq!(h.events().last().unwrap().event_type(), "ExecutionFailed");
+}
