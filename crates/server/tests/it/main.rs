@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected values")]
 
 mod boto3;
+mod concurrency;
 mod durability;
 mod fuzz;
 mod load;
