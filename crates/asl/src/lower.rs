@@ -821,7 +821,7 @@ impl Lowering {
             Some(Value::Array(list)) if !list.is_empty() => {
                 for (i, rule) in list.iter().enumerate() {
                     if let Some(r) = self.choice_rule(rule, &format!("{ptr}/Choices/{i}"), ql) {
-                        choices.push(r);
+                        choices.push(ChoiceRule { index: i, ..r });
                     }
                 }
             }
@@ -891,7 +891,7 @@ impl Lowering {
             }
             self.condition(m, ptr, true)?
         };
-        Some(ChoiceRule { condition, next, assign, output, comment })
+        Some(ChoiceRule { condition, next, assign, output, comment, index: 0 })
     }
 
     fn condition(&mut self, m: &Map<String, Value>, ptr: &str, top: bool) -> Option<Condition> {

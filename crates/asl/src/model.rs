@@ -258,6 +258,9 @@ pub struct ChoiceRule {
     pub output: Option<Payload>,
     /// `Comment`.
     pub comment: Option<String>,
+    /// Its position in the definition's `Choices` (a rule that cannot be read is left out of
+    /// [`Choice::choices`], so positions there can differ).
+    pub index: usize,
 }
 
 /// A Boolean expression of a Choice rule.

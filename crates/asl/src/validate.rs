@@ -14,8 +14,8 @@ fn targets(kind: &StateKind) -> Vec<(&str, String)> {
     let mut out = Vec::new();
     match kind {
         StateKind::Choice(c) => {
-            for (i, r) in c.choices.iter().enumerate() {
-                out.push((r.next.as_str(), format!("/Choices/{i}/Next")));
+            for r in &c.choices {
+                out.push((r.next.as_str(), format!("/Choices/{}/Next", r.index)));
             }
             if let Some(d) = &c.default {
                 out.push((d.as_str(), "/Default".to_owned()));

@@ -392,6 +392,12 @@ fn regressions() {
     let v = validate(text, ValidateOptions::default());
     assert!(v.diagnostics.iter().any(|d| d.pointer == "/States/M/Iterator/StartAt"), "{:?}", v.diagnostics);
     check_text(text);
+    // A choice rule that cannot be read shifted the next ones: rule 1's missing target was located at 0.
+    let text = br#"{"StartAt": "C", "States": {"C": {"Type": "Choice", "Default": "D",
+        "Choices": ["x", {"Variable": "$.v", "BooleanEquals": false, "Next": "Nope"}]}, "D": {"Type": "Succeed"}}}"#;
+    let v = validate(text, ValidateOptions::default());
+    assert!(v.diagnostics.iter().any(|d| d.pointer == "/States/C/Choices/1/Next"), "{:?}", v.diagnostics);
+    check_text(text);
 }
 
 /// Every definition of the corpus, unmutated: the same properties, and the valid ones stay valid.
