@@ -6,5 +6,6 @@ mod aws;
 mod faults;
 mod fuzz;
 mod local;
+mod security;
 mod sim;
 mod support;
