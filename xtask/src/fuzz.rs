@@ -113,7 +113,9 @@ pub(crate) fn run(o: &Options) -> Result<()> {
     }
     let status = child.wait()?;
     if !status.success() {
-        bail!("a fuzz target failed ({status}); its input is printed above");
+        bail!(
+            "cargo test failed ({status}): a build error, or a fuzz target failed with its input printed above"
+        );
     }
     println!("\n| target | cases | seconds | cases/s |\n|---|---|---|---|");
     for f in &figures {
