@@ -326,12 +326,14 @@ impl EcsBackend for SimBackend {
 
     async fn run_task(&self, req: &RunTaskRequest) -> Result<RunTaskOutput, EcsError> {
         self.counters.run_task.fetch_add(1, Ordering::Relaxed);
+        // One instant for the record and the tasks it creates, so a replayed task keeps its CreatedAt exactly.
+        let now_ms = chrono::Utc::now().timestamp_millis();
         self.record(&Logged::RunTask {
             params: Box::new(req.params.clone()),
             client_token: req.client_token.clone(),
             region: req.region.clone(),
             account: req.account.clone(),
-            at_ms: chrono::Utc::now().timestamp_millis(),
+            at_ms: now_ms,
         });
         if let Some(token) = &req.client_token
             && let Some((arns, failures)) =
@@ -392,7 +394,7 @@ impl EcsBackend for SimBackend {
                 req.account,
                 cluster_name(&cluster_arn)
             );
-            let created = chrono::Utc::now().timestamp_millis();
+            let created = now_ms;
             let task = EcsTask {
                 task_arn: task_arn.clone(),
                 cluster_arn: cluster_arn.clone(),
