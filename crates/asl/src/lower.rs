@@ -1087,6 +1087,10 @@ impl Lowering {
     }
 
     fn branch(&mut self, raw: &RawBranch, nested: Option<&Value>, ptr: &str, ql: QueryLanguage) -> Branch {
+        if raw.query_language.is_some() {
+            // AWS's wording and location (the processor or branch), measured in floci-io/floci#2968.
+            self.err(ptr, "Field 'QueryLanguage' is not supported");
+        }
         let start_at = match &raw.start_at {
             Some(s) => s.clone(),
             None => {

@@ -197,6 +197,8 @@ pub(crate) struct RawBranch {
     pub(crate) states: Option<Map<String, Value>>,
     pub(crate) comment: Option<String>,
     pub(crate) processor_config: Option<RawProcessorConfig>,
+    /// Not allowed here (the states inside inherit the machine's language); read only to report it as AWS does.
+    pub(crate) query_language: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

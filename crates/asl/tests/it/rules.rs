@@ -94,6 +94,12 @@ fn fields_by_type_and_language() {
         d,
         vec![(codes::SCHEMA_VALIDATION_FAILED.to_owned(), "/States/M/ItemProcessor/States/P".to_owned())]
     );
+    // A processor cannot declare a language at all (same source).
+    let d = diags(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"QueryLanguage":"JSONata","StartAt":"P",
+            "States":{"P":{"Type":"Pass","End":true}}},"End":true}}}"#,
+    );
+    assert_eq!(d, vec![(codes::SCHEMA_VALIDATION_FAILED.to_owned(), "/States/M/ItemProcessor".to_owned())]);
 }
 
 #[test]
