@@ -13,8 +13,8 @@ use crate::run::{EcsArgs, EcsBackendKind, MockArgs};
 
 /// The task-definition directory: `--task-definitions`, else `./task-definitions`, else a
 /// `task-definitions` directory next to the definition file.
-pub(crate) fn task_definitions_dir(args: &EcsArgs, definition: &Path) -> Option<PathBuf> {
-    if let Some(d) = &args.task_definitions {
+pub(crate) fn task_definitions_dir(flag: Option<&PathBuf>, definition: &Path) -> Option<PathBuf> {
+    if let Some(d) = flag {
         return Some(d.clone());
     }
     let cwd = PathBuf::from("task-definitions");
@@ -27,7 +27,7 @@ pub(crate) fn task_definitions_dir(args: &EcsArgs, definition: &Path) -> Option<
 
 /// Loads the task definitions (none when there is no directory).
 pub(crate) fn task_definitions(args: &EcsArgs, definition: &Path) -> anyhow::Result<TaskDefinitions> {
-    match task_definitions_dir(args, definition) {
+    match task_definitions_dir(args.task_definitions.as_ref(), definition) {
         Some(dir) => {
             sfn_ecs::load_task_definitions(&dir).map_err(|e| anyhow::anyhow!("task definitions: {e}"))
         }

@@ -64,20 +64,6 @@ pub(crate) struct PolicyArgs {
     pub(crate) name: Option<String>,
 }
 
-/// The task definitions directory: `--task-definitions`, else `./task-definitions`, else the definition's
-/// sibling `task-definitions/` (as `sfn run` finds them).
-fn task_definitions_dir(args: &PolicyArgs, definition: &Path) -> Option<PathBuf> {
-    if let Some(d) = &args.task_definitions {
-        return Some(d.clone());
-    }
-    let cwd = PathBuf::from("task-definitions");
-    if cwd.is_dir() {
-        return Some(cwd);
-    }
-    let sibling = definition.parent()?.join("task-definitions");
-    sibling.is_dir().then_some(sibling)
-}
-
 /// True unless the file is a JSON object with neither `StartAt` nor `States` (an input, a task definition).
 fn looks_like_definition(path: &Path) -> bool {
     let Ok(text) = std::fs::read(path) else { return true };
@@ -166,11 +152,12 @@ pub(crate) fn run(args: &PolicyArgs) -> anyhow::Result<i32> {
             continue;
         }
         let Ok(machine) = crate::load_definition(path) else { return Ok(2) };
-        let task_definitions = match task_definitions_dir(args, path) {
-            Some(dir) => sfn_iam::load_task_definitions(&dir)
-                .with_context(|| format!("task definitions in {}", dir.display()))?,
-            None => Vec::new(),
-        };
+        let task_definitions =
+            match crate::integrations::task_definitions_dir(args.task_definitions.as_ref(), path) {
+                Some(dir) => sfn_iam::load_task_definitions(&dir)
+                    .with_context(|| format!("task definitions in {}", dir.display()))?,
+                None => Vec::new(),
+            };
         let options = base.clone().with_task_definitions(task_definitions);
         let policy = if args.task_role {
             sfn_iam::task_role_policy(&machine, &options)

@@ -38,16 +38,10 @@ fn region() -> String {
         .unwrap_or_else(|| "us-east-1".to_owned())
 }
 
-/// Task definitions from `--task-definitions`, else `./task-definitions` when it exists.
+/// Task definitions from `--task-definitions`, else `./task-definitions` when it exists (a server has no
+/// definition file to look beside).
 fn task_definitions(args: &EcsArgs) -> anyhow::Result<TaskDefinitions> {
-    let dir = args.task_definitions.clone().or_else(|| {
-        let cwd = PathBuf::from("task-definitions");
-        cwd.is_dir().then_some(cwd)
-    });
-    match dir {
-        Some(d) => sfn_ecs::load_task_definitions(&d).map_err(|e| anyhow::anyhow!("task definitions: {e}")),
-        None => Ok(TaskDefinitions::new()),
-    }
+    crate::integrations::task_definitions(args, std::path::Path::new(""))
 }
 
 /// The engine's integrations for the server at `endpoint`: ECS on the chosen backend. Containers of the
