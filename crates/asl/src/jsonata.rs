@@ -12,11 +12,10 @@ impl JsonataExpr {
     /// Parses `{% expr %}`; `None` when the string is not a JSONata expression. Like AWS, only a string
     /// that starts with `{%` and ends with `%}` is one: `" {% x %} "` is a plain string.
     pub fn parse(text: &str) -> Option<Result<JsonataExpr, String>> {
-        let inner = text.strip_prefix("{%")?.strip_suffix("%}")?;
-        if inner.trim().is_empty() {
+        let source = Self::delimited(text)?;
+        if source.is_empty() {
             return Some(Err("the JSONata expression is empty".to_owned()));
         }
-        let source = inner.trim();
         if let Err(e) = sfn_path::jsonata::check(source) {
             // `CODE: message` from the parser; AWS reports the message under its own code.
             let text = e.to_string();
@@ -24,6 +23,12 @@ impl JsonataExpr {
             return Some(Err(format!("{}: {message}", crate::diagnostic::codes::INVALID_JSONATA_EXPRESSION)));
         }
         Some(Ok(JsonataExpr { source: source.to_owned() }))
+    }
+
+    /// The trimmed text between `{%` and `%}` when `text` is written as an expression, without checking
+    /// it: for values of a [`JsonataPayload`], whose expressions were checked when it was parsed.
+    pub fn delimited(text: &str) -> Option<&str> {
+        Some(text.strip_prefix("{%")?.strip_suffix("%}")?.trim())
     }
 
     /// The expression without the `{% %}` delimiters.

@@ -139,7 +139,18 @@ impl Exec {
         vars: &Vars,
         info: &StateInfo<'_>,
     ) -> Result<Value, Failure> {
-        let source = expr.source();
+        self.ata_source(expr.source(), field, sc, vars, info)
+    }
+
+    /// [`Exec::ata_expr`] on an expression's source text (checked when the definition was loaded).
+    fn ata_source(
+        &self,
+        source: &str,
+        field: &str,
+        sc: AtaScope<'_>,
+        vars: &Vars,
+        info: &StateInfo<'_>,
+    ) -> Result<Value, Failure> {
         let uses_states = source.contains("$states");
         // The context object is built only for expressions that may read it.
         let context = (uses_states && source.contains("context")).then(|| self.context_value(info, true));
@@ -165,15 +176,18 @@ impl Exec {
                 bindings.push((name, v));
             }
         }
-        let quoted = format!("The JSONata expression '{source}' specified for the field '{field}'");
+        let fail = |what: &str| {
+            query_error(
+                info,
+                &format!("The JSONata expression '{source}' specified for the field '{field}' {what}"),
+            )
+        };
         match jsonata::evaluate_with_states(source, &states, &bindings) {
             Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(query_error(info, &format!("{quoted} returned nothing (undefined)."))),
-            Err(JsonataError::Unsupported) => {
-                Err(query_error(info, &format!("{quoted} returned an unsupported result type.")))
-            }
+            Ok(None) => Err(fail("returned nothing (undefined).")),
+            Err(JsonataError::Unsupported) => Err(fail("returned an unsupported result type.")),
             Err(JsonataError::Threw(m) | JsonataError::Syntax(m)) => {
-                Err(query_error(info, &format!("{quoted} threw an error during evaluation. {m}")))
+                Err(fail(&format!("threw an error during evaluation. {m}")))
             }
         }
     }
@@ -189,11 +203,9 @@ impl Exec {
         info: &StateInfo<'_>,
     ) -> Result<Value, Failure> {
         match v {
-            Value::String(s) => match JsonataExpr::parse(s) {
-                Some(Ok(expr)) => self.ata_expr(&expr, field, sc, vars, info),
-                Some(Err(e)) => {
-                    Err(query_error(info, &format!("The field '{field}' holds an invalid expression: {e}")))
-                }
+            // The template's expressions were parsed when the definition was loaded: only strip `{% %}`.
+            Value::String(s) => match JsonataExpr::delimited(s) {
+                Some(source) => self.ata_source(source, field, sc, vars, info),
                 None => Ok(v.clone()),
             },
             Value::Array(items) => {
@@ -284,9 +296,7 @@ impl Exec {
             other => {
                 let source = match items {
                     Payload::Jsonata(p) => match p.value() {
-                        Value::String(s) => {
-                            s.trim_start_matches("{%").trim_end_matches("%}").trim().to_owned()
-                        }
+                        Value::String(s) => JsonataExpr::delimited(s).unwrap_or(s).to_owned(),
                         v => v.to_string(),
                     },
                     Payload::JsonPath(_) => String::new(),
