@@ -1,5 +1,7 @@
 //! `sfn run`: the CLI contract (one JSON object, exit codes), input handling, history, mocks.
 
+use std::process::Command;
+
 use serde_json::{Value, json};
 
 use crate::{root, sfn, temp_file};
@@ -211,4 +213,33 @@ fn sim_backend_runs_without_processes() {
     assert_eq!(v["error"], "States.TaskFailed");
     let task: Value = serde_json::from_str(v["cause"].as_str().unwrap()).unwrap();
     assert_eq!(task["Containers"][0]["ExitCode"], 2);
+}
+
+/// `--ecs aws` records the region of the AWS configuration (here a profile's, with no `AWS_REGION`) in
+/// TaskScheduled. ECS itself is unreachable (port 1), so the task fails once the SDK's retries are spent.
+#[test]
+fn aws_backend_runs_in_the_region_of_the_aws_config() {
+    let config = temp_file("config", "[default]\nregion = eu-west-3\n");
+    let def = temp_file(
+        "aws.asl.json",
+        r#"{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:aws:states:::ecs:runTask",
+           "Parameters":{"Cluster":"c","TaskDefinition":"td:1"},"End":true}}}"#,
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_sfn"))
+        .args(["run", def.to_str().unwrap(), "--ecs", "aws", "--format", "json", "--history"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", config.with_file_name("no-credentials"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL_ECS", "http://127.0.0.1:1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let v = json_out(&o);
+    assert_eq!(v["status"], "FAILED", "{v}");
+    let scheduled = v["history"].as_array().unwrap().iter().find(|e| e["type"] == "TaskScheduled").unwrap();
+    assert_eq!(scheduled["taskScheduledEventDetails"]["region"], "eu-west-3");
 }
