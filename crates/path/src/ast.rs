@@ -91,6 +91,12 @@ pub enum Operand {
     Path(Path),
     /// A JSON literal (`1`, `'a'`, `"a"`, `true`, `null`).
     Literal(Value),
+    /// An unquoted word on the right of a comparison, as in `[?(@.status==Failure)]`: the word as written.
+    ///
+    /// Step Functions accepts such a definition at creation, but Jayway's `FilterCompiler` (which compiles
+    /// the path when it is evaluated) refuses it, so evaluating a path holding one fails with
+    /// `States.Runtime` (see [`Path::compile_error`]). It never matches anything.
+    BareWord(Box<str>),
 }
 
 /// A parsed JsonPath, e.g. `$.items[0].name`, `$$.Execution.Id` or `$myVar.field`.
@@ -103,6 +109,8 @@ pub struct Path {
     pub(crate) source: Box<str>,
     pub(crate) root: Root,
     pub(crate) segments: Vec<Segment>,
+    /// Jayway's message when it would refuse to compile the path (a bare word in a filter).
+    pub(crate) compile_error: Option<Box<str>>,
 }
 
 impl Path {
@@ -119,6 +127,20 @@ impl Path {
     /// The segments after the root.
     pub fn segments(&self) -> &[Segment] {
         &self.segments
+    }
+
+    /// Why Jayway JsonPath, which Step Functions evaluates paths with, refuses to compile this path
+    /// although the definition is accepted: the first [`Operand::BareWord`] in a filter, e.g.
+    /// `Failed to parse filter: [?(@.s==Failure)], error on position: 8, char: F`. Evaluating such a path
+    /// always fails with `States.Runtime` and this text in the cause.
+    ///
+    /// ```
+    /// let p = sfn_path::Path::parse("$.items[?(@.s==Failure)]").unwrap();
+    /// assert_eq!(p.compile_error(), Some("Failed to parse filter: [?(@.s==Failure)], error on position: 8, char: F"));
+    /// assert_eq!(sfn_path::Path::parse("$.items[?(@.s=='Failure')]").unwrap().compile_error(), None);
+    /// ```
+    pub fn compile_error(&self) -> Option<&str> {
+        self.compile_error.as_deref()
     }
 
     /// True when the path can select at most one node.

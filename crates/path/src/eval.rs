@@ -102,7 +102,12 @@ impl Path {
     /// assert_eq!(*Path::parse("$.items[*].n").unwrap().eval(&scope).unwrap(), json!([1, 2]));
     /// assert!(Path::parse("$.nope").unwrap().eval(&scope).is_err());
     /// ```
+    ///
+    /// A path Jayway refuses to compile ([`Path::compile_error`]) fails whatever the input.
     pub fn eval<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, EvalError> {
+        if let Some(why) = &self.compile_error {
+            return Err(EvalError::runtime(format!("Invalid path '{}' : {why}", self.source)));
+        }
         let found = match scope.root(&self.root)? {
             Some(root) => self.select_in(root, scope),
             None => scope.context.resolve(self),
@@ -112,7 +117,9 @@ impl Path {
 
     /// Applies the segments from index `skip` on to `value` (for [`ContextObject`] implementations,
     /// which resolve the first segments themselves). Filters see `value` as `$`.
+    /// A path with a [`Path::compile_error`] selects nothing, with that error as the message.
     pub fn select_from<'v>(&self, skip: usize, value: &'v Value) -> Result<Cow<'v, Value>, NotFound> {
+        self.check_compiles()?;
         let rest = self.segments.get(skip..).unwrap_or_default();
         if rest.iter().all(|s| matches!(s, Segment::Child(Selector::Name(_) | Selector::Index(_)))) {
             let mut cur = value;
@@ -132,13 +139,24 @@ impl Path {
     }
 
     /// Applies the path's segments to `value` (ignoring the root kind). Filters that use `$` see `scope`.
+    /// A path with a [`Path::compile_error`] selects nothing, with that error as the message.
     pub fn select_in<'v>(&self, value: &'v Value, scope: &Scope<'v>) -> Result<Cow<'v, Value>, NotFound> {
+        self.check_compiles()?;
         if self.is_definite() {
             select_definite(&self.segments, value).map(Cow::Borrowed)
         } else {
             let mut out = Vec::new();
             select_all(&self.segments, value, scope, &mut out);
             Ok(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
+        }
+    }
+}
+
+impl Path {
+    fn check_compiles(&self) -> Result<(), NotFound> {
+        match &self.compile_error {
+            Some(why) => Err(NotFound { message: why.to_string() }),
+            None => Ok(()),
         }
     }
 }
@@ -307,6 +325,8 @@ fn operand<'v>(op: &'v Operand, current: &'v Value, scope: &Scope<'v>) -> Option
             out.first().map(|v| Cow::Borrowed(*v))
         }
         Operand::Path(p) => p.eval(scope).ok(),
+        // Unreachable in practice: a path holding one fails before any filter runs.
+        Operand::BareWord(_) => None,
     }
 }
 
@@ -520,6 +540,70 @@ mod tests {
         assert_eq!(eval("$.books[?(!@.p)].t", &doc).unwrap(), json!(["c"]));
         assert_eq!(eval("$.books[?(@.p > $.max || @.t == 'c')].t", &doc).unwrap(), json!(["b", "c"]));
         assert_eq!(eval("$.books[?(@.p >= 5 && @.p <= 5)].t", &doc).unwrap(), json!(["a"]));
+    }
+
+    #[test]
+    fn bracket_after_a_dot_evaluates_like_the_bracket() {
+        let doc = json!([
+            {"body": "{\"k\": 1}", "x": 0, "a": 1, "b": 2, "Payload": "p0"},
+            {"x": 5, "a": 3, "Payload": "p1", "l": [7, [8, 9]]}
+        ]);
+        assert_eq!(eval("$.[0].x", &doc).unwrap(), json!(0));
+        assert_eq!(eval("$.[-1].l.[1].[0]", &doc).unwrap(), json!(8));
+        assert_eq!(eval("$.[*].Payload", &doc).unwrap(), json!(["p0", "p1"]));
+        assert_eq!(eval("$.[?(@.x > 1)].a", &doc).unwrap(), json!([3]));
+        assert_eq!(eval("$.[*].['a','b']", &doc).unwrap(), json!([1, 2, 3]));
+        assert_eq!(eval("$.[1].['a']", &doc).unwrap(), json!(3));
+        assert_eq!(
+            eval("$..[0]", &doc).unwrap(),
+            json!([{"body": "{\"k\": 1}", "x": 0, "a": 1, "b": 2, "Payload": "p0"}, 7, 8])
+        );
+        let obj = json!({"a": {"b": [10, 20]}, "c": "d"});
+        assert_eq!(eval("$.['c']", &obj).unwrap(), json!("d"));
+        assert_eq!(eval("$.a.b.[1]", &obj).unwrap(), json!(20));
+        assert_eq!(eval("$.a.['b'].[0]", &obj).unwrap(), json!(10));
+        assert_eq!(
+            eval("$.a.b.[5]", &obj).unwrap_err(),
+            "Invalid path '$.a.b.[5]' : No results for path: $['a']['b'][5]"
+        );
+        let call = crate::ast::Call::parse("States.StringToJson($.[0].body)").unwrap();
+        assert_eq!(call.eval(&Scope::input(&doc)).unwrap(), json!({"k": 1}));
+    }
+
+    #[test]
+    fn bare_words_fail_at_evaluation() {
+        let doc =
+            json!({"QualityResults": [{"constraint_status": "Failure"}, {"constraint_status": "Success"}]});
+        let src = "$..QualityResults[?(@.constraint_status==Failure)]";
+        let e = Path::parse(src).unwrap().eval(&Scope::input(&doc)).unwrap_err();
+        assert_eq!(e.error_name(), "States.Runtime");
+        assert_eq!(
+            e.message(),
+            "Invalid path '$..QualityResults[?(@.constraint_status==Failure)]' : Failed to parse filter: \
+             [?(@.constraint_status==Failure)], error on position: 24, char: F"
+        );
+        // Whatever the input, and through every way of evaluating a path.
+        let p = Path::parse(src).unwrap();
+        assert!(p.eval(&Scope::input(&json!(null))).is_err());
+        assert!(p.select_from(0, &doc).is_err_and(|nf| nf.message.starts_with("Failed to parse filter")));
+        assert!(p.select_in(&doc, &Scope::input(&doc)).is_err());
+        assert!(p.take(doc.clone(), &Scope::input(&doc)).is_err());
+        let ctx = Path::parse("$$.Execution.Input[?(@.a==b)]").unwrap();
+        let scope = Scope { input: &doc, context: &doc, variables: &() };
+        assert_eq!(
+            ctx.eval(&scope).unwrap_err().message(),
+            "Invalid path '$$.Execution.Input[?(@.a==b)]' : Failed to parse filter: [?(@.a==b)], error on position: 8, char: b"
+        );
+        let call =
+            crate::ast::Call::parse("States.ArrayLength($.QualityResults[?(@.constraint_status==Failure)])");
+        let e = call.unwrap().eval(&Scope::input(&doc)).unwrap_err();
+        assert_eq!(e.error_name(), "States.Runtime");
+        assert!(e.message().contains("Failed to parse filter: [?(@.constraint_status==Failure)]"), "{e}");
+        // The quoted form works.
+        assert_eq!(
+            eval("$..QualityResults[?(@.constraint_status=='Failure')]", &doc).unwrap(),
+            json!([{"constraint_status": "Failure"}])
+        );
     }
 
     #[test]

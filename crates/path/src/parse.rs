@@ -2,6 +2,12 @@
 //!
 //! Hand-written because the dialect is Step Functions' own: Jayway-style JsonPath with `$$` (context) and
 //! `$name` (variables) roots, and the `States.*` intrinsic call syntax with its `\'`, `\{`, `\}`, `\\` escapes.
+//!
+//! Jayway forms that deployed definitions use are accepted as Jayway reads them: a bracket after a dot
+//! (`$.[0]`, `$.a.[1]`, `$.[?(…)]`, `$..[0]`) is the bracket alone, and an unquoted word on the right of a
+//! filter comparison (`[?(@.s==Failure)]`) parses into [`Operand::BareWord`] with the error Jayway's
+//! `FilterCompiler` raises recorded in [`Path::compile_error`]: evaluating the path fails (`States.Runtime`),
+//! as Jayway fails to compile it.
 
 use serde_json::{Number, Value};
 
@@ -27,15 +33,25 @@ enum Ctx {
     Filter,
 }
 
+/// A filter operand that Jayway's `FilterCompiler` refuses, found while parsing (kept in source order).
+struct Refused {
+    /// Byte offset of the offending operand.
+    at: usize,
+    /// Jayway's message; `None` until the enclosing `[?(…)]` is complete, because the message quotes it.
+    message: Option<String>,
+}
+
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
     depth: usize,
+    /// Every refused filter operand so far; a path's [`Path::compile_error`] is the first inside it.
+    refused: Vec<Refused>,
 }
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser { src, pos: 0, depth: 0 }
+        Parser { src, pos: 0, depth: 0, refused: Vec::new() }
     }
 
     fn err(&self, msg: impl Into<String>) -> ParseError {
@@ -87,6 +103,7 @@ impl<'a> Parser<'a> {
 
     fn path(&mut self, ctx: Ctx) -> Result<Path, ParseError> {
         let start = self.pos;
+        let mark = self.refused.len();
         if !self.eat("$") {
             return Err(self.err("a path must start with '$'"));
         }
@@ -102,7 +119,9 @@ impl<'a> Parser<'a> {
             Root::Input
         };
         let segments = self.segments(ctx)?;
-        Ok(Path { source: self.src[start..self.pos].into(), root, segments })
+        // Jayway compiles left to right and stops at the first refusal: the first one inside this path.
+        let compile_error = self.refused.get(mark).and_then(|r| r.message.as_deref()).map(Into::into);
+        Ok(Path { source: self.src[start..self.pos].into(), root, segments, compile_error })
     }
 
     fn segments(&mut self, ctx: Ctx) -> Result<Vec<Segment>, ParseError> {
@@ -122,7 +141,12 @@ impl<'a> Parser<'a> {
                 }
                 Some('.') => {
                     self.pos += 1;
-                    if self.eat("*") {
+                    // Jayway's PathCompiler.readDotToken skips the '.' and reads the next token with
+                    // readNextToken, which takes a '[' as a bracket token: `$.[0]` is `$[0]`, `$.['a']` is
+                    // `$['a']`, `$.[?(…)]` is `$[?(…)]` (json-path/JsonPath, internal/path/PathCompiler.java).
+                    if self.peek() == Some('[') {
+                        segments.push(Segment::Child(self.bracket()?));
+                    } else if self.eat("*") {
                         segments.push(Segment::Child(Selector::Wildcard));
                     } else {
                         segments.push(Segment::Child(Selector::Name(self.dot_name(ctx)?.into())));
@@ -170,6 +194,8 @@ impl<'a> Parser<'a> {
     }
 
     fn bracket(&mut self) -> Result<Selector, ParseError> {
+        let open = self.pos;
+        let mark = self.refused.len();
         self.expect("[")?;
         self.skip_ws();
         let sel = match self.peek() {
@@ -202,6 +228,13 @@ impl<'a> Parser<'a> {
         };
         self.skip_ws();
         self.expect("]")?;
+        if matches!(sel, Selector::Filter(_)) {
+            // Jayway's PathCompiler.readFilterToken hands FilterCompiler the text from '[' to ']'.
+            let criteria = &self.src[open..self.pos];
+            for r in self.refused.iter_mut().skip(mark).filter(|r| r.message.is_none()) {
+                r.message = Some(failed_to_parse_filter(criteria, r.at.saturating_sub(open)));
+            }
+        }
         Ok(sel)
     }
 
@@ -308,7 +341,7 @@ impl<'a> Parser<'a> {
             self.expect(")")?;
             return Ok(inner);
         }
-        let left = self.operand()?;
+        let left = self.operand(false)?;
         self.skip_ws();
         let op = [
             ("==", CompareOp::Eq),
@@ -323,7 +356,10 @@ impl<'a> Parser<'a> {
         match op {
             Some((s, op)) => {
                 self.pos += s.len();
-                let right = self.operand()?;
+                self.skip_ws();
+                let (at, mark) = (self.pos, self.refused.len());
+                let right = self.operand(true)?;
+                self.refuse_right(&left, &right, at, mark);
                 Ok(Filter::Compare(left, op, right))
             }
             None if self.rest().starts_with("=~") => {
@@ -336,8 +372,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn operand(&mut self) -> Result<Operand, ParseError> {
+    /// A filter operand; `bare` admits an unquoted word (only on the right of a comparison).
+    fn operand(&mut self, bare: bool) -> Result<Operand, ParseError> {
         self.skip_ws();
+        let expected = "expected '@', a path or a literal in the filter";
         match self.peek() {
             Some('@') => {
                 self.pos += 1;
@@ -346,11 +384,53 @@ impl<'a> Parser<'a> {
             Some('$') => Ok(Operand::Path(self.path(Ctx::Filter)?)),
             Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
             Some(c) if c == '-' || c.is_ascii_digit() => Ok(Operand::Literal(Value::Number(self.number()?))),
-            _ if self.eat("true") => Ok(Operand::Literal(Value::Bool(true))),
-            _ if self.eat("false") => Ok(Operand::Literal(Value::Bool(false))),
-            _ if self.eat("null") => Ok(Operand::Literal(Value::Null)),
-            _ => Err(self.err("expected '@', a path or a literal in the filter")),
+            Some(c) if c.is_alphabetic() || c == '_' => {
+                let begin = self.pos;
+                while matches!(self.peek(), Some(c) if !c.is_whitespace() && !"()[]'\",$@=!<>&|~".contains(c))
+                {
+                    self.bump();
+                }
+                match &self.src[begin..self.pos] {
+                    "true" => Ok(Operand::Literal(Value::Bool(true))),
+                    "false" => Ok(Operand::Literal(Value::Bool(false))),
+                    "null" => Ok(Operand::Literal(Value::Null)),
+                    word if bare => Ok(Operand::BareWord(word.into())),
+                    _ => Err(ParseError::new(self.src, begin, expected)),
+                }
+            }
+            _ => Err(self.err(expected)),
         }
+    }
+
+    /// Records what Jayway's FilterCompiler (json-path/JsonPath, internal/filter/FilterCompiler.java)
+    /// makes of the right operand `right` of a comparison starting at byte `at`, when it refuses it.
+    ///
+    /// `readExpression` reads the operator and the right value inside a `try` that catches
+    /// `InvalidPathException` and falls back to an existence check of the left operand. A word starting
+    /// with `t`, `f` or `n` goes to `readBooleanLiteral`/`readNullLiteral`, which throw that exception (or
+    /// succeed on a `true`/`false`/`null` prefix); so does a right-hand path whose own compilation fails.
+    /// After the fallback the parser is at the operator, and `readSignificantChar(')')` throws
+    /// `Expected character: )`; unless the left operand is a literal, whose `asPathNode()` throws
+    /// `Expected path node` first. Any other word goes to `readNumberLiteral`, where `new BigDecimal`
+    /// throws a `NumberFormatException`, which `compile()` reports as `Failed to parse filter: …`
+    /// (completed in [`Parser::bracket`], which knows the filter's text).
+    fn refuse_right(&mut self, left: &Operand, right: &Operand, at: usize, mark: usize) {
+        let fallback = || {
+            if matches!(left, Operand::Literal(_)) { "Expected path node" } else { "Expected character: )" }
+        };
+        let message = match right {
+            Operand::BareWord(w) if ["true", "false", "null"].iter().any(|p| w.starts_with(p)) => {
+                Some("Expected character: )".to_owned())
+            }
+            Operand::BareWord(w) if w.starts_with(['t', 'f', 'n']) => Some(fallback().to_owned()),
+            Operand::BareWord(_) => None,
+            Operand::Path(_) | Operand::Current(_) if self.refused.len() > mark => {
+                self.refused.truncate(mark);
+                Some(fallback().to_owned())
+            }
+            _ => return,
+        };
+        self.refused.push(Refused { at, message });
     }
 
     fn number(&mut self) -> Result<Number, ParseError> {
@@ -482,6 +562,19 @@ impl<'a> Parser<'a> {
         }
         Ok(StrLit { value, format_parts: parts })
     }
+}
+
+/// Jayway's `Failed to parse filter` message for a number literal that does not parse, at byte `word` of
+/// the filter text `criteria`: `readNumberLiteral` consumes the characters `CharacterIndex.isNumberCharacter`
+/// accepts (digits, `-`, `.`, `E`, `e`) and the message reports the position (in UTF-16 units) and the
+/// character after them.
+fn failed_to_parse_filter(criteria: &str, word: usize) -> String {
+    let rest = criteria.get(word..).unwrap_or_default();
+    let digits = rest.find(|c: char| !(c.is_ascii_digit() || "-.Ee".contains(c))).unwrap_or(rest.len());
+    let at = word + digits;
+    let position = criteria.get(..at).unwrap_or_default().encode_utf16().count();
+    let c = criteria.get(at..).and_then(|r| r.chars().next()).unwrap_or(' ');
+    format!("Failed to parse filter: {criteria}, error on position: {position}, char: {c}")
 }
 
 fn check_len(src: &str) -> Result<(), ParseError> {
@@ -626,6 +719,96 @@ mod tests {
         assert!(Path::parse("$.a['b").is_err());
         assert!(Path::parse("$.a[0:1:0]").is_err());
         assert!(Path::parse("$.a]").is_err());
+    }
+
+    #[test]
+    fn bracket_after_a_dot() {
+        // Jayway's readDotToken reads a '[' after '.' as a bracket token: the same path as without the dot.
+        for (dotted, plain) in [
+            ("$.[0]", "$[0]"),
+            ("$.a.[1].b", "$.a[1].b"),
+            ("$.[?(@.x > 1)]", "$[?(@.x > 1)]"),
+            ("$.[*].['a','b']", "$[*]['a','b']"),
+            ("$.['a']", "$['a']"),
+            ("$.[0:2]", "$[0:2]"),
+            ("$.[-1]", "$[-1]"),
+            ("$.[0,1]", "$[0,1]"),
+            ("$..[0]", "$..[0]"),
+            ("$$.[0]", "$$[0]"),
+            ("$v.[0]", "$v[0]"),
+        ] {
+            assert_eq!(p(dotted).segments, p(plain).segments, "{dotted}");
+            assert_eq!(p(dotted).normalized(), p(plain).normalized(), "{dotted}");
+            assert_eq!(p(dotted).source(), dotted);
+        }
+        assert!(p("$.[0]").is_definite());
+        assert!(ReferencePath::parse("$.a.[0]").is_ok());
+        let f = p("$.a[?(@.[0] == 1)]");
+        assert!(matches!(f.segments[1], Segment::Child(Selector::Filter(_))));
+        let Arg::Path(arg) = &Call::parse("States.StringToJson($.[0].body)").unwrap().args[0] else {
+            panic!()
+        };
+        assert_eq!(arg.normalized(), "$[0]['body']");
+        for bad in ["$.[", "$.[0", "$.[]", "$.[0]]", "$..", "$.a.", "$.[x]"] {
+            assert!(Path::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bare_words_in_filters() {
+        let path = p("$..QualityResults[?(@.constraint_status==Failure)]");
+        let Segment::Child(Selector::Filter(f)) = &path.segments[1] else { panic!() };
+        let Filter::Compare(_, CompareOp::Eq, Operand::BareWord(w)) = f.as_ref() else { panic!("{f:?}") };
+        assert_eq!(w.as_ref(), "Failure");
+        assert_eq!(
+            path.compile_error(),
+            Some("Failed to parse filter: [?(@.constraint_status==Failure)], error on position: 24, char: F")
+        );
+        // readNumberLiteral consumes the number characters (digits, '-', '.', 'E', 'e') before failing.
+        assert_eq!(
+            p("$[?(@.TargetLanguageCode==es)].TranslatedText").compile_error(),
+            Some("Failed to parse filter: [?(@.TargetLanguageCode==es)], error on position: 26, char: s")
+        );
+        assert_eq!(
+            p("$$.x.attributes[?(@.name==ecs.availability-zone)].value").compile_error(),
+            Some(
+                "Failed to parse filter: [?(@.name==ecs.availability-zone)], error on position: 12, char: c"
+            )
+        );
+        assert_eq!(
+            p("$.a[ ?( @.n == Receipt ) ]").compile_error(),
+            Some("Failed to parse filter: [ ?( @.n == Receipt ) ], error on position: 12, char: R")
+        );
+        // Words starting with t, f or n go to the boolean/null readers, whose failure ends at the ')'.
+        assert_eq!(p("$[?(@.Code==fr)]").compile_error(), Some("Expected character: )"));
+        assert_eq!(p("$[?(@.a == 1 && @.b == trueish)]").compile_error(), Some("Expected character: )"));
+        assert_eq!(p("$[?(1 == nope)]").compile_error(), Some("Expected path node"));
+        assert_eq!(p("$[?(1 == nullable)]").compile_error(), Some("Expected character: )"));
+        // The first refusal in source order wins; one inside a right-hand path falls back as above.
+        assert_eq!(
+            p("$[?(@.a == X || @.b == Y)]").compile_error(),
+            Some("Failed to parse filter: [?(@.a == X || @.b == Y)], error on position: 10, char: X")
+        );
+        assert_eq!(
+            p("$[?(@.a[?(@.b==Z)])]").compile_error(),
+            Some("Failed to parse filter: [?(@.b==Z)], error on position: 8, char: Z")
+        );
+        assert_eq!(p("$[?(@.a == $.b[?(@.c==Z)])]").compile_error(), Some("Expected character: )"));
+        // Non-ASCII text: Java counts UTF-16 units.
+        assert_eq!(
+            p("$[?(@.é😀==Ünïcode)]").compile_error(),
+            Some("Failed to parse filter: [?(@.é😀==Ünïcode)], error on position: 10, char: Ü")
+        );
+        // Literals stay literals; a word on the left or alone is still an error.
+        assert_eq!(p("$[?(@.a == true && @.b != null)]").compile_error(), None);
+        assert_eq!(p("$[?(@.a == 'Failure')]").compile_error(), None);
+        assert!(Path::parse("$[?(Failure == @.a)]").is_err());
+        assert!(Path::parse("$[?(Failure)]").is_err());
+        assert!(Path::parse("$[?(@.a == Fail ure)]").is_err());
+        let Arg::Path(arg) = &Call::parse("States.ArrayLength($.a[?(@.s==Done)])").unwrap().args[0] else {
+            panic!()
+        };
+        assert!(arg.compile_error().is_some_and(|e| e.starts_with("Failed to parse filter: [?(@.s==Done)]")));
     }
 
     #[test]

@@ -69,6 +69,12 @@ impl Template {
             }
             Template::Expr { field, expr } => match expr {
                 Expr::Path(p) => p.eval(scope).map(std::borrow::Cow::into_owned).map_err(|_| {
+                    if let Some(why) = p.compile_error() {
+                        return EvalError::runtime(format!(
+                            "The JSONPath '{}' specified for the field '{field}' could not be evaluated: {why}",
+                            p.source()
+                        ));
+                    }
                     let whence = match p.root() {
                         Root::Context => "the context object".to_owned(),
                         Root::Variable(_) => "the variables".to_owned(),
@@ -234,6 +240,32 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn dot_brackets_and_bare_words_in_templates() {
+        // ResultSelector / Parameters shapes from deployed definitions.
+        let t = Template::parse(&json!({
+            "first.$": "$.[0]",
+            "payloads.$": "$.[*].Payload",
+            "data.$": "States.StringToJson($.[0].body)"
+        }))
+        .unwrap();
+        let input = json!([{"Payload": 1, "body": "{\"a\":[1]}"}, {"Payload": 2}]);
+        assert_eq!(
+            t.eval(&Scope::input(&input)).unwrap(),
+            json!({"first": {"Payload": 1, "body": "{\"a\":[1]}"}, "payloads": [1, 2], "data": {"a": [1]}})
+        );
+        let t =
+            Template::parse(&json!({"f.$": "$..QualityResults[?(@.constraint_status==Failure)]"})).unwrap();
+        let e = t.eval(&Scope::input(&json!({"QualityResults": []}))).unwrap_err();
+        assert_eq!(e.error_name(), "States.Runtime");
+        assert_eq!(
+            e.message(),
+            "The JSONPath '$..QualityResults[?(@.constraint_status==Failure)]' specified for the field 'f.$' \
+             could not be evaluated: Failed to parse filter: [?(@.constraint_status==Failure)], error on \
+             position: 24, char: F"
+        );
+    }
 
     #[test]
     fn literal_subtrees_stay_literal() {

@@ -40,6 +40,14 @@ fn path_text() -> impl Strategy<Value = String> {
         "\\[[0-9],[0-9]\\]",
         "\\[\\?\\(@\\.[a-c] ?(==|<|>=|!=) ?([0-9]|'[a-c]')\\)\\]",
         "\\[\\?\\(@\\.[a-c]( && | \\|\\| )!@\\.[a-c]\\)\\]",
+        // A bare word on the right of a comparison (accepted, refused by Jayway at evaluation).
+        "\\[\\?\\(@\\.[a-c] ?(==|!=|<) ?[A-Za-z_][a-zA-Z0-9_.\\-]{0,4}( && @\\.[a-c])?\\)\\]",
+        // A bracket after a dot (Jayway's readDotToken): `.[0]`, `.['a']`, `.[*]`, `.[?(…)]`, `..[0]`.
+        "\\.\\[-?[0-9]{1,2}\\]",
+        "\\.\\['[a-c]{0,2}'(,'[a-c]')?\\]",
+        "\\.\\[\\*\\]",
+        "\\.\\[\\?\\(@\\.[a-c] ?== ?([0-9]|[a-c]{1,2})\\)\\]",
+        "\\.\\.\\[[0-9]\\]",
         "[\\[\\]().,'@?*$ ]",
     ];
     (prop_oneof!["\\$", "\\$\\$", "\\$[a-z]{1,3}"], prop::collection::vec(seg, 0..6))
@@ -83,7 +91,20 @@ fn call_text() -> impl Strategy<Value = String> {
 }
 
 fn regressions() -> Vec<&'static str> {
-    vec!["$[?(", "$..", "$[:", "$['", "States.Format('\\", "$.a[?(!!!@.b)]", "$[-9223372036854775808]"]
+    vec![
+        "$[?(",
+        "$..",
+        "$[:",
+        "$['",
+        "States.Format('\\",
+        "$.a[?(!!!@.b)]",
+        "$[-9223372036854775808]",
+        "$.[",
+        "$.[?(@.a==",
+        "$.[?(@.a==b",
+        "$[?(@.a==é)]",
+        "$[?(@.a==$.[?(@.b==c)])]",
+    ]
 }
 
 /// Property: a path that parses evaluates like `take` on the input, its normalized form parses back to
@@ -99,6 +120,12 @@ fn path_parse_and_eval() {
         400,
         |(text, doc, grammar)| {
             if let Ok(p) = Path::parse(text) {
+                if let Some(why) = p.compile_error() {
+                    let e = p.eval(&Scope::input(doc)).expect_err("a path Jayway refuses evaluates");
+                    assert_eq!(e.error_name(), "States.Runtime");
+                    assert_eq!(e.message(), format!("Invalid path '{text}' : {why}"));
+                    assert_jayway_position(why);
+                }
                 let normalized = p.normalized();
                 let vars = serde_json::Map::from_iter([("abc".to_owned(), doc.clone())]);
                 let _ = p.eval(&Scope { input: doc, context: doc, variables: &vars });
@@ -126,6 +153,113 @@ fn path_parse_and_eval() {
             }
         },
     );
+}
+
+/// In a `Failed to parse filter: <filter>, error on position: <n>, char: <c>` message, `<c>` is the
+/// UTF-16 unit at `<n>` of `<filter>`, as Java's `CharacterIndex` reports it.
+fn assert_jayway_position(message: &str) {
+    let Some(rest) = message.strip_prefix("Failed to parse filter: ") else {
+        assert!(["Expected character: )", "Expected path node"].contains(&message), "{message}");
+        return;
+    };
+    let (criteria, tail) = rest.rsplit_once(", error on position: ").expect(message);
+    let (position, c) = tail.split_once(", char: ").expect(message);
+    let position: usize = position.parse().expect(message);
+    let units: Vec<u16> = criteria.encode_utf16().collect();
+    let at = char::decode_utf16(units[position..].iter().copied()).next().and_then(Result::ok);
+    assert_eq!(at.map(String::from).as_deref(), Some(c), "{message}");
+    assert!(criteria.starts_with('[') && criteria.ends_with(']'), "{message}");
+}
+
+/// Segments for the dot-bracket oracle: brackets (optionally written after a dot) and names.
+fn bracket_segment() -> impl Strategy<Value = (String, bool)> {
+    let bracket = prop_oneof![
+        "\\[-?[0-9]\\]",
+        "\\[[0-9],[0-9]\\]",
+        "\\[[0-9]?:[0-9]?\\]",
+        "\\['[a-c]'\\]",
+        "\\['[a-c]','[a-c]'\\]",
+        "\\[\\*\\]",
+        "\\[\\?\\(@\\.[a-c] ?(==|>|<=) ?[0-9]\\)\\]",
+        "\\[\\?\\(@\\.[a-c]\\)\\]",
+        "\\[\\?\\(@\\.[a-c] == [A-Z][a-z]{0,2}\\)\\]",
+    ];
+    prop_oneof![
+        3 => (bracket, any::<bool>()),
+        1 => "\\.[a-c]".prop_map(|s| (s, false)),
+        1 => "\\.\\.[a-c]".prop_map(|s| (s, false)),
+        1 => "\\.\\.\\[[0-9]\\]".prop_map(|s| (s, false)),
+    ]
+}
+
+/// Oracle: a bracket written after a dot (`$.[0]`, `$.a.[1]`, `$.[?(…)]`) is the same path as without
+/// the dot, as in Jayway's PathCompiler: same segments, same compile error, same evaluation.
+#[test]
+fn dot_bracket_is_bracket() {
+    let input =
+        (prop_oneof!["\\$", "\\$\\$", "\\$v"], prop::collection::vec(bracket_segment(), 0..5), json());
+    fuzz("dot-bracket", input, 300, |(root, segs, doc)| {
+        let plain: String = segs.iter().map(|(s, _)| s.as_str()).collect();
+        let dotted: String =
+            segs.iter().map(|(s, dot)| if *dot { format!(".{s}") } else { s.clone() }).collect();
+        let (plain, dotted) = (format!("{root}{plain}"), format!("{root}{dotted}"));
+        let p = Path::parse(&plain).unwrap_or_else(|e| panic!("{plain}: {e}"));
+        let d = Path::parse(&dotted).unwrap_or_else(|e| panic!("{dotted}: {e}"));
+        assert_eq!(p.segments(), d.segments(), "{plain} vs {dotted}");
+        assert_eq!(p.root(), d.root());
+        assert_eq!(p.normalized(), d.normalized());
+        assert_eq!(p.compile_error(), d.compile_error(), "{plain} vs {dotted}");
+        assert_eq!(p.is_definite(), d.is_definite());
+        let vars = serde_json::Map::from_iter([("v".to_owned(), doc.clone())]);
+        let scope = Scope { input: doc, context: doc, variables: &vars };
+        let unsourced = |q: &Path, src: &str| {
+            q.eval(&scope)
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|e| e.message().replacen(&format!("'{src}'"), "<path>", 1))
+        };
+        assert_eq!(unsourced(&p, &plain), unsourced(&d, &dotted), "{plain} vs {dotted} on {doc}");
+        let call = |src: &str| {
+            let c =
+                Expr::parse(&format!("States.JsonToString({src})")).unwrap_or_else(|e| panic!("{src}: {e}"));
+            c.eval(&scope)
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|e| e.message().replacen(&format!("'{src}'"), "<path>", 1))
+        };
+        assert_eq!(call(&plain), call(&dotted), "States.JsonToString({plain}) vs ({dotted})");
+    });
+}
+
+/// Oracle: a comparison with an unquoted word parses, and evaluating the path fails with
+/// `States.Runtime` whatever the input; quoting the word gives a path that evaluates.
+#[test]
+fn bare_word_fails_at_evaluation() {
+    let word = "[A-Za-z_][a-zA-Z0-9_.\\-]{0,5}\\PC?"
+        .prop_filter("a word, not a literal", |w| !["true", "false", "null"].contains(&w.as_str()))
+        .prop_filter("no delimiters", |w| {
+            w.chars().all(|c| !c.is_whitespace() && !"()[]'\",$@=!<>&|~\\".contains(c))
+        });
+    let op = prop::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]);
+    let input = ("[a-c]{1,2}", op, word, any::<bool>(), any::<bool>(), json());
+    fuzz("bare-word", input, 300, |(name, op, word, spaced, dotted, doc)| {
+        let sp = if *spaced { " " } else { "" };
+        let dot = if *dotted { "." } else { "" };
+        let text = format!("$.{name}{dot}[?(@.{name}{sp}{op}{sp}{word})]");
+        let p = Path::parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let why = p.compile_error().unwrap_or_else(|| panic!("{text} has no compile error"));
+        assert_jayway_position(why);
+        let e = p.eval(&Scope::input(doc)).expect_err("a bare word fails");
+        assert_eq!(e.error_name(), "States.Runtime");
+        assert_eq!(e.message(), format!("Invalid path '{text}' : {why}"));
+        let template = Template::parse(&json!({"x.$": text})).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let e = template.eval(&Scope::input(doc)).expect_err("a bare word fails in a template");
+        assert!(e.message().ends_with(&format!("could not be evaluated: {why}")), "{e}");
+        let quoted = format!("$.{name}{dot}[?(@.{name}{sp}{op}{sp}'{word}')]");
+        let q = Path::parse(&quoted).unwrap_or_else(|e| panic!("{quoted}: {e}"));
+        assert_eq!(q.compile_error(), None);
+        if let Err(e) = q.eval(&Scope::input(doc)) {
+            assert!(!e.message().contains("Failed to parse filter"), "{quoted}: {e}");
+        }
+    });
 }
 
 #[test]

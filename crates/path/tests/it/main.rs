@@ -3,3 +3,4 @@
 
 mod fuzz;
 mod fuzz_runner;
+mod realworld;
