@@ -41,7 +41,7 @@ fn peak_rss_mib() -> f64 {
 
 /// Runs the benchmark; exit 1 when an execution does not succeed.
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
-    let machine = match crate::load_definition(&args.definition) {
+    let machine = match crate::load_definition(&args.definition, crate::Load::default()) {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };

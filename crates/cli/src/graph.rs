@@ -25,7 +25,7 @@ pub(crate) struct GraphArgs {
 
 /// Prints the diagram; exit 2 when the definition cannot be read or is invalid.
 pub(crate) fn run(args: &GraphArgs) -> anyhow::Result<i32> {
-    let machine = match crate::load_definition(&args.definition) {
+    let machine = match crate::load_definition(&args.definition, crate::Load::default()) {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };

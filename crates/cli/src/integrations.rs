@@ -26,8 +26,8 @@ pub(crate) fn task_definitions_dir(flag: Option<&PathBuf>, definition: &Path) ->
 }
 
 /// Loads the task definitions (none when there is no directory).
-pub(crate) fn task_definitions(args: &EcsArgs, definition: &Path) -> anyhow::Result<TaskDefinitions> {
-    match task_definitions_dir(args.task_definitions.as_ref(), definition) {
+pub(crate) fn task_definitions(flag: Option<&PathBuf>, definition: &Path) -> anyhow::Result<TaskDefinitions> {
+    match task_definitions_dir(flag, definition) {
         Some(dir) => {
             sfn_ecs::load_task_definitions(&dir).map_err(|e| anyhow::anyhow!("task definitions: {e}"))
         }
@@ -58,7 +58,7 @@ pub(crate) async fn engine_builder(
 ) -> anyhow::Result<(EngineBuilder, String)> {
     let tokens = TokenRegistry::new();
     let mut builder = Engine::builder().tokens(tokens.clone());
-    let tds = task_definitions(ecs, definition)?;
+    let tds = task_definitions(ecs.task_definitions.as_ref(), definition)?;
     #[allow(unused_mut, reason = "only the aws backend changes it")]
     let mut region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
     let integration = match ecs.ecs {

@@ -75,21 +75,29 @@ fn main() {
     }
 }
 
-/// Reads and parses a definition; on failure prints every diagnostic and returns exit code 2.
-fn load_definition(path: &std::path::Path) -> Result<sfn_asl::StateMachine, i32> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
+/// How a command wants a definition loaded: where its task definitions are (for the ECS lints), whether
+/// its warnings are printed, and whether mocks answer its Task states.
+#[derive(Debug, Clone, Copy, Default)]
+struct Load<'a> {
+    task_definitions: Option<&'a std::path::PathBuf>,
+    warnings: bool,
+    mocked: bool,
+}
+
+/// Reads a definition and gives it the one verdict every command shares ([`validate::check`]); prints its
+/// errors (and, when asked, its warnings) to stderr; an invalid definition is exit code 2.
+fn load_definition(path: &std::path::Path, load: Load<'_>) -> Result<sfn_asl::StateMachine, i32> {
+    let v = match validate::check(path, sfn_asl::MachineType::Standard, load.task_definitions, load.mocked) {
+        Ok(v) => v,
         Err(e) => {
-            eprintln!("sfn: cannot read {}: {e}", path.display());
+            eprintln!("sfn: {e:#}");
             return Err(2);
         }
     };
-    sfn_asl::parse(&text).map_err(|diags| {
-        for d in diags {
-            eprintln!("{}:{}: {}[{}] {}", path.display(), d.pointer, d.severity.as_str(), d.code, d.message);
-        }
-        2
-    })
+    for d in v.diagnostics.iter().filter(|d| d.is_error() || load.warnings) {
+        eprintln!("{}:{}: {}[{}] {}", path.display(), d.pointer, d.severity.as_str(), d.code, d.message);
+    }
+    v.into_result().map_err(|_| 2)
 }
 
 /// Writes to stdout, exiting quietly when the reader has gone away.

@@ -151,7 +151,12 @@ pub(crate) fn run(args: &PolicyArgs) -> anyhow::Result<i32> {
             );
             continue;
         }
-        let Ok(machine) = crate::load_definition(path) else { return Ok(2) };
+        let Ok(machine) = crate::load_definition(
+            path,
+            crate::Load { task_definitions: args.task_definitions.as_ref(), ..crate::Load::default() },
+        ) else {
+            return Ok(2);
+        };
         let task_definitions =
             match crate::integrations::task_definitions_dir(args.task_definitions.as_ref(), path) {
                 Some(dir) => sfn_iam::load_task_definitions(&dir)

@@ -89,7 +89,14 @@ pub(crate) struct RunArgs {
 
 /// Runs the command; returns the process exit code.
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
-    let machine = match crate::load_definition(&args.definition) {
+    let machine = match crate::load_definition(
+        &args.definition,
+        crate::Load {
+            task_definitions: args.ecs.task_definitions.as_ref(),
+            warnings: true,
+            mocked: args.mocks.mock_config.is_some(),
+        },
+    ) {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };

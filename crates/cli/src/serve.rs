@@ -41,7 +41,7 @@ fn region() -> String {
 /// Task definitions from `--task-definitions`, else `./task-definitions` when it exists (a server has no
 /// definition file to look beside).
 fn task_definitions(args: &EcsArgs) -> anyhow::Result<TaskDefinitions> {
-    crate::integrations::task_definitions(args, std::path::Path::new(""))
+    crate::integrations::task_definitions(args.task_definitions.as_ref(), std::path::Path::new(""))
 }
 
 /// The engine's integrations for the server at `endpoint`: ECS on the chosen backend. Containers of the

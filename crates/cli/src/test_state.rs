@@ -36,7 +36,14 @@ pub(crate) struct TestStateArgs {
 
 /// Runs the command: exit 0 when the state succeeded (or its error was caught), 1 otherwise.
 pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
-    let machine = match crate::load_definition(&args.definition) {
+    let machine = match crate::load_definition(
+        &args.definition,
+        crate::Load {
+            task_definitions: args.ecs.task_definitions.as_ref(),
+            warnings: true,
+            mocked: args.mocks.mock_config.is_some(),
+        },
+    ) {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };

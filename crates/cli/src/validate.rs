@@ -1,8 +1,9 @@
-//! `sfn validate DEF... [--format json]`
+//! `sfn validate DEF... [--format json] [--strict]`, and the verdict every command shares.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
@@ -27,59 +28,53 @@ pub(crate) struct ValidateArgs {
     /// Workflow type (EXPRESS forbids `.sync` and `.waitForTaskToken`).
     #[arg(long = "type", default_value = "STANDARD", value_parser = ["STANDARD", "EXPRESS"])]
     pub(crate) machine_type: String,
-    /// Directory of task definitions, for the ECS checks (default as for `sfn run`).
+    /// Directory of task definitions, for the ECS checks (default as for `sfn run`; without one, task
+    /// definitions are not checked).
     #[arg(long)]
     pub(crate) task_definitions: Option<PathBuf>,
+    /// Fail (exit 1) on warnings too, as `clippy -D warnings` does.
+    #[arg(long)]
+    pub(crate) strict: bool,
 }
 
-/// Runs the command: exit 0 when every file is valid, 1 when one is not, 2 when one cannot be read.
+/// The one verdict every command gives a definition file: AWS's ([`sfn_patterns::validate_definition`]),
+/// with the ECS lints against the task definitions when there are any (`--task-definitions`, else
+/// `./task-definitions`, else one next to the definition). `mocked`: mocks answer the Task states.
+pub(crate) fn check(
+    path: &Path,
+    machine_type: sfn_asl::MachineType,
+    task_definitions: Option<&PathBuf>,
+    mocked: bool,
+) -> anyhow::Result<sfn_asl::Validation> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let integrations =
+        crate::integrations::for_validation(crate::integrations::task_definitions(task_definitions, path)?);
+    let options = sfn_asl::ValidateOptions { machine_type };
+    Ok(sfn_patterns::validate_definition(&text, options, &integrations, &|_| mocked))
+}
+
+/// Runs the command: exit 0 when every file is valid (AWS's verdict; warnings allowed unless `--strict`),
+/// 1 when one is not, 2 when one cannot be read.
 pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
-    let options = sfn_asl::ValidateOptions {
-        machine_type: if args.machine_type == "EXPRESS" {
-            sfn_asl::MachineType::Express
-        } else {
-            sfn_asl::MachineType::Standard
-        },
+    let machine_type = if args.machine_type == "EXPRESS" {
+        sfn_asl::MachineType::Express
+    } else {
+        sfn_asl::MachineType::Standard
     };
     let color = args.format == ValidateFormat::Human && std::io::stdout().is_terminal();
     let mut code = 0;
     for path in &args.definitions {
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
+        let v = match check(path, machine_type, args.task_definitions.as_ref(), false) {
+            Ok(v) => v,
             Err(e) => {
-                eprintln!("sfn: cannot read {}: {e}", path.display());
+                eprintln!("sfn: {e:#}");
                 code = 2;
                 continue;
             }
         };
-        let mut v = sfn_asl::validate(&text, options);
-        if let Some(machine) = &v.machine
-            && let Ok(raw) = serde_json::from_slice::<Value>(&text)
-        {
-            let ecs = crate::run::EcsArgs {
-                ecs: crate::run::EcsBackendKind::Local,
-                task_definitions: args.task_definitions.clone(),
-                sim_config: None,
-            };
-            let tds = match crate::integrations::task_definitions(&ecs, path) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("sfn: {e:#}");
-                    code = 2;
-                    continue;
-                }
-            };
-            let integrations = crate::integrations::for_validation(tds);
-            v.diagnostics.extend(sfn_patterns::check_definition(
-                machine,
-                &raw,
-                &integrations,
-                options.machine_type,
-                &|_| false,
-            ));
-        }
-        let valid = v.machine.is_some() && !v.diagnostics.iter().any(sfn_asl::Diagnostic::is_error);
-        if !valid && code == 0 {
+        let valid = v.is_valid();
+        let warned = v.diagnostics.iter().any(|d| !d.is_error());
+        if (!valid || (args.strict && warned)) && code == 0 {
             code = 1;
         }
         match args.format {

@@ -6,12 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sfn_patterns::{
-    Lint, LintSeverity, Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure, failures_rule,
+    Lint, Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure, failures_rule,
 };
 
 use crate::backend::{EcsBackend, RunTaskRequest};
 use crate::model::run_task_response;
-use crate::params::{RunTaskParams, lint_template};
+use crate::params::{RunTaskParams, is_jsonata, lint_template};
 use crate::poller::{PollIntervals, Poller, Stopped};
 use crate::taskdef::TaskDefinitions;
 
@@ -73,6 +73,46 @@ fn submitted_tasks(submitted: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A literal TaskDefinition that names no known family or revision, and container override `Name`s that
+/// are not containers of the task definition: (pointer relative to the parameters, message naming the
+/// known ones).
+fn task_definition_lints(tds: &TaskDefinitions, td: &str, params: &Value) -> Vec<(String, String)> {
+    let family = TaskDefinitions::family_of(td);
+    let Some((_, rev, def)) = tds.resolve(td) else {
+        let revisions = tds.revisions(family);
+        let message = if revisions.is_empty() {
+            format!(
+                "task definition '{td}': family '{family}' is not among the task definitions given (families: {})",
+                tds.families().collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            format!(
+                "task definition '{td}': family '{family}' has no such revision among the task definitions given (revisions: {})",
+                revisions.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            )
+        };
+        return vec![("/TaskDefinition".to_owned(), message)];
+    };
+    let names: Vec<&str> = def.container_definitions.iter().map(|c| c.name.as_str()).collect();
+    let overrides = params.pointer("/Overrides/ContainerOverrides").and_then(Value::as_array);
+    let mut out = Vec::new();
+    for (i, o) in overrides.into_iter().flatten().enumerate() {
+        if let Some(v @ Value::String(name)) = o.get("Name")
+            && !is_jsonata(v)
+            && !names.contains(&name.as_str())
+        {
+            out.push((
+                format!("/Overrides/ContainerOverrides/{i}/Name"),
+                format!(
+                    "'{name}' is not a container of task definition {family}:{rev} (containers: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    out
+}
+
 fn contains_token_path(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains("$$.Task.Token") || s.contains("$states.context.Task.Token"),
@@ -105,8 +145,8 @@ impl ServiceIntegration for EcsIntegration {
 
     fn lint(&self, resource: &ServiceResource, state: &Value) -> Vec<Lint> {
         let mut out = Vec::new();
-        let mut push = |severity, code: &str, pointer: String, message: String| {
-            out.push(Lint { severity, code: code.to_owned(), pointer, message });
+        let mut push = |code: &str, pointer: String, message: String| {
+            out.push(Lint { code: code.to_owned(), pointer, message });
         };
         let (field, params) = match (state.get("Parameters"), state.get("Arguments")) {
             (Some(p), _) => ("Parameters", Some(p)),
@@ -121,11 +161,10 @@ impl ServiceIntegration for EcsIntegration {
                 } else {
                     "ECS_INVALID_PARAMETER"
                 };
-                push(LintSeverity::Error, code, format!("/{field}{}", i.pointer), i.message);
+                push(code, format!("/{field}{}", i.pointer), i.message);
             }
             if pattern == Pattern::WaitForTaskToken && !contains_token_path(p) {
                 push(
-                    LintSeverity::Warning,
                     "ECS_TOKEN_NOT_PASSED",
                     format!("/{field}"),
                     "the task token ($$.Task.Token) is never passed to the task, so it can never call back and the state can only time out".to_owned(),
@@ -133,7 +172,6 @@ impl ServiceIntegration for EcsIntegration {
             }
             if p.get("LaunchType").is_some() && p.get("CapacityProviderStrategy").is_some() {
                 push(
-                    LintSeverity::Error,
                     "ECS_LAUNCH_TYPE_AND_CAPACITY_PROVIDER",
                     format!("/{field}/LaunchType"),
                     "LaunchType and CapacityProviderStrategy cannot be used together (ECS rejects the request)".to_owned(),
@@ -143,46 +181,47 @@ impl ServiceIntegration for EcsIntegration {
                 && !(1..=10).contains(&c)
             {
                 push(
-                    LintSeverity::Error,
                     "ECS_COUNT_RANGE",
                     format!("/{field}/Count"),
                     format!("Count must be between 1 and 10, got {c}"),
                 );
             }
-            if let (Some(tds), Some(Value::String(td))) =
+            // Only with task definitions at hand, and only for a TaskDefinition written as a literal: one
+            // from a path, an intrinsic or a JSONata expression is known only at run time.
+            if let (Some(tds), Some(v @ Value::String(td))) =
                 (self.backend.task_definitions(), p.get("TaskDefinition"))
+                && !is_jsonata(v)
             {
-                match tds.resolve(td) {
-                    None => push(
-                        LintSeverity::Error,
-                        "ECS_UNKNOWN_TASK_DEFINITION",
-                        format!("/{field}/TaskDefinition"),
-                        format!(
-                            "task definition '{td}' is not among the task definitions given (families: {})",
-                            tds.families().collect::<Vec<_>>().join(", ")
-                        ),
-                    ),
-                    Some((_, _, def)) if pattern.is_sync() => {
-                        for c in def.container_definitions.iter().filter(|c| !c.is_essential()) {
-                            push(
-                                LintSeverity::Warning,
-                                "ECS_NON_ESSENTIAL_SYNC",
-                                format!("/{field}/TaskDefinition"),
-                                format!(
-                                    "container '{}' is not essential: with .sync, a non-zero exit code of any container (sidecars included) fails the state",
-                                    c.name
-                                ),
-                            );
-                        }
+                for (pointer, message) in task_definition_lints(tds, td, p) {
+                    push(
+                        if pointer.ends_with("/Name") {
+                            "ECS_UNKNOWN_CONTAINER"
+                        } else {
+                            "ECS_UNKNOWN_TASK_DEFINITION"
+                        },
+                        format!("/{field}{pointer}"),
+                        message,
+                    );
+                }
+                if let Some((_, _, def)) = tds.resolve(td)
+                    && pattern.is_sync()
+                {
+                    for c in def.container_definitions.iter().filter(|c| !c.is_essential()) {
+                        push(
+                            "ECS_NON_ESSENTIAL_SYNC",
+                            format!("/{field}/TaskDefinition"),
+                            format!(
+                                "container '{}' is not essential: with .sync, a non-zero exit code of any container (sidecars included) fails the state",
+                                c.name
+                            ),
+                        );
                     }
-                    Some(_) => {}
                 }
             }
         }
         let has = |k: &str| state.get(k).is_some() || state.get(format!("{k}Path")).is_some();
         if pattern != Pattern::RequestResponse && !has("TimeoutSeconds") {
             push(
-                LintSeverity::Warning,
                 "ECS_NO_TIMEOUT",
                 String::new(),
                 format!("{pattern} without TimeoutSeconds: Step Functions waits up to a year for the task"),
@@ -190,7 +229,6 @@ impl ServiceIntegration for EcsIntegration {
         }
         if pattern == Pattern::WaitForTaskToken && !has("HeartbeatSeconds") {
             push(
-                LintSeverity::Warning,
                 "ECS_NO_HEARTBEAT",
                 String::new(),
                 "callback without HeartbeatSeconds: a task that dies before calling back hangs the state until TimeoutSeconds (and the task is not stopped on timeout)".to_owned(),

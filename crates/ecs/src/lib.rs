@@ -21,9 +21,12 @@
 //!   round, back-off), the `.sync` outcome rule (any container with a non-zero or missing exit code, or a
 //!   task that failed to start → `States.TaskFailed` with the task as cause), StopTask on timeout/abort.
 //!
-//! Lint codes (`sfn validate`): `ECS_UNKNOWN_FIELD`, `ECS_INVALID_PARAMETER`,
-//! `ECS_LAUNCH_TYPE_AND_CAPACITY_PROVIDER`, `ECS_COUNT_RANGE`, `ECS_UNKNOWN_TASK_DEFINITION` (errors);
-//! `ECS_TOKEN_NOT_PASSED`, `ECS_NO_TIMEOUT`, `ECS_NO_HEARTBEAT`, `ECS_NON_ESSENTIAL_SYNC` (warnings).
+//! Lint codes (`sfn validate`; all warnings — AWS checks an optimized integration's parameters only when
+//! the task runs, so none of them changes AWS's verdict): `ECS_UNKNOWN_FIELD`, `ECS_INVALID_PARAMETER`,
+//! `ECS_LAUNCH_TYPE_AND_CAPACITY_PROVIDER`, `ECS_COUNT_RANGE`, `ECS_TOKEN_NOT_PASSED`, `ECS_NO_TIMEOUT`,
+//! `ECS_NO_HEARTBEAT`, `ECS_NON_ESSENTIAL_SYNC`; with task definitions given, `ECS_UNKNOWN_TASK_DEFINITION`
+//! (a literal family or revision not among them) and `ECS_UNKNOWN_CONTAINER` (an override `Name` that is
+//! not a container of the task definition), each naming the known ones.
 //!
 //! Invariants: the only crate that may name `aws-sdk-*` types; no printing; ECS API errors surface as
 //! `ECS.<Exception>` task failures that Retry/Catch match.

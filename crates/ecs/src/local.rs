@@ -604,6 +604,6 @@ impl EcsBackend for LocalBackend {
     }
 
     fn task_definitions(&self) -> Option<&TaskDefinitions> {
-        Some(&self.task_definitions)
+        (!self.task_definitions.is_empty()).then_some(&self.task_definitions)
     }
 }

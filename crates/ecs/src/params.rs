@@ -157,7 +157,7 @@ fn type_name(ty: &Ty) -> String {
 }
 
 /// A whole `{% … %}` JSONata expression (its value is known only at run time).
-fn is_jsonata(v: &Value) -> bool {
+pub(crate) fn is_jsonata(v: &Value) -> bool {
     matches!(v, Value::String(s) if s.starts_with("{%") && s.ends_with("%}"))
 }
 

@@ -170,6 +170,11 @@ impl TaskDefinitions {
         self.by_family.keys().map(String::as_str)
     }
 
+    /// The revisions known of a family (ascending; empty for an unknown family).
+    pub fn revisions(&self, family: &str) -> Vec<u32> {
+        self.by_family.get(family).map(|r| r.keys().copied().collect()).unwrap_or_default()
+    }
+
     /// Resolves `family`, `family:revision` or a task-definition ARN to (family, revision, definition).
     pub fn resolve(&self, reference: &str) -> Option<(&str, u32, &TaskDefinition)> {
         let name = match reference.rsplit_once("task-definition/") {
@@ -220,6 +225,8 @@ mod tests {
         assert_eq!(tds.resolve("arn:aws:ecs:us-east-1:1:task-definition/job:2").map(|r| r.1), Some(2));
         assert!(tds.resolve("job:9").is_none());
         assert!(tds.resolve("other").is_none());
+        assert_eq!(tds.revisions("job"), [1, 2]);
+        assert!(tds.revisions("other").is_empty());
         assert_eq!(TaskDefinitions::family_of("arn:aws:ecs:r:1:task-definition/job:7"), "job");
     }
 

@@ -883,6 +883,9 @@ impl Exec {
         abort: &AbortSignal,
         info: &StateInfo<'_>,
     ) -> Result<Value, Interrupt> {
+        if let Some(cause) = distributed_only(m) {
+            return Err(runtime(info.name, info.entered_event, &cause).into());
+        }
         let eff = self.input_path(state, input, vars, info)?;
         let items_value = match &m.items_path {
             _ if state.query_language == QueryLanguage::Jsonata => {
@@ -1169,4 +1172,24 @@ pub(crate) fn backoff(r: &Retrier, attempt: u64) -> Duration {
         secs *= rand::random::<f64>();
     }
     Duration::from_secs_f64(secs.max(0.0))
+}
+
+/// The cause a Map state fails with when it uses a Distributed Map field that reads or writes outside the
+/// execution (`ItemReader`, `ResultWriter`) or reshapes the items (`ItemBatcher`): AWS accepts such a
+/// definition, but running it inline over the state input would be silently wrong, so it fails instead.
+fn distributed_only(m: &sfn_asl::Map) -> Option<String> {
+    let fields: Vec<&str> = [
+        ("ItemReader", m.item_reader.is_some()),
+        ("ResultWriter", m.result_writer.is_some()),
+        ("ItemBatcher", m.item_batcher.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, used)| used.then_some(f))
+    .collect();
+    (!fields.is_empty()).then(|| {
+        format!(
+            "The Map state uses {} (Distributed Map), which sfn does not run yet: it would not read the items, batch them or write the results as AWS does",
+            fields.join(", ")
+        )
+    })
 }

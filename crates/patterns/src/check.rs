@@ -1,11 +1,16 @@
-//! Definition-level checks of Task resources: AWS's verdict on each resource, whether an integration is
-//! available here, and that integration's own lints — the part of `sfn validate` that knows services.
+//! The one validation every entry point shares ([`validate_definition`]: `sfn validate`, `sfn run`,
+//! `sfn test-state`, `sfn policy`, `sfn graph`, the facade and the server's CreateStateMachine /
+//! UpdateStateMachine / ValidateStateMachineDefinition), and its service part: AWS's verdict on each Task
+//! resource, whether an integration is available here, and that integration's own lints.
+//!
+//! Errors are exactly what AWS refuses at creation; everything of ours (lints, missing local
+//! integrations) is a warning.
 
 use serde_json::Value;
-use sfn_asl::{Diagnostic, MachineType, StateKind, StateMachine, States, codes};
+use sfn_asl::{Diagnostic, MachineType, StateKind, StateMachine, States, ValidateOptions, Validation, codes};
 
 use crate::aws_table::{AwsVerdict, verdict};
-use crate::integration::{Integrations, LintSeverity};
+use crate::integration::Integrations;
 use crate::resource::Resource;
 
 fn escape(k: &str) -> String {
@@ -85,11 +90,7 @@ fn task(resource: &str, raw: &Value, ptr: &str, ctx: &Ctx<'_>, out: &mut Vec<Dia
                 out.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, &rptr, e));
             }
             for l in i.lint(&r, raw) {
-                let p = format!("{ptr}{}", l.pointer);
-                out.push(match l.severity {
-                    LintSeverity::Error => Diagnostic::error(&l.code, p, l.message),
-                    LintSeverity::Warning => Diagnostic::warning(&l.code, p, l.message),
-                });
+                out.push(Diagnostic::warning(&l.code, format!("{ptr}{}", l.pointer), l.message));
             }
         }
         None if (ctx.mocked)(&state_name) => {}
@@ -120,6 +121,26 @@ pub fn check_definition(
     let mut out = Vec::new();
     walk(&machine.states, raw, "", &Ctx { integrations, mocked }, &mut out);
     out
+}
+
+/// Validates definition text as AWS's ValidateStateMachineDefinition / CreateStateMachine does — the
+/// Amazon States Language ([`sfn_asl::validate`]) and every Task resource ([`check_definition`]) — and adds
+/// the integrations' lints as warnings. The verdict ([`Validation::is_valid`]) is AWS's whatever the
+/// integrations; `mocked` names the states answered by mocks (they need no local integration).
+pub fn validate_definition(
+    text: &[u8],
+    options: ValidateOptions,
+    integrations: &Integrations,
+    mocked: &dyn Fn(&str) -> bool,
+) -> Validation {
+    let mut v = sfn_asl::validate(text, options);
+    if let Some(machine) = &v.machine
+        && let Ok(raw) = serde_json::from_slice::<Value>(text)
+    {
+        let found = check_definition(machine, &raw, integrations, options.machine_type, mocked);
+        v.diagnostics.extend(found);
+    }
+    v
 }
 
 #[cfg(test)]

@@ -45,20 +45,11 @@ impl TaskContext {
     }
 }
 
-/// Severity of a lint finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LintSeverity {
-    /// The definition cannot work as written.
-    Error,
-    /// Probably a mistake.
-    Warning,
-}
-
-/// A static finding about one Task state, from the integration that serves it.
+/// A static finding about one Task state, from the integration that serves it. Lints are ours, not
+/// AWS's: they are always warnings and never change a definition's verdict (AWS checks an optimized
+/// integration's parameters only when the task runs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lint {
-    /// Error or warning.
-    pub severity: LintSeverity,
     /// Stable code (`ECS_UNKNOWN_FIELD`, …).
     pub code: String,
     /// JSON pointer relative to the Task state (`/Parameters/Overrides/...`).

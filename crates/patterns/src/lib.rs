@@ -25,11 +25,11 @@ mod resource;
 mod token;
 
 pub use abort::{AbortHandle, AbortSignal};
-pub use check::check_definition;
+pub use check::{check_definition, validate_definition};
 pub use error::{ResourceError, SendTaskError, TaskFailure};
 pub use integration::{
-    Integrations, Lint, LintSeverity, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome,
-    TaskTimeouts, failures_rule, resume_task, run_task,
+    Integrations, Lint, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts,
+    failures_rule, resume_task, run_task,
 };
 pub use resource::{Pattern, Resource, ServiceResource};
 pub use token::{

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use sfn_asl::{Diagnostic, MachineType, Severity, ValidateOptions};
+use sfn_asl::{Diagnostic, MachineType, Severity, ValidateOptions, Validation};
+use sfn_patterns::Integrations;
 
 use crate::arn;
 use crate::error::ApiError;
@@ -30,9 +31,16 @@ fn machine_type(kind: &str) -> MachineType {
     if kind == "EXPRESS" { MachineType::Express } else { MachineType::Standard }
 }
 
+/// The verdict `sfn validate` gives (one validation for every entry point): AWS's on the definition, the
+/// engine's integrations' lints as warnings.
+pub(crate) fn verdict(integrations: &Integrations, definition: &str, kind: &str) -> Validation {
+    let options = ValidateOptions { machine_type: machine_type(kind) };
+    sfn_patterns::validate_definition(definition.as_bytes(), options, integrations, &|_| false)
+}
+
 /// Validates a definition for the type; `InvalidDefinition` with every error.
-fn check_definition(definition: &str, kind: &str) -> Result<(), ApiError> {
-    let v = sfn_asl::validate(definition.as_bytes(), ValidateOptions { machine_type: machine_type(kind) });
+fn check_definition(integrations: &Integrations, definition: &str, kind: &str) -> Result<(), ApiError> {
+    let v = verdict(integrations, definition, kind);
     if v.is_valid() { Ok(()) } else { Err(invalid_definition(&v.diagnostics)) }
 }
 
@@ -63,7 +71,7 @@ fn tags_json(tags: &[(String, String)]) -> Value {
 }
 
 /// ValidateStateMachineDefinition (no state is kept).
-pub(crate) fn validate_definition(body: &Value) -> Result<Value, ApiError> {
+pub(crate) fn validate_definition(integrations: &Integrations, body: &Value) -> Result<Value, ApiError> {
     let i = Input::new(body);
     let definition = i.str_len("definition", 1, MAX_DEFINITION_CHARS)?;
     let kind = i.opt_enum("type", &["STANDARD", "EXPRESS"])?.unwrap_or("STANDARD");
@@ -72,7 +80,7 @@ pub(crate) fn validate_definition(body: &Value) -> Result<Value, ApiError> {
         None | Some(0) => 100,
         Some(n) => usize::try_from(n).unwrap_or(100),
     };
-    let v = sfn_asl::validate(definition.as_bytes(), ValidateOptions { machine_type: machine_type(kind) });
+    let v = verdict(integrations, definition, kind);
     let valid = v.is_valid();
     let wanted: Vec<&Diagnostic> =
         v.diagnostics.iter().filter(|d| d.severity == Severity::Error || min == "WARNING").collect();
@@ -140,7 +148,7 @@ impl Service {
         if tags.len() > MAX_TAGS {
             return Err(too_many_tags(&arn::machine_arn(&self.region, &self.account, name)));
         }
-        check_definition(definition, kind)?;
+        check_definition(self.engine.integrations(), definition, kind)?;
         let arn = arn::machine_arn(&self.region, &self.account, name);
         let created = {
             let mut reg = self.write();
@@ -213,7 +221,7 @@ impl Service {
             let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
             let cur = &m.version.record;
             if let Some(d) = definition {
-                check_definition(d, &cur.kind)?;
+                check_definition(self.engine.integrations(), d, &cur.kind)?;
             }
             let definition = definition.unwrap_or(&cur.definition).to_owned();
             let role_arn = role_arn.unwrap_or(&cur.role_arn).to_owned();
@@ -399,16 +407,19 @@ mod tests {
     #[test]
     fn validate_definition_results() {
         let ok = validate_definition(
+            &Integrations::new(),
             &json!({"definition": r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#}),
         )
         .unwrap();
         assert_eq!(ok, json!({"result": "OK", "diagnostics": [], "truncated": false}));
-        let bad = validate_definition(&json!({"definition": r#"{"StartAt": "A"}"#})).unwrap();
+        let bad =
+            validate_definition(&Integrations::new(), &json!({"definition": r#"{"StartAt": "A"}"#})).unwrap();
         assert_eq!(bad["result"], "FAIL");
         assert_eq!(bad["diagnostics"][0]["severity"], "ERROR");
         assert_eq!(bad["diagnostics"][0]["code"], "SCHEMA_VALIDATION_FAILED");
         assert_eq!(bad["diagnostics"][0]["location"], "/");
-        let e = validate_definition(&json!({"definition": "{}", "severity": "INFO"})).unwrap_err();
+        let e = validate_definition(&Integrations::new(), &json!({"definition": "{}", "severity": "INFO"}))
+            .unwrap_err();
         assert_eq!(e.code, "ValidationException");
     }
 }

@@ -158,9 +158,7 @@ pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
 
 /// Parses, validates and prepares a definition for the engine.
 pub(crate) fn prepare(engine: &Engine, record: &VersionRecord) -> Result<Prepared, String> {
-    let machine_type =
-        if record.kind == "EXPRESS" { sfn_asl::MachineType::Express } else { sfn_asl::MachineType::Standard };
-    let v = sfn_asl::validate(record.definition.as_bytes(), sfn_asl::ValidateOptions { machine_type });
+    let v = crate::machines::verdict(engine.integrations(), &record.definition, &record.kind);
     let machine = v.into_result().map_err(|diags| {
         diags
             .iter()
@@ -341,7 +339,9 @@ impl Service {
             "UpdateStateMachine" => self.update_state_machine(body).await,
             "DeleteStateMachine" => self.delete_state_machine(body).await,
             "ListStateMachines" => self.list_state_machines(body),
-            "ValidateStateMachineDefinition" => crate::machines::validate_definition(body),
+            "ValidateStateMachineDefinition" => {
+                crate::machines::validate_definition(self.engine.integrations(), body)
+            }
             "StartExecution" => self.start_execution(body).await,
             "StartSyncExecution" => self.start_sync_execution(body).await,
             "DescribeExecution" => self.describe_execution(body),

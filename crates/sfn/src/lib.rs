@@ -138,6 +138,13 @@ impl Run {
     }
 }
 
+/// The verdict every entry point shares (`sfn validate`, the server): AWS's, Task resources included.
+fn verdict(text: &[u8]) -> Result<sfn_asl::StateMachine, Error> {
+    let options = sfn_asl::ValidateOptions::default();
+    let v = sfn_patterns::validate_definition(text, options, &sfn_patterns::Integrations::new(), &|_| true);
+    v.into_result().map_err(Error::Invalid)
+}
+
 impl Sfn {
     fn new(machine: sfn_asl::StateMachine, name: &str) -> Sfn {
         Sfn {
@@ -155,7 +162,7 @@ impl Sfn {
         let path = path.as_ref();
         let text =
             std::fs::read(path).map_err(|source| Error::Read { path: path.display().to_string(), source })?;
-        let machine = sfn_asl::parse(&text).map_err(Error::Invalid)?;
+        let machine = verdict(&text)?;
         let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or("state-machine");
         let name = stem.trim_end_matches(".json").trim_end_matches(".asl");
         Ok(Sfn::new(machine, name))
@@ -163,13 +170,12 @@ impl Sfn {
 
     /// Loads a definition from JSON text.
     pub fn from_json(text: impl AsRef<[u8]>) -> Result<Sfn, Error> {
-        Ok(Sfn::new(sfn_asl::parse(text.as_ref()).map_err(Error::Invalid)?, "state-machine"))
+        Ok(Sfn::new(verdict(text.as_ref())?, "state-machine"))
     }
 
     /// Loads a definition from a JSON value.
     pub fn from_value(definition: &Value) -> Result<Sfn, Error> {
-        let v = sfn_asl::validate_value(definition, sfn_asl::ValidateOptions::default());
-        Ok(Sfn::new(v.into_result().map_err(Error::Invalid)?, "state-machine"))
+        Ok(Sfn::new(verdict(definition.to_string().as_bytes())?, "state-machine"))
     }
 
     /// Names the state machine (ARNs, `$$.StateMachine.Name`, the mock file's `StateMachines` key).

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod invalid;
+mod realworld;
 mod run;
 mod tools;
 mod validate;

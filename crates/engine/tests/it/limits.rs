@@ -111,3 +111,36 @@ async fn history_over_25000_events_fails_the_execution_by_default() {
     assert_eq!(h.len(), 25_000, "the failure is the 25,000th event");
     assert_eq!(h.events().last().unwrap().event_type(), "ExecutionFailed");
 }
+
+/// A Distributed Map that reads items (`ItemReader`), writes results (`ResultWriter`) or batches items
+/// (`ItemBatcher`) is valid (AWS accepts it) but fails with `States.Runtime` naming the fields, instead of
+/// running inline over the state input, which would be silently wrong.
+#[tokio::test(start_paused = true)]
+async fn distributed_map_fields_fail_instead_of_running_inline() {
+    let processor = json!({"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let reader = json!({"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+        "Parameters": {"Bucket": "b", "Key": "k.csv"}});
+    let writer = json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "out"}});
+    for (fields, extra) in [
+        ("ItemReader", json!({"ItemReader": reader})),
+        ("ResultWriter", json!({"ResultWriter": writer})),
+        ("ItemBatcher", json!({"ItemBatcher": {"MaxItemsPerBatch": 2}})),
+        ("ItemReader, ResultWriter", json!({"ItemReader": reader, "ResultWriter": writer})),
+    ] {
+        let mut map = json!({"Type": "Map", "ItemProcessor": processor, "End": true});
+        map.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let def = json!({"StartAt": "M", "States": {"M": map}});
+        let o = run_with(EngineConfig::default(), def, json!([1, 2, 3])).await;
+        assert_eq!(o.status, ExecutionStatus::Failed, "{fields}");
+        assert_eq!(o.error.as_deref(), Some("States.Runtime"), "{fields}");
+        let cause = o.cause.unwrap();
+        assert!(cause.contains(&format!("uses {fields} (Distributed Map)")), "{cause}");
+    }
+    // A distributed Map over the state input runs.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": true}}});
+    let o = run_with(EngineConfig::default(), def, json!([1, 2, 3])).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded);
+    assert_eq!(o.output, Some(json!([1, 2, 3])));
+}

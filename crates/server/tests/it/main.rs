@@ -8,6 +8,7 @@ mod concurrency;
 mod durability;
 mod fuzz;
 mod load;
+mod realworld;
 mod reliability;
 mod sdk;
 mod wire;
