@@ -61,16 +61,9 @@ pub fn check_folder(dir: &Path, region: &str, account: &str) -> anyhow::Result<V
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         let text = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        let options = ValidateOptions::default();
-        let machine_type = options.machine_type;
-        let mut validation = sfn::asl::validate(&text, options);
-        if let (Some(machine), Ok(raw)) =
-            (&validation.machine, serde_json::from_slice::<serde_json::Value>(&text))
-        {
-            let lints =
-                sfn::patterns::check_definition(machine, &raw, &integrations, machine_type, &|_| false);
-            validation.diagnostics.extend(lints);
-        }
+        // The one validation `sfn validate` and the server use: AWS's verdict, the ECS lints as warnings.
+        let validation =
+            sfn::patterns::validate_definition(&text, ValidateOptions::default(), &integrations, &|_| false);
         let line = |d: &sfn::asl::Diagnostic| format!("{}: [{}] {}", d.pointer, d.code, d.message);
         let errors: Vec<String> =
             validation.diagnostics.iter().filter(|d| d.severity == Severity::Error).map(line).collect();
