@@ -79,9 +79,13 @@ pub mod codes {
     pub const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
     /// A `{% %}` expression that does not parse as JSONata (floci-io/floci#2745 quotes AWS's wording).
     pub const INVALID_JSONATA_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
+    /// A `{% %}` expression that parses but reads what a Step Functions expression cannot: a name at the
+    /// top level (`{% phone %}`), `$` or `$$` (floci-io/floci#2670 and #2745 quote AWS's wording).
+    pub const UNSUPPORTED_JSONATA_EXPRESSION: &str = "UNSUPPORTED_JSONATA_EXPRESSION";
     /// No state can end the execution (AWS code).
     pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
-    /// The same state name twice (AWS code).
+    /// The same state name twice, in one `States` object or in two (names are unique across the whole
+    /// machine, nested scopes included; AWS code).
     pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
     /// A state name that breaks the naming rules (AWS code).
     pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";

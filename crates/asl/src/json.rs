@@ -48,7 +48,14 @@ pub(crate) fn read(text: &[u8]) -> (Option<Value>, Vec<Diagnostic>) {
                     } else {
                         codes::SCHEMA_VALIDATION_FAILED
                     };
-                diags.push(Diagnostic::error(code, &p, format!("Duplicate key '{name}'")));
+                // A state key twice is a state name twice: AWS's DUPLICATE_STATE_NAME wording (see
+                // `validate::unique_names`).
+                let message = if code == codes::DUPLICATE_STATE_NAME {
+                    format!("Duplicate State name: {name}")
+                } else {
+                    format!("Duplicate key '{name}'")
+                };
+                diags.push(Diagnostic::error(code, &p, message));
             }
             (Some(v), diags)
         }

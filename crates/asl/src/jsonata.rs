@@ -2,6 +2,10 @@
 
 use serde_json::Value;
 
+mod refs;
+
+pub(crate) use refs::top_level_references;
+
 /// A JSONata expression written as `{% … %}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonataExpr {

@@ -383,7 +383,7 @@ impl Lowering {
         if let Some(Value::Object(m)) = &raw.assign {
             self.check_variable_names(m, &format!("{ptr}/Assign"));
         }
-        let output = raw.output.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Output")));
+        let output = raw.output.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Output"), ql));
 
         let state_kind = match kind.as_str() {
             "Pass" => StateKind::Pass(self.pass(&raw, ptr, ql)),
@@ -419,6 +419,52 @@ impl Lowering {
             if !ok {
                 self.err(format!("{ptr}/{}", escape(k)), format!("'{name}' is not a valid variable name"));
             }
+        }
+    }
+
+    /// AWS's `UNSUPPORTED_JSONATA_EXPRESSION` for each top-level reference of a parsed expression:
+    /// `Reference to 'phone' at the top level is not supported.` at the field (floci-io/floci#2670).
+    fn jsonata_references(&mut self, source: &str, ptr: &str) {
+        for r in crate::jsonata::top_level_references(source) {
+            self.diags.push(Diagnostic::error(codes::UNSUPPORTED_JSONATA_EXPRESSION, ptr, r.message()));
+        }
+    }
+
+    /// [`JsonataExpr::parse`], and the references of an expression that parses.
+    fn jsonata_expr(&mut self, text: &str, ptr: &str) -> Option<Result<JsonataExpr, String>> {
+        let parsed = JsonataExpr::parse(text);
+        if let Some(Ok(e)) = &parsed {
+            self.jsonata_references(e.source(), ptr);
+        }
+        parsed
+    }
+
+    /// The references of every expression of a payload whose expressions all parse.
+    fn payload_references(&mut self, v: &Value, ptr: &mut String) {
+        match v {
+            Value::String(s) => {
+                if let Some(source) = JsonataExpr::delimited(s) {
+                    self.jsonata_references(source, ptr);
+                }
+            }
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    let len = ptr.len();
+                    ptr.push_str(&format!("/{i}"));
+                    self.payload_references(x, ptr);
+                    ptr.truncate(len);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let len = ptr.len();
+                    ptr.push('/');
+                    ptr.push_str(&escape(k));
+                    self.payload_references(x, ptr);
+                    ptr.truncate(len);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -495,13 +541,20 @@ impl Lowering {
                     }
                 }
             }
-            QueryLanguage::Jsonata => self.jsonata_payload(v, ptr),
+            QueryLanguage::Jsonata => self.jsonata_payload(v, ptr, ql),
         }
     }
 
-    fn jsonata_payload(&mut self, v: &Value, ptr: &str) -> Payload {
+    /// A JSONata payload (`Output`, `Arguments`, …): every expression parsed and, in a JSONata state,
+    /// checked for what it reads from the top-level context.
+    fn jsonata_payload(&mut self, v: &Value, ptr: &str, ql: QueryLanguage) -> Payload {
         match JsonataPayload::parse(v) {
-            Ok(p) => Payload::Jsonata(p),
+            Ok(p) => {
+                if ql == QueryLanguage::Jsonata {
+                    self.payload_references(v, &mut ptr.to_owned());
+                }
+                Payload::Jsonata(p)
+            }
             Err((at, msg)) => {
                 self.err(format!("{ptr}{at}"), msg);
                 Payload::JsonPath(Template::Literal(Value::Null))
@@ -560,7 +613,7 @@ impl Lowering {
                     None
                 }
             },
-            Value::String(s) if ql == QueryLanguage::Jsonata => match JsonataExpr::parse(s) {
+            Value::String(s) if ql == QueryLanguage::Jsonata => match self.jsonata_expr(s, ptr) {
                 Some(Ok(e)) => Some(Dynamic::Jsonata(e)),
                 Some(Err(e)) => {
                     self.err(ptr, e);
@@ -656,7 +709,7 @@ impl Lowering {
         }
         let parameters = match (&raw.parameters, &raw.arguments) {
             (Some(p), _) => Some(self.payload(p, &format!("{ptr}/Parameters"), ql, false)),
-            (None, Some(a)) => Some(self.jsonata_payload(a, &format!("{ptr}/Arguments"))),
+            (None, Some(a)) => Some(self.jsonata_payload(a, &format!("{ptr}/Arguments"), ql)),
             _ => None,
         };
         let timeout_seconds = self.seconds(
@@ -803,7 +856,7 @@ impl Lowering {
                     next: c.next.clone(),
                     result_path: self.result_path(&c.result_path, &format!("{cptr}/ResultPath")),
                     assign: c.assign.as_ref().map(|v| self.payload(v, &format!("{cptr}/Assign"), ql, true)),
-                    output: c.output.as_ref().map(|v| self.jsonata_payload(v, &format!("{cptr}/Output"))),
+                    output: c.output.as_ref().map(|v| self.jsonata_payload(v, &format!("{cptr}/Output"), ql)),
                 }
             })
             .collect()
@@ -852,7 +905,7 @@ impl Lowering {
         };
         let comment = m.get("Comment").and_then(Value::as_str).map(str::to_owned);
         let assign = m.get("Assign").map(|a| self.payload(a, &format!("{ptr}/Assign"), ql, true));
-        let output = m.get("Output").map(|o| self.jsonata_payload(o, &format!("{ptr}/Output")));
+        let output = m.get("Output").map(|o| self.jsonata_payload(o, &format!("{ptr}/Output"), ql));
         let condition = if ql == QueryLanguage::Jsonata {
             for k in m.keys() {
                 if !["Condition", "Next", "Comment", "Assign", "Output"].contains(&k.as_str()) {
@@ -863,7 +916,7 @@ impl Lowering {
                 }
             }
             match m.get("Condition") {
-                Some(Value::String(s)) => match JsonataExpr::parse(s) {
+                Some(Value::String(s)) => match self.jsonata_expr(s, &format!("{ptr}/Condition")) {
                     Some(Ok(e)) => Condition::Jsonata(e),
                     Some(Err(e)) => {
                         self.err(format!("{ptr}/Condition"), e);
@@ -1023,7 +1076,7 @@ impl Lowering {
         if let Some(t) = &raw.timestamp {
             let tptr = format!("{ptr}/Timestamp");
             if ql == QueryLanguage::Jsonata
-                && let Some(parsed) = JsonataExpr::parse(t)
+                && let Some(parsed) = self.jsonata_expr(t, &tptr)
             {
                 match parsed {
                     Ok(e) => return Wait::Timestamp(Dynamic::Jsonata(e)),
@@ -1054,7 +1107,7 @@ impl Lowering {
         self.exclusive(ptr, (names.0, value.is_some()), (names.1, path.is_some()));
         if let Some(v) = value {
             if ql == QueryLanguage::Jsonata
-                && let Some(parsed) = JsonataExpr::parse(v)
+                && let Some(parsed) = self.jsonata_expr(v, &format!("{ptr}/{}", names.0))
             {
                 return match parsed {
                     Ok(e) => Some(Text::Jsonata(e)),
@@ -1138,7 +1191,7 @@ impl Lowering {
         }
         let parameters = match (&raw.parameters, &raw.arguments) {
             (Some(p), _) => Some(self.payload(p, &format!("{ptr}/Parameters"), ql, false)),
-            (None, Some(a)) => Some(self.jsonata_payload(a, &format!("{ptr}/Arguments"))),
+            (None, Some(a)) => Some(self.jsonata_payload(a, &format!("{ptr}/Arguments"), ql)),
             _ => None,
         };
         Parallel {
@@ -1216,10 +1269,10 @@ impl Lowering {
             (None, Some(v)) => Some(self.payload(v, &format!("{ptr}/Parameters"), ql, false)),
             _ => None,
         };
-        self.exclusive(
+        self.one_of(
             ptr,
-            ("MaxConcurrency", raw.max_concurrency.is_some()),
-            ("MaxConcurrencyPath", raw.max_concurrency_path.is_some()),
+            ("MaxConcurrency", "MaxConcurrencyPath"),
+            raw.max_concurrency.is_some() && raw.max_concurrency_path.is_some(),
         );
         let max_concurrency = match (&raw.max_concurrency, &raw.max_concurrency_path) {
             (Some(v), _) => self.number_or_expr(v, &format!("{ptr}/MaxConcurrency"), "MaxConcurrency", ql, 0),
@@ -1254,13 +1307,31 @@ impl Lowering {
                 "Label must be at most 40 characters without whitespace or special characters",
             );
         }
+        if let Some(Value::Object(reader)) = &raw.item_reader {
+            let rptr = format!("{ptr}/ItemReader");
+            self.resource_payload(reader, &rptr, ql);
+            if let Some(Value::Object(cfg)) = reader.get("ReaderConfig") {
+                self.map_number(cfg, &format!("{rptr}/ReaderConfig"), "MaxItems", Some(100_000_000.0), ql);
+            }
+        }
+        if let Some(Value::Object(batcher)) = &raw.item_batcher {
+            let bptr = format!("{ptr}/ItemBatcher");
+            self.map_number(batcher, &bptr, "MaxItemsPerBatch", None, ql);
+            self.map_number(batcher, &bptr, "MaxInputBytesPerBatch", None, ql);
+            if let Some(input) = batcher.get("BatchInput") {
+                let _ = self.payload(input, &format!("{bptr}/BatchInput"), ql, false);
+            }
+        }
+        if let Some(Value::Object(writer)) = &raw.result_writer {
+            self.resource_payload(writer, &format!("{ptr}/ResultWriter"), ql);
+        }
         crate::model::Map {
             processor,
             legacy_iterator: proc_field == "Iterator",
             mode,
             execution_type,
             items_path,
-            items: raw.items.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Items"))),
+            items: raw.items.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Items"), ql)),
             item_selector,
             item_reader: raw.item_reader.clone(),
             item_batcher: raw.item_batcher.clone(),
@@ -1279,6 +1350,88 @@ impl Lowering {
         }
     }
 
+    /// The `Parameters` (JSONPath) or `Arguments` (JSONata) of an `ItemReader` or `ResultWriter`, checked
+    /// like a Task's (the object itself stays in the model as written).
+    fn resource_payload(&mut self, m: &Map<String, Value>, ptr: &str, ql: QueryLanguage) {
+        match ql {
+            QueryLanguage::JsonPath => {
+                if let Some(p) = m.get("Parameters") {
+                    let _ = self.payload(p, &format!("{ptr}/Parameters"), ql, false);
+                }
+            }
+            QueryLanguage::Jsonata => {
+                if let Some(a) = m.get("Arguments") {
+                    let _ = self.jsonata_payload(a, &format!("{ptr}/Arguments"), ql);
+                }
+            }
+        }
+    }
+
+    /// A distributed Map number in `container` and its `…Path` form: `ReaderConfig.MaxItems`,
+    /// `ItemBatcher.MaxItemsPerBatch`, `ItemBatcher.MaxInputBytesPerBatch`. What AWS refuses, measured
+    /// with ValidateStateMachineDefinition (floci-io/floci#3733): both forms together (`There should only
+    /// be one of the following fields: [MaxItems, MaxItemsPath]`), the path form in JSONata (`The
+    /// QueryLanguage is set to 'JSONata', but field 'MaxItemsPerBatchPath' is only supported for the
+    /// 'JSONPath' QueryLanguage`), a literal below 0 (`Minimum value is 0`) and a `MaxItems` above
+    /// 100000000 (`Maximum value is 100000000`). A JSONata expression is checked like any other.
+    fn map_number(
+        &mut self,
+        container: &Map<String, Value>,
+        ptr: &str,
+        field: &str,
+        max: Option<f64>,
+        ql: QueryLanguage,
+    ) {
+        let path_field = format!("{field}Path");
+        let (value, path) = (container.get(field), container.get(&path_field));
+        self.one_of(ptr, (field, &path_field), value.is_some() && path.is_some());
+        let vptr = format!("{ptr}/{field}");
+        match value {
+            Some(Value::Number(n)) => {
+                let f = n.as_f64().unwrap_or_default();
+                if f < 0.0 {
+                    self.err(&vptr, "Minimum value is 0");
+                } else if let Some(max) = max
+                    && f > max
+                {
+                    self.err(&vptr, format!("Maximum value is {max}"));
+                }
+            }
+            Some(Value::String(s)) if ql == QueryLanguage::Jsonata => {
+                if let Some(Err(e)) = self.jsonata_expr(s, &vptr) {
+                    self.err(&vptr, e);
+                }
+            }
+            _ => {}
+        }
+        match path {
+            Some(_) if ql == QueryLanguage::Jsonata => self.err(
+                ptr,
+                format!(
+                    "The QueryLanguage is set to 'JSONata', but field '{path_field}' is only supported for the 'JSONPath' QueryLanguage"
+                ),
+            ),
+            Some(Value::String(p)) => {
+                let _ = self.reference_path(p, &format!("{ptr}/{path_field}"), &path_field);
+            }
+            _ => {}
+        }
+    }
+
+    /// AWS's refusal of a value and its `…Path` form together, at the object holding them:
+    /// `There should only be one of the following fields: [MaxItems, MaxItemsPath]` (floci-io/floci#3733,
+    /// measured for every Map number: `MaxConcurrency`, `ToleratedFailureCount`,
+    /// `ToleratedFailurePercentage`, `ItemReader.ReaderConfig.MaxItems`, `ItemBatcher.MaxItemsPerBatch`,
+    /// `ItemBatcher.MaxInputBytesPerBatch`).
+    fn one_of(&mut self, ptr: &str, names: (&str, &str), both: bool) {
+        if both {
+            self.err(
+                ptr,
+                format!("There should only be one of the following fields: [{}, {}]", names.0, names.1),
+            );
+        }
+    }
+
     fn tolerated(
         &mut self,
         v: Option<&Value>,
@@ -1288,7 +1441,7 @@ impl Lowering {
         ql: QueryLanguage,
         max: Option<f64>,
     ) -> Option<Dynamic<Value>> {
-        self.exclusive(ptr, (names.0, v.is_some()), (names.1, path.is_some()));
+        self.one_of(ptr, names, v.is_some() && path.is_some());
         if let Some(v) = v {
             let vptr = format!("{ptr}/{}", names.0);
             return match v {
@@ -1307,7 +1460,7 @@ impl Lowering {
                         Some(Dynamic::Value(v.clone()))
                     }
                 }
-                Value::String(s) if ql == QueryLanguage::Jsonata => match JsonataExpr::parse(s) {
+                Value::String(s) if ql == QueryLanguage::Jsonata => match self.jsonata_expr(s, &vptr) {
                     Some(Ok(e)) => Some(Dynamic::Jsonata(e)),
                     _ => {
                         self.err(

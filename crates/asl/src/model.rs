@@ -427,11 +427,13 @@ pub struct Map {
     pub items: Option<Payload>,
     /// `ItemSelector` (or legacy `Parameters`).
     pub item_selector: Option<Payload>,
-    /// `ItemReader`, kept as written (distributed mode; not run locally).
+    /// `ItemReader`, kept as written (distributed mode; not run locally). Its `Parameters`/`Arguments`
+    /// and `ReaderConfig.MaxItems`/`MaxItemsPath` are checked at load; every other documented field
+    /// (`InputType`, `CSVHeaderLocation`, `CSVHeaders`, `CSVDelimiter`, …) is accepted as it is.
     pub item_reader: Option<Value>,
-    /// `ItemBatcher`, kept as written.
+    /// `ItemBatcher`, kept as written (its numbers, their `…Path` forms and `BatchInput` are checked).
     pub item_batcher: Option<Value>,
-    /// `ResultWriter`, kept as written.
+    /// `ResultWriter`, kept as written (its `Parameters`/`Arguments` are checked; `WriterConfig` is not).
     pub result_writer: Option<Value>,
     /// `MaxConcurrency` / `MaxConcurrencyPath` (0 = no limit).
     pub max_concurrency: Dynamic<u64>,

@@ -1,4 +1,5 @@
-//! Whole-machine checks on the lowered model: transition targets, reachability, terminal states.
+//! Whole-machine checks on the lowered model: transition targets, reachability, terminal states, state
+//! names unique across every scope.
 
 use std::collections::HashSet;
 
@@ -8,6 +9,43 @@ use crate::model::{Branch, StateKind, StateMachine, States};
 
 pub(crate) fn check(machine: &StateMachine, diags: &mut Vec<Diagnostic>) {
     scope(&machine.start_at, &machine.states, "", diags);
+    unique_names(&machine.states, "", &mut HashSet::new(), diags);
+}
+
+/// State names are unique in the whole machine, Parallel branches and Map processors included (ASL:
+/// "state names MUST be unique within the scope of the whole state machine"). AWS's wording, from
+/// CreateStateMachine: `DUPLICATE_STATE_NAME: Duplicate State name: MissingValue at /States/MissingValue`
+/// (quoted in LocalStack's tests/aws/services/stepfunctions/legacy/test_stepfunctions_legacy.py). The
+/// name is reported where it appears again, in document order (each state before the states nested in
+/// it). The same name twice in one `States` object is a duplicate JSON key, reported by `json::read`.
+fn unique_names<'a>(
+    states: &'a States,
+    base: &str,
+    seen: &mut HashSet<&'a str>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for s in states {
+        let sptr = format!("{base}/States/{}", escape(&s.name));
+        if !seen.insert(s.name.as_str()) {
+            diags.push(Diagnostic::error(
+                codes::DUPLICATE_STATE_NAME,
+                &sptr,
+                format!("Duplicate State name: {}", s.name),
+            ));
+        }
+        match &s.kind {
+            StateKind::Parallel(p) => {
+                for (i, b) in p.branches.iter().enumerate() {
+                    unique_names(&b.states, &format!("{sptr}/Branches/{i}"), seen, diags);
+                }
+            }
+            StateKind::Map(m) => {
+                let field = if m.legacy_iterator { "Iterator" } else { "ItemProcessor" };
+                unique_names(&m.processor.states, &format!("{sptr}/{field}"), seen, diags);
+            }
+            _ => {}
+        }
+    }
 }
 
 fn targets(kind: &StateKind) -> Vec<(&str, String)> {

@@ -4,6 +4,7 @@
 mod bad_input;
 mod corpus;
 mod fuzz;
+mod realworld;
 mod rules;
 
 /// The workspace's `fixtures/` directory.

@@ -1,6 +1,6 @@
 //! Static rules: every problem reported at once, each located.
 
-use sfn_asl::{Severity, ValidateOptions, codes, validate};
+use sfn_asl::{ProcessorMode, Severity, StateKind, ValidateOptions, codes, validate};
 
 fn diags(def: &str) -> Vec<(String, String)> {
     validate(def.as_bytes(), ValidateOptions::default())
@@ -9,6 +9,20 @@ fn diags(def: &str) -> Vec<(String, String)> {
         .filter(|d| d.severity == Severity::Error)
         .map(|d| (d.code, d.pointer))
         .collect()
+}
+
+/// Every error as (code, pointer, message).
+fn errors(def: &str) -> Vec<(String, String, String)> {
+    validate(def.as_bytes(), ValidateOptions::default())
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.code, d.pointer, d.message))
+        .collect()
+}
+
+fn error(code: &str, pointer: &str, message: &str) -> (String, String, String) {
+    (code.to_owned(), pointer.to_owned(), message.to_owned())
 }
 
 #[test]
@@ -117,12 +131,6 @@ fn paths_are_parsed_at_load_time() {
 }
 
 #[test]
-fn duplicate_state_names() {
-    let d = diags(r#"{"StartAt":"A","States":{"A":{"Type":"Succeed"},"A":{"Type":"Succeed"}}}"#);
-    assert!(d.contains(&(codes::DUPLICATE_STATE_NAME.into(), "/States/A".into())), "{d:?}");
-}
-
-#[test]
 fn warnings_do_not_invalidate() {
     let v = validate(
         br#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"Value":"$.foo"},"End":true}}}"#,
@@ -151,5 +159,280 @@ fn jsonata_expressions_are_parsed_at_load_time() {
     assert_eq!(
         d,
         vec![(codes::INVALID_JSONATA_EXPRESSION.to_owned(), "/States/C/Choices/0/Condition".to_owned())]
+    );
+}
+
+/// State names are unique in the whole machine, nested scopes included (ASL: "state names MUST be unique
+/// within the scope of the whole state machine"). AWS's wording: `DUPLICATE_STATE_NAME: Duplicate State
+/// name: MissingValue at /States/MissingValue`, quoted from CreateStateMachine in LocalStack's
+/// tests/aws/services/stepfunctions/legacy/test_stepfunctions_legacy.py. Where a nested duplicate
+/// points is not recorded; it is reported at the second occurrence in document order.
+#[test]
+fn duplicate_state_names() {
+    let dup = |ptr: &str, name: &str| {
+        error(codes::DUPLICATE_STATE_NAME, ptr, &format!("Duplicate State name: {name}"))
+    };
+    // Twice in one States object: a duplicate JSON key.
+    let d = errors(r#"{"StartAt":"A","States":{"A":{"Type":"Succeed"},"A":{"Type":"Succeed"}}}"#);
+    assert_eq!(d, [dup("/States/A", "A")]);
+    // In a Parallel branch and at the top level.
+    let d = errors(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","Next":"A","Branches":[
+            {"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}]},
+            "A":{"Type":"Succeed"}}}"#,
+    );
+    assert_eq!(d, [dup("/States/A", "A")]);
+    // In two branches.
+    let d = errors(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+            {"StartAt":"X","States":{"X":{"Type":"Pass","End":true}}},
+            {"StartAt":"X","States":{"X":{"Type":"Pass","End":true}}}]}}}"#,
+    );
+    assert_eq!(d, [dup("/States/P/Branches/1/States/X", "X")]);
+    // In a Map's ItemProcessor and elsewhere: the Map's own name, a top-level state after it.
+    let d = errors(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","Next":"Y","ItemProcessor":{"StartAt":"M",
+            "States":{"M":{"Type":"Pass","Next":"Y"},"Y":{"Type":"Succeed"}}}},
+            "Y":{"Type":"Succeed"}}}"#,
+    );
+    assert_eq!(d, [dup("/States/M/ItemProcessor/States/M", "M"), dup("/States/Y", "Y")]);
+    // In a legacy Iterator nested in a branch.
+    let d = errors(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+            {"StartAt":"I","States":{"I":{"Type":"Map","End":true,"Iterator":{"StartAt":"P",
+                "States":{"P":{"Type":"Pass","End":true}}}}}}]}}}"#,
+    );
+    assert_eq!(d, [dup("/States/P/Branches/0/States/I/Iterator/States/P", "P")]);
+}
+
+/// A Map number and its `…Path` form together: AWS refuses each of the six pairs with `There should only
+/// be one of the following fields: [MaxItems, MaxItemsPath]` (floci-io/floci#3733, measured with
+/// ValidateStateMachineDefinition in us-east-1: "AWS rejects three shapes on every Map number field").
+/// The location is not recorded there; it is the object that holds the pair. Same source: the path form
+/// in a JSONata state, a literal below 0, and `ReaderConfig.MaxItems` above 100000000.
+#[test]
+fn map_numbers_and_their_paths() {
+    let one_of = |ptr: &str, a: &str| {
+        error(
+            codes::SCHEMA_VALIDATION_FAILED,
+            ptr,
+            &format!("There should only be one of the following fields: [{a}, {a}Path]"),
+        )
+    };
+    let d = errors(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+            "MaxConcurrency":2,"MaxConcurrencyPath":"$.c",
+            "ToleratedFailureCount":1,"ToleratedFailureCountPath":"$.n",
+            "ToleratedFailurePercentage":5,"ToleratedFailurePercentagePath":"$.p",
+            "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b","Key":"k"},
+                "ReaderConfig":{"InputType":"JSON","MaxItems":10,"MaxItemsPath":"$.max"}},
+            "ItemBatcher":{"MaxItemsPerBatch":5,"MaxItemsPerBatchPath":"$.size",
+                "MaxInputBytesPerBatch":1024,"MaxInputBytesPerBatchPath":"$.bytes"},
+            "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},
+                "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}"#,
+    );
+    assert_eq!(
+        d,
+        [
+            one_of("/States/M", "MaxConcurrency"),
+            one_of("/States/M", "ToleratedFailureCount"),
+            one_of("/States/M", "ToleratedFailurePercentage"),
+            one_of("/States/M/ItemReader/ReaderConfig", "MaxItems"),
+            one_of("/States/M/ItemBatcher", "MaxItemsPerBatch"),
+            one_of("/States/M/ItemBatcher", "MaxInputBytesPerBatch"),
+        ]
+    );
+    let d = errors(
+        r#"{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","End":true,
+            "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Arguments":{"Bucket":"b","Key":"k"},
+                "ReaderConfig":{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW","MaxItems":100000001}},
+            "ItemBatcher":{"MaxItemsPerBatchPath":"$.size","MaxInputBytesPerBatch":-1},
+            "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},
+                "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}"#,
+    );
+    assert_eq!(
+        d,
+        [
+            error(
+                codes::SCHEMA_VALIDATION_FAILED,
+                "/States/M/ItemReader/ReaderConfig/MaxItems",
+                "Maximum value is 100000000"
+            ),
+            error(
+                codes::SCHEMA_VALIDATION_FAILED,
+                "/States/M/ItemBatcher",
+                "The QueryLanguage is set to 'JSONata', but field 'MaxItemsPerBatchPath' is only supported for the 'JSONPath' QueryLanguage"
+            ),
+            error(
+                codes::SCHEMA_VALIDATION_FAILED,
+                "/States/M/ItemBatcher/MaxInputBytesPerBatch",
+                "Minimum value is 0"
+            ),
+        ]
+    );
+}
+
+/// Every field AWS documents for a Distributed Map (ItemReader, ItemBatcher, ResultWriter, Label,
+/// ProcessorConfig, ToleratedFailure*; docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html,
+/// input-output-itembatcher.html, input-output-resultwriter.html) is accepted, in both query languages,
+/// and kept in the model so the engine can refuse to run what it does not support.
+#[test]
+fn distributed_map_fields_are_accepted_and_kept() {
+    let jsonpath = r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"Label":"Files",
+        "MaxConcurrency":100,"ToleratedFailurePercentage":5,"ToleratedFailureCountPath":"$.failures",
+        "ItemReader":{"Resource":"arn:aws:states:::s3:getObject",
+            "Parameters":{"Bucket":"b","Key.$":"$.key"},
+            "ReaderConfig":{"InputType":"CSV","CSVHeaderLocation":"GIVEN","CSVHeaders":["id","name"],
+                "CSVDelimiter":"SEMICOLON","MaxItemsPath":"$.max"}},
+        "ItemBatcher":{"MaxItemsPerBatchPath":"$.size","MaxInputBytesPerBatch":262144,
+            "BatchInput":{"run.$":"$$.Execution.Id"}},
+        "ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"out","Prefix":"r"},
+            "WriterConfig":{"OutputType":"JSONL","Transformation":"FLATTEN"}},
+        "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},
+            "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}"#;
+    let v = validate(jsonpath.as_bytes(), ValidateOptions::default());
+    assert!(v.is_valid(), "{:?}", v.diagnostics);
+    let machine = v.machine.unwrap();
+    let StateKind::Map(m) = &machine.states.get("M").unwrap().kind else { panic!("not a Map") };
+    let def: serde_json::Value = serde_json::from_str(jsonpath).unwrap();
+    let written = &def["States"]["M"];
+    assert_eq!(m.mode, ProcessorMode::Distributed);
+    assert_eq!(m.execution_type.as_deref(), Some("EXPRESS"));
+    assert_eq!(m.item_reader.as_ref(), Some(&written["ItemReader"]));
+    assert_eq!(m.item_batcher.as_ref(), Some(&written["ItemBatcher"]));
+    assert_eq!(m.result_writer.as_ref(), Some(&written["ResultWriter"]));
+    assert_eq!(m.label.as_deref(), Some("Files"));
+    assert!(m.tolerated_failure_percentage.is_some() && m.tolerated_failure_count.is_some());
+
+    let jsonata = r#"{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","End":true,
+        "MaxConcurrency":"{% $states.input.c %}","ToleratedFailureCount":"{% 1 %}","ToleratedFailurePercentage":10,
+        "ItemReader":{"Resource":"arn:aws:states:::s3:listObjectsV2",
+            "Arguments":{"Bucket":"{% $states.input.bucket %}","Prefix":"in/"},
+            "ReaderConfig":{"MaxItems":"{% $states.input.max %}"}},
+        "ItemBatcher":{"MaxItemsPerBatch":"{% 2 %}","MaxInputBytesPerBatch":"{% 131072 %}",
+            "BatchInput":{"at":"{% $now() %}"}},
+        "ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Arguments":{"Bucket":"out","Prefix":"r"}},
+        "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},
+            "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}"#;
+    let v = validate(jsonata.as_bytes(), ValidateOptions::default());
+    assert!(v.is_valid(), "{:?}", v.diagnostics);
+    for input in [
+        r#""InputType":"JSON""#,
+        r#""InputType":"JSONL""#,
+        r#""InputType":"MANIFEST","ManifestType":"S3_INVENTORY""#,
+        r#""InputType":"PARQUET""#,
+        r#""InputType":"CSV","CSVHeaderLocation":"FIRST_ROW","CSVDelimiter":"TAB""#,
+    ] {
+        let def = format!(
+            r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map","End":true,
+            "ItemReader":{{"Resource":"arn:aws:states:::s3:getObject","Parameters":{{"Bucket":"b","Key":"k"}},
+                "ReaderConfig":{{{input},"MaxItems":100000000}}}},
+            "ResultWriter":{{"WriterConfig":{{"OutputType":"JSON","Transformation":"COMPACT"}}}},
+            "ItemProcessor":{{"ProcessorConfig":{{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"}},
+                "StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}}}}}}}}"#
+        );
+        let v = validate(def.as_bytes(), ValidateOptions::default());
+        assert!(v.is_valid(), "{input}: {:?}", v.diagnostics);
+    }
+}
+
+/// A JSONata expression is evaluated with no context item, so AWS refuses one that reads it:
+/// `UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported. at
+/// /States/E/Output/v` (floci-io/floci#2670, measured on AWS with every position and expression below,
+/// floci's StepFunctionsTopLevelReferenceIntegrationTest and JsonataTopLevelReferencesTest): the first
+/// step of a path, operands, function arguments (`$count(items)`), object keys, lambda bodies; one
+/// diagnostic per distinct name. `$` is named '$'; `$$` is refused as `Reference to '$$' is not
+/// supported.` (floci-io/floci#2745). AWS writes array indexes as `Choices[0]`; the pointers here are
+/// JSON pointers.
+#[test]
+fn bare_top_level_jsonata_references() {
+    let unsupported = |ptr: &str, name: &str| {
+        error(
+            codes::UNSUPPORTED_JSONATA_EXPRESSION,
+            ptr,
+            &format!("Reference to '{name}' at the top level is not supported."),
+        )
+    };
+    let pass = |output: &str| {
+        errors(&format!(
+            r#"{{"QueryLanguage":"JSONata","StartAt":"E","States":{{"E":{{"Type":"Pass","Output":{output},"End":true}}}}}}"#
+        ))
+    };
+    assert_eq!(pass(r#""{% phone %}""#), [unsupported("/States/E/Output", "phone")]);
+    assert_eq!(pass(r#"{"v":"{% phone %}"}"#), [unsupported("/States/E/Output/v", "phone")]);
+    assert_eq!(
+        pass(r#"{"a":{"b":["{% phone[0].number %}"]}}"#),
+        [unsupported("/States/E/Output/a/b/0", "phone")]
+    );
+    assert_eq!(
+        pass(r#"{"v":"{% aaa + bbb %}"}"#),
+        [unsupported("/States/E/Output/v", "aaa"), unsupported("/States/E/Output/v", "bbb")]
+    );
+    assert_eq!(pass(r#""{% $count(items) %}""#), [unsupported("/States/E/Output", "items")]);
+    assert_eq!(pass(r#""{% {phone: 1} %}""#), [unsupported("/States/E/Output", "phone")]);
+    assert_eq!(
+        pass(r#""{% $map($states.input.a, function($y){ phone }) %}""#),
+        [unsupported("/States/E/Output", "phone")]
+    );
+    assert_eq!(pass(r#""{% $.phone %}""#), [unsupported("/States/E/Output", "$")]);
+    assert_eq!(
+        pass(r#""{% $$ %}""#),
+        [error(
+            codes::UNSUPPORTED_JSONATA_EXPRESSION,
+            "/States/E/Output",
+            "Reference to '$$' is not supported."
+        )]
+    );
+    for fine in [
+        r#""{% $states.input.phone %}""#,
+        r#""{% $x.phone %}""#,
+        r#""{% $phone %}""#,
+        r#""{% $count($states.input.items) %}""#,
+        r#""{% $states.input.items[phone > 3] %}""#,
+        r#""{% $map($states.input.a, function($x){ $x.phone }) %}""#,
+        r#""{% 'phone' & $string(1) %}""#,
+        r#"" {% phone %} ""#,
+    ] {
+        assert_eq!(pass(fine), [], "{fine}");
+    }
+    // Every JSONata field is checked, nested states included.
+    let d = errors(
+        r#"{"QueryLanguage":"JSONata","StartAt":"A","States":{
+            "A":{"Type":"Pass","Assign":{"v":"{% a1 %}"},"Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"Condition":"{% c1 = 1 %}","Next":"W"}],"Default":"W"},
+            "W":{"Type":"Wait","Seconds":"{% w1 %}","Next":"T"},
+            "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Arguments":{"FunctionName":"{% t1 %}"},
+                "Catch":[{"ErrorEquals":["States.ALL"],"Output":{"v":"{% t2 %}"},"Next":"F"}],"Next":"M"},
+            "M":{"Type":"Map","Items":"{% m1 %}","Next":"P",
+                "ItemBatcher":{"BatchInput":{"Comment":"{% m2 %}"}},
+                "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Arguments":{"Bucket":"{% m3 %}","Key":"k"},
+                    "ReaderConfig":{"InputType":"CSV","CSVHeaderLocation":"GIVEN","CSVHeaders":["{% not_an_expression %}"]}},
+                "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"I",
+                    "States":{"I":{"Type":"Pass","Output":{"v":"{% i1 %}"},"End":true}}}},
+            "P":{"Type":"Parallel","Next":"F","Branches":[{"StartAt":"B","States":{"B":{"Type":"Pass","Output":"{% b1 %}","End":true}}}]},
+            "F":{"Type":"Fail","Cause":"{% f1 %}"}}}"#,
+    );
+    assert_eq!(
+        d,
+        [
+            unsupported("/States/A/Assign/v", "a1"),
+            unsupported("/States/C/Choices/0/Condition", "c1"),
+            unsupported("/States/W/Seconds", "w1"),
+            unsupported("/States/T/Arguments/FunctionName", "t1"),
+            unsupported("/States/T/Catch/0/Output/v", "t2"),
+            unsupported("/States/M/ItemProcessor/States/I/Output/v", "i1"),
+            unsupported("/States/M/ItemReader/Arguments/Bucket", "m3"),
+            unsupported("/States/M/ItemBatcher/BatchInput/Comment", "m2"),
+            unsupported("/States/M/Items", "m1"),
+            unsupported("/States/P/Branches/0/States/B/Output", "b1"),
+            unsupported("/States/F/Cause", "f1"),
+        ]
+    );
+    // A JSONPath machine's `{% %}` text is not JSONata (same source).
+    assert_eq!(
+        errors(
+            r#"{"StartAt":"E","States":{"E":{"Type":"Pass","Parameters":{"v":"{% phone %}"},"End":true}}}"#
+        ),
+        []
     );
 }
