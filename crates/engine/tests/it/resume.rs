@@ -306,7 +306,9 @@ fn retry_back_off_resumes_with_the_remaining_delay() {
 
 #[test]
 fn map_and_parallel_resume_without_repeating_work() {
-    // Two branches start with a state of the same name; Map iterations finish at different times.
+    // Map iterations run states of the same name and finish at different times (events are matched by their
+    // place in the tree, never by name); state names are unique across branches, as AWS requires
+    // (DUPLICATE_STATE_NAME).
     let job = |secs: Value| json!({"Type": "Task", "Resource": "arn:aws:states:::jobs:run.sync", "Parameters": {"Seconds.$": secs}, "End": true});
     let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
         {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "End": true,
@@ -314,7 +316,7 @@ fn map_and_parallel_resume_without_repeating_work() {
         {"StartAt": "W", "States": {
             "W": {"Type": "Wait", "Seconds": 15, "Next": "Call"},
             "Call": {"Type": "Task", "Resource": "arn:aws:states:::jobs:run", "Parameters": {"Branch": "b"}, "End": true}}},
-        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "Next": "X"},
+        {"StartAt": "W3", "States": {"W3": {"Type": "Wait", "Seconds": 5, "Next": "X"},
             "X": {"Type": "Pass", "Result": "c", "End": true}}}
     ]}}});
     let input = json!({"items": [10, 20, 30, 5]});
