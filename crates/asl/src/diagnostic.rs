@@ -89,10 +89,8 @@ pub mod codes {
     pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
     /// A state name that breaks the naming rules (AWS code).
     pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
-    /// `Next`, `Default`, `StartAt` or a Catch `Next` names no state.
+    /// `Next`, `Default`, `StartAt` or a Catch `Next` names no state, or a state no path reaches (AWS code).
     pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
-    /// A state no path reaches.
-    pub const UNREACHABLE_STATE: &str = "UNREACHABLE_STATE";
     /// A field that looks like a path but has no `.$` (AWS warning code).
     pub const NO_DOLLAR: &str = "NO_DOLLAR";
     /// A value that looks like a path in a field whose name does not end with `Path` (AWS warning code).

@@ -179,6 +179,12 @@ const JSONPATH_ONLY: &[&str] = &[
 const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
 
 /// AWS's message for a JSONata-only field in a JSONPath state.
+fn jsonpath_only(field: &str) -> String {
+    format!(
+        "The QueryLanguage is set to 'JSONata', but field '{field}' is only supported for the 'JSONPath' QueryLanguage"
+    )
+}
+
 fn jsonata_only(field: &str) -> String {
     format!(
         "The QueryLanguage is set to 'JSONPath', but field '{field}' is only supported for the 'JSONata' QueryLanguage"
@@ -352,12 +358,12 @@ impl Lowering {
         for key in fields.keys() {
             let kptr = format!("{ptr}/{}", escape(key));
             if !legal.contains(&key.as_str()) {
-                self.err(&kptr, format!("The field '{key}' is not supported by {kind} states"));
+                // AWS's wording and location (the state), measured in floci-io/floci#2735.
+                self.err(ptr, format!("Field '{key}' is not supported"));
             } else if ql == QueryLanguage::Jsonata && JSONPATH_ONLY.contains(&key.as_str()) {
-                self.err(
-                    &kptr,
-                    format!("The field '{key}' is not supported when QueryLanguage is 'JSONata'"),
-                );
+                // AWS's wording and location (the state), recorded in floci-io/floci's
+                // ValidateStateMachineDefinition tests.
+                self.err(ptr, jsonpath_only(key));
             } else if ql == QueryLanguage::JsonPath && JSONATA_ONLY.contains(&key.as_str()) {
                 // AWS's wording and location (the state), measured in floci-io/floci#2968.
                 self.err(ptr, jsonata_only(key));
@@ -842,10 +848,7 @@ impl Lowering {
                 let cptr = format!("{ptr}/Catch/{i}");
                 self.error_equals(&c.error_equals, &cptr, i + 1 == n, "Catcher");
                 if ql == QueryLanguage::Jsonata && c.result_path.is_present() {
-                    self.err(
-                        format!("{cptr}/ResultPath"),
-                        "The field 'ResultPath' is not supported when QueryLanguage is 'JSONata'",
-                    );
+                    self.err(format!("{cptr}/ResultPath"), jsonpath_only("ResultPath"));
                 }
                 if ql == QueryLanguage::JsonPath && c.output.is_some() {
                     self.err(format!("{cptr}/Output"), jsonata_only("Output"));

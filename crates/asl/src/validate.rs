@@ -146,9 +146,11 @@ fn scope(start_at: &str, states: &States, base: &str, diags: &mut Vec<Diagnostic
     for s in states {
         if !seen.contains(s.name.as_str()) && states.get(start_at).is_some() {
             diags.push(Diagnostic::error(
-                codes::UNREACHABLE_STATE,
+                // AWS's code and wording (CloudFormation's error quoted in aws-cloudformation/cfn-lint#4073,
+                // localstack/localstack#12487, floci-io/floci#2735): MISSING_TRANSITION_TARGET.
+                codes::MISSING_TRANSITION_TARGET,
                 format!("{base}/States/{}", escape(&s.name)),
-                format!("State '{}' is not reachable", s.name),
+                format!("State \"{}\" is not reachable.", s.name),
             ));
         }
     }
