@@ -64,7 +64,9 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
     let color = args.format == ValidateFormat::Human && std::io::stdout().is_terminal();
     let mut code = 0;
     for path in &args.definitions {
-        let v = match check(path, machine_type, args.task_definitions.as_ref(), false) {
+        // Validation runs nothing: whether a state can run here without a mock (NO_LOCAL_INTEGRATION) is
+        // for `sfn run` to say, not a finding about the definition.
+        let v = match check(path, machine_type, args.task_definitions.as_ref(), true) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("sfn: {e:#}");
