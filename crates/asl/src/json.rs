@@ -41,7 +41,7 @@ pub(crate) fn read(text: &[u8]) -> (Option<Value>, Vec<Diagnostic>) {
     match value {
         Ok(v) => {
             for p in dups {
-                let name = p.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
+                let name = crate::pointer::unescape(p.rsplit('/').next().unwrap_or_default());
                 let code =
                     if p.starts_with("/States/") && p.matches("/States/").count() >= 1 && is_state_key(&p) {
                         codes::DUPLICATE_STATE_NAME
@@ -134,7 +134,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let pointer = format!("{}/{}", self.pointer, crate::lower::escape(&key));
+            let pointer = format!("{}/{}", self.pointer, crate::pointer::escape(&key));
             if out.contains_key(&key) {
                 self.dups.push(pointer.clone());
             }

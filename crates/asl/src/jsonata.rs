@@ -68,8 +68,7 @@ impl JsonataPayload {
                 Value::Object(m) => {
                     for (k, x) in m {
                         let len = ptr.len();
-                        ptr.push('/');
-                        ptr.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                        crate::pointer::push(ptr, k);
                         walk(x, ptr)?;
                         ptr.truncate(len);
                     }

@@ -25,7 +25,10 @@ mod json;
 mod jsonata;
 mod lower;
 mod model;
+pub mod pointer;
 mod raw;
+mod schema;
+pub mod suggest;
 mod time;
 mod validate;
 
@@ -36,6 +39,7 @@ pub use json::MAX_DEFINITION_BYTES;
 pub use jsonata::{JsonataExpr, JsonataPayload};
 pub use lower::MachineType;
 pub use model::*;
+pub use schema::{StateType, UnknownStateType};
 pub use time::parse_timestamp;
 
 /// Options for validation.

@@ -7,9 +7,10 @@ use sfn_path::{Expr, Path, ReferencePath, Template};
 use crate::diagnostic::{Diagnostic, codes};
 use crate::jsonata::{JsonataExpr, JsonataPayload};
 use crate::model::*;
-use crate::raw::{
-    Nullable, RawBranch, RawCatcher, RawMachine, RawQueryLanguage, RawRetrier, RawState, STATE_FIELDS,
-};
+use crate::pointer::{self, escape};
+use crate::raw::{Nullable, RawBranch, RawCatcher, RawMachine, RawQueryLanguage, RawRetrier, RawState};
+use crate::schema::{self, StateType};
+use crate::suggest::did_you_mean;
 
 /// What kind of state machine is being checked (some rules differ for EXPRESS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,10 +22,6 @@ pub enum MachineType {
     Express,
 }
 
-pub(crate) fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
 fn lang(raw: Option<RawQueryLanguage>) -> Option<QueryLanguage> {
     raw.map(|l| match l {
         RawQueryLanguage::JsonPath => QueryLanguage::JsonPath,
@@ -32,173 +29,18 @@ fn lang(raw: Option<RawQueryLanguage>) -> Option<QueryLanguage> {
     })
 }
 
-/// Fields each state type accepts (in either query language).
-fn allowed(kind: &str) -> &'static [&'static str] {
-    const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
-    let _ = COMMON;
-    match kind {
-        "Pass" => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "Result",
-            "Assign",
-            "Output",
-        ],
-        "Task" => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "Arguments",
-            "ResultSelector",
-            "Resource",
-            "TimeoutSeconds",
-            "TimeoutSecondsPath",
-            "HeartbeatSeconds",
-            "HeartbeatSecondsPath",
-            "Credentials",
-            "Retry",
-            "Catch",
-            "Assign",
-            "Output",
-        ],
-        "Choice" => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "InputPath",
-            "OutputPath",
-            "Choices",
-            "Default",
-            "Assign",
-            "Output",
-        ],
-        "Wait" => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "Seconds",
-            "SecondsPath",
-            "Timestamp",
-            "TimestampPath",
-            "Assign",
-            "Output",
-        ],
-        "Succeed" => &["Type", "Comment", "QueryLanguage", "InputPath", "OutputPath", "Output"],
-        "Fail" => &["Type", "Comment", "QueryLanguage", "Error", "ErrorPath", "Cause", "CausePath"],
-        "Parallel" => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "Arguments",
-            "ResultSelector",
-            "Retry",
-            "Catch",
-            "Branches",
-            "Assign",
-            "Output",
-        ],
-        "Map" => &[
-            "Type",
-            "Comment",
-            "QueryLanguage",
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "ResultSelector",
-            "Retry",
-            "Catch",
-            "ItemProcessor",
-            "Iterator",
-            "ItemsPath",
-            "Items",
-            "ItemSelector",
-            "ItemReader",
-            "ItemBatcher",
-            "ResultWriter",
-            "MaxConcurrency",
-            "MaxConcurrencyPath",
-            "ToleratedFailureCount",
-            "ToleratedFailureCountPath",
-            "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath",
-            "Label",
-            "Assign",
-            "Output",
-        ],
-        _ => &[],
-    }
-}
-
-/// Fields only JSONPath states may use.
-const JSONPATH_ONLY: &[&str] = &[
-    "InputPath",
-    "OutputPath",
-    "ResultPath",
-    "Parameters",
-    "ResultSelector",
-    "Result",
-    "ItemsPath",
-    "TimeoutSecondsPath",
-    "HeartbeatSecondsPath",
-    "SecondsPath",
-    "TimestampPath",
-    "ErrorPath",
-    "CausePath",
-    "MaxConcurrencyPath",
-    "ToleratedFailureCountPath",
-    "ToleratedFailurePercentagePath",
-    "Iterator",
-];
-/// Fields only JSONata states may use.
-const JSONATA_ONLY: &[&str] = &["Arguments", "Output", "Items"];
-
-/// AWS's message for a JSONata-only field in a JSONPath state.
+/// AWS's message for a JSONPath-only field in a JSONata state.
 fn jsonpath_only(field: &str) -> String {
     format!(
         "The QueryLanguage is set to 'JSONata', but field '{field}' is only supported for the 'JSONPath' QueryLanguage"
     )
 }
 
+/// AWS's message for a JSONata-only field in a JSONPath state.
 fn jsonata_only(field: &str) -> String {
     format!(
         "The QueryLanguage is set to 'JSONPath', but field '{field}' is only supported for the 'JSONata' QueryLanguage"
     )
-}
-
-/// Suggests the closest known name for a misspelt one.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&name.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 /// Lowers a whole definition.
@@ -227,25 +69,33 @@ impl Lowering {
         self.diags.push(Diagnostic::warning(code, ptr, msg));
     }
 
-    /// Reports a serde error with its JSON pointer and a did-you-mean for unknown fields.
-    fn serde_error(&mut self, base: &str, e: serde_path_to_error::Error<serde_json::Error>) {
+    /// Reports a serde error with its JSON pointer and a did-you-mean for unknown fields. `own_fields`:
+    /// the names the object at `base` accepts, when a table has them (an unknown field of a nested
+    /// object is matched against the names serde expected there).
+    fn serde_error(
+        &mut self,
+        base: &str,
+        e: serde_path_to_error::Error<serde_json::Error>,
+        own_fields: Option<&[&str]>,
+    ) {
         let mut ptr = base.to_owned();
         for seg in e.path().iter() {
             match seg {
                 serde_path_to_error::Segment::Seq { index } => ptr.push_str(&format!("/{index}")),
-                serde_path_to_error::Segment::Map { key } => {
-                    ptr.push('/');
-                    ptr.push_str(&escape(key));
-                }
+                serde_path_to_error::Segment::Map { key } => pointer::push(&mut ptr, key),
                 _ => {}
             }
         }
         let inner = e.inner().to_string();
         let msg = match unknown_field(&inner) {
-            Some((field, expected)) => {
+            Some((field, mut expected)) => {
                 if !ptr.ends_with(&format!("/{}", escape(&field))) {
-                    ptr.push('/');
-                    ptr.push_str(&escape(&field));
+                    pointer::push(&mut ptr, &field);
+                }
+                if let Some(own) = own_fields
+                    && ptr == format!("{base}/{}", escape(&field))
+                {
+                    expected = own.iter().map(|&f| f.to_owned()).collect();
                 }
                 match did_you_mean(&field, expected.iter().map(String::as_str)) {
                     Some(s) => format!("unknown field {field}, did you mean {s}?"),
@@ -275,7 +125,7 @@ impl Lowering {
         let raw: RawMachine = match serde_path_to_error::deserialize(without_states(top).as_ref()) {
             Ok(r) => r,
             Err(e) => {
-                self.serde_error("", e);
+                self.serde_error("", e, None);
                 return None;
             }
         };
@@ -332,21 +182,21 @@ impl Lowering {
         let raw: RawState = match serde_path_to_error::deserialize(without_nested(fields).as_ref()) {
             Ok(r) => r,
             Err(e) => {
-                self.serde_error(ptr, e);
+                let names: Vec<&str> = schema::state_field_names().collect();
+                self.serde_error(ptr, e, Some(&names));
                 return None;
             }
         };
-        let Some(kind) = raw.kind.clone() else {
+        let Some(kind) = raw.kind.as_deref() else {
             self.err(ptr, "These fields are required: [Type]");
             return None;
         };
-        let legal = allowed(&kind);
-        if legal.is_empty() {
-            let known = ["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
-            let hint = did_you_mean(&kind, known).map(|s| format!(", did you mean {s}?")).unwrap_or_default();
+        let Ok(ty) = kind.parse::<StateType>() else {
+            let known = StateType::ALL.map(StateType::as_str);
+            let hint = did_you_mean(kind, known).map(|s| format!(", did you mean {s}?")).unwrap_or_default();
             self.err(format!("{ptr}/Type"), format!("Unknown state type '{kind}'{hint}"));
             return None;
-        }
+        };
         let own_lang = lang(raw.query_language);
         if self.machine_lang == QueryLanguage::Jsonata && own_lang == Some(QueryLanguage::JsonPath) {
             self.err(
@@ -356,22 +206,28 @@ impl Lowering {
         }
         let ql = own_lang.unwrap_or(inherited);
         for key in fields.keys() {
-            if !legal.contains(&key.as_str()) {
+            match schema::state_field(key) {
+                Some(f) if f.allowed_in(ty) => {
+                    if f.refused_by(ql) {
+                        // AWS's wording and location (the state): recorded in floci-io/floci's
+                        // ValidateStateMachineDefinition tests (JSONPath-only fields) and measured in
+                        // floci-io/floci#2968 (JSONata-only fields).
+                        self.err(
+                            ptr,
+                            match ql {
+                                QueryLanguage::Jsonata => jsonpath_only(key),
+                                QueryLanguage::JsonPath => jsonata_only(key),
+                            },
+                        );
+                    }
+                }
                 // AWS's wording and location (the state), measured in floci-io/floci#2735.
-                self.err(ptr, format!("Field '{key}' is not supported"));
-            } else if ql == QueryLanguage::Jsonata && JSONPATH_ONLY.contains(&key.as_str()) {
-                // AWS's wording and location (the state), recorded in floci-io/floci's
-                // ValidateStateMachineDefinition tests.
-                self.err(ptr, jsonpath_only(key));
-            } else if ql == QueryLanguage::JsonPath && JSONATA_ONLY.contains(&key.as_str()) {
-                // AWS's wording and location (the state), measured in floci-io/floci#2968.
-                self.err(ptr, jsonata_only(key));
+                _ => self.err(ptr, format!("Field '{key}' is not supported")),
             }
         }
-        let _ = STATE_FIELDS;
 
         // Transitions.
-        let terminal_type = matches!(kind.as_str(), "Choice" | "Succeed" | "Fail");
+        let terminal_type = matches!(ty, StateType::Choice | StateType::Succeed | StateType::Fail);
         if !terminal_type {
             match (&raw.next, raw.end) {
                 (Some(_), Some(true)) => self.err(ptr, "A state cannot have both 'Next' and 'End: true'"),
@@ -390,15 +246,15 @@ impl Lowering {
         }
         let output = raw.output.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Output"), ql));
 
-        let state_kind = match kind.as_str() {
-            "Pass" => StateKind::Pass(self.pass(&raw, ptr, ql)),
-            "Task" => StateKind::Task(Box::new(self.task(&raw, ptr, ql))),
-            "Choice" => StateKind::Choice(self.choice(&raw, fields, ptr, ql)),
-            "Wait" => StateKind::Wait(self.wait(&raw, ptr, ql)),
-            "Succeed" => StateKind::Succeed,
-            "Fail" => StateKind::Fail(self.fail(&raw, ptr, ql)),
-            "Parallel" => StateKind::Parallel(Box::new(self.parallel(&raw, fields, ptr, ql))),
-            _ => StateKind::Map(Box::new(self.map(&raw, fields, ptr, ql))),
+        let state_kind = match ty {
+            StateType::Pass => StateKind::Pass(self.pass(&raw, ptr, ql)),
+            StateType::Task => StateKind::Task(Box::new(self.task(&raw, ptr, ql))),
+            StateType::Choice => StateKind::Choice(self.choice(&raw, fields, ptr, ql)),
+            StateType::Wait => StateKind::Wait(self.wait(&raw, ptr, ql)),
+            StateType::Succeed => StateKind::Succeed,
+            StateType::Fail => StateKind::Fail(self.fail(&raw, ptr, ql)),
+            StateType::Parallel => StateKind::Parallel(Box::new(self.parallel(&raw, fields, ptr, ql))),
+            StateType::Map => StateKind::Map(Box::new(self.map(&raw, fields, ptr, ql))),
         };
         Some(State {
             name: name.to_owned(),
@@ -463,8 +319,7 @@ impl Lowering {
             Value::Object(m) => {
                 for (k, x) in m {
                     let len = ptr.len();
-                    ptr.push('/');
-                    ptr.push_str(&escape(k));
+                    pointer::push(ptr, k);
                     self.payload_references(x, ptr);
                     ptr.truncate(len);
                 }
@@ -1407,12 +1262,7 @@ impl Lowering {
             _ => {}
         }
         match path {
-            Some(_) if ql == QueryLanguage::Jsonata => self.err(
-                ptr,
-                format!(
-                    "The QueryLanguage is set to 'JSONata', but field '{path_field}' is only supported for the 'JSONPath' QueryLanguage"
-                ),
-            ),
+            Some(_) if ql == QueryLanguage::Jsonata => self.err(ptr, jsonpath_only(&path_field)),
             Some(Value::String(p)) => {
                 let _ = self.reference_path(p, &format!("{ptr}/{path_field}"), &path_field);
             }

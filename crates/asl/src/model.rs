@@ -6,6 +6,7 @@ use serde_json::Value;
 use sfn_path::{Expr, Path, ReferencePath, Template};
 
 use crate::jsonata::{JsonataExpr, JsonataPayload};
+use crate::schema::StateType;
 
 /// `QueryLanguage`: how a state's dynamic fields are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -166,6 +167,11 @@ pub struct State {
 }
 
 impl State {
+    /// The state type.
+    pub fn state_type(&self) -> StateType {
+        self.kind.state_type()
+    }
+
     /// The `Type` name (`Task`, `Pass`, …).
     pub fn type_name(&self) -> &'static str {
         self.kind.type_name()
@@ -187,18 +193,23 @@ pub enum StateKind {
 }
 
 impl StateKind {
+    /// The state type.
+    pub fn state_type(&self) -> StateType {
+        match self {
+            StateKind::Pass(_) => StateType::Pass,
+            StateKind::Task(_) => StateType::Task,
+            StateKind::Choice(_) => StateType::Choice,
+            StateKind::Wait(_) => StateType::Wait,
+            StateKind::Succeed => StateType::Succeed,
+            StateKind::Fail(_) => StateType::Fail,
+            StateKind::Parallel(_) => StateType::Parallel,
+            StateKind::Map(_) => StateType::Map,
+        }
+    }
+
     /// The `Type` name.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            StateKind::Pass(_) => "Pass",
-            StateKind::Task(_) => "Task",
-            StateKind::Choice(_) => "Choice",
-            StateKind::Wait(_) => "Wait",
-            StateKind::Succeed => "Succeed",
-            StateKind::Fail(_) => "Fail",
-            StateKind::Parallel(_) => "Parallel",
-            StateKind::Map(_) => "Map",
-        }
+        self.state_type().as_str()
     }
 }
 

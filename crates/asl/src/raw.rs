@@ -1,5 +1,6 @@
 //! The definition as serde reads it: one union of every state field, checked for types and unknown names.
-//! `lower` turns it into the model with the rules that depend on the state type and query language.
+//! `lower` turns it into the model with the rules that depend on the state type and query language (the
+//! table in `schema`, which names the fields of [`RawState`] in the same order).
 
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -111,58 +112,6 @@ pub(crate) struct RawState {
     pub(crate) tolerated_failure_percentage_path: Option<String>,
     pub(crate) label: Option<String>,
 }
-
-/// Every field name a state may carry (for did-you-mean suggestions).
-pub(crate) const STATE_FIELDS: &[&str] = &[
-    "Type",
-    "Comment",
-    "QueryLanguage",
-    "Next",
-    "End",
-    "InputPath",
-    "OutputPath",
-    "ResultPath",
-    "Parameters",
-    "Arguments",
-    "ResultSelector",
-    "Result",
-    "Assign",
-    "Output",
-    "Resource",
-    "TimeoutSeconds",
-    "TimeoutSecondsPath",
-    "HeartbeatSeconds",
-    "HeartbeatSecondsPath",
-    "Credentials",
-    "Retry",
-    "Catch",
-    "Choices",
-    "Default",
-    "Seconds",
-    "SecondsPath",
-    "Timestamp",
-    "TimestampPath",
-    "Error",
-    "ErrorPath",
-    "Cause",
-    "CausePath",
-    "Branches",
-    "ItemProcessor",
-    "Iterator",
-    "ItemsPath",
-    "Items",
-    "ItemSelector",
-    "ItemReader",
-    "ItemBatcher",
-    "ResultWriter",
-    "MaxConcurrency",
-    "MaxConcurrencyPath",
-    "ToleratedFailureCount",
-    "ToleratedFailureCountPath",
-    "ToleratedFailurePercentage",
-    "ToleratedFailurePercentagePath",
-    "Label",
-];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]

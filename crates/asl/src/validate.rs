@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, codes};
-use crate::lower::escape;
 use crate::model::{Branch, StateKind, StateMachine, States};
+use crate::pointer::escape;
 
 pub(crate) fn check(machine: &StateMachine, diags: &mut Vec<Diagnostic>) {
     scope(&machine.start_at, &machine.states, "", diags);

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sfn_asl::pointer::escape;
+use sfn_asl::suggest::did_you_mean;
 
 use crate::error::EcsError;
 
@@ -133,18 +135,6 @@ pub struct ParamIssue {
     pub message: String,
 }
 
-fn escape(k: &str) -> String {
-    k.replace('~', "~0").replace('/', "~1")
-}
-
-fn suggest<'a>(name: &str, fields: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    fields
-        .map(|f| (strsim::jaro_winkler(&name.to_lowercase(), &f.to_lowercase()), f))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, f)| f)
-}
-
 fn type_name(ty: &Ty) -> String {
     match ty {
         Ty::Str => "a string".into(),
@@ -200,7 +190,7 @@ pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec
                     Some((_, fty)) if !dynamic => check(x, fty, &kptr, template, out),
                     Some(_) => {}
                     None => {
-                        let message = match suggest(name, fields.iter().map(|(f, _)| *f)) {
+                        let message = match did_you_mean(name, fields.iter().map(|(f, _)| *f)) {
                             Some(s) => format!("unknown field {name}, did you mean {s}?"),
                             None => format!(
                                 "unknown field {name}; expected one of {}",

@@ -18,7 +18,7 @@ use sfn_patterns::AbortSignal;
 use crate::choice;
 use crate::engine::EngineInner;
 use crate::error::{Failure, Interrupt, runtime};
-use crate::history::{EventDetails, History, JsonText, StateType};
+use crate::history::{EventDetails, History, JsonText};
 use crate::jsonata::AtaScope;
 use crate::vars::Vars;
 
@@ -135,19 +135,6 @@ impl<'a> StateInfo<'a> {
 
 pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn state_type(kind: &StateKind) -> StateType {
-    match kind {
-        StateKind::Pass(_) => StateType::Pass,
-        StateKind::Task(_) => StateType::Task,
-        StateKind::Choice(_) => StateType::Choice,
-        StateKind::Wait(_) => StateType::Wait,
-        StateKind::Succeed => StateType::Succeed,
-        StateKind::Fail(_) => StateType::Fail,
-        StateKind::Parallel(_) => StateType::Parallel,
-        StateKind::Map(_) => StateType::Map,
-    }
 }
 
 /// What a state hands on: where to go next (none = end of scope) and the output.
@@ -301,7 +288,7 @@ impl Exec {
         prev: &mut u64,
         abort: &AbortSignal,
     ) -> Result<Flow, Interrupt> {
-        let st = state_type(&state.kind);
+        let st = state.state_type();
         let name: Arc<str> = Arc::from(state.name.as_str());
         let entered_time = self.now();
         let entered = self.event(

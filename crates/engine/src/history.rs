@@ -7,35 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
 
-/// The state types as they prefix history event names (`PassStateEntered`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum StateType {
-    Pass,
-    Task,
-    Choice,
-    Wait,
-    Succeed,
-    Fail,
-    Parallel,
-    Map,
-}
-
-impl StateType {
-    /// The type name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StateType::Pass => "Pass",
-            StateType::Task => "Task",
-            StateType::Choice => "Choice",
-            StateType::Wait => "Wait",
-            StateType::Succeed => "Succeed",
-            StateType::Fail => "Fail",
-            StateType::Parallel => "Parallel",
-            StateType::Map => "Map",
-        }
-    }
-}
+/// The state types; [`StateType::as_str`] prefixes the history event names (`PassStateEntered`, …).
+pub use sfn_asl::StateType;
 
 /// A JSON document as the history keeps it: serialized once, shared cheaply (GetExecutionHistory
 /// returns inputs and outputs as JSON text anyway).
@@ -435,17 +408,7 @@ impl Event {
             resource_type: Arc::from(o["resourceType"].as_str().unwrap_or_default()),
             resource: Arc::from(o["resource"].as_str().unwrap_or_default()),
         };
-        let state_type = |prefix: &str| match prefix {
-            "Pass" => Some(StateType::Pass),
-            "Task" => Some(StateType::Task),
-            "Choice" => Some(StateType::Choice),
-            "Wait" => Some(StateType::Wait),
-            "Succeed" => Some(StateType::Succeed),
-            "Fail" => Some(StateType::Fail),
-            "Parallel" => Some(StateType::Parallel),
-            "Map" => Some(StateType::Map),
-            _ => None,
-        };
+        let state_type = |prefix: &str| prefix.parse::<StateType>().ok();
         let details = match kind {
             "ExecutionStarted" => E::ExecutionStarted {
                 input: text(d, "input"),

@@ -9,6 +9,8 @@ use crate::eval::Scope;
 /// Deepest template nesting accepted at parse time (deeper JSON is rejected with a located error).
 const MAX_TEMPLATE_DEPTH: usize = 128;
 
+/// RFC 6901 token escaping; the shared one is `sfn_asl::pointer`, out of reach here (sfn-path depends on
+/// nothing of ours).
 fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }

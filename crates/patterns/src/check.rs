@@ -7,15 +7,12 @@
 //! integrations) is a warning.
 
 use serde_json::Value;
+use sfn_asl::pointer::{escape, unescape};
 use sfn_asl::{Diagnostic, MachineType, StateKind, StateMachine, States, ValidateOptions, Validation, codes};
 
 use crate::aws_table::{AwsVerdict, verdict};
 use crate::integration::Integrations;
 use crate::resource::Resource;
-
-fn escape(k: &str) -> String {
-    k.replace('~', "~0").replace('/', "~1")
-}
 
 fn walk(states: &States, raw: &Value, base: &str, ctx: &Ctx<'_>, out: &mut Vec<Diagnostic>) {
     for s in states {
@@ -83,7 +80,7 @@ fn task(resource: &str, raw: &Value, ptr: &str, ctx: &Ctx<'_>, out: &mut Vec<Dia
             ),
         )),
     }
-    let state_name = ptr.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
+    let state_name = unescape(ptr.rsplit('/').next().unwrap_or_default());
     match ctx.integrations.get(&r) {
         Some(i) => {
             if let Err(e) = i.check(&r) {

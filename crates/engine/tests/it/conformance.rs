@@ -26,7 +26,7 @@ fn json_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// Removes the value at a JSON pointer (a masked value in the recording).
 fn drop_pointer(doc: &mut Value, pointer: &str) {
     let parts: Vec<String> =
-        pointer.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+        pointer.split('/').skip(1).map(|p| sfn_asl::pointer::unescape(p).into_owned()).collect();
     let Some((last, path)) = parts.split_last() else { return };
     let mut cur = doc;
     for p in path {
