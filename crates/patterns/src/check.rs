@@ -50,8 +50,8 @@ fn task(resource: &str, raw: &Value, ptr: &str, ctx: &Ctx<'_>, out: &mut Vec<Dia
     let r = match Resource::parse(resource) {
         Ok(Resource::Service(r)) => r,
         Ok(_) => {
-            let name = ptr.rsplit('/').next().unwrap_or_default();
-            if !(ctx.mocked)(name) {
+            let name = unescape(ptr.rsplit('/').next().unwrap_or_default());
+            if !(ctx.mocked)(&name) {
                 out.push(Diagnostic::warning(
                     "NO_LOCAL_INTEGRATION",
                     rptr,
