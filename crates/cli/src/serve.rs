@@ -1,5 +1,6 @@
 //! `sfn serve [--listen 127.0.0.1:8083] [--ecs local|sim|aws] [--task-definitions DIR] [--state-dir DIR]
-//! [--allow-remote]`: the Step Functions API for boto3, the AWS CLI and every AWS SDK.
+//! [--hostname NAME]... [--allow-remote [--allow-remote-commands]]`: the Step Functions API for boto3, the
+//! AWS CLI and every AWS SDK.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,6 +22,13 @@ pub(crate) struct ServeArgs {
     /// Allow a non-loopback --listen address (the endpoint checks no credentials).
     #[arg(long)]
     pub(crate) allow_remote: bool,
+    /// With --allow-remote and --ecs local: let remote callers run commands on this host (a container's
+    /// command is a host process). Without it that combination is refused.
+    #[arg(long, requires = "allow_remote")]
+    pub(crate) allow_remote_commands: bool,
+    /// Also answer requests whose `Host` is NAME (loopback names always are); repeatable.
+    #[arg(long = "hostname", value_name = "NAME")]
+    pub(crate) hostnames: Vec<String>,
     /// Journal state machines, executions and histories here; without it everything is in memory.
     #[arg(long)]
     pub(crate) state_dir: Option<PathBuf>,
@@ -130,14 +138,30 @@ async fn shutdown_signal() {
 /// Runs the command: serves until Ctrl-C or SIGTERM, then exits 0.
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
     sfn_server::check_listen(args.listen, args.allow_remote)?;
+    let host_commands = args.ecs.ecs == EcsBackendKind::Local;
+    if host_commands && !args.listen.ip().is_loopback() && !args.allow_remote_commands {
+        anyhow::bail!(
+            "--allow-remote with --ecs local would let anyone who reaches {} run commands on this host \
+             (a container's command is a host process); add --allow-remote-commands to accept that, or use \
+             --ecs sim or --ecs aws",
+            args.listen
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = sfn_server::bind(args.listen, args.allow_remote).await?;
         let addr = listener.local_addr()?;
         let builder = engine_builder(&args.ecs, addr, &region(), args.state_dir.as_deref()).await?;
-        let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone() };
+        let hosts = args.hostnames.iter().fold(sfn_server::HostPolicy::for_listen(addr), |p, h| p.allow_host(h));
+        let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone(), hosts };
         let server = sfn_server::Server::open(builder, options)?;
         eprintln!("sfn serve: listening on http://{addr}");
+        if host_commands {
+            eprintln!(
+                "sfn serve: --ecs local: ECS tasks run as processes of this user on this host, for every caller \
+                 that reaches {addr}"
+            );
+        }
         server.serve(listener, shutdown_signal()).await?;
         eprintln!("sfn serve: stopped");
         Ok(0)

@@ -76,9 +76,11 @@ async fn handle(State(tokens): State<TokenRegistry>, headers: HeaderMap, body: a
     .await
 }
 
-/// A router answering SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for these tokens on `POST /`.
+/// A router answering SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for these tokens on `POST /`,
+/// for loopback `Host` names and no browser `Origin` ([`crate::HostPolicy::loopback`]).
 pub fn callback_router(tokens: TokenRegistry) -> Router {
-    Router::new().route("/", post(handle)).with_state(tokens)
+    let router = Router::new().route("/", post(handle)).with_state(tokens);
+    crate::guard::guarded(router, std::sync::Arc::new(crate::guard::HostPolicy::loopback()))
 }
 
 /// Serves the callback operations on `addr` (port 0 for an ephemeral port); returns the bound address and

@@ -62,8 +62,8 @@ async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: B
     .await
 }
 
-pub(crate) fn router(service: Arc<Service>) -> Router {
-    Router::new().route("/", post(handle)).with_state(service)
+pub(crate) fn router(service: Arc<Service>, policy: Arc<crate::guard::HostPolicy>) -> Router {
+    crate::guard::guarded(Router::new().route("/", post(handle)).with_state(service), policy)
 }
 
 /// Refuses a non-loopback `addr` unless `allow_remote`: the endpoint checks no credentials.

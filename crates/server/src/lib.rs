@@ -32,6 +32,9 @@
 //! - Binds loopback unless the caller asks otherwise ([`bind`] / [`check_listen`] refuse a non-loopback
 //!   address without `allow_remote`): like Step Functions Local, requests are not SigV4-checked, and a task
 //!   token is the only credential SendTask* needs.
+//! - Requests a web page could forge are refused with HTTP 403 before they are read: a `Host` that is not a
+//!   loopback name (DNS rebinding) or one the server was told to answer for, or a browser `Origin` other
+//!   than the server's own ([`HostPolicy`]). AWS SDKs and the AWS CLI send neither.
 //! - Request bodies over 1 MiB are refused with HTTP 413 before they are read.
 //! - Errors have AWS's wire shape (`{"__type": "<namespace>#<Code>", "message"}`, HTTP 400 for the
 //!   caller's mistakes, 500 for ours) and AWS's messages where they are known; request data never panics.
@@ -50,6 +53,7 @@ mod arn;
 mod callback;
 mod error;
 mod executions;
+mod guard;
 mod http;
 mod journal;
 mod machines;
@@ -65,19 +69,23 @@ use sfn_engine::{Engine, EngineBuilder};
 
 pub use callback::{callback_router, send_task, serve_callbacks};
 pub use error::{ApiError, PROTOCOL_NAMESPACE, SERVICE_NAMESPACE, ServerError, VALIDATE_NAMESPACE};
+pub use guard::HostPolicy;
 pub use http::{bind, check_listen};
 pub use protocol::{CONTENT_TYPE, MAX_BODY_BYTES, body_json, operation};
 
-/// How the server keeps its state.
+/// How the server keeps its state, and whom it answers.
 #[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     /// Journal everything here (created if missing); `None` keeps everything in memory.
     pub state_dir: Option<PathBuf>,
+    /// The `Host` names answered (default: loopback names only) and the browser-`Origin` rule.
+    pub hosts: HostPolicy,
 }
 
 /// A Step Functions endpoint over one engine.
 pub struct Server {
     service: Arc<service::Service>,
+    hosts: Arc<HostPolicy>,
 }
 
 impl std::fmt::Debug for Server {
@@ -98,7 +106,8 @@ impl Server {
             }
             None => (builder.build(), None, journal::Snapshot::default()),
         };
-        Ok(Server { service: Arc::new(service::Service::new(engine, journal, snapshot)) })
+        let service = Arc::new(service::Service::new(engine, journal, snapshot));
+        Ok(Server { service, hosts: Arc::new(options.hosts) })
     }
 
     /// The engine (its token registry answers SendTask*).
@@ -106,9 +115,9 @@ impl Server {
         &self.service.engine
     }
 
-    /// The API as an axum router (`POST /`).
+    /// The API as an axum router (`POST /`), behind the `Host`/`Origin` rules of [`ServerOptions::hosts`].
     pub fn router(&self) -> axum::Router {
-        http::router(self.service.clone())
+        http::router(self.service.clone(), self.hosts.clone())
     }
 
     /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight,

@@ -83,7 +83,7 @@ impl Service {
                 ));
             }
         };
-        let v = sfn_asl::validate(machine_text.as_bytes(), sfn_asl::ValidateOptions::default());
+        let v = crate::machines::verdict(self.engine.integrations(), &machine_text, "STANDARD");
         let machine = v.into_result().map_err(|d| invalid_definition(&d))?;
         let input: Value = serde_json::from_str(input).map_err(|e| {
             ApiError::client("InvalidExecutionInput", format!("Invalid State Machine Execution Input: '{e}'"))

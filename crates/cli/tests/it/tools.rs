@@ -1,4 +1,4 @@
-//! `sfn graph` and `sfn test-state`.
+//! `sfn graph`, `sfn test-state` and `sfn serve`'s refusals.
 
 use serde_json::{Value, json};
 
@@ -44,5 +44,18 @@ fn test_state_with_inspection() {
     assert_eq!(v["inspectionData"]["afterParameters"], json!({"total": 13}));
     assert_eq!(v["output"], json!({"order": {"a": 4, "b": 9}, "sum": {"total": 13}}));
     let o = sfn(&["test-state", def.to_str().unwrap(), "--state", "Missing"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `sfn serve --allow-remote --ecs local` would let anyone on the network run host commands: refused (exit
+/// 2) unless `--allow-remote-commands` says so; loopback-only serving needs no such flag.
+#[test]
+fn serve_refuses_remote_host_commands_unless_asked() {
+    let o = sfn(&["serve", "--listen", "0.0.0.0:0", "--allow-remote", "--ecs", "local"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--allow-remote-commands") && err.contains("run commands on this host"), "{err}");
+    // The second flag needs the first.
+    let o = sfn(&["serve", "--allow-remote-commands"]);
     assert_eq!(o.status.code(), Some(2));
 }

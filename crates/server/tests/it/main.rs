@@ -11,6 +11,7 @@ mod load;
 mod realworld;
 mod reliability;
 mod sdk;
+mod security;
 mod wire;
 
 use std::net::SocketAddr;
@@ -53,7 +54,7 @@ impl TestServer {
         let intervals = PollIntervals { initial: Duration::from_millis(50), cap: Duration::from_millis(200) };
         let ecs = EcsIntegration::with_intervals(sim.clone(), intervals);
         let builder = sfn_engine::Engine::builder().integration(Arc::new(ecs));
-        let server = Server::open(builder, ServerOptions { state_dir }).unwrap();
+        let server = Server::open(builder, ServerOptions { state_dir, ..ServerOptions::default() }).unwrap();
         let listener = sfn_server::bind("127.0.0.1:0".parse().unwrap(), false).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
