@@ -7,8 +7,8 @@
 //! - [`params`]: the complete RunTask request in PascalCase, checked against the ECS API model — statically
 //!   (unknown fields with did-you-mean, literal types) and at run time.
 //! - [`LocalBackend`]: each container a host process (argv, never a shell), ECS life cycle, exit codes,
-//!   stop codes and container reasons, finite cluster capacity (real `RESOURCE:CPU`/`RESOURCE:MEMORY`
-//!   failures), captured logs, extra environment for callbacks.
+//!   stop codes and container reasons, finite EC2-style cluster capacity (real `RESOURCE:CPU`/`RESOURCE:MEMORY`
+//!   failures; FARGATE tasks take none, as on ECS), captured logs, extra environment for callbacks.
 //! - [`SimBackend`]: in-memory and scripted per family, on tokio's clock, with API call counters.
 //! - `AwsBackend` (feature `aws`): Amazon ECS through aws-sdk-ecs and the aws-config default chain — the
 //!   PascalCase request mapped field by field onto the SDK, every RunTask with a `ClientToken`, the SDK's

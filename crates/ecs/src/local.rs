@@ -1,7 +1,9 @@
 //! `local`: ECS on the host. Each container is a host process — argv = entryPoint + command (a `Command`
 //! override replaces the command), never through a shell — in its own process group, with the task's
 //! environment. The ECS life cycle, exit codes, stop codes and container reasons follow ECS; each
-//! cluster has a finite capacity, so a task that does not fit gets a real RunTask `Failures` entry.
+//! cluster has a finite EC2-style capacity, so an EC2 task that does not fit gets a real RunTask `Failures`
+//! entry. FARGATE tasks (`LaunchType: FARGATE`, or a `FARGATE`/`FARGATE_SPOT` capacity provider) take no
+//! cluster capacity, as on ECS, where Fargate is limited only by an account-wide quota.
 
 use std::collections::{HashMap, VecDeque};
 use std::process::Stdio;
@@ -26,7 +28,7 @@ const LOG_LINES: usize = 1000;
 /// Host variables a container process inherits (everything else comes from the task).
 const HOST_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ"];
 
-/// Capacity of every local cluster.
+/// EC2-style capacity of every local cluster (FARGATE tasks do not use it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capacity {
     /// CPU units (1024 = one vCPU).
@@ -526,7 +528,7 @@ impl EcsBackend for LocalBackend {
             }
         }
         let cluster = cluster_arn(p.cluster_ref(), &req.region, &req.account);
-        let (cpu, mem) = td.requirements();
+        let (cpu, mem) = if p.runs_on_fargate() { (0, 0) } else { td.requirements() };
         let mut out = RunTaskOutput::default();
         for _ in 0..p.count.unwrap_or(1).clamp(1, 10) {
             {

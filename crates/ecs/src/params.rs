@@ -355,6 +355,17 @@ impl RunTaskParams {
         Ok(p)
     }
 
+    /// True when the task runs on Fargate: `LaunchType: FARGATE`, or a capacity provider strategy whose
+    /// providers are `FARGATE`/`FARGATE_SPOT` (without either, ECS uses the cluster's default strategy,
+    /// which a local cluster does not have: EC2).
+    pub fn runs_on_fargate(&self) -> bool {
+        match (&self.launch_type, &self.capacity_provider_strategy) {
+            (Some(t), _) => t == "FARGATE",
+            (None, Some(s)) if !s.is_empty() => s.iter().all(|i| i.capacity_provider.starts_with("FARGATE")),
+            _ => false,
+        }
+    }
+
     /// The cluster name or ARN (`default` when not given).
     pub fn cluster_ref(&self) -> &str {
         self.cluster.as_deref().unwrap_or("default")

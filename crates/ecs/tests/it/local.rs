@@ -20,6 +20,7 @@ fn defs() -> sfn_ecs::TaskDefinitions {
             {"name": "app", "image": "busybox", "entryPoint": ["sh", "-c"], "command": ["sleep 0.3"]},
             {"name": "sidecar", "image": "busybox", "essential": false, "entryPoint": ["sh", "-c"], "command": ["exit 1"]}]}),
         json!({"family": "sleeper", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "busybox", "command": ["sleep", "300"]}]}),
+        json!({"family": "sleepy", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "busybox", "command": ["sleep", "1"]}]}),
         json!({"family": "big", "cpu": "4096", "memory": "30000", "containerDefinitions": [{"name": "app", "image": "busybox", "command": ["true"]}]}),
     ])
 }
@@ -174,4 +175,32 @@ async fn request_response_returns_at_once_and_stop_task_is_user_initiated() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("task did not stop");
+}
+
+/// FARGATE tasks take no cluster capacity (ECS limits Fargate only by an account-wide quota): a Map of 100
+/// concurrent 256-CPU FARGATE tasks all succeed on a cluster whose EC2-style capacity holds 16 of them,
+/// while the same Map on EC2 gets `RESOURCE:CPU` failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fargate_tasks_take_no_cluster_capacity() {
+    let map = |params: Value| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 0, "End": true,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": SYNC,
+                "TimeoutSeconds": 60, "Parameters": params, "End": true}}}}}})
+    };
+    let items = Value::Array((0..100).map(|i| json!(i)).collect());
+    let (engine, _) = engine(backend());
+    for params in [
+        json!({"Cluster": "jobs", "TaskDefinition": "sleepy", "LaunchType": "FARGATE"}),
+        json!({"Cluster": "jobs", "TaskDefinition": "sleepy",
+            "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]}),
+    ] {
+        let (o, _) = run(&engine, map(params.clone()), items.clone()).await;
+        assert_eq!(o.status, ExecutionStatus::Succeeded, "{params}: {:?}", o.cause);
+        assert_eq!(o.output.unwrap().as_array().unwrap().len(), 100);
+    }
+    let (o, _) =
+        run(&engine, map(json!({"Cluster": "jobs", "TaskDefinition": "sleepy", "LaunchType": "EC2"})), items)
+            .await;
+    assert_eq!(o.error.as_deref(), Some("AmazonECS.Unknown"), "{o:?}");
+    assert!(o.cause.unwrap().contains("RESOURCE:CPU"));
 }
