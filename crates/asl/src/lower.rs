@@ -356,7 +356,6 @@ impl Lowering {
         }
         let ql = own_lang.unwrap_or(inherited);
         for key in fields.keys() {
-            let kptr = format!("{ptr}/{}", escape(key));
             if !legal.contains(&key.as_str()) {
                 // AWS's wording and location (the state), measured in floci-io/floci#2735.
                 self.err(ptr, format!("Field '{key}' is not supported"));
