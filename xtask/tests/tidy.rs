@@ -112,7 +112,9 @@ fn check_graph(metadata: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, package) in &packages {
         let Some(may) = allowed.get(name) else {
-            problems.push(format!("{name} is not in the crate graph (ALLOWED in xtask/tests/tidy.rs, ARCHITECTURE.md)"));
+            problems.push(format!(
+                "{name} is not in the crate graph (ALLOWED in xtask/tests/tidy.rs, ARCHITECTURE.md)"
+            ));
             continue;
         };
         for dep in dependencies(package) {
@@ -122,13 +124,16 @@ fn check_graph(metadata: &Value) -> Vec<String> {
                     || (is_dev(dep) && test_only.get(name).is_some_and(|t| t.contains(dep_name)));
                 if !ok {
                     let kind = if is_dev(dep) { "dev-dependency" } else { "dependency" };
-                    problems.push(format!("{name} → {dep_name} ({kind}) is not an edge of the crate graph (ARCHITECTURE.md)"));
+                    problems.push(format!(
+                        "{name} → {dep_name} ({kind}) is not an edge of the crate graph (ARCHITECTURE.md)"
+                    ));
                 }
             }
             if dep_name.starts_with("aws-") && *name != AWS_CRATE {
                 let ok = is_dev(dep) && AWS_TEST_ONLY.contains(&(name, dep_name));
                 if !ok {
-                    problems.push(format!("{name} depends on {dep_name}: only {AWS_CRATE} names aws-* crates"));
+                    problems
+                        .push(format!("{name} depends on {dep_name}: only {AWS_CRATE} names aws-* crates"));
                 }
             }
         }
@@ -149,8 +154,11 @@ fn code_map_order(architecture: &str) -> Vec<String> {
 }
 
 /// ARCHITECTURE.md's "Crate graph" list: `` - `a` → `b`, `c` `` (and `tests: `d``, test-only edges).
-fn documented_graph(architecture: &str) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, BTreeSet<String>>) {
-    let section = architecture.split("## Crate graph").nth(1).expect("ARCHITECTURE.md has no \"## Crate graph\"");
+fn documented_graph(
+    architecture: &str,
+) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, BTreeSet<String>>) {
+    let section =
+        architecture.split("## Crate graph").nth(1).expect("ARCHITECTURE.md has no \"## Crate graph\"");
     let section = section.split("\n## ").next().unwrap_or_default();
     let (mut allowed, mut test_only) = (BTreeMap::new(), BTreeMap::new());
     for line in section.lines().filter_map(|l| l.strip_prefix("- `")) {
@@ -322,7 +330,12 @@ fn check_unused(metadata: &Value) -> Vec<String> {
             }
             if is_dev(dep) {
                 let features = |d: &Value| -> BTreeSet<String> {
-                    d["features"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_owned)).collect()
+                    d["features"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|f| f.as_str().map(str::to_owned))
+                        .collect()
                 };
                 let same = normal.iter().any(|n| {
                     str_of(n, "name") == dep_name
