@@ -11,6 +11,11 @@
 //!   (`use name`, `name::`, `extern crate name`), and a dev-dependency that repeats a normal one adds
 //!   something (features); exceptions are listed with their reason ([`USED_WITHOUT_NAME`]).
 //!
+//! - Every crate that can be published has what a registry shows (description, license, repository,
+//!   documentation, readme that exists, keywords, categories), and its dependencies on workspace crates
+//!   carry versions, and its sources include no file from outside the crate (`cargo xtask ci` packages
+//!   them without a verify build, so this is what would break a published crate).
+//!
 //! The checks are plain functions over the metadata value, so a test of the test can run them on doctored
 //! metadata ([`forbidden_edges_are_caught`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test: a broken workspace fails loudly")]
@@ -368,4 +373,79 @@ fn mentions_finds_uses_only() {
     assert!(!mentions("crate::rand::x", "rand"));
     assert!(!mentions("// the rand crate", "rand"));
     assert!(!mentions("use randomness::x", "rand"));
+}
+
+/// Publishable packages without what a registry shows, and their workspace dependencies without versions.
+fn check_package_metadata(metadata: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let packages = packages(metadata);
+    for (name, package) in &packages {
+        if package["publish"].as_array().is_some_and(Vec::is_empty) {
+            continue; // publish = false
+        }
+        for field in ["description", "license", "repository", "documentation", "readme"] {
+            if package[field].as_str().is_none_or(str::is_empty) {
+                problems.push(format!("{name} has no `{field}`"));
+            }
+        }
+        if let Some(readme) = package["readme"].as_str()
+            && !package_dir(package).join(readme).is_file()
+        {
+            problems.push(format!("{name}: {readme} does not exist"));
+        }
+        for field in ["keywords", "categories"] {
+            let n = package[field].as_array().map_or(0, Vec::len);
+            if !(1..=5).contains(&n) {
+                problems.push(format!("{name} has {n} {field} (crates.io takes 1 to 5)"));
+            }
+        }
+        for dep in dependencies(package).filter(|d| !is_dev(d)) {
+            let dep_name = str_of(dep, "name");
+            if packages.contains_key(dep_name) && dep["req"] == "*" {
+                problems.push(format!(
+                    "{name}: the dependency on {dep_name} has no version (cargo package needs one)"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// `include_str!`/`include_bytes!` in a publishable crate's `src/` that reach outside the crate: the
+/// packaged crate would not build.
+fn check_self_contained(metadata: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, package) in packages(metadata) {
+        if package["publish"].as_array().is_some_and(Vec::is_empty) {
+            continue;
+        }
+        let dir = package_dir(package).canonicalize().unwrap();
+        for file in rust_files(&dir.join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for mac in ["include_str!(\"", "include_bytes!(\""] {
+                for (i, _) in text.match_indices(mac) {
+                    let rest = &text[i + mac.len()..];
+                    let Some(end) = rest.find('"') else { continue };
+                    let target = file.parent().unwrap().join(&rest[..end]);
+                    let inside = target.canonicalize().is_ok_and(|t| t.starts_with(&dir));
+                    if !inside {
+                        problems.push(format!(
+                            "{name}: {} includes {} from outside the crate",
+                            file.display(),
+                            &rest[..end]
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn packages_can_be_published_one_by_one() {
+    let metadata = metadata();
+    let mut problems = check_package_metadata(&metadata);
+    problems.extend(check_self_contained(&metadata));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

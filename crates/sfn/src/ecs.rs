@@ -227,3 +227,52 @@ pub fn has_callbacks(machine: &StateMachine) -> bool {
     }
     any(&machine.states)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn machine(resource: &str) -> StateMachine {
+        let task = json!({"Type": "Task", "Resource": resource, "End": true,
+            "Parameters": {"TaskDefinition": "job"}});
+        let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": task}}}}});
+        sfn_asl::validate_value(&def, Default::default()).into_result().unwrap()
+    }
+
+    #[test]
+    fn callbacks_are_tasks_that_wait_for_a_token() {
+        assert!(has_callbacks(&machine("arn:aws:states:::ecs:runTask.waitForTaskToken")));
+        assert!(!has_callbacks(&machine("arn:aws:states:::ecs:runTask.sync")));
+        // The pattern, not the text: a Comment or a Pass result that mentions it is not a callback.
+        let def = json!({"StartAt": "P", "Comment": ".waitForTaskToken", "States": {"P": {"Type": "Pass",
+            "Result": "arn:aws:states:::ecs:runTask.waitForTaskToken", "End": true}}});
+        assert!(!has_callbacks(&sfn_asl::validate_value(&def, Default::default()).into_result().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn setup_errors_name_the_file() {
+        let config = EcsConfig {
+            backend: Backend::Sim,
+            sim_config: Some("/nonexistent/sim.json".into()),
+            ..EcsConfig::default()
+        };
+        let e = config.build().await.unwrap_err();
+        assert!(matches!(e, SetupError::Read { .. }), "{e:?}");
+        assert_eq!(e.to_string(), "cannot read /nonexistent/sim.json");
+    }
+
+    #[tokio::test]
+    async fn the_sim_keeps_its_tasks_in_the_state_dir() {
+        let dir = std::env::temp_dir().join(format!("sfn-ecs-setup-{}", std::process::id()));
+        let config =
+            EcsConfig { backend: Backend::Sim, state_dir: Some(dir.clone()), ..EcsConfig::default() };
+        let setup = config.build().await.unwrap();
+        assert_eq!(setup.region, "us-east-1");
+        drop(setup);
+        assert!(dir.join("sim-tasks.jsonl").is_file());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
