@@ -4,6 +4,7 @@
 //! - `bench [N]`: throughput against aws-local-stepfunctions, and N concurrent `.sync` tasks on the simulator.
 //! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance` and `fixtures/conformance-jsonata`).
 //! - `fuzz [--seconds N] [--profile dev|release] [--threads T]`: every fuzz target for N seconds (`fuzz.rs`).
+//! - `package`: every publishable crate packaged (`cargo package`, a step of `ci`).
 #![allow(clippy::print_stdout, reason = "a command-line tool: it reports what it runs")]
 
 mod bench;
@@ -34,9 +35,10 @@ fn main() -> Result<()> {
             bench::run(tasks)
         }
         Some("fuzz") => fuzz::run(&fuzz::Options::parse(&args[1..])?),
+        Some("package") => package(),
         _ => {
             println!(
-                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] | fuzz [--seconds N] [--profile dev|release] [--threads T]"
+                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] | fuzz [--seconds N] [--profile dev|release] [--threads T] | package"
             );
             bail!("unknown or missing command")
         }
