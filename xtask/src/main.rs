@@ -1,10 +1,11 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `ci`: what CI runs (fmt --check, clippy -D warnings, tests, docs).
+//! - `ci`: what CI runs (fmt --check, clippy -D warnings, packaging, tests, docs).
 //! - `bench [N]`: throughput against aws-local-stepfunctions, and N concurrent `.sync` tasks on the simulator.
 //! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance` and `fixtures/conformance-jsonata`).
 //! - `fuzz [--seconds N] [--profile dev|release] [--threads T]`: every fuzz target for N seconds (`fuzz.rs`).
-#![allow(clippy::print_stdout)]
+//! - `package`: every publishable crate packaged (`cargo package`, a step of `ci`).
+#![allow(clippy::print_stdout, reason = "a command-line tool: it reports what it runs")]
 
 mod bench;
 mod conformance;
@@ -34,9 +35,10 @@ fn main() -> Result<()> {
             bench::run(tasks)
         }
         Some("fuzz") => fuzz::run(&fuzz::Options::parse(&args[1..])?),
+        Some("package") => package(),
         _ => {
             println!(
-                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] | fuzz [--seconds N] [--profile dev|release] [--threads T]"
+                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] | fuzz [--seconds N] [--profile dev|release] [--threads T] | package"
             );
             bail!("unknown or missing command")
         }
@@ -56,9 +58,38 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Every crate that can be published packages on its own (about a second): `cargo package` for all of them
+/// at once, so that their dependencies on each other, not on crates.io yet, resolve against the crates
+/// being packaged (cargo >= 1.84); `--offline`, from the index cache the builds filled; `--no-verify`: no
+/// second build of each tarball (the tidy test checks that no source reaches outside its crate).
+fn package() -> Result<()> {
+    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo_bin)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata: not JSON")?;
+    let mut args = vec!["package", "--offline", "--no-verify", "--allow-dirty"];
+    for p in metadata["packages"].as_array().into_iter().flatten() {
+        // `publish = false` is `"publish": []`.
+        if !p["publish"].as_array().is_some_and(Vec::is_empty)
+            && let Some(name) = p["name"].as_str()
+        {
+            args.extend(["-p", name]);
+        }
+    }
+    cargo(&args)
+}
+
 fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    package()?;
+    // Unit, integration and doc tests (each crate's front-page and README examples included).
     cargo(&["test", "--workspace"])?;
     // A short fuzz run on the test build just made: 10 s per target, two at a time (about 70 s).
     fuzz::run(&fuzz::Options { seconds: 10.0, profile: "dev".into(), threads: 2 })?;

@@ -98,3 +98,8 @@ pub fn validate_value(value: &Value, options: ValidateOptions) -> Validation {
 pub fn parse(text: &[u8]) -> Result<StateMachine, Vec<Diagnostic>> {
     validate(text, ValidateOptions::default()).into_result()
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

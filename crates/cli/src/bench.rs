@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use sfn_ecs::{EcsIntegration, SimBackend, SimScript};
-use sfn_engine::{Engine, EngineConfig, EventDetails, ExecutionStatus, StartRequest};
+use sfn::ecs::{EcsIntegration, SimBackend, SimScript};
+use sfn::engine::{Engine, EngineConfig, EventDetails, ExecutionStatus, StartRequest};
 
 /// Arguments of `sfn bench`.
 #[derive(Debug, Args)]

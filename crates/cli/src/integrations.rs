@@ -1,13 +1,14 @@
-//! The service integrations the CLI offers: ECS on the local, sim or aws backend, task definitions,
-//! the callback endpoint for `.waitForTaskToken` containers, and mocks.
+//! The service integrations the CLI offers: ECS on the local, sim or aws backend (set up by the facade's
+//! [`sfn::ecs::EcsConfig`]), task definitions, the callback endpoint for `.waitForTaskToken` containers,
+//! and mocks.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use sfn_ecs::{EcsIntegration, LocalBackend, SimBackend, SimScript, TaskDefinitions};
-use sfn_engine::{Engine, EngineBuilder};
-use sfn_patterns::{Integrations, TokenRegistry};
+use sfn::ecs::{EcsConfig, EcsIntegration, LocalBackend, TaskDefinitions};
+use sfn::engine::{Engine, EngineBuilder};
+use sfn::patterns::{Integrations, TokenRegistry};
 
 use crate::run::{EcsArgs, EcsBackendKind, MockArgs};
 
@@ -29,7 +30,7 @@ pub(crate) fn task_definitions_dir(flag: Option<&PathBuf>, definition: &Path) ->
 pub(crate) fn task_definitions(flag: Option<&PathBuf>, definition: &Path) -> anyhow::Result<TaskDefinitions> {
     match task_definitions_dir(flag, definition) {
         Some(dir) => {
-            sfn_ecs::load_task_definitions(&dir).map_err(|e| anyhow::anyhow!("task definitions: {e}"))
+            sfn::ecs::load_task_definitions(&dir).map_err(|e| anyhow::anyhow!("task definitions: {e}"))
         }
         None => Ok(TaskDefinitions::new()),
     }
@@ -42,68 +43,46 @@ pub(crate) fn for_validation(tds: TaskDefinitions) -> Integrations {
     i
 }
 
-/// True when the machine has a `.waitForTaskToken` task (anywhere).
-fn has_callbacks(definition_text: &str) -> bool {
-    definition_text.contains(".waitForTaskToken")
+/// The facade's ECS configuration for these flags (`definition`: where a `task-definitions` directory may
+/// be; a server has none).
+pub(crate) fn ecs_config(ecs: &EcsArgs, definition: &Path, region: &str) -> EcsConfig {
+    let backend = match ecs.ecs {
+        EcsBackendKind::Local => sfn::ecs::Backend::Local,
+        EcsBackendKind::Sim => sfn::ecs::Backend::Sim,
+        EcsBackendKind::Aws => sfn::ecs::Backend::Aws,
+    };
+    EcsConfig {
+        backend,
+        task_definitions: task_definitions_dir(ecs.task_definitions.as_ref(), definition),
+        sim_config: ecs.sim_config.clone(),
+        region: region.to_owned(),
+        ..EcsConfig::default()
+    }
 }
 
-/// Builds the engine's integrations for running, and says which region the run is in (`AWS_REGION`, or
-/// for `--ecs aws` the region of the AWS configuration, profiles included). On the local backend with
-/// callbacks, serves SendTask* on an ephemeral loopback port and gives containers `AWS_ENDPOINT_URL_SFN`.
+/// Builds the engine's integrations for running `machine`, and says which region the run is in
+/// (`AWS_REGION`, or for `--ecs aws` the region of the AWS configuration, profiles included). On the local
+/// backend, when a Task waits for a task token, serves SendTask* on an ephemeral loopback port and gives
+/// containers `AWS_ENDPOINT_URL_SFN`.
 pub(crate) async fn engine_builder(
     ecs: &EcsArgs,
     mocks: &MockArgs,
     definition: &Path,
+    machine: &sfn::asl::StateMachine,
     machine_name: &str,
 ) -> anyhow::Result<(EngineBuilder, String)> {
     let tokens = TokenRegistry::new();
     let mut builder = Engine::builder().tokens(tokens.clone());
-    let tds = task_definitions(ecs.task_definitions.as_ref(), definition)?;
-    #[allow(unused_mut, reason = "only the aws backend changes it")]
-    let mut region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
-    let integration = match ecs.ecs {
-        EcsBackendKind::Local => {
-            let mut env = Vec::new();
-            let text = std::fs::read_to_string(definition).unwrap_or_default();
-            if has_callbacks(&text) {
-                let (addr, _handle) = sfn_server::serve_callbacks(([127, 0, 0, 1], 0).into(), tokens.clone())
-                    .await
-                    .context("cannot start the callback endpoint")?;
-                env.push(("AWS_ENDPOINT_URL_SFN".to_owned(), format!("http://{addr}")));
-                env.push(("AWS_REGION".to_owned(), region.clone()));
-                env.push(("AWS_DEFAULT_REGION".to_owned(), region.clone()));
-                // Placeholder credentials: the endpoint does not check signatures; the token is the credential.
-                env.push(("AWS_ACCESS_KEY_ID".to_owned(), "sfn-local".to_owned()));
-                env.push(("AWS_SECRET_ACCESS_KEY".to_owned(), "sfn-local".to_owned()));
-            }
-            EcsIntegration::new(Arc::new(LocalBackend::new(tds).with_extra_env(env)))
-        }
-        EcsBackendKind::Sim => {
-            let sim = match &ecs.sim_config {
-                Some(p) => {
-                    let v: serde_json::Value = serde_json::from_slice(
-                        &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
-                    )
-                    .with_context(|| format!("{} is not JSON", p.display()))?;
-                    SimBackend::from_json(&v).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-                }
-                None => SimBackend::new(SimScript::default()),
-            };
-            EcsIntegration::new(Arc::new(sim.with_task_definitions(tds)))
-        }
-        // Amazon ECS with the aws-config default chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS, …).
-        #[cfg(feature = "aws")]
-        EcsBackendKind::Aws => {
-            let backend = sfn_ecs::AwsBackend::from_env().await;
-            if let Some(r) = backend.region() {
-                region = r.to_owned();
-            }
-            EcsIntegration::new(Arc::new(backend))
-        }
-        #[cfg(not(feature = "aws"))]
-        EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend (sfn-cli feature `aws`)"),
-    };
-    builder = builder.integration(Arc::new(integration));
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let mut config = ecs_config(ecs, definition, &region);
+    if ecs.ecs == EcsBackendKind::Local && sfn::ecs::has_callbacks(machine) {
+        let (addr, _handle) = sfn_server::serve_callbacks(([127, 0, 0, 1], 0).into(), tokens.clone())
+            .await
+            .context("cannot start the callback endpoint")?;
+        config.callback_endpoint = Some(format!("http://{addr}"));
+    }
+    let setup = config.build().await?;
+    builder = builder.integration(Arc::new(setup.integration));
     if let Some(path) = &mocks.mock_config {
         let cfg = sfn::mocks::MockConfig::from_file(path).map_err(|e| anyhow::anyhow!(e))?;
         let machine = mocks.state_machine.as_deref().unwrap_or(machine_name);
@@ -113,5 +92,5 @@ pub(crate) async fn engine_builder(
         let case = cfg.test_case(machine, case).map_err(|e| anyhow::anyhow!(e))?;
         builder = builder.mocks(Arc::new(case));
     }
-    Ok((builder, region))
+    Ok((builder, setup.region))
 }

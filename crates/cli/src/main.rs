@@ -86,8 +86,8 @@ struct Load<'a> {
 
 /// Reads a definition and gives it the one verdict every command shares ([`validate::check`]); prints its
 /// errors (and, when asked, its warnings) to stderr; an invalid definition is exit code 2.
-fn load_definition(path: &std::path::Path, load: Load<'_>) -> Result<sfn_asl::StateMachine, i32> {
-    let v = match validate::check(path, sfn_asl::MachineType::Standard, load.task_definitions, load.mocked) {
+fn load_definition(path: &std::path::Path, load: Load<'_>) -> Result<sfn::asl::StateMachine, i32> {
+    let v = match validate::check(path, sfn::asl::MachineType::Standard, load.task_definitions, load.mocked) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("sfn: {e:#}");

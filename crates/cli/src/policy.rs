@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
-use sfn_iam::{CloudFormationFormat, Options, Policy, TerraformStyle};
+use sfn::iam::{CloudFormationFormat, Options, Policy, TerraformStyle};
 
 /// Output format of `sfn policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,9 +99,9 @@ fn base_options(args: &PolicyArgs) -> anyhow::Result<Options> {
         None => {
             eprintln!(
                 "sfn: warning: no --account: ARNs use the placeholder account {}; replace it before use",
-                sfn_iam::PLACEHOLDER_ACCOUNT
+                sfn::iam::PLACEHOLDER_ACCOUNT
             );
-            sfn_iam::PLACEHOLDER_ACCOUNT.to_owned()
+            sfn::iam::PLACEHOLDER_ACCOUNT.to_owned()
         }
     };
     let partition = args.partition.clone().unwrap_or_else(|| Options::partition_of(&region).to_owned());
@@ -159,15 +159,15 @@ pub(crate) fn run(args: &PolicyArgs) -> anyhow::Result<i32> {
         };
         let task_definitions =
             match crate::integrations::task_definitions_dir(args.task_definitions.as_ref(), path) {
-                Some(dir) => sfn_iam::load_task_definitions(&dir)
+                Some(dir) => sfn::iam::load_task_definitions(&dir)
                     .with_context(|| format!("task definitions in {}", dir.display()))?,
                 None => Vec::new(),
             };
         let options = base.clone().with_task_definitions(task_definitions);
         let policy = if args.task_role {
-            sfn_iam::task_role_policy(&machine, &options)
+            sfn::iam::task_role_policy(&machine, &options)
         } else {
-            sfn_iam::generate(&machine, &options)
+            sfn::iam::generate(&machine, &options)
         };
         let label = if many { format!("{}: ", path.display()) } else { String::new() };
         if args.explain {
@@ -177,7 +177,7 @@ pub(crate) fn run(args: &PolicyArgs) -> anyhow::Result<i32> {
         } else {
             for w in policy.warnings() {
                 // The placeholder account was reported once already.
-                if w.kind == sfn_iam::WarningKind::PlaceholderAccount {
+                if w.kind == sfn::iam::WarningKind::PlaceholderAccount {
                     continue;
                 }
                 let states =

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
-use sfn_engine::{EngineConfig, ExecutionStatus, StartRequest};
+use sfn::engine::{EngineConfig, ExecutionStatus, StartRequest};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -140,10 +140,12 @@ pub(crate) fn state_machine_name(path: &std::path::Path) -> String {
     if cleaned.is_empty() { "state-machine".to_owned() } else { cleaned.chars().take(80).collect() }
 }
 
-async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -> anyhow::Result<i32> {
+async fn execute(args: &RunArgs, machine: sfn::asl::StateMachine, input: Value) -> anyhow::Result<i32> {
     let name = state_machine_name(&args.definition);
     let (builder, region) =
-        match crate::integrations::engine_builder(&args.ecs, &args.mocks, &args.definition, &name).await {
+        match crate::integrations::engine_builder(&args.ecs, &args.mocks, &args.definition, &machine, &name)
+            .await
+        {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("sfn: {e:#}");
@@ -154,7 +156,7 @@ async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -
         region,
         max_history_events: (args.max_history_events > 0 && !args.no_quotas)
             .then_some(args.max_history_events),
-        max_payload_bytes: if args.no_quotas { usize::MAX } else { sfn_engine::MAX_PAYLOAD_BYTES },
+        max_payload_bytes: if args.no_quotas { usize::MAX } else { sfn::engine::MAX_PAYLOAD_BYTES },
         ..EngineConfig::default()
     };
     let engine = builder.config(config).build();
@@ -185,7 +187,7 @@ async fn execute(args: &RunArgs, machine: sfn_asl::StateMachine, input: Value) -
     }
     if args.history {
         let events: Vec<Value> =
-            execution.history().events().iter().map(sfn_engine::Event::to_json).collect();
+            execution.history().events().iter().map(sfn::engine::Event::to_json).collect();
         out.insert("history".into(), Value::Array(events));
     }
     match args.format {
@@ -224,7 +226,7 @@ fn print_human(out: &Map<String, Value>) {
 }
 
 /// Waits for the end, showing a progress line with the running states once it takes over a second.
-async fn with_progress(execution: &sfn_engine::Execution) -> sfn_engine::Outcome {
+async fn with_progress(execution: &sfn::engine::Execution) -> sfn::engine::Outcome {
     let wait = execution.wait();
     tokio::pin!(wait);
     tokio::select! {
@@ -241,7 +243,7 @@ async fn with_progress(execution: &sfn_engine::Execution) -> sfn_engine::Outcome
             .iter()
             .rev()
             .find_map(|e| match &e.details {
-                sfn_engine::EventDetails::StateEntered { name, state_type, .. } => {
+                sfn::engine::EventDetails::StateEntered { name, state_type, .. } => {
                     Some(format!("{} ({})", name, state_type.as_str()))
                 }
                 _ => None,

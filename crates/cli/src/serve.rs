@@ -6,12 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use clap::Args;
-use sfn_ecs::{EcsIntegration, LocalBackend, SimBackend, SimScript, TaskDefinitions};
-use sfn_engine::{Engine, EngineBuilder, EngineConfig};
+use sfn::engine::{Engine, EngineBuilder, EngineConfig};
 
-use crate::run::{EcsArgs, EcsBackendKind};
+use crate::run::EcsArgs;
 
 /// Arguments of `sfn serve`.
 #[derive(Debug, Args)]
@@ -46,71 +44,24 @@ fn region() -> String {
         .unwrap_or_else(|| "us-east-1".to_owned())
 }
 
-/// Task definitions from `--task-definitions`, else `./task-definitions` when it exists (a server has no
-/// definition file to look beside).
-fn task_definitions(args: &EcsArgs) -> anyhow::Result<TaskDefinitions> {
-    crate::integrations::task_definitions(args.task_definitions.as_ref(), std::path::Path::new(""))
-}
-
-/// The engine's integrations for the server at `endpoint`: ECS on the chosen backend. Containers of the
-/// local backend get `AWS_ENDPOINT_URL_SFN` = this server, so their SDK calls SendTask* here. With a state
-/// directory, the simulator keeps its tasks there too (`sim-tasks.jsonl`).
+/// The engine's integrations for the server at `endpoint`: ECS on the chosen backend, with the task
+/// definitions of `--task-definitions`, else `./task-definitions` when it exists (a server has no
+/// definition file to look beside). Containers of the local backend get `AWS_ENDPOINT_URL_SFN` = this
+/// server, so their SDK calls SendTask* here. With a state directory, the simulator keeps its tasks there
+/// too (`sim-tasks.jsonl`). For `--ecs aws`, the region of ARNs and TaskScheduled events is the one ECS is
+/// called in.
 pub(crate) async fn engine_builder(
     args: &EcsArgs,
     endpoint: SocketAddr,
     region: &str,
     state_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<EngineBuilder> {
-    let tds = task_definitions(args)?;
-    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
-    let mut region = region.to_owned();
-    let ecs = match args.ecs {
-        EcsBackendKind::Local => {
-            let env = vec![
-                ("AWS_ENDPOINT_URL_SFN".to_owned(), format!("http://{endpoint}")),
-                ("AWS_REGION".to_owned(), region.to_owned()),
-                ("AWS_DEFAULT_REGION".to_owned(), region.to_owned()),
-                // Placeholder credentials: the endpoint checks no signature; the token is the credential.
-                ("AWS_ACCESS_KEY_ID".to_owned(), "sfn-local".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY".to_owned(), "sfn-local".to_owned()),
-            ];
-            EcsIntegration::new(Arc::new(LocalBackend::new(tds).with_extra_env(env)))
-        }
-        EcsBackendKind::Sim => {
-            let sim = match &args.sim_config {
-                Some(p) => {
-                    let v: serde_json::Value = serde_json::from_slice(
-                        &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
-                    )
-                    .with_context(|| format!("{} is not JSON", p.display()))?;
-                    SimBackend::from_json(&v).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-                }
-                None => SimBackend::new(SimScript::default()),
-            };
-            let mut sim = sim.with_task_definitions(tds);
-            if let Some(dir) = state_dir {
-                // The simulated tasks outlive the process, like the executions that wait for them.
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                let path = dir.join("sim-tasks.jsonl");
-                sim = sim.persist(&path).with_context(|| format!("cannot use {}", path.display()))?;
-            }
-            EcsIntegration::new(Arc::new(sim))
-        }
-        // Amazon ECS with the aws-config default chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_ECS, …);
-        // the region of ARNs and TaskScheduled events is the one ECS is called in.
-        #[cfg(feature = "aws")]
-        EcsBackendKind::Aws => {
-            let backend = sfn_ecs::AwsBackend::from_env().await;
-            if let Some(r) = backend.region() {
-                r.clone_into(&mut region);
-            }
-            EcsIntegration::new(Arc::new(backend))
-        }
-        #[cfg(not(feature = "aws"))]
-        EcsBackendKind::Aws => anyhow::bail!("this build of sfn has no aws backend (sfn-cli feature `aws`)"),
-    };
-    let config = EngineConfig { region, ..EngineConfig::default() };
-    Ok(Engine::builder().config(config).integration(Arc::new(ecs)))
+    let mut config = crate::integrations::ecs_config(args, std::path::Path::new(""), region);
+    config.callback_endpoint = Some(format!("http://{endpoint}"));
+    config.state_dir = state_dir.map(std::path::Path::to_path_buf);
+    let setup = config.build().await?;
+    let config = EngineConfig { region: setup.region, ..EngineConfig::default() };
+    Ok(Engine::builder().config(config).integration(Arc::new(setup.integration)))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -75,6 +75,7 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
             &args.ecs,
             &args.mocks,
             &args.definition,
+            &machine,
             &name,
         )
         .await
@@ -146,7 +147,7 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
             }
         }
         Ok(match o.status {
-            sfn_engine::TestStatus::Succeeded | sfn_engine::TestStatus::CaughtError => 0,
+            sfn::engine::TestStatus::Succeeded | sfn::engine::TestStatus::CaughtError => 0,
             _ => 1,
         })
     })

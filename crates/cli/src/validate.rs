@@ -37,29 +37,29 @@ pub(crate) struct ValidateArgs {
     pub(crate) strict: bool,
 }
 
-/// The one verdict every command gives a definition file: AWS's ([`sfn_patterns::validate_definition`]),
+/// The one verdict every command gives a definition file: AWS's ([`sfn::patterns::validate_definition`]),
 /// with the ECS lints against the task definitions when there are any (`--task-definitions`, else
 /// `./task-definitions`, else one next to the definition). `mocked`: mocks answer the Task states.
 pub(crate) fn check(
     path: &Path,
-    machine_type: sfn_asl::MachineType,
+    machine_type: sfn::asl::MachineType,
     task_definitions: Option<&PathBuf>,
     mocked: bool,
-) -> anyhow::Result<sfn_asl::Validation> {
+) -> anyhow::Result<sfn::asl::Validation> {
     let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let integrations =
         crate::integrations::for_validation(crate::integrations::task_definitions(task_definitions, path)?);
-    let options = sfn_asl::ValidateOptions { machine_type };
-    Ok(sfn_patterns::validate_definition(&text, options, &integrations, &|_| mocked))
+    let options = sfn::asl::ValidateOptions { machine_type };
+    Ok(sfn::patterns::validate_definition(&text, options, &integrations, &|_| mocked))
 }
 
 /// Runs the command: exit 0 when every file is valid (AWS's verdict; warnings allowed unless `--strict`),
 /// 1 when one is not, 2 when one cannot be read.
 pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
     let machine_type = if args.machine_type == "EXPRESS" {
-        sfn_asl::MachineType::Express
+        sfn::asl::MachineType::Express
     } else {
-        sfn_asl::MachineType::Standard
+        sfn::asl::MachineType::Standard
     };
     let color = args.format == ValidateFormat::Human && std::io::stdout().is_terminal();
     let mut code = 0;
@@ -93,8 +93,8 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
             ValidateFormat::Human => {
                 for d in &v.diagnostics {
                     let sev = match (color, d.severity) {
-                        (true, sfn_asl::Severity::Error) => "\x1b[1;31merror\x1b[0m".to_owned(),
-                        (true, sfn_asl::Severity::Warning) => "\x1b[1;33mwarning\x1b[0m".to_owned(),
+                        (true, sfn::asl::Severity::Error) => "\x1b[1;31merror\x1b[0m".to_owned(),
+                        (true, sfn::asl::Severity::Warning) => "\x1b[1;33mwarning\x1b[0m".to_owned(),
                         (false, s) => s.as_str().to_owned(),
                     };
                     outln!("{}:{}: {sev}[{}] {}", path.display(), d.pointer, d.code, d.message);

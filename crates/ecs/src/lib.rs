@@ -63,3 +63,8 @@ pub use model::{
 pub use poller::{DESCRIBE_BATCH, PollIntervals};
 pub use sim::{SimBackend, SimCounters, SimScript};
 pub use taskdef::{ContainerDefinition, EnvVar, TaskDefinition, TaskDefinitions, cpu_units, memory_mib};
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -4,7 +4,13 @@
 //! `/proc/self/status`) and exits non-zero unless every item came back and the peak stayed under
 //! `MAX_RSS_MIB` (default 1024). AWS's quotas are lifted as for benchmarks: 100,000 inline items are a
 //! 600 KB input and 400,000 history events, which AWS runs only as a Distributed Map.
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark program: it reports its measurements and fails loudly"
+)]
 
 use std::time::Instant;
 

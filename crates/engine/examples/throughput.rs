@@ -1,6 +1,12 @@
 //! Measures in-process throughput: `cargo run --release -p sfn-engine --example throughput -- DEF INPUT [RUNS]`.
 //! Prints `transitions=<n> median_ms=<ms> transitions_per_s=<rate>` (state transitions = StateEntered events).
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark program: it reports its measurements and fails loudly"
+)]
 
 use std::time::Instant;
 

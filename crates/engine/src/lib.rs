@@ -72,3 +72,8 @@ pub use exec::MAX_PAYLOAD_BYTES;
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use mocks::{MockResponse, TaskMocks};
 pub use test_state::{Inspection, TestStateOutcome, TestStatus};
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -95,3 +95,8 @@ pub fn generate(machine: &sfn_asl::StateMachine, options: &Options) -> Policy {
 pub fn task_role_policy(machine: &sfn_asl::StateMachine, options: &Options) -> Policy {
     policy::task_role(&needs::collect(machine), options)
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -36,3 +36,8 @@ pub use ast::{
 pub use error::{EvalError, ParseError, TemplateError};
 pub use eval::{ContextObject, NotFound, Scope, Variables, json_eq};
 pub use intrinsics::{MAX_RANGE_ITEMS, MAX_STRING_INPUT, type_name};
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -36,3 +36,8 @@ pub use token::{
     CallbackMessage, CallbackReceiver, MAX_CAUSE_CHARS, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES, MAX_TOKEN_LEN,
     TokenOwner, TokenRegistry,
 };
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -36,6 +36,8 @@
 //! stable across runs and machines (ARNs, ids, tokens, UUIDs and timestamps are redacted or fixed).
 #![deny(missing_docs)]
 
+#[cfg(feature = "ecs")]
+pub mod ecs;
 pub mod graph;
 pub mod mocks;
 #[cfg(feature = "testing")]
@@ -47,8 +49,6 @@ use std::sync::Arc;
 use serde_json::Value;
 
 pub use sfn_asl as asl;
-#[cfg(feature = "ecs")]
-pub use sfn_ecs as ecs;
 pub use sfn_engine as engine;
 pub use sfn_iam as iam;
 pub use sfn_path as path;
@@ -263,3 +263,8 @@ impl Sfn {
         })
     }
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

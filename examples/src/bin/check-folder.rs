@@ -2,6 +2,11 @@
 //! execution-role policy to `OUT_DIR/<name>.policy.json` (prints them without OUT_DIR). Exits 1 when a
 //! definition is invalid. Region and account come from `AWS_REGION` and `AWS_ACCOUNT_ID` (defaults
 //! `us-east-1`, `123456789012`).
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line script: its report is its output"
+)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
 //! Integration tests of `sfn-asl` (one binary; topics in modules).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on broken fixtures")]
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
 mod bad_input;
 mod corpus;

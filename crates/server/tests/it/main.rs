@@ -2,6 +2,7 @@
 //! (`wire`), the Rust SDK (`sdk`), boto3 (`boto3`), a bounded load test (`load`) and the journal
 //! across restarts and a kill -9 (`durability`).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected values")]
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
 mod boto3;
 mod concurrency;
