@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Args;
 use sfn::engine::{Engine, EngineBuilder, EngineConfig};
 
-use crate::run::EcsArgs;
+use crate::run::{EcsArgs, EcsBackendKind};
 
 /// Arguments of `sfn serve`.
 #[derive(Debug, Args)]
