@@ -24,14 +24,15 @@
 mod ast;
 mod error;
 mod eval;
+mod filter;
 mod intrinsics;
 pub mod jsonata;
 mod parse;
 mod template;
 
 pub use ast::{
-    Arg, Call, CompareOp, Expr, Filter, Function, Operand, Path, ReferencePath, Root, Segment, Selector,
-    StrLit, Template,
+    Arg, Call, CompareOp, Expr, Filter, Function, Operand, Path, ReferencePath, Regex, Root, Segment,
+    Selector, StrLit, Template,
 };
 pub use error::{EvalError, ParseError, TemplateError};
 pub use eval::{ContextObject, NotFound, Scope, Variables, json_eq};
