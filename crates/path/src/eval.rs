@@ -305,11 +305,7 @@ fn apply<'v>(
                 }
             }
         }
-        (Selector::Filter(f), v @ Value::Object(_)) => {
-            if accept(f, v, scope)? {
-                out.push(v);
-            }
-        }
+        (Selector::Filter(f), v @ Value::Object(_)) if accept(f, v, scope)? => out.push(v),
         _ => {}
     }
     Ok(())

@@ -1092,3 +1092,232 @@ mod tests {
         assert!(Node::element(&json!([1])).is_err());
     }
 }
+
+/// Each operator parsed in a path and evaluated on a document, with the selection Jayway makes.
+#[cfg(test)]
+mod operator_tests {
+    use serde_json::{Value, json};
+
+    use crate::{Path, Scope, Template};
+
+    fn doc() -> Value {
+        json!({
+            "items": [
+                {"n": "a", "b": "abc", "tags": ["x", "y"], "size": 2, "c": 5, "flag": true},
+                {"n": "b", "b": "ABD", "tags": ["y"], "c": "5", "flag": false},
+                {"n": "c", "b": "xab", "tags": [], "c": 5.0},
+                {"n": "d", "b": "", "tags": ["z", "x", "y"]},
+                {"n": "e", "b": 12, "tags": "x"}
+            ],
+            "allowed": ["x", "y"],
+            "objects": [{"k": 1}]
+        })
+    }
+
+    fn eval(path: &str) -> Result<Value, String> {
+        let doc = doc();
+        let p = Path::parse(path).map_err(|e| format!("parse: {e}"))?;
+        p.eval(&Scope::input(&doc)).map(std::borrow::Cow::into_owned).map_err(|e| e.message().to_owned())
+    }
+
+    /// The names of the items the filter selects.
+    fn names(filter: &str) -> Vec<String> {
+        let path = format!("$.items[?({filter})].n");
+        match eval(&path) {
+            Ok(Value::Array(a)) => a.into_iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect(),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn regex() {
+        assert_eq!(names("@.b =~ /ab.*/"), ["a"]);
+        assert_eq!(names("@.b =~ /ab.*/i"), ["a", "b"]);
+        assert_eq!(names("/ab.*/ =~ @.b"), ["a"], "the pattern may be on the left");
+        assert_eq!(names("@.b =~ /b/"), Vec::<String>::new(), "the whole value must match");
+        assert_eq!(names("@.b =~ /1\\d/"), ["e"], "a number matches as its text");
+        // A missing member, null or an object is matched as the empty string.
+        assert_eq!(names("@.missing =~ /.*/"), ["a", "b", "c", "d", "e"]);
+        assert_eq!(names("@.missing =~ /.+/"), Vec::<String>::new());
+        assert_eq!(names("@.flag =~ /true/"), ["a"]);
+        // On an array: any element; a string is one value.
+        assert_eq!(names("@.tags =~ /x/"), ["a", "d", "e"]);
+        assert_eq!(names("@.tags[*] =~ /z/"), ["d"]);
+        assert_eq!(names("/a/ =~ /a/"), Vec::<String>::new(), "two patterns never match");
+        assert_eq!(names("@.b =~ /AB.*/i && @.n == 'b'"), ["b"], "flags end at the first non-flag letter");
+        assert_eq!(names("@.b =~ /abc/ || @.b =~ /x.*/"), ["a", "c"]);
+        assert_eq!(names("@.b=~/ab./"), ["a"]);
+        // Jayway's InlineFilterTest: patterns_match_against_lists, escape_pattern.
+        let stores = json!({"store": [
+            {"name": "First", "book": [{"category": "reference"}, {"category": "fiction"}]},
+            {"name": "Second", "book": [{"category": "fiction"}]}
+        ]});
+        let p = Path::parse("$.store[?(@.book[*].category =~ /Reference/i)].name").unwrap();
+        assert_eq!(p.eval(&Scope::input(&stores)).unwrap().into_owned(), json!(["First"]));
+        let p = Path::parse("$[?(@ =~ /\\/|x/)]").unwrap();
+        assert_eq!(p.eval(&Scope::input(&json!(["x", "y", "/"]))).unwrap().into_owned(), json!(["x", "/"]));
+    }
+
+    #[test]
+    fn in_and_nin() {
+        assert_eq!(names("@.n in ['a','c']"), ["a", "c"]);
+        assert_eq!(names("@.n IN [\"a\", \"c\"]"), ["a", "c"], "word operators in any case");
+        assert_eq!(names("@.n in [a, c]"), ["a", "c"], "unquoted words are strings (json-smart permissive)");
+        assert_eq!(names("@.n nin ['a','c']"), ["b", "d", "e"]);
+        assert_eq!(names("@.tags[0] in $.allowed"), ["a", "b"]);
+        // ValueNode.equals: a string equals a number whose BigDecimal text it is, and back.
+        assert_eq!(names("@.c in [5]"), ["a", "b", "c"]);
+        assert_eq!(names("@.c in ['5']"), ["a", "b", "c"]);
+        assert_eq!(names("@.c in ['5.0']"), ["a", "c"]);
+        // The right side must be a JSON node: otherwise the element is deselected, even under '!'.
+        assert_eq!(names("@.n in 'a'"), Vec::<String>::new());
+        assert_eq!(names("@.n nin 'a'"), Vec::<String>::new());
+        assert_eq!(names("!(@.n in 'a')"), Vec::<String>::new());
+        assert_eq!(names("@.n in $.missing || @.n == 'a'"), Vec::<String>::new());
+        // A JSON object on the right is a JSON node but no list: `in` is false, `nin` true.
+        assert_eq!(names("@.n in {a: 1}"), Vec::<String>::new());
+        assert_eq!(names("@.n nin {a: 1}"), ["a", "b", "c", "d", "e"]);
+        // An array holding objects has no Jayway value list: the path fails.
+        let e = eval("$.items[?(@.n in $.objects)]").unwrap_err();
+        assert_eq!(e, "Invalid path '$.items[?(@.n in $.objects)]' : Could not determine value type");
+    }
+
+    #[test]
+    fn subsetof_anyof_noneof() {
+        assert_eq!(names("@.tags subsetof ['x','y']"), ["a", "b", "c"]);
+        assert_eq!(names("@.tags SubsetOf $.allowed"), ["a", "b", "c"]);
+        assert_eq!(names("@.tags anyof ['x','q']"), ["a", "d"]);
+        assert_eq!(names("@.tags noneof ['x']"), ["b", "c"]);
+        assert_eq!(names("@.tags[*] anyof ['z']"), ["d"]);
+        // A left side that is no JSON node (e's tags are a string) deselects the element.
+        assert_eq!(names("!(@.tags noneof ['q'])"), Vec::<String>::new());
+        assert_eq!(names("@.tags anyof 'x'"), Vec::<String>::new());
+        // An object is a JSON node but no list: false, for noneof too.
+        assert_eq!(names("@ noneof ['x']"), Vec::<String>::new());
+        assert_eq!(names("@ anyof ['x']"), Vec::<String>::new());
+        assert_eq!(names("['x'] subsetof @.tags"), ["a", "d"], "a list literal on the left");
+    }
+
+    #[test]
+    fn size_and_empty() {
+        assert_eq!(names("@.tags size 2"), ["a"]);
+        assert_eq!(names("@.tags size 1"), ["b", "e"], "a string's length");
+        assert_eq!(names("@.b size 3"), ["a", "b", "c"], "a number has no size");
+        assert_eq!(names("@.tags size @.size"), ["a"]);
+        assert_eq!(names("@.tags size '2'"), Vec::<String>::new(), "the size must be a number");
+        assert_eq!(names("@ size -1"), ["a", "b", "c", "d", "e"], "JsonNode.length is -1 for an object");
+        assert_eq!(names("@.tags size 2.9"), ["a"], "BigDecimal.intValue truncates");
+        assert_eq!(names("@.tags empty true"), ["c"]);
+        assert_eq!(names("@.b empty true"), ["d"]);
+        assert_eq!(names("@.tags empty false"), ["a", "b", "d", "e"]);
+        assert_eq!(names("@.c empty false"), ["b"], "only strings, arrays and objects");
+        // `empty` needs a boolean: on a string or an array the element is deselected, even under '!'.
+        assert_eq!(names("@.b empty 1"), Vec::<String>::new());
+        assert_eq!(names("!(@.b empty 1)"), ["e"]);
+        // Jayway's InlineFilterTest: filter_evaluation_does_not_break_path_evaluation.
+        let d = json!([{"s": "fo", "expected_size": "m"}, {"s": "lo", "expected_size": 2}]);
+        let p = Path::parse("$[?(@.s size @.expected_size)]").unwrap();
+        assert_eq!(p.eval(&Scope::input(&d)).unwrap().into_owned(), json!([{"s": "lo", "expected_size": 2}]));
+    }
+
+    #[test]
+    fn contains_and_equality() {
+        assert_eq!(names("@.b contains 'b'"), ["a", "c"]);
+        assert_eq!(names("@.tags contains 'y'"), ["a", "b", "d"]);
+        assert_eq!(names("@.c == 5"), ["a", "b", "c"]);
+        assert_eq!(names("@.c == '5'"), ["a", "b", "c"]);
+        assert_eq!(names("'5.0' == @.c"), ["c"], "a string equals the number's BigDecimal text");
+        assert_eq!(names("@.c === 5"), ["a", "c"], "=== wants the same node type");
+        assert_eq!(names("@.c !== 5"), ["b", "d", "e"]);
+        assert_eq!(names("@.c === '5'"), ["b"]);
+        assert_eq!(names("@.tags == ['x', 'y']"), ["a"]);
+        assert_eq!(
+            names("['x', 'y'] == @.tags"),
+            Vec::<String>::new(),
+            "a JSON literal on the left is its text"
+        );
+        assert_eq!(names("@.missing == @.missing"), Vec::<String>::new(), "undefined equals nothing");
+        assert_eq!(names("@.missing != 1"), ["a", "b", "c", "d", "e"]);
+        // Jayway's InlineFilterTest: equality_check_does_not_break_evaluation.
+        let cases = [
+            (json!([{"value": "5"}]), "$[?(@.value=='5')]", 1),
+            (json!([{"value": 5}]), "$[?(@.value==5)]", 1),
+            (json!([{"value": "5.1.26"}]), "$[?(@.value=='5.1.26')]", 1),
+            (json!([{"value": "5"}]), "$[?(@.value=='5.1.26')]", 0),
+            (json!([{"value": 5}]), "$[?(@.value=='5.1.26')]", 0),
+            (json!([{"value": 5.1}]), "$[?(@.value=='5.1.26')]", 0),
+            (json!([{"value": "5.1.26"}]), "$[?(@.value==5)]", 0),
+            (json!([{"value": "5.1.26"}]), "$[?(@.value==5.1)]", 0),
+        ];
+        for (d, path, n) in cases {
+            let got = Path::parse(path).unwrap().eval(&Scope::input(&d)).unwrap().into_owned();
+            assert_eq!(got.as_array().map(Vec::len), Some(n), "{path} on {d}");
+        }
+    }
+
+    #[test]
+    fn operators_that_never_hold_in_a_path() {
+        for f in ["@.tags all ['x']", "@.n type 'string'", "@.n matches 'a'", "!(@.tags all ['x'])"] {
+            assert_eq!(names(f), Vec::<String>::new(), "{f}");
+        }
+        assert_eq!(names("@.flag exists true"), ["a"]);
+        assert_eq!(names("@.flag exists false"), ["b"]);
+        assert_eq!(names("@.n exists true"), Vec::<String>::new());
+        let e = eval("$.items[?(@.c exists 1)]").unwrap_err();
+        assert!(e.ends_with(" : Failed to evaluate exists expression"), "{e}");
+    }
+
+    #[test]
+    fn parse_errors_and_refusals() {
+        let err = |p: &str| Path::parse(p).expect_err(p).to_string();
+        assert!(err("$[?(@.n in['a'])]").contains("expected a space after the filter operator 'in'"));
+        assert!(err("$[?(@.n ==~ 1)]").contains("unsupported filter operator '==~'"));
+        assert!(err("$[?(@.b =~ /a(/)]").contains("invalid regular expression /a(/"));
+        assert!(err("$[?(@.b =~ /abc)]").contains("unclosed regular expression"));
+        assert!(err("$[?(@.n in [1, 2").contains("unclosed '['"));
+        assert!(err("$[?(@.n in [{a}])]").contains("invalid JSON literal [{a}]"));
+        assert!(err("$[?(/a/)]").contains("expected a comparison operator"));
+        assert!(err("$[?(['a'])]").contains("expected a comparison operator"));
+        // A bare word on the right is accepted and refused by Jayway when the path is evaluated.
+        let p = Path::parse("$[?(@.n in Foo)]").unwrap();
+        assert_eq!(
+            p.compile_error(),
+            Some("Failed to parse filter: [?(@.n in Foo)], error on position: 10, char: F")
+        );
+        let p = Path::parse("$[?(@.n size fix)]").unwrap();
+        assert_eq!(p.compile_error(), Some("Expected character: )"));
+    }
+
+    #[test]
+    fn path_functions_are_member_names() {
+        let doc = doc();
+        for src in ["$.items.length()", "$.allowed.sum()", "$.items.concat('x', $.allowed)", "$.items.keys()"]
+        {
+            let p = Path::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert!(p.is_definite(), "{src}");
+            let e = p.eval(&Scope::input(&doc)).unwrap_err();
+            // A member of an array, reported as Jayway reports any member name there.
+            let (array, call) = src[2..].split_once('.').unwrap();
+            assert_eq!(
+                e.message(),
+                format!(
+                    "Invalid path '{src}' : Expected to find an object with property ['{call}'] in path \
+                     $['{array}'] but found 'java.util.ArrayList'"
+                )
+            );
+        }
+        assert_eq!(Path::parse("$.list.length()").unwrap().normalized(), "$['list']['length()']");
+        let t = Template::parse(&json!({"Jobs.$": "$.allowed.sum()"})).unwrap();
+        let e = t.eval(&Scope::input(&doc)).unwrap_err();
+        assert!(e.message().starts_with("The JSONPath '$.allowed.sum()' specified for the field 'Jobs.$' could not be found in the input"), "{e}");
+        // A member of that name is what the path reads.
+        let odd = json!({"a": {"length()": 3}});
+        assert_eq!(*Path::parse("$.a.length()").unwrap().eval(&Scope::input(&odd)).unwrap(), json!(3));
+        assert_eq!(names("@.tags.length() > 1"), Vec::<String>::new());
+        assert!(Path::parse("$[?(@.a.length() > 1 && @.b.min() == 2)]").is_ok());
+        assert!(Path::parse("$[?(@.a.concat(\"x\") == 'ax')]").is_ok());
+        assert!(Path::parse("$[?(@.a.length( > 1)]").is_err());
+        let call = crate::Call::parse("States.ArrayLength($.items.length())").unwrap();
+        assert!(call.eval(&Scope::input(&doc)).is_err());
+    }
+}
