@@ -209,7 +209,7 @@ pub enum Operand {
 ///
 /// Jayway compiles it with `java.util.regex.Pattern` and the flags of its `PatternFlag` (`d i x m s u U`)
 /// and tests it with `Matcher.matches()`, which must match the whole text. This crate translates the Java
-/// syntax to ECMAScript and runs it with the `regress` engine: see [`Regex::parse`] for what is translated
+/// syntax to ECMAScript and runs it with the `regress` engine: see [`Regex::new`] for what is translated
 /// and where the two differ.
 #[derive(Debug, Clone)]
 pub struct Regex {

@@ -8,6 +8,15 @@
 //! filter comparison (`[?(@.s==Failure)]`) parses into [`Operand::BareWord`] with the error Jayway's
 //! `FilterCompiler` raises recorded in [`Path::compile_error`]: evaluating the path fails (`States.Runtime`),
 //! as Jayway fails to compile it.
+//!
+//! Filters take every operator of Jayway's `RelationalOperator` ([`CompareOp`]), with its operands as
+//! `FilterCompiler` reads them: `@…` and `$…` paths, quoted strings, numbers, `true`/`false`/`null`, JSON
+//! array and object literals (`in ['a','b']`, read leniently as json-smart does) and regular expressions
+//! (`=~ /ab.*/i`, compiled here once). A path function (`$.a.length()`, `@.b.sum()`) is read as the member
+//! name that Step Functions evaluates it as (see `Parser::dot_name`). Refused, with a message: an
+//! unknown operator, a word operator not followed by a space (Jayway reads it up to the next space), a
+//! regular expression that does not compile or a JSON literal that does not parse (Jayway would fail
+//! when the filter runs).
 
 use serde_json::{Number, Value};
 
