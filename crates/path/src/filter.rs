@@ -106,7 +106,9 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The node of a literal of the filter text.
+    /// The node of a literal of the filter text. A number literal keeps its value, not its spelling: Jayway's
+    /// `BigDecimal` of `1.50` prints `1.50`, this one `1.5` (it matters only when a string is compared with
+    /// a number literal written with trailing zeros or an exponent).
     pub(crate) fn literal(v: &'a Value) -> Node<'a> {
         match v {
             Value::Array(_) | Value::Object(_) => {
@@ -831,6 +833,8 @@ fn translate(java: &str, f: JavaFlags) -> Result<String, String> {
     let mut out = String::with_capacity(java.len() + 8);
     let mut chars = java.chars().peekable();
     let mut in_class = false;
+    // The previous token was a quantifier (`*`, `+`, `?`, `{n,m}`).
+    let mut quantifier = false;
     let java_space = " \\t\\n\\x0B\\f\\r";
     while let Some(c) = chars.next() {
         if f.comments {
@@ -844,6 +848,25 @@ fn translate(java: &str, f: JavaFlags) -> Result<String, String> {
                     }
                 }
                 continue;
+            }
+        }
+        // What Java has and ECMAScript does not, refused with a clear message rather than regress's.
+        let after_quantifier = std::mem::take(&mut quantifier);
+        if c == '+' && after_quantifier {
+            return Err("possessive quantifiers (a*+, a++, a?+) are not supported".to_owned());
+        }
+        if c == '(' && !in_class && chars.peek() == Some(&'?') {
+            let rest: String = chars.clone().skip(1).take(12).collect();
+            if rest.starts_with('>') {
+                return Err("atomic groups (?>…) are not supported".to_owned());
+            }
+            let letters = rest.find([')', ':']).map(|end| &rest[..end]);
+            if letters
+                .is_some_and(|l| !l.is_empty() && l.chars().all(|c| PATTERN_FLAGS.contains(c) || c == '-'))
+            {
+                return Err(
+                    "inline flags such as (?i) are only supported at the start of the pattern".to_owned()
+                );
             }
         }
         match c {
@@ -898,12 +921,16 @@ fn translate(java: &str, f: JavaFlags) -> Result<String, String> {
                             _ => {
                                 out.push('\\');
                                 out.push(e);
+                                copy_braces(&mut chars, &mut out);
                             }
                         }
                     }
                     'e' => out.push_str("\\x1B"),
                     'a' => out.push_str("\\x07"),
-                    'x' if chars.peek() == Some(&'{') => out.push_str("\\u"),
+                    'x' if chars.peek() == Some(&'{') => {
+                        out.push_str("\\u");
+                        copy_braces(&mut chars, &mut out);
+                    }
                     '0' => {
                         let mut oct = String::new();
                         while oct.len() < 3 && matches!(chars.peek(), Some('0'..='7')) {
@@ -920,6 +947,9 @@ fn translate(java: &str, f: JavaFlags) -> Result<String, String> {
                     e if e.is_ascii_alphanumeric() => {
                         out.push('\\');
                         out.push(e);
+                        if matches!(e, 'p' | 'P' | 'N') {
+                            copy_braces(&mut chars, &mut out);
+                        }
                     }
                     // Java: a backslash before any other character is that character.
                     e => push_literal(&mut out, e, in_class),
@@ -955,12 +985,29 @@ fn translate(java: &str, f: JavaFlags) -> Result<String, String> {
                         break;
                     }
                 }
+                quantifier = true;
             }
             '.' if !in_class && f.unix_lines && !f.dot_all => out.push_str("[^\\n]"),
-            c => out.push(c),
+            c => {
+                quantifier = !in_class && matches!(c, '*' | '+' | '?') && !after_quantifier;
+                out.push(c);
+            }
         }
     }
     Ok(out)
+}
+
+/// Copies a `{…}` that follows an escape (`\p{L}`, `\x{41}`): part of the escape, not a quantifier.
+fn copy_braces(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+    if chars.peek() != Some(&'{') {
+        return;
+    }
+    for d in chars.by_ref() {
+        out.push(d);
+        if d == '}' {
+            break;
+        }
+    }
 }
 
 /// Java's POSIX character classes (US-ASCII only without flag `U`), as the content of a class.
@@ -1071,9 +1118,14 @@ mod tests {
                 && m("[\\p{Digit}x]+", "", "1x2")
         );
         assert!(m("\\p{Punct}\\p{Lu}", "", "!É"));
-        for bad in ["a(b", "a++", "(?>a)", "a(?i)b", "\\", "\\0", "[a", "[a&&[b]]x]"] {
+        for bad in ["a(b", "a++", "(?>a)", "a(?i)b", "\\", "\\0", "[a", "[a&&[b]]x]", "a{2}+", "(?i:a)"] {
             assert!(Regex::new(bad, "").is_err(), "{bad}");
         }
+        assert!(m("\\x{41}+\\p{Lu}{2}", "", "AAÉÉ"));
+        assert!(Regex::new("a++", "").unwrap_err().contains("possessive"));
+        assert!(Regex::new("(?>a)", "").unwrap_err().contains("atomic"));
+        assert!(Regex::new("a(?i)b", "").unwrap_err().contains("inline flags"));
+        assert!(m("\\++", "", "++") && m("a+?b", "", "aab") && m("[+]+", "", "++") && m("(?:a)+", "", "aa"));
     }
 
     #[test]
