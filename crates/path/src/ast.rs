@@ -65,7 +65,12 @@ pub enum Filter {
     Compare(Operand, CompareOp, Operand),
 }
 
-/// A comparison operator in a filter.
+/// A relational operator in a filter: every operator of Jayway JsonPath's `RelationalOperator`
+/// (json-path/JsonPath, internal/filter/RelationalOperator.java); the word operators are
+/// case-insensitive (`in`, `IN`, `SubsetOf`), as Jayway upper-cases them before looking them up.
+///
+/// What each one selects, type mismatches included, is Jayway's `EvaluatorFactory`
+/// (see the `filter` module of this crate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
     /// `==`
@@ -80,6 +85,97 @@ pub enum CompareOp {
     Gt,
     /// `>=`
     Ge,
+    /// `===`: equal and of the same kind (`'1' === 1` is false, `'1' == 1` is true).
+    StrictEq,
+    /// `!==`
+    StrictNe,
+    /// `=~`: a regular expression (one side) matches the whole of the other side.
+    Regex,
+    /// `in`: the left value is an element of the array on the right.
+    In,
+    /// `nin`: not `in`.
+    Nin,
+    /// `subsetof`: every element of the left array is in the right array.
+    SubsetOf,
+    /// `anyof`: the two arrays share an element.
+    AnyOf,
+    /// `noneof`: the two arrays share no element.
+    NoneOf,
+    /// `size`: the string's length or the array's size is the number on the right.
+    Size,
+    /// `empty`: `empty true` / `empty false` on strings, arrays and objects.
+    Empty,
+    /// `contains`: a substring of a string, or an element of an array.
+    Contains,
+    /// `all`: never holds in a path (Jayway reads its right side only from its `Criteria` API).
+    All,
+    /// `exists`: `exists true` / `exists false`, comparing a boolean member (Jayway's `ExistsEvaluator`).
+    Exists,
+    /// `type`: never holds in a path (Jayway needs a Java class on the right).
+    Type,
+    /// `matches`: never holds in a path (Jayway needs a `Predicate` on the right).
+    Matches,
+}
+
+impl CompareOp {
+    /// Every operator.
+    pub const ALL: [CompareOp; 21] = [
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Lt,
+        CompareOp::Le,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::StrictEq,
+        CompareOp::StrictNe,
+        CompareOp::Regex,
+        CompareOp::In,
+        CompareOp::Nin,
+        CompareOp::SubsetOf,
+        CompareOp::AnyOf,
+        CompareOp::NoneOf,
+        CompareOp::Size,
+        CompareOp::Empty,
+        CompareOp::Contains,
+        CompareOp::All,
+        CompareOp::Exists,
+        CompareOp::Type,
+        CompareOp::Matches,
+    ];
+
+    /// The operator as Jayway spells it (`==`, `=~`, `IN`, `SUBSETOF`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::StrictEq => "===",
+            CompareOp::StrictNe => "!==",
+            CompareOp::Regex => "=~",
+            CompareOp::In => "IN",
+            CompareOp::Nin => "NIN",
+            CompareOp::SubsetOf => "SUBSETOF",
+            CompareOp::AnyOf => "ANYOF",
+            CompareOp::NoneOf => "NONEOF",
+            CompareOp::Size => "SIZE",
+            CompareOp::Empty => "EMPTY",
+            CompareOp::Contains => "CONTAINS",
+            CompareOp::All => "ALL",
+            CompareOp::Exists => "EXISTS",
+            CompareOp::Type => "TYPE",
+            CompareOp::Matches => "MATCHES",
+        }
+    }
+
+    /// Looks an operator up as Jayway's `RelationalOperator.fromString` does: symbols exactly, words
+    /// in any case.
+    pub fn from_name(name: &str) -> Option<CompareOp> {
+        let upper = name.to_uppercase();
+        CompareOp::ALL.into_iter().find(|op| op.as_str() == upper)
+    }
 }
 
 /// A value in a filter expression.
@@ -89,14 +185,61 @@ pub enum Operand {
     Current(Vec<Segment>),
     /// `$…`: an absolute path.
     Path(Path),
-    /// A JSON literal (`1`, `'a'`, `"a"`, `true`, `null`).
+    /// A scalar literal (`1`, `'a'`, `"a"`, `true`, `null`).
     Literal(Value),
+    /// A JSON array or object literal (`['a','b']`, `{"k": 1}`), read as the lenient JSON that Jayway
+    /// parses it with (json-smart's permissive mode: single quotes and unquoted words are strings).
+    Json {
+        /// The text as written.
+        source: Box<str>,
+        /// What it parses to.
+        value: Value,
+    },
+    /// A regular expression literal `/…/flags`, for `=~`.
+    Regex(Regex),
     /// An unquoted word on the right of a comparison, as in `[?(@.status==Failure)]`: the word as written.
     ///
     /// Step Functions accepts such a definition at creation, but Jayway's `FilterCompiler` (which compiles
     /// the path when it is evaluated) refuses it, so evaluating a path holding one fails with
     /// `States.Runtime` (see [`Path::compile_error`]). It never matches anything.
     BareWord(Box<str>),
+}
+
+/// A regular expression of a filter (`/ab.*/i`), compiled once when the path is parsed.
+///
+/// Jayway compiles it with `java.util.regex.Pattern` and the flags of its `PatternFlag` (`d i x m s u U`)
+/// and tests it with `Matcher.matches()`, which must match the whole text. This crate translates the Java
+/// syntax to ECMAScript and runs it with the `regress` engine: see [`Regex::new`] for what is translated
+/// and where the two differ.
+#[derive(Debug, Clone)]
+pub struct Regex {
+    pub(crate) source: Box<str>,
+    pub(crate) pattern: Box<str>,
+    pub(crate) flags: Box<str>,
+    pub(crate) compiled: regress::Regex,
+}
+
+impl PartialEq for Regex {
+    fn eq(&self, other: &Regex) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Regex {
+    /// The literal as written, slashes and flags included.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The Java pattern between the slashes.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The flags after the closing slash (only `PatternFlag` letters).
+    pub fn flags(&self) -> &str {
+        &self.flags
+    }
 }
 
 /// A parsed JsonPath, e.g. `$.items[0].name`, `$$.Execution.Id` or `$myVar.field`.

@@ -6,10 +6,9 @@ use std::hash::BuildHasher;
 
 use serde_json::Value;
 
-use crate::ast::{
-    CompareOp, Expr, Filter, Operand, Path, ReferencePath, Root, Segment, Selector, push_normalized,
-};
+use crate::ast::{Expr, Filter, Operand, Path, ReferencePath, Root, Segment, Selector, push_normalized};
 use crate::error::EvalError;
+use crate::filter::{Abort, Fault, Node, relate};
 
 /// Workflow variables visible to a state (`$name` paths).
 pub trait Variables {
@@ -133,7 +132,7 @@ impl Path {
         } else {
             let scope = Scope::input(value);
             let mut out = Vec::new();
-            select_all(rest, value, &scope, &mut out);
+            select_all(rest, value, &scope, &mut out).map_err(fault)?;
             Ok(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
         }
     }
@@ -146,10 +145,15 @@ impl Path {
             select_definite(&self.segments, value).map(Cow::Borrowed)
         } else {
             let mut out = Vec::new();
-            select_all(&self.segments, value, scope, &mut out);
+            select_all(&self.segments, value, scope, &mut out).map_err(fault)?;
             Ok(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
         }
     }
+}
+
+/// A failure inside a filter that Jayway does not catch fails the path with its message.
+fn fault(f: Fault) -> NotFound {
+    NotFound { message: f.0 }
 }
 
 impl Path {
@@ -230,17 +234,22 @@ fn resolve_index(ix: i64, len: usize) -> Option<usize> {
     }
 }
 
-fn select_all<'v>(segments: &[Segment], node: &'v Value, scope: &Scope<'v>, out: &mut Vec<&'v Value>) {
+fn select_all<'v>(
+    segments: &[Segment],
+    node: &'v Value,
+    scope: &Scope<'v>,
+    out: &mut Vec<&'v Value>,
+) -> Result<(), Fault> {
     let Some((first, rest)) = segments.split_first() else {
         out.push(node);
-        return;
+        return Ok(());
     };
     match first {
         Segment::Child(sel) => {
             let mut hits = Vec::new();
-            apply(sel, node, scope, &mut hits);
+            apply(sel, node, scope, &mut hits)?;
             for h in hits {
-                select_all(rest, h, scope, out);
+                select_all(rest, h, scope, out)?;
             }
         }
         Segment::Descendant(sel) => {
@@ -248,13 +257,14 @@ fn select_all<'v>(segments: &[Segment], node: &'v Value, scope: &Scope<'v>, out:
             descendants(node, &mut nodes);
             for n in nodes {
                 let mut hits = Vec::new();
-                apply(sel, n, scope, &mut hits);
+                apply(sel, n, scope, &mut hits)?;
                 for h in hits {
-                    select_all(rest, h, scope, out);
+                    select_all(rest, h, scope, out)?;
                 }
             }
         }
     }
+    Ok(())
 }
 
 fn descendants<'v>(node: &'v Value, out: &mut Vec<&'v Value>) {
@@ -270,7 +280,12 @@ fn descendants<'v>(node: &'v Value, out: &mut Vec<&'v Value>) {
     }
 }
 
-fn apply<'v>(sel: &Selector, node: &'v Value, scope: &Scope<'v>, out: &mut Vec<&'v Value>) {
+fn apply<'v>(
+    sel: &Selector,
+    node: &'v Value,
+    scope: &Scope<'v>,
+    out: &mut Vec<&'v Value>,
+) -> Result<(), Fault> {
     match (sel, node) {
         (Selector::Name(n), Value::Object(m)) => out.extend(m.get(n.as_ref())),
         (Selector::Names(ns), Value::Object(m)) => out.extend(ns.iter().filter_map(|n| m.get(n.as_ref()))),
@@ -283,10 +298,17 @@ fn apply<'v>(sel: &Selector, node: &'v Value, scope: &Scope<'v>, out: &mut Vec<&
         (Selector::Slice { start, end, step }, Value::Array(a)) => slice(a, *start, *end, *step, out),
         (Selector::Wildcard, Value::Array(a)) => out.extend(a.iter()),
         (Selector::Wildcard, Value::Object(m)) => out.extend(m.values()),
-        (Selector::Filter(f), Value::Array(a)) => out.extend(a.iter().filter(|e| holds(f, e, scope))),
-        (Selector::Filter(f), v @ Value::Object(_)) if holds(f, v, scope) => out.push(v),
+        (Selector::Filter(f), Value::Array(a)) => {
+            for e in a {
+                if accept(f, e, scope)? {
+                    out.push(e);
+                }
+            }
+        }
+        (Selector::Filter(f), v @ Value::Object(_)) if accept(f, v, scope)? => out.push(v),
         _ => {}
     }
+    Ok(())
 }
 
 fn slice<'v>(
@@ -316,52 +338,86 @@ fn slice<'v>(
     }
 }
 
-fn operand<'v>(op: &'v Operand, current: &'v Value, scope: &Scope<'v>) -> Option<Cow<'v, Value>> {
-    match op {
-        Operand::Literal(v) => Some(Cow::Borrowed(v)),
-        Operand::Current(segs) => {
-            let mut out = Vec::new();
-            select_all(segs, current, scope, &mut out);
-            out.first().map(|v| Cow::Borrowed(*v))
-        }
-        Operand::Path(p) => p.eval(scope).ok(),
+/// What `segments` select from `node`: the node for a definite path (`None` when missing), the array of
+/// every match for an indefinite one (as Jayway's `PathNode.evaluate` returns them to a filter).
+fn selected<'v>(
+    segments: &[Segment],
+    node: &'v Value,
+    scope: &Scope<'v>,
+) -> Result<Option<Cow<'v, Value>>, Fault> {
+    if segments.iter().all(|s| matches!(s, Segment::Child(Selector::Name(_) | Selector::Index(_)))) {
+        return Ok(select_definite(segments, node).ok().map(Cow::Borrowed));
+    }
+    let mut out = Vec::new();
+    select_all(segments, node, scope, &mut out)?;
+    Ok(Some(Cow::Owned(Value::Array(out.into_iter().cloned().collect()))))
+}
+
+/// The value an absolute filter operand (`$…`, `$$…`, `$var…`) selects.
+fn selected_path<'v>(p: &Path, scope: &Scope<'v>) -> Result<Option<Cow<'v, Value>>, Fault> {
+    match &p.root {
+        Root::Input => selected(&p.segments, scope.input, scope),
+        Root::Variable(name) => match scope.variables.get(name) {
+            Some(v) => selected(&p.segments, v, scope),
+            None => Ok(None),
+        },
+        Root::Context => Ok(scope.context.resolve(p).ok()),
+    }
+}
+
+/// A filter operand as Jayway's value node.
+fn operand<'v>(op: &'v Operand, current: &'v Value, scope: &Scope<'v>) -> Result<Node<'v>, Fault> {
+    let found = match op {
+        Operand::Literal(v) => return Ok(Node::literal(v)),
+        Operand::Json { source, value } => return Ok(Node::json_literal(source, value)),
+        Operand::Regex(re) => return Ok(Node::Pattern(re)),
         // Unreachable in practice: a path holding one fails before any filter runs.
-        Operand::BareWord(_) => None,
-    }
-}
-
-fn holds<'v>(f: &'v Filter, current: &'v Value, scope: &Scope<'v>) -> bool {
-    match f {
-        Filter::Or(a, b) => holds(a, current, scope) || holds(b, current, scope),
-        Filter::And(a, b) => holds(a, current, scope) && holds(b, current, scope),
-        Filter::Not(a) => !holds(a, current, scope),
-        Filter::Exists(o) => operand(o, current, scope).is_some(),
-        Filter::Compare(l, op, r) => {
-            let (Some(l), Some(r)) = (operand(l, current, scope), operand(r, current, scope)) else {
-                return false;
-            };
-            compare(&l, *op, &r)
-        }
-    }
-}
-
-fn compare(l: &Value, op: CompareOp, r: &Value) -> bool {
-    use std::cmp::Ordering;
-    let ord = match (l, r) {
-        (Value::Number(a), Value::Number(b)) => {
-            a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b))
-        }
-        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
-        _ => None,
+        Operand::BareWord(_) => return Ok(Node::Undefined),
+        Operand::Current(segs) => selected(segs, current, scope)?,
+        Operand::Path(p) => selected_path(p, scope)?,
     };
+    Ok(found.map_or(Node::Undefined, Node::of))
+}
+
+/// `[?(@.x)]`: the operand selects something.
+fn exists<'v>(op: &'v Operand, current: &'v Value, scope: &Scope<'v>) -> Result<bool, Fault> {
     match op {
-        CompareOp::Eq => json_eq(l, r),
-        CompareOp::Ne => !json_eq(l, r),
-        CompareOp::Lt => ord == Some(Ordering::Less),
-        CompareOp::Le => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
-        CompareOp::Gt => ord == Some(Ordering::Greater),
-        CompareOp::Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+        Operand::Current(segs) => match selected(segs, current, scope)? {
+            Some(Cow::Owned(Value::Array(found))) if !segs.iter().all(definite) => Ok(!found.is_empty()),
+            found => Ok(found.is_some()),
+        },
+        Operand::Path(p) => Ok(selected_path(p, scope)?.is_some()),
+        Operand::BareWord(_) => Ok(false),
+        Operand::Literal(_) | Operand::Json { .. } | Operand::Regex(_) => Ok(true),
     }
+}
+
+fn definite(s: &Segment) -> bool {
+    matches!(s, Segment::Child(Selector::Name(_) | Selector::Index(_)))
+}
+
+/// Whether a filter selects `current` (Jayway's `PredicatePathToken.accept`, which deselects the element
+/// when an evaluator throws `InvalidPathException`).
+fn accept<'v>(f: &'v Filter, current: &'v Value, scope: &Scope<'v>) -> Result<bool, Fault> {
+    match holds(f, current, scope) {
+        Ok(b) => Ok(b),
+        Err(Abort::Invalid) => Ok(false),
+        Err(Abort::Fault(f)) => Err(f),
+    }
+}
+
+fn holds<'v>(f: &'v Filter, current: &'v Value, scope: &Scope<'v>) -> Result<bool, Abort> {
+    Ok(match f {
+        Filter::Or(a, b) => holds(a, current, scope)? || holds(b, current, scope)?,
+        Filter::And(a, b) => holds(a, current, scope)? && holds(b, current, scope)?,
+        Filter::Not(a) => !holds(a, current, scope)?,
+        Filter::Exists(o) => exists(o, current, scope)?,
+        Filter::Compare(l, op, r) => {
+            let l = operand(l, current, scope)?;
+            let r = operand(r, current, scope)?;
+            relate(&l, *op, &r)?
+        }
+    })
 }
 
 /// JSON equality where numbers compare by value (`1 == 1.0`), as Step Functions compares.

@@ -12,6 +12,14 @@
 //! Invariants: no IO, no async, no panics on any input (parsers bound nesting and length); evaluation
 //! borrows the selected node for definite paths instead of cloning the input.
 //!
+//! Filters (`[?(…)]`) take every Jayway relational operator (`==`, `=~`, `in`, `nin`, `subsetof`, `anyof`,
+//! `noneof`, `size`, `empty`, `contains`, `===`, …, see [`CompareOp`]) with Jayway's type rules. Their
+//! regular expressions are compiled once, when the path is parsed, by the backtracking `regress` engine
+//! (Java's, which AWS runs, backtracks too): a pattern with nested quantifiers such as `(a+)+$` takes
+//! time exponential in the subject's length. Patterns come from the state machine's author; subjects are
+//! values of the state's input, bounded only by the payload size (256 KiB on AWS). Nothing here bounds the
+//! matching time.
+//!
 //! ```
 //! use serde_json::json;
 //! use sfn_path::{Path, Scope, Template};
@@ -24,14 +32,15 @@
 mod ast;
 mod error;
 mod eval;
+mod filter;
 mod intrinsics;
 pub mod jsonata;
 mod parse;
 mod template;
 
 pub use ast::{
-    Arg, Call, CompareOp, Expr, Filter, Function, Operand, Path, ReferencePath, Root, Segment, Selector,
-    StrLit, Template,
+    Arg, Call, CompareOp, Expr, Filter, Function, Operand, Path, ReferencePath, Regex, Root, Segment,
+    Selector, StrLit, Template,
 };
 pub use error::{EvalError, ParseError, TemplateError};
 pub use eval::{ContextObject, NotFound, Scope, Variables, json_eq};

@@ -8,6 +8,15 @@
 //! filter comparison (`[?(@.s==Failure)]`) parses into [`Operand::BareWord`] with the error Jayway's
 //! `FilterCompiler` raises recorded in [`Path::compile_error`]: evaluating the path fails (`States.Runtime`),
 //! as Jayway fails to compile it.
+//!
+//! Filters take every operator of Jayway's `RelationalOperator` ([`CompareOp`]), with its operands as
+//! `FilterCompiler` reads them: `@…` and `$…` paths, quoted strings, numbers, `true`/`false`/`null`, JSON
+//! array and object literals (`in ['a','b']`, read leniently as json-smart does) and regular expressions
+//! (`=~ /ab.*/i`, compiled here once). A path function (`$.a.length()`, `@.b.sum()`) is read as the member
+//! name that Step Functions evaluates it as (see `Parser::dot_name`). Refused, with a message: an
+//! unknown operator, a word operator not followed by a space (Jayway reads it up to the next space), a
+//! regular expression that does not compile or a JSON literal that does not parse (Jayway would fail
+//! when the filter runs).
 
 use serde_json::{Number, Value};
 
@@ -158,7 +167,7 @@ impl<'a> Parser<'a> {
                     let ends = match ctx {
                         Ctx::Whole => false,
                         Ctx::Arg => c == ',' || c == ')' || c.is_whitespace(),
-                        Ctx::Filter => c == ')' || c.is_whitespace() || "=!<>&|".contains(c),
+                        Ctx::Filter => c == ')' || c.is_whitespace() || "=!<>~&|".contains(c),
                     };
                     if ends {
                         break;
@@ -170,13 +179,42 @@ impl<'a> Parser<'a> {
         Ok(segments)
     }
 
+    /// A member name after `.`. A name followed by parentheses (`length()`, `sum()`, `concat('x', $.y)`)
+    /// is one of Jayway's path functions; Step Functions accepts such paths when a state machine is
+    /// created but evaluates the call as a member of that name, which is missing: `Invalid path
+    /// '$.list.length()' : Property ['length()'] not found in path $['list']` on an InputPath
+    /// (awsdocs/aws-step-functions-developer-guide#5, 2018), and `The JSONPath '$.Jobs.sum()' specified
+    /// for the field 'Jobs.$' could not be found in the input` on a Parameters field (re:Post question
+    /// QUYiQKP0XfThWEc_ahsMnLOA, "AWS StepFunctions: sum() function returns error about not finding
+    /// path"); AWS's documentation says functions such as `length()` are not supported. So the whole
+    /// call, parentheses and arguments as written, is the member name, in filters too (`@.b.length()`).
     fn dot_name(&mut self, ctx: Ctx) -> Result<&'a str, ParseError> {
         let begin = self.pos;
         while let Some(c) = self.peek() {
+            if c == '(' && self.pos > begin {
+                match self.call_end() {
+                    Some(end) => {
+                        let name = &self.src[begin..self.pos];
+                        if name.contains(['\'', '"', ']', ')', '*']) {
+                            return Err(ParseError::new(
+                                self.src,
+                                begin,
+                                format!("invalid member name '{name}'"),
+                            ));
+                        }
+                        self.pos = end;
+                        return Ok(&self.src[begin..end]);
+                    }
+                    None if ctx != Ctx::Whole => {
+                        return Err(self.err("the arguments of a path function are not closed with ')'"));
+                    }
+                    None => {}
+                }
+            }
             let stop = match ctx {
                 Ctx::Whole => c == '.' || c == '[',
                 Ctx::Arg => c == '.' || c == '[' || c == ',' || c == ')' || c.is_whitespace(),
-                Ctx::Filter => c == '.' || c == '[' || c == ')' || c.is_whitespace() || "=!<>&|".contains(c),
+                Ctx::Filter => c == '.' || c == '[' || c == ')' || c.is_whitespace() || "=!<>~&|".contains(c),
             };
             if stop {
                 break;
@@ -191,6 +229,33 @@ impl<'a> Parser<'a> {
             return Err(ParseError::new(self.src, begin, format!("invalid member name '{name}'")));
         }
         Ok(name)
+    }
+
+    /// The offset after the `)` that closes the `(` at the current position, skipping quoted strings.
+    fn call_end(&self) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut quote = None;
+        let mut escaped = false;
+        for (i, c) in self.rest().char_indices() {
+            match quote {
+                Some(_) if escaped => escaped = false,
+                Some(_) if c == '\\' => escaped = true,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '\'' | '"' => quote = Some(c),
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(self.pos + i + 1);
+                        }
+                    }
+                    _ => {}
+                },
+            }
+        }
+        None
     }
 
     fn bracket(&mut self) -> Result<Selector, ParseError> {
@@ -343,33 +408,50 @@ impl<'a> Parser<'a> {
         }
         let left = self.operand(false)?;
         self.skip_ws();
-        let op = [
-            ("==", CompareOp::Eq),
-            ("!=", CompareOp::Ne),
-            ("<=", CompareOp::Le),
-            (">=", CompareOp::Ge),
-            ("<", CompareOp::Lt),
-            (">", CompareOp::Gt),
-        ]
-        .into_iter()
-        .find(|(s, _)| self.rest().starts_with(s));
-        match op {
-            Some((s, op)) => {
-                self.pos += s.len();
+        match self.relational_operator()? {
+            Some(op) => {
                 self.skip_ws();
                 let (at, mark) = (self.pos, self.refused.len());
                 let right = self.operand(true)?;
                 self.refuse_right(&left, &right, at, mark);
                 Ok(Filter::Compare(left, op, right))
             }
-            None if self.rest().starts_with("=~") => {
-                Err(self.err("regular expressions in filters are not supported"))
-            }
             None => match left {
-                Operand::Literal(_) => Err(self.err("expected a comparison operator")),
+                Operand::Literal(_) | Operand::Json { .. } | Operand::Regex(_) => {
+                    Err(self.err("expected a comparison operator"))
+                }
                 other => Ok(Filter::Exists(other)),
             },
         }
+    }
+
+    /// A relational operator, read as Jayway's `FilterCompiler.readRelationalOperator` reads one: the run
+    /// of the characters `<>=~!` (`==`, `!=`, `<`, `<=`, `>`, `>=`, `===`, `!==`, `=~`), or else a word
+    /// up to the next space, looked up in any case (`in`, `nin`, `subsetof`, `anyof`, `noneof`, `size`,
+    /// `empty`, `contains`, `all`, `exists`, `type`, `matches`).
+    fn relational_operator(&mut self) -> Result<Option<CompareOp>, ParseError> {
+        let rest = self.rest();
+        let symbols = rest.find(|c| !"<>=~!".contains(c)).unwrap_or(rest.len());
+        if symbols > 0 {
+            let sym = &rest[..symbols];
+            return match CompareOp::from_name(sym) {
+                Some(op) => {
+                    self.pos += symbols;
+                    Ok(Some(op))
+                }
+                None => Err(self.err(format!("unsupported filter operator '{sym}'"))),
+            };
+        }
+        let word = rest.find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len());
+        let Some(op) = CompareOp::from_name(&rest[..word]).filter(|_| word > 0) else { return Ok(None) };
+        if !rest[word..].starts_with(' ') {
+            return Err(self.err(format!(
+                "expected a space after the filter operator '{}' (Jayway reads an operator up to the next space)",
+                &rest[..word]
+            )));
+        }
+        self.pos += word;
+        Ok(Some(op))
     }
 
     /// A filter operand; `bare` admits an unquoted word (only on the right of a comparison).
@@ -384,6 +466,8 @@ impl<'a> Parser<'a> {
             Some('$') => Ok(Operand::Path(self.path(Ctx::Filter)?)),
             Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
             Some(c) if c == '-' || c.is_ascii_digit() => Ok(Operand::Literal(Value::Number(self.number()?))),
+            Some('[' | '{') => self.json_literal(),
+            Some('/') => self.regex_literal(),
             Some(c) if c.is_alphabetic() || c == '_' => {
                 let begin = self.pos;
                 while matches!(self.peek(), Some(c) if !c.is_whitespace() && !"()[]'\",$@=!<>&|~".contains(c))
@@ -400,6 +484,70 @@ impl<'a> Parser<'a> {
             }
             _ => Err(self.err(expected)),
         }
+    }
+
+    /// `[…]` or `{…}`: up to the matching bracket outside quoted strings (Jayway's `readJsonLiteral`),
+    /// parsed as json-smart's permissive mode reads it. Jayway parses the text only when the filter runs
+    /// and fails the evaluation if it is not JSON; it is refused here.
+    fn json_literal(&mut self) -> Result<Operand, ParseError> {
+        let begin = self.pos;
+        let (open, close) = if self.peek() == Some('[') { ('[', ']') } else { ('{', '}') };
+        let (mut depth, mut quote, mut escaped, mut end) = (0usize, None, false, None);
+        for (i, c) in self.rest().char_indices() {
+            match quote {
+                Some(_) if escaped => escaped = false,
+                Some(_) if c == '\\' => escaped = true,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if c == '\'' || c == '"' => quote = Some(c),
+                None if c == open => depth += 1,
+                None if c == close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(begin + i + 1);
+                        break;
+                    }
+                }
+                None => {}
+            }
+        }
+        let Some(end) = end else { return Err(self.err(format!("unclosed '{open}' in the filter"))) };
+        let source = &self.src[begin..end];
+        let value = crate::filter::parse_lenient_json(source)
+            .map_err(|e| ParseError::new(self.src, begin, format!("invalid JSON literal {source}: {e}")))?;
+        self.pos = end;
+        Ok(Operand::Json { source: source.into(), value })
+    }
+
+    /// `/pattern/flags` (Jayway's `readPattern`): up to the next `/` not escaped by a backslash, then the
+    /// `PatternFlag` letters that follow. The pattern is compiled here, once; an invalid one is refused.
+    fn regex_literal(&mut self) -> Result<Operand, ParseError> {
+        let begin = self.pos;
+        self.pos += 1;
+        let mut escaped = false;
+        let close = self.rest().char_indices().find_map(|(i, c)| {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '/' {
+                return Some(self.pos + i);
+            }
+            None
+        });
+        let Some(close) = close else {
+            return Err(ParseError::new(self.src, begin, "unclosed regular expression: expected '/'"));
+        };
+        let pattern = &self.src[self.pos..close];
+        let flags_len = self.src[close + 1..]
+            .find(|c| !crate::filter::PATTERN_FLAGS.contains(c))
+            .unwrap_or(self.src.len() - close - 1);
+        let flags = &self.src[close + 1..close + 1 + flags_len];
+        let re = crate::ast::Regex::new(pattern, flags).map_err(|e| {
+            ParseError::new(self.src, begin, format!("invalid regular expression /{pattern}/{flags}: {e}"))
+        })?;
+        self.pos = close + 1 + flags_len;
+        Ok(Operand::Regex(re))
     }
 
     /// Records what Jayway's FilterCompiler (json-path/JsonPath, internal/filter/FilterCompiler.java)
@@ -705,7 +853,6 @@ mod tests {
     fn filters() {
         let f = p("$.items[?(@.price < 10 && @.tag == 'x' || !@.gone)]");
         assert!(matches!(f.segments[1], Segment::Child(Selector::Filter(_))));
-        assert!(Path::parse("$.a[?(@.x =~ /a/)]").is_err());
         assert!(Path::parse("$.a[?(@.x ==)]").is_err());
     }
 

@@ -42,6 +42,15 @@ fn path_text() -> impl Strategy<Value = String> {
         "\\[\\?\\(@\\.[a-c]( && | \\|\\| )!@\\.[a-c]\\)\\]",
         // A bare word on the right of a comparison (accepted, refused by Jayway at evaluation).
         "\\[\\?\\(@\\.[a-c] ?(==|!=|<) ?[A-Za-z_][a-zA-Z0-9_.\\-]{0,4}( && @\\.[a-c])?\\)\\]",
+        // Jayway's other relational operators: regex, list, size and emptiness tests, strict equality.
+        "\\[\\?\\(@\\.[a-c] =~ /[a-c.*+?|()\\[\\]\\\\]{0,4}/[imsdxuUg]{0,2}\\)\\]",
+        "\\[\\?\\((/[a-c.]{0,3}/i?|'[a-c]'|[0-9]) =~ @\\.[a-c]( \\|\\| @\\.[a-c] (in|nin) \\$\\.[a-c])?\\)\\]",
+        "\\[\\?\\(@(\\.[a-c])? (in|nin|subsetof|anyof|noneof|contains|all|IN|SubsetOf) \\[(('[a-c]'|[0-9]|[a-c]|true|null)(, ?)?){0,3}\\]\\)\\]",
+        "\\[\\?\\(@\\.[a-c] (in|nin|anyof|noneof|subsetof|size|empty|contains|exists) (\\$\\.[a-c]|@\\.[a-c]|'[a-c]'|-?[0-9]|true|false|\\{[a-c]: ?1\\})\\)\\]",
+        "\\[\\?\\(!?\\(?@\\.[a-c] (size [0-9]|empty (true|false)|=== ?[0-9]|!== ?'[a-c]'|type [0-9]|matches 1)\\)?( && @\\.[a-c])?\\)\\]",
+        // Path functions, which Step Functions reads as member names.
+        "\\.(length|sum|min|keys|first)\\(\\)",
+        "\\[\\?\\(@\\.[a-c]\\.(length|size)\\(\\) ?(>|==) ?[0-9]\\)\\]",
         // A bracket after a dot (Jayway's readDotToken): `.[0]`, `.['a']`, `.[*]`, `.[?(…)]`, `..[0]`.
         "\\.\\[-?[0-9]{1,2}\\]",
         "\\.\\['[a-c]{0,2}'(,'[a-c]')?\\]",
@@ -104,6 +113,18 @@ fn regressions() -> Vec<&'static str> {
         "$.[?(@.a==b",
         "$[?(@.a==é)]",
         "$[?(@.a==$.[?(@.b==c)])]",
+        "$[?(@.a =~ /",
+        "$[?(@.a =~ /\\",
+        "$[?(@.a in [",
+        "$[?(@.a in ['",
+        "$[?(@.a in {",
+        "$.a.length(",
+        "$[?(@.a.b( == 1)]",
+        "$[?(@ =~ /(?i)/)]",
+        "$[?(@ =~ /\\0/)]",
+        "$[?(@ =~ /\\p{/)]",
+        "$[?(@ =~ /\\Q/)]",
+        "$[?(@.a in [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]])]",
     ]
 }
 
@@ -259,6 +280,107 @@ fn bare_word_fails_at_evaluation() {
         if let Err(e) = q.eval(&Scope::input(doc)) {
             assert!(!e.message().contains("Failed to parse filter"), "{quoted}: {e}");
         }
+    });
+}
+
+/// Items for the operator oracles: objects whose members `a`, `b`, `c` are any JSON, often missing.
+fn items() -> impl Strategy<Value = Vec<Value>> {
+    let member = prop_oneof![
+        2 => json(),
+        1 => "[a-c]{0,3}".prop_map(Value::String),
+        1 => prop::collection::vec(prop_oneof!["[a-c]".prop_map(Value::String), (0i64..3).prop_map(|n| json!(n))], 0..4)
+            .prop_map(Value::Array),
+    ];
+    let item = prop::collection::btree_map("[a-c]", member, 0..3)
+        .prop_map(|m| Value::Object(m.into_iter().collect()));
+    prop::collection::vec(item, 0..6)
+}
+
+/// Oracles for Jayway's operators, each against a form built from others (the identities Jayway's
+/// evaluators give): `in` is a disjunction of `==`, `nin` its negation, `noneof` the negation of `anyof`
+/// on arrays, `=~ /.*/s` selects every element, `=~` on a plain word is `==` on strings, and `size`,
+/// `empty` agree on strings and arrays. Every filter parses; evaluation never panics.
+#[test]
+fn filter_operator_oracles() {
+    let scalar = prop_oneof!["'[a-c]{0,2}'", "[0-2]", Just("true".to_owned()), Just("null".to_owned())];
+    let input = (items(), "[a-c]", prop::collection::vec(scalar, 0..4), "[a-c]{0,3}", 0usize..4);
+    fuzz("filter-operators", input, 300, |(items, m, list, word, n)| {
+        let values: Vec<Value> = list
+            .iter()
+            .map(|l| match l.strip_prefix('\'') {
+                Some(q) => Value::String(q.trim_end_matches('\'').to_owned()),
+                None => serde_json::from_str(l).unwrap(),
+            })
+            .collect();
+        let doc = json!({"items": items, "list": values});
+        let sel = |filter: &str| {
+            let src = format!("$.items[?({filter})]");
+            let p = Path::parse(&src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(p.compile_error(), None, "{src}");
+            p.eval(&Scope::input(&doc)).map(std::borrow::Cow::into_owned).map_err(|e| e.message().to_owned())
+        };
+        let lits = list.join(", ");
+        let ors = if list.is_empty() {
+            "@.zz == 'never' && @.zz == 'twice'".to_owned()
+        } else {
+            list.iter().map(|l| format!("@.{m} == {l}")).collect::<Vec<_>>().join(" || ")
+        };
+        assert_eq!(sel(&format!("@.{m} in [{lits}]")), sel(&ors), "in [{lits}] on {doc}");
+        assert_eq!(sel(&format!("@.{m} nin [{lits}]")), sel(&format!("!({ors})")), "nin [{lits}] on {doc}");
+        // On arrays of scalars (the generated arrays hold letters and small numbers).
+        let arrays: Vec<Value> = items
+            .iter()
+            .filter(|i| {
+                i.get(m.as_str()).is_some_and(|v| {
+                    v.as_array().is_some_and(|a| a.iter().all(|e| !e.is_array() && !e.is_object()))
+                })
+            })
+            .cloned()
+            .collect();
+        let only_arrays = json!({"items": arrays, "list": doc["list"]});
+        let sel_arrays = |filter: &str| {
+            let p = Path::parse(&format!("$.items[?({filter})]")).unwrap();
+            p.eval(&Scope::input(&only_arrays)).map(std::borrow::Cow::into_owned).ok()
+        };
+        assert_eq!(
+            sel_arrays(&format!("@.{m} noneof [{lits}]")),
+            sel_arrays(&format!("!(@.{m} anyof [{lits}])"))
+        );
+        assert_eq!(sel_arrays(&format!("@.{m} anyof $.list")), sel_arrays(&format!("@.{m} anyof [{lits}]")));
+        assert_eq!(sel_arrays(&format!("@.{m} empty true")), sel_arrays(&format!("@.{m} size 0")));
+        // Every element matches `.*` (a missing member is matched as the empty string), unless an array
+        // holds an array or an object, which has no Jayway value type: then the path fails.
+        let nested = items.iter().any(|i| {
+            i.get(m.as_str())
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|e| e.is_array() || e.is_object()))
+        });
+        // (`s`: array elements lose their backslash escapes, Jayway's `Utils.unescape`, and may hold a newline.)
+        let all = sel(&format!("@.{m} =~ /.*/s"));
+        if nested {
+            assert!(all.as_ref().is_err_and(|e| e.ends_with(" : Could not determine value type")), "{all:?}");
+        } else {
+            // An array matches when one of its elements does: an empty one never.
+            let empty = |i: &&Value| i.get(m.as_str()).and_then(Value::as_array).is_some_and(Vec::is_empty);
+            assert_eq!(all, Ok(Value::Array(items.iter().filter(|i| !empty(i)).cloned().collect())));
+        }
+        // On elements whose member is no array: a word as a pattern is equality on strings
+        // (`contains ''` holds on strings only), and `size` on a string is its length.
+        let flat: Vec<Value> =
+            items.iter().filter(|i| !i.get(m.as_str()).is_some_and(Value::is_array)).cloned().collect();
+        let flat_doc = json!({"items": flat});
+        let sel_flat = |filter: &str| {
+            let p = Path::parse(&format!("$.items[?({filter})]")).unwrap();
+            p.eval(&Scope::input(&flat_doc)).map(std::borrow::Cow::into_owned).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            sel_flat(&format!("@.{m} =~ /{word}/ && @.{m} contains ''")),
+            sel_flat(&format!("@.{m} == '{word}' && @.{m} contains ''"))
+        );
+        let sized = flat.iter().filter(|i| {
+            i.get(m.as_str()).and_then(Value::as_str).is_some_and(|s| s.encode_utf16().count() == *n)
+        });
+        assert_eq!(sel_flat(&format!("@.{m} size {n}")), Ok(Value::Array(sized.cloned().collect())));
     });
 }
 
