@@ -122,7 +122,8 @@ async fn distributed_map_fields_fail_instead_of_running_inline() {
     let reader = json!({"Resource": "arn:aws:states:::s3:getObject",
         "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
         "Parameters": {"Bucket": "b", "Key": "k.csv"}});
-    let writer = json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "out"}});
+    let writer =
+        json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "out"}});
     for (fields, extra) in [
         ("ItemReader", json!({"ItemReader": reader})),
         ("ResultWriter", json!({"ResultWriter": writer})),
@@ -139,7 +140,8 @@ async fn distributed_map_fields_fail_instead_of_running_inline() {
         assert!(cause.contains(&format!("uses {fields} (Distributed Map)")), "{cause}");
     }
     // A distributed Map over the state input runs.
-    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": true}}});
+    let def =
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": true}}});
     let o = run_with(EngineConfig::default(), def, json!([1, 2, 3])).await;
     assert_eq!(o.status, ExecutionStatus::Succeeded);
     assert_eq!(o.output, Some(json!([1, 2, 3])));
