@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sfn_asl::{StateKind, StateMachine, States, Task};
+use sfn_path::ErrorName;
 use sfn_patterns::{
     AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, ServiceResource, TokenRegistry,
 };
@@ -17,7 +18,6 @@ use crate::history::{Event, EventDetails, EventSink, History, JsonText};
 use crate::mocks::TaskMocks;
 use crate::replay::Replay;
 use crate::vars::Vars;
-use sfn_path::ErrorName;
 
 /// Wall-clock time for history timestamps and `$$` times. Waiting uses tokio's timer, so a test
 /// runtime with paused time (`tokio::time::pause`, `start_paused`) makes Wait states, Retry back-off

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sfn_asl::{Dynamic, State, Task};
+use sfn_path::ErrorName;
 use sfn_patterns::{AbortSignal, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner, run_task};
 
 use crate::error::{Failure, Interrupt, runtime};
 use crate::exec::{Exec, StateInfo};
 use crate::history::{EventDetails, JsonText, TaskResource};
 use crate::vars::Vars;
-use sfn_path::ErrorName;
 
 /// Records `TaskSubmitted` as the driver reports it.
 struct Observer<'a> {

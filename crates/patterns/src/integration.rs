@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sfn_path::ErrorName;
 
 use crate::abort::AbortSignal;
 use crate::error::{CheckError, Failure};
 use crate::resource::{Pattern, ServiceResource};
 use crate::token::{CallbackMessage, CallbackReceiver};
-use sfn_path::ErrorName;
 
 /// Everything an integration may want to know about the task invocation it serves.
 #[derive(Debug, Clone)]
