@@ -2,10 +2,10 @@
 //! templates, value ranges. Every problem becomes a located [`Diagnostic`]; lowering never stops early.
 
 use serde_json::{Map, Value};
-use sfn_path::{Expr, Path, ReferencePath, Template};
+use sfn_path::{ErrorName, Expr, Path, ReferencePath, Template};
 
 use crate::diagnostic::{Diagnostic, codes};
-use crate::jsonata::{JsonataExpr, JsonataPayload};
+use crate::jsonata::{JsonataExpr, JsonataExprError, JsonataPayload};
 use crate::model::*;
 use crate::pointer::{self, escape};
 use crate::raw::{Nullable, RawBranch, RawCatcher, RawMachine, RawQueryLanguage, RawRetrier, RawState};
@@ -56,13 +56,12 @@ impl Lowering {
     }
 
     fn err(&mut self, ptr: impl Into<String>, msg: impl Into<String>) {
-        let msg = msg.into();
-        // JSONata syntax errors arrive from `JsonataExpr::parse` as `INVALID_JSONATA_EXPRESSION: …`.
-        let jsonata = format!("{}: ", codes::INVALID_JSONATA_EXPRESSION);
-        match msg.strip_prefix(&jsonata) {
-            Some(m) => self.diags.push(Diagnostic::error(codes::INVALID_JSONATA_EXPRESSION, ptr, m)),
-            None => self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg)),
-        }
+        self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg));
+    }
+
+    /// A refused JSONata expression, under the code AWS reports it with.
+    fn jsonata_err(&mut self, ptr: impl Into<String>, e: &JsonataExprError) {
+        self.diags.push(Diagnostic::error(e.code(), ptr, e.message()));
     }
 
     fn warn(&mut self, code: &str, ptr: impl Into<String>, msg: impl Into<String>) {
@@ -292,7 +291,7 @@ impl Lowering {
     }
 
     /// [`JsonataExpr::parse`], and the references of an expression that parses.
-    fn jsonata_expr(&mut self, text: &str, ptr: &str) -> Option<Result<JsonataExpr, String>> {
+    fn jsonata_expr(&mut self, text: &str, ptr: &str) -> Option<Result<JsonataExpr, JsonataExprError>> {
         let parsed = JsonataExpr::parse(text);
         if let Some(Ok(e)) = &parsed {
             self.jsonata_references(e.source(), ptr);
@@ -415,8 +414,8 @@ impl Lowering {
                 }
                 Payload::Jsonata(p)
             }
-            Err((at, msg)) => {
-                self.err(format!("{ptr}{at}"), msg);
+            Err(e) => {
+                self.jsonata_err(format!("{ptr}{}", e.pointer()), e.error());
                 Payload::JsonPath(Template::Literal(Value::Null))
             }
         }
@@ -434,7 +433,7 @@ impl Lowering {
                     if let Value::String(s) = x
                         && (s.starts_with("$.")
                             || s.starts_with("$$.")
-                            || s.starts_with("States.") && s.ends_with(')'))
+                            || s.starts_with(sfn_path::STATES_PREFIX) && s.ends_with(')'))
                     {
                         self.warn(
                             codes::NO_DOLLAR,
@@ -476,7 +475,7 @@ impl Lowering {
             Value::String(s) if ql == QueryLanguage::Jsonata => match self.jsonata_expr(s, ptr) {
                 Some(Ok(e)) => Some(Dynamic::Jsonata(e)),
                 Some(Err(e)) => {
-                    self.err(ptr, e);
+                    self.jsonata_err(ptr, &e);
                     None
                 }
                 None => {
@@ -683,12 +682,13 @@ impl Lowering {
         if names.is_empty() {
             self.err(&eptr, "ErrorEquals must name at least one error");
         }
-        if names.iter().any(|n| n == "States.ALL") {
+        let all = ErrorName::All;
+        if names.iter().any(|n| *n == all.as_str()) {
             if names.len() > 1 {
-                self.err(&eptr, "States.ALL must appear alone in ErrorEquals");
+                self.err(&eptr, format!("{all} must appear alone in ErrorEquals"));
             }
             if !last {
-                self.err(&eptr, format!("A {what} with States.ALL must be the last one"));
+                self.err(&eptr, format!("A {what} with {all} must be the last one"));
             }
         }
     }
@@ -776,7 +776,7 @@ impl Lowering {
                 Some(Value::String(s)) => match self.jsonata_expr(s, &format!("{ptr}/Condition")) {
                     Some(Ok(e)) => Condition::Jsonata(e),
                     Some(Err(e)) => {
-                        self.err(format!("{ptr}/Condition"), e);
+                        self.jsonata_err(format!("{ptr}/Condition"), &e);
                         return None;
                     }
                     None => {
@@ -937,7 +937,7 @@ impl Lowering {
             {
                 match parsed {
                     Ok(e) => return Wait::Timestamp(Dynamic::Jsonata(e)),
-                    Err(e) => self.err(&tptr, e),
+                    Err(e) => self.jsonata_err(&tptr, &e),
                 }
             } else if crate::time::parse_timestamp(t).is_none() {
                 self.err(&tptr, "String does not match RFC3339 timestamp");
@@ -969,7 +969,7 @@ impl Lowering {
                 return match parsed {
                     Ok(e) => Some(Text::Jsonata(e)),
                     Err(e) => {
-                        self.err(format!("{ptr}/{}", names.0), e);
+                        self.jsonata_err(format!("{ptr}/{}", names.0), &e);
                         None
                     }
                 };
@@ -1256,7 +1256,7 @@ impl Lowering {
             }
             Some(Value::String(s)) if ql == QueryLanguage::Jsonata => {
                 if let Some(Err(e)) = self.jsonata_expr(s, &vptr) {
-                    self.err(&vptr, e);
+                    self.jsonata_err(&vptr, &e);
                 }
             }
             _ => {}

@@ -477,7 +477,7 @@ pub enum Jitter {
 /// One `Retry` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retrier {
-    /// `ErrorEquals`.
+    /// `ErrorEquals`, as written (matched with [`sfn_path::ErrorName::matches`]).
     pub error_equals: Vec<String>,
     /// `IntervalSeconds` (default 1).
     pub interval_seconds: u64,
@@ -494,7 +494,7 @@ pub struct Retrier {
 /// One `Catch` entry.
 #[derive(Debug, Clone)]
 pub struct Catcher {
-    /// `ErrorEquals`.
+    /// `ErrorEquals`, as written (matched with [`sfn_path::ErrorName::matches`]).
     pub error_equals: Vec<String>,
     /// `Next`.
     pub next: String,
@@ -504,16 +504,4 @@ pub struct Catcher {
     pub assign: Option<Payload>,
     /// `Output` (JSONata).
     pub output: Option<Payload>,
-}
-
-/// Does an error name match an `ErrorEquals` list? (AWS "Handling errors in Step Functions workflows")
-/// `States.ALL` matches every error except the terminal `States.DataLimitExceeded` and `States.Runtime`;
-/// `States.TaskFailed` matches every error except `States.Timeout` and those two; other names match exactly.
-pub fn error_matches(error_equals: &[String], error: &str) -> bool {
-    let terminal = error == "States.Runtime" || error == "States.DataLimitExceeded";
-    error_equals.iter().any(|e| match e.as_str() {
-        "States.ALL" => !terminal,
-        "States.TaskFailed" => !terminal && error != "States.Timeout",
-        other => other == error,
-    })
 }

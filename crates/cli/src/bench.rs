@@ -70,7 +70,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         let input = input.clone();
         let t0 = Instant::now();
         let (outcome, history) = rt.block_on(async {
-            let prepared = engine.prepare(machine, "bench").map_err(|e| anyhow::anyhow!(e.join("; ")))?;
+            let prepared = engine.prepare(machine, "bench").map_err(|e| anyhow::anyhow!(e))?;
             let req = StartRequest { execution_name: format!("bench-{i}"), input, role_arn: None };
             anyhow::Ok(engine.run(&prepared, req).await)
         })?;

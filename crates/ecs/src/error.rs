@@ -45,3 +45,23 @@ pub struct TaskDefinitionError {
     /// What is wrong (with the JSON location when the file does not parse).
     pub message: String,
 }
+
+/// A simulator script file ([`crate::SimBackend::from_json`]) that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{path}: {message}")]
+pub struct SimConfigError {
+    pub(crate) path: String,
+    pub(crate) message: String,
+}
+
+impl SimConfigError {
+    /// Where in the file (`families.report.exit_codes`, `.` for the whole file).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What is wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}

@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sfn_patterns::{
-    Lint, Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure, failures_rule,
+    CheckError, ErrorName, Failure, Lint, Pattern, ServiceIntegration, ServiceResource, TaskContext,
+    failures_rule,
 };
 
 use crate::backend::{EcsBackend, RunTaskRequest};
@@ -59,8 +60,8 @@ impl EcsIntegration {
     }
 }
 
-fn task_failed(task: &Value) -> TaskFailure {
-    TaskFailure::new("States.TaskFailed", serde_json::to_string(task).unwrap_or_default())
+fn task_failed(task: &Value) -> Failure {
+    Failure::new(ErrorName::TaskFailed, serde_json::to_string(task).unwrap_or_default())
 }
 
 /// Every `(ClusterArn, TaskArn)` of a RunTask response.
@@ -128,7 +129,7 @@ impl ServiceIntegration for EcsIntegration {
         "ecs"
     }
 
-    fn check(&self, resource: &ServiceResource) -> Result<(), String> {
+    fn check(&self, resource: &ServiceResource) -> Result<(), CheckError> {
         let arn = format!(
             "arn:{}:states:::ecs:{}{}",
             resource.partition,
@@ -136,9 +137,9 @@ impl ServiceIntegration for EcsIntegration {
             resource.pattern.suffix()
         );
         if resource.action != "runTask" || resource.pattern == Pattern::Sync2 {
-            return Err(format!(
+            return Err(CheckError::unsupported(format!(
                 "The resource provided {arn} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
-            ));
+            )));
         }
         Ok(())
     }
@@ -254,14 +255,13 @@ impl ServiceIntegration for EcsIntegration {
         serde_json::json!({"Tasks": tasks})
     }
 
-    async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure> {
+    async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, Failure> {
         let params =
-            RunTaskParams::parse(&parameters).map_err(|e| TaskFailure::new(e.error_name(), e.message))?;
+            RunTaskParams::parse(&parameters).map_err(|e| Failure::new(e.error_name(), e.message))?;
         let client_token = params.client_token.clone().or_else(|| Some(ctx.idempotency_key()));
         let req =
             RunTaskRequest { params, client_token, region: ctx.region.clone(), account: ctx.account.clone() };
-        let out =
-            self.backend.run_task(&req).await.map_err(|e| TaskFailure::new(e.error_name(), e.message))?;
+        let out = self.backend.run_task(&req).await.map_err(|e| Failure::new(e.error_name(), e.message))?;
         let date = chrono::Utc::now().to_rfc2822();
         // ECS's own request id when a real ECS answered (the aws backend), else a fresh one.
         let request_id = out.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -270,18 +270,18 @@ impl ServiceIntegration for EcsIntegration {
         Ok(response)
     }
 
-    async fn wait(&self, ctx: &TaskContext, submitted: &Value) -> Result<Value, TaskFailure> {
+    async fn wait(&self, ctx: &TaskContext, submitted: &Value) -> Result<Value, Failure> {
         let tasks = submitted_tasks(submitted);
         if tasks.is_empty() {
-            return Err(TaskFailure::new("States.TaskFailed", "RunTask started no task"));
+            return Err(Failure::new(ErrorName::TaskFailed, "RunTask started no task"));
         }
         let mut first = None;
         for (cluster, arn) in tasks {
             let task = match self.poller.wait(&cluster, &arn).await {
                 Stopped::Task(t) => *t,
                 Stopped::Missing => {
-                    return Err(TaskFailure::new(
-                        "States.TaskFailed",
+                    return Err(Failure::new(
+                        ErrorName::TaskFailed,
                         serde_json::json!({"Arn": arn, "Reason": "MISSING"}).to_string(),
                     ));
                 }
@@ -290,7 +290,7 @@ impl ServiceIntegration for EcsIntegration {
                     // longer track are stopped rather than left running (best effort).
                     let reason = format!("Step Functions could not track the task ({})", e.error_name());
                     self.stop(ctx, submitted, &reason).await;
-                    return Err(TaskFailure::new(e.error_name(), e.message));
+                    return Err(Failure::new(e.error_name(), e.message));
                 }
             };
             let json = task.to_json();
@@ -303,7 +303,7 @@ impl ServiceIntegration for EcsIntegration {
             }
             first.get_or_insert(json);
         }
-        first.ok_or_else(|| TaskFailure::new("States.TaskFailed", "RunTask started no task"))
+        first.ok_or_else(|| Failure::new(ErrorName::TaskFailed, "RunTask started no task"))
     }
 
     async fn stop(&self, _ctx: &TaskContext, submitted: &Value, reason: &str) {

@@ -54,7 +54,7 @@ mod taskdef;
 #[cfg(feature = "aws")]
 pub use aws::AwsBackend;
 pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
-pub use error::{EcsError, TaskDefinitionError};
+pub use error::{EcsError, SimConfigError, TaskDefinitionError};
 pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
 pub use local::{Capacity, ContainerLog, LocalBackend};
 pub use model::{

@@ -21,7 +21,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
-use crate::error::EcsError;
+use crate::error::{EcsError, SimConfigError};
 use crate::model::{DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides};
 use crate::params::RunTaskParams;
 use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
@@ -222,7 +222,7 @@ impl SimBackend {
     }
 
     /// Reads scripts from JSON: `{"default": {...}, "families": {"name": {...}}}`.
-    pub fn from_json(v: &serde_json::Value) -> Result<Self, String> {
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, SimConfigError> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct File {
@@ -231,8 +231,8 @@ impl SimBackend {
             #[serde(default)]
             families: BTreeMap<String, SimScript>,
         }
-        let f: File =
-            serde_path_to_error::deserialize(v).map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let f: File = serde_path_to_error::deserialize(v)
+            .map_err(|e| SimConfigError { path: e.path().to_string(), message: e.inner().to_string() })?;
         let mut sim = SimBackend::new(f.default);
         for (k, s) in f.families {
             sim = sim.script(&k, s);

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sfn_asl::{StateKind, StateMachine, States, Task};
+use sfn_path::ErrorName;
 use sfn_patterns::{
     AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, ServiceResource, TokenRegistry,
 };
 use tokio::sync::watch;
 
-use crate::error::{Failure, Interrupt};
+use crate::error::{Failure, Interrupt, PrepareError, UnrunnableKind, UnrunnableTask};
 use crate::exec::{Exec, MAX_PAYLOAD_BYTES, exceeds};
 use crate::history::{Event, EventDetails, EventSink, History, JsonText};
 use crate::mocks::TaskMocks;
@@ -257,7 +258,7 @@ impl Execution {
                 return rx.borrow().clone().unwrap_or(Outcome {
                     status: ExecutionStatus::Aborted,
                     output: None,
-                    error: Some("States.Runtime".to_owned()),
+                    error: Some(ErrorName::Runtime.to_string()),
                     cause: Some("the execution task ended unexpectedly".to_owned()),
                     stop_date: Utc::now(),
                 });
@@ -381,7 +382,7 @@ impl Engine {
 
     /// Resolves every Task resource to a registered integration; fails listing every resource that
     /// cannot run here.
-    pub fn prepare(&self, machine: StateMachine, name: &str) -> Result<Prepared, Vec<String>> {
+    pub fn prepare(&self, machine: StateMachine, name: &str) -> Result<Prepared, PrepareError> {
         let machine = Arc::new(machine);
         let mut tasks = Vec::new();
         walk_tasks(&machine.states, &mut tasks);
@@ -401,21 +402,41 @@ impl Engine {
                             );
                         }
                     }
-                    Err(e) => errors.push(e),
-                },
-                Ok(other) => errors.push(format!(
-                    "the resource '{}' ({}) cannot run locally: only service integrations are supported",
-                    t.resource,
-                    match other {
-                        Resource::LambdaFunction(_) => "a Lambda function ARN",
-                        _ => "an activity",
+                    Err(e) => {
+                        let kind = match e.kind() {
+                            sfn_patterns::CheckErrorKind::NoIntegration => UnrunnableKind::NoIntegration,
+                            _ => UnrunnableKind::Unsupported,
+                        };
+                        errors.push(UnrunnableTask::new(state, &t.resource, kind, e.to_string()));
                     }
+                },
+                Ok(other) => errors.push(UnrunnableTask::new(
+                    state,
+                    &t.resource,
+                    UnrunnableKind::NotAnIntegration,
+                    format!(
+                        "the resource '{}' ({}) cannot run locally: only service integrations are supported",
+                        t.resource,
+                        match other {
+                            Resource::LambdaFunction(_) => "a Lambda function ARN",
+                            _ => "an activity",
+                        }
+                    ),
                 )),
-                Err(e) => errors.push(e.to_string()),
+                Err(e) => errors.push(UnrunnableTask::new(
+                    state,
+                    &t.resource,
+                    UnrunnableKind::InvalidResource,
+                    e.to_string(),
+                )),
             }
         }
         drop(bindings);
-        if errors.is_empty() { Ok(Prepared { machine, name: name.to_owned() }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Prepared { machine, name: name.to_owned() })
+        } else {
+            Err(PrepareError::new(errors))
+        }
     }
 
     pub(crate) fn exec_for(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {
@@ -570,7 +591,7 @@ async fn execute(
     }
     let end = if exceeds(&input, exec.engine.config.max_payload_bytes) {
         End::Done(Err(Interrupt::Fail(Failure::new(
-            "States.DataLimitExceeded",
+            ErrorName::DataLimitExceeded,
             "The execution input exceeds the maximum number of bytes service limit.",
         ))))
     } else {
@@ -594,13 +615,14 @@ async fn execute(
     let result = match end {
         End::Done(r) => r,
         End::TimedOut => {
-            return finish(&exec, prev, ExecutionStatus::TimedOut, None, Some("States.Timeout".into()), None);
+            let error = Some(ErrorName::Timeout.to_string());
+            return finish(&exec, prev, ExecutionStatus::TimedOut, None, error, None);
         }
     };
     match result {
         Ok(output) => finish(&exec, prev, ExecutionStatus::Succeeded, Some(output), None, None),
         Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
-            finish(&exec, prev, ExecutionStatus::Failed, None, f.error, f.cause)
+            finish(&exec, prev, ExecutionStatus::Failed, None, f.name.map(String::from), f.cause)
         }
         Err(Interrupt::Abort) => {
             let (error, cause) = stop_reason.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -10,9 +10,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map as JsonMap, Value, json};
 use sfn_asl::{
     Catcher, Choice, Dynamic, Fail, IoPath, Payload, ProcessorMode, QueryLanguage, ResultPath, Retrier,
-    State, StateKind, StateMachine, States, Text, Wait, error_matches,
+    State, StateKind, StateMachine, States, Text, Wait,
 };
-use sfn_path::{ContextObject, NotFound, Path, Root, Scope, Segment, Selector, Template};
+use sfn_path::{ContextObject, ErrorName, NotFound, Path, Root, Scope, Segment, Selector, Template};
 use sfn_patterns::AbortSignal;
 
 use crate::choice;
@@ -189,7 +189,7 @@ impl Exec {
                 Ok(id)
             }
             Err(_) => Err(Interrupt::Terminal(Failure::new(
-                "States.Runtime",
+                ErrorName::Runtime,
                 format!(
                     "The execution reached the maximum number of history events ({}).",
                     self.engine.config.max_history_events.unwrap_or_default()
@@ -258,7 +258,7 @@ impl Exec {
                 }
                 let Some(state) = states.get(current) else {
                     return Err(Interrupt::Fail(Failure::new(
-                        "States.Runtime",
+                        ErrorName::Runtime,
                         format!("The state '{current}' does not exist"),
                     )));
                 };
@@ -268,7 +268,7 @@ impl Exec {
                         current = states.get(&next).map(|s| s.name.as_str()).unwrap_or_default();
                         if current.is_empty() {
                             return Err(Interrupt::Fail(Failure::new(
-                                "States.Runtime",
+                                ErrorName::Runtime,
                                 format!("The state '{next}' does not exist"),
                             )));
                         }
@@ -341,7 +341,7 @@ impl Exec {
         let output_text = JsonText::new(&step.output);
         if output_text.len() > self.engine.config.max_payload_bytes {
             return Err(Interrupt::Fail(Failure::new(
-                "States.DataLimitExceeded",
+                ErrorName::DataLimitExceeded,
                 format!(
                     "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
                     state.name
@@ -458,9 +458,12 @@ impl Exec {
         match result_path {
             ResultPath::Whole => Ok(result),
             ResultPath::Discard => Ok(raw_input),
-            ResultPath::Path(rp) => rp.set(raw_input, result).map_err(|e| match e.error_name() {
-                "States.Runtime" => runtime(info.name, info.entered_event, e.message()),
-                name => Failure::new(name, e.message()),
+            ResultPath::Path(rp) => rp.set(raw_input, result).map_err(|e| {
+                if *e.error_name() == ErrorName::Runtime {
+                    runtime(info.name, info.entered_event, e.message())
+                } else {
+                    Failure::new(e.error_name(), e.message())
+                }
             }),
         }
     }
@@ -529,9 +532,9 @@ impl Exec {
                 }
             }
         };
-        let error = text(&f.error)?;
+        let name = text(&f.error)?.map(ErrorName::from);
         let cause = text(&f.cause)?;
-        Ok(Failure { error, cause })
+        Ok(Failure { name, cause })
     }
 
     pub(crate) fn choice_state(
@@ -560,7 +563,7 @@ impl Exec {
                 Some(d) => (d.clone(), state.assign.as_ref()),
                 None => {
                     return Err(Failure::new(
-                        "States.NoChoiceMatched",
+                        ErrorName::NoChoiceMatched,
                         format!(
                             "An error occurred while executing the state '{}' (entered at the event id #{}). No Choice Rule matched and no Default is set.",
                             info.name, info.entered_event
@@ -736,8 +739,7 @@ impl Exec {
                 Err(Interrupt::Fail(f)) => f,
                 Err(other) => return Err(other),
             };
-            let error = failure.error_name().to_owned();
-            if let Some(i) = retry.iter().position(|r| error_matches(&r.error_equals, &error)) {
+            if let Some(i) = retry.iter().position(|r| failure.matches(&r.error_equals)) {
                 let r = &retry[i];
                 if attempts[i] < r.max_attempts {
                     let mut delay = backoff(r, attempts[i]);
@@ -753,9 +755,9 @@ impl Exec {
                     continue;
                 }
             }
-            if let Some(c) = catch.iter().find(|c| error_matches(&c.error_equals, &error)) {
+            if let Some(c) = catch.iter().find(|c| failure.matches(&c.error_equals)) {
                 let mut err = JsonMap::new();
-                err.insert("Error".into(), Value::String(error.clone()));
+                err.insert("Error".into(), Value::String(failure.error_name().to_owned()));
                 if let Some(cause) = &failure.cause {
                     err.insert("Cause".into(), Value::String(cause.clone()));
                 }
@@ -1110,7 +1112,7 @@ impl MapProgress {
                 };
                 if exceeded {
                     self.first_error = Some(Interrupt::Fail(Failure::new(
-                        "States.ExceedToleratedFailureThreshold",
+                        ErrorName::ExceedToleratedFailureThreshold,
                         "The specified tolerated failure threshold was exceeded",
                     )));
                     map_abort.abort();

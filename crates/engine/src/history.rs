@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::error::EventError;
+
 /// The state types; [`StateType::as_str`] prefixes the history event names (`PassStateEntered`, …).
 pub use sfn_asl::StateType;
 
@@ -382,10 +384,10 @@ impl Event {
 
     /// Reads an event back from GetExecutionHistory's shape (`includeExecutionData: true`) or from
     /// [`Event::to_stored_json`]: the inverse of both (timestamps to the millisecond).
-    pub fn from_json(v: &Value) -> Result<Event, String> {
+    pub fn from_json(v: &Value) -> Result<Event, EventError> {
         use EventDetails as E;
-        let kind = v["type"].as_str().ok_or_else(|| format!("an event without a type: {v}"))?;
-        let id = v["id"].as_u64().ok_or_else(|| format!("a {kind} event without an id"))?;
+        let kind = v["type"].as_str().ok_or_else(|| EventError::MissingType(v.to_string()))?;
+        let id = v["id"].as_u64().ok_or_else(|| EventError::MissingId(kind.to_owned()))?;
         let previous_event_id = v["previousEventId"].as_u64().unwrap_or(0);
         let millis = v["timestamp"].as_f64().map_or(0, |t| (t * 1000.0).round() as i64);
         let timestamp = Utc.timestamp_millis_opt(millis).single().unwrap_or_default();
@@ -478,7 +480,7 @@ impl Event {
                     });
                     E::StateExited { state_type: st, name: name(d), output: text(d, "output"), assigned }
                 } else {
-                    return Err(format!("unknown event type {other}"));
+                    return Err(EventError::UnknownType(other.to_owned()));
                 }
             }
         };

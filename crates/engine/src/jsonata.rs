@@ -13,15 +13,12 @@ use std::sync::Arc;
 use serde_json::{Map as JsonMap, Value};
 use sfn_asl::{Condition, Dynamic, JsonataExpr, Payload, State, StateKind};
 use sfn_path::jsonata::{self, JsonataError};
-use sfn_path::{Variables as _, type_name};
+use sfn_path::{ErrorName, Variables as _, type_name};
 use sfn_patterns::AbortSignal;
 
 use crate::error::{Failure, Interrupt, runtime};
 use crate::exec::{Exec, StateInfo, Step};
 use crate::vars::Vars;
-
-/// The error every JSONata evaluation problem raises (catchable, unlike `States.Runtime`).
-pub(crate) const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 
 /// What `$states` holds for one evaluation (besides `context`, built only when an expression uses it).
 #[derive(Clone, Copy)]
@@ -37,10 +34,11 @@ impl<'v> AtaScope<'v> {
     }
 }
 
-/// A `States.QueryEvaluationError` with AWS's prefix.
+/// A `States.QueryEvaluationError` with AWS's prefix: the error every JSONata evaluation problem
+/// raises (catchable, unlike `States.Runtime`).
 pub(crate) fn query_error(info: &StateInfo<'_>, message: &str) -> Failure {
     Failure::new(
-        QUERY_EVALUATION_ERROR,
+        ErrorName::QueryEvaluationError,
         format!(
             "An error occurred while executing the state '{}' (entered at the event id #{}). {message}",
             info.name, info.entered_event
@@ -96,7 +94,7 @@ impl Exec {
                     (None, Some(d)) => (Some(d.clone()), state.output.as_ref(), state.assign.as_ref()),
                     (None, None) => {
                         return Err(Failure::new(
-                            "States.NoChoiceMatched",
+                            ErrorName::NoChoiceMatched,
                             format!(
                                 "An error occurred while executing the state '{}' (entered at the event id #{}). No Choice Rule matched and no Default is set.",
                                 info.name, info.entered_event

@@ -67,10 +67,11 @@ pub use engine::{
     Clock, Engine, EngineBuilder, EngineConfig, Execution, ExecutionStatus, Outcome, Prepared, ResumeRequest,
     StartRequest,
 };
-pub use error::Failure;
+pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
 pub use exec::MAX_PAYLOAD_BYTES;
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use mocks::{MockResponse, TaskMocks};
+pub use sfn_path::ErrorName;
 pub use test_state::{Inspection, TestStateOutcome, TestStatus};
 
 /// The README's examples, compiled and run as doc tests so they stay true.

@@ -2,6 +2,7 @@
 //! response each invocation gets, so a definition runs without any real or simulated service.
 
 use serde_json::Value;
+use sfn_path::ErrorName;
 
 /// What a mocked task invocation answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,8 +11,8 @@ pub enum MockResponse {
     Return(Value),
     /// The task fails with this error and cause.
     Throw {
-        /// Error name (Retry/Catch match it).
-        error: String,
+        /// Error name (Retry/Catch match it); the history shows it even when empty.
+        error: ErrorName,
         /// Cause.
         cause: Option<String>,
     },

@@ -37,8 +37,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sfn_path::ErrorName;
 use sfn_patterns::{
-    AbortSignal, CallbackReceiver, ServiceIntegration, TaskContext, TaskFailure, TaskObserver, TaskOutcome,
+    AbortSignal, CallbackReceiver, Failure, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome,
     TaskTimeouts,
 };
 
@@ -326,12 +327,12 @@ impl Replay {
         }
         record.outcome = match self.after(prev, step).map(|e| &e.details) {
             Some(E::TaskSucceeded { output, .. }) => Some(TaskOutcome::Succeeded(output.to_value())),
-            Some(E::TaskFailed { error, cause, .. }) => Some(TaskOutcome::Failed(TaskFailure {
-                error: error.clone().unwrap_or_default(),
+            Some(E::TaskFailed { error, cause, .. }) => Some(TaskOutcome::Failed(Failure {
+                name: error.as_deref().map(ErrorName::from),
                 cause: cause.clone(),
             })),
-            Some(E::TaskTimedOut { error, cause, .. }) => Some(TaskOutcome::TimedOut(TaskFailure {
-                error: error.clone().unwrap_or_else(|| "States.Timeout".to_owned()),
+            Some(E::TaskTimedOut { error, cause, .. }) => Some(TaskOutcome::TimedOut(Failure {
+                name: Some(error.as_deref().map_or(ErrorName::Timeout, ErrorName::from)),
                 cause: cause.clone(),
             })),
             _ => None,

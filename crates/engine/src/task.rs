@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sfn_asl::{Dynamic, State, Task};
+use sfn_path::ErrorName;
 use sfn_patterns::{AbortSignal, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner, run_task};
 
 use crate::error::{Failure, Interrupt, runtime};
@@ -177,19 +178,18 @@ pub(crate) async fn run(
             Ok(output)
         }
         TaskOutcome::Failed(f) => {
-            let error = (!f.error.is_empty()).then_some(f.error);
-            exec.event(
-                prev,
-                EventDetails::TaskFailed { task, error: error.clone(), cause: f.cause.clone() },
-            )?;
-            Err(Interrupt::Fail(Failure { error, cause: f.cause }))
+            // An empty name is no name: the history shows no error.
+            let name = f.name.filter(|n| !n.as_str().is_empty());
+            let error = name.as_ref().map(ErrorName::to_string);
+            exec.event(prev, EventDetails::TaskFailed { task, error, cause: f.cause.clone() })?;
+            Err(Interrupt::Fail(Failure { name, cause: f.cause }))
         }
         TaskOutcome::TimedOut(f) => {
-            exec.event(
-                prev,
-                EventDetails::TaskTimedOut { task, error: Some(f.error.clone()), cause: f.cause.clone() },
-            )?;
-            Err(Interrupt::Fail(Failure { error: Some(f.error), cause: f.cause }))
+            // A timeout always has a name (`States.Timeout` unless the integration gave another).
+            let name = f.name.unwrap_or(ErrorName::Timeout);
+            let error = Some(name.to_string());
+            exec.event(prev, EventDetails::TaskTimedOut { task, error, cause: f.cause.clone() })?;
+            Err(Interrupt::Fail(Failure { name: Some(name), cause: f.cause }))
         }
         TaskOutcome::Aborted => Err(Interrupt::Abort),
     }
@@ -258,9 +258,9 @@ fn mocked(
         Some(crate::mocks::MockResponse::Throw { error, cause }) => {
             exec.event(
                 prev,
-                EventDetails::TaskFailed { task, error: Some(error.clone()), cause: cause.clone() },
+                EventDetails::TaskFailed { task, error: Some(error.to_string()), cause: cause.clone() },
             )?;
-            Err(Interrupt::Fail(Failure { error: Some(error), cause }))
+            Err(Interrupt::Fail(Failure { name: Some(error), cause }))
         }
         None => Err(runtime(
             info.name,

@@ -2,11 +2,11 @@
 //! input/output pipeline (like the Step Functions TestState API at inspection level DEBUG).
 
 use serde_json::{Map, Value};
-use sfn_asl::{Catcher, Retrier, State, StateKind, error_matches};
+use sfn_asl::{Catcher, Retrier, State, StateKind};
 use sfn_patterns::AbortHandle;
 
 use crate::engine::{Engine, StartRequest};
-use crate::error::{Failure, Interrupt};
+use crate::error::{Failure, Interrupt, TestStateError};
 use crate::exec::{StateInfo, Step};
 use crate::vars::Vars;
 
@@ -80,10 +80,10 @@ impl Engine {
         state: &str,
         input: Value,
         variables: Map<String, Value>,
-    ) -> Result<TestStateOutcome, String> {
+    ) -> Result<TestStateOutcome, TestStateError> {
         let machine = prepared.machine_arc();
         let Some(st) = find_state(&machine.states, state) else {
-            return Err(format!("the state machine has no state named '{state}'"));
+            return Err(TestStateError::NoSuchState(state.to_owned()));
         };
         let (exec, _history) = self.exec_for(
             prepared,
@@ -105,7 +105,7 @@ impl Engine {
             map_item: None,
         };
         let mut insp = Inspection { input: input.clone(), ..Inspection::default() };
-        let eff = exec.input_path(st, &input, &vars, &info).map_err(|f| describe(&f))?.into_owned();
+        let eff = exec.input_path(st, &input, &vars, &info).map_err(TestStateError::Failed)?.into_owned();
         insp.after_input_path = Some(eff.clone());
 
         let step: Result<Step, Interrupt> = match &st.kind {
@@ -126,7 +126,9 @@ impl Engine {
             .map_err(Interrupt::Fail),
             StateKind::Task(t) => {
                 let params = match &t.parameters {
-                    Some(params) => exec.payload(params, &eff, &vars, &info).map_err(|f| describe(&f))?,
+                    Some(params) => {
+                        exec.payload(params, &eff, &vars, &info).map_err(TestStateError::Failed)?
+                    }
                     None => eff.clone(),
                 };
                 insp.after_parameters = Some(params);
@@ -163,7 +165,7 @@ impl Engine {
                 Err(exec.fail_state(f, &input, &vars, &info).map_or_else(|e| e, Interrupt::Fail))
             }
             StateKind::Parallel(_) | StateKind::Map(_) => {
-                return Err(format!("TestState does not run {} states", st.type_name()));
+                return Err(TestStateError::UnsupportedType(st.type_name()));
             }
         };
         match step {
@@ -189,24 +191,23 @@ impl Engine {
                     StateKind::Task(t) => (&t.retry, &t.catch),
                     _ => (&[], &[]),
                 };
-                let name = f.error_name();
-                if retry.iter().any(|r| r.max_attempts > 0 && error_matches(&r.error_equals, name)) {
+                if retry.iter().any(|r| r.max_attempts > 0 && f.matches(&r.error_equals)) {
                     return Ok(outcome(TestStatus::Retriable, None, f, None, insp));
                 }
-                if let Some(c) = catch.iter().find(|c| error_matches(&c.error_equals, name)) {
+                if let Some(c) = catch.iter().find(|c| f.matches(&c.error_equals)) {
                     let mut err = Map::new();
-                    err.insert("Error".into(), Value::String(name.to_owned()));
+                    err.insert("Error".into(), Value::String(f.error_name().to_owned()));
                     if let Some(cause) = &f.cause {
                         err.insert("Cause".into(), Value::String(cause.clone()));
                     }
                     let out = exec
                         .apply_result_only(&c.result_path, input, Value::Object(err), &info)
-                        .map_err(|e| describe(&e))?;
+                        .map_err(TestStateError::Failed)?;
                     return Ok(outcome(TestStatus::CaughtError, Some(out), f, Some(c.next.clone()), insp));
                 }
                 Ok(outcome(TestStatus::Failed, None, f, None, insp))
             }
-            Err(Interrupt::Abort) => Err("the test was aborted".to_owned()),
+            Err(Interrupt::Abort) => Err(TestStateError::Aborted),
         }
     }
 }
@@ -218,11 +219,14 @@ fn outcome(
     next_state: Option<String>,
     inspection: Inspection,
 ) -> TestStateOutcome {
-    TestStateOutcome { status, output, error: f.error, cause: f.cause, next_state, inspection }
-}
-
-fn describe(f: &Failure) -> String {
-    format!("{}: {}", f.error_name(), f.cause.as_deref().unwrap_or_default())
+    TestStateOutcome {
+        status,
+        output,
+        error: f.name.map(String::from),
+        cause: f.cause,
+        next_state,
+        inspection,
+    }
 }
 
 /// Finds a state by name anywhere in the machine (nested branches and processors included).

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::error_name::ErrorName;
+
 /// A path, intrinsic call or template that does not parse: what is wrong and where (byte offset).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message} at offset {offset} of '{source_text}'")]
@@ -55,24 +57,24 @@ pub struct TemplateError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message}")]
 pub struct EvalError {
-    name: &'static str,
+    name: ErrorName,
     message: String,
 }
 
 impl EvalError {
     /// A `States.Runtime` error.
     pub fn runtime(message: impl Into<String>) -> Self {
-        EvalError { name: "States.Runtime", message: message.into() }
+        EvalError { name: ErrorName::Runtime, message: message.into() }
     }
 
     /// An error with an explicit ASL name.
-    pub fn named(name: &'static str, message: impl Into<String>) -> Self {
+    pub fn named(name: ErrorName, message: impl Into<String>) -> Self {
         EvalError { name, message: message.into() }
     }
 
     /// The ASL error name Retry/Catch match.
-    pub fn error_name(&self) -> &'static str {
-        self.name
+    pub fn error_name(&self) -> &ErrorName {
+        &self.name
     }
 
     /// The cause text (without the state prefix the engine adds).

@@ -489,7 +489,7 @@ impl ReferencePath {
             let leaf = i + 1 == segs.len();
             let fail = |what: &str| {
                 EvalError::named(
-                    "States.ResultPathMatchFailure",
+                    crate::ErrorName::ResultPathMatchFailure,
                     format!("Unable to apply ReferencePath {} to input: {what}", self.0.source),
                 )
             };

@@ -9,6 +9,9 @@
 //! `.$` template keys) and AWS's exact results (indefinite paths always produce arrays, Jayway's error
 //! wording, Java's rounding and `toString` in intrinsics). No general JsonPath crate reproduces them.
 //!
+//! It also holds [`ErrorName`], the table of ASL error names (`States.Timeout`, …) and the Retry/Catch
+//! matching rule, because every crate above needs it and this one is below them all.
+//!
 //! Invariants: no IO, no async, no panics on any input (parsers bound nesting and length); evaluation
 //! borrows the selected node for definite paths instead of cloning the input.
 //!
@@ -31,6 +34,7 @@
 
 mod ast;
 mod error;
+mod error_name;
 mod eval;
 mod filter;
 mod intrinsics;
@@ -43,6 +47,7 @@ pub use ast::{
     Selector, StrLit, Template,
 };
 pub use error::{EvalError, ParseError, TemplateError};
+pub use error_name::{ErrorName, STATES_PREFIX};
 pub use eval::{ContextObject, NotFound, Scope, Variables, json_eq};
 pub use intrinsics::{MAX_RANGE_ITEMS, MAX_STRING_INPUT, type_name};
 

@@ -646,7 +646,7 @@ impl<'a> Parser<'a> {
             Some('\'') => Ok(Arg::Str(self.string_literal(function == Function::Format && first)?)),
             Some('$') => Ok(Arg::Path(self.path(Ctx::Arg)?)),
             Some(c) if c == '-' || c.is_ascii_digit() => Ok(Arg::Literal(Value::Number(self.number()?))),
-            _ if self.rest().starts_with("States.") => Ok(Arg::Call(self.call()?)),
+            _ if self.rest().starts_with(crate::STATES_PREFIX) => Ok(Arg::Call(self.call()?)),
             _ => {
                 for (word, v) in
                     [("true", Value::Bool(true)), ("false", Value::Bool(false)), ("null", Value::Null)]
@@ -802,7 +802,7 @@ impl Expr {
     pub fn parse(src: &str) -> Result<Expr, ParseError> {
         if src.starts_with('$') {
             Path::parse(src).map(Expr::Path)
-        } else if src.starts_with("States.") {
+        } else if src.starts_with(crate::STATES_PREFIX) {
             Call::parse(src).map(Expr::Call)
         } else {
             Err(ParseError::new(

@@ -84,7 +84,7 @@ fn task(resource: &str, raw: &Value, ptr: &str, ctx: &Ctx<'_>, out: &mut Vec<Dia
     match ctx.integrations.get(&r) {
         Some(i) => {
             if let Err(e) = i.check(&r) {
-                out.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, &rptr, e));
+                out.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, &rptr, e.message()));
             }
             for l in i.lint(&r, raw) {
                 out.push(Diagnostic::warning(&l.code, format!("{ptr}{}", l.pointer), l.message));

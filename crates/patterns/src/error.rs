@@ -1,5 +1,6 @@
 //! Errors of this crate.
 
+use sfn_path::ErrorName;
 use thiserror::Error;
 
 /// A `Resource` that is not a usable Task resource ARN.
@@ -26,20 +27,54 @@ impl ResourceError {
     }
 }
 
-/// A failed task, as Retry and Catch see it: an ASL error name and a cause.
+/// A failure, as Retry and Catch see it: an ASL error name and a cause. One type for every layer — a
+/// task's integration returns it, the engine carries it through Parallel and Map to the execution's end.
+///
+/// `name` is `None` when none was given (a Fail state without `Error`, SendTaskFailure without `error`):
+/// the history then shows no `error`. `cause` is `None` when the failure carries none.
+///
+/// ```
+/// use sfn_patterns::{ErrorName, Failure};
+/// let f = Failure::new("ECS.AccessDeniedException", "not allowed");
+/// assert!(f.matches(&["States.TaskFailed"]));
+/// assert_eq!(f.to_string(), "ECS.AccessDeniedException: not allowed");
+/// assert!(!Failure::named(ErrorName::Timeout).matches(&["States.TaskFailed"]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{error}: {}", cause.as_deref().unwrap_or(""))]
-pub struct TaskFailure {
+#[error("{}: {}", name.as_ref().map_or("", ErrorName::as_str), cause.as_deref().unwrap_or(""))]
+pub struct Failure {
     /// The error name Retry/Catch match (`States.TaskFailed`, `AmazonECS.Unknown`, …).
-    pub error: String,
-    /// The cause; `None` when the failure carries none.
+    pub name: Option<ErrorName>,
+    /// The cause.
     pub cause: Option<String>,
 }
 
-impl TaskFailure {
+/// The name integrations know a [`Failure`] by.
+pub type TaskFailure = Failure;
+
+impl Failure {
     /// A failure with an error name and a cause.
-    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Self { error: error.into(), cause: Some(cause.into()) }
+    pub fn new(name: impl Into<ErrorName>, cause: impl Into<String>) -> Self {
+        Self { name: Some(name.into()), cause: Some(cause.into()) }
+    }
+
+    /// A failure with an error name and no cause (`States.Timeout`, `States.HeartbeatTimeout`).
+    pub fn named(name: impl Into<ErrorName>) -> Self {
+        Self { name: Some(name.into()), cause: None }
+    }
+
+    /// The error name as written, or `""` when the failure has none (a Catch's `Error` then shows `""`).
+    pub fn error_name(&self) -> &str {
+        self.name.as_ref().map_or("", ErrorName::as_str)
+    }
+
+    /// Whether an `ErrorEquals` list matches this failure ([`ErrorName::matches`]); a failure without
+    /// a name matches as the empty name (the wildcards `States.ALL` and `States.TaskFailed` match it).
+    pub fn matches<S: AsRef<str>>(&self, error_equals: &[S]) -> bool {
+        match &self.name {
+            Some(n) => n.matches_any(error_equals),
+            None => ErrorName::Custom(String::new()).matches_any(error_equals),
+        }
     }
 }
 
@@ -70,5 +105,59 @@ impl SendTaskError {
             SendTaskError::TaskTimedOut(_) => "TaskTimedOut",
             SendTaskError::InvalidOutput(_) => "InvalidOutput",
         }
+    }
+}
+
+/// Why a Task resource cannot be served ([`crate::ServiceIntegration::check`], [`crate::Integrations::check`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct CheckError {
+    kind: CheckErrorKind,
+    message: String,
+}
+
+/// What kind of problem a [`CheckError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckErrorKind {
+    /// No integration is registered for the resource's service.
+    NoIntegration,
+    /// The integration does not support this action or pattern.
+    Unsupported,
+}
+
+impl CheckError {
+    /// The integration does not support the resource's action or pattern; `message` is AWS-like (it is
+    /// shown as a validation error).
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self { kind: CheckErrorKind::Unsupported, message: message.into() }
+    }
+
+    pub(crate) fn no_integration(message: String) -> Self {
+        Self { kind: CheckErrorKind::NoIntegration, message }
+    }
+
+    /// What kind of problem this is.
+    pub fn kind(&self) -> CheckErrorKind {
+        self.kind
+    }
+
+    /// The message (as [`std::fmt::Display`] shows it).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// An unsupported resource, with this message.
+impl From<String> for CheckError {
+    fn from(message: String) -> Self {
+        CheckError::unsupported(message)
+    }
+}
+
+/// An unsupported resource, with this message.
+impl From<&str> for CheckError {
+    fn from(message: &str) -> Self {
+        CheckError::unsupported(message)
     }
 }

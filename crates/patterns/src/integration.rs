@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sfn_path::ErrorName;
 
 use crate::abort::AbortSignal;
-use crate::error::TaskFailure;
+use crate::error::{CheckError, Failure};
 use crate::resource::{Pattern, ServiceResource};
 use crate::token::{CallbackMessage, CallbackReceiver};
 
@@ -64,8 +65,9 @@ pub trait ServiceIntegration: Send + Sync {
     /// The service name as in the resource and history's `resourceType` (`ecs`).
     fn service(&self) -> &str;
 
-    /// Whether this action and pattern are supported; the error is an AWS-like message for validation.
-    fn check(&self, resource: &ServiceResource) -> Result<(), String>;
+    /// Whether this action and pattern are supported; the error ([`CheckError::unsupported`]) has an
+    /// AWS-like message for validation.
+    fn check(&self, resource: &ServiceResource) -> Result<(), CheckError>;
 
     /// Static findings about a Task state that uses this service (`state` is the state's JSON).
     fn lint(&self, _resource: &ServiceResource, _state: &Value) -> Vec<Lint> {
@@ -80,7 +82,7 @@ pub trait ServiceIntegration: Send + Sync {
 
     /// Calls the API with the evaluated parameters. For request-response this is the state's result;
     /// for `.sync` and `.waitForTaskToken` it is the submission (the `TaskSubmitted` output).
-    async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure>;
+    async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, Failure>;
 
     /// What `wait` and `stop` need of a submission, kept while the job runs instead of the whole API
     /// response (thousands of concurrent `.sync` jobs each hold one). The default keeps everything.
@@ -89,9 +91,9 @@ pub trait ServiceIntegration: Send + Sync {
     }
 
     /// `.sync`: waits until the submitted job ends and returns its result.
-    async fn wait(&self, ctx: &TaskContext, _submitted: &Value) -> Result<Value, TaskFailure> {
-        Err(TaskFailure::new(
-            "States.Runtime",
+    async fn wait(&self, ctx: &TaskContext, _submitted: &Value) -> Result<Value, Failure> {
+        Err(Failure::new(
+            ErrorName::Runtime,
             format!(
                 "the {} integration does not support the {} pattern",
                 self.service(),
@@ -134,10 +136,10 @@ impl Integrations {
     }
 
     /// Checks that a resource can be served: an integration exists and accepts the action and pattern.
-    pub fn check(&self, resource: &ServiceResource) -> Result<(), String> {
+    pub fn check(&self, resource: &ServiceResource) -> Result<(), CheckError> {
         match self.get(resource) {
             Some(i) => i.check(resource),
-            None => Err(format!(
+            None => Err(CheckError::no_integration(format!(
                 "no integration is registered for '{}' (service '{}'); supported: {}",
                 resource.history_resource(),
                 resource.history_resource_type(),
@@ -146,7 +148,7 @@ impl Integrations {
                 } else {
                     self.by_service.keys().cloned().collect::<Vec<_>>().join(", ")
                 }
-            )),
+            ))),
         }
     }
 }
@@ -179,9 +181,9 @@ pub enum TaskOutcome {
     /// The state's result (before ResultSelector/ResultPath).
     Succeeded(Value),
     /// Failed with an error name and cause.
-    Failed(TaskFailure),
+    Failed(Failure),
     /// TimeoutSeconds (`States.Timeout`) or HeartbeatSeconds (`States.HeartbeatTimeout`) expired.
-    TimedOut(TaskFailure),
+    TimedOut(Failure),
     /// The execution was stopped while the task ran.
     Aborted,
 }
@@ -200,7 +202,7 @@ pub async fn run_task(
     observer: &dyn TaskObserver,
 ) -> TaskOutcome {
     let deadline = timeouts.timeout.map(|d| tokio::time::Instant::now() + d);
-    let timed_out = || TaskOutcome::TimedOut(TaskFailure { error: "States.Timeout".into(), cause: None });
+    let timed_out = || TaskOutcome::TimedOut(Failure::named(ErrorName::Timeout));
     let pattern = ctx.resource.pattern;
 
     // Submit.
@@ -255,7 +257,7 @@ async fn follow(
     abort: &AbortSignal,
     observer: &dyn TaskObserver,
 ) -> TaskOutcome {
-    let timed_out = || TaskOutcome::TimedOut(TaskFailure { error: "States.Timeout".into(), cause: None });
+    let timed_out = || TaskOutcome::TimedOut(Failure::named(ErrorName::Timeout));
     if ctx.resource.pattern.is_sync() {
         // Keep only what waiting needs; the full response is already in the history.
         let handle = integration.handle(&submitted);
@@ -281,8 +283,8 @@ async fn follow(
 
     // .waitForTaskToken
     let Some(mut rx) = callback else {
-        return TaskOutcome::Failed(TaskFailure::new(
-            "States.Runtime",
+        return TaskOutcome::Failed(Failure::new(
+            ErrorName::Runtime,
             "a .waitForTaskToken task was started without a task token",
         ));
     };
@@ -292,7 +294,7 @@ async fn follow(
             msg = rx.recv() => match msg {
                 Some(CallbackMessage::Success(v)) => return TaskOutcome::Succeeded(v),
                 Some(CallbackMessage::Failure { error, cause }) => {
-                    return TaskOutcome::Failed(TaskFailure { error: error.unwrap_or_default(), cause });
+                    return TaskOutcome::Failed(Failure { name: error.map(ErrorName::from), cause });
                 }
                 Some(CallbackMessage::Heartbeat) => {
                     observer.heartbeat();
@@ -306,7 +308,7 @@ async fn follow(
             }
             () = sleep_until(heartbeat_deadline) => {
                 rx.mark_timed_out();
-                return TaskOutcome::TimedOut(TaskFailure { error: "States.HeartbeatTimeout".into(), cause: None });
+                return TaskOutcome::TimedOut(Failure::named(ErrorName::HeartbeatTimeout));
             }
             () = abort.aborted() => return TaskOutcome::Aborted,
         }
@@ -323,13 +325,13 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 /// The ECS-style "Failures" rule (AWS: Run Amazon ECS tasks, "Key features"): an HTTP 200 response with a
 /// non-empty `Failures` array is returned as-is for request-response, and fails `.sync` and
 /// `.waitForTaskToken` with `error_name` and the failures as JSON for cause.
-pub fn failures_rule(pattern: Pattern, response: &Value, error_name: &str) -> Result<(), TaskFailure> {
+pub fn failures_rule(pattern: Pattern, response: &Value, error_name: &str) -> Result<(), Failure> {
     if pattern == Pattern::RequestResponse {
         return Ok(());
     }
     match response.get("Failures") {
         Some(Value::Array(f)) if !f.is_empty() => {
-            Err(TaskFailure::new(error_name, serde_json::to_string(f).unwrap_or_default()))
+            Err(Failure::new(error_name, serde_json::to_string(f).unwrap_or_default()))
         }
         _ => Ok(()),
     }

@@ -8,6 +8,9 @@
 //! random, single use, SendTask* answers as the Step Functions API), the Failures rule ([`failures_rule`]) and
 //! cooperative cancellation ([`AbortHandle`]).
 //!
+//! Failures: [`Failure`] (an [`ErrorName`] and a cause) is the one failure type of integrations and the
+//! engine; `TaskFailure` is its other name.
+//!
 //! Invariants: no service SDK types, no printing; every failure carries its ASL error name.
 //!
 //! ```
@@ -26,12 +29,13 @@ mod token;
 
 pub use abort::{AbortHandle, AbortSignal};
 pub use check::{check_definition, validate_definition};
-pub use error::{ResourceError, SendTaskError, TaskFailure};
+pub use error::{CheckError, CheckErrorKind, Failure, ResourceError, SendTaskError, TaskFailure};
 pub use integration::{
     Integrations, Lint, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts,
     failures_rule, resume_task, run_task,
 };
 pub use resource::{Pattern, Resource, ServiceResource};
+pub use sfn_path::ErrorName;
 pub use token::{
     CallbackMessage, CallbackReceiver, MAX_CAUSE_CHARS, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES, MAX_TOKEN_LEN,
     TokenOwner, TokenRegistry,

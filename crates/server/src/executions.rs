@@ -154,7 +154,7 @@ impl Service {
         let outcome = match tokio::time::timeout(SYNC_LIMIT, execution.wait()).await {
             Ok(o) => o,
             Err(_) => {
-                execution.stop_with(Some("States.Timeout".into()), None);
+                execution.stop_with(Some(sfn_engine::ErrorName::Timeout.to_string()), None);
                 let mut o = execution.wait().await;
                 o.status = sfn_engine::ExecutionStatus::TimedOut;
                 o

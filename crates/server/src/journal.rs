@@ -233,7 +233,7 @@ impl Journal {
 
     /// The recorded events of an execution as the engine resumes from them.
     pub(crate) fn recorded(&self, arn: &str) -> Result<Vec<Event>, String> {
-        self.stored_events(arn)?.iter().map(Event::from_json).collect()
+        self.stored_events(arn)?.iter().map(|v| Event::from_json(v).map_err(|e| e.to_string())).collect()
     }
 
     /// The recorded events of an execution, in order, as stored ([`Event::to_stored_json`]).

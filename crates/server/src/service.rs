@@ -166,7 +166,7 @@ pub(crate) fn prepare(engine: &Engine, record: &VersionRecord) -> Result<Prepare
             .collect::<Vec<_>>()
             .join(", ")
     })?;
-    engine.prepare(machine, &record.machine).map_err(|errors| errors.join("; "))
+    engine.prepare(machine, &record.machine).map_err(|errors| errors.to_string())
 }
 
 /// Continues a RUNNING execution of the journal from its recorded events.

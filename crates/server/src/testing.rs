@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+use sfn_engine::ErrorName;
 
 use crate::error::ApiError;
 use crate::machines::invalid_definition;
@@ -98,14 +99,14 @@ impl Service {
         let prepared = self
             .engine
             .prepare(machine, "TestState")
-            .map_err(|errors| ApiError::client("ValidationException", errors.join("; ")))?;
+            .map_err(|errors| ApiError::client("ValidationException", errors.to_string()))?;
         let run = self.engine.test_state(&prepared, &state, input, variables);
         let outcome = match tokio::time::timeout(TEST_LIMIT, run).await {
             Ok(Ok(o)) => o,
-            Ok(Err(why)) => return Err(ApiError::client("ValidationException", why)),
+            Ok(Err(why)) => return Err(ApiError::client("ValidationException", why.to_string())),
             Err(_) => {
                 return Ok(
-                    json!({"status": "FAILED", "error": "States.Timeout", "cause": "TestState ran for more than five minutes"}),
+                    json!({"status": "FAILED", "error": ErrorName::Timeout.as_str(), "cause": "TestState ran for more than five minutes"}),
                 );
             }
         };

@@ -198,7 +198,7 @@ fn sim_from_file(p: &Path) -> Result<SimBackend, SetupError> {
     let bytes = std::fs::read(p).map_err(|source| SetupError::Read { path: path(), source })?;
     let v: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|source| SetupError::NotJson { path: path(), source })?;
-    SimBackend::from_json(&v).map_err(|message| SetupError::SimConfig { path: path(), message })
+    SimBackend::from_json(&v).map_err(|e| SetupError::SimConfig { path: path(), message: e.to_string() })
 }
 
 /// True when a Task state of the machine, nested ones included, uses the `.waitForTaskToken` pattern: its

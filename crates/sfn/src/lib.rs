@@ -81,11 +81,14 @@ pub enum Error {
     #[error("invalid definition: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<sfn_asl::Diagnostic>),
     /// A Task resource has no integration (and no mock).
-    #[error("cannot run: {}", .0.join("; "))]
-    Unrunnable(Vec<String>),
+    #[error("cannot run: {0}")]
+    Unrunnable(sfn_engine::PrepareError),
     /// The mock configuration is unusable.
     #[error("mock configuration: {0}")]
-    Mocks(String),
+    Mocks(mocks::MockConfigError),
+    /// No runtime could be started for [`Sfn::run_virtual`].
+    #[error("cannot run: cannot start a runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// A loaded definition and how to run it.
@@ -252,7 +255,7 @@ impl Sfn {
             .enable_all()
             .start_paused(true)
             .build()
-            .map_err(|e| Error::Unrunnable(vec![format!("cannot start a runtime: {e}")]))?;
+            .map_err(Error::Runtime)?;
         rt.block_on(async {
             let mut this = self.clone();
             if this.clock.is_none() {

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use sfn_engine::{MockResponse, TaskMocks};
+use sfn_engine::{ErrorName, MockResponse, TaskMocks};
 
 /// One mocked response's invocations: `(first, last, response)` ranges.
 type Ranges = Vec<(u32, u32, MockResponse)>;
@@ -38,22 +38,65 @@ pub struct TestCase {
     states: BTreeMap<String, Ranges>,
 }
 
-fn err(msg: impl Into<String>) -> String {
-    msg.into()
+/// Why a mock configuration cannot be used: the file cannot be read or is not JSON, a member is not of
+/// the expected form (the message names its JSON pointer), or a test case is not in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct MockConfigError {
+    kind: MockConfigErrorKind,
+    message: String,
+}
+
+/// What kind of problem a [`MockConfigError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MockConfigErrorKind {
+    /// The file cannot be read.
+    Read,
+    /// The file is not JSON.
+    Syntax,
+    /// A member is not of the form Step Functions Local reads (or names a response that is not there).
+    Invalid,
+    /// No such state machine in `StateMachines`.
+    UnknownStateMachine,
+    /// No such test case for the state machine.
+    UnknownTestCase,
+}
+
+impl MockConfigError {
+    fn new(kind: MockConfigErrorKind, message: impl Into<String>) -> Self {
+        MockConfigError { kind, message: message.into() }
+    }
+
+    /// What kind of problem this is.
+    pub fn kind(&self) -> MockConfigErrorKind {
+        self.kind
+    }
+
+    /// The message (as [`std::fmt::Display`] shows it).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+fn err(msg: impl Into<String>) -> MockConfigError {
+    MockConfigError::new(MockConfigErrorKind::Invalid, msg)
 }
 
 impl MockConfig {
     /// Reads a mock configuration file.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<MockConfig, String> {
+    pub fn from_file(path: impl AsRef<Path>) -> Result<MockConfig, MockConfigError> {
+        use MockConfigErrorKind as K;
         let path = path.as_ref();
-        let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let v: Value =
-            serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+        let text = std::fs::read(path)
+            .map_err(|e| MockConfigError::new(K::Read, format!("cannot read {}: {e}", path.display())))?;
+        let v: Value = serde_json::from_slice(&text)
+            .map_err(|e| MockConfigError::new(K::Syntax, format!("{}: not JSON: {e}", path.display())))?;
         MockConfig::from_json(&v)
     }
 
     /// Parses a mock configuration; every problem names its JSON pointer.
-    pub fn from_json(v: &Value) -> Result<MockConfig, String> {
+    pub fn from_json(v: &Value) -> Result<MockConfig, MockConfigError> {
         let mut cfg = MockConfig::default();
         let machines = v
             .get("StateMachines")
@@ -63,18 +106,18 @@ impl MockConfig {
             let cases = m
                 .get("TestCases")
                 .and_then(Value::as_object)
-                .ok_or_else(|| format!("/StateMachines/{name}/TestCases: expected an object"))?;
+                .ok_or_else(|| err(format!("/StateMachines/{name}/TestCases: expected an object")))?;
             let mut out = BTreeMap::new();
             for (case, states) in cases {
-                let states = states
-                    .as_object()
-                    .ok_or_else(|| format!("/StateMachines/{name}/TestCases/{case}: expected an object"))?;
+                let states = states.as_object().ok_or_else(|| {
+                    err(format!("/StateMachines/{name}/TestCases/{case}: expected an object"))
+                })?;
                 let mut map = BTreeMap::new();
                 for (state, response) in states {
                     let r = response.as_str().ok_or_else(|| {
-                        format!(
+                        err(format!(
                             "/StateMachines/{name}/TestCases/{case}/{state}: expected a mocked response name"
-                        )
+                        ))
                     })?;
                     map.insert(state.clone(), r.to_owned());
                 }
@@ -94,9 +137,9 @@ impl MockConfig {
             for (c, states) in cases {
                 for (s, r) in states {
                     if !cfg.responses.contains_key(r) {
-                        return Err(format!(
+                        return Err(err(format!(
                             "/StateMachines/{m}/TestCases/{c}/{s}: no mocked response named '{r}' in MockedResponses"
-                        ));
+                        )));
                     }
                 }
             }
@@ -105,15 +148,24 @@ impl MockConfig {
     }
 
     /// The mocks of `StateMachines.<machine>.TestCases.<case>`.
-    pub fn test_case(&self, machine: &str, case: &str) -> Result<TestCase, String> {
+    pub fn test_case(&self, machine: &str, case: &str) -> Result<TestCase, MockConfigError> {
         let cases = self.machines.get(machine).ok_or_else(|| {
-            format!(
-                "no state machine '{machine}' in the mock configuration (has: {:?})",
-                self.machines.keys().collect::<Vec<_>>()
+            MockConfigError::new(
+                MockConfigErrorKind::UnknownStateMachine,
+                format!(
+                    "no state machine '{machine}' in the mock configuration (has: {:?})",
+                    self.machines.keys().collect::<Vec<_>>()
+                ),
             )
         })?;
         let states = cases.get(case).ok_or_else(|| {
-            format!("no test case '{case}' for '{machine}' (has: {:?})", cases.keys().collect::<Vec<_>>())
+            MockConfigError::new(
+                MockConfigErrorKind::UnknownTestCase,
+                format!(
+                    "no test case '{case}' for '{machine}' (has: {:?})",
+                    cases.keys().collect::<Vec<_>>()
+                ),
+            )
         })?;
         let mut out = BTreeMap::new();
         for (state, response) in states {
@@ -125,8 +177,8 @@ impl MockConfig {
     }
 }
 
-fn parse_ranges(name: &str, v: &Value) -> Result<Ranges, String> {
-    let obj = v.as_object().ok_or_else(|| format!("/MockedResponses/{name}: expected an object"))?;
+fn parse_ranges(name: &str, v: &Value) -> Result<Ranges, MockConfigError> {
+    let obj = v.as_object().ok_or_else(|| err(format!("/MockedResponses/{name}: expected an object")))?;
     let mut out = Vec::new();
     for (key, r) in obj {
         let at = format!("/MockedResponses/{name}/{key}");
@@ -135,25 +187,27 @@ fn parse_ranges(name: &str, v: &Value) -> Result<Ranges, String> {
             None => (key.trim().parse::<u32>(), key.trim().parse::<u32>()),
         };
         let (Ok(first), Ok(last)) = (first, last) else {
-            return Err(format!("{at}: expected an invocation number or range such as \"0\" or \"1-3\""));
+            return Err(err(format!(
+                "{at}: expected an invocation number or range such as \"0\" or \"1-3\""
+            )));
         };
         if last < first {
-            return Err(format!("{at}: the range ends before it starts"));
+            return Err(err(format!("{at}: the range ends before it starts")));
         }
         let response = match (r.get("Return"), r.get("Throw")) {
             (Some(ret), None) => MockResponse::Return(ret.clone()),
             (None, Some(Value::Object(t))) => MockResponse::Throw {
-                error: t.get("Error").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                error: ErrorName::from(t.get("Error").and_then(Value::as_str).unwrap_or_default()),
                 cause: t.get("Cause").and_then(Value::as_str).map(str::to_owned),
             },
-            _ => return Err(format!("{at}: expected exactly one of Return or Throw")),
+            _ => return Err(err(format!("{at}: expected exactly one of Return or Throw"))),
         };
         out.push((first, last, response));
     }
     out.sort_by_key(|r| r.0);
     for w in out.windows(2) {
         if w[1].0 <= w[0].1 {
-            return Err(format!("/MockedResponses/{name}: invocation {} is mocked twice", w[1].0));
+            return Err(err(format!("/MockedResponses/{name}: invocation {} is mocked twice", w[1].0)));
         }
     }
     Ok(out)
@@ -184,14 +238,14 @@ mod tests {
         let bad = MockConfig::from_json(
             &json!({"StateMachines": {}, "MockedResponses": {"R": {"x": {"Return": 1}}}}),
         );
-        assert!(bad.unwrap_err().contains("/MockedResponses/R/x"));
+        assert!(bad.unwrap_err().to_string().contains("/MockedResponses/R/x"));
         let bad = MockConfig::from_json(
             &json!({"StateMachines": {"m": {"TestCases": {"c": {"S": "Missing"}}}}, "MockedResponses": {}}),
         );
-        assert!(bad.unwrap_err().contains("no mocked response named 'Missing'"));
+        assert!(bad.unwrap_err().to_string().contains("no mocked response named 'Missing'"));
         let bad = MockConfig::from_json(
             &json!({"StateMachines": {}, "MockedResponses": {"R": {"0-2": {"Return": 1}, "1": {"Return": 2}}}}),
         );
-        assert!(bad.unwrap_err().contains("mocked twice"));
+        assert!(bad.unwrap_err().to_string().contains("mocked twice"));
     }
 }

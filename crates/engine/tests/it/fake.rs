@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sfn_patterns::{Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure};
+use sfn_patterns::{CheckError, Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure};
 
 /// Actions: `echo` (returns its parameters), `fail` (fails with `Parameters.Error`/`Cause`),
 /// `sleep` (`.sync` job that runs `Parameters.Seconds`), `flaky` (fails `Parameters.Times` times first).
@@ -22,11 +22,11 @@ impl ServiceIntegration for Fake {
         "fake"
     }
 
-    fn check(&self, resource: &ServiceResource) -> Result<(), String> {
+    fn check(&self, resource: &ServiceResource) -> Result<(), CheckError> {
         match (resource.action.as_str(), resource.pattern) {
             ("echo" | "fail" | "flaky", Pattern::RequestResponse | Pattern::WaitForTaskToken) => Ok(()),
             ("sleep", Pattern::Sync) => Ok(()),
-            (a, p) => Err(format!("fake does not support {a} with {p}")),
+            (a, p) => Err(format!("fake does not support {a} with {p}").into()),
         }
     }
 
@@ -43,7 +43,7 @@ impl ServiceIntegration for Fake {
         let n = self.submits.fetch_add(1, Ordering::SeqCst);
         match ctx.resource.action.as_str() {
             "fail" => Err(TaskFailure {
-                error: parameters["Error"].as_str().unwrap_or("Fake.Error").to_owned(),
+                name: Some(parameters["Error"].as_str().unwrap_or("Fake.Error").into()),
                 cause: parameters["Cause"].as_str().map(str::to_owned),
             }),
             "flaky" if (n as u64) < parameters["Times"].as_u64().unwrap_or(0) => {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sfn_engine::{
     Clock, Durable, Engine, Event, EventSink, ExecutionStatus, Outcome, Prepared, ResumeRequest, StartRequest,
 };
-use sfn_patterns::{Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure};
+use sfn_patterns::{CheckError, Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure};
 
 /// `jobs:run` (every pattern; `.sync` jobs run `Seconds`) and `jobs:flaky` (request-response; the first
 /// `Times` submissions fail with `Jobs.Flaky`). Counts every call.
@@ -31,10 +31,10 @@ impl ServiceIntegration for Jobs {
         "jobs"
     }
 
-    fn check(&self, resource: &ServiceResource) -> Result<(), String> {
+    fn check(&self, resource: &ServiceResource) -> Result<(), CheckError> {
         match (resource.action.as_str(), resource.pattern) {
             ("run", _) | ("flaky", Pattern::RequestResponse) => Ok(()),
-            (a, p) => Err(format!("jobs does not support {a} with {p}")),
+            (a, p) => Err(format!("jobs does not support {a} with {p}").into()),
         }
     }
 

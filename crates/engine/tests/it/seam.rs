@@ -254,13 +254,16 @@ async fn unknown_integrations_are_refused_when_preparing() {
         sfn_asl::parse(&serde_json::to_vec(&task("arn:aws:states:::ecs:runTask.sync", json!({}))).unwrap())
             .unwrap();
     let err = engine.prepare(machine, "m").unwrap_err();
-    assert!(err[0].contains("no integration is registered for 'runTask.sync'"), "{err:?}");
+    assert!(
+        err.problems()[0].to_string().contains("no integration is registered for 'runTask.sync'"),
+        "{err:?}"
+    );
     let engine = engine_with(Arc::new(Fake::default()));
     let machine =
         sfn_asl::parse(&serde_json::to_vec(&task("arn:aws:states:::fake:sleep", json!({}))).unwrap())
             .unwrap();
     let err = engine.prepare(machine, "m").unwrap_err();
-    assert!(err[0].contains("does not support sleep"), "{err:?}");
+    assert!(err.problems()[0].to_string().contains("does not support sleep"), "{err:?}");
 }
 
 struct Mocks;
