@@ -2,10 +2,11 @@
 //! templates, value ranges. Every problem becomes a located [`Diagnostic`]; lowering never stops early.
 
 use serde_json::{Map, Value};
+use sfn_path::jsonata::TopLevel;
 use sfn_path::{Expr, Path, ReferencePath, Template};
 
 use crate::diagnostic::{Diagnostic, codes};
-use crate::jsonata::{JsonataExpr, JsonataPayload};
+use crate::jsonata::{JsonataExpr, JsonataExprError, JsonataPayload, JsonataTemplate};
 use crate::model::*;
 use crate::pointer::{self, escape};
 use crate::raw::{Nullable, RawBranch, RawCatcher, RawMachine, RawQueryLanguage, RawRetrier, RawState};
@@ -56,13 +57,17 @@ impl Lowering {
     }
 
     fn err(&mut self, ptr: impl Into<String>, msg: impl Into<String>) {
-        let msg = msg.into();
-        // JSONata syntax errors arrive from `JsonataExpr::parse` as `INVALID_JSONATA_EXPRESSION: …`.
-        let jsonata = format!("{}: ", codes::INVALID_JSONATA_EXPRESSION);
-        match msg.strip_prefix(&jsonata) {
-            Some(m) => self.diags.push(Diagnostic::error(codes::INVALID_JSONATA_EXPRESSION, ptr, m)),
-            None => self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg)),
-        }
+        self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg));
+    }
+
+    /// A `{% … %}` string that is not an expression: a syntax error under AWS's
+    /// `INVALID_JSONATA_EXPRESSION`, an empty one as a schema error.
+    fn jsonata_err(&mut self, ptr: impl Into<String>, e: JsonataExprError) {
+        let code = match e {
+            JsonataExprError::Empty => codes::SCHEMA_VALIDATION_FAILED,
+            JsonataExprError::Syntax(_) => codes::INVALID_JSONATA_EXPRESSION,
+        };
+        self.diags.push(Diagnostic::error(code, ptr, e.to_string()));
     }
 
     fn warn(&mut self, code: &str, ptr: impl Into<String>, msg: impl Into<String>) {
@@ -285,30 +290,31 @@ impl Lowering {
 
     /// AWS's `UNSUPPORTED_JSONATA_EXPRESSION` for each top-level reference of a parsed expression:
     /// `Reference to 'phone' at the top level is not supported.` at the field (floci-io/floci#2670).
-    fn jsonata_references(&mut self, source: &str, ptr: &str) {
-        for r in crate::jsonata::top_level_references(source) {
-            self.diags.push(Diagnostic::error(codes::UNSUPPORTED_JSONATA_EXPRESSION, ptr, r.message()));
+    fn jsonata_references(&mut self, e: &JsonataExpr, ptr: &str) {
+        for r in e.expression().top_level_references() {
+            let message = match r {
+                TopLevel::Name(n) => format!("Reference to '{n}' at the top level is not supported."),
+                TopLevel::ContextItem => "Reference to '$' at the top level is not supported.".to_owned(),
+                TopLevel::Root => "Reference to '$$' is not supported.".to_owned(),
+            };
+            self.diags.push(Diagnostic::error(codes::UNSUPPORTED_JSONATA_EXPRESSION, ptr, message));
         }
     }
 
     /// [`JsonataExpr::parse`], and the references of an expression that parses.
-    fn jsonata_expr(&mut self, text: &str, ptr: &str) -> Option<Result<JsonataExpr, String>> {
+    fn jsonata_expr(&mut self, text: &str, ptr: &str) -> Option<Result<JsonataExpr, JsonataExprError>> {
         let parsed = JsonataExpr::parse(text);
         if let Some(Ok(e)) = &parsed {
-            self.jsonata_references(e.source(), ptr);
+            self.jsonata_references(e, ptr);
         }
         parsed
     }
 
-    /// The references of every expression of a payload whose expressions all parse.
-    fn payload_references(&mut self, v: &Value, ptr: &mut String) {
-        match v {
-            Value::String(s) => {
-                if let Some(source) = JsonataExpr::delimited(s) {
-                    self.jsonata_references(source, ptr);
-                }
-            }
-            Value::Array(items) => {
+    /// The references of every expression of a payload.
+    fn payload_references(&mut self, t: &JsonataTemplate, ptr: &mut String) {
+        match t {
+            JsonataTemplate::Expr(e) => self.jsonata_references(e, ptr),
+            JsonataTemplate::Array(items) => {
                 for (i, x) in items.iter().enumerate() {
                     let len = ptr.len();
                     ptr.push_str(&format!("/{i}"));
@@ -316,15 +322,15 @@ impl Lowering {
                     ptr.truncate(len);
                 }
             }
-            Value::Object(m) => {
-                for (k, x) in m {
+            JsonataTemplate::Object(members) => {
+                for (k, x) in members {
                     let len = ptr.len();
                     pointer::push(ptr, k);
                     self.payload_references(x, ptr);
                     ptr.truncate(len);
                 }
             }
-            _ => {}
+            JsonataTemplate::Literal(_) => {}
         }
     }
 
@@ -411,12 +417,12 @@ impl Lowering {
         match JsonataPayload::parse(v) {
             Ok(p) => {
                 if ql == QueryLanguage::Jsonata {
-                    self.payload_references(v, &mut ptr.to_owned());
+                    self.payload_references(p.template(), &mut ptr.to_owned());
                 }
                 Payload::Jsonata(p)
             }
-            Err((at, msg)) => {
-                self.err(format!("{ptr}{at}"), msg);
+            Err((at, e)) => {
+                self.jsonata_err(format!("{ptr}{at}"), e);
                 Payload::JsonPath(Template::Literal(Value::Null))
             }
         }
@@ -476,7 +482,7 @@ impl Lowering {
             Value::String(s) if ql == QueryLanguage::Jsonata => match self.jsonata_expr(s, ptr) {
                 Some(Ok(e)) => Some(Dynamic::Jsonata(e)),
                 Some(Err(e)) => {
-                    self.err(ptr, e);
+                    self.jsonata_err(ptr, e);
                     None
                 }
                 None => {
@@ -776,7 +782,7 @@ impl Lowering {
                 Some(Value::String(s)) => match self.jsonata_expr(s, &format!("{ptr}/Condition")) {
                     Some(Ok(e)) => Condition::Jsonata(e),
                     Some(Err(e)) => {
-                        self.err(format!("{ptr}/Condition"), e);
+                        self.jsonata_err(format!("{ptr}/Condition"), e);
                         return None;
                     }
                     None => {
@@ -937,7 +943,7 @@ impl Lowering {
             {
                 match parsed {
                     Ok(e) => return Wait::Timestamp(Dynamic::Jsonata(e)),
-                    Err(e) => self.err(&tptr, e),
+                    Err(e) => self.jsonata_err(&tptr, e),
                 }
             } else if crate::time::parse_timestamp(t).is_none() {
                 self.err(&tptr, "String does not match RFC3339 timestamp");
@@ -969,7 +975,7 @@ impl Lowering {
                 return match parsed {
                     Ok(e) => Some(Text::Jsonata(e)),
                     Err(e) => {
-                        self.err(format!("{ptr}/{}", names.0), e);
+                        self.jsonata_err(format!("{ptr}/{}", names.0), e);
                         None
                     }
                 };
@@ -1256,7 +1262,7 @@ impl Lowering {
             }
             Some(Value::String(s)) if ql == QueryLanguage::Jsonata => {
                 if let Some(Err(e)) = self.jsonata_expr(s, &vptr) {
-                    self.err(&vptr, e);
+                    self.jsonata_err(&vptr, e);
                 }
             }
             _ => {}
