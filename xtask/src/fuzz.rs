@@ -23,6 +23,7 @@ const TARGETS: &[&str] = &[
     "templates",
     "jsonata",
     "jsonata-arithmetic",
+    "jsonata-reads",
     "asl-bytes",
     "asl-mutated",
     "asl-text",

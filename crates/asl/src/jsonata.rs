@@ -1,17 +1,27 @@
-//! JSONata-valued fields, held in their parsed form.
+//! JSONata-valued fields, held in their parsed form: each `{% … %}` string is parsed once, at load
+//! time, into an [`Expression`] that carries what it reads, and a payload is a tree of literals and
+//! expressions, so evaluation never strips, checks or scans a string.
 
 use serde_json::Value;
+use sfn_path::jsonata::Expression;
 
-use crate::diagnostic::codes;
-
-mod refs;
-
-pub(crate) use refs::top_level_references;
+/// Why a `{% … %}` string is not a JSONata expression. The lowering reports [`JsonataExprError::Empty`]
+/// as `SCHEMA_VALIDATION_FAILED` and [`JsonataExprError::Syntax`] as `INVALID_JSONATA_EXPRESSION`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonataExprError {
+    /// Nothing between `{%` and `%}`.
+    #[error("the JSONata expression is empty")]
+    Empty,
+    /// The parser refused it: its message, without its code (AWS reports the message under its own
+    /// code).
+    #[error("{0}")]
+    Syntax(String),
+}
 
 /// A JSONata expression written as `{% … %}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonataExpr {
-    source: String,
+    expr: Expression,
 }
 
 impl JsonataExpr {
@@ -20,32 +30,33 @@ impl JsonataExpr {
     pub fn parse(text: &str) -> Option<Result<JsonataExpr, JsonataExprError>> {
         let source = Self::delimited(text)?;
         if source.is_empty() {
-            return Some(Err(JsonataExprError {
-                kind: JsonataExprErrorKind::Empty,
-                message: "the JSONata expression is empty".to_owned(),
-            }));
+            return Some(Err(JsonataExprError::Empty));
         }
-        if let Err(e) = sfn_path::jsonata::check(source) {
-            // `CODE: message` from the parser; AWS reports the message under its own code.
-            let text = e.to_string();
-            let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
-            return Some(Err(JsonataExprError {
-                kind: JsonataExprErrorKind::Invalid,
-                message: message.to_owned(),
-            }));
-        }
-        Some(Ok(JsonataExpr { source: source.to_owned() }))
+        Some(match Expression::parse(source) {
+            Ok(expr) => Ok(JsonataExpr { expr }),
+            Err(e) => {
+                // `CODE: message` from the parser.
+                let text = e.to_string();
+                let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
+                Err(JsonataExprError::Syntax(message.to_owned()))
+            }
+        })
     }
 
-    /// The trimmed text between `{%` and `%}` when `text` is written as an expression, without checking
-    /// it: for values of a [`JsonataPayload`], whose expressions were checked when it was parsed.
+    /// The trimmed text between `{%` and `%}` when `text` is written as an expression, without parsing
+    /// it.
     pub fn delimited(text: &str) -> Option<&str> {
         Some(text.strip_prefix("{%")?.strip_suffix("%}")?.trim())
     }
 
     /// The expression without the `{% %}` delimiters.
     pub fn source(&self) -> &str {
-        &self.source
+        self.expr.source()
+    }
+
+    /// The parsed expression, with what it reads.
+    pub fn expression(&self) -> &Expression {
+        &self.expr
     }
 }
 
@@ -53,99 +64,43 @@ impl JsonataExpr {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonataPayload {
     value: Value,
+    template: JsonataTemplate,
+}
+
+/// A JSONata payload as evaluated: subtrees without an expression are kept as JSON, every
+/// expression is parsed (as JSONPath's [`sfn_path::Template`] is).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonataTemplate {
+    /// A subtree without any expression: copied as is.
+    Literal(Value),
+    /// An object with at least one expression somewhere below, members in writing order.
+    Object(Vec<(Box<str>, JsonataTemplate)>),
+    /// An array with at least one expression somewhere below.
+    Array(Vec<JsonataTemplate>),
+    /// A `{% … %}` string.
+    Expr(JsonataExpr),
 }
 
 impl JsonataPayload {
-    /// Parses a template, checking every embedded expression.
+    /// Parses a template, parsing every embedded expression; the error is the first expression (in
+    /// writing order) that does not parse, with its JSON pointer relative to `value`.
     pub fn parse(value: &Value) -> Result<JsonataPayload, JsonataPayloadError> {
-        fn walk(v: &Value, ptr: &mut String) -> Result<(), JsonataPayloadError> {
-            match v {
-                Value::String(s) => match JsonataExpr::parse(s) {
-                    Some(Err(error)) => Err(JsonataPayloadError { pointer: ptr.clone(), error }),
-                    _ => Ok(()),
-                },
-                Value::Array(a) => {
-                    for (i, x) in a.iter().enumerate() {
-                        let len = ptr.len();
-                        ptr.push_str(&format!("/{i}"));
-                        walk(x, ptr)?;
-                        ptr.truncate(len);
-                    }
-                    Ok(())
-                }
-                Value::Object(m) => {
-                    for (k, x) in m {
-                        let len = ptr.len();
-                        crate::pointer::push(ptr, k);
-                        walk(x, ptr)?;
-                        ptr.truncate(len);
-                    }
-                    Ok(())
-                }
-                _ => Ok(()),
-            }
-        }
-        walk(value, &mut String::new())?;
-        Ok(JsonataPayload { value: value.clone() })
+        let template = build(value, &mut String::new())
+            .map_err(|(pointer, error)| JsonataPayloadError { pointer, error })?
+            .unwrap_or_else(|| JsonataTemplate::Literal(value.clone()));
+        Ok(JsonataPayload { value: value.clone(), template })
     }
 
     /// The template as written.
     pub fn value(&self) -> &Value {
         &self.value
     }
-}
 
-/// Why a `{% … %}` expression is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonataExprError {
-    kind: JsonataExprErrorKind,
-    message: String,
-}
-
-/// What kind of problem a [`JsonataExprError`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JsonataExprErrorKind {
-    /// `{% %}` with nothing inside.
-    Empty,
-    /// The expression does not parse (AWS's `INVALID_JSONATA_EXPRESSION`).
-    Invalid,
-}
-
-impl JsonataExprError {
-    /// What kind of problem this is.
-    pub fn kind(&self) -> JsonataExprErrorKind {
-        self.kind
-    }
-
-    /// The validation code AWS reports it under (`INVALID_JSONATA_EXPRESSION`,
-    /// `SCHEMA_VALIDATION_FAILED`).
-    pub fn code(&self) -> &'static str {
-        match self.kind {
-            JsonataExprErrorKind::Empty => codes::SCHEMA_VALIDATION_FAILED,
-            JsonataExprErrorKind::Invalid => codes::INVALID_JSONATA_EXPRESSION,
-        }
-    }
-
-    /// What is wrong, without the code.
-    pub fn message(&self) -> &str {
-        &self.message
+    /// The template as evaluated.
+    pub fn template(&self) -> &JsonataTemplate {
+        &self.template
     }
 }
-
-/// `INVALID_JSONATA_EXPRESSION: …` for a syntax error, the message alone otherwise.
-impl std::fmt::Display for JsonataExprError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.kind {
-            JsonataExprErrorKind::Empty => f.write_str(&self.message),
-            JsonataExprErrorKind::Invalid => {
-                write!(f, "{}: {}", codes::INVALID_JSONATA_EXPRESSION, self.message)
-            }
-        }
-    }
-}
-
-impl std::error::Error for JsonataExprError {}
 
 /// A JSONata payload with an expression that is refused: where (a JSON pointer inside the payload) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,5 +119,84 @@ impl JsonataPayloadError {
     /// Why it is refused.
     pub fn error(&self) -> &JsonataExprError {
         &self.error
+    }
+}
+
+/// The template of `v`; `None` when it holds no expression (the caller keeps it as a literal, so a
+/// literal subtree is cloned once, at its top).
+fn build(v: &Value, ptr: &mut String) -> Result<Option<JsonataTemplate>, (String, JsonataExprError)> {
+    match v {
+        Value::String(s) => match JsonataExpr::parse(s) {
+            Some(Ok(e)) => Ok(Some(JsonataTemplate::Expr(e))),
+            Some(Err(e)) => Err((ptr.clone(), e)),
+            None => Ok(None),
+        },
+        Value::Array(a) => {
+            let mut items = Vec::with_capacity(a.len());
+            for (i, x) in a.iter().enumerate() {
+                let len = ptr.len();
+                ptr.push_str(&format!("/{i}"));
+                items.push(build(x, ptr)?);
+                ptr.truncate(len);
+            }
+            if items.iter().all(Option::is_none) {
+                return Ok(None);
+            }
+            let items = items
+                .into_iter()
+                .zip(a)
+                .map(|(t, x)| t.unwrap_or_else(|| JsonataTemplate::Literal(x.clone())));
+            Ok(Some(JsonataTemplate::Array(items.collect())))
+        }
+        Value::Object(m) => {
+            let mut members = Vec::with_capacity(m.len());
+            for (k, x) in m {
+                let len = ptr.len();
+                crate::pointer::push(ptr, k);
+                members.push(build(x, ptr)?);
+                ptr.truncate(len);
+            }
+            if members.iter().all(Option::is_none) {
+                return Ok(None);
+            }
+            let members = members.into_iter().zip(m).map(|(t, (k, x))| {
+                (k.as_str().into(), t.unwrap_or_else(|| JsonataTemplate::Literal(x.clone())))
+            });
+            Ok(Some(JsonataTemplate::Object(members.collect())))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_payload_is_a_tree_of_literals_and_expressions() {
+        let p = JsonataPayload::parse(&json!({"a": {"b": [1, "x"]}, "c": ["{% $x %}", 2], "d": "{% 1 %}"}))
+            .unwrap();
+        let JsonataTemplate::Object(members) = p.template() else { panic!("{p:?}") };
+        let keys: Vec<_> = members.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(keys, ["a", "c", "d"]);
+        assert_eq!(members[0].1, JsonataTemplate::Literal(json!({"b": [1, "x"]})));
+        let JsonataTemplate::Array(items) = &members[1].1 else { panic!("{p:?}") };
+        assert!(matches!(&items[0], JsonataTemplate::Expr(e) if e.source() == "$x"));
+        assert_eq!(items[1], JsonataTemplate::Literal(json!(2)));
+        assert!(matches!(&members[2].1, JsonataTemplate::Expr(e) if e.source() == "1"));
+        let literal = JsonataPayload::parse(&json!({"k": ["{%", " {% 1 %}"]})).unwrap();
+        assert_eq!(literal.template(), &JsonataTemplate::Literal(json!({"k": ["{%", " {% 1 %}"]})));
+    }
+
+    #[test]
+    fn errors_are_typed_and_located() {
+        assert_eq!(JsonataExpr::parse("{%  %}"), Some(Err(JsonataExprError::Empty)));
+        assert!(matches!(JsonataExpr::parse("{% 1 + %}"), Some(Err(JsonataExprError::Syntax(_)))));
+        assert_eq!(JsonataExpr::parse("plain"), None);
+        let e = JsonataPayload::parse(&json!({"a/b": [0, "{% ( %}"], "z": "{% %}"})).unwrap_err();
+        assert_eq!(e.pointer(), "/a~1b/1");
+        assert!(matches!(e.error(), JsonataExprError::Syntax(_)));
     }
 }

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 pub use diagnostic::{Diagnostic, Severity, codes};
 pub use json::MAX_DEFINITION_BYTES;
-pub use jsonata::{JsonataExpr, JsonataExprError, JsonataExprErrorKind, JsonataPayload, JsonataPayloadError};
+pub use jsonata::{JsonataExpr, JsonataExprError, JsonataPayload, JsonataPayloadError, JsonataTemplate};
 pub use lower::MachineType;
 pub use model::*;
 pub use schema::{StateType, UnknownStateType};

@@ -2,10 +2,11 @@
 //! templates, value ranges. Every problem becomes a located [`Diagnostic`]; lowering never stops early.
 
 use serde_json::{Map, Value};
+use sfn_path::jsonata::TopLevel;
 use sfn_path::{ErrorName, Expr, Path, ReferencePath, Template};
 
 use crate::diagnostic::{Diagnostic, codes};
-use crate::jsonata::{JsonataExpr, JsonataExprError, JsonataPayload};
+use crate::jsonata::{JsonataExpr, JsonataExprError, JsonataPayload, JsonataTemplate};
 use crate::model::*;
 use crate::pointer::{self, escape};
 use crate::raw::{Nullable, RawBranch, RawCatcher, RawMachine, RawQueryLanguage, RawRetrier, RawState};
@@ -59,9 +60,14 @@ impl Lowering {
         self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, msg));
     }
 
-    /// A refused JSONata expression, under the code AWS reports it with.
+    /// A `{% … %}` string that is not an expression: a syntax error under AWS's
+    /// `INVALID_JSONATA_EXPRESSION`, an empty one as a schema error.
     fn jsonata_err(&mut self, ptr: impl Into<String>, e: &JsonataExprError) {
-        self.diags.push(Diagnostic::error(e.code(), ptr, e.message()));
+        let code = match e {
+            JsonataExprError::Empty => codes::SCHEMA_VALIDATION_FAILED,
+            JsonataExprError::Syntax(_) => codes::INVALID_JSONATA_EXPRESSION,
+        };
+        self.diags.push(Diagnostic::error(code, ptr, e.to_string()));
     }
 
     fn warn(&mut self, code: &str, ptr: impl Into<String>, msg: impl Into<String>) {
@@ -284,9 +290,14 @@ impl Lowering {
 
     /// AWS's `UNSUPPORTED_JSONATA_EXPRESSION` for each top-level reference of a parsed expression:
     /// `Reference to 'phone' at the top level is not supported.` at the field (floci-io/floci#2670).
-    fn jsonata_references(&mut self, source: &str, ptr: &str) {
-        for r in crate::jsonata::top_level_references(source) {
-            self.diags.push(Diagnostic::error(codes::UNSUPPORTED_JSONATA_EXPRESSION, ptr, r.message()));
+    fn jsonata_references(&mut self, e: &JsonataExpr, ptr: &str) {
+        for r in e.expression().top_level_references() {
+            let message = match r {
+                TopLevel::Name(n) => format!("Reference to '{n}' at the top level is not supported."),
+                TopLevel::ContextItem => "Reference to '$' at the top level is not supported.".to_owned(),
+                TopLevel::Root => "Reference to '$$' is not supported.".to_owned(),
+            };
+            self.diags.push(Diagnostic::error(codes::UNSUPPORTED_JSONATA_EXPRESSION, ptr, message));
         }
     }
 
@@ -294,20 +305,16 @@ impl Lowering {
     fn jsonata_expr(&mut self, text: &str, ptr: &str) -> Option<Result<JsonataExpr, JsonataExprError>> {
         let parsed = JsonataExpr::parse(text);
         if let Some(Ok(e)) = &parsed {
-            self.jsonata_references(e.source(), ptr);
+            self.jsonata_references(e, ptr);
         }
         parsed
     }
 
-    /// The references of every expression of a payload whose expressions all parse.
-    fn payload_references(&mut self, v: &Value, ptr: &mut String) {
-        match v {
-            Value::String(s) => {
-                if let Some(source) = JsonataExpr::delimited(s) {
-                    self.jsonata_references(source, ptr);
-                }
-            }
-            Value::Array(items) => {
+    /// The references of every expression of a payload.
+    fn payload_references(&mut self, t: &JsonataTemplate, ptr: &mut String) {
+        match t {
+            JsonataTemplate::Expr(e) => self.jsonata_references(e, ptr),
+            JsonataTemplate::Array(items) => {
                 for (i, x) in items.iter().enumerate() {
                     let len = ptr.len();
                     ptr.push_str(&format!("/{i}"));
@@ -315,15 +322,15 @@ impl Lowering {
                     ptr.truncate(len);
                 }
             }
-            Value::Object(m) => {
-                for (k, x) in m {
+            JsonataTemplate::Object(members) => {
+                for (k, x) in members {
                     let len = ptr.len();
                     pointer::push(ptr, k);
                     self.payload_references(x, ptr);
                     ptr.truncate(len);
                 }
             }
-            _ => {}
+            JsonataTemplate::Literal(_) => {}
         }
     }
 
@@ -410,7 +417,7 @@ impl Lowering {
         match JsonataPayload::parse(v) {
             Ok(p) => {
                 if ql == QueryLanguage::Jsonata {
-                    self.payload_references(v, &mut ptr.to_owned());
+                    self.payload_references(p.template(), &mut ptr.to_owned());
                 }
                 Payload::Jsonata(p)
             }

@@ -427,7 +427,7 @@ impl Exec {
             Payload::JsonPath(t) => self.template(t, input, vars, info),
             // The one JSONata payload evaluated through here: `Arguments` (Task, Parallel).
             Payload::Jsonata(p) => {
-                self.ata_template(p.value(), "Arguments", AtaScope::input(input), vars, info)
+                self.ata_template(p.template(), "Arguments", AtaScope::input(input), vars, info)
             }
         }
     }
@@ -1030,7 +1030,7 @@ impl Exec {
             }
             Some(Payload::Jsonata(p)) => {
                 let item_info = info.with(None, Some((index, item)));
-                self.ata_template(p.value(), "ItemSelector", AtaScope::input(eff), vars, &item_info)
+                self.ata_template(p.template(), "ItemSelector", AtaScope::input(eff), vars, &item_info)
             }
             None => Ok(item.clone()),
         }

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use serde_json::{Map as JsonMap, Value};
-use sfn_asl::{Condition, Dynamic, JsonataExpr, Payload, State, StateKind};
-use sfn_path::jsonata::{self, JsonataError};
+use sfn_asl::{Condition, Dynamic, JsonataExpr, JsonataTemplate, Payload, State, StateKind};
+use sfn_path::jsonata::JsonataError;
 use sfn_path::{ErrorName, Variables as _, type_name};
 use sfn_patterns::AbortSignal;
 
@@ -128,7 +128,8 @@ impl Exec {
         Ok(Step { next, output, assign })
     }
 
-    /// Evaluates one expression written for `field`; `undefined` is an error.
+    /// Evaluates one expression written for `field`; `undefined` is an error. What `$states` and the
+    /// variables hold is bound from what the expression reads, found when it was parsed.
     pub(crate) fn ata_expr(
         &self,
         expr: &JsonataExpr,
@@ -137,23 +138,11 @@ impl Exec {
         vars: &Vars,
         info: &StateInfo<'_>,
     ) -> Result<Value, Failure> {
-        self.ata_source(expr.source(), field, sc, vars, info)
-    }
-
-    /// [`Exec::ata_expr`] on an expression's source text (checked when the definition was loaded).
-    fn ata_source(
-        &self,
-        source: &str,
-        field: &str,
-        sc: AtaScope<'_>,
-        vars: &Vars,
-        info: &StateInfo<'_>,
-    ) -> Result<Value, Failure> {
-        let uses_states = source.contains("$states");
+        let e = expr.expression();
         // The context object is built only for expressions that may read it.
-        let context = (uses_states && source.contains("context")).then(|| self.context_value(info, true));
+        let context = e.uses_context().then(|| self.context_value(info, true));
         let mut states: Vec<(&str, &Value)> = Vec::with_capacity(4);
-        if uses_states {
+        if e.uses_states() {
             states.push(("input", sc.input));
             if let Some(ctx) = &context {
                 states.push(("context", ctx));
@@ -165,22 +154,18 @@ impl Exec {
                 states.push(("errorOutput", e));
             }
         }
-        let mut bindings: Vec<(&str, &Value)> = Vec::new();
-        for name in jsonata::referenced_variables(source) {
-            if name != "states"
-                && !bindings.iter().any(|(n, _)| *n == name)
-                && let Some(v) = vars.get(name)
-            {
-                bindings.push((name, v));
-            }
-        }
+        let bindings: Vec<(&str, &Value)> =
+            e.variables().filter_map(|name| vars.get(name).map(|v| (name, v))).collect();
         let fail = |what: &str| {
             query_error(
                 info,
-                &format!("The JSONata expression '{source}' specified for the field '{field}' {what}"),
+                &format!(
+                    "The JSONata expression '{}' specified for the field '{field}' {what}",
+                    expr.source()
+                ),
             )
         };
-        match jsonata::evaluate_with_states(source, &states, &bindings) {
+        match e.evaluate(&states, &bindings) {
             Ok(Some(v)) => Ok(v),
             Ok(None) => Err(fail("returned nothing (undefined).")),
             Err(JsonataError::Unsupported) => Err(fail("returned an unsupported result type.")),
@@ -190,37 +175,33 @@ impl Exec {
         }
     }
 
-    /// Evaluates a template: every string that is a whole `{% %}` expression is replaced by its value;
+    /// Evaluates a template: every expression is replaced by its value, literal subtrees are copied;
     /// `field` names the place in error messages (`Output/result`).
     pub(crate) fn ata_template(
         &self,
-        v: &Value,
+        t: &JsonataTemplate,
         field: &str,
         sc: AtaScope<'_>,
         vars: &Vars,
         info: &StateInfo<'_>,
     ) -> Result<Value, Failure> {
-        match v {
-            // The template's expressions were parsed when the definition was loaded: only strip `{% %}`.
-            Value::String(s) => match JsonataExpr::delimited(s) {
-                Some(source) => self.ata_source(source, field, sc, vars, info),
-                None => Ok(v.clone()),
-            },
-            Value::Array(items) => {
+        match t {
+            JsonataTemplate::Literal(v) => Ok(v.clone()),
+            JsonataTemplate::Expr(e) => self.ata_expr(e, field, sc, vars, info),
+            JsonataTemplate::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, x) in items.iter().enumerate() {
                     out.push(self.ata_template(x, &format!("{field}/{i}"), sc, vars, info)?);
                 }
                 Ok(Value::Array(out))
             }
-            Value::Object(m) => {
-                let mut out = JsonMap::with_capacity(m.len());
-                for (k, x) in m {
-                    out.insert(k.clone(), self.ata_template(x, &format!("{field}/{k}"), sc, vars, info)?);
+            JsonataTemplate::Object(members) => {
+                let mut out = JsonMap::with_capacity(members.len());
+                for (k, x) in members {
+                    out.insert(k.to_string(), self.ata_template(x, &format!("{field}/{k}"), sc, vars, info)?);
                 }
                 Ok(Value::Object(out))
             }
-            other => Ok(other.clone()),
         }
     }
 
@@ -234,7 +215,7 @@ impl Exec {
         info: &StateInfo<'_>,
     ) -> Result<Value, Failure> {
         match payload {
-            Payload::Jsonata(p) => self.ata_template(p.value(), field, sc, vars, info),
+            Payload::Jsonata(p) => self.ata_template(p.template(), field, sc, vars, info),
             // A JSONPath template in a JSONata state cannot pass validation; evaluate it as JSONPath.
             Payload::JsonPath(t) => self.template(t, sc.input, vars, info),
         }
@@ -293,9 +274,10 @@ impl Exec {
             Value::Array(_) => Ok(v),
             other => {
                 let source = match items {
-                    Payload::Jsonata(p) => match p.value() {
-                        Value::String(s) => JsonataExpr::delimited(s).unwrap_or(s).to_owned(),
-                        v => v.to_string(),
+                    Payload::Jsonata(p) => match (p.template(), p.value()) {
+                        (JsonataTemplate::Expr(e), _) => e.source().to_owned(),
+                        (_, Value::String(s)) => s.clone(),
+                        (_, v) => v.to_string(),
                     },
                     Payload::JsonPath(_) => String::new(),
                 };

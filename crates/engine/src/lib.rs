@@ -29,7 +29,8 @@
 //! one `None` check per hook, nothing else.
 //!
 //! Invariants: it knows no service (tasks go through [`sfn_patterns::ServiceIntegration`] chosen when
-//! the machine is prepared); it never re-parses a definition string while running; every failure
+//! the machine is prepared); it never re-parses a definition string while running (jsonata-rs, which
+//! keeps no parsed form, parses a JSONata expression again when it evaluates it); every failure
 //! carries its ASL error name and Retry/Catch match that name; stopping an execution aborts every
 //! branch and task cooperatively so `.sync` jobs are stopped, not orphaned; all waiting uses tokio's
 //! timer, so a paused test runtime is a virtual clock.

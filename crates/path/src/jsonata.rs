@@ -9,6 +9,10 @@
 //! recursive parser runs on a stack sized for the expression), evaluation depth and evaluation time, and
 //! turns a panic inside jsonata-rs into an error, so a definition can never crash or hang the process.
 //!
+//! [`Expression::parse`] checks an expression once and keeps what it reads (`$states` and which members,
+//! variables, top-level references), found by one scan that splits the source as jsonata-rs does
+//! (`scan.rs`, `refs.rs`), so evaluation binds only that and never scans the source.
+//!
 //! What jsonata-rs lacks (and so this module lacks): `$formatNumber`, `$formatBase`, `$formatInteger`,
 //! `$parseInteger`, `$type`, `$sift`, `$spread`, `$shuffle` and the date picture strings of `$fromMillis`
 //! beyond ISO 8601; objects it builds do not keep key order. Numbers are IEEE doubles, as in JSONata.
@@ -29,12 +33,112 @@ use bumpalo::Bump;
 use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JValue};
 use serde_json::{Map, Number, Value};
 
-/// The variable names an expression mentions (`$name`), so a caller binds only those.
-pub fn referenced_variables(source: &str) -> impl Iterator<Item = &str> {
-    source.split('$').skip(1).filter_map(|rest| {
-        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
-        (end > 0).then(|| &rest[..end])
-    })
+mod refs;
+mod scan;
+
+pub use refs::TopLevel;
+pub use scan::StatesMember;
+
+/// An expression checked once, with what it reads found once: whether it uses `$states` and which
+/// members, the variables it names, what it reads from the top-level context (which Step Functions
+/// refuses), and the stack its evaluation needs. [`Expression::evaluate`] binds only what it reads.
+///
+/// jsonata-rs's parsed form cannot be kept (its `JsonAta` borrows the arena each evaluation allocates in
+/// and holds an `Rc<RefCell<…>>` variable frame that `:=` writes into, so it is neither `Send` nor
+/// reusable, and its syntax tree has no public type or evaluator): each evaluation parses the source
+/// again, and nothing else.
+///
+/// ```
+/// use serde_json::json;
+/// use sfn_path::jsonata::{Expression, StatesMember};
+/// let e = Expression::parse("$states.input.n * $factor").unwrap();
+/// assert!(e.uses_states_member(StatesMember::Input) && !e.uses_context());
+/// assert_eq!(e.variables().collect::<Vec<_>>(), ["factor"]);
+/// let input = json!({"n": 2});
+/// assert_eq!(e.evaluate(&[("input", &input)], &[("factor", &json!(3))]), Ok(Some(json!(6))));
+/// assert!(Expression::parse("1 +").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expression {
+    source: Box<str>,
+    reads: scan::Reads,
+    top_level: Vec<TopLevel>,
+    /// Stack for parsing and evaluating it (see [`stack_for`]).
+    stack: usize,
+}
+
+impl Expression {
+    /// Parses an expression (the text between `{%` and `%}`), checking its syntax, nesting and length.
+    pub fn parse(source: &str) -> Result<Expression, JsonataError> {
+        check_nesting(source)?;
+        let stack = stack_for(source)?;
+        stacker::maybe_grow(stack, stack, || {
+            let arena = Bump::new();
+            parse(source, &arena).map(|_| ())
+        })?;
+        Ok(Expression {
+            source: source.into(),
+            reads: scan::reads(source),
+            top_level: refs::top_level_references(source),
+            stack,
+        })
+    }
+
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// True when it mentions `$states`.
+    pub fn uses_states(&self) -> bool {
+        self.reads.states
+    }
+
+    /// True when it may read `$states.<member>`: it names that member, or uses `$states` otherwise
+    /// than as `$states.name` (`$keys($states)`), which may read every member.
+    pub fn uses_states_member(&self, member: StatesMember) -> bool {
+        self.reads.member(member)
+    }
+
+    /// True when it may read the context object (`$states.context`), so callers build one only then.
+    pub fn uses_context(&self) -> bool {
+        self.uses_states_member(StatesMember::Context)
+    }
+
+    /// The variables it names (`$name`, not `$states`), each once, in writing order; names in strings,
+    /// regular expressions and comments are not among them.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.reads.variables.iter().map(|v| &**v)
+    }
+
+    /// What it reads from the top-level context, which Step Functions does not provide (`phone`, `$`,
+    /// `$$`), each once, in writing order.
+    pub fn top_level_references(&self) -> &[TopLevel] {
+        &self.top_level
+    }
+
+    /// Evaluates it with `bindings` as variables and `$states` built from `states` (`("input", …)`,
+    /// `("result", …)`, …) without copying those values into one JSON object first; only the members it
+    /// may read are converted, and `$states` is bound only when it uses it. `Ok(None)` when the result
+    /// is undefined.
+    pub fn evaluate(
+        &self,
+        states: &[(&str, &Value)],
+        bindings: &[(&str, &Value)],
+    ) -> Result<Option<Value>, JsonataError> {
+        let read = |name: &str| match StatesMember::named(name) {
+            Some(m) => self.uses_states_member(m),
+            None => self.reads.whole(),
+        };
+        let states: Vec<_> = if self.uses_states() {
+            states.iter().copied().filter(|(name, _)| read(name)).collect()
+        } else {
+            Vec::new()
+        };
+        stacker::maybe_grow(self.stack, self.stack, || {
+            evaluate_here(&self.source, self.uses_states().then_some(&states[..]), bindings)
+        })
+    }
 }
 
 /// Deepest bracket nesting accepted in an expression's source.
@@ -64,13 +168,10 @@ pub enum JsonataError {
     Unsupported,
 }
 
-/// Checks an expression's syntax (and nesting) without evaluating it.
+/// Checks an expression's syntax (and nesting) without evaluating it ([`Expression::parse`] keeps
+/// what it finds).
 pub fn check(source: &str) -> Result<(), JsonataError> {
-    check_nesting(source)?;
-    with_stack(source, || {
-        let arena = Bump::new();
-        parse(source, &arena).map(|_| ())
-    })?
+    Expression::parse(source).map(|_| ())
 }
 
 /// jsonata-rs's parser, with a panic in it (it has `unreachable!()`s that odd input reaches, e.g.
@@ -105,17 +206,22 @@ pub fn evaluate_with_states(
     bindings: &[(&str, &Value)],
 ) -> Result<Option<Value>, JsonataError> {
     check_nesting(source)?;
-    with_stack(source, || evaluate_here(source, states, bindings))?
+    let stack = stack_for(source)?;
+    stacker::maybe_grow(stack, stack, || {
+        evaluate_here(source, (!states.is_empty()).then_some(states), bindings)
+    })
 }
 
+/// Parses `source` (jsonata-rs keeps no parsed form between evaluations, see [`Expression`]) and
+/// evaluates it; `states`, when given, is bound as `$states`.
 fn evaluate_here(
     source: &str,
-    states: &[(&str, &Value)],
+    states: Option<&[(&str, &Value)]>,
     bindings: &[(&str, &Value)],
 ) -> Result<Option<Value>, JsonataError> {
     let arena = Bump::new();
     let expr = parse(source, &arena)?;
-    if !states.is_empty() {
+    if let Some(states) = states {
         let object = JValue::object_with_capacity(&arena, states.len());
         for (name, value) in states {
             object.insert(name, to_jsonata(&arena, value, 0));
@@ -160,16 +266,15 @@ const EVAL_STACK: usize = if cfg!(debug_assertions) { 1 << 20 } else { 256 << 10
 /// 3 KiB optimized per token; these leave a margin).
 const TOKEN_STACK: usize = if cfg!(debug_assertions) { 48 << 10 } else { 8 << 10 };
 
-/// Runs `f` (a parse, maybe an evaluation) with enough stack for `source`: on the current stack when it
-/// has room (short expressions, the usual case), else on a fresh stack of the size needed. Refuses
-/// sources over [`MAX_TOKENS`].
-fn with_stack<R>(source: &str, f: impl FnOnce() -> R) -> Result<R, JsonataError> {
+/// The stack a parse and evaluation of `source` need; a caller runs them with
+/// `stacker::maybe_grow(stack, stack, …)`, on the current stack when it has room (short expressions, the
+/// usual case), else on a fresh stack of the size needed. Refuses sources over [`MAX_TOKENS`].
+fn stack_for(source: &str) -> Result<usize, JsonataError> {
     let tokens = count_tokens(source);
     if tokens > MAX_TOKENS {
         return Err(JsonataError::Syntax(format!("S0201: The expression has more than {MAX_TOKENS} tokens")));
     }
-    let needed = EVAL_STACK + tokens * TOKEN_STACK;
-    Ok(stacker::maybe_grow(needed, needed, f))
+    Ok(EVAL_STACK + tokens * TOKEN_STACK)
 }
 
 /// An upper bound on the number of tokens of `source`: a run of name or digit characters is one, a

@@ -1,8 +1,9 @@
 //! `sfn-path`: the Step Functions JsonPath dialect, reference paths, payload templates and intrinsic functions.
 //!
 //! Place in the workspace: the bottom layer; it depends on nothing of ours. `sfn-asl` parses every path,
-//! template and intrinsic call of a definition with this crate once, at load time; `sfn-engine` evaluates
-//! the parsed forms and never re-parses a string while running.
+//! template, intrinsic call and JSONata expression of a definition with this crate once, at load time;
+//! `sfn-engine` evaluates the parsed forms and never re-parses a string while running, except that
+//! jsonata-rs parses a JSONata source again at each evaluation ([`jsonata::Expression`] says why).
 //!
 //! Why hand-written: Step Functions' paths are Jayway JsonPath with Step Functions' own additions
 //! (`$$` for the context object, `$name` for variables, `States.*` intrinsic calls with their own escapes,
