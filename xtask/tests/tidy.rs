@@ -37,7 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("sfn-engine", &["sfn-patterns", "sfn-asl", "sfn-path"]),
     ("sfn-ecs", &["sfn-patterns", "sfn-asl"]),
     ("sfn-iam", &["sfn-patterns", "sfn-asl", "sfn-path"]),
-    ("sfn-patterns", &["sfn-asl"]),
+    ("sfn-patterns", &["sfn-asl", "sfn-path"]),
     ("sfn-asl", &["sfn-path"]),
     ("sfn-path", &[]),
     ("xtask", &[]),

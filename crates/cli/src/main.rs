@@ -84,6 +84,18 @@ struct Load<'a> {
     mocked: bool,
 }
 
+impl<'a> Load<'a> {
+    /// How `run` and `test-state` load: the ECS lints against their task definitions, warnings shown,
+    /// mocks (when given) answering the Task states.
+    fn for_running(ecs: &'a run::EcsArgs, mocks: &run::MockArgs) -> Self {
+        Load {
+            task_definitions: ecs.task_definitions.as_ref(),
+            warnings: true,
+            mocked: mocks.mock_config.is_some(),
+        }
+    }
+}
+
 /// Reads a definition and gives it the one verdict every command shares ([`validate::check`]); prints its
 /// errors (and, when asked, its warnings) to stderr; an invalid definition is exit code 2.
 fn load_definition(path: &std::path::Path, load: Load<'_>) -> Result<sfn::asl::StateMachine, i32> {

@@ -89,17 +89,11 @@ pub(crate) struct RunArgs {
 
 /// Runs the command; returns the process exit code.
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
-    let machine = match crate::load_definition(
-        &args.definition,
-        crate::Load {
-            task_definitions: args.ecs.task_definitions.as_ref(),
-            warnings: true,
-            mocked: args.mocks.mock_config.is_some(),
-        },
-    ) {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let machine =
+        match crate::load_definition(&args.definition, crate::Load::for_running(&args.ecs, &args.mocks)) {
+            Ok(m) => m,
+            Err(code) => return Ok(code),
+        };
     let input = match read_input(args.input.as_deref()) {
         Ok(v) => v,
         Err(e) => {

@@ -36,17 +36,11 @@ pub(crate) struct TestStateArgs {
 
 /// Runs the command: exit 0 when the state succeeded (or its error was caught), 1 otherwise.
 pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
-    let machine = match crate::load_definition(
-        &args.definition,
-        crate::Load {
-            task_definitions: args.ecs.task_definitions.as_ref(),
-            warnings: true,
-            mocked: args.mocks.mock_config.is_some(),
-        },
-    ) {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let machine =
+        match crate::load_definition(&args.definition, crate::Load::for_running(&args.ecs, &args.mocks)) {
+            Ok(m) => m,
+            Err(code) => return Ok(code),
+        };
     let input = match crate::run::read_input(args.input.as_deref()) {
         Ok(v) => v,
         Err(e) => {
