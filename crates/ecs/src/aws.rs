@@ -46,6 +46,7 @@ use serde_json::{Map, Value, json};
 
 use crate::backend::{EcsBackend, RunTaskRequest};
 use crate::error::EcsError;
+use crate::lifecycle::{DesiredStatus, LastStatus, StopCode};
 use crate::model::{DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput};
 use crate::params::{ContainerOverride, RunTaskParams, TaskOverride};
 
@@ -575,7 +576,7 @@ fn container(c: &ecs::Container) -> EcsContainer {
         container_arn: c.container_arn().unwrap_or_default().to_owned(),
         name: c.name().unwrap_or_default().to_owned(),
         image: c.image().unwrap_or_default().to_owned(),
-        last_status: c.last_status().unwrap_or_default().to_owned(),
+        last_status: LastStatus::from(c.last_status().unwrap_or_default()),
         exit_code: c.exit_code(),
         reason: c.reason().map(str::to_owned),
         // DescribeTasks does not say; the task definition does.
@@ -649,8 +650,8 @@ fn task(t: &ecs::Task) -> EcsTask {
         task_arn: t.task_arn().unwrap_or_default().to_owned(),
         cluster_arn: t.cluster_arn().unwrap_or_default().to_owned(),
         task_definition_arn: t.task_definition_arn().unwrap_or_default().to_owned(),
-        last_status: t.last_status().unwrap_or_default().to_owned(),
-        desired_status: t.desired_status().unwrap_or_default().to_owned(),
+        last_status: LastStatus::from(t.last_status().unwrap_or_default()),
+        desired_status: DesiredStatus::from(t.desired_status().unwrap_or_default()),
         launch_type: t.launch_type().map(|l| l.as_str().to_owned()),
         capacity_provider_name: t.capacity_provider_name().map(str::to_owned),
         platform_version: t.platform_version().map(str::to_owned),
@@ -665,7 +666,7 @@ fn task(t: &ecs::Task) -> EcsTask {
         stopping_at: millis(t.stopping_at()),
         stopped_at: millis(t.stopped_at()),
         execution_stopped_at: millis(t.execution_stopped_at()),
-        stop_code: t.stop_code().map(|c| c.as_str().to_owned()),
+        stop_code: t.stop_code().map(|c| StopCode::from(c.as_str())),
         stopped_reason: t.stopped_reason().map(str::to_owned),
         containers: t.containers().iter().map(container).collect(),
         overrides: t

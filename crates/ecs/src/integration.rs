@@ -11,6 +11,7 @@ use sfn_patterns::{
 };
 
 use crate::backend::{EcsBackend, RunTaskRequest};
+use crate::lifecycle::StopCode;
 use crate::model::run_task_response;
 use crate::params::{RunTaskParams, is_jsonata, lint_template};
 use crate::poller::{PollIntervals, Poller, Stopped};
@@ -296,7 +297,7 @@ impl ServiceIntegration for EcsIntegration {
             let json = task.to_json();
             // Any container that exited non-zero (essential or not) or never ran fails the state;
             // so does a task that failed to start.
-            let bad = task.stop_code.as_deref() == Some("TaskFailedToStart")
+            let bad = task.stop_code == Some(StopCode::TaskFailedToStart)
                 || task.containers.iter().any(|c| c.exit_code != Some(0));
             if bad {
                 return Err(task_failed(&json));

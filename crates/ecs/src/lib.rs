@@ -6,6 +6,9 @@
 //!
 //! - [`params`]: the complete RunTask request in PascalCase, checked against the ECS API model — statically
 //!   (unknown fields with did-you-mean, literal types) and at run time.
+//! - [`EcsTask`]'s life cycle (`lifecycle.rs`), written once for the local and sim backends: the
+//!   transitions PROVISIONING → PENDING → RUNNING → DEACTIVATING → STOPPED with the timestamps and `Version`
+//!   ECS sets at each, and [`LastStatus`] / [`DesiredStatus`] / [`StopCode`] as ECS's strings.
 //! - [`LocalBackend`]: each container a host process (argv, never a shell), ECS life cycle, exit codes,
 //!   stop codes and container reasons, finite EC2-style cluster capacity (real `RESOURCE:CPU`/`RESOURCE:MEMORY`
 //!   failures; FARGATE tasks take none, as on ECS), captured logs, extra environment for callbacks.
@@ -44,6 +47,7 @@ mod aws;
 mod backend;
 mod error;
 mod integration;
+mod lifecycle;
 mod local;
 mod model;
 pub mod params;
@@ -56,6 +60,7 @@ pub use aws::AwsBackend;
 pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
 pub use error::{EcsError, SimConfigError, TaskDefinitionError};
 pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
+pub use lifecycle::{DesiredStatus, LastStatus, StopCode};
 pub use local::{Capacity, ContainerLog, LocalBackend};
 pub use model::{
     DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,

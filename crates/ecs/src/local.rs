@@ -12,14 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name, millis};
 use crate::error::EcsError;
-use crate::model::{DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides};
+use crate::lifecycle::{ESSENTIAL_CONTAINER_EXITED, NewTask, STOPPED_BY_USER, StopCode};
+use crate::model::{DescribeOutput, EcsFailure, EcsTask, RunTaskOutput};
 use crate::params::RunTaskParams;
 use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
 
@@ -208,72 +208,39 @@ impl LocalBackend {
         td_arn: &str,
         cluster: &str,
     ) -> (EcsTask, Arc<LocalTask>) {
-        let p = &req.params;
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let task_id = format!("{:08x}{:024x}", std::process::id(), n);
-        let task_arn =
-            format!("arn:aws:ecs:{}:{}:task/{}/{task_id}", req.region, req.account, cluster_name(cluster));
-        let (cpu, mem) = td.requirements();
-        let task = EcsTask {
-            task_arn: task_arn.clone(),
-            cluster_arn: cluster.to_owned(),
+        let task = EcsTask::provisioning(NewTask {
+            req,
+            td,
             task_definition_arn: td_arn.to_owned(),
-            last_status: "PROVISIONING".into(),
-            desired_status: "RUNNING".into(),
-            launch_type: p.launch_type.clone(),
-            capacity_provider_name: p
-                .capacity_provider_strategy
-                .as_ref()
-                .and_then(|s| s.first())
-                .map(|s| s.capacity_provider.clone()),
-            platform_version: p.platform_version.clone(),
-            cpu: cpu.to_string(),
-            memory: mem.to_string(),
-            started_by: p.started_by.clone(),
-            group: p.group.clone().unwrap_or_else(|| format!("family:{}", td.family)),
+            cluster_arn: cluster,
+            task_id: &task_id,
             created_at: now_ms(),
-            pull_started_at: None,
-            pull_stopped_at: None,
-            started_at: None,
-            stopping_at: None,
-            stopped_at: None,
-            execution_stopped_at: None,
-            stop_code: None,
-            stopped_reason: None,
-            containers: td
-                .container_definitions
-                .iter()
-                .map(|c| EcsContainer {
-                    container_arn: format!(
-                        "arn:aws:ecs:{}:{}:container/{}/{task_id}/{}",
-                        req.region,
-                        req.account,
-                        cluster_name(cluster),
-                        c.name
-                    ),
-                    name: c.name.clone(),
-                    image: c.image.clone(),
-                    last_status: "PENDING".into(),
-                    exit_code: None,
-                    reason: None,
-                    essential: c.is_essential(),
-                    runtime_id: None,
-                    extra: serde_json::Map::new(),
-                })
-                .collect(),
-            overrides: render_overrides(td, p),
-            tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
-            enable_execute_command: p.enable_execute_command.unwrap_or(false),
-            version: 1,
-            extra: serde_json::Map::new(),
-        };
+        });
         let (stop, _) = watch::channel(None);
         let local = Arc::new(LocalTask { task: Mutex::new(task.clone()), stop, logs: Mutex::default() });
         (task, local)
     }
 }
 
-/// Drives one task from PENDING to STOPPED.
+impl LocalTask {
+    /// One change of the task as DescribeTasks reports it (a transition of its life cycle).
+    fn update(&self, f: impl FnOnce(&mut EcsTask)) {
+        f(&mut self.task.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// What a task's containers are, once they were started.
+enum Started {
+    /// Every container runs (by index in the task definition).
+    All(Vec<Child>),
+    /// A container could not start (the reason); those started before it.
+    Failed(String, Vec<Child>),
+}
+
+/// Drives one task from PENDING to STOPPED: pull, start the containers, run until an essential container
+/// exits or StopTask, stop; then the task's capacity is released.
 async fn drive(
     local: Arc<LocalTask>,
     td: TaskDefinition,
@@ -283,113 +250,102 @@ async fn drive(
     state: Arc<Mutex<State>>,
     usage: (String, i64, i64),
 ) {
-    let update = |f: &mut dyn FnMut(&mut EcsTask)| {
-        let mut t = local.task.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut t);
-        t.version += 1;
-    };
-    update(&mut |t| {
-        t.last_status = "PENDING".into();
-        t.pull_started_at = Some(now_ms());
-        t.pull_stopped_at = Some(now_ms());
-    });
-    let mut stop_rx = local.stop.subscribe();
+    local.update(|t| t.pending(now_ms()));
+    let stop_rx = local.stop.subscribe();
+    match start_containers(&local, &td, &params, &envs) {
+        Started::Failed(reason, children) => fail_to_start(&local, children, &reason).await,
+        Started::All(children) => {
+            local.update(|t| t.running(now_ms()));
+            let (code, reason) = run_until_stopped(&local, &td, children, grace, stop_rx).await;
+            local.update(|t| t.stopped(code, &reason, now_ms()));
+        }
+    }
+    release(&state, &usage);
+}
 
-    // Start every container; any that cannot start fails the task to start.
-    let mut children: Vec<Option<Child>> = Vec::new();
-    let mut failed: Option<String> = None;
+/// Starts every container in order; the first that cannot start fails the task to start.
+fn start_containers(
+    local: &Arc<LocalTask>,
+    td: &TaskDefinition,
+    params: &RunTaskParams,
+    envs: &[Vec<(String, String)>],
+) -> Started {
+    let mut children = Vec::new();
     for (i, c) in td.container_definitions.iter().enumerate() {
-        let args = argv(c, &params);
-        let spawned = match args.split_first() {
-            None => {
-                Err(format!("CannotStartContainerError: container {} has no entryPoint or command", c.name))
-            }
-            Some((prog, rest)) => {
-                let mut cmd = Command::new(prog);
-                cmd.args(rest)
-                    .env_clear()
-                    .envs(envs[i].iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .process_group(0)
-                    .kill_on_drop(true);
-                if let Some(dir) = &c.working_directory {
-                    cmd.current_dir(dir);
-                }
-                cmd.spawn().map_err(|e| format!("CannotStartContainerError: failed to start {prog}: {e}"))
-            }
-        };
-        match spawned {
+        match spawn(c, params, &envs[i]) {
             Ok(mut child) => {
-                capture(&local, &c.name, &mut child);
+                capture(local, &c.name, &mut child);
                 let pid = child.id().map(|p| p.to_string());
-                update(&mut |t| {
-                    t.containers[i].runtime_id = pid.clone();
-                });
-                children.push(Some(child));
+                local.update(|t| t.container_started(i, pid));
+                children.push(child);
             }
             Err(reason) => {
-                update(&mut |t| {
-                    t.containers[i].reason = Some(reason.clone());
-                });
-                failed = Some(reason);
-                children.push(None);
-                break;
+                local.update(|t| t.container_failed_to_start(i, &reason));
+                return Started::Failed(reason, children);
             }
         }
     }
-    if let Some(reason) = failed {
-        for child in children.iter_mut().flatten() {
-            signal_group(child, nix::sys::signal::Signal::SIGKILL);
-            let _ = child.wait().await;
-        }
-        update(&mut |t| {
-            for c in &mut t.containers {
-                c.last_status = "STOPPED".into();
-            }
-            t.last_status = "STOPPED".into();
-            t.desired_status = "STOPPED".into();
-            t.stop_code = Some("TaskFailedToStart".into());
-            t.stopped_reason = Some(reason.clone());
-            let now = now_ms();
-            t.stopping_at = Some(now);
-            t.stopped_at = Some(now);
-        });
-        release(&state, &usage);
-        return;
-    }
-    update(&mut |t| {
-        t.last_status = "RUNNING".into();
-        t.started_at = Some(now_ms());
-        for c in &mut t.containers {
-            c.last_status = "RUNNING".into();
-        }
-    });
+    Started::All(children)
+}
 
-    // Wait until an essential container exits or the task is stopped.
-    let mut waits = futures_util::stream::FuturesUnordered::new();
-    for (i, child) in children.iter_mut().enumerate() {
-        if let Some(ch) = child.take() {
-            waits.push(async move {
-                let mut ch = ch;
-                let status = ch.wait().await;
-                (i, status.map(exit_code).ok(), ch)
-            });
-        }
+/// One container's process (argv, never a shell), in its own process group; `Err` is the container's
+/// `CannotStartContainerError` reason.
+fn spawn(c: &ContainerDefinition, params: &RunTaskParams, env: &[(String, String)]) -> Result<Child, String> {
+    let args = argv(c, params);
+    let Some((prog, rest)) = args.split_first() else {
+        return Err(format!("CannotStartContainerError: container {} has no entryPoint or command", c.name));
+    };
+    let mut cmd = Command::new(prog);
+    cmd.args(rest)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(dir) = &c.working_directory {
+        cmd.current_dir(dir);
     }
+    cmd.spawn().map_err(|e| format!("CannotStartContainerError: failed to start {prog}: {e}"))
+}
+
+/// A container could not start: those already started are killed, the task is STOPPED
+/// (`TaskFailedToStart`).
+async fn fail_to_start(local: &Arc<LocalTask>, mut children: Vec<Child>, reason: &str) {
+    for child in &mut children {
+        signal_group(child, nix::sys::signal::Signal::SIGKILL);
+        let _ = child.wait().await;
+    }
+    local.update(|t| {
+        let now = now_ms();
+        t.failed_to_start(reason, now, Some(now));
+    });
+}
+
+/// Waits until an essential container exits or the task is stopped (StopTask); then the other containers
+/// get SIGTERM, and SIGKILL after `grace`. Returns the task's stop code and reason.
+async fn run_until_stopped(
+    local: &Arc<LocalTask>,
+    td: &TaskDefinition,
+    children: Vec<Child>,
+    grace: Duration,
+    mut stop_rx: watch::Receiver<Option<String>>,
+) -> (StopCode, String) {
     use futures_util::StreamExt as _;
-    let mut running: HashMap<usize, ()> = (0..td.container_definitions.len()).map(|i| (i, ())).collect();
-    let mut stop: Option<(String, String)> = None;
+    let mut waits = futures_util::stream::FuturesUnordered::new();
     let mut pids: HashMap<usize, u32> = HashMap::new();
-    {
-        let t = local.task.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, c) in t.containers.iter().enumerate() {
-            if let Some(p) = c.runtime_id.as_deref().and_then(|p| p.parse().ok()) {
-                pids.insert(i, p);
-            }
+    for (i, mut ch) in children.into_iter().enumerate() {
+        if let Some(p) = ch.id() {
+            pids.insert(i, p);
         }
+        waits.push(async move {
+            let status = ch.wait().await;
+            (i, status.map(exit_code).ok(), ch)
+        });
     }
+    let mut running: HashMap<usize, ()> = (0..td.container_definitions.len()).map(|i| (i, ())).collect();
+    let mut stop: Option<(StopCode, String)> = None;
     let kill_all =
         |pids: &HashMap<usize, u32>, running: &HashMap<usize, ()>, sig: nix::sys::signal::Signal| {
             for i in running.keys() {
@@ -399,39 +355,26 @@ async fn drive(
             }
         };
     let mut deadline: Option<tokio::time::Instant> = None;
+    // Told to stop: the running containers get SIGTERM now and SIGKILL at the deadline.
+    let stopping = |stop: &mut Option<(StopCode, String)>, code, reason, running: &HashMap<usize, ()>| {
+        *stop = Some((code, reason));
+        kill_all(&pids, running, nix::sys::signal::Signal::SIGTERM);
+        local.update(|t| t.stopping(now_ms()));
+        tokio::time::Instant::now() + grace
+    };
     while !running.is_empty() {
         tokio::select! {
             Some((i, code, _child)) = waits.next() => {
                 running.remove(&i);
-                let essential = td.container_definitions[i].is_essential();
-                update(&mut |t| {
-                    t.containers[i].last_status = "STOPPED".into();
-                    t.containers[i].exit_code = code;
-                    if stop.is_some() && t.containers[i].reason.is_none() {
-                        t.containers[i].reason = Some("Task stopped".into());
-                    }
-                });
-                if essential && stop.is_none() {
-                    stop = Some(("EssentialContainerExited".into(), "Essential container in task exited".into()));
-                    kill_all(&pids, &running, nix::sys::signal::Signal::SIGTERM);
-                    deadline = Some(tokio::time::Instant::now() + grace);
-                    update(&mut |t| {
-                        t.desired_status = "STOPPED".into();
-                        t.last_status = "DEACTIVATING".into();
-                        t.stopping_at = Some(now_ms());
-                    });
+                local.update(|t| t.container_exited(i, code));
+                if td.container_definitions[i].is_essential() && stop.is_none() {
+                    let reason = ESSENTIAL_CONTAINER_EXITED.to_owned();
+                    deadline = Some(stopping(&mut stop, StopCode::EssentialContainerExited, reason, &running));
                 }
             }
             Ok(()) = stop_rx.changed(), if stop.is_none() => {
-                let reason = stop_rx.borrow().clone().unwrap_or_else(|| "Task stopped by user".into());
-                stop = Some(("UserInitiated".into(), reason));
-                kill_all(&pids, &running, nix::sys::signal::Signal::SIGTERM);
-                deadline = Some(tokio::time::Instant::now() + grace);
-                update(&mut |t| {
-                    t.desired_status = "STOPPED".into();
-                    t.last_status = "DEACTIVATING".into();
-                    t.stopping_at = Some(now_ms());
-                });
+                let reason = stop_rx.borrow().clone().unwrap_or_else(|| STOPPED_BY_USER.into());
+                deadline = Some(stopping(&mut stop, StopCode::UserInitiated, reason, &running));
             }
             () = async {
                 match deadline {
@@ -444,19 +387,7 @@ async fn drive(
             }
         }
     }
-    let (code, reason) = stop
-        .unwrap_or_else(|| ("EssentialContainerExited".into(), "Essential container in task exited".into()));
-    update(&mut |t| {
-        let now = now_ms();
-        t.last_status = "STOPPED".into();
-        t.desired_status = "STOPPED".into();
-        t.stop_code = Some(code.clone());
-        t.stopped_reason = Some(reason.clone());
-        t.stopping_at = t.stopping_at.or(Some(now));
-        t.execution_stopped_at = Some(now);
-        t.stopped_at = Some(now);
-    });
-    release(&state, &usage);
+    stop.unwrap_or_else(|| (StopCode::EssentialContainerExited, ESSENTIAL_CONTAINER_EXITED.into()))
 }
 
 fn release(state: &Arc<Mutex<State>>, usage: &(String, i64, i64)) {

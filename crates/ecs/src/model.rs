@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::lifecycle::{DesiredStatus, LastStatus, StopCode};
 use crate::params::{RunTaskParams, TaskOverride};
 use crate::taskdef::TaskDefinition;
 
@@ -16,7 +17,7 @@ pub struct EcsContainer {
     /// `Image`.
     pub image: String,
     /// `LastStatus`: PENDING, RUNNING, STOPPED.
-    pub last_status: String,
+    pub last_status: LastStatus,
     /// `ExitCode`, once it exited.
     pub exit_code: Option<i32>,
     /// `Reason` (`CannotStartContainerError: …`, or why it was stopped).
@@ -40,10 +41,10 @@ pub struct EcsTask {
     pub cluster_arn: String,
     /// `TaskDefinitionArn`.
     pub task_definition_arn: String,
-    /// PROVISIONING, PENDING, RUNNING, DEPROVISIONING, STOPPED.
-    pub last_status: String,
+    /// PROVISIONING, PENDING, RUNNING, DEACTIVATING, STOPPED (the life cycle: `lifecycle.rs`).
+    pub last_status: LastStatus,
     /// RUNNING or STOPPED.
-    pub desired_status: String,
+    pub desired_status: DesiredStatus,
     /// `LaunchType`.
     pub launch_type: Option<String>,
     /// `CapacityProviderName`.
@@ -73,7 +74,7 @@ pub struct EcsTask {
     /// `ExecutionStoppedAt`.
     pub execution_stopped_at: Option<i64>,
     /// `StopCode`: EssentialContainerExited, TaskFailedToStart, UserInitiated, …
-    pub stop_code: Option<String>,
+    pub stop_code: Option<StopCode>,
     /// `StoppedReason`.
     pub stopped_reason: Option<String>,
     /// Containers.
@@ -164,7 +165,7 @@ impl EcsContainer {
         put_opt(&mut m, "ExitCode", self.exit_code.map(|c| json!(c)));
         m.insert("GpuIds".into(), json!([]));
         m.insert("Image".into(), json!(self.image));
-        m.insert("LastStatus".into(), json!(self.last_status));
+        m.insert("LastStatus".into(), json!(self.last_status.as_str()));
         m.insert("ManagedAgents".into(), json!([]));
         m.insert("Name".into(), json!(self.name));
         m.insert("NetworkBindings".into(), json!([]));
@@ -193,12 +194,12 @@ impl EcsTask {
         );
         m.insert("Cpu".into(), json!(self.cpu));
         m.insert("CreatedAt".into(), json!(self.created_at));
-        m.insert("DesiredStatus".into(), json!(self.desired_status));
+        m.insert("DesiredStatus".into(), json!(self.desired_status.as_str()));
         m.insert("EnableExecuteCommand".into(), json!(self.enable_execute_command));
         put_opt(&mut m, "ExecutionStoppedAt", self.execution_stopped_at.map(|t| json!(t)));
         m.insert("Group".into(), json!(self.group));
         m.insert("InferenceAccelerators".into(), json!([]));
-        m.insert("LastStatus".into(), json!(self.last_status));
+        m.insert("LastStatus".into(), json!(self.last_status.as_str()));
         put_opt(&mut m, "LaunchType", self.launch_type.clone().map(Value::String));
         m.insert("Memory".into(), json!(self.memory));
         m.insert("Overrides".into(), self.overrides.clone());
@@ -207,7 +208,7 @@ impl EcsTask {
         put_opt(&mut m, "PullStoppedAt", self.pull_stopped_at.map(|t| json!(t)));
         put_opt(&mut m, "StartedAt", self.started_at.map(|t| json!(t)));
         put_opt(&mut m, "StartedBy", self.started_by.clone().map(Value::String));
-        put_opt(&mut m, "StopCode", self.stop_code.clone().map(Value::String));
+        put_opt(&mut m, "StopCode", self.stop_code.as_ref().map(|c| json!(c.as_str())));
         put_opt(&mut m, "StoppedAt", self.stopped_at.map(|t| json!(t)));
         put_opt(&mut m, "StoppedReason", self.stopped_reason.clone().map(Value::String));
         put_opt(&mut m, "StoppingAt", self.stopping_at.map(|t| json!(t)));
@@ -221,7 +222,7 @@ impl EcsTask {
 
     /// True once ECS reports the task STOPPED.
     pub fn is_stopped(&self) -> bool {
-        self.last_status == "STOPPED"
+        self.last_status == LastStatus::Stopped
     }
 }
 

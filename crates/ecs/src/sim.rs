@@ -17,12 +17,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::FutureExt as _;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::time::Instant;
 
-use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
+use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn};
 use crate::error::{EcsError, SimConfigError};
-use crate::model::{DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides};
+use crate::lifecycle::{ESSENTIAL_CONTAINER_EXITED, LastStatus, NewTask, StopCode};
+use crate::model::{DescribeOutput, EcsFailure, EcsTask, RunTaskOutput};
 use crate::params::RunTaskParams;
 use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
 
@@ -264,58 +264,37 @@ impl SimBackend {
         let stop_ms = t.task.created_at;
         let at = |d: Duration| stop_ms + i64::try_from(d.as_millis()).unwrap_or(0);
         if let Some(reason) = t.stopped_by_user.take() {
-            finish(&mut t.task, at(now - t.started), "UserInitiated", &reason, |_| Some(143));
+            finish(&mut t.task, at(now - t.started), StopCode::UserInitiated, &reason, |_| Some(143));
             return;
         }
         if let Some(reason) = &t.script.fail_to_start {
-            let reason = reason.clone();
-            for c in &mut t.task.containers {
-                c.last_status = "STOPPED".into();
-            }
-            t.task.last_status = "STOPPED".into();
-            t.task.desired_status = "STOPPED".into();
-            t.task.stop_code = Some("TaskFailedToStart".into());
-            t.task.stopped_reason = Some(reason);
-            t.task.stopped_at = Some(at(Duration::ZERO));
-            t.task.version += 1;
+            t.task.failed_to_start(reason, at(Duration::ZERO), None);
             return;
         }
         let run = Duration::from_secs_f64(t.script.run_seconds.unwrap_or(1.0).max(0.0));
         let elapsed = now - t.started;
-        if t.task.last_status == "PROVISIONING" {
-            t.task.last_status = "RUNNING".into();
-            t.task.started_at = Some(at(Duration::ZERO));
-            for c in &mut t.task.containers {
-                c.last_status = "RUNNING".into();
-            }
-            t.task.version += 1;
+        if t.task.last_status == LastStatus::Provisioning {
+            t.task.running(at(Duration::ZERO));
         }
         if !t.script.never_stops && elapsed >= run {
             let codes = t.script.exit_codes.clone();
             finish(
                 &mut t.task,
                 at(run),
-                "EssentialContainerExited",
-                "Essential container in task exited",
+                StopCode::EssentialContainerExited,
+                ESSENTIAL_CONTAINER_EXITED,
                 |name| Some(codes.get(name).copied().unwrap_or(0)),
             );
         }
     }
 }
 
-fn finish(task: &mut EcsTask, at: i64, code: &str, reason: &str, exit: impl Fn(&str) -> Option<i32>) {
+/// Every container exits (`exit` gives its code by name) and the task stops, at `at`.
+fn finish(task: &mut EcsTask, at: i64, code: StopCode, reason: &str, exit: impl Fn(&str) -> Option<i32>) {
     for c in &mut task.containers {
-        c.last_status = "STOPPED".into();
-        c.exit_code = exit(&c.name);
+        c.exited(exit(&c.name));
     }
-    task.last_status = "STOPPED".into();
-    task.desired_status = "STOPPED".into();
-    task.stop_code = Some(code.into());
-    task.stopped_reason = Some(reason.into());
-    task.stopping_at = Some(at);
-    task.execution_stopped_at = Some(at);
-    task.stopped_at = Some(at);
-    task.version += 1;
+    task.stopped(code, reason, at);
 }
 
 #[async_trait]
@@ -388,16 +367,9 @@ impl EcsBackend for SimBackend {
             }
             let n = self.next.fetch_add(1, Ordering::Relaxed);
             let task_id = format!("{n:032x}");
-            let task_arn = format!(
-                "arn:aws:ecs:{}:{}:task/{}/{task_id}",
-                req.region,
-                req.account,
-                cluster_name(&cluster_arn)
-            );
-            let created = now_ms;
-            let task = EcsTask {
-                task_arn: task_arn.clone(),
-                cluster_arn: cluster_arn.clone(),
+            let task = EcsTask::provisioning(NewTask {
+                req,
+                td: &td,
                 task_definition_arn: format!(
                     "arn:aws:ecs:{}:{}:task-definition/{}:{}",
                     req.region,
@@ -405,55 +377,11 @@ impl EcsBackend for SimBackend {
                     td.family,
                     td.revision.unwrap_or(1)
                 ),
-                last_status: "PROVISIONING".into(),
-                desired_status: "RUNNING".into(),
-                launch_type: p.launch_type.clone(),
-                capacity_provider_name: p
-                    .capacity_provider_strategy
-                    .as_ref()
-                    .and_then(|s| s.first())
-                    .map(|s| s.capacity_provider.clone()),
-                platform_version: p.platform_version.clone(),
-                cpu: td.requirements().0.to_string(),
-                memory: td.requirements().1.to_string(),
-                started_by: p.started_by.clone(),
-                group: p.group.clone().unwrap_or_else(|| format!("family:{}", td.family)),
-                created_at: created,
-                pull_started_at: None,
-                pull_stopped_at: None,
-                started_at: None,
-                stopping_at: None,
-                stopped_at: None,
-                execution_stopped_at: None,
-                stop_code: None,
-                stopped_reason: None,
-                containers: td
-                    .container_definitions
-                    .iter()
-                    .map(|c| EcsContainer {
-                        container_arn: format!(
-                            "arn:aws:ecs:{}:{}:container/{}/{task_id}/{}",
-                            req.region,
-                            req.account,
-                            cluster_name(&cluster_arn),
-                            c.name
-                        ),
-                        name: c.name.clone(),
-                        image: c.image.clone(),
-                        last_status: "PENDING".into(),
-                        exit_code: None,
-                        reason: None,
-                        essential: c.is_essential(),
-                        runtime_id: None,
-                        extra: serde_json::Map::new(),
-                    })
-                    .collect(),
-                overrides: render_overrides(&td, p),
-                tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
-                enable_execute_command: p.enable_execute_command.unwrap_or(false),
-                version: 1,
-                extra: serde_json::Map::new(),
-            };
+                cluster_arn: &cluster_arn,
+                task_id: &task_id,
+                created_at: now_ms,
+            });
+            let task_arn = task.task_arn.clone();
             out.tasks.push(task.clone());
             self.lock().insert(
                 task_arn,

@@ -530,6 +530,19 @@ fn is_json_like(s: &str) -> bool {
         && parse_lenient_json(t).is_ok()
 }
 
+/// The character a backslash escape other than `\u` stands for: `\n`, `\t`, `\r`, `\b`, `\f` their control
+/// characters, any other character itself.
+fn escaped(c: char) -> char {
+    match c {
+        'n' => '\n',
+        't' => '\t',
+        'r' => '\r',
+        'b' => '\u{8}',
+        'f' => '\u{c}',
+        c => c,
+    }
+}
+
 /// `new StringNode(s, true)`: one pair of surrounding quotes removed, then backslash escapes resolved.
 fn unquote(s: &str) -> Cow<'_, str> {
     let inner = match s.as_bytes() {
@@ -547,11 +560,6 @@ fn unquote(s: &str) -> Cow<'_, str> {
             continue;
         }
         match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
             Some('u') => {
                 let hex: String = chars.by_ref().take(4).collect();
                 match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
@@ -562,7 +570,7 @@ fn unquote(s: &str) -> Cow<'_, str> {
                     }
                 }
             }
-            Some(c) => out.push(c),
+            Some(c) => out.push(escaped(c)),
             None => out.push('\\'),
         }
     }
@@ -607,6 +615,17 @@ impl Lenient<'_> {
         }
     }
 
+    /// After an item of an array or an object: a `,` (consumed) or the closing bracket `close` (left).
+    fn separator(&mut self, close: char) -> Result<(), String> {
+        self.ws();
+        match self.peek() {
+            Some(',') => self.pos += 1,
+            Some(c) if c == close => {}
+            _ => return Err(format!("expected ',' or '{close}' at offset {} of the JSON literal", self.pos)),
+        }
+        Ok(())
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value, String> {
         if depth > MAX_JSON_DEPTH {
             return Err(format!("a JSON literal nested deeper than {MAX_JSON_DEPTH} levels"));
@@ -623,17 +642,7 @@ impl Lenient<'_> {
                         return Ok(Value::Array(items));
                     }
                     items.push(self.value(depth + 1)?);
-                    self.ws();
-                    match self.peek() {
-                        Some(',') => self.pos += 1,
-                        Some(']') => {}
-                        _ => {
-                            return Err(format!(
-                                "expected ',' or ']' at offset {} of the JSON literal",
-                                self.pos
-                            ));
-                        }
-                    }
+                    self.separator(']')?;
                 }
             }
             Some('{') => {
@@ -659,17 +668,7 @@ impl Lenient<'_> {
                     self.pos += 1;
                     let v = self.value(depth + 1)?;
                     m.insert(key, v);
-                    self.ws();
-                    match self.peek() {
-                        Some(',') => self.pos += 1,
-                        Some('}') => {}
-                        _ => {
-                            return Err(format!(
-                                "expected ',' or '}}' at offset {} of the JSON literal",
-                                self.pos
-                            ));
-                        }
-                    }
+                    self.separator('}')?;
                 }
             }
             Some(q @ ('\'' | '"')) => self.quoted(q).map(Value::String),
@@ -717,11 +716,6 @@ impl Lenient<'_> {
                 continue;
             }
             match chars.next().map(|(_, c)| c) {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some('b') => out.push('\u{8}'),
-                Some('f') => out.push('\u{c}'),
                 Some('u') => {
                     let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
                     let c = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
@@ -729,7 +723,7 @@ impl Lenient<'_> {
                         format!("invalid \\u escape in the JSON literal at offset {start}")
                     })?);
                 }
-                Some(c) => out.push(c),
+                Some(c) => out.push(escaped(c)),
                 None => break,
             }
         }

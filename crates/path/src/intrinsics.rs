@@ -115,244 +115,405 @@ impl Call {
     }
 }
 
-fn apply(a: &Args<'_>) -> Result<Value, EvalError> {
+/// One intrinsic function's implementation, given its evaluated arguments.
+type Intrinsic = fn(&Args<'_>) -> Result<Value, EvalError>;
+
+/// The dispatch table: each intrinsic function's implementation, in its family's module.
+fn implementation(f: Function) -> Intrinsic {
     use Function as F;
-    match a.f {
-        F::Format => format(a),
-        F::StringToJson => {
-            a.arity(1, 1)?;
-            let s = a.string(0)?;
-            if s.trim().is_empty() {
-                return Ok(Value::Null);
+    match f {
+        F::Array => arrays::array,
+        F::ArrayPartition => arrays::partition,
+        F::ArrayContains => arrays::contains,
+        F::ArrayRange => arrays::range,
+        F::ArrayGetItem => arrays::get_item,
+        F::ArrayLength => arrays::length,
+        F::ArrayUnique => arrays::unique,
+        F::Format => strings::format,
+        F::StringSplit => strings::split,
+        F::StringToJson => json::string_to_json,
+        F::JsonToString => json::json_to_string,
+        F::JsonMerge => json::merge,
+        F::MathRandom => math::random,
+        F::MathAdd => math::add,
+        F::Base64Encode => encoding::base64_encode,
+        F::Base64Decode => encoding::base64_decode,
+        F::Hash => encoding::hash,
+        F::Uuid => ids::uuid,
+    }
+}
+
+fn apply(a: &Args<'_>) -> Result<Value, EvalError> {
+    implementation(a.f)(a)
+}
+
+/// `States.Array…`: building, partitioning, searching, ranges, items, lengths, unique items.
+mod arrays {
+    use super::*;
+
+    /// `States.Array`: its arguments as an array.
+    pub(super) fn array(a: &Args<'_>) -> Result<Value, EvalError> {
+        Ok(Value::Array(a.values.iter().map(|v| v.as_ref().clone()).collect()))
+    }
+
+    /// `States.ArrayPartition`: chunks of a positive size.
+    pub(super) fn partition(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(2, 2)?;
+        let arr = a.array(0)?;
+        let size = a.int(1)?;
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or_else(|| fail(a.f, format!("the chunk size must be a positive integer, got {size}")))?;
+        Ok(Value::Array(arr.chunks(size).map(|c| Value::Array(c.to_vec())).collect()))
+    }
+
+    /// `States.ArrayContains`: whether an item is in the array (JSON equality).
+    pub(super) fn contains(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(2, 2)?;
+        let arr = a.array(0)?;
+        Ok(Value::Bool(arr.iter().any(|v| json_eq(v, a.get(1)))))
+    }
+
+    /// `States.ArrayRange`: start to end by a non-zero step, at most [`MAX_RANGE_ITEMS`] items.
+    pub(super) fn range(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(3, 3)?;
+        let (start, end, step) = (a.int(0)?, a.int(1)?, a.int(2)?);
+        if step == 0 {
+            return Err(fail(a.f, "the step cannot be 0"));
+        }
+        let count = if (step > 0 && start > end) || (step < 0 && start < end) {
+            0
+        } else {
+            (i128::from(end) - i128::from(start)) / i128::from(step) + 1
+        };
+        if count > MAX_RANGE_ITEMS as i128 {
+            return Err(fail(
+                a.f,
+                format!("the range would contain {count} items; at most {MAX_RANGE_ITEMS} are allowed"),
+            ));
+        }
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        let mut x = start;
+        for _ in 0..count {
+            out.push(Value::Number(x.into()));
+            x = x.saturating_add(step);
+        }
+        Ok(Value::Array(out))
+    }
+
+    /// `States.ArrayGetItem`: the item at an index.
+    pub(super) fn get_item(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(2, 2)?;
+        let arr = a.array(0)?;
+        let ix = a.int(1)?;
+        usize::try_from(ix).ok().and_then(|i| arr.get(i)).cloned().ok_or_else(|| {
+            fail(a.f, format!("index {ix} is out of bounds for an array of {} items", arr.len()))
+        })
+    }
+
+    /// `States.ArrayLength`.
+    pub(super) fn length(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(1, 1)?;
+        Ok(Value::Number(a.array(0)?.len().into()))
+    }
+
+    /// `States.ArrayUnique`: the first of equal items (JSON equality), in order.
+    pub(super) fn unique(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(1, 1)?;
+        let mut out: Vec<Value> = Vec::new();
+        for v in a.array(0)? {
+            if !out.iter().any(|o| json_eq(o, v)) {
+                out.push(v.clone());
             }
-            let mut v = serde_json::from_str(s)
-                .map_err(|e| fail(a.f, format!("the string is not valid JSON: {e}")))?;
-            if has_integral_negative_zero(s) {
-                integral_negative_zero(&mut v);
+        }
+        Ok(Value::Array(out))
+    }
+}
+
+/// `States.Format` and `States.StringSplit`.
+mod strings {
+    use super::*;
+
+    /// `States.StringSplit`: split at any of the delimiter characters, empty parts dropped.
+    pub(super) fn split(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(2, 2)?;
+        let s = a.string(0)?;
+        let delims = a.string(1)?;
+        let parts = s
+            .split(|c| delims.contains(c))
+            .filter(|p| !p.is_empty())
+            .map(|p| Value::String(p.to_owned()))
+            .collect();
+        Ok(Value::Array(parts))
+    }
+
+    /// `States.Format`: the template's `{}` placeholders replaced by the arguments, as Java renders them.
+    pub(super) fn format(a: &Args<'_>) -> Result<Value, EvalError> {
+        if a.values.is_empty() {
+            return Err(fail(a.f, "expected a format string"));
+        }
+        let owned;
+        let parts: &[String] = match a.format_parts {
+            Some(p) => p,
+            None => {
+                let template = a.string(0)?;
+                owned = template.split("{}").map(str::to_owned).collect::<Vec<_>>();
+                &owned
             }
-            Ok(v)
+        };
+        let placeholders = parts.len() - 1;
+        let given = a.values.len() - 1;
+        if placeholders != given {
+            return Err(fail(
+                a.f,
+                format!("the format string has {placeholders} placeholders but {given} arguments were given"),
+            ));
         }
-        F::JsonToString => {
-            a.arity(1, 1)?;
-            Ok(Value::String(serde_json::to_string(a.get(0)).unwrap_or_default()))
-        }
-        F::Array => Ok(Value::Array(a.values.iter().map(|v| v.as_ref().clone()).collect())),
-        F::ArrayPartition => {
-            a.arity(2, 2)?;
-            let arr = a.array(0)?;
-            let size = a.int(1)?;
-            let size = usize::try_from(size)
-                .ok()
-                .filter(|&s| s > 0)
-                .ok_or_else(|| fail(a.f, format!("the chunk size must be a positive integer, got {size}")))?;
-            Ok(Value::Array(arr.chunks(size).map(|c| Value::Array(c.to_vec())).collect()))
-        }
-        F::ArrayContains => {
-            a.arity(2, 2)?;
-            let arr = a.array(0)?;
-            Ok(Value::Bool(arr.iter().any(|v| json_eq(v, a.get(1)))))
-        }
-        F::ArrayRange => {
-            a.arity(3, 3)?;
-            let (start, end, step) = (a.int(0)?, a.int(1)?, a.int(2)?);
-            if step == 0 {
-                return Err(fail(a.f, "the step cannot be 0"));
+        let mut out = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            out.push_str(part);
+            if let Some(v) = a.values.get(i + 1) {
+                java_to_string(v, &mut out);
             }
-            let count = if (step > 0 && start > end) || (step < 0 && start < end) {
-                0
-            } else {
-                (i128::from(end) - i128::from(start)) / i128::from(step) + 1
-            };
-            if count > MAX_RANGE_ITEMS as i128 {
+        }
+        Ok(Value::String(out))
+    }
+
+    /// Renders a value as Java's `toString` does for the parsed JSON (strings raw, `{k=v, …}`, `[a, b]`).
+    fn java_to_string(v: &Value, out: &mut String) {
+        match v {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => out.push_str(&number_text(n)),
+            Value::String(s) => out.push_str(s),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    java_to_string(x, out);
+                }
+                out.push(']');
+            }
+            Value::Object(m) => {
+                out.push('{');
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(k);
+                    out.push('=');
+                    java_to_string(x, out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    fn number_text(n: &Number) -> String {
+        n.to_string()
+    }
+}
+
+/// `States.StringToJson`, `States.JsonToString`, `States.JsonMerge`.
+mod json {
+    use super::*;
+
+    /// `States.StringToJson`: blank text is `null`; `-0` reads as Jackson reads it.
+    pub(super) fn string_to_json(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(1, 1)?;
+        let s = a.string(0)?;
+        if s.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        let mut v =
+            serde_json::from_str(s).map_err(|e| fail(a.f, format!("the string is not valid JSON: {e}")))?;
+        if has_integral_negative_zero(s) {
+            integral_negative_zero(&mut v);
+        }
+        Ok(v)
+    }
+
+    /// `States.JsonToString`: compact JSON text.
+    pub(super) fn json_to_string(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(1, 1)?;
+        Ok(Value::String(serde_json::to_string(a.get(0)).unwrap_or_default()))
+    }
+
+    /// `States.JsonMerge`: a shallow merge, the second object winning.
+    pub(super) fn merge(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(3, 3)?;
+        let (Value::Object(x), Value::Object(y)) = (a.get(0), a.get(1)) else {
+            return Err(fail(a.f, "the first two arguments must be JSON objects"));
+        };
+        match a.get(2) {
+            Value::Bool(false) => {}
+            Value::Bool(true) => {
+                return Err(fail(a.f, "deep merge is not supported; the third argument must be false"));
+            }
+            other => {
                 return Err(fail(
                     a.f,
-                    format!("the range would contain {count} items; at most {MAX_RANGE_ITEMS} are allowed"),
+                    format!("the third argument must be a boolean, got {}", type_name(other)),
                 ));
             }
-            let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-            let mut x = start;
-            for _ in 0..count {
-                out.push(Value::Number(x.into()));
-                x = x.saturating_add(step);
-            }
-            Ok(Value::Array(out))
         }
-        F::ArrayGetItem => {
-            a.arity(2, 2)?;
-            let arr = a.array(0)?;
-            let ix = a.int(1)?;
-            usize::try_from(ix).ok().and_then(|i| arr.get(i)).cloned().ok_or_else(|| {
-                fail(a.f, format!("index {ix} is out of bounds for an array of {} items", arr.len()))
-            })
+        let mut out: Map<String, Value> = x.clone();
+        for (k, v) in y {
+            out.insert(k.clone(), v.clone());
         }
-        F::ArrayLength => {
-            a.arity(1, 1)?;
-            Ok(Value::Number(a.array(0)?.len().into()))
-        }
-        F::ArrayUnique => {
-            a.arity(1, 1)?;
-            let mut out: Vec<Value> = Vec::new();
-            for v in a.array(0)? {
-                if !out.iter().any(|o| json_eq(o, v)) {
-                    out.push(v.clone());
-                }
-            }
-            Ok(Value::Array(out))
-        }
-        F::Base64Encode => {
-            a.arity(1, 1)?;
-            let s = limited(a, 0)?;
-            Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())))
-        }
-        F::Base64Decode => {
-            a.arity(1, 1)?;
-            let s = limited(a, 0)?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(s.as_bytes())
-                .map_err(|e| fail(a.f, format!("the input is not valid base64: {e}")))?;
-            String::from_utf8(bytes)
-                .map(Value::String)
-                .map_err(|_| fail(a.f, "the decoded data is not valid UTF-8 text"))
-        }
-        F::Hash => {
-            a.arity(2, 2)?;
-            let data = match a.get(0) {
-                Value::String(s) => Cow::Borrowed(s.as_str()),
-                other => Cow::Owned(serde_json::to_string(other).unwrap_or_default()),
-            };
-            if data.chars().count() > MAX_STRING_INPUT {
-                return Err(fail(a.f, format!("the input is longer than {MAX_STRING_INPUT} characters")));
-            }
-            let digest = hash(a.string(1)?, data.as_bytes()).ok_or_else(|| {
-                fail(a.f, "the algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512")
-            })?;
-            Ok(Value::String(digest))
-        }
-        F::JsonMerge => {
-            a.arity(3, 3)?;
-            let (Value::Object(x), Value::Object(y)) = (a.get(0), a.get(1)) else {
-                return Err(fail(a.f, "the first two arguments must be JSON objects"));
-            };
-            match a.get(2) {
-                Value::Bool(false) => {}
-                Value::Bool(true) => {
-                    return Err(fail(a.f, "deep merge is not supported; the third argument must be false"));
-                }
-                other => {
-                    return Err(fail(
-                        a.f,
-                        format!("the third argument must be a boolean, got {}", type_name(other)),
-                    ));
-                }
-            }
-            let mut out: Map<String, Value> = x.clone();
-            for (k, v) in y {
-                out.insert(k.clone(), v.clone());
-            }
-            Ok(Value::Object(out))
-        }
-        F::MathRandom => {
-            a.arity(2, 3)?;
-            let (start, end) = (a.int(0)?, a.int(1)?);
-            if start >= end {
-                return Err(fail(a.f, format!("the start ({start}) must be less than the end ({end})")));
-            }
-            let n = if a.values.len() == 3 {
-                let seed = a.int(2)?;
-                rand::rngs::StdRng::seed_from_u64(seed as u64).random_range(start..end)
-            } else {
-                rand::rng().random_range(start..end)
-            };
-            Ok(Value::Number(n.into()))
-        }
-        F::MathAdd => {
-            a.arity(2, 2)?;
-            let x = java_round(a, 0)?;
-            let y = java_round(a, 1)?;
-            Ok(Value::Number((x + y).into()))
-        }
-        F::StringSplit => {
-            a.arity(2, 2)?;
-            let s = a.string(0)?;
-            let delims = a.string(1)?;
-            let parts = s
-                .split(|c| delims.contains(c))
-                .filter(|p| !p.is_empty())
-                .map(|p| Value::String(p.to_owned()))
-                .collect();
-            Ok(Value::Array(parts))
-        }
-        F::Uuid => {
-            a.arity(0, 0)?;
-            Ok(Value::String(uuid::Uuid::new_v4().to_string()))
-        }
+        Ok(Value::Object(out))
     }
-}
 
-/// True when `text` (JSON) has a number `-0` without a fraction or an exponent, outside strings (`-0.0`
-/// stays a float -0.0, as in Jackson).
-fn has_integral_negative_zero(text: &str) -> bool {
-    let b = text.as_bytes();
-    let mut in_string = false;
-    let mut i = 0;
-    while i < b.len() {
-        match (in_string, b[i]) {
-            (true, b'\\') => i += 1,
-            (_, b'"') => in_string = !in_string,
-            (false, b'-')
-                if b.get(i + 1) == Some(&b'0') && !matches!(b.get(i + 2), Some(b'.' | b'e' | b'E')) =>
-            {
-                return true;
+    /// True when `text` (JSON) has a number `-0` without a fraction or an exponent, outside strings (`-0.0`
+    /// stays a float -0.0, as in Jackson).
+    fn has_integral_negative_zero(text: &str) -> bool {
+        let b = text.as_bytes();
+        let mut in_string = false;
+        let mut i = 0;
+        while i < b.len() {
+            match (in_string, b[i]) {
+                (true, b'\\') => i += 1,
+                (_, b'"') => in_string = !in_string,
+                (false, b'-')
+                    if b.get(i + 1) == Some(&b'0') && !matches!(b.get(i + 2), Some(b'.' | b'e' | b'E')) =>
+                {
+                    return true;
+                }
+                _ => {}
             }
+            i += 1;
+        }
+        false
+    }
+
+    /// Jackson reads the literal `-0` as the integer 0 (serde_json reads a float -0.0): follow Jackson.
+    fn integral_negative_zero(v: &mut Value) {
+        match v {
+            Value::Number(n)
+                if n.as_f64() == Some(0.0) && n.is_f64() && n.as_f64().is_some_and(f64::is_sign_negative) =>
+            {
+                *v = Value::Number(0.into());
+            }
+            Value::Array(a) => a.iter_mut().for_each(integral_negative_zero),
+            Value::Object(m) => m.values_mut().for_each(integral_negative_zero),
             _ => {}
         }
-        i += 1;
     }
-    false
 }
 
-/// Jackson reads the literal `-0` as the integer 0 (serde_json reads a float -0.0): follow Jackson.
-fn integral_negative_zero(v: &mut Value) {
-    match v {
-        Value::Number(n)
-            if n.as_f64() == Some(0.0) && n.is_f64() && n.as_f64().is_some_and(f64::is_sign_negative) =>
-        {
-            *v = Value::Number(0.into());
+/// `States.MathRandom`, `States.MathAdd`.
+mod math {
+    use super::*;
+
+    /// `States.MathRandom`: start (inclusive) to end (exclusive), seeded when a seed is given.
+    pub(super) fn random(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(2, 3)?;
+        let (start, end) = (a.int(0)?, a.int(1)?);
+        if start >= end {
+            return Err(fail(a.f, format!("the start ({start}) must be less than the end ({end})")));
         }
-        Value::Array(a) => a.iter_mut().for_each(integral_negative_zero),
-        Value::Object(m) => m.values_mut().for_each(integral_negative_zero),
-        _ => {}
+        let n = if a.values.len() == 3 {
+            let seed = a.int(2)?;
+            rand::rngs::StdRng::seed_from_u64(seed as u64).random_range(start..end)
+        } else {
+            rand::rng().random_range(start..end)
+        };
+        Ok(Value::Number(n.into()))
     }
-}
 
-fn limited<'a>(a: &'a Args<'_>, i: usize) -> Result<&'a str, EvalError> {
-    let s = a.string(i)?;
-    if s.chars().count() > MAX_STRING_INPUT {
-        return Err(fail(a.f, format!("the input is longer than {MAX_STRING_INPUT} characters")));
+    /// `States.MathAdd`: the sum of two numbers rounded as Java rounds them.
+    pub(super) fn add(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(2, 2)?;
+        let x = java_round(a, 0)?;
+        let y = java_round(a, 1)?;
+        Ok(Value::Number((x + y).into()))
     }
-    Ok(s)
-}
 
-/// A number argument rounded like Java's `Math.round` (half up), within the 32-bit range AWS accepts.
-fn java_round(a: &Args<'_>, i: usize) -> Result<i64, EvalError> {
-    let v = a.get(i);
-    let Value::Number(n) = v else {
-        return Err(fail(a.f, format!("argument {} must be a number, got {}", i + 1, type_name(v))));
-    };
-    let r = match n.as_i64() {
-        Some(x) => x,
-        None => {
-            let f = n.as_f64().unwrap_or(f64::NAN);
-            if !f.is_finite() || f.abs() > 1e15 {
-                return Err(fail(a.f, format!("argument {} is out of range: {n}", i + 1)));
+    /// A number argument rounded like Java's `Math.round` (half up), within the 32-bit range AWS accepts.
+    fn java_round(a: &Args<'_>, i: usize) -> Result<i64, EvalError> {
+        let v = a.get(i);
+        let Value::Number(n) = v else {
+            return Err(fail(a.f, format!("argument {} must be a number, got {}", i + 1, type_name(v))));
+        };
+        let r = match n.as_i64() {
+            Some(x) => x,
+            None => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if !f.is_finite() || f.abs() > 1e15 {
+                    return Err(fail(a.f, format!("argument {} is out of range: {n}", i + 1)));
+                }
+                (f + 0.5).floor() as i64
             }
-            (f + 0.5).floor() as i64
+        };
+        if r < i64::from(i32::MIN) || r > i64::from(i32::MAX) {
+            return Err(fail(
+                a.f,
+                format!("argument {} must be between {} and {}", i + 1, i32::MIN, i32::MAX),
+            ));
         }
-    };
-    if r < i64::from(i32::MIN) || r > i64::from(i32::MAX) {
-        return Err(fail(a.f, format!("argument {} must be between {} and {}", i + 1, i32::MIN, i32::MAX)));
+        Ok(r)
     }
-    Ok(r)
+}
+
+/// `States.Base64Encode`, `States.Base64Decode`, `States.Hash`: at most [`MAX_STRING_INPUT`] characters.
+mod encoding {
+    use super::*;
+
+    /// `States.Base64Encode`.
+    pub(super) fn base64_encode(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(1, 1)?;
+        let s = limited(a, 0)?;
+        Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())))
+    }
+
+    /// `States.Base64Decode`: the decoded bytes must be UTF-8 text.
+    pub(super) fn base64_decode(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(1, 1)?;
+        let s = limited(a, 0)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(|e| fail(a.f, format!("the input is not valid base64: {e}")))?;
+        String::from_utf8(bytes)
+            .map(Value::String)
+            .map_err(|_| fail(a.f, "the decoded data is not valid UTF-8 text"))
+    }
+
+    /// `States.Hash`: the hex digest with one of its algorithms (a non-string input is hashed as JSON text).
+    pub(super) fn hash(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(2, 2)?;
+        let data = match a.get(0) {
+            Value::String(s) => Cow::Borrowed(s.as_str()),
+            other => Cow::Owned(serde_json::to_string(other).unwrap_or_default()),
+        };
+        if data.chars().count() > MAX_STRING_INPUT {
+            return Err(fail(a.f, format!("the input is longer than {MAX_STRING_INPUT} characters")));
+        }
+        let digest = super::hash(a.string(1)?, data.as_bytes())
+            .ok_or_else(|| fail(a.f, "the algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"))?;
+        Ok(Value::String(digest))
+    }
+
+    fn limited<'a>(a: &'a Args<'_>, i: usize) -> Result<&'a str, EvalError> {
+        let s = a.string(i)?;
+        if s.chars().count() > MAX_STRING_INPUT {
+            return Err(fail(a.f, format!("the input is longer than {MAX_STRING_INPUT} characters")));
+        }
+        Ok(s)
+    }
+}
+
+/// `States.UUID`.
+mod ids {
+    use super::*;
+
+    /// `States.UUID`: a random (version 4) UUID.
+    pub(super) fn uuid(a: &Args<'_>) -> Result<Value, EvalError> {
+        a.arity(0, 0)?;
+        Ok(Value::String(uuid::Uuid::new_v4().to_string()))
+    }
 }
 
 /// The hex digest of `data` with one of States.Hash's algorithms (`MD5`, `SHA-1`, `SHA-256`, `SHA-384`,
@@ -368,73 +529,6 @@ pub(crate) fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
         "SHA-512" => hex(&sha2::Sha512::digest(data)),
         _ => return None,
     })
-}
-
-fn format(a: &Args<'_>) -> Result<Value, EvalError> {
-    if a.values.is_empty() {
-        return Err(fail(a.f, "expected a format string"));
-    }
-    let owned;
-    let parts: &[String] = match a.format_parts {
-        Some(p) => p,
-        None => {
-            let template = a.string(0)?;
-            owned = template.split("{}").map(str::to_owned).collect::<Vec<_>>();
-            &owned
-        }
-    };
-    let placeholders = parts.len() - 1;
-    let given = a.values.len() - 1;
-    if placeholders != given {
-        return Err(fail(
-            a.f,
-            format!("the format string has {placeholders} placeholders but {given} arguments were given"),
-        ));
-    }
-    let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        out.push_str(part);
-        if let Some(v) = a.values.get(i + 1) {
-            java_to_string(v, &mut out);
-        }
-    }
-    Ok(Value::String(out))
-}
-
-/// Renders a value as Java's `toString` does for the parsed JSON (strings raw, `{k=v, …}`, `[a, b]`).
-fn java_to_string(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&number_text(n)),
-        Value::String(s) => out.push_str(s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, x) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                java_to_string(x, out);
-            }
-            out.push(']');
-        }
-        Value::Object(m) => {
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(k);
-                out.push('=');
-                java_to_string(x, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn number_text(n: &Number) -> String {
-    n.to_string()
 }
 
 #[cfg(test)]

@@ -67,8 +67,8 @@ pub fn send_task(tokens: &TokenRegistry, operation: &str, body: &Value) -> Resul
 }
 
 async fn handle(State(tokens): State<TokenRegistry>, headers: HeaderMap, body: axum::body::Body) -> Response {
-    crate::http::respond(async {
-        let bytes = crate::http::read_body(&headers, body).await?;
+    crate::protocol::respond(async {
+        let bytes = crate::protocol::read_body(&headers, body).await?;
         let op = crate::protocol::operation(&headers)?;
         let input = crate::protocol::body_json(&bytes)?;
         send_task(&tokens, &op, &input)

@@ -7,10 +7,6 @@
 //! aws-sdk-rust keep what follows the last `#` as the error code, so both spellings parse; the namespaced
 //! one is what AWS sends.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
-
 /// Namespace of Step Functions' modelled exceptions.
 pub const SERVICE_NAMESPACE: &str = "com.amazonaws.swf.service.v2.model";
 /// Namespace of model-constraint violations (`ValidationException`).
@@ -101,19 +97,6 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
-        let body = json!({"__type": self.wire_type(), "message": self.message}).to_string();
-        (
-            status,
-            [("content-type", crate::protocol::CONTENT_TYPE), ("x-amzn-errortype", self.code.as_str())],
-            body,
-        )
-            .into_response()
-    }
-}
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

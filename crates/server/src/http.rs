@@ -1,55 +1,51 @@
-//! The HTTP side: body limits, responses with request ids, the router, binding and serving.
+//! The HTTP side, at the top of the crate's modules: the dispatch of every operation to the module that
+//! answers it, the router, binding.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::{IntoResponse as _, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::post;
 use serde_json::Value;
 
 use crate::error::{ApiError, ServerError};
-use crate::protocol::{MAX_BODY_BYTES, body_json, ok, operation};
+use crate::protocol::{body_json, operation, read_body, respond};
 use crate::service::Service;
 
-fn too_large() -> ApiError {
-    ApiError {
-        status: 413,
-        code: "RequestEntityTooLargeException".to_owned(),
-        message: format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
-    }
-}
-
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] with HTTP 413 (before reading when
-/// `Content-Length` says so).
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let declared =
-        headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
-}
-
-/// Turns an operation's result into the response, with an `x-amzn-RequestId`.
-pub(crate) async fn respond(f: impl Future<Output = Result<Value, ApiError>>) -> Response {
-    let mut response = match f.await {
-        Ok(v) => ok(&v),
-        Err(e) => {
-            if e.status >= 500 {
-                tracing::error!("{e}");
-            }
-            e.into_response()
+/// Runs one operation: the one place that knows which module answers which operation.
+pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Value, ApiError> {
+    match op {
+        "CreateStateMachine" => service.create_state_machine(body).await,
+        "DescribeStateMachine" => service.describe_state_machine(body),
+        "UpdateStateMachine" => service.update_state_machine(body).await,
+        "DeleteStateMachine" => service.delete_state_machine(body).await,
+        "ListStateMachines" => service.list_state_machines(body),
+        "ValidateStateMachineDefinition" => {
+            crate::machines::validate_definition(service.engine.integrations(), body)
         }
-    };
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        response.headers_mut().insert("x-amzn-requestid", id);
+        "StartExecution" => service.start_execution(body).await,
+        "StartSyncExecution" => service.start_sync_execution(body).await,
+        "DescribeExecution" => service.describe_execution(body),
+        "ListExecutions" => service.list_executions(body),
+        "GetExecutionHistory" => service.get_execution_history(body).await,
+        "StopExecution" => service.stop_execution(body).await,
+        "DescribeStateMachineForExecution" => service.describe_state_machine_for_execution(body),
+        "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => {
+            crate::callback::send_task(service.engine.tokens(), op, body)
+        }
+        "TestState" => service.test_state(body).await,
+        "TagResource" => service.tag_resource(body).await,
+        "UntagResource" => service.untag_resource(body).await,
+        "ListTagsForResource" => service.list_tags_for_resource(body),
+        other => Err(ApiError::client(
+            "UnknownOperationException",
+            format!("The operation {other} is not supported by this endpoint"),
+        )),
     }
-    response
 }
 
 async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: Body) -> Response {
@@ -57,7 +53,7 @@ async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: B
         let bytes = read_body(&headers, body).await?;
         let op = operation(&headers)?;
         let input = body_json(&bytes)?;
-        service.call(&op, &input).await
+        call(&service, &op, &input).await
     })
     .await
 }

@@ -41,6 +41,17 @@
 //! - SendTask* has one implementation ([`send_task`]), shared by the full server and the callback-only
 //!   [`callback_router`] that `sfn run` mounts on an ephemeral port.
 //!
+//! Modules, in layers: a module names (`use crate::…`) only modules of the layers below it, never one
+//! of its own layer or above (checked by the `layering` test below).
+//! 1. `error`: [`ApiError`] and [`ServerError`].
+//! 2. `protocol` (awsJson1_0: bodies, responses, request members), `arn`, `guard` ([`HostPolicy`]).
+//! 3. `journal` (the redb journal), `definition` (the one validation, AWS's `InvalidDefinition`).
+//! 4. `service`: the core — the registry of state machines, versions and executions, preparing versions,
+//!    resuming executions, closing. It knows no operation.
+//! 5. The operations, which never name one another: `machines`, `executions`, `testing` (TestState),
+//!    `callback` (SendTask*, and the callback-only endpoint).
+//! 6. `http`: which operation module answers which operation, the router, binding; and this file.
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = sfn_server::Server::open(sfn_engine::Engine::builder(), sfn_server::ServerOptions::default())?;
@@ -51,6 +62,7 @@
 
 mod arn;
 mod callback;
+mod definition;
 mod error;
 mod executions;
 mod guard;
@@ -139,6 +151,61 @@ impl Server {
     /// Waits until everything journaled so far is on disk (no-op without a state directory).
     pub async fn flush(&self) {
         self.service.durable().await;
+    }
+}
+
+/// `use crate::…` points down the layers of the crate doc.
+#[cfg(test)]
+mod layering {
+    /// The modules, bottom layer first, with their sources.
+    const LAYERS: &[&[(&str, &str)]] = &[
+        &[("error", include_str!("error.rs"))],
+        &[
+            ("protocol", include_str!("protocol.rs")),
+            ("arn", include_str!("arn.rs")),
+            ("guard", include_str!("guard.rs")),
+        ],
+        &[("journal", include_str!("journal.rs")), ("definition", include_str!("definition.rs"))],
+        &[("service", include_str!("service.rs"))],
+        &[
+            ("machines", include_str!("machines.rs")),
+            ("executions", include_str!("executions.rs")),
+            ("testing", include_str!("testing.rs")),
+            ("callback", include_str!("callback.rs")),
+        ],
+        &[("http", include_str!("http.rs"))],
+    ];
+
+    /// Whether `source` names module `name` (`crate::name::…`, `crate::name;`, `crate::{…name…}`).
+    fn names(source: &str, name: &str) -> bool {
+        let path = format!("crate::{name}");
+        let direct = source
+            .match_indices(&path)
+            .any(|(i, _)| !source[i + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'));
+        let grouped = source.match_indices("crate::{").any(|(i, _)| {
+            let group = &source[i..source[i..].find('}').map_or(source.len(), |e| i + e)];
+            group.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == name)
+        });
+        direct || grouped
+    }
+
+    #[test]
+    fn uses_point_down() {
+        let mut upward = Vec::new();
+        for (layer, modules) in LAYERS.iter().enumerate() {
+            for (module, source) in *modules {
+                for above in &LAYERS[layer..] {
+                    for (other, _) in *above {
+                        if other != module && names(source, other) {
+                            upward.push(format!("{module} names {other}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(upward.is_empty(), "{upward:?}");
+        let modules: usize = LAYERS.iter().map(|l| l.len()).sum();
+        assert_eq!(modules, 12, "every module of the crate is in a layer");
     }
 }
 

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
-use sfn_asl::{Diagnostic, MachineType, Severity, ValidateOptions, Validation};
+use serde_json::{Value, json};
+use sfn_asl::{Diagnostic, Severity};
 use sfn_patterns::Integrations;
 
 use crate::arn;
+use crate::definition::{invalid_definition, verdict};
 use crate::error::ApiError;
 use crate::journal::VersionRecord;
 use crate::protocol::{Input, check_len, date};
@@ -16,28 +17,6 @@ use crate::service::{Machine, Service, Version, logging_or_default, token, traci
 const MAX_DEFINITION_CHARS: usize = 1_048_576;
 /// Most tags on one resource.
 const MAX_TAGS: usize = 50;
-
-/// AWS's `InvalidDefinition` message: `Invalid State Machine Definition: 'CODE: message at /pointer, …'`.
-pub(crate) fn invalid_definition(diags: &[Diagnostic]) -> ApiError {
-    let parts: Vec<String> = diags
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{}: {} at {}", d.code, d.message, d.pointer))
-        .collect();
-    ApiError::client("InvalidDefinition", format!("Invalid State Machine Definition: '{}'", parts.join(", ")))
-}
-
-fn machine_type(kind: &str) -> MachineType {
-    if kind == "EXPRESS" { MachineType::Express } else { MachineType::Standard }
-}
-
-/// The verdict `sfn validate` gives (one validation for every entry point): AWS's on the definition, the
-/// engine's integrations' lints as warnings. A state this server cannot run (no integration, no mock) is
-/// not a finding about the definition: StartExecution says so.
-pub(crate) fn verdict(integrations: &Integrations, definition: &str, kind: &str) -> Validation {
-    let options = ValidateOptions { machine_type: machine_type(kind) };
-    sfn_patterns::validate_definition(definition.as_bytes(), options, integrations, &|_| true)
-}
 
 /// Validates a definition for the type; `InvalidDefinition` with every error.
 fn check_definition(integrations: &Integrations, definition: &str, kind: &str) -> Result<(), ApiError> {
@@ -368,22 +347,6 @@ impl Service {
         let tags = reg.machines.get(name).map(|m| tags_json(&m.tags)).unwrap_or_else(|| json!([]));
         Ok(json!({"tags": tags}))
     }
-
-    pub(crate) fn describe_version_json(&self, machine_arn: &str, v: &Version) -> Value {
-        let r = &v.record;
-        let mut out = Map::new();
-        out.insert("stateMachineArn".into(), json!(machine_arn));
-        out.insert("name".into(), json!(r.machine));
-        out.insert("definition".into(), json!(r.definition));
-        out.insert("roleArn".into(), json!(r.role_arn));
-        out.insert("updateDate".into(), date(v.update_date));
-        out.insert("loggingConfiguration".into(), r.logging.clone());
-        out.insert("tracingConfiguration".into(), r.tracing.clone());
-        if let Some(rev) = &r.revision_id {
-            out.insert("revisionId".into(), json!(rev));
-        }
-        Value::Object(out)
-    }
 }
 
 fn too_many_tags(arn: &str) -> ApiError {
@@ -393,17 +356,6 @@ fn too_many_tags(arn: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn invalid_definition_message_is_aws_shaped() {
-        let v = sfn_asl::validate(br#"{"StartAt": "A"}"#, ValidateOptions::default());
-        let e = invalid_definition(&v.diagnostics);
-        assert_eq!(e.code, "InvalidDefinition");
-        assert_eq!(
-            e.message,
-            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'"
-        );
-    }
 
     #[test]
     fn validate_definition_results() {

@@ -1,10 +1,14 @@
 //! The awsJson1_0 protocol: `POST /`, the operation in `X-Amz-Target: AWSStepFunctions.<Operation>`, a JSON
-//! object body, JSON responses; and the request members with AWS's model constraints.
+//! object body (at most [`MAX_BODY_BYTES`]), JSON responses with request ids; and the request members with
+//! AWS's model constraints.
 
-use axum::http::{HeaderMap, StatusCode};
+use std::future::Future;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 
@@ -27,6 +31,42 @@ pub fn operation(headers: &HeaderMap) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::client("UnknownOperationException", format!("Unknown operation {target}")))
 }
 
+fn too_large() -> ApiError {
+    ApiError {
+        status: 413,
+        code: "RequestEntityTooLargeException".to_owned(),
+        message: format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+    }
+}
+
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`] with HTTP 413 (before reading when
+/// `Content-Length` says so).
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let declared =
+        headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
+}
+
+/// Turns an operation's result into the response, with an `x-amzn-RequestId`.
+pub(crate) async fn respond(f: impl Future<Output = Result<Value, ApiError>>) -> Response {
+    let mut response = match f.await {
+        Ok(v) => ok(&v),
+        Err(e) => {
+            if e.status >= 500 {
+                tracing::error!("{e}");
+            }
+            e.into_response()
+        }
+    };
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        response.headers_mut().insert("x-amzn-requestid", id);
+    }
+    response
+}
+
 /// Parses an awsJson1_0 body (an empty body is `{}`).
 pub fn body_json(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -39,6 +79,16 @@ pub fn body_json(body: &[u8]) -> Result<Value, ApiError> {
         return Err(ApiError::client("SerializationException", "The request body must be a JSON object"));
     }
     Ok(v)
+}
+
+/// An error in AWS's wire shape: `{"__type", "message"}` with its status and `x-amzn-errortype`.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = json!({"__type": self.wire_type(), "message": self.message}).to_string();
+        (status, [("content-type", CONTENT_TYPE), ("x-amzn-errortype", self.code.as_str())], body)
+            .into_response()
+    }
 }
 
 /// A 200 response with a JSON body.

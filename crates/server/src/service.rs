@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
 
 use crate::error::ApiError;
 use crate::journal::{ExecutionRecord, Journal, MachineRecord, Snapshot, VersionRecord};
+use crate::protocol::date;
 
 /// How long a closing in-memory server waits for its running executions to stop (their tasks included).
 pub(crate) const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -158,7 +159,7 @@ pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
 
 /// Parses, validates and prepares a definition for the engine.
 pub(crate) fn prepare(engine: &Engine, record: &VersionRecord) -> Result<Prepared, String> {
-    let v = crate::machines::verdict(engine.integrations(), &record.definition, &record.kind);
+    let v = crate::definition::verdict(engine.integrations(), &record.definition, &record.kind);
     let machine = v.into_result().map_err(|diags| {
         diags
             .iter()
@@ -331,36 +332,20 @@ impl Service {
         self.read().executions.get(arn).cloned().ok_or_else(|| ApiError::execution_not_found(arn))
     }
 
-    /// Runs one operation.
-    pub(crate) async fn call(&self, op: &str, body: &Value) -> Result<Value, ApiError> {
-        match op {
-            "CreateStateMachine" => self.create_state_machine(body).await,
-            "DescribeStateMachine" => self.describe_state_machine(body),
-            "UpdateStateMachine" => self.update_state_machine(body).await,
-            "DeleteStateMachine" => self.delete_state_machine(body).await,
-            "ListStateMachines" => self.list_state_machines(body),
-            "ValidateStateMachineDefinition" => {
-                crate::machines::validate_definition(self.engine.integrations(), body)
-            }
-            "StartExecution" => self.start_execution(body).await,
-            "StartSyncExecution" => self.start_sync_execution(body).await,
-            "DescribeExecution" => self.describe_execution(body),
-            "ListExecutions" => self.list_executions(body),
-            "GetExecutionHistory" => self.get_execution_history(body).await,
-            "StopExecution" => self.stop_execution(body).await,
-            "DescribeStateMachineForExecution" => self.describe_state_machine_for_execution(body),
-            "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => {
-                crate::callback::send_task(self.engine.tokens(), op, body)
-            }
-            "TestState" => self.test_state(body).await,
-            "TagResource" => self.tag_resource(body).await,
-            "UntagResource" => self.untag_resource(body).await,
-            "ListTagsForResource" => self.list_tags_for_resource(body),
-            other => Err(ApiError::client(
-                "UnknownOperationException",
-                format!("The operation {other} is not supported by this endpoint"),
-            )),
+    pub(crate) fn describe_version_json(&self, machine_arn: &str, v: &Version) -> Value {
+        let r = &v.record;
+        let mut out = Map::new();
+        out.insert("stateMachineArn".into(), json!(machine_arn));
+        out.insert("name".into(), json!(r.machine));
+        out.insert("definition".into(), json!(r.definition));
+        out.insert("roleArn".into(), json!(r.role_arn));
+        out.insert("updateDate".into(), date(v.update_date));
+        out.insert("loggingConfiguration".into(), r.logging.clone());
+        out.insert("tracingConfiguration".into(), r.tracing.clone());
+        if let Some(rev) = &r.revision_id {
+            out.insert("revisionId".into(), json!(rev));
         }
+        Value::Object(out)
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use sfn_engine::ErrorName;
 
+use crate::definition::{invalid_definition, verdict};
 use crate::error::ApiError;
-use crate::machines::invalid_definition;
 use crate::protocol::Input;
 use crate::service::Service;
 
@@ -84,7 +84,7 @@ impl Service {
                 ));
             }
         };
-        let v = crate::machines::verdict(self.engine.integrations(), &machine_text, "STANDARD");
+        let v = verdict(self.engine.integrations(), &machine_text, "STANDARD");
         let machine = v.into_result().map_err(|d| invalid_definition(&d))?;
         let input: Value = serde_json::from_str(input).map_err(|e| {
             ApiError::client("InvalidExecutionInput", format!("Invalid State Machine Execution Input: '{e}'"))

@@ -1,0 +1,347 @@
+//! The life cycle of an ECS task, written once for the `local` and `sim` backends: the statuses and stop
+//! codes ECS reports (typed, read and written as ECS's strings), and the transitions a task goes through —
+//! PROVISIONING → PENDING → RUNNING → DEACTIVATING → STOPPED, or straight to STOPPED when it fails to
+//! start — each setting the timestamps ECS sets at that step (`PullStartedAt`/`PullStoppedAt`, `StartedAt`,
+//! `StoppingAt`, `StoppedAt`, `ExecutionStoppedAt`) and bumping `Version` once. The aws backend only reads
+//! the statuses Amazon ECS reports, so it uses the types and none of the transitions.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::json;
+
+use crate::backend::{RunTaskRequest, cluster_name};
+use crate::model::{EcsContainer, EcsTask, render_overrides};
+use crate::taskdef::TaskDefinition;
+
+/// `StoppedReason` of a task whose essential container exited.
+pub(crate) const ESSENTIAL_CONTAINER_EXITED: &str = "Essential container in task exited";
+/// `StoppedReason` of a task StopTask stopped without a reason.
+pub(crate) const STOPPED_BY_USER: &str = "Task stopped by user";
+/// `Reason` of a container that exited after its task was told to stop.
+const CONTAINER_TASK_STOPPED: &str = "Task stopped";
+
+/// A closed set of ECS's strings, with a fallback for any other string ECS may report.
+macro_rules! ecs_strings {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$doc])*
+        ///
+        /// Read and written as ECS's strings (serde, [`Self::as_str`], [`From<&str>`]); a string outside the
+        /// known set is kept as [`Self::Other`], so what ECS reports always comes back byte for byte. It
+        /// dereferences to its string and compares equal to it.
+        #[derive(Debug, Clone)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+            /// Any other string.
+            Other(String),
+        }
+
+        impl $name {
+            /// ECS's string.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s {
+                    $($text => $name::$variant,)+
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state);
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+                Ok($name::from(s.as_ref()))
+            }
+        }
+    };
+}
+
+ecs_strings! {
+    /// `LastStatus` of a task or a container.
+    LastStatus {
+        /// `PROVISIONING`: resources (the network interface) are being set up.
+        Provisioning => "PROVISIONING",
+        /// `PENDING`: images are being pulled.
+        Pending => "PENDING",
+        /// `ACTIVATING`.
+        Activating => "ACTIVATING",
+        /// `RUNNING`.
+        Running => "RUNNING",
+        /// `DEACTIVATING`: told to stop, containers are being stopped.
+        Deactivating => "DEACTIVATING",
+        /// `STOPPING`.
+        Stopping => "STOPPING",
+        /// `DEPROVISIONING`.
+        Deprovisioning => "DEPROVISIONING",
+        /// `STOPPED`.
+        Stopped => "STOPPED",
+        /// `DELETED`.
+        Deleted => "DELETED",
+    }
+}
+
+ecs_strings! {
+    /// `DesiredStatus` of a task.
+    DesiredStatus {
+        /// `RUNNING`.
+        Running => "RUNNING",
+        /// `PENDING`.
+        Pending => "PENDING",
+        /// `STOPPED`.
+        Stopped => "STOPPED",
+    }
+}
+
+ecs_strings! {
+    /// `StopCode` of a stopped task.
+    StopCode {
+        /// `TaskFailedToStart`.
+        TaskFailedToStart => "TaskFailedToStart",
+        /// `EssentialContainerExited`.
+        EssentialContainerExited => "EssentialContainerExited",
+        /// `UserInitiated` (StopTask).
+        UserInitiated => "UserInitiated",
+        /// `ServiceSchedulerInitiated`.
+        ServiceSchedulerInitiated => "ServiceSchedulerInitiated",
+        /// `SpotInterruption`.
+        SpotInterruption => "SpotInterruption",
+        /// `TerminationNotice`.
+        TerminationNotice => "TerminationNotice",
+    }
+}
+
+/// What a backend decides about a task it starts; the rest follows from the request and the definition.
+pub(crate) struct NewTask<'a> {
+    /// The RunTask call.
+    pub(crate) req: &'a RunTaskRequest,
+    /// The task definition it runs.
+    pub(crate) td: &'a TaskDefinition,
+    /// `TaskDefinitionArn`.
+    pub(crate) task_definition_arn: String,
+    /// `ClusterArn`.
+    pub(crate) cluster_arn: &'a str,
+    /// The task id (the last part of its ARN).
+    pub(crate) task_id: &'a str,
+    /// `CreatedAt` (epoch ms).
+    pub(crate) created_at: i64,
+}
+
+impl EcsContainer {
+    /// The container's process ended with `exit_code` (no `Version` of its own: its task's changes).
+    pub(crate) fn exited(&mut self, exit_code: Option<i32>) {
+        self.last_status = LastStatus::Stopped;
+        self.exit_code = exit_code;
+    }
+}
+
+impl EcsTask {
+    /// A task RunTask just created: PROVISIONING, desired RUNNING, every container PENDING, `Version` 1.
+    pub(crate) fn provisioning(new: NewTask<'_>) -> EcsTask {
+        let NewTask { req, td, task_definition_arn, cluster_arn, task_id, created_at } = new;
+        let p = &req.params;
+        let cluster = cluster_name(cluster_arn);
+        let (cpu, memory) = td.requirements();
+        EcsTask {
+            task_arn: format!("arn:aws:ecs:{}:{}:task/{cluster}/{task_id}", req.region, req.account),
+            cluster_arn: cluster_arn.to_owned(),
+            task_definition_arn,
+            last_status: LastStatus::Provisioning,
+            desired_status: DesiredStatus::Running,
+            launch_type: p.launch_type.clone(),
+            capacity_provider_name: p
+                .capacity_provider_strategy
+                .as_ref()
+                .and_then(|s| s.first())
+                .map(|s| s.capacity_provider.clone()),
+            platform_version: p.platform_version.clone(),
+            cpu: cpu.to_string(),
+            memory: memory.to_string(),
+            started_by: p.started_by.clone(),
+            group: p.group.clone().unwrap_or_else(|| format!("family:{}", td.family)),
+            created_at,
+            pull_started_at: None,
+            pull_stopped_at: None,
+            started_at: None,
+            stopping_at: None,
+            stopped_at: None,
+            execution_stopped_at: None,
+            stop_code: None,
+            stopped_reason: None,
+            containers: td
+                .container_definitions
+                .iter()
+                .map(|c| EcsContainer {
+                    container_arn: format!(
+                        "arn:aws:ecs:{}:{}:container/{cluster}/{task_id}/{}",
+                        req.region, req.account, c.name
+                    ),
+                    name: c.name.clone(),
+                    image: c.image.clone(),
+                    last_status: LastStatus::Pending,
+                    exit_code: None,
+                    reason: None,
+                    essential: c.is_essential(),
+                    runtime_id: None,
+                    extra: serde_json::Map::new(),
+                })
+                .collect(),
+            overrides: render_overrides(td, p),
+            tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
+            enable_execute_command: p.enable_execute_command.unwrap_or(false),
+            version: 1,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// PENDING: the images are pulled (`PullStartedAt`, `PullStoppedAt`).
+    pub(crate) fn pending(&mut self, now: i64) {
+        self.last_status = LastStatus::Pending;
+        self.pull_started_at = Some(now);
+        self.pull_stopped_at = Some(now);
+        self.version += 1;
+    }
+
+    /// Container `i` started as the process `runtime_id`.
+    pub(crate) fn container_started(&mut self, i: usize, runtime_id: Option<String>) {
+        self.containers[i].runtime_id = runtime_id;
+        self.version += 1;
+    }
+
+    /// Container `i` could not start (`reason`: `CannotStartContainerError: …`).
+    pub(crate) fn container_failed_to_start(&mut self, i: usize, reason: &str) {
+        self.containers[i].reason = Some(reason.to_owned());
+        self.version += 1;
+    }
+
+    /// STOPPED before it ran (`TaskFailedToStart`): every container STOPPED. `stopping_at` is reported
+    /// only by a backend that got as far as stopping something (the local one, whose other containers may
+    /// have started).
+    pub(crate) fn failed_to_start(&mut self, reason: &str, stopped_at: i64, stopping_at: Option<i64>) {
+        for c in &mut self.containers {
+            c.last_status = LastStatus::Stopped;
+        }
+        self.last_status = LastStatus::Stopped;
+        self.desired_status = DesiredStatus::Stopped;
+        self.stop_code = Some(StopCode::TaskFailedToStart);
+        self.stopped_reason = Some(reason.to_owned());
+        if stopping_at.is_some() {
+            self.stopping_at = stopping_at;
+        }
+        self.stopped_at = Some(stopped_at);
+        self.version += 1;
+    }
+
+    /// RUNNING (`StartedAt`), every container RUNNING.
+    pub(crate) fn running(&mut self, now: i64) {
+        self.last_status = LastStatus::Running;
+        self.started_at = Some(now);
+        for c in &mut self.containers {
+            c.last_status = LastStatus::Running;
+        }
+        self.version += 1;
+    }
+
+    /// Container `i` exited with `exit_code`; once the task was told to stop, its `Reason` says so
+    /// (unless it already has one).
+    pub(crate) fn container_exited(&mut self, i: usize, exit_code: Option<i32>) {
+        let stopping = self.desired_status == DesiredStatus::Stopped;
+        let c = &mut self.containers[i];
+        c.exited(exit_code);
+        if stopping && c.reason.is_none() {
+            c.reason = Some(CONTAINER_TASK_STOPPED.to_owned());
+        }
+        self.version += 1;
+    }
+
+    /// Told to stop: desired STOPPED, DEACTIVATING while its containers are stopped (`StoppingAt`).
+    pub(crate) fn stopping(&mut self, now: i64) {
+        self.desired_status = DesiredStatus::Stopped;
+        self.last_status = LastStatus::Deactivating;
+        self.stopping_at = Some(now);
+        self.version += 1;
+    }
+
+    /// STOPPED with `code` and `reason` (`StoppedAt`, `ExecutionStoppedAt`, and `StoppingAt` unless it was
+    /// stopping already). The containers' exits are recorded before ([`EcsTask::container_exited`],
+    /// [`EcsContainer::exited`]).
+    pub(crate) fn stopped(&mut self, code: StopCode, reason: &str, now: i64) {
+        self.last_status = LastStatus::Stopped;
+        self.desired_status = DesiredStatus::Stopped;
+        self.stop_code = Some(code);
+        self.stopped_reason = Some(reason.to_owned());
+        self.stopping_at = self.stopping_at.or(Some(now));
+        self.execution_stopped_at = Some(now);
+        self.stopped_at = Some(now);
+        self.version += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_round_trip() {
+        for s in ["PROVISIONING", "PENDING", "RUNNING", "DEACTIVATING", "STOPPED", "", "SOMETHING_NEW"] {
+            let status = LastStatus::from(s);
+            assert_eq!(status.as_str(), s);
+            assert_eq!(serde_json::to_value(&status).unwrap(), json!(s));
+            assert_eq!(serde_json::from_value::<LastStatus>(json!(s)).unwrap(), status);
+        }
+        assert_eq!(LastStatus::from("STOPPED"), LastStatus::Stopped);
+        assert_eq!(LastStatus::Other("STOPPED".into()), LastStatus::Stopped);
+        assert_eq!(StopCode::from("UserInitiated"), StopCode::UserInitiated);
+        assert_eq!(DesiredStatus::Stopped, "STOPPED");
+    }
+}
