@@ -59,22 +59,10 @@ fn targets(kind: &StateKind) -> Vec<(&str, String)> {
                 out.push((d.as_str(), "/Default".to_owned()));
             }
         }
-        StateKind::Task(t) => {
-            out.extend(
-                t.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
-            );
-        }
-        StateKind::Parallel(p) => {
-            out.extend(
-                p.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
-            );
-        }
-        StateKind::Map(m) => {
-            out.extend(
-                m.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
-            );
-        }
         _ => {}
+    }
+    if let Some(r) = kind.recovery() {
+        out.extend(r.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))));
     }
     out
 }

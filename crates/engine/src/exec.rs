@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map as JsonMap, Value, json};
 use sfn_asl::{
-    Catcher, Choice, Dynamic, Fail, IoPath, Payload, ProcessorMode, QueryLanguage, ResultPath, Retrier,
+    Choice, Dynamic, Fail, IoPath, Payload, ProcessorMode, QueryLanguage, Recovery, ResultPath, Retrier,
     State, StateKind, StateMachine, States, Text, Wait,
 };
 use sfn_path::{ContextObject, ErrorName, NotFound, Path, Root, Scope, Segment, Selector, Template};
@@ -681,12 +681,9 @@ impl Exec {
         entered: u64,
         entered_time: DateTime<Utc>,
     ) -> Result<Step, Interrupt> {
-        let (retry, catch): (&[Retrier], &[Catcher]) = match &state.kind {
-            StateKind::Task(t) => (&t.retry, &t.catch),
-            StateKind::Parallel(p) => (&p.retry, &p.catch),
-            StateKind::Map(m) => (&m.retry, &m.catch),
-            _ => (&[], &[]),
-        };
+        let no_recovery = Recovery::default();
+        let recovery = state.recovery().unwrap_or(&no_recovery);
+        let (retry, catch) = (&recovery.retry, &recovery.catch);
         let mut attempts = vec![0u64; retry.len()];
         let mut retry_count = 0u32;
         loop {
@@ -722,13 +719,8 @@ impl Exec {
                     return Ok(Step { next: state.next.clone(), output: out, assign });
                 }
                 Ok(result) => {
-                    let (result_path, selector) = match &state.kind {
-                        StateKind::Task(t) => (&t.result_path, t.result_selector.as_ref()),
-                        StateKind::Parallel(p) => (&p.result_path, p.result_selector.as_ref()),
-                        StateKind::Map(m) => (&m.result_path, m.result_selector.as_ref()),
-                        _ => (&ResultPath::Whole, None),
-                    };
-                    let result = match selector {
+                    let result_path = &recovery.result_path;
+                    let result = match &recovery.result_selector {
                         Some(sel) => self.payload(sel, &result, vars, &info)?,
                         None => result,
                     };

@@ -135,13 +135,13 @@ impl Engine {
                 match crate::task::run(&exec, st, t, &input, &vars, &mut prev, &signal, &info).await {
                     Ok(result) => (|| {
                         insp.result = Some(result.clone());
-                        let selected = match &t.result_selector {
+                        let selected = match &t.recovery.result_selector {
                             Some(sel) => exec.payload(sel, &result, &vars, &info)?,
                             None => result,
                         };
                         insp.after_result_selector = Some(selected.clone());
                         let assign = exec.assign(st.assign.as_ref(), &selected, &vars, &info)?;
-                        let after = exec.apply_result_only(&t.result_path, input.clone(), selected, &info)?;
+                        let after = exec.apply_result_only(&t.recovery.result_path, input.clone(), selected, &info)?;
                         insp.after_result_path = Some(after.clone());
                         let out = exec.output_path(st, after, &vars, &info)?;
                         Ok(Step { next: st.next.clone(), output: out, assign })
@@ -188,7 +188,7 @@ impl Engine {
             }
             Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
                 let (retry, catch): (&[Retrier], &[Catcher]) = match &st.kind {
-                    StateKind::Task(t) => (&t.retry, &t.catch),
+                    StateKind::Task(t) => (&t.recovery.retry, &t.recovery.catch),
                     _ => (&[], &[]),
                 };
                 if retry.iter().any(|r| r.max_attempts > 0 && f.matches(&r.error_equals)) {
