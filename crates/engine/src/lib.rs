@@ -52,24 +52,34 @@
 //! # });
 //! ```
 
-mod choice;
-mod engine;
+// The modules form a line; each uses only those listed before it (see "Module layering" above).
 mod error;
-mod exec;
 mod history;
-mod jsonata;
 mod mocks;
-mod replay;
-mod task;
-mod test_state;
+mod rules;
 mod vars;
+mod config;
+mod replay;
+mod exec;
+mod jsonata;
+mod pipeline;
+mod recovery;
+mod choice;
+mod map;
+mod parallel;
+mod pass;
+mod task;
+mod terminal;
+mod wait;
+mod interp;
+mod engine;
+mod test_state;
 
+pub use config::{Clock, EngineConfig, MAX_PAYLOAD_BYTES};
 pub use engine::{
-    Clock, Engine, EngineBuilder, EngineConfig, Execution, ExecutionStatus, Outcome, Prepared, ResumeRequest,
-    StartRequest,
+    Engine, EngineBuilder, Execution, ExecutionStatus, Outcome, Prepared, ResumeRequest, StartRequest,
 };
 pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
-pub use exec::MAX_PAYLOAD_BYTES;
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use mocks::{MockResponse, TaskMocks};
 pub use sfn_path::ErrorName;
