@@ -610,14 +610,7 @@ impl Lowering {
             self.payload(c, &cptr, ql, false)
         });
         let recovery = self.recovery(raw, ptr, ql);
-        Task {
-            resource,
-            parameters,
-            timeout_seconds,
-            heartbeat_seconds,
-            credentials,
-            recovery,
-        }
+        Task { resource, parameters, timeout_seconds, heartbeat_seconds, credentials, recovery }
     }
 
     /// ResultSelector, ResultPath, Retry and Catch of a Task, Parallel or Map, in that order (the order
@@ -1068,11 +1061,7 @@ impl Lowering {
             _ => None,
         };
         let recovery = self.recovery(raw, ptr, ql);
-        Parallel {
-            branches,
-            parameters,
-            recovery,
-        }
+        Parallel { branches, parameters, recovery }
     }
 
     fn map(

@@ -50,16 +50,13 @@ fn unique_names<'a>(
 
 fn targets(kind: &StateKind) -> Vec<(&str, String)> {
     let mut out = Vec::new();
-    match kind {
-        StateKind::Choice(c) => {
-            for r in &c.choices {
-                out.push((r.next.as_str(), format!("/Choices/{}/Next", r.index)));
-            }
-            if let Some(d) = &c.default {
-                out.push((d.as_str(), "/Default".to_owned()));
-            }
+    if let StateKind::Choice(c) = kind {
+        for r in &c.choices {
+            out.push((r.next.as_str(), format!("/Choices/{}/Next", r.index)));
         }
-        _ => {}
+        if let Some(d) = &c.default {
+            out.push((d.as_str(), "/Default".to_owned()));
+        }
     }
     if let Some(r) = kind.recovery() {
         out.extend(r.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))));

@@ -91,4 +91,3 @@ impl EngineInner {
         self.bindings.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
     }
 }
-

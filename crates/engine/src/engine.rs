@@ -6,13 +6,11 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sfn_asl::{StateKind, StateMachine, States, Task};
 use sfn_path::ErrorName;
-use sfn_patterns::{
-    AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, TokenRegistry,
-};
+use sfn_patterns::{AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, TokenRegistry};
 use tokio::sync::watch;
 
-use crate::error::{Failure, Interrupt, PrepareError, UnrunnableKind, UnrunnableTask};
 use crate::config::{Binding, Clock, EngineConfig, EngineInner};
+use crate::error::{Failure, Interrupt, PrepareError, UnrunnableKind, UnrunnableTask};
 use crate::exec::{Exec, exceeds};
 use crate::history::{Event, EventDetails, EventSink, History, JsonText};
 use crate::mocks::TaskMocks;

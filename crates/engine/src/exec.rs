@@ -21,7 +21,6 @@ use crate::history::{EventDetails, History};
 use crate::replay::Replay;
 use crate::vars::Vars;
 
-
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs a scope from its `StartAt` to its end: the interpreter above the state modules
@@ -277,7 +276,11 @@ pub(crate) struct StateCtx<'a> {
 
 impl<'a> StateCtx<'a> {
     /// The same state seen with a task token (`$$.Task.Token`) or a Map item (`$$.Map.Item`).
-    pub(crate) fn with<'b>(&'b self, token: Option<&'b str>, map_item: Option<(usize, &'b Value)>) -> StateCtx<'b>
+    pub(crate) fn with<'b>(
+        &'b self,
+        token: Option<&'b str>,
+        map_item: Option<(usize, &'b Value)>,
+    ) -> StateCtx<'b>
     where
         'a: 'b,
     {
@@ -303,7 +306,6 @@ impl<'a> StateCtx<'a> {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.exec.now()
     }
-
 
     /// Appends an event after `*prev` (see [`Exec::event`]).
     pub(crate) fn event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {

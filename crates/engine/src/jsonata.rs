@@ -82,10 +82,9 @@ impl StateCtx<'_> {
             e.variables().filter_map(|name| self.vars.get(name).map(|v| (name, v))).collect();
         let fail = |what: &str| {
             self.query_error(&format!(
-                    "The JSONata expression '{}' specified for the field '{field}' {what}",
-                    expr.source()
-                ),
-            )
+                "The JSONata expression '{}' specified for the field '{field}' {what}",
+                expr.source()
+            ))
         };
         match e.evaluate(&states, &bindings) {
             Ok(Some(v)) => Ok(v),
@@ -148,17 +147,15 @@ impl StateCtx<'_> {
         let Some(a) = assign else { return Ok(None) };
         match self.ata_payload(a, "Assign", sc)? {
             Value::Object(m) => Ok(Some(m)),
-            other => Err(self.query_error(&format!("The field 'Assign' must evaluate to an object, but was '{}'.", type_name(&other)),
-            )),
+            other => Err(self.query_error(&format!(
+                "The field 'Assign' must evaluate to an object, but was '{}'.",
+                type_name(&other)
+            ))),
         }
     }
 
     /// A Boolean expression (Choice `Condition`).
-    pub(crate) fn ata_condition(
-        &self,
-        expr: &JsonataExpr,
-        sc: AtaScope<'_>,
-    ) -> Result<bool, Failure> {
+    pub(crate) fn ata_condition(&self, expr: &JsonataExpr, sc: AtaScope<'_>) -> Result<bool, Failure> {
         match self.ata_expr(expr, "Condition", sc)? {
             Value::Bool(b) => Ok(b),
             other => Err(self.unexpected_type(expr.source(), "Condition", "boolean", &other)),
@@ -166,17 +163,11 @@ impl StateCtx<'_> {
     }
 
     /// An array-valued expression (Map `Items`).
-    pub(crate) fn ata_items(
-        &self,
-        items: Option<&Payload>,
-        sc: AtaScope<'_>,
-    ) -> Result<Value, Failure> {
+    pub(crate) fn ata_items(&self, items: Option<&Payload>, sc: AtaScope<'_>) -> Result<Value, Failure> {
         let Some(items) = items else {
             return match sc.input {
                 Value::Array(_) => Ok(sc.input.clone()),
-                other => {
-                    Err(self.query_error(&format!("Map state input must be an array but was: {other}")))
-                }
+                other => Err(self.query_error(&format!("Map state input must be an array but was: {other}"))),
             };
         };
         let v = self.ata_payload(items, "Items", sc)?;

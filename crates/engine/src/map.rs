@@ -19,7 +19,12 @@ use crate::vars::Vars;
 const MAX_IN_FLIGHT: usize = 16_384;
 
 /// One attempt of a Map state: its result is the array of the iterations' outputs.
-pub(crate) async fn run(ctx: StateCtx<'_>, m: &Map, input: &Value, prev: &mut u64) -> Result<Value, Interrupt> {
+pub(crate) async fn run(
+    ctx: StateCtx<'_>,
+    m: &Map,
+    input: &Value,
+    prev: &mut u64,
+) -> Result<Value, Interrupt> {
     if let Some(cause) = distributed_only(m) {
         return Err(ctx.runtime(&cause).into());
     }
@@ -81,7 +86,8 @@ impl Settings {
             Dynamic::Path(p) => ctx.number_at(p, eff, "MaxConcurrencyPath")?,
             Dynamic::Jsonata(e) => ctx.ata_integer(e, "MaxConcurrency", AtaScope::input(eff))?,
         };
-        let tolerated_count = tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
+        let tolerated_count =
+            tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
         let tolerated_pct =
             tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")?;
         // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
@@ -90,7 +96,12 @@ impl Settings {
             0 => MAX_IN_FLIGHT,
             n => usize::try_from(n).unwrap_or(MAX_IN_FLIGHT).min(MAX_IN_FLIGHT),
         };
-        Ok(Settings { limit, distributed: m.mode == ProcessorMode::Distributed, tolerated_count, tolerated_pct })
+        Ok(Settings {
+            limit,
+            distributed: m.mode == ProcessorMode::Distributed,
+            tolerated_count,
+            tolerated_pct,
+        })
     }
 }
 
@@ -141,8 +152,15 @@ async fn iterate(
                 let r = async {
                     exec.event(&mut cursor, EventDetails::MapIterationStarted { name: name.clone(), index })?;
                     let mut vars = Vars::child_of(&frozen);
-                    exec.run_scope(&processor.start_at, &processor.states, item_input, &mut vars, &mut cursor, &signal)
-                        .await
+                    exec.run_scope(
+                        &processor.start_at,
+                        &processor.states,
+                        item_input,
+                        &mut vars,
+                        &mut cursor,
+                        &signal,
+                    )
+                    .await
                 }
                 .await;
                 let end = match &r {
@@ -173,7 +191,13 @@ async fn iterate(
 }
 
 /// The input of iteration `index`: ItemSelector (seeing `$$.Map.Item`) or the item itself.
-fn item_input(ctx: &StateCtx<'_>, m: &Map, index: usize, item: &Value, eff: &Value) -> Result<Value, Failure> {
+fn item_input(
+    ctx: &StateCtx<'_>,
+    m: &Map,
+    index: usize,
+    item: &Value,
+    eff: &Value,
+) -> Result<Value, Failure> {
     match &m.item_selector {
         Some(Payload::JsonPath(t)) => {
             if let Template::Literal(v) = t {
@@ -181,7 +205,8 @@ fn item_input(ctx: &StateCtx<'_>, m: &Map, index: usize, item: &Value, eff: &Val
             }
             let item_ctx = ctx.with(None, Some((index, item)));
             let view = item_ctx.view();
-            t.eval(&Scope { input: eff, context: &view, variables: ctx.vars }).map_err(|e| ctx.runtime(e.message()))
+            t.eval(&Scope { input: eff, context: &view, variables: ctx.vars })
+                .map_err(|e| ctx.runtime(e.message()))
         }
         Some(Payload::Jsonata(p)) => {
             let item_ctx = ctx.with(None, Some((index, item)));

@@ -373,7 +373,12 @@ impl Invocation<'_> {
 /// One Task invocation of a resumed execution: the recorded result, or the recorded submission followed
 /// to its end, or (no submission on record) the submission, made again as recorded when it may have been
 /// made before.
-pub(crate) async fn task(record: TaskRecord, history: &History, call: Invocation<'_>, now: DateTime<Utc>) -> TaskOutcome {
+pub(crate) async fn task(
+    record: TaskRecord,
+    history: &History,
+    call: Invocation<'_>,
+    now: DateTime<Utc>,
+) -> TaskOutcome {
     let Invocation { integration, ctx, parameters, callback, mut timeouts, abort, observer } = call;
     if let (Some(started), Some(t)) = (record.started_at, timeouts.timeout) {
         timeouts.timeout = Some(left(started, t, now));

@@ -33,15 +33,18 @@ impl TaskObserver for Observer<'_> {
 }
 
 /// One attempt of a Task state: its result is the integration's (or the mock's) output.
-pub(crate) async fn run(ctx: StateCtx<'_>, t: &Task, input: &Value, prev: &mut u64) -> Result<Value, Interrupt> {
+pub(crate) async fn run(
+    ctx: StateCtx<'_>,
+    t: &Task,
+    input: &Value,
+    prev: &mut u64,
+) -> Result<Value, Interrupt> {
     let (exec, state) = (ctx.exec, ctx.state);
     if let Some(mocks) = exec.engine.mocks.as_ref().filter(|m| m.covers(&state.name)) {
         return mocked(&ctx, t, mocks.as_ref(), input, prev);
     }
     let Some(binding) = exec.engine.binding(t) else {
-        return Err(ctx.runtime(&format!("No integration serves the resource '{}'.", t.resource),
-        )
-        .into());
+        return Err(ctx.runtime(&format!("No integration serves the resource '{}'.", t.resource)).into());
     };
     let resource = &binding.resource;
     let eff = ctx.input_path(input)?;
@@ -79,11 +82,10 @@ pub(crate) async fn run(ctx: StateCtx<'_>, t: &Task, input: &Value, prev: &mut u
                 match v.as_u64() {
                     Some(n) if n > 0 => Ok(Some(n)),
                     _ => Err(ctx.runtime(&format!(
-                            "The {field} field refers to value {} which is not a valid positive integer: {}",
-                            v,
-                            p.source()
-                        ),
-                    )),
+                        "The {field} field refers to value {} which is not a valid positive integer: {}",
+                        v,
+                        p.source()
+                    ))),
                 }
             }
             Some(Dynamic::Jsonata(e)) => {
@@ -238,8 +240,8 @@ fn mocked(
             )?;
             Err(Interrupt::Fail(Failure { name: Some(error), cause }))
         }
-        None => Err(ctx.runtime(&format!("The mock has no response for invocation {invocation} of this state."),
-        )
-        .into()),
+        None => Err(ctx
+            .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
+            .into()),
     }
 }

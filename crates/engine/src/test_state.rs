@@ -127,9 +127,7 @@ impl Engine {
             .map_err(Interrupt::Fail),
             StateKind::Task(t) => {
                 let params = match &t.parameters {
-                    Some(params) => {
-                        ctx.payload(params, &eff).map_err(TestStateError::Failed)?
-                    }
+                    Some(params) => ctx.payload(params, &eff).map_err(TestStateError::Failed)?,
                     None => eff.clone(),
                 };
                 insp.after_parameters = Some(params);
@@ -142,7 +140,8 @@ impl Engine {
                         };
                         insp.after_result_selector = Some(selected.clone());
                         let assign = ctx.assign(st.assign.as_ref(), &selected)?;
-                        let after = ctx.apply_result_only(&t.recovery.result_path, input.clone(), selected)?;
+                        let after =
+                            ctx.apply_result_only(&t.recovery.result_path, input.clone(), selected)?;
                         insp.after_result_path = Some(after.clone());
                         let out = ctx.output_path(after)?;
                         Ok(Step { next: st.next.clone(), output: out, assign })
@@ -151,13 +150,13 @@ impl Engine {
                     Err(e) => Err(e),
                 }
             }
-            StateKind::Choice(c) => {
-                crate::choice::run(&ctx, c, input.clone()).map_err(Interrupt::Fail)
-            }
-            StateKind::Wait(_) => ctx.output_path(eff.clone())
+            StateKind::Choice(c) => crate::choice::run(&ctx, c, input.clone()).map_err(Interrupt::Fail),
+            StateKind::Wait(_) => ctx
+                .output_path(eff.clone())
                 .map(|out| Step { next: st.next.clone(), output: out, assign: None })
                 .map_err(Interrupt::Fail),
-            StateKind::Succeed => ctx.output_path(eff.clone())
+            StateKind::Succeed => ctx
+                .output_path(eff.clone())
                 .map(|out| Step { next: None, output: out, assign: None })
                 .map_err(Interrupt::Fail),
             StateKind::Fail(f) => {
@@ -199,7 +198,8 @@ impl Engine {
                     if let Some(cause) = &f.cause {
                         err.insert("Cause".into(), Value::String(cause.clone()));
                     }
-                    let out = ctx.apply_result_only(&c.result_path, input, Value::Object(err))
+                    let out = ctx
+                        .apply_result_only(&c.result_path, input, Value::Object(err))
                         .map_err(TestStateError::Failed)?;
                     return Ok(outcome(TestStatus::CaughtError, Some(out), f, Some(c.next.clone()), insp));
                 }
