@@ -609,17 +609,19 @@ impl Lowering {
             }
             self.payload(c, &cptr, ql, false)
         });
-        Task {
-            resource,
-            parameters,
+        let recovery = self.recovery(raw, ptr, ql);
+        Task { resource, parameters, timeout_seconds, heartbeat_seconds, credentials, recovery }
+    }
+
+    /// ResultSelector, ResultPath, Retry and Catch of a Task, Parallel or Map, in that order (the order
+    /// their findings are reported in).
+    fn recovery(&mut self, raw: &RawState, ptr: &str, ql: QueryLanguage) -> Recovery {
+        Recovery {
             result_selector: raw
                 .result_selector
                 .as_ref()
                 .map(|v| self.payload(v, &format!("{ptr}/ResultSelector"), QueryLanguage::JsonPath, false)),
             result_path: self.result_path(&raw.result_path, &format!("{ptr}/ResultPath")),
-            timeout_seconds,
-            heartbeat_seconds,
-            credentials,
             retry: self.retriers(raw.retry.as_deref(), ptr),
             catch: self.catchers(raw.catch.as_deref(), ptr, ql),
         }
@@ -1058,17 +1060,8 @@ impl Lowering {
             (None, Some(a)) => Some(self.jsonata_payload(a, &format!("{ptr}/Arguments"), ql)),
             _ => None,
         };
-        Parallel {
-            branches,
-            parameters,
-            result_selector: raw
-                .result_selector
-                .as_ref()
-                .map(|v| self.payload(v, &format!("{ptr}/ResultSelector"), QueryLanguage::JsonPath, false)),
-            result_path: self.result_path(&raw.result_path, &format!("{ptr}/ResultPath")),
-            retry: self.retriers(raw.retry.as_deref(), ptr),
-            catch: self.catchers(raw.catch.as_deref(), ptr, ql),
-        }
+        let recovery = self.recovery(raw, ptr, ql);
+        Parallel { branches, parameters, recovery }
     }
 
     fn map(
@@ -1189,13 +1182,15 @@ impl Lowering {
         if let Some(Value::Object(writer)) = &raw.result_writer {
             self.resource_payload(writer, &format!("{ptr}/ResultWriter"), ql);
         }
+        let items = raw.items.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Items"), ql));
+        let recovery = self.recovery(raw, ptr, ql);
         crate::model::Map {
             processor,
             legacy_iterator: proc_field == "Iterator",
             mode,
             execution_type,
             items_path,
-            items: raw.items.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Items"), ql)),
+            items,
             item_selector,
             item_reader: raw.item_reader.clone(),
             item_batcher: raw.item_batcher.clone(),
@@ -1204,13 +1199,7 @@ impl Lowering {
             tolerated_failure_count,
             tolerated_failure_percentage,
             label: raw.label.clone(),
-            result_selector: raw
-                .result_selector
-                .as_ref()
-                .map(|v| self.payload(v, &format!("{ptr}/ResultSelector"), QueryLanguage::JsonPath, false)),
-            result_path: self.result_path(&raw.result_path, &format!("{ptr}/ResultPath")),
-            retry: self.retriers(raw.retry.as_deref(), ptr),
-            catch: self.catchers(raw.catch.as_deref(), ptr, ql),
+            recovery,
         }
     }
 

@@ -176,6 +176,11 @@ impl State {
     pub fn type_name(&self) -> &'static str {
         self.kind.type_name()
     }
+
+    /// Retry, Catch, ResultSelector and ResultPath of a Task, Parallel or Map.
+    pub fn recovery(&self) -> Option<&Recovery> {
+        self.kind.recovery()
+    }
 }
 
 /// The state types and their own fields.
@@ -211,6 +216,16 @@ impl StateKind {
     pub fn type_name(&self) -> &'static str {
         self.state_type().as_str()
     }
+
+    /// Retry, Catch, ResultSelector and ResultPath of a Task, Parallel or Map; `None` for the other types.
+    pub fn recovery(&self) -> Option<&Recovery> {
+        match self {
+            StateKind::Task(t) => Some(&t.recovery),
+            StateKind::Parallel(p) => Some(&p.recovery),
+            StateKind::Map(m) => Some(&m.recovery),
+            _ => None,
+        }
+    }
 }
 
 /// A Pass state.
@@ -231,20 +246,14 @@ pub struct Task {
     pub resource: String,
     /// `Parameters` (JSONPath) or `Arguments` (JSONata).
     pub parameters: Option<Payload>,
-    /// `ResultSelector` (JSONPath).
-    pub result_selector: Option<Payload>,
-    /// `ResultPath`.
-    pub result_path: ResultPath,
     /// `TimeoutSeconds` / `TimeoutSecondsPath`.
     pub timeout_seconds: Option<Dynamic<u64>>,
     /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.
     pub heartbeat_seconds: Option<Dynamic<u64>>,
     /// `Credentials` (`RoleArn` to assume).
     pub credentials: Option<Payload>,
-    /// `Retry`.
-    pub retry: Vec<Retrier>,
-    /// `Catch`.
-    pub catch: Vec<Catcher>,
+    /// `ResultSelector`, `ResultPath`, `Retry`, `Catch`.
+    pub recovery: Recovery,
 }
 
 /// A Choice state.
@@ -390,14 +399,8 @@ pub struct Parallel {
     pub branches: Vec<Branch>,
     /// `Parameters` (JSONPath) or `Arguments` (JSONata).
     pub parameters: Option<Payload>,
-    /// `ResultSelector`.
-    pub result_selector: Option<Payload>,
-    /// `ResultPath`.
-    pub result_path: ResultPath,
-    /// `Retry`.
-    pub retry: Vec<Retrier>,
-    /// `Catch`.
-    pub catch: Vec<Catcher>,
+    /// `ResultSelector`, `ResultPath`, `Retry`, `Catch`.
+    pub recovery: Recovery,
 }
 
 /// A nested state machine: a Parallel branch or a Map's ItemProcessor/Iterator.
@@ -454,14 +457,22 @@ pub struct Map {
     pub tolerated_failure_percentage: Option<Dynamic<Value>>,
     /// `Label`.
     pub label: Option<String>,
-    /// `ResultSelector`.
+    /// `ResultSelector`, `ResultPath`, `Retry`, `Catch`.
+    pub recovery: Recovery,
+}
+
+/// What Task, Parallel and Map share around their work: how the result is shaped and placed
+/// (`ResultSelector`, `ResultPath`) and how a failure is handled (`Retry`, `Catch`).
+#[derive(Debug, Clone, Default)]
+pub struct Recovery {
+    /// `Retry`, in order.
+    pub retry: Vec<Retrier>,
+    /// `Catch`, in order.
+    pub catch: Vec<Catcher>,
+    /// `ResultSelector` (JSONPath).
     pub result_selector: Option<Payload>,
     /// `ResultPath`.
     pub result_path: ResultPath,
-    /// `Retry`.
-    pub retry: Vec<Retrier>,
-    /// `Catch`.
-    pub catch: Vec<Catcher>,
 }
 
 /// `JitterStrategy` of a retrier.

@@ -50,31 +50,16 @@ fn unique_names<'a>(
 
 fn targets(kind: &StateKind) -> Vec<(&str, String)> {
     let mut out = Vec::new();
-    match kind {
-        StateKind::Choice(c) => {
-            for r in &c.choices {
-                out.push((r.next.as_str(), format!("/Choices/{}/Next", r.index)));
-            }
-            if let Some(d) = &c.default {
-                out.push((d.as_str(), "/Default".to_owned()));
-            }
+    if let StateKind::Choice(c) = kind {
+        for r in &c.choices {
+            out.push((r.next.as_str(), format!("/Choices/{}/Next", r.index)));
         }
-        StateKind::Task(t) => {
-            out.extend(
-                t.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
-            );
+        if let Some(d) = &c.default {
+            out.push((d.as_str(), "/Default".to_owned()));
         }
-        StateKind::Parallel(p) => {
-            out.extend(
-                p.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
-            );
-        }
-        StateKind::Map(m) => {
-            out.extend(
-                m.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))),
-            );
-        }
-        _ => {}
+    }
+    if let Some(r) = kind.recovery() {
+        out.extend(r.catch.iter().enumerate().map(|(i, c)| (c.next.as_str(), format!("/Catch/{i}/Next"))));
     }
     out
 }

@@ -1,164 +1,76 @@
-//! Choice rules: every operator with the type rules AWS applies (a comparison between different JSON
-//! types is false, not an error; a missing Variable is an error except for IsPresent).
-
-use std::cmp::Ordering;
+//! Choice states: the first matching rule (`rules` in JSONPath, a `Condition` in JSONata) or the
+//! Default picks the next state; `States.NoChoiceMatched` otherwise.
 
 use serde_json::Value;
-use sfn_asl::{CompareKind, CompareOp, Condition, Operand, Test, TypeTest, parse_timestamp};
-use sfn_path::Scope;
+use sfn_asl::{Choice, ChoiceRule, Condition};
+use sfn_path::{ErrorName, Scope};
 
-/// Evaluates a condition; `Err` carries the cause text of a `States.Runtime` failure.
-pub(crate) fn eval(c: &Condition, scope: &Scope<'_>) -> Result<bool, String> {
-    match c {
-        Condition::And(cs) => {
-            for c in cs {
-                if !eval(c, scope)? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-        Condition::Or(cs) => {
-            for c in cs {
-                if eval(c, scope)? {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        }
-        Condition::Not(c) => Ok(!eval(c, scope)?),
-        Condition::Test { variable, test } => {
-            let value = variable.eval(scope);
-            if let Test::Type(TypeTest::IsPresent, expected) = test {
-                return Ok(value.is_ok() == *expected);
-            }
-            let value = value.map_err(|e| e.message().to_owned())?;
-            test_value(value.as_ref(), test, scope)
-        }
-        Condition::Jsonata(_) => Err("JSONata conditions are not supported by this engine yet.".to_owned()),
-    }
-}
+use crate::error::Failure;
+use crate::exec::{StateCtx, Step};
+use crate::jsonata::AtaScope;
+use crate::rules;
 
-fn test_value(v: &Value, test: &Test, scope: &Scope<'_>) -> Result<bool, String> {
-    match test {
-        Test::Type(t, expected) => {
-            let is = match t {
-                TypeTest::IsNull => v.is_null(),
-                TypeTest::IsPresent => true,
-                TypeTest::IsNumeric => v.is_number(),
-                TypeTest::IsString => v.is_string(),
-                TypeTest::IsBoolean => v.is_boolean(),
-                TypeTest::IsTimestamp => v.as_str().is_some_and(|s| parse_timestamp(s).is_some()),
-            };
-            Ok(is == *expected)
-        }
-        Test::StringMatches(pattern) => Ok(v.as_str().is_some_and(|s| wildcard_match(pattern, s))),
-        Test::Compare { kind, op, operand } => {
-            let other = match operand {
-                Operand::Value(x) => std::borrow::Cow::Borrowed(x),
-                Operand::Path(p) => p.eval(scope).map_err(|e| e.message().to_owned())?,
-            };
-            Ok(compare(*kind, *op, v, other.as_ref()))
+/// A JSONPath Choice state.
+pub(crate) fn run(ctx: &StateCtx<'_>, c: &Choice, input: Value) -> Result<Step, Failure> {
+    let state = ctx.state;
+    let eff = ctx.input_path(&input)?.into_owned();
+    let view = ctx.view();
+    let scope = Scope { input: &eff, context: &view, variables: ctx.vars };
+    let mut matched = None;
+    for rule in &c.choices {
+        if rules::eval(&rule.condition, &scope).map_err(|m| ctx.runtime(&m))? {
+            matched = Some(rule);
+            break;
         }
     }
-}
-
-fn compare(kind: CompareKind, op: CompareOp, a: &Value, b: &Value) -> bool {
-    let ord = match kind {
-        CompareKind::String => match (a, b) {
-            (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
-            _ => None,
+    let (next, assign) = match matched {
+        Some(rule) => (rule.next.clone(), rule.assign.as_ref()),
+        None => match &c.default {
+            Some(d) => (d.clone(), state.assign.as_ref()),
+            None => return Err(no_match(ctx)),
         },
-        CompareKind::Numeric => match (a, b) {
-            (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-                (Some(i), Some(j)) => Some(i.cmp(&j)),
-                _ => x.as_f64().zip(y.as_f64()).and_then(|(f, g)| f.partial_cmp(&g)),
-            },
-            _ => None,
-        },
-        CompareKind::Boolean => match (a, b) {
-            (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-            _ => None,
-        },
-        CompareKind::Timestamp => {
-            match (a.as_str().and_then(parse_timestamp), b.as_str().and_then(parse_timestamp)) {
-                (Some(x), Some(y)) => Some(x.cmp(&y)),
-                _ => None,
-            }
-        }
     };
-    let Some(ord) = ord else { return false };
-    match op {
-        CompareOp::Equals => ord == Ordering::Equal,
-        CompareOp::LessThan => ord == Ordering::Less,
-        CompareOp::LessThanEquals => ord != Ordering::Greater,
-        CompareOp::GreaterThan => ord == Ordering::Greater,
-        CompareOp::GreaterThanEquals => ord != Ordering::Less,
-    }
+    let assign = ctx.assign(assign, &eff)?;
+    let out = ctx.output_path(eff)?;
+    Ok(Step { next: Some(next), output: out, assign })
 }
 
-/// `StringMatches`: `*` matches any run of characters; `\*` is a literal star and `\\` a backslash.
-pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
-    #[derive(PartialEq)]
-    enum Tok {
-        Star,
-        Char(char),
-    }
-    let mut toks = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(n) => toks.push(Tok::Char(n)),
-                None => toks.push(Tok::Char('\\')),
-            },
-            '*' => toks.push(Tok::Star),
-            c => toks.push(Tok::Char(c)),
-        }
-    }
-    let text: Vec<char> = text.chars().collect();
-    // Iterative glob matching with backtracking to the last star: linear in practice, no recursion.
-    let (mut p, mut t) = (0usize, 0usize);
-    let (mut star, mut mark) = (None, 0usize);
-    while t < text.len() {
-        match toks.get(p) {
-            Some(Tok::Char(c)) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            Some(Tok::Star) => {
-                star = Some(p);
-                mark = t;
-                p += 1;
-            }
-            _ => match star {
-                Some(sp) => {
-                    p = sp + 1;
-                    mark += 1;
-                    t = mark;
-                }
-                None => return false,
-            },
-        }
-    }
-    while toks.get(p) == Some(&Tok::Star) {
-        p += 1;
-    }
-    p == toks.len()
+/// A JSONata Choice state: the matched rule's (or the state's, for the Default) Assign and Output.
+pub(crate) fn run_jsonata(ctx: &StateCtx<'_>, c: &Choice, input: &Value) -> Result<Step, Failure> {
+    let state = ctx.state;
+    let sc = AtaScope::input(input);
+    let matched = first_match(ctx, &c.choices, sc)?;
+    let (next, output, assign) = match (matched, &c.default) {
+        (Some(rule), _) => (Some(rule.next.clone()), rule.output.as_ref(), rule.assign.as_ref()),
+        (None, Some(d)) => (Some(d.clone()), state.output.as_ref(), state.assign.as_ref()),
+        (None, None) => return Err(no_match(ctx)),
+    };
+    ctx.ata_exit(next, output, assign, input)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard_match("log-*.txt", "log-2024.txt"));
-        assert!(wildcard_match("*", ""));
-        assert!(wildcard_match("a*b*c", "aXXbYYc"));
-        assert!(!wildcard_match("a*b", "ac"));
-        assert!(wildcard_match("a\\*b", "a*b"));
-        assert!(!wildcard_match("a\\*b", "aXb"));
-        assert!(wildcard_match("a\\\\b", "a\\b"));
+fn first_match<'r>(
+    ctx: &StateCtx<'_>,
+    choices: &'r [ChoiceRule],
+    sc: AtaScope<'_>,
+) -> Result<Option<&'r ChoiceRule>, Failure> {
+    for rule in choices {
+        let hit = match &rule.condition {
+            Condition::Jsonata(e) => ctx.ata_condition(e, sc)?,
+            _ => return Err(ctx.runtime("A JSONata Choice rule needs a Condition.")),
+        };
+        if hit {
+            return Ok(Some(rule));
+        }
     }
+    Ok(None)
+}
+
+fn no_match(ctx: &StateCtx<'_>) -> Failure {
+    Failure::new(
+        ErrorName::NoChoiceMatched,
+        format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). No Choice Rule matched and no Default is set.",
+            ctx.info.name, ctx.info.entered_event
+        ),
+    )
 }

@@ -1,100 +1,21 @@
 //! The engine: configuration, clock, prepared machines and running executions.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sfn_asl::{StateKind, StateMachine, States, Task};
 use sfn_path::ErrorName;
-use sfn_patterns::{
-    AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, ServiceResource, TokenRegistry,
-};
+use sfn_patterns::{AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, TokenRegistry};
 use tokio::sync::watch;
 
+use crate::config::{Binding, Clock, EngineConfig, EngineInner};
 use crate::error::{Failure, Interrupt, PrepareError, UnrunnableKind, UnrunnableTask};
-use crate::exec::{Exec, MAX_PAYLOAD_BYTES, exceeds};
+use crate::exec::{Exec, exceeds};
 use crate::history::{Event, EventDetails, EventSink, History, JsonText};
 use crate::mocks::TaskMocks;
 use crate::replay::Replay;
 use crate::vars::Vars;
-
-/// Wall-clock time for history timestamps and `$$` times. Waiting uses tokio's timer, so a test
-/// runtime with paused time (`tokio::time::pause`, `start_paused`) makes Wait states, Retry back-off
-/// and timeouts take no real time while timestamps still advance by the virtual amount.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    base_wall: DateTime<Utc>,
-    base: tokio::time::Instant,
-}
-
-impl Clock {
-    /// The system clock.
-    pub fn system() -> Clock {
-        Clock { base_wall: Utc::now(), base: tokio::time::Instant::now() }
-    }
-
-    /// A clock that reads `start` now and advances with tokio's (possibly virtual) time.
-    pub fn starting_at(start: DateTime<Utc>) -> Clock {
-        Clock { base_wall: start, base: tokio::time::Instant::now() }
-    }
-
-    /// The current time.
-    pub fn now(&self) -> DateTime<Utc> {
-        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.base);
-        self.base_wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
-    }
-}
-
-/// Engine settings.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Region of the state machines (ARNs, `TaskScheduled.region`).
-    pub region: String,
-    /// Account id (ARNs).
-    pub account: String,
-    /// Default execution role ARN (`$$.Execution.RoleArn`).
-    pub role_arn: String,
-    /// History limit (AWS: 25,000); `None` for no limit.
-    pub max_history_events: Option<usize>,
-    /// Largest state payload in bytes (AWS: 256 KiB).
-    pub max_payload_bytes: usize,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            region: "us-east-1".to_owned(),
-            account: "123456789012".to_owned(),
-            role_arn: "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole".to_owned(),
-            max_history_events: Some(25_000),
-            max_payload_bytes: MAX_PAYLOAD_BYTES,
-        }
-    }
-}
-
-/// A Task state's resource, resolved once when the machine is prepared.
-pub(crate) struct Binding {
-    pub(crate) resource: ServiceResource,
-    pub(crate) integration: Arc<dyn ServiceIntegration>,
-}
-
-pub(crate) struct EngineInner {
-    pub(crate) mocks: Option<Arc<dyn TaskMocks>>,
-    pub(crate) sink: Option<Arc<dyn EventSink>>,
-    pub(crate) integrations: Integrations,
-    pub(crate) tokens: TokenRegistry,
-    pub(crate) clock: Clock,
-    pub(crate) config: EngineConfig,
-    bindings: std::sync::RwLock<HashMap<usize, Arc<Binding>>>,
-}
-
-impl EngineInner {
-    pub(crate) fn binding(&self, task: &Task) -> Option<Arc<Binding>> {
-        let key = task as *const Task as usize;
-        self.bindings.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
-    }
-}
 
 /// A state machine checked against the engine's integrations, ready to run many times.
 #[derive(Clone)]
@@ -485,6 +406,7 @@ impl Engine {
             input: req.input,
             mock_calls: Default::default(),
             replay,
+            scopes: crate::interp::run_scope,
         });
         (exec, history)
     }

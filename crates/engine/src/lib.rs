@@ -28,6 +28,22 @@
 //! [`Event::to_stored_json`] / [`Event::from_json`] carry them through a journal. A fresh execution pays
 //! one `None` check per hook, nothing else.
 //!
+//! Module layering: the modules form a line, each using only those before it (`use crate::…` points
+//! one way, down):
+//! 1. leaves: `error`, `history`, `mocks`, `rules` (Choice rules), `vars`;
+//! 2. `config`: clock, settings and the parts of an engine every execution shares;
+//! 3. `replay`: the recorded events of a resumed execution (it knows no execution: it is handed the append);
+//! 4. `exec`, the core: the execution, its history cursor, the context object and `StateCtx` (the
+//!    execution, the state, its `StateInfo`, the variables, the abort signal); it knows no state type and
+//!    runs a nested scope through `Exec::scopes`, the interpreter the engine installs;
+//! 5. `jsonata` (JSONata evaluation), then `pipeline` (InputPath → Parameters → ResultPath → OutputPath,
+//!    payloads, Assign), then `recovery` (ResultSelector/ResultPath, Retry back-off, Catch): `StateCtx`
+//!    methods and functions the state modules use;
+//! 6. one module per state type: `pass`, `task`, `choice`, `wait`, `parallel`, `map`, `terminal`
+//!    (Succeed, Fail);
+//! 7. `interp`: runs a scope state by state, the only match on the state type;
+//! 8. `engine` (the public API: prepare, start, resume) and `test_state` (TestState).
+//!
 //! Invariants: it knows no service (tasks go through [`sfn_patterns::ServiceIntegration`] chosen when
 //! the machine is prepared); it never re-parses a definition string while running (jsonata-rs, which
 //! keeps no parsed form, parses a JSONata expression again when it evaluates it); every failure
@@ -52,24 +68,34 @@
 //! # });
 //! ```
 
+// The modules form a line (see "Module layering" in the crate doc); rustfmt keeps them sorted here.
 mod choice;
+mod config;
 mod engine;
 mod error;
 mod exec;
 mod history;
+mod interp;
 mod jsonata;
+mod map;
 mod mocks;
+mod parallel;
+mod pass;
+mod pipeline;
+mod recovery;
 mod replay;
+mod rules;
 mod task;
+mod terminal;
 mod test_state;
 mod vars;
+mod wait;
 
+pub use config::{Clock, EngineConfig, MAX_PAYLOAD_BYTES};
 pub use engine::{
-    Clock, Engine, EngineBuilder, EngineConfig, Execution, ExecutionStatus, Outcome, Prepared, ResumeRequest,
-    StartRequest,
+    Engine, EngineBuilder, Execution, ExecutionStatus, Outcome, Prepared, ResumeRequest, StartRequest,
 };
 pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
-pub use exec::MAX_PAYLOAD_BYTES;
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use mocks::{MockResponse, TaskMocks};
 pub use sfn_path::ErrorName;

@@ -44,7 +44,6 @@ use sfn_patterns::{
 };
 
 use crate::error::Interrupt;
-use crate::exec::Exec;
 use crate::history::{Event, EventDetails, History};
 use crate::vars::Vars;
 
@@ -226,14 +225,20 @@ impl Replay {
         self.recorded(rid)
     }
 
-    /// [`Exec::event`] in a resumed execution: the recorded id when this event is on record, else appends.
-    pub(crate) fn event(&self, exec: &Exec, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
+    /// `Exec::event` in a resumed execution: the recorded id when this event is on record, else appends.
+    /// `append` appends to the live history (`Exec::append`).
+    pub(crate) fn event(
+        &self,
+        prev: &mut u64,
+        details: EventDetails,
+        append: impl FnOnce(&mut u64, EventDetails) -> Result<u64, Interrupt>,
+    ) -> Result<u64, Interrupt> {
         let key = {
             let mut st = self.lock();
             if st.pending.is_empty() {
                 // Everything on record is replayed: from here on, a fresh execution.
                 drop(st);
-                return exec.append(prev, details);
+                return append(prev, details);
             }
             let key = st.keys.key_of(*prev, &details);
             if let Some(k) = key
@@ -247,7 +252,7 @@ impl Replay {
             key
         };
         let fork = fork_of(&details);
-        let id = exec.append(prev, details)?;
+        let id = append(prev, details)?;
         if let Some(key) = key {
             self.lock().keys.nodes.insert(id, Node { key, fork });
         }
@@ -346,22 +351,35 @@ fn left(since: DateTime<Utc>, total: Duration, now: DateTime<Utc>) -> Duration {
     total.saturating_sub(elapsed)
 }
 
+/// One invocation of a Task's integration, as `sfn_patterns::run_task` takes it.
+pub(crate) struct Invocation<'a> {
+    pub(crate) integration: &'a dyn ServiceIntegration,
+    pub(crate) ctx: &'a TaskContext,
+    pub(crate) parameters: Value,
+    pub(crate) callback: Option<CallbackReceiver>,
+    pub(crate) timeouts: TaskTimeouts,
+    pub(crate) abort: &'a AbortSignal,
+    pub(crate) observer: &'a dyn TaskObserver,
+}
+
+impl Invocation<'_> {
+    /// Makes the call (a fresh submission).
+    pub(crate) async fn run(self) -> TaskOutcome {
+        let Invocation { integration, ctx, parameters, callback, timeouts, abort, observer } = self;
+        sfn_patterns::run_task(integration, ctx, parameters, callback, timeouts, abort, observer).await
+    }
+}
+
 /// One Task invocation of a resumed execution: the recorded result, or the recorded submission followed
 /// to its end, or (no submission on record) the submission, made again as recorded when it may have been
 /// made before.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn task(
     record: TaskRecord,
     history: &History,
-    integration: &dyn ServiceIntegration,
-    ctx: &TaskContext,
-    parameters: Value,
-    callback: Option<CallbackReceiver>,
-    mut timeouts: TaskTimeouts,
-    abort: &AbortSignal,
-    observer: &dyn TaskObserver,
+    call: Invocation<'_>,
     now: DateTime<Utc>,
 ) -> TaskOutcome {
+    let Invocation { integration, ctx, parameters, callback, mut timeouts, abort, observer } = call;
     if let (Some(started), Some(t)) = (record.started_at, timeouts.timeout) {
         timeouts.timeout = Some(left(started, t, now));
     }
@@ -387,7 +405,7 @@ pub(crate) async fn task(
                 (Some(_), Some(recorded)) => recorded,
                 _ => parameters,
             };
-            sfn_patterns::run_task(integration, ctx, parameters, callback, timeouts, abort, observer).await
+            Invocation { integration, ctx, parameters, callback, timeouts, abort, observer }.run().await
         }
     }
 }

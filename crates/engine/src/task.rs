@@ -4,14 +4,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use sfn_asl::{Dynamic, State, Task};
+use sfn_asl::{Dynamic, Task};
 use sfn_path::ErrorName;
-use sfn_patterns::{AbortSignal, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner, run_task};
+use sfn_patterns::{TaskContext, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner};
 
-use crate::error::{Failure, Interrupt, runtime};
-use crate::exec::{Exec, StateInfo};
+use crate::error::{Failure, Interrupt};
+use crate::exec::{Exec, StateCtx};
 use crate::history::{EventDetails, JsonText, TaskResource};
-use crate::vars::Vars;
+use crate::jsonata::AtaScope;
+use crate::replay::Invocation;
 
 /// Records `TaskSubmitted` as the driver reports it.
 struct Observer<'a> {
@@ -31,30 +32,22 @@ impl TaskObserver for Observer<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One attempt of a Task state: its result is the integration's (or the mock's) output.
 pub(crate) async fn run(
-    exec: &Arc<Exec>,
-    state: &State,
+    ctx: StateCtx<'_>,
     t: &Task,
     input: &Value,
-    vars: &Vars,
     prev: &mut u64,
-    abort: &AbortSignal,
-    info: &StateInfo<'_>,
 ) -> Result<Value, Interrupt> {
+    let (exec, state) = (ctx.exec, ctx.state);
     if let Some(mocks) = exec.engine.mocks.as_ref().filter(|m| m.covers(&state.name)) {
-        return mocked(exec, state, t, mocks.as_ref(), input, vars, prev, info);
+        return mocked(&ctx, t, mocks.as_ref(), input, prev);
     }
     let Some(binding) = exec.engine.binding(t) else {
-        return Err(runtime(
-            info.name,
-            info.entered_event,
-            &format!("No integration serves the resource '{}'.", t.resource),
-        )
-        .into());
+        return Err(ctx.runtime(&format!("No integration serves the resource '{}'.", t.resource)).into());
     };
     let resource = &binding.resource;
-    let eff = exec.input_path(state, input, vars, info)?;
+    let eff = ctx.input_path(input)?;
 
     // A resumed execution: what this invocation recorded before the restart (its token, its result…).
     let record = exec.replay.as_ref().map(|r| r.task(*prev));
@@ -72,9 +65,9 @@ pub(crate) async fn run(
         Some(c) => Some(c.token().to_owned()),
         None => record.as_ref().and_then(|r| r.token.clone()),
     };
-    let task_info = info.with(token.as_deref(), None);
+    let task_ctx = ctx.with(token.as_deref(), None);
     let parameters = match &t.parameters {
-        Some(p) => exec.payload(p, &eff, vars, &task_info)?,
+        Some(p) => task_ctx.payload(p, &eff)?,
         None => eff.into_owned(),
     };
     let parameters = binding.integration.prepare(resource, parameters);
@@ -84,24 +77,20 @@ pub(crate) async fn run(
             Some(Dynamic::Value(s)) => Ok(Some(*s)),
             Some(Dynamic::Path(p)) => {
                 let v = p
-                    .eval(&sfn_path::Scope { input, context: &Value::Null, variables: vars })
-                    .map_err(|e| runtime(info.name, info.entered_event, e.message()))?;
+                    .eval(&sfn_path::Scope { input, context: &Value::Null, variables: ctx.vars })
+                    .map_err(|e| ctx.runtime(e.message()))?;
                 match v.as_u64() {
                     Some(n) if n > 0 => Ok(Some(n)),
-                    _ => Err(runtime(
-                        info.name,
-                        info.entered_event,
-                        &format!(
-                            "The {field} field refers to value {} which is not a valid positive integer: {}",
-                            v,
-                            p.source()
-                        ),
-                    )),
+                    _ => Err(ctx.runtime(&format!(
+                        "The {field} field refers to value {} which is not a valid positive integer: {}",
+                        v,
+                        p.source()
+                    ))),
                 }
             }
             Some(Dynamic::Jsonata(e)) => {
                 let field = field.trim_end_matches("Path");
-                let n = exec.ata_integer(e, field, crate::jsonata::AtaScope::input(input), vars, info)?;
+                let n = ctx.ata_integer(e, field, AtaScope::input(input))?;
                 Ok(Some(n).filter(|n| *n > 0))
             }
         }
@@ -126,12 +115,12 @@ pub(crate) async fn run(
     let token_text = callback.as_ref().map(|c| Arc::from(c.token()));
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: token_text })?;
 
-    let ctx = TaskContext {
+    let task_context = TaskContext {
         resource: resource.clone(),
         execution_arn: exec.execution_arn.clone(),
         state_name: state.name.clone(),
         scheduled_event_id: scheduled,
-        attempt: info.retry_count.unwrap_or(0),
+        attempt: ctx.info.retry_count.unwrap_or(0),
         region: exec.engine.config.region.clone(),
         account: exec.engine.config.account.clone(),
         token,
@@ -141,31 +130,23 @@ pub(crate) async fn run(
         timeout: timeout.map(Duration::from_secs),
         heartbeat: heartbeat.map(Duration::from_secs),
     };
-    let integration = binding.integration.as_ref();
+    let call = Invocation {
+        integration: binding.integration.as_ref(),
+        ctx: &task_context,
+        parameters,
+        callback,
+        timeouts,
+        abort: ctx.abort,
+        observer: &observer,
+    };
     let outcome = match record {
-        Some(record) => {
-            let now = exec.now();
-            let history = &exec.history;
-            crate::replay::task(
-                record,
-                history,
-                integration,
-                &ctx,
-                parameters,
-                callback,
-                timeouts,
-                abort,
-                &observer,
-                now,
-            )
-            .await
-        }
+        Some(record) => crate::replay::task(record, &exec.history, call, exec.now()).await,
         None => {
             // Write-ahead: the call happens only once TaskScheduled/TaskStarted are durable.
             if let Some(durable) = exec.history.durable() {
                 durable.await;
             }
-            run_task(integration, &ctx, parameters, callback, timeouts, abort, &observer).await
+            call.run().await
         }
     };
     *prev = *observer.cursor.lock().unwrap_or_else(|e| e.into_inner());
@@ -196,18 +177,15 @@ pub(crate) async fn run(
 }
 
 /// A mocked invocation: the same events as a request-response task, with the mock's answer.
-#[allow(clippy::too_many_arguments)]
 fn mocked(
-    exec: &Arc<Exec>,
-    state: &State,
+    ctx: &StateCtx<'_>,
     t: &Task,
     mocks: &dyn crate::mocks::TaskMocks,
     input: &Value,
-    vars: &Vars,
     prev: &mut u64,
-    info: &StateInfo<'_>,
 ) -> Result<Value, Interrupt> {
-    let eff = exec.input_path(state, input, vars, info)?;
+    let (exec, state) = (ctx.exec, ctx.state);
+    let eff = ctx.input_path(input)?;
     let parsed = sfn_patterns::Resource::parse(&t.resource);
     // A mocked callback task still has a token for `$$.Task.Token` (as in Step Functions Local); the
     // mock answers, so the token is retired when this function returns.
@@ -218,9 +196,9 @@ fn mocked(
                 .mint(TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() })
         });
     let token = callback.as_ref().map(|c| c.token().to_owned());
-    let task_info = info.with(token.as_deref(), None);
+    let task_ctx = ctx.with(token.as_deref(), None);
     let parameters = match &t.parameters {
-        Some(p) => exec.payload(p, &eff, vars, &task_info)?,
+        Some(p) => task_ctx.payload(p, &eff)?,
         None => eff.into_owned(),
     };
     let (resource_type, resource) = match parsed {
@@ -262,11 +240,8 @@ fn mocked(
             )?;
             Err(Interrupt::Fail(Failure { name: Some(error), cause }))
         }
-        None => Err(runtime(
-            info.name,
-            info.entered_event,
-            &format!("The mock has no response for invocation {invocation} of this state."),
-        )
-        .into()),
+        None => Err(ctx
+            .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
+            .into()),
     }
 }

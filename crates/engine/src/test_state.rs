@@ -7,7 +7,7 @@ use sfn_patterns::AbortHandle;
 
 use crate::engine::{Engine, StartRequest};
 use crate::error::{Failure, Interrupt, TestStateError};
-use crate::exec::{StateInfo, Step};
+use crate::exec::{StateCtx, StateInfo, Step};
 use crate::vars::Vars;
 
 /// How the tested state ended (TestState's `status`).
@@ -104,65 +104,63 @@ impl Engine {
             token: None,
             map_item: None,
         };
+        let ctx = StateCtx { exec: &exec, state: st, info, vars: &vars, abort: &signal };
         let mut insp = Inspection { input: input.clone(), ..Inspection::default() };
-        let eff = exec.input_path(st, &input, &vars, &info).map_err(TestStateError::Failed)?.into_owned();
+        let eff = ctx.input_path(&input).map_err(TestStateError::Failed)?.into_owned();
         insp.after_input_path = Some(eff.clone());
 
         let step: Result<Step, Interrupt> = match &st.kind {
             StateKind::Pass(p) => (|| {
                 let params = match &p.parameters {
-                    Some(params) => exec.payload(params, &eff, &vars, &info)?,
+                    Some(params) => ctx.payload(params, &eff)?,
                     None => eff.clone(),
                 };
                 insp.after_parameters = Some(params.clone());
                 let result = p.result.clone().unwrap_or(params);
                 insp.result = Some(result.clone());
-                let assign = exec.assign(st.assign.as_ref(), &result, &vars, &info)?;
-                let after = exec.apply_result_only(&p.result_path, input.clone(), result, &info)?;
+                let assign = ctx.assign(st.assign.as_ref(), &result)?;
+                let after = ctx.apply_result_only(&p.result_path, input.clone(), result)?;
                 insp.after_result_path = Some(after.clone());
-                let out = exec.output_path(st, after, &vars, &info)?;
+                let out = ctx.output_path(after)?;
                 Ok(Step { next: st.next.clone(), output: out, assign })
             })()
             .map_err(Interrupt::Fail),
             StateKind::Task(t) => {
                 let params = match &t.parameters {
-                    Some(params) => {
-                        exec.payload(params, &eff, &vars, &info).map_err(TestStateError::Failed)?
-                    }
+                    Some(params) => ctx.payload(params, &eff).map_err(TestStateError::Failed)?,
                     None => eff.clone(),
                 };
                 insp.after_parameters = Some(params);
-                match crate::task::run(&exec, st, t, &input, &vars, &mut prev, &signal, &info).await {
+                match crate::task::run(ctx, t, &input, &mut prev).await {
                     Ok(result) => (|| {
                         insp.result = Some(result.clone());
-                        let selected = match &t.result_selector {
-                            Some(sel) => exec.payload(sel, &result, &vars, &info)?,
+                        let selected = match &t.recovery.result_selector {
+                            Some(sel) => ctx.payload(sel, &result)?,
                             None => result,
                         };
                         insp.after_result_selector = Some(selected.clone());
-                        let assign = exec.assign(st.assign.as_ref(), &selected, &vars, &info)?;
-                        let after = exec.apply_result_only(&t.result_path, input.clone(), selected, &info)?;
+                        let assign = ctx.assign(st.assign.as_ref(), &selected)?;
+                        let after =
+                            ctx.apply_result_only(&t.recovery.result_path, input.clone(), selected)?;
                         insp.after_result_path = Some(after.clone());
-                        let out = exec.output_path(st, after, &vars, &info)?;
+                        let out = ctx.output_path(after)?;
                         Ok(Step { next: st.next.clone(), output: out, assign })
                     })()
                     .map_err(Interrupt::Fail),
                     Err(e) => Err(e),
                 }
             }
-            StateKind::Choice(c) => {
-                exec.choice_state(st, c, input.clone(), &vars, &info).map_err(Interrupt::Fail)
-            }
-            StateKind::Wait(_) => exec
-                .output_path(st, eff.clone(), &vars, &info)
+            StateKind::Choice(c) => crate::choice::run(&ctx, c, input.clone()).map_err(Interrupt::Fail),
+            StateKind::Wait(_) => ctx
+                .output_path(eff.clone())
                 .map(|out| Step { next: st.next.clone(), output: out, assign: None })
                 .map_err(Interrupt::Fail),
-            StateKind::Succeed => exec
-                .output_path(st, eff.clone(), &vars, &info)
+            StateKind::Succeed => ctx
+                .output_path(eff.clone())
                 .map(|out| Step { next: None, output: out, assign: None })
                 .map_err(Interrupt::Fail),
             StateKind::Fail(f) => {
-                Err(exec.fail_state(f, &input, &vars, &info).map_or_else(|e| e, Interrupt::Fail))
+                Err(Interrupt::Fail(crate::terminal::fail(&ctx, f, &input).unwrap_or_else(|e| e)))
             }
             StateKind::Parallel(_) | StateKind::Map(_) => {
                 return Err(TestStateError::UnsupportedType(st.type_name()));
@@ -188,7 +186,7 @@ impl Engine {
             }
             Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
                 let (retry, catch): (&[Retrier], &[Catcher]) = match &st.kind {
-                    StateKind::Task(t) => (&t.retry, &t.catch),
+                    StateKind::Task(t) => (&t.recovery.retry, &t.recovery.catch),
                     _ => (&[], &[]),
                 };
                 if retry.iter().any(|r| r.max_attempts > 0 && f.matches(&r.error_equals)) {
@@ -200,8 +198,8 @@ impl Engine {
                     if let Some(cause) = &f.cause {
                         err.insert("Cause".into(), Value::String(cause.clone()));
                     }
-                    let out = exec
-                        .apply_result_only(&c.result_path, input, Value::Object(err), &info)
+                    let out = ctx
+                        .apply_result_only(&c.result_path, input, Value::Object(err))
                         .map_err(TestStateError::Failed)?;
                     return Ok(outcome(TestStatus::CaughtError, Some(out), f, Some(c.next.clone()), insp));
                 }

@@ -137,12 +137,7 @@ impl Builder {
             if s.end {
                 self.edges.push(Edge { from: id.clone(), to: exit.to_owned(), label: None, dashed: false });
             }
-            let catches: &[sfn_asl::Catcher] = match &s.kind {
-                StateKind::Task(t) => &t.catch,
-                StateKind::Parallel(p) => &p.catch,
-                StateKind::Map(m) => &m.catch,
-                _ => &[],
-            };
+            let catches: &[sfn_asl::Catcher] = s.recovery().map_or(&[], |r| &r.catch);
             for c in catches {
                 self.edges.push(Edge {
                     from: id.clone(),

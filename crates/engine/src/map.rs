@@ -1,0 +1,319 @@
+//! Map states (inline; distributed mode runs its items inline with its failure thresholds): the items
+//! (ItemsPath or JSONata Items), each iteration's input (ItemSelector, seeing `$$.Map.Item`), iterations
+//! as scopes of their own in bounded waves (MaxConcurrency), and the tolerated failures of distributed mode.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde_json::Value;
+use sfn_asl::{Dynamic, Map, Payload, ProcessorMode, QueryLanguage};
+use sfn_path::{ErrorName, Path, Scope, Template};
+
+use crate::error::{Failure, Interrupt};
+use crate::exec::{StateCtx, display_value};
+use crate::history::EventDetails;
+use crate::jsonata::AtaScope;
+use crate::vars::Vars;
+
+/// Most Map iterations in flight at once.
+const MAX_IN_FLIGHT: usize = 16_384;
+
+/// One attempt of a Map state: its result is the array of the iterations' outputs.
+pub(crate) async fn run(
+    ctx: StateCtx<'_>,
+    m: &Map,
+    input: &Value,
+    prev: &mut u64,
+) -> Result<Value, Interrupt> {
+    if let Some(cause) = distributed_only(m) {
+        return Err(ctx.runtime(&cause).into());
+    }
+    let eff = ctx.input_path(input)?;
+    let items_value = items(&ctx, m, &eff)?;
+    let Value::Array(items) = items_value.as_ref() else {
+        return Err(ctx
+            .runtime(&format!(
+                "Item value for ItemsPath {} is not a JSON array: {}",
+                m.items_path.as_ref().map_or("$", Path::source),
+                display_value(items_value.as_ref())
+            ))
+            .into());
+    };
+    let settings = Settings::of(&ctx, m, &eff)?;
+    let total = items.len();
+    let started = ctx.event(prev, EventDetails::MapStateStarted { length: total })?;
+    let outcome = iterate(ctx, m, items, &eff, settings, started).await;
+    let exec = ctx.exec;
+    match outcome {
+        Ok(outputs) => {
+            exec.join_event(prev, EventDetails::MapStateSucceeded { started })?;
+            Ok(Value::Array(outputs))
+        }
+        Err(Interrupt::Abort) => {
+            exec.join_event(prev, EventDetails::MapStateAborted { started })?;
+            Err(Interrupt::Abort)
+        }
+        Err(e) => {
+            exec.join_event(prev, EventDetails::MapStateFailed { started })?;
+            Err(e)
+        }
+    }
+}
+
+/// The value the items are read from: `Items` (JSONata), `ItemsPath` or the effective input.
+fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Result<Cow<'v, Value>, Failure> {
+    match &m.items_path {
+        _ if ctx.state.query_language == QueryLanguage::Jsonata => {
+            Ok(Cow::Owned(ctx.ata_items(m.items.as_ref(), AtaScope::input(eff))?))
+        }
+        Some(p) => ctx.eval_path(p, eff),
+        None => Ok(Cow::Borrowed(eff)),
+    }
+}
+
+/// How the iterations run: MaxConcurrency and the failure thresholds, read before they start.
+struct Settings {
+    limit: usize,
+    distributed: bool,
+    tolerated_count: Option<f64>,
+    tolerated_pct: Option<f64>,
+}
+
+impl Settings {
+    fn of(ctx: &StateCtx<'_>, m: &Map, eff: &Value) -> Result<Settings, Failure> {
+        let max_concurrency = match &m.max_concurrency {
+            Dynamic::Value(n) => *n,
+            Dynamic::Path(p) => ctx.number_at(p, eff, "MaxConcurrencyPath")?,
+            Dynamic::Jsonata(e) => ctx.ata_integer(e, "MaxConcurrency", AtaScope::input(eff))?,
+        };
+        let tolerated_count =
+            tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
+        let tolerated_pct =
+            tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")?;
+        // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
+        // huge array does not hold a future per item at once.
+        let limit = match max_concurrency {
+            0 => MAX_IN_FLIGHT,
+            n => usize::try_from(n).unwrap_or(MAX_IN_FLIGHT).min(MAX_IN_FLIGHT),
+        };
+        Ok(Settings {
+            limit,
+            distributed: m.mode == ProcessorMode::Distributed,
+            tolerated_count,
+            tolerated_pct,
+        })
+    }
+}
+
+/// Runs the iterations; their outputs in order, or the first failure (an abort only when nothing failed).
+async fn iterate(
+    ctx: StateCtx<'_>,
+    m: &Map,
+    items: &[Value],
+    eff: &Value,
+    settings: Settings,
+    started: u64,
+) -> Result<Vec<Value>, Interrupt> {
+    use futures_util::{FutureExt as _, StreamExt as _};
+    let exec = ctx.exec;
+    let total = items.len();
+    let name: Arc<str> = Arc::from(ctx.state.name.as_str());
+    let (map_abort, map_signal) = ctx.abort.child();
+    let frozen = Arc::new(ctx.vars.clone());
+    let processor = &m.processor;
+    let mut progress = MapProgress {
+        outputs: vec![None; total],
+        failures: 0,
+        total,
+        first_error: None,
+        distributed: settings.distributed,
+        tolerated_count: settings.tolerated_count,
+        tolerated_pct: settings.tolerated_pct,
+    };
+    let mut pending = futures_util::stream::FuturesUnordered::new();
+    let mut queue = items.iter().enumerate();
+    loop {
+        while pending.len() < settings.limit && progress.first_error.is_none() {
+            let Some((index, item)) = queue.next() else { break };
+            // The iteration's input: ItemSelector (or legacy Parameters) sees $$.Map.Item.
+            let item_input = match item_input(&ctx, m, index, item, eff) {
+                Ok(v) => v,
+                Err(f) => {
+                    progress.first_error = Some(Interrupt::Fail(f));
+                    map_abort.abort();
+                    break;
+                }
+            };
+            let frozen = frozen.clone();
+            let signal = map_signal.clone();
+            let name = name.clone();
+            pending.push(async move {
+                let mut cursor = started;
+                let r = async {
+                    exec.event(&mut cursor, EventDetails::MapIterationStarted { name: name.clone(), index })?;
+                    let mut vars = Vars::child_of(&frozen);
+                    exec.run_scope(
+                        &processor.start_at,
+                        &processor.states,
+                        item_input,
+                        &mut vars,
+                        &mut cursor,
+                        &signal,
+                    )
+                    .await
+                }
+                .await;
+                let end = match &r {
+                    Ok(_) => EventDetails::MapIterationSucceeded { name, index },
+                    Err(Interrupt::Abort) => EventDetails::MapIterationAborted { name, index },
+                    Err(_) => EventDetails::MapIterationFailed { name, index },
+                };
+                let r = match (exec.event(&mut cursor, end), r) {
+                    (Err(e), _) => Err(e),
+                    (Ok(_), r) => r,
+                };
+                (index, r)
+            });
+            // Iterations that finish without waiting (pure data work) finish right here, so their
+            // futures and inputs are freed before the next one starts.
+            while let Some(Some((index, r))) = pending.next().now_or_never() {
+                progress.record(index, r, &map_abort);
+            }
+        }
+        let Some((index, r)) = pending.next().await else { break };
+        progress.record(index, r, &map_abort);
+    }
+    let MapProgress { outputs, first_error, .. } = progress;
+    match first_error {
+        None => Ok(outputs.into_iter().map(Option::unwrap_or_default).collect()),
+        Some(e) => Err(e),
+    }
+}
+
+/// The input of iteration `index`: ItemSelector (seeing `$$.Map.Item`) or the item itself.
+fn item_input(
+    ctx: &StateCtx<'_>,
+    m: &Map,
+    index: usize,
+    item: &Value,
+    eff: &Value,
+) -> Result<Value, Failure> {
+    match &m.item_selector {
+        Some(Payload::JsonPath(t)) => {
+            if let Template::Literal(v) = t {
+                return Ok(v.clone());
+            }
+            let item_ctx = ctx.with(None, Some((index, item)));
+            let view = item_ctx.view();
+            t.eval(&Scope { input: eff, context: &view, variables: ctx.vars })
+                .map_err(|e| ctx.runtime(e.message()))
+        }
+        Some(Payload::Jsonata(p)) => {
+            let item_ctx = ctx.with(None, Some((index, item)));
+            item_ctx.ata_template(p.template(), "ItemSelector", AtaScope::input(eff))
+        }
+        None => Ok(item.clone()),
+    }
+}
+
+/// `ToleratedFailureCount` / `ToleratedFailurePercentage` (literal, by path or JSONata), checked.
+fn tolerated(
+    ctx: &StateCtx<'_>,
+    d: Option<&Dynamic<Value>>,
+    eff: &Value,
+    field: &str,
+) -> Result<Option<f64>, Failure> {
+    let Some(d) = d else { return Ok(None) };
+    let (value, path) = match d {
+        Dynamic::Value(v) => (Cow::Borrowed(v), None),
+        Dynamic::Path(p) => (ctx.eval_path(p, eff)?, Some(p)),
+        Dynamic::Jsonata(_) => (Cow::Owned(ctx.ata_dynamic_value(d, field, AtaScope::input(eff))?), None),
+    };
+    let percentage = field == "ToleratedFailurePercentage";
+    let n = match value.as_ref() {
+        Value::Number(n) if percentage => n.as_f64(),
+        Value::Number(n) => n.as_i64().map(|x| x as f64),
+        Value::String(s) if percentage => s.trim().parse::<f64>().ok(),
+        Value::String(s) => s.trim().parse::<i64>().ok().map(|x| x as f64),
+        _ => None,
+    };
+    let Some(n) = n else {
+        let p = path.map_or_else(String::new, |p| p.source().to_owned());
+        let what = if percentage { "a valid number" } else { "a valid integer" };
+        return Err(ctx.runtime(&format!(
+            "The {field}Path field refers to value \"{}\" which is not {what}: {p}",
+            display_value(&value)
+        )));
+    };
+    if n < 0.0 {
+        return Err(ctx.runtime(&format!("{field} cannot be negative.")));
+    }
+    if percentage && n > 100.0 {
+        return Err(ctx.runtime(&format!("{field} cannot be greater than 100.")));
+    }
+    Ok(Some(n))
+}
+
+/// What a Map state has collected from its iterations so far.
+struct MapProgress {
+    outputs: Vec<Option<Value>>,
+    failures: usize,
+    total: usize,
+    first_error: Option<Interrupt>,
+    distributed: bool,
+    tolerated_count: Option<f64>,
+    tolerated_pct: Option<f64>,
+}
+
+impl MapProgress {
+    fn record(&mut self, index: usize, r: Result<Value, Interrupt>, map_abort: &sfn_patterns::AbortHandle) {
+        match r {
+            Ok(v) => self.outputs[index] = Some(v),
+            Err(Interrupt::Fail(_)) if self.distributed && self.first_error.is_none() => {
+                // Distributed mode: failed items count against the tolerated failure threshold
+                // (AWS: "Setting failure thresholds for Distributed Map states"; default 0).
+                self.failures += 1;
+                let pct = (self.failures as f64) * 100.0 / (self.total.max(1) as f64);
+                let exceeded = match (self.tolerated_count, self.tolerated_pct) {
+                    (None, None) => true,
+                    (c, p) => c.is_some_and(|c| self.failures as f64 > c) || p.is_some_and(|p| pct > p),
+                };
+                if exceeded {
+                    self.first_error = Some(Interrupt::Fail(Failure::new(
+                        ErrorName::ExceedToleratedFailureThreshold,
+                        "The specified tolerated failure threshold was exceeded",
+                    )));
+                    map_abort.abort();
+                }
+                self.outputs[index] = Some(Value::Null);
+            }
+            Err(Interrupt::Abort) if self.first_error.is_some() => {}
+            Err(e) => {
+                if self.first_error.is_none() || matches!(self.first_error, Some(Interrupt::Abort)) {
+                    self.first_error = Some(e);
+                }
+                map_abort.abort();
+            }
+        }
+    }
+}
+
+/// The cause a Map state fails with when it uses a Distributed Map field that reads or writes outside the
+/// execution (`ItemReader`, `ResultWriter`) or reshapes the items (`ItemBatcher`): AWS accepts such a
+/// definition, but running it inline over the state input would be silently wrong, so it fails instead.
+fn distributed_only(m: &sfn_asl::Map) -> Option<String> {
+    let fields: Vec<&str> = [
+        ("ItemReader", m.item_reader.is_some()),
+        ("ResultWriter", m.result_writer.is_some()),
+        ("ItemBatcher", m.item_batcher.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, used)| used.then_some(f))
+    .collect();
+    (!fields.is_empty()).then(|| {
+        format!(
+            "The Map state uses {} (Distributed Map), which sfn does not run yet: it would not read the items, batch them or write the results as AWS does",
+            fields.join(", ")
+        )
+    })
+}

@@ -1,0 +1,86 @@
+//! Parallel states: Parameters (Arguments), then every branch as a scope of its own, concurrently, with
+//! the variables frozen as they were; the first failure aborts the siblings.
+
+use serde_json::Value;
+use sfn_asl::Parallel;
+
+use crate::error::Interrupt;
+use crate::exec::StateCtx;
+use crate::history::EventDetails;
+use crate::vars::Vars;
+
+/// One attempt of a Parallel state: its result is the array of the branches' outputs.
+pub(crate) async fn run(
+    ctx: StateCtx<'_>,
+    p: &Parallel,
+    input: &Value,
+    prev: &mut u64,
+) -> Result<Value, Interrupt> {
+    let eff = ctx.input_path(input)?;
+    let branch_input = match &p.parameters {
+        Some(params) => ctx.payload(params, &eff)?,
+        None => eff.into_owned(),
+    };
+    let started = ctx.event(prev, EventDetails::ParallelStateStarted)?;
+    let outcome = branches(ctx, p, branch_input, started).await;
+    let exec = ctx.exec;
+    match outcome {
+        Ok(outputs) => {
+            exec.join_event(prev, EventDetails::ParallelStateSucceeded { started })?;
+            Ok(Value::Array(outputs))
+        }
+        Err(Interrupt::Abort) => {
+            exec.join_event(prev, EventDetails::ParallelStateAborted { started })?;
+            Err(Interrupt::Abort)
+        }
+        Err(e) => {
+            exec.join_event(prev, EventDetails::ParallelStateFailed { started })?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs the branches; their outputs in order, or the first failure (an abort only when nothing failed).
+async fn branches(
+    ctx: StateCtx<'_>,
+    p: &Parallel,
+    branch_input: Value,
+    started: u64,
+) -> Result<Vec<Value>, Interrupt> {
+    let exec = ctx.exec;
+    let (branch_abort, branch_signal) = ctx.abort.child();
+    let frozen = std::sync::Arc::new(ctx.vars.clone());
+    let futures = p.branches.iter().map(|b| {
+        let input = branch_input.clone();
+        let frozen = frozen.clone();
+        let signal = branch_signal.clone();
+        let abort_siblings = branch_abort.clone();
+        async move {
+            let mut vars = Vars::child_of(&frozen);
+            let mut cursor = started;
+            let r = exec.run_scope(&b.start_at, &b.states, input, &mut vars, &mut cursor, &signal).await;
+            if r.is_err() {
+                abort_siblings.abort();
+            }
+            r
+        }
+    });
+    let results = futures_util::future::join_all(futures).await;
+    let mut outputs = Vec::with_capacity(results.len());
+    let mut first_error: Option<Interrupt> = None;
+    for r in results {
+        match r {
+            Ok(v) => outputs.push(v),
+            Err(Interrupt::Abort) if first_error.is_some() => {}
+            Err(e) => {
+                if first_error.is_none() || matches!(first_error, Some(Interrupt::Abort)) {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    match first_error {
+        None => Ok(outputs),
+        Some(e) => Err(e),
+    }
+}

@@ -1,0 +1,35 @@
+//! Pass states: `Result` or `Parameters`, then ResultPath and OutputPath (JSONata: `Output`, defaulting
+//! to `Result`, else the input).
+
+use serde_json::Value;
+use sfn_asl::Pass;
+
+use crate::error::Failure;
+use crate::exec::{StateCtx, Step};
+use crate::jsonata::AtaScope;
+
+/// A JSONPath Pass state.
+pub(crate) fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<Step, Failure> {
+    let eff = ctx.input_path(&input)?;
+    let result = match (&p.result, &p.parameters) {
+        (Some(r), _) => r.clone(),
+        (None, Some(params)) => ctx.payload(params, &eff)?,
+        (None, None) => eff.into_owned(),
+    };
+    let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
+    let out = ctx.apply_result(&p.result_path, input, result)?;
+    Ok(Step { next: ctx.state.next.clone(), output: out, assign })
+}
+
+/// A JSONata Pass state: no Parameters/ResultPath; a `Result` (if any) is its default output.
+pub(crate) fn run_jsonata(ctx: &StateCtx<'_>, p: &Pass, input: &Value) -> Result<Step, Failure> {
+    let sc = AtaScope::input(input);
+    let state = ctx.state;
+    let assign = ctx.ata_assign(state.assign.as_ref(), sc)?;
+    let output = match (&state.output, &p.result) {
+        (Some(o), _) => ctx.ata_payload(o, "Output", sc)?,
+        (None, Some(r)) => r.clone(),
+        (None, None) => input.clone(),
+    };
+    Ok(Step { next: state.next.clone(), output, assign })
+}

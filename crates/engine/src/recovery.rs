@@ -1,0 +1,121 @@
+//! What Task, Parallel and Map share around their work ([`Recovery`]): on success, ResultSelector and
+//! ResultPath (JSONata: Output) with Assign; on failure, the Retry back-off and the Catch that
+//! handles it. Above the pipeline and JSONata; it knows no state type (the interpreter runs the
+//! attempts).
+
+use std::time::Duration;
+
+use serde_json::{Map as JsonMap, Value};
+use sfn_asl::{Catcher, QueryLanguage, Recovery, ResultPath, Retrier};
+
+use crate::error::Failure;
+use crate::exec::{StateCtx, Step};
+use crate::jsonata::AtaScope;
+
+/// How often each retrier has retried so far.
+pub(crate) struct Retries<'r> {
+    retry: &'r [Retrier],
+    attempts: Vec<u64>,
+    /// Retries so far, all retriers together (`$$.State.RetryCount`).
+    pub(crate) count: u32,
+}
+
+impl<'r> Retries<'r> {
+    pub(crate) fn new(retry: &'r [Retrier]) -> Self {
+        Retries { retry, attempts: vec![0; retry.len()], count: 0 }
+    }
+
+    /// The back-off before the next attempt, when the first retrier matching `failure` has attempts
+    /// left (and counts this one).
+    pub(crate) fn next_delay(&mut self, failure: &Failure) -> Option<Duration> {
+        let i = self.retry.iter().position(|r| failure.matches(&r.error_equals))?;
+        let r = &self.retry[i];
+        if self.attempts[i] >= r.max_attempts {
+            return None;
+        }
+        let delay = backoff(r, self.attempts[i]);
+        self.attempts[i] += 1;
+        self.count += 1;
+        Some(delay)
+    }
+}
+
+/// The step after a successful attempt: ResultSelector, Assign, ResultPath and OutputPath (JSONata:
+/// Assign and Output, which default to the result).
+pub(crate) fn succeeded(
+    ctx: &StateCtx<'_>,
+    recovery: &Recovery,
+    input: Value,
+    result: Value,
+) -> Result<Step, Failure> {
+    let state = ctx.state;
+    if state.query_language == QueryLanguage::Jsonata {
+        let sc = AtaScope { input: &input, result: Some(&result), error_output: None };
+        let assign = ctx.ata_assign(state.assign.as_ref(), sc)?;
+        let output = match &state.output {
+            Some(p) => ctx.ata_payload(p, "Output", sc)?,
+            None => result,
+        };
+        return Ok(Step { next: state.next.clone(), output, assign });
+    }
+    let result = match &recovery.result_selector {
+        Some(sel) => ctx.payload(sel, &result)?,
+        None => result,
+    };
+    let assign = ctx.assign(state.assign.as_ref(), &result)?;
+    let output = ctx.apply_result(&recovery.result_path, input, result)?;
+    Ok(Step { next: state.next.clone(), output, assign })
+}
+
+/// The step after a failure no retrier retries: the first matching Catch, if any.
+pub(crate) fn caught(
+    ctx: &StateCtx<'_>,
+    recovery: &Recovery,
+    input: Value,
+    failure: &Failure,
+) -> Result<Option<Step>, Failure> {
+    let Some(c) = recovery.catch.iter().find(|c| failure.matches(&c.error_equals)) else {
+        return Ok(None);
+    };
+    catch(ctx, c, input, failure).map(Some)
+}
+
+/// The step a Catcher leads to: the error output `{Error, Cause}` placed by ResultPath (JSONata: Output).
+fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure) -> Result<Step, Failure> {
+    let mut err = JsonMap::new();
+    err.insert("Error".into(), Value::String(failure.error_name().to_owned()));
+    if let Some(cause) = &failure.cause {
+        err.insert("Cause".into(), Value::String(cause.clone()));
+    }
+    let err = Value::Object(err);
+    if ctx.state.query_language == QueryLanguage::Jsonata {
+        let sc = AtaScope { input: &input, result: None, error_output: Some(&err) };
+        let assign = ctx.ata_assign(c.assign.as_ref(), sc)?;
+        let output = match &c.output {
+            Some(p) => ctx.ata_payload(p, "Output", sc)?,
+            None => err,
+        };
+        return Ok(Step { next: Some(c.next.clone()), output, assign });
+    }
+    let assign = ctx.assign(c.assign.as_ref(), &err)?;
+    let output = match &c.result_path {
+        ResultPath::Whole => err,
+        ResultPath::Discard => input,
+        ResultPath::Path(rp) => rp.set(input, err).map_err(|e| Failure::new(e.error_name(), e.message()))?,
+    };
+    Ok(Step { next: Some(c.next.clone()), output, assign })
+}
+
+/// The delay before retry number `attempt` (0-based) of a retrier.
+pub(crate) fn backoff(r: &Retrier, attempt: u64) -> Duration {
+    let exp = i32::try_from(attempt).unwrap_or(i32::MAX);
+    let mut secs = r.interval_seconds as f64 * r.backoff_rate.powi(exp);
+    if let Some(max) = r.max_delay_seconds {
+        secs = secs.min(max as f64);
+    }
+    secs = secs.min(31_536_000.0);
+    if r.jitter == sfn_asl::Jitter::Full {
+        secs *= rand::random::<f64>();
+    }
+    Duration::from_secs_f64(secs.max(0.0))
+}

@@ -1,0 +1,54 @@
+//! The states that end a scope: Succeed (its output is the scope's) and Fail (its `Error`/`Cause`,
+//! literal, by path or intrinsic, or JSONata, become the scope's failure).
+
+use serde_json::Value;
+use sfn_asl::{Fail, Text};
+use sfn_path::{ErrorName, Scope};
+
+use crate::error::Failure;
+use crate::exec::{StateCtx, Step};
+use crate::jsonata::AtaScope;
+
+/// A JSONPath Succeed state.
+pub(crate) fn succeed(ctx: &StateCtx<'_>, input: &Value) -> Result<Step, Failure> {
+    let eff = ctx.input_path(input)?;
+    let out = ctx.output_path(eff.into_owned())?;
+    Ok(Step { next: None, output: out, assign: None })
+}
+
+/// A JSONata Succeed state.
+pub(crate) fn succeed_jsonata(ctx: &StateCtx<'_>, input: &Value) -> Result<Step, Failure> {
+    let state = ctx.state;
+    ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), input)
+}
+
+/// A Fail state: the failure it ends its scope with (or the error evaluating it).
+pub(crate) fn fail(ctx: &StateCtx<'_>, f: &Fail, input: &Value) -> Result<Failure, Failure> {
+    let name = text(ctx, f, &f.error, input)?.map(ErrorName::from);
+    let cause = text(ctx, f, &f.cause, input)?;
+    Ok(Failure { name, cause })
+}
+
+/// `Error` or `Cause` of a Fail state.
+fn text(ctx: &StateCtx<'_>, f: &Fail, t: &Option<Text>, input: &Value) -> Result<Option<String>, Failure> {
+    match t {
+        None => Ok(None),
+        Some(Text::Value(s)) => Ok(Some(s.clone())),
+        Some(Text::Expr(e)) => {
+            let view = ctx.view();
+            let v = e
+                .eval(&Scope { input, context: &view, variables: ctx.vars })
+                .map_err(|err| ctx.runtime(err.message()))?;
+            match v.as_ref() {
+                Value::String(s) => Ok(Some(s.clone())),
+                other => Err(ctx.runtime(&format!(
+                    "The value of the path or intrinsic function must be a string, got {other}"
+                ))),
+            }
+        }
+        Some(Text::Jsonata(e)) => {
+            let field = if std::ptr::eq(t, &f.error) { "Error" } else { "Cause" };
+            ctx.ata_string(e, field, AtaScope::input(input)).map(Some)
+        }
+    }
+}
