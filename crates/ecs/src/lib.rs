@@ -11,7 +11,9 @@
 //!   ECS sets at each, and [`LastStatus`] / [`DesiredStatus`] / [`StopCode`] as ECS's strings.
 //! - [`LocalBackend`]: each container a host process (argv, never a shell), ECS life cycle, exit codes,
 //!   stop codes and container reasons, finite EC2-style cluster capacity (real `RESOURCE:CPU`/`RESOURCE:MEMORY`
-//!   failures; FARGATE tasks take none, as on ECS), captured logs, extra environment for callbacks.
+//!   failures; FARGATE tasks take none, as on ECS), captured logs, extra environment for callbacks; a
+//!   task's processes are one unit (sfn a child subreaper, descendants tracked from `/proc`): background,
+//!   double-forked and `setsid` children all go when the task stops, SIGTERM then SIGKILL after the grace.
 //! - [`SimBackend`]: in-memory and scripted per family, on tokio's clock, with API call counters.
 //! - `AwsBackend` (feature `aws`): Amazon ECS through aws-sdk-ecs and the aws-config default chain — the
 //!   PascalCase request mapped field by field onto the SDK, every RunTask with a `ClientToken`, the SDK's
@@ -52,6 +54,7 @@ mod local;
 mod model;
 pub mod params;
 mod poller;
+mod procs;
 mod sim;
 mod taskdef;
 

@@ -1,17 +1,26 @@
 //! `local`: ECS on the host. Each container is a host process — argv = entryPoint + command (a `Command`
 //! override replaces the command), never through a shell — in its own process group, with the task's
-//! environment. The ECS life cycle, exit codes, stop codes and container reasons follow ECS; each
-//! cluster has a finite EC2-style capacity, so an EC2 task that does not fit gets a real RunTask `Failures`
-//! entry. FARGATE tasks (`LaunchType: FARGATE`, or a `FARGATE`/`FARGATE_SPOT` capacity provider) take no
-//! cluster capacity, as on ECS, where Fargate is limited only by an account-wide quota.
+//! environment plus `SFN_ECS_TASK_ARN` (the task's ARN). The ECS life cycle, exit codes, stop codes and
+//! container reasons follow ECS; each cluster has a finite EC2-style capacity, so an EC2 task that does
+//! not fit gets a real RunTask `Failures` entry. FARGATE tasks (`LaunchType: FARGATE`, or a
+//! `FARGATE`/`FARGATE_SPOT` capacity provider) take no cluster capacity, as on ECS, where Fargate is
+//! limited only by an account-wide quota.
+//!
+//! A task's processes are one unit, as its containers' PID namespaces are on ECS (`procs.rs`: sfn is a
+//! child subreaper and records every descendant from `/proc`): when an essential container exits or the
+//! task is stopped (StopTask, a state's timeout, StopExecution), every process of the task — background
+//! children, double-forked ones, `setsid` daemons — gets SIGTERM, then SIGKILL after the stop grace, and
+//! the task is STOPPED only once none is left. (A non-essential container that exits leaves its children
+//! to the task's end.)
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use nix::sys::signal::Signal;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -21,6 +30,7 @@ use crate::error::EcsError;
 use crate::lifecycle::{ESSENTIAL_CONTAINER_EXITED, NewTask, STOPPED_BY_USER, StopCode};
 use crate::model::{DescribeOutput, EcsFailure, EcsTask, RunTaskOutput};
 use crate::params::RunTaskParams;
+use crate::procs::{self, TASK_ARN_VAR, TaskProcs};
 use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
 
 /// Lines of output kept per container.
@@ -72,7 +82,6 @@ pub struct LocalBackend {
     capacity: Capacity,
     stop_grace: Duration,
     state: Arc<Mutex<State>>,
-    next: AtomicU64,
 }
 
 impl std::fmt::Debug for LocalBackend {
@@ -90,7 +99,6 @@ impl LocalBackend {
             capacity: Capacity::default(),
             stop_grace: Duration::from_secs(2),
             state: Arc::default(),
-            next: AtomicU64::new(1),
         }
     }
 
@@ -188,14 +196,6 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9))
 }
 
-fn signal_group(child: &Child, signal: nix::sys::signal::Signal) {
-    if let Some(pid) = child.id()
-        && let Ok(pid) = i32::try_from(pid)
-    {
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal);
-    }
-}
-
 fn now_ms() -> i64 {
     millis(chrono::Utc::now())
 }
@@ -208,7 +208,9 @@ impl LocalBackend {
         td_arn: &str,
         cluster: &str,
     ) -> (EcsTask, Arc<LocalTask>) {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        // Process-wide: two backends in one process never give two tasks one ARN (nor one marker).
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let task_id = format!("{:08x}{:024x}", std::process::id(), n);
         let task = EcsTask::provisioning(NewTask {
             req,
@@ -240,7 +242,7 @@ enum Started {
 }
 
 /// Drives one task from PENDING to STOPPED: pull, start the containers, run until an essential container
-/// exits or StopTask, stop; then the task's capacity is released.
+/// exits or StopTask, stop every process of the task; then the task's capacity is released.
 async fn drive(
     local: Arc<LocalTask>,
     td: TaskDefinition,
@@ -251,30 +253,42 @@ async fn drive(
     usage: (String, i64, i64),
 ) {
     local.update(|t| t.pending(now_ms()));
+    let arn = local.task.lock().unwrap_or_else(|e| e.into_inner()).task_arn.clone();
+    let mut procs = TaskProcs::new(&arn);
     let stop_rx = local.stop.subscribe();
-    match start_containers(&local, &td, &params, &envs) {
-        Started::Failed(reason, children) => fail_to_start(&local, children, &reason).await,
+    match start_containers(&local, &td, &params, &envs, &arn, &mut procs) {
+        Started::Failed(reason, children) => fail_to_start(&local, children, &mut procs, &reason).await,
         Started::All(children) => {
             local.update(|t| t.running(now_ms()));
-            let (code, reason) = run_until_stopped(&local, &td, children, grace, stop_rx).await;
+            let (code, reason) = run_until_stopped(&local, &td, children, &mut procs, grace, stop_rx).await;
             local.update(|t| t.stopped(code, &reason, now_ms()));
         }
     }
     release(&state, &usage);
 }
 
-/// Starts every container in order; the first that cannot start fails the task to start.
+/// Starts every container in order; the first that cannot start fails the task to start. Each container
+/// gets the task's marker ([`TASK_ARN_VAR`]), which neither the task definition nor an override can change.
 fn start_containers(
     local: &Arc<LocalTask>,
     td: &TaskDefinition,
     params: &RunTaskParams,
     envs: &[Vec<(String, String)>],
+    arn: &str,
+    procs: &mut TaskProcs,
 ) -> Started {
+    procs::become_subreaper();
     let mut children = Vec::new();
     for (i, c) in td.container_definitions.iter().enumerate() {
-        match spawn(c, params, &envs[i]) {
+        let mut env: Vec<(String, String)> =
+            envs[i].iter().filter(|(k, _)| k != TASK_ARN_VAR).cloned().collect();
+        env.push((TASK_ARN_VAR.to_owned(), arn.to_owned()));
+        match spawn(c, params, &env) {
             Ok(mut child) => {
                 capture(local, &c.name, &mut child);
+                if let Some(pid) = child.id() {
+                    procs.add_container(pid);
+                }
                 let pid = child.id().map(|p| p.to_string());
                 local.update(|t| t.container_started(i, pid));
                 children.push(child);
@@ -310,12 +324,27 @@ fn spawn(c: &ContainerDefinition, params: &RunTaskParams, env: &[(String, String
     cmd.spawn().map_err(|e| format!("CannotStartContainerError: failed to start {prog}: {e}"))
 }
 
-/// A container could not start: those already started are killed, the task is STOPPED
+/// A container could not start: every process of those already started is killed, the task is STOPPED
 /// (`TaskFailedToStart`).
-async fn fail_to_start(local: &Arc<LocalTask>, mut children: Vec<Child>, reason: &str) {
+async fn fail_to_start(
+    local: &Arc<LocalTask>,
+    mut children: Vec<Child>,
+    procs: &mut TaskProcs,
+    reason: &str,
+) {
+    procs.scan();
+    procs.signal(Signal::SIGKILL);
     for child in &mut children {
-        signal_group(child, nix::sys::signal::Signal::SIGKILL);
         let _ = child.wait().await;
+    }
+    let give_up = tokio::time::Instant::now() + KILL_WAIT;
+    loop {
+        procs.scan();
+        if procs.is_empty() || tokio::time::Instant::now() >= give_up {
+            break;
+        }
+        procs.signal(Signal::SIGKILL);
+        tokio::time::sleep(procs::SCAN_EVERY).await;
     }
     local.update(|t| {
         let now = now_ms();
@@ -323,67 +352,76 @@ async fn fail_to_start(local: &Arc<LocalTask>, mut children: Vec<Child>, reason:
     });
 }
 
-/// Waits until an essential container exits or the task is stopped (StopTask); then the other containers
-/// get SIGTERM, and SIGKILL after `grace`. Returns the task's stop code and reason.
+/// How long processes still there after SIGKILL are waited for before the task is reported STOPPED anyway
+/// (a process in uninterruptible sleep; logged).
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until an essential container exits or the task is stopped (StopTask), recording the task's
+/// processes meanwhile; then every process of the task gets SIGTERM (those that appear while it stops
+/// too), and SIGKILL after `grace`. Returns, once none is left, the task's stop code and reason.
 async fn run_until_stopped(
     local: &Arc<LocalTask>,
     td: &TaskDefinition,
     children: Vec<Child>,
+    procs: &mut TaskProcs,
     grace: Duration,
     mut stop_rx: watch::Receiver<Option<String>>,
 ) -> (StopCode, String) {
     use futures_util::StreamExt as _;
     let mut waits = futures_util::stream::FuturesUnordered::new();
-    let mut pids: HashMap<usize, u32> = HashMap::new();
     for (i, mut ch) in children.into_iter().enumerate() {
-        if let Some(p) = ch.id() {
-            pids.insert(i, p);
-        }
         waits.push(async move {
             let status = ch.wait().await;
             (i, status.map(exit_code).ok(), ch)
         });
     }
-    let mut running: HashMap<usize, ()> = (0..td.container_definitions.len()).map(|i| (i, ())).collect();
+    let mut running: HashSet<usize> = (0..td.container_definitions.len()).collect();
     let mut stop: Option<(StopCode, String)> = None;
-    let kill_all =
-        |pids: &HashMap<usize, u32>, running: &HashMap<usize, ()>, sig: nix::sys::signal::Signal| {
-            for i in running.keys() {
-                if let Some(pid) = pids.get(i).and_then(|p| i32::try_from(*p).ok()) {
-                    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), sig);
-                }
-            }
-        };
     let mut deadline: Option<tokio::time::Instant> = None;
-    // Told to stop: the running containers get SIGTERM now and SIGKILL at the deadline.
-    let stopping = |stop: &mut Option<(StopCode, String)>, code, reason, running: &HashMap<usize, ()>| {
+    let mut killing = false;
+    let mut tick = tokio::time::interval(procs::SCAN_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Told to stop: every process of the task gets SIGTERM now and SIGKILL at the deadline.
+    let stopping = |stop: &mut Option<(StopCode, String)>, code, reason, procs: &mut TaskProcs| {
         *stop = Some((code, reason));
-        kill_all(&pids, running, nix::sys::signal::Signal::SIGTERM);
+        procs.scan();
+        procs.signal(Signal::SIGTERM);
         local.update(|t| t.stopping(now_ms()));
         tokio::time::Instant::now() + grace
     };
-    while !running.is_empty() {
+    loop {
+        if stop.is_some() && running.is_empty() {
+            procs.scan();
+            if procs.is_empty() {
+                break;
+            }
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d + KILL_WAIT) {
+                tracing::warn!(task = %local.task.lock().unwrap_or_else(|e| e.into_inner()).task_arn,
+                    left = procs.left(), "processes of a stopped local task survived SIGKILL");
+                break;
+            }
+        }
         tokio::select! {
             Some((i, code, _child)) = waits.next() => {
                 running.remove(&i);
                 local.update(|t| t.container_exited(i, code));
-                if td.container_definitions[i].is_essential() && stop.is_none() {
+                if stop.is_none() && (td.container_definitions[i].is_essential() || running.is_empty()) {
                     let reason = ESSENTIAL_CONTAINER_EXITED.to_owned();
-                    deadline = Some(stopping(&mut stop, StopCode::EssentialContainerExited, reason, &running));
+                    deadline = Some(stopping(&mut stop, StopCode::EssentialContainerExited, reason, procs));
                 }
             }
             Ok(()) = stop_rx.changed(), if stop.is_none() => {
                 let reason = stop_rx.borrow().clone().unwrap_or_else(|| STOPPED_BY_USER.into());
-                deadline = Some(stopping(&mut stop, StopCode::UserInitiated, reason, &running));
+                deadline = Some(stopping(&mut stop, StopCode::UserInitiated, reason, procs));
             }
-            () = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
+            _ = tick.tick() => {
+                procs.scan();
+                if killing || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                    killing = true;
+                    procs.signal(Signal::SIGKILL);
+                } else if stop.is_some() {
+                    procs.signal(Signal::SIGTERM);
                 }
-            } => {
-                kill_all(&pids, &running, nix::sys::signal::Signal::SIGKILL);
-                deadline = None;
             }
         }
     }

@@ -7,6 +7,8 @@ mod aws;
 mod faults;
 mod fuzz;
 mod local;
+#[cfg(target_os = "linux")]
+mod procs;
 mod security;
 mod sim;
 mod support;

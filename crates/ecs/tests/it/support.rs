@@ -71,7 +71,9 @@ pub(crate) fn sync_tasks(history: &History) -> Vec<(String, String)> {
 }
 
 /// The orphan check: every `.sync` task of the execution is STOPPED (within 5 s of its end: a stopped
-/// local task gets its grace period) and, on the local backend, its containers' process groups are gone.
+/// local task gets its grace period) and, on the local backend, its containers' process groups are gone
+/// and (Linux) no process carries the task's marker (`SFN_ECS_TASK_ARN`, inherited by everything its
+/// containers start: background children, `setsid` and double-forked ones).
 pub(crate) async fn assert_no_orphans(backend: &dyn EcsBackend, history: &History) {
     for (cluster, arn) in sync_tasks(history) {
         let mut last = None;
@@ -81,6 +83,8 @@ pub(crate) async fn assert_no_orphans(backend: &dyn EcsBackend, history: &Histor
             let groups_gone =
                 task.containers.iter().all(|c| c.runtime_id.as_deref().is_none_or(process_group_gone));
             if task.is_stopped() && groups_gone {
+                let left = processes_of(&arn);
+                assert!(left.is_empty(), "processes of the STOPPED task {arn} are left: {left:?}");
                 last = None;
                 break;
             }
@@ -91,6 +95,22 @@ pub(crate) async fn assert_no_orphans(backend: &dyn EcsBackend, history: &Histor
             panic!("orphaned task {arn}: {}", task.to_json());
         }
     }
+}
+
+/// Pids of the processes (Linux; zombies have no environment left) whose environment marks them as
+/// the task `arn`'s.
+pub(crate) fn processes_of(arn: &str) -> Vec<i32> {
+    let marker = format!("SFN_ECS_TASK_ARN={arn}");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        if let Ok(env) = std::fs::read(e.path().join("environ"))
+            && env.split(|b| *b == 0).any(|v| v == marker.as_bytes())
+        {
+            out.push(pid);
+        }
+    }
+    out
 }
 
 /// True when no process of the group led by `pid` is left (`kill(-pid, 0)` fails with ESRCH).
