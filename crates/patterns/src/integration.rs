@@ -202,7 +202,6 @@ pub async fn run_task(
     observer: &dyn TaskObserver,
 ) -> TaskOutcome {
     let deadline = timeouts.timeout.map(|d| tokio::time::Instant::now() + d);
-    let timed_out = || TaskOutcome::TimedOut(Failure::named(ErrorName::Timeout));
     let pattern = ctx.resource.pattern;
 
     // Submit.
@@ -219,8 +218,8 @@ pub async fn run_task(
         return TaskOutcome::Succeeded(submitted);
     }
     observer.submitted(&submitted);
-
-    follow(integration, ctx, submitted, callback, deadline, timeouts.heartbeat, abort, observer).await
+    let waiting = Waiting { integration, ctx, abort, observer, deadline };
+    follow(waiting, submitted, callback, timeouts.heartbeat).await
 }
 
 /// Continues a task invocation whose submission was recorded before a restart (its `TaskSubmitted` output):
@@ -242,52 +241,71 @@ pub async fn resume_task(
     if ctx.resource.pattern == Pattern::RequestResponse {
         return TaskOutcome::Succeeded(submitted);
     }
-    follow(integration, ctx, submitted, callback, deadline, timeouts.heartbeat, abort, observer).await
+    let waiting = Waiting { integration, ctx, abort, observer, deadline };
+    follow(waiting, submitted, callback, timeouts.heartbeat).await
 }
 
-/// After the submission: waits for the `.sync` job or the callback, until `deadline`.
-#[allow(clippy::too_many_arguments)]
+/// What waiting for a submitted task needs besides the submission itself.
+struct Waiting<'a> {
+    integration: &'a dyn ServiceIntegration,
+    ctx: &'a TaskContext,
+    abort: &'a AbortSignal,
+    observer: &'a dyn TaskObserver,
+    /// When TimeoutSeconds runs out.
+    deadline: Option<tokio::time::Instant>,
+}
+
+fn timed_out() -> TaskOutcome {
+    TaskOutcome::TimedOut(Failure::named(ErrorName::Timeout))
+}
+
+/// After the submission: waits for the `.sync` job or the callback, until the deadline.
 async fn follow(
-    integration: &dyn ServiceIntegration,
-    ctx: &TaskContext,
+    w: Waiting<'_>,
     submitted: Value,
     callback: Option<CallbackReceiver>,
-    deadline: Option<tokio::time::Instant>,
     heartbeat: Option<Duration>,
-    abort: &AbortSignal,
-    observer: &dyn TaskObserver,
 ) -> TaskOutcome {
-    let timed_out = || TaskOutcome::TimedOut(Failure::named(ErrorName::Timeout));
-    if ctx.resource.pattern.is_sync() {
+    if w.ctx.resource.pattern.is_sync() {
         // Keep only what waiting needs; the full response is already in the history.
-        let handle = integration.handle(&submitted);
+        let handle = w.integration.handle(&submitted);
         drop(submitted);
-        let submitted = handle;
-        let outcome = tokio::select! {
-            r = integration.wait(ctx, &submitted) => match r {
-                Ok(v) => TaskOutcome::Succeeded(v),
-                Err(f) => TaskOutcome::Failed(f),
-            },
-            () = sleep_until(deadline) => {
-                integration.stop(ctx, &submitted, "Step Functions state timed out").await;
-                timed_out()
-            }
-            () = abort.aborted() => {
-                integration.stop(ctx, &submitted, "Step Functions execution stopped").await;
-                TaskOutcome::Aborted
-            }
-        };
-        return outcome;
+        return wait_for_job(&w, &handle).await;
     }
     drop(submitted);
-
-    // .waitForTaskToken
-    let Some(mut rx) = callback else {
-        return TaskOutcome::Failed(Failure::new(
+    match callback {
+        Some(rx) => wait_for_callback(&w, rx, heartbeat).await,
+        None => TaskOutcome::Failed(Failure::new(
             ErrorName::Runtime,
             "a .waitForTaskToken task was started without a task token",
-        ));
-    };
+        )),
+    }
+}
+
+/// `.sync`: the job's end, or its stop when the state times out or the execution is stopped.
+async fn wait_for_job(w: &Waiting<'_>, submitted: &Value) -> TaskOutcome {
+    tokio::select! {
+        r = w.integration.wait(w.ctx, submitted) => match r {
+            Ok(v) => TaskOutcome::Succeeded(v),
+            Err(f) => TaskOutcome::Failed(f),
+        },
+        () = sleep_until(w.deadline) => {
+            w.integration.stop(w.ctx, submitted, "Step Functions state timed out").await;
+            timed_out()
+        }
+        () = w.abort.aborted() => {
+            w.integration.stop(w.ctx, submitted, "Step Functions execution stopped").await;
+            TaskOutcome::Aborted
+        }
+    }
+}
+
+/// `.waitForTaskToken`: SendTaskSuccess / SendTaskFailure, heartbeats pushing `heartbeat` back, or a timeout.
+async fn wait_for_callback(
+    w: &Waiting<'_>,
+    mut rx: CallbackReceiver,
+    heartbeat: Option<Duration>,
+) -> TaskOutcome {
     let mut heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
     loop {
         tokio::select! {
@@ -297,12 +315,12 @@ async fn follow(
                     return TaskOutcome::Failed(Failure { name: error.map(ErrorName::from), cause });
                 }
                 Some(CallbackMessage::Heartbeat) => {
-                    observer.heartbeat();
+                    w.observer.heartbeat();
                     heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
                 }
                 None => return TaskOutcome::Aborted,
             },
-            () = sleep_until(deadline) => {
+            () = sleep_until(w.deadline) => {
                 rx.mark_timed_out();
                 return timed_out();
             }
@@ -310,7 +328,7 @@ async fn follow(
                 rx.mark_timed_out();
                 return TaskOutcome::TimedOut(Failure::named(ErrorName::HeartbeatTimeout));
             }
-            () = abort.aborted() => return TaskOutcome::Aborted,
+            () = w.abort.aborted() => return TaskOutcome::Aborted,
         }
     }
 }
