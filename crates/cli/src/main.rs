@@ -112,6 +112,21 @@ fn load_definition(path: &std::path::Path, load: Load<'_>) -> Result<sfn::asl::S
     v.into_result().map_err(|_| 2)
 }
 
+/// Prepares a machine on `engine`, printing each state that cannot run here (exit code 2).
+fn prepare(
+    engine: &sfn::engine::Engine,
+    machine: sfn::asl::StateMachine,
+    name: &str,
+    path: &std::path::Path,
+) -> Result<sfn::engine::Prepared, i32> {
+    engine.prepare(machine, name).map_err(|errors| {
+        for e in errors {
+            eprintln!("sfn: {}: {e}", path.display());
+        }
+        2
+    })
+}
+
 /// Writes to stdout, exiting quietly when the reader has gone away.
 fn emit(text: &str, newline: bool) {
     use std::io::Write as _;

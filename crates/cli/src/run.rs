@@ -154,14 +154,9 @@ async fn execute(args: &RunArgs, machine: sfn::asl::StateMachine, input: Value) 
         ..EngineConfig::default()
     };
     let engine = builder.config(config).build();
-    let prepared = match engine.prepare(machine, &name) {
+    let prepared = match crate::prepare(&engine, machine, &name, &args.definition) {
         Ok(p) => p,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("sfn: {}: {e}", args.definition.display());
-            }
-            return Ok(2);
-        }
+        Err(code) => return Ok(code),
     };
     let execution_name = args.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let execution = engine.start(&prepared, StartRequest { execution_name, input, role_arn: None });

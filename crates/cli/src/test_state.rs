@@ -81,14 +81,9 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
             }
         };
         let engine = builder.build();
-        let prepared = match engine.prepare(machine, &name) {
+        let prepared = match crate::prepare(&engine, machine, &name, &args.definition) {
             Ok(p) => p,
-            Err(errors) => {
-                for e in errors {
-                    eprintln!("sfn: {}: {e}", args.definition.display());
-                }
-                return Ok(2);
-            }
+            Err(code) => return Ok(code),
         };
         let o = match engine.test_state(&prepared, &args.state, input, variables).await {
             Ok(o) => o,
