@@ -17,6 +17,7 @@ macro_rules! out {
 mod bench;
 mod graph;
 mod integrations;
+mod journal;
 mod policy;
 mod run;
 mod serve;
@@ -50,6 +51,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Draw the state machine (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
+    /// Check a `--state-dir` journal, or salvage the intact records of a damaged one.
+    Journal(journal::JournalArgs),
     /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
     #[command(hide = true)]
     Bench(bench::BenchArgs),
@@ -64,6 +67,7 @@ fn main() {
         Command::Graph(args) => graph::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),
+        Command::Journal(args) => journal::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

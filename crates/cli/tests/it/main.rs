@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod invalid;
+mod journal;
 mod realworld;
 mod run;
 mod tools;
@@ -25,7 +26,7 @@ pub(crate) fn temp_file(name: &str, contents: &str) -> PathBuf {
     p
 }
 
-fn unique() -> u64 {
+pub(crate) fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::SeqCst)
