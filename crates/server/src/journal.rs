@@ -204,7 +204,8 @@ enum Op {
 
 /// The database handle shared by the writer and the readers; the writer swaps it when it reopens the file.
 struct Handle {
-    state: Mutex<DbState>,
+    /// The state, and how many times it was set (so a reader can wait for the handle it had to go).
+    state: Mutex<(DbState, u64)>,
     changed: Condvar,
 }
 
@@ -218,23 +219,30 @@ enum DbState {
 }
 
 impl Handle {
-    fn lock(&self) -> std::sync::MutexGuard<'_, DbState> {
+    fn new(db: Database) -> Handle {
+        Handle { state: Mutex::new((DbState::Open(Arc::new(db)), 0)), changed: Condvar::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (DbState, u64)> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn set(&self, state: DbState) -> DbState {
-        let old = std::mem::replace(&mut *self.lock(), state);
+        let mut guard = self.lock();
+        guard.1 = guard.1.wrapping_add(1);
+        let old = std::mem::replace(&mut guard.0, state);
+        drop(guard);
         self.changed.notify_all();
         old
     }
 
-    /// The current database, waiting out a reopen.
-    fn get(&self) -> Result<Arc<Database>, String> {
+    /// The current database and its generation, waiting out a reopen.
+    fn get(&self) -> Result<(Arc<Database>, u64), String> {
         let deadline = Instant::now() + READ_WAIT;
         let mut state = self.lock();
         loop {
-            match &*state {
-                DbState::Open(db) => return Ok(db.clone()),
+            match &state.0 {
+                DbState::Open(db) => return Ok((db.clone(), state.1)),
                 DbState::Closed => return Err("the journal is closed".to_owned()),
                 DbState::Broken(why) => return Err(format!("the journal cannot be read: {why}")),
                 DbState::Reopening => {
@@ -249,13 +257,11 @@ impl Handle {
         }
     }
 
-    /// Waits (at most [`READ_WAIT`]) until the handle is no longer the database at `old`.
-    fn wait_replaced(&self, old: *const Database) {
+    /// Waits (at most [`READ_WAIT`]) until the handle of generation `generation` is replaced.
+    fn wait_replaced(&self, generation: u64) {
         let deadline = Instant::now() + READ_WAIT;
         let mut state = self.lock();
-        while let DbState::Open(db) = &*state
-            && std::ptr::eq(Arc::as_ptr(db), old)
-        {
+        while state.1 == generation {
             let now = Instant::now();
             if now >= deadline {
                 return;
@@ -345,8 +351,7 @@ impl Journal {
         let mut sidecar =
             store::Sidecar::open(&path).map_err(|e| store_err(&store::sidecar_path(&path), e))?;
         sidecar.record().map_err(|e| store_err(&store::sidecar_path(&path), e))?;
-        let handle =
-            Arc::new(Handle { state: Mutex::new(DbState::Open(Arc::new(db))), changed: Condvar::new() });
+        let handle = Arc::new(Handle::new(db));
         let (tx, rx) = mpsc::channel();
         let writer = Writer::new(path.clone(), handle.clone(), sidecar);
         std::thread::Builder::new()
@@ -434,14 +439,14 @@ impl Journal {
     /// Runs a read on the current database; one that meets the latched error of a failed write waits for
     /// the writer to reopen the file and runs again.
     fn read<T>(&self, f: impl Fn(&Database) -> Result<Result<T, String>, redb::Error>) -> Result<T, String> {
-        let db = self.handle.get()?;
+        let (db, generation) = self.handle.get()?;
         match f(&db) {
             Ok(result) => result,
             Err(redb::Error::PreviousIo | redb::Error::DatabaseClosed) => {
-                let old = Arc::as_ptr(&db);
+                // Let go of it first: the writer reopens the file once no reader holds the old handle.
                 drop(db);
-                self.handle.wait_replaced(old);
-                let db = self.handle.get()?;
+                self.handle.wait_replaced(generation);
+                let (db, _) = self.handle.get()?;
                 f(&db).map_err(|e| e.to_string())?
             }
             Err(e) => Err(e.to_string()),
@@ -653,13 +658,13 @@ impl Writer {
 
     /// The database to write to; after a failed reopen, tries to reopen it again.
     fn database(&mut self) -> Result<Arc<Database>, String> {
-        match &*self.handle.lock() {
+        match &self.handle.lock().0 {
             DbState::Open(db) => return Ok(db.clone()),
             DbState::Closed => return Err("the journal is closed".to_owned()),
             DbState::Reopening | DbState::Broken(_) => {}
         }
         self.reopen();
-        match &*self.handle.lock() {
+        match &self.handle.lock().0 {
             DbState::Open(db) => Ok(db.clone()),
             DbState::Broken(why) => Err(why.clone()),
             DbState::Reopening | DbState::Closed => Err("the journal could not be reopened".to_owned()),
@@ -691,7 +696,7 @@ impl Writer {
             let _ = b.send(Err(error.clone()));
         }
         // redb answers PreviousIo to everything after an I/O error, until the file is reopened.
-        if matches!(&*self.handle.lock(), DbState::Open(_)) {
+        if matches!(self.handle.lock().0, DbState::Open(_)) {
             self.reopen();
         }
     }

@@ -277,12 +277,12 @@ impl Service {
     /// Waits until every journal write enqueued so far is committed (no-op in memory); fails with HTTP 503
     /// `ServiceUnavailable` when that commit failed. The writes stay queued and the journal tries them
     /// again, so a call that fails here may still take effect (as on AWS, a 5xx leaves the outcome open;
-    /// StartExecution with the same name is idempotent).
+    /// StartExecution with the same name and input is idempotent while the execution runs).
     pub(crate) async fn durable(&self) -> Result<(), ApiError> {
         match &self.journal {
             Some(j) => j.barrier().await.map_err(|e| {
                 ApiError::unavailable(format!(
-                    "{e}; the request was not recorded durably and may not have taken effect; retry it"
+                    "{e}; the request is not on disk (the journal keeps it and tries again, so it may still take effect); retry it"
                 ))
             }),
             None => Ok(()),

@@ -111,6 +111,9 @@ async fn a_full_disk_fails_writes_with_503_until_space_is_back_and_loses_nothing
     for arn in &answered_200 {
         crate::durability::wait_done(addr, arn).await;
     }
+    // A new server: the histories of these executions are now read from the journal.
+    kill_9(child);
+    let (child, addr) = spawn_child(&dir);
     let filler = fill(fs.path());
     // Pages the journal file freed earlier can still take a commit or two: those are on disk, and answered
     // 200. Once they are used up, every start is refused.
@@ -148,7 +151,8 @@ async fn a_full_disk_fails_writes_with_503_until_space_is_back_and_loses_nothing
     assert_eq!(d["status"], "SUCCEEDED");
     let l = ok(addr, "ListStateMachines", json!({})).await;
     assert!(l["stateMachines"].as_array().unwrap().iter().any(|m| m["name"] == "pass"));
-    ok(addr, "GetExecutionHistory", json!({"executionArn": answered_200[1]})).await;
+    let h = ok(addr, "GetExecutionHistory", json!({"executionArn": answered_200[1]})).await;
+    assert_eq!(h["events"].as_array().unwrap().len(), 4, "read from the journal: {h}");
 
     std::fs::remove_file(&filler).unwrap();
     // The journal tries again with back-off (at most 5 s apart): writes succeed again.
