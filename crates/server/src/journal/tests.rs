@@ -105,6 +105,14 @@ async fn open_and_dump(dir: &Path) -> Result<Value, ServerError> {
     Ok(d)
 }
 
+/// What a journal holds, read from a copy (opening a journal commits to it).
+async fn expected_of(dir: &Path) -> Value {
+    let copy = copy_journal(dir, "expected");
+    let data = open_and_dump(&copy).await.unwrap();
+    let _ = std::fs::remove_dir_all(&copy);
+    data
+}
+
 /// A journal written by a real server: two state machines (one updated, one tagged), finished executions
 /// of each, one that failed, one stopped while waiting. Returns its directory.
 async fn real_journal() -> PathBuf {
@@ -437,7 +445,7 @@ async fn flipped_bytes_never_panic_or_alter_records() {
     for (label, original, seed, per_page) in
         [("closed", &closed, 0x5eed_cafe_f00d_1234, 2), ("killed", &killed, 0x0dd_ba11, 1)]
     {
-        let expected = open_and_dump(&copy_journal(original, "expected")).await.unwrap();
+        let expected = expected_of(original).await;
         let len = std::fs::metadata(original.join(JOURNAL_FILE)).unwrap().len();
         let (mut same, mut refused, mut violations) = (0, 0, Vec::new());
         let started = std::time::Instant::now();
@@ -471,7 +479,7 @@ async fn flipped_bytes_never_panic_or_alter_records() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_journals_are_refused() {
     let original = real_journal().await;
-    let expected = open_and_dump(&copy_journal(&original, "expected")).await.unwrap();
+    let expected = expected_of(&original).await;
     let len = std::fs::metadata(original.join(JOURNAL_FILE)).unwrap().len();
     let mut cuts: Vec<u64> = (1..len / 4096).map(|p| p * 4096).collect();
     cuts.extend([1, 9, 10, 64, 191, 320, 4095, len / 2 + 17, len - 1]);
@@ -528,7 +536,7 @@ fn subset(salvaged: &Value, expected: &Value) -> Result<(), String> {
 async fn salvage_copies_every_intact_record_and_reports_the_rest() {
     let original = real_journal().await;
     std::fs::write(original.join("sim-tasks.jsonl"), "{}\n").unwrap();
-    let expected = open_and_dump(&copy_journal(&original, "expected")).await.unwrap();
+    let expected = expected_of(&original).await;
     let dir = copy_journal(&original, "damaged");
     std::fs::copy(original.join("sim-tasks.jsonl"), dir.join("sim-tasks.jsonl")).unwrap();
     // Damage event 2 of e0 and the record of e2, behind the journal's back.
@@ -579,7 +587,7 @@ async fn salvage_copies_every_intact_record_and_reports_the_rest() {
 async fn salvage_of_flipped_journals_copies_only_original_records() {
     let closed = real_journal().await;
     let original = killed_journal(&closed);
-    let expected = open_and_dump(&copy_journal(&original, "expected")).await.unwrap();
+    let expected = expected_of(&original).await;
     let len = std::fs::metadata(original.join(JOURNAL_FILE)).unwrap().len();
     let (mut salvaged, mut whole, mut unsalvageable, mut violations) = (0, 0, 0, Vec::new());
     for (offset, mask) in flips(len, 0xfeed, 2).into_iter().step_by(3) {
