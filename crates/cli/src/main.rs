@@ -17,6 +17,7 @@ macro_rules! out {
 mod bench;
 mod graph;
 mod integrations;
+mod journal;
 mod policy;
 mod run;
 mod serve;
@@ -50,12 +51,23 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Draw the state machine (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
+    /// Check a `--state-dir` journal, or salvage the intact records of a damaged one.
+    Journal(journal::JournalArgs),
     /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
     #[command(hide = true)]
     Bench(bench::BenchArgs),
 }
 
+/// Log lines (the server's failed journal commits, a StopTask that failed, …) go to stderr: warnings and errors
+/// by default, more with `SFN_LOG` (`SFN_LOG=info`, `SFN_LOG=sfn_server=debug`, the `tracing` filter syntax).
+fn install_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SFN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
 fn main() {
+    install_logging();
     let cli = Cli::parse();
     let code = match &cli.command {
         Command::Validate(args) => validate::run(args),
@@ -64,6 +76,7 @@ fn main() {
         Command::Graph(args) => graph::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),
+        Command::Journal(args) => journal::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

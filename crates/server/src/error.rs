@@ -17,7 +17,7 @@ pub const PROTOCOL_NAMESPACE: &str = "com.amazon.coral.service";
 /// An API error in AWS's shape: `{"__type": "<namespace>#<code>", "message": …}` with an HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// HTTP status (400 for client errors, 500 for server errors).
+    /// HTTP status (400 for client errors, 500 for server errors, 503 when a write could not be made durable).
     pub status: u16,
     /// The error code (`InvalidToken`, `ValidationException`, …), without namespace.
     pub code: String,
@@ -34,6 +34,12 @@ impl ApiError {
     /// A 500 error (`InternalFailure`): something failed on our side, not in the request.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError { status: 500, code: "InternalFailure".to_owned(), message: message.into() }
+    }
+
+    /// A 503 error (`ServiceUnavailable`): the request could not be made durable (a journal commit failed);
+    /// it may or may not have taken effect, and SDKs retry it.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError { status: 503, code: "ServiceUnavailable".to_owned(), message: message.into() }
     }
 
     /// `ValidationException` with coral's one-error message: `1 validation error detected: <detail>`.
@@ -83,6 +89,7 @@ impl ApiError {
             "UnknownOperationException"
             | "SerializationException"
             | "InternalFailure"
+            | "ServiceUnavailable"
             | "RequestEntityTooLargeException" => PROTOCOL_NAMESPACE,
             _ => SERVICE_NAMESPACE,
         };
@@ -126,5 +133,18 @@ pub enum ServerError {
         path: std::path::PathBuf,
         /// What went wrong.
         message: String,
+    },
+    /// The journal is damaged (flipped bytes, a truncated or emptied file, records that fail their
+    /// checksums): the server refuses it rather than start with records missing or altered.
+    #[error(
+        "the journal {path} is damaged: {problem}. `sfn journal check {dir}` lists what is damaged; `sfn journal salvage {dir} NEW_DIR` copies every intact record into a new state directory to serve from (--state-dir NEW_DIR); or move {path} away to start empty"
+    )]
+    Journal {
+        /// The journal file.
+        path: std::path::PathBuf,
+        /// Its state directory.
+        dir: std::path::PathBuf,
+        /// What was found.
+        problem: String,
     },
 }

@@ -108,39 +108,45 @@ impl Service {
         }
         let machine = &s.version.record.machine;
         let exec_arn = arn::execution_arn(&self.region, &self.account, machine, &s.name);
-        let entry = {
+        let (entry, fresh) = {
             let mut reg = self.write();
-            if let Some(existing) = reg.executions.get(&exec_arn) {
-                // Idempotent while running with the same input; otherwise the name is taken.
-                if existing.input == s.input_text && existing.ended().is_none() {
-                    return Ok(json!({"executionArn": existing.arn, "startDate": date(existing.start_date)}));
+            match reg.executions.get(&exec_arn) {
+                // Idempotent while running with the same input (answered once the first start is on disk: it
+                // may still be waiting for its commit, or have failed with 503); otherwise the name is taken.
+                Some(existing) if existing.input == s.input_text && existing.ended().is_none() => {
+                    (existing.clone(), false)
                 }
-                return Err(ApiError::client(
-                    "ExecutionAlreadyExists",
-                    format!("Execution Already Exists: '{exec_arn}'"),
-                ));
+                Some(_) => {
+                    return Err(ApiError::client(
+                        "ExecutionAlreadyExists",
+                        format!("Execution Already Exists: '{exec_arn}'"),
+                    ));
+                }
+                None => {
+                    let execution =
+                        self.engine.start_with_arn(prepared, Self::start_request(&s), exec_arn.clone());
+                    let seq = reg.next_seq;
+                    reg.next_seq = reg.next_seq.saturating_add(1);
+                    let entry = Arc::new(ExecEntry {
+                        seq,
+                        arn: exec_arn.clone(),
+                        name: s.name.clone(),
+                        machine_arn: s.machine_arn.to_owned(),
+                        version: s.version.clone(),
+                        input: s.input_text.clone(),
+                        start_date: execution.start_date,
+                        run: Mutex::new(Run::Live { execution: Arc::new(execution), ended: None }),
+                    });
+                    reg.executions.insert(exec_arn.clone(), entry.clone());
+                    reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
+                    (entry, true)
+                }
             }
-            let execution = self.engine.start_with_arn(prepared, Self::start_request(&s), exec_arn.clone());
-            let seq = reg.next_seq;
-            reg.next_seq += 1;
-            let entry = Arc::new(ExecEntry {
-                seq,
-                arn: exec_arn.clone(),
-                name: s.name.clone(),
-                machine_arn: s.machine_arn.to_owned(),
-                version: s.version.clone(),
-                input: s.input_text.clone(),
-                start_date: execution.start_date,
-                run: Mutex::new(Run::Live { execution: Arc::new(execution), ended: None }),
-            });
-            reg.executions.insert(exec_arn.clone(), entry.clone());
-            reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
-            entry
         };
-        if let Some(j) = &self.journal {
+        if fresh && let Some(j) = &self.journal {
             j.put_execution(&entry.record());
         }
-        self.durable().await;
+        self.durable().await?;
         Ok(json!({"executionArn": entry.arn, "startDate": date(entry.start_date)}))
     }
 
@@ -266,7 +272,7 @@ impl Service {
                 continue;
             }
             if items.len() == max {
-                next = Some(token::encode("ex", &(e.seq + 1).to_string()));
+                next = Some(token::encode("ex", &e.seq.saturating_add(1).to_string()));
                 break;
             }
             let mut item = json!({
@@ -325,10 +331,10 @@ impl Service {
             page.iter_mut().for_each(strip_data);
         }
         let mut out = json!({"events": page});
-        if from + max < total
+        if from.saturating_add(max) < total
             && let Some(o) = out.as_object_mut()
         {
-            o.insert("nextToken".into(), json!(token::encode("h", &(from + max).to_string())));
+            o.insert("nextToken".into(), json!(token::encode("h", &from.saturating_add(max).to_string())));
         }
         Ok(out)
     }
@@ -350,7 +356,7 @@ impl Service {
                     Ok(o) => o.stop_date,
                     Err(_) => self.engine.clock().now(),
                 };
-                self.durable().await;
+                self.durable().await?;
                 Ok(json!({"stopDate": date(stop_date)}))
             }
             None => self.stop_unresumed(&e, error, cause).await,
@@ -366,6 +372,7 @@ impl Service {
     ) -> Result<Value, ApiError> {
         let events = self.events(e).await?;
         let last = events.last().and_then(|v| v["id"].as_u64()).unwrap_or(0);
+        let id = last.saturating_add(1);
         let now = self.engine.clock().now();
         let mut details = Map::new();
         if let Some(err) = &error {
@@ -377,12 +384,12 @@ impl Service {
         let event = json!({
             "timestamp": date(now),
             "type": "ExecutionAborted",
-            "id": last + 1,
+            "id": id,
             "previousEventId": last,
             "executionAbortedEventDetails": details,
         });
         if let Some(j) = &self.journal {
-            j.put_raw_event(&e.arn, last + 1, &event);
+            j.put_raw_event(&e.arn, id, &event);
         }
         *e.run.lock().unwrap_or_else(|p| p.into_inner()) = Run::Stored {
             ended: Some(crate::service::Ended {
@@ -393,7 +400,7 @@ impl Service {
                 cause,
             }),
         };
-        self.durable().await;
+        self.durable().await?;
         Ok(json!({"stopDate": date(now)}))
     }
 

@@ -3,25 +3,41 @@
 //!
 //! Writes go through one writer thread fed by a channel: the engine's [`EventSink`] only enqueues (it is
 //! called under the history's lock), and the writer commits whatever is queued as one transaction with
-//! `Durability::Immediate` (group commit: one fsync per batch, however many events it holds). An API call
-//! that must be durable before it answers (CreateStateMachine, StartExecution, …) enqueues its record and
-//! then waits on a barrier that resolves once that record's batch is committed.
+//! `Durability::Immediate` and two-phase commit (group commit: one batch, however many events it holds).
+//! An API call that must be durable before it answers (CreateStateMachine, StartExecution, …) enqueues its
+//! record and then waits on a barrier ([`Journal::barrier`]) that answers once that record's batch is
+//! committed, or with the error of the commit that failed: the call then fails (HTTP 503) instead of
+//! answering for a record that is not on disk.
+//!
+//! A failed commit loses nothing: the writer keeps every uncommitted operation, reopens the database (redb
+//! answers `PreviousIo` to everything after an I/O error until the file is reopened; readers wait for the
+//! new handle) and tries again with back-off ([`RETRY_FIRST`] doubling to [`RETRY_MAX`]), so writes
+//! succeed again once, say, disk space is back. Meanwhile API barriers fail at once and reads answer.
 //!
 //! Tables: `machines` (name → record), `versions` (id → definition, role, type…), `executions` (ARN →
-//! record) and `events` ((execution ARN, event id) → the event in GetExecutionHistory's JSON shape, with
-//! its data, plus what resuming needs and the API does not show: [`Event::to_stored_json`]).
+//! record), `events` ((execution ARN, event id) → the event in GetExecutionHistory's JSON shape, with
+//! its data, plus what resuming needs and the API does not show: [`Event::to_stored_json`]) and `meta`
+//! (the format). Every value is sealed with a SHA-256 of its table, key and text (`store`); every open
+//! runs redb's integrity check and checks every seal, and a damaged journal is refused with
+//! [`ServerError::Journal`] — never a panic, never a start with records missing or altered.
+//! [`check`] and [`salvage`] (`sfn journal check|salvage`) say what is damaged and copy what is not.
 //!
-//! The sink's [`EventSink::durable`] is a barrier: the engine awaits it before a Task calls its service,
-//! so a task's `TaskScheduled`/`TaskStarted` (its idempotency key and callback token) are committed
-//! before the call is made, and a resumed execution never makes it twice. The last event of an execution is the authority on how it ended: a record still marked
-//! RUNNING whose last event is `ExecutionSucceeded`/`Failed`/`Aborted`/`TimedOut` ended before the record
-//! caught up.
+//! The sink's [`EventSink::durable`] is a barrier too, but one that never fails: the engine awaits it
+//! before a Task calls its service, so a task's `TaskScheduled`/`TaskStarted` (its idempotency key and
+//! callback token) are committed before the call is made — while they cannot be committed the task waits
+//! — and a resumed execution never makes it twice. The last event of an execution is the authority on how
+//! it ended: a record still marked RUNNING whose last event is `ExecutionSucceeded`/`Failed`/`Aborted`/
+//! `TimedOut` ended before the record caught up.
+
+mod salvage;
+mod store;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+use redb::{Database, ReadableDatabase as _, ReadableTable as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sfn_engine::{Durable, Event, EventSink};
@@ -29,13 +45,26 @@ use tokio::sync::oneshot;
 
 use crate::error::ServerError;
 
-const MACHINES: TableDefinition<&str, &str> = TableDefinition::new("machines");
-const VERSIONS: TableDefinition<&str, &str> = TableDefinition::new("versions");
-const EXECUTIONS: TableDefinition<&str, &str> = TableDefinition::new("executions");
-const EVENTS: TableDefinition<(&str, u64), &str> = TableDefinition::new("events");
+pub use salvage::{JournalCheck, SalvageReport, check, salvage};
+pub use store::RecordCounts;
+use store::{
+    DELETED, EVENTS, EXECUTIONS, MACHINES, OpenError, T_DELETED, T_EVENTS, T_EXECUTIONS, T_MACHINES,
+    T_VERSIONS, VERSIONS,
+};
 
-/// Largest number of queued operations committed as one transaction.
+/// The journal's file in a state directory.
+pub const JOURNAL_FILE: &str = "sfn.redb";
+
+/// Largest number of queued operations taken into one transaction (while commits succeed).
 const MAX_BATCH: usize = 8192;
+/// The first wait before a failed commit is tried again; it doubles up to [`RETRY_MAX`].
+pub(crate) const RETRY_FIRST: Duration = Duration::from_millis(50);
+/// The longest wait between two attempts.
+pub(crate) const RETRY_MAX: Duration = Duration::from_secs(5);
+/// How long a closing journal keeps trying to commit what is still pending.
+const CLOSE_RETRY: Duration = Duration::from_secs(5);
+/// How long a read waits for the writer to reopen the database.
+const READ_WAIT: Duration = Duration::from_secs(5);
 
 /// A state machine as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,24 +141,140 @@ pub(crate) struct Snapshot {
     pub(crate) executions: Vec<ExecutionRecord>,
 }
 
+/// A table of records keyed by a string.
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Machines,
+    Versions,
+    Executions,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Machines => T_MACHINES,
+            Table::Versions => T_VERSIONS,
+            Table::Executions => T_EXECUTIONS,
+        }
+    }
+}
+
+/// One uncommitted write (sealed when it is committed, with that commit's number).
+enum Write {
+    Put {
+        table: Table,
+        key: String,
+        text: String,
+    },
+    Delete {
+        table: Table,
+        key: String,
+    },
+    /// An event; `last` holds it parsed when it is the execution's final event (its record is updated in
+    /// the same transaction).
+    Event {
+        arn: Arc<str>,
+        id: u64,
+        text: String,
+        last: Option<Value>,
+    },
+}
+
+impl Write {
+    fn event(arn: Arc<str>, id: u64, json: Value) -> Write {
+        let text = json.to_string();
+        let last = store::is_final(&json).then_some(json);
+        Write::Event { arn, id, text, last }
+    }
+}
+
 enum Op {
-    PutMachine(String, String),
-    DeleteMachine(String),
-    PutVersion(String, String),
-    PutExecution(String, String),
+    Write(Write),
+    /// An event of the engine's sink (serialized by the writer, not under the history's lock).
     Event(Arc<str>, Box<Event>),
-    /// A ready-made event in GetExecutionHistory's shape (events the server writes itself).
-    RawEvent(String, u64, String),
-    Barrier(oneshot::Sender<()>),
-    /// Commit what is queued, then stop the writer (it releases the database file).
+    /// An API barrier: answered once everything before it is committed, or with the error of the attempt
+    /// that failed to commit it.
+    Barrier(oneshot::Sender<Result<(), String>>),
+    /// The sink's barrier: answered only once everything before it is committed.
+    Durable(oneshot::Sender<()>),
+    /// Commit what is queued (trying for at most [`CLOSE_RETRY`]), then stop the writer (it releases the
+    /// database file).
     Close(oneshot::Sender<()>),
+}
+
+/// The database handle shared by the writer and the readers; the writer swaps it when it reopens the file.
+struct Handle {
+    /// The state, and how many times it was set (so a reader can wait for the handle it had to go).
+    state: Mutex<(DbState, u64)>,
+    changed: Condvar,
+}
+
+enum DbState {
+    Open(Arc<Database>),
+    /// The writer is closing and reopening the file (readers wait, at most [`READ_WAIT`]).
+    Reopening,
+    /// The file could not be reopened yet (the writer tries again at its next attempt).
+    Broken(String),
+    Closed,
+}
+
+impl Handle {
+    fn new(db: Database) -> Handle {
+        Handle { state: Mutex::new((DbState::Open(Arc::new(db)), 0)), changed: Condvar::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (DbState, u64)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, state: DbState) -> DbState {
+        let mut guard = self.lock();
+        guard.1 = guard.1.wrapping_add(1);
+        let old = std::mem::replace(&mut guard.0, state);
+        drop(guard);
+        self.changed.notify_all();
+        old
+    }
+
+    /// The current database and its generation, waiting out a reopen.
+    fn get(&self) -> Result<(Arc<Database>, u64), String> {
+        let deadline = Instant::now() + READ_WAIT;
+        let mut state = self.lock();
+        loop {
+            match &state.0 {
+                DbState::Open(db) => return Ok((db.clone(), state.1)),
+                DbState::Closed => return Err("the journal is closed".to_owned()),
+                DbState::Broken(why) => return Err(format!("the journal cannot be read: {why}")),
+                DbState::Reopening => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err("the journal is being reopened after a write error".to_owned());
+                    }
+                    state =
+                        self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        }
+    }
+
+    /// Waits (at most [`READ_WAIT`]) until the handle of generation `generation` is replaced.
+    fn wait_replaced(&self, generation: u64) {
+        let deadline = Instant::now() + READ_WAIT;
+        let mut state = self.lock();
+        while state.1 == generation {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
 }
 
 /// The journal: cheap to clone; every clone feeds the same writer thread.
 #[derive(Clone)]
 pub(crate) struct Journal {
-    /// The read handle; `None` once [`Journal::close`] has run.
-    db: Arc<std::sync::RwLock<Option<Arc<Database>>>>,
+    handle: Arc<Handle>,
     tx: mpsc::Sender<Op>,
     path: PathBuf,
 }
@@ -144,31 +289,76 @@ fn store_err(path: &Path, e: impl std::fmt::Display) -> ServerError {
     ServerError::Store { path: path.to_owned(), message: e.to_string() }
 }
 
+/// The error for a journal that cannot be used as it is.
+pub(crate) fn damaged(path: &Path, problem: impl Into<String>) -> ServerError {
+    let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+    ServerError::Journal { path: path.to_owned(), dir, problem: problem.into() }
+}
+
+fn open_err(path: &Path, e: OpenError) -> ServerError {
+    match e {
+        OpenError::Corrupt(problem) => damaged(path, problem),
+        OpenError::Other(message) => store_err(path, message),
+    }
+}
+
+/// Says what is wrong with a list of problems: how many, and the first few.
+pub(crate) fn summary(problems: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let first: Vec<&str> = problems.iter().take(SHOWN).map(String::as_str).collect();
+    let more = problems.len().saturating_sub(SHOWN);
+    let tail = if more > 0 { format!("; and {more} more") } else { String::new() };
+    format!("{} damaged record(s): {}{tail}", problems.len(), first.join("; "))
+}
+
+/// Whether `path` may be created (`Ok(true)`), exists with content (`Ok(false)`), or is refused.
+fn creatable(path: &Path) -> Result<bool, ServerError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(store_err(path, "it is not a file")),
+        Ok(m) if m.len() == 0 => Err(damaged(
+            path,
+            "the file is empty (0 bytes): it was truncated, and whatever it held is gone (even a new journal holds a header)",
+        )),
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(store_err(path, e)),
+    }
+}
+
 impl Journal {
-    /// Opens (or creates) `<dir>/sfn.redb` and reads everything but the events.
+    /// Opens (or creates) `<dir>/sfn.redb`, checks it whole (redb's integrity check, every record's seal,
+    /// every reference to a version) and reads everything but the events. A damaged file is refused
+    /// ([`ServerError::Journal`]); so is an empty one (a directory without the file starts empty).
     pub(crate) fn open(dir: &Path) -> Result<(Journal, Snapshot), ServerError> {
         std::fs::create_dir_all(dir).map_err(|e| store_err(dir, e))?;
-        let path = dir.join("sfn.redb");
-        let db = Database::create(&path).map_err(|e| store_err(&path, e))?;
-        let init = || -> Result<(), redb::Error> {
-            let w = db.begin_write()?;
-            w.open_table(MACHINES)?;
-            w.open_table(VERSIONS)?;
-            w.open_table(EXECUTIONS)?;
-            w.open_table(EVENTS)?;
-            w.commit()?;
-            Ok(())
-        };
-        init().map_err(|e| store_err(&path, e))?;
-        let snapshot = read_snapshot(&db).map_err(|e| store_err(&path, e))?;
-        let db = Arc::new(db);
+        let path = dir.join(JOURNAL_FILE);
+        let create = creatable(&path)?;
+        if !create {
+            // Before redb opens it: an open can write, and would overwrite what a salvage needs.
+            store::check_header(&path).map_err(|e| damaged(&path, e))?;
+        }
+        let db = store::open_checked(&path, create).map_err(|e| open_err(&path, e))?;
+        store::prepare(&db).map_err(|e| open_err(&path, e))?;
+        let scan = store::guarded("reading the records", || {
+            let r = db.begin_read()?;
+            store::scan(&r, false)
+        })
+        .map_err(|e| damaged(&path, e))?
+        .map_err(|e| damaged(&path, format!("reading it failed: {e}")))?;
+        if !scan.problems.is_empty() {
+            return Err(damaged(&path, summary(&scan.problems)));
+        }
+        let mut sidecar =
+            store::Sidecar::open(&path).map_err(|e| store_err(&store::sidecar_path(&path), e))?;
+        sidecar.record().map_err(|e| store_err(&store::sidecar_path(&path), e))?;
+        let handle = Arc::new(Handle::new(db));
         let (tx, rx) = mpsc::channel();
-        let writer_db = db.clone();
+        let writer = Writer::new(path.clone(), handle.clone(), sidecar);
         std::thread::Builder::new()
             .name("sfn-journal".into())
-            .spawn(move || writer(writer_db, &rx))
+            .spawn(move || writer.run(&rx))
             .map_err(|e| store_err(&path, e))?;
-        Ok((Journal { db: Arc::new(std::sync::RwLock::new(Some(db))), tx, path }, snapshot))
+        Ok((Journal { handle, tx, path }, scan.snapshot))
     }
 
     fn send(&self, op: Op) {
@@ -177,51 +367,61 @@ impl Journal {
         }
     }
 
+    fn put(&self, table: Table, key: &str, record: &impl Serialize) {
+        match serde_json::to_string(record) {
+            Ok(text) => self.send(Op::Write(Write::Put { table, key: key.to_owned(), text })),
+            Err(e) => tracing::error!("a {} record could not be serialized: {e}", table.name()),
+        }
+    }
+
     /// Records a state machine (created, updated or tagged).
     pub(crate) fn put_machine(&self, m: &MachineRecord) {
-        self.send(Op::PutMachine(m.name.clone(), serde_json::to_string(m).unwrap_or_default()));
+        self.put(Table::Machines, &m.name, m);
     }
 
     /// Forgets a state machine (its versions stay: executions refer to them).
     pub(crate) fn delete_machine(&self, name: &str) {
-        self.send(Op::DeleteMachine(name.to_owned()));
+        self.send(Op::Write(Write::Delete { table: Table::Machines, key: name.to_owned() }));
     }
 
     /// Records a version.
     pub(crate) fn put_version(&self, v: &VersionRecord) {
-        self.send(Op::PutVersion(v.id.clone(), serde_json::to_string(v).unwrap_or_default()));
+        self.put(Table::Versions, &v.id, v);
     }
 
     /// Records an execution.
     pub(crate) fn put_execution(&self, e: &ExecutionRecord) {
-        self.send(Op::PutExecution(e.arn.clone(), serde_json::to_string(e).unwrap_or_default()));
+        self.put(Table::Executions, &e.arn, e);
     }
 
     /// Appends an event the server itself produced (in GetExecutionHistory's shape).
     pub(crate) fn put_raw_event(&self, arn: &str, id: u64, event: &Value) {
-        self.send(Op::RawEvent(arn.to_owned(), id, event.to_string()));
+        self.send(Op::Write(Write::event(Arc::from(arn), id, event.clone())));
     }
 
-    /// Resolves once everything enqueued before it is committed.
-    pub(crate) async fn barrier(&self) {
+    /// Answers once everything enqueued before it is committed, or with why the commit failed (the writes
+    /// stay queued and are tried again; a call that waited on this must not answer as if they were on disk).
+    pub(crate) async fn barrier(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        self.send(Op::Barrier(tx));
-        let _ = rx.await;
+        let stopped =
+            || format!("the journal writer has stopped; {} is no longer updated", self.path.display());
+        self.tx.send(Op::Barrier(tx)).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
-    /// Commits everything enqueued so far and stops the writer thread, which releases its handle on the
-    /// database file (another [`Journal::open`] on the same directory can then succeed once every other
-    /// handle is gone). Writes enqueued afterwards are dropped with an error in the log.
+    /// Commits everything enqueued so far (trying for a few seconds if commits fail) and stops the writer
+    /// thread, which releases its handle on the database file: another [`Journal::open`] on the same
+    /// directory can then succeed. Writes enqueued afterwards are dropped with an error in the log.
     pub(crate) async fn close(&self) {
         let (tx, rx) = oneshot::channel();
         self.send(Op::Close(tx));
         let _ = rx.await;
-        self.db.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.handle.set(DbState::Closed);
     }
 
     /// The sink that journals every history event of every execution.
     pub(crate) fn sink(&self) -> Arc<dyn EventSink> {
-        Arc::new(JournalSink { tx: std::sync::Mutex::new(self.tx.clone()) })
+        Arc::new(JournalSink { tx: Mutex::new(self.tx.clone()) })
     }
 
     /// The recorded events of an execution, in order (GetExecutionHistory's shape).
@@ -236,27 +436,48 @@ impl Journal {
         self.stored_events(arn)?.iter().map(|v| Event::from_json(v).map_err(|e| e.to_string())).collect()
     }
 
-    /// The recorded events of an execution, in order, as stored ([`Event::to_stored_json`]).
+    /// Runs a read on the current database; one that meets the latched error of a failed write waits for
+    /// the writer to reopen the file and runs again.
+    fn read<T>(&self, f: impl Fn(&Database) -> Result<Result<T, String>, redb::Error>) -> Result<T, String> {
+        let (db, generation) = self.handle.get()?;
+        match f(&db) {
+            Ok(result) => result,
+            Err(redb::Error::PreviousIo | redb::Error::DatabaseClosed) => {
+                // Let go of it first: the writer reopens the file once no reader holds the old handle.
+                drop(db);
+                self.handle.wait_replaced(generation);
+                let (db, _) = self.handle.get()?;
+                f(&db).map_err(|e| e.to_string())?
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The recorded events of an execution, in order, as stored ([`Event::to_stored_json`]), each checked
+    /// against its seal.
     fn stored_events(&self, arn: &str) -> Result<Vec<Value>, String> {
-        let db = self.db.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let Some(db) = db else { return Err(format!("the journal {} is closed", self.path.display())) };
-        let read = || -> Result<Vec<Value>, redb::Error> {
+        self.read(|db| {
             let r = db.begin_read()?;
             let t = r.open_table(EVENTS)?;
             let mut out = Vec::new();
             for row in t.range((arn, 0)..=(arn, u64::MAX))? {
-                let (_, v) = row?;
-                out.push(serde_json::from_str(v.value()).unwrap_or(Value::Null));
+                let (k, v) = row?;
+                let id = k.value().1;
+                let checked = store::unseal(T_EVENTS, &store::event_key(arn, id), v.value(), false)
+                    .and_then(|text| store::check_event(text, id));
+                match checked {
+                    Ok(event) => out.push(event),
+                    Err(e) => return Ok(Err(format!("event {id} of {arn} in the journal is damaged: {e}"))),
+                }
             }
-            Ok(out)
-        };
-        read().map_err(|e| e.to_string())
+            Ok(Ok(out))
+        })
     }
 }
 
 struct JournalSink {
     /// `mpsc::Sender` is `Sync` on current Rust, but a mutex keeps the sink `Sync` on every supported one.
-    tx: std::sync::Mutex<mpsc::Sender<Op>>,
+    tx: Mutex<mpsc::Sender<Op>>,
 }
 
 impl EventSink for JournalSink {
@@ -268,207 +489,341 @@ impl EventSink for JournalSink {
 
     fn durable(&self) -> Durable {
         let (done, rx) = oneshot::channel();
-        let _ = self.tx.lock().unwrap_or_else(|e| e.into_inner()).send(Op::Barrier(done));
-        // A stopped writer drops the sender: the barrier resolves at once rather than never.
+        let sent = self.tx.lock().unwrap_or_else(|e| e.into_inner()).send(Op::Durable(done)).is_ok();
         Box::pin(async move {
-            let _ = rx.await;
+            if !sent || rx.await.is_err() {
+                // The writer has stopped (the journal is closed): what came before can no longer become
+                // durable, so whoever waits (a Task about to call its service) waits for good rather than
+                // act unjournaled. Closing abandons every execution, so nothing is left waiting here.
+                std::future::pending::<()>().await;
+            }
         })
     }
 }
 
-fn read_snapshot(db: &Database) -> Result<Snapshot, redb::Error> {
-    let r = db.begin_read()?;
-    let mut s = Snapshot::default();
-    for row in r.open_table(MACHINES)?.iter()? {
-        let (_, v) = row?;
-        match serde_json::from_str(v.value()) {
-            Ok(m) => s.machines.push(m),
-            Err(e) => tracing::warn!("skipping an unreadable state machine record: {e}"),
+/// Why the last commit failed, and when to try again.
+struct Failing {
+    error: String,
+    attempts: u32,
+    since: Instant,
+    delay: Duration,
+    next: Instant,
+}
+
+/// The writer thread's state: what is not committed yet, and who waits for it.
+struct Writer {
+    path: PathBuf,
+    handle: Arc<Handle>,
+    /// Where each commit's count is recorded once it is done.
+    sidecar: store::Sidecar,
+    pending: Vec<Write>,
+    barriers: Vec<oneshot::Sender<Result<(), String>>>,
+    durable: Vec<oneshot::Sender<()>>,
+    failing: Option<Failing>,
+    /// Set by [`Op::Close`] (or when every sender is gone): when to stop trying.
+    closing: Option<Instant>,
+    closed: Vec<oneshot::Sender<()>>,
+}
+
+impl Writer {
+    fn new(path: PathBuf, handle: Arc<Handle>, sidecar: store::Sidecar) -> Writer {
+        Writer {
+            path,
+            handle,
+            sidecar,
+            pending: Vec::new(),
+            barriers: Vec::new(),
+            durable: Vec::new(),
+            failing: None,
+            closing: None,
+            closed: Vec::new(),
         }
     }
-    for row in r.open_table(VERSIONS)?.iter()? {
-        let (_, v) = row?;
-        match serde_json::from_str(v.value()) {
-            Ok(m) => s.versions.push(m),
-            Err(e) => tracing::warn!("skipping an unreadable version record: {e}"),
-        }
-    }
-    let events = r.open_table(EVENTS)?;
-    for row in r.open_table(EXECUTIONS)?.iter()? {
-        let (_, v) = row?;
-        let mut e: ExecutionRecord = match serde_json::from_str(v.value()) {
-            Ok(e) => e,
-            Err(err) => {
-                tracing::warn!("skipping an unreadable execution record: {err}");
-                continue;
+
+    fn take(&mut self, op: Op) {
+        match op {
+            Op::Write(w) => self.pending.push(w),
+            Op::Event(arn, event) => {
+                let id = event.id;
+                self.pending.push(Write::event(arn, id, event.to_stored_json()));
             }
-        };
-        if e.status == "RUNNING" {
-            // The final event may have been committed before the record caught up.
-            let arn = e.arn.clone();
-            if let Some(last) = events.range((arn.as_str(), 0)..=(arn.as_str(), u64::MAX))?.next_back() {
-                let (_, v) = last?;
-                if let Ok(ev) = serde_json::from_str::<Value>(v.value()) {
-                    e.apply_final(&ev);
+            Op::Barrier(b) => match &self.failing {
+                // Commits are failing: the caller learns it now rather than after the next back-off.
+                Some(f) => {
+                    let _ = b.send(Err(f.error.clone()));
+                }
+                None => self.barriers.push(b),
+            },
+            Op::Durable(d) => self.durable.push(d),
+            Op::Close(done) => {
+                self.closing.get_or_insert_with(|| Instant::now() + CLOSE_RETRY);
+                self.closed.push(done);
+            }
+        }
+    }
+
+    fn disconnected(&mut self) {
+        self.closing.get_or_insert_with(|| Instant::now() + CLOSE_RETRY);
+    }
+
+    fn run(mut self, rx: &mpsc::Receiver<Op>) {
+        loop {
+            match &self.failing {
+                None => {
+                    if self.closing.is_some() {
+                        break;
+                    }
+                    match rx.recv() {
+                        Ok(op) => self.take(op),
+                        Err(_) => {
+                            self.disconnected();
+                            break;
+                        }
+                    }
+                    let mut n = 1;
+                    while n < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(op) => self.take(op),
+                            Err(_) => break,
+                        }
+                        n += 1;
+                    }
+                }
+                Some(f) => {
+                    // Back off, taking what arrives meanwhile.
+                    let mut next = f.next;
+                    if let Some(deadline) = self.closing {
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                        next = next.min(deadline);
+                    }
+                    loop {
+                        let now = Instant::now();
+                        if now >= next {
+                            break;
+                        }
+                        match rx.recv_timeout(next - now) {
+                            Ok(op) => self.take(op),
+                            Err(mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                                self.disconnected();
+                                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            self.attempt();
+        }
+        self.finish();
+    }
+
+    /// Commits everything pending, or records why not.
+    fn attempt(&mut self) {
+        if !self.pending.is_empty() {
+            let result = self.database().and_then(|db| commit(&db, &self.pending).map_err(|e| e.to_string()));
+            match result {
+                Ok(n) => {
+                    if let Err(e) = self.sidecar.record() {
+                        tracing::warn!(
+                            "commit {n} of {} could not be recorded beside it: {e}",
+                            self.path.display()
+                        );
+                    }
+                }
+                Err(e) => {
+                    self.failed(e);
+                    return;
+                }
+            }
+            self.pending.clear();
+        }
+        if let Some(f) = self.failing.take() {
+            tracing::warn!(
+                "journal writes to {} succeed again, after {} failed attempt(s) over {:.1?}",
+                self.path.display(),
+                f.attempts,
+                f.since.elapsed()
+            );
+        }
+        for b in self.barriers.drain(..) {
+            let _ = b.send(Ok(()));
+        }
+        for d in self.durable.drain(..) {
+            let _ = d.send(());
+        }
+    }
+
+    /// The database to write to; after a failed reopen, tries to reopen it again.
+    fn database(&mut self) -> Result<Arc<Database>, String> {
+        match &self.handle.lock().0 {
+            DbState::Open(db) => return Ok(db.clone()),
+            DbState::Closed => return Err("the journal is closed".to_owned()),
+            DbState::Reopening | DbState::Broken(_) => {}
+        }
+        self.reopen();
+        match &self.handle.lock().0 {
+            DbState::Open(db) => Ok(db.clone()),
+            DbState::Broken(why) => Err(why.clone()),
+            DbState::Reopening | DbState::Closed => Err("the journal could not be reopened".to_owned()),
+        }
+    }
+
+    fn failed(&mut self, error: String) {
+        let now = Instant::now();
+        let f = self.failing.get_or_insert(Failing {
+            error: String::new(),
+            attempts: 0,
+            since: now,
+            delay: RETRY_FIRST / 2,
+            next: now,
+        });
+        f.attempts += 1;
+        f.delay = (f.delay * 2).min(RETRY_MAX);
+        f.next = now + f.delay;
+        f.error = format!("the journal {} cannot be written: {error}", self.path.display());
+        tracing::error!(
+            "{}; {} write(s) kept, trying again in {:?} (attempt {})",
+            f.error,
+            self.pending.len(),
+            f.delay,
+            f.attempts
+        );
+        let error = f.error.clone();
+        for b in self.barriers.drain(..) {
+            let _ = b.send(Err(error.clone()));
+        }
+        // redb answers PreviousIo to everything after an I/O error, until the file is reopened.
+        if matches!(self.handle.lock().0, DbState::Open(_)) {
+            self.reopen();
+        }
+    }
+
+    /// Closes the database (once no reader holds it) and opens the file again.
+    fn reopen(&mut self) {
+        if let DbState::Open(db) = self.handle.set(DbState::Reopening) {
+            let mut db = db;
+            loop {
+                match Arc::try_unwrap(db) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    Err(shared) => {
+                        // A reader holds it for the length of one read.
+                        db = shared;
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
                 }
             }
         }
-        s.executions.push(e);
-    }
-    s.executions.sort_by_key(|e| e.seq);
-    Ok(s)
-}
-
-fn writer(db: Arc<Database>, rx: &mpsc::Receiver<Op>) {
-    let mut closed = None;
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
+        match store::reopen(&self.path) {
+            Ok(db) => {
+                self.handle.set(DbState::Open(Arc::new(db)));
+            }
+            Err(e) => {
+                tracing::error!("the journal {} cannot be reopened: {e}", self.path.display());
+                self.handle.set(DbState::Broken(format!("reopening it after a write error failed: {e}")));
             }
         }
-        let mut barriers = Vec::new();
-        if let Err(e) = commit(&db, batch, &mut barriers, &mut closed) {
-            tracing::error!("journal write failed: {e}");
-        }
-        for b in barriers {
-            let _ = b.send(());
-        }
-        if closed.is_some() {
-            break;
-        }
     }
-    drop(db);
-    if let Some(done) = closed {
-        let _ = done.send(());
+
+    fn finish(mut self) {
+        if !self.pending.is_empty() {
+            let why = self.failing.as_ref().map_or("", |f| f.error.as_str());
+            tracing::error!(
+                "{} journal write(s) could not be committed before the journal closed and are lost: {why}",
+                self.pending.len()
+            );
+        }
+        let error =
+            self.failing.as_ref().map_or_else(|| "the journal is closed".to_owned(), |f| f.error.clone());
+        for b in self.barriers.drain(..) {
+            let _ = b.send(Err(error.clone()));
+        }
+        // The sink's barriers are dropped unanswered: their waiters never act as if on disk.
+        self.durable.clear();
+        if let DbState::Open(db) = self.handle.set(DbState::Closed) {
+            drop(db);
+        }
+        for done in self.closed.drain(..) {
+            let _ = done.send(());
+        }
     }
 }
 
-fn commit(
-    db: &Database,
-    batch: Vec<Op>,
-    barriers: &mut Vec<oneshot::Sender<()>>,
-    closed: &mut Option<oneshot::Sender<()>>,
-) -> Result<(), redb::Error> {
-    let w = db.begin_write()?;
+/// Commits `pending` as one transaction; returns its commit number (the journal's commit count).
+fn commit(db: &Database, pending: &[Write]) -> Result<u64, redb::Error> {
+    let w = store::begin_write(db)?;
+    let n = store::bump_commits(&w)?;
     {
         let mut machines = w.open_table(MACHINES)?;
         let mut versions = w.open_table(VERSIONS)?;
         let mut executions = w.open_table(EXECUTIONS)?;
         let mut events = w.open_table(EVENTS)?;
-        for op in batch {
-            match op {
-                Op::PutMachine(k, v) => {
-                    machines.insert(k.as_str(), v.as_str())?;
+        let mut deleted = w.open_table(DELETED)?;
+        for write in pending {
+            match write {
+                Write::Put { table, key, text } => {
+                    let t = match table {
+                        Table::Machines => &mut machines,
+                        Table::Versions => &mut versions,
+                        Table::Executions => &mut executions,
+                    };
+                    t.insert(key.as_str(), store::seal(n, table.name(), key, text).as_str())?;
                 }
-                Op::DeleteMachine(k) => {
-                    machines.remove(k.as_str())?;
-                }
-                Op::PutVersion(k, v) => {
-                    versions.insert(k.as_str(), v.as_str())?;
-                }
-                Op::PutExecution(k, v) => {
-                    executions.insert(k.as_str(), v.as_str())?;
-                }
-                Op::Event(arn, event) => {
-                    let json = event.to_stored_json();
-                    events.insert((&*arn, event.id), json.to_string().as_str())?;
-                    finish_record(&mut executions, &arn, &json)?;
-                }
-                Op::RawEvent(arn, id, json) => {
-                    events.insert((arn.as_str(), id), json.as_str())?;
-                    if let Ok(v) = serde_json::from_str::<Value>(&json) {
-                        finish_record(&mut executions, &arn, &v)?;
+                Write::Delete { table, key } => {
+                    let t = match table {
+                        Table::Machines => &mut machines,
+                        Table::Versions => &mut versions,
+                        Table::Executions => &mut executions,
+                    };
+                    t.remove(key.as_str())?;
+                    if matches!(table, Table::Machines) {
+                        deleted.insert(key.as_str(), store::seal(n, T_DELETED, key, "{}").as_str())?;
                     }
                 }
-                Op::Barrier(b) => barriers.push(b),
-                Op::Close(done) => *closed = Some(done),
+                Write::Event { arn, id, text, last } => {
+                    let sealed = store::seal(n, T_EVENTS, &store::event_key(arn, *id), text);
+                    events.insert((&**arn, *id), sealed.as_str())?;
+                    if let Some(event) = last {
+                        finish_record(&mut executions, n, arn, event)?;
+                    }
+                }
             }
         }
     }
     w.commit()?;
-    Ok(())
+    Ok(n)
 }
 
-/// Marks the execution record finished when `event` is its final event.
+/// Marks the execution record finished with its final `event`.
 fn finish_record(
     executions: &mut redb::Table<'_, &'static str, &'static str>,
+    commit: u64,
     arn: &str,
     event: &Value,
 ) -> Result<(), redb::Error> {
-    if !event["type"].as_str().is_some_and(|t| t.starts_with("Execution") && t != "ExecutionStarted") {
-        return Ok(());
-    }
-    let record = executions.get(arn)?.and_then(|v| serde_json::from_str::<ExecutionRecord>(v.value()).ok());
-    if let Some(mut record) = record
-        && record.apply_final(event)
-    {
-        let text = serde_json::to_string(&record).unwrap_or_default();
-        executions.insert(arn, text.as_str())?;
+    let record = match executions.get(arn)? {
+        Some(v) => store::unseal(T_EXECUTIONS, arn, v.value(), false)
+            .and_then(|text| serde_json::from_str::<ExecutionRecord>(text).map_err(|e| e.to_string())),
+        None => return Ok(()),
+    };
+    match record {
+        Ok(mut record) => {
+            if record.apply_final(event) {
+                let text =
+                    serde_json::to_string(&record).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+                executions.insert(arn, store::seal(commit, T_EXECUTIONS, arn, &text).as_str())?;
+            }
+        }
+        // The final event is recorded all the same, and the next open reports the damaged record.
+        Err(e) => tracing::error!("the journal record of execution {arn} is damaged: {e}"),
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn record(arn: &str, seq: u64) -> ExecutionRecord {
-        ExecutionRecord {
-            arn: arn.into(),
-            name: "e".into(),
-            machine: "m".into(),
-            version: "v".into(),
-            input: "{}".into(),
-            role_arn: None,
-            start_ms: 1_000,
-            seq,
-            status: "RUNNING".into(),
-            stop_ms: None,
-            output: None,
-            error: None,
-            cause: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn records_survive_reopening_and_final_events_win() {
-        let dir = std::env::temp_dir().join(format!("sfn-journal-{}", uuid::Uuid::new_v4()));
-        {
-            let (j, s) = Journal::open(&dir).unwrap();
-            assert!(s.executions.is_empty());
-            j.put_execution(&record("a", 2));
-            j.put_execution(&record("b", 1));
-            j.put_raw_event("a", 1, &json!({"id": 1, "type": "ExecutionStarted", "timestamp": 1.0}));
-            // The final event of `b` arrives; its record is updated in the same batch.
-            j.put_raw_event(
-                "b",
-                1,
-                &json!({"id": 1, "type": "ExecutionFailed", "timestamp": 2.5, "executionFailedEventDetails": {"error": "E", "cause": "C"}}),
-            );
-            j.barrier().await;
-            assert_eq!(j.events("a").unwrap().len(), 1);
-        }
-        // The writer thread of the first journal still holds the file until its channel closes.
-        let mut reopened = None;
-        for _ in 0..100 {
-            match Journal::open(&dir) {
-                Ok(x) => {
-                    reopened = Some(x);
-                    break;
-                }
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        }
-        let (_j, s) = reopened.expect("reopen");
-        let names: Vec<_> = s.executions.iter().map(|e| (e.arn.as_str(), e.status.as_str())).collect();
-        assert_eq!(names, [("b", "FAILED"), ("a", "RUNNING")]);
-        assert_eq!(s.executions[0].stop_ms, Some(2_500));
-        assert_eq!(s.executions[0].error.as_deref(), Some("E"));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+mod tests;

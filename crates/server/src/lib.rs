@@ -28,6 +28,27 @@
 //! A RUNNING execution that cannot be resumed (its state machine cannot run with this server's
 //! integrations) stays RUNNING with its recorded history until StopExecution ends it.
 //!
+//! Durable means durable: a request that writes is answered 200 only once its journal commit succeeded. A
+//! commit that fails (a full disk, an I/O error) fails the requests waiting on it with HTTP 503
+//! `ServiceUnavailable` (logged at error level), and a Task does not call its service until its
+//! `TaskScheduled` is committed (the sink's barrier waits; it never resolves on a failed commit). Nothing
+//! queued is dropped: the writer keeps the uncommitted operations, reopens the redb file (redb fails every
+//! operation after an I/O error until it is reopened; reads wait out the reopen) and tries again with
+//! back-off, 50 ms doubling to 5 s, so writes succeed again once space is back — which is why a 503 leaves
+//! the outcome open, as any 5xx does on AWS (StartExecution with the same name is idempotent while the
+//! execution runs). Reads answer meanwhile.
+//!
+//! A damaged journal is refused, never half-read: every open runs redb's integrity check, checks the
+//! SHA-256 seal of every record (table, key, commit number and text) and every version a machine or an
+//! execution names, and compares redb's current commit slot with the last commit recorded beside the file
+//! (`sfn.redb.commit`: a flipped header bit can otherwise bring back the previous commit whole). A
+//! corrupt, truncated or 0-byte `sfn.redb` fails [`Server::open`] with [`ServerError::Journal`] (the file,
+//! what was found, how to recover) — never a panic, never a start with records missing or altered; a
+//! directory without the file starts empty. [`check_journal`] and [`salvage_journal`] (`sfn journal check
+//! DIR`, `sfn journal salvage DIR NEW_DIR`) say what is damaged and copy every intact record into a new
+//! journal (through redb when it can still open the file, else from the raw bytes, each record's newest
+//! intact copy). Journals written before records were sealed are sealed in place when opened.
+//!
 //! Invariants:
 //! - Binds loopback unless the caller asks otherwise ([`bind`] / [`check_listen`] refuse a non-loopback
 //!   address without `allow_remote`): like Step Functions Local, requests are not SigV4-checked, and a task
@@ -37,7 +58,9 @@
 //!   than the server's own ([`HostPolicy`]). AWS SDKs and the AWS CLI send neither.
 //! - Request bodies over 1 MiB are refused with HTTP 413 before they are read.
 //! - Errors have AWS's wire shape (`{"__type": "<namespace>#<Code>", "message"}`, HTTP 400 for the
-//!   caller's mistakes, 500 for ours) and AWS's messages where they are known; request data never panics.
+//!   caller's mistakes, 500 for ours, 503 when a write could not be made durable) and AWS's messages where
+//!   they are known; request data and stored data never panic.
+//! - A 200 answer to a request that writes means its records are committed.
 //! - SendTask* has one implementation ([`send_task`]), shared by the full server and the callback-only
 //!   [`callback_router`] that `sfn run` mounts on an ephemeral port.
 //!
@@ -83,6 +106,10 @@ pub use callback::{callback_router, send_task, serve_callbacks};
 pub use error::{ApiError, PROTOCOL_NAMESPACE, SERVICE_NAMESPACE, ServerError, VALIDATE_NAMESPACE};
 pub use guard::HostPolicy;
 pub use http::{bind, check_listen};
+pub use journal::{
+    JOURNAL_FILE, JournalCheck, RecordCounts, SalvageReport, check as check_journal,
+    salvage as salvage_journal,
+};
 pub use protocol::{CONTENT_TYPE, MAX_BODY_BYTES, body_json, operation};
 
 /// How the server keeps its state, and whom it answers.
@@ -148,9 +175,11 @@ impl Server {
         Ok(())
     }
 
-    /// Waits until everything journaled so far is on disk (no-op without a state directory).
-    pub async fn flush(&self) {
-        self.service.durable().await;
+    /// Waits until everything journaled so far is on disk (no-op without a state directory); the error
+    /// (HTTP 503 `ServiceUnavailable`) when the journal cannot be written at the moment (its writes stay
+    /// queued and are tried again).
+    pub async fn flush(&self) -> Result<(), ApiError> {
+        self.service.durable().await
     }
 }
 

@@ -132,42 +132,47 @@ impl Service {
         let arn = arn::machine_arn(&self.region, &self.account, name);
         let created = {
             let mut reg = self.write();
-            if let Some(m) = reg.machines.get(name) {
-                let v = &m.version.record;
+            match reg.machines.get(name) {
                 // Idempotent on name, definition, type, logging and tracing; roleArn and tags are ignored.
-                if v.definition == definition
-                    && v.kind == kind
-                    && v.logging == logging
-                    && v.tracing == tracing
+                // The first create may still be waiting for its commit: answered once it is on disk.
+                Some(m)
+                    if m.version.record.definition == definition
+                        && m.version.record.kind == kind
+                        && m.version.record.logging == logging
+                        && m.version.record.tracing == tracing =>
                 {
-                    return Ok(json!({"stateMachineArn": m.arn, "creationDate": date(m.creation)}));
+                    m.creation
                 }
-                return Err(ApiError::client(
-                    "StateMachineAlreadyExists",
-                    format!("State Machine Already Exists: '{}'", m.arn),
-                ));
+                Some(m) => {
+                    return Err(ApiError::client(
+                        "StateMachineAlreadyExists",
+                        format!("State Machine Already Exists: '{}'", m.arn),
+                    ));
+                }
+                None => {
+                    let version = self.new_version(VersionRecord {
+                        id: String::new(),
+                        machine: name.to_owned(),
+                        definition: definition.to_owned(),
+                        role_arn: role_arn.to_owned(),
+                        kind: kind.to_owned(),
+                        logging,
+                        tracing,
+                        revision_id: None,
+                        update_ms: 0,
+                    });
+                    let m = Machine { arn: arn.clone(), creation: version.update_date, version, tags };
+                    if let Some(j) = &self.journal {
+                        j.put_version(&m.version.record);
+                        j.put_machine(&m.record());
+                    }
+                    let created = m.creation;
+                    reg.machines.insert(name.to_owned(), m);
+                    created
+                }
             }
-            let version = self.new_version(VersionRecord {
-                id: String::new(),
-                machine: name.to_owned(),
-                definition: definition.to_owned(),
-                role_arn: role_arn.to_owned(),
-                kind: kind.to_owned(),
-                logging,
-                tracing,
-                revision_id: None,
-                update_ms: 0,
-            });
-            let m = Machine { arn: arn.clone(), creation: version.update_date, version, tags };
-            if let Some(j) = &self.journal {
-                j.put_version(&m.version.record);
-                j.put_machine(&m.record());
-            }
-            let created = m.creation;
-            reg.machines.insert(name.to_owned(), m);
-            created
         };
-        self.durable().await;
+        self.durable().await?;
         Ok(json!({"stateMachineArn": arn, "creationDate": date(created)}))
     }
 
@@ -234,7 +239,7 @@ impl Service {
                 (m.version.update_date, m.version.record.revision_id.clone())
             }
         };
-        self.durable().await;
+        self.durable().await?;
         Ok(json!({"updateDate": date(update_date), "revisionId": revision}))
     }
 
@@ -248,12 +253,11 @@ impl Service {
                 reg.by_machine.remove(name);
                 reg.machines.remove(name).is_some()
             };
-            if removed {
-                if let Some(j) = &self.journal {
-                    j.delete_machine(name);
-                }
-                self.durable().await;
+            if removed && let Some(j) = &self.journal {
+                j.delete_machine(name);
             }
+            // Also when it was already gone: an earlier delete may not be on disk yet.
+            self.durable().await?;
         }
         Ok(json!({}))
     }
@@ -313,7 +317,7 @@ impl Service {
                 j.put_machine(&m.record());
             }
         }
-        self.durable().await;
+        self.durable().await?;
         Ok(json!({}))
     }
 
@@ -335,7 +339,7 @@ impl Service {
                 j.put_machine(&m.record());
             }
         }
-        self.durable().await;
+        self.durable().await?;
         Ok(json!({}))
     }
 

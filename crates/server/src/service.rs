@@ -243,7 +243,7 @@ impl Service {
                     }
                 },
             };
-            reg.next_seq = reg.next_seq.max(rec.seq + 1);
+            reg.next_seq = reg.next_seq.max(rec.seq.saturating_add(1));
             let entry = Arc::new(ExecEntry {
                 seq: rec.seq,
                 arn: rec.arn.clone(),
@@ -275,10 +275,18 @@ impl Service {
         self.reg.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits until every journal write enqueued so far is committed (no-op in memory).
-    pub(crate) async fn durable(&self) {
-        if let Some(j) = &self.journal {
-            j.barrier().await;
+    /// Waits until every journal write enqueued so far is committed (no-op in memory); fails with HTTP 503
+    /// `ServiceUnavailable` when that commit failed. The writes stay queued and the journal tries them
+    /// again, so a call that fails here may still take effect (as on AWS, a 5xx leaves the outcome open;
+    /// StartExecution with the same name and input is idempotent while the execution runs).
+    pub(crate) async fn durable(&self) -> Result<(), ApiError> {
+        match &self.journal {
+            Some(j) => j.barrier().await.map_err(|e| {
+                ApiError::unavailable(format!(
+                    "{e}; the request is not on disk (the journal keeps it and tries again, so it may still take effect); retry it"
+                ))
+            }),
+            None => Ok(()),
         }
     }
 

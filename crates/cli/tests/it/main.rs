@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
 mod invalid;
+mod journal;
 mod realworld;
 mod run;
 mod tools;
@@ -26,7 +27,7 @@ pub(crate) fn temp_file(name: &str, contents: &str) -> PathBuf {
     p
 }
 
-fn unique() -> u64 {
+pub(crate) fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::SeqCst)

@@ -28,7 +28,7 @@ fn child_server() {
     });
 }
 
-fn spawn_child(dir: &std::path::Path) -> (Child, SocketAddr) {
+pub(crate) fn spawn_child(dir: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["durability::child_server", "--exact", "--nocapture", "--test-threads", "1"])
         .env(CHILD_ENV, dir)
@@ -50,12 +50,12 @@ fn spawn_child(dir: &std::path::Path) -> (Child, SocketAddr) {
     (child, addr)
 }
 
-fn kill_9(mut child: Child) {
+pub(crate) fn kill_9(mut child: Child) {
     child.kill().unwrap(); // SIGKILL on Unix: no shutdown code runs.
     child.wait().unwrap();
 }
 
-async fn wait_done(addr: SocketAddr, arn: &str) -> Value {
+pub(crate) async fn wait_done(addr: SocketAddr, arn: &str) -> Value {
     for _ in 0..400 {
         let d = ok(addr, "DescribeExecution", json!({"executionArn": arn})).await;
         if d["status"] != "RUNNING" {

@@ -1,12 +1,13 @@
 //! Integration tests of `sfn-server` with real clients over loopback HTTP: raw awsJson1_0 requests
 //! (`wire`), the Rust SDK (`sdk`), boto3 (`boto3`), a bounded load test (`load`) and the journal
-//! across restarts and a kill -9 (`durability`).
+//! across restarts and a kill -9 (`durability`) and on a full disk (`full_disk`).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected values")]
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
 mod boto3;
 mod concurrency;
 mod durability;
+mod full_disk;
 mod fuzz;
 mod load;
 mod realworld;
