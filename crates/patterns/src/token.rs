@@ -13,8 +13,9 @@ use tokio::sync::mpsc;
 
 use crate::error::SendTaskError;
 
-/// Longest token Step Functions accepts (API limit).
-pub const MAX_TOKEN_LEN: usize = 1024;
+/// Longest token Step Functions accepts (API limit: SendTaskSuccess/Failure/Heartbeat `taskToken`, "Maximum
+/// length of 2048", AWS Step Functions API Reference).
+pub const MAX_TOKEN_LEN: usize = 2048;
 /// Largest output SendTaskSuccess accepts (256 KiB).
 pub const MAX_OUTPUT_BYTES: usize = 262_144;
 /// Longest error SendTaskFailure accepts.

@@ -35,7 +35,7 @@ impl From<SendTaskError> for ApiError {
 }
 
 /// Runs one of the three callback operations against `tokens` (other operations:
-/// `UnknownOperationException`). Checks the members like the API model does: the token 1–1024 characters,
+/// `UnknownOperationException`). Checks the members like the API model does: the token 1–2048 characters,
 /// `output` at most 256 KiB, `error` at most 256 and `cause` at most 32,768 characters.
 pub fn send_task(tokens: &TokenRegistry, operation: &str, body: &Value) -> Result<Value, ApiError> {
     let i = Input::new(body);
@@ -118,6 +118,13 @@ mod tests {
         assert_eq!(e.code, "ValidationException");
         let e = send_task(&tokens, "SendTaskFailure", &json!({"taskToken": "garbage token"})).unwrap_err();
         assert_eq!(e.code, "InvalidToken");
+        // Tokens up to 2,048 characters are tokens (unknown ones InvalidToken); longer ones break the API's
+        // length constraint.
+        let long = "A".repeat(2048);
+        let e = send_task(&tokens, "SendTaskHeartbeat", &json!({"taskToken": long})).unwrap_err();
+        assert_eq!(e.code, "InvalidToken");
+        let e = send_task(&tokens, "SendTaskHeartbeat", &json!({"taskToken": "A".repeat(2049)})).unwrap_err();
+        assert_eq!(e.code, "ValidationException");
         let e = send_task(&tokens, "SendTaskFailure", &json!({"taskToken": t, "error": "x".repeat(300)}))
             .unwrap_err();
         assert_eq!(e.code, "ValidationException");
@@ -125,8 +132,6 @@ mod tests {
             e.message,
             "1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256"
         );
-        let e = send_task(&tokens, "SendTaskHeartbeat", &json!({"taskToken": "x".repeat(1025)})).unwrap_err();
-        assert_eq!(e.code, "ValidationException");
         let big = format!("\"{}\"", "a".repeat(MAX_OUTPUT_BYTES));
         let e = send_task(&tokens, "SendTaskSuccess", &json!({"taskToken": t, "output": big})).unwrap_err();
         assert_eq!(e.code, "ValidationException");

@@ -239,14 +239,7 @@ impl Service {
         let map_run = i.opt_str_len("mapRunArn", 1, 2000)?;
         let status = i.opt_enum("statusFilter", &STATUSES)?;
         let max = i.max_results(100)?;
-        let before = match i.opt_str_len("nextToken", 1, 3096)? {
-            Some(t) => Some(
-                token::decode("ex", t)?
-                    .parse::<u64>()
-                    .map_err(|_| ApiError::client("InvalidToken", format!("Invalid Token: '{t}'")))?,
-            ),
-            None => None,
-        };
+        let next_token = i.opt_str_len("nextToken", 1, 3096)?;
         let Some(machine_arn) = machine_arn else {
             return Err(match map_run {
                 Some(m) => ApiError::client("ResourceNotFound", format!("Resource not found: '{m}'")),
@@ -254,6 +247,10 @@ impl Service {
                     ApiError::client("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
                 }
             });
+        };
+        let before = match next_token {
+            Some(t) => Some(token::decode_index("ex", machine_arn, t, u64::MAX)?),
+            None => None,
         };
         let name = self.machine_name(machine_arn)?;
         let reg = self.read();
@@ -272,7 +269,7 @@ impl Service {
                 continue;
             }
             if items.len() == max {
-                next = Some(token::encode("ex", &e.seq.saturating_add(1).to_string()));
+                next = Some(token::encode("ex", machine_arn, &e.seq.saturating_add(1).to_string()));
                 break;
             }
             let mut item = json!({
@@ -314,14 +311,15 @@ impl Service {
         let max = i.max_results(100)?;
         let reverse = i.opt_bool("reverseOrder")?.unwrap_or(false);
         let include_data = i.opt_bool("includeExecutionData")?.unwrap_or(true);
-        let from = match i.opt_str_len("nextToken", 1, 3096)? {
-            Some(t) => token::decode("h", t)?
-                .parse::<usize>()
-                .map_err(|_| ApiError::client("InvalidToken", format!("Invalid Token: '{t}'")))?,
-            None => 0,
-        };
+        let next_token = i.opt_str_len("nextToken", 1, 3096)?;
         let e = self.execution(arn)?;
         let mut events = self.events(&e).await?;
+        let from = match next_token {
+            // A position past the history's end was never handed out: InvalidToken, not an empty page.
+            Some(t) => usize::try_from(token::decode_index("h", arn, t, events.len() as u64)?)
+                .map_err(|_| token::invalid(t))?,
+            None => 0,
+        };
         if reverse {
             events.reverse();
         }
@@ -334,7 +332,10 @@ impl Service {
         if from.saturating_add(max) < total
             && let Some(o) = out.as_object_mut()
         {
-            o.insert("nextToken".into(), json!(token::encode("h", &from.saturating_add(max).to_string())));
+            o.insert(
+                "nextToken".into(),
+                json!(token::encode("h", arn, &from.saturating_add(max).to_string())),
+            );
         }
         Ok(out)
     }

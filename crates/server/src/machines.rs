@@ -266,7 +266,7 @@ impl Service {
         let i = Input::new(body);
         let max = i.max_results(100)?;
         let after = match i.opt_str_len("nextToken", 1, 1024)? {
-            Some(t) => Some(token::decode("sm", t)?),
+            Some(t) => Some(token::decode("sm", "", t)?),
             None => None,
         };
         let reg = self.read();
@@ -276,7 +276,8 @@ impl Service {
             reg.machines.iter().filter(|(name, _)| after.as_ref().is_none_or(|a| name.as_str() > a.as_str()));
         for (name, m) in range {
             if items.len() == max {
-                next = items.last().and_then(|v: &Value| v["name"].as_str()).map(|n| token::encode("sm", n));
+                next =
+                    items.last().and_then(|v: &Value| v["name"].as_str()).map(|n| token::encode("sm", "", n));
                 break;
             }
             items.push(json!({

@@ -367,21 +367,44 @@ pub(crate) fn tracing_or_default(v: Option<&serde_json::Map<String, Value>>) -> 
     v.map_or_else(|| json!({"enabled": false}), |m| Value::Object(m.clone()))
 }
 
-/// Opaque pagination tokens: `base64url(<kind>:<position>)`.
+/// Opaque pagination tokens: `base64url(<kind>:<scope tag>:<position>)`. The scope tag (the first 8 bytes of
+/// the SHA-256 of the resource the listing is of: an execution for its history, a state machine for its
+/// executions) binds a token to its listing: another execution's token, or one edited by hand, is
+/// `InvalidToken`, as AWS answers.
 pub(crate) mod token {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::Digest as _;
 
     use crate::error::ApiError;
 
-    pub(crate) fn encode(kind: &str, position: &str) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{kind}:{position}"))
+    fn tag(scope: &str) -> String {
+        sha2::Sha256::digest(scope.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
-    pub(crate) fn decode(kind: &str, token: &str) -> Result<String, ApiError> {
-        let bad = || ApiError::client("InvalidToken", format!("Invalid Token: '{token}'"));
-        let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-        let text = String::from_utf8(raw).map_err(|_| bad())?;
-        text.strip_prefix(kind).and_then(|r| r.strip_prefix(':')).map(str::to_owned).ok_or_else(bad)
+    pub(crate) fn encode(kind: &str, scope: &str, position: &str) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{kind}:{}:{position}", tag(scope)))
+    }
+
+    /// The position of a token made by [`encode`] with the same kind and scope.
+    pub(crate) fn decode(kind: &str, scope: &str, token: &str) -> Result<String, ApiError> {
+        let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid(token))?;
+        let text = String::from_utf8(raw).map_err(|_| invalid(token))?;
+        let rest = text.strip_prefix(kind).and_then(|r| r.strip_prefix(':')).ok_or_else(|| invalid(token))?;
+        let (t, position) = rest.split_once(':').ok_or_else(|| invalid(token))?;
+        if t != tag(scope) {
+            return Err(invalid(token));
+        }
+        Ok(position.to_owned())
+    }
+
+    /// A numeric position no larger than `max`.
+    pub(crate) fn decode_index(kind: &str, scope: &str, token: &str, max: u64) -> Result<u64, ApiError> {
+        decode(kind, scope, token)?.parse::<u64>().ok().filter(|p| *p <= max).ok_or_else(|| invalid(token))
+    }
+
+    /// `InvalidToken: Invalid Token: '<token>'`.
+    pub(crate) fn invalid(token: &str) -> ApiError {
+        ApiError::client("InvalidToken", format!("Invalid Token: '{token}'"))
     }
 }

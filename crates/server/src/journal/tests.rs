@@ -1,4 +1,5 @@
 //! The journal's own tests: reopening, sealing, a format-1 journal, flipped bytes, salvage.
+#![allow(clippy::print_stderr, reason = "the tests say what they skipped and how many flips they tried")]
 
 use serde_json::json;
 

@@ -324,6 +324,19 @@ async fn idempotent_start_describe_and_history() {
         [5, 6]
     );
     assert!(p2.get("nextToken").is_none());
+    // Tokens are bound to their listing and to positions handed out: a forged position past the end
+    // (it once wrapped around) or another execution's token is InvalidToken.
+    use base64::Engine as _;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("h:18446744073709551615");
+    let other = s.ok("StartExecution", json!({"stateMachineArn": arn, "input": "{}"})).await;
+    let other = other["executionArn"].as_str().unwrap();
+    for (token, on) in [(json!(forged), exec.as_str()), (p1["nextToken"].clone(), other)] {
+        let (status, v) = s
+            .call("GetExecutionHistory", json!({"executionArn": on, "maxResults": 4, "nextToken": token}))
+            .await;
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(v["__type"].as_str().unwrap().rsplit('#').next(), Some("InvalidToken"), "{v}");
+    }
 
     let missing = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:slow:missing");
     let (_, v) = s.call("DescribeExecution", json!({"executionArn": missing})).await;
