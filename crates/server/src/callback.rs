@@ -93,7 +93,7 @@ pub async fn serve_callbacks(
     let bound = listener.local_addr()?;
     let app = callback_router(tokens);
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = crate::conn::serve(listener, app, std::future::pending()).await {
             tracing::warn!("callback endpoint stopped: {e}");
         }
     });

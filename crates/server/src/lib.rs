@@ -85,6 +85,7 @@
 
 mod arn;
 mod callback;
+mod conn;
 mod definition;
 mod error;
 mod executions;
@@ -103,6 +104,7 @@ use std::sync::Arc;
 use sfn_engine::{Engine, EngineBuilder};
 
 pub use callback::{callback_router, send_task, serve_callbacks};
+pub use conn::HEADER_READ_TIMEOUT;
 pub use error::{ApiError, PROTOCOL_NAMESPACE, SERVICE_NAMESPACE, ServerError, VALIDATE_NAMESPACE};
 pub use guard::HostPolicy;
 pub use http::{bind, check_listen};
@@ -110,6 +112,7 @@ pub use journal::{
     JOURNAL_FILE, JournalCheck, RecordCounts, SalvageReport, check as check_journal,
     salvage as salvage_journal,
 };
+pub use protocol::BODY_READ_TIMEOUT;
 pub use protocol::{CONTENT_TYPE, MAX_BODY_BYTES, body_json, operation};
 
 /// How the server keeps its state, and whom it answers.
@@ -170,7 +173,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.router();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        conn::serve(listener, app, shutdown).await?;
         self.service.close().await;
         Ok(())
     }
@@ -193,6 +196,7 @@ mod layering {
             ("protocol", include_str!("protocol.rs")),
             ("arn", include_str!("arn.rs")),
             ("guard", include_str!("guard.rs")),
+            ("conn", include_str!("conn.rs")),
         ],
         &[("journal", include_str!("journal.rs")), ("definition", include_str!("definition.rs"))],
         &[("service", include_str!("service.rs"))],

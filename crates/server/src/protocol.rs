@@ -47,8 +47,18 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, 
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
+    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(ApiError {
+            status: 408,
+            code: "RequestTimeoutException".to_owned(),
+            message: format!("The request body did not arrive within {} s", BODY_READ_TIMEOUT.as_secs()),
+        }),
+    }
 }
+
+/// Longest wait for a request's body once its head has arrived (the head itself: `conn`).
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Turns an operation's result into the response, with an `x-amzn-RequestId`.
 pub(crate) async fn respond(f: impl Future<Output = Result<Value, ApiError>>) -> Response {

@@ -81,3 +81,25 @@ async fn web_pages_cannot_run_host_commands_through_test_state() {
     serving.await.unwrap().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client that opens a connection and trickles a request head, or sends nothing, cannot hold it: the
+/// server closes it once `HEADER_READ_TIMEOUT` has passed without a complete head (it once waited forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_disconnected() {
+    let server = crate::TestServer::start().await;
+    let started = std::time::Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut trickling = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    trickling.write_all(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
+    let limit = sfn_server::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(10);
+    for (name, stream) in [("silent", &mut silent), ("trickling", &mut trickling)] {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(limit, stream.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "the {name} connection was still open after {limit:?}");
+    }
+    assert!(started.elapsed() >= sfn_server::HEADER_READ_TIMEOUT, "closed before the timeout");
+    // The server still answers.
+    let (status, _) = server.call("ListStateMachines", json!({})).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
