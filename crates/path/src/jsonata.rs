@@ -8,6 +8,10 @@
 //! non-function`). It also bounds what an expression may cost: nesting and tokens of the source (the
 //! recursive parser runs on a stack sized for the expression), evaluation depth and evaluation time, and
 //! turns a panic inside jsonata-rs into an error, so a definition can never crash or hang the process.
+//! Built-ins that can build huge strings or run a regular expression (`$pad`, `$join`, `$replace`,
+//! `$match`, `$contains`, `$split`) are replaced by bounded versions that check their arguments first
+//! ([`MAX_STRING_BYTES`], [`MAX_BACKTRACKING_SUBJECT`]: jsonata-rs's regex engine, regress, backtracks
+//! and has no step budget, and its time bound is checked only between evaluation steps).
 //!
 //! [`Expression::parse`] checks an expression once and keeps what it reads (`$states` and which members,
 //! variables, top-level references), found by one scan that splits the source as jsonata-rs does
@@ -153,6 +157,14 @@ pub const MAX_MILLIS: usize = 10_000;
 pub const MAX_TOKENS: usize = 10_000;
 /// Most items `$range` may produce (as `States.ArrayRange`).
 pub const MAX_RANGE_ITEMS: usize = 1000;
+/// Longest string (in bytes) `$pad`, `$join` and `$replace` may build in one call; Step Functions'
+/// payloads are at most 256 KiB, so this only refuses runaway expressions (`$pad('', 1e9)`).
+pub const MAX_STRING_BYTES: usize = 1 << 20;
+/// Longest subject (in characters) a regular expression that may backtrack exponentially (a quantified
+/// group holding a quantifier or an alternation, as `/(a+)+$/`, or a back-reference) is matched
+/// against. jsonata-rs matches with a backtracking engine that [`MAX_MILLIS`] does not interrupt, so a
+/// longer subject is refused before matching.
+pub const MAX_BACKTRACKING_SUBJECT: usize = 20;
 
 /// Why an expression gave no JSON value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -208,6 +220,9 @@ pub fn evaluate_with_states(
     check_nesting(source)?;
     let stack = stack_for(source)?;
     stacker::maybe_grow(stack, stack, || {
+        // The source alone must parse: evaluation parses it inside a block (`wrap`), which accepts more
+        // (an empty source, `a; b`).
+        parse(source, &Bump::new())?;
         evaluate_here(source, (!states.is_empty()).then_some(states), bindings)
     })
 }
@@ -220,7 +235,8 @@ fn evaluate_here(
     bindings: &[(&str, &Value)],
 ) -> Result<Option<Value>, JsonataError> {
     let arena = Bump::new();
-    let expr = parse(source, &arena)?;
+    let wrapped = wrap(source);
+    let expr = parse(&wrapped, &arena)?;
     if let Some(states) = states {
         let object = JValue::object_with_capacity(&arena, states.len());
         for (name, value) in states {
@@ -235,6 +251,9 @@ fn evaluate_here(
     expr.register_function("range", 3, fn_range);
     expr.register_function("hash", 2, fn_hash);
     expr.register_function("parse", 1, fn_parse);
+    for (name, arity, bounded) in BOUNDED {
+        expr.assign_var(&format!("sfnBounded{name}"), JValue::nativefn(&arena, name, *arity, *bounded));
+    }
     let evaluated = std::panic::catch_unwind(AssertUnwindSafe(|| {
         expr.evaluate_timeboxed(None, Some(MAX_DEPTH), Some(MAX_MILLIS))
     }));
@@ -243,6 +262,208 @@ fn evaluate_here(
         Err(panic) => return Err(JsonataError::Threw(panic_message(&panic))),
     };
     to_json(result)
+}
+
+type Native =
+    for<'a, 'e> fn(FunctionContext<'a, 'e>, &[&'a JValue<'a>]) -> jsonata_rs::Result<&'a JValue<'a>>;
+
+/// jsonata-rs's built-ins that can build huge strings or run a regular expression, replaced (for the
+/// expression, by [`wrap`]) with versions that check their arguments and then call the built-in.
+const BOUNDED: &[(&str, usize, Native)] = &[
+    ("pad", 2, bounded_pad),
+    ("join", 2, bounded_join),
+    ("replace", 4, bounded_replace),
+    ("match", 2, bounded_regex),
+    ("contains", 2, bounded_regex),
+    ("split", 3, bounded_regex),
+];
+
+/// jsonata-rs binds its built-ins after the caller's variables, so they cannot be replaced by binding
+/// the same names: the expression runs in a block that keeps each built-in as `$sfnBuiltin<name>` and
+/// binds `$<name>` to the bounded version (`$sfnBounded<name>`, bound by the caller).
+fn wrap(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() + 300);
+    out.push('(');
+    for (name, ..) in BOUNDED {
+        out.push_str(&format!("$sfnBuiltin{name} := ${name}; ${name} := $sfnBounded{name}; "));
+    }
+    out.push_str("(\n");
+    out.push_str(source);
+    out.push_str("\n))");
+    out
+}
+
+/// Calls the built-in `name` that [`wrap`] kept.
+fn builtin<'a>(
+    ctx: &FunctionContext<'a, '_>,
+    name: &str,
+    args: &[&'a JValue<'a>],
+) -> jsonata_rs::Result<&'a JValue<'a>> {
+    match ctx.frame.lookup(&format!("sfnBuiltin{name}")) {
+        Some(f) => ctx.evaluate_function(f, args),
+        None => Err(jsonata_rs::Error::D3137Error(format!("${name}: the built-in function is missing"))),
+    }
+}
+
+fn too_long<'a>(name: &str, bytes: f64) -> jsonata_rs::Result<&'a JValue<'a>> {
+    fail(
+        name,
+        format!("the result would hold {bytes} bytes; at most {MAX_STRING_BYTES} are allowed in one string"),
+    )
+}
+
+fn bounded_pad<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JValue<'a>],
+) -> jsonata_rs::Result<&'a JValue<'a>> {
+    let width = arg(args, 1);
+    if width.is_number() {
+        let pad = arg(args, 2);
+        let per_char = if pad.is_string() { pad.as_str().len().max(1) } else { 1 };
+        let bytes = width.as_f64().abs() * per_char as f64;
+        if bytes > MAX_STRING_BYTES as f64 {
+            return too_long("pad", bytes);
+        }
+    }
+    builtin(&ctx, "pad", args)
+}
+
+fn bounded_join<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JValue<'a>],
+) -> jsonata_rs::Result<&'a JValue<'a>> {
+    let (strings, separator) = (arg(args, 0), arg(args, 1));
+    if strings.is_array() {
+        let sep = if separator.is_string() { separator.as_str().len() } else { 0 };
+        let mut bytes = 0usize;
+        for s in strings.members() {
+            if s.is_string() {
+                bytes = bytes.saturating_add(s.as_str().len()).saturating_add(sep);
+            }
+        }
+        if bytes > MAX_STRING_BYTES {
+            return too_long("join", bytes as f64);
+        }
+    }
+    builtin(&ctx, "join", args)
+}
+
+fn bounded_replace<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JValue<'a>],
+) -> jsonata_rs::Result<&'a JValue<'a>> {
+    let (subject, replacement) = (arg(args, 0), arg(args, 2));
+    if subject.is_string() && replacement.is_string() {
+        // At most one replacement per character boundary.
+        let n = subject.as_str().chars().count() + 1;
+        let bytes = subject.as_str().len() as f64 + n as f64 * replacement.as_str().len() as f64;
+        if bytes > MAX_STRING_BYTES as f64 {
+            return too_long("replace", bytes);
+        }
+    }
+    check_regex(&ctx, args)?;
+    builtin(&ctx, "replace", args)
+}
+
+fn bounded_regex<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JValue<'a>],
+) -> jsonata_rs::Result<&'a JValue<'a>> {
+    check_regex(&ctx, args)?;
+    builtin(&ctx, ctx.name, args)
+}
+
+/// Refuses to match a pattern that may backtrack exponentially against a subject over
+/// [`MAX_BACKTRACKING_SUBJECT`] characters.
+fn check_regex<'a>(ctx: &FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> jsonata_rs::Result<()> {
+    let (subject, pattern) = (arg(args, 0), arg(args, 1));
+    if !subject.is_string() {
+        return Ok(());
+    }
+    let pattern = match pattern {
+        JValue::Regex(r) => r.as_pattern().to_owned(),
+        // `$match` compiles a string as a pattern; `$split`, `$contains` and `$replace` match it literally.
+        JValue::String(s) if ctx.name == "match" => s.to_string(),
+        _ => return Ok(()),
+    };
+    let chars = subject.as_str().chars().count();
+    if chars > MAX_BACKTRACKING_SUBJECT && may_backtrack_exponentially(&pattern) {
+        return Err(jsonata_rs::Error::D3137Error(format!(
+            "${}: the regular expression /{pattern}/ may backtrack exponentially (a quantified group that \
+             holds a quantifier or an alternation, or a back-reference), so it is matched only against \
+             strings of at most {MAX_BACKTRACKING_SUBJECT} characters; this one has {chars}",
+            ctx.name
+        )));
+    }
+    Ok(())
+}
+
+/// True when `pattern` has a quantified group (`(…)*`, `(…)+`, `(…){n,}`, `(…){n,m}`) whose body holds a
+/// quantifier or an alternation, or a back-reference (`\1`, `\k<name>`): the shapes whose backtracking
+/// can take exponential time.
+pub fn may_backtrack_exponentially(pattern: &str) -> bool {
+    // For each open group: whether its body holds a quantifier or an alternation.
+    let mut groups: Vec<bool> = Vec::new();
+    let mut chars = pattern.chars().peekable();
+    let mut closed: Option<bool> = None;
+    while let Some(c) = chars.next() {
+        let just_closed = closed.take();
+        match c {
+            '\\' => {
+                if matches!(chars.next(), Some('1'..='9' | 'k')) {
+                    return true;
+                }
+            }
+            '[' => {
+                while let Some(d) = chars.next() {
+                    match d {
+                        '\\' => {
+                            chars.next();
+                        }
+                        ']' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '(' => groups.push(false),
+            ')' => {
+                let body = groups.pop().unwrap_or(false);
+                if body && let Some(outer) = groups.last_mut() {
+                    *outer = true;
+                }
+                closed = Some(body);
+            }
+            '|' => {
+                if let Some(g) = groups.last_mut() {
+                    *g = true;
+                }
+            }
+            '*' | '+' | '?' | '{' => {
+                let repeats = match c {
+                    '*' | '+' => true,
+                    '{' => {
+                        let mut spec = String::new();
+                        while let Some(d) = chars.next_if(|d| *d != '}') {
+                            spec.push(d);
+                        }
+                        chars.next();
+                        spec.split_once(',')
+                            .is_some_and(|(_, max)| max.trim().parse::<u64>().map_or(true, |m| m > 1))
+                            || spec.trim().parse::<u64>().is_ok_and(|n| n > 1)
+                    }
+                    _ => false,
+                };
+                if repeats && just_closed == Some(true) {
+                    return true;
+                }
+                if let Some(g) = groups.last_mut() {
+                    *g = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `CODE: message`, without jsonata-rs's character position.
@@ -274,7 +495,8 @@ fn stack_for(source: &str) -> Result<usize, JsonataError> {
     if tokens > MAX_TOKENS {
         return Err(JsonataError::Syntax(format!("S0201: The expression has more than {MAX_TOKENS} tokens")));
     }
-    Ok(EVAL_STACK + tokens * TOKEN_STACK)
+    // The block that binds the bounded built-ins (`wrap`) adds about 80 tokens.
+    Ok(EVAL_STACK + (tokens + 100) * TOKEN_STACK)
 }
 
 /// An upper bound on the number of tokens of `source`: a run of name or digit characters is one, a
@@ -550,6 +772,51 @@ mod tests {
         assert!(matches!(eval("1 +"), Err(JsonataError::Syntax(_))));
         assert!(check("$states.input").is_ok());
         assert!(check(&"(".repeat(100)).is_err());
+    }
+
+    fn fails_fast(src: &str, needle: &str) {
+        let start = std::time::Instant::now();
+        let r = eval(src);
+        assert!(matches!(&r, Err(JsonataError::Threw(m)) if m.contains(needle)), "{src}: {r:?}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{src}: {:?}", start.elapsed());
+    }
+
+    #[test]
+    fn regex_that_backtracks_exponentially_is_refused() {
+        let subject = format!("{}!", "a".repeat(40));
+        fails_fast(&format!("$match('{subject}', /(a+)+$/)"), "may backtrack exponentially");
+        fails_fast(&format!("$contains('{subject}', /(a|aa)*$/)"), "may backtrack exponentially");
+        fails_fast(&format!("$replace('{subject}', /(a+)+$/, 'x')"), "may backtrack exponentially");
+        fails_fast(&format!("$split('{subject}', /(a*)*b/)"), "may backtrack exponentially");
+        fails_fast(&format!("$match('{subject}', '(a+)+$')"), "may backtrack exponentially");
+        // Short subjects and patterns without nested repetition still match.
+        assert_eq!(eval("$match('aaa!', /(a+)+$/)"), Ok(Some(json!([]))));
+        assert_eq!(eval(&format!("$contains('{subject}', /a+!$/)")), Ok(Some(json!(true))));
+        assert_eq!(eval("$replace('a-b-c', /-/, '+')"), Ok(Some(json!("a+b+c"))));
+        assert_eq!(eval("$split('a1b22c', /[0-9]+/)"), Ok(Some(json!(["a", "b", "c"]))));
+        for (p, risky) in [
+            ("(a+)+$", true),
+            ("(a|b)*c", true),
+            ("(\\w+\\s?){2,}", true),
+            ("(a)\\1", true),
+            ("^[a-z]+@[a-z]+\\.com$", false),
+            ("(ab)+c", false),
+            ("([(+*])+", false),
+            ("a{2,3}(bc)?", false),
+        ] {
+            assert_eq!(may_backtrack_exponentially(p), risky, "{p}");
+        }
+    }
+
+    #[test]
+    fn huge_strings_are_refused_before_they_are_built() {
+        fails_fast("$pad('', 1e9)", "at most 1048576");
+        fails_fast("$pad('x', -1e9, 'ab')", "at most 1048576");
+        fails_fast("$join([1..5000].$pad('', 1000), ',')", "at most 1048576");
+        fails_fast("$replace($pad('', 2000, 'a'), 'a', $pad('', 1000))", "at most 1048576");
+        assert_eq!(eval("$pad('x', 3, '-')"), Ok(Some(json!("x--"))));
+        assert_eq!(eval("$join(['a', 'b'], ',')"), Ok(Some(json!("a,b"))));
+        assert_eq!(eval("$join($states.input.s)"), Ok(Some(json!("x"))));
     }
 
     #[test]

@@ -146,3 +146,26 @@ async fn distributed_map_fields_fail_instead_of_running_inline() {
     assert_eq!(o.status, ExecutionStatus::Succeeded);
     assert_eq!(o.output, Some(json!([1, 2, 3])));
 }
+
+#[tokio::test]
+async fn runaway_jsonata_fails_with_query_evaluation_error() {
+    // A regular expression that backtracks exponentially, and a string of a billion characters: both
+    // refused before jsonata-rs starts, as `States.QueryEvaluationError` in AWS's wording.
+    for (expr, why) in [
+        ("$match($states.input.s, /(a+)+$/)", "may backtrack exponentially"),
+        ("$pad('', 1e9)", "at most 1048576 are allowed in one string"),
+    ] {
+        let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Output": format!("{{% {expr} %}}"), "End": true}}});
+        let start = std::time::Instant::now();
+        let o = run_with(EngineConfig::default(), def, json!({"s": format!("{}!", "a".repeat(5000))})).await;
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{expr}: {:?}", start.elapsed());
+        assert_eq!(o.status, ExecutionStatus::Failed, "{expr}");
+        assert_eq!(o.error.as_deref(), Some("States.QueryEvaluationError"), "{expr}");
+        let cause = o.cause.unwrap();
+        let prefix = format!(
+            "The JSONata expression '{expr}' specified for the field 'Output' threw an error during evaluation."
+        );
+        assert!(cause.contains(&prefix) && cause.contains(why), "{cause}");
+    }
+}
