@@ -499,7 +499,9 @@ async fn execute(
     let mut prev = 0;
     let started =
         EventDetails::ExecutionStarted { input: JsonText::new(&exec.input), role_arn: exec.role_arn.clone() };
-    let _ = exec.event(&mut prev, started);
+    // The start event is the root of the history, not a step of the machine's scope: AWS links the first
+    // state's `…StateEntered` to what `ExecutionStarted` follows (`previousEventId` 0 in every recording).
+    let _ = exec.event(&mut 0, started);
     let machine = exec.machine.clone();
     let mut timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
     if exec.replay.is_some() {

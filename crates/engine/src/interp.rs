@@ -96,7 +96,9 @@ async fn run_state(
             ),
         )));
     }
-    let assigned = step.assign.map(|a| {
+    // `Assign: {}` assigns nothing, and AWS then writes no `assignedVariables` (recorded in
+    // `assign/test_assign_base__test_base_cases__BASE_EMPTY`).
+    let assigned = step.assign.filter(|a| !a.is_empty()).map(|a| {
         let mut list = Vec::with_capacity(a.len());
         for (k, v) in a {
             list.push((k.clone(), JsonText::new(&v)));
