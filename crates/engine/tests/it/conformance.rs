@@ -81,7 +81,14 @@ async fn run_case(case: &Value, history_diffs: &mut Option<Vec<String>>) -> Resu
     let machine = sfn_asl::parse(&def).map_err(|d| format!("invalid definition: {d:?}"))?;
     let engine = Engine::builder().build();
     let prepared = engine.prepare(machine, "conformance").map_err(|e| format!("prepare: {e:?}"))?;
-    let req = StartRequest { execution_name: "case".into(), input: case["input"].clone(), role_arn: None };
+    // The input as `run.py` gives it to `sfn run --input` (Python's `json.dumps`): AWS keeps a caller's text.
+    let input_text = Some(crate::history_diff::python_dumps(&case["input"]));
+    let req = StartRequest {
+        execution_name: "case".into(),
+        input: case["input"].clone(),
+        role_arn: None,
+        input_text,
+    };
     let (outcome, history) = engine.run(&prepared, req).await;
     let expect = &case["expect"];
     if let Some(recorded) = expect["history"].as_array() {
@@ -131,6 +138,10 @@ struct DirReport {
     differ: Vec<String>,
 }
 
+#[allow(
+    clippy::print_stdout,
+    reason = "the report line `histories: N identical, N differ`, as run.py prints it"
+)]
 async fn run_dir(dir: &str) -> DirReport {
     let files = json_files(&fixtures().join(dir));
     let mut report = DirReport { cases: files.len(), failures: Vec::new(), identical: 0, differ: Vec::new() };
@@ -150,6 +161,9 @@ async fn run_dir(dir: &str) -> DirReport {
         }
     }
     println!("{dir}: histories: {} identical, {} differ", report.identical, report.differ.len());
+    for d in &report.differ {
+        println!("  {d}");
+    }
     report
 }
 

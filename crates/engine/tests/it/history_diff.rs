@@ -136,11 +136,10 @@ fn whole_mask(s: &str) -> bool {
 
 fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
     match (rec, got) {
-        (Value::String(r), Value::String(g)) => {
-            if r != g && !mask_match(r, g) {
-                out.push(format!("{path}: AWS {} vs sfn {}", short(rec, 160), short(got, 160)));
-            }
+        (Value::String(r), Value::String(g)) if r != g && !mask_match(r, g) => {
+            out.push(format!("{path}: AWS {} vs sfn {}", short(rec, 160), short(got, 160)));
         }
+        (Value::String(_), Value::String(_)) => {}
         (Value::String(r), Value::Number(_)) if whole_mask(r) => {}
         (Value::String(_), _) => out.push(format!(
             "{path}: kind AWS string {} vs sfn {} {}",
@@ -419,7 +418,6 @@ pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<St
 
 /// A JSON value as Python's `json.dumps` writes it (`", "` and `": "` separators): the text `run.py`
 /// gives `sfn run --input`, which AWS keeps verbatim for a non-object input.
-#[allow(dead_code, reason = "used once execution inputs keep their text")]
 pub(crate) fn python_dumps(v: &Value) -> String {
     match v {
         Value::Array(a) => format!("[{}]", a.iter().map(python_dumps).collect::<Vec<_>>().join(", ")),
