@@ -71,7 +71,12 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         let t0 = Instant::now();
         let (outcome, history) = rt.block_on(async {
             let prepared = engine.prepare(machine, "bench").map_err(|e| anyhow::anyhow!(e))?;
-            let req = StartRequest { execution_name: format!("bench-{i}"), input, role_arn: None };
+            let req = StartRequest {
+                execution_name: format!("bench-{i}"),
+                input,
+                role_arn: None,
+                input_text: None,
+            };
             anyhow::Ok(engine.run(&prepared, req).await)
         })?;
         let ms = t0.elapsed().as_secs_f64() * 1000.0;

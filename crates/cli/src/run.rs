@@ -94,7 +94,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
             Ok(m) => m,
             Err(code) => return Ok(code),
         };
-    let input = match read_input(args.input.as_deref()) {
+    let input = match read_input_text(args.input.as_deref()) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("sfn: {e:#}");
@@ -112,8 +112,13 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
 }
 
 pub(crate) fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Value> {
+    read_input_text(path).map(|(v, _)| v)
+}
+
+/// The input and the caller's text of it (kept verbatim in the history, as AWS keeps StartExecution's).
+pub(crate) fn read_input_text(path: Option<&std::path::Path>) -> anyhow::Result<(Value, Option<String>)> {
     let text = match path {
-        None => return Ok(json!({})),
+        None => return Ok((json!({}), None)),
         Some(p) if p.as_os_str() == "-" => {
             let mut s = Vec::new();
             std::io::stdin().read_to_end(&mut s).context("cannot read the input from stdin")?;
@@ -121,7 +126,9 @@ pub(crate) fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Value
         }
         Some(p) => std::fs::read(p).with_context(|| format!("cannot read the input file {}", p.display()))?,
     };
-    serde_json::from_slice(&text).context("the input is not valid JSON")
+    let value = serde_json::from_slice(&text).context("the input is not valid JSON")?;
+    let text = String::from_utf8(text).ok().map(|t| t.trim().to_owned());
+    Ok((value, text))
 }
 
 pub(crate) fn state_machine_name(path: &std::path::Path) -> String {
@@ -134,7 +141,11 @@ pub(crate) fn state_machine_name(path: &std::path::Path) -> String {
     if cleaned.is_empty() { "state-machine".to_owned() } else { cleaned.chars().take(80).collect() }
 }
 
-async fn execute(args: &RunArgs, machine: sfn::asl::StateMachine, input: Value) -> anyhow::Result<i32> {
+async fn execute(
+    args: &RunArgs,
+    machine: sfn::asl::StateMachine,
+    (input, input_text): (Value, Option<String>),
+) -> anyhow::Result<i32> {
     let name = state_machine_name(&args.definition);
     let (builder, region) =
         match crate::integrations::engine_builder(&args.ecs, &args.mocks, &args.definition, &machine, &name)
@@ -159,7 +170,8 @@ async fn execute(args: &RunArgs, machine: sfn::asl::StateMachine, input: Value) 
         Err(code) => return Ok(code),
     };
     let execution_name = args.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let execution = engine.start(&prepared, StartRequest { execution_name, input, role_arn: None });
+    let execution =
+        engine.start(&prepared, StartRequest { execution_name, input, role_arn: None, input_text });
     let progress = args.format == RunFormat::Human && std::io::stderr().is_terminal();
     let outcome = if progress { with_progress(&execution).await } else { execution.wait().await };
 

@@ -47,8 +47,10 @@ fn main() {
     let input = json!((0..items).collect::<Vec<_>>());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let t0 = Instant::now();
-    let (outcome, history) = rt
-        .block_on(engine.run(&prepared, StartRequest { execution_name: "m".into(), input, role_arn: None }));
+    let (outcome, history) = rt.block_on(engine.run(
+        &prepared,
+        StartRequest { execution_name: "m".into(), input, role_arn: None, input_text: None },
+    ));
     let wall = t0.elapsed().as_secs_f64();
     let rss = peak_rss_mib();
     let output = outcome.output.as_ref().and_then(|o| o.as_array());

@@ -33,7 +33,12 @@ fn main() {
         let prepared = engine.prepare(machine, "bench").unwrap();
         let (outcome, history) = rt.block_on(engine.run(
             &prepared,
-            StartRequest { execution_name: format!("r{i}"), input: input.clone(), role_arn: None },
+            StartRequest {
+                execution_name: format!("r{i}"),
+                input: input.clone(),
+                role_arn: None,
+                input_text: None,
+            },
         ));
         let ms = t0.elapsed().as_secs_f64() * 1000.0;
         assert_eq!(outcome.status, sfn_engine::ExecutionStatus::Succeeded, "{outcome:?}");

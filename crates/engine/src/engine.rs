@@ -98,6 +98,9 @@ pub struct StartRequest {
     pub input: Value,
     /// Execution role ARN (`$$.Execution.RoleArn`); the engine's default when `None`.
     pub role_arn: Option<String>,
+    /// The caller's JSON text of `input`, when there is one: AWS keeps it verbatim (spacing included) in
+    /// `ExecutionStarted` and the first state's input. `None`: `input` serialized.
+    pub input_text: Option<String>,
 }
 
 /// An execution to continue after a restart (see [`Engine::resume`]): what it was started with, and the
@@ -403,6 +406,7 @@ impl Engine {
             state_machine_name: prepared.name.clone(),
             role_arn: req.role_arn.unwrap_or_else(|| cfg.role_arn.clone()),
             start_time: start_time.unwrap_or_else(|| self.inner.clock.now()),
+            input_text: req.input_text.map(|t| JsonText::from_text(&t)),
             input: req.input,
             mock_calls: Default::default(),
             replay,
@@ -436,7 +440,7 @@ impl Engine {
         // Only a gap-free prefix can be continued: ids of new events follow the recorded ones.
         let contiguous = events.iter().enumerate().take_while(|(i, e)| e.id == *i as u64 + 1).count();
         events.truncate(contiguous);
-        let start = StartRequest { execution_name, input, role_arn };
+        let start = StartRequest { execution_name, input, role_arn, input_text: None };
         let finished = events.last().filter(|e| crate::replay::is_final(&e.details)).map(recorded_outcome);
         let replay = Arc::new(Replay::new(events.clone()));
         let (exec, history) =
@@ -498,8 +502,10 @@ async fn execute(
 ) -> Outcome {
     let mut prev = 0;
     let started =
-        EventDetails::ExecutionStarted { input: JsonText::new(&exec.input), role_arn: exec.role_arn.clone() };
-    let _ = exec.event(&mut prev, started);
+        EventDetails::ExecutionStarted { input: exec.input_text(), role_arn: exec.role_arn.clone() };
+    // The start event is the root of the history, not a step of the machine's scope: AWS links the first
+    // state's `…StateEntered` to what `ExecutionStarted` follows (`previousEventId` 0 in every recording).
+    let _ = exec.event(&mut 0, started);
     let machine = exec.machine.clone();
     let mut timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
     if exec.replay.is_some() {

@@ -17,7 +17,7 @@ use sfn_patterns::AbortSignal;
 
 use crate::config::EngineInner;
 use crate::error::{Failure, Interrupt, runtime};
-use crate::history::{EventDetails, History};
+use crate::history::{EventDetails, History, JsonText};
 use crate::replay::Replay;
 use crate::vars::Vars;
 
@@ -47,6 +47,8 @@ pub(crate) struct Exec {
     pub(crate) role_arn: String,
     pub(crate) start_time: DateTime<Utc>,
     pub(crate) input: Value,
+    /// The caller's text of `input`, kept verbatim in the history (see `StartRequest::input_text`).
+    pub(crate) input_text: Option<JsonText>,
     /// Invocations so far of each mocked Task state.
     pub(crate) mock_calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// The recorded events of a resumed execution (`None` for a fresh one).
@@ -178,6 +180,11 @@ pub(crate) fn exceeds(v: &Value, limit: usize) -> bool {
 impl Exec {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.engine.clock.now()
+    }
+
+    /// The execution input as the history shows it: the caller's text when there is one.
+    pub(crate) fn input_text(&self) -> JsonText {
+        self.input_text.clone().unwrap_or_else(|| JsonText::new(&self.input))
     }
 
     /// Appends an event after `*prev` and moves the cursor to it (in a resumed execution, an event on

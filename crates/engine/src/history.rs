@@ -23,6 +23,11 @@ impl JsonText {
         JsonText(Arc::from(serde_json::to_string(v).unwrap_or_default()))
     }
 
+    /// JSON text kept as it was written (a caller's execution input).
+    pub fn from_text(text: &str) -> JsonText {
+        JsonText(Arc::from(text))
+    }
+
     /// The JSON text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -70,10 +70,12 @@ async fn run_state(
     let st = state.state_type();
     let name: Arc<str> = Arc::from(state.name.as_str());
     let entered_time = exec.now();
-    let entered = exec.event(
-        prev,
-        EventDetails::StateEntered { state_type: st, name: name.clone(), input: JsonText::new(&input) },
-    )?;
+    // Only the machine's first state follows the root (0): its input is the execution input, as the
+    // caller wrote it (AWS keeps a non-object input's text verbatim, e.g. `"[\"Hello\", \"World\"]"` in
+    // `scenarios/test_base_scenarios__test_map_state_legacy_config_inline` — see `StartRequest::input_text`).
+    let input_text = if *prev == 0 { exec.input_text() } else { JsonText::new(&input) };
+    let entered = exec
+        .event(prev, EventDetails::StateEntered { state_type: st, name: name.clone(), input: input_text })?;
     let entered_time = exec.replay.as_ref().and_then(|r| r.timestamp(entered)).unwrap_or(entered_time);
     let info = StateInfo {
         name: &state.name,
@@ -96,7 +98,9 @@ async fn run_state(
             ),
         )));
     }
-    let assigned = step.assign.map(|a| {
+    // `Assign: {}` assigns nothing, and AWS then writes no `assignedVariables` (recorded in
+    // `assign/test_assign_base__test_base_cases__BASE_EMPTY`).
+    let assigned = step.assign.filter(|a| !a.is_empty()).map(|a| {
         let mut list = Vec::with_capacity(a.len());
         for (k, v) in a {
             list.push((k.clone(), JsonText::new(&v)));

@@ -60,7 +60,7 @@
 //! let engine = Engine::builder().build();
 //! let prepared = engine.prepare(machine, "hello").unwrap();
 //! let (outcome, history) = engine
-//!     .run(&prepared, StartRequest { execution_name: "e1".into(), input: json!({"who": "ECS"}), role_arn: None })
+//!     .run(&prepared, StartRequest { execution_name: "e1".into(), input: json!({"who": "ECS"}), role_arn: None, input_text: None })
 //!     .await;
 //! assert_eq!(outcome.status, ExecutionStatus::Succeeded);
 //! assert_eq!(outcome.output, Some(json!({"greeting": "Hello ECS"})));

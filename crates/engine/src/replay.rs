@@ -8,7 +8,8 @@
 //!
 //! Event ids are not deterministic under concurrency (Parallel branches and Map iterations interleave), so
 //! the key is derived from an event's place in the tree that `previousEventId` draws, never from its id:
-//! - the first event (`ExecutionStarted`) is step 0 of the root scope;
+//! - the first event (`ExecutionStarted`) is step 0 of the root scope, and the first state (which follows
+//!   the root too, as on AWS) step 1;
 //! - an event that follows a `MapStateStarted` opens the scope of Map iteration `index`; one that follows
 //!   a `ParallelStateStarted` opens the scope of the branch it enters (by its first state's name, and the
 //!   order of branches that share that name);
@@ -139,7 +140,10 @@ impl Keys {
             return Some(Key { scope: n.key.scope, step: n.key.step + 1 });
         }
         if prev == 0 {
-            return Some(Key { scope: ROOT, step: 0 });
+            // `ExecutionStarted` and the first state both follow the root (0): the start is step 0 and the
+            // first state step 1, as when the first state followed `ExecutionStarted`.
+            let step = u64::from(!matches!(details, EventDetails::ExecutionStarted { .. }));
+            return Some(Key { scope: ROOT, step });
         }
         let parent = *self.nodes.get(&prev)?;
         Some(match (parent.fork, details) {

@@ -87,7 +87,12 @@ impl Engine {
         };
         let (exec, _history) = self.exec_for(
             prepared,
-            StartRequest { execution_name: "test-state".to_owned(), input: input.clone(), role_arn: None },
+            StartRequest {
+                execution_name: "test-state".to_owned(),
+                input: input.clone(),
+                role_arn: None,
+                input_text: None,
+            },
         );
         let mut vars = Vars::default();
         for (k, v) in variables {

@@ -242,7 +242,8 @@ impl Sfn {
     pub async fn run(&self, input: Value) -> Result<Run, Error> {
         let engine = self.engine();
         let prepared = engine.prepare(self.machine.clone(), &self.name).map_err(Error::Unrunnable)?;
-        let req = StartRequest { execution_name: "execution".to_owned(), input, role_arn: None };
+        let req =
+            StartRequest { execution_name: "execution".to_owned(), input, role_arn: None, input_text: None };
         let (outcome, history) = engine.run(&prepared, req).await;
         Ok(Run { outcome, history: history.events() })
     }

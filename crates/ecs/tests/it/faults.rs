@@ -18,7 +18,10 @@ const SYNC: &str = "arn:aws:states:::ecs:runTask.sync";
 fn start(engine: &Engine, def: &Value, input: Value) -> sfn_engine::Execution {
     let machine = sfn_asl::parse(&serde_json::to_vec(def).unwrap()).unwrap();
     let prepared = engine.prepare(machine, "m").unwrap();
-    engine.start(&prepared, StartRequest { execution_name: "stopped".into(), input, role_arn: None })
+    engine.start(
+        &prepared,
+        StartRequest { execution_name: "stopped".into(), input, role_arn: None, input_text: None },
+    )
 }
 
 /// Waits until the execution has submitted `n` `.sync` tasks.
@@ -85,7 +88,10 @@ async fn stop_task_failing_still_ends_in_states_timeout_and_reports_the_task() {
     let prepared = engine_.prepare(machine, "m").unwrap();
     // Not `support::run`: this is the one fault that leaves a task running, by definition.
     let (o, h) = engine_
-        .run(&prepared, StartRequest { execution_name: "e".into(), input: json!({}), role_arn: None })
+        .run(
+            &prepared,
+            StartRequest { execution_name: "e".into(), input: json!({}), role_arn: None, input_text: None },
+        )
         .await;
     assert_eq!(o.error.as_deref(), Some("States.Timeout"));
     assert_eq!(sim.counters.stop_task.load(Ordering::Relaxed), 1);

@@ -111,7 +111,7 @@ fn start(engine: &Engine, def: &Value, input: Value) -> Execution {
     let machine = sfn_asl::parse(&serde_json::to_vec(def).unwrap()).unwrap();
     let prepared = engine.prepare(machine, "m").unwrap();
     let execution_name = format!("procs{}", N.fetch_add(1, Ordering::Relaxed));
-    engine.start(&prepared, StartRequest { execution_name, input, role_arn: None })
+    engine.start(&prepared, StartRequest { execution_name, input, role_arn: None, input_text: None })
 }
 
 fn params() -> Value {

@@ -112,7 +112,8 @@ async fn secrets_in_container_environments_never_reach_logs_at_info_level() {
     assert_eq!(o.error.as_deref(), Some("States.TaskFailed"));
     let def = machine(SYNC, override_env("stuck"), json!({"TimeoutSeconds": 1}));
     let prepared = engine_.prepare(sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap(), "m").unwrap();
-    let req = sfn_engine::StartRequest { execution_name: "stuck".into(), input, role_arn: None };
+    let req =
+        sfn_engine::StartRequest { execution_name: "stuck".into(), input, role_arn: None, input_text: None };
     let (o, h) = engine_.run(&prepared, req).await;
     assert_eq!(o.error.as_deref(), Some("States.Timeout"));
     let (_, stuck) = sync_tasks(&h).pop().unwrap();

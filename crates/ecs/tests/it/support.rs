@@ -31,8 +31,9 @@ pub(crate) async fn run(engine: &Engine, def: Value, input: Value) -> (Outcome, 
     let prepared = engine.prepare(machine, "m").unwrap();
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = format!("e{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    let (outcome, history) =
-        engine.run(&prepared, StartRequest { execution_name: name, input, role_arn: None }).await;
+    let (outcome, history) = engine
+        .run(&prepared, StartRequest { execution_name: name, input, role_arn: None, input_text: None })
+        .await;
     match BACKEND.with(|b| b.borrow().clone()) {
         // The simulator answers without a DescribeTasks call, so the tests' call counts stay exact.
         Some((_, any)) if any.is::<SimBackend>() => {

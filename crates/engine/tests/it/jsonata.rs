@@ -13,7 +13,9 @@ use crate::fake::{Fake, engine_with};
 async fn run(engine: &Engine, def: Value, input: Value) -> (Outcome, History) {
     let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
     let prepared = engine.prepare(machine, "m").unwrap();
-    engine.run(&prepared, StartRequest { execution_name: "e".into(), input, role_arn: None }).await
+    engine
+        .run(&prepared, StartRequest { execution_name: "e".into(), input, role_arn: None, input_text: None })
+        .await
 }
 
 fn scheduled(h: &History) -> Value {

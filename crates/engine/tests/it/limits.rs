@@ -11,7 +11,10 @@ async fn run_with(
     let engine = Engine::builder().config(config).build();
     let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
     let prepared = engine.prepare(machine, "m").unwrap();
-    engine.run(&prepared, StartRequest { execution_name: "e".into(), input, role_arn: None }).await.0
+    engine
+        .run(&prepared, StartRequest { execution_name: "e".into(), input, role_arn: None, input_text: None })
+        .await
+        .0
 }
 
 #[tokio::test(start_paused = true)]
@@ -103,7 +106,15 @@ async fn history_over_25000_events_fails_the_execution_by_default() {
     let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
     let prepared = engine.prepare(machine, "m").unwrap();
     let (o, h) = engine
-        .run(&prepared, StartRequest { execution_name: "e".into(), input: json!({"i": 0}), role_arn: None })
+        .run(
+            &prepared,
+            StartRequest {
+                execution_name: "e".into(),
+                input: json!({"i": 0}),
+                role_arn: None,
+                input_text: None,
+            },
+        )
         .await;
     assert_eq!(o.status, ExecutionStatus::Failed);
     assert_eq!(o.error.as_deref(), Some("States.Runtime"));

@@ -4,6 +4,7 @@
 mod conformance;
 mod fake;
 mod history;
+mod history_diff;
 mod jsonata;
 mod limits;
 mod resume;

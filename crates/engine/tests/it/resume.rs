@@ -77,7 +77,7 @@ fn prepare(engine: &Engine, def: &Value) -> Prepared {
 }
 
 fn start(input: &Value) -> StartRequest {
-    StartRequest { execution_name: "e".into(), input: input.clone(), role_arn: None }
+    StartRequest { execution_name: "e".into(), input: input.clone(), role_arn: None, input_text: None }
 }
 
 /// Runs `def` for `crash_at` of virtual time, then drops the runtime mid-flight; returns what was recorded.

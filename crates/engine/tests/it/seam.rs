@@ -13,7 +13,9 @@ use crate::fake::{Fake, engine_with};
 async fn run(engine: &Engine, def: Value, input: Value) -> (Outcome, History) {
     let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
     let prepared = engine.prepare(machine, "m").unwrap();
-    engine.run(&prepared, StartRequest { execution_name: "e".into(), input, role_arn: None }).await
+    engine
+        .run(&prepared, StartRequest { execution_name: "e".into(), input, role_arn: None, input_text: None })
+        .await
 }
 
 fn types(h: &History) -> Vec<String> {
@@ -165,8 +167,10 @@ async fn callback_success_failure_and_heartbeat_timeout() {
     let prepared = engine.prepare(machine, "m").unwrap();
 
     // success after two heartbeats
-    let ex = engine
-        .start(&prepared, StartRequest { execution_name: "a".into(), input: json!({}), role_arn: None });
+    let ex = engine.start(
+        &prepared,
+        StartRequest { execution_name: "a".into(), input: json!({}), role_arn: None, input_text: None },
+    );
     let token = wait_token(&ex).await;
     for _ in 0..2 {
         tokio::time::sleep(Duration::from_secs(8)).await;
@@ -178,16 +182,20 @@ async fn callback_success_failure_and_heartbeat_timeout() {
     assert_eq!(engine.tokens().send_success(&token, "{}").unwrap_err().code(), "TaskDoesNotExist");
 
     // failure with error and cause
-    let ex = engine
-        .start(&prepared, StartRequest { execution_name: "b".into(), input: json!({}), role_arn: None });
+    let ex = engine.start(
+        &prepared,
+        StartRequest { execution_name: "b".into(), input: json!({}), role_arn: None, input_text: None },
+    );
     let token = wait_token(&ex).await;
     engine.tokens().send_failure(&token, Some("App.Err".into()), Some("bad".into())).unwrap();
     let o = ex.wait().await;
     assert_eq!((o.error.as_deref(), o.cause.as_deref()), (Some("App.Err"), Some("bad")));
 
     // no heartbeat → States.HeartbeatTimeout, then the token answers TaskTimedOut
-    let ex = engine
-        .start(&prepared, StartRequest { execution_name: "c".into(), input: json!({}), role_arn: None });
+    let ex = engine.start(
+        &prepared,
+        StartRequest { execution_name: "c".into(), input: json!({}), role_arn: None, input_text: None },
+    );
     let token = wait_token(&ex).await;
     let o = ex.wait().await;
     assert_eq!(o.error.as_deref(), Some("States.HeartbeatTimeout"));
@@ -223,7 +231,12 @@ async fn stopping_an_execution_stops_running_jobs_in_every_branch() {
     let prepared = engine.prepare(machine, "m").unwrap();
     let ex = engine.start(
         &prepared,
-        StartRequest { execution_name: "s".into(), input: json!({"items": [1, 2, 3]}), role_arn: None },
+        StartRequest {
+            execution_name: "s".into(),
+            input: json!({"items": [1, 2, 3]}),
+            role_arn: None,
+            input_text: None,
+        },
     );
     tokio::time::sleep(Duration::from_secs(10)).await;
     ex.stop();

@@ -1,0 +1,433 @@
+//! How a recorded history (`expect.history`, a LocalStack snapshot of GetExecutionHistory) is compared with
+//! the engine's, event by event: `run.py --history` of `../shared/conformance` ported rule for rule (its
+//! README, "Histories"): type and order, `id`, `previousEventId`, the top-level and detail field names, each
+//! field's kind, payload values (JSON text against the parsed recording; strings verbatim) through the
+//! recording's masks, and LocalStack's Parallel normalisation (`[0]` ids: branch blocks compared unordered).
+
+use serde_json::Value;
+
+/// Bare masks of the recordings (whole words), the account id last.
+const BARE_MASKS: &[&str] = &[
+    "timestamp",
+    "date",
+    "time",
+    "snf_role_arn",
+    "sfn_role_arn",
+    "state_machine_role_arn",
+    "map_run_arn",
+    "cluster_arn",
+    "task_definition_arn",
+    "subnet_value",
+    "sg_value",
+    "eni_value",
+    "ip_value",
+    "mac_value",
+    "log_group_name",
+    "start-time",
+    "entered-time",
+    "RandomNumberGenerated",
+    "111111111111",
+];
+
+/// Detail fields the API sends as objects (besides `…Details`).
+const OBJECT_FIELDS: &[&str] = &["assignedVariables", "taskCredentials"];
+
+const PARALLEL_END: &[&str] =
+    &["ParallelStateSucceeded", "ParallelStateAborted", "ParallelStateExited", "ParallelStateFailed"];
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "bool",
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Null => "null",
+    }
+}
+
+fn short(v: &Value, n: usize) -> String {
+    v.to_string().chars().take(n).collect()
+}
+
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Length of a `<placeholder>` at the start of `s` (`<(?:[^<>]|<[^<>]*>)+>`).
+fn placeholder_len(s: &[u8]) -> Option<usize> {
+    if s.first() != Some(&b'<') {
+        return None;
+    }
+    let mut i = 1;
+    let mut inner = 0;
+    loop {
+        match s.get(i)? {
+            b'>' if inner > 0 => return Some(i + 1),
+            b'>' => return None,
+            b'<' => {
+                let close = s[i + 1..].iter().position(|&c| c == b'>' || c == b'<')?;
+                if s[i + 1 + close] != b'>' {
+                    return None;
+                }
+                i += close + 2;
+                inner += 1;
+            }
+            _ => {
+                i += 1;
+                inner += 1;
+            }
+        }
+    }
+}
+
+/// Length of a bare mask at `i` of `s` (`\b(?:…)\b`).
+fn bare_len(s: &[u8], i: usize) -> Option<usize> {
+    let boundary = |j: usize| {
+        let before = j > 0 && is_word(s[j - 1]);
+        let after = j < s.len() && is_word(s[j]);
+        before != after
+    };
+    BARE_MASKS.iter().find_map(|m| {
+        let m = m.as_bytes();
+        (s[i..].starts_with(m) && boundary(i) && boundary(i + m.len())).then_some(m.len())
+    })
+}
+
+/// The literal parts of a recorded string between its masks (`None`: it holds no mask).
+fn literal_parts(rec: &str) -> Option<Vec<&str>> {
+    let s = rec.as_bytes();
+    let (mut parts, mut pos, mut i) = (Vec::new(), 0, 0);
+    while i < s.len() {
+        match placeholder_len(&s[i..]).or_else(|| bare_len(s, i)) {
+            Some(n) => {
+                parts.push(&rec[pos..i]);
+                i += n;
+                pos = i;
+            }
+            None => i += 1,
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    parts.push(&rec[pos..]);
+    Some(parts)
+}
+
+/// A recorded string holding masks against the engine's: each mask matches any text.
+fn mask_match(rec: &str, got: &str) -> bool {
+    let Some(parts) = literal_parts(rec) else { return false };
+    let (first, rest) = parts.split_first().unwrap();
+    let (last, middle) = rest.split_last().unwrap();
+    let Some(mut tail) = got.strip_prefix(first) else { return false };
+    for m in middle {
+        match tail.find(m) {
+            Some(at) => tail = &tail[at + m.len()..],
+            None => return false,
+        }
+    }
+    tail.ends_with(last)
+}
+
+fn whole_mask(s: &str) -> bool {
+    BARE_MASKS.contains(&s) || (s.starts_with('<') && s.ends_with('>') && s.len() >= 2)
+}
+
+fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
+    match (rec, got) {
+        (Value::String(r), Value::String(g)) if r != g && !mask_match(r, g) => {
+            out.push(format!("{path}: AWS {} vs sfn {}", short(rec, 160), short(got, 160)));
+        }
+        (Value::String(_), Value::String(_)) => {}
+        (Value::String(r), Value::Number(_)) if whole_mask(r) => {}
+        (Value::String(_), _) => out.push(format!(
+            "{path}: kind AWS string {} vs sfn {} {}",
+            short(rec, 80),
+            kind(got),
+            short(got, 80)
+        )),
+        (Value::Object(r), Value::Object(g)) => {
+            for k in r.keys().filter(|k| !g.contains_key(*k)) {
+                out.push(format!("{path}/{k}: missing in sfn (AWS {})", short(&r[k], 100)));
+            }
+            for k in g.keys().filter(|k| !r.contains_key(*k)) {
+                out.push(format!("{path}/{k}: extra in sfn ({})", short(&g[k], 100)));
+            }
+            for (k, v) in r {
+                if let Some(gv) = g.get(k) {
+                    vdiff(v, gv, &format!("{path}/{k}"), out);
+                }
+            }
+        }
+        (Value::Array(r), Value::Array(g)) => {
+            if r.len() != g.len() {
+                out.push(format!("{path}: array length AWS {} vs sfn {}", r.len(), g.len()));
+            }
+            for (n, (a, b)) in r.iter().zip(g).enumerate() {
+                vdiff(a, b, &format!("{path}/{n}"), out);
+            }
+        }
+        _ if kind(rec) != kind(got) => out.push(format!(
+            "{path}: kind AWS {} {} vs sfn {} {}",
+            kind(rec),
+            short(rec, 80),
+            kind(got),
+            short(got, 80)
+        )),
+        _ if !sfn_path::json_eq(rec, got) => {
+            out.push(format!("{path}: AWS {} vs sfn {}", short(rec, 160), short(got, 160)));
+        }
+        _ => {}
+    }
+}
+
+/// One field of an `…EventDetails` object (or one value of `assignedVariables`).
+fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
+    if name.ends_with("Details") || OBJECT_FIELDS.contains(&name) {
+        let (Value::Object(r), Value::Object(g)) = (rec, got) else {
+            out.push(format!("{path}: kind AWS {} vs sfn {}", kind(rec), kind(got)));
+            return;
+        };
+        if name == "assignedVariables" {
+            for k in r.keys().filter(|k| !g.contains_key(*k)) {
+                out.push(format!("{path}/{k}: missing in sfn (AWS {})", short(&r[k], 100)));
+            }
+            for k in g.keys().filter(|k| !r.contains_key(*k)) {
+                out.push(format!("{path}/{k}: extra in sfn ({})", short(&g[k], 100)));
+            }
+            for (k, v) in r {
+                if let Some(gv) = g.get(k) {
+                    field_diff("", v, gv, &format!("{path}/{k}"), out);
+                }
+            }
+            return;
+        }
+        vdiff(rec, got, path, out);
+    } else if rec.is_string() || (rec.is_number() && got.is_number()) {
+        vdiff(rec, got, path, out);
+    } else if let Value::String(g) = got {
+        // The API sends JSON text; the snapshot recorded it parsed.
+        match serde_json::from_str::<Value>(g) {
+            Ok(parsed) => vdiff(rec, &parsed, path, out),
+            Err(_) => out.push(format!(
+                "{path}: AWS JSON {}, sfn text that is not JSON {:?}",
+                short(rec, 80),
+                g.chars().take(80).collect::<String>()
+            )),
+        }
+    } else {
+        out.push(format!(
+            "{path}: kind AWS JSON text ({}) vs sfn {} {}",
+            kind(rec),
+            kind(got),
+            short(got, 80)
+        ));
+    }
+}
+
+fn event_diff(rec: &Value, got: &Value, tag: &str, out: &mut Vec<String>) {
+    for f in ["id", "previousEventId"] {
+        if !sfn_path::json_eq(&rec[f], &got[f]) {
+            out.push(format!("{tag}: {f} AWS {} vs sfn {}", rec[f], got[f]));
+        }
+    }
+    if !matches!(got["timestamp"], Value::Number(_) | Value::String(_)) {
+        out.push(format!("{tag}: timestamp is {}", kind(&got["timestamp"])));
+    }
+    let (Some(r), Some(g)) = (rec.as_object(), got.as_object()) else {
+        out.push(format!("{tag}: not an object"));
+        return;
+    };
+    let mut missing: Vec<&String> = r
+        .keys()
+        .filter(|k| !g.contains_key(*k) && !["id", "previousEventId", "type"].contains(&k.as_str()))
+        .collect();
+    missing.sort();
+    for k in missing {
+        out.push(format!("{tag}.{k}: missing in sfn (AWS {})", short(&r[k], 100)));
+    }
+    let mut extra: Vec<&String> = g.keys().filter(|k| !r.contains_key(*k)).collect();
+    extra.sort();
+    for k in extra {
+        out.push(format!("{tag}.{k}: extra in sfn ({})", short(&g[k], 100)));
+    }
+    let mut shared: Vec<&String> =
+        r.keys().filter(|k| g.contains_key(*k) && k.ends_with("Details")).collect();
+    shared.sort();
+    for k in shared {
+        let (Value::Object(rd), Value::Object(gd)) = (&r[k], &g[k]) else {
+            out.push(format!("{tag}.{k}: kind AWS {} vs sfn {}", kind(&r[k]), kind(&g[k])));
+            continue;
+        };
+        for f in rd.keys().filter(|f| !gd.contains_key(*f)) {
+            out.push(format!("{tag}.{k}.{f}: missing in sfn (AWS {})", short(&rd[f], 100)));
+        }
+        for f in gd.keys().filter(|f| !rd.contains_key(*f)) {
+            out.push(format!("{tag}.{k}.{f}: extra in sfn ({})", short(&gd[f], 100)));
+        }
+        for (f, v) in rd {
+            if let Some(gv) = gd.get(f) {
+                field_diff(f, v, gv, &format!("{tag}.{k}.{f}"), out);
+            }
+        }
+    }
+}
+
+/// LocalStack's `SfnNoneRecursiveParallelTransformer`, step for step (as run.py applies it), including how
+/// it rewrites the list while enumerating it.
+fn parallel_normalise(events: &mut Vec<Value>) {
+    let (mut start, mut sub, mut inside, mut i) = (0usize, Vec::<Value>::new(), false, 0usize);
+    while i < events.len() {
+        let t = events[i]["type"].as_str().map(str::to_owned);
+        match t.as_deref() {
+            None => inside = false,
+            Some(t) if PARALLEL_END.contains(&t) => {
+                let end = i.min(events.len());
+                let begin = start.min(end);
+                events.splice(begin..end, sub.iter().cloned());
+                inside = false;
+            }
+            Some("ParallelStateStarted") => {
+                inside = true;
+                sub.clear();
+                start = i + 1;
+            }
+            Some(_) if inside => {
+                events[i]["id"] = serde_json::json!([0]);
+                events[i]["previousEventId"] = serde_json::json!(0);
+                sub.push(events[i].clone());
+            }
+            Some(_) => {}
+        }
+        i += 1;
+    }
+}
+
+enum Segment<'a> {
+    One(&'a Value),
+    Branches(Vec<&'a Value>),
+}
+
+fn is_branch(e: &Value) -> bool {
+    e["id"] == serde_json::json!([0])
+}
+
+fn segments(events: &[Value]) -> Vec<Segment<'_>> {
+    let mut out: Vec<Segment<'_>> = Vec::new();
+    for e in events {
+        if is_branch(e) {
+            if let Some(Segment::Branches(b)) = out.last_mut() {
+                b.push(e);
+                continue;
+            }
+            out.push(Segment::Branches(vec![e]));
+        } else {
+            out.push(Segment::One(e));
+        }
+    }
+    out
+}
+
+fn types(b: &[&Value]) -> Vec<String> {
+    let mut t: Vec<String> = b.iter().map(|e| e["type"].as_str().unwrap_or_default().to_owned()).collect();
+    t.sort();
+    t
+}
+
+fn label(s: &Segment<'_>) -> String {
+    match s {
+        Segment::One(e) => e["type"].as_str().unwrap_or_default().to_owned(),
+        Segment::Branches(b) => format!("[branches: {}]", types(b).join(", ")),
+    }
+}
+
+/// Difference lines between a recorded history and the engine's (empty: identical, modulo masks).
+pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut got_events = got_events.to_vec();
+    if rec_events.iter().any(is_branch) {
+        parallel_normalise(&mut got_events);
+    }
+    let (rs, gs) = (segments(rec_events), segments(&got_events));
+    let labels = |s: &[Segment<'_>]| s.iter().take(6).map(label).collect::<Vec<_>>().join(", ");
+    for (n, (r, g)) in rs.iter().zip(&gs).enumerate() {
+        match (r, g) {
+            (Segment::One(r), Segment::One(g)) if r["type"] == g["type"] => {
+                event_diff(
+                    r,
+                    g,
+                    &format!("#{} {}", r["id"], r["type"].as_str().unwrap_or_default()),
+                    &mut out,
+                );
+            }
+            (Segment::Branches(r), Segment::Branches(g)) if types(r) == types(g) => {
+                let mut todo: Vec<&Value> = g.clone();
+                for e in r {
+                    let same_type: Vec<usize> =
+                        (0..todo.len()).filter(|&i| todo[i]["type"] == e["type"]).collect();
+                    let identical = same_type.iter().copied().find(|&i| {
+                        let mut d = Vec::new();
+                        event_diff(e, todo[i], "", &mut d);
+                        d.is_empty()
+                    });
+                    match identical {
+                        Some(i) => {
+                            todo.remove(i);
+                        }
+                        None => {
+                            let x = todo.remove(same_type[0]);
+                            let name = e
+                                .as_object()
+                                .and_then(|m| {
+                                    m.iter().find_map(|(k, v)| {
+                                        k.ends_with("Details").then(|| v["name"].as_str()).flatten()
+                                    })
+                                })
+                                .unwrap_or_default();
+                            let tag = format!("#(branch) {} {name}", e["type"].as_str().unwrap_or_default());
+                            event_diff(e, x, tag.trim_end(), &mut out);
+                        }
+                    }
+                }
+            }
+            _ => {
+                out.push(format!(
+                    "event {}: AWS {} vs sfn {}; AWS sequence [{}], sfn [{}]",
+                    n + 1,
+                    label(r),
+                    label(g),
+                    labels(&rs[n..]),
+                    labels(&gs[n..])
+                ));
+                return out;
+            }
+        }
+    }
+    if rs.len() != gs.len() {
+        out.push(format!(
+            "AWS has {} events, sfn {}: AWS continues [{}], sfn [{}]",
+            rec_events.len(),
+            got_events.len(),
+            labels(rs.get(gs.len()..).unwrap_or_default()),
+            labels(gs.get(rs.len()..).unwrap_or_default())
+        ));
+    }
+    out
+}
+
+/// A JSON value as Python's `json.dumps` writes it (`", "` and `": "` separators): the text `run.py`
+/// gives `sfn run --input`, which AWS keeps verbatim for a non-object input.
+pub(crate) fn python_dumps(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("[{}]", a.iter().map(python_dumps).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_dumps(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
