@@ -406,7 +406,9 @@ impl Engine {
             state_machine_name: prepared.name.clone(),
             role_arn: req.role_arn.unwrap_or_else(|| cfg.role_arn.clone()),
             start_time: start_time.unwrap_or_else(|| self.inner.clock.now()),
-            input_text: req.input_text.map(|t| JsonText::from_text(&t)),
+            // The recordings keep a non-object input's text as the caller wrote it; an object input is
+            // recorded as its JSON (the only verbatim cases recorded are arrays and scalars).
+            input_text: req.input_text.filter(|_| !req.input.is_object()).map(|t| JsonText::from_text(&t)),
             input: req.input,
             mock_calls: Default::default(),
             replay,

@@ -89,7 +89,7 @@ impl Service {
             execution_name: s.name.clone(),
             input: s.input.clone(),
             role_arn: Some(s.version.record.role_arn.clone()),
-            input_text: None,
+            input_text: Some(s.input_text.clone()),
         }
     }
 
