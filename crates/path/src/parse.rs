@@ -233,6 +233,12 @@ impl<'a> Parser<'a> {
 
     /// The offset after the `)` that closes the `(` at the current position, skipping quoted strings.
     fn call_end(&self) -> Option<usize> {
+        self.matching_end('(', ')')
+    }
+
+    /// The offset after the `close` that matches the `open` at the current position, skipping quoted
+    /// strings (either quote, backslash escapes inside them).
+    fn matching_end(&self, open: char, close: char) -> Option<usize> {
         let mut depth = 0usize;
         let mut quote = None;
         let mut escaped = false;
@@ -242,17 +248,15 @@ impl<'a> Parser<'a> {
                 Some(_) if c == '\\' => escaped = true,
                 Some(q) if c == q => quote = None,
                 Some(_) => {}
-                None => match c {
-                    '\'' | '"' => quote = Some(c),
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(self.pos + i + 1);
-                        }
+                None if c == '\'' || c == '"' => quote = Some(c),
+                None if c == open => depth += 1,
+                None if c == close => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Some(self.pos + i + 1);
                     }
-                    _ => {}
-                },
+                }
+                None => {}
             }
         }
         None
@@ -492,25 +496,7 @@ impl<'a> Parser<'a> {
     fn json_literal(&mut self) -> Result<Operand, ParseError> {
         let begin = self.pos;
         let (open, close) = if self.peek() == Some('[') { ('[', ']') } else { ('{', '}') };
-        let (mut depth, mut quote, mut escaped, mut end) = (0usize, None, false, None);
-        for (i, c) in self.rest().char_indices() {
-            match quote {
-                Some(_) if escaped => escaped = false,
-                Some(_) if c == '\\' => escaped = true,
-                Some(q) if c == q => quote = None,
-                Some(_) => {}
-                None if c == '\'' || c == '"' => quote = Some(c),
-                None if c == open => depth += 1,
-                None if c == close => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(begin + i + 1);
-                        break;
-                    }
-                }
-                None => {}
-            }
-        }
+        let end = self.matching_end(open, close);
         let Some(end) = end else { return Err(self.err(format!("unclosed '{open}' in the filter"))) };
         let source = &self.src[begin..end];
         let value = crate::filter::parse_lenient_json(source)
