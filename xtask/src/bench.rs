@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: our engine (in process through `sfn bench`, and through `sfn run`) against
 //! aws-local-stepfunctions (`../shared/peers/js`) on the same files, in one run. Prints, one line per
-//! benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s> ratio=<x>` and
+//! benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s> ratio=<min>–<median>–<max>x` and
 //! `bench ecs-scale: tasks=<N> describe_calls=<C> rounds=<R> peak_rss_mib=<M> wall_s=<W>`.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,41 @@ fn json_line(out: &[u8]) -> Result<Value> {
     let text = String::from_utf8_lossy(out);
     let line = text.lines().rev().find(|l| l.trim_start().starts_with('{')).context("no JSON output")?;
     Ok(serde_json::from_str(line)?)
+}
+
+/// One benchmark's timed runs, as `sfn bench` and the peer's `bench.mjs` both report them.
+#[derive(Clone, Copy, Default)]
+struct Timings {
+    transitions: f64,
+    min_ms: f64,
+    median_ms: f64,
+    max_ms: f64,
+}
+
+impl Timings {
+    fn from_json(j: &Value) -> Self {
+        let f = |k: &str| j[k].as_f64().unwrap_or(0.0);
+        Timings {
+            transitions: f("transitions"),
+            min_ms: f("min_ms"),
+            median_ms: f("median_ms"),
+            max_ms: f("max_ms"),
+        }
+    }
+
+    fn rate(self, ms: f64) -> f64 {
+        if ms > 0.0 { self.transitions / (ms / 1000.0) } else { 0.0 }
+    }
+
+    /// The ratio of our throughput to the peer's over one run of both, as a range: the low end sets our slowest
+    /// run against the peer's fastest, the middle compares medians, the high end our fastest with its slowest.
+    fn ratio_range(self, peer: Timings) -> [f64; 3] {
+        let r = |ours: f64, theirs: f64| {
+            let p = peer.rate(theirs);
+            if p > 0.0 { self.rate(ours) / p } else { 0.0 }
+        };
+        [r(self.max_ms, peer.min_ms), r(self.median_ms, peer.median_ms), r(self.min_ms, peer.max_ms)]
+    }
 }
 
 /// In-process throughput through `sfn bench`.
@@ -61,7 +96,7 @@ fn via_cli(def: &Path, input: &Path, transitions: f64, runs: usize) -> Result<f6
 }
 
 /// The peer's figures (`node bench.mjs`), by benchmark name; installs its packages on first use.
-fn peer(runs: usize, names: &[&str]) -> Result<Vec<(String, f64)>> {
+fn peer(runs: usize, names: &[&str]) -> Result<Vec<(String, Timings)>> {
     let dir = Path::new(PEERS).join("js");
     if !dir.join("node_modules").is_dir() {
         let st = Command::new("npm")
@@ -81,10 +116,7 @@ fn peer(runs: usize, names: &[&str]) -> Result<Vec<(String, f64)>> {
     let mut v = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with('{')) {
         let j: Value = serde_json::from_str(line)?;
-        v.push((
-            j["name"].as_str().unwrap_or_default().to_owned(),
-            j["transitions_per_s"].as_f64().unwrap_or(0.0),
-        ));
+        v.push((j["name"].as_str().unwrap_or_default().to_owned(), Timings::from_json(&j)));
     }
     Ok(v)
 }
@@ -103,13 +135,12 @@ pub(crate) fn run(scale_tasks: usize) -> Result<()> {
     ];
     let peers = peer(5, &["loop", "map", "ecs_like"])?;
     for (name, def, input) in &cases {
-        let r = ours(def, input, 5, &[])?;
-        let rate = r["transitions_per_s"].as_f64().unwrap_or(0.0);
-        let transitions = r["transitions"].as_f64().unwrap_or(0.0);
-        let cli = via_cli(def, input, transitions, 3)?;
-        let p = peers.iter().find(|(n, _)| n == name).map_or(0.0, |(_, r)| *r);
-        let ratio = if p > 0.0 { rate / p } else { 0.0 };
-        println!("bench {name}: sfn={rate:.0} peer={p:.0} ratio={ratio:.1}");
+        let t = Timings::from_json(&ours(def, input, 5, &[])?);
+        let cli = via_cli(def, input, t.transitions, 3)?;
+        let pt = peers.iter().find(|(n, _)| n == name).map(|(_, t)| *t).unwrap_or_default();
+        let (rate, p) = (t.rate(t.median_ms), pt.rate(pt.median_ms));
+        let [lo, mid, hi] = t.ratio_range(pt);
+        println!("bench {name}: sfn={rate:.0} peer={p:.0} ratio={lo:.1}–{mid:.1}–{hi:.1}x");
         println!(
             "bench {name} via sfn run: sfn={cli:.0} peer={p:.0} ratio={:.1}",
             if p > 0.0 { cli / p } else { 0.0 }

@@ -108,7 +108,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         "{}",
         json!({
             "transitions": transitions,
+            "min_ms": times.first().copied().unwrap_or_default(),
             "median_ms": median,
+            "max_ms": times.last().copied().unwrap_or_default(),
             "transitions_per_s": if median > 0.0 { transitions as f64 / (median / 1000.0) } else { 0.0 },
             "tasks": tasks,
             "describe_calls": describe_calls,
