@@ -499,18 +499,21 @@ pub(crate) struct HistoryFull;
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Events in fixed-size chunks: appending never moves earlier events (no reallocation copies).
+    /// Events in chunks that grow to [`CHUNK`]: appending never moves earlier events (no reallocation copies).
     chunks: Vec<Vec<Event>>,
     len: usize,
 }
 
-/// Events per chunk.
+/// The largest chunk, in events.
 const CHUNK: usize = 4096;
+/// The first chunk: most executions are short, so a history starts small and each new chunk is as large as
+/// the history so far (doubling) up to [`CHUNK`].
+const FIRST_CHUNK: usize = 16;
 
 impl Inner {
     fn push(&mut self, e: Event) {
-        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+        if self.chunks.last().is_none_or(|c| c.len() == c.capacity()) {
+            self.chunks.push(Vec::with_capacity(self.len.clamp(FIRST_CHUNK, CHUNK)));
         }
         if let Some(c) = self.chunks.last_mut() {
             c.push(e);
@@ -639,5 +642,43 @@ impl History {
     pub fn events_since(&self, from: usize) -> Vec<Event> {
         let inner = self.lock();
         inner.iter().skip(from).cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed() -> EventDetails {
+        EventDetails::ExecutionFailed { error: None, cause: None }
+    }
+
+    #[test]
+    fn a_short_history_reserves_a_small_chunk() {
+        let h = History::new(None);
+        for i in 0..3 {
+            assert_eq!(h.push(i, Utc::now(), failed()), Ok(i + 1));
+        }
+        let inner = h.lock();
+        assert_eq!(inner.chunks.len(), 1);
+        assert!(inner.chunks[0].capacity() < CHUNK, "first chunk holds {}", inner.chunks[0].capacity());
+    }
+
+    #[test]
+    fn a_long_history_grows_by_chunks_and_keeps_every_event_in_order() {
+        let h = History::new(Some(25_000));
+        for i in 0..10_000u64 {
+            assert_eq!(h.push(i, Utc::now(), failed()), Ok(i + 1));
+        }
+        let events = h.events();
+        assert_eq!(events.len(), 10_000);
+        assert!(
+            events.iter().enumerate().all(|(i, e)| e.id == i as u64 + 1 && e.previous_event_id == i as u64)
+        );
+        assert_eq!(h.events_since(9_990).len(), 10);
+        let inner = h.lock();
+        assert!(inner.chunks.iter().all(|c| c.capacity() <= CHUNK && !c.is_empty()));
+        // Doubling: 16, 16, 32, … 4096, then 4096-event chunks — a few dozen chunks, not one per event.
+        assert!(inner.chunks.len() < 16, "{} chunks", inner.chunks.len());
     }
 }
