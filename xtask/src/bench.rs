@@ -12,7 +12,7 @@ use serde_json::Value;
 
 const PEERS: &str = "../shared/peers";
 
-fn sfn() -> PathBuf {
+pub(crate) fn sfn() -> PathBuf {
     PathBuf::from("target/release/sfn")
 }
 

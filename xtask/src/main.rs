@@ -1,7 +1,9 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `ci`: what CI runs (fmt --check, clippy -D warnings, packaging, tests, docs).
-//! - `bench [N]`: throughput against aws-local-stepfunctions, and N concurrent `.sync` tasks on the simulator.
+//! - `bench [N] [M]`: throughput against aws-local-stepfunctions, N concurrent `.sync` tasks on the simulator,
+//!   and the memory `sfn serve` keeps for each of M finished executions (`serve_mem.rs`).
+//! - `bench-serve [M]`: that last figure alone.
 //! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance` and `fixtures/conformance-jsonata`).
 //! - `fuzz [--seconds N] [--profile dev|release] [--threads T]`: every fuzz target for N seconds (`fuzz.rs`).
 //! - `package`: every publishable crate packaged (`cargo package`, a step of `ci`).
@@ -10,6 +12,7 @@
 mod bench;
 mod conformance;
 mod fuzz;
+mod serve_mem;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -32,13 +35,18 @@ fn main() -> Result<()> {
         Some("bench") => {
             cargo(&["build", "--release", "-p", "sfn-cli"])?;
             let tasks = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
-            bench::run(tasks)
+            bench::run(tasks)?;
+            serve_mem::run(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4_000))
+        }
+        Some("bench-serve") => {
+            cargo(&["build", "--release", "-p", "sfn-cli"])?;
+            serve_mem::run(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4_000))
         }
         Some("fuzz") => fuzz::run(&fuzz::Options::parse(&args[1..])?),
         Some("package") => package(),
         _ => {
             println!(
-                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] | fuzz [--seconds N] [--profile dev|release] [--threads T] | package"
+                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] [SERVE_EXECUTIONS] | bench-serve [EXECUTIONS] | fuzz [--seconds N] [--profile dev|release] [--threads T] | package"
             );
             bail!("unknown or missing command")
         }
