@@ -64,6 +64,43 @@ pub(crate) async fn engine_builder(
     Ok(Engine::builder().config(config).integration(Arc::new(setup.integration)))
 }
 
+fn backend_name(kind: EcsBackendKind) -> &'static str {
+    match kind {
+        EcsBackendKind::Local => "local (containers as host processes)",
+        EcsBackendKind::Sim => "sim (in memory)",
+        EcsBackendKind::Aws => "aws (Amazon ECS through the AWS SDK)",
+    }
+}
+
+/// Says which task definitions the server loaded (`family:revision`), or warns that there are none: a
+/// RunTask then fails with `ECS.ClientException: Unable to describe task definition.`
+fn announce_task_definitions(ecs: &EcsArgs) {
+    let dir =
+        crate::integrations::task_definitions_dir(ecs.task_definitions.as_ref(), std::path::Path::new(""));
+    let Some(dir) = dir else {
+        eprintln!(
+            "sfn serve: warning: no task definitions (no --task-definitions and no ./task-definitions): every \
+             RunTask will fail with `Unable to describe task definition.`; from the repository root, try \
+             --task-definitions fixtures/seed/task-definitions"
+        );
+        return;
+    };
+    match sfn::ecs::load_task_definitions(&dir) {
+        Ok(tds) if tds.is_empty() => {
+            eprintln!("sfn serve: warning: no task definitions in {}", dir.display());
+        }
+        Ok(tds) => {
+            let names: Vec<String> = tds
+                .families()
+                .flat_map(|f| tds.revisions(f).into_iter().map(move |r| format!("{f}:{r}")))
+                .collect();
+            eprintln!("sfn serve: task definitions from {}: {}", dir.display(), names.join(", "));
+        }
+        // The same error stopped the start-up already; nothing more to say.
+        Err(_) => {}
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -107,6 +144,10 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
         let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone(), hosts };
         let server = sfn_server::Server::open(builder, options)?;
         eprintln!("sfn serve: listening on http://{addr}");
+        eprintln!("sfn serve: ECS backend {}", backend_name(args.ecs.ecs));
+        if args.ecs.ecs != EcsBackendKind::Aws {
+            announce_task_definitions(&args.ecs);
+        }
         if host_commands {
             eprintln!(
                 "sfn serve: --ecs local: ECS tasks run as processes of this user on this host, for every caller \

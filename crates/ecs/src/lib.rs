@@ -69,12 +69,12 @@ pub use local::{Capacity, LocalBackend};
 pub use model::{
     DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,
 };
-pub use poller::{DESCRIBE_BATCH, PollIntervals};
-pub use sim::{SimBackend, SimCounters, SimScript};
 pub use output::{
     ContainerLog, LogStream, MAX_LINE_BYTES, OUTPUT_BUFFER_BYTES, OutputBuffer, OutputLine, OutputSink,
     OutputSource, OutputStream, read_lines,
 };
+pub use poller::{DESCRIBE_BATCH, PollIntervals};
+pub use sim::{SimBackend, SimCounters, SimScript};
 pub use taskdef::{
     ContainerDefinition, EnvVar, LogConfiguration, TaskDefinition, TaskDefinitions, cpu_units, memory_mib,
 };

@@ -277,7 +277,10 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
             // Invalid bytes earlier; look only at the last three.
             let start = bytes.len().saturating_sub(3);
             (start..bytes.len())
-                .find(|&i| bytes[i] >= 0xC0 && std::str::from_utf8(&bytes[i..]).is_err_and(|e| e.error_len().is_none()))
+                .find(|&i| {
+                    bytes[i] >= 0xC0
+                        && std::str::from_utf8(&bytes[i..]).is_err_and(|e| e.error_len().is_none())
+                })
                 .map_or(0, |i| bytes.len() - i)
         }
     }

@@ -53,7 +53,14 @@ async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: B
         let bytes = read_body(&headers, body).await?;
         let op = operation(&headers)?;
         let input = body_json(&bytes)?;
-        call(&service, &op, &input).await
+        let started = std::time::Instant::now();
+        let answer = call(&service, &op, &input).await;
+        // Every request at debug (`sfn serve -vv`, `RUST_LOG=debug`): the operation, its outcome, its time.
+        match &answer {
+            Ok(_) => tracing::debug!(operation = %op, elapsed = ?started.elapsed(), "request answered"),
+            Err(e) => tracing::debug!(operation = %op, elapsed = ?started.elapsed(), error = %e.code, "request refused"),
+        }
+        answer
     })
     .await
 }

@@ -103,6 +103,7 @@ use std::sync::Arc;
 
 use sfn_engine::{Engine, EngineBuilder};
 
+pub use arn::valid_name;
 pub use callback::{callback_router, send_task, serve_callbacks};
 pub use conn::HEADER_READ_TIMEOUT;
 pub use error::{ApiError, PROTOCOL_NAMESPACE, SERVICE_NAMESPACE, ServerError, VALIDATE_NAMESPACE};

@@ -55,7 +55,8 @@ async fn stdout_and_stderr_reach_the_sink_labelled_with_state_and_container() {
     let sink = Arc::new(Lines::default());
     let b = backend(sink.clone());
     let (engine_, _) = engine(b.clone());
-    let (o, h) = run(&engine_, machine(SYNC, json!({"TaskDefinition": "markers"}), json!({})), json!({})).await;
+    let (o, h) =
+        run(&engine_, machine(SYNC, json!({"TaskDefinition": "markers"}), json!({})), json!({})).await;
     assert_eq!(o.error.as_deref(), Some("States.TaskFailed"), "{o:?}");
     let (_, arn) = sync_tasks(&h).pop().unwrap();
     let task_id = arn.rsplit('/').next().unwrap();
@@ -79,7 +80,8 @@ async fn output_that_is_not_utf8_never_breaks_the_pipe() {
     let sink = Arc::new(Lines::default());
     let b = backend(sink.clone());
     let (engine_, _) = engine(b.clone());
-    let (o, h) = run(&engine_, machine(SYNC, json!({"TaskDefinition": "binary"}), json!({})), json!({})).await;
+    let (o, h) =
+        run(&engine_, machine(SYNC, json!({"TaskDefinition": "binary"}), json!({})), json!({})).await;
     assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
     assert_eq!(o.output.unwrap()["Containers"][0]["ExitCode"], 0);
     let (_, arn) = sync_tasks(&h).pop().unwrap();
