@@ -4,6 +4,7 @@
 
 mod invalid;
 mod journal;
+mod logs;
 mod output;
 mod realworld;
 mod run;

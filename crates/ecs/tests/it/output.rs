@@ -12,9 +12,12 @@ use crate::support::{engine, machine, run, sync_tasks, tds};
 
 const SYNC: &str = "arn:aws:states:::ecs:runTask.sync";
 
-/// Every line the sink was given: (state, container, stream, text, log stream).
+/// One line the sink was given: (state, container, stream, text, `group:stream`).
+type Seen = (Option<String>, String, OutputStream, String, Option<String>);
+
+/// Every line the sink was given.
 #[derive(Debug, Default)]
-struct Lines(Mutex<Vec<(Option<String>, String, OutputStream, String, Option<String>)>>);
+struct Lines(Mutex<Vec<Seen>>);
 
 impl OutputSink for Lines {
     fn line(&self, source: &OutputSource, line: &OutputLine) {
