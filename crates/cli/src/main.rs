@@ -19,6 +19,7 @@ mod console;
 mod graph;
 mod integrations;
 mod journal;
+mod logs;
 mod policy;
 mod run;
 mod serve;
@@ -78,6 +79,11 @@ enum Command {
     /// Check a `--state-dir` journal, or salvage the intact records of a damaged one.
     #[command(after_help = "Examples:\n  sfn journal check .sfn\n  sfn journal salvage .sfn .sfn-salvaged")]
     Journal(journal::JournalArgs),
+    /// Print the container output of an ECS task, or of every task of an execution, from `sfn serve`.
+    #[command(
+        after_help = "Examples:\n  sfn logs arn:aws:states:us-east-1:123456789012:execution:job:nightly\n  sfn logs arn:aws:ecs:us-east-1:123456789012:task/default/0123abcd --endpoint-url http://127.0.0.1:8083"
+    )]
+    Logs(logs::LogsArgs),
     /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
     #[command(hide = true)]
     Bench(bench::BenchArgs),
@@ -119,6 +125,7 @@ fn main() {
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Journal(args) => journal::run(args),
+        Command::Logs(args) => logs::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

@@ -85,6 +85,7 @@
 
 mod arn;
 mod callback;
+mod client;
 mod conn;
 mod definition;
 mod error;
@@ -106,6 +107,7 @@ use sfn_engine::{Engine, EngineBuilder};
 
 pub use arn::valid_name;
 pub use callback::{callback_router, send_task, serve_callbacks};
+pub use client::{ClientError, call as call_endpoint};
 pub use conn::HEADER_READ_TIMEOUT;
 pub use error::{ApiError, PROTOCOL_NAMESPACE, SERVICE_NAMESPACE, ServerError, VALIDATE_NAMESPACE};
 pub use guard::HostPolicy;
@@ -210,7 +212,11 @@ mod layering {
             ("conn", include_str!("conn.rs")),
             ("logs", include_str!("logs.rs")),
         ],
-        &[("journal", include_str!("journal.rs")), ("definition", include_str!("definition.rs"))],
+        &[
+            ("journal", include_str!("journal.rs")),
+            ("definition", include_str!("definition.rs")),
+            ("client", include_str!("client.rs")),
+        ],
         &[("service", include_str!("service.rs"))],
         &[
             ("machines", include_str!("machines.rs")),

@@ -1,5 +1,5 @@
 //! CloudWatch Logs for container output (`X-Amz-Target: Logs_20140328.*`, awsJson1_1, on the server's
-//! port): `GetLogEvents`, `FilterLogEvents` and `DescribeLogStreams` over a [`LogStore`] that the ECS
+//! port): `GetLogEvents`, `FilterLogEvents`, `DescribeLogStreams` and `DescribeLogGroups` over a [`LogStore`] that the ECS
 //! backend fills (each container with an `awslogs` configuration writes to `group`/`prefix/container/task-id`,
 //! as on ECS), so `aws logs get-log-events --endpoint-url …`, `aws logs tail` and boto3 read it unchanged.
 //! Each stream keeps its newest [`STREAM_BYTES`]; older events are dropped first.
@@ -98,6 +98,18 @@ impl LogStore {
             groups.get(name).ok_or_else(|| not_found("The specified log group does not exist."))
         };
         match op {
+            "DescribeLogGroups" => {
+                let prefix = body.get("logGroupNamePrefix").and_then(Value::as_str).unwrap_or_default();
+                let list: Vec<Value> = groups
+                    .keys()
+                    .filter(|g| g.starts_with(prefix))
+                    .map(|g| {
+                        let arn = format!("arn:aws:logs:{}:{}:log-group:{g}", self.region, self.account);
+                        json!({"logGroupName": g, "arn": format!("{arn}:*"), "logGroupArn": arn, "storedBytes": 0})
+                    })
+                    .collect();
+                Ok(json!({"logGroups": list}))
+            }
             "GetLogEvents" => {
                 let stream_name = body
                     .get("logStreamName")

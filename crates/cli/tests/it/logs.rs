@@ -1,7 +1,8 @@
 //! CloudWatch Logs on `sfn serve`'s port: a `.sync` task whose container has an `awslogs` configuration
 //! writes to `prefix/container/task-id` in its group, and the AWS CLI reads it with `aws logs
 //! get-log-events --endpoint-url …` (awscli v1 as `python -m awscli`; Python from `SFN_TEST_PYTHON`, else
-//! the workspace's `.venv`, else `python3`; `SFN_SKIP_BOTO3=1` skips it as it skips the boto3 test).
+//! the workspace's `.venv`, else `python3`; `SFN_SKIP_BOTO3=1` skips it as it skips the boto3 test), and
+//! `sfn logs EXECUTION_ARN|TASK_ARN` prints it.
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -108,6 +109,20 @@ fn aws_logs_get_log_events_reads_a_served_tasks_container_output() {
     let filtered =
         aws(&["logs", "filter-log-events", "--log-group-name", "/ecs/job", "--filter-pattern", "MARKER-2"]);
     assert_eq!(filtered["events"][0]["message"], "LOG-MARKER-2", "{filtered}");
+
+    // `sfn logs` of the execution and of its task.
+    for arn in [execution.as_str(), output["TaskArn"].as_str().unwrap()] {
+        let o = Command::new(env!("CARGO_BIN_EXE_sfn"))
+            .args(["logs", arn, "--endpoint-url", &endpoint])
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            printed.contains("[app] LOG-MARKER-1\n") && printed.contains("[app] LOG-MARKER-2\n"),
+            "{printed}"
+        );
+    }
 
     let _ = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
     let _ = serve.wait();

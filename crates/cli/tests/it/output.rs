@@ -166,7 +166,7 @@ fn input_and_name_follow_aws_cli_habits() {
 /// Every subcommand's `--help` ends with examples.
 #[test]
 fn every_help_ends_with_examples() {
-    for cmd in ["validate", "run", "policy", "test-state", "serve", "graph", "journal"] {
+    for cmd in ["validate", "run", "policy", "test-state", "serve", "graph", "journal", "logs"] {
         let o = sfn(&[cmd, "--help"]);
         let help = text(&o.stdout);
         let examples =
