@@ -48,6 +48,7 @@ fn aws_logs_get_log_events_reads_a_served_tasks_container_output() {
     let mut serve = Command::new(env!("CARGO_BIN_EXE_sfn"))
         .args(["serve", "--listen", "127.0.0.1:0", "--task-definitions"])
         .arg(dir.join("task-definitions"))
+        .env("RUST_LOG", "debug")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -126,6 +127,13 @@ fn aws_logs_get_log_events_reads_a_served_tasks_container_output() {
 
     let _ = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
     let _ = serve.wait();
-    let _ = drain.join();
+    // `RUST_LOG=debug sfn serve`: the start-up lines, every request, and each finished execution.
+    let logged = drain.join().unwrap();
+    assert!(logged.contains("sfn serve: task definitions from ") && logged.contains("job:1"), "{logged}");
+    assert!(
+        logged.contains("request answered") && logged.contains("operation=CreateStateMachine"),
+        "{logged}"
+    );
+    assert!(logged.contains("execution finished") && logged.contains("status=\"SUCCEEDED\""), "{logged}");
     let _ = std::fs::remove_dir_all(&dir);
 }
