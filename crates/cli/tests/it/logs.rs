@@ -137,3 +137,85 @@ fn aws_logs_get_log_events_reads_a_served_tasks_container_output() {
     assert!(logged.contains("execution finished") && logged.contains("status=\"SUCCEEDED\""), "{logged}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The README's `sfn serve` example, as written from the repository root (the port made free: `8083` →
+/// an ephemeral one, `.sfn` → a temporary directory): the seed machine is created and its execution,
+/// whose task definition the example names, succeeds.
+#[test]
+fn readme_serve_example_runs_as_written() {
+    if std::env::var("SFN_SKIP_BOTO3").is_ok_and(|v| v == "1") {
+        eprintln!("readme_serve_example: SKIPPED because SFN_SKIP_BOTO3=1");
+        return;
+    }
+    let python = python();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme.split_once("## Serve the Step Functions API").unwrap().1;
+    let block = section.split_once("```\n").unwrap().1.split_once("```").unwrap().0.replace("\\\n", " ");
+    let lines: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let serve = lines[0].strip_prefix("sfn ").unwrap().strip_suffix(" &").unwrap();
+    let state = std::env::temp_dir().join(format!("sfn-readme-serve-{}-{}", std::process::id(), unique()));
+    let serve = serve.replace(".sfn", &state.display().to_string());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sfn"))
+        .args(serve.split_whitespace())
+        .args(["--listen", "127.0.0.1:0"])
+        .current_dir(root())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    let endpoint = first.trim().rsplit_once(' ').unwrap().1.to_owned();
+    let drain = std::thread::spawn(move || std::io::read_to_string(err).unwrap_or_default());
+    let mut execution = String::new();
+    for l in &lines[1..] {
+        let l = l.replace("http://127.0.0.1:8083", &endpoint);
+        let args: Vec<&str> = l.strip_prefix("aws ").unwrap().split_whitespace().collect();
+        let o = Command::new(&python)
+            .args(["-m", "awscli", "--output", "json"])
+            .args(&args)
+            .current_dir(root())
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{l}: {}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        if let Some(a) = v["executionArn"].as_str() {
+            execution = a.to_owned();
+        }
+    }
+    let mut status = Value::Null;
+    for _ in 0..150 {
+        let o = Command::new(&python)
+            .args([
+                "-m",
+                "awscli",
+                "--output",
+                "json",
+                "--endpoint-url",
+                &endpoint,
+                "stepfunctions",
+                "describe-execution",
+                "--execution-arn",
+                &execution,
+            ])
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        status = serde_json::from_slice::<Value>(&o.stdout).unwrap()["status"].clone();
+        if status != "RUNNING" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let logged = drain.join().unwrap();
+    assert_eq!(status, "SUCCEEDED", "{logged}");
+    assert!(logged.contains("task definitions from fixtures/seed/task-definitions"), "{logged}");
+    let _ = std::fs::remove_dir_all(&state);
+}
