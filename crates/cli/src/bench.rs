@@ -45,7 +45,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    let input = crate::run::read_input(Some(&args.input))?;
+    let input = crate::run::read_input(Some(&format!("file://{}", args.input.display())))?;
     // Benchmarks measure the interpreter, not AWS's quotas: no history or payload limit.
     let config =
         EngineConfig { max_history_events: None, max_payload_bytes: usize::MAX, ..EngineConfig::default() };

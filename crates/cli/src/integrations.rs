@@ -63,18 +63,20 @@ pub(crate) fn ecs_config(ecs: &EcsArgs, definition: &Path, region: &str) -> EcsC
 /// Builds the engine's integrations for running `machine`, and says which region the run is in
 /// (`AWS_REGION`, or for `--ecs aws` the region of the AWS configuration, profiles included). On the local
 /// backend, when a Task waits for a task token, serves SendTask* on an ephemeral loopback port and gives
-/// containers `AWS_ENDPOINT_URL_SFN`.
+/// containers `AWS_ENDPOINT_URL_SFN`. `output` receives the local containers' output.
 pub(crate) async fn engine_builder(
     ecs: &EcsArgs,
     mocks: &MockArgs,
     definition: &Path,
     machine: &sfn::asl::StateMachine,
     machine_name: &str,
+    output: Option<Arc<dyn sfn::ecs::OutputSink>>,
 ) -> anyhow::Result<(EngineBuilder, String)> {
     let tokens = TokenRegistry::new();
     let mut builder = Engine::builder().tokens(tokens.clone());
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
     let mut config = ecs_config(ecs, definition, &region);
+    config.output_sink = output;
     if ecs.ecs == EcsBackendKind::Local && sfn::ecs::has_callbacks(machine) {
         let (addr, _handle) = sfn_server::serve_callbacks(([127, 0, 0, 1], 0).into(), tokens.clone())
             .await

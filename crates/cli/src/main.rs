@@ -15,12 +15,15 @@ macro_rules! out {
 }
 
 mod bench;
+mod console;
 mod graph;
 mod integrations;
 mod journal;
+mod logs;
 mod policy;
 mod run;
 mod serve;
+mod summary;
 mod test_state;
 mod validate;
 
@@ -33,6 +36,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "sfn", version, about)]
 struct Cli {
+    /// More log lines on stderr: -v info, -vv debug (every request of `sfn serve`), -vvv trace.
+    /// `RUST_LOG` (or `SFN_LOG`), in tracing's filter syntax, overrides it; warnings are on by default.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,35 +47,82 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check definitions like ValidateStateMachineDefinition, plus ECS lints.
+    #[command(
+        after_help = "Examples:\n  sfn validate fixtures/seed/*.asl.json\n  sfn validate fixtures/seed/run-job.asl.json --task-definitions fixtures/seed/task-definitions --strict\n  sfn validate my.asl.json --format json"
+    )]
     Validate(validate::ValidateArgs),
     /// Run a state machine locally (ECS tasks as local processes by default).
+    #[command(
+        after_help = "Examples:\n  sfn run fixtures/seed/run-job.asl.json --input fixtures/seed/run-job.input.json\n  sfn run fixtures/seed/run-job.asl.json --input '{\"commands\": [\"echo\", \"hi\"]}' --history\n  sfn run fixtures/seed/run-job.asl.json --input file://fixtures/seed/run-job.input.json --ecs sim --format json"
+    )]
     Run(run::RunArgs),
     /// Least-privilege IAM policy for the state machine's role (or, with --task-role, the container's).
+    #[command(
+        after_help = "Examples:\n  sfn policy fixtures/seed/run-job.asl.json --region us-east-1 --account 123456789012 --explain\n  sfn policy fixtures/seed/callback.asl.json --task-role\n  sfn policy fixtures/seed/*.asl.json --format terraform"
+    )]
     Policy(policy::PolicyArgs),
     /// Run one state once, like the TestState API (with --inspect: the data after each step).
+    #[command(
+        after_help = "Examples:\n  sfn test-state fixtures/seed/run-job.asl.json --state \"Run an ECS Task and wait for it to complete\" \\\n      --input fixtures/seed/run-job.input.json --inspect\n  sfn test-state my.asl.json --state Choose --input '{\"n\": 3}' --format json"
+    )]
     TestState(test_state::TestStateArgs),
     /// Serve the Step Functions API (boto3, the AWS CLI, every AWS SDK) on loopback.
+    #[command(
+        after_help = "Examples:\n  sfn serve --task-definitions fixtures/seed/task-definitions\n  sfn serve --state-dir .sfn --ecs sim\n  RUST_LOG=debug sfn serve     # every request on stderr"
+    )]
     Serve(serve::ServeArgs),
     /// Draw the state machine (Mermaid or Graphviz DOT).
+    #[command(
+        after_help = "Examples:\n  sfn graph fixtures/seed/run-job.asl.json\n  sfn graph fixtures/seed/run-job.asl.json --format dot | dot -Tsvg > run-job.svg"
+    )]
     Graph(graph::GraphArgs),
     /// Check a `--state-dir` journal, or salvage the intact records of a damaged one.
+    #[command(after_help = "Examples:\n  sfn journal check .sfn\n  sfn journal salvage .sfn .sfn-salvaged")]
     Journal(journal::JournalArgs),
+    /// Print the container output of an ECS task, or of every task of an execution, from `sfn serve`.
+    #[command(
+        after_help = "Examples:\n  sfn logs arn:aws:states:us-east-1:123456789012:execution:job:nightly\n  sfn logs arn:aws:ecs:us-east-1:123456789012:task/default/0123abcd --endpoint-url http://127.0.0.1:8083"
+    )]
+    Logs(logs::LogsArgs),
     /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
     #[command(hide = true)]
     Bench(bench::BenchArgs),
 }
 
 /// Log lines (the server's failed journal commits, a StopTask that failed, …) go to stderr: warnings and errors
-/// by default, more with `SFN_LOG` (`SFN_LOG=info`, `SFN_LOG=sfn_server=debug`, the `tracing` filter syntax).
-fn install_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SFN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+/// by default, more with `-v` (info), `-vv` (debug), `-vvv` (trace); `RUST_LOG` or `SFN_LOG`
+/// (`RUST_LOG=debug`, `RUST_LOG=sfn_server=debug`, the `tracing` filter syntax) decide when set.
+fn install_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = ["RUST_LOG", "SFN_LOG"]
+        .into_iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()).map(|v| (var, v)))
+        .map_or_else(
+            || tracing_subscriber::EnvFilter::new(level),
+            |(var, v)| {
+                tracing_subscriber::EnvFilter::try_new(&v).unwrap_or_else(|e| {
+                    eprintln!("sfn: {var}={v} is not a log filter ({e}); using {level}");
+                    tracing_subscriber::EnvFilter::new(level)
+                })
+            },
+        );
+    // Colours only on a terminal: CI logs and files get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
 }
 
 fn main() {
-    install_logging();
     let cli = Cli::parse();
+    install_logging(cli.verbose);
     let code = match &cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Run(args) => run::run(args),
@@ -77,6 +131,7 @@ fn main() {
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Journal(args) => journal::run(args),
+        Command::Logs(args) => logs::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

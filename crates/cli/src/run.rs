@@ -1,7 +1,9 @@
-//! `sfn run DEF [--input FILE|-] [--ecs local|sim|aws] [--task-definitions DIR] [--history] [--format json]`
+//! `sfn run DEF [--input JSON|FILE|file://FILE|-] [--ecs local|sim|aws] [--task-definitions DIR] [--history]
+//! [--format json] [--quiet] [--log-dir DIR]`
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -63,21 +65,23 @@ pub(crate) struct MockArgs {
 pub(crate) struct RunArgs {
     /// The state machine definition (ASL JSON).
     pub(crate) definition: PathBuf,
-    /// Execution input: a JSON file, or `-` for stdin (default `{}`).
-    #[arg(long)]
-    pub(crate) input: Option<PathBuf>,
+    /// Execution input: inline JSON ('{"a":1}'), a file, file://FILE, or `-` for stdin (default `{}`).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub(crate) input: Option<String>,
     #[command(flatten)]
     pub(crate) ecs: EcsArgs,
     #[command(flatten)]
     pub(crate) mocks: MockArgs,
-    /// Include the execution history (GetExecutionHistory events).
+    #[command(flatten)]
+    pub(crate) output: crate::console::OutputArgs,
+    /// Include the execution history (GetExecutionHistory events; a table in the human format).
     #[arg(long)]
     pub(crate) history: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub(crate) format: RunFormat,
-    /// Execution name (default: a random UUID).
-    #[arg(long)]
+    /// Execution name, checked with AWS's rules (default: a random UUID).
+    #[arg(long, value_parser = execution_name)]
     pub(crate) name: Option<String>,
     /// History events allowed before the execution fails (AWS: 25000; 0 = no limit).
     #[arg(long, default_value_t = 25_000)]
@@ -111,24 +115,55 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
     runtime.block_on(execute(args, machine, input))
 }
 
-pub(crate) fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Value> {
-    read_input_text(path).map(|(v, _)| v)
+/// `--name`: StartExecution's rules — 1 to 80 characters, no white space, no `< > { } [ ]`, no `? *`,
+/// none of `" # % \ ^ | ~ ` $ & , ; : /`, no control characters (the StartExecution API reference).
+pub(crate) fn execution_name(name: &str) -> Result<String, String> {
+    let n = name.chars().count();
+    if !(1..=80).contains(&n) {
+        return Err(format!("an execution name has 1 to 80 characters; this one has {n}"));
+    }
+    if !sfn_server::valid_name(name) {
+        return Err(format!(
+            "Invalid Name: '{name}' (a name has no white space, brackets < > {{ }} [ ], wildcards ? *, \
+             special characters \" # % \\ ^ | ~ ` $ & , ; : / or control characters)"
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+pub(crate) fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
+    read_input_text(arg).map(|(v, _)| v)
 }
 
 /// The input and the caller's text of it (kept verbatim in the history, as AWS keeps StartExecution's).
-pub(crate) fn read_input_text(path: Option<&std::path::Path>) -> anyhow::Result<(Value, Option<String>)> {
-    let text = match path {
+/// As the AWS CLI takes parameters: `file://PATH`, `-` (stdin), inline JSON, or (ours) a file's path.
+pub(crate) fn read_input_text(arg: Option<&str>) -> anyhow::Result<(Value, Option<String>)> {
+    let text = match arg {
         None => return Ok((json!({}), None)),
-        Some(p) if p.as_os_str() == "-" => {
+        Some("-") => {
             let mut s = Vec::new();
             std::io::stdin().read_to_end(&mut s).context("cannot read the input from stdin")?;
             s
         }
-        Some(p) => std::fs::read(p).with_context(|| format!("cannot read the input file {}", p.display()))?,
+        Some(a) => match a.strip_prefix("file://") {
+            Some(p) => std::fs::read(p).with_context(|| format!("cannot read the input file {p}"))?,
+            None if looks_inline(a) => a.as_bytes().to_vec(),
+            None => std::fs::read(a).with_context(|| {
+                format!("cannot read the input file {a} (inline JSON starts with {{, [ or \")")
+            })?,
+        },
     };
     let value = serde_json::from_slice(&text).context("the input is not valid JSON")?;
     let text = String::from_utf8(text).ok().map(|t| t.trim().to_owned());
     Ok((value, text))
+}
+
+/// Inline JSON rather than a path: an object, an array, a string, a number, `true`, `false` or `null`
+/// that is not also the name of a file.
+fn looks_inline(a: &str) -> bool {
+    let t = a.trim_start();
+    let json_like = t.starts_with(['{', '[', '"']) || serde_json::from_str::<Value>(a).is_ok();
+    json_like && !std::path::Path::new(a).is_file()
 }
 
 pub(crate) fn state_machine_name(path: &std::path::Path) -> String {
@@ -147,16 +182,24 @@ async fn execute(
     (input, input_text): (Value, Option<String>),
 ) -> anyhow::Result<i32> {
     let name = state_machine_name(&args.definition);
-    let (builder, region) =
-        match crate::integrations::engine_builder(&args.ecs, &args.mocks, &args.definition, &machine, &name)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("sfn: {e:#}");
-                return Ok(2);
-            }
-        };
+    let console = Arc::new(crate::console::Console::new(&args.output));
+    let sink: Arc<dyn sfn::ecs::OutputSink> = console.clone();
+    let (builder, region) = match crate::integrations::engine_builder(
+        &args.ecs,
+        &args.mocks,
+        &args.definition,
+        &machine,
+        &name,
+        Some(sink),
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("sfn: {e:#}");
+            return Ok(2);
+        }
+    };
     let config = EngineConfig {
         region,
         max_history_events: (args.max_history_events > 0 && !args.no_quotas)
@@ -186,44 +229,28 @@ async fn execute(
     if let Some(c) = &outcome.cause {
         out.insert("cause".into(), Value::String(c.clone()));
     }
-    if args.history {
-        let events: Vec<Value> =
-            execution.history().events().iter().map(sfn::engine::Event::to_json).collect();
-        out.insert("history".into(), Value::Array(events));
-    }
+    let events: Vec<Value> = execution.history().events().iter().map(sfn::engine::Event::to_json).collect();
     match args.format {
-        RunFormat::Json => outln!("{}", Value::Object(out)),
-        RunFormat::Human => print_human(&out),
+        RunFormat::Json => {
+            if args.history {
+                out.insert("history".into(), Value::Array(events));
+            }
+            outln!("{}", Value::Object(out));
+        }
+        RunFormat::Human => {
+            let color = std::io::stdout().is_terminal();
+            for line in crate::summary::run_summary(&out, &events, Some(&console), color) {
+                outln!("{line}");
+            }
+            if args.history {
+                outln!("history:");
+                for row in crate::summary::history_table(&events) {
+                    outln!("  {row}");
+                }
+            }
+        }
     }
     Ok(if outcome.status == ExecutionStatus::Succeeded { 0 } else { 1 })
-}
-
-fn print_human(out: &Map<String, Value>) {
-    let color = std::io::stdout().is_terminal();
-    let status = out.get("status").and_then(Value::as_str).unwrap_or_default();
-    let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() };
-    outln!("{}", if status == "SUCCEEDED" { paint("1;32", status) } else { paint("1;31", status) });
-    if let Some(o) = out.get("output") {
-        outln!("output: {}", serde_json::to_string_pretty(o).unwrap_or_default());
-    }
-    if let Some(e) = out.get("error").and_then(Value::as_str) {
-        outln!("error:  {e}");
-    }
-    if let Some(c) = out.get("cause").and_then(Value::as_str) {
-        // Causes are often JSON (an ECS task): show them pretty when they are.
-        match serde_json::from_str::<Value>(c) {
-            Ok(v @ (Value::Object(_) | Value::Array(_))) => {
-                outln!("cause:  {}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            }
-            _ => outln!("cause:  {c}"),
-        }
-    }
-    if let Some(Value::Array(events)) = out.get("history") {
-        outln!("history:");
-        for e in events {
-            outln!("  {}", e);
-        }
-    }
 }
 
 /// Waits for the end, showing a progress line with the running states once it takes over a second.

@@ -55,13 +55,65 @@ pub(crate) async fn engine_builder(
     endpoint: SocketAddr,
     region: &str,
     state_dir: Option<&std::path::Path>,
+    logs: Arc<sfn_server::LogStore>,
 ) -> anyhow::Result<EngineBuilder> {
     let mut config = crate::integrations::ecs_config(args, std::path::Path::new(""), region);
     config.callback_endpoint = Some(format!("http://{endpoint}"));
+    config.output_sink = Some(Arc::new(LogSink(logs)));
     config.state_dir = state_dir.map(std::path::Path::to_path_buf);
     let setup = config.build().await?;
     let config = EngineConfig { region: setup.region, ..EngineConfig::default() };
     Ok(Engine::builder().config(config).integration(Arc::new(setup.integration)))
+}
+
+fn backend_name(kind: EcsBackendKind) -> &'static str {
+    match kind {
+        EcsBackendKind::Local => "local (containers as host processes)",
+        EcsBackendKind::Sim => "sim (in memory)",
+        EcsBackendKind::Aws => "aws (Amazon ECS through the AWS SDK)",
+    }
+}
+
+/// Says which task definitions the server loaded (`family:revision`), or warns that there are none: a
+/// RunTask then fails with `ECS.ClientException: Unable to describe task definition.`
+fn announce_task_definitions(ecs: &EcsArgs) {
+    let dir =
+        crate::integrations::task_definitions_dir(ecs.task_definitions.as_ref(), std::path::Path::new(""));
+    let Some(dir) = dir else {
+        eprintln!(
+            "sfn serve: warning: no task definitions (no --task-definitions and no ./task-definitions): every \
+             RunTask will fail with `Unable to describe task definition.`; from the repository root, try \
+             --task-definitions fixtures/seed/task-definitions"
+        );
+        return;
+    };
+    match sfn::ecs::load_task_definitions(&dir) {
+        Ok(tds) if tds.is_empty() => {
+            eprintln!("sfn serve: warning: no task definitions in {}", dir.display());
+        }
+        Ok(tds) => {
+            let names: Vec<String> = tds
+                .families()
+                .flat_map(|f| tds.revisions(f).into_iter().map(move |r| format!("{f}:{r}")))
+                .collect();
+            eprintln!("sfn serve: task definitions from {}: {}", dir.display(), names.join(", "));
+        }
+        // The same error stopped the start-up already; nothing more to say.
+        Err(_) => {}
+    }
+}
+
+/// The local containers' output into the server's CloudWatch Logs store: each line of a container with an
+/// `awslogs` configuration to its stream (`prefix/container/task-id` in its group).
+#[derive(Debug)]
+struct LogSink(Arc<sfn_server::LogStore>);
+
+impl sfn::ecs::OutputSink for LogSink {
+    fn line(&self, source: &sfn::ecs::OutputSource, line: &sfn::ecs::OutputLine) {
+        if let Some(s) = &source.log_stream {
+            self.0.append(&s.group, &s.stream, line.timestamp, &line.text);
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -102,11 +154,17 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
     runtime.block_on(async {
         let listener = sfn_server::bind(args.listen, args.allow_remote).await?;
         let addr = listener.local_addr()?;
-        let builder = engine_builder(&args.ecs, addr, &region(), args.state_dir.as_deref()).await?;
+        let logs = Arc::new(sfn_server::LogStore::new(&region(), "123456789012"));
+        let builder =
+            engine_builder(&args.ecs, addr, &region(), args.state_dir.as_deref(), logs.clone()).await?;
         let hosts = args.hostnames.iter().fold(sfn_server::HostPolicy::for_listen(addr), |p, h| p.allow_host(h));
         let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone(), hosts };
-        let server = sfn_server::Server::open(builder, options)?;
+        let server = sfn_server::Server::open(builder, options)?.with_logs(logs);
         eprintln!("sfn serve: listening on http://{addr}");
+        eprintln!("sfn serve: ECS backend {}", backend_name(args.ecs.ecs));
+        if args.ecs.ecs != EcsBackendKind::Aws {
+            announce_task_definitions(&args.ecs);
+        }
         if host_commands {
             eprintln!(
                 "sfn serve: --ecs local: ECS tasks run as processes of this user on this host, for every caller \

@@ -1,4 +1,5 @@
-//! `sfn test-state DEF --state NAME [--input FILE|-] [--variables FILE] [--inspect] [--format json] [--mock-config FILE ...]`
+//! `sfn test-state DEF --state NAME [--input JSON|FILE|file://FILE|-] [--variables JSON|FILE] [--inspect]
+//! [--format json] [--mock-config FILE ...] [--quiet] [--log-dir DIR]`
 
 use std::path::PathBuf;
 
@@ -15,12 +16,12 @@ pub(crate) struct TestStateArgs {
     /// The state to run.
     #[arg(long)]
     pub(crate) state: String,
-    /// The state's input: a JSON file or `-` for stdin (default `{}`).
-    #[arg(long)]
-    pub(crate) input: Option<PathBuf>,
-    /// Variables visible to the state: a JSON object file.
-    #[arg(long)]
-    pub(crate) variables: Option<PathBuf>,
+    /// The state's input: inline JSON, a file, file://FILE, or `-` for stdin (default `{}`).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub(crate) input: Option<String>,
+    /// Variables visible to the state: a JSON object (inline, a file or file://FILE).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub(crate) variables: Option<String>,
     /// Show the data after each step (InputPath, Parameters, result, ResultSelector, ResultPath).
     #[arg(long)]
     pub(crate) inspect: bool,
@@ -32,6 +33,8 @@ pub(crate) struct TestStateArgs {
     /// ECS backend and task definitions, as for `sfn run`.
     #[command(flatten)]
     pub(crate) ecs: crate::run::EcsArgs,
+    #[command(flatten)]
+    pub(crate) output: crate::console::OutputArgs,
 }
 
 /// Runs the command: exit 0 when the state succeeded (or its error was caught), 1 otherwise.
@@ -50,7 +53,7 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
     };
     let variables = match &args.variables {
         None => Map::new(),
-        Some(p) => match crate::run::read_input(Some(p)) {
+        Some(p) => match crate::run::read_input(Some(p.as_str())) {
             Ok(Value::Object(m)) => m,
             Ok(_) => {
                 eprintln!("sfn: --variables must be a JSON object");
@@ -64,6 +67,7 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
     };
     let name = crate::run::state_machine_name(&args.definition);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let console = std::sync::Arc::new(crate::console::Console::new(&args.output));
     runtime.block_on(async {
         let builder = match crate::integrations::engine_builder(
             &args.ecs,
@@ -71,6 +75,7 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
             &args.definition,
             &machine,
             &name,
+            Some(console.clone()),
         )
         .await
         {
@@ -129,8 +134,15 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
             RunFormat::Human => {
                 for (k, v) in &out {
                     match v {
-                        Value::String(s) => outln!("{k}: {s}"),
-                        other => outln!("{k}: {}", serde_json::to_string_pretty(other).unwrap_or_default()),
+                        Value::String(s) => outln!("{k}: {}", crate::summary::short(s, 400)),
+                        // Each step once, as what changed since the step before.
+                        Value::Object(d) if k == "inspectionData" => {
+                            outln!("inspection:");
+                            for line in crate::summary::inspect_lines(d) {
+                                outln!("  {line}");
+                            }
+                        }
+                        other => outln!("{k}: {}", crate::summary::short(&other.to_string(), 400)),
                     }
                 }
             }

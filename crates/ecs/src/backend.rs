@@ -8,7 +8,7 @@ use crate::params::RunTaskParams;
 use crate::taskdef::TaskDefinitions;
 
 /// One RunTask call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunTaskRequest {
     /// The checked parameters.
     pub params: RunTaskParams,
@@ -18,6 +18,10 @@ pub struct RunTaskRequest {
     pub region: String,
     /// Account (ARNs).
     pub account: String,
+    /// The Task state that asks (the local backend labels its containers' output with it).
+    pub state_name: Option<String>,
+    /// The execution that asks.
+    pub execution_arn: Option<String>,
 }
 
 /// Where ECS tasks run: the local host, a simulator, or Amazon ECS.

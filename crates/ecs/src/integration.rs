@@ -260,8 +260,14 @@ impl ServiceIntegration for EcsIntegration {
         let params =
             RunTaskParams::parse(&parameters).map_err(|e| Failure::new(e.error_name(), e.message))?;
         let client_token = params.client_token.clone().or_else(|| Some(ctx.idempotency_key()));
-        let req =
-            RunTaskRequest { params, client_token, region: ctx.region.clone(), account: ctx.account.clone() };
+        let req = RunTaskRequest {
+            params,
+            client_token,
+            region: ctx.region.clone(),
+            account: ctx.account.clone(),
+            state_name: Some(ctx.state_name.clone()),
+            execution_arn: Some(ctx.execution_arn.clone()),
+        };
         let out = self.backend.run_task(&req).await.map_err(|e| Failure::new(e.error_name(), e.message))?;
         let date = chrono::Utc::now().to_rfc2822();
         // ECS's own request id when a real ECS answered (the aws backend), else a fresh one.

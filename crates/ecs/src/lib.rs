@@ -52,6 +52,7 @@ mod integration;
 mod lifecycle;
 mod local;
 mod model;
+mod output;
 pub mod params;
 mod poller;
 mod procs;
@@ -64,13 +65,19 @@ pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
 pub use error::{EcsError, SimConfigError, TaskDefinitionError};
 pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
 pub use lifecycle::{DesiredStatus, LastStatus, StopCode};
-pub use local::{Capacity, ContainerLog, LocalBackend};
+pub use local::{Capacity, LocalBackend};
 pub use model::{
     DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,
 };
+pub use output::{
+    ContainerLog, LogStream, MAX_LINE_BYTES, OUTPUT_BUFFER_BYTES, OutputBuffer, OutputLine, OutputSink,
+    OutputSource, OutputStream, read_lines,
+};
 pub use poller::{DESCRIBE_BATCH, PollIntervals};
 pub use sim::{SimBackend, SimCounters, SimScript};
-pub use taskdef::{ContainerDefinition, EnvVar, TaskDefinition, TaskDefinitions, cpu_units, memory_mib};
+pub use taskdef::{
+    ContainerDefinition, EnvVar, LogConfiguration, TaskDefinition, TaskDefinitions, cpu_units, memory_mib,
+};
 
 /// The README's examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]

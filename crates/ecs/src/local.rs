@@ -13,7 +13,7 @@
 //! the task is STOPPED only once none is left. (A non-essential container that exits leaves its children
 //! to the task's end.)
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
@@ -29,12 +28,11 @@ use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name, mill
 use crate::error::EcsError;
 use crate::lifecycle::{ESSENTIAL_CONTAINER_EXITED, NewTask, STOPPED_BY_USER, StopCode};
 use crate::model::{DescribeOutput, EcsFailure, EcsTask, RunTaskOutput};
+use crate::output::{self, ContainerLog, LogStream, OutputSink, OutputSource, Readers, TaskOutput};
 use crate::params::RunTaskParams;
 use crate::procs::{self, TASK_ARN_VAR, TaskProcs};
 use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
 
-/// Lines of output kept per container.
-const LOG_LINES: usize = 1000;
 /// Host variables a container process inherits (everything else comes from the task).
 const HOST_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ"];
 
@@ -53,19 +51,13 @@ impl Default for Capacity {
     }
 }
 
-/// A container's captured output.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContainerLog {
-    /// Container name.
-    pub container: String,
-    /// The last lines of stdout and stderr, in arrival order.
-    pub lines: VecDeque<String>,
-}
-
 struct LocalTask {
     task: Mutex<EcsTask>,
     stop: watch::Sender<Option<String>>,
-    logs: Mutex<Vec<ContainerLog>>,
+    /// Its containers' output (`output.rs`), and who asked for the task (to label it).
+    output: Arc<TaskOutput>,
+    asked_by: (Option<String>, Option<String>),
+    sink: Option<Arc<dyn OutputSink>>,
 }
 
 #[derive(Default)]
@@ -82,6 +74,7 @@ pub struct LocalBackend {
     capacity: Capacity,
     stop_grace: Duration,
     state: Arc<Mutex<State>>,
+    sink: Option<Arc<dyn OutputSink>>,
 }
 
 impl std::fmt::Debug for LocalBackend {
@@ -99,7 +92,14 @@ impl LocalBackend {
             capacity: Capacity::default(),
             stop_grace: Duration::from_secs(2),
             state: Arc::default(),
+            sink: None,
         }
+    }
+
+    /// Hands every line the containers print to `sink` as it is read (`sfn run` prints them).
+    pub fn with_output_sink(mut self, sink: Arc<dyn OutputSink>) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// Variables given to every container unless its task definition or overrides set them (e.g.
@@ -125,10 +125,10 @@ impl LocalBackend {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The captured output of a task's containers.
+    /// The captured output of a task's containers (the last [`crate::OUTPUT_BUFFER_BYTES`] of each).
     pub fn logs(&self, task_arn: &str) -> Vec<ContainerLog> {
         let t = self.lock().tasks.get(task_arn).cloned();
-        t.map(|t| t.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default()
+        t.map(|t| t.output.snapshot()).unwrap_or_default()
     }
 
     /// Tasks that are not STOPPED yet (orphan checks).
@@ -221,7 +221,13 @@ impl LocalBackend {
             created_at: now_ms(),
         });
         let (stop, _) = watch::channel(None);
-        let local = Arc::new(LocalTask { task: Mutex::new(task.clone()), stop, logs: Mutex::default() });
+        let local = Arc::new(LocalTask {
+            task: Mutex::new(task.clone()),
+            stop,
+            output: Arc::default(),
+            asked_by: (req.state_name.clone(), req.execution_arn.clone()),
+            sink: self.sink.clone(),
+        });
         (task, local)
     }
 }
@@ -256,11 +262,14 @@ async fn drive(
     let arn = local.task.lock().unwrap_or_else(|e| e.into_inner()).task_arn.clone();
     let mut procs = TaskProcs::new(&arn);
     let stop_rx = local.stop.subscribe();
-    match start_containers(&local, &td, &params, &envs, &arn, &mut procs) {
+    let mut readers = Readers::default();
+    match start_containers(&local, &td, &params, &envs, &arn, &mut procs, &mut readers) {
         Started::Failed(reason, children) => fail_to_start(&local, children, &mut procs, &reason).await,
         Started::All(children) => {
             local.update(|t| t.running(now_ms()));
             let (code, reason) = run_until_stopped(&local, &td, children, &mut procs, grace, stop_rx).await;
+            // The output is complete before the task is STOPPED (its processes are gone, so are the pipes).
+            readers.finish(KILL_WAIT).await;
             local.update(|t| t.stopped(code, &reason, now_ms()));
         }
     }
@@ -276,6 +285,7 @@ fn start_containers(
     envs: &[Vec<(String, String)>],
     arn: &str,
     procs: &mut TaskProcs,
+    readers: &mut Readers,
 ) -> Started {
     procs::become_subreaper();
     let mut children = Vec::new();
@@ -285,7 +295,15 @@ fn start_containers(
         env.push((TASK_ARN_VAR.to_owned(), arn.to_owned()));
         match spawn(c, params, &env) {
             Ok(mut child) => {
-                capture(local, &c.name, &mut child);
+                let task_id = arn.rsplit('/').next().unwrap_or(arn);
+                let source = OutputSource {
+                    task_arn: arn.to_owned(),
+                    state_name: local.asked_by.0.clone(),
+                    execution_arn: local.asked_by.1.clone(),
+                    container: c.name.clone(),
+                    log_stream: LogStream::for_container(c, task_id),
+                };
+                readers.extend(output::capture(&local.output, source, local.sink.clone(), &mut child));
                 if let Some(pid) = child.id() {
                     procs.add_container(pid);
                 }
@@ -433,39 +451,6 @@ fn release(state: &Arc<Mutex<State>>, usage: &(String, i64, i64)) {
     if let Some(u) = s.used.get_mut(&usage.0) {
         u.0 -= usage.1;
         u.1 -= usage.2;
-    }
-}
-
-/// Keeps the last lines of a child's stdout and stderr as the container's log.
-fn capture(local: &Arc<LocalTask>, container: &str, child: &mut Child) {
-    let index = {
-        let mut logs = local.logs.lock().unwrap_or_else(|e| e.into_inner());
-        logs.push(ContainerLog { container: container.to_owned(), lines: VecDeque::new() });
-        logs.len() - 1
-    };
-    let out = child.stdout.take();
-    let err = child.stderr.take();
-    let spawn_reader = |reader: Box<dyn tokio::io::AsyncRead + Send + Unpin>| {
-        let local = local.clone();
-        let name = container.to_owned();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(reader).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::debug!(container = %name, "{line}");
-                let mut logs = local.logs.lock().unwrap_or_else(|e| e.into_inner());
-                let l = &mut logs[index].lines;
-                if l.len() == LOG_LINES {
-                    l.pop_front();
-                }
-                l.push_back(line);
-            }
-        });
-    };
-    if let Some(o) = out {
-        spawn_reader(Box::new(o));
-    }
-    if let Some(e) = err {
-        spawn_reader(Box::new(e));
     }
 }
 

@@ -166,7 +166,13 @@ impl SimBackend {
         match call {
             Logged::RunTask { params, client_token, region, account, at_ms } => {
                 let first = self.next.load(Ordering::Relaxed);
-                let req = RunTaskRequest { params: *params, client_token, region, account };
+                let req = RunTaskRequest {
+                    params: *params,
+                    client_token,
+                    region,
+                    account,
+                    ..RunTaskRequest::default()
+                };
                 // The simulator's RunTask never awaits.
                 let Some(Ok(out)) = self.run_task(&req).now_or_never() else { return };
                 let mut tasks = self.lock();

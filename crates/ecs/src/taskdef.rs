@@ -43,6 +43,19 @@ pub struct ContainerDefinition {
     pub memory_reservation: Option<i64>,
     /// `workingDirectory`.
     pub working_directory: Option<String>,
+    /// `logConfiguration` (with `awslogs`, where the container's output goes: [`crate::LogStream`]).
+    pub log_configuration: Option<LogConfiguration>,
+}
+
+/// A container's `logConfiguration`: its log driver and the driver's options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogConfiguration {
+    /// `logDriver` (`awslogs`, `json-file`, …).
+    pub log_driver: String,
+    /// `options` (for `awslogs`: `awslogs-group`, `awslogs-region`, `awslogs-stream-prefix`, …).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
 
 impl ContainerDefinition {

@@ -103,7 +103,8 @@ pub(crate) fn express_arn(region: &str, account: &str, machine: &str, name: &str
 
 /// Whether a (length-checked) state machine or execution name uses only allowed characters: no white
 /// space, no `< > { } [ ]`, no `? *`, none of `" # % \ ^ | ~ ` $ & , ; : /`, no control characters.
-pub(crate) fn valid_name(name: &str) -> bool {
+/// (`sfn run --name` checks its names with it too.)
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().all(|c| {
             !c.is_whitespace()

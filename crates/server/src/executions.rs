@@ -124,8 +124,19 @@ impl Service {
                     ));
                 }
                 None => {
-                    let execution =
-                        self.engine.start_with_arn(prepared, Self::start_request(&s), exec_arn.clone());
+                    let execution = Arc::new(self.engine.start_with_arn(
+                        prepared,
+                        Self::start_request(&s),
+                        exec_arn.clone(),
+                    ));
+                    // One line per finished execution at info (`sfn serve -v`).
+                    let watched = execution.clone();
+                    tokio::spawn(async move {
+                        let o = watched.wait().await;
+                        let seconds = (o.stop_date - watched.start_date).num_milliseconds() as f64 / 1000.0;
+                        tracing::info!(execution = %watched.arn, status = o.status.as_str(),
+                            error = o.error.as_deref().unwrap_or(""), seconds, "execution finished");
+                    });
                     let seq = reg.next_seq;
                     reg.next_seq = reg.next_seq.saturating_add(1);
                     let entry = Arc::new(ExecEntry {
@@ -136,7 +147,7 @@ impl Service {
                         version: s.version.clone(),
                         input: s.input_text.clone(),
                         start_date: execution.start_date,
-                        run: Mutex::new(Run::Live { execution: Arc::new(execution), ended: None }),
+                        run: Mutex::new(Run::Live { execution, ended: None }),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
                     reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());

@@ -13,6 +13,7 @@ use axum::routing::post;
 use serde_json::Value;
 
 use crate::error::{ApiError, ServerError};
+use crate::logs::LogStore;
 use crate::protocol::{body_json, operation, read_body, respond};
 use crate::service::Service;
 
@@ -48,18 +49,40 @@ pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Va
     }
 }
 
-async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: Body) -> Response {
+async fn handle(
+    State((service, logs)): State<(Arc<Service>, Arc<LogStore>)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     respond(async {
         let bytes = read_body(&headers, body).await?;
+        // CloudWatch Logs (awsJson1_1) on the same port: the containers' output.
+        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if let Some(op) = target.strip_prefix(crate::logs::TARGET_PREFIX) {
+            let input = body_json(&bytes)?;
+            tracing::debug!(operation = %op, "logs request");
+            return logs.call(op, &input);
+        }
         let op = operation(&headers)?;
         let input = body_json(&bytes)?;
-        call(&service, &op, &input).await
+        let started = std::time::Instant::now();
+        let answer = call(&service, &op, &input).await;
+        // Every request at debug (`sfn serve -vv`, `RUST_LOG=debug`): the operation, its outcome, its time.
+        match &answer {
+            Ok(_) => tracing::debug!(operation = %op, elapsed = ?started.elapsed(), "request answered"),
+            Err(e) => tracing::debug!(operation = %op, elapsed = ?started.elapsed(), error = %e.code, "request refused"),
+        }
+        answer
     })
     .await
 }
 
-pub(crate) fn router(service: Arc<Service>, policy: Arc<crate::guard::HostPolicy>) -> Router {
-    crate::guard::guarded(Router::new().route("/", post(handle)).with_state(service), policy)
+pub(crate) fn router(
+    service: Arc<Service>,
+    logs: Arc<LogStore>,
+    policy: Arc<crate::guard::HostPolicy>,
+) -> Router {
+    crate::guard::guarded(Router::new().route("/", post(handle)).with_state((service, logs)), policy)
 }
 
 /// Refuses a non-loopback `addr` unless `allow_remote`: the endpoint checks no credentials.

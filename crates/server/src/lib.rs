@@ -85,6 +85,7 @@
 
 mod arn;
 mod callback;
+mod client;
 mod conn;
 mod definition;
 mod error;
@@ -92,6 +93,7 @@ mod executions;
 mod guard;
 mod http;
 mod journal;
+mod logs;
 mod machines;
 mod protocol;
 mod service;
@@ -103,7 +105,9 @@ use std::sync::Arc;
 
 use sfn_engine::{Engine, EngineBuilder};
 
+pub use arn::valid_name;
 pub use callback::{callback_router, send_task, serve_callbacks};
+pub use client::{ClientError, call as call_endpoint};
 pub use conn::HEADER_READ_TIMEOUT;
 pub use error::{ApiError, PROTOCOL_NAMESPACE, SERVICE_NAMESPACE, ServerError, VALIDATE_NAMESPACE};
 pub use guard::HostPolicy;
@@ -112,6 +116,7 @@ pub use journal::{
     JOURNAL_FILE, JournalCheck, RecordCounts, SalvageReport, check as check_journal,
     salvage as salvage_journal,
 };
+pub use logs::{LogStore, STREAM_BYTES as LOG_STREAM_BYTES, TARGET_PREFIX as LOGS_TARGET_PREFIX};
 pub use protocol::BODY_READ_TIMEOUT;
 pub use protocol::{CONTENT_TYPE, MAX_BODY_BYTES, body_json, operation};
 
@@ -128,6 +133,7 @@ pub struct ServerOptions {
 pub struct Server {
     service: Arc<service::Service>,
     hosts: Arc<HostPolicy>,
+    logs: Arc<LogStore>,
 }
 
 impl std::fmt::Debug for Server {
@@ -149,7 +155,14 @@ impl Server {
             None => (builder.build(), None, journal::Snapshot::default()),
         };
         let service = Arc::new(service::Service::new(engine, journal, snapshot));
-        Ok(Server { service, hosts: Arc::new(options.hosts) })
+        Ok(Server { service, hosts: Arc::new(options.hosts), logs: Arc::default() })
+    }
+
+    /// Answers CloudWatch Logs' GetLogEvents, FilterLogEvents and DescribeLogStreams from `logs` (the
+    /// containers' output; by default an empty store).
+    pub fn with_logs(mut self, logs: Arc<LogStore>) -> Self {
+        self.logs = logs;
+        self
     }
 
     /// The engine (its token registry answers SendTask*).
@@ -159,7 +172,7 @@ impl Server {
 
     /// The API as an axum router (`POST /`), behind the `Host`/`Origin` rules of [`ServerOptions::hosts`].
     pub fn router(&self) -> axum::Router {
-        http::router(self.service.clone(), self.hosts.clone())
+        http::router(self.service.clone(), self.logs.clone(), self.hosts.clone())
     }
 
     /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight,
@@ -197,8 +210,13 @@ mod layering {
             ("arn", include_str!("arn.rs")),
             ("guard", include_str!("guard.rs")),
             ("conn", include_str!("conn.rs")),
+            ("logs", include_str!("logs.rs")),
         ],
-        &[("journal", include_str!("journal.rs")), ("definition", include_str!("definition.rs"))],
+        &[
+            ("journal", include_str!("journal.rs")),
+            ("definition", include_str!("definition.rs")),
+            ("client", include_str!("client.rs")),
+        ],
         &[("service", include_str!("service.rs"))],
         &[
             ("machines", include_str!("machines.rs")),

@@ -56,6 +56,9 @@ pub struct EcsConfig {
     /// With the sim backend, keep the simulated tasks in `sim-tasks.jsonl` here, so they outlive the
     /// process like the executions that wait for them.
     pub state_dir: Option<PathBuf>,
+    /// Where the local backend's containers' output goes, line by line, as it is read (`sfn run` prints
+    /// it); it is kept per task either way ([`LocalBackend::logs`]).
+    pub output_sink: Option<Arc<dyn OutputSink>>,
 }
 
 impl Default for EcsConfig {
@@ -68,6 +71,7 @@ impl Default for EcsConfig {
             extra_env: Vec::new(),
             region: "us-east-1".to_owned(),
             state_dir: None,
+            output_sink: None,
         }
     }
 }
@@ -162,7 +166,11 @@ impl EcsConfig {
                     env.push(("AWS_SECRET_ACCESS_KEY".to_owned(), "sfn-local".to_owned()));
                 }
                 env.extend(self.extra_env.iter().cloned());
-                EcsIntegration::new(Arc::new(LocalBackend::new(tds).with_extra_env(env)))
+                let mut local = LocalBackend::new(tds).with_extra_env(env);
+                if let Some(sink) = &self.output_sink {
+                    local = local.with_output_sink(sink.clone());
+                }
+                EcsIntegration::new(Arc::new(local))
             }
             Backend::Sim => {
                 let sim = match &self.sim_config {

@@ -4,6 +4,8 @@
 
 mod invalid;
 mod journal;
+mod logs;
+mod output;
 mod realworld;
 mod run;
 mod tools;

@@ -62,6 +62,7 @@ fn request(params: Value) -> RunTaskRequest {
         params,
         region: "us-east-1".into(),
         account: "123456789012".into(),
+        ..RunTaskRequest::default()
     }
 }
 

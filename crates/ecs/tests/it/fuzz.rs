@@ -172,6 +172,7 @@ fn check(template: &Value) {
         client_token: None,
         region: "us-east-1".into(),
         account: "123456789012".into(),
+        ..RunTaskRequest::default()
     };
     let sim = sim();
     let out = sim.run_task(&req).now_or_never().expect("the simulator never waits").expect("RunTask");

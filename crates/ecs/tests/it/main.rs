@@ -7,6 +7,7 @@ mod aws;
 mod faults;
 mod fuzz;
 mod local;
+mod output;
 #[cfg(target_os = "linux")]
 mod procs;
 mod security;

@@ -110,6 +110,7 @@ async fn persisted_tasks_survive_a_restart() {
         client_token: Some(token.to_owned()),
         region: "us-east-1".into(),
         account: "123456789012".into(),
+        ..RunTaskRequest::default()
     };
     let sim = open();
     let job = sim.run_task(&request("job", "t1")).await.unwrap().tasks[0].clone();
