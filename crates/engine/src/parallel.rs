@@ -17,10 +17,11 @@ pub(crate) async fn run(
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
     let eff = ctx.input_path(input)?;
-    let branch_input = match &p.parameters {
-        Some(params) => ctx.payload(params, &eff)?,
-        None => eff.into_owned(),
-    };
+    let branch_input = ctx.parameters(p.parameters.as_ref(), eff)?;
+    if let Some(mock) = ctx.test_mock() {
+        // TestState's mock stands in for the branches.
+        return Ok(mock.answer()?);
+    }
     let started = ctx.event(prev, EventDetails::ParallelStateStarted)?;
     let outcome = branches(ctx, p, branch_input, started).await;
     let exec = ctx.exec;

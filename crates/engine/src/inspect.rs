@@ -1,0 +1,114 @@
+//! What a TestState run adds to an execution ([`TestHooks`]): the tested state's name, its mock
+//! (`mock.result` / `mock.errorOutput`), the context object it is given, and the [`Inspection`] the
+//! interpreter fills in as the state runs (the data after each step, TestState's `inspectionData`). A
+//! leaf: the interpreter's modules record into it through `StateCtx::inspect`, only for the tested
+//! state, and a normal execution has none (one `None` check per step).
+
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+use sfn_path::ErrorName;
+
+/// The data after each step (TestState `inspectionData`); a step that did not run is `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Inspection {
+    /// The state's input.
+    pub input: Value,
+    /// After InputPath (JSONPath).
+    pub after_input_path: Option<Value>,
+    /// After Parameters (JSONPath).
+    pub after_parameters: Option<Value>,
+    /// After Arguments (JSONata).
+    pub after_arguments: Option<Value>,
+    /// The task's (or Pass's, or the mock's) result.
+    pub result: Option<Value>,
+    /// After ResultSelector (JSONPath).
+    pub after_result_selector: Option<Value>,
+    /// After ResultPath (JSONPath).
+    pub after_result_path: Option<Value>,
+    /// Variables after Assign.
+    pub variables: Option<Map<String, Value>>,
+    /// Which Retry or Catch rule handled the failure (`errorDetails`).
+    pub error_details: Option<ErrorDetails>,
+}
+
+/// TestState's `inspectionData.errorDetails`: the rule that handled a failure.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ErrorDetails {
+    /// The index of the Catch rule that caught the error.
+    pub catch_index: Option<usize>,
+    /// The index of the Retry rule that would retry it.
+    pub retry_index: Option<usize>,
+    /// The back-off before that retry, in seconds.
+    pub retry_backoff_interval_seconds: Option<f64>,
+}
+
+/// What a TestState mock answers instead of the state's work (Task, Parallel, Map).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestMock {
+    /// `mock.result`: the state's result.
+    Result(Value),
+    /// `mock.errorOutput`: the state fails with this error and cause.
+    Error {
+        /// The error name.
+        error: ErrorName,
+        /// The cause.
+        cause: Option<String>,
+    },
+}
+
+impl TestMock {
+    /// The state's result, or its failure.
+    pub(crate) fn answer(&self) -> Result<Value, crate::error::Failure> {
+        match self {
+            TestMock::Result(v) => Ok(v.clone()),
+            TestMock::Error { error, cause } => {
+                Err(crate::error::Failure { name: Some(error.clone()), cause: cause.clone() })
+            }
+        }
+    }
+}
+
+/// A TestState run's additions to its execution.
+#[derive(Debug)]
+pub(crate) struct TestHooks {
+    /// The tested state (nested states of a Map or Parallel record nothing).
+    pub(crate) state: String,
+    pub(crate) mock: Option<TestMock>,
+    /// A context object (`$$`) whose members replace the execution's.
+    pub(crate) context: Option<Map<String, Value>>,
+    /// `stateConfiguration.mapIterationFailureCount`: iterations of the mocked Map that failed.
+    pub(crate) map_failures: Option<u64>,
+    pub(crate) inspection: Mutex<Inspection>,
+}
+
+impl TestHooks {
+    /// Records into the inspection.
+    pub(crate) fn record(&self, f: impl FnOnce(&mut Inspection)) {
+        f(&mut self.inspection.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// The inspection so far.
+    pub(crate) fn take(&self) -> Inspection {
+        std::mem::take(&mut *self.inspection.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// `over`'s members replace `base`'s, objects merged member by member.
+pub(crate) fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
