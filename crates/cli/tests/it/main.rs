@@ -6,6 +6,7 @@ mod invalid;
 mod journal;
 mod realworld;
 mod run;
+mod test_state;
 mod tools;
 mod validate;
 mod verdicts;
