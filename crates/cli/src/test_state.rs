@@ -209,38 +209,7 @@ pub(crate) fn run(args: &TestStateArgs) -> anyhow::Result<i32> {
         }
         let level = args.inspection_level.as_deref().unwrap_or(if args.inspect { "DEBUG" } else { "INFO" });
         if level != "INFO" {
-            let i = &o.inspection;
-            let mut d = Map::new();
-            d.insert("input".into(), i.input.clone());
-            for (k, v) in [
-                ("afterInputPath", &i.after_input_path),
-                ("afterParameters", &i.after_parameters),
-                ("afterArguments", &i.after_arguments),
-                ("result", &i.result),
-                ("afterResultSelector", &i.after_result_selector),
-                ("afterResultPath", &i.after_result_path),
-            ] {
-                if let Some(v) = v {
-                    d.insert(k.into(), v.clone());
-                }
-            }
-            if let Some(vars) = &i.variables {
-                d.insert("variables".into(), Value::Object(vars.clone()));
-            }
-            if let Some(e) = &i.error_details {
-                let mut details = Map::new();
-                for (k, v) in [
-                    ("catchIndex", e.catch_index.map(|n| json!(n))),
-                    ("retryIndex", e.retry_index.map(|n| json!(n))),
-                    ("retryBackoffIntervalSeconds", e.retry_backoff_interval_seconds.map(|s| json!(s))),
-                ] {
-                    if let Some(v) = v {
-                        details.insert(k.into(), v);
-                    }
-                }
-                d.insert("errorDetails".into(), Value::Object(details));
-            }
-            out.insert("inspectionData".into(), Value::Object(d));
+            out.insert("inspectionData".into(), Value::Object(o.inspection.members()));
         }
         match args.format {
             RunFormat::Json => outln!("{}", Value::Object(out)),

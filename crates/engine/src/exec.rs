@@ -117,6 +117,14 @@ impl ContextObject for ContextView<'_> {
     }
 }
 
+/// How a Parallel or Map scope ended (which closing event it gets).
+#[derive(Clone, Copy)]
+pub(crate) enum Closing {
+    Succeeded,
+    Aborted,
+    Failed,
+}
+
 /// Per-state facts the context object (`$$`) shows.
 #[derive(Clone, Copy)]
 pub(crate) struct StateInfo<'a> {
@@ -223,6 +231,23 @@ impl Exec {
     pub(crate) fn join_event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
         *prev = (*prev).max(self.history.len() as u64);
         self.event(prev, details)
+    }
+
+    /// Ends a scope that ran branches or iterations (Parallel, Map): the closing event `closing` names
+    /// for how it ended (after the latest event of any branch), and the array of their outputs.
+    pub(crate) fn close(
+        &self,
+        prev: &mut u64,
+        outcome: Result<Vec<Value>, Interrupt>,
+        closing: impl Fn(Closing) -> EventDetails,
+    ) -> Result<Value, Interrupt> {
+        let (how, result) = match outcome {
+            Ok(outputs) => (Closing::Succeeded, Ok(Value::Array(outputs))),
+            Err(Interrupt::Abort) => (Closing::Aborted, Err(Interrupt::Abort)),
+            Err(e) => (Closing::Failed, Err(e)),
+        };
+        self.join_event(prev, closing(how))?;
+        result
     }
 
     /// The context object as one JSON document (only for `$$` paths that need a whole member);

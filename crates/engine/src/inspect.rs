@@ -33,6 +33,45 @@ pub struct Inspection {
     pub error_details: Option<ErrorDetails>,
 }
 
+impl Inspection {
+    /// The members of TestState's `inspectionData` (API reference, InspectionData) that ran, under
+    /// AWS's names, as JSON values (the API sends each but `errorDetails` as JSON text).
+    pub fn members(&self) -> Map<String, Value> {
+        let mut d = Map::new();
+        d.insert("input".into(), self.input.clone());
+        for (k, v) in [
+            ("afterInputPath", &self.after_input_path),
+            ("afterParameters", &self.after_parameters),
+            ("afterArguments", &self.after_arguments),
+            ("result", &self.result),
+            ("afterResultSelector", &self.after_result_selector),
+            ("afterResultPath", &self.after_result_path),
+        ] {
+            if let Some(v) = v {
+                d.insert(k.into(), v.clone());
+            }
+        }
+        if let Some(vars) = &self.variables {
+            d.insert("variables".into(), Value::Object(vars.clone()));
+        }
+        if let Some(e) = &self.error_details {
+            let mut details = Map::new();
+            if let Some(i) = e.catch_index {
+                details.insert("catchIndex".into(), Value::from(i));
+            }
+            if let Some(i) = e.retry_index {
+                details.insert("retryIndex".into(), Value::from(i));
+            }
+            // The API's `retryBackoffIntervalSeconds` is an integer.
+            if let Some(s) = e.retry_backoff_interval_seconds {
+                details.insert("retryBackoffIntervalSeconds".into(), Value::from(s.round() as i64));
+            }
+            d.insert("errorDetails".into(), Value::Object(details));
+        }
+        d
+    }
+}
+
 /// TestState's `inspectionData.errorDetails`: the rule that handled a failure.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[non_exhaustive]

@@ -10,7 +10,7 @@ use sfn_asl::{Dynamic, Map, Payload, ProcessorMode, QueryLanguage};
 use sfn_path::{ErrorName, Path, Scope, Template};
 
 use crate::error::{Failure, Interrupt};
-use crate::exec::{StateCtx, display_value};
+use crate::exec::{Closing, StateCtx, display_value};
 use crate::history::EventDetails;
 use crate::jsonata::AtaScope;
 use crate::vars::Vars;
@@ -47,21 +47,11 @@ pub(crate) async fn run(
     let total = items.len();
     let started = ctx.event(prev, EventDetails::MapStateStarted { length: total })?;
     let outcome = iterate(ctx, m, items, &eff, settings, started).await;
-    let exec = ctx.exec;
-    match outcome {
-        Ok(outputs) => {
-            exec.join_event(prev, EventDetails::MapStateSucceeded { started })?;
-            Ok(Value::Array(outputs))
-        }
-        Err(Interrupt::Abort) => {
-            exec.join_event(prev, EventDetails::MapStateAborted { started })?;
-            Err(Interrupt::Abort)
-        }
-        Err(e) => {
-            exec.join_event(prev, EventDetails::MapStateFailed { started })?;
-            Err(e)
-        }
-    }
+    ctx.exec.close(prev, outcome, |how| match how {
+        Closing::Succeeded => EventDetails::MapStateSucceeded { started },
+        Closing::Aborted => EventDetails::MapStateAborted { started },
+        Closing::Failed => EventDetails::MapStateFailed { started },
+    })
 }
 
 /// TestState's mock stands in for the iterations (ItemReader included: the mock is what it read and

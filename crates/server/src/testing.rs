@@ -346,39 +346,10 @@ impl Service {
     }
 }
 
-/// `inspectionData` (API reference, InspectionData): JSON texts, each step that ran.
+/// `inspectionData`: each step that ran, as JSON text (`errorDetails` is an object).
 fn inspection_data(insp: &Inspection) -> Value {
-    let mut d = Map::new();
-    d.insert("input".into(), text(&insp.input));
-    for (k, v) in [
-        ("afterInputPath", &insp.after_input_path),
-        ("afterParameters", &insp.after_parameters),
-        ("afterArguments", &insp.after_arguments),
-        ("result", &insp.result),
-        ("afterResultSelector", &insp.after_result_selector),
-        ("afterResultPath", &insp.after_result_path),
-    ] {
-        if let Some(v) = v {
-            d.insert(k.into(), text(v));
-        }
-    }
-    if let Some(vars) = &insp.variables {
-        d.insert("variables".into(), text(&Value::Object(vars.clone())));
-    }
-    if let Some(e) = &insp.error_details {
-        let mut details = Map::new();
-        if let Some(i) = e.catch_index {
-            details.insert("catchIndex".into(), json!(i));
-        }
-        if let Some(i) = e.retry_index {
-            details.insert("retryIndex".into(), json!(i));
-        }
-        if let Some(s) = e.retry_backoff_interval_seconds {
-            details.insert("retryBackoffIntervalSeconds".into(), json!(s.round() as i64));
-        }
-        d.insert("errorDetails".into(), Value::Object(details));
-    }
-    Value::Object(d)
+    let members = insp.members().into_iter();
+    Value::Object(members.map(|(k, v)| if k == "errorDetails" { (k, v) } else { (k, text(&v)) }).collect())
 }
 
 /// Finds a state by name anywhere in the machine (nested branches and processors included).
