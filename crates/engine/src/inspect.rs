@@ -29,6 +29,14 @@ pub struct Inspection {
     pub after_result_path: Option<Value>,
     /// Variables after Assign.
     pub variables: Option<Map<String, Value>>,
+    /// A Map's items after ItemsPath (JSONPath) or `Items` (JSONata).
+    pub after_items_path: Option<Value>,
+    /// A Map's MaxConcurrency, as evaluated.
+    pub max_concurrency: Option<u64>,
+    /// A Map's ToleratedFailureCount, as evaluated.
+    pub tolerated_failure_count: Option<f64>,
+    /// A Map's ToleratedFailurePercentage, as evaluated.
+    pub tolerated_failure_percentage: Option<f64>,
     /// Which Retry or Catch rule handled the failure (`errorDetails`).
     pub error_details: Option<ErrorDetails>,
 }
@@ -46,6 +54,7 @@ impl Inspection {
             ("result", &self.result),
             ("afterResultSelector", &self.after_result_selector),
             ("afterResultPath", &self.after_result_path),
+            ("afterItemsPath", &self.after_items_path),
         ] {
             if let Some(v) = v {
                 d.insert(k.into(), v.clone());
@@ -53,6 +62,16 @@ impl Inspection {
         }
         if let Some(vars) = &self.variables {
             d.insert("variables".into(), Value::Object(vars.clone()));
+        }
+        if let Some(n) = self.max_concurrency {
+            d.insert("maxConcurrency".into(), Value::from(n));
+        }
+        // The API's toleratedFailureCount is an integer, its percentage a float.
+        if let Some(n) = self.tolerated_failure_count {
+            d.insert("toleratedFailureCount".into(), Value::from(n as i64));
+        }
+        if let Some(p) = self.tolerated_failure_percentage {
+            d.insert("toleratedFailurePercentage".into(), Value::from(p));
         }
         if let Some(e) = &self.error_details {
             let mut details = Map::new();

@@ -27,6 +27,10 @@ pub(crate) async fn run(
 ) -> Result<Value, Interrupt> {
     if let Some(mock) = ctx.test_mock() {
         let eff = ctx.input_path(input)?;
+        if distributed_only(m).is_none() {
+            let items = items(&ctx, m, &eff)?;
+            ctx.inspect(|i| i.after_items_path = Some(items.into_owned()));
+        }
         return mocked(&ctx, mock, &Settings::of(&ctx, m, &eff)?);
     }
     if let Some(cause) = distributed_only(m) {
@@ -120,6 +124,11 @@ impl Settings {
             tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
         let tolerated_pct =
             tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")?;
+        ctx.inspect(|i| {
+            i.max_concurrency = Some(max_concurrency);
+            i.tolerated_failure_count = tolerated_count;
+            i.tolerated_failure_percentage = tolerated_pct;
+        });
         // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
         // huge array does not hold a future per item at once.
         let limit = match max_concurrency {

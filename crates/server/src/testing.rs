@@ -346,10 +346,13 @@ impl Service {
     }
 }
 
-/// `inspectionData`: each step that ran, as JSON text (`errorDetails` is an object).
+/// `inspectionData`: each step that ran, as JSON text (`errorDetails` and the Map's numbers as they are).
 fn inspection_data(insp: &Inspection) -> Value {
+    let numbers = ["errorDetails", "maxConcurrency", "toleratedFailureCount", "toleratedFailurePercentage"];
     let members = insp.members().into_iter();
-    Value::Object(members.map(|(k, v)| if k == "errorDetails" { (k, v) } else { (k, text(&v)) }).collect())
+    Value::Object(
+        members.map(|(k, v)| if numbers.contains(&k.as_str()) { (k, v) } else { (k, text(&v)) }).collect(),
+    )
 }
 
 /// Finds a state by name anywhere in the machine (nested branches and processors included).

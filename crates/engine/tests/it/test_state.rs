@@ -231,6 +231,11 @@ async fn a_mocked_map_counts_failed_iterations_against_its_threshold() {
     };
     let o = run(Some(1)).await.unwrap();
     assert_eq!((o.status, o.output), (TestStatus::Succeeded, Some(json!([1, null, 3]))));
+    // What AWS shows of a mocked Map (LocalStack's AWS-validated test_state_configuration snapshot).
+    let members = o.inspection.members();
+    assert_eq!(members.get("afterItemsPath"), Some(&json!([1, 2, 3])));
+    assert_eq!(members.get("maxConcurrency"), Some(&json!(0)));
+    assert_eq!(members.get("toleratedFailureCount"), Some(&json!(1)));
     let o = run(Some(2)).await.unwrap();
     assert_eq!(
         (o.status, o.error.as_deref()),
