@@ -242,3 +242,26 @@ async fn a_mocked_map_counts_failed_iterations_against_its_threshold() {
         (TestStatus::CaughtError, Some("States.ExceedToleratedFailureThreshold"))
     );
 }
+
+/// Unmocked, a Parallel or Map runs its branches and iterations through the interpreter (the API refuses
+/// this; `sfn test-state` allows it as a local extension), and a Wait is evaluated but not waited.
+#[tokio::test]
+async fn unmocked_parallel_and_map_run_their_scopes_and_waits_do_not_wait() {
+    let engine = Engine::builder().build();
+    let branch = |r: i64| {
+        let (w, p) = (format!("W{r}"), format!("R{r}"));
+        json!({"StartAt": w, "States": {w.clone(): {"Type": "Wait", "Seconds": 3600, "Next": p}, p.clone(): {"Type": "Pass", "Result": r, "End": true}}})
+    };
+    let p = prepared(
+        &engine,
+        machine(
+            json!({"P": {"Type": "Parallel", "Branches": [branch(1), branch(2)], "ResultPath": "$.r", "Next": "M"},
+                "M": {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": {"StartAt": "D", "States": {"D": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": true}}}, "End": true}}),
+            "P",
+        ),
+    );
+    let o = engine.test_state(&p, req("P", json!({"xs": [1]}), Map::new())).await.unwrap();
+    assert_eq!((o.status, o.output), (TestStatus::Succeeded, Some(json!({"xs": [1], "r": [1, 2]}))));
+    let o = engine.test_state(&p, req("M", json!({"xs": ["a", "b"]}), Map::new())).await.unwrap();
+    assert_eq!(o.output, Some(json!([{"v": "a"}, {"v": "b"}])));
+}
