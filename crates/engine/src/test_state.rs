@@ -96,6 +96,10 @@ impl Engine {
         let Some(st) = find_state(&machine.states, &req.state) else {
             return Err(TestStateError::NoSuchState(req.state));
         };
+        // Only a state's work (a Task's call, a Parallel's branches, a Map's iterations) can be mocked.
+        if req.mock.is_some() && st.recovery().is_none() {
+            return Err(TestStateError::MockNotSupported(st.type_name()));
+        }
         let hooks = Arc::new(TestHooks {
             state: st.name.clone(),
             mock: req.mock,

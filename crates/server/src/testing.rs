@@ -99,11 +99,10 @@ fn mock_for(mock: &Value, state: &State, reveal: bool) -> Result<TestMock, ApiEr
     m.opt_enum("fieldValidationMode", &["STRICT", "PRESENT", "NONE"])?;
     let result = m.opt_sensitive("result", 262_144)?;
     let error_output = m.opt_object("errorOutput")?.and(mock.get("errorOutput"));
-    if let StateKind::Pass(_) | StateKind::Fail(_) | StateKind::Succeed = state.kind {
-        return Err(ApiError::client(
-            "ValidationException",
-            format!("State type '{}' is not supported when a mock is specified", state.type_name()),
-        ));
+    if state.recovery().is_none() {
+        // The engine's refusal (`TestStateError::MockNotSupported`), before the mock's own checks.
+        let why = sfn_engine::TestStateError::MockNotSupported(state.type_name());
+        return Err(ApiError::client("ValidationException", why.to_string()));
     }
     if reveal {
         return Err(ApiError::client(

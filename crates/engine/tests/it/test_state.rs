@@ -84,6 +84,11 @@ async fn choice_picks_the_next_state_and_unknown_states_are_errors() {
     );
     let o = engine.test_state(&p, req("C", json!({"n": 5}), Map::new())).await.unwrap();
     assert_eq!(o.next_state.as_deref(), Some("Big"));
+    // A Choice has no work to mock: refused, never ignored.
+    let mut r = req("C", json!({"n": 5}), Map::new());
+    r.mock = Some(TestMock::Result(json!(1)));
+    let e = engine.test_state(&p, r).await.unwrap_err();
+    assert_eq!(e.to_string(), "State type 'Choice' is not supported when a mock is specified");
     assert!(engine.test_state(&p, req("Nope", json!({}), Map::new())).await.is_err());
 }
 
