@@ -51,6 +51,54 @@ async fn three_calls_on_a_run_task_state_start_three_tasks() {
     s.stop().await;
 }
 
+/// The same on the local backend: three calls with different commands start three host processes (each
+/// writes its own file) under three task ARNs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_calls_start_three_local_containers() {
+    use sfn_ecs::{ContainerDefinition, EcsIntegration, LocalBackend, TaskDefinition, TaskDefinitions};
+    let mut tds = TaskDefinitions::new();
+    tds.register(TaskDefinition {
+        family: "job".into(),
+        container_definitions: vec![ContainerDefinition { name: "app".into(), ..Default::default() }],
+        ..Default::default()
+    });
+    let ecs = EcsIntegration::new(std::sync::Arc::new(LocalBackend::new(tds)));
+    let builder = sfn_engine::Engine::builder().integration(std::sync::Arc::new(ecs));
+    let server = sfn_server::Server::open(builder, sfn_server::ServerOptions::default()).unwrap();
+    let listener = sfn_server::bind("127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(listener, async {
+        let _ = rx.await;
+    }));
+    let dir = std::env::temp_dir().join(format!("sfn-test-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut arns = Vec::new();
+    for n in 1..=3 {
+        let file = dir.join(format!("ran-{n}"));
+        let _ = std::fs::remove_file(&file);
+        let state = run_task("", &["touch", file.to_str().unwrap()]);
+        let (status, v) = crate::call(addr, "TestState", json!({"definition": state.to_string()})).await;
+        assert_eq!((status, v["status"].as_str()), (200, Some("SUCCEEDED")), "{v}");
+        arns.push(parsed(&v["output"])["Tasks"][0]["TaskArn"].as_str().unwrap().to_owned());
+    }
+    for n in 1..=3 {
+        let file = dir.join(format!("ran-{n}"));
+        for _ in 0..200 {
+            if file.exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(file.exists(), "call {n}'s container did not run");
+    }
+    arns.dedup();
+    assert_eq!(arns.len(), 3, "{arns:?}");
+    let _ = tx.send(());
+    serving.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// AWS's TestState runs `.sync`, `.waitForTaskToken`, Activity, Map and Parallel states only with a mock
 /// (API reference: "TestState only supports the following when a mock is specified"); Map and Parallel
 /// are `InvalidDefinition` with the message recorded against AWS (LocalStack's
