@@ -93,6 +93,9 @@ pub struct EcsTask {
     pub extra: Map<String, Value>,
 }
 
+/// The `Reason` of a DescribeTasks failure for an unknown task.
+pub(crate) const MISSING: &str = "MISSING";
+
 /// A RunTask `Failures` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcsFailure {
@@ -105,6 +108,11 @@ pub struct EcsFailure {
 }
 
 impl EcsFailure {
+    /// DescribeTasks' answer for a task it does not know: `{Arn, Reason: "MISSING"}`.
+    pub fn missing(arn: &str) -> Self {
+        EcsFailure { arn: Some(arn.to_owned()), reason: MISSING.into(), detail: None }
+    }
+
     /// Step Functions' PascalCase shape.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
