@@ -93,10 +93,15 @@ const NEEDS_MOCK: &str = "TestState only supports the following when a mock is s
 
 /// The request's `mock`, checked against the state it mocks (messages recorded against AWS in
 /// LocalStack's `test_state_mock_validation.snapshot.json` unless said otherwise).
-fn mock_for(mock: &Value, state: &State, reveal: bool) -> Result<TestMock, ApiError> {
+fn mock_for(
+    mock: &Value,
+    state: &State,
+    reveal: bool,
+    integrations: &sfn_patterns::Integrations,
+) -> Result<TestMock, ApiError> {
     known(mock, MOCK_FIELDS, "mock.")?;
     let m = Input::new(mock);
-    m.opt_enum("fieldValidationMode", &["STRICT", "PRESENT", "NONE"])?;
+    let mode = m.opt_enum("fieldValidationMode", &["STRICT", "PRESENT", "NONE"])?.unwrap_or("STRICT");
     let result = m.opt_sensitive("result", 262_144)?;
     let error_output = m.opt_object("errorOutput")?.and(mock.get("errorOutput"));
     if state.recovery().is_none() {
@@ -145,6 +150,16 @@ fn mock_for(mock: &Value, state: &State, reveal: bool) -> Result<TestMock, ApiEr
                     )),
                     Some(_) => Ok(TestMock::Result(v)),
                 },
+                StateKind::Task(t) if mode != "NONE" => {
+                    // The integration checks the result against its action's response model.
+                    if let Ok(sfn_patterns::Resource::Service(r)) = sfn_patterns::Resource::parse(&t.resource)
+                        && let Some(i) = integrations.get(&r)
+                    {
+                        i.check_result(&r, &v, mode == "STRICT")
+                            .map_err(|e| ApiError::client("ValidationException", e.to_string()))?;
+                    }
+                    Ok(TestMock::Result(v))
+                }
                 _ => Ok(TestMock::Result(v)),
             }
         }
@@ -286,7 +301,7 @@ impl Service {
                 format!("State '{state}' does not exist in the state machine definition"),
             ));
         };
-        let mock = mock.map(|m| mock_for(m, tested, reveal)).transpose()?;
+        let mock = mock.map(|m| mock_for(m, tested, reveal, self.engine.integrations())).transpose()?;
         if mock.is_none()
             && let Some(refusal) = needs_mock(tested)
         {

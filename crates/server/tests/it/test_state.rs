@@ -279,6 +279,16 @@ async fn bad_requests_are_validation_exceptions() {
             Some("Mocked result must contain the same number of items as number of Parallel branches."),
         ),
         (json!({"definition": task, "mock": {"result": "{}", "fieldValidationMode": "LOOSE"}}), None),
+        // The ECS integration checks a mocked result against RunTask's response model (AWS's wording,
+        // LocalStack's AWS-validated test_field_validation_mode.snapshot.json).
+        (
+            json!({"definition": task, "mock": {"result": "{\"Tasks\": {}}"}}),
+            Some("Mock result schema validation error: Field 'Tasks' must be an array"),
+        ),
+        (
+            json!({"definition": task, "mock": {"result": "{\"Failures\": [{\"Reason\": 1}]}", "fieldValidationMode": "PRESENT"}}),
+            Some("Mock result schema validation error: Field 'Reason' must be a string"),
+        ),
         (
             json!({"definition": task, "mock": {"result": "{}"}, "stateConfiguration": {"mapIterationFailureCount": 1}}),
             None,
@@ -289,6 +299,14 @@ async fn bad_requests_are_validation_exceptions() {
         ),
         (json!({"definition": pass, "context": "[1]"}), None),
     ];
+    // NONE checks nothing.
+    let r = s
+        .ok(
+            "TestState",
+            json!({"definition": task, "mock": {"result": "{\"Tasks\": {}}", "fieldValidationMode": "NONE"}}),
+        )
+        .await;
+    assert_eq!(r["status"], "SUCCEEDED", "{r}");
     for (body, message) in cases {
         let (status, v) = s.call("TestState", body.clone()).await;
         assert_eq!(status, 400, "{body}: {v}");
