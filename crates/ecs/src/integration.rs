@@ -130,6 +130,16 @@ impl ServiceIntegration for EcsIntegration {
         "ecs"
     }
 
+    /// Every pattern's mock is checked against RunTask's response model (the one action).
+    fn check_result(
+        &self,
+        _resource: &ServiceResource,
+        result: &Value,
+        _strict: bool,
+    ) -> Result<(), sfn_patterns::MockResultError> {
+        crate::model::check_run_task_result(result)
+    }
+
     fn check(&self, resource: &ServiceResource) -> Result<(), CheckError> {
         let arn = format!(
             "arn:{}:states:::ecs:{}{}",

@@ -540,11 +540,7 @@ impl EcsBackend for LocalBackend {
         for arn in arns {
             match s.tasks.get(arn) {
                 Some(t) => out.tasks.push(t.task.lock().unwrap_or_else(|e| e.into_inner()).clone()),
-                None => out.failures.push(EcsFailure {
-                    arn: Some(arn.clone()),
-                    reason: "MISSING".into(),
-                    detail: None,
-                }),
+                None => out.failures.push(EcsFailure::missing(arn)),
             }
         }
         Ok(out)

@@ -93,6 +93,9 @@ pub struct EcsTask {
     pub extra: Map<String, Value>,
 }
 
+/// The `Reason` of a DescribeTasks failure for an unknown task.
+pub(crate) const MISSING: &str = "MISSING";
+
 /// A RunTask `Failures` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcsFailure {
@@ -105,6 +108,11 @@ pub struct EcsFailure {
 }
 
 impl EcsFailure {
+    /// DescribeTasks' answer for a task it does not know: `{Arn, Reason: "MISSING"}`.
+    pub fn missing(arn: &str) -> Self {
+        EcsFailure { arn: Some(arn.to_owned()), reason: MISSING.into(), detail: None }
+    }
+
     /// Step Functions' PascalCase shape.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -306,4 +314,120 @@ pub fn render_overrides(td: &TaskDefinition, params: &RunTaskParams) -> Value {
     put_opt(&mut m, "Memory", memory.map(Value::String));
     put_opt(&mut m, "TaskRoleArn", task_role_arn.map(Value::String));
     Value::Object(m)
+}
+
+/// A member's type in the RunTask response model, as TestState's `fieldValidationMode` checks it.
+enum Shape {
+    Str,
+    Num,
+    List(&'static Shape),
+    /// A structure: its members the model names (others are accepted, as AWS does).
+    Struct(&'static [(&'static str, Shape)]),
+}
+
+const TAG: Shape = Shape::Struct(&[("Key", Shape::Str), ("Value", Shape::Str)]);
+const CONTAINER: Shape = Shape::Struct(&[
+    ("ContainerArn", Shape::Str),
+    ("TaskArn", Shape::Str),
+    ("Name", Shape::Str),
+    ("Image", Shape::Str),
+    ("ImageDigest", Shape::Str),
+    ("RuntimeId", Shape::Str),
+    ("LastStatus", Shape::Str),
+    ("ExitCode", Shape::Num),
+    ("Reason", Shape::Str),
+    ("HealthStatus", Shape::Str),
+    ("Cpu", Shape::Str),
+    ("Memory", Shape::Str),
+    ("MemoryReservation", Shape::Str),
+    ("GpuIds", Shape::List(&Shape::Str)),
+]);
+const TASK: Shape = Shape::Struct(&[
+    ("TaskArn", Shape::Str),
+    ("ClusterArn", Shape::Str),
+    ("TaskDefinitionArn", Shape::Str),
+    ("ContainerInstanceArn", Shape::Str),
+    ("CapacityProviderName", Shape::Str),
+    ("AvailabilityZone", Shape::Str),
+    ("LastStatus", Shape::Str),
+    ("DesiredStatus", Shape::Str),
+    ("HealthStatus", Shape::Str),
+    ("Connectivity", Shape::Str),
+    ("Cpu", Shape::Str),
+    ("Memory", Shape::Str),
+    ("Group", Shape::Str),
+    ("StartedBy", Shape::Str),
+    ("LaunchType", Shape::Str),
+    ("PlatformVersion", Shape::Str),
+    ("PlatformFamily", Shape::Str),
+    ("StopCode", Shape::Str),
+    ("StoppedReason", Shape::Str),
+    ("Version", Shape::Num),
+    ("Containers", Shape::List(&CONTAINER)),
+    ("Tags", Shape::List(&TAG)),
+]);
+const FAILURE: Shape = Shape::Struct(&[("Arn", Shape::Str), ("Reason", Shape::Str), ("Detail", Shape::Str)]);
+/// RunTask's response (ECS API reference, RunTask "Response Syntax"; no member is required), in Step
+/// Functions' PascalCase. Timestamps are left out: Step Functions shows ECS's as epoch numbers.
+const RUN_TASK_RESPONSE: Shape =
+    Shape::Struct(&[("Tasks", Shape::List(&TASK)), ("Failures", Shape::List(&FAILURE))]);
+
+/// Checks a mocked RunTask result against the response model (no member of it is required, so
+/// `STRICT` and `PRESENT` check the same).
+pub(crate) fn check_run_task_result(result: &Value) -> Result<(), sfn_patterns::MockResultError> {
+    if !result.is_object() {
+        return Err(sfn_patterns::MockResultError::not_an_object());
+    }
+    fits(result, &RUN_TASK_RESPONSE, "")
+}
+
+fn fits(v: &Value, shape: &Shape, field: &str) -> Result<(), sfn_patterns::MockResultError> {
+    let wrong = |expected| Err(sfn_patterns::MockResultError::wrong_type(field, expected));
+    match shape {
+        Shape::Str if !v.is_string() => wrong("a string"),
+        Shape::Num if !v.is_number() => wrong("a number"),
+        Shape::Str | Shape::Num => Ok(()),
+        Shape::List(item) => match v.as_array() {
+            None => wrong("an array"),
+            Some(items) => items.iter().try_for_each(|x| fits(x, item, field)),
+        },
+        Shape::Struct(members) => match v.as_object() {
+            None => wrong("an object"),
+            Some(m) => members.iter().try_for_each(|(name, s)| match m.get(*name) {
+                Some(x) => fits(x, s, name),
+                None => Ok(()),
+            }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use serde_json::json;
+
+    use super::check_run_task_result;
+
+    #[test]
+    fn mocked_run_task_results_are_checked_against_the_response_model() {
+        assert!(
+            check_run_task_result(
+                &json!({"Tasks": [{"TaskArn": "a", "Containers": [{"ExitCode": 0}]}], "Other": 1})
+            )
+            .is_ok()
+        );
+        let e = |v| check_run_task_result(&v).unwrap_err().to_string();
+        assert_eq!(
+            e(json!({"Tasks": {}})),
+            "Mock result schema validation error: Field 'Tasks' must be an array"
+        );
+        assert_eq!(
+            e(json!({"Tasks": [{"Containers": [{"ExitCode": "0"}]}]})),
+            "Mock result schema validation error: Field 'ExitCode' must be a number"
+        );
+        assert_eq!(
+            e(json!({"Failures": [{"Reason": 1}]})),
+            "Mock result schema validation error: Field 'Reason' must be a string"
+        );
+        assert!(check_run_task_result(&json!([1])).is_err());
+    }
 }

@@ -131,7 +131,7 @@ impl Poller {
                                 deliver(&arn, Stopped::Task(Box::new(t)));
                             }
                             for f in out.failures {
-                                if let Some(arn) = f.arn.filter(|_| f.reason == "MISSING") {
+                                if let Some(arn) = f.arn.filter(|_| f.reason == crate::model::MISSING) {
                                     deliver(&arn, Stopped::Missing);
                                 }
                             }

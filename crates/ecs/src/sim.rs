@@ -420,11 +420,7 @@ impl EcsBackend for SimBackend {
                     Self::advance(t, now);
                     out.tasks.push(t.task.clone());
                 }
-                _ => out.failures.push(EcsFailure {
-                    arn: Some(arn.clone()),
-                    reason: "MISSING".into(),
-                    detail: None,
-                }),
+                _ => out.failures.push(EcsFailure::missing(arn)),
             }
         }
         Ok(out)

@@ -307,6 +307,27 @@ impl Engine {
     /// Resolves every Task resource to a registered integration; fails listing every resource that
     /// cannot run here.
     pub fn prepare(&self, machine: StateMachine, name: &str) -> Result<Prepared, PrepareError> {
+        self.prepare_with(machine, name, |_| false)
+    }
+
+    /// [`Engine::prepare`] for a TestState run of `req`: only the tested state runs, so the other
+    /// Task states need no integration, nor does the tested one when it is mocked.
+    pub fn prepare_for_test(
+        &self,
+        machine: StateMachine,
+        name: &str,
+        req: &crate::TestStateRequest,
+    ) -> Result<Prepared, PrepareError> {
+        self.prepare_with(machine, name, |state| state != req.state || req.mock.is_some())
+    }
+
+    /// Binds the Task states' integrations; `runs_not(state)` says which states need none.
+    fn prepare_with(
+        &self,
+        machine: StateMachine,
+        name: &str,
+        runs_not: impl Fn(&str) -> bool,
+    ) -> Result<Prepared, PrepareError> {
         let machine = Arc::new(machine);
         let mut tasks = Vec::new();
         walk_tasks(&machine.states, &mut tasks);
@@ -316,6 +337,7 @@ impl Engine {
             if self.inner.mocks.as_ref().is_some_and(|m| m.covers(state)) {
                 continue;
             }
+            let len = errors.len();
             match Resource::parse(&t.resource) {
                 Ok(Resource::Service(r)) => match self.inner.integrations.check(&r) {
                     Ok(()) => {
@@ -354,6 +376,9 @@ impl Engine {
                     e.to_string(),
                 )),
             }
+            if runs_not(state) {
+                errors.truncate(len);
+            }
         }
         drop(bindings);
         if errors.is_empty() {
@@ -363,8 +388,18 @@ impl Engine {
         }
     }
 
-    pub(crate) fn exec_for(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {
-        self.exec(prepared, req)
+    /// A TestState run's execution: fresh, with the test's hooks.
+    pub(crate) fn exec_for(
+        &self,
+        prepared: &Prepared,
+        req: StartRequest,
+        test: Arc<crate::inspect::TestHooks>,
+    ) -> Arc<Exec> {
+        let (mut exec, _history) = self.exec(prepared, req);
+        if let Some(e) = Arc::get_mut(&mut exec) {
+            e.test = Some(test);
+        }
+        exec
     }
 
     fn exec(&self, prepared: &Prepared, req: StartRequest) -> (Arc<Exec>, History) {
@@ -413,6 +448,7 @@ impl Engine {
             mock_calls: Default::default(),
             replay,
             scopes: crate::interp::run_scope,
+            test: None,
         });
         (exec, history)
     }

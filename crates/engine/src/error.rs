@@ -126,13 +126,10 @@ pub enum TestStateError {
     /// No state of the machine has this name.
     #[error("the state machine has no state named '{0}'")]
     NoSuchState(String),
-    /// TestState runs no state of this type (`Parallel`, `Map`).
-    #[error("TestState does not run {0} states")]
-    UnsupportedType(&'static str),
-    /// The state's input or parameters could not be evaluated, or a Catch's `ResultPath` could not be
-    /// applied.
-    #[error("{0}")]
-    Failed(Failure),
+    /// A mock was given for a state whose work cannot be mocked (a Pass, Choice, Wait, Succeed or Fail
+    /// state; AWS's message, recorded for Pass, Succeed and Fail).
+    #[error("State type '{0}' is not supported when a mock is specified")]
+    MockNotSupported(&'static str),
     /// The test was aborted.
     #[error("the test was aborted")]
     Aborted,

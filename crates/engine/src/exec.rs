@@ -18,6 +18,7 @@ use sfn_patterns::AbortSignal;
 use crate::config::EngineInner;
 use crate::error::{Failure, Interrupt, runtime};
 use crate::history::{EventDetails, History, JsonText};
+use crate::inspect::{Inspection, TestHooks, TestMock};
 use crate::replay::Replay;
 use crate::vars::Vars;
 
@@ -55,6 +56,8 @@ pub(crate) struct Exec {
     pub(crate) replay: Option<Arc<Replay>>,
     /// The interpreter that runs a scope.
     pub(crate) scopes: RunScope,
+    /// A TestState run's mock, context object and inspection (`None` for an execution).
+    pub(crate) test: Option<Arc<TestHooks>>,
 }
 
 /// The context object of one state, resolved path by path: `$$.Execution.Input…` and
@@ -77,7 +80,10 @@ impl ContextObject for ContextView<'_> {
             }
         };
         let (exec, info) = (self.exec, self.info);
+        // A TestState context object replaces members: every path goes through the whole document.
+        let given = exec.test.as_ref().is_some_and(|t| t.context.is_some());
         match (name(0), name(1), name(2)) {
+            _ if given => {}
             (Some("Execution"), Some("Input"), _) => return path.select_from(2, &exec.input),
             (Some("Execution"), Some("Id"), _) => return leaf(2, Value::String(exec.execution_arn.clone())),
             (Some("Execution"), Some("Name"), _) => {
@@ -109,6 +115,14 @@ impl ContextObject for ContextView<'_> {
         let whole = self.exec.context_value(self.info, with_input);
         path.select_from(0, &whole).map(|c| Cow::Owned(c.into_owned()))
     }
+}
+
+/// How a Parallel or Map scope ended (which closing event it gets).
+#[derive(Clone, Copy)]
+pub(crate) enum Closing {
+    Succeeded,
+    Aborted,
+    Failed,
 }
 
 /// Per-state facts the context object (`$$`) shows.
@@ -219,6 +233,23 @@ impl Exec {
         self.event(prev, details)
     }
 
+    /// Ends a scope that ran branches or iterations (Parallel, Map): the closing event `closing` names
+    /// for how it ended (after the latest event of any branch), and the array of their outputs.
+    pub(crate) fn close(
+        &self,
+        prev: &mut u64,
+        outcome: Result<Vec<Value>, Interrupt>,
+        closing: impl Fn(Closing) -> EventDetails,
+    ) -> Result<Value, Interrupt> {
+        let (how, result) = match outcome {
+            Ok(outputs) => (Closing::Succeeded, Ok(Value::Array(outputs))),
+            Err(Interrupt::Abort) => (Closing::Aborted, Err(Interrupt::Abort)),
+            Err(e) => (Closing::Failed, Err(e)),
+        };
+        self.join_event(prev, closing(how))?;
+        result
+    }
+
     /// The context object as one JSON document (only for `$$` paths that need a whole member);
     /// `Execution.Input` is copied only when `with_input`.
     pub(crate) fn context_value(&self, s: &StateInfo<'_>, with_input: bool) -> Value {
@@ -251,7 +282,11 @@ impl Exec {
         if let Some((i, v)) = s.map_item {
             ctx.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
         }
-        Value::Object(ctx)
+        let mut ctx = Value::Object(ctx);
+        if let Some(given) = self.test.as_ref().and_then(|t| t.context.as_ref()) {
+            crate::inspect::merge(&mut ctx, &Value::Object(given.clone()));
+        }
+        ctx
     }
 
     /// Runs a scope (the machine, a branch or an iteration) from `start_at` to its end, with the
@@ -307,6 +342,20 @@ impl<'a> StateCtx<'a> {
     /// The context object `$$` of this state.
     pub(crate) fn view(&self) -> ContextView<'_> {
         ContextView { exec: self.exec, info: &self.info }
+    }
+
+    /// Records into TestState's inspection, when this state is the one tested.
+    pub(crate) fn inspect(&self, f: impl FnOnce(&mut Inspection)) {
+        if let Some(t) = &self.exec.test
+            && t.state == self.state.name
+        {
+            t.record(f);
+        }
+    }
+
+    /// TestState's mock, when this state is the one tested and has one.
+    pub(crate) fn test_mock(&self) -> Option<&'a TestMock> {
+        self.exec.test.as_ref().filter(|t| t.state == self.state.name).and_then(|t| t.mock.as_ref())
     }
 
     /// The time now (the engine's clock).

@@ -118,7 +118,7 @@ async fn run_state(
 }
 
 /// What the state's module makes of its input.
-async fn step(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Result<Step, Interrupt> {
+pub(crate) async fn step(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Result<Step, Interrupt> {
     let jsonata = ctx.state.query_language == QueryLanguage::Jsonata;
     Ok(match &ctx.state.kind {
         StateKind::Fail(f) => return Err(terminal::fail(&ctx, f, &input)?.into()),
@@ -165,6 +165,60 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
             None => Err(Interrupt::Fail(failure)),
         };
     }
+}
+
+/// How a TestState run of one state ends.
+pub(crate) enum TestEnd {
+    /// The state's step (SUCCEEDED).
+    Done(Step),
+    /// Nothing handles the failure (FAILED).
+    Failed(Failure),
+    /// A retrier would retry it (RETRIABLE).
+    Retriable(Failure),
+    /// A Catch handles it (CAUGHT_ERROR): the catcher's step.
+    Caught(Failure, Step),
+}
+
+/// TestState: the state run once through the same modules as [`step`] — one attempt of a Task,
+/// Parallel or Map (its `retried` retries so far are `$$.State.RetryCount` and count against the
+/// matching retrier), then the Retry and Catch decision without waiting or attempting again.
+pub(crate) async fn test_step(
+    ctx: StateCtx<'_>,
+    input: Value,
+    prev: &mut u64,
+    retried: u32,
+) -> Result<TestEnd, Interrupt> {
+    let Some(recovery) = ctx.state.recovery() else {
+        return match step(ctx, input, prev).await {
+            Ok(step) => Ok(TestEnd::Done(step)),
+            Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => Ok(TestEnd::Failed(f)),
+            Err(Interrupt::Abort) => Err(Interrupt::Abort),
+        };
+    };
+    let ctx = ctx.attempt(retried);
+    let failure = match Box::pin(attempt(ctx, &input, prev)).await {
+        Ok(result) => {
+            return Ok(match recovery::succeeded(&ctx, recovery, input, result) {
+                Ok(step) => TestEnd::Done(step),
+                Err(f) => TestEnd::Failed(f),
+            });
+        }
+        Err(Interrupt::Fail(f)) => f,
+        Err(Interrupt::Terminal(f)) => return Ok(TestEnd::Failed(f)),
+        Err(Interrupt::Abort) => return Err(Interrupt::Abort),
+    };
+    if let Some((index, delay)) = recovery::retrier_for(&recovery.retry, &failure, |_| u64::from(retried)) {
+        ctx.inspect(|i| {
+            let d = i.error_details.get_or_insert_with(Default::default);
+            d.retry_index = Some(index);
+            d.retry_backoff_interval_seconds = Some(delay.as_secs_f64());
+        });
+        return Ok(TestEnd::Retriable(failure));
+    }
+    Ok(match recovery::caught(&ctx, recovery, input, &failure)? {
+        Some(step) => TestEnd::Caught(failure, step),
+        None => TestEnd::Failed(failure),
+    })
 }
 
 /// One attempt of a Task, Parallel or Map; each kind is boxed so a waiting task does not carry the

@@ -30,7 +30,8 @@
 //!
 //! Module layering: the modules form a line, each using only those before it (`use crate::…` points
 //! one way, down):
-//! 1. leaves: `error`, `history`, `mocks`, `rules` (Choice rules), `vars`;
+//! 1. leaves: `error`, `history`, `inspect` (what a TestState run adds: its mock, context object and
+//!    inspection data), `mocks`, `rules` (Choice rules), `vars`;
 //! 2. `config`: clock, settings and the parts of an engine every execution shares;
 //! 3. `replay`: the recorded events of a resumed execution (it knows no execution: it is handed the append);
 //! 4. `exec`, the core: the execution, its history cursor, the context object and `StateCtx` (the
@@ -75,6 +76,7 @@ mod engine;
 mod error;
 mod exec;
 mod history;
+mod inspect;
 mod interp;
 mod jsonata;
 mod map;
@@ -97,9 +99,10 @@ pub use engine::{
 };
 pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
+pub use inspect::{ErrorDetails, Inspection, TestMock};
 pub use mocks::{MockResponse, TaskMocks};
 pub use sfn_path::ErrorName;
-pub use test_state::{Inspection, TestStateOutcome, TestStatus};
+pub use test_state::{TestStateOutcome, TestStateRequest, TestStatus};
 
 /// The README's examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]

@@ -10,7 +10,7 @@ use sfn_asl::{Dynamic, Map, Payload, ProcessorMode, QueryLanguage};
 use sfn_path::{ErrorName, Path, Scope, Template};
 
 use crate::error::{Failure, Interrupt};
-use crate::exec::{StateCtx, display_value};
+use crate::exec::{Closing, StateCtx, display_value};
 use crate::history::EventDetails;
 use crate::jsonata::AtaScope;
 use crate::vars::Vars;
@@ -25,6 +25,14 @@ pub(crate) async fn run(
     input: &Value,
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
+    if let Some(mock) = ctx.test_mock() {
+        let eff = ctx.input_path(input)?;
+        if distributed_only(m).is_none() {
+            let items = items(&ctx, m, &eff)?;
+            ctx.inspect(|i| i.after_items_path = Some(items.into_owned()));
+        }
+        return mocked(&ctx, mock, &Settings::of(&ctx, m, &eff)?);
+    }
     if let Some(cause) = distributed_only(m) {
         return Err(ctx.runtime(&cause).into());
     }
@@ -43,21 +51,47 @@ pub(crate) async fn run(
     let total = items.len();
     let started = ctx.event(prev, EventDetails::MapStateStarted { length: total })?;
     let outcome = iterate(ctx, m, items, &eff, settings, started).await;
-    let exec = ctx.exec;
-    match outcome {
-        Ok(outputs) => {
-            exec.join_event(prev, EventDetails::MapStateSucceeded { started })?;
-            Ok(Value::Array(outputs))
-        }
-        Err(Interrupt::Abort) => {
-            exec.join_event(prev, EventDetails::MapStateAborted { started })?;
-            Err(Interrupt::Abort)
-        }
-        Err(e) => {
-            exec.join_event(prev, EventDetails::MapStateFailed { started })?;
-            Err(e)
-        }
+    ctx.exec.close(prev, outcome, |how| match how {
+        Closing::Succeeded => EventDetails::MapStateSucceeded { started },
+        Closing::Aborted => EventDetails::MapStateAborted { started },
+        Closing::Failed => EventDetails::MapStateFailed { started },
+    })
+}
+
+/// TestState's mock stands in for the iterations (ItemReader included: the mock is what it read and
+/// what the iterations made of it); with `mapIterationFailureCount`, that many failed
+/// iterations count against the tolerated failure threshold first.
+fn mocked(
+    ctx: &StateCtx<'_>,
+    mock: &crate::inspect::TestMock,
+    settings: &Settings,
+) -> Result<Value, Interrupt> {
+    let failures = ctx.exec.test.as_ref().and_then(|t| t.map_failures).unwrap_or(0);
+    let total = match mock {
+        crate::inspect::TestMock::Result(Value::Array(a)) => a.len(),
+        _ => 0,
+    };
+    if failures > 0 && exceeded(failures as usize, total, settings.tolerated_count, settings.tolerated_pct) {
+        return Err(Interrupt::Fail(threshold_exceeded()));
     }
+    Ok(mock.answer()?)
+}
+
+/// True when `failures` of `total` iterations pass the tolerated failure threshold (none set: any
+/// failure does; AWS: "Setting failure thresholds for Distributed Map states").
+fn exceeded(failures: usize, total: usize, count: Option<f64>, pct: Option<f64>) -> bool {
+    let share = (failures as f64) * 100.0 / (total.max(1) as f64);
+    match (count, pct) {
+        (None, None) => true,
+        (c, p) => c.is_some_and(|c| failures as f64 > c) || p.is_some_and(|p| share > p),
+    }
+}
+
+fn threshold_exceeded() -> Failure {
+    Failure::new(
+        ErrorName::ExceedToleratedFailureThreshold,
+        "The specified tolerated failure threshold was exceeded",
+    )
 }
 
 /// The value the items are read from: `Items` (JSONata), `ItemsPath` or the effective input.
@@ -90,6 +124,11 @@ impl Settings {
             tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
         let tolerated_pct =
             tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")?;
+        ctx.inspect(|i| {
+            i.max_concurrency = Some(max_concurrency);
+            i.tolerated_failure_count = tolerated_count;
+            i.tolerated_failure_percentage = tolerated_pct;
+        });
         // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
         // huge array does not hold a future per item at once.
         let limit = match max_concurrency {
@@ -273,16 +312,8 @@ impl MapProgress {
                 // Distributed mode: failed items count against the tolerated failure threshold
                 // (AWS: "Setting failure thresholds for Distributed Map states"; default 0).
                 self.failures += 1;
-                let pct = (self.failures as f64) * 100.0 / (self.total.max(1) as f64);
-                let exceeded = match (self.tolerated_count, self.tolerated_pct) {
-                    (None, None) => true,
-                    (c, p) => c.is_some_and(|c| self.failures as f64 > c) || p.is_some_and(|p| pct > p),
-                };
-                if exceeded {
-                    self.first_error = Some(Interrupt::Fail(Failure::new(
-                        ErrorName::ExceedToleratedFailureThreshold,
-                        "The specified tolerated failure threshold was exceeded",
-                    )));
+                if exceeded(self.failures, self.total, self.tolerated_count, self.tolerated_pct) {
+                    self.first_error = Some(Interrupt::Fail(threshold_exceeded()));
                     map_abort.abort();
                 }
                 self.outputs[index] = Some(Value::Null);

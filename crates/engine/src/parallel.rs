@@ -5,7 +5,7 @@ use serde_json::Value;
 use sfn_asl::Parallel;
 
 use crate::error::Interrupt;
-use crate::exec::StateCtx;
+use crate::exec::{Closing, StateCtx};
 use crate::history::EventDetails;
 use crate::vars::Vars;
 
@@ -17,27 +17,18 @@ pub(crate) async fn run(
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
     let eff = ctx.input_path(input)?;
-    let branch_input = match &p.parameters {
-        Some(params) => ctx.payload(params, &eff)?,
-        None => eff.into_owned(),
-    };
+    let branch_input = ctx.parameters(p.parameters.as_ref(), eff)?;
+    if let Some(mock) = ctx.test_mock() {
+        // TestState's mock stands in for the branches.
+        return Ok(mock.answer()?);
+    }
     let started = ctx.event(prev, EventDetails::ParallelStateStarted)?;
     let outcome = branches(ctx, p, branch_input, started).await;
-    let exec = ctx.exec;
-    match outcome {
-        Ok(outputs) => {
-            exec.join_event(prev, EventDetails::ParallelStateSucceeded { started })?;
-            Ok(Value::Array(outputs))
-        }
-        Err(Interrupt::Abort) => {
-            exec.join_event(prev, EventDetails::ParallelStateAborted { started })?;
-            Err(Interrupt::Abort)
-        }
-        Err(e) => {
-            exec.join_event(prev, EventDetails::ParallelStateFailed { started })?;
-            Err(e)
-        }
-    }
+    ctx.exec.close(prev, outcome, |how| match how {
+        Closing::Succeeded => EventDetails::ParallelStateSucceeded { started },
+        Closing::Aborted => EventDetails::ParallelStateAborted { started },
+        Closing::Failed => EventDetails::ParallelStateFailed { started },
+    })
 }
 
 /// Runs the branches; their outputs in order, or the first failure (an abort only when nothing failed).

@@ -11,11 +11,11 @@ use crate::jsonata::AtaScope;
 /// A JSONPath Pass state.
 pub(crate) fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<Step, Failure> {
     let eff = ctx.input_path(&input)?;
-    let result = match (&p.result, &p.parameters) {
-        (Some(r), _) => r.clone(),
-        (None, Some(params)) => ctx.payload(params, &eff)?,
-        (None, None) => eff.into_owned(),
+    let result = match &p.result {
+        Some(r) => r.clone(),
+        None => ctx.parameters(p.parameters.as_ref(), eff)?,
     };
+    ctx.inspect(|i| i.result = Some(result.clone()));
     let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
     let out = ctx.apply_result(&p.result_path, input, result)?;
     Ok(Step { next: ctx.state.next.clone(), output: out, assign })

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use serde_json::{Map as JsonMap, Value};
-use sfn_asl::{IoPath, Payload, ResultPath};
+use sfn_asl::{IoPath, Payload, QueryLanguage, ResultPath};
 use sfn_path::{ErrorName, Path, Root, Scope};
 
 use crate::error::Failure;
@@ -17,11 +17,15 @@ impl<'a> StateCtx<'a> {
     where
         'a: 'v,
     {
-        match &self.state.input_path {
-            IoPath::Whole => Ok(Cow::Borrowed(input)),
-            IoPath::Null => Ok(Cow::Owned(Value::Object(JsonMap::new()))),
-            IoPath::Path(p) => self.eval_path(p, input),
+        let eff = match &self.state.input_path {
+            IoPath::Whole => Cow::Borrowed(input),
+            IoPath::Null => Cow::Owned(Value::Object(JsonMap::new())),
+            IoPath::Path(p) => self.eval_path(p, input)?,
+        };
+        if self.state.query_language == QueryLanguage::JsonPath {
+            self.inspect(|i| i.after_input_path = Some(eff.as_ref().clone()));
         }
+        Ok(eff)
     }
 
     pub(crate) fn output_path(&self, output: Value) -> Result<Value, Failure> {
@@ -33,6 +37,24 @@ impl<'a> StateCtx<'a> {
                 .map_err(|e| self.runtime(e.message())),
             IoPath::Path(p) => Ok(self.eval_path(p, &output)?.into_owned()),
         }
+    }
+
+    /// The state's `Parameters` (JSONPath) or `Arguments` (JSONata) evaluated against `input`; none
+    /// is the input itself.
+    pub(crate) fn parameters(
+        &self,
+        parameters: Option<&Payload>,
+        input: Cow<'_, Value>,
+    ) -> Result<Value, Failure> {
+        let Some(p) = parameters else {
+            return Ok(input.into_owned());
+        };
+        let v = self.payload(p, &input)?;
+        match p {
+            Payload::JsonPath(_) => self.inspect(|i| i.after_parameters = Some(v.clone())),
+            Payload::Jsonata(_) => self.inspect(|i| i.after_arguments = Some(v.clone())),
+        }
+        Ok(v)
     }
 
     /// Evaluates a payload template against `input` (JSONata: `Arguments` with `$states.input`).
@@ -72,6 +94,7 @@ impl<'a> StateCtx<'a> {
         result: Value,
     ) -> Result<Value, Failure> {
         let merged = self.apply_result_only(result_path, raw_input, result)?;
+        self.inspect(|i| i.after_result_path = Some(merged.clone()));
         self.output_path(merged)
     }
 

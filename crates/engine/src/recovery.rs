@@ -28,16 +28,24 @@ impl<'r> Retries<'r> {
     /// The back-off before the next attempt, when the first retrier matching `failure` has attempts
     /// left (and counts this one).
     pub(crate) fn next_delay(&mut self, failure: &Failure) -> Option<Duration> {
-        let i = self.retry.iter().position(|r| failure.matches(&r.error_equals))?;
-        let r = &self.retry[i];
-        if self.attempts[i] >= r.max_attempts {
-            return None;
-        }
-        let delay = backoff(r, self.attempts[i]);
+        let attempts = &self.attempts;
+        let (i, delay) = retrier_for(self.retry, failure, |i| attempts[i])?;
         self.attempts[i] += 1;
         self.count += 1;
         Some(delay)
     }
+}
+
+/// The first retrier matching `failure`, with its index and the back-off before its next retry, when it
+/// has attempts left after `done(index)` retries.
+pub(crate) fn retrier_for(
+    retry: &[Retrier],
+    failure: &Failure,
+    done: impl Fn(usize) -> u64,
+) -> Option<(usize, Duration)> {
+    let i = retry.iter().position(|r| failure.matches(&r.error_equals))?;
+    let (r, done) = (&retry[i], done(i));
+    (done < r.max_attempts).then(|| (i, backoff(r, done)))
 }
 
 /// The step after a successful attempt: ResultSelector, Assign, ResultPath and OutputPath (JSONata:
@@ -49,6 +57,7 @@ pub(crate) fn succeeded(
     result: Value,
 ) -> Result<Step, Failure> {
     let state = ctx.state;
+    ctx.inspect(|i| i.result = Some(result.clone()));
     if state.query_language == QueryLanguage::Jsonata {
         let sc = AtaScope { input: &input, result: Some(&result), error_output: None };
         let assign = ctx.ata_assign(state.assign.as_ref(), sc)?;
@@ -62,6 +71,7 @@ pub(crate) fn succeeded(
         Some(sel) => ctx.payload(sel, &result)?,
         None => result,
     };
+    ctx.inspect(|i| i.after_result_selector = Some(result.clone()));
     let assign = ctx.assign(state.assign.as_ref(), &result)?;
     let output = ctx.apply_result(&recovery.result_path, input, result)?;
     Ok(Step { next: state.next.clone(), output, assign })
@@ -74,10 +84,13 @@ pub(crate) fn caught(
     input: Value,
     failure: &Failure,
 ) -> Result<Option<Step>, Failure> {
-    let Some(c) = recovery.catch.iter().find(|c| failure.matches(&c.error_equals)) else {
+    let Some(index) = recovery.catch.iter().position(|c| failure.matches(&c.error_equals)) else {
         return Ok(None);
     };
-    catch(ctx, c, input, failure).map(Some)
+    ctx.inspect(|i| {
+        i.error_details.get_or_insert_with(Default::default).catch_index = Some(index);
+    });
+    catch(ctx, &recovery.catch[index], input, failure).map(Some)
 }
 
 /// The step a Catcher leads to: the error output `{Error, Cause}` placed by ResultPath (JSONata: Output).

@@ -1,4 +1,5 @@
-//! Task states: Parameters → integration pattern (through `sfn-patterns`) → history events.
+//! Task states: Parameters → integration pattern (through `sfn-patterns`) → history events; a mocked
+//! Task (Step Functions Local's mocks, TestState's `mock`) records the same events with the mock's answer.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -6,11 +7,12 @@ use std::time::Duration;
 use serde_json::Value;
 use sfn_asl::{Dynamic, Task};
 use sfn_path::ErrorName;
-use sfn_patterns::{TaskContext, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner};
+use sfn_patterns::{TaskContext, TaskFailure, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner};
 
 use crate::error::{Failure, Interrupt};
 use crate::exec::{Exec, StateCtx};
 use crate::history::{EventDetails, JsonText, TaskResource};
+use crate::inspect::TestMock;
 use crate::jsonata::AtaScope;
 use crate::replay::Invocation;
 
@@ -40,8 +42,11 @@ pub(crate) async fn run(
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
     let (exec, state) = (ctx.exec, ctx.state);
+    if let Some(mock) = ctx.test_mock() {
+        return mocked(&ctx, t, Answer::Test(mock), input, prev);
+    }
     if let Some(mocks) = exec.engine.mocks.as_ref().filter(|m| m.covers(&state.name)) {
-        return mocked(&ctx, t, mocks.as_ref(), input, prev);
+        return mocked(&ctx, t, Answer::Mocks(mocks.as_ref()), input, prev);
     }
     let Some(binding) = exec.engine.binding(t) else {
         return Err(ctx.runtime(&format!("No integration serves the resource '{}'.", t.resource)).into());
@@ -52,66 +57,23 @@ pub(crate) async fn run(
     // A resumed execution: what this invocation recorded before the restart (its token, its result…).
     let record = exec.replay.as_ref().map(|r| r.task(*prev));
     let done = record.as_ref().is_some_and(|r| r.outcome.is_some());
-    // A callback task gets its token before Parameters are evaluated ($$.Task.Token); a resumed one waits
-    // on its recorded token again.
-    let callback = (resource.pattern == sfn_patterns::Pattern::WaitForTaskToken && !done).then(|| {
-        let owner = TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() };
-        match record.as_ref().and_then(|r| r.token.clone()) {
-            Some(recorded) => exec.engine.tokens.adopt(recorded, owner),
-            None => exec.engine.tokens.mint(owner),
-        }
-    });
+    let callback = (resource.pattern == sfn_patterns::Pattern::WaitForTaskToken && !done)
+        .then(|| callback_token(&ctx, record.as_ref().and_then(|r| r.token.clone())));
     let token = match &callback {
         Some(c) => Some(c.token().to_owned()),
         None => record.as_ref().and_then(|r| r.token.clone()),
     };
-    let task_ctx = ctx.with(token.as_deref(), None);
-    let parameters = match &t.parameters {
-        Some(p) => task_ctx.payload(p, &eff)?,
-        None => eff.into_owned(),
-    };
+    // A callback task has its token before Parameters are evaluated (`$$.Task.Token`).
+    let parameters = ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff)?;
     let parameters = binding.integration.prepare(resource, parameters);
-    let seconds = |d: &Option<Dynamic<u64>>, field: &str| -> Result<Option<u64>, Failure> {
-        match d {
-            None => Ok(None),
-            Some(Dynamic::Value(s)) => Ok(Some(*s)),
-            Some(Dynamic::Path(p)) => {
-                let v = p
-                    .eval(&sfn_path::Scope { input, context: &Value::Null, variables: ctx.vars })
-                    .map_err(|e| ctx.runtime(e.message()))?;
-                match v.as_u64() {
-                    Some(n) if n > 0 => Ok(Some(n)),
-                    _ => Err(ctx.runtime(&format!(
-                        "The {field} field refers to value {} which is not a valid positive integer: {}",
-                        v,
-                        p.source()
-                    ))),
-                }
-            }
-            Some(Dynamic::Jsonata(e)) => {
-                let field = field.trim_end_matches("Path");
-                let n = ctx.ata_integer(e, field, AtaScope::input(input))?;
-                Ok(Some(n).filter(|n| *n > 0))
-            }
-        }
-    };
-    let timeout = seconds(&t.timeout_seconds, "TimeoutSecondsPath")?;
-    let heartbeat = seconds(&t.heartbeat_seconds, "HeartbeatSecondsPath")?;
+    let timeout = seconds(&ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
+    let heartbeat = seconds(&ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
 
     let task = TaskResource {
         resource_type: Arc::from(resource.history_resource_type().as_str()),
         resource: Arc::from(resource.history_resource().as_str()),
     };
-    let scheduled = exec.event(
-        prev,
-        EventDetails::TaskScheduled {
-            task: task.clone(),
-            region: exec.engine.config.region.clone(),
-            parameters: JsonText::new(&parameters),
-            timeout,
-            heartbeat,
-        },
-    )?;
+    let scheduled = schedule(&ctx, &task, &parameters, (timeout, heartbeat), prev)?;
     let token_text = callback.as_ref().map(|c| Arc::from(c.token()));
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: token_text })?;
 
@@ -126,33 +88,103 @@ pub(crate) async fn run(
         token,
     };
     let observer = Observer { exec, task: task.clone(), cursor: Mutex::new(*prev), full: Mutex::new(None) };
-    let timeouts = TaskTimeouts {
-        timeout: timeout.map(Duration::from_secs),
-        heartbeat: heartbeat.map(Duration::from_secs),
-    };
     let call = Invocation {
         integration: binding.integration.as_ref(),
         ctx: &task_context,
         parameters,
         callback,
-        timeouts,
+        timeouts: TaskTimeouts {
+            timeout: timeout.map(Duration::from_secs),
+            heartbeat: heartbeat.map(Duration::from_secs),
+        },
         abort: ctx.abort,
         observer: &observer,
     };
-    let outcome = match record {
+    let outcome = invoke(exec, call, record).await;
+    *prev = *observer.cursor.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(full) = observer.full.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(full);
+    }
+    finish(exec, task, outcome, prev)
+}
+
+/// The task token of a callback task: the recorded one of a resumed invocation, else a new one.
+fn callback_token(ctx: &StateCtx<'_>, recorded: Option<String>) -> sfn_patterns::CallbackReceiver {
+    let exec = ctx.exec;
+    let owner = TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: ctx.state.name.clone() };
+    match recorded {
+        Some(recorded) => exec.engine.tokens.adopt(recorded, owner),
+        None => exec.engine.tokens.mint(owner),
+    }
+}
+
+/// `TimeoutSeconds`/`HeartbeatSeconds` (literal, `…Path` or JSONata).
+fn seconds(
+    ctx: &StateCtx<'_>,
+    d: &Option<Dynamic<u64>>,
+    field: &str,
+    input: &Value,
+) -> Result<Option<u64>, Failure> {
+    match d {
+        None => Ok(None),
+        Some(Dynamic::Value(s)) => Ok(Some(*s)),
+        Some(Dynamic::Path(p)) => {
+            let v = p
+                .eval(&sfn_path::Scope { input, context: &Value::Null, variables: ctx.vars })
+                .map_err(|e| ctx.runtime(e.message()))?;
+            match v.as_u64() {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(ctx.runtime(&format!(
+                    "The {field} field refers to value {} which is not a valid positive integer: {}",
+                    v,
+                    p.source()
+                ))),
+            }
+        }
+        Some(Dynamic::Jsonata(e)) => {
+            let field = field.trim_end_matches("Path");
+            let n = ctx.ata_integer(e, field, AtaScope::input(input))?;
+            Ok(Some(n).filter(|n| *n > 0))
+        }
+    }
+}
+
+/// The `TaskScheduled` event (its id is the invocation's `scheduled_event_id`).
+fn schedule(
+    ctx: &StateCtx<'_>,
+    task: &TaskResource,
+    parameters: &Value,
+    (timeout, heartbeat): (Option<u64>, Option<u64>),
+    prev: &mut u64,
+) -> Result<u64, Interrupt> {
+    ctx.event(
+        prev,
+        EventDetails::TaskScheduled {
+            task: task.clone(),
+            region: ctx.exec.engine.config.region.clone(),
+            parameters: JsonText::new(parameters),
+            timeout,
+            heartbeat,
+        },
+    )
+}
+
+/// Calls the integration: a resumed invocation follows its record; a fresh one calls only once
+/// `TaskScheduled`/`TaskStarted` are durable (write-ahead).
+async fn invoke(exec: &Exec, call: Invocation<'_>, record: Option<crate::replay::TaskRecord>) -> TaskOutcome {
+    match record {
         Some(record) => crate::replay::task(record, &exec.history, call, exec.now()).await,
         None => {
-            // Write-ahead: the call happens only once TaskScheduled/TaskStarted are durable.
             if let Some(durable) = exec.history.durable() {
                 durable.await;
             }
             call.run().await
         }
-    };
-    *prev = *observer.cursor.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(full) = observer.full.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        return Err(full);
     }
+}
+
+/// The event that ends the invocation (`TaskSucceeded`, `TaskFailed`, `TaskTimedOut`) and its result.
+fn finish(exec: &Exec, task: TaskResource, outcome: TaskOutcome, prev: &mut u64) -> Result<Value, Interrupt> {
     match outcome {
         TaskOutcome::Succeeded(output) => {
             exec.event(prev, EventDetails::TaskSucceeded { task, output: JsonText::new(&output) })?;
@@ -176,11 +208,19 @@ pub(crate) async fn run(
     }
 }
 
+/// Who answers a mocked invocation.
+enum Answer<'m> {
+    /// Step Functions Local's mocks (`MockConfigFile`), per invocation.
+    Mocks(&'m dyn crate::mocks::TaskMocks),
+    /// TestState's `mock`.
+    Test(&'m TestMock),
+}
+
 /// A mocked invocation: the same events as a request-response task, with the mock's answer.
 fn mocked(
     ctx: &StateCtx<'_>,
     t: &Task,
-    mocks: &dyn crate::mocks::TaskMocks,
+    answer: Answer<'_>,
     input: &Value,
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
@@ -190,17 +230,9 @@ fn mocked(
     // A mocked callback task still has a token for `$$.Task.Token` (as in Step Functions Local); the
     // mock answers, so the token is retired when this function returns.
     let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern == sfn_patterns::Pattern::WaitForTaskToken)
-        .then(|| {
-            exec.engine
-                .tokens
-                .mint(TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: state.name.clone() })
-        });
+        .then(|| callback_token(ctx, None));
     let token = callback.as_ref().map(|c| c.token().to_owned());
-    let task_ctx = ctx.with(token.as_deref(), None);
-    let parameters = match &t.parameters {
-        Some(p) => task_ctx.payload(p, &eff)?,
-        None => eff.into_owned(),
-    };
+    let parameters = ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff)?;
     let (resource_type, resource) = match parsed {
         Ok(sfn_patterns::Resource::Service(r)) => (r.history_resource_type(), r.history_resource()),
         Ok(sfn_patterns::Resource::LambdaFunction(arn)) => ("lambda".to_owned(), arn),
@@ -211,37 +243,43 @@ fn mocked(
         resource_type: Arc::from(resource_type.as_str()),
         resource: Arc::from(resource.as_str()),
     };
-    exec.event(
-        prev,
-        EventDetails::TaskScheduled {
-            task: task.clone(),
-            region: exec.engine.config.region.clone(),
-            parameters: JsonText::new(&parameters),
-            timeout: None,
-            heartbeat: None,
-        },
-    )?;
+    schedule(ctx, &task, &parameters, (None, None), prev)?;
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: None })?;
-    let invocation = {
-        let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
-        let n = calls.entry(state.name.clone()).or_insert(0);
-        *n += 1;
-        *n - 1
+    let outcome = match answer {
+        Answer::Test(TestMock::Result(v)) => TaskOutcome::Succeeded(v.clone()),
+        Answer::Test(TestMock::Error { error, cause }) => {
+            TaskOutcome::Failed(TaskFailure { name: Some(error.clone()), cause: cause.clone() })
+        }
+        Answer::Mocks(mocks) => {
+            let invocation = {
+                let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
+                let n = calls.entry(state.name.clone()).or_insert(0);
+                *n += 1;
+                *n - 1
+            };
+            match mocks.respond(&state.name, invocation) {
+                Some(crate::mocks::MockResponse::Return(output)) => TaskOutcome::Succeeded(output),
+                Some(crate::mocks::MockResponse::Throw { error, cause }) => {
+                    // A mock's error is recorded even when empty.
+                    exec.event(
+                        prev,
+                        EventDetails::TaskFailed {
+                            task,
+                            error: Some(error.to_string()),
+                            cause: cause.clone(),
+                        },
+                    )?;
+                    return Err(Interrupt::Fail(Failure { name: Some(error), cause }));
+                }
+                None => {
+                    return Err(ctx
+                        .runtime(&format!(
+                            "The mock has no response for invocation {invocation} of this state."
+                        ))
+                        .into());
+                }
+            }
+        }
     };
-    match mocks.respond(&state.name, invocation) {
-        Some(crate::mocks::MockResponse::Return(output)) => {
-            exec.event(prev, EventDetails::TaskSucceeded { task, output: JsonText::new(&output) })?;
-            Ok(output)
-        }
-        Some(crate::mocks::MockResponse::Throw { error, cause }) => {
-            exec.event(
-                prev,
-                EventDetails::TaskFailed { task, error: Some(error.to_string()), cause: cause.clone() },
-            )?;
-            Err(Interrupt::Fail(Failure { name: Some(error), cause }))
-        }
-        None => Err(ctx
-            .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
-            .into()),
-    }
+    finish(exec, task, outcome, prev)
 }

@@ -1,13 +1,18 @@
-//! TestState: one state of a machine, run once with an input, with the data after each step of its
-//! input/output pipeline (like the Step Functions TestState API at inspection level DEBUG).
+//! TestState: one state of a machine, run once with an input through the interpreter's own modules
+//! (`interp::test_step`), with the data after each step of its pipeline (the TestState API's
+//! `inspectionData`), its `status` and `nextState`.
+
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
-use sfn_asl::{Catcher, Retrier, State, StateKind};
+use sfn_asl::{State, StateKind};
 use sfn_patterns::AbortHandle;
 
 use crate::engine::{Engine, StartRequest};
 use crate::error::{Failure, Interrupt, TestStateError};
-use crate::exec::{StateCtx, StateInfo, Step};
+use crate::exec::{StateCtx, StateInfo};
+use crate::inspect::{Inspection, TestHooks, TestMock};
+use crate::interp::TestEnd;
 use crate::vars::Vars;
 
 /// How the tested state ended (TestState's `status`).
@@ -35,25 +40,6 @@ impl TestStatus {
     }
 }
 
-/// The data after each step (TestState `inspectionData`); a step that did not run is `None`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Inspection {
-    /// The state's input.
-    pub input: Value,
-    /// After InputPath.
-    pub after_input_path: Option<Value>,
-    /// After Parameters.
-    pub after_parameters: Option<Value>,
-    /// The task's (or Pass's) result.
-    pub result: Option<Value>,
-    /// After ResultSelector.
-    pub after_result_selector: Option<Value>,
-    /// After ResultPath.
-    pub after_result_path: Option<Value>,
-    /// Variables after Assign.
-    pub variables: Option<Map<String, Value>>,
-}
-
 /// The outcome of testing one state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestStateOutcome {
@@ -71,164 +57,101 @@ pub struct TestStateOutcome {
     pub inspection: Inspection,
 }
 
+/// What to test: a state of a prepared machine, its input and what TestState lets a caller set.
+#[derive(Debug, Clone, Default)]
+pub struct TestStateRequest {
+    /// The state to run (anywhere in the machine, nested branches and processors included).
+    pub state: String,
+    /// The state's input.
+    pub input: Value,
+    /// Variables visible to the state.
+    pub variables: Map<String, Value>,
+    /// The answer of the state's work (Task, Parallel, Map) instead of running it.
+    pub mock: Option<TestMock>,
+    /// A context object (`$$`): its members replace the execution's.
+    pub context: Option<Map<String, Value>>,
+    /// `stateConfiguration.retrierRetryCount`: retries so far (`$$.State.RetryCount`, and counted
+    /// against the retrier that matches the error).
+    pub retrier_retry_count: u32,
+    /// `stateConfiguration.mapIterationFailureCount`: failed iterations of a mocked Map.
+    pub map_iteration_failure_count: Option<u64>,
+    /// The execution's name (`$$.Execution.Name`, and what idempotency tokens derive from); every
+    /// run needs its own. `None`: a fresh UUID.
+    pub execution_name: Option<String>,
+    /// The execution's role (`$$.Execution.RoleArn`).
+    pub role_arn: Option<String>,
+}
+
 impl Engine {
-    /// Runs the state `state` of a prepared machine once with `input` (and `variables` visible), without
-    /// following transitions or waiting in Wait states: TestState.
+    /// Runs one state of a prepared machine once (TestState): through the interpreter's own modules
+    /// (the same code as an execution), with no transition followed, no Wait waited, no retry
+    /// attempted — a failure is RETRIABLE when a retrier would retry it, CAUGHT_ERROR when a Catch
+    /// handles it. Every call is a fresh execution (its own name), so two calls never share a task.
     pub async fn test_state(
         &self,
         prepared: &crate::Prepared,
-        state: &str,
-        input: Value,
-        variables: Map<String, Value>,
+        req: TestStateRequest,
     ) -> Result<TestStateOutcome, TestStateError> {
         let machine = prepared.machine_arc();
-        let Some(st) = find_state(&machine.states, state) else {
-            return Err(TestStateError::NoSuchState(state.to_owned()));
+        let Some(st) = find_state(&machine.states, &req.state) else {
+            return Err(TestStateError::NoSuchState(req.state));
         };
-        let (exec, _history) = self.exec_for(
-            prepared,
-            StartRequest {
-                execution_name: "test-state".to_owned(),
-                input: input.clone(),
-                role_arn: None,
-                input_text: None,
-            },
-        );
+        // Only a state's work (a Task's call, a Parallel's branches, a Map's iterations) can be mocked.
+        if req.mock.is_some() && st.recovery().is_none() {
+            return Err(TestStateError::MockNotSupported(st.type_name()));
+        }
+        let hooks = Arc::new(TestHooks {
+            state: st.name.clone(),
+            mock: req.mock,
+            context: req.context,
+            map_failures: req.map_iteration_failure_count,
+            inspection: Mutex::new(Inspection { input: req.input.clone(), ..Inspection::default() }),
+        });
+        let name = req.execution_name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let start = StartRequest {
+            execution_name: name,
+            input: req.input.clone(),
+            role_arn: req.role_arn,
+            input_text: None,
+        };
+        let exec = self.exec_for(prepared, start, hooks.clone());
         let mut vars = Vars::default();
-        for (k, v) in variables {
+        for (k, v) in req.variables {
             vars.set(k, v);
         }
         let (_abort, signal) = AbortHandle::new();
-        let mut prev = 0u64;
-        let entered = 1;
         let info = StateInfo {
             name: &st.name,
-            entered_event: entered,
+            entered_event: 1,
             entered_time: exec.now(),
-            retry_count: Some(0),
+            retry_count: None,
             token: None,
             map_item: None,
         };
         let ctx = StateCtx { exec: &exec, state: st, info, vars: &vars, abort: &signal };
-        let mut insp = Inspection { input: input.clone(), ..Inspection::default() };
-        let eff = ctx.input_path(&input).map_err(TestStateError::Failed)?.into_owned();
-        insp.after_input_path = Some(eff.clone());
-
-        let step: Result<Step, Interrupt> = match &st.kind {
-            StateKind::Pass(p) => (|| {
-                let params = match &p.parameters {
-                    Some(params) => ctx.payload(params, &eff)?,
-                    None => eff.clone(),
-                };
-                insp.after_parameters = Some(params.clone());
-                let result = p.result.clone().unwrap_or(params);
-                insp.result = Some(result.clone());
-                let assign = ctx.assign(st.assign.as_ref(), &result)?;
-                let after = ctx.apply_result_only(&p.result_path, input.clone(), result)?;
-                insp.after_result_path = Some(after.clone());
-                let out = ctx.output_path(after)?;
-                Ok(Step { next: st.next.clone(), output: out, assign })
-            })()
-            .map_err(Interrupt::Fail),
-            StateKind::Task(t) => {
-                let params = match &t.parameters {
-                    Some(params) => ctx.payload(params, &eff).map_err(TestStateError::Failed)?,
-                    None => eff.clone(),
-                };
-                insp.after_parameters = Some(params);
-                match crate::task::run(ctx, t, &input, &mut prev).await {
-                    Ok(result) => (|| {
-                        insp.result = Some(result.clone());
-                        let selected = match &t.recovery.result_selector {
-                            Some(sel) => ctx.payload(sel, &result)?,
-                            None => result,
-                        };
-                        insp.after_result_selector = Some(selected.clone());
-                        let assign = ctx.assign(st.assign.as_ref(), &selected)?;
-                        let after =
-                            ctx.apply_result_only(&t.recovery.result_path, input.clone(), selected)?;
-                        insp.after_result_path = Some(after.clone());
-                        let out = ctx.output_path(after)?;
-                        Ok(Step { next: st.next.clone(), output: out, assign })
-                    })()
-                    .map_err(Interrupt::Fail),
-                    Err(e) => Err(e),
-                }
-            }
-            StateKind::Choice(c) => crate::choice::run(&ctx, c, input.clone()).map_err(Interrupt::Fail),
-            StateKind::Wait(_) => ctx
-                .output_path(eff.clone())
-                .map(|out| Step { next: st.next.clone(), output: out, assign: None })
-                .map_err(Interrupt::Fail),
-            StateKind::Succeed => ctx
-                .output_path(eff.clone())
-                .map(|out| Step { next: None, output: out, assign: None })
-                .map_err(Interrupt::Fail),
-            StateKind::Fail(f) => {
-                Err(Interrupt::Fail(crate::terminal::fail(&ctx, f, &input).unwrap_or_else(|e| e)))
-            }
-            StateKind::Parallel(_) | StateKind::Map(_) => {
-                return Err(TestStateError::UnsupportedType(st.type_name()));
-            }
+        let mut prev = 0u64;
+        let end = crate::interp::test_step(ctx, req.input, &mut prev, req.retrier_retry_count).await;
+        let mut inspection = hooks.take();
+        let outcome = |status, output, f: Option<Failure>, next_state, inspection| {
+            let (error, cause) = f.map_or((None, None), |f| (f.name.map(String::from), f.cause));
+            TestStateOutcome { status, output, error, cause, next_state, inspection }
         };
-        match step {
-            Ok(step) => {
-                if let Some(a) = &step.assign {
-                    let mut all = Map::new();
-                    for (k, v) in a {
-                        all.insert(k.clone(), v.clone());
-                    }
-                    insp.variables = Some(all);
-                }
-                Ok(TestStateOutcome {
-                    status: TestStatus::Succeeded,
-                    output: Some(step.output),
-                    error: None,
-                    cause: None,
-                    next_state: step.next,
-                    inspection: insp,
-                })
+        Ok(match end {
+            Ok(TestEnd::Done(step)) => {
+                inspection.variables = step.assign.clone();
+                outcome(TestStatus::Succeeded, Some(step.output), None, step.next, inspection)
             }
+            Ok(TestEnd::Caught(f, step)) => {
+                inspection.variables = step.assign.clone();
+                outcome(TestStatus::CaughtError, Some(step.output), Some(f), step.next, inspection)
+            }
+            Ok(TestEnd::Retriable(f)) => outcome(TestStatus::Retriable, None, Some(f), None, inspection),
+            Ok(TestEnd::Failed(f)) => outcome(TestStatus::Failed, None, Some(f), None, inspection),
             Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
-                let (retry, catch): (&[Retrier], &[Catcher]) = match &st.kind {
-                    StateKind::Task(t) => (&t.recovery.retry, &t.recovery.catch),
-                    _ => (&[], &[]),
-                };
-                if retry.iter().any(|r| r.max_attempts > 0 && f.matches(&r.error_equals)) {
-                    return Ok(outcome(TestStatus::Retriable, None, f, None, insp));
-                }
-                if let Some(c) = catch.iter().find(|c| f.matches(&c.error_equals)) {
-                    let mut err = Map::new();
-                    err.insert("Error".into(), Value::String(f.error_name().to_owned()));
-                    if let Some(cause) = &f.cause {
-                        err.insert("Cause".into(), Value::String(cause.clone()));
-                    }
-                    let out = ctx
-                        .apply_result_only(&c.result_path, input, Value::Object(err))
-                        .map_err(TestStateError::Failed)?;
-                    return Ok(outcome(TestStatus::CaughtError, Some(out), f, Some(c.next.clone()), insp));
-                }
-                Ok(outcome(TestStatus::Failed, None, f, None, insp))
+                outcome(TestStatus::Failed, None, Some(f), None, inspection)
             }
-            Err(Interrupt::Abort) => Err(TestStateError::Aborted),
-        }
-    }
-}
-
-fn outcome(
-    status: TestStatus,
-    output: Option<Value>,
-    f: Failure,
-    next_state: Option<String>,
-    inspection: Inspection,
-) -> TestStateOutcome {
-    TestStateOutcome {
-        status,
-        output,
-        error: f.name.map(String::from),
-        cause: f.cause,
-        next_state,
-        inspection,
+            Err(Interrupt::Abort) => return Err(TestStateError::Aborted),
+        })
     }
 }
 

@@ -108,6 +108,33 @@ impl SendTaskError {
     }
 }
 
+/// Why a mocked result does not fit the service action's response model
+/// ([`crate::ServiceIntegration::check_result`], TestState's `mock.fieldValidationMode`); the message is
+/// AWS's (`Mock result schema validation error: Field 'Entries' must be an array`, recorded against AWS in
+/// LocalStack's `test_field_validation_mode.snapshot.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("Mock result schema validation error: {detail}")]
+pub struct MockResultError {
+    detail: String,
+}
+
+impl MockResultError {
+    /// A member of the wrong type: `expected` is `a string`, `a number`, `an array`, `an object`, ….
+    pub fn wrong_type(field: &str, expected: &str) -> Self {
+        Self { detail: format!("Field '{field}' must be {expected}") }
+    }
+
+    /// A required member is missing (`STRICT` only).
+    pub fn missing(field: &str) -> Self {
+        Self { detail: format!("Required field '{field}' is missing") }
+    }
+
+    /// The result is not a JSON object.
+    pub fn not_an_object() -> Self {
+        Self { detail: "the mocked result must be a JSON object".to_owned() }
+    }
+}
+
 /// Why a Task resource cannot be served ([`crate::ServiceIntegration::check`], [`crate::Integrations::check`]).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message}")]

@@ -74,6 +74,18 @@ pub trait ServiceIntegration: Send + Sync {
         Vec::new()
     }
 
+    /// Checks a mocked result (TestState `mock.result`) against this action's response model, as AWS's
+    /// `fieldValidationMode` does: present members must have the model's types (members the model does
+    /// not name are accepted); `strict` also requires the required members. The default accepts anything.
+    fn check_result(
+        &self,
+        _resource: &ServiceResource,
+        _result: &Value,
+        _strict: bool,
+    ) -> Result<(), crate::MockResultError> {
+        Ok(())
+    }
+
     /// Adjusts the evaluated parameters before the task is scheduled; the history's `TaskScheduled` shows
     /// the result (ECS `.sync` adds `StartedBy: "AWS Step Functions"`). The default keeps them as they are.
     fn prepare(&self, _resource: &ServiceResource, parameters: Value) -> Value {

@@ -29,7 +29,9 @@ mod token;
 
 pub use abort::{AbortHandle, AbortSignal};
 pub use check::{check_definition, validate_definition};
-pub use error::{CheckError, CheckErrorKind, Failure, ResourceError, SendTaskError, TaskFailure};
+pub use error::{
+    CheckError, CheckErrorKind, Failure, MockResultError, ResourceError, SendTaskError, TaskFailure,
+};
 pub use integration::{
     Integrations, Lint, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts,
     failures_rule, resume_task, run_task,

@@ -8,6 +8,7 @@ mod logs;
 mod output;
 mod realworld;
 mod run;
+mod test_state;
 mod tools;
 mod validate;
 mod verdicts;

@@ -70,6 +70,41 @@ def token_of(sfn, arn):
     raise AssertionError(f"{arn} never submitted its task")
 
 
+def run_task(pattern, command):
+    return json.dumps({"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask" + pattern, "Parameters": {
+        "TaskDefinition": "job", "Overrides": {"ContainerOverrides": [{"Name": "app", "Command": command}]}},
+        "Retry": [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 1}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}], "Next": "After"})
+
+
+def test_state(sfn):
+    """TestState as issue 17 asks: three calls, three tasks; .sync refused unmocked; mocks, context, JSONata."""
+    arns = set()
+    for cmd in ["one", "two", "three"]:
+        t = sfn.test_state(definition=run_task("", ["echo", cmd]), roleArn=ROLE)
+        assert t["status"] == "SUCCEEDED", t
+        arns.add(json.loads(t["output"])["Tasks"][0]["TaskArn"])
+    assert len(arns) == 3, arns
+    msg = expect_error("ValidationException", sfn.test_state, definition=run_task(".sync", ["true"]))
+    assert "when a mock is specified" in msg, msg
+    error = {"errorOutput": {"error": "States.TaskFailed", "cause": "exit 1"}}
+    t = sfn.test_state(definition=run_task(".sync", ["false"]), mock=error, inspectionLevel="DEBUG")
+    assert t["status"] == "RETRIABLE" and t["error"] == "States.TaskFailed", t
+    assert t["inspectionData"]["errorDetails"]["retryIndex"] == 0, t
+    t = sfn.test_state(definition=run_task(".sync", ["false"]), mock=error,
+                       stateConfiguration={"retrierRetryCount": 1})
+    assert t["status"] == "CAUGHT_ERROR" and t["nextState"] == "Handle", t
+    t = sfn.test_state(definition=run_task(".sync", ["true"]), mock={"result": json.dumps({"LastStatus": "STOPPED"})})
+    assert t["status"] == "SUCCEEDED" and json.loads(t["output"]) == {"LastStatus": "STOPPED"}, t
+    t = sfn.test_state(definition=json.dumps({"Type": "Pass", "Parameters": {"id.$": "$$.Execution.Id"}, "End": True}),
+                       context=json.dumps({"Execution": {"Id": "given"}}))
+    assert json.loads(t["output"]) == {"id": "given"}, t
+    t = sfn.test_state(definition=json.dumps({"Type": "Pass", "QueryLanguage": "JSONata",
+                                              "Output": {"a": "{% 1+1 %}"}, "End": True}))
+    assert json.loads(t["output"]) == {"a": 2}, t
+    return 7
+
+
 def main(endpoint):
     sfn = client(endpoint)
     checks = 0
@@ -177,6 +212,7 @@ def main(endpoint):
     t = sfn.test_state(definition=json.dumps({"Type": "Pass", "Result": 7, "Next": "N"}), roleArn=ROLE,
                        inspectionLevel="DEBUG")
     assert t["status"] == "SUCCEEDED" and t["output"] == "7" and t["nextState"] == "N", t
+    checks += test_state(sfn)
     sfn.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "data"}])
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "data"}]
     sfn.delete_state_machine(stateMachineArn=arn)

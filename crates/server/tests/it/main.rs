@@ -14,6 +14,7 @@ mod realworld;
 mod reliability;
 mod sdk;
 mod security;
+mod test_state;
 mod wire;
 
 use std::net::SocketAddr;
