@@ -185,16 +185,21 @@ fn readme_more_to_try_commands_run_as_written() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let block = readme.split_once("More to try:\n\n```\n").unwrap().1.split_once("```").unwrap().0;
     let joined = block.replace("\\\n", " ");
-    let commands: Vec<String> = joined
+    // Each command with the exit code its comment promises (`# exit N: …`; 0 when it names none).
+    let commands: Vec<(String, i32)> = joined
         .lines()
-        .map(|l| l.split_once("  #").map_or(l, |(c, _)| c).trim().to_owned())
-        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (c, comment) = l.split_once("  #").unwrap_or((l, ""));
+            let code = comment.trim().strip_prefix("exit ").and_then(|r| r.split(':').next()?.parse().ok());
+            (c.trim().to_owned(), code.unwrap_or(0))
+        })
+        .filter(|(l, _)| !l.is_empty())
         .collect();
     assert!(commands.len() >= 10, "{commands:?}");
     let bin = env!("CARGO_BIN_EXE_sfn");
     let state = std::env::temp_dir().join(format!("sfn-readme-{}-{}", std::process::id(), unique()));
     std::fs::create_dir_all(&state).unwrap();
-    for c in &commands {
+    for (c, code) in &commands {
         let c = c.strip_prefix("sfn ").unwrap_or_else(|| panic!("not an sfn command: {c}"));
         // `.sfn` is the serve/journal state directory: kept out of the repository.
         let line = format!("{bin} {}", c.replace(".sfn", &state.join(".sfn").display().to_string()));
@@ -218,7 +223,7 @@ fn readme_more_to_try_commands_run_as_written() {
             assert!(text(&o.stderr).contains("my-job.asl.json"), "{c}: {}", text(&o.stderr));
             continue;
         }
-        assert_eq!(o.status.code(), Some(0), "{c}: {}{}", text(&o.stdout), text(&o.stderr));
+        assert_eq!(o.status.code(), Some(*code), "{c}: {}{}", text(&o.stdout), text(&o.stderr));
     }
     let _ = std::fs::remove_dir_all(&state);
 }
