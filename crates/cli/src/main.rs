@@ -18,9 +18,11 @@ mod bench;
 mod graph;
 mod integrations;
 mod journal;
+mod mock;
 mod policy;
 mod run;
 mod serve;
+mod test;
 mod test_state;
 mod validate;
 
@@ -51,6 +53,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Draw the state machine (Mermaid or Graphviz DOT).
     Graph(graph::GraphArgs),
+    /// Mock configuration files (Step Functions Local's MockConfigFile format): `sfn mock init DEF`.
+    Mock(mock::MockArgs),
+    /// Run every test case of the mock files found against their machines: pass/fail, JUnit, coverage.
+    Test(test::TestArgs),
     /// Check a `--state-dir` journal, or salvage the intact records of a damaged one.
     Journal(journal::JournalArgs),
     /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
@@ -77,6 +83,8 @@ fn main() {
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Journal(args) => journal::run(args),
+        Command::Mock(args) => mock::run(args),
+        Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

@@ -40,11 +40,21 @@ pub(crate) async fn run(
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
     let (exec, state) = (ctx.exec, ctx.state);
-    if let Some(mocks) = exec.engine.mocks.as_ref().filter(|m| m.covers(&state.name)) {
-        return mocked(&ctx, t, mocks.as_ref(), input, prev);
+    if let Some(mocks) = exec.mocks.as_ref().filter(|m| m.covers(&state.name)) {
+        return mocked(&ctx, t, input, prev, &|_, invocation| mocks.respond(&state.name, invocation));
     }
     let Some(binding) = exec.engine.binding(t) else {
-        return Err(ctx.runtime(&format!("No integration serves the resource '{}'.", t.resource)).into());
+        if exec.engine.unmocked == crate::mocks::Unmocked::Echo {
+            return mocked(&ctx, t, input, prev, &|parameters, _| {
+                Some(crate::mocks::MockResponse::Return(parameters.clone()))
+            });
+        }
+        return Err(ctx
+            .runtime(&format!(
+                "No mock and no integration serves the resource '{}' of this state.",
+                t.resource
+            ))
+            .into());
     };
     let resource = &binding.resource;
     let eff = ctx.input_path(input)?;
@@ -176,13 +186,17 @@ pub(crate) async fn run(
     }
 }
 
+/// What answers a mocked invocation: its effective parameters and invocation number (0-based) in, the
+/// response out (`None`: the mock has none for this invocation).
+type Respond<'a> = dyn Fn(&Value, u32) -> Option<crate::mocks::MockResponse> + 'a;
+
 /// A mocked invocation: the same events as a request-response task, with the mock's answer.
 fn mocked(
     ctx: &StateCtx<'_>,
     t: &Task,
-    mocks: &dyn crate::mocks::TaskMocks,
     input: &Value,
     prev: &mut u64,
+    respond: &Respond<'_>,
 ) -> Result<Value, Interrupt> {
     let (exec, state) = (ctx.exec, ctx.state);
     let eff = ctx.input_path(input)?;
@@ -228,7 +242,7 @@ fn mocked(
         *n += 1;
         *n - 1
     };
-    match mocks.respond(&state.name, invocation) {
+    match respond(&parameters, invocation) {
         Some(crate::mocks::MockResponse::Return(output)) => {
             exec.event(prev, EventDetails::TaskSucceeded { task, output: JsonText::new(&output) })?;
             Ok(output)

@@ -151,6 +151,8 @@ pub(crate) struct Service {
     pub(crate) account: String,
     reg: RwLock<Registry>,
     pub(crate) journal: Option<Journal>,
+    /// Step Functions Local's test cases (`…:stateMachine:NAME#TestCase`).
+    pub(crate) mocks: Option<Arc<dyn crate::mocking::MockCases>>,
 }
 
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -198,7 +200,12 @@ fn resume(
 impl Service {
     /// A service over `engine`, with the journal's snapshot loaded; executions that were RUNNING are
     /// resumed from their recorded events ([`Engine::resume`]) and tracked like live ones.
-    pub(crate) fn new(engine: Engine, journal: Option<Journal>, snapshot: Snapshot) -> Service {
+    pub(crate) fn new(
+        engine: Engine,
+        journal: Option<Journal>,
+        snapshot: Snapshot,
+        mocks: Option<Arc<dyn crate::mocking::MockCases>>,
+    ) -> Service {
         let cfg = engine.config();
         let (region, account) = (cfg.region.clone(), cfg.account.clone());
         let mut reg = Registry { next_seq: 1, ..Registry::default() };
@@ -264,7 +271,7 @@ impl Service {
                 "{unresumed} execution(s) were RUNNING when the server stopped and cannot be resumed; they stay RUNNING until StopExecution"
             );
         }
-        Service { engine, region, account, reg: RwLock::new(reg), journal }
+        Service { engine, region, account, reg: RwLock::new(reg), journal, mocks }
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Registry> {
