@@ -131,7 +131,7 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<i32> {
                     Err(e) => Some(e.to_string()),
                     Ok(tc) => {
                         let (outcome, events) =
-                            runtime.block_on(run_case(&machine, machine_name, tc, expect, args.unmocked));
+                            runtime.block_on(run_case(&def, &machine, machine_name, tc, expect, args.unmocked));
                         entry.1.record(&machine, &events);
                         check(expect, &outcome, &events)
                     }
@@ -230,13 +230,27 @@ fn read_expectations(file: &Path) -> Option<Value> {
 }
 
 async fn run_case(
+    definition: &Path,
     machine: &StateMachine,
     name: &str,
     tc: sfn::mocks::TestCase,
     expect: &Value,
     unmocked: crate::mock::UnmockedArg,
 ) -> (sfn::engine::Outcome, Vec<Value>) {
-    let engine = sfn::engine::Engine::builder()
+    // Unmocked ECS tasks run on the simulator (virtual time, no process, no AWS call), with the task
+    // definitions beside the definition when there are any.
+    let ecs = sfn::ecs::EcsConfig {
+        backend: sfn::ecs::Backend::Sim,
+        task_definitions: crate::integrations::task_definitions_dir(None, definition),
+        region: "us-east-1".to_owned(),
+        ..sfn::ecs::EcsConfig::default()
+    };
+    let mut builder = sfn::engine::Engine::builder();
+    match ecs.build().await {
+        Ok(setup) => builder = builder.integration(Arc::new(setup.integration)),
+        Err(e) => eprintln!("sfn test: the simulated ECS backend is unavailable: {e}"),
+    }
+    let engine = builder
         .mocks(Arc::new(tc))
         .unmocked(crate::mock::UnmockedArg::engine(Some(unmocked)))
         .build();
@@ -365,10 +379,14 @@ impl Coverage {
             events.iter().filter_map(|e| Some((e["id"].as_u64()?, e))).collect();
         let mut next_of: BTreeMap<u64, u64> = BTreeMap::new();
         for e in events {
+            if let Some(id) = e["id"].as_u64() {
+                next_of.entry(e["previousEventId"].as_u64().unwrap_or(0)).or_insert(id);
+            }
+        }
+        for e in events {
             let (Some(id), prev) = (e["id"].as_u64(), e["previousEventId"].as_u64().unwrap_or(0)) else {
                 continue;
             };
-            next_of.entry(prev).or_insert(id);
             let t = e["type"].as_str().unwrap_or_default();
             if t.ends_with("StateEntered") {
                 let name = details(e).and_then(|d| d.get("name")).and_then(Value::as_str).unwrap_or_default();
@@ -499,13 +517,15 @@ fn print_coverage(coverage: &BTreeMap<String, (StateMachine, Coverage)>) -> (usi
         let (c, t) = cov.counts();
         all_c += c;
         all_t += t;
-        for kind in ["state", "transition", "retry", "catch"] {
+        for (kind, plural) in
+            [("state", "states"), ("transition", "transitions"), ("retry", "retries"), ("catch", "catches")]
+        {
             let of: Vec<(&Item, &bool)> = cov.items.iter().filter(|(i, _)| i.kind == kind).collect();
             if of.is_empty() {
                 continue;
             }
             let taken = of.iter().filter(|(_, v)| **v).count();
-            outln!("  {name}: {kind}s {taken}/{}", of.len());
+            outln!("  {name}: {plural} {taken}/{}", of.len());
         }
         for (i, _) in cov.items.iter().filter(|(_, v)| !**v) {
             let what = if i.what.is_empty() { String::new() } else { format!(" {}", i.what) };

@@ -84,9 +84,8 @@ impl Service {
         let mocks = match (case, &self.mocks) {
             (Some(case), Some(cases)) => {
                 let prepared = Self::prepared(&version)?;
-                Some(cases.test_case(machine, case, prepared.machine()).map_err(|why| {
-                    ApiError::client("ValidationException", format!("Test case '{case}': {why}"))
-                })?)
+                let mocks = cases.test_case(machine, case, prepared.machine());
+                Some(mocks.map_err(|why| ApiError::client("ValidationException", why))?)
             }
             _ => None,
         };
