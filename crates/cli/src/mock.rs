@@ -196,7 +196,16 @@ pub(crate) fn skeleton(raw: &Value, name: &str, region: &str, account: &str) -> 
         let resource = t.get("Resource").and_then(Value::as_str).unwrap_or_default();
         let (ok, fail) = responses_for(resource, t, region, account);
         responses.insert(format!("{state} Success"), json!({"0": {"Return": ok}}));
-        responses.insert(format!("{state} Failure"), json!({"0": {"Throw": fail}}));
+        // The failure answers every attempt its retriers allow, so the failure case ends failed.
+        let retries: u64 = t
+            .get("Retry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|r| r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3))
+            .sum();
+        let key = if retries == 0 { "0".to_owned() } else { format!("0-{retries}") };
+        responses.insert(format!("{state} Failure"), json!({key: {"Throw": fail}}));
         happy.insert((*state).to_owned(), json!(format!("{state} Success")));
     }
     let mut cases = Map::new();

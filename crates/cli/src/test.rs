@@ -130,8 +130,14 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<i32> {
                 let failure = match cfg.test_case_for(machine_name, case, &machine) {
                     Err(e) => Some(e.to_string()),
                     Ok(tc) => {
-                        let (outcome, events) =
-                            runtime.block_on(run_case(&def, &machine, machine_name, tc, expect, args.unmocked));
+                        let (outcome, events) = runtime.block_on(run_case(
+                            &def,
+                            &machine,
+                            machine_name,
+                            tc,
+                            expect,
+                            args.unmocked,
+                        ));
                         entry.1.record(&machine, &events);
                         check(expect, &outcome, &events)
                     }
@@ -250,10 +256,8 @@ async fn run_case(
         Ok(setup) => builder = builder.integration(Arc::new(setup.integration)),
         Err(e) => eprintln!("sfn test: the simulated ECS backend is unavailable: {e}"),
     }
-    let engine = builder
-        .mocks(Arc::new(tc))
-        .unmocked(crate::mock::UnmockedArg::engine(Some(unmocked)))
-        .build();
+    let engine =
+        builder.mocks(Arc::new(tc)).unmocked(crate::mock::UnmockedArg::engine(Some(unmocked))).build();
     let prepared = match engine.prepare(machine.clone(), name) {
         Ok(p) => p,
         Err(e) => {

@@ -4,6 +4,7 @@
 
 mod invalid;
 mod journal;
+mod mocks;
 mod realworld;
 mod run;
 mod tools;
