@@ -345,7 +345,7 @@ mod tests {
         let e = cfg.test_case("m", "okk").unwrap_err().to_string();
         assert!(e.contains("did you mean 'ok'"), "{e}");
         let e = cfg.test_case("n", "ok").unwrap_err().to_string();
-        assert!(e.contains("did you mean 'm'"), "{e}");
+        assert!(e.contains("no state machine 'n'") && e.contains("(has: m)"), "{e}");
         let twice = MockConfig::from_json(&json!({
             "StateMachines": {"m": {"TestCases": {"c": {"S": "R"}}}},
             "MockedResponses": {"R": {"0-2": {"Return": 1}, "1": {"Return": 2}}}
