@@ -85,6 +85,15 @@ impl sfn_server::MockCases for ConfigCases {
             Err(e) => Err(e.to_string()),
         }
     }
+
+    fn problems(&self, machine: &str, definition: &sfn::asl::StateMachine) -> Vec<String> {
+        let cases: Vec<&str> = self.0.test_cases(machine).collect();
+        cases
+            .into_iter()
+            .filter_map(|c| self.0.test_case_for(machine, c, definition).err())
+            .map(|e| e.to_string())
+            .collect()
+    }
 }
 
 /// Loads `--mock-config`, else `SFN_MOCK_CONFIG` (as Step Functions Local reads it); every unusable test

@@ -22,6 +22,21 @@ pub trait MockCases: Send + Sync + std::fmt::Debug {
         case: &str,
         definition: &StateMachine,
     ) -> Result<Arc<dyn TaskMocks>, String>;
+
+    /// What is wrong with the test cases of `machine` (whose definition is `definition`), one message each:
+    /// the server logs them when the machine is created or updated, and at start for the machines it has,
+    /// so a typo shows before an execution trips on it. Default: nothing.
+    fn problems(&self, machine: &str, definition: &StateMachine) -> Vec<String> {
+        let _ = (machine, definition);
+        Vec::new()
+    }
+}
+
+/// Logs what `mocks` finds wrong with the test cases of `machine`.
+pub(crate) fn report(mocks: Option<&Arc<dyn MockCases>>, machine: &str, definition: &StateMachine) {
+    for why in mocks.map(|m| m.problems(machine, definition)).unwrap_or_default() {
+        tracing::warn!("mock configuration: {why}");
+    }
 }
 
 /// Splits `…:stateMachine:NAME#TestCase` into the state machine ARN and the test case (`None` without a

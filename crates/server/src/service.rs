@@ -220,6 +220,9 @@ impl Service {
                 tracing::warn!("state machine {} refers to a missing version; skipped", m.name);
                 continue;
             };
+            if let Ok(p) = &version.prepared {
+                crate::mocking::report(mocks.as_ref(), &m.name, p.machine());
+            }
             let arn = crate::arn::machine_arn(&region, &account, &m.name);
             reg.machines.insert(
                 m.name.clone(),

@@ -210,7 +210,7 @@ impl MockConfig {
             MockConfigError::new(
                 MockConfigErrorKind::UnknownTestCase,
                 format!(
-                    "no test case '{case}' for the state machine '{machine}' in the mock configuration{}",
+                    "no test case '{case}' for '{machine}' in the mock configuration{}",
                     hint(case, cases.keys().map(String::as_str))
                 ),
             )
@@ -352,5 +352,24 @@ mod tests {
         }))
         .unwrap();
         assert!(twice.test_case("m", "c").unwrap_err().to_string().contains("mocked twice"));
+    }
+
+    #[test]
+    fn test_cases_are_checked_against_every_state_nested_ones_included() {
+        let machine = sfn_asl::parse(
+            br#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "Inner", "States": {"Inner": {"Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}]}}}"#,
+        )
+        .unwrap();
+        let cfg = MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"ok": {"Inner": "R"}, "typo": {"Iner": "R"}}}},
+            "MockedResponses": {"R": {"0": {"Return": 1}}}
+        }))
+        .unwrap();
+        assert!(cfg.test_case_for("m", "ok", &machine).is_ok());
+        let e = cfg.test_case_for("m", "typo", &machine).unwrap_err();
+        assert_eq!(e.kind(), MockConfigErrorKind::UnknownState);
+        assert!(e.to_string().contains("no state 'Iner'; did you mean 'Inner'?"), "{e}");
     }
 }

@@ -31,14 +31,20 @@ fn skip(test: &str) -> bool {
     skip
 }
 
-/// `sfn serve --ecs sim --mock-config fixtures/mocks/MockConfigFile.json` on an ephemeral port.
+/// `sfn serve --ecs sim --mock-config fixtures/mocks/MockConfigFile.json` (or `config`) on an ephemeral
+/// port; its stderr lines are kept.
 struct Served {
     child: Child,
     url: String,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Served {
     fn start(extra_env: &[(&str, &str)]) -> Served {
+        Self::start_with(extra_env, &root().join("fixtures/mocks/MockConfigFile.json"))
+    }
+
+    fn start_with(extra_env: &[(&str, &str)], config: &Path) -> Served {
         let mocks = root().join("fixtures/mocks");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sfn"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--ecs", "sim", "--task-definitions"])
@@ -47,20 +53,88 @@ impl Served {
             .stderr(Stdio::piped())
             .stdout(Stdio::null());
         if !extra_env.iter().any(|(k, _)| *k == "SFN_MOCK_CONFIG") {
-            cmd.arg("--mock-config").arg(mocks.join("MockConfigFile.json"));
+            cmd.arg("--mock-config").arg(config);
         }
         let mut child = cmd.spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let url = loop {
             let line = lines.next().expect("sfn serve ended before listening").unwrap();
             if let Some(u) = line.strip_prefix("sfn serve: listening on ") {
                 break u.trim().to_owned();
             }
+            stderr.lock().unwrap().push(line);
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Served { child, url }
+        let kept = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Served { child, url, stderr }
     }
+
+    /// One awsJson1_0 call: the HTTP status line and body.
+    fn call(&self, op: &str, body: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{op}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn stderr_has(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.stderr.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn serve_reports_unusable_test_cases_at_start_and_at_create_and_runs_the_others() {
+    let config = temp_file(
+        "mocks.json",
+        r#"{"StateMachines": {"waiter": {"TestCases": {
+              "BadRef": {"Job": "Dome"}, "Typo": {"Jobb": "Done"}, "Good": {"Job": "Done", "Hour": "Done"}}}},
+            "MockedResponses": {"Done": {"0": {"Return": {"ok": true}}}}}"#,
+    );
+    let served = Served::start_with(&[], &config);
+    // At start: the test case whose response is not in the file.
+    assert!(served.stderr_has("no mocked response named 'Dome' in MockedResponses; did you mean 'Done'?"));
+    let body = serde_json::json!({"name": "waiter", "definition": WAITER, "roleArn": "arn:aws:iam::123456789012:role/sfn"});
+    let created = served.call("CreateStateMachine", &body.to_string());
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    // At CreateStateMachine: the test case naming a state the machine does not have.
+    assert!(
+        served.stderr_has("the state machine has no state 'Jobb'; did you mean 'Job'?"),
+        "{:?}",
+        served.stderr.lock().unwrap()
+    );
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:waiter";
+    let typo = served
+        .call("StartExecution", &serde_json::json!({"stateMachineArn": format!("{arn}#Typo")}).to_string());
+    assert!(
+        typo.starts_with("HTTP/1.1 400") && typo.contains("ValidationException") && typo.contains("'Jobb'"),
+        "{typo}"
+    );
+    let good = served
+        .call("StartExecution", &serde_json::json!({"stateMachineArn": format!("{arn}#Good")}).to_string());
+    assert!(good.starts_with("HTTP/1.1 200"), "{good}");
 }
 
 impl Drop for Served {
