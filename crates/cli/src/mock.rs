@@ -42,8 +42,8 @@ pub(crate) struct RunModes {
     pub(crate) real_time: bool,
 }
 
-/// Whether a run goes on the virtual clock, or why it cannot (a Task that runs a real container or calls
-/// AWS cannot have its timers jump).
+/// Whether a run goes on the virtual clock, or why it cannot (an unmocked ECS Task runs a real container
+/// or calls AWS: its timers cannot jump). `--virtual-time` is the default when no Task runs a real one.
 pub(crate) fn virtual_time(
     modes: &RunModes,
     sim: bool,
@@ -57,7 +57,16 @@ pub(crate) fn virtual_time(
         .states
         .every()
         .into_iter()
-        .filter(|s| matches!(s.kind, sfn::asl::StateKind::Task(_)) && !mocked(&s.name))
+        .filter(|s| match &s.kind {
+            // ECS is the one integration here that takes real time (a container, a real ECS task); a
+            // Task without integration fails or echoes at once (`--unmocked`).
+            sfn::asl::StateKind::Task(t) => {
+                !mocked(&s.name)
+                    && matches!(sfn::patterns::Resource::parse(&t.resource),
+                        Ok(sfn::patterns::Resource::Service(r)) if r.service == "ecs")
+            }
+            _ => false,
+        })
         .map(|s| s.name.as_str())
         .collect();
     let all_virtual = sim || real.is_empty();

@@ -278,6 +278,14 @@ fn serve_mock_config_from_sfn_mock_config_with_the_aws_cli_and_the_sync_prefix()
     assert_eq!(r["status"], "SUCCEEDED", "{r}");
     let output: Value = serde_json::from_str(r["output"].as_str().unwrap()).unwrap();
     assert_eq!(output["body"], "Hello from Lambda!");
+    // … or the shared config file says so (`disable_host_prefix_injection = true`).
+    let config = temp_file("aws-config", "[default]\ndisable_host_prefix_injection = true\n");
+    let r = aws_json(
+        url,
+        &[("AWS_CONFIG_FILE", config.to_str().unwrap())],
+        &["start-sync-execution", "--state-machine-arn", &arn],
+    );
+    assert_eq!(r["status"], "SUCCEEDED", "{r}");
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
