@@ -467,6 +467,26 @@ impl Engine {
     /// recorded ids and go to the engine's event sink (recorded ones are not reported again). An execution
     /// whose last recorded event ends it is returned finished.
     pub fn resume(&self, prepared: &Prepared, req: ResumeRequest) -> Execution {
+        self.resume_with(prepared, req, self.inner.mocks.clone())
+    }
+
+    /// [`Engine::resume`] for an execution started with [`Engine::start_mocked`]: the same mocks answer
+    /// (replay runs the machine again from the start, so each state's invocations are numbered as before).
+    pub fn resume_mocked(
+        &self,
+        prepared: &Prepared,
+        req: ResumeRequest,
+        mocks: Arc<dyn TaskMocks>,
+    ) -> Execution {
+        self.resume_with(prepared, req, Some(mocks))
+    }
+
+    fn resume_with(
+        &self,
+        prepared: &Prepared,
+        req: ResumeRequest,
+        mocks: Option<Arc<dyn TaskMocks>>,
+    ) -> Execution {
         let ResumeRequest { execution_arn, execution_name, input, role_arn, start_time, mut events } = req;
         // Only a gap-free prefix can be continued: ids of new events follow the recorded ones.
         let contiguous = events.iter().enumerate().take_while(|(i, e)| e.id == *i as u64 + 1).count();
@@ -474,14 +494,8 @@ impl Engine {
         let start = StartRequest { execution_name, input, role_arn, input_text: None };
         let finished = events.last().filter(|e| crate::replay::is_final(&e.details)).map(recorded_outcome);
         let replay = Arc::new(Replay::new(events.clone()));
-        let (exec, history) = self.new_exec(
-            prepared,
-            start,
-            Some(execution_arn),
-            Some(start_time),
-            Some(replay),
-            self.inner.mocks.clone(),
-        );
+        let (exec, history) =
+            self.new_exec(prepared, start, Some(execution_arn), Some(start_time), Some(replay), mocks);
         history.restore(events);
         match finished {
             Some(outcome) => {

@@ -28,8 +28,8 @@ struct Start<'a> {
     input_text: String,
     input: Value,
     version: Arc<Version>,
-    /// The test case's mocks (`…:stateMachine:NAME#TestCase`).
-    mocks: Option<Arc<dyn sfn_engine::TaskMocks>>,
+    /// The test case (`…:stateMachine:NAME#TestCase`) and its mocks.
+    mocks: Option<(String, Arc<dyn sfn_engine::TaskMocks>)>,
 }
 
 fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
@@ -85,7 +85,7 @@ impl Service {
             (Some(case), Some(cases)) => {
                 let prepared = Self::prepared(&version)?;
                 let mocks = cases.test_case(machine, case, prepared.machine());
-                Some(mocks.map_err(|why| ApiError::client("ValidationException", why))?)
+                Some((case.to_owned(), mocks.map_err(|why| ApiError::client("ValidationException", why))?))
             }
             _ => None,
         };
@@ -110,7 +110,7 @@ impl Service {
     /// Starts `s` under `arn`, with its test case's mocks when it has one.
     fn launch(&self, prepared: &sfn_engine::Prepared, s: &Start<'_>, arn: String) -> sfn_engine::Execution {
         match &s.mocks {
-            Some(m) => self.engine.start_mocked(prepared, Self::start_request(s), arn, m.clone()),
+            Some((_, m)) => self.engine.start_mocked(prepared, Self::start_request(s), arn, m.clone()),
             None => self.engine.start_with_arn(prepared, Self::start_request(s), arn),
         }
     }
@@ -157,6 +157,7 @@ impl Service {
                         input: s.input_text.clone(),
                         start_date: execution.start_date,
                         run: Mutex::new(Run::Live { execution: Arc::new(execution), ended: None }),
+                        test_case: s.mocks.as_ref().map(|(c, _)| c.clone()),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
                     reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());

@@ -132,3 +132,70 @@ async fn test_case_executions_through_the_rust_sdk() {
     assert_eq!(d.error(), Some("States.Runtime"));
     s.stop().await;
 }
+
+/// `Call` mocked, then a Wait: long enough to stop the server in between.
+fn waiting_machine() -> Value {
+    json!({"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Pause"},
+        "Pause": {"Type": "Wait", "Seconds": 2, "End": true}}})
+}
+
+/// `Call` returns its invocation number.
+struct Counted;
+
+impl TaskMocks for Counted {
+    fn covers(&self, state: &str) -> bool {
+        state == "Call"
+    }
+
+    fn respond(&self, _: &str, invocation: u32) -> Option<MockResponse> {
+        Some(MockResponse::Return(json!({"n": invocation})))
+    }
+}
+
+#[derive(Debug)]
+struct Always;
+
+impl MockCases for Always {
+    fn test_case(&self, _: &str, _: &str, _: &sfn_asl::StateMachine) -> Result<Arc<dyn TaskMocks>, String> {
+        Ok(Arc::new(Counted))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journaled_test_case_execution_resumes_with_its_mocks_and_never_without_them() {
+    let dir = crate::temp_dir("mock-resume");
+    let open = |mocks: Option<Arc<dyn MockCases>>| {
+        let options = ServerOptions { state_dir: Some(dir.clone()), mocks, ..ServerOptions::default() };
+        TestServer::start_opts(options, sfn_engine::Unmocked::Fail)
+    };
+    let s = open(Some(Arc::new(Always))).await;
+    let arn = s.create("waits", &waiting_machine()).await;
+    let exec = s
+        .ok("StartExecution", json!({"stateMachineArn": format!("{arn}#Any"), "name": "e"}))
+        .await["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Stopped while it waits: it stays RUNNING in the journal.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    s.stop().await;
+
+    // Without a mock configuration it is not resumed (its Task would otherwise run unmocked).
+    let s = open(None).await;
+    let d = s.ok("DescribeExecution", json!({"executionArn": exec})).await;
+    assert_eq!(d["status"], "RUNNING");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(s.ok("DescribeExecution", json!({"executionArn": exec})).await["status"], "RUNNING");
+    s.stop().await;
+
+    // With it, the execution resumes with the same mocks: invocations are numbered as before.
+    let s = open(Some(Arc::new(Always))).await;
+    let d = s.wait(&exec).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["output"], json!({"n": 0}).to_string());
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": exec})).await;
+    let succeeded = h["events"].as_array().unwrap().iter().filter(|e| e["type"] == "TaskSucceeded").count();
+    assert_eq!(succeeded, 1, "the recorded mocked call is not recorded again: {h}");
+    s.stop().await;
+}
