@@ -381,6 +381,7 @@ impl Coverage {
         let mut owner: BTreeMap<u64, String> = BTreeMap::new();
         let by_id: BTreeMap<u64, &Value> =
             events.iter().filter_map(|e| Some((e["id"].as_u64()?, e))).collect();
+        let mut open: Vec<String> = Vec::new();
         let mut next_of: BTreeMap<u64, u64> = BTreeMap::new();
         for e in events {
             if let Some(id) = e["id"].as_u64() {
@@ -396,27 +397,37 @@ impl Coverage {
                 let name = details(e).and_then(|d| d.get("name")).and_then(Value::as_str).unwrap_or_default();
                 self.take("state", name, String::new());
                 owner.insert(id, name.to_owned());
+                if t.starts_with("Map") || t.starts_with("Parallel") {
+                    open.push(name.to_owned());
+                }
                 if let (Some(p), Some(from)) = (by_id.get(&prev), owner.get(&prev))
                     && p["type"].as_str().is_some_and(|pt| pt.ends_with("StateExited"))
                 {
                     let from = from.clone();
-                    self.transition(
-                        by_name.get(from.as_str()).copied(),
-                        &from,
-                        name,
-                        &by_id,
-                        &next_of,
-                        &owner,
-                    );
+                    self.transition(by_name.get(from.as_str()).copied(), &from, name, prev, &by_id, &next_of);
                 }
-            } else if let Some(o) = owner.get(&prev).cloned() {
-                if t.ends_with("StateExited") {
-                    let state = by_name.get(o.as_str()).copied();
-                    let last = next_of.get(&id).and_then(|n| by_id.get(n));
-                    if let (Some(s), Some(l)) = (state, last)
-                        && l["type"].as_str().is_some_and(|lt| lt.starts_with("Execution"))
-                        && s.end
-                    {
+            } else {
+                // A state's exit names it; a Map's or Parallel's own events (started, iterations,
+                // succeeded, failed) belong to the innermost one entered and not yet exited; anything
+                // else to what its previous event belongs to.
+                let named = details(e).and_then(|d| d.get("name")).and_then(Value::as_str).map(str::to_owned);
+                let is_exit = t.ends_with("StateExited");
+                let o = if is_exit {
+                    named.or_else(|| owner.get(&prev).cloned())
+                } else if t.starts_with("Map") || t.starts_with("Parallel") {
+                    open.last().cloned()
+                } else {
+                    owner.get(&prev).cloned()
+                };
+                let Some(o) = o else { continue };
+                if is_exit {
+                    if open.last() == Some(&o) {
+                        open.pop();
+                    }
+                    let next = next_of.get(&id).and_then(|n| by_id.get(n));
+                    let entered = next
+                        .is_some_and(|n| n["type"].as_str().is_some_and(|nt| nt.ends_with("StateEntered")));
+                    if by_name.get(o.as_str()).is_some_and(|s| s.end) && !entered {
                         self.take("transition", &o, "End".to_owned());
                     }
                 }
@@ -453,26 +464,23 @@ impl Coverage {
         from: Option<&sfn::asl::State>,
         from_name: &str,
         to: &str,
+        exit: u64,
         by_id: &BTreeMap<u64, &Value>,
         next_of: &BTreeMap<u64, u64>,
-        owner: &BTreeMap<u64, String>,
     ) {
         let Some(s) = from else { return };
-        // The last failure of the state before it exited (a caught error), if its exit followed one.
-        let failed = by_id.iter().rev().find_map(|(id, e)| {
-            (owner.get(id).map(String::as_str) == Some(from_name) && is_failure(e))
-                .then(|| {
-                    let n = next_of.get(id).and_then(|n| by_id.get(n))?;
-                    n["type"].as_str().filter(|t| t.ends_with("StateExited"))?;
-                    details(e).and_then(|d| d.get("error")).and_then(Value::as_str).map(str::to_owned)
-                })
-                .flatten()
-        });
+        // The failure right before the state's exit (`exit`), if it left on one: a Catch. Its error (none
+        // for a Parallel's or Map's own failure event) picks the catcher.
+        let failed = by_id
+            .iter()
+            .find(|(id, e)| next_of.get(id) == Some(&exit) && is_failure(e))
+            .map(|(_, e)| details(e).and_then(|d| d.get("error")).and_then(Value::as_str).map(str::to_owned));
         if let (Some(error), Some(r)) = (&failed, s.recovery()) {
-            let name = sfn::path::ErrorName::from(error.as_str());
-            if let Some((i, c)) =
-                r.catch.iter().enumerate().find(|(_, c)| c.next == to && name.matches_any(&c.error_equals))
-            {
+            let name = error.as_deref().map(sfn::path::ErrorName::from);
+            let matches = |c: &&sfn::asl::Catcher| {
+                c.next == to && name.as_ref().is_none_or(|n| n.matches_any(&c.error_equals))
+            };
+            if let Some((i, c)) = r.catch.iter().enumerate().find(|(_, c)| matches(c)) {
                 self.take(
                     "catch",
                     from_name,

@@ -489,3 +489,57 @@ fn sfn_test_on_the_seed_and_example_mock_files_reports_cases_junit_and_an_untake
         "{stdout}"
     );
 }
+
+#[test]
+fn sfn_test_coverage_counts_choice_rules_map_iterations_and_a_parallel_catch() {
+    let def = temp_file(
+        "flow.asl.json",
+        r#"{"StartAt": "Pick", "States": {
+          "Pick": {"Type": "Choice", "Choices": [
+             {"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"},
+             {"Variable": "$.n", "NumericLessThan": 0, "Next": "Neg"}], "Default": "Each"},
+          "Big": {"Type": "Succeed"},
+          "Neg": {"Type": "Fail", "Error": "Neg"},
+          "Each": {"Type": "Map", "ItemsPath": "$.items", "Next": "Both", "ItemProcessor": {"StartAt": "Work",
+              "States": {"Work": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Done"},
+                         "Done": {"Type": "Pass", "End": true}}}},
+          "Both": {"Type": "Parallel", "Next": "After",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+              "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Task",
+                  "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}]},
+          "After": {"Type": "Succeed"},
+          "Caught": {"Type": "Pass", "End": true}}}"#,
+    );
+    let dir = def.parent().unwrap();
+    write(
+        dir,
+        "flow-mocks.json",
+        r#"{"StateMachines": {"flow": {"TestCases": {"big": {}, "items": {"Work": "W", "A": "Boom"}}}},
+            "MockedResponses": {"W": {"0-9": {"Return": {"ok": 1}}},
+                                "Boom": {"0": {"Throw": {"Error": "E", "Cause": "c"}}}}}"#,
+    );
+    write(
+        dir,
+        "flow-mocks.expect.json",
+        r#"{"StateMachines": {"flow": {"TestCases": {
+              "big": {"input": {"n": 11}, "states": ["Pick", "Big"]},
+              "items": {"input": {"n": 5, "items": [1, 2]}}}}}}"#,
+    );
+    let o = sfn(&["test", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    let never: Vec<&str> = stdout.lines().filter_map(|l| l.trim().strip_prefix("never taken: ")).collect();
+    assert_eq!(
+        never,
+        // A failed (so its End was never taken) and the Parallel left through its Catch.
+        [
+            "state After",
+            "state Neg",
+            "transition A End",
+            "transition Both Next → After",
+            "transition Pick Choice → Neg"
+        ],
+        "{stdout}"
+    );
+    assert!(stdout.contains("flow: catches 1/1"), "{stdout}");
+}
