@@ -87,6 +87,24 @@ impl States {
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
+
+    /// Every state, nested ones included (a Parallel's branches and a Map's processor after the state
+    /// that holds them), in definition order.
+    pub fn every(&self) -> Vec<&State> {
+        fn walk<'a>(states: &'a States, out: &mut Vec<&'a State>) {
+            for s in states {
+                out.push(s);
+                match &s.kind {
+                    StateKind::Parallel(p) => p.branches.iter().for_each(|b| walk(&b.states, out)),
+                    StateKind::Map(m) => walk(&m.processor.states, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
 }
 
 impl<'a> IntoIterator for &'a States {

@@ -87,11 +87,11 @@ pub(crate) async fn engine_builder(
     builder = builder.integration(Arc::new(setup.integration));
     if let Some(path) = &mocks.mock_config {
         let cfg = sfn::mocks::MockConfig::from_file(path).map_err(|e| anyhow::anyhow!(e))?;
-        let machine = mocks.state_machine.as_deref().unwrap_or(machine_name);
+        let name = mocks.state_machine.as_deref().unwrap_or(machine_name);
         let Some(case) = &mocks.test_case else {
             anyhow::bail!("--mock-config needs --test-case");
         };
-        let case = cfg.test_case(machine, case).map_err(|e| anyhow::anyhow!(e))?;
+        let case = cfg.test_case_for(name, case, machine).map_err(|e| anyhow::anyhow!(e))?;
         builder = builder.mocks(Arc::new(case));
     }
     Ok((builder, setup.region))

@@ -20,10 +20,12 @@ mod graph;
 mod integrations;
 mod journal;
 mod logs;
+mod mock;
 mod policy;
 mod run;
 mod serve;
 mod summary;
+mod test;
 mod test_state;
 mod validate;
 
@@ -76,6 +78,10 @@ enum Command {
         after_help = "Examples:\n  sfn graph fixtures/seed/run-job.asl.json\n  sfn graph fixtures/seed/run-job.asl.json --format dot | dot -Tsvg > run-job.svg"
     )]
     Graph(graph::GraphArgs),
+    /// Mock configuration files (Step Functions Local's MockConfigFile format): `sfn mock init DEF`.
+    Mock(mock::MockArgs),
+    /// Run every test case of the mock files found against their machines: pass/fail, JUnit, coverage.
+    Test(test::TestArgs),
     /// Check a `--state-dir` journal, or salvage the intact records of a damaged one.
     #[command(after_help = "Examples:\n  sfn journal check .sfn\n  sfn journal salvage .sfn .sfn-salvaged")]
     Journal(journal::JournalArgs),
@@ -132,6 +138,8 @@ fn main() {
         Command::Policy(args) => policy::run(args),
         Command::Journal(args) => journal::run(args),
         Command::Logs(args) => logs::run(args),
+        Command::Mock(args) => mock::run(args),
+        Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match code {

@@ -74,6 +74,8 @@ pub(crate) struct RunArgs {
     pub(crate) mocks: MockArgs,
     #[command(flatten)]
     pub(crate) output: crate::console::OutputArgs,
+    #[command(flatten)]
+    pub(crate) modes: crate::mock::RunModes,
     /// Include the execution history (GetExecutionHistory events; a table in the human format).
     #[arg(long)]
     pub(crate) history: bool,
@@ -93,11 +95,12 @@ pub(crate) struct RunArgs {
 
 /// Runs the command; returns the process exit code.
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
-    let machine =
-        match crate::load_definition(&args.definition, crate::Load::for_running(&args.ecs, &args.mocks)) {
-            Ok(m) => m,
-            Err(code) => return Ok(code),
-        };
+    let load = crate::Load::for_running(&args.ecs, &args.mocks);
+    let load = crate::Load { mocked: load.mocked || args.modes.unmocked.is_some(), ..load };
+    let machine = match crate::load_definition(&args.definition, load) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
     let input = match read_input_text(args.input.as_deref()) {
         Ok(v) => v,
         Err(e) => {
@@ -105,8 +108,18 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    // The simulator runs on a virtual clock: simulated tasks, Wait states and back-off take no real time.
-    let runtime = if args.ecs.ecs == EcsBackendKind::Sim {
+    // The simulator and mocks run on a virtual clock: simulated tasks, Wait states and back-off take no
+    // real time, and timestamps advance as they would on AWS.
+    let mocked = mocked_states(&args.mocks, &args.definition);
+    let sim = args.ecs.ecs == EcsBackendKind::Sim;
+    let virtual_time = match crate::mock::virtual_time(&args.modes, sim, &machine, &|s| mocked.contains(s)) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("sfn: {e}");
+            return Ok(2);
+        }
+    };
+    let runtime = if virtual_time {
         tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()
     } else {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
@@ -129,6 +142,16 @@ pub(crate) fn execution_name(name: &str) -> Result<String, String> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// The states the chosen test case mocks (none when there is no usable one: the run reports why).
+fn mocked_states(mocks: &MockArgs, definition: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let (Some(path), Some(case)) = (&mocks.mock_config, &mocks.test_case) else { return Default::default() };
+    let name = mocks.state_machine.clone().unwrap_or_else(|| state_machine_name(definition));
+    sfn::mocks::MockConfig::from_file(path)
+        .and_then(|c| c.test_case(&name, case))
+        .map(|tc| tc.states().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 pub(crate) fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
@@ -207,7 +230,8 @@ async fn execute(
         max_payload_bytes: if args.no_quotas { usize::MAX } else { sfn::engine::MAX_PAYLOAD_BYTES },
         ..EngineConfig::default()
     };
-    let engine = builder.config(config).build();
+    let engine =
+        builder.config(config).unmocked(crate::mock::UnmockedArg::engine(args.modes.unmocked)).build();
     let prepared = match crate::prepare(&engine, machine, &name, &args.definition) {
         Ok(p) => p,
         Err(code) => return Ok(code),

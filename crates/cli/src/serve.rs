@@ -33,6 +33,14 @@ pub(crate) struct ServeArgs {
     /// ECS backend and task definitions, as for `sfn run`.
     #[command(flatten)]
     pub(crate) ecs: EcsArgs,
+    /// Step Functions Local's mock configuration file (default: `SFN_MOCK_CONFIG`): StartExecution on
+    /// `…:stateMachine:NAME#TestCase` runs that test case's mocked responses.
+    #[arg(long)]
+    pub(crate) mock_config: Option<PathBuf>,
+    /// What a Task with no integration and no mock does (default with a mock configuration: `fail`;
+    /// without one, such a machine cannot run here).
+    #[arg(long, value_enum)]
+    pub(crate) unmocked: Option<crate::mock::UnmockedArg>,
 }
 
 /// The region of ARNs: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`.
@@ -157,8 +165,12 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
         let logs = Arc::new(sfn_server::LogStore::new(&region(), "123456789012"));
         let builder =
             engine_builder(&args.ecs, addr, &region(), args.state_dir.as_deref(), logs.clone()).await?;
+        let cases = crate::mock::server_cases(args.mock_config.as_ref())?;
+        let unmocked = args.unmocked.or(cases.is_some().then_some(crate::mock::UnmockedArg::Fail));
+        let builder = builder.unmocked(crate::mock::UnmockedArg::engine(unmocked));
         let hosts = args.hostnames.iter().fold(sfn_server::HostPolicy::for_listen(addr), |p, h| p.allow_host(h));
-        let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone(), hosts };
+        let mocks = cases.map(|c| Arc::new(c) as Arc<dyn sfn_server::MockCases>);
+        let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone(), hosts, mocks };
         let server = sfn_server::Server::open(builder, options)?.with_logs(logs);
         eprintln!("sfn serve: listening on http://{addr}");
         eprintln!("sfn serve: ECS backend {}", backend_name(args.ecs.ecs));

@@ -77,6 +77,7 @@ pub(crate) struct Binding {
 
 pub(crate) struct EngineInner {
     pub(crate) mocks: Option<Arc<dyn TaskMocks>>,
+    pub(crate) unmocked: crate::mocks::Unmocked,
     pub(crate) sink: Option<Arc<dyn EventSink>>,
     pub(crate) integrations: Integrations,
     pub(crate) tokens: TokenRegistry,

@@ -13,7 +13,7 @@ use crate::config::{Binding, Clock, EngineConfig, EngineInner};
 use crate::error::{Failure, Interrupt, PrepareError, UnrunnableKind, UnrunnableTask};
 use crate::exec::{Exec, exceeds};
 use crate::history::{Event, EventDetails, EventSink, History, JsonText};
-use crate::mocks::TaskMocks;
+use crate::mocks::{TaskMocks, Unmocked};
 use crate::replay::Replay;
 use crate::vars::Vars;
 
@@ -195,6 +195,7 @@ impl Execution {
 #[derive(Default)]
 pub struct EngineBuilder {
     mocks: Option<Arc<dyn TaskMocks>>,
+    unmocked: Unmocked,
     sink: Option<Arc<dyn EventSink>>,
     integrations: Integrations,
     tokens: Option<TokenRegistry>,
@@ -227,6 +228,13 @@ impl EngineBuilder {
         self
     }
 
+    /// What a Task state with neither a mock nor an integration does (default: [`Unmocked::Refuse`],
+    /// [`Engine::prepare`] fails naming it).
+    pub fn unmocked(mut self, unmocked: Unmocked) -> Self {
+        self.unmocked = unmocked;
+        self
+    }
+
     /// Reports every history event of every execution to `sink` (e.g. a durable journal).
     pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
         self.sink = Some(sink);
@@ -244,6 +252,7 @@ impl EngineBuilder {
         Engine {
             inner: Arc::new(EngineInner {
                 mocks: self.mocks,
+                unmocked: self.unmocked,
                 sink: self.sink,
                 integrations: self.integrations,
                 tokens: self.tokens.unwrap_or_default(),
@@ -353,9 +362,13 @@ impl Engine {
                             sfn_patterns::CheckErrorKind::NoIntegration => UnrunnableKind::NoIntegration,
                             _ => UnrunnableKind::Unsupported,
                         };
+                        if kind == UnrunnableKind::NoIntegration && self.inner.unmocked != Unmocked::Refuse {
+                            continue;
+                        }
                         errors.push(UnrunnableTask::new(state, &t.resource, kind, e.to_string()));
                     }
                 },
+                Ok(_) if self.inner.unmocked != Unmocked::Refuse => {}
                 Ok(other) => errors.push(UnrunnableTask::new(
                     state,
                     &t.resource,
@@ -407,7 +420,7 @@ impl Engine {
     }
 
     fn exec_as(&self, prepared: &Prepared, req: StartRequest, arn: Option<String>) -> (Arc<Exec>, History) {
-        self.new_exec(prepared, req, arn, None, None)
+        self.new_exec(prepared, req, arn, None, None, self.inner.mocks.clone())
     }
 
     fn new_exec(
@@ -417,6 +430,7 @@ impl Engine {
         arn: Option<String>,
         start_time: Option<DateTime<Utc>>,
         replay: Option<Arc<Replay>>,
+        mocks: Option<Arc<dyn TaskMocks>>,
     ) -> (Arc<Exec>, History) {
         let cfg = &self.inner.config;
         let state_machine_arn =
@@ -446,6 +460,7 @@ impl Engine {
             input_text: req.input_text.filter(|_| !req.input.is_object()).map(|t| JsonText::from_text(&t)),
             input: req.input,
             mock_calls: Default::default(),
+            mocks,
             replay,
             scopes: crate::interp::run_scope,
             test: None,
@@ -466,6 +481,20 @@ impl Engine {
         Self::spawn(exec, history)
     }
 
+    /// Starts an execution under an explicit ARN whose Task states `mocks` answers (the ones it covers;
+    /// the others call their integrations), e.g. a Step Functions Local test case
+    /// (`StartExecution` on `…:stateMachine:NAME#TestCase`). Each execution counts its own invocations.
+    pub fn start_mocked(
+        &self,
+        prepared: &Prepared,
+        req: StartRequest,
+        execution_arn: String,
+        mocks: Arc<dyn TaskMocks>,
+    ) -> Execution {
+        let (exec, history) = self.new_exec(prepared, req, Some(execution_arn), None, None, Some(mocks));
+        Self::spawn(exec, history)
+    }
+
     /// Continues an execution that was running when its process stopped (a crash, kill -9, a restart),
     /// from its recorded events, on the current tokio runtime; returns at once. The machine runs again
     /// from the start, replaying what is on record without repeating it (see the crate documentation):
@@ -474,6 +503,26 @@ impl Engine {
     /// recorded ids and go to the engine's event sink (recorded ones are not reported again). An execution
     /// whose last recorded event ends it is returned finished.
     pub fn resume(&self, prepared: &Prepared, req: ResumeRequest) -> Execution {
+        self.resume_with(prepared, req, self.inner.mocks.clone())
+    }
+
+    /// [`Engine::resume`] for an execution started with [`Engine::start_mocked`]: the same mocks answer
+    /// (replay runs the machine again from the start, so each state's invocations are numbered as before).
+    pub fn resume_mocked(
+        &self,
+        prepared: &Prepared,
+        req: ResumeRequest,
+        mocks: Arc<dyn TaskMocks>,
+    ) -> Execution {
+        self.resume_with(prepared, req, Some(mocks))
+    }
+
+    fn resume_with(
+        &self,
+        prepared: &Prepared,
+        req: ResumeRequest,
+        mocks: Option<Arc<dyn TaskMocks>>,
+    ) -> Execution {
         let ResumeRequest { execution_arn, execution_name, input, role_arn, start_time, mut events } = req;
         // Only a gap-free prefix can be continued: ids of new events follow the recorded ones.
         let contiguous = events.iter().enumerate().take_while(|(i, e)| e.id == *i as u64 + 1).count();
@@ -482,7 +531,7 @@ impl Engine {
         let finished = events.last().filter(|e| crate::replay::is_final(&e.details)).map(recorded_outcome);
         let replay = Arc::new(Replay::new(events.clone()));
         let (exec, history) =
-            self.new_exec(prepared, start, Some(execution_arn), Some(start_time), Some(replay));
+            self.new_exec(prepared, start, Some(execution_arn), Some(start_time), Some(replay), mocks);
         history.restore(events);
         match finished {
             Some(outcome) => {

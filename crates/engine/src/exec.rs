@@ -52,6 +52,9 @@ pub(crate) struct Exec {
     pub(crate) input_text: Option<JsonText>,
     /// Invocations so far of each mocked Task state.
     pub(crate) mock_calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// The mocks answering this execution's Task states: the engine's, or the ones it was started with
+    /// ([`crate::Engine::start_mocked`]).
+    pub(crate) mocks: Option<Arc<dyn crate::mocks::TaskMocks>>,
     /// The recorded events of a resumed execution (`None` for a fresh one).
     pub(crate) replay: Option<Arc<Replay>>,
     /// The interpreter that runs a scope.

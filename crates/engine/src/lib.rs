@@ -100,7 +100,7 @@ pub use engine::{
 pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use inspect::{ErrorDetails, Inspection, TestMock};
-pub use mocks::{MockResponse, TaskMocks};
+pub use mocks::{MockResponse, TaskMocks, Unmocked};
 pub use sfn_path::ErrorName;
 pub use test_state::{TestStateOutcome, TestStateRequest, TestStatus};
 

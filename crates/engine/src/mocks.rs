@@ -27,3 +27,17 @@ pub trait TaskMocks: Send + Sync {
     /// `None` when the mock has no response for it (the task then fails with `States.Runtime`).
     fn respond(&self, state: &str, invocation: u32) -> Option<MockResponse>;
 }
+
+/// What a Task state with neither a mock nor an integration does (`sfn run --unmocked`, `sfn serve
+/// --unmocked`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unmocked {
+    /// The machine is refused when it is prepared (the default): it names every such state.
+    #[default]
+    Refuse,
+    /// The machine is accepted; such a state fails when it runs, with `States.Runtime` naming it.
+    Fail,
+    /// The machine is accepted; such a state succeeds with its effective parameters as its result.
+    Echo,
+}

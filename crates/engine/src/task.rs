@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sfn_asl::{Dynamic, Task};
 use sfn_path::ErrorName;
-use sfn_patterns::{TaskContext, TaskFailure, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner};
+use sfn_patterns::{TaskContext, TaskObserver, TaskOutcome, TaskTimeouts, TokenOwner};
 
 use crate::error::{Failure, Interrupt};
 use crate::exec::{Exec, StateCtx};
@@ -43,13 +43,29 @@ pub(crate) async fn run(
 ) -> Result<Value, Interrupt> {
     let (exec, state) = (ctx.exec, ctx.state);
     if let Some(mock) = ctx.test_mock() {
-        return mocked(&ctx, t, Answer::Test(mock), input, prev);
+        let response = match mock {
+            TestMock::Result(v) => crate::mocks::MockResponse::Return(v.clone()),
+            TestMock::Error { error, cause } => {
+                crate::mocks::MockResponse::Throw { error: error.clone(), cause: cause.clone() }
+            }
+        };
+        return mocked(&ctx, t, input, prev, &|_, _| Some(response.clone()));
     }
-    if let Some(mocks) = exec.engine.mocks.as_ref().filter(|m| m.covers(&state.name)) {
-        return mocked(&ctx, t, Answer::Mocks(mocks.as_ref()), input, prev);
+    if let Some(mocks) = exec.mocks.as_ref().filter(|m| m.covers(&state.name)) {
+        return mocked(&ctx, t, input, prev, &|_, invocation| mocks.respond(&state.name, invocation));
     }
     let Some(binding) = exec.engine.binding(t) else {
-        return Err(ctx.runtime(&format!("No integration serves the resource '{}'.", t.resource)).into());
+        if exec.engine.unmocked == crate::mocks::Unmocked::Echo {
+            return mocked(&ctx, t, input, prev, &|parameters, _| {
+                Some(crate::mocks::MockResponse::Return(parameters.clone()))
+            });
+        }
+        return Err(ctx
+            .runtime(&format!(
+                "No mock and no integration serves the resource '{}' of this state.",
+                t.resource
+            ))
+            .into());
     };
     let resource = &binding.resource;
     let eff = ctx.input_path(input)?;
@@ -208,21 +224,18 @@ fn finish(exec: &Exec, task: TaskResource, outcome: TaskOutcome, prev: &mut u64)
     }
 }
 
-/// Who answers a mocked invocation.
-enum Answer<'m> {
-    /// Step Functions Local's mocks (`MockConfigFile`), per invocation.
-    Mocks(&'m dyn crate::mocks::TaskMocks),
-    /// TestState's `mock`.
-    Test(&'m TestMock),
-}
+/// What answers a mocked invocation: its effective parameters and invocation number (0-based) in, the
+/// response out (`None`: the mock has none for this invocation). Step Functions Local's mocks answer per
+/// invocation, TestState's `mock` always the same, `--unmocked echo` with the parameters.
+type Respond<'a> = dyn Fn(&Value, u32) -> Option<crate::mocks::MockResponse> + 'a;
 
 /// A mocked invocation: the same events as a request-response task, with the mock's answer.
 fn mocked(
     ctx: &StateCtx<'_>,
     t: &Task,
-    answer: Answer<'_>,
     input: &Value,
     prev: &mut u64,
+    respond: &Respond<'_>,
 ) -> Result<Value, Interrupt> {
     let (exec, state) = (ctx.exec, ctx.state);
     let eff = ctx.input_path(input)?;
@@ -245,41 +258,26 @@ fn mocked(
     };
     schedule(ctx, &task, &parameters, (None, None), prev)?;
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: None })?;
-    let outcome = match answer {
-        Answer::Test(TestMock::Result(v)) => TaskOutcome::Succeeded(v.clone()),
-        Answer::Test(TestMock::Error { error, cause }) => {
-            TaskOutcome::Failed(TaskFailure { name: Some(error.clone()), cause: cause.clone() })
-        }
-        Answer::Mocks(mocks) => {
-            let invocation = {
-                let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
-                let n = calls.entry(state.name.clone()).or_insert(0);
-                *n += 1;
-                *n - 1
-            };
-            match mocks.respond(&state.name, invocation) {
-                Some(crate::mocks::MockResponse::Return(output)) => TaskOutcome::Succeeded(output),
-                Some(crate::mocks::MockResponse::Throw { error, cause }) => {
-                    // A mock's error is recorded even when empty.
-                    exec.event(
-                        prev,
-                        EventDetails::TaskFailed {
-                            task,
-                            error: Some(error.to_string()),
-                            cause: cause.clone(),
-                        },
-                    )?;
-                    return Err(Interrupt::Fail(Failure { name: Some(error), cause }));
-                }
-                None => {
-                    return Err(ctx
-                        .runtime(&format!(
-                            "The mock has no response for invocation {invocation} of this state."
-                        ))
-                        .into());
-                }
-            }
-        }
+    let invocation = {
+        let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
+        let n = calls.entry(state.name.clone()).or_insert(0);
+        *n += 1;
+        *n - 1
     };
-    finish(exec, task, outcome, prev)
+    match respond(&parameters, invocation) {
+        Some(crate::mocks::MockResponse::Return(output)) => {
+            finish(exec, task, TaskOutcome::Succeeded(output), prev)
+        }
+        Some(crate::mocks::MockResponse::Throw { error, cause }) => {
+            // A mock's error is recorded even when empty.
+            exec.event(
+                prev,
+                EventDetails::TaskFailed { task, error: Some(error.to_string()), cause: cause.clone() },
+            )?;
+            Err(Interrupt::Fail(Failure { name: Some(error), cause }))
+        }
+        None => Err(ctx
+            .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
+            .into()),
+    }
 }

@@ -28,6 +28,8 @@ struct Start<'a> {
     input_text: String,
     input: Value,
     version: Arc<Version>,
+    /// The test case (`…:stateMachine:NAME#TestCase`) and its mocks.
+    mocks: Option<(String, Arc<dyn sfn_engine::TaskMocks>)>,
 }
 
 fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
@@ -57,6 +59,10 @@ impl Service {
         let name = i.opt_str_len("name", 1, 80)?;
         let input = i.opt_sensitive("input", MAX_INPUT_BYTES)?;
         i.opt_str_len("traceHeader", 0, 256)?;
+        let (machine_arn, case) = match &self.mocks {
+            Some(_) => crate::mocking::split(machine_arn),
+            None => (machine_arn, None),
+        };
         let machine = self.machine_name(machine_arn)?;
         let version = {
             let reg = self.read();
@@ -75,7 +81,15 @@ impl Service {
             return Err(invalid_input("Invalid execution input."));
         }
         let value: Value = serde_json::from_str(&input_text).map_err(invalid_input)?;
-        Ok(Start { machine_arn, name, input_text, input: value, version })
+        let mocks = match (case, &self.mocks) {
+            (Some(case), Some(cases)) => {
+                let prepared = Self::prepared(&version)?;
+                let mocks = cases.test_case(machine, case, prepared.machine());
+                Some((case.to_owned(), mocks.map_err(|why| ApiError::client("ValidationException", why))?))
+            }
+            _ => None,
+        };
+        Ok(Start { machine_arn, name, input_text, input: value, version, mocks })
     }
 
     fn prepared(version: &Version) -> Result<&sfn_engine::Prepared, ApiError> {
@@ -93,6 +107,14 @@ impl Service {
         }
     }
 
+    /// Starts `s` under `arn`, with its test case's mocks when it has one.
+    fn launch(&self, prepared: &sfn_engine::Prepared, s: &Start<'_>, arn: String) -> sfn_engine::Execution {
+        match &s.mocks {
+            Some((_, m)) => self.engine.start_mocked(prepared, Self::start_request(s), arn, m.clone()),
+            None => self.engine.start_with_arn(prepared, Self::start_request(s), arn),
+        }
+    }
+
     fn express_arn(&self, s: &Start<'_>) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         arn::express_arn(&self.region, &self.account, &s.version.record.machine, &s.name, &id)
@@ -103,8 +125,7 @@ impl Service {
         let prepared = Self::prepared(&s.version)?;
         if s.version.express() {
             // EXPRESS executions are not recorded: no Describe, no history (AWS sends them to CloudWatch Logs).
-            let execution =
-                self.engine.start_with_arn(prepared, Self::start_request(&s), self.express_arn(&s));
+            let execution = self.launch(prepared, &s, self.express_arn(&s));
             return Ok(json!({"executionArn": execution.arn, "startDate": date(execution.start_date)}));
         }
         let machine = &s.version.record.machine;
@@ -124,11 +145,7 @@ impl Service {
                     ));
                 }
                 None => {
-                    let execution = Arc::new(self.engine.start_with_arn(
-                        prepared,
-                        Self::start_request(&s),
-                        exec_arn.clone(),
-                    ));
+                    let execution = Arc::new(self.launch(prepared, &s, exec_arn.clone()));
                     // One line per finished execution at info (`sfn serve -v`).
                     let watched = execution.clone();
                     tokio::spawn(async move {
@@ -148,6 +165,7 @@ impl Service {
                         input: s.input_text.clone(),
                         start_date: execution.start_date,
                         run: Mutex::new(Run::Live { execution, ended: None }),
+                        test_case: s.mocks.as_ref().map(|(c, _)| c.clone()),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
                     reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
@@ -168,7 +186,7 @@ impl Service {
             return Err(ApiError::type_not_supported());
         }
         let prepared = Self::prepared(&s.version)?;
-        let execution = self.engine.start_with_arn(prepared, Self::start_request(&s), self.express_arn(&s));
+        let execution = self.launch(prepared, &s, self.express_arn(&s));
         let outcome = match tokio::time::timeout(SYNC_LIMIT, execution.wait()).await {
             Ok(o) => o,
             Err(_) => {

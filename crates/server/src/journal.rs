@@ -109,6 +109,10 @@ pub(crate) struct ExecutionRecord {
     pub(crate) output: Option<String>,
     pub(crate) error: Option<String>,
     pub(crate) cause: Option<String>,
+    /// The Step Functions Local test case it runs (`…:stateMachine:NAME#TestCase`); it resumes with the
+    /// same mocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) test_case: Option<String>,
 }
 
 impl ExecutionRecord {

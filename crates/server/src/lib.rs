@@ -67,7 +67,8 @@
 //! Modules, in layers: a module names (`use crate::…`) only modules of the layers below it, never one
 //! of its own layer or above (checked by the `layering` test below).
 //! 1. `error`: [`ApiError`] and [`ServerError`].
-//! 2. `protocol` (awsJson1_0: bodies, responses, request members), `arn`, `guard` ([`HostPolicy`]).
+//! 2. `protocol` (awsJson1_0: bodies, responses, request members), `arn`, `guard` ([`HostPolicy`]),
+//!    `mocking` ([`MockCases`]: Step Functions Local's `NAME#TestCase`).
 //! 3. `journal` (the redb journal), `definition` (the one validation, AWS's `InvalidDefinition`).
 //! 4. `service`: the core — the registry of state machines, versions and executions, preparing versions,
 //!    resuming executions, closing. It knows no operation.
@@ -95,6 +96,7 @@ mod http;
 mod journal;
 mod logs;
 mod machines;
+mod mocking;
 mod protocol;
 mod service;
 mod testing;
@@ -117,6 +119,7 @@ pub use journal::{
     salvage as salvage_journal,
 };
 pub use logs::{LogStore, STREAM_BYTES as LOG_STREAM_BYTES, TARGET_PREFIX as LOGS_TARGET_PREFIX};
+pub use mocking::MockCases;
 pub use protocol::BODY_READ_TIMEOUT;
 pub use protocol::{CONTENT_TYPE, MAX_BODY_BYTES, body_json, operation};
 
@@ -127,6 +130,9 @@ pub struct ServerOptions {
     pub state_dir: Option<PathBuf>,
     /// The `Host` names answered (default: loopback names only) and the browser-`Origin` rule.
     pub hosts: HostPolicy,
+    /// Step Functions Local's test cases: StartExecution on `…:stateMachine:NAME#TestCase` runs with that
+    /// test case's mocked responses (`None`: such an ARN names no state machine).
+    pub mocks: Option<Arc<dyn MockCases>>,
 }
 
 /// A Step Functions endpoint over one engine.
@@ -154,7 +160,7 @@ impl Server {
             }
             None => (builder.build(), None, journal::Snapshot::default()),
         };
-        let service = Arc::new(service::Service::new(engine, journal, snapshot));
+        let service = Arc::new(service::Service::new(engine, journal, snapshot, options.mocks));
         Ok(Server { service, hosts: Arc::new(options.hosts), logs: Arc::default() })
     }
 
@@ -209,6 +215,7 @@ mod layering {
             ("protocol", include_str!("protocol.rs")),
             ("arn", include_str!("arn.rs")),
             ("guard", include_str!("guard.rs")),
+            ("mocking", include_str!("mocking.rs")),
             ("conn", include_str!("conn.rs")),
             ("logs", include_str!("logs.rs")),
         ],

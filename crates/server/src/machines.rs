@@ -108,6 +108,9 @@ impl Service {
         record.id = uuid::Uuid::new_v4().to_string();
         record.update_ms = update_date.timestamp_millis();
         let prepared = crate::service::prepare(&self.engine, &record);
+        if let Ok(p) = &prepared {
+            crate::mocking::report(self.mocks.as_ref(), &record.machine, p.machine());
+        }
         Arc::new(Version { record, prepared, update_date })
     }
 

@@ -89,6 +89,8 @@ pub(crate) struct ExecEntry {
     pub(crate) input: String,
     pub(crate) start_date: DateTime<Utc>,
     pub(crate) run: Mutex<Run>,
+    /// The Step Functions Local test case it runs, if any.
+    pub(crate) test_case: Option<String>,
 }
 
 impl ExecEntry {
@@ -128,6 +130,7 @@ impl ExecEntry {
             output: None,
             error: None,
             cause: None,
+            test_case: self.test_case.clone(),
         }
     }
 }
@@ -151,6 +154,8 @@ pub(crate) struct Service {
     pub(crate) account: String,
     reg: RwLock<Registry>,
     pub(crate) journal: Option<Journal>,
+    /// Step Functions Local's test cases (`…:stateMachine:NAME#TestCase`).
+    pub(crate) mocks: Option<Arc<dyn crate::mocking::MockCases>>,
 }
 
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -176,6 +181,7 @@ fn resume(
     journal: Option<&Journal>,
     version: &Version,
     rec: &ExecutionRecord,
+    mocks: Option<&Arc<dyn crate::mocking::MockCases>>,
 ) -> Result<Execution, String> {
     let prepared =
         version.prepared.as_ref().map_err(|why| format!("its state machine cannot run here: {why}"))?;
@@ -192,13 +198,29 @@ fn resume(
         start_time: from_ms(rec.start_ms),
         events,
     };
-    Ok(engine.resume(prepared, req))
+    // A test case resumes with its mocks (never with real calls in their place); without them it stays
+    // RUNNING until StopExecution.
+    match &rec.test_case {
+        None => Ok(engine.resume(prepared, req)),
+        Some(case) => {
+            let cases = mocks.ok_or_else(|| {
+                format!("it runs the test case '{case}' and no mock configuration is loaded")
+            })?;
+            let m = cases.test_case(&rec.machine, case, prepared.machine())?;
+            Ok(engine.resume_mocked(prepared, req, m))
+        }
+    }
 }
 
 impl Service {
     /// A service over `engine`, with the journal's snapshot loaded; executions that were RUNNING are
     /// resumed from their recorded events ([`Engine::resume`]) and tracked like live ones.
-    pub(crate) fn new(engine: Engine, journal: Option<Journal>, snapshot: Snapshot) -> Service {
+    pub(crate) fn new(
+        engine: Engine,
+        journal: Option<Journal>,
+        snapshot: Snapshot,
+        mocks: Option<Arc<dyn crate::mocking::MockCases>>,
+    ) -> Service {
         let cfg = engine.config();
         let (region, account) = (cfg.region.clone(), cfg.account.clone());
         let mut reg = Registry { next_seq: 1, ..Registry::default() };
@@ -213,6 +235,9 @@ impl Service {
                 tracing::warn!("state machine {} refers to a missing version; skipped", m.name);
                 continue;
             };
+            if let Ok(p) = &version.prepared {
+                crate::mocking::report(mocks.as_ref(), &m.name, p.machine());
+            }
             let arn = crate::arn::machine_arn(&region, &account, &m.name);
             reg.machines.insert(
                 m.name.clone(),
@@ -234,7 +259,7 @@ impl Service {
             });
             let run = match ended {
                 Some(ended) => Run::Stored { ended: Some(ended) },
-                None => match resume(&engine, journal.as_ref(), version, &rec) {
+                None => match resume(&engine, journal.as_ref(), version, &rec, mocks.as_ref()) {
                     Ok(execution) => Run::Live { execution: Arc::new(execution), ended: None },
                     Err(why) => {
                         tracing::warn!("execution {} cannot be resumed: {why}", rec.arn);
@@ -253,6 +278,7 @@ impl Service {
                 input: rec.input.clone(),
                 start_date: from_ms(rec.start_ms),
                 run: Mutex::new(run),
+                test_case: rec.test_case.clone(),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
             if reg.machines.contains_key(&rec.machine) {
@@ -264,7 +290,7 @@ impl Service {
                 "{unresumed} execution(s) were RUNNING when the server stopped and cannot be resumed; they stay RUNNING until StopExecution"
             );
         }
-        Service { engine, region, account, reg: RwLock::new(reg), journal }
+        Service { engine, region, account, reg: RwLock::new(reg), journal, mocks }
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Registry> {

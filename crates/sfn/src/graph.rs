@@ -334,3 +334,41 @@ pub fn dot(machine: &StateMachine) -> String {
     out.push_str("}\n");
     out
 }
+
+/// Every state's diagram node id (nested states included), as [`mermaid`] and [`dot`] name them.
+fn state_ids(scope: &str, states: &States, out: &mut Vec<(String, String)>) {
+    for s in states {
+        out.push((node_id(scope, &s.name), s.name.clone()));
+        let inner = format!("{}/{}", scope, s.name);
+        match &s.kind {
+            StateKind::Parallel(p) => {
+                for (i, b) in p.branches.iter().enumerate() {
+                    state_ids(&format!("{inner}/{i}"), &b.states, out);
+                }
+            }
+            StateKind::Map(m) => state_ids(&inner, &m.processor.states, out),
+            _ => {}
+        }
+    }
+}
+
+/// [`mermaid`] with each state's node in a class: `class_of(state name)` names it (`None`: unclassed), and
+/// `class_defs` are `(class, style)` pairs (`("covered", "fill:#cfc")`). `sfn test` colours coverage so.
+pub fn mermaid_classed(
+    machine: &StateMachine,
+    class_of: &dyn Fn(&str) -> Option<&'static str>,
+    class_defs: &[(&str, &str)],
+) -> String {
+    let mut out = mermaid(machine);
+    for (class, style) in class_defs {
+        let _ = writeln!(out, "    classDef {class} {style}");
+    }
+    let mut ids = Vec::new();
+    state_ids("", &machine.states, &mut ids);
+    for (id, name) in ids {
+        if let Some(class) = class_of(&name) {
+            let _ = writeln!(out, "    class {id} {class}");
+        }
+    }
+    out
+}

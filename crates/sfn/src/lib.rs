@@ -202,7 +202,7 @@ impl Sfn {
     /// Answers Task states from a test case of a mock configuration (this machine's name selects
     /// `StateMachines.<name>`).
     pub fn mock_config(self, config: &mocks::MockConfig, test_case: &str) -> Result<Sfn, Error> {
-        let case = config.test_case(&self.name, test_case).map_err(Error::Mocks)?;
+        let case = config.test_case_for(&self.name, test_case, &self.machine).map_err(Error::Mocks)?;
         Ok(self.mocks(Arc::new(case)))
     }
 

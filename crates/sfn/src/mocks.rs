@@ -25,11 +25,18 @@ use sfn_engine::{ErrorName, MockResponse, TaskMocks};
 /// One mocked response's invocations: `(first, last, response)` ranges.
 type Ranges = Vec<(u32, u32, MockResponse)>;
 
+/// A test case as the file maps it (state → response name), or why it is unusable.
+type ParsedCase = Result<BTreeMap<String, String>, String>;
+
 /// A parsed mock configuration file (`StateMachines` test cases and `MockedResponses`).
+///
+/// A problem inside one test case (a state mapped to something other than a response name, a response
+/// that is not in `MockedResponses` or is malformed) makes that test case unusable — asking for it is the
+/// error — and leaves the others usable, as a suite with one broken case still runs the rest.
 #[derive(Debug, Clone, Default)]
 pub struct MockConfig {
-    machines: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
-    responses: BTreeMap<String, Ranges>,
+    machines: BTreeMap<String, BTreeMap<String, ParsedCase>>,
+    responses: BTreeMap<String, Result<Ranges, String>>,
 }
 
 /// The mocks of one test case: Task state name → its mocked responses.
@@ -61,6 +68,8 @@ pub enum MockConfigErrorKind {
     UnknownStateMachine,
     /// No such test case for the state machine.
     UnknownTestCase,
+    /// The test case mocks a state the state machine does not have.
+    UnknownState,
 }
 
 impl MockConfigError {
@@ -83,6 +92,17 @@ fn err(msg: impl Into<String>) -> MockConfigError {
     MockConfigError::new(MockConfigErrorKind::Invalid, msg)
 }
 
+/// `"; did you mean 'x'?"` when one of `candidates` is close to `name`, else the list of candidates.
+fn hint<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
+    match sfn_asl::suggest::did_you_mean(name, candidates.clone()) {
+        Some(s) => format!("; did you mean '{s}'?"),
+        None => {
+            let all: Vec<&str> = candidates.into_iter().collect();
+            if all.is_empty() { String::new() } else { format!(" (has: {})", all.join(", ")) }
+        }
+    }
+}
+
 impl MockConfig {
     /// Reads a mock configuration file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<MockConfig, MockConfigError> {
@@ -95,9 +115,18 @@ impl MockConfig {
         MockConfig::from_json(&v)
     }
 
-    /// Parses a mock configuration; every problem names its JSON pointer.
+    /// Parses a mock configuration; every problem names its JSON pointer. Only a file whose
+    /// `StateMachines`, a machine's `TestCases` or `MockedResponses` is not an object is refused whole;
+    /// a problem inside a test case or a response is that test case's (see [`MockConfig::problems`]).
     pub fn from_json(v: &Value) -> Result<MockConfig, MockConfigError> {
         let mut cfg = MockConfig::default();
+        let responses = v
+            .get("MockedResponses")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err("/MockedResponses: expected an object"))?;
+        for (name, r) in responses {
+            cfg.responses.insert(name.clone(), parse_ranges(name, r).map_err(|e| e.message));
+        }
         let machines = v
             .get("StateMachines")
             .and_then(Value::as_object)
@@ -109,42 +138,61 @@ impl MockConfig {
                 .ok_or_else(|| err(format!("/StateMachines/{name}/TestCases: expected an object")))?;
             let mut out = BTreeMap::new();
             for (case, states) in cases {
-                let states = states.as_object().ok_or_else(|| {
-                    err(format!("/StateMachines/{name}/TestCases/{case}: expected an object"))
-                })?;
-                let mut map = BTreeMap::new();
-                for (state, response) in states {
-                    let r = response.as_str().ok_or_else(|| {
-                        err(format!(
-                            "/StateMachines/{name}/TestCases/{case}/{state}: expected a mocked response name"
-                        ))
-                    })?;
-                    map.insert(state.clone(), r.to_owned());
-                }
-                out.insert(case.clone(), map);
+                out.insert(case.clone(), cfg.parse_case(name, case, states));
             }
             cfg.machines.insert(name.clone(), out);
         }
-        let responses = v
-            .get("MockedResponses")
-            .and_then(Value::as_object)
-            .ok_or_else(|| err("/MockedResponses: expected an object"))?;
-        for (name, r) in responses {
-            cfg.responses.insert(name.clone(), parse_ranges(name, r)?);
+        Ok(cfg)
+    }
+
+    fn parse_case(
+        &self,
+        machine: &str,
+        case: &str,
+        states: &Value,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let at = format!("/StateMachines/{machine}/TestCases/{case}");
+        let states = states.as_object().ok_or_else(|| format!("{at}: expected an object"))?;
+        let mut map = BTreeMap::new();
+        for (state, response) in states {
+            let r =
+                response.as_str().ok_or_else(|| format!("{at}/{state}: expected a mocked response name"))?;
+            match self.responses.get(r) {
+                None => {
+                    return Err(format!(
+                        "{at}/{state}: no mocked response named '{r}' in MockedResponses{}",
+                        hint(r, self.responses.keys().map(String::as_str))
+                    ));
+                }
+                Some(Err(why)) => return Err(format!("{at}/{state}: the response '{r}' is unusable: {why}")),
+                Some(Ok(_)) => {}
+            }
+            map.insert(state.clone(), r.to_owned());
         }
-        // Every referenced response must exist.
-        for (m, cases) in &cfg.machines {
-            for (c, states) in cases {
-                for (s, r) in states {
-                    if !cfg.responses.contains_key(r) {
-                        return Err(err(format!(
-                            "/StateMachines/{m}/TestCases/{c}/{s}: no mocked response named '{r}' in MockedResponses"
-                        )));
-                    }
+        Ok(map)
+    }
+
+    /// The state machines of `StateMachines`.
+    pub fn machines(&self) -> impl Iterator<Item = &str> {
+        self.machines.keys().map(String::as_str)
+    }
+
+    /// The test cases of a state machine (none when it is not in the file).
+    pub fn test_cases(&self, machine: &str) -> impl Iterator<Item = &str> {
+        self.machines.get(machine).into_iter().flat_map(|c| c.keys().map(String::as_str))
+    }
+
+    /// Every unusable test case: `(machine, test case, why)`.
+    pub fn problems(&self) -> Vec<(&str, &str, &str)> {
+        let mut out = Vec::new();
+        for (m, cases) in &self.machines {
+            for (c, r) in cases {
+                if let Err(why) = r {
+                    out.push((m.as_str(), c.as_str(), why.as_str()));
                 }
             }
         }
-        Ok(cfg)
+        out
     }
 
     /// The mocks of `StateMachines.<machine>.TestCases.<case>`.
@@ -153,8 +201,8 @@ impl MockConfig {
             MockConfigError::new(
                 MockConfigErrorKind::UnknownStateMachine,
                 format!(
-                    "no state machine '{machine}' in the mock configuration (has: {:?})",
-                    self.machines.keys().collect::<Vec<_>>()
+                    "no state machine '{machine}' in the mock configuration's StateMachines{}",
+                    hint(machine, self.machines.keys().map(String::as_str))
                 ),
             )
         })?;
@@ -162,18 +210,51 @@ impl MockConfig {
             MockConfigError::new(
                 MockConfigErrorKind::UnknownTestCase,
                 format!(
-                    "no test case '{case}' for '{machine}' (has: {:?})",
-                    cases.keys().collect::<Vec<_>>()
+                    "no test case '{case}' for '{machine}' in the mock configuration{}",
+                    hint(case, cases.keys().map(String::as_str))
                 ),
             )
         })?;
+        let states = states.as_ref().map_err(|why| err(why.clone()))?;
         let mut out = BTreeMap::new();
         for (state, response) in states {
-            if let Some(r) = self.responses.get(response) {
+            if let Some(Ok(r)) = self.responses.get(response) {
                 out.insert(state.clone(), r.clone());
             }
         }
         Ok(TestCase { states: out })
+    }
+
+    /// [`MockConfig::test_case`], checked against the machine it runs: a mocked state that is not one of
+    /// the machine's states (nested ones included) is an error naming the closest state name.
+    pub fn test_case_for(
+        &self,
+        machine_name: &str,
+        case: &str,
+        machine: &sfn_asl::StateMachine,
+    ) -> Result<TestCase, MockConfigError> {
+        let tc = self.test_case(machine_name, case)?;
+        let every = machine.states.every();
+        let names: Vec<&str> = every.iter().map(|s| s.name.as_str()).collect();
+        for state in tc.states.keys() {
+            if !names.contains(&state.as_str()) {
+                return Err(MockConfigError::new(
+                    MockConfigErrorKind::UnknownState,
+                    format!(
+                        "/StateMachines/{machine_name}/TestCases/{case}/{state}: the state machine has no state '{state}'{}",
+                        hint(state, names.iter().copied())
+                    ),
+                ));
+            }
+        }
+        Ok(tc)
+    }
+}
+
+impl TestCase {
+    /// The mocked states.
+    pub fn states(&self) -> impl Iterator<Item = &str> {
+        self.states.keys().map(String::as_str)
     }
 }
 
@@ -235,17 +316,60 @@ mod tests {
 
     #[test]
     fn ranges_and_errors() {
-        let bad = MockConfig::from_json(
-            &json!({"StateMachines": {}, "MockedResponses": {"R": {"x": {"Return": 1}}}}),
+        // A malformed response that no test case uses does not refuse the file.
+        assert!(
+            MockConfig::from_json(
+                &json!({"StateMachines": {}, "MockedResponses": {"R": {"x": {"Return": 1}}}})
+            )
+            .is_ok()
         );
-        assert!(bad.unwrap_err().to_string().contains("/MockedResponses/R/x"));
-        let bad = MockConfig::from_json(
-            &json!({"StateMachines": {"m": {"TestCases": {"c": {"S": "Missing"}}}}, "MockedResponses": {}}),
+        let bad = MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"c": {"S": "R"}}}},
+            "MockedResponses": {"R": {"x": {"Return": 1}}}
+        }))
+        .unwrap();
+        assert!(bad.test_case("m", "c").unwrap_err().to_string().contains("/MockedResponses/R/x"));
+        let cfg = MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"c": {"S": "Mising"}, "ok": {"S": "Missing"}}}},
+            "MockedResponses": {"Missing": {"0": {"Return": 1}}}
+        }))
+        .unwrap();
+        let e = cfg.test_case("m", "c").unwrap_err().to_string();
+        assert!(
+            e.contains("no mocked response named 'Mising'") && e.contains("did you mean 'Missing'"),
+            "{e}"
         );
-        assert!(bad.unwrap_err().to_string().contains("no mocked response named 'Missing'"));
-        let bad = MockConfig::from_json(
-            &json!({"StateMachines": {}, "MockedResponses": {"R": {"0-2": {"Return": 1}, "1": {"Return": 2}}}}),
-        );
-        assert!(bad.unwrap_err().to_string().contains("mocked twice"));
+        // One bad test case leaves the others usable.
+        assert!(cfg.test_case("m", "ok").is_ok());
+        assert_eq!(cfg.problems().len(), 1);
+        let e = cfg.test_case("m", "okk").unwrap_err().to_string();
+        assert!(e.contains("did you mean 'ok'"), "{e}");
+        let e = cfg.test_case("n", "ok").unwrap_err().to_string();
+        assert!(e.contains("no state machine 'n'") && e.contains("(has: m)"), "{e}");
+        let twice = MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"c": {"S": "R"}}}},
+            "MockedResponses": {"R": {"0-2": {"Return": 1}, "1": {"Return": 2}}}
+        }))
+        .unwrap();
+        assert!(twice.test_case("m", "c").unwrap_err().to_string().contains("mocked twice"));
+    }
+
+    #[test]
+    fn test_cases_are_checked_against_every_state_nested_ones_included() {
+        let machine = sfn_asl::parse(
+            br#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "Inner", "States": {"Inner": {"Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}]}}}"#,
+        )
+        .unwrap();
+        let cfg = MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"ok": {"Inner": "R"}, "typo": {"Iner": "R"}}}},
+            "MockedResponses": {"R": {"0": {"Return": 1}}}
+        }))
+        .unwrap();
+        assert!(cfg.test_case_for("m", "ok", &machine).is_ok());
+        let e = cfg.test_case_for("m", "typo", &machine).unwrap_err();
+        assert_eq!(e.kind(), MockConfigErrorKind::UnknownState);
+        assert!(e.to_string().contains("no state 'Iner'; did you mean 'Inner'?"), "{e}");
     }
 }

@@ -5,6 +5,7 @@
 mod invalid;
 mod journal;
 mod logs;
+mod mocks;
 mod output;
 mod realworld;
 mod run;

@@ -21,6 +21,7 @@ fn record(arn: &str, seq: u64) -> ExecutionRecord {
         output: None,
         error: None,
         cause: None,
+        test_case: None,
     }
 }
 

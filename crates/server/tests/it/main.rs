@@ -1,5 +1,5 @@
 //! Integration tests of `sfn-server` with real clients over loopback HTTP: raw awsJson1_0 requests
-//! (`wire`), the Rust SDK (`sdk`), boto3 (`boto3`), a bounded load test (`load`) and the journal
+//! (`wire`), the Rust SDK (`sdk`, and Step Functions Local's test cases: `mocks`), boto3 (`boto3`), a bounded load test (`load`) and the journal
 //! across restarts and a kill -9 (`durability`) and on a full disk (`full_disk`).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected values")]
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
@@ -10,6 +10,7 @@ mod durability;
 mod full_disk;
 mod fuzz;
 mod load;
+mod mocks;
 mod realworld;
 mod reliability;
 mod sdk;
@@ -46,6 +47,17 @@ impl TestServer {
     }
 
     pub(crate) async fn start_with(state_dir: Option<PathBuf>) -> TestServer {
+        Self::start_opts(
+            ServerOptions { state_dir, ..ServerOptions::default() },
+            sfn_engine::Unmocked::Refuse,
+        )
+        .await
+    }
+
+    /// A server with these options (e.g. Step Functions Local's test cases in `mocks`), Tasks without an
+    /// integration or mock doing what `unmocked` says.
+    pub(crate) async fn start_opts(options: ServerOptions, unmocked: sfn_engine::Unmocked) -> TestServer {
+        let state_dir = options.state_dir.clone();
         let mut sim = SimBackend::new(SimScript { run_seconds: Some(0.3), ..SimScript::default() })
             .script("slow", SimScript { run_seconds: Some(3.0), ..SimScript::default() })
             .script("worker", SimScript { never_stops: true, ..SimScript::default() });
@@ -56,8 +68,8 @@ impl TestServer {
         let sim = Arc::new(sim);
         let intervals = PollIntervals { initial: Duration::from_millis(50), cap: Duration::from_millis(200) };
         let ecs = EcsIntegration::with_intervals(sim.clone(), intervals);
-        let builder = sfn_engine::Engine::builder().integration(Arc::new(ecs));
-        let server = Server::open(builder, ServerOptions { state_dir, ..ServerOptions::default() }).unwrap();
+        let builder = sfn_engine::Engine::builder().integration(Arc::new(ecs)).unmocked(unmocked);
+        let server = Server::open(builder, options).unwrap();
         let listener = sfn_server::bind("127.0.0.1:0".parse().unwrap(), false).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
