@@ -411,6 +411,7 @@ impl Engine {
             input_text: req.input_text.filter(|_| !req.input.is_object()).map(|t| JsonText::from_text(&t)),
             input: req.input,
             mock_calls: Default::default(),
+            evaluation_failures: Default::default(),
             replay,
             scopes: crate::interp::run_scope,
         });

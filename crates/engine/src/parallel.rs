@@ -33,10 +33,10 @@ pub(crate) async fn run(
             exec.join_event(prev, EventDetails::ParallelStateAborted { started })?;
             Err(Interrupt::Abort)
         }
-        Err(e) => {
-            exec.join_event(prev, EventDetails::ParallelStateFailed { started })?;
-            Err(e)
-        }
+        // The cursor stays on `ParallelStateStarted`, which now links into the branch that failed: a
+        // retry follows it, and after the last attempt the recovery writes `ParallelStateFailed` there
+        // (`scenarios/test_base_scenarios__test_parallel_state_retry`).
+        Err(e) => Err(e),
     }
 }
 
@@ -62,18 +62,23 @@ async fn branches(
             if r.is_err() {
                 abort_siblings.abort();
             }
-            r
+            (r, cursor)
         }
     });
     let results = futures_util::future::join_all(futures).await;
     let mut outputs = Vec::with_capacity(results.len());
     let mut first_error: Option<Interrupt> = None;
-    for r in results {
+    for (r, last) in results {
         match r {
             Ok(v) => outputs.push(v),
             Err(Interrupt::Abort) if first_error.is_some() => {}
             Err(e) => {
                 if first_error.is_none() || matches!(first_error, Some(Interrupt::Abort)) {
+                    if !matches!(e, Interrupt::Abort) {
+                        // What follows `ParallelStateStarted` (a retry, `ParallelStateFailed`) links to
+                        // the failed branch's last event.
+                        exec.relink(started, last);
+                    }
                     first_error = Some(e);
                 }
             }
