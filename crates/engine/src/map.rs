@@ -97,7 +97,7 @@ async fn map_run(
         Ok(_) => EventDetails::MapRunSucceeded,
         Err(Interrupt::Abort) => EventDetails::MapRunAborted,
         Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => EventDetails::MapRunFailed {
-            error: f.name.as_ref().map(|n| n.as_str().to_owned()),
+            error: f.name.as_ref().map(|n| n.shown().to_owned()),
             cause: f.cause.clone(),
         },
     };

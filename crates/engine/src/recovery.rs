@@ -85,7 +85,7 @@ fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure) -> Re
     let mut err = JsonMap::new();
     match &failure.name {
         Some(name) => {
-            err.insert("Error".into(), Value::String(name.as_str().to_owned()));
+            err.insert("Error".into(), Value::String(name.shown().to_owned()));
             if let Some(cause) = &failure.cause {
                 err.insert("Cause".into(), Value::String(cause.clone()));
             }

@@ -213,3 +213,43 @@ async fn a_failed_task_of_a_branch_is_aborted_and_caught_without_a_name() {
         serde_json::from_str(ev[9]["stateExitedEventDetails"]["output"].as_str().unwrap()).unwrap();
     assert_eq!(out, json!({"err": {"Error": null, "Cause": null}}));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_heartbeat_expiry_is_recorded_as_a_timeout_and_caught_by_either_name() {
+    // AWS: LocalStack's AWS-validated `timeouts/test_heartbeats.snapshot.json` (`TaskTimedOut` with
+    // `"error": "States.Timeout"`, then `ExecutionFailed` with it); aws/aws-cdk#16084 (a Catch on
+    // `States.Timeout` includes heartbeat timeouts, `States.HeartbeatTimeout` only them).
+    let task = |catch: Value| {
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::fake:echo.waitForTaskToken",
+                  "Parameters": {"Token.$": "$$.Task.Token"}, "HeartbeatSeconds": 5, "TimeoutSeconds": 600,
+                  "Catch": catch, "End": true},
+            "C": {"Type": "Pass", "End": true}}})
+    };
+    let engine = engine_with(Arc::new(Fake::default()));
+    let ev = run_on(&engine, task(json!([{"ErrorEquals": ["Other.Error"], "Next": "C"}])), json!({})).await;
+    let timed_out = ev.iter().find(|e| e["type"] == "TaskTimedOut").unwrap();
+    assert_eq!(timed_out["taskTimedOutEventDetails"]["error"], "States.Timeout");
+    assert_eq!(ev.last().unwrap()["executionFailedEventDetails"]["error"], "States.Timeout");
+    for name in ["States.HeartbeatTimeout", "States.Timeout", "States.ALL"] {
+        let catch = json!([{"ErrorEquals": [name], "Next": "C"}]);
+        let ev = run_on(&engine, task(catch), json!({})).await;
+        assert_eq!(ev.last().unwrap()["type"], "ExecutionSucceeded", "{name}");
+        let out = ev.last().unwrap()["executionSucceededEventDetails"]["output"].as_str().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(out).unwrap(), json!({"Error": "States.Timeout"}), "{name}");
+    }
+    let catch = json!([{"ErrorEquals": ["States.TaskFailed"], "Next": "C"}]);
+    let ev = run_on(&engine, task(catch), json!({})).await;
+    assert_eq!(ev.last().unwrap()["type"], "ExecutionFailed", "States.TaskFailed does not match a timeout");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_is_not_a_heartbeat_timeout() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::fake:echo.waitForTaskToken",
+              "Parameters": {"Token.$": "$$.Task.Token"}, "TimeoutSeconds": 5,
+              "Catch": [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "C"}], "End": true},
+        "C": {"Type": "Pass", "End": true}}});
+    let ev = run_on(&engine_with(Arc::new(Fake::default())), def, json!({})).await;
+    assert_eq!(ev.last().unwrap()["type"], "ExecutionFailed");
+}
