@@ -282,10 +282,15 @@ impl Exec {
             "StartTime": iso(self.start_time),
             "Name": self.execution_name,
             "RoleArn": self.role_arn,
-            "RedriveCount": 0,
         });
-        if with_input && let Value::Object(m) = &mut execution {
-            m.insert("Input".into(), self.input.clone());
+        if let Value::Object(m) = &mut execution {
+            // An EXPRESS execution (`arn:…:express:…`) cannot be redriven: AWS gives it no RedriveCount.
+            if !self.execution_arn.contains(":express:") {
+                m.insert("RedriveCount".into(), json!(0));
+            }
+            if with_input {
+                m.insert("Input".into(), self.input.clone());
+            }
         }
         let mut ctx = JsonMap::new();
         ctx.insert("Execution".into(), execution);

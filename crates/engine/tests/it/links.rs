@@ -253,3 +253,21 @@ async fn a_timeout_is_not_a_heartbeat_timeout() {
     let ev = run_on(&engine_with(Arc::new(Fake::default())), def, json!({})).await;
     assert_eq!(ev.last().unwrap()["type"], "ExecutionFailed");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_express_execution_has_no_redrive_count() {
+    // Issue 15 (AWS's unseen cases): `$$.Execution` of an EXPRESS run has no `RedriveCount`; a STANDARD
+    // one has `RedriveCount: 0`.
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"e.$": "$$.Execution"}, "End": true}}});
+    let engine = Engine::builder().build();
+    let prepared = engine.prepare(sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap(), "m").unwrap();
+    let req =
+        || StartRequest { execution_name: "x".into(), input: json!({}), role_arn: None, input_text: None };
+    let express = "arn:aws:states:us-east-1:123456789012:express:m:x:0c1b2a".to_owned();
+    let o = engine.start_with_arn(&prepared, req(), express).wait().await;
+    let e = &o.output.unwrap()["e"];
+    assert!(e.get("RedriveCount").is_none(), "{e}");
+    assert_eq!(e["Id"], "arn:aws:states:us-east-1:123456789012:express:m:x:0c1b2a");
+    let (o, _) = engine.run(&prepared, req()).await;
+    assert_eq!(o.output.unwrap()["e"]["RedriveCount"], 0);
+}
