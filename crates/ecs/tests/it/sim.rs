@@ -139,27 +139,6 @@ async fn persisted_tasks_survive_a_restart() {
     let _ = std::fs::remove_file(&path);
 }
 
-/// Field names (and kinds) of a DescribeTasks task, recursively; arrays by their first element.
-fn shape(v: &serde_json::Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
-    use serde_json::Value;
-    let kind = match v {
-        Value::Object(_) => "object",
-        Value::Array(_) => "array",
-        Value::String(_) => "string",
-        Value::Number(_) => "number",
-        Value::Bool(_) => "bool",
-        Value::Null => "null",
-    };
-    // The recording masks timestamps as the string "time"; the API gives epoch numbers.
-    let kind = if path.ends_with("At") { "time" } else { kind };
-    out.insert(format!("{path}: {kind}"));
-    match v {
-        Value::Object(m) => m.iter().for_each(|(k, x)| shape(x, &format!("{path}/{k}"), out)),
-        Value::Array(a) => a.iter().take(1).for_each(|x| shape(x, &format!("{path}/0"), out)),
-        _ => {}
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_fargate_task_is_described_field_for_field_as_recorded() {
     // AWS: `../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync` (read in place; the
@@ -167,22 +146,7 @@ async fn a_fargate_task_is_described_field_for_field_as_recorded() {
     // mode — ENI attachment from NetworkConfiguration, AvailabilityZone, Connectivity, EphemeralStorage,
     // containers' ImageDigest and NetworkInterfaces, Version 5 — and ARNs in the cluster ARN's region
     // and account.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/recorded/ecs_task_service.history.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        #[allow(clippy::print_stderr, reason = "says why the comparison was skipped")]
-        {
-            eprintln!("skipped: {} is absent", path.display());
-        }
-        return;
-    };
-    let recorded: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let (_, entry) =
-        recorded.as_object().unwrap().iter().find(|(k, _)| k.ends_with("::test_run_task_sync")).unwrap();
-    let events = entry["recorded-content"]["get_execution_history"]["events"].as_array().unwrap();
-    let aws =
-        &events.iter().find(|e| e["type"] == "TaskSucceeded").unwrap()["taskSucceededEventDetails"]["output"];
-
+    let Some(aws) = crate::support::recorded_fargate_task() else { return };
     let sim = Arc::new(SimBackend::new(SimScript::default()));
     let (engine, _) = engine(sim);
     let cluster = "arn:aws:ecs:eu-west-1:111122223333:cluster/jobs";
@@ -191,15 +155,7 @@ async fn a_fargate_task_is_described_field_for_field_as_recorded() {
     let (o, _) = run(&engine, machine(SYNC, params, json!({})), json!({})).await;
     assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
     let ours = o.output.unwrap();
-    let (mut want, mut got) = (Default::default(), Default::default());
-    shape(aws, "", &mut want);
-    shape(&ours, "", &mut got);
-    // Fields the recorded task has that depend on its definition and request, not on the launch type.
-    let own = |s: &String| s.starts_with("/Overrides/ContainerOverrides/0/");
-    let want: std::collections::BTreeSet<_> = want.into_iter().filter(|s| !own(s)).collect();
-    let got: std::collections::BTreeSet<_> = got.into_iter().filter(|s| !own(s)).collect();
-    assert_eq!(want.difference(&got).collect::<Vec<_>>(), Vec::<&String>::new(), "missing in sim");
-    assert_eq!(got.difference(&want).collect::<Vec<_>>(), Vec::<&String>::new(), "extra in sim");
+    crate::support::assert_described_as(&aws, &ours);
     assert_eq!(ours["Version"], 5);
     assert_eq!(ours["Attachments"][0]["Status"], "DELETED");
     assert_eq!(ours["Attachments"][0]["Details"][0], json!({"Name": "subnetId", "Value": "subnet-0abc"}));
