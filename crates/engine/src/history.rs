@@ -672,7 +672,8 @@ pub(crate) enum Link {
 /// that ended last (or of the one that failed), so that AWS's `MapIterationStarted` of iteration *i*>0, a
 /// retried attempt's `…StateStarted` and `…StateFailed` point into the iteration before
 /// (`scenarios/test_base_scenarios__test_map_state`, `…__test_map_state_retry`); a transparent event
-/// (`…StateSucceeded` of Map and Parallel) links to what it links to. [`Link::Latest`] joins.
+/// (`…StateSucceeded` of Map and Parallel, `TaskStateAborted`) links to what it links to; a joining event
+/// links to the latest event.
 #[derive(Clone)]
 pub struct History {
     inner: Arc<Mutex<Inner>>,
