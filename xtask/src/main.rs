@@ -30,7 +30,10 @@ fn main() -> Result<()> {
             } else {
                 vec![PathBuf::from("fixtures/conformance"), PathBuf::from("fixtures/conformance-jsonata")]
             };
-            conformance::run(&dirs, &PathBuf::from("target/release/sfn"))
+            // The binary cargo just built, in CARGO_TARGET_DIR when one is set.
+            let target =
+                std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+            conformance::run(&dirs, &target.join("release/sfn"))
         }
         Some("bench") => {
             cargo(&["build", "--release", "-p", "sfn-cli"])?;

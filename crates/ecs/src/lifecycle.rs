@@ -2,11 +2,19 @@
 //! codes ECS reports (typed, read and written as ECS's strings), and the transitions a task goes through —
 //! PROVISIONING → PENDING → RUNNING → DEACTIVATING → STOPPED, or straight to STOPPED when it fails to
 //! start — each setting the timestamps ECS sets at that step (`PullStartedAt`/`PullStoppedAt`, `StartedAt`,
-//! `StoppingAt`, `StoppedAt`, `ExecutionStoppedAt`) and bumping `Version` once. The aws backend only reads
-//! the statuses Amazon ECS reports, so it uses the types and none of the transitions.
+//! `StoppingAt`, `StoppedAt`, `ExecutionStoppedAt`) and bumping `Version` once per status (a STOPPED task
+//! has `Version` 5, as recorded; container changes do not count). A FARGATE task gets what ECS reports for
+//! one (recorded: `../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync`): its ENI
+//! attachment derived from `NetworkConfiguration` (PRECREATED → ATTACHED → DELETED), `AvailabilityZone`,
+//! `Connectivity`/`ConnectivityAt`, `EphemeralStorage`, `PlatformVersion` 1.4.0 for LATEST, and each
+//! container's `ImageDigest` and `NetworkInterfaces`; its ARNs name the cluster ARN's region and account.
+//! The aws backend only reads the statuses Amazon ECS reports, so it uses the types and none of the
+//! transitions.
+
+use std::hash::{Hash as _, Hasher as _};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use crate::backend::{RunTaskRequest, cluster_name};
 use crate::model::{EcsContainer, EcsTask, render_overrides};
@@ -192,8 +200,15 @@ impl EcsTask {
         let p = &req.params;
         let cluster = cluster_name(cluster_arn);
         let (cpu, memory) = td.requirements();
-        EcsTask {
-            task_arn: format!("arn:aws:ecs:{}:{}:task/{cluster}/{task_id}", req.region, req.account),
+        // A cluster ARN names the region and account its tasks live in.
+        let (region, account) = match cluster_arn.split(':').collect::<Vec<_>>().as_slice() {
+            ["arn", _, "ecs", region, account, rest] if rest.starts_with("cluster/") => {
+                ((*region).to_owned(), (*account).to_owned())
+            }
+            _ => (req.region.clone(), req.account.clone()),
+        };
+        let mut task = EcsTask {
+            task_arn: format!("arn:aws:ecs:{region}:{account}:task/{cluster}/{task_id}"),
             cluster_arn: cluster_arn.to_owned(),
             task_definition_arn,
             last_status: LastStatus::Provisioning,
@@ -223,8 +238,8 @@ impl EcsTask {
                 .iter()
                 .map(|c| EcsContainer {
                     container_arn: format!(
-                        "arn:aws:ecs:{}:{}:container/{cluster}/{task_id}/{}",
-                        req.region, req.account, c.name
+                        "arn:aws:ecs:{region}:{account}:container/{cluster}/{task_id}/{}",
+                        c.name
                     ),
                     name: c.name.clone(),
                     image: c.image.clone(),
@@ -241,7 +256,11 @@ impl EcsTask {
             enable_execute_command: p.enable_execute_command.unwrap_or(false),
             version: 1,
             extra: serde_json::Map::new(),
+        };
+        if is_fargate(p) {
+            fargate(&mut task, p, &region, task_id);
         }
+        task
     }
 
     /// PENDING: the images are pulled (`PullStartedAt`, `PullStoppedAt`).
@@ -249,19 +268,21 @@ impl EcsTask {
         self.last_status = LastStatus::Pending;
         self.pull_started_at = Some(now);
         self.pull_stopped_at = Some(now);
+        if self.extra.contains_key("Attachments") {
+            self.extra.insert("Connectivity".into(), json!("CONNECTED"));
+            self.extra.insert("ConnectivityAt".into(), json!(now));
+        }
         self.version += 1;
     }
 
     /// Container `i` started as the process `runtime_id`.
     pub(crate) fn container_started(&mut self, i: usize, runtime_id: Option<String>) {
         self.containers[i].runtime_id = runtime_id;
-        self.version += 1;
     }
 
     /// Container `i` could not start (`reason`: `CannotStartContainerError: …`).
     pub(crate) fn container_failed_to_start(&mut self, i: usize, reason: &str) {
         self.containers[i].reason = Some(reason.to_owned());
-        self.version += 1;
     }
 
     /// STOPPED before it ran (`TaskFailedToStart`): every container STOPPED. `stopping_at` is reported
@@ -279,6 +300,7 @@ impl EcsTask {
             self.stopping_at = stopping_at;
         }
         self.stopped_at = Some(stopped_at);
+        self.attachment_status("DELETED");
         self.version += 1;
     }
 
@@ -289,6 +311,7 @@ impl EcsTask {
         for c in &mut self.containers {
             c.last_status = LastStatus::Running;
         }
+        self.attachment_status("ATTACHED");
         self.version += 1;
     }
 
@@ -301,7 +324,6 @@ impl EcsTask {
         if stopping && c.reason.is_none() {
             c.reason = Some(CONTAINER_TASK_STOPPED.to_owned());
         }
-        self.version += 1;
     }
 
     /// Told to stop: desired STOPPED, DEACTIVATING while its containers are stopped (`StoppingAt`).
@@ -320,10 +342,100 @@ impl EcsTask {
         self.desired_status = DesiredStatus::Stopped;
         self.stop_code = Some(code);
         self.stopped_reason = Some(reason.to_owned());
-        self.stopping_at = self.stopping_at.or(Some(now));
+        if self.stopping_at.is_none() {
+            // It went through DEACTIVATING on the way (ECS counts that status too).
+            self.stopping_at = Some(now);
+            self.version += 1;
+        }
         self.execution_stopped_at = Some(now);
         self.stopped_at = Some(now);
+        self.attachment_status("DELETED");
         self.version += 1;
+    }
+
+    /// The ENI attachment's `Status`, for a task that has one.
+    fn attachment_status(&mut self, status: &str) {
+        if let Some(Value::Array(a)) = self.extra.get_mut("Attachments") {
+            for att in a {
+                att["Status"] = json!(status);
+            }
+        }
+    }
+}
+
+/// A FARGATE task (launch type or capacity provider).
+fn is_fargate(p: &crate::params::RunTaskParams) -> bool {
+    p.launch_type.as_deref() == Some("FARGATE")
+        || p.capacity_provider_strategy.iter().flatten().any(|s| s.capacity_provider.starts_with("FARGATE"))
+}
+
+/// Hex digits derived from the task id and a label: stable for a task across restarts (a re-adopted
+/// task describes itself as before).
+fn hex(task_id: &str, label: &str, len: usize) -> String {
+    let mut out = String::with_capacity(len + 16);
+    let mut n = 0u64;
+    while out.len() < len {
+        let mut h = std::hash::DefaultHasher::new();
+        (task_id, label, n).hash(&mut h);
+        out.push_str(&format!("{:016x}", h.finish()));
+        n += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// What ECS reports for a FARGATE task besides the common fields (see the module doc).
+fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, task_id: &str) {
+    let subnet = p
+        .network_configuration
+        .as_ref()
+        .and_then(|n| n["AwsvpcConfiguration"]["Subnets"].get(0))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let b = u8::from_str_radix(&hex(task_id, "ip", 2), 16).unwrap_or(1);
+    let c = u8::from_str_radix(&hex(task_id, "ip2", 2), 16).unwrap_or(1).max(1);
+    let ip = format!("10.0.{b}.{c}");
+    let attachment_id = {
+        let h = hex(task_id, "attachment", 32);
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    };
+    let mac = {
+        let h = hex(task_id, "mac", 10);
+        format!("0a:{}:{}:{}:{}:{}", &h[..2], &h[2..4], &h[4..6], &h[6..8], &h[8..10])
+    };
+    let detail = |name: &str, value: String| json!({"Name": name, "Value": value});
+    let details = vec![
+        detail("subnetId", subnet),
+        detail("networkInterfaceId", format!("eni-{}", hex(task_id, "eni", 17))),
+        detail("macAddress", mac),
+        detail("privateDnsName", format!("ip-{}.{region}.compute.internal", ip.replace('.', "-"))),
+        detail("privateIPv4Address", ip.clone()),
+    ];
+    let mut extra = Map::new();
+    extra.insert(
+        "Attachments".into(),
+        json!([{"Details": details, "Id": attachment_id, "Status": "PRECREATED", "Type": "eni"}]),
+    );
+    extra.insert("AvailabilityZone".into(), json!(format!("{region}a")));
+    let size = p
+        .overrides
+        .as_ref()
+        .and_then(|o| o.ephemeral_storage.as_ref())
+        .and_then(|e| e["SizeInGiB"].as_u64())
+        .unwrap_or(20);
+    extra.insert("EphemeralStorage".into(), json!({"SizeInGiB": size}));
+    task.extra = extra;
+    if task.platform_version.as_deref().is_none_or(|v| v == "LATEST") {
+        task.platform_version = Some("1.4.0".to_owned());
+    }
+    for (i, ct) in task.containers.iter_mut().enumerate() {
+        let digest = format!("sha256:{}", hex(task_id, &format!("image{i}"), 64));
+        ct.extra.insert("ImageDigest".into(), json!(digest));
+        ct.extra.insert(
+            "NetworkInterfaces".into(),
+            json!([{"AttachmentId": attachment_id, "PrivateIpv4Address": ip}]),
+        );
     }
 }
 

@@ -28,7 +28,8 @@ pub struct EcsContainer {
     pub runtime_id: Option<String>,
     /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
     /// `Cpu`, `GpuIds`, `ImageDigest`, `NetworkInterfaces`, …); they replace the defaults of
-    /// [`EcsContainer::to_json`]. Empty for the local and sim backends.
+    /// [`EcsContainer::to_json`]. The local and sim backends add what ECS reports for a FARGATE task's
+    /// container (`ImageDigest`, `NetworkInterfaces`; `lifecycle.rs`).
     pub extra: Map<String, Value>,
 }
 
@@ -89,7 +90,8 @@ pub struct EcsTask {
     pub version: i64,
     /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
     /// `Attachments`, `Attributes`, `AvailabilityZone`, `EphemeralStorage`, …); they replace the defaults of
-    /// [`EcsTask::to_json`]. Empty for the local and sim backends.
+    /// [`EcsTask::to_json`]. The local and sim backends add what ECS reports for a FARGATE task
+    /// (`Attachments`, `AvailabilityZone`, `Connectivity`, `EphemeralStorage`, …; `lifecycle.rs`).
     pub extra: Map<String, Value>,
 }
 

@@ -280,6 +280,12 @@ impl SimBackend {
         let run = Duration::from_secs_f64(t.script.run_seconds.unwrap_or(1.0).max(0.0));
         let elapsed = now - t.started;
         if t.task.last_status == LastStatus::Provisioning {
+            // PENDING (images pulled, each container given a runtime id), then RUNNING, as ECS goes.
+            t.task.pending(at(Duration::ZERO));
+            let task_id = t.task.task_arn.rsplit('/').next().unwrap_or_default().to_owned();
+            for i in 0..t.task.containers.len() {
+                t.task.container_started(i, Some(format!("{task_id}-{i}")));
+            }
             t.task.running(at(Duration::ZERO));
         }
         if !t.script.never_stops && elapsed >= run {

@@ -461,6 +461,7 @@ impl Engine {
             input: req.input,
             mock_calls: Default::default(),
             mocks,
+            evaluation_failures: Default::default(),
             replay,
             scopes: crate::interp::run_scope,
             test: None,

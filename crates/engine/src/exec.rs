@@ -17,7 +17,7 @@ use sfn_patterns::AbortSignal;
 
 use crate::config::EngineInner;
 use crate::error::{Failure, Interrupt, runtime};
-use crate::history::{EventDetails, History, JsonText};
+use crate::history::{EventDetails, History, JsonText, Link};
 use crate::inspect::{Inspection, TestHooks, TestMock};
 use crate::replay::Replay;
 use crate::vars::Vars;
@@ -55,6 +55,10 @@ pub(crate) struct Exec {
     /// The mocks answering this execution's Task states: the engine's, or the ones it was started with
     /// ([`crate::Engine::start_mocked`]).
     pub(crate) mocks: Option<Arc<dyn crate::mocks::TaskMocks>>,
+    /// The last JSONata evaluation failure raised in each running state (by its entered event): the
+    /// field it names (`Output/result`) and its cause, written as `EvaluationFailed` if it fails the state.
+    pub(crate) evaluation_failures:
+        std::sync::Mutex<std::collections::HashMap<u64, (Option<String>, String)>>,
     /// The recorded events of a resumed execution (`None` for a fresh one).
     pub(crate) replay: Option<Arc<Replay>>,
     /// The interpreter that runs a scope.
@@ -125,7 +129,6 @@ impl ContextObject for ContextView<'_> {
 pub(crate) enum Closing {
     Succeeded,
     Aborted,
-    Failed,
 }
 
 /// Per-state facts the context object (`$$`) shows.
@@ -205,17 +208,28 @@ impl Exec {
     }
 
     /// Appends an event after `*prev` and moves the cursor to it (in a resumed execution, an event on
-    /// record is not appended again: the cursor moves to the recorded one).
+    /// record is not appended again: the cursor moves to the recorded one). Its `previousEventId` follows
+    /// the history's linking rule ([`History`](crate::History)).
     pub(crate) fn event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
+        self.linked_event(prev, details, Link::Follow)
+    }
+
+    /// Appends the event that joins concurrent branches or iterations after they all succeeded: it links
+    /// to the latest event of any of them.
+    pub(crate) fn join_event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
+        self.linked_event(prev, details, Link::Latest)
+    }
+
+    fn linked_event(&self, prev: &mut u64, details: EventDetails, link: Link) -> Result<u64, Interrupt> {
         if let Some(replay) = &self.replay {
-            return replay.event(prev, details, |prev, details| self.append(prev, details));
+            return replay.event(prev, details, |prev, details| self.append(prev, details, link));
         }
-        self.append(prev, details)
+        self.append(prev, details, link)
     }
 
     /// Appends an event after `*prev` and moves the cursor to it.
-    pub(crate) fn append(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
-        match self.history.push(*prev, self.now(), details) {
+    fn append(&self, prev: &mut u64, details: EventDetails, link: Link) -> Result<u64, Interrupt> {
+        match self.history.push(*prev, link, self.now(), details) {
             Ok(id) => {
                 *prev = id;
                 Ok(id)
@@ -230,27 +244,71 @@ impl Exec {
         }
     }
 
-    /// Appends the event that joins concurrent branches: it follows the latest event of any branch.
-    pub(crate) fn join_event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
-        *prev = (*prev).max(self.history.len() as u64);
-        self.event(prev, details)
+    /// Appends an event after `*prev` that links as event `beside` does (AWS's `EvaluationFailed` sits
+    /// beside the state's entered event).
+    pub(crate) fn event_beside(
+        &self,
+        prev: &mut u64,
+        beside: u64,
+        details: EventDetails,
+    ) -> Result<u64, Interrupt> {
+        self.linked_event(prev, details, Link::Beside(beside))
     }
 
-    /// Ends a scope that ran branches or iterations (Parallel, Map): the closing event `closing` names
-    /// for how it ended (after the latest event of any branch), and the array of their outputs.
+    /// The execution a Distributed Map's iterations run in: this one's facts with a history of its own
+    /// (AWS runs them as child workflow executions; the parent's history shows only `MapRunStarted` and
+    /// its end). A resumed execution runs them again.
+    pub(crate) fn map_run(&self) -> Arc<Exec> {
+        Arc::new(Exec {
+            engine: self.engine.clone(),
+            machine: self.machine.clone(),
+            history: History::new(self.engine.config.max_history_events),
+            execution_arn: self.execution_arn.clone(),
+            execution_name: self.execution_name.clone(),
+            state_machine_arn: self.state_machine_arn.clone(),
+            state_machine_name: self.state_machine_name.clone(),
+            role_arn: self.role_arn.clone(),
+            start_time: self.start_time,
+            input: self.input.clone(),
+            input_text: self.input_text.clone(),
+            mocks: self.mocks.clone(),
+            mock_calls: Default::default(),
+            evaluation_failures: Default::default(),
+            replay: None,
+            scopes: self.scopes,
+            test: self.test.clone(),
+        })
+    }
+
+    /// Makes what follows event `id` (a Map's or Parallel's `…StateStarted`) link to what follows `to`
+    /// (the last event of an iteration or branch): the linking rule's one movable link.
+    pub(crate) fn relink(&self, id: u64, to: u64) {
+        self.history.relink(id, to);
+    }
+
+    /// Ends a scope that ran branches or iterations (Parallel, Map): on success or abort, the closing
+    /// event `closing` names (after the latest event of any branch), and the array of their outputs. A
+    /// failure writes nothing here: the cursor stays on `…StateStarted`, which now links into the branch or
+    /// iteration that failed, so a retry follows it and after the last attempt the recovery writes
+    /// `…StateFailed` there (`scenarios/test_base_scenarios__test_map_state_retry`,
+    /// `…__test_parallel_state_retry`).
     pub(crate) fn close(
         &self,
         prev: &mut u64,
         outcome: Result<Vec<Value>, Interrupt>,
         closing: impl Fn(Closing) -> EventDetails,
     ) -> Result<Value, Interrupt> {
-        let (how, result) = match outcome {
-            Ok(outputs) => (Closing::Succeeded, Ok(Value::Array(outputs))),
-            Err(Interrupt::Abort) => (Closing::Aborted, Err(Interrupt::Abort)),
-            Err(e) => (Closing::Failed, Err(e)),
-        };
-        self.join_event(prev, closing(how))?;
-        result
+        match outcome {
+            Ok(outputs) => {
+                self.join_event(prev, closing(Closing::Succeeded))?;
+                Ok(Value::Array(outputs))
+            }
+            Err(Interrupt::Abort) => {
+                self.join_event(prev, closing(Closing::Aborted))?;
+                Err(Interrupt::Abort)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The context object as one JSON document (only for `$$` paths that need a whole member);
@@ -267,10 +325,15 @@ impl Exec {
             "StartTime": iso(self.start_time),
             "Name": self.execution_name,
             "RoleArn": self.role_arn,
-            "RedriveCount": 0,
         });
-        if with_input && let Value::Object(m) = &mut execution {
-            m.insert("Input".into(), self.input.clone());
+        if let Value::Object(m) = &mut execution {
+            // An EXPRESS execution (`arn:…:express:…`) cannot be redriven: AWS gives it no RedriveCount.
+            if !self.execution_arn.contains(":express:") {
+                m.insert("RedriveCount".into(), json!(0));
+            }
+            if with_input {
+                m.insert("Input".into(), self.input.clone());
+            }
         }
         let mut ctx = JsonMap::new();
         ctx.insert("Execution".into(), execution);

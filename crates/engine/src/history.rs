@@ -167,6 +167,25 @@ pub enum EventDetails {
     WaitStateAborted {
         name: Arc<str>,
     },
+    /// A Task state of a branch or iteration that ended without it exiting (no details shown).
+    TaskStateAborted,
+    /// A Distributed Map's run of child workflows started (`mapRunArn`).
+    MapRunStarted {
+        map_run_arn: String,
+    },
+    MapRunSucceeded,
+    MapRunFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    MapRunAborted,
+    /// A JSONata expression (or the value it gave) failed the state `state`; `location` is the field.
+    EvaluationFailed {
+        error: String,
+        cause: String,
+        location: Option<String>,
+        state: Arc<str>,
+    },
 }
 
 impl EventDetails {
@@ -200,6 +219,12 @@ impl EventDetails {
             E::MapIterationFailed { .. } => "MapIterationFailed".into(),
             E::MapIterationAborted { .. } => "MapIterationAborted".into(),
             E::WaitStateAborted { .. } => "WaitStateAborted".into(),
+            E::TaskStateAborted => "TaskStateAborted".into(),
+            E::MapRunStarted { .. } => "MapRunStarted".into(),
+            E::MapRunSucceeded => "MapRunSucceeded".into(),
+            E::MapRunFailed { .. } => "MapRunFailed".into(),
+            E::MapRunAborted => "MapRunAborted".into(),
+            E::EvaluationFailed { .. } => "EvaluationFailed".into(),
         }
     }
 }
@@ -215,6 +240,10 @@ pub struct Event {
     pub timestamp: DateTime<Utc>,
     /// What happened.
     pub details: EventDetails,
+    /// The event this one follows in its scope (the machine, a branch, an iteration), when that is not
+    /// `previous_event_id` (see [`History`]'s linking rule); kept by [`Event::to_stored_json`] so that a
+    /// resumed execution places the event where it ran.
+    pub(crate) after: Option<u64>,
 }
 
 fn text(v: &JsonText) -> Value {
@@ -340,7 +369,27 @@ impl Event {
                 ("mapIterationAbortedEventDetails", json!({"name": name.as_ref(), "index": index}))
             }
             E::WaitStateAborted { name } => ("stateExitedEventDetails", json!({"name": name.as_ref()})),
+            E::EvaluationFailed { error, cause, location, state } => {
+                let mut d = Map::new();
+                d.insert("error".into(), Value::String(error.clone()));
+                d.insert("cause".into(), Value::String(cause.clone()));
+                opt(&mut d, "location", location);
+                d.insert("state".into(), Value::String(state.to_string()));
+                ("evaluationFailedEventDetails", Value::Object(d))
+            }
+            E::MapRunStarted { map_run_arn } => {
+                ("mapRunStartedEventDetails", json!({"mapRunArn": map_run_arn}))
+            }
+            E::MapRunFailed { error, cause } => {
+                let mut d = Map::new();
+                opt(&mut d, "error", error);
+                opt(&mut d, "cause", cause);
+                ("mapRunFailedEventDetails", Value::Object(d))
+            }
             E::ParallelStateStarted
+            | E::MapRunSucceeded
+            | E::MapRunAborted
+            | E::TaskStateAborted
             | E::ParallelStateSucceeded { .. }
             | E::ParallelStateFailed { .. }
             | E::ParallelStateAborted { .. }
@@ -364,7 +413,7 @@ impl Event {
     pub fn to_stored_json(&self) -> Value {
         use EventDetails as E;
         let mut v = self.to_json();
-        let private = match &self.details {
+        let mut private = match &self.details {
             E::TaskStarted { token: Some(t), .. } => json!({"token": t.as_ref()}),
             E::ParallelStateSucceeded { started }
             | E::ParallelStateFailed { started }
@@ -372,10 +421,15 @@ impl Event {
             | E::MapStateSucceeded { started }
             | E::MapStateFailed { started }
             | E::MapStateAborted { started } => json!({"started": started}),
-            _ => return v,
+            _ => json!({}),
         };
-        if let Value::Object(m) = &mut v {
-            m.insert(PRIVATE.to_owned(), private);
+        if let (Some(after), Value::Object(p)) = (self.after, &mut private) {
+            p.insert("after".into(), json!(after));
+        }
+        if let (Value::Object(m), Value::Object(p)) = (&mut v, private)
+            && !p.is_empty()
+        {
+            m.insert(PRIVATE.to_owned(), Value::Object(p));
         }
         v
     }
@@ -398,6 +452,7 @@ impl Event {
         let timestamp = Utc.timestamp_millis_opt(millis).single().unwrap_or_default();
         let private = &v[PRIVATE];
         let started = private["started"].as_u64().unwrap_or(0);
+        let after = private["after"].as_u64();
         let key = |suffix: &str| {
             let mut k = kind.to_owned();
             if let Some(first) = k.get_mut(..1) {
@@ -472,6 +527,17 @@ impl Event {
                 E::MapIterationAborted { name: name(d), index: index(d) }
             }
             "WaitStateAborted" => E::WaitStateAborted { name: name(&v["stateExitedEventDetails"]) },
+            "TaskStateAborted" => E::TaskStateAborted,
+            "MapRunStarted" => E::MapRunStarted { map_run_arn: string(d, "mapRunArn").unwrap_or_default() },
+            "MapRunSucceeded" => E::MapRunSucceeded,
+            "MapRunFailed" => E::MapRunFailed { error: string(d, "error"), cause: string(d, "cause") },
+            "MapRunAborted" => E::MapRunAborted,
+            "EvaluationFailed" => E::EvaluationFailed {
+                error: string(d, "error").unwrap_or_default(),
+                cause: string(d, "cause").unwrap_or_default(),
+                location: string(d, "location"),
+                state: Arc::from(d["state"].as_str().unwrap_or_default()),
+            },
             other => {
                 if let Some(st) = other.strip_suffix("StateEntered").and_then(state_type) {
                     let d = &v["stateEnteredEventDetails"];
@@ -489,7 +555,7 @@ impl Event {
                 }
             }
         };
-        Ok(Event { id, previous_event_id, timestamp, details })
+        Ok(Event { id, previous_event_id, timestamp, details, after })
     }
 }
 
@@ -502,23 +568,80 @@ struct Inner {
     /// Events in chunks that grow to [`CHUNK`]: appending never moves earlier events (no reallocation copies).
     chunks: Vec<Vec<Event>>,
     len: usize,
+    /// The events an event following them links to instead of themselves (see [`History`]).
+    links: std::collections::HashMap<u64, u64>,
 }
 
 /// The largest chunk, in events.
 const CHUNK: usize = 4096;
-/// The first chunk: most executions are short, so a history starts small and each new chunk is as large as
-/// the history so far (doubling) up to [`CHUNK`].
+/// The first chunk: most executions are short, so a history starts small; chunk `k` > 0 holds
+/// `FIRST_CHUNK << (k - 1)` events (as many as the chunks before it) up to [`CHUNK`].
 const FIRST_CHUNK: usize = 16;
+
+/// How many events chunk `k` holds.
+fn chunk_len(k: usize) -> usize {
+    match k {
+        0 => FIRST_CHUNK,
+        k => {
+            FIRST_CHUNK.checked_shl(u32::try_from(k - 1).unwrap_or(u32::MAX)).map_or(CHUNK, |n| n.min(CHUNK))
+        }
+    }
+}
+
+/// The chunk and offset of event index `i` (0-based) under [`chunk_len`]'s sizes.
+fn locate(i: usize) -> (usize, usize) {
+    if i < FIRST_CHUNK {
+        return (0, i);
+    }
+    if i < CHUNK {
+        // Chunk k > 0 starts at FIRST_CHUNK << (k - 1).
+        let k = (i / FIRST_CHUNK).ilog2() as usize + 1;
+        return (k, i - (FIRST_CHUNK << (k - 1)));
+    }
+    // From CHUNK on, every chunk holds CHUNK events; chunk_len's doubling reaches CHUNK at index CHUNK.
+    let first_full = (CHUNK / FIRST_CHUNK).ilog2() as usize + 1;
+    (first_full + (i - CHUNK) / CHUNK, (i - CHUNK) % CHUNK)
+}
 
 impl Inner {
     fn push(&mut self, e: Event) {
-        if self.chunks.last().is_none_or(|c| c.len() == c.capacity()) {
-            self.chunks.push(Vec::with_capacity(self.len.clamp(FIRST_CHUNK, CHUNK)));
+        let k = self.chunks.len();
+        if self.chunks.last().is_none_or(|c| c.len() == chunk_len(k - 1)) {
+            self.chunks.push(Vec::with_capacity(chunk_len(k)));
         }
         if let Some(c) = self.chunks.last_mut() {
             c.push(e);
         }
         self.len += 1;
+    }
+
+    /// The `previousEventId` of event `id` (0 for none).
+    fn previous_of(&self, id: u64) -> u64 {
+        let Some(i) = usize::try_from(id).ok().and_then(|i| i.checked_sub(1)) else { return 0 };
+        let (k, offset) = locate(i);
+        self.chunks.get(k).and_then(|c| c.get(offset)).map_or(0, |e| e.previous_event_id)
+    }
+
+    /// What an event that follows `id` in its scope gives as `previousEventId`.
+    fn link(&self, id: u64) -> u64 {
+        self.links.get(&id).copied().unwrap_or(id)
+    }
+
+    /// The event with id `len + 1` that follows `after` in its scope and links to `previous` (a
+    /// transparent one is linked through).
+    fn next_event(
+        &mut self,
+        after: u64,
+        previous: u64,
+        timestamp: DateTime<Utc>,
+        details: EventDetails,
+    ) -> Event {
+        let id = self.len as u64 + 1;
+        if is_transparent(&details) {
+            self.links.insert(id, previous);
+        }
+        let after = (after != previous).then_some(after);
+        Event { id, previous_event_id: previous, timestamp, details, after }
     }
 
     fn iter(&self) -> impl Iterator<Item = &Event> {
@@ -543,7 +666,44 @@ pub trait EventSink: Send + Sync {
     }
 }
 
+/// Whether the event is *transparent*: what follows it links to what it links to. AWS writes a Map's or a
+/// Parallel's `…StateSucceeded` so: `MapStateExited` has the `previousEventId` of `MapStateSucceeded`
+/// (`scenarios/test_base_scenarios__test_map_state`: `38 MapStateSucceeded ← 37`, `39 MapStateExited ← 37`);
+/// and `TaskStateAborted`: `ParallelStateFailed` links to the `TaskFailed` before it
+/// (`recorded/callback.history.json`, `test_sqs_failure_in_wait_for_task_tok_no_error_field[SQS_PARALLEL_WAIT_FOR_TASK_TOKEN]`:
+/// `8 TaskFailed`, `9 TaskStateAborted ← 8`, `10 ParallelStateFailed ← 8`).
+fn is_transparent(d: &EventDetails) -> bool {
+    matches!(
+        d,
+        EventDetails::MapStateSucceeded { .. }
+            | EventDetails::ParallelStateSucceeded { .. }
+            | EventDetails::TaskStateAborted
+    )
+}
+
+/// Which event a new event links to (`previousEventId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// The link of the event it follows in its scope (the rule).
+    Follow,
+    /// What event `.0` links to: its own `previousEventId` (an event beside it).
+    Beside(u64),
+    /// The latest event of the execution: the event that joins concurrent branches or iterations after
+    /// they all succeeded (AWS: `MapStateSucceeded` follows the last `MapIterationSucceeded`).
+    Latest,
+}
+
 /// An execution's events, shared between the running execution and its observers.
+///
+/// **Linking rule** (`previousEventId`), one for every event: an event is appended *after* an event of
+/// its scope (the machine, a Parallel branch, a Map iteration: the interpreter's cursor, which also
+/// places it for a resumed execution) and links to that event's *link*, which is the event itself unless
+/// the engine moved it: a Map's or Parallel's `…StateStarted` links to the last event of the iteration
+/// that ended last (or of the one that failed), so that AWS's `MapIterationStarted` of iteration *i*>0, a
+/// retried attempt's `…StateStarted` and `…StateFailed` point into the iteration before
+/// (`scenarios/test_base_scenarios__test_map_state`, `…__test_map_state_retry`); a transparent event
+/// (`…StateSucceeded` of Map and Parallel, `TaskStateAborted`) links to what it links to; a joining event
+/// links to the latest event.
 #[derive(Clone)]
 pub struct History {
     inner: Arc<Mutex<Inner>>,
@@ -573,9 +733,25 @@ impl History {
         let mut inner = self.lock();
         inner.chunks.clear();
         inner.len = 0;
+        inner.links.clear();
         for e in events {
+            if is_transparent(&e.details) {
+                inner.links.insert(e.id, e.previous_event_id);
+            }
             inner.push(e);
         }
+    }
+
+    /// Makes event `id` link to what event `to` links to (see the linking rule above).
+    pub(crate) fn relink(&self, id: u64, to: u64) {
+        let mut inner = self.lock();
+        let target = inner.link(to);
+        inner.links.insert(id, target);
+    }
+
+    /// What an event following `id` in its scope links to.
+    pub(crate) fn link(&self, id: u64) -> u64 {
+        self.lock().link(id)
     }
 
     /// Resolves once the sink (if any) has made every event so far durable.
@@ -593,10 +769,12 @@ impl History {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends an event after `previous` and returns its id; `Err` once the limit is reached.
+    /// Appends an event after `after` in its scope, linked by `link`, and returns its id; `Err` once the
+    /// limit is reached.
     pub(crate) fn push(
         &self,
-        previous: u64,
+        after: u64,
+        link: Link,
         timestamp: DateTime<Utc>,
         details: EventDetails,
     ) -> Result<u64, HistoryFull> {
@@ -606,18 +784,24 @@ impl History {
         if self.limit.is_some_and(|limit| inner.len + 1 >= limit) {
             return Err(HistoryFull);
         }
-        let id = inner.len as u64 + 1;
-        let event = Event { id, previous_event_id: previous, timestamp, details };
+        let previous = match link {
+            Link::Follow => inner.link(after),
+            Link::Latest => (inner.len as u64).max(after),
+            Link::Beside(id) => inner.previous_of(id),
+        };
+        let event = inner.next_event(after, previous, timestamp, details);
+        let id = event.id;
         self.report(&event);
         inner.push(event);
         Ok(id)
     }
 
-    /// Appends the final execution event, into the slot [`History::push`] keeps for it.
-    pub(crate) fn push_final(&self, previous: u64, timestamp: DateTime<Utc>, details: EventDetails) -> u64 {
+    /// Appends the final execution event after `after`, into the slot [`History::push`] keeps for it.
+    pub(crate) fn push_final(&self, after: u64, timestamp: DateTime<Utc>, details: EventDetails) -> u64 {
         let mut inner = self.lock();
-        let id = inner.len as u64 + 1;
-        let event = Event { id, previous_event_id: previous, timestamp, details };
+        let previous = inner.link(after);
+        let event = inner.next_event(after, previous, timestamp, details);
+        let id = event.id;
         self.report(&event);
         inner.push(event);
         id
@@ -657,7 +841,7 @@ mod tests {
     fn a_short_history_reserves_a_small_chunk() {
         let h = History::new(None);
         for i in 0..3 {
-            assert_eq!(h.push(i, Utc::now(), failed()), Ok(i + 1));
+            assert_eq!(h.push(i, Link::Follow, Utc::now(), failed()), Ok(i + 1));
         }
         let inner = h.lock();
         assert_eq!(inner.chunks.len(), 1);
@@ -668,7 +852,7 @@ mod tests {
     fn a_long_history_grows_by_chunks_and_keeps_every_event_in_order() {
         let h = History::new(Some(25_000));
         for i in 0..10_000u64 {
-            assert_eq!(h.push(i, Utc::now(), failed()), Ok(i + 1));
+            assert_eq!(h.push(i, Link::Follow, Utc::now(), failed()), Ok(i + 1));
         }
         let events = h.events();
         assert_eq!(events.len(), 10_000);
@@ -678,7 +862,22 @@ mod tests {
         assert_eq!(h.events_since(9_990).len(), 10);
         let inner = h.lock();
         assert!(inner.chunks.iter().all(|c| c.capacity() <= CHUNK && !c.is_empty()));
+        // Every event is found where `locate` says, across every chunk boundary.
+        assert!((1..=10_000u64).all(|id| inner.previous_of(id) == id - 1));
+        assert_eq!(inner.previous_of(10_001), 0);
         // Doubling: 16, 16, 32, … 4096, then 4096-event chunks — a few dozen chunks, not one per event.
         assert!(inner.chunks.len() < 16, "{} chunks", inner.chunks.len());
+    }
+
+    #[test]
+    fn locate_follows_the_chunk_sizes() {
+        let (mut k, mut offset) = (0, 0);
+        for i in 0..3 * CHUNK + 7 {
+            if offset == chunk_len(k) {
+                (k, offset) = (k + 1, 0);
+            }
+            assert_eq!(locate(i), (k, offset), "index {i}");
+            offset += 1;
+        }
     }
 }

@@ -86,7 +86,24 @@ async fn run_state(
         map_item: None,
     };
     let ctx = StateCtx { exec, state, info, vars: &*vars, abort };
-    let step = step(ctx, input, prev).await?;
+    let step = match step(ctx, input, prev).await {
+        Ok(step) => {
+            if state.query_language == QueryLanguage::Jsonata {
+                take_evaluation_failure(&ctx);
+            }
+            step
+        }
+        Err(Interrupt::Terminal(f)) => return Err(Interrupt::Terminal(f)),
+        Err(e) => {
+            if let Interrupt::Fail(f) = &e {
+                evaluation_failed(&ctx, prev, f)?;
+            }
+            if ctx.vars.is_nested() {
+                aborted(&ctx, prev, matches!(e, Interrupt::Abort))?;
+            }
+            return Err(e);
+        }
+    };
     // The output is serialized once: for the history, and to check the payload limit.
     let output_text = JsonText::new(&step.output);
     if output_text.len() > exec.engine.config.max_payload_bytes {
@@ -142,16 +159,20 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
     let no_recovery = Recovery::default();
     let recovery = ctx.state.recovery().unwrap_or(&no_recovery);
     let mut retries = Retries::new(&recovery.retry);
+    // Whether a Map or Parallel attempt got as far as its `…StateStarted` (the cursor is left there).
+    let mut opened = false;
     loop {
         let ctx = ctx.attempt(retries.count);
+        let before = *prev;
         let failure = match attempt(ctx, &input, prev).await {
             Ok(result) => return Ok(recovery::succeeded(&ctx, recovery, input, result)?),
             Err(Interrupt::Fail(f)) => f,
             Err(other) => return Err(other),
         };
+        opened |= *prev != before;
         if let Some(delay) = retries.next_delay(&failure) {
             let delay = match &ctx.exec.replay {
-                Some(replay) => replay.delay_left(*prev, delay, ctx.now()),
+                Some(replay) => replay.delay_left(*prev, ctx.exec.history.link(*prev), delay, ctx.now()),
                 None => delay,
             };
             tokio::select! {
@@ -159,6 +180,14 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
                 () = ctx.abort.aborted() => return Err(Interrupt::Abort),
             }
             continue;
+        }
+        // A Map whose evaluation failed before it started is closed too (AWS: `MapStateEntered`,
+        // `EvaluationFailed`, `MapStateFailed` in `jsonata/scenarios/test_base_scenarios__test_map_state_items_input_types__null`);
+        // one that failed with a terminal error (`States.Runtime`) is not: the execution just fails
+        // (`scenarios/test_base_scenarios__test_map_state_tolerated_failure_count_path__NoNumber`).
+        let terminal = failure.name.as_ref().is_some_and(ErrorName::is_terminal);
+        if evaluation_failed(&ctx, prev, &failure)? || (opened && !terminal) {
+            close_failed(&ctx, prev)?;
         }
         return match recovery::caught(&ctx, recovery, input, &failure)? {
             Some(step) => Ok(step),
@@ -219,6 +248,69 @@ pub(crate) async fn test_step(
         Some(step) => TestEnd::Caught(failure, step),
         None => TestEnd::Failed(failure),
     })
+}
+
+/// A Task state that a branch or iteration ends with, failed or aborted, or a Wait state it ends with
+/// when aborted (`abort`), without exiting: its `…StateAborted` (AWS, `recorded/callback.history.json`,
+/// `test_sqs_failure_in_wait_for_task_tok_no_error_field[SQS_PARALLEL_WAIT_FOR_TASK_TOKEN]`: the branch's
+/// `TaskFailed`, then `TaskStateAborted`, then `ParallelStateFailed`; a Fail state gets none,
+/// `scenarios/test_base_scenarios__test_parallel_state_fail`).
+fn aborted(ctx: &StateCtx<'_>, prev: &mut u64, abort: bool) -> Result<(), Interrupt> {
+    let details = match &ctx.state.kind {
+        StateKind::Task(_) => EventDetails::TaskStateAborted,
+        StateKind::Wait(_) if abort => {
+            EventDetails::WaitStateAborted { name: Arc::from(ctx.state.name.as_str()) }
+        }
+        _ => return Ok(()),
+    };
+    ctx.event(prev, details)?;
+    Ok(())
+}
+
+/// The evaluation failure recorded for this state, if any (see [`StateCtx::query_error_at`]).
+fn take_evaluation_failure(ctx: &StateCtx<'_>) -> Option<(Option<String>, String)> {
+    let mut pending = ctx.exec.evaluation_failures.lock().unwrap_or_else(|e| e.into_inner());
+    if pending.is_empty() {
+        return None;
+    }
+    pending.remove(&ctx.info.entered_event)
+}
+
+/// When `failure` fails the state and is a JSONata evaluation failure, AWS's `EvaluationFailed` event
+/// (error, cause, the field as `location`, the state), linked beside the state's entered event
+/// (`jsonata/assign/test_assign_reference_variables__test_undefined_reference__BASE_UNDEFINED_OUTPUT_MULTIPLE_STATES`:
+/// `6 PassStateEntered ← 5`, `7 EvaluationFailed ← 5`); true when it was written.
+fn evaluation_failed(ctx: &StateCtx<'_>, prev: &mut u64, failure: &Failure) -> Result<bool, Interrupt> {
+    if failure.name != Some(ErrorName::QueryEvaluationError) {
+        return Ok(false);
+    }
+    let Some((location, cause)) = take_evaluation_failure(ctx) else { return Ok(false) };
+    if failure.cause.as_deref() != Some(cause.as_str()) {
+        return Ok(false);
+    }
+    let details = EventDetails::EvaluationFailed {
+        error: ErrorName::QueryEvaluationError.as_str().to_owned(),
+        cause,
+        location,
+        state: Arc::from(ctx.state.name.as_str()),
+    };
+    ctx.exec.event_beside(prev, ctx.info.entered_event, details)?;
+    Ok(true)
+}
+
+/// After the last failed attempt of a Map or Parallel that started (`*prev` is its `…StateStarted`), its
+/// `…StateFailed`: AWS writes it once, not after every attempt
+/// (`scenarios/test_base_scenarios__test_map_state_retry`: three `MapStateStarted`, one `MapStateFailed`;
+/// `…__test_parallel_state_retry` likewise).
+fn close_failed(ctx: &StateCtx<'_>, prev: &mut u64) -> Result<(), Interrupt> {
+    let started = *prev;
+    let closing = match &ctx.state.kind {
+        StateKind::Map(_) => EventDetails::MapStateFailed { started },
+        StateKind::Parallel(_) => EventDetails::ParallelStateFailed { started },
+        _ => return Ok(()),
+    };
+    ctx.event(prev, closing)?;
+    Ok(())
 }
 
 /// One attempt of a Task, Parallel or Map; each kind is boxed so a waiting task does not carry the

@@ -37,18 +37,24 @@ impl StateCtx<'_> {
     /// A `States.QueryEvaluationError` with AWS's prefix: the error every JSONata evaluation problem
     /// raises (catchable, unlike `States.Runtime`).
     pub(crate) fn query_error(&self, message: &str) -> Failure {
-        Failure::new(
-            ErrorName::QueryEvaluationError,
-            format!(
-                "An error occurred while executing the state '{}' (entered at the event id #{}). {message}",
-                self.info.name, self.info.entered_event
-            ),
-        )
+        self.query_error_at(None, message)
+    }
+
+    /// The same, about `field` (`Output/result`, `Items`): kept as the failure's location, which the
+    /// history's `EvaluationFailed` shows if this failure fails the state (see `interp`).
+    pub(crate) fn query_error_at(&self, field: Option<&str>, message: &str) -> Failure {
+        let cause = format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). {message}",
+            self.info.name, self.info.entered_event
+        );
+        let mut pending = self.exec.evaluation_failures.lock().unwrap_or_else(|e| e.into_inner());
+        pending.insert(self.info.entered_event, (field.map(str::to_owned), cause.clone()));
+        Failure::new(ErrorName::QueryEvaluationError, cause)
     }
 
     /// AWS's message for an expression whose value has the wrong type for its field.
     fn unexpected_type(&self, source: &str, field: &str, expected: &str, v: &Value) -> Failure {
-        self.query_error(&format!(
+        self.query_error_at(Some(field), &format!(
             "The JSONata expression '{source}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {v}",
             type_name(v)
         ))
@@ -81,10 +87,13 @@ impl StateCtx<'_> {
         let bindings: Vec<(&str, &Value)> =
             e.variables().filter_map(|name| self.vars.get(name).map(|v| (name, v))).collect();
         let fail = |what: &str| {
-            self.query_error(&format!(
-                "The JSONata expression '{}' specified for the field '{field}' {what}",
-                expr.source()
-            ))
+            self.query_error_at(
+                Some(field),
+                &format!(
+                    "The JSONata expression '{}' specified for the field '{field}' {what}",
+                    expr.source()
+                ),
+            )
         };
         match e.evaluate(&states, &bindings) {
             Ok(Some(v)) => Ok(v),
@@ -147,10 +156,10 @@ impl StateCtx<'_> {
         let Some(a) = assign else { return Ok(None) };
         match self.ata_payload(a, "Assign", sc)? {
             Value::Object(m) => Ok(Some(m)),
-            other => Err(self.query_error(&format!(
-                "The field 'Assign' must evaluate to an object, but was '{}'.",
-                type_name(&other)
-            ))),
+            other => Err(self.query_error_at(
+                Some("Assign"),
+                &format!("The field 'Assign' must evaluate to an object, but was '{}'.", type_name(&other)),
+            )),
         }
     }
 
@@ -215,7 +224,9 @@ impl StateCtx<'_> {
             Dynamic::Jsonata(e) => self.ata_expr(e, field, sc),
             Dynamic::Value(v) => Ok(v.clone()),
             Dynamic::Path(_) => {
-                Err(self.query_error(&format!("The field '{field}Path' is not allowed in JSONata.")))
+                let path = format!("{field}Path");
+                Err(self
+                    .query_error_at(Some(&path), &format!("The field '{path}' is not allowed in JSONata.")))
             }
         }
     }

@@ -31,7 +31,9 @@ pub(crate) async fn run(
             let items = items(&ctx, m, &eff)?;
             ctx.inspect(|i| i.after_items_path = Some(items.into_owned()));
         }
-        return mocked(&ctx, mock, &Settings::of(&ctx, m, &eff)?);
+        let mut settings = Settings::of(&ctx, m, &eff)?;
+        settings.tolerated(&ctx, m, &eff)?;
+        return mocked(&ctx, mock, &settings);
     }
     if let Some(cause) = distributed_only(m) {
         return Err(ctx.runtime(&cause).into());
@@ -47,14 +49,20 @@ pub(crate) async fn run(
             ))
             .into());
     };
-    let settings = Settings::of(&ctx, m, &eff)?;
+    let mut settings = Settings::of(&ctx, m, &eff)?;
     let total = items.len();
     let started = ctx.event(prev, EventDetails::MapStateStarted { length: total })?;
-    let outcome = iterate(ctx, m, items, &eff, settings, started).await;
-    ctx.exec.close(prev, outcome, |how| match how {
+    // The failure thresholds are read once the Map has started (AWS: `MapStateStarted`, then the
+    // `States.Runtime` failure, in `scenarios/test_base_scenarios__test_map_state_tolerated_failure_count_path__NoNumber`).
+    settings.tolerated(&ctx, m, &eff)?;
+    let exec = ctx.exec;
+    let outcome = match settings.distributed {
+        false => iterate(ctx, m, items, &eff, settings, started).await,
+        true => map_run(ctx, m, items, &eff, settings, prev).await,
+    };
+    exec.close(prev, outcome, |how| match how {
         Closing::Succeeded => EventDetails::MapStateSucceeded { started },
         Closing::Aborted => EventDetails::MapStateAborted { started },
-        Closing::Failed => EventDetails::MapStateFailed { started },
     })
 }
 
@@ -94,6 +102,48 @@ fn threshold_exceeded() -> Failure {
     )
 }
 
+/// A Distributed Map's iterations, run as a map run: `MapRunStarted`, the iterations in an execution of
+/// their own ([`Exec::map_run`](crate::exec::Exec::map_run)), then `MapRunSucceeded` (or `MapRunFailed`,
+/// `MapRunAborted`). AWS: `scenarios/test_base_scenarios__test_map_state_config_distributed_parameters`
+/// (`3 MapStateStarted`, `4 MapRunStarted ← 3`, `5 MapRunSucceeded ← 4`, `6 MapStateSucceeded ← 5`,
+/// `7 MapStateExited ← 5`).
+async fn map_run(
+    ctx: StateCtx<'_>,
+    m: &Map,
+    items: &[Value],
+    eff: &Value,
+    settings: Settings,
+    prev: &mut u64,
+) -> Result<Vec<Value>, Interrupt> {
+    let exec = ctx.exec;
+    // arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME → …:mapRun:MACHINE/STATE:ID
+    let mut arn = exec.execution_arn.splitn(6, ':');
+    let head: Vec<&str> = arn.by_ref().take(5).collect();
+    let map_run_arn = format!(
+        "{}:mapRun:{}/{}:{}",
+        head.join(":"),
+        exec.state_machine_name,
+        ctx.state.name,
+        uuid::Uuid::new_v4()
+    );
+    ctx.event(prev, EventDetails::MapRunStarted { map_run_arn })?;
+    let child = exec.map_run();
+    let child_ctx = StateCtx { exec: &child, ..ctx };
+    let outcome = iterate(child_ctx, m, items, eff, settings, 0).await;
+    let end = match &outcome {
+        Ok(_) => EventDetails::MapRunSucceeded,
+        Err(Interrupt::Abort) => EventDetails::MapRunAborted,
+        Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => EventDetails::MapRunFailed {
+            error: f.name.as_ref().map(|n| n.shown().to_owned()),
+            cause: f.cause.clone(),
+        },
+    };
+    ctx.event(prev, end)?;
+    // What follows `MapStateStarted` (a retry, `MapStateFailed`) follows the map run's end: the cursor
+    // stays there.
+    outcome
+}
+
 /// The value the items are read from: `Items` (JSONata), `ItemsPath` or the effective input.
 fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Result<Cow<'v, Value>, Failure> {
     match &m.items_path {
@@ -105,7 +155,8 @@ fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Result<Cow<
     }
 }
 
-/// How the iterations run: MaxConcurrency and the failure thresholds, read before they start.
+/// How the iterations run: MaxConcurrency (read before the Map starts) and the failure thresholds (read
+/// once it started).
 struct Settings {
     limit: usize,
     distributed: bool,
@@ -120,15 +171,7 @@ impl Settings {
             Dynamic::Path(p) => ctx.number_at(p, eff, "MaxConcurrencyPath")?,
             Dynamic::Jsonata(e) => ctx.ata_integer(e, "MaxConcurrency", AtaScope::input(eff))?,
         };
-        let tolerated_count =
-            tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
-        let tolerated_pct =
-            tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")?;
-        ctx.inspect(|i| {
-            i.max_concurrency = Some(max_concurrency);
-            i.tolerated_failure_count = tolerated_count;
-            i.tolerated_failure_percentage = tolerated_pct;
-        });
+        ctx.inspect(|i| i.max_concurrency = Some(max_concurrency));
         // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
         // huge array does not hold a future per item at once.
         let limit = match max_concurrency {
@@ -138,9 +181,22 @@ impl Settings {
         Ok(Settings {
             limit,
             distributed: m.mode == ProcessorMode::Distributed,
-            tolerated_count,
-            tolerated_pct,
+            tolerated_count: None,
+            tolerated_pct: None,
         })
+    }
+
+    /// Reads `ToleratedFailureCount` / `ToleratedFailurePercentage`.
+    fn tolerated(&mut self, ctx: &StateCtx<'_>, m: &Map, eff: &Value) -> Result<(), Failure> {
+        self.tolerated_count =
+            tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
+        self.tolerated_pct =
+            tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")?;
+        ctx.inspect(|i| {
+            i.tolerated_failure_count = self.tolerated_count;
+            i.tolerated_failure_percentage = self.tolerated_pct;
+        });
+        Ok(())
     }
 }
 
@@ -207,20 +263,23 @@ async fn iterate(
                     Err(Interrupt::Abort) => EventDetails::MapIterationAborted { name, index },
                     Err(_) => EventDetails::MapIterationFailed { name, index },
                 };
+                // The iteration's last event: what the next iteration, a retry or `MapStateFailed`
+                // links to (AWS: not to the `MapIteration…` end event).
+                let last = cursor;
                 let r = match (exec.event(&mut cursor, end), r) {
                     (Err(e), _) => Err(e),
                     (Ok(_), r) => r,
                 };
-                (index, r)
+                (index, r, last)
             });
             // Iterations that finish without waiting (pure data work) finish right here, so their
             // futures and inputs are freed before the next one starts.
-            while let Some(Some((index, r))) = pending.next().now_or_never() {
-                progress.record(index, r, &map_abort);
+            while let Some(Some((index, r, last))) = pending.next().now_or_never() {
+                progress.record(index, r, &map_abort, || exec.relink(started, last));
             }
         }
-        let Some((index, r)) = pending.next().await else { break };
-        progress.record(index, r, &map_abort);
+        let Some((index, r, last)) = pending.next().await else { break };
+        progress.record(index, r, &map_abort, || exec.relink(started, last));
     }
     let MapProgress { outputs, first_error, .. } = progress;
     match first_error {
@@ -305,7 +364,20 @@ struct MapProgress {
 }
 
 impl MapProgress {
-    fn record(&mut self, index: usize, r: Result<Value, Interrupt>, map_abort: &sfn_patterns::AbortHandle) {
+    /// Records iteration `index`'s result; `link` makes what follows `MapStateStarted` link to the
+    /// iteration's last event, for an iteration that ended while nothing had failed (the iteration that
+    /// ended last, or the one whose failure fails the Map; AWS:
+    /// `scenarios/test_base_scenarios__test_map_state`, `MapIterationStarted` 10 ← 8).
+    fn record(
+        &mut self,
+        index: usize,
+        r: Result<Value, Interrupt>,
+        map_abort: &sfn_patterns::AbortHandle,
+        link: impl FnOnce(),
+    ) {
+        if self.first_error.is_none() && !matches!(r, Err(Interrupt::Abort)) {
+            link();
+        }
         match r {
             Ok(v) => self.outputs[index] = Some(v),
             Err(Interrupt::Fail(_)) if self.distributed && self.first_error.is_none() => {

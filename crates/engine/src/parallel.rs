@@ -27,7 +27,6 @@ pub(crate) async fn run(
     ctx.exec.close(prev, outcome, |how| match how {
         Closing::Succeeded => EventDetails::ParallelStateSucceeded { started },
         Closing::Aborted => EventDetails::ParallelStateAborted { started },
-        Closing::Failed => EventDetails::ParallelStateFailed { started },
     })
 }
 
@@ -53,18 +52,23 @@ async fn branches(
             if r.is_err() {
                 abort_siblings.abort();
             }
-            r
+            (r, cursor)
         }
     });
     let results = futures_util::future::join_all(futures).await;
     let mut outputs = Vec::with_capacity(results.len());
     let mut first_error: Option<Interrupt> = None;
-    for r in results {
+    for (r, last) in results {
         match r {
             Ok(v) => outputs.push(v),
             Err(Interrupt::Abort) if first_error.is_some() => {}
             Err(e) => {
                 if first_error.is_none() || matches!(first_error, Some(Interrupt::Abort)) {
+                    if !matches!(e, Interrupt::Abort) {
+                        // What follows `ParallelStateStarted` (a retry, `ParallelStateFailed`) links to
+                        // the failed branch's last event.
+                        exec.relink(started, last);
+                    }
                     first_error = Some(e);
                 }
             }

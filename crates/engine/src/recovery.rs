@@ -96,9 +96,20 @@ pub(crate) fn caught(
 /// The step a Catcher leads to: the error output `{Error, Cause}` placed by ResultPath (JSONata: Output).
 fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure) -> Result<Step, Failure> {
     let mut err = JsonMap::new();
-    err.insert("Error".into(), Value::String(failure.error_name().to_owned()));
-    if let Some(cause) = &failure.cause {
-        err.insert("Cause".into(), Value::String(cause.clone()));
+    match &failure.name {
+        Some(name) => {
+            err.insert("Error".into(), Value::String(name.shown().to_owned()));
+            if let Some(cause) = &failure.cause {
+                err.insert("Cause".into(), Value::String(cause.clone()));
+            }
+        }
+        // A failure without an error name (SendTaskFailure with neither `error` nor `cause`) is caught
+        // as `{"Error": null, "Cause": null}` (AWS, `recorded/callback.history.json`:
+        // `test_sqs_failure_in_wait_for_task_tok_no_error_field[SQS_WAIT_FOR_TASK_TOKEN_CATCH]`).
+        None => {
+            err.insert("Error".into(), Value::Null);
+            err.insert("Cause".into(), failure.cause.clone().map_or(Value::Null, Value::String));
+        }
     }
     let err = Value::Object(err);
     if ctx.state.query_language == QueryLanguage::Jsonata {

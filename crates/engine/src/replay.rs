@@ -7,15 +7,18 @@
 //! events are appended as usual, with ids after the recorded ones.
 //!
 //! Event ids are not deterministic under concurrency (Parallel branches and Map iterations interleave), so
-//! the key is derived from an event's place in the tree that `previousEventId` draws, never from its id:
+//! the key is derived from an event's place in the tree of scopes, never from its id. That place is the
+//! event it followed in its scope: its `previousEventId`, or where the history's linking rule made
+//! `previousEventId` point elsewhere (a Map iteration after the first, a retried Map or Parallel, the exit
+//! after a joining event; see [`History`]), the one the journal keeps as `after`:
 //! - the first event (`ExecutionStarted`) is step 0 of the root scope, and the first state (which follows
 //!   the root too, as on AWS) step 1;
 //! - an event that follows a `MapStateStarted` opens the scope of Map iteration `index`; one that follows
 //!   a `ParallelStateStarted` opens the scope of the branch it enters (by its first state's name, and the
 //!   order of branches that share that name);
-//! - the event that closes a Parallel or Map state (`…StateSucceeded`/`Failed`/`Aborted`) is the step
-//!   after its `…StateStarted` (whose id it carries, see [`EventDetails`]): its own `previousEventId` is
-//!   the latest event of any branch, which depends on timing;
+//! - the event that closes a Parallel or Map state (`…StateSucceeded`/`Failed`/`Aborted`) opens a scope
+//!   of its own under its `…StateStarted` (whose id it carries, see [`EventDetails`]): its own
+//!   `previousEventId` is the latest event of any branch, which depends on timing;
 //! - any other event is the next step of the scope of the event it follows.
 //!
 //! Side effects are not repeated: a Task whose result is recorded takes the recorded result; a Task whose
@@ -136,8 +139,10 @@ struct Keys {
 impl Keys {
     fn key_of(&mut self, prev: u64, details: &EventDetails) -> Option<Key> {
         if let Some(started) = closes(details) {
+            // A scope of its own: other events may follow `…StateStarted` in its scope (a Distributed
+            // Map's `MapRunStarted`, a retried attempt's `…StateStarted`).
             let n = self.nodes.get(&started)?;
-            return Some(Key { scope: n.key.scope, step: n.key.step + 1 });
+            return Some(Key { scope: child_scope(n.key, b'c', 0, ""), step: 0 });
         }
         if prev == 0 {
             // `ExecutionStarted` and the first state both follow the root (0): the start is step 0 and the
@@ -201,7 +206,9 @@ impl Replay {
         let mut keys = Keys::default();
         let mut pending = HashMap::with_capacity(recorded.len());
         for e in &recorded {
-            if let Some(key) = keys.key_of(e.previous_event_id, &e.details) {
+            // An event's place is the event it followed in its scope, which is its `previousEventId`
+            // unless the history's linking rule pointed elsewhere (then it is on record as `after`).
+            if let Some(key) = keys.key_of(e.after.unwrap_or(e.previous_event_id), &e.details) {
                 keys.nodes.insert(e.id, Node { key, fork: fork_of(&e.details) });
                 pending.insert(key, e.id);
             }
@@ -299,13 +306,20 @@ impl Replay {
         duration
     }
 
-    /// The Retry back-off after the failure at event `failed`: nothing when the next attempt is recorded,
-    /// what is left of `delay` since the recorded failure otherwise.
-    pub(crate) fn delay_left(&self, failed: u64, delay: Duration, now: DateTime<Utc>) -> Duration {
+    /// The Retry back-off after the failed attempt that ended at event `failed` (the failure itself at
+    /// event `failed_at`): nothing when the next attempt is recorded, what is left of `delay` since the
+    /// recorded failure otherwise.
+    pub(crate) fn delay_left(
+        &self,
+        failed: u64,
+        failed_at: u64,
+        delay: Duration,
+        now: DateTime<Utc>,
+    ) -> Duration {
         if self.after(failed, 1).is_some() {
             return Duration::ZERO;
         }
-        match self.timestamp(failed) {
+        match self.timestamp(failed_at) {
             Some(at) => left(at, delay, now),
             None => delay,
         }

@@ -36,9 +36,16 @@ fn text(ctx: &StateCtx<'_>, f: &Fail, t: &Option<Text>, input: &Value) -> Result
         Some(Text::Value(s)) => Ok(Some(s.clone())),
         Some(Text::Expr(e)) => {
             let view = ctx.view();
-            let v = e
-                .eval(&Scope { input, context: &view, variables: ctx.vars })
-                .map_err(|err| ctx.runtime(err.message()))?;
+            let field = if std::ptr::eq(t, &f.error) { "ErrorPath" } else { "CausePath" };
+            let v = e.eval(&Scope { input, context: &view, variables: ctx.vars }).map_err(|err| match e {
+                // AWS: `scenarios/test_base_scenarios__test_invalid_jsonpath__INVALID_JSONPATH_IN_ERRORPATH`.
+                sfn_path::Expr::Path(p) if p.compile_error().is_none() => ctx.runtime(&format!(
+                    "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+                    p.source(),
+                    serde_json::to_string(input).unwrap_or_default()
+                )),
+                _ => ctx.runtime(err.message()),
+            })?;
             match v.as_ref() {
                 Value::String(s) => Ok(Some(s.clone())),
                 other => Err(ctx.runtime(&format!(

@@ -20,6 +20,11 @@ impl Vars {
         Vars { parent: Some(parent.clone()), local: HashMap::new() }
     }
 
+    /// True in a Parallel branch or a Map iteration.
+    pub(crate) fn is_nested(&self) -> bool {
+        self.parent.is_some()
+    }
+
     pub(crate) fn set(&mut self, name: String, value: Value) {
         self.local.insert(name, value);
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sfn_asl::{Dynamic, Wait};
 
 use crate::error::{Failure, Interrupt};
-use crate::exec::{StateCtx, Step};
+use crate::exec::{StateCtx, Step, display_value};
 use crate::jsonata::AtaScope;
 
 /// A JSONPath Wait state.
@@ -50,32 +50,79 @@ async fn wait(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<(), Interrupt
     }
 }
 
+/// The longest wait: a STANDARD execution lasts at most a year (AWS quotas: "Maximum execution time:
+/// 1 year"), so a longer delay fails instead of hanging.
+const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How long the state waits, from now.
 fn duration(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<Duration, Failure> {
-    Ok(match w {
+    let d = match w {
         Wait::Seconds(Dynamic::Value(s)) => Duration::from_secs(*s),
-        Wait::Seconds(Dynamic::Path(p)) => Duration::from_secs(ctx.number_at(p, eff, "SecondsPath")?),
+        Wait::Seconds(Dynamic::Path(p)) => Duration::from_secs(seconds_at(ctx, p, eff)?),
         Wait::Seconds(Dynamic::Jsonata(e)) => {
             Duration::from_secs(ctx.ata_integer(e, "Seconds", AtaScope::input(eff))?)
         }
         Wait::Timestamp(d) => {
-            let text = match d {
-                Dynamic::Value(t) => t.clone(),
-                Dynamic::Path(p) => match ctx.eval_path(p, eff)?.as_ref() {
-                    Value::String(s) => s.clone(),
-                    other => {
-                        return Err(ctx.runtime(&format!(
-                            "The TimestampPath field refers to value {other} which is not a valid timestamp"
-                        )));
-                    }
-                },
-                Dynamic::Jsonata(e) => ctx.ata_string(e, "Timestamp", AtaScope::input(eff))?,
+            let (text, path) = match d {
+                Dynamic::Value(t) => (t.clone(), None),
+                Dynamic::Path(p) => (display_value(ctx.eval_path(p, eff)?.as_ref()), Some(p)),
+                Dynamic::Jsonata(e) => (ctx.ata_string(e, "Timestamp", AtaScope::input(eff))?, None),
             };
-            let Some(at) = sfn_asl::parse_timestamp(&text) else {
-                return Err(ctx.runtime(&format!("The timestamp '{text}' is not a valid RFC 3339 timestamp")));
+            let at = sfn_asl::parse_timestamp(&text);
+            let at = match (at, path, d) {
+                (Some(at), _, _) => at,
+                // LocalStack's wording for AWS's TimestampPath failure (`state_wait/wait_function/timestamp_path.py`).
+                (None, Some(p), _) => {
+                    return Err(ctx.runtime(&format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {text}",
+                        p.source()
+                    )));
+                }
+                // A JSONata field's problems are `States.QueryEvaluationError`s (issue 15's unseen AWS cases).
+                (None, None, Dynamic::Jsonata(e)) => {
+                    return Err(ctx.query_error_at(
+                        Some("Timestamp"),
+                        &format!(
+                            "The JSONata expression '{}' specified for the field 'Timestamp' returned an invalid timestamp: {text}",
+                            e.source()
+                        ),
+                    ));
+                }
+                (None, None, _) => {
+                    return Err(
+                        ctx.runtime(&format!("The timestamp '{text}' is not a valid RFC 3339 timestamp"))
+                    );
+                }
             };
             let delta = at.with_timezone(&Utc) - ctx.now();
             delta.to_std().unwrap_or(Duration::ZERO)
         }
-    })
+    };
+    if d > MAX_WAIT {
+        return Err(ctx.runtime("Wait state delay is too long"));
+    }
+    Ok(d)
+}
+
+/// `SecondsPath`: a non-negative integer (a numeric string too, as Jackson coerces it), with LocalStack's
+/// wording for AWS's failures (`state_wait/wait_function/seconds_path.py`).
+fn seconds_at(ctx: &StateCtx<'_>, p: &sfn_path::Path, eff: &Value) -> Result<u64, Failure> {
+    let v = ctx.eval_path(p, eff)?;
+    let n = match v.as_ref() {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    let shown = display_value(v.as_ref());
+    match n {
+        Some(n) if n >= 0 => Ok(n.unsigned_abs()),
+        Some(_) => Err(ctx.runtime(&format!(
+            "The SecondsPath parameter references a negative value: {} == {shown}",
+            p.source()
+        ))),
+        None => Err(ctx.runtime(&format!(
+            "The SecondsPath parameter cannot be parsed as a long value: {} == {shown}",
+            p.source()
+        ))),
+    }
 }

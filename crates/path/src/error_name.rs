@@ -39,7 +39,9 @@ pub enum ErrorName {
     /// `States.ALL`: in `ErrorEquals`, a wildcard for every error but the terminal ones
     /// ([`ErrorName::is_terminal`]).
     All,
-    /// `States.HeartbeatTimeout`: a task sent no heartbeat for longer than `HeartbeatSeconds`.
+    /// `States.HeartbeatTimeout`: a task sent no heartbeat for longer than `HeartbeatSeconds`. AWS
+    /// records it as `States.Timeout` ([`ErrorName::shown`]), and a Retry or Catch on `States.Timeout`
+    /// matches it too; only `States.HeartbeatTimeout` tells it from a `TimeoutSeconds` expiry.
     HeartbeatTimeout,
     /// `States.Timeout`: a task ran longer than `TimeoutSeconds`, or an execution longer than its
     /// `TimeoutSeconds`.
@@ -125,6 +127,18 @@ impl ErrorName {
         }
     }
 
+    /// The name AWS shows for this error in history events, execution results and error outputs: the
+    /// name as written, but a heartbeat expiry is `States.Timeout` (LocalStack's AWS-validated
+    /// `tests/aws/services/stepfunctions/v2/timeouts/test_heartbeats.snapshot.json`: `TaskTimedOut` and
+    /// `ExecutionFailed` with `"error": "States.Timeout"` after `HeartbeatSeconds` 5).
+    /// [`Display`](fmt::Display) and `String::from` give this name.
+    pub fn shown(&self) -> &str {
+        match self {
+            ErrorName::HeartbeatTimeout => ErrorName::Timeout.as_str(),
+            other => other.as_str(),
+        }
+    }
+
     /// The known variant of a name, `None` for any other name.
     fn known(name: &str) -> Option<ErrorName> {
         if !name.starts_with(STATES_PREFIX) {
@@ -147,21 +161,28 @@ impl ErrorName {
 
     /// Whether one `ErrorEquals` entry matches an error of this name, as Retry and Catch match:
     /// `States.ALL` matches every error that is not terminal ([`ErrorName::is_terminal`]);
-    /// `States.TaskFailed` matches every error that is not terminal and not `States.Timeout`; any other
-    /// entry matches the same name exactly.
+    /// `States.TaskFailed` matches every error that is not terminal and not a timeout; any other
+    /// entry matches the same name exactly, and `States.Timeout` a heartbeat expiry too (an AWS engineer
+    /// in aws/aws-cdk#16084: a Catch on `States.Timeout` "includes both Task timeout and Task Heartbeat
+    /// timeout"; `States.HeartbeatTimeout` was added to tell the two apart).
     ///
     /// ```
     /// use sfn_path::ErrorName;
     /// assert!(ErrorName::from("MyApp.Broke").matches("States.TaskFailed"));
     /// assert!(!ErrorName::Runtime.matches("States.ALL"));
     /// assert!(ErrorName::HeartbeatTimeout.matches("States.HeartbeatTimeout"));
-    /// assert!(!ErrorName::HeartbeatTimeout.matches("States.Timeout"));
+    /// assert!(ErrorName::HeartbeatTimeout.matches("States.Timeout"));
+    /// assert!(!ErrorName::HeartbeatTimeout.matches("States.TaskFailed"));
+    /// assert!(!ErrorName::Timeout.matches("States.HeartbeatTimeout"));
+    /// assert_eq!(ErrorName::HeartbeatTimeout.to_string(), "States.Timeout");
     /// ```
     pub fn matches(&self, error_equals_entry: &str) -> bool {
         if error_equals_entry == ErrorName::All.as_str() {
             !self.is_terminal()
         } else if error_equals_entry == ErrorName::TaskFailed.as_str() {
-            !self.is_terminal() && *self != ErrorName::Timeout
+            !self.is_terminal() && *self != ErrorName::Timeout && *self != ErrorName::HeartbeatTimeout
+        } else if *self == ErrorName::HeartbeatTimeout {
+            error_equals_entry == self.as_str() || error_equals_entry == self.shown()
         } else {
             self.as_str() == error_equals_entry
         }
@@ -175,7 +196,7 @@ impl ErrorName {
 
 impl fmt::Display for ErrorName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.shown())
     }
 }
 
@@ -260,7 +281,7 @@ impl From<ErrorName> for String {
     fn from(name: ErrorName) -> String {
         match name {
             ErrorName::Custom(s) => s,
-            known => known.as_str().to_owned(),
+            known => known.shown().to_owned(),
         }
     }
 }
@@ -318,7 +339,9 @@ mod tests {
             assert_eq!(ErrorName::from(n.as_str()), *n);
             assert_eq!(std::mem::discriminant(&ErrorName::from(n.as_str())), std::mem::discriminant(n));
             assert_eq!(n.as_str().parse::<ErrorName>().unwrap(), *n);
-            assert_eq!(n.to_string(), n.as_str());
+            // Shown as written, but a heartbeat expiry is shown as `States.Timeout` (see `shown`).
+            assert_eq!(n.to_string(), n.shown());
+            assert_eq!(n.shown() == n.as_str(), *n != ErrorName::HeartbeatTimeout);
             assert!(!n.is_custom());
             let json = serde_json::to_value(n).unwrap();
             assert_eq!(json, serde_json::Value::String(n.as_str().to_owned()));

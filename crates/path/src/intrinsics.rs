@@ -408,10 +408,12 @@ mod json {
 mod math {
     use super::*;
 
-    /// `States.MathRandom`: start (inclusive) to end (exclusive), seeded when a seed is given.
+    /// `States.MathRandom`: start (inclusive) to end (exclusive), seeded when a seed is given. AWS
+    /// accepts non-integer bounds (`States.MathRandom(12.5, 44.51)`, issue 15's unseen AWS cases); they
+    /// are rounded as `States.MathAdd` rounds its arguments.
     pub(super) fn random(a: &Args<'_>) -> Result<Value, EvalError> {
         a.arity(2, 3)?;
-        let (start, end) = (a.int(0)?, a.int(1)?);
+        let (start, end) = (java_round(a, 0)?, java_round(a, 1)?);
         if start >= end {
             return Err(fail(a.f, format!("the start ({start}) must be less than the end ({end})")));
         }
@@ -649,6 +651,8 @@ mod tests {
         let s2 = run("States.MathRandom(0, 1000, 7)", json!({})).unwrap();
         assert_eq!(s1, s2);
         assert!(run("States.MathRandom(5, 5)", json!({})).is_err());
+        let r = run("States.MathRandom(12.5, 44.51)", json!({})).unwrap();
+        assert!((13..45).contains(&r.as_i64().unwrap()), "{r}");
     }
 
     #[test]

@@ -282,11 +282,11 @@ impl<'a> Parser<'a> {
                 Selector::Filter(Box::new(f))
             }
             Some('\'' | '"') => {
-                let mut names = vec![self.quoted()?.into_boxed_str()];
+                let mut names = vec![self.quoted(true)?.into_boxed_str()];
                 self.skip_ws();
                 while self.eat(",") {
                     self.skip_ws();
-                    names.push(self.quoted()?.into_boxed_str());
+                    names.push(self.quoted(true)?.into_boxed_str());
                     self.skip_ws();
                 }
                 if names.len() == 1 { Selector::Name(names.remove(0)) } else { Selector::Names(names) }
@@ -345,8 +345,11 @@ impl<'a> Parser<'a> {
         Ok(Selector::Index(first))
     }
 
-    /// `'name'` or `"name"` with backslash escapes.
-    fn quoted(&mut self) -> Result<String, ParseError> {
+    /// `'name'` or `"name"`: a backslash keeps the next character from ending the name, and both stay
+    /// in it, as Jayway reads a bracket property (AWS keeps the backslash: `$['Test\""Name"']` selects
+    /// the key `Test\""Name"`, issue 15's unseen AWS cases); a filter's string literal
+    /// (`keep_escapes` false) drops the backslash.
+    fn quoted(&mut self, keep_escapes: bool) -> Result<String, ParseError> {
         let start = self.pos;
         let Some(q) = self.bump() else { return Err(self.err("expected a quoted name")) };
         let mut out = String::new();
@@ -355,7 +358,12 @@ impl<'a> Parser<'a> {
                 None => return Err(ParseError::new(self.src, start, "unterminated quoted name")),
                 Some(c) if c == q => return Ok(out),
                 Some('\\') => match self.bump() {
-                    Some(c) => out.push(c),
+                    Some(c) => {
+                        if keep_escapes {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
                     None => return Err(ParseError::new(self.src, start, "unterminated quoted name")),
                 },
                 Some(c) => out.push(c),
@@ -468,7 +476,7 @@ impl<'a> Parser<'a> {
                 Ok(Operand::Current(self.segments(Ctx::Filter)?))
             }
             Some('$') => Ok(Operand::Path(self.path(Ctx::Filter)?)),
-            Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.quoted(false)?))),
             Some(c) if c == '-' || c.is_ascii_digit() => Ok(Operand::Literal(Value::Number(self.number()?))),
             Some('[' | '{') => self.json_literal(),
             Some('/') => self.regex_literal(),
@@ -822,6 +830,11 @@ mod tests {
         assert_eq!(p("$.a.b").normalized(), "$['a']['b']");
         assert_eq!(p("$['a b']['c']").normalized(), "$['a b']['c']");
         assert_eq!(p("$[\"x\"]").normalized(), "$['x']");
+        // A backslash stays in a bracket name (as Jayway, and AWS, read it).
+        let quoted = p(r#"$['Test\""Name"']"#);
+        assert!(
+            matches!(&quoted.segments[0], Segment::Child(Selector::Name(n)) if &**n == r#"Test\""Name""#)
+        );
         assert_eq!(p("$.a[-1]").normalized(), "$['a'][-1]");
         assert_eq!(p("$.a[0,2]").normalized(), "$['a'][0,2]");
         assert_eq!(p("$.a[1:5]").normalized(), "$['a'][1:5]");

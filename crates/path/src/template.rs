@@ -77,10 +77,11 @@ impl Template {
                             p.source()
                         ));
                     }
+                    // AWS names the state's input for a context path too
+                    // (`scenarios/test_base_scenarios__test_invalid_jsonpath__INVALID_JSONPATH_IN_STRING_EXPR_CONTEXTPATH`).
                     let whence = match p.root() {
-                        Root::Context => "the context object".to_owned(),
                         Root::Variable(_) => "the variables".to_owned(),
-                        Root::Input => {
+                        Root::Context | Root::Input => {
                             format!("the input '{}'", serde_json::to_string(scope.input).unwrap_or_default())
                         }
                     };

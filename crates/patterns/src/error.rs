@@ -41,7 +41,7 @@ impl ResourceError {
 /// assert!(!Failure::named(ErrorName::Timeout).matches(&["States.TaskFailed"]));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{}: {}", name.as_ref().map_or("", ErrorName::as_str), cause.as_deref().unwrap_or(""))]
+#[error("{}: {}", name.as_ref().map_or("", ErrorName::shown), cause.as_deref().unwrap_or(""))]
 pub struct Failure {
     /// The error name Retry/Catch match (`States.TaskFailed`, `AmazonECS.Unknown`, …).
     pub name: Option<ErrorName>,
@@ -63,9 +63,9 @@ impl Failure {
         Self { name: Some(name.into()), cause: None }
     }
 
-    /// The error name as written, or `""` when the failure has none (a Catch's `Error` then shows `""`).
+    /// The error name as AWS shows it ([`ErrorName::shown`]), or `""` when the failure has none.
     pub fn error_name(&self) -> &str {
-        self.name.as_ref().map_or("", ErrorName::as_str)
+        self.name.as_ref().map_or("", ErrorName::shown)
     }
 
     /// Whether an `ErrorEquals` list matches this failure ([`ErrorName::matches`]); a failure without

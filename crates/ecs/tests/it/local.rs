@@ -204,3 +204,19 @@ async fn fargate_tasks_take_no_cluster_capacity() {
     assert_eq!(o.error.as_deref(), Some("AmazonECS.Unknown"), "{o:?}");
     assert!(o.cause.unwrap().contains("RESOURCE:CPU"));
 }
+
+#[tokio::test]
+async fn a_fargate_task_is_described_field_for_field_as_recorded() {
+    // AWS: `../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync` (see the sim's test).
+    let Some(aws) = crate::support::recorded_fargate_task() else { return };
+    let (engine, _) = engine(backend());
+    let params = json!({"Cluster": "arn:aws:ecs:eu-west-1:111122223333:cluster/jobs", "TaskDefinition": "ok",
+        "LaunchType": "FARGATE", "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-0abc"]}}});
+    let (o, _) = run(&engine, machine(SYNC, params, json!({})), json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    let ours = o.output.unwrap();
+    crate::support::assert_described_as(&aws, &ours);
+    assert_eq!(ours["Version"], 5);
+    assert_eq!(ours["PlatformVersion"], "1.4.0");
+    assert!(ours["TaskArn"].as_str().unwrap().starts_with("arn:aws:ecs:eu-west-1:111122223333:task/jobs/"));
+}

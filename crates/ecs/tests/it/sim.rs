@@ -139,3 +139,29 @@ async fn persisted_tasks_survive_a_restart() {
     assert_eq!(d.tasks[0].stopped_at, Some(job.created_at + 1000));
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fargate_task_is_described_field_for_field_as_recorded() {
+    // AWS: `../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync` (read in place; the
+    // test says so and passes when the folder is absent): the `.sync` output of a FARGATE task in awsvpc
+    // mode — ENI attachment from NetworkConfiguration, AvailabilityZone, Connectivity, EphemeralStorage,
+    // containers' ImageDigest and NetworkInterfaces, Version 5 — and ARNs in the cluster ARN's region
+    // and account.
+    let Some(aws) = crate::support::recorded_fargate_task() else { return };
+    let sim = Arc::new(SimBackend::new(SimScript::default()));
+    let (engine, _) = engine(sim);
+    let cluster = "arn:aws:ecs:eu-west-1:111122223333:cluster/jobs";
+    let params = json!({"Cluster": cluster, "TaskDefinition": "job", "LaunchType": "FARGATE", "PlatformVersion": "1.4.0",
+        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-0abc", "subnet-0def"], "SecurityGroups": ["sg-1"]}}});
+    let (o, _) = run(&engine, machine(SYNC, params, json!({})), json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    let ours = o.output.unwrap();
+    crate::support::assert_described_as(&aws, &ours);
+    assert_eq!(ours["Version"], 5);
+    assert_eq!(ours["Attachments"][0]["Status"], "DELETED");
+    assert_eq!(ours["Attachments"][0]["Details"][0], json!({"Name": "subnetId", "Value": "subnet-0abc"}));
+    assert_eq!(ours["AvailabilityZone"], "eu-west-1a");
+    assert!(ours["TaskArn"].as_str().unwrap().starts_with("arn:aws:ecs:eu-west-1:111122223333:task/jobs/"));
+    let eni = &ours["Containers"][0]["NetworkInterfaces"][0];
+    assert_eq!(eni["AttachmentId"], ours["Attachments"][0]["Id"]);
+}

@@ -141,3 +141,58 @@ pub(crate) fn tds(defs: &[Value]) -> TaskDefinitions {
 pub(crate) fn cause_json(o: &Outcome) -> Value {
     serde_json::from_str(o.cause.as_deref().unwrap_or("null")).unwrap_or(Value::Null)
 }
+
+/// Field names (and kinds) of a DescribeTasks task, recursively; arrays by their first element.
+fn shape(v: &serde_json::Value, path: &str, out: &mut std::collections::BTreeSet<String>) {
+    use serde_json::Value;
+    let kind = match v {
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null => "null",
+    };
+    // The recording masks timestamps as the string "time"; the API gives epoch numbers.
+    let kind = if path.ends_with("At") { "time" } else { kind };
+    out.insert(format!("{path}: {kind}"));
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, x)| shape(x, &format!("{path}/{k}"), out)),
+        Value::Array(a) => a.iter().take(1).for_each(|x| shape(x, &format!("{path}/0"), out)),
+        _ => {}
+    }
+}
+
+/// The `.sync` output AWS recorded for a FARGATE task in awsvpc mode
+/// (`../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync`, read in place); `None`, with
+/// a message, when the folder is absent.
+pub(crate) fn recorded_fargate_task() -> Option<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/recorded/ecs_task_service.history.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        #[allow(clippy::print_stderr, reason = "says why the comparison was skipped")]
+        {
+            eprintln!("skipped: {} is absent", path.display());
+        }
+        return None;
+    };
+    let recorded: Value = serde_json::from_str(&text).unwrap();
+    let (_, entry) =
+        recorded.as_object().unwrap().iter().find(|(k, _)| k.ends_with("::test_run_task_sync")).unwrap();
+    let events = entry["recorded-content"]["get_execution_history"]["events"].as_array().unwrap();
+    let done = events.iter().find(|e| e["type"] == "TaskSucceeded").unwrap();
+    Some(done["taskSucceededEventDetails"]["output"].clone())
+}
+
+/// `ours` has exactly the recorded task's fields, of the same kinds (the container overrides aside: they
+/// follow the request).
+pub(crate) fn assert_described_as(aws: &Value, ours: &Value) {
+    let (mut want, mut got) = (Default::default(), Default::default());
+    shape(aws, "", &mut want);
+    shape(ours, "", &mut got);
+    let own = |s: &String| s.starts_with("/Overrides/ContainerOverrides/0/");
+    let want: std::collections::BTreeSet<_> = want.into_iter().filter(|s| !own(s)).collect();
+    let got: std::collections::BTreeSet<_> = got.into_iter().filter(|s| !own(s)).collect();
+    assert_eq!(want.difference(&got).collect::<Vec<_>>(), Vec::<&String>::new(), "missing");
+    assert_eq!(got.difference(&want).collect::<Vec<_>>(), Vec::<&String>::new(), "extra");
+}

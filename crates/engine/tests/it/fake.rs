@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use sfn_patterns::{CheckError, Pattern, ServiceIntegration, ServiceResource, TaskContext, TaskFailure};
 
-/// Actions: `echo` (returns its parameters), `fail` (fails with `Parameters.Error`/`Cause`),
+/// Actions: `echo` (returns its parameters), `fail` (fails with `Parameters.Error`/`Cause`; no name for
+/// `"Error": null`),
 /// `sleep` (`.sync` job that runs `Parameters.Seconds`), `flaky` (fails `Parameters.Times` times first).
 #[derive(Default)]
 pub(crate) struct Fake {
@@ -42,8 +43,12 @@ impl ServiceIntegration for Fake {
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, TaskFailure> {
         let n = self.submits.fetch_add(1, Ordering::SeqCst);
         match ctx.resource.action.as_str() {
+            // `"Error": null` fails without an error name (SendTaskFailure with no `error`).
             "fail" => Err(TaskFailure {
-                name: Some(parameters["Error"].as_str().unwrap_or("Fake.Error").into()),
+                name: match parameters.get("Error") {
+                    Some(Value::Null) => None,
+                    e => Some(e.and_then(Value::as_str).unwrap_or("Fake.Error").into()),
+                },
                 cause: parameters["Cause"].as_str().map(str::to_owned),
             }),
             "flaky" if (n as u64) < parameters["Times"].as_u64().unwrap_or(0) => {

@@ -3,6 +3,7 @@
 //! README, "Histories"): type and order, `id`, `previousEventId`, the top-level and detail field names, each
 //! field's kind, payload values (JSON text against the parsed recording; strings verbatim) through the
 //! recording's masks, and LocalStack's Parallel normalisation (`[0]` ids: branch blocks compared unordered).
+//! `cargo xtask conformance` includes this file by path: it uses `serde_json` only.
 
 use serde_json::Value;
 
@@ -34,6 +35,24 @@ const OBJECT_FIELDS: &[&str] = &["assignedVariables", "taskCredentials"];
 
 const PARALLEL_END: &[&str] =
     &["ParallelStateSucceeded", "ParallelStateAborted", "ParallelStateExited", "ParallelStateFailed"];
+
+/// JSON equality with numbers by value and object keys in any order (`sfn_path::json_eq`'s rule, written
+/// here so that `cargo xtask conformance`, which depends on nothing of ours, can include this file).
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
 
 fn kind(v: &Value) -> &'static str {
     match v {
@@ -175,7 +194,7 @@ fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
             kind(got),
             short(got, 80)
         )),
-        _ if !sfn_path::json_eq(rec, got) => {
+        _ if !json_eq(rec, got) => {
             out.push(format!("{path}: AWS {} vs sfn {}", short(rec, 160), short(got, 160)));
         }
         _ => {}
@@ -228,7 +247,7 @@ fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<St
 
 fn event_diff(rec: &Value, got: &Value, tag: &str, out: &mut Vec<String>) {
     for f in ["id", "previousEventId"] {
-        if !sfn_path::json_eq(&rec[f], &got[f]) {
+        if !json_eq(&rec[f], &got[f]) {
             out.push(format!("{tag}: {f} AWS {} vs sfn {}", rec[f], got[f]));
         }
     }

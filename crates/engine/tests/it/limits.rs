@@ -1,6 +1,6 @@
 //! Limits enforced where AWS enforces them.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sfn_engine::{Engine, EngineConfig, ExecutionStatus, StartRequest};
 
 async fn run_with(
@@ -47,11 +47,47 @@ async fn payload_limit_is_data_limit_exceeded_and_not_caught_by_states_all() {
 #[tokio::test(start_paused = true)]
 async fn wait_states_use_the_virtual_clock() {
     let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "Next": "T"},
-        "T": {"Type": "Wait", "Timestamp": "2100-01-01T00:00:00Z", "End": true}}});
+        "T": {"Type": "Wait", "TimestampPath": "$.t", "End": true}}});
     let real = std::time::Instant::now();
-    let o = run_with(EngineConfig::default(), def, json!({"s": 86400})).await;
+    let in_300_days = (chrono::Utc::now() + chrono::Duration::days(300)).to_rfc3339();
+    let o = run_with(EngineConfig::default(), def, json!({"s": 86400, "t": in_300_days})).await;
     assert_eq!(o.status, ExecutionStatus::Succeeded);
     assert!(real.elapsed().as_secs() < 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_states_fail_as_aws_does() {
+    // Issue 15 (AWS's unseen cases): a delay beyond a year (a STANDARD execution's longest life) fails
+    // instead of hanging; SecondsPath and TimestampPath failures in LocalStack's AWS wording; a bad JSONata
+    // Timestamp is a States.QueryEvaluationError.
+    let wait = |w: Value| json!({"StartAt": "W", "States": {"W": w}});
+    let fails = |o: &sfn_engine::Outcome, error: &str, cause_ends: &str| {
+        assert_eq!(o.status, ExecutionStatus::Failed, "{o:?}");
+        assert_eq!(o.error.as_deref(), Some(error), "{o:?}");
+        assert!(o.cause.as_deref().unwrap_or_default().ends_with(cause_ends), "{o:?}");
+    };
+    let o = run_with(
+        EngineConfig::default(),
+        wait(json!({"Type": "Wait", "Seconds": 40_000_000, "End": true})),
+        json!({}),
+    )
+    .await;
+    fails(&o, "States.Runtime", "Wait state delay is too long");
+    let by_path = wait(json!({"Type": "Wait", "SecondsPath": "$.s", "End": true}));
+    let o = run_with(EngineConfig::default(), by_path.clone(), json!({"s": -1})).await;
+    fails(&o, "States.Runtime", "The SecondsPath parameter references a negative value: $.s == -1");
+    let o = run_with(EngineConfig::default(), by_path, json!({"s": "soon"})).await;
+    fails(&o, "States.Runtime", "The SecondsPath parameter cannot be parsed as a long value: $.s == soon");
+    let ts = wait(json!({"Type": "Wait", "TimestampPath": "$.t", "End": true}));
+    let o = run_with(EngineConfig::default(), ts, json!({"t": "tomorrow"})).await;
+    fails(
+        &o,
+        "States.Runtime",
+        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.t == tomorrow",
+    );
+    let ata = json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "{% $states.input.t %}", "End": true}}});
+    let o = run_with(EngineConfig::default(), ata, json!({"t": "tomorrow"})).await;
+    fails(&o, "States.QueryEvaluationError", "returned an invalid timestamp: tomorrow");
 }
 
 #[tokio::test(start_paused = true)]

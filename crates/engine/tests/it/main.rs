@@ -7,6 +7,7 @@ mod history;
 mod history_diff;
 mod jsonata;
 mod limits;
+mod links;
 mod resume;
 mod seam;
 mod test_state;

@@ -511,3 +511,36 @@ fn a_callback_lost_before_its_call_gets_a_new_token_and_one_lost_after_keeps_its
         assert_eq!(keys[0], keys[1], "the same idempotency key both times");
     }
 }
+
+#[test]
+fn a_retried_serial_map_resumes_with_aws_links() {
+    // The linking rule points `previousEventId` into the iteration before (AWS:
+    // `scenarios/test_base_scenarios__test_map_state_retry`); a resumed execution places each event by
+    // the event it followed in its scope (`after`), so it continues exactly as an uninterrupted run.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+        "ItemProcessor": {"StartAt": "J", "States": {"J": {"Type": "Task",
+            "Resource": "arn:aws:states:::jobs:run.sync", "Parameters": {"Seconds.$": "$"}, "Next": "F"},
+            "F": {"Type": "Task", "Resource": "arn:aws:states:::jobs:flaky", "Parameters": {"Times": 2}, "End": true}}},
+        "Retry": [{"ErrorEquals": ["Jobs.Flaky"], "IntervalSeconds": 100, "MaxAttempts": 1}]}}});
+    let input = json!([10, 20]);
+    let (expected, full) = uninterrupted(&def, &input);
+    assert_eq!(expected.status, ExecutionStatus::Succeeded, "{expected:?}");
+    let links = |events: &[Event]| -> Vec<(String, u64)> {
+        events.iter().map(|e| (e.event_type(), e.previous_event_id)).collect()
+    };
+    // The first attempt fails at 10 s (item 0's job, then its flaky call, the second submission); the
+    // second starts after 100 s of back-off and ends at 140 s. Crash in the back-off, and while the
+    // second attempt's item 1 runs.
+    for crash_at in [50, 125] {
+        let jobs = Arc::new(Jobs::default());
+        let recorded = crash(&jobs, &def, &input, Duration::from_secs(crash_at));
+        let at = t0() + chrono::Duration::seconds(crash_at as i64);
+        let (o, events, _) = resume(&jobs, &def, &input, recorded.clone(), at);
+        assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+        check_ids(&events, &recorded);
+        assert_eq!(links(&events), links(&full), "crash at {crash_at} s");
+        let stored: Vec<Event> =
+            recorded.iter().map(|e| Event::from_json(&e.to_stored_json()).unwrap()).collect();
+        assert_eq!(stored, recorded, "the journal keeps where each event was placed");
+    }
+}
