@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sfn_asl::{StateKind, StateMachine, States, Task};
 use sfn_path::ErrorName;
-use sfn_patterns::{AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, TokenRegistry};
+use sfn_patterns::{
+    AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, TokenOwner, TokenRegistry,
+};
 use tokio::sync::watch;
 
 use crate::config::{Binding, Clock, EngineConfig, EngineInner};
@@ -530,6 +532,13 @@ impl Engine {
         events.truncate(contiguous);
         let start = StartRequest { execution_name, input, role_arn, input_text: None };
         let finished = events.last().filter(|e| crate::replay::is_final(&e.details)).map(recorded_outcome);
+        if finished.is_none() {
+            // Callbacks may arrive while the execution replays: its outstanding tokens are valid at once.
+            for (token, state_name) in crate::replay::outstanding_tokens(&events) {
+                let owner = TokenOwner { execution_arn: execution_arn.clone(), state_name };
+                self.inner.tokens.reserve(token, owner);
+            }
+        }
         let replay = Arc::new(Replay::new(events.clone()));
         let (exec, history) =
             self.new_exec(prepared, start, Some(execution_arn), Some(start_time), Some(replay), mocks);
@@ -562,7 +571,10 @@ impl Engine {
             let (abort, stop_reason) = (abort.clone(), stop_reason.clone());
             async move {
                 let history = exec.history.clone();
+                let tokens = exec.engine.tokens.clone();
+                let arn = exec.execution_arn.clone();
                 let outcome = execute(exec, abort, signal, stop_reason).await;
+                tokens.release(&arn);
                 // The outcome is shown once the final event is durable: an end a client has seen is
                 // never undone by a crash.
                 if let Some(durable) = history.durable() {

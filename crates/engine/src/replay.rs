@@ -117,6 +117,52 @@ fn same_kind(recorded: &EventDetails, live: &EventDetails) -> bool {
     }
 }
 
+/// The callback tokens a resumed execution still waits on, with their states: every recorded
+/// `TaskStarted` with a token that no `TaskSucceeded`, `TaskFailed` or `TaskTimedOut` followed in its scope
+/// (directly or after its `TaskSubmitted`). `events` are gap-free from id 1.
+pub(crate) fn outstanding_tokens(events: &[Event]) -> Vec<(String, String)> {
+    let follows = |e: &Event| e.after.unwrap_or(e.previous_event_id);
+    let mut followers: HashMap<u64, Vec<&Event>> = HashMap::new();
+    for e in events {
+        followers.entry(follows(e)).or_default().push(e);
+    }
+    let ended = |id: u64| {
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            for f in followers.get(&id).into_iter().flatten() {
+                match &f.details {
+                    EventDetails::TaskSucceeded { .. }
+                    | EventDetails::TaskFailed { .. }
+                    | EventDetails::TaskTimedOut { .. } => return true,
+                    EventDetails::TaskSubmitted { .. } => stack.push(f.id),
+                    _ => {}
+                }
+            }
+        }
+        false
+    };
+    let state_of = |mut id: u64| {
+        // Back from TaskStarted through TaskScheduled to the state's entered event.
+        for _ in 0..4 {
+            let e = events.get(usize::try_from(id).ok()?.checked_sub(1)?)?;
+            if let EventDetails::StateEntered { name, .. } = &e.details {
+                return Some(name.to_string());
+            }
+            id = follows(e);
+        }
+        None
+    };
+    events
+        .iter()
+        .filter_map(|e| match &e.details {
+            EventDetails::TaskStarted { token: Some(token), .. } if !ended(e.id) => {
+                Some((token.to_string(), state_of(e.id)?))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// A final event (`ExecutionSucceeded`, …).
 pub(crate) fn is_final(d: &EventDetails) -> bool {
     matches!(

@@ -58,6 +58,8 @@ struct Entry {
 #[derive(Default)]
 struct Inner {
     live: HashMap<String, Entry>,
+    /// Receivers of reserved tokens ([`TokenRegistry::reserve`]) until their task adopts them.
+    reserved: HashMap<String, mpsc::UnboundedReceiver<CallbackMessage>>,
     timed_out: HashMap<String, ()>,
     order: VecDeque<String>,
 }
@@ -125,11 +127,49 @@ impl TokenRegistry {
         self.adopt(token, owner)
     }
 
-    /// Registers an existing token (a restored execution) and returns its receiver.
+    /// Registers an existing token (a restored execution) and returns its receiver; a token reserved
+    /// with [`TokenRegistry::reserve`] keeps what was sent to it meanwhile.
     pub fn adopt(&self, token: String, owner: TokenOwner) -> CallbackReceiver {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.lock().live.insert(token.clone(), Entry { owner, tx });
+        let mut inner = self.lock();
+        let rx = match inner.reserved.remove(&token) {
+            // Still live, or already completed while reserved: its receiver holds the message.
+            Some(rx) => {
+                if let Some(entry) = inner.live.get_mut(&token) {
+                    entry.owner = owner;
+                }
+                rx
+            }
+            None => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                inner.live.insert(token.clone(), Entry { owner, tx });
+                rx
+            }
+        };
+        drop(inner);
         CallbackReceiver { token, rx, registry: self.clone(), timed_out: false }
+    }
+
+    /// Makes a recorded, still outstanding token of a resumed execution valid at once: callbacks sent
+    /// before the resumed task reaches it again ([`TokenRegistry::adopt`]) wait for it instead of
+    /// answering `TaskDoesNotExist` (after a restart a worker may call back while the execution replays).
+    pub fn reserve(&self, token: String, owner: TokenOwner) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = self.lock();
+        inner.live.insert(token.clone(), Entry { owner, tx });
+        inner.reserved.insert(token, rx);
+    }
+
+    /// Drops the reservations of `execution_arn` that its task never adopted (the execution ended).
+    pub fn release(&self, execution_arn: &str) {
+        let mut inner = self.lock();
+        let Inner { live, reserved, .. } = &mut *inner;
+        reserved.retain(|token, _| {
+            let mine = live.get(token).is_some_and(|e| e.owner.execution_arn == execution_arn);
+            if mine {
+                live.remove(token);
+            }
+            !mine
+        });
     }
 
     /// The owner of a live token.
@@ -230,6 +270,28 @@ mod tests {
         assert_eq!(rx.recv().await, Some(CallbackMessage::Heartbeat));
         assert_eq!(rx.recv().await, Some(CallbackMessage::Success(serde_json::json!({"ok": true}))));
         assert_eq!(reg.send_success(&token, "{}"), Err(SendTaskError::TaskDoesNotExist));
+    }
+
+    #[test]
+    fn a_reserved_token_keeps_callbacks_sent_before_it_is_adopted() {
+        let r = TokenRegistry::new();
+        r.reserve("AQreserved".into(), owner());
+        assert_eq!(r.owner("AQreserved"), Some(owner()));
+        r.send_heartbeat("AQreserved").unwrap();
+        r.send_success("AQreserved", "[1]").unwrap();
+        assert!(matches!(r.send_success("AQreserved", "[2]"), Err(SendTaskError::TaskDoesNotExist)));
+        let mut rx = r.adopt("AQreserved".into(), owner());
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert!(matches!(rt.block_on(rx.recv()), Some(CallbackMessage::Heartbeat)));
+        assert!(
+            matches!(rt.block_on(rx.recv()), Some(CallbackMessage::Success(v)) if v == serde_json::json!([1]))
+        );
+        drop(rx);
+        // Released reservations of an execution that ended are gone.
+        r.reserve("AQother".into(), owner());
+        r.release(&owner().execution_arn);
+        assert!(r.owner("AQother").is_none());
+        assert!(matches!(r.send_success("AQother", "1"), Err(SendTaskError::TaskDoesNotExist)));
     }
 
     #[test]

@@ -244,6 +244,47 @@ fn a_callback_token_stays_valid_after_resume() {
     );
 }
 
+/// After a restart a worker may call back before the resumed execution has replayed up to its task
+/// (`sfn-server`'s in-process restart test lost this race under load): the recorded outstanding token is
+/// valid from the moment `resume` returns, and a completed task's token is not revived.
+#[test]
+fn a_callback_sent_before_the_replay_reaches_its_task_is_kept() {
+    let def = json!({"StartAt": "Cb", "States": {"Cb": {"Type": "Task",
+        "Resource": "arn:aws:states:::jobs:run.waitForTaskToken",
+        "Parameters": {"Token.$": "$$.Task.Token"}, "TimeoutSeconds": 3600, "Next": "Again"},
+        "Again": {"Type": "Task", "Resource": "arn:aws:states:::jobs:run.waitForTaskToken",
+        "Parameters": {"Token.$": "$$.Task.Token"}, "End": true}}});
+    let input = json!({});
+    let jobs = Arc::new(Jobs::default());
+    let token_of = |events: &[Event], i: usize| -> String {
+        let d = events[i].to_json()["taskScheduledEventDetails"]["parameters"].as_str().unwrap().to_owned();
+        serde_json::from_str::<Value>(&d).unwrap()["Token"].as_str().unwrap().to_owned()
+    };
+    // The first task answered, the second waiting, then the crash.
+    let rt = paused_runtime();
+    let recorded = rt.block_on(async {
+        let engine = engine(&jobs, t0());
+        let ex = engine.start(&prepare(&engine, &def), start(&input));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let first = token_of(&ex.history().events(), 2);
+        engine.tokens().send_success(&first, "{}").unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ex.history().events()
+    });
+    let (first, second) = (token_of(&recorded, 2), token_of(&recorded, 8));
+    let rt = paused_runtime();
+    let o = rt.block_on(async {
+        let engine = engine(&jobs, t0() + chrono::Duration::seconds(60));
+        let ex = engine.resume(&prepare(&engine, &def), resume_request(&input, recorded.clone()));
+        // Nothing of the resumed execution has run yet (one thread, no yield).
+        assert_eq!(engine.tokens().send_success(&first, "{}").unwrap_err().code(), "TaskDoesNotExist");
+        engine.tokens().send_success(&second, r#"{"answer": 42}"#).unwrap();
+        ex.wait().await
+    });
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(o.output, Some(json!({"answer": 42})));
+}
+
 #[test]
 fn a_callback_task_times_out_on_its_original_schedule() {
     let def = json!({"StartAt": "Cb", "States": {"Cb": {"Type": "Task",
