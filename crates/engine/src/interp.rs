@@ -86,7 +86,12 @@ async fn run_state(
         map_item: None,
     };
     let ctx = StateCtx { exec, state, info, vars: &*vars, abort };
-    let step = step(ctx, input, prev).await?;
+    let step = match step(ctx, input, prev).await {
+        // A failure while the execution is being stopped (a JSONata evaluation it did not wait for)
+        // is the stop.
+        Err(Interrupt::Fail(_)) if abort.is_aborted() => return Err(Interrupt::Abort),
+        step => step?,
+    };
     // The output is serialized once: for the history, and to check the payload limit.
     let output_text = JsonText::new(&step.output);
     if output_text.len() > exec.engine.config.max_payload_bytes {
@@ -121,18 +126,18 @@ async fn run_state(
 async fn step(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Result<Step, Interrupt> {
     let jsonata = ctx.state.query_language == QueryLanguage::Jsonata;
     Ok(match &ctx.state.kind {
-        StateKind::Fail(f) => return Err(terminal::fail(&ctx, f, &input)?.into()),
+        StateKind::Fail(f) => return Err(terminal::fail(&ctx, f, &input).await?.into()),
         StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
             // Boxed: keeps the future of every other state small (Map iterations move it around).
             Box::pin(with_recovery(ctx, input, prev)).await?
         }
-        StateKind::Pass(p) if jsonata => pass::run_jsonata(&ctx, p, &input)?,
+        StateKind::Pass(p) if jsonata => pass::run_jsonata(&ctx, p, &input).await?,
         StateKind::Pass(p) => pass::run(&ctx, p, input)?,
-        StateKind::Choice(c) if jsonata => choice::run_jsonata(&ctx, c, &input)?,
+        StateKind::Choice(c) if jsonata => choice::run_jsonata(&ctx, c, &input).await?,
         StateKind::Choice(c) => choice::run(&ctx, c, input)?,
         StateKind::Wait(w) if jsonata => Box::pin(wait::run_jsonata(ctx, w, input)).await?,
         StateKind::Wait(w) => wait::run(ctx, w, input).await?,
-        StateKind::Succeed if jsonata => terminal::succeed_jsonata(&ctx, &input)?,
+        StateKind::Succeed if jsonata => terminal::succeed_jsonata(&ctx, &input).await?,
         StateKind::Succeed => terminal::succeed(&ctx, &input)?,
     })
 }
@@ -145,7 +150,8 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
     loop {
         let ctx = ctx.attempt(retries.count);
         let failure = match attempt(ctx, &input, prev).await {
-            Ok(result) => return Ok(recovery::succeeded(&ctx, recovery, input, result)?),
+            Ok(result) => return Ok(recovery::succeeded(&ctx, recovery, input, result).await?),
+            Err(Interrupt::Fail(_)) if ctx.abort.is_aborted() => return Err(Interrupt::Abort),
             Err(Interrupt::Fail(f)) => f,
             Err(other) => return Err(other),
         };
@@ -160,7 +166,7 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
             }
             continue;
         }
-        return match recovery::caught(&ctx, recovery, input, &failure)? {
+        return match recovery::caught(&ctx, recovery, input, &failure).await? {
             Some(step) => Ok(step),
             None => Err(Interrupt::Fail(failure)),
         };

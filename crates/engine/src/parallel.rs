@@ -18,7 +18,7 @@ pub(crate) async fn run(
 ) -> Result<Value, Interrupt> {
     let eff = ctx.input_path(input)?;
     let branch_input = match &p.parameters {
-        Some(params) => ctx.payload(params, &eff)?,
+        Some(params) => ctx.arguments(params, &eff).await?,
         None => eff.into_owned(),
     };
     let started = ctx.event(prev, EventDetails::ParallelStateStarted)?;

@@ -35,12 +35,22 @@ impl<'a> StateCtx<'a> {
         }
     }
 
-    /// Evaluates a payload template against `input` (JSONata: `Arguments` with `$states.input`).
+    /// Evaluates a payload template against `input` (JSONata: `Arguments` with `$states.input`, evaluated
+    /// in place: [`StateCtx::arguments`] is the form that evaluates off the async workers).
     pub(crate) fn payload(&self, payload: &Payload, input: &Value) -> Result<Value, Failure> {
         match payload {
             Payload::JsonPath(t) => self.template(t, input),
-            // The one JSONata payload evaluated through here: `Arguments` (Task, Parallel).
-            Payload::Jsonata(p) => self.ata_template(p.template(), "Arguments", AtaScope::input(input)),
+            Payload::Jsonata(p) => {
+                self.ata_template_in_place(p.template(), "Arguments", AtaScope::input(input))
+            }
+        }
+    }
+
+    /// A Task's or Parallel's `Parameters` (JSONata: `Arguments`, with `$states.input`).
+    pub(crate) async fn arguments(&self, payload: &Payload, input: &Value) -> Result<Value, Failure> {
+        match payload {
+            Payload::JsonPath(t) => self.template(t, input),
+            Payload::Jsonata(p) => self.ata_template(p.template(), "Arguments", AtaScope::input(input)).await,
         }
     }
 

@@ -67,7 +67,7 @@ pub(crate) async fn run(
     };
     let task_ctx = ctx.with(token.as_deref(), None);
     let parameters = match &t.parameters {
-        Some(p) => task_ctx.payload(p, &eff)?,
+        Some(p) => task_ctx.arguments(p, &eff).await?,
         None => eff.into_owned(),
     };
     let parameters = binding.integration.prepare(resource, parameters);
@@ -90,7 +90,7 @@ pub(crate) async fn run(
             }
             Some(Dynamic::Jsonata(e)) => {
                 let field = field.trim_end_matches("Path");
-                let n = ctx.ata_integer(e, field, AtaScope::input(input))?;
+                let n = ctx.in_place(ctx.ata_integer(e, field, AtaScope::input(input)))?;
                 Ok(Some(n).filter(|n| *n > 0))
             }
         }

@@ -165,7 +165,7 @@ impl Engine {
                 .map(|out| Step { next: None, output: out, assign: None })
                 .map_err(Interrupt::Fail),
             StateKind::Fail(f) => {
-                Err(Interrupt::Fail(crate::terminal::fail(&ctx, f, &input).unwrap_or_else(|e| e)))
+                Err(Interrupt::Fail(crate::terminal::fail(&ctx, f, &input).await.unwrap_or_else(|e| e)))
             }
             StateKind::Parallel(_) | StateKind::Map(_) => {
                 return Err(TestStateError::UnsupportedType(st.type_name()));

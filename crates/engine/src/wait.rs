@@ -24,12 +24,12 @@ pub(crate) async fn run(ctx: StateCtx<'_>, w: &Wait, input: Value) -> Result<Ste
 pub(crate) async fn run_jsonata(ctx: StateCtx<'_>, w: &Wait, input: Value) -> Result<Step, Interrupt> {
     wait(&ctx, w, &input).await?;
     let state = ctx.state;
-    Ok(ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), &input)?)
+    Ok(ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), &input).await?)
 }
 
 /// Waits as long as the state says (what is left of it when resuming).
 async fn wait(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<(), Interrupt> {
-    let duration = duration(ctx, w, eff)?;
+    let duration = duration(ctx, w, eff).await?;
     let duration = match &ctx.exec.replay {
         Some(r) => {
             let relative = matches!(w, Wait::Seconds(_));
@@ -47,12 +47,12 @@ async fn wait(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<(), Interrupt
 }
 
 /// How long the state waits, from now.
-fn duration(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<Duration, Failure> {
+async fn duration(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<Duration, Failure> {
     Ok(match w {
         Wait::Seconds(Dynamic::Value(s)) => Duration::from_secs(*s),
         Wait::Seconds(Dynamic::Path(p)) => Duration::from_secs(ctx.number_at(p, eff, "SecondsPath")?),
         Wait::Seconds(Dynamic::Jsonata(e)) => {
-            Duration::from_secs(ctx.ata_integer(e, "Seconds", AtaScope::input(eff))?)
+            Duration::from_secs(ctx.ata_integer(e, "Seconds", AtaScope::input(eff)).await?)
         }
         Wait::Timestamp(d) => {
             let text = match d {
@@ -65,7 +65,7 @@ fn duration(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<Duration, Failu
                         )));
                     }
                 },
-                Dynamic::Jsonata(e) => ctx.ata_string(e, "Timestamp", AtaScope::input(eff))?,
+                Dynamic::Jsonata(e) => ctx.ata_string(e, "Timestamp", AtaScope::input(eff)).await?,
             };
             let Some(at) = sfn_asl::parse_timestamp(&text) else {
                 return Err(ctx.runtime(&format!("The timestamp '{text}' is not a valid RFC 3339 timestamp")));
