@@ -3,9 +3,9 @@
 //! leave the async workers free for the API (DescribeExecution, StopExecution) and for other executions.
 //!
 //! An evaluation waits for its result or for the state's abort signal, whichever comes first: a stopped
-//! execution does not wait for its evaluation. An evaluation still queued when its execution stops (or
-//! its future is dropped) is skipped; one already running cannot be interrupted inside jsonata-rs and
-//! runs to its own time bound on the pool, its result thrown away. A current-thread runtime (`sfn run`,
+//! execution does not wait for its evaluation. When its execution stops (or its future is dropped) an
+//! evaluation still queued is skipped and one running is cancelled: it ends at its next evaluation step
+//! (`Expression::evaluate_cancellable`), freeing its thread. A current-thread runtime (`sfn run`,
 //! tests on a virtual clock) evaluates in place: there no other task can be starved, and waiting on a
 //! thread would let a paused clock jump.
 //!
@@ -90,20 +90,21 @@ pub(crate) fn in_place() -> bool {
 
 /// Runs `f` on the pool and waits for it; `None` when `abort` fired first (the result, if it ever
 /// comes, is dropped). In a current-thread runtime, or without a pool, `f` runs in place.
+/// `f` is given the flag that is set once nobody waits for it any more.
 pub(crate) async fn run<T, F>(f: F, abort: &AbortSignal) -> Option<T>
 where
     T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
+    F: FnOnce(&Arc<AtomicBool>) -> T + Send + 'static,
 {
     let Some(queue) = pool().filter(|_| !in_place()) else {
-        return Some(f());
+        return Some(f(&Arc::new(AtomicBool::new(false))));
     };
     let cancelled = Arc::new(AtomicBool::new(false));
     let _cancel = Cancel(cancelled.clone());
     let (tx, rx) = oneshot::channel();
     let job: Job = Box::new(move || {
         if !cancelled.load(Ordering::Relaxed) {
-            let _ = tx.send(f());
+            let _ = tx.send(f(&cancelled));
         }
     });
     let sent = match queue.lock() {

@@ -97,6 +97,9 @@ impl StateCtx<'_> {
             Ok(Some(v)) => Ok(v),
             Ok(None) => Err(fail("returned nothing (undefined).")),
             Err(JsonataError::Unsupported) => Err(fail("returned an unsupported result type.")),
+            Err(JsonataError::Cancelled) => {
+                Err(self.query_error("The execution was stopped during a JSONata evaluation."))
+            }
             Err(JsonataError::Threw(m) | JsonataError::Syntax(m)) => {
                 Err(fail(&format!("threw an error during evaluation. {m}")))
             }
@@ -116,10 +119,10 @@ impl StateCtx<'_> {
         };
         let (states, bindings, e) = (owned(states), owned(bindings), e.clone());
         let evaluated = ata_pool::run(
-            move || {
+            move |cancel| {
                 let states: Vec<(&str, &Value)> = states.iter().map(|(k, v)| (k.as_str(), v)).collect();
                 let bindings: Vec<(&str, &Value)> = bindings.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                e.evaluate(&states, &bindings)
+                e.evaluate_cancellable(&states, &bindings, Some(cancel))
             },
             self.abort,
         )

@@ -6,8 +6,11 @@
 //! state machine's variables), JSON results with Step Functions' number rendering (integral values as
 //! integers), `undefined` kept apart from `null`, and AWS's error wording (`T1006: Attempted to invoke a
 //! non-function`). It also bounds what an expression may cost: nesting and tokens of the source (the
-//! recursive parser runs on a stack sized for the expression), evaluation depth and evaluation time, and
-//! turns a panic inside jsonata-rs into an error, so a definition can never crash or hang the process.
+//! recursive parser runs on a stack sized for the expression), evaluation depth, evaluation time and the
+//! bytes an evaluation holds ([`MAX_EVALUATION_BYTES`]), lets another thread cancel an evaluation
+//! ([`Expression::evaluate_cancellable`]; the last two through a patch of jsonata-rs, see
+//! `vendor/jsonata-rs/PATCHED.md`), and turns a panic inside jsonata-rs into an error, so a definition can
+//! never crash or hang the process.
 //! Built-ins that can build huge strings or run a regular expression (`$pad`, `$join`, `$replace`,
 //! `$match`, `$contains`, `$split`) are replaced by bounded versions that check their arguments first
 //! ([`MAX_STRING_BYTES`], [`MAX_BACKTRACKING_SUBJECT`]: jsonata-rs's regex engine, regress, backtracks
@@ -32,9 +35,11 @@
 //! ```
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bumpalo::Bump;
-use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JValue};
+use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Limits, Value as JValue};
 use serde_json::{Map, Number, Value};
 
 mod refs;
@@ -130,6 +135,17 @@ impl Expression {
         states: &[(&str, &Value)],
         bindings: &[(&str, &Value)],
     ) -> Result<Option<Value>, JsonataError> {
+        self.evaluate_cancellable(states, bindings, None)
+    }
+
+    /// [`Expression::evaluate`] that ends, with [`JsonataError::Cancelled`], at its next evaluation step
+    /// once `cancel` is set (from another thread: the evaluation runs where it was called).
+    pub fn evaluate_cancellable(
+        &self,
+        states: &[(&str, &Value)],
+        bindings: &[(&str, &Value)],
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> Result<Option<Value>, JsonataError> {
         let read = |name: &str| match StatesMember::named(name) {
             Some(m) => self.uses_states_member(m),
             None => self.reads.whole(),
@@ -140,7 +156,7 @@ impl Expression {
             Vec::new()
         };
         stacker::maybe_grow(self.stack, self.stack, || {
-            evaluate_here(&self.source, self.uses_states().then_some(&states[..]), bindings)
+            evaluate_here(&self.source, self.uses_states().then_some(&states[..]), bindings, cancel)
         })
     }
 }
@@ -155,6 +171,11 @@ pub const MAX_MILLIS: usize = 10_000;
 /// one). jsonata-rs's parser recurses once per operator, so a long chain (`- - - … 1`, `a ? b : c ? …`)
 /// needs stack in proportion; the bound keeps that finite.
 pub const MAX_TOKENS: usize = 10_000;
+/// Most bytes one evaluation may build (its bound inputs not counted): every value it makes (strings made by `&`
+/// or `$string`, arrays made by `$append` or a range `[1..n]`, objects, the values of a recursion's
+/// frames). jsonata-rs frees nothing during an evaluation, so this bounds its memory; checked at every
+/// evaluation step, so one step may pass it by what that step builds (a concatenation at most doubles it).
+pub const MAX_EVALUATION_BYTES: usize = 128 << 20;
 /// Most items `$range` may produce (as `States.ArrayRange`).
 pub const MAX_RANGE_ITEMS: usize = 1000;
 /// Longest string (in bytes) `$pad`, `$join` and `$replace` may build in one call; Step Functions'
@@ -178,6 +199,9 @@ pub enum JsonataError {
     /// The result is a function (or another value JSON cannot hold).
     #[error("the result is not a JSON value")]
     Unsupported,
+    /// The evaluation was cancelled ([`Expression::evaluate_cancellable`]).
+    #[error("the evaluation was cancelled")]
+    Cancelled,
 }
 
 /// Checks an expression's syntax (and nesting) without evaluating it ([`Expression::parse`] keeps
@@ -223,7 +247,7 @@ pub fn evaluate_with_states(
         // The source alone must parse: evaluation parses it inside a block (`wrap`), which accepts more
         // (an empty source, `a; b`).
         parse(source, &Bump::new())?;
-        evaluate_here(source, (!states.is_empty()).then_some(states), bindings)
+        evaluate_here(source, (!states.is_empty()).then_some(states), bindings, None)
     })
 }
 
@@ -233,6 +257,7 @@ fn evaluate_here(
     source: &str,
     states: Option<&[(&str, &Value)]>,
     bindings: &[(&str, &Value)],
+    cancel: Option<&Arc<AtomicBool>>,
 ) -> Result<Option<Value>, JsonataError> {
     let arena = Bump::new();
     let wrapped = wrap(source);
@@ -254,9 +279,14 @@ fn evaluate_here(
     for (name, arity, bounded) in BOUNDED {
         expr.assign_var(&format!("sfnBounded{name}"), JValue::nativefn(&arena, name, *arity, *bounded));
     }
+    // The arena already holds the bound values; the bound is on what the evaluation adds.
+    let limits = Limits { cancel: cancel.cloned(), max_arena_bytes: Some(MAX_EVALUATION_BYTES) };
     let evaluated = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        expr.evaluate_timeboxed(None, Some(MAX_DEPTH), Some(MAX_MILLIS))
+        expr.evaluate_with_limits(None, Some(MAX_DEPTH), Some(MAX_MILLIS), limits)
     }));
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return Err(JsonataError::Cancelled);
+    }
     let result = match evaluated {
         Ok(r) => r.map_err(|e| JsonataError::Threw(describe(&e)))?,
         Err(panic) => return Err(JsonataError::Threw(panic_message(&panic))),
@@ -817,6 +847,45 @@ mod tests {
         assert_eq!(eval("$pad('x', 3, '-')"), Ok(Some(json!("x--"))));
         assert_eq!(eval("$join(['a', 'b'], ',')"), Ok(Some(json!("a,b"))));
         assert_eq!(eval("$join($states.input.s)"), Ok(Some(json!("x"))));
+    }
+
+    #[test]
+    fn runaway_memory_ends_with_an_error() {
+        // A tail-recursive function (jsonata-rs does not grow its depth for it) held 6 GB before its
+        // time bound; strings doubled by `&` and arrays by `$append` the same.
+        for src in [
+            "($f := function($x){ $x > 1e12 ? $x : $f($x + 1) }; $f(0))",
+            "($f := function($s){ $f($s & $s) }; $f('ab'))",
+            "($f := function($a){ $f($append($a, $a)) }; $f([1, 2]))",
+            "$count([1..9999999].{'k': $string($)})",
+        ] {
+            fails_fast(src, "at most 134217728 are allowed");
+        }
+        assert_eq!(eval("($f := function($x){ $x > 100 ? $x : $f($x + 1) }; $f(0))"), Ok(Some(json!(101))));
+    }
+
+    fn spinner() -> Expression {
+        Expression::parse("$count($filter([1..9999999], function($v) { $v < 0 }))").unwrap()
+    }
+
+    #[test]
+    fn a_cancelled_evaluation_ends_at_its_next_step() {
+        let cancel = Arc::new(AtomicBool::new(true));
+        assert_eq!(spinner().evaluate_cancellable(&[], &[], Some(&cancel)), Err(JsonataError::Cancelled));
+        // From another thread, while it runs: without the check it would end at its 10 s time bound with
+        // U1001, not as cancelled.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let running = std::thread::spawn({
+            let cancel = cancel.clone();
+            move || spinner().evaluate_cancellable(&[], &[], Some(&cancel))
+        });
+        cancel.store(true, Ordering::Relaxed);
+        assert_eq!(running.join().unwrap(), Err(JsonataError::Cancelled));
+        let unset = Arc::new(AtomicBool::new(false));
+        assert_eq!(
+            Expression::parse("1 + 1").unwrap().evaluate_cancellable(&[], &[], Some(&unset)),
+            Ok(Some(json!(2)))
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (issue 16, item 3: "one JSONata regex freezes the API … StopExecution cannot end it").
 //!
 //! The spinning expression runs until jsonata-rs's time bound (10 s, `sfn_path::jsonata::MAX_MILLIS`)
-//! unless stopped. The assertions are on behaviour: a plain execution started while many spin
+//! unless stopped (queued evaluations are then skipped, running ones cancelled at their next step). The assertions are on behaviour: a plain execution started while many spin
 //! succeeds, and every spinning execution ends ABORTED — waited for with a bound under the evaluation
 //! bound, so an engine that evaluated on its workers (or waited for the evaluation when stopped)
 //! would fail the test instead of passing it late.
