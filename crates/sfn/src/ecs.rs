@@ -56,6 +56,12 @@ pub struct EcsConfig {
     /// With the sim backend, keep the simulated tasks in `sim-tasks.jsonl` here, so they outlive the
     /// process like the executions that wait for them.
     pub state_dir: Option<PathBuf>,
+    /// The local backend's EC2-style capacity per cluster name (`--cluster NAME=cpu:…,memory:…`); other
+    /// clusters have the default ([`Capacity::default`]).
+    pub clusters: Vec<(String, Capacity)>,
+    /// The local backend's Fargate On-Demand vCPU quota (`--fargate-vcpu-quota`); none: not enforced, as
+    /// AWS's account-wide quota is no concern of a local run.
+    pub fargate_vcpu_quota: Option<u32>,
 }
 
 impl Default for EcsConfig {
@@ -68,6 +74,8 @@ impl Default for EcsConfig {
             extra_env: Vec::new(),
             region: "us-east-1".to_owned(),
             state_dir: None,
+            clusters: Vec::new(),
+            fargate_vcpu_quota: None,
         }
     }
 }
@@ -162,7 +170,14 @@ impl EcsConfig {
                     env.push(("AWS_SECRET_ACCESS_KEY".to_owned(), "sfn-local".to_owned()));
                 }
                 env.extend(self.extra_env.iter().cloned());
-                EcsIntegration::new(Arc::new(LocalBackend::new(tds).with_extra_env(env)))
+                let mut local = LocalBackend::new(tds).with_extra_env(env);
+                for (name, capacity) in &self.clusters {
+                    local = local.with_cluster_capacity(name, *capacity);
+                }
+                if let Some(quota) = self.fargate_vcpu_quota {
+                    local = local.with_fargate_vcpu_quota(quota);
+                }
+                EcsIntegration::new(Arc::new(local))
             }
             Backend::Sim => {
                 let sim = match &self.sim_config {
