@@ -55,6 +55,8 @@ pub(crate) struct Exec {
     pub(crate) replay: Option<Arc<Replay>>,
     /// The interpreter that runs a scope.
     pub(crate) scopes: RunScope,
+    /// Set by [`crate::Execution::terminate`]: the execution ends (ABORTED) at its next state transition.
+    pub(crate) terminating: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The context object of one state, resolved path by path: `$$.Execution.Input…` and

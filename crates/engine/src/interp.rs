@@ -31,7 +31,8 @@ pub(crate) fn run_scope<'a>(
         let mut current = start_at;
         let mut input = input;
         loop {
-            if abort.is_aborted() {
+            // A transition: where a stop, or a termination (`Execution::terminate`), takes effect.
+            if abort.is_aborted() || exec.terminating.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Interrupt::Abort);
             }
             let Some(state) = states.get(current) else {
