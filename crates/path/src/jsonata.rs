@@ -13,8 +13,10 @@
 //! never crash or hang the process.
 //! Built-ins that can build huge strings or run a regular expression (`$pad`, `$join`, `$replace`,
 //! `$match`, `$contains`, `$split`) are replaced by bounded versions that check their arguments first
-//! ([`MAX_STRING_BYTES`], [`MAX_BACKTRACKING_SUBJECT`]: jsonata-rs's regex engine, regress, backtracks
-//! and has no step budget, and its time bound is checked only between evaluation steps).
+//! ([`MAX_STRING_BYTES`], [`MAX_BACKTRACKING_SUBJECT`]). Regular expressions match on a linear-time
+//! engine (regex-lite, through the jsonata-rs patch) whenever the pattern means the same there; only the
+//! others (back-references, lookaround, …) match on regress, which backtracks without a step budget, and
+//! for those the subject check applies.
 //!
 //! [`Expression::parse`] checks an expression once and keeps what it reads (`$states` and which members,
 //! variables, top-level references), found by one scan that splits the source as jsonata-rs does
@@ -181,10 +183,10 @@ pub const MAX_RANGE_ITEMS: usize = 1000;
 /// Longest string (in bytes) `$pad`, `$join` and `$replace` may build in one call; Step Functions'
 /// payloads are at most 256 KiB, so this only refuses runaway expressions (`$pad('', 1e9)`).
 pub const MAX_STRING_BYTES: usize = 1 << 20;
-/// Longest subject (in characters) a regular expression that may backtrack exponentially (a quantified
-/// group holding a quantifier or an alternation, as `/(a+)+$/`, or a back-reference) is matched
-/// against. jsonata-rs matches with a backtracking engine that [`MAX_MILLIS`] does not interrupt, so a
-/// longer subject is refused before matching.
+/// Longest subject (in characters) a regular expression that needs the backtracking engine and may
+/// backtrack exponentially (a quantified group holding a quantifier or an alternation, or a
+/// back-reference, as `/(a+)+\1$/`) is matched against: that engine is not interrupted by [`MAX_MILLIS`],
+/// so a longer subject is refused before matching. Patterns on the linear-time engine are not checked.
 pub const MAX_BACKTRACKING_SUBJECT: usize = 20;
 
 /// Why an expression gave no JSON value.
@@ -411,8 +413,11 @@ fn check_regex<'a>(ctx: &FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> js
         return Ok(());
     }
     let pattern = match pattern {
+        // A linear-time match needs no check (jsonata-rs, patched, matches on regex-lite where it can).
+        JValue::Regex(r) if r.get_regex().is_linear() => return Ok(()),
         JValue::Regex(r) => r.as_pattern().to_owned(),
         // `$match` compiles a string as a pattern; `$split`, `$contains` and `$replace` match it literally.
+        JValue::String(s) if ctx.name == "match" && jsonata_rs::regex_is_linear(s) => return Ok(()),
         JValue::String(s) if ctx.name == "match" => s.to_string(),
         _ => return Ok(()),
     };
@@ -812,15 +817,61 @@ mod tests {
     }
 
     #[test]
+    fn catastrophic_patterns_match_in_linear_time() {
+        // Exponential (`(a+)+$`, issue 16's freeze) and polynomial (`\w*…\w*x`) backtracking shapes run on
+        // the linear-time engine: they answer, on long subjects, without the subject check.
+        let subject = format!("{}!", "a".repeat(5000));
+        let input = json!({"s": subject});
+        let eval_s = |src: &str| evaluate(src, &[("states", &json!({"input": input}))]);
+        assert_eq!(eval_s("$match($states.input.s, /(a+)+$/)"), Ok(Some(json!([]))));
+        assert_eq!(eval_s("$match($states.input.s, '(a+)+$')"), Ok(Some(json!([]))));
+        assert_eq!(eval_s("$contains($states.input.s, /\\w*\\w*\\w*\\w*\\w*\\w*x/)"), Ok(Some(json!(false))));
+        assert_eq!(eval_s("$contains($states.input.s, /(a|aa)*$/)"), Ok(Some(json!(true))));
+        assert_eq!(eval_s("$count($split($states.input.s, /(a*)*b/))"), Ok(Some(json!(1))));
+        assert_eq!(eval_s("$length($replace($states.input.s, /(a+)+!/, 'x'))"), Ok(Some(json!(1))));
+        // The same answers as the backtracking engine gave, groups and replacement references included.
+        assert_eq!(
+            eval("$match('ab-abb', /a(b+)/)"),
+            Ok(Some(
+                json!([{"match": "ab", "index": 0, "groups": ["b"]}, {"match": "abb", "index": 1, "groups": ["bb"]}])
+            ))
+        );
+        assert_eq!(
+            eval("$replace('John Smith', /(\\w+)\\s(\\w+)/, '$2, $1')"),
+            Ok(Some(json!("Smith, John")))
+        );
+        assert_eq!(eval("$contains('A\u{a0}B', /A\\sB/)"), Ok(Some(json!(true))));
+        assert_eq!(eval("$match('x\ry', /x.y/)"), Ok(Some(json!([]))));
+        assert_eq!(eval("$contains('HeLLo', /hello/i)"), Ok(Some(json!(true))));
+    }
+
+    #[test]
+    fn patterns_go_to_the_linear_engine_when_they_mean_the_same_there() {
+        for (p, linear) in [
+            ("(a+)+$", true),
+            ("\\w*\\w*\\w*x", true),
+            ("^[a-z]+@[a-z]+\\.com$", true),
+            ("[\\s\\d-]+", true),
+            ("(a)\\1", false),
+            ("(?=a)", false),
+            ("(?<n>a)", false),
+            ("[^]", false),
+            ("a[]b", false),
+            ("\\u0041", false),
+        ] {
+            assert_eq!(jsonata_rs::regex_is_linear(p), linear, "{p}");
+        }
+    }
+
+    #[test]
     fn regex_that_backtracks_exponentially_is_refused() {
+        // Back-references need the backtracking engine, so its subject check stays.
         let subject = format!("{}!", "a".repeat(40));
-        fails_fast(&format!("$match('{subject}', /(a+)+$/)"), "may backtrack exponentially");
-        fails_fast(&format!("$contains('{subject}', /(a|aa)*$/)"), "may backtrack exponentially");
-        fails_fast(&format!("$replace('{subject}', /(a+)+$/, 'x')"), "may backtrack exponentially");
-        fails_fast(&format!("$split('{subject}', /(a*)*b/)"), "may backtrack exponentially");
-        fails_fast(&format!("$match('{subject}', '(a+)+$')"), "may backtrack exponentially");
-        // Short subjects and patterns without nested repetition still match.
-        assert_eq!(eval("$match('aaa!', /(a+)+$/)"), Ok(Some(json!([]))));
+        fails_fast(&format!("$match('{subject}', /(a+)+\\1$/)"), "may backtrack exponentially");
+        fails_fast(&format!("$contains('{subject}', /(a|aa)*(?=b)/)"), "may backtrack exponentially");
+        fails_fast(&format!("$match('{subject}', '(a|aa)*(?=b)')"), "may backtrack exponentially");
+        // Short subjects still match.
+        assert_eq!(eval("$match('aaa!', /(a+)+\\1$/)"), Ok(Some(json!([]))));
         assert_eq!(eval(&format!("$contains('{subject}', /a+!$/)")), Ok(Some(json!(true))));
         assert_eq!(eval("$replace('a-b-c', /-/, '+')"), Ok(Some(json!("a+b+c"))));
         assert_eq!(eval("$split('a1b22c', /[0-9]+/)"), Ok(Some(json!(["a", "b", "c"]))));

@@ -9,11 +9,13 @@ mod datetime;
 mod errors;
 mod evaluator;
 mod parser;
+mod regex_engine;
 
 pub use errors::Error;
 pub use evaluator::functions::FunctionContext;
 pub use evaluator::value::{ArrayFlags, Value};
 pub use evaluator::Limits;
+pub use regex_engine::is_linear as regex_is_linear;
 
 use evaluator::{frame::Frame, functions::*, Evaluator};
 use parser::ast::Ast;

@@ -2,7 +2,7 @@ use base64::Engine;
 use chrono::{TimeZone, Utc};
 use hashbrown::{DefaultHashBuilder, HashMap};
 use rand::Rng;
-use regress::{Range, Regex};
+use crate::regex_engine::{Range, Regex};
 use std::borrow::{Borrow, Cow};
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -782,7 +782,7 @@ pub fn fn_replace<'a>(
 fn evaluate_replacement_string(
     replacement_str: &str,
     str_value: &str,
-    m: &regress::Match,
+    m: &crate::regex_engine::Match,
 ) -> String {
     #[derive(Debug)]
     enum S {

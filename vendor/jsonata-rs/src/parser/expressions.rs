@@ -1,4 +1,4 @@
-use regress::Regex;
+use crate::regex_engine::Regex;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
@@ -72,7 +72,7 @@ impl RegexLiteral {
 
     /// Check if the regex pattern matches a given text.
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex.find(text).is_some()
+        self.regex.find_iter(text).next().is_some()
     }
 
     /// Retrieve the original pattern string for display purposes.
@@ -80,7 +80,7 @@ impl RegexLiteral {
         &self.pattern
     }
 
-    /// Get a reference to the inner `regress::Regex`.
+    /// Get a reference to the inner regex (patched: linear-time where it can be, `regex_engine`).
     pub fn get_regex(&self) -> &Regex {
         &self.regex
     }
