@@ -25,6 +25,10 @@ struct EvaluatorInternal {
     arena_base: usize,
 }
 
+/// What one item of a range costs once made a value (the value, its slot in an array; measured on
+/// `$filter([1..n], …)`: about 100 bytes an item).
+const RANGE_ITEM_BYTES: usize = 100;
+
 /// Further bounds of one evaluation, checked at every step as the depth and the time are (patch).
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
@@ -558,6 +562,16 @@ impl<'a> Evaluator<'a> {
                 let size = rhs - lhs + 1;
                 if size > 10_000_000 {
                     return Err(Error::D2014RangeOutOfBounds(node.char_index, size));
+                }
+                // Patch: a range is lazy, but the built-ins that take one (`$filter`, `$map`, …) make a
+                // value of each item within one step, so its size counts against the memory bound now.
+                if let Some(max) = self.internal.borrow().limits.max_arena_bytes {
+                    let bytes = (size as usize).saturating_mul(RANGE_ITEM_BYTES);
+                    if bytes > max {
+                        return Err(Error::D3137Error(format!(
+                            "memory: the range [{lhs}..{rhs}] would build about {bytes} bytes of values; at most {max} are allowed"
+                        )));
+                    }
                 }
 
                 Ok(Value::range(self.arena, lhs, rhs))

@@ -1,11 +1,13 @@
 //! JSONata evaluation runs off the async workers and a stopped execution does not wait for it
 //! (issue 16, item 3: "one JSONata regex freezes the API … StopExecution cannot end it").
 //!
-//! The spinning expression runs until jsonata-rs's time bound (10 s, `sfn_path::jsonata::MAX_MILLIS`)
-//! unless stopped (queued evaluations are then skipped, running ones cancelled at their next step). The assertions are on behaviour: a plain execution started while many spin
-//! succeeds, and every spinning execution ends ABORTED — waited for with a bound under the evaluation
-//! bound, so an engine that evaluated on its workers (or waited for the evaluation when stopped)
-//! would fail the test instead of passing it late.
+//! The spinning expression runs about a second (debug build) before it reaches the memory bound
+//! (`sfn_path::jsonata::MAX_EVALUATION_BYTES`); 200 of them queue on the pool's threads for far longer
+//! than the test waits, unless stopped (queued evaluations are then skipped, running ones cancelled at
+//! their next step). The assertions are on behaviour: a plain execution started while many spin
+//! succeeds, and every spinning execution ends ABORTED — waited for with a bound far under the time
+//! the queued evaluations take, so an engine that evaluated on its workers (or waited for the
+//! evaluations when stopped) would fail the test instead of passing it late.
 
 use std::time::Duration;
 
@@ -27,7 +29,7 @@ async fn spinning_jsonata_leaves_the_engine_answering_and_stops_at_once() {
     let engine = Engine::builder().build();
     let spin = sfn_asl::parse(
         br#"{"QueryLanguage": "JSONata", "StartAt": "Spin", "States": {"Spin": {"Type": "Pass",
-            "Output": "{% $count($filter([1..9999999], function($v) { $v % 7 = 3 and $v < 0 })) %}", "End": true}}}"#,
+            "Output": "{% $count($filter([1..1000000], function($v) { $v % 7 = 3 and $v < 0 })) %}", "End": true}}}"#,
     )
     .unwrap();
     let spin = engine.prepare(spin, "spin").unwrap();
