@@ -56,6 +56,8 @@ pub(crate) fn ecs_config(ecs: &EcsArgs, definition: &Path, region: &str) -> EcsC
         task_definitions: task_definitions_dir(ecs.task_definitions.as_ref(), definition),
         sim_config: ecs.sim_config.clone(),
         region: region.to_owned(),
+        clusters: ecs.clusters.clone(),
+        fargate_vcpu_quota: ecs.fargate_vcpu_quota,
         ..EcsConfig::default()
     }
 }

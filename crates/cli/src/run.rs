@@ -44,6 +44,38 @@ pub(crate) struct EcsArgs {
     /// Scripts for `--ecs sim` (`{"default": {...}, "families": {"name": {"runSeconds", "exitCodes", ...}}}`).
     #[arg(long)]
     pub(crate) sim_config: Option<PathBuf>,
+    /// EC2-style capacity of a local cluster, `NAME=cpu:UNITS,memory:MIB` (repeatable; others have 4096
+    /// CPU units and 8192 MiB); an EC2 task that does not fit gets RunTask's `RESOURCE:CPU`/`RESOURCE:MEMORY`.
+    #[arg(long = "cluster", value_name = "NAME=cpu:UNITS,memory:MIB", value_parser = parse_cluster)]
+    pub(crate) clusters: Vec<(String, sfn::ecs::Capacity)>,
+    /// Enforce a Fargate On-Demand vCPU quota on `--ecs local` (AWS's is account-wide and not enforced
+    /// locally unless set): a FARGATE task past it gets RunTask's quota failure.
+    #[arg(long, value_name = "VCPUS")]
+    pub(crate) fargate_vcpu_quota: Option<u32>,
+}
+
+/// `NAME=cpu:UNITS,memory:MIB` (either part may be left out: it keeps the default).
+fn parse_cluster(text: &str) -> Result<(String, sfn::ecs::Capacity), String> {
+    let (name, spec) = text.split_once('=').ok_or("expected NAME=cpu:UNITS,memory:MIB")?;
+    if name.is_empty() {
+        return Err("the cluster name is empty".to_owned());
+    }
+    let mut capacity = sfn::ecs::Capacity::default();
+    for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
+        let (key, value) = part.split_once(':').ok_or_else(|| format!("expected KEY:VALUE, got '{part}'"))?;
+        let value: i64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v| *v >= 0)
+            .ok_or_else(|| format!("'{value}' is not a non-negative integer"))?;
+        match key.trim() {
+            "cpu" => capacity.cpu = value,
+            "memory" => capacity.memory_mib = value,
+            other => return Err(format!("unknown capacity '{other}' (expected cpu or memory)")),
+        }
+    }
+    Ok((name.to_owned(), capacity))
 }
 
 /// Mocked task responses (AWS Step Functions Local's mock configuration file).
@@ -309,5 +341,31 @@ async fn with_progress(execution: &sfn::engine::Execution) -> sfn::engine::Outco
             }
             () = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cluster;
+    use sfn::ecs::Capacity;
+
+    #[test]
+    fn cluster_capacities_parse_with_located_errors() {
+        assert_eq!(
+            parse_cluster("jobs=cpu:8192,memory:16384"),
+            Ok(("jobs".to_owned(), Capacity { cpu: 8192, memory_mib: 16384 }))
+        );
+        assert_eq!(
+            parse_cluster("jobs=cpu:1024"),
+            Ok(("jobs".to_owned(), Capacity { cpu: 1024, memory_mib: 8192 }))
+        );
+        assert_eq!(parse_cluster("jobs"), Err("expected NAME=cpu:UNITS,memory:MIB".to_owned()));
+        assert_eq!(parse_cluster("=cpu:1"), Err("the cluster name is empty".to_owned()));
+        assert_eq!(
+            parse_cluster("j=gpu:1"),
+            Err("unknown capacity 'gpu' (expected cpu or memory)".to_owned())
+        );
+        assert_eq!(parse_cluster("j=cpu:-1"), Err("'-1' is not a non-negative integer".to_owned()));
+        assert_eq!(parse_cluster("j=cpu"), Err("expected KEY:VALUE, got 'cpu'".to_owned()));
     }
 }

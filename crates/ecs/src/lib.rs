@@ -65,7 +65,7 @@ pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
 pub use error::{EcsError, SimConfigError, TaskDefinitionError};
 pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
 pub use lifecycle::{DesiredStatus, LastStatus, StopCode};
-pub use local::{Capacity, LocalBackend};
+pub use local::{Capacity, FARGATE_QUOTA_REASON, LocalBackend};
 pub use model::{
     DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,
 };

@@ -4,7 +4,8 @@
 //! container reasons follow ECS; each cluster has a finite EC2-style capacity, so an EC2 task that does
 //! not fit gets a real RunTask `Failures` entry. FARGATE tasks (`LaunchType: FARGATE`, or a
 //! `FARGATE`/`FARGATE_SPOT` capacity provider) take no cluster capacity, as on ECS, where Fargate is
-//! limited only by an account-wide quota.
+//! limited only by an account-wide quota — enforced here only when set (`with_fargate_vcpu_quota`, RunTask's
+//! failure [`FARGATE_QUOTA_REASON`]); a cluster's capacity can be set by name (`with_cluster_capacity`).
 //!
 //! A task's processes are one unit, as its containers' PID namespaces are on ECS (`procs.rs`: sfn is a
 //! child subreaper and records every descendant from `/proc`): when an essential container exits or the
@@ -35,6 +36,16 @@ use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
 
 /// Host variables a container process inherits (everything else comes from the task).
 const HOST_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ"];
+
+/// Where FARGATE tasks' vCPUs are counted (no cluster has this name).
+const FARGATE_KEY: &str = "\0fargate";
+
+/// RunTask's failure reason for a FARGATE task past the account's vCPU quota: the wording of ECS's
+/// "unable to place a task" events (AWS blog "Migrating Fargate service quotas to vCPU-based quotas";
+/// re:Post "You've reached the limit on the number of vCPUs you can run concurrently"). That RunTask
+/// reports it as a `failures` entry rather than an exception is not recorded anywhere we found.
+pub const FARGATE_QUOTA_REASON: &str =
+    "You've reached the limit on the number of vCPUs you can run concurrently";
 
 /// EC2-style capacity of every local cluster (FARGATE tasks do not use it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +83,10 @@ pub struct LocalBackend {
     task_definitions: TaskDefinitions,
     extra_env: Vec<(String, String)>,
     capacity: Capacity,
+    /// Capacities of named clusters (others have `capacity`).
+    clusters: HashMap<String, Capacity>,
+    /// The account's Fargate On-Demand vCPU quota in CPU units, when enforced.
+    fargate_quota: Option<i64>,
     stop_grace: Duration,
     state: Arc<Mutex<State>>,
     sink: Option<Arc<dyn OutputSink>>,
@@ -90,6 +105,8 @@ impl LocalBackend {
             task_definitions,
             extra_env: Vec::new(),
             capacity: Capacity::default(),
+            clusters: HashMap::new(),
+            fargate_quota: None,
             stop_grace: Duration::from_secs(2),
             state: Arc::default(),
             sink: None,
@@ -112,6 +129,20 @@ impl LocalBackend {
     /// Sets every cluster's capacity.
     pub fn with_capacity(mut self, capacity: Capacity) -> Self {
         self.capacity = capacity;
+        self
+    }
+
+    /// Sets one cluster's capacity (by name, as in `arn:aws:ecs:…:cluster/NAME`); the others keep theirs.
+    pub fn with_cluster_capacity(mut self, cluster: &str, capacity: Capacity) -> Self {
+        self.clusters.insert(cluster_name(cluster).to_owned(), capacity);
+        self
+    }
+
+    /// Enforces a Fargate On-Demand vCPU quota (AWS: an account-wide service quota, not enforced
+    /// locally unless set): a FARGATE task that would take the running tasks' vCPUs past it is not
+    /// started and RunTask reports a failure for it (see [`FARGATE_QUOTA_REASON`]).
+    pub fn with_fargate_vcpu_quota(mut self, vcpus: u32) -> Self {
+        self.fargate_quota = Some(i64::from(vcpus) * 1024);
         self
     }
 
@@ -482,15 +513,28 @@ impl EcsBackend for LocalBackend {
             }
         }
         let cluster = cluster_arn(p.cluster_ref(), &req.region, &req.account);
-        let (cpu, mem) = if p.runs_on_fargate() { (0, 0) } else { td.requirements() };
+        // FARGATE tasks take no cluster capacity; their vCPUs count against the account's quota (kept
+        // under its own key), EC2 tasks' CPU and memory against their cluster's.
+        let fargate = p.runs_on_fargate();
+        let (key, cpu, mem) = if fargate {
+            (FARGATE_KEY.to_owned(), td.requirements().0, 0)
+        } else {
+            let (cpu, mem) = td.requirements();
+            (cluster.clone(), cpu, mem)
+        };
+        let capacity = match self.fargate_quota {
+            _ if !fargate => *self.clusters.get(cluster_name(&cluster)).unwrap_or(&self.capacity),
+            Some(quota) => Capacity { cpu: quota, memory_mib: i64::MAX },
+            None => Capacity { cpu: i64::MAX, memory_mib: i64::MAX },
+        };
         let mut out = RunTaskOutput::default();
         for _ in 0..p.count.unwrap_or(1).clamp(1, 10) {
             {
                 let mut s = self.lock();
-                let used = s.used.entry(cluster.clone()).or_default();
-                let reason = if used.0 + cpu > self.capacity.cpu {
-                    Some("RESOURCE:CPU")
-                } else if used.1 + mem > self.capacity.memory_mib {
+                let used = s.used.entry(key.clone()).or_default();
+                let reason = if used.0.saturating_add(cpu) > capacity.cpu {
+                    Some(if fargate { FARGATE_QUOTA_REASON } else { "RESOURCE:CPU" })
+                } else if used.1.saturating_add(mem) > capacity.memory_mib {
                     Some("RESOURCE:MEMORY")
                 } else {
                     used.0 += cpu;
@@ -499,12 +543,14 @@ impl EcsBackend for LocalBackend {
                 };
                 if let Some(reason) = reason {
                     out.failures.push(EcsFailure {
-                        arn: Some(format!(
-                            "arn:aws:ecs:{}:{}:container-instance/{}/local",
-                            req.region,
-                            req.account,
-                            cluster_name(&cluster)
-                        )),
+                        arn: (!fargate).then(|| {
+                            format!(
+                                "arn:aws:ecs:{}:{}:container-instance/{}/local",
+                                req.region,
+                                req.account,
+                                cluster_name(&cluster)
+                            )
+                        }),
                         reason: reason.to_owned(),
                         detail: None,
                     });
@@ -521,7 +567,7 @@ impl EcsBackend for LocalBackend {
                 envs,
                 self.stop_grace,
                 self.state.clone(),
-                (cluster.clone(), cpu, mem),
+                (key.clone(), cpu, mem),
             ));
             out.tasks.push(task);
         }

@@ -36,26 +36,26 @@ pub(crate) fn run(ctx: &StateCtx<'_>, c: &Choice, input: Value) -> Result<Step, 
 }
 
 /// A JSONata Choice state: the matched rule's (or the state's, for the Default) Assign and Output.
-pub(crate) fn run_jsonata(ctx: &StateCtx<'_>, c: &Choice, input: &Value) -> Result<Step, Failure> {
+pub(crate) async fn run_jsonata(ctx: &StateCtx<'_>, c: &Choice, input: &Value) -> Result<Step, Failure> {
     let state = ctx.state;
     let sc = AtaScope::input(input);
-    let matched = first_match(ctx, &c.choices, sc)?;
+    let matched = first_match(ctx, &c.choices, sc).await?;
     let (next, output, assign) = match (matched, &c.default) {
         (Some(rule), _) => (Some(rule.next.clone()), rule.output.as_ref(), rule.assign.as_ref()),
         (None, Some(d)) => (Some(d.clone()), state.output.as_ref(), state.assign.as_ref()),
         (None, None) => return Err(no_match(ctx)),
     };
-    ctx.ata_exit(next, output, assign, input)
+    ctx.ata_exit(next, output, assign, input).await
 }
 
-fn first_match<'r>(
+async fn first_match<'r>(
     ctx: &StateCtx<'_>,
     choices: &'r [ChoiceRule],
     sc: AtaScope<'_>,
 ) -> Result<Option<&'r ChoiceRule>, Failure> {
     for rule in choices {
         let hit = match &rule.condition {
-            Condition::Jsonata(e) => ctx.ata_condition(e, sc)?,
+            Condition::Jsonata(e) => ctx.ata_condition(e, sc).await?,
             _ => return Err(ctx.runtime("A JSONata Choice rule needs a Condition.")),
         };
         if hit {

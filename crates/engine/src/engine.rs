@@ -139,6 +139,8 @@ pub struct Execution {
     done: watch::Receiver<Option<Outcome>>,
     /// The task that runs it (none when it was resumed finished).
     task: Option<tokio::task::AbortHandle>,
+    /// Shared with the running execution (see [`Execution::terminate`]).
+    terminating: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Execution {
@@ -156,6 +158,14 @@ impl Execution {
     pub fn stop_with(&self, error: Option<String>, cause: Option<String>) {
         *self.stop_reason.lock().unwrap_or_else(|e| e.into_inner()) = (error, cause);
         self.abort.abort();
+    }
+
+    /// Ends the execution at its next state transition, as AWS does with the running executions of a
+    /// deleted state machine (DeleteStateMachine: "On the next state transition, the state machine's
+    /// executions are terminated"): the state it is in runs to its end (a `.sync` task is waited for),
+    /// then it ends ABORTED without entering the next state.
+    pub fn terminate(&self) {
+        self.terminating.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Drops the execution where it stands, as if its process had died: no further event, no task is
@@ -467,6 +477,7 @@ impl Engine {
             replay,
             scopes: crate::interp::run_scope,
             test: None,
+            terminating: Arc::default(),
         });
         (exec, history)
     }
@@ -555,6 +566,7 @@ impl Engine {
                     stop_reason: StopReason::default(),
                     done,
                     task: None,
+                    terminating: Arc::default(),
                 }
             }
             None => Self::spawn(exec, history),
@@ -567,6 +579,7 @@ impl Engine {
         let stop_reason = StopReason::default();
         let arn = exec.execution_arn.clone();
         let start_date = exec.start_time;
+        let terminating = exec.terminating.clone();
         let task = tokio::spawn({
             let (abort, stop_reason) = (abort.clone(), stop_reason.clone());
             async move {
@@ -583,7 +596,16 @@ impl Engine {
                 tx.send_replace(Some(outcome));
             }
         });
-        Execution { arn, start_date, history, abort, stop_reason, done: rx, task: Some(task.abort_handle()) }
+        Execution {
+            arn,
+            start_date,
+            history,
+            abort,
+            stop_reason,
+            done: rx,
+            task: Some(task.abort_handle()),
+            terminating,
+        }
     }
 
     /// Runs an execution to its end in the current task; returns the outcome and the history.

@@ -65,6 +65,8 @@ pub(crate) struct Exec {
     pub(crate) scopes: RunScope,
     /// A TestState run's mock, context object and inspection (`None` for an execution).
     pub(crate) test: Option<Arc<TestHooks>>,
+    /// Set by [`crate::Execution::terminate`]: the execution ends (ABORTED) at its next state transition.
+    pub(crate) terminating: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The context object of one state, resolved path by path: `$$.Execution.Input…` and
@@ -277,6 +279,7 @@ impl Exec {
             replay: None,
             scopes: self.scopes,
             test: self.test.clone(),
+            terminating: self.terminating.clone(),
         })
     }
 

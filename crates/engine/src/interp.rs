@@ -31,7 +31,8 @@ pub(crate) fn run_scope<'a>(
         let mut current = start_at;
         let mut input = input;
         loop {
-            if abort.is_aborted() {
+            // A transition: where a stop, or a termination (`Execution::terminate`), takes effect.
+            if abort.is_aborted() || exec.terminating.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Interrupt::Abort);
             }
             let Some(state) = states.get(current) else {
@@ -87,6 +88,14 @@ async fn run_state(
     };
     let ctx = StateCtx { exec, state, info, vars: &*vars, abort };
     let step = match step(ctx, input, prev).await {
+        // A failure while the execution is being stopped (a JSONata evaluation it did not wait for)
+        // is the stop.
+        Err(Interrupt::Fail(_)) if abort.is_aborted() => {
+            if ctx.vars.is_nested() {
+                aborted(&ctx, prev, true)?;
+            }
+            return Err(Interrupt::Abort);
+        }
         Ok(step) => {
             if state.query_language == QueryLanguage::Jsonata {
                 take_evaluation_failure(&ctx);
@@ -138,18 +147,18 @@ async fn run_state(
 pub(crate) async fn step(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Result<Step, Interrupt> {
     let jsonata = ctx.state.query_language == QueryLanguage::Jsonata;
     Ok(match &ctx.state.kind {
-        StateKind::Fail(f) => return Err(terminal::fail(&ctx, f, &input)?.into()),
+        StateKind::Fail(f) => return Err(terminal::fail(&ctx, f, &input).await?.into()),
         StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
             // Boxed: keeps the future of every other state small (Map iterations move it around).
             Box::pin(with_recovery(ctx, input, prev)).await?
         }
-        StateKind::Pass(p) if jsonata => pass::run_jsonata(&ctx, p, &input)?,
-        StateKind::Pass(p) => pass::run(&ctx, p, input)?,
-        StateKind::Choice(c) if jsonata => choice::run_jsonata(&ctx, c, &input)?,
+        StateKind::Pass(p) if jsonata => pass::run_jsonata(&ctx, p, &input).await?,
+        StateKind::Pass(p) => pass::run(&ctx, p, input).await?,
+        StateKind::Choice(c) if jsonata => choice::run_jsonata(&ctx, c, &input).await?,
         StateKind::Choice(c) => choice::run(&ctx, c, input)?,
         StateKind::Wait(w) if jsonata => Box::pin(wait::run_jsonata(ctx, w, input)).await?,
         StateKind::Wait(w) => wait::run(ctx, w, input).await?,
-        StateKind::Succeed if jsonata => terminal::succeed_jsonata(&ctx, &input)?,
+        StateKind::Succeed if jsonata => terminal::succeed_jsonata(&ctx, &input).await?,
         StateKind::Succeed => terminal::succeed(&ctx, &input)?,
     })
 }
@@ -165,7 +174,8 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
         let ctx = ctx.attempt(retries.count);
         let before = *prev;
         let failure = match attempt(ctx, &input, prev).await {
-            Ok(result) => return Ok(recovery::succeeded(&ctx, recovery, input, result)?),
+            Ok(result) => return Ok(recovery::succeeded(&ctx, recovery, input, result).await?),
+            Err(Interrupt::Fail(_)) if ctx.abort.is_aborted() => return Err(Interrupt::Abort),
             Err(Interrupt::Fail(f)) => f,
             Err(other) => return Err(other),
         };
@@ -189,7 +199,7 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
         if evaluation_failed(&ctx, prev, &failure)? || (opened && !terminal) {
             close_failed(&ctx, prev)?;
         }
-        return match recovery::caught(&ctx, recovery, input, &failure)? {
+        return match recovery::caught(&ctx, recovery, input, &failure).await? {
             Some(step) => Ok(step),
             None => Err(Interrupt::Fail(failure)),
         };
@@ -227,7 +237,7 @@ pub(crate) async fn test_step(
     let ctx = ctx.attempt(retried);
     let failure = match Box::pin(attempt(ctx, &input, prev)).await {
         Ok(result) => {
-            return Ok(match recovery::succeeded(&ctx, recovery, input, result) {
+            return Ok(match recovery::succeeded(&ctx, recovery, input, result).await {
                 Ok(step) => TestEnd::Done(step),
                 Err(f) => TestEnd::Failed(f),
             });
@@ -244,7 +254,7 @@ pub(crate) async fn test_step(
         });
         return Ok(TestEnd::Retriable(failure));
     }
-    Ok(match recovery::caught(&ctx, recovery, input, &failure)? {
+    Ok(match recovery::caught(&ctx, recovery, input, &failure).await? {
         Some(step) => TestEnd::Caught(failure, step),
         None => TestEnd::Failed(failure),
     })

@@ -30,8 +30,9 @@
 //!
 //! Module layering: the modules form a line, each using only those before it (`use crate::…` points
 //! one way, down):
-//! 1. leaves: `error`, `history`, `inspect` (what a TestState run adds: its mock, context object and
-//!    inspection data), `mocks`, `rules` (Choice rules), `vars`;
+//! 1. leaves: `ata_pool` (the threads JSONata evaluates on, off tokio's workers), `error`, `history`,
+//!    `inspect` (what a TestState run adds: its mock, context object and inspection data), `mocks`,
+//!    `rules` (Choice rules), `vars`;
 //! 2. `config`: clock, settings and the parts of an engine every execution shares;
 //! 3. `replay`: the recorded events of a resumed execution (it knows no execution: it is handed the append);
 //! 4. `exec`, the core: the execution, its history cursor, the context object and `StateCtx` (the
@@ -70,6 +71,7 @@
 //! ```
 
 // The modules form a line (see "Module layering" in the crate doc); rustfmt keeps them sorted here.
+mod ata_pool;
 mod choice;
 mod config;
 mod engine;

@@ -28,18 +28,18 @@ pub(crate) async fn run(
     if let Some(mock) = ctx.test_mock() {
         let eff = ctx.input_path(input)?;
         if distributed_only(m).is_none() {
-            let items = items(&ctx, m, &eff)?;
+            let items = items(&ctx, m, &eff).await?;
             ctx.inspect(|i| i.after_items_path = Some(items.into_owned()));
         }
-        let mut settings = Settings::of(&ctx, m, &eff)?;
-        settings.tolerated(&ctx, m, &eff)?;
+        let mut settings = Settings::of(&ctx, m, &eff).await?;
+        settings.tolerated(&ctx, m, &eff).await?;
         return mocked(&ctx, mock, &settings);
     }
     if let Some(cause) = distributed_only(m) {
         return Err(ctx.runtime(&cause).into());
     }
     let eff = ctx.input_path(input)?;
-    let items_value = items(&ctx, m, &eff)?;
+    let items_value = items(&ctx, m, &eff).await?;
     let Value::Array(items) = items_value.as_ref() else {
         return Err(ctx
             .runtime(&format!(
@@ -49,12 +49,12 @@ pub(crate) async fn run(
             ))
             .into());
     };
-    let mut settings = Settings::of(&ctx, m, &eff)?;
+    let mut settings = Settings::of(&ctx, m, &eff).await?;
     let total = items.len();
     let started = ctx.event(prev, EventDetails::MapStateStarted { length: total })?;
     // The failure thresholds are read once the Map has started (AWS: `MapStateStarted`, then the
     // `States.Runtime` failure, in `scenarios/test_base_scenarios__test_map_state_tolerated_failure_count_path__NoNumber`).
-    settings.tolerated(&ctx, m, &eff)?;
+    settings.tolerated(&ctx, m, &eff).await?;
     let exec = ctx.exec;
     let outcome = match settings.distributed {
         false => iterate(ctx, m, items, &eff, settings, started).await,
@@ -145,10 +145,10 @@ async fn map_run(
 }
 
 /// The value the items are read from: `Items` (JSONata), `ItemsPath` or the effective input.
-fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Result<Cow<'v, Value>, Failure> {
+async fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Result<Cow<'v, Value>, Failure> {
     match &m.items_path {
         _ if ctx.state.query_language == QueryLanguage::Jsonata => {
-            Ok(Cow::Owned(ctx.ata_items(m.items.as_ref(), AtaScope::input(eff))?))
+            Ok(Cow::Owned(ctx.ata_items(m.items.as_ref(), AtaScope::input(eff)).await?))
         }
         Some(p) => ctx.eval_path(p, eff),
         None => Ok(Cow::Borrowed(eff)),
@@ -165,11 +165,11 @@ struct Settings {
 }
 
 impl Settings {
-    fn of(ctx: &StateCtx<'_>, m: &Map, eff: &Value) -> Result<Settings, Failure> {
+    async fn of(ctx: &StateCtx<'_>, m: &Map, eff: &Value) -> Result<Settings, Failure> {
         let max_concurrency = match &m.max_concurrency {
             Dynamic::Value(n) => *n,
             Dynamic::Path(p) => ctx.number_at(p, eff, "MaxConcurrencyPath")?,
-            Dynamic::Jsonata(e) => ctx.ata_integer(e, "MaxConcurrency", AtaScope::input(eff))?,
+            Dynamic::Jsonata(e) => ctx.ata_integer(e, "MaxConcurrency", AtaScope::input(eff)).await?,
         };
         ctx.inspect(|i| i.max_concurrency = Some(max_concurrency));
         // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
@@ -187,11 +187,12 @@ impl Settings {
     }
 
     /// Reads `ToleratedFailureCount` / `ToleratedFailurePercentage`.
-    fn tolerated(&mut self, ctx: &StateCtx<'_>, m: &Map, eff: &Value) -> Result<(), Failure> {
+    async fn tolerated(&mut self, ctx: &StateCtx<'_>, m: &Map, eff: &Value) -> Result<(), Failure> {
         self.tolerated_count =
-            tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount")?;
+            tolerated(ctx, m.tolerated_failure_count.as_ref(), eff, "ToleratedFailureCount").await?;
         self.tolerated_pct =
-            tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")?;
+            tolerated(ctx, m.tolerated_failure_percentage.as_ref(), eff, "ToleratedFailurePercentage")
+                .await?;
         ctx.inspect(|i| {
             i.tolerated_failure_count = self.tolerated_count;
             i.tolerated_failure_percentage = self.tolerated_pct;
@@ -231,7 +232,7 @@ async fn iterate(
         while pending.len() < settings.limit && progress.first_error.is_none() {
             let Some((index, item)) = queue.next() else { break };
             // The iteration's input: ItemSelector (or legacy Parameters) sees $$.Map.Item.
-            let item_input = match item_input(&ctx, m, index, item, eff) {
+            let item_input = match item_input(&ctx, m, index, item, eff).await {
                 Ok(v) => v,
                 Err(f) => {
                     progress.first_error = Some(Interrupt::Fail(f));
@@ -289,7 +290,7 @@ async fn iterate(
 }
 
 /// The input of iteration `index`: ItemSelector (seeing `$$.Map.Item`) or the item itself.
-fn item_input(
+async fn item_input(
     ctx: &StateCtx<'_>,
     m: &Map,
     index: usize,
@@ -308,14 +309,14 @@ fn item_input(
         }
         Some(Payload::Jsonata(p)) => {
             let item_ctx = ctx.with(None, Some((index, item)));
-            item_ctx.ata_template(p.template(), "ItemSelector", AtaScope::input(eff))
+            item_ctx.ata_template(p.template(), "ItemSelector", AtaScope::input(eff)).await
         }
         None => Ok(item.clone()),
     }
 }
 
 /// `ToleratedFailureCount` / `ToleratedFailurePercentage` (literal, by path or JSONata), checked.
-fn tolerated(
+async fn tolerated(
     ctx: &StateCtx<'_>,
     d: Option<&Dynamic<Value>>,
     eff: &Value,
@@ -325,7 +326,9 @@ fn tolerated(
     let (value, path) = match d {
         Dynamic::Value(v) => (Cow::Borrowed(v), None),
         Dynamic::Path(p) => (ctx.eval_path(p, eff)?, Some(p)),
-        Dynamic::Jsonata(_) => (Cow::Owned(ctx.ata_dynamic_value(d, field, AtaScope::input(eff))?), None),
+        Dynamic::Jsonata(_) => {
+            (Cow::Owned(ctx.ata_dynamic_value(d, field, AtaScope::input(eff)).await?), None)
+        }
     };
     let percentage = field == "ToleratedFailurePercentage";
     let n = match value.as_ref() {

@@ -17,7 +17,7 @@ pub(crate) async fn run(
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
     let eff = ctx.input_path(input)?;
-    let branch_input = ctx.parameters(p.parameters.as_ref(), eff)?;
+    let branch_input = ctx.parameters(p.parameters.as_ref(), eff).await?;
     if let Some(mock) = ctx.test_mock() {
         // TestState's mock stands in for the branches.
         return Ok(mock.answer()?);

@@ -9,11 +9,11 @@ use crate::exec::{StateCtx, Step};
 use crate::jsonata::AtaScope;
 
 /// A JSONPath Pass state.
-pub(crate) fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<Step, Failure> {
+pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<Step, Failure> {
     let eff = ctx.input_path(&input)?;
     let result = match &p.result {
         Some(r) => r.clone(),
-        None => ctx.parameters(p.parameters.as_ref(), eff)?,
+        None => ctx.parameters(p.parameters.as_ref(), eff).await?,
     };
     ctx.inspect(|i| i.result = Some(result.clone()));
     let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
@@ -22,12 +22,12 @@ pub(crate) fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<Step, Fa
 }
 
 /// A JSONata Pass state: no Parameters/ResultPath; a `Result` (if any) is its default output.
-pub(crate) fn run_jsonata(ctx: &StateCtx<'_>, p: &Pass, input: &Value) -> Result<Step, Failure> {
+pub(crate) async fn run_jsonata(ctx: &StateCtx<'_>, p: &Pass, input: &Value) -> Result<Step, Failure> {
     let sc = AtaScope::input(input);
     let state = ctx.state;
-    let assign = ctx.ata_assign(state.assign.as_ref(), sc)?;
+    let assign = ctx.ata_assign(state.assign.as_ref(), sc).await?;
     let output = match (&state.output, &p.result) {
-        (Some(o), _) => ctx.ata_payload(o, "Output", sc)?,
+        (Some(o), _) => ctx.ata_payload(o, "Output", sc).await?,
         (None, Some(r)) => r.clone(),
         (None, None) => input.clone(),
     };

@@ -39,9 +39,9 @@ impl<'a> StateCtx<'a> {
         }
     }
 
-    /// The state's `Parameters` (JSONPath) or `Arguments` (JSONata) evaluated against `input`; none
-    /// is the input itself.
-    pub(crate) fn parameters(
+    /// The state's `Parameters` (JSONPath) or `Arguments` (JSONata, evaluated off the async workers)
+    /// against `input`; none is the input itself.
+    pub(crate) async fn parameters(
         &self,
         parameters: Option<&Payload>,
         input: Cow<'_, Value>,
@@ -49,7 +49,7 @@ impl<'a> StateCtx<'a> {
         let Some(p) = parameters else {
             return Ok(input.into_owned());
         };
-        let v = self.payload(p, &input)?;
+        let v = self.arguments(p, &input).await?;
         match p {
             Payload::JsonPath(_) => self.inspect(|i| i.after_parameters = Some(v.clone())),
             Payload::Jsonata(_) => self.inspect(|i| i.after_arguments = Some(v.clone())),
@@ -57,12 +57,22 @@ impl<'a> StateCtx<'a> {
         Ok(v)
     }
 
-    /// Evaluates a payload template against `input` (JSONata: `Arguments` with `$states.input`).
+    /// Evaluates a payload template against `input` (JSONata: `Arguments` with `$states.input`, evaluated
+    /// in place: [`StateCtx::arguments`] is the form that evaluates off the async workers).
     pub(crate) fn payload(&self, payload: &Payload, input: &Value) -> Result<Value, Failure> {
         match payload {
             Payload::JsonPath(t) => self.template(t, input),
-            // The one JSONata payload evaluated through here: `Arguments` (Task, Parallel).
-            Payload::Jsonata(p) => self.ata_template(p.template(), "Arguments", AtaScope::input(input)),
+            Payload::Jsonata(p) => {
+                self.ata_template_in_place(p.template(), "Arguments", AtaScope::input(input))
+            }
+        }
+    }
+
+    /// A Task's or Parallel's `Parameters` (JSONata: `Arguments`, with `$states.input`).
+    pub(crate) async fn arguments(&self, payload: &Payload, input: &Value) -> Result<Value, Failure> {
+        match payload {
+            Payload::JsonPath(t) => self.template(t, input),
+            Payload::Jsonata(p) => self.ata_template(p.template(), "Arguments", AtaScope::input(input)).await,
         }
     }
 

@@ -50,7 +50,7 @@ pub(crate) fn retrier_for(
 
 /// The step after a successful attempt: ResultSelector, Assign, ResultPath and OutputPath (JSONata:
 /// Assign and Output, which default to the result).
-pub(crate) fn succeeded(
+pub(crate) async fn succeeded(
     ctx: &StateCtx<'_>,
     recovery: &Recovery,
     input: Value,
@@ -60,9 +60,9 @@ pub(crate) fn succeeded(
     ctx.inspect(|i| i.result = Some(result.clone()));
     if state.query_language == QueryLanguage::Jsonata {
         let sc = AtaScope { input: &input, result: Some(&result), error_output: None };
-        let assign = ctx.ata_assign(state.assign.as_ref(), sc)?;
+        let assign = ctx.ata_assign(state.assign.as_ref(), sc).await?;
         let output = match &state.output {
-            Some(p) => ctx.ata_payload(p, "Output", sc)?,
+            Some(p) => ctx.ata_payload(p, "Output", sc).await?,
             None => result,
         };
         return Ok(Step { next: state.next.clone(), output, assign });
@@ -78,7 +78,7 @@ pub(crate) fn succeeded(
 }
 
 /// The step after a failure no retrier retries: the first matching Catch, if any.
-pub(crate) fn caught(
+pub(crate) async fn caught(
     ctx: &StateCtx<'_>,
     recovery: &Recovery,
     input: Value,
@@ -90,11 +90,11 @@ pub(crate) fn caught(
     ctx.inspect(|i| {
         i.error_details.get_or_insert_with(Default::default).catch_index = Some(index);
     });
-    catch(ctx, &recovery.catch[index], input, failure).map(Some)
+    catch(ctx, &recovery.catch[index], input, failure).await.map(Some)
 }
 
 /// The step a Catcher leads to: the error output `{Error, Cause}` placed by ResultPath (JSONata: Output).
-fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure) -> Result<Step, Failure> {
+async fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure) -> Result<Step, Failure> {
     let mut err = JsonMap::new();
     match &failure.name {
         Some(name) => {
@@ -114,9 +114,9 @@ fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure) -> Re
     let err = Value::Object(err);
     if ctx.state.query_language == QueryLanguage::Jsonata {
         let sc = AtaScope { input: &input, result: None, error_output: Some(&err) };
-        let assign = ctx.ata_assign(c.assign.as_ref(), sc)?;
+        let assign = ctx.ata_assign(c.assign.as_ref(), sc).await?;
         let output = match &c.output {
-            Some(p) => ctx.ata_payload(p, "Output", sc)?,
+            Some(p) => ctx.ata_payload(p, "Output", sc).await?,
             None => err,
         };
         return Ok(Step { next: Some(c.next.clone()), output, assign });

@@ -80,7 +80,7 @@ pub(crate) async fn run(
         None => record.as_ref().and_then(|r| r.token.clone()),
     };
     // A callback task has its token before Parameters are evaluated (`$$.Task.Token`).
-    let parameters = ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff)?;
+    let parameters = ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff).await?;
     let parameters = binding.integration.prepare(resource, parameters);
     let timeout = seconds(&ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
     let heartbeat = seconds(&ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
@@ -159,7 +159,7 @@ fn seconds(
         }
         Some(Dynamic::Jsonata(e)) => {
             let field = field.trim_end_matches("Path");
-            let n = ctx.ata_integer(e, field, AtaScope::input(input))?;
+            let n = ctx.in_place(ctx.ata_integer(e, field, AtaScope::input(input)))?;
             Ok(Some(n).filter(|n| *n > 0))
         }
     }
@@ -245,7 +245,8 @@ fn mocked(
     let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern == sfn_patterns::Pattern::WaitForTaskToken)
         .then(|| callback_token(ctx, None));
     let token = callback.as_ref().map(|c| c.token().to_owned());
-    let parameters = ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff)?;
+    let task_ctx = ctx.with(token.as_deref(), None);
+    let parameters = ctx.in_place(task_ctx.parameters(t.parameters.as_ref(), eff))?;
     let (resource_type, resource) = match parsed {
         Ok(sfn_patterns::Resource::Service(r)) => (r.history_resource_type(), r.history_resource()),
         Ok(sfn_patterns::Resource::LambdaFunction(arn)) => ("lambda".to_owned(), arn),

@@ -17,20 +17,25 @@ pub(crate) fn succeed(ctx: &StateCtx<'_>, input: &Value) -> Result<Step, Failure
 }
 
 /// A JSONata Succeed state.
-pub(crate) fn succeed_jsonata(ctx: &StateCtx<'_>, input: &Value) -> Result<Step, Failure> {
+pub(crate) async fn succeed_jsonata(ctx: &StateCtx<'_>, input: &Value) -> Result<Step, Failure> {
     let state = ctx.state;
-    ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), input)
+    ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), input).await
 }
 
 /// A Fail state: the failure it ends its scope with (or the error evaluating it).
-pub(crate) fn fail(ctx: &StateCtx<'_>, f: &Fail, input: &Value) -> Result<Failure, Failure> {
-    let name = text(ctx, f, &f.error, input)?.map(ErrorName::from);
-    let cause = text(ctx, f, &f.cause, input)?;
+pub(crate) async fn fail(ctx: &StateCtx<'_>, f: &Fail, input: &Value) -> Result<Failure, Failure> {
+    let name = text(ctx, f, &f.error, input).await?.map(ErrorName::from);
+    let cause = text(ctx, f, &f.cause, input).await?;
     Ok(Failure { name, cause })
 }
 
 /// `Error` or `Cause` of a Fail state.
-fn text(ctx: &StateCtx<'_>, f: &Fail, t: &Option<Text>, input: &Value) -> Result<Option<String>, Failure> {
+async fn text(
+    ctx: &StateCtx<'_>,
+    f: &Fail,
+    t: &Option<Text>,
+    input: &Value,
+) -> Result<Option<String>, Failure> {
     match t {
         None => Ok(None),
         Some(Text::Value(s)) => Ok(Some(s.clone())),
@@ -55,7 +60,7 @@ fn text(ctx: &StateCtx<'_>, f: &Fail, t: &Option<Text>, input: &Value) -> Result
         }
         Some(Text::Jsonata(e)) => {
             let field = if std::ptr::eq(t, &f.error) { "Error" } else { "Cause" };
-            ctx.ata_string(e, field, AtaScope::input(input)).map(Some)
+            ctx.ata_string(e, field, AtaScope::input(input)).await.map(Some)
         }
     }
 }

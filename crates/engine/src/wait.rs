@@ -24,12 +24,12 @@ pub(crate) async fn run(ctx: StateCtx<'_>, w: &Wait, input: Value) -> Result<Ste
 pub(crate) async fn run_jsonata(ctx: StateCtx<'_>, w: &Wait, input: Value) -> Result<Step, Interrupt> {
     wait(&ctx, w, &input).await?;
     let state = ctx.state;
-    Ok(ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), &input)?)
+    Ok(ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), &input).await?)
 }
 
 /// Waits as long as the state says (what is left of it when resuming).
 async fn wait(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<(), Interrupt> {
-    let duration = duration(ctx, w, eff)?;
+    let duration = duration(ctx, w, eff).await?;
     // TestState evaluates the wait but does not wait.
     if ctx.exec.test.is_some() {
         return Ok(());
@@ -55,18 +55,18 @@ async fn wait(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<(), Interrupt
 const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// How long the state waits, from now.
-fn duration(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<Duration, Failure> {
+async fn duration(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<Duration, Failure> {
     let d = match w {
         Wait::Seconds(Dynamic::Value(s)) => Duration::from_secs(*s),
         Wait::Seconds(Dynamic::Path(p)) => Duration::from_secs(seconds_at(ctx, p, eff)?),
         Wait::Seconds(Dynamic::Jsonata(e)) => {
-            Duration::from_secs(ctx.ata_integer(e, "Seconds", AtaScope::input(eff))?)
+            Duration::from_secs(ctx.ata_integer(e, "Seconds", AtaScope::input(eff)).await?)
         }
         Wait::Timestamp(d) => {
             let (text, path) = match d {
                 Dynamic::Value(t) => (t.clone(), None),
                 Dynamic::Path(p) => (display_value(ctx.eval_path(p, eff)?.as_ref()), Some(p)),
-                Dynamic::Jsonata(e) => (ctx.ata_string(e, "Timestamp", AtaScope::input(eff))?, None),
+                Dynamic::Jsonata(e) => (ctx.ata_string(e, "Timestamp", AtaScope::input(eff)).await?, None),
             };
             let at = sfn_asl::parse_timestamp(&text);
             let at = match (at, path, d) {

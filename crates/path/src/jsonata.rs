@@ -6,12 +6,17 @@
 //! state machine's variables), JSON results with Step Functions' number rendering (integral values as
 //! integers), `undefined` kept apart from `null`, and AWS's error wording (`T1006: Attempted to invoke a
 //! non-function`). It also bounds what an expression may cost: nesting and tokens of the source (the
-//! recursive parser runs on a stack sized for the expression), evaluation depth and evaluation time, and
-//! turns a panic inside jsonata-rs into an error, so a definition can never crash or hang the process.
+//! recursive parser runs on a stack sized for the expression), evaluation depth, evaluation time and the
+//! bytes an evaluation holds ([`MAX_EVALUATION_BYTES`]), lets another thread cancel an evaluation
+//! ([`Expression::evaluate_cancellable`]; the last two through a patch of jsonata-rs, see
+//! `vendor/jsonata-rs/PATCHED.md`), and turns a panic inside jsonata-rs into an error, so a definition can
+//! never crash or hang the process.
 //! Built-ins that can build huge strings or run a regular expression (`$pad`, `$join`, `$replace`,
 //! `$match`, `$contains`, `$split`) are replaced by bounded versions that check their arguments first
-//! ([`MAX_STRING_BYTES`], [`MAX_BACKTRACKING_SUBJECT`]: jsonata-rs's regex engine, regress, backtracks
-//! and has no step budget, and its time bound is checked only between evaluation steps).
+//! ([`MAX_STRING_BYTES`], [`MAX_BACKTRACKING_SUBJECT`]). Regular expressions match on a linear-time
+//! engine (regex-lite, through the jsonata-rs patch) whenever the pattern means the same there; only the
+//! others (back-references, lookaround, …) match on regress, which backtracks without a step budget, and
+//! for those the subject check applies.
 //!
 //! [`Expression::parse`] checks an expression once and keeps what it reads (`$states` and which members,
 //! variables, top-level references), found by one scan that splits the source as jsonata-rs does
@@ -32,9 +37,11 @@
 //! ```
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bumpalo::Bump;
-use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JValue};
+use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Limits, Value as JValue};
 use serde_json::{Map, Number, Value};
 
 mod refs;
@@ -130,6 +137,17 @@ impl Expression {
         states: &[(&str, &Value)],
         bindings: &[(&str, &Value)],
     ) -> Result<Option<Value>, JsonataError> {
+        self.evaluate_cancellable(states, bindings, None)
+    }
+
+    /// [`Expression::evaluate`] that ends, with [`JsonataError::Cancelled`], at its next evaluation step
+    /// once `cancel` is set (from another thread: the evaluation runs where it was called).
+    pub fn evaluate_cancellable(
+        &self,
+        states: &[(&str, &Value)],
+        bindings: &[(&str, &Value)],
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> Result<Option<Value>, JsonataError> {
         let read = |name: &str| match StatesMember::named(name) {
             Some(m) => self.uses_states_member(m),
             None => self.reads.whole(),
@@ -140,7 +158,7 @@ impl Expression {
             Vec::new()
         };
         stacker::maybe_grow(self.stack, self.stack, || {
-            evaluate_here(&self.source, self.uses_states().then_some(&states[..]), bindings)
+            evaluate_here(&self.source, self.uses_states().then_some(&states[..]), bindings, cancel)
         })
     }
 }
@@ -155,15 +173,20 @@ pub const MAX_MILLIS: usize = 10_000;
 /// one). jsonata-rs's parser recurses once per operator, so a long chain (`- - - … 1`, `a ? b : c ? …`)
 /// needs stack in proportion; the bound keeps that finite.
 pub const MAX_TOKENS: usize = 10_000;
+/// Most bytes one evaluation may build (its bound inputs not counted): every value it makes (strings made by `&`
+/// or `$string`, arrays made by `$append` or a range `[1..n]`, objects, the values of a recursion's
+/// frames). jsonata-rs frees nothing during an evaluation, so this bounds its memory; checked at every
+/// evaluation step, so one step may pass it by what that step builds (a concatenation at most doubles it).
+pub const MAX_EVALUATION_BYTES: usize = 128 << 20;
 /// Most items `$range` may produce (as `States.ArrayRange`).
 pub const MAX_RANGE_ITEMS: usize = 1000;
 /// Longest string (in bytes) `$pad`, `$join` and `$replace` may build in one call; Step Functions'
 /// payloads are at most 256 KiB, so this only refuses runaway expressions (`$pad('', 1e9)`).
 pub const MAX_STRING_BYTES: usize = 1 << 20;
-/// Longest subject (in characters) a regular expression that may backtrack exponentially (a quantified
-/// group holding a quantifier or an alternation, as `/(a+)+$/`, or a back-reference) is matched
-/// against. jsonata-rs matches with a backtracking engine that [`MAX_MILLIS`] does not interrupt, so a
-/// longer subject is refused before matching.
+/// Longest subject (in characters) a regular expression that needs the backtracking engine and may
+/// backtrack exponentially (a quantified group holding a quantifier or an alternation, or a
+/// back-reference, as `/(a+)+\1$/`) is matched against: that engine is not interrupted by [`MAX_MILLIS`],
+/// so a longer subject is refused before matching. Patterns on the linear-time engine are not checked.
 pub const MAX_BACKTRACKING_SUBJECT: usize = 20;
 
 /// Why an expression gave no JSON value.
@@ -178,6 +201,9 @@ pub enum JsonataError {
     /// The result is a function (or another value JSON cannot hold).
     #[error("the result is not a JSON value")]
     Unsupported,
+    /// The evaluation was cancelled ([`Expression::evaluate_cancellable`]).
+    #[error("the evaluation was cancelled")]
+    Cancelled,
 }
 
 /// Checks an expression's syntax (and nesting) without evaluating it ([`Expression::parse`] keeps
@@ -223,7 +249,7 @@ pub fn evaluate_with_states(
         // The source alone must parse: evaluation parses it inside a block (`wrap`), which accepts more
         // (an empty source, `a; b`).
         parse(source, &Bump::new())?;
-        evaluate_here(source, (!states.is_empty()).then_some(states), bindings)
+        evaluate_here(source, (!states.is_empty()).then_some(states), bindings, None)
     })
 }
 
@@ -233,6 +259,7 @@ fn evaluate_here(
     source: &str,
     states: Option<&[(&str, &Value)]>,
     bindings: &[(&str, &Value)],
+    cancel: Option<&Arc<AtomicBool>>,
 ) -> Result<Option<Value>, JsonataError> {
     let arena = Bump::new();
     let wrapped = wrap(source);
@@ -254,9 +281,14 @@ fn evaluate_here(
     for (name, arity, bounded) in BOUNDED {
         expr.assign_var(&format!("sfnBounded{name}"), JValue::nativefn(&arena, name, *arity, *bounded));
     }
+    // The arena already holds the bound values; the bound is on what the evaluation adds.
+    let limits = Limits { cancel: cancel.cloned(), max_arena_bytes: Some(MAX_EVALUATION_BYTES) };
     let evaluated = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        expr.evaluate_timeboxed(None, Some(MAX_DEPTH), Some(MAX_MILLIS))
+        expr.evaluate_with_limits(None, Some(MAX_DEPTH), Some(MAX_MILLIS), limits)
     }));
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return Err(JsonataError::Cancelled);
+    }
     let result = match evaluated {
         Ok(r) => r.map_err(|e| JsonataError::Threw(describe(&e)))?,
         Err(panic) => return Err(JsonataError::Threw(panic_message(&panic))),
@@ -381,8 +413,11 @@ fn check_regex<'a>(ctx: &FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> js
         return Ok(());
     }
     let pattern = match pattern {
+        // A linear-time match needs no check (jsonata-rs, patched, matches on regex-lite where it can).
+        JValue::Regex(r) if r.get_regex().is_linear() => return Ok(()),
         JValue::Regex(r) => r.as_pattern().to_owned(),
         // `$match` compiles a string as a pattern; `$split`, `$contains` and `$replace` match it literally.
+        JValue::String(s) if ctx.name == "match" && jsonata_rs::regex_is_linear(s) => return Ok(()),
         JValue::String(s) if ctx.name == "match" => s.to_string(),
         _ => return Ok(()),
     };
@@ -782,15 +817,61 @@ mod tests {
     }
 
     #[test]
+    fn catastrophic_patterns_match_in_linear_time() {
+        // Exponential (`(a+)+$`, issue 16's freeze) and polynomial (`\w*…\w*x`) backtracking shapes run on
+        // the linear-time engine: they answer, on long subjects, without the subject check.
+        let subject = format!("{}!", "a".repeat(5000));
+        let input = json!({"s": subject});
+        let eval_s = |src: &str| evaluate(src, &[("states", &json!({"input": input}))]);
+        assert_eq!(eval_s("$match($states.input.s, /(a+)+$/)"), Ok(Some(json!([]))));
+        assert_eq!(eval_s("$match($states.input.s, '(a+)+$')"), Ok(Some(json!([]))));
+        assert_eq!(eval_s("$contains($states.input.s, /\\w*\\w*\\w*\\w*\\w*\\w*x/)"), Ok(Some(json!(false))));
+        assert_eq!(eval_s("$contains($states.input.s, /(a|aa)*$/)"), Ok(Some(json!(true))));
+        assert_eq!(eval_s("$count($split($states.input.s, /(a*)*b/))"), Ok(Some(json!(1))));
+        assert_eq!(eval_s("$length($replace($states.input.s, /(a+)+!/, 'x'))"), Ok(Some(json!(1))));
+        // The same answers as the backtracking engine gave, groups and replacement references included.
+        assert_eq!(
+            eval("$match('ab-abb', /a(b+)/)"),
+            Ok(Some(
+                json!([{"match": "ab", "index": 0, "groups": ["b"]}, {"match": "abb", "index": 1, "groups": ["bb"]}])
+            ))
+        );
+        assert_eq!(
+            eval("$replace('John Smith', /(\\w+)\\s(\\w+)/, '$2, $1')"),
+            Ok(Some(json!("Smith, John")))
+        );
+        assert_eq!(eval("$contains('A\u{a0}B', /A\\sB/)"), Ok(Some(json!(true))));
+        assert_eq!(eval("$match('x\ry', /x.y/)"), Ok(Some(json!([]))));
+        assert_eq!(eval("$contains('HeLLo', /hello/i)"), Ok(Some(json!(true))));
+    }
+
+    #[test]
+    fn patterns_go_to_the_linear_engine_when_they_mean_the_same_there() {
+        for (p, linear) in [
+            ("(a+)+$", true),
+            ("\\w*\\w*\\w*x", true),
+            ("^[a-z]+@[a-z]+\\.com$", true),
+            ("[\\s\\d-]+", true),
+            ("(a)\\1", false),
+            ("(?=a)", false),
+            ("(?<n>a)", false),
+            ("[^]", false),
+            ("a[]b", false),
+            ("\\u0041", false),
+        ] {
+            assert_eq!(jsonata_rs::regex_is_linear(p), linear, "{p}");
+        }
+    }
+
+    #[test]
     fn regex_that_backtracks_exponentially_is_refused() {
+        // Back-references need the backtracking engine, so its subject check stays.
         let subject = format!("{}!", "a".repeat(40));
-        fails_fast(&format!("$match('{subject}', /(a+)+$/)"), "may backtrack exponentially");
-        fails_fast(&format!("$contains('{subject}', /(a|aa)*$/)"), "may backtrack exponentially");
-        fails_fast(&format!("$replace('{subject}', /(a+)+$/, 'x')"), "may backtrack exponentially");
-        fails_fast(&format!("$split('{subject}', /(a*)*b/)"), "may backtrack exponentially");
-        fails_fast(&format!("$match('{subject}', '(a+)+$')"), "may backtrack exponentially");
-        // Short subjects and patterns without nested repetition still match.
-        assert_eq!(eval("$match('aaa!', /(a+)+$/)"), Ok(Some(json!([]))));
+        fails_fast(&format!("$match('{subject}', /(a+)+\\1$/)"), "may backtrack exponentially");
+        fails_fast(&format!("$contains('{subject}', /(a|aa)*(?=b)/)"), "may backtrack exponentially");
+        fails_fast(&format!("$match('{subject}', '(a|aa)*(?=b)')"), "may backtrack exponentially");
+        // Short subjects still match.
+        assert_eq!(eval("$match('aaa!', /(a+)+\\1$/)"), Ok(Some(json!([]))));
         assert_eq!(eval(&format!("$contains('{subject}', /a+!$/)")), Ok(Some(json!(true))));
         assert_eq!(eval("$replace('a-b-c', /-/, '+')"), Ok(Some(json!("a+b+c"))));
         assert_eq!(eval("$split('a1b22c', /[0-9]+/)"), Ok(Some(json!(["a", "b", "c"]))));
@@ -817,6 +898,45 @@ mod tests {
         assert_eq!(eval("$pad('x', 3, '-')"), Ok(Some(json!("x--"))));
         assert_eq!(eval("$join(['a', 'b'], ',')"), Ok(Some(json!("a,b"))));
         assert_eq!(eval("$join($states.input.s)"), Ok(Some(json!("x"))));
+    }
+
+    #[test]
+    fn runaway_memory_ends_with_an_error() {
+        // A tail-recursive function (jsonata-rs does not grow its depth for it) held 6 GB before its
+        // time bound; strings doubled by `&` and arrays by `$append` the same.
+        for src in [
+            "($f := function($x){ $x > 1e12 ? $x : $f($x + 1) }; $f(0))",
+            "($f := function($s){ $f($s & $s) }; $f('ab'))",
+            "($f := function($a){ $f($append($a, $a)) }; $f([1, 2]))",
+            "$count([1..9999999].{'k': $string($)})",
+        ] {
+            fails_fast(src, "at most 134217728 are allowed");
+        }
+        assert_eq!(eval("($f := function($x){ $x > 100 ? $x : $f($x + 1) }; $f(0))"), Ok(Some(json!(101))));
+    }
+
+    fn spinner() -> Expression {
+        Expression::parse("$count($filter([1..1000000], function($v) { $v < 0 }))").unwrap()
+    }
+
+    #[test]
+    fn a_cancelled_evaluation_ends_at_its_next_step() {
+        let cancel = Arc::new(AtomicBool::new(true));
+        assert_eq!(spinner().evaluate_cancellable(&[], &[], Some(&cancel)), Err(JsonataError::Cancelled));
+        // From another thread, while it runs: without the check it would end at its memory bound (D3137),
+        // not as cancelled.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let running = std::thread::spawn({
+            let cancel = cancel.clone();
+            move || spinner().evaluate_cancellable(&[], &[], Some(&cancel))
+        });
+        cancel.store(true, Ordering::Relaxed);
+        assert_eq!(running.join().unwrap(), Err(JsonataError::Cancelled));
+        let unset = Arc::new(AtomicBool::new(false));
+        assert_eq!(
+            Expression::parse("1 + 1").unwrap().evaluate_cancellable(&[], &[], Some(&unset)),
+            Ok(Some(json!(2)))
+        );
     }
 
     #[test]

@@ -69,6 +69,11 @@ impl ApiError {
         ApiError::client("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{arn}'"))
     }
 
+    /// `StateMachineDeleting` (StartExecution, CreateStateMachine): the machine is being deleted.
+    pub fn machine_deleting(arn: &str) -> Self {
+        ApiError::client("StateMachineDeleting", format!("State machine is being deleted: '{arn}'"))
+    }
+
     /// `ExecutionDoesNotExist` for this ARN.
     pub fn execution_not_found(arn: &str) -> Self {
         ApiError::client("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'"))

@@ -66,10 +66,11 @@ impl Service {
         let machine = self.machine_name(machine_arn)?;
         let version = {
             let reg = self.read();
-            reg.machines
-                .get(machine)
-                .map(|m| m.version.clone())
-                .ok_or_else(|| ApiError::machine_not_found(machine_arn))?
+            let m = reg.machine(machine).ok_or_else(|| ApiError::machine_not_found(machine_arn))?;
+            if m.deleting {
+                return Err(ApiError::machine_deleting(machine_arn));
+            }
+            m.version.clone()
         };
         let name = match name {
             Some(n) if !arn::valid_name(n) => return Err(ApiError::invalid_name(n)),

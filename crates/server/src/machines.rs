@@ -88,7 +88,7 @@ impl Service {
         let mut out = json!({
             "stateMachineArn": m.arn,
             "name": v.machine,
-            "status": "ACTIVE",
+            "status": if m.deleting { "DELETING" } else { "ACTIVE" },
             "definition": v.definition,
             "roleArn": v.role_arn,
             "type": v.kind,
@@ -135,6 +135,10 @@ impl Service {
         let arn = arn::machine_arn(&self.region, &self.account, name);
         let created = {
             let mut reg = self.write();
+            reg.sweep(name);
+            if reg.machines.get(name).is_some_and(|m| m.deleting) {
+                return Err(ApiError::machine_deleting(&arn));
+            }
             match reg.machines.get(name) {
                 // Idempotent on name, definition, type, logging and tracing; roleArn and tags are ignored.
                 // The first create may still be waiting for its commit: answered once it is on disk.
@@ -164,7 +168,13 @@ impl Service {
                         revision_id: None,
                         update_ms: 0,
                     });
-                    let m = Machine { arn: arn.clone(), creation: version.update_date, version, tags };
+                    let m = Machine {
+                        arn: arn.clone(),
+                        creation: version.update_date,
+                        version,
+                        tags,
+                        deleting: false,
+                    };
                     if let Some(j) = &self.journal {
                         j.put_version(&m.version.record);
                         j.put_machine(&m.record());
@@ -184,7 +194,7 @@ impl Service {
         let arn = i.str_len("stateMachineArn", 1, 256)?;
         let name = self.machine_name(arn)?;
         let reg = self.read();
-        let m = reg.machines.get(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
+        let m = reg.machine(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
         Ok(self.describe_machine_json(m))
     }
 
@@ -249,13 +259,36 @@ impl Service {
     pub(crate) async fn delete_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("stateMachineArn", 1, 256)?;
-        // Deleting what does not exist succeeds; running executions of a deleted machine run to their end.
+        // Deleting what does not exist succeeds. With executions running, the machine is DELETING: they
+        // end (ABORTED) at their next state transition and the machine is gone once the last has ended
+        // (AWS: "It sets the state machine's status to DELETING … A state machine is deleted only when all
+        // its executions are completed. On the next state transition, the state machine's executions are
+        // terminated."). The journal forgets it at once: after a restart it is gone, and executions
+        // resumed from the journal run to their end.
         if let Some(name) = arn::machine_name(arn, &self.region, &self.account)? {
-            let removed = {
+            let (removed, running) = {
                 let mut reg = self.write();
-                reg.by_machine.remove(name);
-                reg.machines.remove(name).is_some()
+                let running: Vec<_> = reg
+                    .by_machine
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.ended().is_none())
+                    .filter_map(|e| e.live())
+                    .collect();
+                let existed = reg.machines.contains_key(name);
+                match reg.machines.get_mut(name) {
+                    Some(m) if !running.is_empty() => m.deleting = true,
+                    _ => {
+                        reg.by_machine.remove(name);
+                        reg.machines.remove(name);
+                    }
+                }
+                (existed, running)
             };
+            for execution in &running {
+                execution.terminate();
+            }
             if removed && let Some(j) = &self.journal {
                 j.delete_machine(name);
             }
@@ -277,6 +310,7 @@ impl Service {
         let mut next = None;
         let range =
             reg.machines.iter().filter(|(name, _)| after.as_ref().is_none_or(|a| name.as_str() > a.as_str()));
+        let range = range.filter(|(name, _)| reg.machine(name).is_some());
         for (name, m) in range {
             if items.len() == max {
                 next =

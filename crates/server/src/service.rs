@@ -34,6 +34,9 @@ pub(crate) struct Machine {
     pub(crate) creation: DateTime<Utc>,
     pub(crate) version: Arc<Version>,
     pub(crate) tags: Vec<(String, String)>,
+    /// DeleteStateMachine was called while executions ran: DELETING until the last one ends (AWS
+    /// "A state machine is deleted only when all its executions are completed"), then gone.
+    pub(crate) deleting: bool,
 }
 
 impl Machine {
@@ -147,6 +150,27 @@ pub(crate) struct Registry {
     pub(crate) next_seq: u64,
 }
 
+impl Registry {
+    /// True while an execution of the machine `name` runs.
+    pub(crate) fn running(&self, name: &str) -> bool {
+        self.by_machine.get(name).is_some_and(|list| list.iter().any(|e| e.ended().is_none()))
+    }
+
+    /// The machine `name`, unless it is gone: deleted, and its last execution ended.
+    pub(crate) fn machine(&self, name: &str) -> Option<&Machine> {
+        self.machines.get(name).filter(|m| !m.deleting || self.running(name))
+    }
+
+    /// Removes the machine `name` if it is gone (see [`Registry::machine`]); its executions stay
+    /// describable, as those of a machine deleted with none running do.
+    pub(crate) fn sweep(&mut self, name: &str) {
+        if self.machines.contains_key(name) && self.machine(name).is_none() {
+            self.machines.remove(name);
+            self.by_machine.remove(name);
+        }
+    }
+}
+
 /// The Step Functions service behind the HTTP endpoint.
 pub(crate) struct Service {
     pub(crate) engine: Engine,
@@ -241,7 +265,13 @@ impl Service {
             let arn = crate::arn::machine_arn(&region, &account, &m.name);
             reg.machines.insert(
                 m.name.clone(),
-                Machine { arn, creation: from_ms(m.creation_ms), version: version.clone(), tags: m.tags },
+                Machine {
+                    arn,
+                    creation: from_ms(m.creation_ms),
+                    version: version.clone(),
+                    tags: m.tags,
+                    deleting: false,
+                },
             );
         }
         let mut unresumed = 0usize;

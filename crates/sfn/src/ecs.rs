@@ -59,6 +59,12 @@ pub struct EcsConfig {
     /// Where the local backend's containers' output goes, line by line, as it is read (`sfn run` prints
     /// it); it is kept per task either way ([`LocalBackend::logs`]).
     pub output_sink: Option<Arc<dyn OutputSink>>,
+    /// The local backend's EC2-style capacity per cluster name (`--cluster NAME=cpu:…,memory:…`); other
+    /// clusters have the default ([`Capacity::default`]).
+    pub clusters: Vec<(String, Capacity)>,
+    /// The local backend's Fargate On-Demand vCPU quota (`--fargate-vcpu-quota`); none: not enforced, as
+    /// AWS's account-wide quota is no concern of a local run.
+    pub fargate_vcpu_quota: Option<u32>,
 }
 
 impl Default for EcsConfig {
@@ -72,6 +78,8 @@ impl Default for EcsConfig {
             region: "us-east-1".to_owned(),
             state_dir: None,
             output_sink: None,
+            clusters: Vec::new(),
+            fargate_vcpu_quota: None,
         }
     }
 }
@@ -169,6 +177,13 @@ impl EcsConfig {
                 let mut local = LocalBackend::new(tds).with_extra_env(env);
                 if let Some(sink) = &self.output_sink {
                     local = local.with_output_sink(sink.clone());
+                }
+
+                for (name, capacity) in &self.clusters {
+                    local = local.with_cluster_capacity(name, *capacity);
+                }
+                if let Some(quota) = self.fargate_vcpu_quota {
+                    local = local.with_fargate_vcpu_quota(quota);
                 }
                 EcsIntegration::new(Arc::new(local))
             }

@@ -220,3 +220,59 @@ async fn a_fargate_task_is_described_field_for_field_as_recorded() {
     assert_eq!(ours["PlatformVersion"], "1.4.0");
     assert!(ours["TaskArn"].as_str().unwrap().starts_with("arn:aws:ecs:eu-west-1:111122223333:task/jobs/"));
 }
+
+/// `--fargate-vcpu-quota`: FARGATE tasks count their vCPUs against the account's quota (AWS: "Fargate
+/// On-Demand vCPU resource count"), released when they stop; past it RunTask reports the quota failure,
+/// which the Failures rule turns into the task's failure.
+#[tokio::test]
+async fn fargate_vcpu_quota_when_set() {
+    // One vCPU: four 256-CPU tasks at once, not five.
+    let (engine, _) = engine(Arc::new(
+        LocalBackend::new(defs()).with_stop_grace(Duration::from_millis(500)).with_fargate_vcpu_quota(1),
+    ));
+    let map = |n: usize| {
+        let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 0, "End": true,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": SYNC, "TimeoutSeconds": 60,
+                "Parameters": {"TaskDefinition": "sleepy", "LaunchType": "FARGATE"}, "End": true}}}}}});
+        (def, Value::Array((0..n).map(|i| json!(i)).collect()))
+    };
+    let (def, items) = map(4);
+    let (o, _) = run(&engine, def, items).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{:?}", o.cause);
+    // The four are stopped, so their vCPUs are back: again four fit, a fifth does not.
+    let (def, items) = map(5);
+    let (o, _) = run(&engine, def, items).await;
+    assert_eq!(o.error.as_deref(), Some("AmazonECS.Unknown"), "{o:?}");
+    assert!(o.cause.unwrap().contains(sfn_ecs::FARGATE_QUOTA_REASON));
+    // EC2 tasks do not count against it.
+    let (o, _) = run(
+        &engine,
+        machine(SYNC, json!({"TaskDefinition": "ok", "LaunchType": "EC2"}), json!({})),
+        json!({}),
+    )
+    .await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{:?}", o.cause);
+}
+
+/// `--cluster NAME=cpu:…,memory:…`: one cluster's EC2-style capacity, the others keep theirs.
+#[tokio::test]
+async fn capacity_per_cluster() {
+    let (engine, _) = engine(Arc::new(
+        LocalBackend::new(defs())
+            .with_stop_grace(Duration::from_millis(500))
+            .with_cluster_capacity("large", Capacity { cpu: 8192, memory_mib: 32768 })
+            .with_cluster_capacity(
+                "arn:aws:ecs:us-east-1:123456789012:cluster/tiny",
+                Capacity { cpu: 128, memory_mib: 8192 },
+            ),
+    ));
+    let task = |cluster: &str| machine(SYNC, json!({"Cluster": cluster, "TaskDefinition": "big"}), json!({}));
+    let (o, _) = run(&engine, task("large"), json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{:?}", o.cause);
+    let (o, _) = run(&engine, task("default"), json!({})).await;
+    assert!(o.cause.unwrap().contains("RESOURCE:MEMORY"));
+    let (o, _) =
+        run(&engine, machine(SYNC, json!({"Cluster": "tiny", "TaskDefinition": "ok"}), json!({})), json!({}))
+            .await;
+    assert!(o.cause.unwrap().contains("RESOURCE:CPU"));
+}

@@ -196,10 +196,11 @@ async fn distributed_map_fields_fail_instead_of_running_inline() {
 
 #[tokio::test]
 async fn runaway_jsonata_fails_with_query_evaluation_error() {
-    // A regular expression that backtracks exponentially, and a string of a billion characters: both
-    // refused before jsonata-rs starts, as `States.QueryEvaluationError` in AWS's wording.
+    // A regular expression that needs the backtracking engine and may backtrack exponentially, and a
+    // string of a billion characters: both refused before jsonata-rs starts, as
+    // `States.QueryEvaluationError` in AWS's wording.
     for (expr, why) in [
-        ("$match($states.input.s, /(a+)+$/)", "may backtrack exponentially"),
+        ("$match($states.input.s, /(a+)+\\1$/)", "may backtrack exponentially"),
         ("$pad('', 1e9)", "at most 1048576 are allowed in one string"),
     ] {
         let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
@@ -215,4 +216,9 @@ async fn runaway_jsonata_fails_with_query_evaluation_error() {
         );
         assert!(cause.contains(&prefix) && cause.contains(why), "{cause}");
     }
+    // Without the back-reference the pattern runs on the linear-time engine: it answers (issue 16's freeze).
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Output": "{% $match($states.input.s, /(a+)+$/) %}", "End": true}}});
+    let o = run_with(EngineConfig::default(), def, json!({"s": format!("{}!", "a".repeat(5000))})).await;
+    assert_eq!((o.status, o.output), (ExecutionStatus::Succeeded, Some(json!([]))));
 }

@@ -6,6 +6,7 @@ mod fake;
 mod history;
 mod history_diff;
 mod jsonata;
+mod jsonata_pool;
 mod limits;
 mod links;
 mod resume;

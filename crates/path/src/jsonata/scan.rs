@@ -311,6 +311,11 @@ pub(crate) fn reads(source: &str) -> Reads {
                 // `$states.name` reads one member; anything else may read any.
                 let mut ahead = lex.clone();
                 let member = match (ahead.next(), ahead.next()) {
+                    // A focus or index binding on the step (`$states.input@$v`, `…#$i`) makes jsonata-rs
+                    // yield from `$states` itself (found by the `jsonata-reads` fuzz target).
+                    (Tok::Op("."), Tok::Name(_)) if matches!(ahead.clone().next(), Tok::Op("@" | "#")) => {
+                        None
+                    }
                     (Tok::Op("."), Tok::Name(n)) => Some(StatesMember::named(n)),
                     _ => None,
                 };
@@ -407,8 +412,16 @@ mod tests {
         assert_eq!(members("$states . /* c */ input"), ["input"]);
         assert_eq!(members("$states.other"), Vec::<&str>::new());
         assert!(reads("$states.other").states);
-        for whole in ["$states", "$keys($states)", "$states[0]", "$states.$x", "$states.'input'", "$states.*"]
-        {
+        for whole in [
+            "$states",
+            "$keys($states)",
+            "$states[0]",
+            "$states.$x",
+            "$states.'input'",
+            "$states.*",
+            "$states.input@$v",
+            "$states.input#$i",
+        ] {
             assert_eq!(members(whole), ["input", "result", "errorOutput", "context"], "{whole}");
         }
     }

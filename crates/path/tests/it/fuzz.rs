@@ -717,6 +717,24 @@ fn jsonata_binds_what_it_reads() {
     });
 }
 
+/// Found by `jsonata-reads` (case 105700): a focus or index binding on a `$states` step makes
+/// jsonata-rs yield from `$states` itself, so such a step reads every member.
+#[test]
+fn jsonata_reads_regressions() {
+    let input = json!({"a": [1, 2]});
+    let result = json!({"r": true});
+    let states: [(&str, &Value); 2] = [("input", &input), ("result", &result)];
+    for src in ["$states.input@$v", "$states.input#$i"] {
+        let e = jsonata::Expression::parse(src).unwrap();
+        let vars: Vec<(&str, &Value)> = e.variables().map(|v| (v, &Value::Null)).collect();
+        assert_eq!(
+            order_free(&e.evaluate(&states, &vars)),
+            order_free(&jsonata::evaluate_with_states(src, &states, &vars)),
+            "{src}"
+        );
+    }
+}
+
 /// A result with every array's items and every string's characters sorted.
 fn order_free(r: &Result<Option<Value>, jsonata::JsonataError>) -> String {
     fn value(v: &Value) -> String {

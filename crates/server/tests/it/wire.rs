@@ -616,3 +616,45 @@ async fn the_callback_endpoint_answers_send_task_only() {
     task.abort();
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// DeleteStateMachine with an execution running (AWS API reference, DeleteStateMachine: "It sets the state
+/// machine's status to DELETING … A state machine is deleted only when all its executions are completed.
+/// On the next state transition, the state machine's executions are terminated."): DELETING while it runs,
+/// no new execution (`StateMachineDeleting`), the running one finishes its state and ends ABORTED without
+/// entering the next one, then the machine is gone and its execution still describable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_state_machine_with_running_executions() {
+    let s = TestServer::start().await;
+    let arn = s.create("deleting", &wait_machine(1)).await;
+    let exec = s.ok("StartExecution", json!({"stateMachineArn": arn})).await["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(s.ok("DeleteStateMachine", json!({"stateMachineArn": arn})).await, json!({}));
+    assert_eq!(s.ok("DescribeStateMachine", json!({"stateMachineArn": arn})).await["status"], "DELETING");
+    let (status, v) = s.call("StartExecution", json!({"stateMachineArn": arn})).await;
+    assert_eq!((status, v["__type"].clone()), (400, json!(format!("{NS}#StateMachineDeleting"))));
+    let (status, v) = s
+        .call(
+            "CreateStateMachine",
+            json!({"name": "deleting", "definition": wait_machine(1).to_string(), "roleArn": crate::ROLE}),
+        )
+        .await;
+    assert_eq!((status, v["__type"].clone()), (400, json!(format!("{NS}#StateMachineDeleting"))));
+
+    let d = s.wait(&exec).await;
+    assert_eq!(d["status"], "ABORTED");
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": exec})).await;
+    let types: Vec<_> =
+        h["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+    assert!(types.contains(&"WaitStateExited".to_owned()), "the Wait state ran to its end: {types:?}");
+    assert!(!types.contains(&"PassStateEntered".to_owned()), "no state entered after the delete: {types:?}");
+    assert_eq!(types.last().map(String::as_str), Some("ExecutionAborted"));
+
+    let (_, v) = s.call("DescribeStateMachine", json!({"stateMachineArn": arn})).await;
+    assert_eq!(v["__type"], format!("{NS}#StateMachineDoesNotExist"));
+    assert_eq!(s.ok("ListStateMachines", json!({})).await, json!({"stateMachines": []}));
+    assert_eq!(s.ok("DescribeExecution", json!({"executionArn": exec})).await["status"], "ABORTED");
+    // The name is free again.
+    s.create("deleting", &wait_machine(0)).await;
+}
