@@ -22,14 +22,19 @@ const STOP_WAIT: Duration = Duration::from_secs(10);
 const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
 
 /// What StartExecution and StartSyncExecution share: the checked request.
-struct Start<'a> {
-    machine_arn: &'a str,
+struct Start {
+    /// The state machine's (unqualified) ARN.
+    machine_arn: String,
     name: String,
     input_text: String,
     input: Value,
     version: Arc<Version>,
     /// The test case (`…:stateMachine:NAME#TestCase`) and its mocks.
     mocks: Option<(String, Arc<dyn sfn_engine::TaskMocks>)>,
+    /// Started on a version or an alias: the version's ARN.
+    version_arn: Option<String>,
+    /// Started on an alias: its ARN.
+    alias_arn: Option<String>,
 }
 
 fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
@@ -53,7 +58,7 @@ fn strip_data(event: &mut Value) {
 
 impl Service {
     /// Checks a start request in AWS's order: model constraints, the machine, the name, then the input.
-    fn check_start<'a>(&self, body: &'a Value) -> Result<Start<'a>, ApiError> {
+    fn check_start(&self, body: &Value) -> Result<Start, ApiError> {
         let i = Input::new(body);
         let machine_arn = i.str_len("stateMachineArn", 1, 256)?;
         let name = i.opt_str_len("name", 1, 80)?;
@@ -63,15 +68,10 @@ impl Service {
             Some(_) => crate::mocking::split(machine_arn),
             None => (machine_arn, None),
         };
-        let machine = self.machine_name(machine_arn)?;
-        let version = {
-            let reg = self.read();
-            let m = reg.machine(machine).ok_or_else(|| ApiError::machine_not_found(machine_arn))?;
-            if m.deleting {
-                return Err(ApiError::machine_deleting(machine_arn));
-            }
-            m.version.clone()
-        };
+        let target = self.resolve(machine_arn)?;
+        let machine = target.name.as_str();
+        let version = target.version.clone();
+        let base_arn = arn::machine_arn(&self.region, &self.account, machine);
         let name = match name {
             Some(n) if !arn::valid_name(n) => return Err(ApiError::invalid_name(n)),
             Some(n) => n.to_owned(),
@@ -90,7 +90,16 @@ impl Service {
             }
             _ => None,
         };
-        Ok(Start { machine_arn, name, input_text, input: value, version, mocks })
+        Ok(Start {
+            machine_arn: base_arn,
+            name,
+            input_text,
+            input: value,
+            version,
+            mocks,
+            version_arn: target.version_arn,
+            alias_arn: target.alias_arn,
+        })
     }
 
     fn prepared(version: &Version) -> Result<&sfn_engine::Prepared, ApiError> {
@@ -99,7 +108,7 @@ impl Service {
         })
     }
 
-    fn start_request(s: &Start<'_>) -> StartRequest {
+    fn start_request(s: &Start) -> StartRequest {
         StartRequest {
             execution_name: s.name.clone(),
             input: s.input.clone(),
@@ -109,14 +118,14 @@ impl Service {
     }
 
     /// Starts `s` under `arn`, with its test case's mocks when it has one.
-    fn launch(&self, prepared: &sfn_engine::Prepared, s: &Start<'_>, arn: String) -> sfn_engine::Execution {
+    fn launch(&self, prepared: &sfn_engine::Prepared, s: &Start, arn: String) -> sfn_engine::Execution {
         match &s.mocks {
             Some((_, m)) => self.engine.start_mocked(prepared, Self::start_request(s), arn, m.clone()),
             None => self.engine.start_with_arn(prepared, Self::start_request(s), arn),
         }
     }
 
-    fn express_arn(&self, s: &Start<'_>) -> String {
+    fn express_arn(&self, s: &Start) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         arn::express_arn(&self.region, &self.account, &s.version.record.machine, &s.name, &id)
     }
@@ -161,12 +170,14 @@ impl Service {
                         seq,
                         arn: exec_arn.clone(),
                         name: s.name.clone(),
-                        machine_arn: s.machine_arn.to_owned(),
+                        machine_arn: s.machine_arn.clone(),
                         version: s.version.clone(),
                         input: s.input_text.clone(),
                         start_date: execution.start_date,
                         run: Mutex::new(Run::Live { execution, ended: None }),
                         test_case: s.mocks.as_ref().map(|(c, _)| c.clone()),
+                        version_arn: s.version_arn.clone(),
+                        alias_arn: s.alias_arn.clone(),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
                     reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
@@ -238,6 +249,12 @@ impl Service {
         out.insert("startDate".into(), date(e.start_date));
         out.insert("input".into(), json!(e.input));
         out.insert("inputDetails".into(), json!({"included": true}));
+        if let Some(v) = &e.version_arn {
+            out.insert("stateMachineVersionArn".into(), json!(v));
+        }
+        if let Some(a) = &e.alias_arn {
+            out.insert("stateMachineAliasArn".into(), json!(a));
+        }
         if let Some(x) = &ended {
             out.insert("stopDate".into(), date(x.stop_date));
             if let Some(o) = &x.output {

@@ -21,7 +21,18 @@ use crate::service::Service;
 pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Value, ApiError> {
     match op {
         "CreateStateMachine" => service.create_state_machine(body).await,
+        "DescribeStateMachine" if Service::names_version(body) => {
+            service.describe_version(body["stateMachineArn"].as_str().unwrap_or_default())
+        }
         "DescribeStateMachine" => service.describe_state_machine(body),
+        "PublishStateMachineVersion" => service.publish_state_machine_version(body).await,
+        "ListStateMachineVersions" => service.list_state_machine_versions(body),
+        "DeleteStateMachineVersion" => service.delete_state_machine_version(body),
+        "CreateStateMachineAlias" => service.create_state_machine_alias(body),
+        "DescribeStateMachineAlias" => service.describe_state_machine_alias(body),
+        "UpdateStateMachineAlias" => service.update_state_machine_alias(body),
+        "DeleteStateMachineAlias" => service.delete_state_machine_alias(body),
+        "ListStateMachineAliases" => service.list_state_machine_aliases(body),
         "UpdateStateMachine" => service.update_state_machine(body).await,
         "DeleteStateMachine" => service.delete_state_machine(body).await,
         "ListStateMachines" => service.list_state_machines(body),

@@ -37,6 +37,85 @@ pub(crate) struct Machine {
     /// DeleteStateMachine was called while executions ran: DELETING until the last one ends (AWS
     /// "A state machine is deleted only when all its executions are completed"), then gone.
     pub(crate) deleting: bool,
+    /// Its published versions and its aliases.
+    pub(crate) published: Published,
+}
+
+/// A published version (`…:stateMachine:NAME:N`): an immutable snapshot of a revision.
+pub(crate) struct PublishedVersion {
+    pub(crate) version: Arc<Version>,
+    pub(crate) description: Option<String>,
+    pub(crate) creation: DateTime<Utc>,
+}
+
+/// An alias (`…:stateMachine:NAME:ALIAS`): one or two versions, each with its weight (they sum to 100).
+#[derive(Clone)]
+pub(crate) struct Alias {
+    pub(crate) description: Option<String>,
+    pub(crate) routing: Vec<(u64, u64)>,
+    pub(crate) creation: DateTime<Utc>,
+    pub(crate) update: DateTime<Utc>,
+}
+
+/// A machine's versions and aliases. Version numbers are never reused: `last` is the highest given.
+#[derive(Default)]
+pub(crate) struct Published {
+    pub(crate) versions: BTreeMap<u64, PublishedVersion>,
+    pub(crate) last: u64,
+    pub(crate) aliases: BTreeMap<String, Alias>,
+}
+
+/// What a state machine ARN, a version ARN or an alias ARN starts: the version, and the qualified ARNs
+/// DescribeExecution reports.
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) version: Arc<Version>,
+    pub(crate) version_arn: Option<String>,
+    pub(crate) alias_arn: Option<String>,
+}
+
+/// At most this many versions per state machine (AWS's quota: 1000).
+const MAX_VERSIONS: usize = 1000;
+
+/// Publishes `m`'s current revision: its number and creation date (the latest version's when that is
+/// already this revision).
+pub(crate) fn publish(
+    m: &mut Machine,
+    description: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(u64, DateTime<Utc>), ApiError> {
+    let p = &mut m.published;
+    if let Some((n, latest)) = p.versions.iter().next_back()
+        && Arc::ptr_eq(&latest.version, &m.version)
+    {
+        return Ok((*n, latest.creation));
+    }
+    if p.versions.len() >= MAX_VERSIONS {
+        return Err(ApiError::client(
+            "ServiceQuotaExceededException",
+            format!("The maximum number of versions ({MAX_VERSIONS}) of '{}' is reached", m.arn),
+        ));
+    }
+    p.last = p.last.saturating_add(1);
+    let version = PublishedVersion {
+        version: m.version.clone(),
+        description: description.map(str::to_owned),
+        creation: now,
+    };
+    p.versions.insert(p.last, version);
+    Ok((p.last, now))
+}
+
+/// Picks a version of an alias's routing by weight (`roll` in 0..100).
+pub(crate) fn route(routing: &[(u64, u64)], roll: u64) -> Option<u64> {
+    let mut acc = 0;
+    for (number, weight) in routing {
+        acc += weight;
+        if roll < acc {
+            return Some(*number);
+        }
+    }
+    routing.iter().rev().find(|(_, w)| *w > 0).or(routing.last()).map(|(n, _)| *n)
 }
 
 impl Machine {
@@ -94,6 +173,10 @@ pub(crate) struct ExecEntry {
     pub(crate) run: Mutex<Run>,
     /// The Step Functions Local test case it runs, if any.
     pub(crate) test_case: Option<String>,
+    /// Started on a version ARN (or an alias, which names a version): that version's ARN.
+    pub(crate) version_arn: Option<String>,
+    /// Started on an alias ARN: the alias's ARN.
+    pub(crate) alias_arn: Option<String>,
 }
 
 impl ExecEntry {
@@ -271,6 +354,7 @@ impl Service {
                     version: version.clone(),
                     tags: m.tags,
                     deleting: false,
+                    published: Published::default(),
                 },
             );
         }
@@ -309,6 +393,8 @@ impl Service {
                 start_date: from_ms(rec.start_ms),
                 run: Mutex::new(run),
                 test_case: rec.test_case.clone(),
+                version_arn: None,
+                alias_arn: None,
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
             if reg.machines.contains_key(&rec.machine) {
@@ -388,6 +474,50 @@ impl Service {
             .ok_or_else(|| ApiError::machine_not_found(arn))
     }
 
+    /// What `arn` starts: a state machine ARN its current version; `…:NAME:N` version N; `…:NAME:ALIAS`
+    /// a version of the alias's routing, picked by weight. `StateMachineDoesNotExist` for a machine that
+    /// does not exist, `ResourceNotFound` for a version or alias that does not.
+    pub(crate) fn resolve(&self, arn: &str) -> Result<Target, ApiError> {
+        let a = crate::arn::parse(arn)?;
+        let crate::arn::Named::StateMachine { name, qualifier } = a.named else {
+            return Err(ApiError::invalid_arn(format_args!(
+                "Resource type not valid in this context: {arn}"
+            )));
+        };
+        if a.region != self.region || a.account != self.account {
+            return Err(ApiError::machine_not_found(arn));
+        }
+        let reg = self.read();
+        let base = crate::arn::machine_arn(&self.region, &self.account, name);
+        let m = reg.machine(name).ok_or_else(|| ApiError::machine_not_found(&base))?;
+        if m.deleting {
+            return Err(ApiError::machine_deleting(&base));
+        }
+        let target = |version: Arc<Version>, version_arn, alias_arn| Target {
+            name: name.to_owned(),
+            version,
+            version_arn,
+            alias_arn,
+        };
+        let Some(q) = qualifier else { return Ok(target(m.version.clone(), None, None)) };
+        let published = |n: u64| {
+            m.published
+                .versions
+                .get(&n)
+                .map(|p| (p.version.clone(), format!("{base}:{n}")))
+                .ok_or_else(|| not_found(&format!("{base}:{n}")))
+        };
+        if let Ok(n) = q.parse::<u64>() {
+            let (v, varn) = published(n)?;
+            return Ok(target(v, Some(varn), None));
+        }
+        let alias = m.published.aliases.get(q).ok_or_else(|| not_found(arn))?;
+        let roll = (uuid::Uuid::new_v4().as_u128() % 100) as u64;
+        let n = route(&alias.routing, roll).ok_or_else(|| not_found(arn))?;
+        let (v, varn) = published(n)?;
+        Ok(target(v, Some(varn), Some(arn.to_owned())))
+    }
+
     /// The execution with this ARN.
     pub(crate) fn execution(&self, arn: &str) -> Result<Arc<ExecEntry>, ApiError> {
         if crate::arn::execution_kind(arn)? {
@@ -411,6 +541,11 @@ impl Service {
         }
         Value::Object(out)
     }
+}
+
+/// `ResourceNotFound: Resource not found: '<arn>'`.
+pub(crate) fn not_found(arn: &str) -> ApiError {
+    ApiError::client("ResourceNotFound", format!("Resource not found: '{arn}'"))
 }
 
 /// `{"level": "OFF", "includeExecutionData": false}` unless given.

@@ -16,6 +16,7 @@ mod reliability;
 mod sdk;
 mod security;
 mod test_state;
+mod versions;
 mod wire;
 
 use std::net::SocketAddr;
