@@ -108,3 +108,121 @@ async fn publish_list_describe_start_and_delete_versions() {
         .await;
     assert_eq!(published["stateMachineVersionArn"], format!("{base}:4"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliases_route_by_weight_and_protect_their_versions() {
+    let s = TestServer::start().await;
+    let base = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:aliased");
+    let v1 = s
+        .ok(
+            "CreateStateMachine",
+            json!({"name": "aliased", "definition": pass(1).to_string(), "roleArn": crate::ROLE, "publish": true}),
+        )
+        .await["stateMachineVersionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v2 = s
+        .ok(
+            "UpdateStateMachine",
+            json!({"stateMachineArn": base, "definition": pass(2).to_string(), "publish": true}),
+        )
+        .await["stateMachineVersionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Bad routing: weights not summing to 100, a version that does not exist, an all-digit name.
+    let bad = [
+        json!({"name": "live", "routingConfiguration": [{"stateMachineVersionArn": v1, "weight": 50}]}),
+        json!({"name": "live", "routingConfiguration": [{"stateMachineVersionArn": format!("{base}:9"), "weight": 100}]}),
+        json!({"name": "123", "routingConfiguration": [{"stateMachineVersionArn": v1, "weight": 100}]}),
+        json!({"name": "live", "routingConfiguration": []}),
+    ];
+    let codes: Vec<String> = {
+        let mut out = Vec::new();
+        for b in bad {
+            let (status, e) = s.call("CreateStateMachineAlias", b).await;
+            assert_eq!(status, 400);
+            out.push(code(&e).to_owned());
+        }
+        out
+    };
+    assert_eq!(
+        codes,
+        ["ValidationException", "ResourceNotFound", "ValidationException", "ValidationException"]
+    );
+
+    let routing = json!([{"stateMachineVersionArn": v1, "weight": 100}]);
+    let created = s
+        .ok(
+            "CreateStateMachineAlias",
+            json!({"name": "live", "description": "prod", "routingConfiguration": routing}),
+        )
+        .await;
+    let alias = format!("{base}:live");
+    assert_eq!(created["stateMachineAliasArn"], alias);
+    // The same request again is idempotent; another routing under the same name conflicts.
+    let same = s
+        .ok(
+            "CreateStateMachineAlias",
+            json!({"name": "live", "description": "prod", "routingConfiguration": routing}),
+        )
+        .await;
+    assert_eq!(same["creationDate"], created["creationDate"]);
+    let (status, e) = s
+        .call(
+            "CreateStateMachineAlias",
+            json!({"name": "live", "routingConfiguration": [{"stateMachineVersionArn": v2, "weight": 100}]}),
+        )
+        .await;
+    assert_eq!((status, code(&e)), (400, "ConflictException"));
+
+    let d = s.ok("DescribeStateMachineAlias", json!({"stateMachineAliasArn": alias})).await;
+    assert_eq!(d["name"], "live");
+    assert_eq!(d["description"], "prod");
+    assert_eq!(d["routingConfiguration"], routing);
+
+    // Start on the alias: version 1 runs; DescribeExecution names the alias and the version.
+    let e1 = s.ok("StartExecution", json!({"stateMachineArn": alias})).await;
+    let d1 = s.wait(e1["executionArn"].as_str().unwrap()).await;
+    assert_eq!(d1["output"], "1");
+    assert_eq!(d1["stateMachineAliasArn"], alias);
+    assert_eq!(d1["stateMachineVersionArn"], v1);
+
+    // A version an alias routes to cannot be deleted.
+    let (status, e) = s.call("DeleteStateMachineVersion", json!({"stateMachineVersionArn": v1})).await;
+    assert_eq!((status, code(&e)), (400, "ConflictException"), "{e}");
+
+    // Two versions, 50/50: both run over 40 starts (the chance that one never runs is 2^-39).
+    s.ok(
+        "UpdateStateMachineAlias",
+        json!({"stateMachineAliasArn": alias, "routingConfiguration": [
+            {"stateMachineVersionArn": v1, "weight": 50}, {"stateMachineVersionArn": v2, "weight": 50}]}),
+    )
+    .await;
+    let mut outputs = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let e = s.ok("StartExecution", json!({"stateMachineArn": alias})).await;
+        let d = s.wait(e["executionArn"].as_str().unwrap()).await;
+        assert!(d["stateMachineVersionArn"].as_str().unwrap().ends_with(d["output"].as_str().unwrap()));
+        outputs.insert(d["output"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(outputs.into_iter().collect::<Vec<_>>(), ["1", "2"]);
+
+    // Listing: the machine's aliases, and those routing to a version.
+    let list = s.ok("ListStateMachineAliases", json!({"stateMachineArn": base})).await;
+    assert_eq!(list["stateMachineAliases"][0]["stateMachineAliasArn"], alias);
+    let of_v2 = s.ok("ListStateMachineAliases", json!({"stateMachineArn": v2})).await;
+    assert_eq!(of_v2["stateMachineAliases"].as_array().unwrap().len(), 1);
+
+    let (status, e) = s.call("UpdateStateMachineAlias", json!({"stateMachineAliasArn": alias})).await;
+    assert_eq!((status, code(&e)), (400, "ValidationException"));
+    s.ok("DeleteStateMachineAlias", json!({"stateMachineAliasArn": alias})).await;
+    let (status, e) = s.call("DescribeStateMachineAlias", json!({"stateMachineAliasArn": alias})).await;
+    assert_eq!((status, code(&e)), (400, "ResourceNotFound"));
+    let (status, e) = s.call("StartExecution", json!({"stateMachineArn": alias})).await;
+    assert_eq!((status, code(&e)), (400, "ResourceNotFound"));
+    // With the alias gone its versions can be deleted.
+    s.ok("DeleteStateMachineVersion", json!({"stateMachineVersionArn": v1})).await;
+}
