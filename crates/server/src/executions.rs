@@ -37,6 +37,36 @@ struct Start {
     alias_arn: Option<String>,
 }
 
+/// An execution can be redriven for 14 days after it ended (API reference, RedriveExecution).
+const REDRIVE_DAYS: i64 = 14;
+
+/// `ExecutionNotRedrivable` with this message.
+fn not_redrivable(message: impl std::fmt::Display) -> ApiError {
+    ApiError::client("ExecutionNotRedrivable", message.to_string())
+}
+
+/// The top-level state an execution ended in — the last one of `top` entered and not exited — and the
+/// input it was entered with.
+fn redriven_state(events: &[Value], top: &[&str]) -> Option<(String, String)> {
+    let mut open: Option<(String, String)> = None;
+    for e in events {
+        let kind = e["type"].as_str().unwrap_or_default();
+        let details = &e["stateEnteredEventDetails"];
+        if kind.ends_with("StateEntered")
+            && let Some(name) = details["name"].as_str().filter(|n| top.contains(n))
+        {
+            open = Some((name.to_owned(), details["input"].as_str().unwrap_or("{}").to_owned()));
+        } else if kind.ends_with("StateExited")
+            && open
+                .as_ref()
+                .is_some_and(|(n, _)| e["stateExitedEventDetails"]["name"].as_str() == Some(n.as_str()))
+        {
+            open = None;
+        }
+    }
+    open
+}
+
 fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
     ApiError::client("InvalidExecutionInput", format!("Invalid State Machine Execution Input: '{detail}'"))
 }
@@ -178,6 +208,7 @@ impl Service {
                         test_case: s.mocks.as_ref().map(|(c, _)| c.clone()),
                         version_arn: s.version_arn.clone(),
                         alias_arn: s.alias_arn.clone(),
+                        redrive: Mutex::default(),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
                     reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
@@ -268,11 +299,20 @@ impl Service {
                 out.insert("cause".into(), json!(c));
             }
         }
-        out.insert("redriveCount".into(), json!(0));
+        let (count, redrive_date) = e.redrive_counts();
+        out.insert("redriveCount".into(), json!(count));
+        if let Some(d) = redrive_date {
+            out.insert("redriveDate".into(), date(d));
+        }
         let status = ended.as_ref().map_or("RUNNING", |x| x.status.as_str()).to_owned();
-        let (redrive, reason) = match status.as_str() {
-            "FAILED" | "TIMED_OUT" | "ABORTED" => ("REDRIVABLE", None),
-            other => ("NOT_REDRIVABLE", Some(format!("Execution is {other} and cannot be redriven"))),
+        let (redrive, reason) = match (status.as_str(), e.test_case.is_some()) {
+            ("FAILED" | "TIMED_OUT" | "ABORTED", false) => ("REDRIVABLE", None),
+            (_, true) => {
+                ("NOT_REDRIVABLE", Some("Execution runs a test case and cannot be redriven".to_owned()))
+            }
+            (other, false) => {
+                ("NOT_REDRIVABLE", Some(format!("Execution is {other} and cannot be redriven")))
+            }
         };
         out.insert("redriveStatus".into(), json!(redrive));
         if let Some(r) = reason {
@@ -326,10 +366,13 @@ impl Service {
                 "name": e.name,
                 "status": st,
                 "startDate": date(e.start_date),
-                "redriveCount": 0,
+                "redriveCount": e.redrive_counts().0,
             });
             if let (Some(x), Some(o)) = (&ended, item.as_object_mut()) {
                 o.insert("stopDate".into(), date(x.stop_date));
+            }
+            if let (Some(d), Some(o)) = (e.redrive_counts().1, item.as_object_mut()) {
+                o.insert("redriveDate".into(), date(d));
             }
             items.push(item);
         }
@@ -342,8 +385,13 @@ impl Service {
 
     /// Every event of an execution in GetExecutionHistory's shape.
     async fn events(&self, e: &ExecEntry) -> Result<Vec<Value>, ApiError> {
-        if let Some(execution) = e.live() {
-            return Ok(execution.history().events().iter().map(sfn_engine::Event::to_json).collect());
+        {
+            // The redrive lock first (as RedriveExecution takes it): the run and its prior history match.
+            let redrive = e.redrive.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(execution) = e.live() {
+                let events = execution.history().events().iter().map(sfn_engine::Event::to_json).collect();
+                return Ok(redrive.stitch(events));
+            }
         }
         let Some(journal) = self.journal.clone() else { return Ok(Vec::new()) };
         let arn = e.arn.clone();
@@ -451,6 +499,92 @@ impl Service {
         };
         self.durable().await?;
         Ok(json!({"stopDate": date(now)}))
+    }
+
+    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution goes on from the top-level state it
+    /// ended in, with the input that state was entered with; the states before it are not run again
+    /// (API reference, RedriveExecution: "it continues the failed execution from the unsuccessful step
+    /// and uses the same input. Step Functions preserves the results and execution history of the
+    /// successful steps"). Its history keeps every event and goes on with `ExecutionRedriven`
+    /// (`executionRedrivenEventDetails.redriveCount`) and the redriven state's events; its ARN, name
+    /// and start date stay. A Parallel or Map state it ended in runs again whole (AWS reruns only
+    /// its failed branches or iterations); variables assigned before the redriven state are not kept.
+    pub(crate) async fn redrive_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("executionArn", 1, 2048)?;
+        i.opt_str_len("clientToken", 1, 64)?;
+        if arn::execution_kind(arn)? {
+            return Err(not_redrivable(format_args!("Execution is EXPRESS and cannot be redriven: '{arn}'")));
+        }
+        let e = self.execution(arn)?;
+        if self.journal.is_some() {
+            return Err(ApiError::client(
+                "ValidationException",
+                "RedriveExecution is not available on a server with a state directory (redriven histories are not journaled yet)",
+            ));
+        }
+        if e.test_case.is_some() {
+            return Err(not_redrivable(format_args!(
+                "Execution runs a test case and cannot be redriven: '{arn}'"
+            )));
+        }
+        let ended = e.ended().ok_or_else(|| {
+            not_redrivable(format_args!("Execution is RUNNING and cannot be redriven: '{arn}'"))
+        })?;
+        if !matches!(ended.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
+            return Err(not_redrivable(format_args!(
+                "Execution is {} and cannot be redriven: '{arn}'",
+                ended.status
+            )));
+        }
+        let now = self.engine.clock().now();
+        if now - ended.stop_date > chrono::Duration::days(REDRIVE_DAYS) {
+            return Err(not_redrivable(format_args!(
+                "Execution ended more than {REDRIVE_DAYS} days ago and cannot be redriven: '{arn}'"
+            )));
+        }
+        let events = self.events(&e).await?;
+        let record = &e.version.record;
+        let definition: Value = serde_json::from_str(&record.definition).unwrap_or_default();
+        let top: Vec<&str> = definition["States"]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let (state, input) = match redriven_state(&events, &top) {
+            Some(found) => found,
+            None => (definition["StartAt"].as_str().unwrap_or_default().to_owned(), e.input.clone()),
+        };
+        let prepared = crate::service::prepare_from(&self.engine, record, &state).map_err(|why| {
+            ApiError::client("ValidationException", format!("This state machine cannot run locally: {why}"))
+        })?;
+        let input_value: Value = serde_json::from_str(&input).unwrap_or_else(|_| json!({}));
+        let request = StartRequest {
+            execution_name: e.name.clone(),
+            input: input_value,
+            role_arn: Some(record.role_arn.clone()),
+            input_text: Some(input),
+        };
+        let execution = Arc::new(self.engine.start_with_arn(&prepared, request, e.arn.clone()));
+        {
+            let mut r = e.redrive.lock().unwrap_or_else(|p| p.into_inner());
+            let last = events.len() as u64;
+            r.count = r.count.saturating_add(1);
+            r.date = Some(now);
+            let count = r.count;
+            r.prior = events;
+            r.prior.push(json!({
+                "timestamp": date(now),
+                "type": "ExecutionRedriven",
+                "id": last + 1,
+                "previousEventId": last,
+                "executionRedrivenEventDetails": {"redriveCount": count},
+            }));
+            r.offset = last;
+            // Swapped under the redrive lock: a history read sees the old run unstitched or the new one
+            // stitched, never a mix.
+            *e.run.lock().unwrap_or_else(|p| p.into_inner()) = Run::Live { execution, ended: None };
+        }
+        Ok(json!({"redriveDate": date(now)}))
     }
 
     pub(crate) fn describe_state_machine_for_execution(&self, body: &Value) -> Result<Value, ApiError> {

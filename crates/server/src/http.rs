@@ -45,6 +45,7 @@ pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Va
         "ListExecutions" => service.list_executions(body),
         "GetExecutionHistory" => service.get_execution_history(body).await,
         "StopExecution" => service.stop_execution(body).await,
+        "RedriveExecution" => service.redrive_execution(body).await,
         "DescribeStateMachineForExecution" => service.describe_state_machine_for_execution(body),
         "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => {
             crate::callback::send_task(service.engine.tokens(), op, body)

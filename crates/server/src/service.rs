@@ -177,6 +177,69 @@ pub(crate) struct ExecEntry {
     pub(crate) version_arn: Option<String>,
     /// Started on an alias ARN: the alias's ARN.
     pub(crate) alias_arn: Option<String>,
+    /// Its redrives (RedriveExecution).
+    pub(crate) redrive: Mutex<Redrive>,
+}
+
+/// What RedriveExecution did to an execution: how often, when last, and the history before the run that
+/// goes on now (ending with its `ExecutionRedriven`). The current run's events follow it, their ids
+/// shifted by `offset` (its `ExecutionStarted` is the `ExecutionRedriven` in `prior`).
+#[derive(Default)]
+pub(crate) struct Redrive {
+    pub(crate) count: u64,
+    pub(crate) date: Option<DateTime<Utc>>,
+    pub(crate) prior: Vec<Value>,
+    pub(crate) offset: u64,
+}
+
+impl Redrive {
+    /// The whole history: `prior`, then the current run's `events` (all but its `ExecutionStarted`),
+    /// their ids and `previousEventId`s shifted past `prior` (the run's `ExecutionStarted`, id 1, becomes
+    /// the `ExecutionRedriven` at `offset + 1`).
+    pub(crate) fn stitch(&self, events: Vec<Value>) -> Vec<Value> {
+        if self.count == 0 {
+            return events;
+        }
+        let mut out = self.prior.clone();
+        for mut e in events.into_iter().filter(|e| e["id"] != 1) {
+            // The first state follows the root (previousEventId 0, as on AWS): here the ExecutionRedriven.
+            for key in ["id", "previousEventId"] {
+                if let Some(n) = e[key].as_u64() {
+                    e[key] = json!(n.max(1) + self.offset);
+                }
+            }
+            out.push(e);
+        }
+        out
+    }
+}
+
+/// The version's machine, prepared to start at `state` (RedriveExecution restarts there).
+pub(crate) fn prepare_from(engine: &Engine, record: &VersionRecord, state: &str) -> Result<Prepared, String> {
+    let mut definition: Value = serde_json::from_str(&record.definition).map_err(|e| e.to_string())?;
+    if let Some(o) = definition.as_object_mut() {
+        o.insert("StartAt".into(), json!(state));
+        // The states before it cannot be reached from it any more, and the validation refuses them.
+        if let Some(Value::Object(states)) = o.get_mut("States") {
+            let mut reachable = std::collections::BTreeSet::new();
+            let mut todo = vec![state.to_owned()];
+            while let Some(name) = todo.pop() {
+                let Some(s) = states.get(&name) else { continue };
+                if !reachable.insert(name) {
+                    continue;
+                }
+                let nexts = [s.get("Next"), s.get("Default")].into_iter().flatten().chain(
+                    ["Choices", "Catch"]
+                        .iter()
+                        .flat_map(|k| s.get(*k).and_then(Value::as_array).into_iter().flatten())
+                        .filter_map(|c| c.get("Next")),
+                );
+                todo.extend(nexts.filter_map(Value::as_str).map(str::to_owned));
+            }
+            states.retain(|name, _| reachable.contains(name));
+        }
+    }
+    prepare(engine, &VersionRecord { definition: definition.to_string(), ..record.clone() })
 }
 
 impl ExecEntry {
@@ -192,6 +255,12 @@ impl ExecEntry {
             }
             Run::Stored { ended } => ended.clone(),
         }
+    }
+
+    /// How often it was redriven, and when last.
+    pub(crate) fn redrive_counts(&self) -> (u64, Option<DateTime<Utc>>) {
+        let r = self.redrive.lock().unwrap_or_else(|e| e.into_inner());
+        (r.count, r.date)
     }
 
     pub(crate) fn live(&self) -> Option<Arc<Execution>> {
@@ -395,6 +464,7 @@ impl Service {
                 test_case: rec.test_case.clone(),
                 version_arn: None,
                 alias_arn: None,
+                redrive: Mutex::default(),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
             if reg.machines.contains_key(&rec.machine) {

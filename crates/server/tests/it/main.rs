@@ -12,6 +12,7 @@ mod fuzz;
 mod load;
 mod mocks;
 mod realworld;
+mod redrive;
 mod reliability;
 mod sdk;
 mod security;
