@@ -75,6 +75,38 @@ pub(crate) struct MachineRecord {
     /// Epoch milliseconds.
     pub(crate) creation_ms: i64,
     pub(crate) tags: Vec<(String, String)>,
+    /// Its published versions (absent in journals written before versions were journaled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) published: Vec<PublishedRecord>,
+    /// The highest version number given (numbers are never reused).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) last_version: u64,
+    /// Its aliases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) aliases: Vec<AliasRecord>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A published version: its number and the version record (by id) it froze.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PublishedRecord {
+    pub(crate) number: u64,
+    pub(crate) version: String,
+    pub(crate) description: Option<String>,
+    pub(crate) creation_ms: i64,
+}
+
+/// An alias: (version number, weight) pairs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AliasRecord {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) routing: Vec<(u64, u64)>,
+    pub(crate) creation_ms: i64,
+    pub(crate) update_ms: i64,
 }
 
 /// One version of a state machine (what an execution runs).
@@ -113,6 +145,12 @@ pub(crate) struct ExecutionRecord {
     /// same mocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) test_case: Option<String>,
+    /// Started on a version (or an alias): the version's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) version_arn: Option<String>,
+    /// Started on an alias: its ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) alias_arn: Option<String>,
 }
 
 impl ExecutionRecord {

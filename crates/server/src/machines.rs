@@ -190,7 +190,11 @@ impl Service {
             };
             let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(&arn))?;
             let published = if publish {
-                Some(crate::service::publish(m, description, self.engine.clock().now())?.0)
+                let n = crate::service::publish(m, description, self.engine.clock().now())?.0;
+                if let Some(j) = &self.journal {
+                    j.put_machine(&m.record());
+                }
+                Some(n)
             } else {
                 None
             };
@@ -267,7 +271,11 @@ impl Service {
                 }
             }
             let published = if publish {
-                Some(crate::service::publish(m, description, self.engine.clock().now())?.0)
+                let n = crate::service::publish(m, description, self.engine.clock().now())?.0;
+                if let Some(j) = &self.journal {
+                    j.put_machine(&m.record());
+                }
+                Some(n)
             } else {
                 None
             };

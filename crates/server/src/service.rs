@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
 
 use crate::error::ApiError;
-use crate::journal::{ExecutionRecord, Journal, MachineRecord, Snapshot, VersionRecord};
+use crate::journal::{
+    AliasRecord, ExecutionRecord, Journal, MachineRecord, PublishedRecord, Snapshot, VersionRecord,
+};
 use crate::protocol::date;
 
 /// How long a closing in-memory server waits for its running executions to stop (their tasks included).
@@ -125,6 +127,30 @@ impl Machine {
             version: self.version.record.id.clone(),
             creation_ms: self.creation.timestamp_millis(),
             tags: self.tags.clone(),
+            published: self
+                .published
+                .versions
+                .iter()
+                .map(|(n, p)| PublishedRecord {
+                    number: *n,
+                    version: p.version.record.id.clone(),
+                    description: p.description.clone(),
+                    creation_ms: p.creation.timestamp_millis(),
+                })
+                .collect(),
+            last_version: self.published.last,
+            aliases: self
+                .published
+                .aliases
+                .iter()
+                .map(|(name, a)| AliasRecord {
+                    name: name.clone(),
+                    description: a.description.clone(),
+                    routing: a.routing.clone(),
+                    creation_ms: a.creation.timestamp_millis(),
+                    update_ms: a.update.timestamp_millis(),
+                })
+                .collect(),
         }
     }
 }
@@ -286,6 +312,8 @@ impl ExecEntry {
             error: None,
             cause: None,
             test_case: self.test_case.clone(),
+            version_arn: self.version_arn.clone(),
+            alias_arn: self.alias_arn.clone(),
         }
     }
 }
@@ -423,7 +451,40 @@ impl Service {
                     version: version.clone(),
                     tags: m.tags,
                     deleting: false,
-                    published: Published::default(),
+                    published: Published {
+                        versions: m
+                            .published
+                            .iter()
+                            .filter_map(|p| match versions.get(&p.version) {
+                                Some(v) => Some((
+                                    p.number,
+                                    PublishedVersion {
+                                        version: v.clone(),
+                                        description: p.description.clone(),
+                                        creation: from_ms(p.creation_ms),
+                                    },
+                                )),
+                                None => {
+                                    tracing::warn!("version {} of {} is missing; skipped", p.number, m.name);
+                                    None
+                                }
+                            })
+                            .collect(),
+                        last: m.last_version,
+                        aliases: m
+                            .aliases
+                            .into_iter()
+                            .map(|a| {
+                                let alias = Alias {
+                                    description: a.description,
+                                    routing: a.routing,
+                                    creation: from_ms(a.creation_ms),
+                                    update: from_ms(a.update_ms),
+                                };
+                                (a.name, alias)
+                            })
+                            .collect(),
+                    },
                 },
             );
         }
@@ -462,8 +523,8 @@ impl Service {
                 start_date: from_ms(rec.start_ms),
                 run: Mutex::new(run),
                 test_case: rec.test_case.clone(),
-                version_arn: None,
-                alias_arn: None,
+                version_arn: rec.version_arn.clone(),
+                alias_arn: rec.alias_arn.clone(),
                 redrive: Mutex::default(),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());

@@ -6,7 +6,7 @@
 //! publishing a revision that is already the latest version answers that version (PublishStateMachineVersion
 //! is idempotent). An alias (`…:stateMachine:NAME:ALIAS`) routes to one or two versions of its machine
 //! with weights summing to 100; a version an alias routes to cannot be deleted (`ConflictException`).
-//! Versions and aliases are kept in memory (not journaled).
+//! With a state directory they are journaled in their machine's record.
 
 use serde_json::{Map, Value, json};
 
@@ -119,8 +119,13 @@ impl Service {
                     m.version.record.revision_id.as_deref().unwrap_or("INITIAL")
                 )));
             }
-            publish(m, description, self.engine.clock().now())?
+            let published = publish(m, description, self.engine.clock().now())?;
+            if let Some(j) = &self.journal {
+                j.put_machine(&m.record());
+            }
+            published
         };
+        self.durable().await?;
         Ok(json!({"creationDate": date(creation), "stateMachineVersionArn": format!("{arn}:{n}")}))
     }
 
@@ -155,7 +160,7 @@ impl Service {
         Ok(out)
     }
 
-    pub(crate) fn delete_state_machine_version(&self, body: &Value) -> Result<Value, ApiError> {
+    pub(crate) async fn delete_state_machine_version(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("stateMachineVersionArn", 1, 256)?;
         let (name, n) = match split(self, arn)? {
@@ -167,23 +172,30 @@ impl Service {
             // Deleting what does not exist succeeds.
             None => return Ok(json!({})),
         };
-        let mut reg = self.write();
-        if let Some(m) = reg.machines.get_mut(name) {
-            let using: Vec<String> = m
-                .published
-                .aliases
-                .iter()
-                .filter(|(_, a)| a.routing.iter().any(|(v, _)| *v == n))
-                .map(|(alias, _)| format!("{}:{alias}", m.arn))
-                .collect();
-            if !using.is_empty() {
-                return Err(conflict(format!(
-                    "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [{}]",
-                    using.join(", ")
-                )));
+        {
+            let mut reg = self.write();
+            if let Some(m) = reg.machines.get_mut(name) {
+                let using: Vec<String> = m
+                    .published
+                    .aliases
+                    .iter()
+                    .filter(|(_, a)| a.routing.iter().any(|(v, _)| *v == n))
+                    .map(|(alias, _)| format!("{}:{alias}", m.arn))
+                    .collect();
+                if !using.is_empty() {
+                    return Err(conflict(format!(
+                        "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [{}]",
+                        using.join(", ")
+                    )));
+                }
+                if m.published.versions.remove(&n).is_some()
+                    && let Some(j) = &self.journal
+                {
+                    j.put_machine(&m.record());
+                }
             }
-            m.published.versions.remove(&n);
         }
+        self.durable().await?;
         Ok(json!({}))
     }
 
@@ -226,13 +238,20 @@ impl Service {
         Ok(Value::Object(out))
     }
 
-    pub(crate) fn create_state_machine_alias(&self, body: &Value) -> Result<Value, ApiError> {
+    pub(crate) async fn create_state_machine_alias(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let description = i.opt_sensitive_chars("description", 256)?;
         let name = i.str_len("name", 1, 80)?;
         let items =
             i.opt_array("routingConfiguration")?.ok_or_else(|| ApiError::missing("routingConfiguration"))?;
         check_alias_name(name)?;
+        let answer = self.put_alias(name, description, items)?;
+        self.durable().await?;
+        Ok(answer)
+    }
+
+    /// CreateStateMachineAlias under the registry's lock.
+    fn put_alias(&self, name: &str, description: Option<&str>, items: &[Value]) -> Result<Value, ApiError> {
         let mut reg = self.write();
         let (machine, routing) = routing(self, &reg, items)?;
         let m = reg.machines.get_mut(&machine).ok_or_else(|| ApiError::machine_not_found(&machine))?;
@@ -256,6 +275,9 @@ impl Service {
         let alias =
             Alias { description: description.map(str::to_owned), routing, creation: now, update: now };
         m.published.aliases.insert(name.to_owned(), alias);
+        if let Some(j) = &self.journal {
+            j.put_machine(&m.record());
+        }
         Ok(json!({"stateMachineAliasArn": alias_arn, "creationDate": date(now)}))
     }
 
@@ -286,7 +308,7 @@ impl Service {
         Ok(Value::Object(out))
     }
 
-    pub(crate) fn update_state_machine_alias(&self, body: &Value) -> Result<Value, ApiError> {
+    pub(crate) async fn update_state_machine_alias(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("stateMachineAliasArn", 1, 256)?;
         let description = i.opt_sensitive_chars("description", 256)?;
@@ -298,39 +320,51 @@ impl Service {
                 "Either the description or the RoutingConfiguration must be specified",
             ));
         }
-        let mut reg = self.write();
-        let routing = match items {
-            Some(items) => {
-                let (of, routing) = routing(self, &reg, items)?;
-                if of != machine {
-                    return Err(ApiError::client(
-                        "ValidationException",
-                        "Routing configuration must contain versions of the alias's state machine",
-                    ));
-                }
-                Some(routing)
-            }
-            None => None,
-        };
         let now = self.engine.clock().now();
-        let m = reg.machines.get_mut(machine).ok_or_else(|| not_found(arn))?;
-        let a = m.published.aliases.get_mut(alias).ok_or_else(|| not_found(arn))?;
-        if let Some(d) = description {
-            a.description = Some(d.to_owned());
+        {
+            let mut reg = self.write();
+            let routing = match items {
+                Some(items) => {
+                    let (of, routing) = routing(self, &reg, items)?;
+                    if of != machine {
+                        return Err(ApiError::client(
+                            "ValidationException",
+                            "Routing configuration must contain versions of the alias's state machine",
+                        ));
+                    }
+                    Some(routing)
+                }
+                None => None,
+            };
+            let m = reg.machines.get_mut(machine).ok_or_else(|| not_found(arn))?;
+            let a = m.published.aliases.get_mut(alias).ok_or_else(|| not_found(arn))?;
+            if let Some(d) = description {
+                a.description = Some(d.to_owned());
+            }
+            if let Some(r) = routing {
+                a.routing = r;
+            }
+            a.update = now;
+            if let Some(j) = &self.journal {
+                j.put_machine(&m.record());
+            }
         }
-        if let Some(r) = routing {
-            a.routing = r;
-        }
-        a.update = now;
+        self.durable().await?;
         Ok(json!({"updateDate": date(now)}))
     }
 
-    pub(crate) fn delete_state_machine_alias(&self, body: &Value) -> Result<Value, ApiError> {
+    pub(crate) async fn delete_state_machine_alias(&self, body: &Value) -> Result<Value, ApiError> {
         let arn = Input::new(body).str_len("stateMachineAliasArn", 1, 256)?;
         let (machine, alias) = self.alias_names(arn)?;
-        let mut reg = self.write();
-        let m = reg.machines.get_mut(machine).ok_or_else(|| not_found(arn))?;
-        m.published.aliases.remove(alias).ok_or_else(|| not_found(arn))?;
+        {
+            let mut reg = self.write();
+            let m = reg.machines.get_mut(machine).ok_or_else(|| not_found(arn))?;
+            m.published.aliases.remove(alias).ok_or_else(|| not_found(arn))?;
+            if let Some(j) = &self.journal {
+                j.put_machine(&m.record());
+            }
+        }
+        self.durable().await?;
         Ok(json!({}))
     }
 

@@ -226,3 +226,52 @@ async fn aliases_route_by_weight_and_protect_their_versions() {
     // With the alias gone its versions can be deleted.
     s.ok("DeleteStateMachineVersion", json!({"stateMachineVersionArn": v1})).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_and_aliases_survive_a_restart() {
+    let dir = crate::temp_dir("versions");
+    let base = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:kept");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    s.ok(
+        "CreateStateMachine",
+        json!({"name": "kept", "definition": pass(1).to_string(), "roleArn": crate::ROLE, "publish": true}),
+    )
+    .await;
+    s.ok(
+        "UpdateStateMachine",
+        json!({"stateMachineArn": base, "definition": pass(2).to_string(), "publish": true}),
+    )
+    .await;
+    s.ok("DeleteStateMachineVersion", json!({"stateMachineVersionArn": format!("{base}:2")})).await;
+    s.ok(
+        "CreateStateMachineAlias",
+        json!({"name": "live", "description": "prod",
+               "routingConfiguration": [{"stateMachineVersionArn": format!("{base}:1"), "weight": 100}]}),
+    )
+    .await;
+    let before =
+        s.ok("DescribeStateMachineAlias", json!({"stateMachineAliasArn": format!("{base}:live")})).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir)).await;
+    let after =
+        s.ok("DescribeStateMachineAlias", json!({"stateMachineAliasArn": format!("{base}:live")})).await;
+    assert_eq!(after, before);
+    let list = s.ok("ListStateMachineVersions", json!({"stateMachineArn": base})).await;
+    assert_eq!(list["stateMachineVersions"].as_array().unwrap().len(), 1);
+    let e = s.ok("StartExecution", json!({"stateMachineArn": format!("{base}:live")})).await;
+    let d = s.wait(e["executionArn"].as_str().unwrap()).await;
+    assert_eq!(
+        (d["output"].as_str(), d["stateMachineVersionArn"].as_str()),
+        (Some("1"), Some(format!("{base}:1").as_str()))
+    );
+    // Number 2 was given once: the next version is 3.
+    let v = s
+        .ok(
+            "UpdateStateMachine",
+            json!({"stateMachineArn": base, "definition": pass(3).to_string(), "publish": true}),
+        )
+        .await;
+    assert_eq!(v["stateMachineVersionArn"], format!("{base}:3"));
+    s.stop().await;
+}
