@@ -51,6 +51,11 @@ pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Va
             crate::callback::send_task(service.engine.tokens(), op, body)
         }
         "TestState" => service.test_state(body).await,
+        "CreateActivity" => service.create_activity(body),
+        "DescribeActivity" => service.describe_activity(body),
+        "ListActivities" => service.list_activities(body),
+        "DeleteActivity" => service.delete_activity(body),
+        "GetActivityTask" => service.get_activity_task(body).await,
         "TagResource" => service.tag_resource(body).await,
         "UntagResource" => service.untag_resource(body).await,
         "ListTagsForResource" => service.list_tags_for_resource(body),

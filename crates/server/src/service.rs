@@ -318,6 +318,14 @@ impl ExecEntry {
     }
 }
 
+/// An activity (`…:activity:NAME`): workers poll it with GetActivityTask.
+pub(crate) struct Activity {
+    pub(crate) arn: String,
+    pub(crate) creation: DateTime<Utc>,
+    /// Wakes the workers polling it (a task for them, or the activity deleted).
+    pub(crate) wake: Arc<tokio::sync::Notify>,
+}
+
 /// Every state machine and execution.
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -327,6 +335,8 @@ pub(crate) struct Registry {
     pub(crate) executions: HashMap<String, Arc<ExecEntry>>,
     /// Machine name → executions in start order.
     pub(crate) by_machine: HashMap<String, Vec<Arc<ExecEntry>>>,
+    /// Activities by name (ListActivities is in name order).
+    pub(crate) activities: BTreeMap<String, Activity>,
     pub(crate) next_seq: u64,
 }
 

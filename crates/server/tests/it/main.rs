@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected values")]
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
+mod activities;
 mod boto3;
 mod concurrency;
 mod durability;
