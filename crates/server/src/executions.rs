@@ -340,7 +340,14 @@ impl Service {
             Some(t) => Some(token::decode_index("ex", machine_arn, t, u64::MAX)?),
             None => None,
         };
-        let name = self.machine_name(machine_arn)?;
+        // A version or alias ARN lists the executions started on it (API reference, ListExecutions).
+        let (name, qualified) = match arn::parse(machine_arn)?.named {
+            arn::Named::StateMachine { name, qualifier: Some(_) } => {
+                let target = self.resolve_listed(machine_arn)?;
+                (target, Some(machine_arn))
+            }
+            _ => (self.machine_name(machine_arn)?, None),
+        };
         let reg = self.read();
         let m = reg.machines.get(name).ok_or_else(|| ApiError::machine_not_found(machine_arn))?;
         if m.version.express() {
@@ -350,7 +357,10 @@ impl Service {
         let mut next = None;
         let empty = Vec::new();
         let list = reg.by_machine.get(name).unwrap_or(&empty);
-        for e in list.iter().rev().filter(|e| before.is_none_or(|b| e.seq < b)) {
+        let started_on = |e: &ExecEntry| {
+            qualified.is_none_or(|q| e.version_arn.as_deref() == Some(q) || e.alias_arn.as_deref() == Some(q))
+        };
+        for e in list.iter().rev().filter(|e| before.is_none_or(|b| e.seq < b)).filter(|e| started_on(e)) {
             let ended = e.ended();
             let st = ended.as_ref().map_or("RUNNING", |x| x.status.as_str());
             if status.is_some_and(|want| want != st) {

@@ -659,6 +659,25 @@ impl Service {
         Ok(target(v, Some(varn), Some(arn.to_owned())))
     }
 
+    /// The machine name of a version or alias ARN that exists (ListExecutions on it); `ResourceNotFound`
+    /// for a version or alias that does not, `StateMachineDoesNotExist` for a machine that does not.
+    pub(crate) fn resolve_listed<'a>(&self, arn: &'a str) -> Result<&'a str, ApiError> {
+        let a = crate::arn::parse(arn)?;
+        let crate::arn::Named::StateMachine { name, qualifier: Some(q) } = a.named else {
+            return Err(ApiError::machine_not_found(arn));
+        };
+        if a.region != self.region || a.account != self.account {
+            return Err(ApiError::machine_not_found(arn));
+        }
+        let reg = self.read();
+        let m = reg.machine(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
+        let exists = match q.parse::<u64>() {
+            Ok(n) => m.published.versions.contains_key(&n),
+            Err(_) => m.published.aliases.contains_key(q),
+        };
+        if exists { Ok(name) } else { Err(not_found(arn)) }
+    }
+
     /// The execution with this ARN.
     pub(crate) fn execution(&self, arn: &str) -> Result<Arc<ExecEntry>, ApiError> {
         if crate::arn::execution_kind(arn)? {

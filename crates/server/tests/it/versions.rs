@@ -210,6 +210,19 @@ async fn aliases_route_by_weight_and_protect_their_versions() {
     }
     assert_eq!(outputs.into_iter().collect::<Vec<_>>(), ["1", "2"]);
 
+    // ListExecutions on the alias lists what started on it; on a version, what ran that version.
+    let on_alias = s.ok("ListExecutions", json!({"stateMachineArn": alias})).await;
+    assert_eq!(on_alias["executions"].as_array().unwrap().len(), 41);
+    s.ok("StartExecution", json!({"stateMachineArn": base})).await;
+    let on_machine = s.ok("ListExecutions", json!({"stateMachineArn": base})).await;
+    assert_eq!(on_machine["executions"].as_array().unwrap().len(), 42);
+    let on_v1 = s.ok("ListExecutions", json!({"stateMachineArn": v1})).await;
+    let n1 = on_v1["executions"].as_array().unwrap().len();
+    let on_v2 = s.ok("ListExecutions", json!({"stateMachineArn": v2})).await;
+    assert_eq!(n1 + on_v2["executions"].as_array().unwrap().len(), 41);
+    let (status, e) = s.call("ListExecutions", json!({"stateMachineArn": format!("{base}:nope")})).await;
+    assert_eq!((status, code(&e)), (400, "ResourceNotFound"));
+
     // Listing: the machine's aliases, and those routing to a version.
     let list = s.ok("ListStateMachineAliases", json!({"stateMachineArn": base})).await;
     assert_eq!(list["stateMachineAliases"][0]["stateMachineAliasArn"], alias);
