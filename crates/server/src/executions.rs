@@ -342,7 +342,7 @@ impl Service {
         };
         // A version or alias ARN lists the executions started on it (API reference, ListExecutions).
         let (name, qualified) = match arn::parse(machine_arn)?.named {
-            arn::Named::StateMachine { name, qualifier: Some(_) } => {
+            arn::Named::StateMachine { qualifier: Some(_), .. } => {
                 let target = self.resolve_listed(machine_arn)?;
                 (target, Some(machine_arn))
             }
@@ -519,6 +519,8 @@ impl Service {
     /// (`executionRedrivenEventDetails.redriveCount`) and the redriven state's events; its ARN, name
     /// and start date stay. A Parallel or Map state it ended in runs again whole (AWS reruns only
     /// its failed branches or iterations); variables assigned before the redriven state are not kept.
+    /// With a journal the stitched history is journaled as it is served; a redriven execution that was
+    /// running when the server stopped is not resumed (it stays RUNNING until StopExecution).
     pub(crate) async fn redrive_execution(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("executionArn", 1, 2048)?;
@@ -527,12 +529,6 @@ impl Service {
             return Err(not_redrivable(format_args!("Execution is EXPRESS and cannot be redriven: '{arn}'")));
         }
         let e = self.execution(arn)?;
-        if self.journal.is_some() {
-            return Err(ApiError::client(
-                "ValidationException",
-                "RedriveExecution is not available on a server with a state directory (redriven histories are not journaled yet)",
-            ));
-        }
         if e.test_case.is_some() {
             return Err(not_redrivable(format_args!(
                 "Execution runs a test case and cannot be redriven: '{arn}'"
@@ -574,26 +570,35 @@ impl Service {
             role_arn: Some(record.role_arn.clone()),
             input_text: Some(input),
         };
-        let execution = Arc::new(self.engine.start_with_arn(&prepared, request, e.arn.clone()));
         {
             let mut r = e.redrive.lock().unwrap_or_else(|p| p.into_inner());
             let last = events.len() as u64;
-            r.count = r.count.saturating_add(1);
-            r.date = Some(now);
-            let count = r.count;
-            r.prior = events;
-            r.prior.push(json!({
+            let count = r.count.saturating_add(1);
+            let redriven = json!({
                 "timestamp": date(now),
                 "type": "ExecutionRedriven",
                 "id": last + 1,
                 "previousEventId": last,
                 "executionRedrivenEventDetails": {"redriveCount": count},
-            }));
+            });
+            // Journaled before the run starts: its events follow the ExecutionRedriven, and its end
+            // (applied to the record) comes after the record is RUNNING again.
+            if let Some(j) = &self.journal {
+                j.redrive(&e.arn, last);
+                j.put_raw_event(&e.arn, last + 1, &redriven);
+                j.put_execution(&e.record_at(count, Some(now)));
+            }
+            let execution = Arc::new(self.engine.start_with_arn(&prepared, request, e.arn.clone()));
+            r.count = count;
+            r.date = Some(now);
+            r.prior = events;
+            r.prior.push(redriven);
             r.offset = last;
             // Swapped under the redrive lock: a history read sees the old run unstitched or the new one
             // stitched, never a mix.
             *e.run.lock().unwrap_or_else(|p| p.into_inner()) = Run::Live { execution, ended: None };
         }
+        self.durable().await?;
         Ok(json!({"redriveDate": date(now)}))
     }
 

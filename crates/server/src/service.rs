@@ -297,6 +297,12 @@ impl ExecEntry {
     }
 
     pub(crate) fn record(&self) -> ExecutionRecord {
+        let (count, date) = self.redrive_counts();
+        self.record_at(count, date)
+    }
+
+    /// Its record (RUNNING) after `count` redrives, the last at `date`.
+    pub(crate) fn record_at(&self, count: u64, date: Option<DateTime<Utc>>) -> ExecutionRecord {
         ExecutionRecord {
             arn: self.arn.clone(),
             name: self.name.clone(),
@@ -314,6 +320,8 @@ impl ExecEntry {
             test_case: self.test_case.clone(),
             version_arn: self.version_arn.clone(),
             alias_arn: self.alias_arn.clone(),
+            redrive_count: count,
+            redrive_ms: date.map(|d| d.timestamp_millis()),
         }
     }
 }
@@ -513,6 +521,12 @@ impl Service {
             });
             let run = match ended {
                 Some(ended) => Run::Stored { ended: Some(ended) },
+                // A redriven run's journaled history holds its earlier runs: replay cannot continue it.
+                None if rec.redrive_count > 0 => {
+                    tracing::warn!("execution {} was redriven and cannot be resumed", rec.arn);
+                    unresumed += 1;
+                    Run::Stored { ended: None }
+                }
                 None => match resume(&engine, journal.as_ref(), version, &rec, mocks.as_ref()) {
                     Ok(execution) => Run::Live { execution: Arc::new(execution), ended: None },
                     Err(why) => {
@@ -535,7 +549,11 @@ impl Service {
                 test_case: rec.test_case.clone(),
                 version_arn: rec.version_arn.clone(),
                 alias_arn: rec.alias_arn.clone(),
-                redrive: Mutex::default(),
+                redrive: Mutex::new(Redrive {
+                    count: rec.redrive_count,
+                    date: rec.redrive_ms.map(from_ms),
+                    ..Redrive::default()
+                }),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
             if reg.machines.contains_key(&rec.machine) {

@@ -24,6 +24,8 @@ fn record(arn: &str, seq: u64) -> ExecutionRecord {
         test_case: None,
         version_arn: None,
         alias_arn: None,
+        redrive_count: 0,
+        redrive_ms: None,
     }
 }
 

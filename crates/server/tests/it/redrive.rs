@@ -110,3 +110,28 @@ async fn a_failed_execution_redriven_goes_on_from_the_failed_state() {
     let listed = s.ok("ListExecutions", json!({"stateMachineArn": machine_arn})).await;
     assert_eq!(listed["executions"][0]["redriveCount"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_history_is_journaled_as_served() {
+    let dir = crate::temp_dir("redrive");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let machine_arn = s.create("redriven", &machine()).await;
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine_arn, "input": "{}"})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let token = nth_token(&s, &arn, 1).await;
+    s.ok("SendTaskFailure", json!({"taskToken": token, "error": "Flaky"})).await;
+    s.wait(&arn).await;
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let token = nth_token(&s, &arn, 2).await;
+    s.ok("SendTaskSuccess", json!({"taskToken": token, "output": "{}"})).await;
+    let described = s.wait(&arn).await;
+    assert_eq!(described["status"], "SUCCEEDED");
+    let served = s.ok("GetExecutionHistory", json!({"executionArn": arn})).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir)).await;
+    assert_eq!(s.ok("GetExecutionHistory", json!({"executionArn": arn})).await, served);
+    let again = s.ok("DescribeExecution", json!({"executionArn": arn})).await;
+    assert_eq!(again, described);
+    s.stop().await;
+}
