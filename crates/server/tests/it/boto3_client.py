@@ -144,6 +144,15 @@ def versions_aliases_redrive(sfn):
     assert redriven["executionRedrivenEventDetails"] == {"redriveCount": 1}, redriven
     expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=execution)
     checks += 5
+
+    # Activities: create (idempotent), describe, list, delete.
+    activity = sfn.create_activity(name="resize")["activityArn"]
+    assert sfn.create_activity(name="resize")["activityArn"] == activity
+    assert sfn.describe_activity(activityArn=activity)["name"] == "resize"
+    assert [a["activityArn"] for a in sfn.list_activities()["activities"]] == [activity]
+    sfn.delete_activity(activityArn=activity)
+    expect_error("ActivityDoesNotExist", sfn.describe_activity, activityArn=activity)
+    checks += 4
     return checks
 
 
