@@ -22,14 +22,49 @@ const STOP_WAIT: Duration = Duration::from_secs(10);
 const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
 
 /// What StartExecution and StartSyncExecution share: the checked request.
-struct Start<'a> {
-    machine_arn: &'a str,
+struct Start {
+    /// The state machine's (unqualified) ARN.
+    machine_arn: String,
     name: String,
     input_text: String,
     input: Value,
     version: Arc<Version>,
     /// The test case (`…:stateMachine:NAME#TestCase`) and its mocks.
     mocks: Option<(String, Arc<dyn sfn_engine::TaskMocks>)>,
+    /// Started on a version or an alias: the version's ARN.
+    version_arn: Option<String>,
+    /// Started on an alias: its ARN.
+    alias_arn: Option<String>,
+}
+
+/// An execution can be redriven for 14 days after it ended (API reference, RedriveExecution).
+const REDRIVE_DAYS: i64 = 14;
+
+/// `ExecutionNotRedrivable` with this message.
+fn not_redrivable(message: impl std::fmt::Display) -> ApiError {
+    ApiError::client("ExecutionNotRedrivable", message.to_string())
+}
+
+/// The top-level state an execution ended in — the last one of `top` entered and not exited — and the
+/// input it was entered with.
+fn redriven_state(events: &[Value], top: &[&str]) -> Option<(String, String)> {
+    let mut open: Option<(String, String)> = None;
+    for e in events {
+        let kind = e["type"].as_str().unwrap_or_default();
+        let details = &e["stateEnteredEventDetails"];
+        if kind.ends_with("StateEntered")
+            && let Some(name) = details["name"].as_str().filter(|n| top.contains(n))
+        {
+            open = Some((name.to_owned(), details["input"].as_str().unwrap_or("{}").to_owned()));
+        } else if kind.ends_with("StateExited")
+            && open
+                .as_ref()
+                .is_some_and(|(n, _)| e["stateExitedEventDetails"]["name"].as_str() == Some(n.as_str()))
+        {
+            open = None;
+        }
+    }
+    open
 }
 
 fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
@@ -53,7 +88,7 @@ fn strip_data(event: &mut Value) {
 
 impl Service {
     /// Checks a start request in AWS's order: model constraints, the machine, the name, then the input.
-    fn check_start<'a>(&self, body: &'a Value) -> Result<Start<'a>, ApiError> {
+    fn check_start(&self, body: &Value) -> Result<Start, ApiError> {
         let i = Input::new(body);
         let machine_arn = i.str_len("stateMachineArn", 1, 256)?;
         let name = i.opt_str_len("name", 1, 80)?;
@@ -63,15 +98,10 @@ impl Service {
             Some(_) => crate::mocking::split(machine_arn),
             None => (machine_arn, None),
         };
-        let machine = self.machine_name(machine_arn)?;
-        let version = {
-            let reg = self.read();
-            let m = reg.machine(machine).ok_or_else(|| ApiError::machine_not_found(machine_arn))?;
-            if m.deleting {
-                return Err(ApiError::machine_deleting(machine_arn));
-            }
-            m.version.clone()
-        };
+        let target = self.resolve(machine_arn)?;
+        let machine = target.name.as_str();
+        let version = target.version.clone();
+        let base_arn = arn::machine_arn(&self.region, &self.account, machine);
         let name = match name {
             Some(n) if !arn::valid_name(n) => return Err(ApiError::invalid_name(n)),
             Some(n) => n.to_owned(),
@@ -90,7 +120,16 @@ impl Service {
             }
             _ => None,
         };
-        Ok(Start { machine_arn, name, input_text, input: value, version, mocks })
+        Ok(Start {
+            machine_arn: base_arn,
+            name,
+            input_text,
+            input: value,
+            version,
+            mocks,
+            version_arn: target.version_arn,
+            alias_arn: target.alias_arn,
+        })
     }
 
     fn prepared(version: &Version) -> Result<&sfn_engine::Prepared, ApiError> {
@@ -99,7 +138,7 @@ impl Service {
         })
     }
 
-    fn start_request(s: &Start<'_>) -> StartRequest {
+    fn start_request(s: &Start) -> StartRequest {
         StartRequest {
             execution_name: s.name.clone(),
             input: s.input.clone(),
@@ -109,14 +148,14 @@ impl Service {
     }
 
     /// Starts `s` under `arn`, with its test case's mocks when it has one.
-    fn launch(&self, prepared: &sfn_engine::Prepared, s: &Start<'_>, arn: String) -> sfn_engine::Execution {
+    fn launch(&self, prepared: &sfn_engine::Prepared, s: &Start, arn: String) -> sfn_engine::Execution {
         match &s.mocks {
             Some((_, m)) => self.engine.start_mocked(prepared, Self::start_request(s), arn, m.clone()),
             None => self.engine.start_with_arn(prepared, Self::start_request(s), arn),
         }
     }
 
-    fn express_arn(&self, s: &Start<'_>) -> String {
+    fn express_arn(&self, s: &Start) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         arn::express_arn(&self.region, &self.account, &s.version.record.machine, &s.name, &id)
     }
@@ -161,12 +200,15 @@ impl Service {
                         seq,
                         arn: exec_arn.clone(),
                         name: s.name.clone(),
-                        machine_arn: s.machine_arn.to_owned(),
+                        machine_arn: s.machine_arn.clone(),
                         version: s.version.clone(),
                         input: s.input_text.clone(),
                         start_date: execution.start_date,
                         run: Mutex::new(Run::Live { execution, ended: None }),
                         test_case: s.mocks.as_ref().map(|(c, _)| c.clone()),
+                        version_arn: s.version_arn.clone(),
+                        alias_arn: s.alias_arn.clone(),
+                        redrive: Mutex::default(),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
                     reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
@@ -238,6 +280,12 @@ impl Service {
         out.insert("startDate".into(), date(e.start_date));
         out.insert("input".into(), json!(e.input));
         out.insert("inputDetails".into(), json!({"included": true}));
+        if let Some(v) = &e.version_arn {
+            out.insert("stateMachineVersionArn".into(), json!(v));
+        }
+        if let Some(a) = &e.alias_arn {
+            out.insert("stateMachineAliasArn".into(), json!(a));
+        }
         if let Some(x) = &ended {
             out.insert("stopDate".into(), date(x.stop_date));
             if let Some(o) = &x.output {
@@ -251,11 +299,20 @@ impl Service {
                 out.insert("cause".into(), json!(c));
             }
         }
-        out.insert("redriveCount".into(), json!(0));
+        let (count, redrive_date) = e.redrive_counts();
+        out.insert("redriveCount".into(), json!(count));
+        if let Some(d) = redrive_date {
+            out.insert("redriveDate".into(), date(d));
+        }
         let status = ended.as_ref().map_or("RUNNING", |x| x.status.as_str()).to_owned();
-        let (redrive, reason) = match status.as_str() {
-            "FAILED" | "TIMED_OUT" | "ABORTED" => ("REDRIVABLE", None),
-            other => ("NOT_REDRIVABLE", Some(format!("Execution is {other} and cannot be redriven"))),
+        let (redrive, reason) = match (status.as_str(), e.test_case.is_some()) {
+            ("FAILED" | "TIMED_OUT" | "ABORTED", false) => ("REDRIVABLE", None),
+            (_, true) => {
+                ("NOT_REDRIVABLE", Some("Execution runs a test case and cannot be redriven".to_owned()))
+            }
+            (other, false) => {
+                ("NOT_REDRIVABLE", Some(format!("Execution is {other} and cannot be redriven")))
+            }
         };
         out.insert("redriveStatus".into(), json!(redrive));
         if let Some(r) = reason {
@@ -283,7 +340,14 @@ impl Service {
             Some(t) => Some(token::decode_index("ex", machine_arn, t, u64::MAX)?),
             None => None,
         };
-        let name = self.machine_name(machine_arn)?;
+        // A version or alias ARN lists the executions started on it (API reference, ListExecutions).
+        let (name, qualified) = match arn::parse(machine_arn)?.named {
+            arn::Named::StateMachine { qualifier: Some(_), .. } => {
+                let target = self.resolve_listed(machine_arn)?;
+                (target, Some(machine_arn))
+            }
+            _ => (self.machine_name(machine_arn)?, None),
+        };
         let reg = self.read();
         let m = reg.machines.get(name).ok_or_else(|| ApiError::machine_not_found(machine_arn))?;
         if m.version.express() {
@@ -293,7 +357,10 @@ impl Service {
         let mut next = None;
         let empty = Vec::new();
         let list = reg.by_machine.get(name).unwrap_or(&empty);
-        for e in list.iter().rev().filter(|e| before.is_none_or(|b| e.seq < b)) {
+        let started_on = |e: &ExecEntry| {
+            qualified.is_none_or(|q| e.version_arn.as_deref() == Some(q) || e.alias_arn.as_deref() == Some(q))
+        };
+        for e in list.iter().rev().filter(|e| before.is_none_or(|b| e.seq < b)).filter(|e| started_on(e)) {
             let ended = e.ended();
             let st = ended.as_ref().map_or("RUNNING", |x| x.status.as_str());
             if status.is_some_and(|want| want != st) {
@@ -309,10 +376,13 @@ impl Service {
                 "name": e.name,
                 "status": st,
                 "startDate": date(e.start_date),
-                "redriveCount": 0,
+                "redriveCount": e.redrive_counts().0,
             });
             if let (Some(x), Some(o)) = (&ended, item.as_object_mut()) {
                 o.insert("stopDate".into(), date(x.stop_date));
+            }
+            if let (Some(d), Some(o)) = (e.redrive_counts().1, item.as_object_mut()) {
+                o.insert("redriveDate".into(), date(d));
             }
             items.push(item);
         }
@@ -325,8 +395,13 @@ impl Service {
 
     /// Every event of an execution in GetExecutionHistory's shape.
     async fn events(&self, e: &ExecEntry) -> Result<Vec<Value>, ApiError> {
-        if let Some(execution) = e.live() {
-            return Ok(execution.history().events().iter().map(sfn_engine::Event::to_json).collect());
+        {
+            // The redrive lock first (as RedriveExecution takes it): the run and its prior history match.
+            let redrive = e.redrive.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(execution) = e.live() {
+                let events = execution.history().events().iter().map(sfn_engine::Event::to_json).collect();
+                return Ok(redrive.stitch(events));
+            }
         }
         let Some(journal) = self.journal.clone() else { return Ok(Vec::new()) };
         let arn = e.arn.clone();
@@ -434,6 +509,97 @@ impl Service {
         };
         self.durable().await?;
         Ok(json!({"stopDate": date(now)}))
+    }
+
+    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution goes on from the top-level state it
+    /// ended in, with the input that state was entered with; the states before it are not run again
+    /// (API reference, RedriveExecution: "it continues the failed execution from the unsuccessful step
+    /// and uses the same input. Step Functions preserves the results and execution history of the
+    /// successful steps"). Its history keeps every event and goes on with `ExecutionRedriven`
+    /// (`executionRedrivenEventDetails.redriveCount`) and the redriven state's events; its ARN, name
+    /// and start date stay. A Parallel or Map state it ended in runs again whole (AWS reruns only
+    /// its failed branches or iterations); variables assigned before the redriven state are not kept.
+    /// With a journal the stitched history is journaled as it is served; a redriven execution that was
+    /// running when the server stopped is not resumed (it stays RUNNING until StopExecution).
+    pub(crate) async fn redrive_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        let i = Input::new(body);
+        let arn = i.str_len("executionArn", 1, 2048)?;
+        i.opt_str_len("clientToken", 1, 64)?;
+        if arn::execution_kind(arn)? {
+            return Err(not_redrivable(format_args!("Execution is EXPRESS and cannot be redriven: '{arn}'")));
+        }
+        let e = self.execution(arn)?;
+        if e.test_case.is_some() {
+            return Err(not_redrivable(format_args!(
+                "Execution runs a test case and cannot be redriven: '{arn}'"
+            )));
+        }
+        let ended = e.ended().ok_or_else(|| {
+            not_redrivable(format_args!("Execution is RUNNING and cannot be redriven: '{arn}'"))
+        })?;
+        if !matches!(ended.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
+            return Err(not_redrivable(format_args!(
+                "Execution is {} and cannot be redriven: '{arn}'",
+                ended.status
+            )));
+        }
+        let now = self.engine.clock().now();
+        if now - ended.stop_date > chrono::Duration::days(REDRIVE_DAYS) {
+            return Err(not_redrivable(format_args!(
+                "Execution ended more than {REDRIVE_DAYS} days ago and cannot be redriven: '{arn}'"
+            )));
+        }
+        let events = self.events(&e).await?;
+        let record = &e.version.record;
+        let definition: Value = serde_json::from_str(&record.definition).unwrap_or_default();
+        let top: Vec<&str> = definition["States"]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let (state, input) = match redriven_state(&events, &top) {
+            Some(found) => found,
+            None => (definition["StartAt"].as_str().unwrap_or_default().to_owned(), e.input.clone()),
+        };
+        let prepared = crate::service::prepare_from(&self.engine, record, &state).map_err(|why| {
+            ApiError::client("ValidationException", format!("This state machine cannot run locally: {why}"))
+        })?;
+        let input_value: Value = serde_json::from_str(&input).unwrap_or_else(|_| json!({}));
+        let request = StartRequest {
+            execution_name: e.name.clone(),
+            input: input_value,
+            role_arn: Some(record.role_arn.clone()),
+            input_text: Some(input),
+        };
+        {
+            let mut r = e.redrive.lock().unwrap_or_else(|p| p.into_inner());
+            let last = events.len() as u64;
+            let count = r.count.saturating_add(1);
+            let redriven = json!({
+                "timestamp": date(now),
+                "type": "ExecutionRedriven",
+                "id": last + 1,
+                "previousEventId": last,
+                "executionRedrivenEventDetails": {"redriveCount": count},
+            });
+            // Journaled before the run starts: its events follow the ExecutionRedriven, and its end
+            // (applied to the record) comes after the record is RUNNING again.
+            if let Some(j) = &self.journal {
+                j.redrive(&e.arn, last);
+                j.put_raw_event(&e.arn, last + 1, &redriven);
+                j.put_execution(&e.record_at(count, Some(now)));
+            }
+            let execution = Arc::new(self.engine.start_with_arn(&prepared, request, e.arn.clone()));
+            r.count = count;
+            r.date = Some(now);
+            r.prior = events;
+            r.prior.push(redriven);
+            r.offset = last;
+            // Swapped under the redrive lock: a history read sees the old run unstitched or the new one
+            // stitched, never a mix.
+            *e.run.lock().unwrap_or_else(|p| p.into_inner()) = Run::Live { execution, ended: None };
+        }
+        self.durable().await?;
+        Ok(json!({"redriveDate": date(now)}))
     }
 
     pub(crate) fn describe_state_machine_for_execution(&self, body: &Value) -> Result<Value, ApiError> {

@@ -21,7 +21,18 @@ use crate::service::Service;
 pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Value, ApiError> {
     match op {
         "CreateStateMachine" => service.create_state_machine(body).await,
+        "DescribeStateMachine" if Service::names_version(body) => {
+            service.describe_version(body["stateMachineArn"].as_str().unwrap_or_default())
+        }
         "DescribeStateMachine" => service.describe_state_machine(body),
+        "PublishStateMachineVersion" => service.publish_state_machine_version(body).await,
+        "ListStateMachineVersions" => service.list_state_machine_versions(body),
+        "DeleteStateMachineVersion" => service.delete_state_machine_version(body).await,
+        "CreateStateMachineAlias" => service.create_state_machine_alias(body).await,
+        "DescribeStateMachineAlias" => service.describe_state_machine_alias(body),
+        "UpdateStateMachineAlias" => service.update_state_machine_alias(body).await,
+        "DeleteStateMachineAlias" => service.delete_state_machine_alias(body).await,
+        "ListStateMachineAliases" => service.list_state_machine_aliases(body),
         "UpdateStateMachine" => service.update_state_machine(body).await,
         "DeleteStateMachine" => service.delete_state_machine(body).await,
         "ListStateMachines" => service.list_state_machines(body),
@@ -34,11 +45,17 @@ pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Va
         "ListExecutions" => service.list_executions(body),
         "GetExecutionHistory" => service.get_execution_history(body).await,
         "StopExecution" => service.stop_execution(body).await,
+        "RedriveExecution" => service.redrive_execution(body).await,
         "DescribeStateMachineForExecution" => service.describe_state_machine_for_execution(body),
         "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => {
             crate::callback::send_task(service.engine.tokens(), op, body)
         }
         "TestState" => service.test_state(body).await,
+        "CreateActivity" => service.create_activity(body),
+        "DescribeActivity" => service.describe_activity(body),
+        "ListActivities" => service.list_activities(body),
+        "DeleteActivity" => service.delete_activity(body),
+        "GetActivityTask" => service.get_activity_task(body).await,
         "TagResource" => service.tag_resource(body).await,
         "UntagResource" => service.untag_resource(body).await,
         "ListTagsForResource" => service.list_tags_for_resource(body),

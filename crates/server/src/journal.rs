@@ -75,6 +75,38 @@ pub(crate) struct MachineRecord {
     /// Epoch milliseconds.
     pub(crate) creation_ms: i64,
     pub(crate) tags: Vec<(String, String)>,
+    /// Its published versions (absent in journals written before versions were journaled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) published: Vec<PublishedRecord>,
+    /// The highest version number given (numbers are never reused).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) last_version: u64,
+    /// Its aliases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) aliases: Vec<AliasRecord>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A published version: its number and the version record (by id) it froze.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PublishedRecord {
+    pub(crate) number: u64,
+    pub(crate) version: String,
+    pub(crate) description: Option<String>,
+    pub(crate) creation_ms: i64,
+}
+
+/// An alias: (version number, weight) pairs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AliasRecord {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) routing: Vec<(u64, u64)>,
+    pub(crate) creation_ms: i64,
+    pub(crate) update_ms: i64,
 }
 
 /// One version of a state machine (what an execution runs).
@@ -113,6 +145,18 @@ pub(crate) struct ExecutionRecord {
     /// same mocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) test_case: Option<String>,
+    /// Started on a version (or an alias): the version's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) version_arn: Option<String>,
+    /// Started on an alias: its ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) alias_arn: Option<String>,
+    /// How often it was redriven (its history then holds every run, stitched).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) redrive_count: u64,
+    /// When it was last redriven (epoch milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) redrive_ms: Option<i64>,
 }
 
 impl ExecutionRecord {
@@ -204,6 +248,10 @@ enum Op {
     /// Commit what is queued (trying for at most [`CLOSE_RETRY`]), then stop the writer (it releases the
     /// database file).
     Close(oneshot::Sender<()>),
+    /// The execution was redriven: the sink's events of its new run (ids from 1) are journaled after the
+    /// `offset` events of its history so far (its `ExecutionStarted`, id 1, is the `ExecutionRedriven`
+    /// the server journals at `offset + 1`).
+    Redrive(Arc<str>, u64),
 }
 
 /// The database handle shared by the writer and the readers; the writer swaps it when it reopens the file.
@@ -398,6 +446,12 @@ impl Journal {
         self.put(Table::Executions, &e.arn, e);
     }
 
+    /// Journals the events of `arn`'s redriven run after the `offset` it already has (see [`Op::Redrive`]);
+    /// call it before the run starts.
+    pub(crate) fn redrive(&self, arn: &str, offset: u64) {
+        self.send(Op::Redrive(Arc::from(arn), offset));
+    }
+
     /// Appends an event the server itself produced (in GetExecutionHistory's shape).
     pub(crate) fn put_raw_event(&self, arn: &str, id: u64, event: &Value) {
         self.send(Op::Write(Write::event(Arc::from(arn), id, event.clone())));
@@ -527,6 +581,8 @@ struct Writer {
     /// Set by [`Op::Close`] (or when every sender is gone): when to stop trying.
     closing: Option<Instant>,
     closed: Vec<oneshot::Sender<()>>,
+    /// Redriven executions: how far their new run's event ids are shifted.
+    redriven: std::collections::HashMap<Arc<str>, u64>,
 }
 
 impl Writer {
@@ -541,15 +597,32 @@ impl Writer {
             failing: None,
             closing: None,
             closed: Vec::new(),
+            redriven: std::collections::HashMap::new(),
         }
     }
 
     fn take(&mut self, op: Op) {
         match op {
             Op::Write(w) => self.pending.push(w),
-            Op::Event(arn, event) => {
-                let id = event.id;
-                self.pending.push(Write::event(arn, id, event.to_stored_json()));
+            Op::Event(arn, event) => match self.redriven.get(&arn).copied() {
+                None => {
+                    let id = event.id;
+                    self.pending.push(Write::event(arn, id, event.to_stored_json()));
+                }
+                // A redriven run's ExecutionStarted is not journaled: the ExecutionRedriven stands for it.
+                Some(_) if event.id == 1 => {}
+                Some(offset) => {
+                    let mut v = event.to_stored_json();
+                    for key in ["id", "previousEventId"] {
+                        if let Some(n) = v[key].as_u64() {
+                            v[key] = serde_json::json!(n.max(1) + offset);
+                        }
+                    }
+                    self.pending.push(Write::event(arn, event.id + offset, v));
+                }
+            },
+            Op::Redrive(arn, offset) => {
+                self.redriven.insert(arn, offset);
             }
             Op::Barrier(b) => match &self.failing {
                 // Commits are failing: the caller learns it now rather than after the next back-off.

@@ -8,7 +8,10 @@
 //! Operations: Create/Describe/Update/Delete/ListStateMachines, ValidateStateMachineDefinition,
 //! StartExecution, StartSyncExecution (EXPRESS), Describe/ListExecutions, GetExecutionHistory, StopExecution,
 //! DescribeStateMachineForExecution, SendTaskSuccess/Failure/Heartbeat, TestState, Tag/UntagResource,
-//! ListTagsForResource. Anything else answers `UnknownOperationException`.
+//! ListTagsForResource, PublishStateMachineVersion, List/DeleteStateMachineVersion(s),
+//! Create/Describe/Update/Delete/ListStateMachineAlias(es) (StartExecution and DescribeStateMachine take a
+//! version ARN, StartExecution an alias ARN), RedriveExecution (in memory), Create/Describe/List/DeleteActivity
+//! and GetActivityTask (no Task state schedules activity work yet). Anything else answers `UnknownOperationException`.
 //!
 //! Durability: with a state directory ([`ServerOptions::state_dir`]) every state machine, execution and
 //! history event is journaled in an embedded [redb](https://docs.rs/redb) database, through the engine's
@@ -73,7 +76,8 @@
 //! 4. `service`: the core — the registry of state machines, versions and executions, preparing versions,
 //!    resuming executions, closing. It knows no operation.
 //! 5. The operations, which never name one another: `machines`, `executions`, `testing` (TestState),
-//!    `callback` (SendTask*, and the callback-only endpoint).
+//!    `callback` (SendTask*, and the callback-only endpoint), `versions` (versions and aliases),
+//!    `activities` (the activity operations).
 //! 6. `http`: which operation module answers which operation, the router, binding; and this file.
 //!
 //! ```no_run
@@ -84,6 +88,7 @@
 //! # Ok(()) }
 //! ```
 
+mod activities;
 mod arn;
 mod callback;
 mod client;
@@ -100,6 +105,7 @@ mod mocking;
 mod protocol;
 mod service;
 mod testing;
+mod versions;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -230,6 +236,8 @@ mod layering {
             ("executions", include_str!("executions.rs")),
             ("testing", include_str!("testing.rs")),
             ("callback", include_str!("callback.rs")),
+            ("versions", include_str!("versions.rs")),
+            ("activities", include_str!("activities.rs")),
         ],
         &[("http", include_str!("http.rs"))],
     ];

@@ -123,8 +123,11 @@ impl Service {
         let logging = logging_or_default(i.opt_object("loggingConfiguration")?);
         let tracing = tracing_or_default(i.opt_object("tracingConfiguration")?);
         let tags = parse_tags(i.opt_array("tags")?)?;
-        i.opt_bool("publish")?;
-        i.opt_str_len("versionDescription", 0, 256)?;
+        let publish = i.opt_bool("publish")?.unwrap_or(false);
+        let description = i.opt_sensitive_chars("versionDescription", 256)?;
+        if description.is_some() && !publish {
+            return Err(no_publish());
+        }
         if !arn::valid_name(name) {
             return Err(ApiError::invalid_name(name));
         }
@@ -133,13 +136,13 @@ impl Service {
         }
         check_definition(self.engine.integrations(), definition, kind)?;
         let arn = arn::machine_arn(&self.region, &self.account, name);
-        let created = {
+        let (created, published) = {
             let mut reg = self.write();
             reg.sweep(name);
             if reg.machines.get(name).is_some_and(|m| m.deleting) {
                 return Err(ApiError::machine_deleting(&arn));
             }
-            match reg.machines.get(name) {
+            let created = match reg.machines.get(name) {
                 // Idempotent on name, definition, type, logging and tracing; roleArn and tags are ignored.
                 // The first create may still be waiting for its commit: answered once it is on disk.
                 Some(m)
@@ -174,6 +177,7 @@ impl Service {
                         version,
                         tags,
                         deleting: false,
+                        published: crate::service::Published::default(),
                     };
                     if let Some(j) = &self.journal {
                         j.put_version(&m.version.record);
@@ -183,10 +187,25 @@ impl Service {
                     reg.machines.insert(name.to_owned(), m);
                     created
                 }
-            }
+            };
+            let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(&arn))?;
+            let published = if publish {
+                let n = crate::service::publish(m, description, self.engine.clock().now())?.0;
+                if let Some(j) = &self.journal {
+                    j.put_machine(&m.record());
+                }
+                Some(n)
+            } else {
+                None
+            };
+            (created, published)
         };
         self.durable().await?;
-        Ok(json!({"stateMachineArn": arn, "creationDate": date(created)}))
+        let mut out = json!({"stateMachineArn": arn, "creationDate": date(created)});
+        if let (Some(n), Some(o)) = (published, out.as_object_mut()) {
+            o.insert("stateMachineVersionArn".into(), json!(format!("{arn}:{n}")));
+        }
+        Ok(out)
     }
 
     pub(crate) fn describe_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
@@ -205,8 +224,11 @@ impl Service {
         let role_arn = i.opt_str_len("roleArn", 1, 256)?;
         let logging = i.opt_object("loggingConfiguration")?;
         let tracing = i.opt_object("tracingConfiguration")?;
-        i.opt_bool("publish")?;
-        i.opt_str_len("versionDescription", 0, 256)?;
+        let publish = i.opt_bool("publish")?.unwrap_or(false);
+        let description = i.opt_sensitive_chars("versionDescription", 256)?;
+        if description.is_some() && !publish {
+            return Err(no_publish());
+        }
         let name = self.machine_name(arn)?;
         if definition.is_none() && role_arn.is_none() && logging.is_none() && tracing.is_none() {
             return Err(ApiError::client(
@@ -214,7 +236,7 @@ impl Service {
                 "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
             ));
         }
-        let (update_date, revision) = {
+        let (update_date, revision, published) = {
             let mut reg = self.write();
             let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
             let cur = &m.version.record;
@@ -229,9 +251,7 @@ impl Service {
                 && role_arn == cur.role_arn
                 && logging == cur.logging
                 && tracing == cur.tracing;
-            if unchanged && cur.revision_id.is_some() {
-                (m.version.update_date, cur.revision_id.clone())
-            } else {
+            if !(unchanged && cur.revision_id.is_some()) {
                 let revision = Some(uuid::Uuid::new_v4().to_string());
                 let version = self.new_version(VersionRecord {
                     id: String::new(),
@@ -249,11 +269,24 @@ impl Service {
                     j.put_version(&m.version.record);
                     j.put_machine(&m.record());
                 }
-                (m.version.update_date, m.version.record.revision_id.clone())
             }
+            let published = if publish {
+                let n = crate::service::publish(m, description, self.engine.clock().now())?.0;
+                if let Some(j) = &self.journal {
+                    j.put_machine(&m.record());
+                }
+                Some(n)
+            } else {
+                None
+            };
+            (m.version.update_date, m.version.record.revision_id.clone(), published)
         };
         self.durable().await?;
-        Ok(json!({"updateDate": date(update_date), "revisionId": revision}))
+        let mut out = json!({"updateDate": date(update_date), "revisionId": revision});
+        if let (Some(n), Some(o)) = (published, out.as_object_mut()) {
+            o.insert("stateMachineVersionArn".into(), json!(format!("{arn}:{n}")));
+        }
+        Ok(out)
     }
 
     pub(crate) async fn delete_state_machine(&self, body: &Value) -> Result<Value, ApiError> {
@@ -389,6 +422,11 @@ impl Service {
         let tags = reg.machines.get(name).map(|m| tags_json(&m.tags)).unwrap_or_else(|| json!([]));
         Ok(json!({"tags": tags}))
     }
+}
+
+/// `versionDescription` without `publish: true`.
+fn no_publish() -> ApiError {
+    ApiError::client("ValidationException", "Version description can only be set when publish is true")
 }
 
 fn too_many_tags(arn: &str) -> ApiError {

@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
 
 use crate::error::ApiError;
-use crate::journal::{ExecutionRecord, Journal, MachineRecord, Snapshot, VersionRecord};
+use crate::journal::{
+    AliasRecord, ExecutionRecord, Journal, MachineRecord, PublishedRecord, Snapshot, VersionRecord,
+};
 use crate::protocol::date;
 
 /// How long a closing in-memory server waits for its running executions to stop (their tasks included).
@@ -37,6 +39,85 @@ pub(crate) struct Machine {
     /// DeleteStateMachine was called while executions ran: DELETING until the last one ends (AWS
     /// "A state machine is deleted only when all its executions are completed"), then gone.
     pub(crate) deleting: bool,
+    /// Its published versions and its aliases.
+    pub(crate) published: Published,
+}
+
+/// A published version (`…:stateMachine:NAME:N`): an immutable snapshot of a revision.
+pub(crate) struct PublishedVersion {
+    pub(crate) version: Arc<Version>,
+    pub(crate) description: Option<String>,
+    pub(crate) creation: DateTime<Utc>,
+}
+
+/// An alias (`…:stateMachine:NAME:ALIAS`): one or two versions, each with its weight (they sum to 100).
+#[derive(Clone)]
+pub(crate) struct Alias {
+    pub(crate) description: Option<String>,
+    pub(crate) routing: Vec<(u64, u64)>,
+    pub(crate) creation: DateTime<Utc>,
+    pub(crate) update: DateTime<Utc>,
+}
+
+/// A machine's versions and aliases. Version numbers are never reused: `last` is the highest given.
+#[derive(Default)]
+pub(crate) struct Published {
+    pub(crate) versions: BTreeMap<u64, PublishedVersion>,
+    pub(crate) last: u64,
+    pub(crate) aliases: BTreeMap<String, Alias>,
+}
+
+/// What a state machine ARN, a version ARN or an alias ARN starts: the version, and the qualified ARNs
+/// DescribeExecution reports.
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) version: Arc<Version>,
+    pub(crate) version_arn: Option<String>,
+    pub(crate) alias_arn: Option<String>,
+}
+
+/// At most this many versions per state machine (AWS's quota: 1000).
+const MAX_VERSIONS: usize = 1000;
+
+/// Publishes `m`'s current revision: its number and creation date (the latest version's when that is
+/// already this revision).
+pub(crate) fn publish(
+    m: &mut Machine,
+    description: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(u64, DateTime<Utc>), ApiError> {
+    let p = &mut m.published;
+    if let Some((n, latest)) = p.versions.iter().next_back()
+        && Arc::ptr_eq(&latest.version, &m.version)
+    {
+        return Ok((*n, latest.creation));
+    }
+    if p.versions.len() >= MAX_VERSIONS {
+        return Err(ApiError::client(
+            "ServiceQuotaExceededException",
+            format!("The maximum number of versions ({MAX_VERSIONS}) of '{}' is reached", m.arn),
+        ));
+    }
+    p.last = p.last.saturating_add(1);
+    let version = PublishedVersion {
+        version: m.version.clone(),
+        description: description.map(str::to_owned),
+        creation: now,
+    };
+    p.versions.insert(p.last, version);
+    Ok((p.last, now))
+}
+
+/// Picks a version of an alias's routing by weight (`roll` in 0..100).
+pub(crate) fn route(routing: &[(u64, u64)], roll: u64) -> Option<u64> {
+    let mut acc = 0;
+    for (number, weight) in routing {
+        acc += weight;
+        if roll < acc {
+            return Some(*number);
+        }
+    }
+    routing.iter().rev().find(|(_, w)| *w > 0).or(routing.last()).map(|(n, _)| *n)
 }
 
 impl Machine {
@@ -46,6 +127,30 @@ impl Machine {
             version: self.version.record.id.clone(),
             creation_ms: self.creation.timestamp_millis(),
             tags: self.tags.clone(),
+            published: self
+                .published
+                .versions
+                .iter()
+                .map(|(n, p)| PublishedRecord {
+                    number: *n,
+                    version: p.version.record.id.clone(),
+                    description: p.description.clone(),
+                    creation_ms: p.creation.timestamp_millis(),
+                })
+                .collect(),
+            last_version: self.published.last,
+            aliases: self
+                .published
+                .aliases
+                .iter()
+                .map(|(name, a)| AliasRecord {
+                    name: name.clone(),
+                    description: a.description.clone(),
+                    routing: a.routing.clone(),
+                    creation_ms: a.creation.timestamp_millis(),
+                    update_ms: a.update.timestamp_millis(),
+                })
+                .collect(),
         }
     }
 }
@@ -94,6 +199,73 @@ pub(crate) struct ExecEntry {
     pub(crate) run: Mutex<Run>,
     /// The Step Functions Local test case it runs, if any.
     pub(crate) test_case: Option<String>,
+    /// Started on a version ARN (or an alias, which names a version): that version's ARN.
+    pub(crate) version_arn: Option<String>,
+    /// Started on an alias ARN: the alias's ARN.
+    pub(crate) alias_arn: Option<String>,
+    /// Its redrives (RedriveExecution).
+    pub(crate) redrive: Mutex<Redrive>,
+}
+
+/// What RedriveExecution did to an execution: how often, when last, and the history before the run that
+/// goes on now (ending with its `ExecutionRedriven`). The current run's events follow it, their ids
+/// shifted by `offset` (its `ExecutionStarted` is the `ExecutionRedriven` in `prior`).
+#[derive(Default)]
+pub(crate) struct Redrive {
+    pub(crate) count: u64,
+    pub(crate) date: Option<DateTime<Utc>>,
+    pub(crate) prior: Vec<Value>,
+    pub(crate) offset: u64,
+}
+
+impl Redrive {
+    /// The whole history: `prior`, then the current run's `events` (all but its `ExecutionStarted`),
+    /// their ids and `previousEventId`s shifted past `prior` (the run's `ExecutionStarted`, id 1, becomes
+    /// the `ExecutionRedriven` at `offset + 1`).
+    pub(crate) fn stitch(&self, events: Vec<Value>) -> Vec<Value> {
+        if self.count == 0 {
+            return events;
+        }
+        let mut out = self.prior.clone();
+        for mut e in events.into_iter().filter(|e| e["id"] != 1) {
+            // The first state follows the root (previousEventId 0, as on AWS): here the ExecutionRedriven.
+            for key in ["id", "previousEventId"] {
+                if let Some(n) = e[key].as_u64() {
+                    e[key] = json!(n.max(1) + self.offset);
+                }
+            }
+            out.push(e);
+        }
+        out
+    }
+}
+
+/// The version's machine, prepared to start at `state` (RedriveExecution restarts there).
+pub(crate) fn prepare_from(engine: &Engine, record: &VersionRecord, state: &str) -> Result<Prepared, String> {
+    let mut definition: Value = serde_json::from_str(&record.definition).map_err(|e| e.to_string())?;
+    if let Some(o) = definition.as_object_mut() {
+        o.insert("StartAt".into(), json!(state));
+        // The states before it cannot be reached from it any more, and the validation refuses them.
+        if let Some(Value::Object(states)) = o.get_mut("States") {
+            let mut reachable = std::collections::BTreeSet::new();
+            let mut todo = vec![state.to_owned()];
+            while let Some(name) = todo.pop() {
+                let Some(s) = states.get(&name) else { continue };
+                if !reachable.insert(name) {
+                    continue;
+                }
+                let nexts = [s.get("Next"), s.get("Default")].into_iter().flatten().chain(
+                    ["Choices", "Catch"]
+                        .iter()
+                        .flat_map(|k| s.get(*k).and_then(Value::as_array).into_iter().flatten())
+                        .filter_map(|c| c.get("Next")),
+                );
+                todo.extend(nexts.filter_map(Value::as_str).map(str::to_owned));
+            }
+            states.retain(|name, _| reachable.contains(name));
+        }
+    }
+    prepare(engine, &VersionRecord { definition: definition.to_string(), ..record.clone() })
 }
 
 impl ExecEntry {
@@ -111,6 +283,12 @@ impl ExecEntry {
         }
     }
 
+    /// How often it was redriven, and when last.
+    pub(crate) fn redrive_counts(&self) -> (u64, Option<DateTime<Utc>>) {
+        let r = self.redrive.lock().unwrap_or_else(|e| e.into_inner());
+        (r.count, r.date)
+    }
+
     pub(crate) fn live(&self) -> Option<Arc<Execution>> {
         match &*self.run.lock().unwrap_or_else(|e| e.into_inner()) {
             Run::Live { execution, .. } => Some(execution.clone()),
@@ -119,6 +297,12 @@ impl ExecEntry {
     }
 
     pub(crate) fn record(&self) -> ExecutionRecord {
+        let (count, date) = self.redrive_counts();
+        self.record_at(count, date)
+    }
+
+    /// Its record (RUNNING) after `count` redrives, the last at `date`.
+    pub(crate) fn record_at(&self, count: u64, date: Option<DateTime<Utc>>) -> ExecutionRecord {
         ExecutionRecord {
             arn: self.arn.clone(),
             name: self.name.clone(),
@@ -134,8 +318,20 @@ impl ExecEntry {
             error: None,
             cause: None,
             test_case: self.test_case.clone(),
+            version_arn: self.version_arn.clone(),
+            alias_arn: self.alias_arn.clone(),
+            redrive_count: count,
+            redrive_ms: date.map(|d| d.timestamp_millis()),
         }
     }
+}
+
+/// An activity (`…:activity:NAME`): workers poll it with GetActivityTask.
+pub(crate) struct Activity {
+    pub(crate) arn: String,
+    pub(crate) creation: DateTime<Utc>,
+    /// Wakes the workers polling it (a task for them, or the activity deleted).
+    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 /// Every state machine and execution.
@@ -147,6 +343,8 @@ pub(crate) struct Registry {
     pub(crate) executions: HashMap<String, Arc<ExecEntry>>,
     /// Machine name → executions in start order.
     pub(crate) by_machine: HashMap<String, Vec<Arc<ExecEntry>>>,
+    /// Activities by name (ListActivities is in name order).
+    pub(crate) activities: BTreeMap<String, Activity>,
     pub(crate) next_seq: u64,
 }
 
@@ -271,6 +469,40 @@ impl Service {
                     version: version.clone(),
                     tags: m.tags,
                     deleting: false,
+                    published: Published {
+                        versions: m
+                            .published
+                            .iter()
+                            .filter_map(|p| match versions.get(&p.version) {
+                                Some(v) => Some((
+                                    p.number,
+                                    PublishedVersion {
+                                        version: v.clone(),
+                                        description: p.description.clone(),
+                                        creation: from_ms(p.creation_ms),
+                                    },
+                                )),
+                                None => {
+                                    tracing::warn!("version {} of {} is missing; skipped", p.number, m.name);
+                                    None
+                                }
+                            })
+                            .collect(),
+                        last: m.last_version,
+                        aliases: m
+                            .aliases
+                            .into_iter()
+                            .map(|a| {
+                                let alias = Alias {
+                                    description: a.description,
+                                    routing: a.routing,
+                                    creation: from_ms(a.creation_ms),
+                                    update: from_ms(a.update_ms),
+                                };
+                                (a.name, alias)
+                            })
+                            .collect(),
+                    },
                 },
             );
         }
@@ -289,6 +521,12 @@ impl Service {
             });
             let run = match ended {
                 Some(ended) => Run::Stored { ended: Some(ended) },
+                // A redriven run's journaled history holds its earlier runs: replay cannot continue it.
+                None if rec.redrive_count > 0 => {
+                    tracing::warn!("execution {} was redriven and cannot be resumed", rec.arn);
+                    unresumed += 1;
+                    Run::Stored { ended: None }
+                }
                 None => match resume(&engine, journal.as_ref(), version, &rec, mocks.as_ref()) {
                     Ok(execution) => Run::Live { execution: Arc::new(execution), ended: None },
                     Err(why) => {
@@ -309,6 +547,13 @@ impl Service {
                 start_date: from_ms(rec.start_ms),
                 run: Mutex::new(run),
                 test_case: rec.test_case.clone(),
+                version_arn: rec.version_arn.clone(),
+                alias_arn: rec.alias_arn.clone(),
+                redrive: Mutex::new(Redrive {
+                    count: rec.redrive_count,
+                    date: rec.redrive_ms.map(from_ms),
+                    ..Redrive::default()
+                }),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
             if reg.machines.contains_key(&rec.machine) {
@@ -388,6 +633,69 @@ impl Service {
             .ok_or_else(|| ApiError::machine_not_found(arn))
     }
 
+    /// What `arn` starts: a state machine ARN its current version; `…:NAME:N` version N; `…:NAME:ALIAS`
+    /// a version of the alias's routing, picked by weight. `StateMachineDoesNotExist` for a machine that
+    /// does not exist, `ResourceNotFound` for a version or alias that does not.
+    pub(crate) fn resolve(&self, arn: &str) -> Result<Target, ApiError> {
+        let a = crate::arn::parse(arn)?;
+        let crate::arn::Named::StateMachine { name, qualifier } = a.named else {
+            return Err(ApiError::invalid_arn(format_args!(
+                "Resource type not valid in this context: {arn}"
+            )));
+        };
+        if a.region != self.region || a.account != self.account {
+            return Err(ApiError::machine_not_found(arn));
+        }
+        let reg = self.read();
+        let base = crate::arn::machine_arn(&self.region, &self.account, name);
+        let m = reg.machine(name).ok_or_else(|| ApiError::machine_not_found(&base))?;
+        if m.deleting {
+            return Err(ApiError::machine_deleting(&base));
+        }
+        let target = |version: Arc<Version>, version_arn, alias_arn| Target {
+            name: name.to_owned(),
+            version,
+            version_arn,
+            alias_arn,
+        };
+        let Some(q) = qualifier else { return Ok(target(m.version.clone(), None, None)) };
+        let published = |n: u64| {
+            m.published
+                .versions
+                .get(&n)
+                .map(|p| (p.version.clone(), format!("{base}:{n}")))
+                .ok_or_else(|| not_found(&format!("{base}:{n}")))
+        };
+        if let Ok(n) = q.parse::<u64>() {
+            let (v, varn) = published(n)?;
+            return Ok(target(v, Some(varn), None));
+        }
+        let alias = m.published.aliases.get(q).ok_or_else(|| not_found(arn))?;
+        let roll = (uuid::Uuid::new_v4().as_u128() % 100) as u64;
+        let n = route(&alias.routing, roll).ok_or_else(|| not_found(arn))?;
+        let (v, varn) = published(n)?;
+        Ok(target(v, Some(varn), Some(arn.to_owned())))
+    }
+
+    /// The machine name of a version or alias ARN that exists (ListExecutions on it); `ResourceNotFound`
+    /// for a version or alias that does not, `StateMachineDoesNotExist` for a machine that does not.
+    pub(crate) fn resolve_listed<'a>(&self, arn: &'a str) -> Result<&'a str, ApiError> {
+        let a = crate::arn::parse(arn)?;
+        let crate::arn::Named::StateMachine { name, qualifier: Some(q) } = a.named else {
+            return Err(ApiError::machine_not_found(arn));
+        };
+        if a.region != self.region || a.account != self.account {
+            return Err(ApiError::machine_not_found(arn));
+        }
+        let reg = self.read();
+        let m = reg.machine(name).ok_or_else(|| ApiError::machine_not_found(arn))?;
+        let exists = match q.parse::<u64>() {
+            Ok(n) => m.published.versions.contains_key(&n),
+            Err(_) => m.published.aliases.contains_key(q),
+        };
+        if exists { Ok(name) } else { Err(not_found(arn)) }
+    }
+
     /// The execution with this ARN.
     pub(crate) fn execution(&self, arn: &str) -> Result<Arc<ExecEntry>, ApiError> {
         if crate::arn::execution_kind(arn)? {
@@ -411,6 +719,11 @@ impl Service {
         }
         Value::Object(out)
     }
+}
+
+/// `ResourceNotFound: Resource not found: '<arn>'`.
+pub(crate) fn not_found(arn: &str) -> ApiError {
+    ApiError::client("ResourceNotFound", format!("Resource not found: '{arn}'"))
 }
 
 /// `{"level": "OFF", "includeExecutionData": false}` unless given.

@@ -22,6 +22,10 @@ fn record(arn: &str, seq: u64) -> ExecutionRecord {
         error: None,
         cause: None,
         test_case: None,
+        version_arn: None,
+        alias_arn: None,
+        redrive_count: 0,
+        redrive_ms: None,
     }
 }
 
@@ -415,8 +419,15 @@ fn killed_journal(from: &Path) -> PathBuf {
     let n = store::bump_commits(&w).unwrap();
     {
         let mut t = w.open_table(MACHINES).unwrap();
-        let m =
-            MachineRecord { name: "late".into(), version: String::new(), creation_ms: 5, tags: Vec::new() };
+        let m = MachineRecord {
+            name: "late".into(),
+            version: String::new(),
+            creation_ms: 5,
+            tags: Vec::new(),
+            published: Vec::new(),
+            last_version: 0,
+            aliases: Vec::new(),
+        };
         let (_, v) = {
             let first = t.iter().unwrap().next().unwrap().unwrap();
             (first.0.value().to_owned(), first.1.value().to_owned())

@@ -1,4 +1,5 @@
-"""boto3 against `sfn serve`: create, start, describe, history, stop, callbacks, errors, pagination.
+"""boto3 against `sfn serve`: create, start, describe, history, stop, callbacks, errors, pagination,
+versions, aliases and redrive.
 
 Usage: python boto3_client.py http://127.0.0.1:PORT   (run by the `boto3` integration test)
 Exits non-zero on the first failed check.
@@ -75,6 +76,84 @@ def run_task(pattern, command):
         "TaskDefinition": "job", "Overrides": {"ContainerOverrides": [{"Name": "app", "Command": command}]}},
         "Retry": [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 1}],
         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}], "Next": "After"})
+
+
+def nth_token(sfn, arn, n):
+    """The token of the n-th task the execution submitted (1-based), once it is."""
+    for _ in range(400):
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        if sum(e["type"] == "TaskSubmitted" for e in events) >= n:
+            scheduled = [e for e in events if e["type"] == "TaskScheduled"][n - 1]
+            params = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])
+            return params["Overrides"]["ContainerOverrides"][0]["Environment"][0]["Value"]
+        time.sleep(0.025)
+    raise AssertionError(f"{arn} never submitted task {n}")
+
+
+def versions_aliases_redrive(sfn):
+    """Publish a version, create an alias, start on the alias; fail an execution, redrive it."""
+    checks = 0
+    v1 = sfn.create_state_machine(name="versioned", definition=json.dumps(PASS), roleArn=ROLE,
+                                  publish=True, versionDescription="first")["stateMachineVersionArn"]
+    base = v1.rsplit(":", 1)[0]
+    assert v1.endswith(":versioned:1"), v1
+    changed = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"a": 2}, "End": True}}}
+    rev = sfn.update_state_machine(stateMachineArn=base, definition=json.dumps(changed))["revisionId"]
+    v2 = sfn.publish_state_machine_version(stateMachineArn=base, revisionId=rev)["stateMachineVersionArn"]
+    assert v2 == base + ":2", v2
+    listed = sfn.list_state_machine_versions(stateMachineArn=base)["stateMachineVersions"]
+    assert [v["stateMachineVersionArn"] for v in listed] == [v2, v1], listed
+    assert sfn.describe_state_machine(stateMachineArn=v1)["description"] == "first"
+    checks += 4
+    alias = sfn.create_state_machine_alias(
+        name="live", routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}])["stateMachineAliasArn"]
+    assert alias == base + ":live", alias
+    d = wait(sfn, sfn.start_execution(stateMachineArn=alias)["executionArn"])
+    assert json.loads(d["output"]) == {"a": 1}, d
+    assert d["stateMachineAliasArn"] == alias and d["stateMachineVersionArn"] == v1, d
+    sfn.update_state_machine_alias(stateMachineAliasArn=alias,
+                                   routingConfiguration=[{"stateMachineVersionArn": v2, "weight": 100}])
+    d = wait(sfn, sfn.start_execution(stateMachineArn=alias)["executionArn"])
+    assert json.loads(d["output"]) == {"a": 2} and d["stateMachineVersionArn"] == v2, d
+    assert [a["stateMachineAliasArn"] for a in sfn.list_state_machine_aliases(stateMachineArn=base)[
+        "stateMachineAliases"]] == [alias]
+    expect_error("ConflictException", sfn.delete_state_machine_version, stateMachineVersionArn=v2)
+    sfn.delete_state_machine_alias(stateMachineAliasArn=alias)
+    sfn.delete_state_machine_version(stateMachineVersionArn=v2)
+    expect_error("ResourceNotFound", sfn.describe_state_machine_alias, stateMachineAliasArn=alias)
+    checks += 6
+
+    # Fail, redrive, succeed from the failed state.
+    flaky = {"StartAt": "Prepare", "States": {
+        "Prepare": {"Type": "Pass", "Result": "prepared", "ResultPath": "$.prep", "Next": "Wait for worker"},
+        "Wait for worker": dict(callback(60)["States"]["Wait for worker"], ResultPath="$.work")}}
+    arn = sfn.create_state_machine(name="flaky", definition=json.dumps(flaky), roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"n": 1}')["executionArn"]
+    sfn.send_task_failure(taskToken=nth_token(sfn, execution, 1), error="Flaky", cause="first try")
+    d = wait(sfn, execution)
+    assert d["status"] == "FAILED" and d["redriveStatus"] == "REDRIVABLE", d
+    sfn.redrive_execution(executionArn=execution)
+    sfn.send_task_success(taskToken=nth_token(sfn, execution, 2), output='{"ok": true}')
+    d = wait(sfn, execution)
+    assert d["status"] == "SUCCEEDED" and d["redriveCount"] == 1, d
+    assert json.loads(d["output"]) == {"n": 1, "prep": "prepared", "work": {"ok": True}}, d
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    types = [e["type"] for e in events]
+    assert types.count("PassStateEntered") == 1 and "ExecutionRedriven" in types, types
+    redriven = next(e for e in events if e["type"] == "ExecutionRedriven")
+    assert redriven["executionRedrivenEventDetails"] == {"redriveCount": 1}, redriven
+    expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=execution)
+    checks += 5
+
+    # Activities: create (idempotent), describe, list, delete.
+    activity = sfn.create_activity(name="resize")["activityArn"]
+    assert sfn.create_activity(name="resize")["activityArn"] == activity
+    assert sfn.describe_activity(activityArn=activity)["name"] == "resize"
+    assert [a["activityArn"] for a in sfn.list_activities()["activities"]] == [activity]
+    sfn.delete_activity(activityArn=activity)
+    expect_error("ActivityDoesNotExist", sfn.describe_activity, activityArn=activity)
+    checks += 4
+    return checks
 
 
 def test_state(sfn):
@@ -213,6 +292,7 @@ def main(endpoint):
                        inspectionLevel="DEBUG")
     assert t["status"] == "SUCCEEDED" and t["output"] == "7" and t["nextState"] == "N", t
     checks += test_state(sfn)
+    checks += versions_aliases_redrive(sfn)
     sfn.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "data"}])
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "data"}]
     sfn.delete_state_machine(stateMachineArn=arn)

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected values")]
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
+mod activities;
 mod boto3;
 mod concurrency;
 mod durability;
@@ -12,10 +13,12 @@ mod fuzz;
 mod load;
 mod mocks;
 mod realworld;
+mod redrive;
 mod reliability;
 mod sdk;
 mod security;
 mod test_state;
+mod versions;
 mod wire;
 
 use std::net::SocketAddr;
