@@ -72,7 +72,9 @@ impl LocalExecutions {
         children
             .get(arn)
             .map(|c| (c.execution.clone(), c.machine_arn.clone(), c.name.clone(), c.input.clone()))
-            .ok_or_else(|| ApiError::new("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))
+            .ok_or_else(|| {
+                ApiError::new("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'"))
+            })
     }
 }
 
@@ -94,7 +96,10 @@ impl Executions for LocalExecutions {
         let arn = format!("arn:aws:states:{}:{}:execution:{prepared_name}:{name}", cfg.region, cfg.account);
         let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
         if children.contains_key(&arn) {
-            return Err(ApiError::new("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
+            return Err(ApiError::new(
+                "ExecutionAlreadyExists",
+                format!("Execution Already Exists: '{arn}'"),
+            ));
         }
         let execution = installed.engine.start(
             prepared,

@@ -85,8 +85,11 @@ impl ApiError {
     /// The Task failure this error becomes: `StepFunctions.<Code>Exception` and the SDK's cause wording
     /// (`message (Service: AWSStepFunctions; Status Code: 400; Error Code: …; Request ID: …; Proxy: null)`).
     pub fn to_failure(&self, request_id: &str) -> Failure {
-        let exception =
-            if self.code.ends_with("Exception") { self.code.clone() } else { format!("{}Exception", self.code) };
+        let exception = if self.code.ends_with("Exception") {
+            self.code.clone()
+        } else {
+            format!("{}Exception", self.code)
+        };
         Failure::new(
             format!("StepFunctions.{exception}"),
             format!(
@@ -381,7 +384,10 @@ mod tests {
         let c = ctx("arn:aws:states:::states:startExecution.sync");
         let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:nope";
         let err = i.submit(&c, json!({"StateMachineArn": arn})).await.unwrap_err();
-        assert_eq!(err.name.as_ref().map(ToString::to_string).as_deref(), Some("StepFunctions.StateMachineDoesNotExistException"));
+        assert_eq!(
+            err.name.as_ref().map(ToString::to_string).as_deref(),
+            Some("StepFunctions.StateMachineDoesNotExistException")
+        );
         let cause = err.cause.unwrap();
         assert!(cause.starts_with(&format!("State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist;")), "{cause}");
     }
