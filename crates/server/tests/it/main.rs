@@ -11,6 +11,7 @@ mod full_disk;
 mod fuzz;
 mod load;
 mod mocks;
+mod nested;
 mod realworld;
 mod reliability;
 mod sdk;
