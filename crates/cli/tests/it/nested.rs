@@ -112,3 +112,24 @@ fn validate_accepts_every_pattern() {
         assert!(out.status.success(), "{suffix}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[test]
+fn policy_grants_the_child_machine() {
+    let p = temp_file("parent.asl.json", &parent("arn:aws:states:::states:startExecution.sync:2"));
+    let out = sfn(&["policy", p.to_str().unwrap(), "--region", "us-east-1", "--account", "123456789012"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statements = doc["Statement"].as_array().unwrap();
+    let grants = |action: &str| -> Vec<Value> {
+        statements
+            .iter()
+            .filter(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action))
+            .map(|s| s["Resource"].clone())
+            .collect()
+    };
+    assert_eq!(grants("states:StartExecution"), [json!([CHILD_ARN])]);
+    assert_eq!(
+        grants("states:StopExecution"),
+        [json!(["arn:aws:states:us-east-1:123456789012:execution:child:*"])]
+    );
+}
