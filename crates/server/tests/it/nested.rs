@@ -104,3 +104,27 @@ async fn unknown_child_machine_fails_as_aws() {
     assert!(d["cause"].as_str().unwrap().contains("Error Code: StateMachineDoesNotExist"), "{d}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_parent_resumed_after_a_restart_waits_for_the_same_child() {
+    let dir = crate::temp_dir("nested-restart");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let child = s.create("sleeper", &wait_machine(1)).await;
+    let p = s
+        .create("mum", &parent("arn:aws:states:::states:startExecution.sync:2", &child, json!({"k": 7})))
+        .await;
+    let arn = start(&s, &p, json!({})).await;
+    let kid = children(&s, &child).await[0]["executionArn"].as_str().unwrap().to_owned();
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out["ExecutionArn"], json!(kid));
+    assert_eq!(out["Output"], json!({"k": 7}));
+    // Nothing was started twice.
+    assert_eq!(children(&s, &child).await.len(), 1);
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
