@@ -1,6 +1,6 @@
 //! The service integrations the CLI offers: ECS on the local, sim or aws backend (set up by the facade's
 //! [`sfn::ecs::EcsConfig`]), task definitions, the callback endpoint for `.waitForTaskToken` containers,
-//! and mocks.
+//! mocks, and `states:startExecution` (`nested.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,6 +40,9 @@ pub(crate) fn task_definitions(flag: Option<&PathBuf>, definition: &Path) -> any
 pub(crate) fn for_validation(tds: TaskDefinitions) -> Integrations {
     let mut i = Integrations::new();
     i.register(Arc::new(EcsIntegration::new(Arc::new(LocalBackend::new(tds)))));
+    i.register(Arc::new(sfn::patterns::StatesIntegration::new(Arc::new(
+        crate::nested::LocalExecutions::default(),
+    ))));
     i
 }
 

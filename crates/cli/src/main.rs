@@ -21,6 +21,7 @@ mod integrations;
 mod journal;
 mod logs;
 mod mock;
+mod nested;
 mod policy;
 mod run;
 mod serve;

@@ -123,6 +123,10 @@ pub(crate) struct RunArgs {
     /// Lift AWS's quotas (history events, 256 KiB payloads): for benchmarks and experiments.
     #[arg(long)]
     pub(crate) no_quotas: bool,
+    /// A state machine that `states:startExecution` Tasks may start, as
+    /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME` (repeatable).
+    #[arg(long = "machine", value_name = "NAME=FILE", value_parser = crate::nested::machine_arg)]
+    pub(crate) machines: Vec<crate::nested::MachineArg>,
 }
 
 /// Runs the command; returns the process exit code.
@@ -255,6 +259,8 @@ async fn execute(
             return Ok(2);
         }
     };
+    let children = Arc::new(crate::nested::LocalExecutions::default());
+    let builder = builder.integration(Arc::new(sfn::patterns::StatesIntegration::new(children.clone())));
     let config = EngineConfig {
         region,
         max_history_events: (args.max_history_events > 0 && !args.no_quotas)
@@ -268,6 +274,19 @@ async fn execute(
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
+    let load = crate::Load::for_running(&args.ecs, &args.mocks);
+    let mut machines = Vec::with_capacity(args.machines.len());
+    for m in &args.machines {
+        let child = match crate::load_definition(&m.file, load) {
+            Ok(c) => c,
+            Err(code) => return Ok(code),
+        };
+        match crate::prepare(&engine, child, &m.name, &m.file) {
+            Ok(p) => machines.push(p),
+            Err(code) => return Ok(code),
+        }
+    }
+    children.install(engine.clone(), machines);
     let execution_name = args.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let execution =
         engine.start(&prepared, StartRequest { execution_name, input, role_arn: None, input_text });

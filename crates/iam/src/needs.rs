@@ -36,10 +36,22 @@ pub(crate) struct EcsTask {
     pub(crate) passes_token: bool,
 }
 
+/// One `arn:…:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]` Task state.
+#[derive(Debug, Clone)]
+pub(crate) struct NestedTask {
+    /// The state's path.
+    pub(crate) state: String,
+    pub(crate) pattern: Pattern,
+    /// `StateMachineArn`.
+    pub(crate) machine: Field,
+}
+
 /// Everything the machine's states need.
 #[derive(Debug, Default)]
 pub(crate) struct Needs {
     pub(crate) ecs: Vec<EcsTask>,
+    /// Nested executions (`states:startExecution`).
+    pub(crate) nested: Vec<NestedTask>,
     /// Task states of other services or actions: (resource, state).
     pub(crate) other: Vec<(String, String)>,
     /// Map states in DISTRIBUTED mode.
@@ -170,6 +182,12 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                         passes_token: passes_token(p),
                         state: path,
                     });
+                }
+                Ok(Resource::Service(r))
+                    if r.service == "states" && !r.sdk && r.action == "startExecution" =>
+                {
+                    let machine = lookup(t.parameters.as_ref(), &["StateMachineArn"]);
+                    out.nested.push(NestedTask { state: path, pattern: r.pattern, machine });
                 }
                 _ => out.other.push((t.resource.clone(), path)),
             },

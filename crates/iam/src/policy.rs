@@ -13,7 +13,7 @@ use sfn_patterns::Pattern;
 
 use crate::arn::{self, ClusterRef, TaskDefinitionRef};
 use crate::error::OptionsError;
-use crate::needs::{EcsTask, Field, Needs};
+use crate::needs::{EcsTask, Field, Needs, NestedTask};
 use crate::taskdef::TaskDefinitionRoles;
 
 /// The account used when none is known; ARNs with it must be edited before use.
@@ -190,6 +190,8 @@ pub enum WarningKind {
     NoTaskRole,
     /// A Task state of another service or action: no statement.
     OtherService,
+    /// `StateMachineArn` of a nested execution comes from the input: StartExecution on every state machine.
+    DynamicStateMachine,
     /// A Map state in DISTRIBUTED mode: child executions need permissions not generated here.
     DistributedMap,
     /// A state with `Credentials`: the calls are made with another role.
@@ -257,6 +259,9 @@ enum Kind {
     Tag,
     PassRole,
     Callback,
+    StartChild,
+    SyncChild,
+    ChildEvents,
 }
 
 impl Kind {
@@ -270,6 +275,9 @@ impl Kind {
             Kind::Callback => {
                 &["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"]
             }
+            Kind::StartChild => &["states:StartExecution"],
+            Kind::SyncChild => &["states:DescribeExecution", "states:StopExecution"],
+            Kind::ChildEvents => &["events:DescribeRule", "events:PutRule", "events:PutTargets"],
         }
     }
 
@@ -281,6 +289,9 @@ impl Kind {
             Kind::Tag => "TagEcsTasksAtLaunch",
             Kind::PassRole => "PassTaskRolesToEcs",
             Kind::Callback => "SendTaskTokenResults",
+            Kind::StartChild => "StartChildExecutions",
+            Kind::SyncChild => "DescribeAndStopSyncChildExecutions",
+            Kind::ChildEvents => "ManageSyncChildExecutionEventsRule",
         }
     }
 
@@ -322,6 +333,20 @@ impl Kind {
                  permission, so the resource must be \"*\"; the task token itself is the capability: only its holder \
                  can complete the task"
             }
+            Kind::StartChild => {
+                "the state starts an execution of the child state machine with states:StartExecution (every pattern); \
+                 the state machine's ARN when the state names it, the account's state machines when it comes from the \
+                 input"
+            }
+            Kind::SyncChild => {
+                ".sync and .sync:2 follow the child execution with states:DescribeExecution and stop it with \
+                 states:StopExecution when the state times out or the parent stops; on the child machine's executions"
+            }
+            Kind::ChildEvents => {
+                ".sync and .sync:2 learn that the child ended through the EventBridge rule \
+                 StepFunctionsGetEventsForStepFunctionsExecutionRule, which Step Functions manages with the state \
+                 machine's role"
+            }
         }
     }
 
@@ -351,6 +376,10 @@ impl Kind {
             Kind::Callback => {
                 "Service Authorization Reference, AWS Step Functions (no resource type for SendTaskSuccess, \
                  SendTaskFailure, SendTaskHeartbeat; IAM policy simulator in aws/aws-cdk#8486)"
+            }
+            Kind::StartChild | Kind::SyncChild | Kind::ChildEvents => {
+                "Step Functions Developer Guide, \"IAM policies for AWS Step Functions\" (StartExecution: synchronous \
+                 and asynchronous templates, static and dynamic state machine ARNs)"
             }
         }
     }
@@ -707,12 +736,77 @@ fn common_warnings(needs: &Needs, o: &Options, w: &mut Warnings) {
     }
 }
 
+/// The grants of one `states:startExecution` state (AWS's templates: StartExecution on the child machine;
+/// `.sync` and `.sync:2` also DescribeExecution/StopExecution on its executions and the events rule).
+fn nested_grants(t: &NestedTask, o: &Options, g: &mut Vec<Grant>, w: &mut Warnings) {
+    let state = t.state.as_str();
+    let Ok(machine) = static_str(&t.machine, "StateMachineArn", state, w) else { return };
+    let prefix = format!("arn:{}:states:{}:{}:", o.partition, o.region, o.account);
+    // `arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME[:VERSION|:ALIAS]`.
+    let (machine_arn, executions, reason) = match machine {
+        None => (
+            format!("{prefix}stateMachine:*"),
+            format!("{prefix}execution:*"),
+            "StateMachineArn comes from the input".to_owned(),
+        ),
+        Some(arn) => {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() < 7 || parts.len() > 8 || parts[2] != "states" || parts[5] != "stateMachine" {
+                w.add(
+                    WarningKind::InvalidValue,
+                    Some(state),
+                    format!("StateMachineArn \"{arn}\" is not a state machine ARN: StartExecution would fail; no statement for this state"),
+                );
+                return;
+            }
+            let base = parts[..7].join(":");
+            let executions = format!("{}:execution:{}:*", parts[..5].join(":"), parts[6]);
+            (base, executions, format!("StateMachineArn \"{arn}\""))
+        }
+    };
+    if machine.is_none() {
+        w.add(
+            WarningKind::DynamicStateMachine,
+            Some(state),
+            "StateMachineArn comes from the input: states:StartExecution is granted on every state machine of the \
+             account (as AWS's dynamic template); write the ARN in the definition to narrow it",
+        );
+    }
+    let need = |reason: &str| Need { state: state.to_owned(), reason: reason.to_owned() };
+    g.push(Grant {
+        kind: Kind::StartChild,
+        resource: machine_arn,
+        conditions: Vec::new(),
+        need: need(&reason),
+    });
+    if t.pattern.is_sync() {
+        g.push(Grant {
+            kind: Kind::SyncChild,
+            resource: executions,
+            conditions: Vec::new(),
+            need: need(&reason),
+        });
+        g.push(Grant {
+            kind: Kind::ChildEvents,
+            resource: format!(
+                "arn:{}:events:{}:{}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule",
+                o.partition, o.region, o.account
+            ),
+            conditions: Vec::new(),
+            need: need(&format!("{} waits for the child execution", t.pattern)),
+        });
+    }
+}
+
 /// The execution role's policy.
 pub(crate) fn state_machine(needs: &Needs, o: &Options) -> Policy {
     let mut grants = Vec::new();
     let mut w = Warnings::default();
     for t in &needs.ecs {
         ecs_grants(t, o, &mut grants, &mut w);
+    }
+    for t in &needs.nested {
+        nested_grants(t, o, &mut grants, &mut w);
     }
     common_warnings(needs, o, &mut w);
     assemble(PolicyRole::StateMachine, grants, w)

@@ -6,7 +6,8 @@
 //! `.sync`, `.waitForTaskToken` with TimeoutSeconds/HeartbeatSeconds; [`resume_task`] continues a recorded
 //! submission after a restart), task tokens ([`TokenRegistry`], ≥ 128-bit
 //! random, single use, SendTask* answers as the Step Functions API), the Failures rule ([`failures_rule`]) and
-//! cooperative cancellation ([`AbortHandle`]).
+//! cooperative cancellation ([`AbortHandle`]), and nested executions ([`StatesIntegration`] over the
+//! [`Executions`] a caller implements: `states:startExecution` with its four patterns).
 //!
 //! Failures: [`Failure`] (an [`ErrorName`] and a cause) is the one failure type of integrations and the
 //! engine; `TaskFailure` is its other name.
@@ -24,6 +25,7 @@ mod aws_table;
 mod check;
 mod error;
 mod integration;
+mod nested;
 mod resource;
 mod token;
 
@@ -36,6 +38,7 @@ pub use integration::{
     Integrations, Lint, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts,
     failures_rule, resume_task, run_task,
 };
+pub use nested::{ApiError, ChildExecution, Executions, StartChild, StatesIntegration, describe_output};
 pub use resource::{Pattern, Resource, ServiceResource};
 pub use sfn_path::ErrorName;
 pub use token::{

@@ -102,6 +102,7 @@ mod journal;
 mod logs;
 mod machines;
 mod mocking;
+mod nested;
 mod protocol;
 mod service;
 mod testing;
@@ -159,6 +160,8 @@ impl Server {
     /// and loads what the state directory holds; executions that were running resume at once. Call it
     /// inside a tokio runtime.
     pub fn open(builder: EngineBuilder, options: ServerOptions) -> Result<Server, ServerError> {
+        let children = Arc::new(nested::ServerExecutions::default());
+        let builder = builder.integration(Arc::new(sfn_patterns::StatesIntegration::new(children.clone())));
         let (engine, journal, snapshot) = match &options.state_dir {
             Some(dir) => {
                 let (journal, snapshot) = journal::Journal::open(dir)?;
@@ -167,6 +170,7 @@ impl Server {
             None => (builder.build(), None, journal::Snapshot::default()),
         };
         let service = Arc::new(service::Service::new(engine, journal, snapshot, options.mocks));
+        children.bind(&service);
         Ok(Server { service, hosts: Arc::new(options.hosts), logs: Arc::default() })
     }
 
@@ -239,6 +243,7 @@ mod layering {
             ("versions", include_str!("versions.rs")),
             ("activities", include_str!("activities.rs")),
         ],
+        &[("nested", include_str!("nested.rs"))],
         &[("http", include_str!("http.rs"))],
     ];
 

@@ -6,6 +6,7 @@ mod invalid;
 mod journal;
 mod logs;
 mod mocks;
+mod nested;
 mod output;
 mod realworld;
 mod run;

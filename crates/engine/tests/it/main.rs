@@ -9,6 +9,7 @@ mod jsonata;
 mod jsonata_pool;
 mod limits;
 mod links;
+mod nested;
 mod resume;
 mod seam;
 mod test_state;

@@ -10,6 +10,7 @@ mod cases;
 mod determinism;
 mod grammar;
 mod matrix;
+mod nested;
 mod renderers;
 mod seed;
 mod task_role;

@@ -12,6 +12,7 @@ mod full_disk;
 mod fuzz;
 mod load;
 mod mocks;
+mod nested;
 mod realworld;
 mod redrive;
 mod reliability;

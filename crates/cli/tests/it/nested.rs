@@ -1,0 +1,135 @@
+//! `states:startExecution` in `sfn run` with `--machine NAME=FILE` children (shapes: AWS's "Start a new
+//! AWS Step Functions state machine execution" page and LocalStack's recorded `test_start_execution*`).
+
+use serde_json::{Value, json};
+
+use crate::{sfn, temp_file};
+
+const CHILD_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:child";
+
+fn parent(resource: &str) -> String {
+    json!({"StartAt": "Nested", "States": {"Nested": {
+        "Type": "Task", "Resource": resource,
+        "Parameters": {"StateMachineArn": CHILD_ARN, "Name": "kid",
+            "Input": {"n.$": "$.n", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}},
+        "End": true}}})
+    .to_string()
+}
+
+const DOUBLER: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"doubled.$":"States.MathAdd($.n, $.n)","by.$":"$.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"},"End":true}}}"#;
+const FAILER: &str =
+    r#"{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Child.Broke","Cause":"no luck"}}}"#;
+
+fn run(resource: &str, child: Option<&str>) -> (i32, Value) {
+    let p = temp_file("parent.asl.json", &parent(resource));
+    let mut args =
+        vec!["run".to_owned(), p.to_str().unwrap().to_owned(), "--input".into(), r#"{"n":21}"#.into()];
+    args.extend(["--format".into(), "json".into(), "--name".into(), "mum".into()]);
+    if let Some(c) = child {
+        let c = temp_file("child.asl.json", c);
+        args.extend(["--machine".into(), format!("child={}", c.display())]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sfn(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+#[test]
+fn sync2_child_output_is_json_in_the_parent() {
+    let (code, v) = run("arn:aws:states:::states:startExecution.sync:2", Some(DOUBLER));
+    assert_eq!(code, 0, "{v}");
+    let out = &v["output"];
+    assert_eq!(out["Status"], "SUCCEEDED");
+    assert_eq!(
+        out["Output"],
+        json!({"doubled": 42, "by": "arn:aws:states:us-east-1:123456789012:execution:parent:mum"})
+    );
+    assert_eq!(out["Input"]["n"], 21);
+    assert_eq!(out["ExecutionArn"], "arn:aws:states:us-east-1:123456789012:execution:child:kid");
+    assert_eq!(out["StateMachineArn"], CHILD_ARN);
+    assert_eq!(out["Name"], "kid");
+    assert!(out["StartDate"].as_i64().unwrap() <= out["StopDate"].as_i64().unwrap());
+}
+
+#[test]
+fn sync_child_output_is_a_json_string() {
+    let (code, v) = run("arn:aws:states:::states:startExecution.sync", Some(DOUBLER));
+    assert_eq!(code, 0, "{v}");
+    let text = v["output"]["Output"].as_str().expect("Output is a string");
+    assert_eq!(serde_json::from_str::<Value>(text).unwrap()["doubled"], 42);
+    assert!(v["output"]["Input"].is_string());
+}
+
+#[test]
+fn request_response_answers_the_start() {
+    let (code, v) = run("arn:aws:states:::states:startExecution", Some(DOUBLER));
+    assert_eq!(code, 0, "{v}");
+    let keys: Vec<&String> = v["output"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["ExecutionArn", "StartDate"]);
+    assert!(v["output"]["StartDate"].is_i64());
+}
+
+#[test]
+fn failed_child_fails_the_task_with_its_description() {
+    let (code, v) = run("arn:aws:states:::states:startExecution.sync:2", Some(FAILER));
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["error"], "States.TaskFailed");
+    let cause: Value = serde_json::from_str(v["cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["Status"], "FAILED");
+    assert_eq!(cause["Error"], "Child.Broke");
+    assert_eq!(cause["Cause"], "no luck");
+}
+
+#[test]
+fn unknown_machine_is_state_machine_does_not_exist() {
+    let (code, v) = run("arn:aws:states:::states:startExecution.sync", None);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["error"], "StepFunctions.StateMachineDoesNotExistException");
+    let cause = v["cause"].as_str().unwrap();
+    assert!(cause.starts_with(&format!("State Machine Does Not Exist: '{CHILD_ARN}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist;")), "{cause}");
+}
+
+#[test]
+fn bad_machine_flag_is_a_usage_error() {
+    let p = temp_file("parent.asl.json", &parent("arn:aws:states:::states:startExecution"));
+    let out = sfn(&["run", p.to_str().unwrap(), "--machine", "no-equals-sign"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not NAME=FILE"));
+    let out = sfn(&["run", p.to_str().unwrap(), "--machine", "child=/nonexistent/child.asl.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/child.asl.json"));
+}
+
+#[test]
+fn validate_accepts_every_pattern() {
+    for suffix in ["", ".sync", ".sync:2", ".waitForTaskToken"] {
+        let p =
+            temp_file("parent.asl.json", &parent(&format!("arn:aws:states:::states:startExecution{suffix}")));
+        let out = sfn(&["validate", "--strict", p.to_str().unwrap()]);
+        assert!(out.status.success(), "{suffix}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn policy_grants_the_child_machine() {
+    let p = temp_file("parent.asl.json", &parent("arn:aws:states:::states:startExecution.sync:2"));
+    let out = sfn(&["policy", p.to_str().unwrap(), "--region", "us-east-1", "--account", "123456789012"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statements = doc["Statement"].as_array().unwrap();
+    let grants = |action: &str| -> Vec<Value> {
+        statements
+            .iter()
+            .filter(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action))
+            .map(|s| s["Resource"].clone())
+            .collect()
+    };
+    assert_eq!(grants("states:StartExecution"), [json!([CHILD_ARN])]);
+    assert_eq!(
+        grants("states:StopExecution"),
+        [json!(["arn:aws:states:us-east-1:123456789012:execution:child:*"])]
+    );
+}

@@ -1,0 +1,164 @@
+//! Nested executions (`states:startExecution`) on one engine: the `StatesIntegration` over a small
+//! `Executions` that starts children on the same engine; the events AWS records for a `.sync:2` parent and a
+//! stopped or timed-out parent stopping its child.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use sfn_engine::{Engine, Execution, ExecutionStatus, Prepared, StartRequest};
+use sfn_patterns::{ApiError, ChildExecution, Executions, StartChild, StatesIntegration};
+
+const CHILD: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:child";
+
+/// One child machine (`child`) on the engine that runs the parent.
+#[derive(Default)]
+struct OneMachine {
+    engine: OnceLock<(Engine, Prepared)>,
+    runs: Mutex<BTreeMap<String, (Arc<Execution>, String)>>,
+}
+
+impl OneMachine {
+    fn describe(arn: &str, input: &str, e: &Execution, o: Option<&sfn_engine::Outcome>) -> ChildExecution {
+        ChildExecution {
+            execution_arn: arn.to_owned(),
+            state_machine_arn: CHILD.to_owned(),
+            name: arn.rsplit(':').next().unwrap().to_owned(),
+            status: o.map_or("RUNNING", |o| o.status.as_str()).to_owned(),
+            input: input.to_owned(),
+            output: o.and_then(|o| o.output.as_ref()).map(ToString::to_string),
+            error: o.and_then(|o| o.error.clone()),
+            cause: o.and_then(|o| o.cause.clone()),
+            start_date_ms: e.start_date.timestamp_millis(),
+            stop_date_ms: o.map(|o| o.stop_date.timestamp_millis()),
+        }
+    }
+
+    fn get(&self, arn: &str) -> Result<(Arc<Execution>, String), ApiError> {
+        self.runs.lock().unwrap().get(arn).cloned().ok_or_else(|| ApiError::new("ExecutionDoesNotExist", arn))
+    }
+}
+
+#[async_trait]
+impl Executions for OneMachine {
+    async fn start(&self, r: StartChild) -> Result<ChildExecution, ApiError> {
+        let (engine, prepared) = self.engine.get().unwrap();
+        if r.state_machine_arn != CHILD {
+            return Err(ApiError::no_machine(&r.state_machine_arn));
+        }
+        let input = serde_json::from_str(&r.input).unwrap();
+        let name = r.name.unwrap_or_else(|| "kid".into());
+        let e = engine
+            .start(prepared, StartRequest { execution_name: name, input, role_arn: None, input_text: None });
+        let d = Self::describe(&e.arn, &r.input, &e, None);
+        self.runs.lock().unwrap().insert(e.arn.clone(), (Arc::new(e), r.input));
+        Ok(d)
+    }
+    async fn wait(&self, arn: &str) -> Result<ChildExecution, ApiError> {
+        let (e, input) = self.get(arn)?;
+        let o = e.wait().await;
+        Ok(Self::describe(arn, &input, &e, Some(&o)))
+    }
+    async fn stop(&self, arn: &str, error: Option<String>, cause: Option<String>) {
+        if let Ok((e, _)) = self.get(arn) {
+            e.stop_with(error, cause);
+            e.wait().await;
+        }
+    }
+}
+
+fn machine(def: &Value) -> sfn_asl::StateMachine {
+    sfn_asl::parse(&serde_json::to_vec(def).unwrap()).unwrap()
+}
+
+/// An engine whose `states` integration starts `child` (this definition) executions.
+fn engine(child: &Value) -> (Engine, Arc<OneMachine>) {
+    let children = Arc::new(OneMachine::default());
+    let engine = Engine::builder().integration(Arc::new(StatesIntegration::new(children.clone()))).build();
+    let prepared = engine.prepare(machine(child), "child").unwrap();
+    assert!(children.engine.set((engine.clone(), prepared)).is_ok());
+    (engine, children)
+}
+
+fn parent(resource: &str, extra: Value) -> Value {
+    let mut t = json!({"Type": "Task", "Resource": resource, "End": true,
+        "Parameters": {"StateMachineArn": CHILD, "Input": {"n.$": "$.n"}}});
+    if let (Value::Object(t), Value::Object(e)) = (&mut t, extra) {
+        t.extend(e);
+    }
+    json!({"StartAt": "Nested", "States": {"Nested": t}})
+}
+
+fn start(engine: &Engine, def: &Value) -> Execution {
+    let prepared = engine.prepare(machine(def), "parent").unwrap();
+    engine.start(
+        &prepared,
+        StartRequest { execution_name: "p".into(), input: json!({"n": 2}), role_arn: None, input_text: None },
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn sync2_parent_history_and_output() {
+    let child = json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
+        "Parameters": {"sum.$": "States.MathAdd($.n, 40)"}, "End": true}}});
+    let (engine, _) = engine(&child);
+    let p = start(
+        &engine,
+        &parent("arn:aws:states:::states:startExecution.sync:2", json!({"OutputPath": "$.Output"})),
+    );
+    let o = p.wait().await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(o.output, Some(json!({"sum": 42})));
+    let events: Vec<Value> = p.history().events().iter().map(sfn_engine::Event::to_json).collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let scheduled = &events[2]["taskScheduledEventDetails"];
+    assert_eq!(scheduled["resourceType"], "states");
+    assert_eq!(scheduled["resource"], "startExecution.sync:2");
+    let submitted: Value =
+        serde_json::from_str(events[4]["taskSubmittedEventDetails"]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(submitted["ExecutionArn"], "arn:aws:states:us-east-1:123456789012:execution:child:kid");
+    assert!(submitted["StartDate"].is_i64());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_the_parent_stops_the_sync_child() {
+    let child = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let (engine, children) = engine(&child);
+    let p = start(&engine, &parent("arn:aws:states:::states:startExecution.sync", json!({})));
+    while children.runs.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    p.stop();
+    assert_eq!(p.wait().await.status, ExecutionStatus::Aborted);
+    let (kid, _) = children.runs.lock().unwrap().values().next().cloned().unwrap();
+    assert_eq!(kid.wait().await.status, ExecutionStatus::Aborted);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_sync_task_stops_its_child_and_a_callback_one_does_not() {
+    let child = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    for (suffix, child_status) in [(".sync", Some(ExecutionStatus::Aborted)), (".waitForTaskToken", None)] {
+        let (engine, children) = engine(&child);
+        let resource = format!("arn:aws:states:::states:startExecution{suffix}");
+        let p = start(&engine, &parent(&resource, json!({"TimeoutSeconds": 5})));
+        let o = p.wait().await;
+        assert_eq!(o.error.as_deref(), Some("States.Timeout"), "{suffix}");
+        let (kid, _) = children.runs.lock().unwrap().values().next().cloned().unwrap();
+        assert_eq!(kid.outcome().map(|o| o.status), child_status, "{suffix}");
+    }
+}
