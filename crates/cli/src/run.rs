@@ -304,16 +304,19 @@ async fn execute(
     if let Some(c) = &outcome.cause {
         out.insert("cause".into(), Value::String(c.clone()));
     }
-    let events: Vec<Value> = execution.history().events().iter().map(sfn::engine::Event::to_json).collect();
+    // Rendered only when shown: a long history costs more to render than to run.
+    let events =
+        || -> Vec<Value> { execution.history().events().iter().map(sfn::engine::Event::to_json).collect() };
     match args.format {
         RunFormat::Json => {
             if args.history {
-                out.insert("history".into(), Value::Array(events));
+                out.insert("history".into(), Value::Array(events()));
             }
             outln!("{}", Value::Object(out));
         }
         RunFormat::Human => {
             let color = std::io::stdout().is_terminal();
+            let events = events();
             for line in crate::summary::run_summary(&out, &events, Some(&console), color) {
                 outln!("{line}");
             }
