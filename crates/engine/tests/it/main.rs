@@ -10,6 +10,7 @@ mod jsonata_pool;
 mod limits;
 mod links;
 mod resume;
+mod s3_items;
 mod seam;
 mod test_state;
 
