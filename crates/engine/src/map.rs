@@ -560,9 +560,9 @@ impl MapProgress {
     }
 }
 
-/// The cause a Map state fails with when it uses a Distributed Map field that reads or writes outside the
-/// execution (`ItemReader`, `ResultWriter`) or reshapes the items (`ItemBatcher`): AWS accepts such a
-/// definition, but running it inline over the state input would be silently wrong, so it fails instead.
+/// The cause an inline Map state fails with when it uses a Distributed Map field that reads or writes
+/// outside the execution (`ItemReader`, `ResultWriter`) or reshapes the items (`ItemBatcher`): running it
+/// inline over the state input would be silently wrong, so it fails instead.
 fn distributed_only(m: &sfn_asl::Map) -> Option<String> {
     if m.mode == ProcessorMode::Distributed {
         return None;
@@ -577,7 +577,7 @@ fn distributed_only(m: &sfn_asl::Map) -> Option<String> {
     .collect();
     (!fields.is_empty()).then(|| {
         format!(
-            "The Map state uses {} (Distributed Map), which sfn does not run yet: it would not read the items, batch them or write the results as AWS does",
+            "The Map state uses {} (Distributed Map) in INLINE mode: set ProcessorConfig.Mode to DISTRIBUTED",
             fields.join(", ")
         )
     })
