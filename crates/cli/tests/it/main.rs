@@ -9,6 +9,7 @@ mod mocks;
 mod output;
 mod realworld;
 mod run;
+mod s3;
 mod test_state;
 mod tools;
 mod validate;
