@@ -230,7 +230,8 @@ pub(crate) async fn writer_target(
 /// What a ResultWriter writes of one child execution.
 #[derive(Clone)]
 pub(crate) struct Record {
-    input: Value,
+    /// The input as JSON text (what the file holds; smaller than the value).
+    input: String,
     start: DateTime<Utc>,
     stop: DateTime<Utc>,
     result: Result<Value, (Option<String>, Option<String>)>,
@@ -239,7 +240,7 @@ pub(crate) struct Record {
 impl Record {
     /// The record of an iteration that ended with `r` (none for an aborted one).
     pub(crate) fn of(
-        input: Value,
+        input: String,
         start: DateTime<Utc>,
         stop: DateTime<Utc>,
         r: &Result<Value, Interrupt>,
@@ -283,7 +284,7 @@ pub(crate) async fn write_results(
         let name = uuid::Uuid::new_v4().to_string();
         let mut o = JsonMap::new();
         o.insert("ExecutionArn".to_owned(), Value::String(format!("{}{name}", children.execution_prefix)));
-        o.insert("Input".to_owned(), Value::String(rec.input.to_string()));
+        o.insert("Input".to_owned(), Value::String(rec.input.clone()));
         o.insert("InputDetails".to_owned(), json!({"Included": true}));
         o.insert("Name".to_owned(), Value::String(name));
         match &rec.result {

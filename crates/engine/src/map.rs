@@ -51,18 +51,14 @@ pub(crate) async fn run(
                 None => items_array(&ctx, m, &eff).await?,
             };
             match batcher {
-                Some(b) => Some(batches(&ctx, m, b, read.as_ref(), &eff).await?),
+                Some(b) => Some(batches(&ctx, m, b, read.into_owned(), &eff).await?),
                 None => Some(read.into_owned()),
             }
         }
     };
-    let from_path;
-    let items: &[Value] = match &prepared {
-        Some(v) => v,
-        None => {
-            from_path = items_array(&ctx, m, &eff).await?;
-            from_path.as_ref()
-        }
+    let items: Cow<'_, [Value]> = match prepared {
+        Some(v) => Cow::Owned(v),
+        None => items_array(&ctx, m, &eff).await?,
     };
     let select = m.batcher.is_none();
     let mut settings = Settings::of(&ctx, m, &eff).await?;
@@ -108,7 +104,7 @@ async fn batches(
     ctx: &StateCtx<'_>,
     m: &Map,
     b: &sfn_asl::ItemBatcher,
-    items: &[Value],
+    items: Vec<Value>,
     eff: &Value,
 ) -> Result<Vec<Value>, Failure> {
     let max_items = match &b.max_items_per_batch {
@@ -143,8 +139,12 @@ async fn batches(
         o.insert("Items".to_owned(), Value::Array(batch));
         Value::Object(o)
     };
-    for (index, item) in items.iter().enumerate() {
-        let selected = item_input(ctx, m, index, item, eff).await?;
+    // The items move into their batches (read once, held once).
+    for (index, item) in items.into_iter().enumerate() {
+        let selected = match m.item_selector {
+            None => item,
+            Some(_) => item_input(ctx, m, index, &item, eff).await?,
+        };
         let len = crate::exec::json_len(&selected) + 1;
         if base + len > max_bytes {
             return Err(Failure::new(
@@ -220,7 +220,7 @@ fn threshold_exceeded() -> Failure {
 async fn map_run(
     ctx: StateCtx<'_>,
     m: &Map,
-    items: &[Value],
+    items: Cow<'_, [Value]>,
     eff: &Value,
     mut settings: Settings,
     prev: &mut u64,
@@ -344,7 +344,7 @@ impl Settings {
 async fn iterate(
     ctx: StateCtx<'_>,
     m: &Map,
-    items: &[Value],
+    items: Cow<'_, [Value]>,
     eff: &Value,
     settings: Settings,
     started: u64,
@@ -370,14 +370,18 @@ async fn iterate(
         false => Vec::new(),
     };
     let mut pending = futures_util::stream::FuturesUnordered::new();
-    let mut queue = items.iter().enumerate();
+    // Items the Map owns (read from S3, batched) move into their iterations: held once.
+    let mut queue: Box<dyn Iterator<Item = (usize, Cow<'_, Value>)> + Send + '_> = match items {
+        Cow::Borrowed(a) => Box::new(a.iter().map(Cow::Borrowed).enumerate()),
+        Cow::Owned(v) => Box::new(v.into_iter().map(Cow::Owned).enumerate()),
+    };
     loop {
         while pending.len() < settings.limit && progress.first_error.is_none() {
             let Some((index, item)) = queue.next() else { break };
             // The iteration's input: ItemSelector (or legacy Parameters) sees $$.Map.Item.
-            let selected = match settings.select {
-                true => item_input(&ctx, m, index, item, eff).await,
-                false => Ok(item.clone()),
+            let selected = match settings.select && m.item_selector.is_some() {
+                true => item_input(&ctx, m, index, &item, eff).await,
+                false => Ok(item.into_owned()),
             };
             let item_input = match selected {
                 Ok(v) => v,
@@ -390,7 +394,7 @@ async fn iterate(
             let frozen = frozen.clone();
             let signal = map_signal.clone();
             let name = name.clone();
-            let kept = settings.keep.then(|| (item_input.clone(), exec.now()));
+            let kept = settings.keep.then(|| (item_input.to_string(), exec.now()));
             pending.push(async move {
                 let mut cursor = started;
                 let r = async {
