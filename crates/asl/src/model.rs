@@ -459,9 +459,10 @@ pub struct Map {
     pub items: Option<Payload>,
     /// `ItemSelector` (or legacy `Parameters`).
     pub item_selector: Option<Payload>,
-    /// `ItemReader`, kept as written (distributed mode; not run locally). Its `Parameters`/`Arguments`
-    /// and `ReaderConfig.MaxItems`/`MaxItemsPath` are checked at load; every other documented field
-    /// (`InputType`, `CSVHeaderLocation`, `CSVHeaders`, `CSVDelimiter`, …) is accepted as it is.
+    /// `ItemReader`, kept as written (TestState's checks and the server read it); [`Map::reader`] is the
+    /// parsed form the engine runs. Its `Parameters`/`Arguments` and `ReaderConfig.MaxItems`/`MaxItemsPath`
+    /// are checked at load; every other documented field (`InputType`, `CSVHeaderLocation`, `CSVHeaders`,
+    /// `CSVDelimiter`, …) is accepted as it is.
     pub item_reader: Option<Value>,
     /// `ItemBatcher`, kept as written (its numbers, their `…Path` forms and `BatchInput` are checked).
     pub item_batcher: Option<Value>,
