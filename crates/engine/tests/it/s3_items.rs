@@ -313,3 +313,24 @@ async fn a_result_writer_to_a_missing_bucket_fails_with_result_writer_failed() {
     assert_eq!(o.error.as_deref(), Some("States.ResultWriterFailed"));
     assert!(o.cause.unwrap_or_default().contains("NoSuchBucket"));
 }
+
+/// `MaxInputBytesPerBatch` closes a batch before its JSON text passes the bound (AWS: "ItemBatcher (Map)");
+/// an item that cannot fit in any batch fails the Map instead of being sent over the bound.
+#[tokio::test]
+async fn batches_are_bounded_by_bytes() {
+    let items: Vec<Value> = (0..10).map(|i| json!({"pad": "x".repeat(40), "i": i})).collect();
+    let batcher = |bytes: u64| json!({"ItemBatcher": {"MaxInputBytesPerBatch": bytes}});
+    let (o, _) = run(None, dmap(batcher(200)), Value::Array(items.clone())).await;
+    let batches = o.output.unwrap();
+    let batches = batches.as_array().unwrap();
+    assert!(batches.len() > 1, "{batches:?}");
+    let mut seen = Vec::new();
+    for b in batches {
+        assert!(serde_json::to_vec(b).unwrap().len() <= 200, "{b}");
+        seen.extend(b["Items"].as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(seen, items, "every item once, in order");
+    let (o, _) = run(None, dmap(batcher(30)), Value::Array(items)).await;
+    assert_eq!(o.status, ExecutionStatus::Failed);
+    assert!(o.cause.unwrap_or_default().contains("MaxInputBytesPerBatch"));
+}
