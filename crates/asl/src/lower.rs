@@ -1164,23 +1164,53 @@ impl Lowering {
                 "Label must be at most 40 characters without whitespace or special characters",
             );
         }
-        if let Some(Value::Object(reader)) = &raw.item_reader {
+        let mut reader = None;
+        if let Some(Value::Object(r)) = &raw.item_reader {
             let rptr = format!("{ptr}/ItemReader");
-            self.resource_payload(reader, &rptr, ql);
-            if let Some(Value::Object(cfg)) = reader.get("ReaderConfig") {
-                self.map_number(cfg, &format!("{rptr}/ReaderConfig"), "MaxItems", Some(100_000_000.0), ql);
-            }
+            let parameters = self.resource_payload(r, &rptr, ql);
+            let cfg = match r.get("ReaderConfig") {
+                Some(Value::Object(cfg)) => Some(cfg),
+                _ => None,
+            };
+            let max_items = cfg.and_then(|cfg| {
+                self.map_number(cfg, &format!("{rptr}/ReaderConfig"), "MaxItems", Some(100_000_000.0), ql)
+            });
+            let text = |f: &str| cfg.and_then(|c| c.get(f)).and_then(Value::as_str).map(str::to_owned);
+            let csv_headers = cfg
+                .and_then(|c| c.get("CSVHeaders"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(|h| h.as_str().map_or_else(|| h.to_string(), str::to_owned)).collect());
+            reader = Some(crate::model::ItemReader {
+                resource: r.get("Resource").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                parameters,
+                input_type: text("InputType"),
+                csv_header_location: text("CSVHeaderLocation"),
+                csv_headers,
+                csv_delimiter: text("CSVDelimiter"),
+                max_items,
+            });
         }
-        if let Some(Value::Object(batcher)) = &raw.item_batcher {
+        let mut batcher = None;
+        if let Some(Value::Object(b)) = &raw.item_batcher {
             let bptr = format!("{ptr}/ItemBatcher");
-            self.map_number(batcher, &bptr, "MaxItemsPerBatch", None, ql);
-            self.map_number(batcher, &bptr, "MaxInputBytesPerBatch", None, ql);
-            if let Some(input) = batcher.get("BatchInput") {
-                let _ = self.payload(input, &format!("{bptr}/BatchInput"), ql, false);
-            }
+            let max_items_per_batch = self.map_number(b, &bptr, "MaxItemsPerBatch", None, ql);
+            let max_input_bytes_per_batch = self.map_number(b, &bptr, "MaxInputBytesPerBatch", None, ql);
+            let batch_input = b
+                .get("BatchInput")
+                .map(|input| self.payload(input, &format!("{bptr}/BatchInput"), ql, false));
+            batcher = Some(crate::model::ItemBatcher {
+                max_items_per_batch,
+                max_input_bytes_per_batch,
+                batch_input,
+            });
         }
-        if let Some(Value::Object(writer)) = &raw.result_writer {
-            self.resource_payload(writer, &format!("{ptr}/ResultWriter"), ql);
+        let mut writer = None;
+        if let Some(Value::Object(w)) = &raw.result_writer {
+            let parameters = self.resource_payload(w, &format!("{ptr}/ResultWriter"), ql);
+            writer = Some(crate::model::ResultWriter {
+                resource: w.get("Resource").and_then(Value::as_str).map(str::to_owned),
+                parameters,
+            });
         }
         let items = raw.items.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Items"), ql));
         let recovery = self.recovery(raw, ptr, ql);
@@ -1195,6 +1225,9 @@ impl Lowering {
             item_reader: raw.item_reader.clone(),
             item_batcher: raw.item_batcher.clone(),
             result_writer: raw.result_writer.clone(),
+            reader,
+            batcher,
+            writer,
             max_concurrency,
             tolerated_failure_count,
             tolerated_failure_percentage,
@@ -1205,17 +1238,13 @@ impl Lowering {
 
     /// The `Parameters` (JSONPath) or `Arguments` (JSONata) of an `ItemReader` or `ResultWriter`, checked
     /// like a Task's (the object itself stays in the model as written).
-    fn resource_payload(&mut self, m: &Map<String, Value>, ptr: &str, ql: QueryLanguage) {
+    fn resource_payload(&mut self, m: &Map<String, Value>, ptr: &str, ql: QueryLanguage) -> Option<Payload> {
         match ql {
             QueryLanguage::JsonPath => {
-                if let Some(p) = m.get("Parameters") {
-                    let _ = self.payload(p, &format!("{ptr}/Parameters"), ql, false);
-                }
+                m.get("Parameters").map(|p| self.payload(p, &format!("{ptr}/Parameters"), ql, false))
             }
             QueryLanguage::Jsonata => {
-                if let Some(a) = m.get("Arguments") {
-                    let _ = self.jsonata_payload(a, &format!("{ptr}/Arguments"), ql);
-                }
+                m.get("Arguments").map(|a| self.jsonata_payload(a, &format!("{ptr}/Arguments"), ql))
             }
         }
     }
@@ -1234,11 +1263,12 @@ impl Lowering {
         field: &str,
         max: Option<f64>,
         ql: QueryLanguage,
-    ) {
+    ) -> Option<Dynamic<u64>> {
         let path_field = format!("{field}Path");
         let (value, path) = (container.get(field), container.get(&path_field));
         self.one_of(ptr, (field, &path_field), value.is_some() && path.is_some());
         let vptr = format!("{ptr}/{field}");
+        let mut out = None;
         match value {
             Some(Value::Number(n)) => {
                 let f = n.as_f64().unwrap_or_default();
@@ -1248,22 +1278,27 @@ impl Lowering {
                     && f > max
                 {
                     self.err(&vptr, format!("Maximum value is {max}"));
+                } else {
+                    out = Some(Dynamic::Value(n.as_u64().unwrap_or(f as u64)));
                 }
             }
-            Some(Value::String(s)) if ql == QueryLanguage::Jsonata => {
-                if let Some(Err(e)) = self.jsonata_expr(s, &vptr) {
-                    self.jsonata_err(&vptr, &e);
-                }
-            }
+            Some(Value::String(s)) if ql == QueryLanguage::Jsonata => match self.jsonata_expr(s, &vptr) {
+                Some(Err(e)) => self.jsonata_err(&vptr, &e),
+                Some(Ok(e)) => out = Some(Dynamic::Jsonata(e)),
+                None => {}
+            },
             _ => {}
         }
         match path {
             Some(_) if ql == QueryLanguage::Jsonata => self.err(ptr, jsonpath_only(&path_field)),
             Some(Value::String(p)) => {
-                let _ = self.reference_path(p, &format!("{ptr}/{path_field}"), &path_field);
+                if let Some(p) = self.reference_path(p, &format!("{ptr}/{path_field}"), &path_field) {
+                    out = Some(Dynamic::Path(p));
+                }
             }
             _ => {}
         }
+        out
     }
 
     /// AWS's refusal of a value and its `…Path` form together, at the object holding them:

@@ -459,14 +459,21 @@ pub struct Map {
     pub items: Option<Payload>,
     /// `ItemSelector` (or legacy `Parameters`).
     pub item_selector: Option<Payload>,
-    /// `ItemReader`, kept as written (distributed mode; not run locally). Its `Parameters`/`Arguments`
-    /// and `ReaderConfig.MaxItems`/`MaxItemsPath` are checked at load; every other documented field
-    /// (`InputType`, `CSVHeaderLocation`, `CSVHeaders`, `CSVDelimiter`, …) is accepted as it is.
+    /// `ItemReader`, kept as written (TestState's checks and the server read it); [`Map::reader`] is the
+    /// parsed form the engine runs. Its `Parameters`/`Arguments` and `ReaderConfig.MaxItems`/`MaxItemsPath`
+    /// are checked at load; every other documented field (`InputType`, `CSVHeaderLocation`, `CSVHeaders`,
+    /// `CSVDelimiter`, …) is accepted as it is.
     pub item_reader: Option<Value>,
     /// `ItemBatcher`, kept as written (its numbers, their `…Path` forms and `BatchInput` are checked).
     pub item_batcher: Option<Value>,
     /// `ResultWriter`, kept as written (its `Parameters`/`Arguments` are checked; `WriterConfig` is not).
     pub result_writer: Option<Value>,
+    /// `ItemReader`, parsed: what the engine runs (`None` when absent or not an object).
+    pub reader: Option<ItemReader>,
+    /// `ItemBatcher`, parsed.
+    pub batcher: Option<ItemBatcher>,
+    /// `ResultWriter`, parsed.
+    pub writer: Option<ResultWriter>,
     /// `MaxConcurrency` / `MaxConcurrencyPath` (0 = no limit).
     pub max_concurrency: Dynamic<u64>,
     /// `ToleratedFailureCount` / `ToleratedFailureCountPath`.
@@ -477,6 +484,45 @@ pub struct Map {
     pub label: Option<String>,
     /// `ResultSelector`, `ResultPath`, `Retry`, `Catch`.
     pub recovery: Recovery,
+}
+
+/// A Distributed Map's `ItemReader`: where the items come from (AWS: "ItemReader (Map)").
+#[derive(Debug, Clone)]
+pub struct ItemReader {
+    /// `Resource` (`arn:aws:states:::s3:getObject`, `arn:aws:states:::s3:listObjectsV2`).
+    pub resource: String,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): `Bucket`, `Key` or `Prefix`.
+    pub parameters: Option<Payload>,
+    /// `ReaderConfig.InputType` (`JSON`, `JSONL`, `CSV`, `MANIFEST`), as written.
+    pub input_type: Option<String>,
+    /// `ReaderConfig.CSVHeaderLocation` (`FIRST_ROW`, the default, or `GIVEN`).
+    pub csv_header_location: Option<String>,
+    /// `ReaderConfig.CSVHeaders` (with `CSVHeaderLocation: GIVEN`).
+    pub csv_headers: Option<Vec<String>>,
+    /// `ReaderConfig.CSVDelimiter` (`COMMA`, the default, `PIPE`, `SEMICOLON`, `SPACE`, `TAB`).
+    pub csv_delimiter: Option<String>,
+    /// `ReaderConfig.MaxItems` / `MaxItemsPath`.
+    pub max_items: Option<Dynamic<u64>>,
+}
+
+/// A Distributed Map's `ItemBatcher`: iterations get `{"Items": [...], "BatchInput": ...}`.
+#[derive(Debug, Clone)]
+pub struct ItemBatcher {
+    /// `MaxItemsPerBatch` / `MaxItemsPerBatchPath`.
+    pub max_items_per_batch: Option<Dynamic<u64>>,
+    /// `MaxInputBytesPerBatch` / `MaxInputBytesPerBatchPath`.
+    pub max_input_bytes_per_batch: Option<Dynamic<u64>>,
+    /// `BatchInput`.
+    pub batch_input: Option<Payload>,
+}
+
+/// A Distributed Map's `ResultWriter`.
+#[derive(Debug, Clone)]
+pub struct ResultWriter {
+    /// `Resource` (`arn:aws:states:::s3:putObject`).
+    pub resource: Option<String>,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): `Bucket`, `Prefix`.
+    pub parameters: Option<Payload>,
 }
 
 /// What Task, Parallel and Map share around their work: how the result is shaped and placed

@@ -127,6 +127,21 @@ pub(crate) struct RunArgs {
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME` (repeatable).
     #[arg(long = "machine", value_name = "NAME=FILE", value_parser = crate::nested::machine_arg)]
     pub(crate) machines: Vec<crate::nested::MachineArg>,
+    /// Serve a Distributed Map's S3 items and results (`ItemReader`, `ResultWriter`) from this folder:
+    /// `s3://BUCKET/KEY` is `DIR/BUCKET/KEY`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) s3: Option<PathBuf>,
+}
+
+/// The object store `--s3 DIR` names (a folder that must exist).
+pub(crate) fn s3_store(
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<Option<Arc<dyn sfn::engine::ObjectStore>>> {
+    let Some(dir) = dir else { return Ok(None) };
+    if !dir.is_dir() {
+        anyhow::bail!("--s3 {}: not a directory (its subdirectories are the buckets)", dir.display());
+    }
+    Ok(Some(Arc::new(sfn::s3::LocalDir::new(dir))))
 }
 
 /// Runs the command; returns the process exit code.
@@ -261,6 +276,14 @@ async fn execute(
     };
     let children = Arc::new(crate::nested::LocalExecutions::default());
     let builder = builder.integration(Arc::new(sfn::patterns::StatesIntegration::new(children.clone())));
+    let builder = match s3_store(args.s3.as_deref()) {
+        Ok(Some(store)) => builder.object_store(store),
+        Ok(None) => builder,
+        Err(e) => {
+            eprintln!("sfn: {e:#}");
+            return Ok(2);
+        }
+    };
     let config = EngineConfig {
         region,
         max_history_events: (args.max_history_events > 0 && !args.no_quotas)

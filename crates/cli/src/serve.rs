@@ -33,6 +33,10 @@ pub(crate) struct ServeArgs {
     /// ECS backend and task definitions, as for `sfn run`.
     #[command(flatten)]
     pub(crate) ecs: EcsArgs,
+    /// Serve a Distributed Map's S3 items and results from this folder (`s3://BUCKET/KEY` is
+    /// `DIR/BUCKET/KEY`), as for `sfn run`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) s3: Option<PathBuf>,
     /// Step Functions Local's mock configuration file (default: `SFN_MOCK_CONFIG`): StartExecution on
     /// `…:stateMachine:NAME#TestCase` runs that test case's mocked responses.
     #[arg(long)]
@@ -168,6 +172,10 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
         let cases = crate::mock::server_cases(args.mock_config.as_ref())?;
         let unmocked = args.unmocked.or(cases.is_some().then_some(crate::mock::UnmockedArg::Fail));
         let builder = builder.unmocked(crate::mock::UnmockedArg::engine(unmocked));
+        let builder = match crate::run::s3_store(args.s3.as_deref())? {
+            Some(store) => builder.object_store(store),
+            None => builder,
+        };
         let hosts = args.hostnames.iter().fold(sfn_server::HostPolicy::for_listen(addr), |p, h| p.allow_host(h));
         let mocks = cases.map(|c| Arc::new(c) as Arc<dyn sfn_server::MockCases>);
         let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone(), hosts, mocks };

@@ -83,6 +83,7 @@ pub(crate) struct EngineInner {
     pub(crate) tokens: TokenRegistry,
     pub(crate) clock: Clock,
     pub(crate) config: EngineConfig,
+    pub(crate) objects: Option<Arc<dyn crate::objects::ObjectStore>>,
     pub(crate) bindings: std::sync::RwLock<HashMap<usize, Arc<Binding>>>,
 }
 

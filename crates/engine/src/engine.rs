@@ -16,6 +16,7 @@ use crate::error::{Failure, Interrupt, PrepareError, UnrunnableKind, UnrunnableT
 use crate::exec::{Exec, exceeds};
 use crate::history::{Event, EventDetails, EventSink, History, JsonText};
 use crate::mocks::{TaskMocks, Unmocked};
+use crate::objects::ObjectStore;
 use crate::replay::Replay;
 use crate::vars::Vars;
 
@@ -213,9 +214,17 @@ pub struct EngineBuilder {
     tokens: Option<TokenRegistry>,
     clock: Option<Clock>,
     config: EngineConfig,
+    objects: Option<Arc<dyn ObjectStore>>,
 }
 
 impl EngineBuilder {
+    /// Serves a Distributed Map's `ItemReader` and `ResultWriter` (`s3://BUCKET/KEY`) from `store`;
+    /// without one, such a Map fails with `States.ItemReaderFailed` / `States.ResultWriterFailed`.
+    pub fn object_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
+        self.objects = Some(store);
+        self
+    }
+
     /// Registers a service integration.
     pub fn integration(mut self, integration: Arc<dyn ServiceIntegration>) -> Self {
         self.integrations.register(integration);
@@ -270,6 +279,7 @@ impl EngineBuilder {
                 tokens: self.tokens.unwrap_or_default(),
                 clock: self.clock.unwrap_or_else(Clock::system),
                 config: self.config,
+                objects: self.objects,
                 bindings: Default::default(),
             }),
         }

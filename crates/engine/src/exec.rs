@@ -194,6 +194,13 @@ impl std::io::Write for Counter {
     }
 }
 
+/// The length in bytes of the JSON text of `v`.
+pub(crate) fn json_len(v: &Value) -> usize {
+    let mut c = Counter { n: 0, limit: usize::MAX };
+    let _ = serde_json::to_writer(&mut c, v);
+    c.n
+}
+
 /// True when the JSON text of `v` is longer than `limit` bytes.
 pub(crate) fn exceeds(v: &Value, limit: usize) -> bool {
     serde_json::to_writer(Counter { n: 0, limit }, v).is_err()
@@ -298,13 +305,13 @@ impl Exec {
     pub(crate) fn close(
         &self,
         prev: &mut u64,
-        outcome: Result<Vec<Value>, Interrupt>,
+        outcome: Result<Value, Interrupt>,
         closing: impl Fn(Closing) -> EventDetails,
     ) -> Result<Value, Interrupt> {
         match outcome {
-            Ok(outputs) => {
+            Ok(output) => {
                 self.join_event(prev, closing(Closing::Succeeded))?;
-                Ok(Value::Array(outputs))
+                Ok(output)
             }
             Err(Interrupt::Abort) => {
                 self.join_event(prev, closing(Closing::Aborted))?;

@@ -32,6 +32,7 @@
 //! one way, down):
 //! 1. leaves: `ata_pool` (the threads JSONata evaluates on, off tokio's workers), `error`, `history`,
 //!    `inspect` (what a TestState run adds: its mock, context object and inspection data), `mocks`,
+//!    `objects` (the object store a Distributed Map reads items from and writes results to),
 //!    `rules` (Choice rules), `vars`;
 //! 2. `config`: clock, settings and the parts of an engine every execution shares;
 //! 3. `replay`: the recorded events of a resumed execution (it knows no execution: it is handed the append);
@@ -42,7 +43,8 @@
 //!    payloads, Assign), then `recovery` (ResultSelector/ResultPath, Retry back-off, Catch): `StateCtx`
 //!    methods and functions the state modules use;
 //! 6. one module per state type: `pass`, `task`, `choice`, `wait`, `parallel`, `map`, `terminal`
-//!    (Succeed, Fail);
+//!    (Succeed, Fail); `items` (a Distributed Map's ItemReader and ResultWriter, through `objects`)
+//!    just below `map`;
 //! 7. `interp`: runs a scope state by state, the only match on the state type;
 //! 8. `engine` (the public API: prepare, start, resume) and `test_state` (TestState).
 //!
@@ -80,9 +82,11 @@ mod exec;
 mod history;
 mod inspect;
 mod interp;
+mod items;
 mod jsonata;
 mod map;
 mod mocks;
+mod objects;
 mod parallel;
 mod pass;
 mod pipeline;
@@ -103,6 +107,7 @@ pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKin
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use inspect::{ErrorDetails, Inspection, TestMock};
 pub use mocks::{MockResponse, TaskMocks, Unmocked};
+pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectStore};
 pub use sfn_path::ErrorName;
 pub use test_state::{TestStateOutcome, TestStateRequest, TestStatus};
 

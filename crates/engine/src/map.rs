@@ -1,6 +1,7 @@
-//! Map states (inline; distributed mode runs its items inline with its failure thresholds): the items
-//! (ItemsPath or JSONata Items), each iteration's input (ItemSelector, seeing `$$.Map.Item`), iterations
-//! as scopes of their own in bounded waves (MaxConcurrency), and the tolerated failures of distributed mode.
+//! Map states: the items (ItemsPath, JSONata Items, or a Distributed Map's `ItemReader` through `items`),
+//! each iteration's input (ItemSelector, seeing `$$.Map.Item`; `ItemBatcher` batches), iterations as
+//! scopes of their own in bounded waves (MaxConcurrency), and distributed mode's map run (its own
+//! history, tolerated failures, `ResultWriter`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -39,31 +40,140 @@ pub(crate) async fn run(
         return Err(ctx.runtime(&cause).into());
     }
     let eff = ctx.input_path(input)?;
-    let items_value = items(&ctx, m, &eff).await?;
-    let Value::Array(items) = items_value.as_ref() else {
-        return Err(ctx
-            .runtime(&format!(
-                "Item value for ItemsPath {} is not a JSON array: {}",
-                m.items_path.as_ref().map_or("$", Path::source),
-                display_value(items_value.as_ref())
-            ))
-            .into());
+    let distributed = m.mode == ProcessorMode::Distributed;
+    // A Distributed Map reads its items from S3 (`ItemReader`), selects and batches them (`ItemBatcher`)
+    // before the Map starts; the iterations then take those inputs as they are.
+    let prepared: Option<Vec<Value>> = match (&m.reader, &m.batcher) {
+        (None, None) => None,
+        (reader, batcher) => {
+            let read = match reader {
+                Some(r) => Cow::Owned(crate::items::read(&ctx, r, &eff).await?),
+                None => items_array(&ctx, m, &eff).await?,
+            };
+            match batcher {
+                Some(b) => Some(batches(&ctx, m, b, read.into_owned(), &eff).await?),
+                None => Some(read.into_owned()),
+            }
+        }
     };
+    let items: Cow<'_, [Value]> = match prepared {
+        Some(v) => Cow::Owned(v),
+        None => items_array(&ctx, m, &eff).await?,
+    };
+    let select = m.batcher.is_none();
     let mut settings = Settings::of(&ctx, m, &eff).await?;
+    settings.select = select;
     let total = items.len();
     let started = ctx.event(prev, EventDetails::MapStateStarted { length: total })?;
     // The failure thresholds are read once the Map has started (AWS: `MapStateStarted`, then the
     // `States.Runtime` failure, in `scenarios/test_base_scenarios__test_map_state_tolerated_failure_count_path__NoNumber`).
     settings.tolerated(&ctx, m, &eff).await?;
     let exec = ctx.exec;
-    let outcome = match settings.distributed {
-        false => iterate(ctx, m, items, &eff, settings, started).await,
+    let outcome = match distributed {
+        false => iterate(ctx, m, items, &eff, settings, started).await.map(|(v, _)| Value::Array(v)),
         true => map_run(ctx, m, items, &eff, settings, prev).await,
     };
     exec.close(prev, outcome, |how| match how {
         Closing::Succeeded => EventDetails::MapStateSucceeded { started },
         Closing::Aborted => EventDetails::MapStateAborted { started },
     })
+}
+
+/// The items as an array: `Items` (JSONata), `ItemsPath` or the effective input.
+async fn items_array<'a: 'v, 'v>(
+    ctx: &StateCtx<'a>,
+    m: &Map,
+    eff: &'v Value,
+) -> Result<Cow<'v, [Value]>, Failure> {
+    let items_value = items(ctx, m, eff).await?;
+    match items_value {
+        Cow::Borrowed(Value::Array(a)) => Ok(Cow::Borrowed(a.as_slice())),
+        Cow::Owned(Value::Array(a)) => Ok(Cow::Owned(a)),
+        other => Err(ctx.runtime(&format!(
+            "Item value for ItemsPath {} is not a JSON array: {}",
+            m.items_path.as_ref().map_or("$", Path::source),
+            display_value(other.as_ref())
+        ))),
+    }
+}
+
+/// `ItemBatcher`: each item through ItemSelector, then grouped into `{"Items": [...]}` (with
+/// `"BatchInput"` when given) of at most `MaxItemsPerBatch` items and `MaxInputBytesPerBatch` bytes
+/// (AWS: "ItemBatcher (Map)": `{"BatchInput": {...}, "Items": [...]}`; the byte bound defaults to 256 KiB).
+async fn batches(
+    ctx: &StateCtx<'_>,
+    m: &Map,
+    b: &sfn_asl::ItemBatcher,
+    items: Vec<Value>,
+    eff: &Value,
+) -> Result<Vec<Value>, Failure> {
+    let max_items = match &b.max_items_per_batch {
+        Some(d) => number(ctx, d, eff, "MaxItemsPerBatch").await?,
+        None => 0,
+    };
+    let max_bytes = match &b.max_input_bytes_per_batch {
+        Some(d) => number(ctx, d, eff, "MaxInputBytesPerBatch").await?,
+        None => 0,
+    };
+    let max_items =
+        if max_items == 0 { usize::MAX } else { usize::try_from(max_items).unwrap_or(usize::MAX) };
+    let limit = ctx.exec.engine.config.max_payload_bytes;
+    let max_bytes = match max_bytes {
+        0 => limit,
+        n => usize::try_from(n).unwrap_or(limit).min(limit),
+    };
+    let batch_input = match &b.batch_input {
+        Some(p) => Some(ctx.arguments(p, eff).await?),
+        None => None,
+    };
+    // `{"Items":[` + `]}` and `,"BatchInput":…`.
+    let base = 12 + batch_input.as_ref().map_or(0, |v| 14 + crate::exec::json_len(v));
+    let mut out = Vec::new();
+    let mut batch: Vec<Value> = Vec::new();
+    let mut bytes = base;
+    let close = |batch: Vec<Value>| {
+        let mut o = serde_json::Map::new();
+        if let Some(bi) = &batch_input {
+            o.insert("BatchInput".to_owned(), bi.clone());
+        }
+        o.insert("Items".to_owned(), Value::Array(batch));
+        Value::Object(o)
+    };
+    // The items move into their batches (read once, held once).
+    for (index, item) in items.into_iter().enumerate() {
+        let selected = match m.item_selector {
+            None => item,
+            Some(_) => item_input(ctx, m, index, &item, eff).await?,
+        };
+        let len = crate::exec::json_len(&selected) + 1;
+        if base + len > max_bytes {
+            return Err(Failure::new(
+                ErrorName::Runtime,
+                format!(
+                    "An item of the Map state is {len} bytes: a batch with it exceeds the maximum of {max_bytes} bytes (MaxInputBytesPerBatch)"
+                ),
+            ));
+        }
+        if !batch.is_empty() && (batch.len() >= max_items || bytes + len > max_bytes) {
+            out.push(close(std::mem::take(&mut batch)));
+            bytes = base;
+        }
+        bytes += len;
+        batch.push(selected);
+    }
+    if !batch.is_empty() {
+        out.push(close(batch));
+    }
+    Ok(out)
+}
+
+/// A batcher or reader number: literal, by path or JSONata.
+async fn number(ctx: &StateCtx<'_>, d: &Dynamic<u64>, eff: &Value, field: &str) -> Result<u64, Failure> {
+    match d {
+        Dynamic::Value(n) => Ok(*n),
+        Dynamic::Path(p) => ctx.number_at(p, eff, &format!("{field}Path")),
+        Dynamic::Jsonata(e) => ctx.ata_integer(e, field, AtaScope::input(eff)).await,
+    }
 }
 
 /// TestState's mock stands in for the iterations (ItemReader included: the mock is what it read and
@@ -110,26 +220,40 @@ fn threshold_exceeded() -> Failure {
 async fn map_run(
     ctx: StateCtx<'_>,
     m: &Map,
-    items: &[Value],
+    items: Cow<'_, [Value]>,
     eff: &Value,
-    settings: Settings,
+    mut settings: Settings,
     prev: &mut u64,
-) -> Result<Vec<Value>, Interrupt> {
+) -> Result<Value, Interrupt> {
     let exec = ctx.exec;
     // arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME → …:mapRun:MACHINE/STATE:ID
     let mut arn = exec.execution_arn.splitn(6, ':');
     let head: Vec<&str> = arn.by_ref().take(5).collect();
-    let map_run_arn = format!(
-        "{}:mapRun:{}/{}:{}",
-        head.join(":"),
-        exec.state_machine_name,
-        ctx.state.name,
-        uuid::Uuid::new_v4()
-    );
-    ctx.event(prev, EventDetails::MapRunStarted { map_run_arn })?;
+    let head = head.join(":");
+    let label = m.label.as_deref().unwrap_or(&ctx.state.name);
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let map_run_arn = format!("{head}:mapRun:{}/{}:{run_id}", exec.state_machine_name, ctx.state.name);
+    // The ResultWriter's place is read before the map run starts, so a bad one runs nothing.
+    let writer = match &m.writer {
+        Some(w) => Some(crate::items::writer_target(&ctx, w, eff).await?),
+        None => None,
+    };
+    settings.keep = writer.is_some();
+    ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: map_run_arn.clone() })?;
     let child = exec.map_run();
     let child_ctx = StateCtx { exec: &child, ..ctx };
-    let outcome = iterate(child_ctx, m, items, eff, settings, 0).await;
+    let mut outcome = iterate(child_ctx, m, items, eff, settings, 0).await;
+    if let (Some(target), Ok((_, records))) = (&writer, &outcome) {
+        let children = crate::items::Children {
+            execution_prefix: format!("{head}:execution:{}/{label}:", exec.state_machine_name),
+            state_machine_arn: format!("{head}:stateMachine:{}/{label}", exec.state_machine_name),
+            map_run_arn: &map_run_arn,
+            run_id: &run_id,
+        };
+        if let Err(f) = crate::items::write_results(&ctx, target, &children, records).await {
+            outcome = Err(Interrupt::Fail(f));
+        }
+    }
     let end = match &outcome {
         Ok(_) => EventDetails::MapRunSucceeded,
         Err(Interrupt::Abort) => EventDetails::MapRunAborted,
@@ -141,7 +265,15 @@ async fn map_run(
     ctx.event(prev, end)?;
     // What follows `MapStateStarted` (a retry, `MapStateFailed`) follows the map run's end: the cursor
     // stays there.
-    outcome
+    let (outputs, _) = outcome?;
+    Ok(match writer {
+        // AWS ("ResultWriter (Map)"): the Map's output names the map run and where its manifest is.
+        Some(t) => serde_json::json!({
+            "MapRunArn": map_run_arn,
+            "ResultWriterDetails": {"Bucket": t.bucket, "Key": t.manifest_key(&run_id)},
+        }),
+        None => Value::Array(outputs),
+    })
 }
 
 /// The value the items are read from: `Items` (JSONata), `ItemsPath` or the effective input.
@@ -160,6 +292,10 @@ async fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Resul
 struct Settings {
     limit: usize,
     distributed: bool,
+    /// Iterations take their item through ItemSelector (not when batched: the batcher did it).
+    select: bool,
+    /// Keep each iteration's input, times and result (for a ResultWriter).
+    keep: bool,
     tolerated_count: Option<f64>,
     tolerated_pct: Option<f64>,
 }
@@ -181,6 +317,8 @@ impl Settings {
         Ok(Settings {
             limit,
             distributed: m.mode == ProcessorMode::Distributed,
+            select: true,
+            keep: false,
             tolerated_count: None,
             tolerated_pct: None,
         })
@@ -201,15 +339,16 @@ impl Settings {
     }
 }
 
-/// Runs the iterations; their outputs in order, or the first failure (an abort only when nothing failed).
+/// Runs the iterations; their outputs in order (and, when `settings.keep`, what a ResultWriter writes of
+/// each), or the first failure (an abort only when nothing failed).
 async fn iterate(
     ctx: StateCtx<'_>,
     m: &Map,
-    items: &[Value],
+    items: Cow<'_, [Value]>,
     eff: &Value,
     settings: Settings,
     started: u64,
-) -> Result<Vec<Value>, Interrupt> {
+) -> Result<(Vec<Value>, Vec<Option<crate::items::Record>>), Interrupt> {
     use futures_util::{FutureExt as _, StreamExt as _};
     let exec = ctx.exec;
     let total = items.len();
@@ -226,13 +365,25 @@ async fn iterate(
         tolerated_count: settings.tolerated_count,
         tolerated_pct: settings.tolerated_pct,
     };
+    let mut records: Vec<Option<crate::items::Record>> = match settings.keep {
+        true => vec![None; total],
+        false => Vec::new(),
+    };
     let mut pending = futures_util::stream::FuturesUnordered::new();
-    let mut queue = items.iter().enumerate();
+    // Items the Map owns (read from S3, batched) move into their iterations: held once.
+    let mut queue: Box<dyn Iterator<Item = (usize, Cow<'_, Value>)> + Send + '_> = match items {
+        Cow::Borrowed(a) => Box::new(a.iter().map(Cow::Borrowed).enumerate()),
+        Cow::Owned(v) => Box::new(v.into_iter().map(Cow::Owned).enumerate()),
+    };
     loop {
         while pending.len() < settings.limit && progress.first_error.is_none() {
             let Some((index, item)) = queue.next() else { break };
             // The iteration's input: ItemSelector (or legacy Parameters) sees $$.Map.Item.
-            let item_input = match item_input(&ctx, m, index, item, eff).await {
+            let selected = match settings.select && m.item_selector.is_some() {
+                true => item_input(&ctx, m, index, &item, eff).await,
+                false => Ok(item.into_owned()),
+            };
+            let item_input = match selected {
                 Ok(v) => v,
                 Err(f) => {
                     progress.first_error = Some(Interrupt::Fail(f));
@@ -243,6 +394,7 @@ async fn iterate(
             let frozen = frozen.clone();
             let signal = map_signal.clone();
             let name = name.clone();
+            let kept = settings.keep.then(|| (item_input.to_string(), exec.now()));
             pending.push(async move {
                 let mut cursor = started;
                 let r = async {
@@ -271,20 +423,28 @@ async fn iterate(
                     (Err(e), _) => Err(e),
                     (Ok(_), r) => r,
                 };
-                (index, r, last)
+                let record =
+                    kept.and_then(|(input, start)| crate::items::Record::of(input, start, exec.now(), &r));
+                (index, r, last, record)
             });
             // Iterations that finish without waiting (pure data work) finish right here, so their
             // futures and inputs are freed before the next one starts.
-            while let Some(Some((index, r, last))) = pending.next().now_or_never() {
+            while let Some(Some((index, r, last, record))) = pending.next().now_or_never() {
+                if let Some(slot) = records.get_mut(index) {
+                    *slot = record;
+                }
                 progress.record(index, r, &map_abort, || exec.relink(started, last));
             }
         }
-        let Some((index, r, last)) = pending.next().await else { break };
+        let Some((index, r, last, record)) = pending.next().await else { break };
+        if let Some(slot) = records.get_mut(index) {
+            *slot = record;
+        }
         progress.record(index, r, &map_abort, || exec.relink(started, last));
     }
     let MapProgress { outputs, first_error, .. } = progress;
     match first_error {
-        None => Ok(outputs.into_iter().map(Option::unwrap_or_default).collect()),
+        None => Ok((outputs.into_iter().map(Option::unwrap_or_default).collect(), records)),
         Some(e) => Err(e),
     }
 }
@@ -404,10 +564,13 @@ impl MapProgress {
     }
 }
 
-/// The cause a Map state fails with when it uses a Distributed Map field that reads or writes outside the
-/// execution (`ItemReader`, `ResultWriter`) or reshapes the items (`ItemBatcher`): AWS accepts such a
-/// definition, but running it inline over the state input would be silently wrong, so it fails instead.
+/// The cause an inline Map state fails with when it uses a Distributed Map field that reads or writes
+/// outside the execution (`ItemReader`, `ResultWriter`) or reshapes the items (`ItemBatcher`): running it
+/// inline over the state input would be silently wrong, so it fails instead.
 fn distributed_only(m: &sfn_asl::Map) -> Option<String> {
+    if m.mode == ProcessorMode::Distributed {
+        return None;
+    }
     let fields: Vec<&str> = [
         ("ItemReader", m.item_reader.is_some()),
         ("ResultWriter", m.result_writer.is_some()),
@@ -418,7 +581,7 @@ fn distributed_only(m: &sfn_asl::Map) -> Option<String> {
     .collect();
     (!fields.is_empty()).then(|| {
         format!(
-            "The Map state uses {} (Distributed Map), which sfn does not run yet: it would not read the items, batch them or write the results as AWS does",
+            "The Map state uses {} (Distributed Map) in INLINE mode: set ProcessorConfig.Mode to DISTRIBUTED",
             fields.join(", ")
         )
     })

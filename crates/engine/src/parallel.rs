@@ -23,7 +23,7 @@ pub(crate) async fn run(
         return Ok(mock.answer()?);
     }
     let started = ctx.event(prev, EventDetails::ParallelStateStarted)?;
-    let outcome = branches(ctx, p, branch_input, started).await;
+    let outcome = branches(ctx, p, branch_input, started).await.map(Value::Array);
     ctx.exec.close(prev, outcome, |how| match how {
         Closing::Succeeded => EventDetails::ParallelStateSucceeded { started },
         Closing::Aborted => EventDetails::ParallelStateAborted { started },

@@ -56,6 +56,29 @@ pub(crate) struct Needs {
     pub(crate) other: Vec<(String, String)>,
     /// Map states in DISTRIBUTED mode.
     pub(crate) distributed_maps: Vec<String>,
+    /// What Distributed Maps read from and write to S3 (`ItemReader`, `ResultWriter`).
+    pub(crate) s3: Vec<S3Access>,
+}
+
+/// What an `ItemReader` or `ResultWriter` does in S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum S3Op {
+    /// `s3:getObject`: read `Key`.
+    Read,
+    /// `s3:listObjectsV2`: list `Prefix`.
+    List,
+    /// `ResultWriter` (`s3:putObject`): write under `Prefix`.
+    Write,
+}
+
+/// One S3 access of a Distributed Map.
+#[derive(Debug, Clone)]
+pub(crate) struct S3Access {
+    pub(crate) state: String,
+    pub(crate) op: S3Op,
+    pub(crate) bucket: Field,
+    /// `Key` (Read) or `Prefix` (List, Write).
+    pub(crate) path: Field,
 }
 
 fn is_jsonata(s: &str) -> bool {
@@ -199,6 +222,28 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
             StateKind::Map(m) => {
                 if m.mode == ProcessorMode::Distributed {
                     out.distributed_maps.push(path.clone());
+                }
+                if let Some(r) = &m.reader {
+                    let p = r.parameters.as_ref();
+                    let (op, field) = match r.resource.rsplit(':').next() {
+                        Some("listObjectsV2") => (S3Op::List, "Prefix"),
+                        _ => (S3Op::Read, "Key"),
+                    };
+                    out.s3.push(S3Access {
+                        state: path.clone(),
+                        op,
+                        bucket: lookup(p, &["Bucket"]),
+                        path: lookup(p, &[field]),
+                    });
+                }
+                if let Some(w) = m.writer.as_ref().filter(|w| w.resource.is_some()) {
+                    let p = w.parameters.as_ref();
+                    out.s3.push(S3Access {
+                        state: path.clone(),
+                        op: S3Op::Write,
+                        bucket: lookup(p, &["Bucket"]),
+                        path: lookup(p, &["Prefix"]),
+                    });
                 }
                 walk(&m.processor.states, &path, out);
             }

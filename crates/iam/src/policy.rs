@@ -262,6 +262,9 @@ enum Kind {
     StartChild,
     SyncChild,
     ChildEvents,
+    S3Read,
+    S3List,
+    S3Write,
 }
 
 impl Kind {
@@ -278,6 +281,11 @@ impl Kind {
             Kind::StartChild => &["states:StartExecution"],
             Kind::SyncChild => &["states:DescribeExecution", "states:StopExecution"],
             Kind::ChildEvents => &["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            Kind::S3Read => &["s3:GetObject"],
+            Kind::S3List => &["s3:ListBucket"],
+            Kind::S3Write => {
+                &["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]
+            }
         }
     }
 
@@ -292,6 +300,9 @@ impl Kind {
             Kind::StartChild => "StartChildExecutions",
             Kind::SyncChild => "DescribeAndStopSyncChildExecutions",
             Kind::ChildEvents => "ManageSyncChildExecutionEventsRule",
+            Kind::S3Read => "ReadDistributedMapItems",
+            Kind::S3List => "ListDistributedMapItems",
+            Kind::S3Write => "WriteDistributedMapResults",
         }
     }
 
@@ -347,6 +358,16 @@ impl Kind {
                  StepFunctionsGetEventsForStepFunctionsExecutionRule, which Step Functions manages with the state \
                  machine's role"
             }
+
+            Kind::S3Read => "a Distributed Map's ItemReader reads its items object with s3:GetObject",
+            Kind::S3List => {
+                "a Distributed Map's ItemReader lists the objects under its Prefix with s3:ListBucket, narrowed to \
+                 that prefix with the s3:prefix condition"
+            }
+            Kind::S3Write => {
+                "a Distributed Map's ResultWriter writes manifest.json and the SUCCEEDED/FAILED files under its \
+                 Prefix (multipart uploads for large files)"
+            }
         }
     }
 
@@ -380,6 +401,13 @@ impl Kind {
             Kind::StartChild | Kind::SyncChild | Kind::ChildEvents => {
                 "Step Functions Developer Guide, \"IAM policies for AWS Step Functions\" (StartExecution: synchronous \
                  and asynchronous templates, static and dynamic state machine ARNs)"
+            }
+
+            Kind::S3Read | Kind::S3List => {
+                "Step Functions Developer Guide, \"ItemReader (Map)\", IAM policies for datasets"
+            }
+            Kind::S3Write => {
+                "Step Functions Developer Guide, \"ResultWriter (Map)\", IAM policies for ResultWriter"
             }
         }
     }
@@ -722,8 +750,18 @@ fn common_warnings(needs: &Needs, o: &Options, w: &mut Warnings) {
             WarningKind::DistributedMap,
             Some(state),
             "distributed Map: its child workflow executions need states:StartExecution (and DescribeExecution, \
-             StopExecution) on this state machine, and ItemReader/ResultWriter need their S3 permissions; not generated",
+             StopExecution) on this state machine; not generated",
         );
+    }
+    for a in &needs.s3 {
+        if !matches!(a.bucket, Field::Static(Value::String(_))) {
+            w.add(
+                WarningKind::DistributedMap,
+                Some(&a.state),
+                "distributed Map: its ItemReader or ResultWriter names its bucket from the input, so no S3 \
+                 permission is generated for it; write the Bucket in the definition",
+            );
+        }
     }
     if o.account == PLACEHOLDER_ACCOUNT {
         w.add(
@@ -798,6 +836,46 @@ fn nested_grants(t: &NestedTask, o: &Options, g: &mut Vec<Grant>, w: &mut Warnin
     }
 }
 
+/// The S3 grants of a Distributed Map's reader or writer whose bucket is written in the definition
+/// (AWS's templates: `arn:aws:s3:::BUCKET/KEY` to read, `arn:aws:s3:::BUCKET` with `s3:prefix` to list,
+/// `arn:aws:s3:::BUCKET/PREFIX/*` to write; a key or prefix from the input widens to the bucket's objects).
+fn s3_grants(a: &crate::needs::S3Access, grants: &mut Vec<Grant>) {
+    use crate::needs::S3Op;
+    let Field::Static(Value::String(bucket)) = &a.bucket else { return };
+    let path = match &a.path {
+        Field::Static(Value::String(p)) => Some(p.as_str()),
+        Field::Absent => Some(""),
+        _ => None,
+    };
+    let under = |p: Option<&str>| match p.map(|p| p.trim_end_matches('/')) {
+        Some("") | None => format!("arn:aws:s3:::{bucket}/*"),
+        Some(p) => format!("arn:aws:s3:::{bucket}/{p}/*"),
+    };
+    let (kind, resource, conditions, reason) = match a.op {
+        S3Op::Read => {
+            let resource = match path {
+                Some(k) if !k.is_empty() => format!("arn:aws:s3:::{bucket}/{k}"),
+                _ => format!("arn:aws:s3:::{bucket}/*"),
+            };
+            (Kind::S3Read, resource, Vec::new(), "ItemReader s3:getObject")
+        }
+        S3Op::List => {
+            let conditions = match path {
+                Some(p) if !p.is_empty() => vec![Condition::new("StringLike", "s3:prefix", format!("{p}*"))],
+                _ => Vec::new(),
+            };
+            (Kind::S3List, format!("arn:aws:s3:::{bucket}"), conditions, "ItemReader s3:listObjectsV2")
+        }
+        S3Op::Write => (Kind::S3Write, under(path), Vec::new(), "ResultWriter"),
+    };
+    grants.push(Grant {
+        kind,
+        resource,
+        conditions,
+        need: Need { state: a.state.clone(), reason: reason.to_owned() },
+    });
+}
+
 /// The execution role's policy.
 pub(crate) fn state_machine(needs: &Needs, o: &Options) -> Policy {
     let mut grants = Vec::new();
@@ -807,6 +885,10 @@ pub(crate) fn state_machine(needs: &Needs, o: &Options) -> Policy {
     }
     for t in &needs.nested {
         nested_grants(t, o, &mut grants, &mut w);
+    }
+
+    for a in &needs.s3 {
+        s3_grants(a, &mut grants);
     }
     common_warnings(needs, o, &mut w);
     assemble(PolicyRole::StateMachine, grants, w)

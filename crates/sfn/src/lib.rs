@@ -40,6 +40,7 @@
 pub mod ecs;
 pub mod graph;
 pub mod mocks;
+pub mod s3;
 #[cfg(feature = "testing")]
 pub mod testing;
 

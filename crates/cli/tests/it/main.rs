@@ -10,6 +10,7 @@ mod nested;
 mod output;
 mod realworld;
 mod run;
+mod s3;
 mod test_state;
 mod tools;
 mod validate;

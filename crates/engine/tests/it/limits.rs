@@ -159,11 +159,12 @@ async fn history_over_25000_events_fails_the_execution_by_default() {
     assert_eq!(h.events().last().unwrap().event_type(), "ExecutionFailed");
 }
 
-/// A Distributed Map that reads items (`ItemReader`), writes results (`ResultWriter`) or batches items
-/// (`ItemBatcher`) is valid (AWS accepts it) but fails with `States.Runtime` naming the fields, instead of
-/// running inline over the state input, which would be silently wrong.
+/// A Distributed Map that reads items (`ItemReader`) or writes results (`ResultWriter`) on an engine with
+/// no object store fails with `States.ItemReaderFailed` / `States.ResultWriterFailed` saying so, instead
+/// of running inline over the state input, which would be silently wrong; `ItemBatcher` batches the
+/// input's items; an inline Map with those fields fails with `States.Runtime` naming them.
 #[tokio::test(start_paused = true)]
-async fn distributed_map_fields_fail_instead_of_running_inline() {
+async fn distributed_map_fields_without_an_object_store() {
     let processor = json!({"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
         "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
     let reader = json!({"Resource": "arn:aws:states:::s3:getObject",
@@ -171,21 +172,35 @@ async fn distributed_map_fields_fail_instead_of_running_inline() {
         "Parameters": {"Bucket": "b", "Key": "k.csv"}});
     let writer =
         json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "out"}});
-    for (fields, extra) in [
-        ("ItemReader", json!({"ItemReader": reader})),
-        ("ResultWriter", json!({"ResultWriter": writer})),
-        ("ItemBatcher", json!({"ItemBatcher": {"MaxItemsPerBatch": 2}})),
-        ("ItemReader, ResultWriter", json!({"ItemReader": reader, "ResultWriter": writer})),
+    for (error, extra) in [
+        ("States.ItemReaderFailed", json!({"ItemReader": reader})),
+        ("States.ResultWriterFailed", json!({"ResultWriter": writer})),
+        ("States.ItemReaderFailed", json!({"ItemReader": reader, "ResultWriter": writer})),
     ] {
         let mut map = json!({"Type": "Map", "ItemProcessor": processor, "End": true});
         map.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         let def = json!({"StartAt": "M", "States": {"M": map}});
         let o = run_with(EngineConfig::default(), def, json!([1, 2, 3])).await;
-        assert_eq!(o.status, ExecutionStatus::Failed, "{fields}");
-        assert_eq!(o.error.as_deref(), Some("States.Runtime"), "{fields}");
+        assert_eq!(o.status, ExecutionStatus::Failed, "{extra}");
+        assert_eq!(o.error.as_deref(), Some(error), "{extra}");
         let cause = o.cause.unwrap();
-        assert!(cause.contains(&format!("uses {fields} (Distributed Map)")), "{cause}");
+        assert!(cause.contains("no object store") && cause.contains("--s3 DIR"), "{cause}");
     }
+    let batched = json!({"Type": "Map", "ItemProcessor": processor, "End": true,
+        "ItemBatcher": {"MaxItemsPerBatch": 2}});
+    let o = run_with(
+        EngineConfig::default(),
+        json!({"StartAt": "M", "States": {"M": batched}}),
+        json!([1, 2, 3]),
+    )
+    .await;
+    assert_eq!(o.output, Some(json!([{"Items": [1, 2]}, {"Items": [3]}])));
+    let mut inline = json!({"Type": "Map", "ItemProcessor": processor, "End": true, "ItemReader": reader});
+    inline["ItemProcessor"]["ProcessorConfig"]["Mode"] = json!("INLINE");
+    let o =
+        run_with(EngineConfig::default(), json!({"StartAt": "M", "States": {"M": inline}}), json!([1])).await;
+    assert_eq!(o.error.as_deref(), Some("States.Runtime"));
+    assert!(o.cause.unwrap().contains("uses ItemReader (Distributed Map)"));
     // A distributed Map over the state input runs.
     let def =
         json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": true}}});

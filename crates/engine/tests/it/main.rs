@@ -11,6 +11,7 @@ mod limits;
 mod links;
 mod nested;
 mod resume;
+mod s3_items;
 mod seam;
 mod test_state;
 

@@ -171,3 +171,26 @@ fn odd_values_never_panic_and_still_give_valid_policies() {
         }
     }
 }
+
+/// A Distributed Map's ItemReader and ResultWriter get AWS's S3 templates ("ItemReader (Map)", "ResultWriter
+/// (Map)": GetObject on the object, ListBucket with `s3:prefix`, PutObject and multipart on `PREFIX/*`); a
+/// key from the input widens to the bucket's objects, never to other buckets.
+#[test]
+fn distributed_map_s3_grants_follow_the_aws_templates() {
+    let policy = generate("distributed-map-s3");
+    let by_sid =
+        |sid: &str| policy.statements().iter().find(|s| s.sid == sid).unwrap_or_else(|| panic!("{sid}"));
+    let list = by_sid("ListDistributedMapItems");
+    assert_eq!(list.actions, ["s3:ListBucket"]);
+    assert_eq!(list.resources, ["arn:aws:s3:::images"]);
+    assert_eq!(list.conditions.len(), 1);
+    assert_eq!(
+        (list.conditions[0].key.as_str(), list.conditions[0].values.as_slice()),
+        ("s3:prefix", &["raw/*".to_owned()][..])
+    );
+    let read = by_sid("ReadDistributedMapItems");
+    assert_eq!(read.resources, ["arn:aws:s3:::images/*"]);
+    let write = by_sid("WriteDistributedMapResults");
+    assert_eq!(write.resources, ["arn:aws:s3:::results/runs/*"]);
+    assert!(write.actions.contains(&"s3:PutObject".to_owned()));
+}

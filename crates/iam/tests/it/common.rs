@@ -290,6 +290,19 @@ pub(crate) fn specials() -> Vec<Case> {
             options(true),
         ),
         case(
+            "distributed-map-s3",
+            json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "images", "Prefix": "raw/"}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "results", "Prefix": "runs"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Each file", "States": {"Each file": {"Type": "Map", "End": true,
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV"},
+                    "Parameters": {"Bucket": "images", "Key.$": "$.Key"}},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Run", "States": {"Run": ecs_task(".sync", json!({"Cluster": "jobs", "TaskDefinition": "report-job"}))}}}}}}}}),
+            options(true),
+        ),
+        case(
             "map-in-parallel",
             json!({"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": true,
             "Branches": [{"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true, "ItemProcessor": {

@@ -27,8 +27,13 @@ fn well_formed_arn(arn: &str) -> Result<(), String> {
         (*prefix == "arn", "prefix"),
         (*partition == "aws" || partition.strip_prefix("aws-").is_some_and(lower_word), "partition"),
         (lower_word(service), "service"),
-        (if *service == "iam" { reg.is_empty() } else { region(reg) }, "region"),
-        (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()), "account"),
+        (if *service == "iam" || *service == "s3" { reg.is_empty() } else { region(reg) }, "region"),
+        // S3 bucket and object ARNs name no account.
+        (
+            (*service == "s3" && account.is_empty())
+                || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())),
+            "account",
+        ),
         (!resource.is_empty() && !resource.contains(char::is_whitespace), "resource"),
     ];
     match checks.iter().find(|(ok, _)| !ok) {

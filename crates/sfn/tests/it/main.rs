@@ -3,4 +3,5 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
 mod graph;
+mod s3;
 mod snapshots;

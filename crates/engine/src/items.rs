@@ -1,0 +1,337 @@
+//! A Distributed Map's items from S3 and its results to S3, through the engine's [`ObjectStore`]:
+//! `ItemReader` (`s3:listObjectsV2`; `s3:getObject` with `InputType` JSON, JSONL or CSV;
+//! `ReaderConfig.MaxItems`) and `ResultWriter` (`s3:putObject`: `manifest.json` and
+//! `SUCCEEDED_0.json` / `FAILED_0.json` under `Prefix/<map run id>/`). Shapes from AWS's
+//! "ItemReader (Map)" and "ResultWriter (Map)" pages; failures are `States.ItemReaderFailed` /
+//! `States.ResultWriterFailed`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map as JsonMap, Value, json};
+use sfn_asl::{Dynamic, ItemReader, ResultWriter};
+use sfn_path::ErrorName;
+
+use crate::error::{Failure, Interrupt};
+use crate::exec::StateCtx;
+use crate::jsonata::AtaScope;
+use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectStore};
+
+fn reader_failed(cause: impl Into<String>) -> Failure {
+    Failure::new(ErrorName::ItemReaderFailed, cause)
+}
+
+fn writer_failed(cause: impl Into<String>) -> Failure {
+    Failure::new(ErrorName::ResultWriterFailed, cause)
+}
+
+/// How a store failure reads in a cause, in the AWS SDK's wording
+/// (`… (Service: S3, Status Code: 404, Error Code: NoSuchKey)`).
+fn store_cause(e: &ObjectError) -> String {
+    let status = match e {
+        ObjectError::NoSuchBucket | ObjectError::NoSuchKey => 404,
+        ObjectError::TooLarge { .. } => 400,
+        ObjectError::Other(_) => 500,
+    };
+    format!("{e} (Service: S3, Status Code: {status}, Error Code: {})", e.code())
+}
+
+fn store(ctx: &StateCtx<'_>, fail: fn(String) -> Failure) -> Result<Arc<dyn ObjectStore>, Failure> {
+    ctx.exec.engine.objects.clone().ok_or_else(|| {
+        fail("no object store is configured for this engine: S3 items and results need one (sfn run/serve --s3 DIR)".to_owned())
+    })
+}
+
+/// The evaluated `Parameters` / `Arguments` of a reader or writer (an empty object when absent).
+async fn parameters(
+    ctx: &StateCtx<'_>,
+    p: Option<&sfn_asl::Payload>,
+    eff: &Value,
+) -> Result<JsonMap<String, Value>, Failure> {
+    let v = match p {
+        Some(p) => ctx.arguments(p, eff).await?,
+        None => Value::Object(JsonMap::new()),
+    };
+    match v {
+        Value::Object(o) => Ok(o),
+        other => {
+            Err(ctx.runtime(&format!("The Parameters of the ItemReader must be an object, got {other}")))
+        }
+    }
+}
+
+fn text<'v>(o: &'v JsonMap<String, Value>, field: &str) -> Option<&'v str> {
+    o.get(field).and_then(Value::as_str)
+}
+
+/// Reads the items an `ItemReader` names, at most `MaxItems` of them.
+pub(crate) async fn read(ctx: &StateCtx<'_>, r: &ItemReader, eff: &Value) -> Result<Vec<Value>, Interrupt> {
+    let params = parameters(ctx, r.parameters.as_ref(), eff).await?;
+    let max = match &r.max_items {
+        None => None,
+        Some(Dynamic::Value(n)) => Some(*n),
+        Some(Dynamic::Path(p)) => Some(ctx.number_at(p, eff, "MaxItemsPath")?),
+        Some(Dynamic::Jsonata(e)) => Some(ctx.ata_integer(e, "MaxItems", AtaScope::input(eff)).await?),
+    };
+    // 0 (the documented minimum) reads every item, like no MaxItems.
+    let max = max.filter(|n| *n > 0).map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let Some(bucket) = text(&params, "Bucket") else {
+        return Err(reader_failed("The ItemReader's Parameters have no Bucket").into());
+    };
+    let action = r.resource.rsplit(':').next().unwrap_or_default();
+    let objects = store(ctx, reader_failed)?;
+    match action {
+        "listObjectsV2" => {
+            let prefix = text(&params, "Prefix").unwrap_or_default();
+            let listed = objects.list(bucket, prefix).await.map_err(|e| reader_failed(store_cause(&e)))?;
+            // AWS ("ItemReader (Map)", S3 objects): each item is the object as ListObjectsV2 gives it,
+            // `LastModified` in epoch seconds.
+            Ok(listed
+                .into_iter()
+                .take(max)
+                .map(|o| {
+                    json!({
+                        "Etag": o.etag,
+                        "Key": o.key,
+                        "LastModified": o.last_modified.timestamp(),
+                        "Size": o.size,
+                        "StorageClass": "STANDARD",
+                    })
+                })
+                .collect())
+        }
+        "getObject" => {
+            let Some(key) = text(&params, "Key") else {
+                return Err(reader_failed("The ItemReader's Parameters have no Key").into());
+            };
+            let body = objects
+                .get(bucket, key, MAX_OBJECT_BYTES)
+                .await
+                .map_err(|e| reader_failed(store_cause(&e)))?;
+            parse(r, &body, max).map_err(|cause| reader_failed(cause).into())
+        }
+        other => Err(ctx
+            .runtime(&format!("The ItemReader resource {} (action {other}) is not supported", r.resource))
+            .into()),
+    }
+}
+
+/// The items of an object's bytes as `ReaderConfig.InputType` says (JSON when absent).
+fn parse(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, String> {
+    match r.input_type.as_deref().unwrap_or("JSON") {
+        "JSON" => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Array(mut a)) => {
+                a.truncate(max);
+                Ok(a)
+            }
+            Ok(_) => Err("Attempting to map over non-iterable node.".to_owned()),
+            Err(e) => Err(format!("The JSON object is not valid: {e}")),
+        },
+        "JSONL" => {
+            let mut out = Vec::new();
+            for (n, line) in body.split(|b| *b == b'\n').enumerate() {
+                if out.len() >= max {
+                    break;
+                }
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let v = serde_json::from_slice::<Value>(line)
+                    .map_err(|e| format!("The JSONL line {} is not valid JSON: {e}", n + 1))?;
+                out.push(v);
+            }
+            Ok(out)
+        }
+        "CSV" => csv_items(r, body, max),
+        other => Err(format!("InputType {other} is not supported (JSON, JSONL or CSV)")),
+    }
+}
+
+/// CSV rows as objects of strings, keyed by the header row or `CSVHeaders` (AWS: every value is a
+/// string; a row with more fields than headers fails the reader).
+fn csv_items(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, String> {
+    let delimiter = match r.csv_delimiter.as_deref().unwrap_or("COMMA") {
+        "COMMA" => b',',
+        "PIPE" => b'|',
+        "SEMICOLON" => b';',
+        "SPACE" => b' ',
+        "TAB" => b'\t',
+        other => return Err(format!("CSVDelimiter {other} is not supported")),
+    };
+    let mut rd =
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(body);
+    let mut rows = rd.records();
+    let given = r.csv_header_location.as_deref() == Some("GIVEN");
+    let headers: Vec<String> = match (given, &r.csv_headers) {
+        (true, Some(h)) => h.clone(),
+        (true, None) => return Err("CSVHeaderLocation GIVEN needs CSVHeaders".to_owned()),
+        (false, _) => match rows.next() {
+            Some(Ok(h)) => h.iter().map(str::to_owned).collect(),
+            Some(Err(e)) => return Err(format!("The CSV header row is not valid: {e}")),
+            None => return Ok(Vec::new()),
+        },
+    };
+    let mut out = Vec::new();
+    for row in rows {
+        if out.len() >= max {
+            break;
+        }
+        let row = row.map_err(|e| format!("The CSV object is not valid: {e}"))?;
+        if row.len() > headers.len() {
+            let line = row.position().map_or(0, csv::Position::line);
+            return Err(format!(
+                "The CSV row on line {line} has {} fields, more than the {} headers",
+                row.len(),
+                headers.len()
+            ));
+        }
+        let mut o = JsonMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            o.insert(h.clone(), Value::String(row.get(i).unwrap_or_default().to_owned()));
+        }
+        out.push(Value::Object(o));
+    }
+    Ok(out)
+}
+
+/// Where a `ResultWriter` writes: its bucket and prefix.
+pub(crate) struct Target {
+    pub(crate) bucket: String,
+    prefix: String,
+}
+
+impl Target {
+    fn key(&self, run_id: &str, file: &str) -> String {
+        match self.prefix.trim_end_matches('/') {
+            "" => format!("{run_id}/{file}"),
+            p => format!("{p}/{run_id}/{file}"),
+        }
+    }
+
+    /// The manifest's key: `Prefix/<map run id>/manifest.json`.
+    pub(crate) fn manifest_key(&self, run_id: &str) -> String {
+        self.key(run_id, "manifest.json")
+    }
+}
+
+/// The writer's bucket and prefix, evaluated (a missing Bucket fails the state).
+pub(crate) async fn writer_target(
+    ctx: &StateCtx<'_>,
+    w: &ResultWriter,
+    eff: &Value,
+) -> Result<Target, Interrupt> {
+    let params = parameters(ctx, w.parameters.as_ref(), eff).await?;
+    let Some(bucket) = text(&params, "Bucket") else {
+        return Err(writer_failed("The ResultWriter's Parameters have no Bucket").into());
+    };
+    Ok(Target { bucket: bucket.to_owned(), prefix: text(&params, "Prefix").unwrap_or_default().to_owned() })
+}
+
+/// What a ResultWriter writes of one child execution.
+#[derive(Clone)]
+pub(crate) struct Record {
+    /// The input as JSON text (what the file holds; smaller than the value).
+    input: String,
+    start: DateTime<Utc>,
+    stop: DateTime<Utc>,
+    result: Result<Value, (Option<String>, Option<String>)>,
+}
+
+impl Record {
+    /// The record of an iteration that ended with `r` (none for an aborted one).
+    pub(crate) fn of(
+        input: String,
+        start: DateTime<Utc>,
+        stop: DateTime<Utc>,
+        r: &Result<Value, Interrupt>,
+    ) -> Option<Record> {
+        let result = match r {
+            Ok(v) => Ok(v.clone()),
+            Err(Interrupt::Abort) => return None,
+            Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
+                Err((f.name.as_ref().map(|n| n.shown().to_owned()), f.cause.clone()))
+            }
+        };
+        Some(Record { input, start, stop, result })
+    }
+}
+
+/// The names a map run's child executions have.
+pub(crate) struct Children<'a> {
+    pub(crate) execution_prefix: String,
+    pub(crate) state_machine_arn: String,
+    pub(crate) map_run_arn: &'a str,
+    pub(crate) run_id: &'a str,
+}
+
+fn date(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Writes `SUCCEEDED_0.json` / `FAILED_0.json` (the executions with that status, when there are any) and
+/// `manifest.json` (AWS: "ResultWriter (Map)": `DestinationBucket`, `MapRunArn`, `ResultFiles` by status
+/// with each file's `Key` and `Size`).
+pub(crate) async fn write_results(
+    ctx: &StateCtx<'_>,
+    target: &Target,
+    children: &Children<'_>,
+    records: &[Option<Record>],
+) -> Result<(), Failure> {
+    let objects = store(ctx, writer_failed)?;
+    let mut succeeded = Vec::new();
+    let mut failed = Vec::new();
+    for rec in records.iter().flatten() {
+        let name = uuid::Uuid::new_v4().to_string();
+        let mut o = JsonMap::new();
+        o.insert("ExecutionArn".to_owned(), Value::String(format!("{}{name}", children.execution_prefix)));
+        o.insert("Input".to_owned(), Value::String(rec.input.clone()));
+        o.insert("InputDetails".to_owned(), json!({"Included": true}));
+        o.insert("Name".to_owned(), Value::String(name));
+        match &rec.result {
+            Ok(out) => {
+                o.insert("Output".to_owned(), Value::String(out.to_string()));
+                o.insert("OutputDetails".to_owned(), json!({"Included": true}));
+            }
+            Err((error, cause)) => {
+                if let Some(e) = error {
+                    o.insert("Error".to_owned(), Value::String(e.clone()));
+                }
+                if let Some(c) = cause {
+                    o.insert("Cause".to_owned(), Value::String(c.clone()));
+                }
+            }
+        }
+        o.insert("RedriveCount".to_owned(), json!(0));
+        o.insert("StartDate".to_owned(), Value::String(date(rec.start)));
+        o.insert("StateMachineArn".to_owned(), Value::String(children.state_machine_arn.clone()));
+        let status = if rec.result.is_ok() { "SUCCEEDED" } else { "FAILED" };
+        o.insert("Status".to_owned(), Value::String(status.to_owned()));
+        o.insert("StopDate".to_owned(), Value::String(date(rec.stop)));
+        match rec.result {
+            Ok(_) => succeeded.push(Value::Object(o)),
+            Err(_) => failed.push(Value::Object(o)),
+        }
+    }
+    let mut files = JsonMap::new();
+    for (status, list) in [("FAILED", failed), ("PENDING", Vec::new()), ("SUCCEEDED", succeeded)] {
+        let mut entries = Vec::new();
+        if !list.is_empty() {
+            let key = target.key(children.run_id, &format!("{status}_0.json"));
+            let body = serde_json::to_vec(&Value::Array(list)).unwrap_or_default();
+            let size = body.len();
+            objects.put(&target.bucket, &key, body).await.map_err(|e| writer_failed(store_cause(&e)))?;
+            entries.push(json!({"Key": key, "Size": size}));
+        }
+        files.insert(status.to_owned(), Value::Array(entries));
+    }
+    let manifest = json!({
+        "DestinationBucket": target.bucket,
+        "MapRunArn": children.map_run_arn,
+        "ResultFiles": files,
+    });
+    let body = serde_json::to_vec(&manifest).unwrap_or_default();
+    objects
+        .put(&target.bucket, &target.manifest_key(children.run_id), body)
+        .await
+        .map_err(|e| writer_failed(store_cause(&e)))
+}

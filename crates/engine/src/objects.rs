@@ -1,0 +1,72 @@
+//! The object store a Distributed Map reads its items from (`ItemReader`) and writes its results to
+//! (`ResultWriter`): a trait the facade or CLI implements (a local folder for `--s3 DIR`), so the
+//! engine names no service. S3's semantics, written once here: keys, prefixes, sizes, what is missing.
+
+use chrono::{DateTime, Utc};
+
+/// Largest object an `ItemReader` reads, in bytes. AWS streams objects of up to 10 GB; sfn reads an
+/// object whole, so it caps it (256 MiB) and fails with `States.ItemReaderFailed` above that rather than
+/// hold an unbounded object in memory.
+pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// One object as `ListObjectsV2` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The object's key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written.
+    pub last_modified: DateTime<Utc>,
+    /// Its entity tag, quoted as S3 gives it (`"…"`).
+    pub etag: String,
+}
+
+/// Why an object store call failed (the kind decides AWS's cause).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ObjectError {
+    /// The bucket does not exist (S3: `NoSuchBucket`).
+    #[error("The specified bucket does not exist")]
+    NoSuchBucket,
+    /// The key does not exist (S3: `NoSuchKey`).
+    #[error("The specified key does not exist.")]
+    NoSuchKey,
+    /// The object is larger than the caller's bound.
+    #[error("the object is {size} bytes, more than the {limit} bytes sfn reads")]
+    TooLarge {
+        /// The object's size.
+        size: u64,
+        /// The bound.
+        limit: u64,
+    },
+    /// Anything else (I/O, a key that is not a valid path, …).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ObjectError {
+    /// S3's error code for this failure (`NoSuchBucket`, `NoSuchKey`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ObjectError::NoSuchBucket => "NoSuchBucket",
+            ObjectError::NoSuchKey => "NoSuchKey",
+            ObjectError::TooLarge { .. } => "EntityTooLarge",
+            ObjectError::Other(_) => "InternalError",
+        }
+    }
+}
+
+/// An S3-like object store.
+#[async_trait::async_trait]
+pub trait ObjectStore: Send + Sync + 'static {
+    /// Every object of `bucket` whose key starts with `prefix`, in key order (UTF-8 binary order, as
+    /// S3 lists them).
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectError>;
+
+    /// The bytes of `bucket/key`; [`ObjectError::TooLarge`] when it has more than `limit` bytes.
+    async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, ObjectError>;
+
+    /// Writes `body` to `bucket/key` (replacing what was there).
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError>;
+}

@@ -1,0 +1,143 @@
+//! S3 on the laptop: [`LocalDir`] serves `s3://BUCKET/KEY` from `DIR/BUCKET/KEY`, the object store a
+//! Distributed Map's `ItemReader` reads and its `ResultWriter` writes (`sfn run --s3 DIR`,
+//! `sfn serve --s3 DIR`). A bucket is a directory of `DIR`; a key is a path below it, `/`-separated.
+
+use std::path::{Component, Path, PathBuf};
+
+use md5::Digest as _;
+use sfn_engine::{ObjectError, ObjectInfo, ObjectStore};
+
+/// An object store over a local directory: each subdirectory is a bucket.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use sfn::engine::ObjectStore;
+/// let dir = std::env::temp_dir().join(format!("sfn-s3-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("items")).unwrap();
+/// let s3 = sfn::s3::LocalDir::new(&dir);
+/// s3.put("items", "in/a.json", b"[1,2]".to_vec()).await.unwrap();
+/// assert_eq!(s3.get("items", "in/a.json", 1024).await.unwrap(), b"[1,2]");
+/// assert_eq!(s3.list("items", "in/").await.unwrap()[0].key, "in/a.json");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalDir {
+    root: PathBuf,
+}
+
+impl LocalDir {
+    /// Serves the buckets under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> LocalDir {
+        LocalDir { root: root.into() }
+    }
+
+    fn bucket(&self, bucket: &str) -> Result<PathBuf, ObjectError> {
+        let ok = !bucket.is_empty() && !bucket.contains(['/', '\\']) && bucket != "." && bucket != "..";
+        let dir = self.root.join(bucket);
+        if !ok || !dir.is_dir() {
+            return Err(ObjectError::NoSuchBucket);
+        }
+        Ok(dir)
+    }
+
+    /// `DIR/BUCKET/KEY`, refusing keys that leave the bucket (`..`, absolute paths).
+    fn object(&self, bucket: &str, key: &str) -> Result<PathBuf, ObjectError> {
+        let dir = self.bucket(bucket)?;
+        let rel = Path::new(key);
+        if key.is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(ObjectError::Other(format!("the key {key:?} is not a path inside the bucket")));
+        }
+        Ok(dir.join(rel))
+    }
+}
+
+fn io(e: std::io::Error) -> ObjectError {
+    ObjectError::Other(e.to_string())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ObjectError> + Send + 'static,
+) -> Result<T, ObjectError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ObjectError::Other(e.to_string()))?
+}
+
+/// Every file below `dir`, as keys relative to `base`.
+fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(base, &path, out)?;
+        } else if kind.is_file()
+            && let Ok(rel) = path.strip_prefix(base)
+        {
+            let key: Vec<String> =
+                rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            out.push((key.join("/"), path));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for LocalDir {
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectError> {
+        let dir = self.bucket(bucket)?;
+        let prefix = prefix.to_owned();
+        blocking(move || {
+            let mut files = Vec::new();
+            walk(&dir, &dir, &mut files).map_err(io)?;
+            files.retain(|(k, _)| k.starts_with(&prefix));
+            files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            files
+                .into_iter()
+                .map(|(key, path)| {
+                    let meta = std::fs::metadata(&path).map_err(io)?;
+                    let body = std::fs::read(&path).map_err(io)?;
+                    let modified = meta.modified().map_err(io)?;
+                    Ok(ObjectInfo {
+                        key,
+                        size: meta.len(),
+                        last_modified: modified.into(),
+                        // A single-part upload's ETag is the MD5 of its bytes, quoted.
+                        etag: format!("\"{:x}\"", md5::Md5::digest(&body)),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, ObjectError> {
+        let path = self.object(bucket, key)?;
+        blocking(move || {
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => m,
+                Ok(_) => return Err(ObjectError::NoSuchKey),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ObjectError::NoSuchKey),
+                Err(e) => return Err(io(e)),
+            };
+            if meta.len() > limit {
+                return Err(ObjectError::TooLarge { size: meta.len(), limit });
+            }
+            std::fs::read(&path).map_err(io)
+        })
+        .await
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError> {
+        let path = self.object(bucket, key)?;
+        blocking(move || {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            // Written whole, then renamed: a reader never sees half an object.
+            let tmp = path.with_extension(format!("sfn-tmp-{}", std::process::id()));
+            std::fs::write(&tmp, &body).map_err(io)?;
+            std::fs::rename(&tmp, &path).map_err(io)
+        })
+        .await
+    }
+}
