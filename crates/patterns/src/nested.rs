@@ -159,7 +159,34 @@ fn start_request(ctx: &TaskContext, parameters: &Value) -> Result<StartChild, Fa
         Some(Value::String(s)) => s.clone(),
         Some(v) => serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned()),
     };
+    // No Name: one derived from the invocation (as RunTask's client token is), so that a parent resumed
+    // after a crash that lost its `TaskSubmitted` starts the same child again — which StartExecution
+    // answers idempotently while it runs — instead of a second one.
+    let name = Some(name.unwrap_or_else(|| derived_name(&ctx.idempotency_key())));
     Ok(StartChild { state_machine_arn, name, input, parent_execution_arn: ctx.execution_arn.clone() })
+}
+
+/// The ARN of the execution `request` names (`…:stateMachine:NAME[:QUALIFIER]` → `…:execution:NAME:CHILD`).
+fn execution_arn(request: &StartChild) -> Option<String> {
+    let parts: Vec<&str> = request.state_machine_arn.split(':').collect();
+    let (head, machine) = (parts.get(..5)?, parts.get(6)?);
+    (parts.get(5) == Some(&"stateMachine")).then(|| {
+        format!("{}:execution:{machine}:{}", head.join(":"), request.name.as_deref().unwrap_or_default())
+    })
+}
+
+/// A UUID-shaped execution name (AWS names an unnamed child with a UUID) that depends only on `key`.
+fn derived_name(key: &str) -> String {
+    let fnv = |basis: u64| key.bytes().fold(basis, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142));
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 /// DescribeExecution's response as the `.sync` patterns give it (`parsed`: `.sync:2`, Input and Output
@@ -215,9 +242,21 @@ impl ServiceIntegration for StatesIntegration {
 
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, Failure> {
         let request = start_request(ctx, &parameters)?;
-        let started =
-            self.executions.start(request).await.map_err(|e| e.to_failure(&ctx.idempotency_key()))?;
-        Ok(json!({"ExecutionArn": started.execution_arn, "StartDate": started.start_date_ms}))
+        let derived = parameters.get("Name").is_none_or(Value::is_null);
+        let existing = derived.then(|| execution_arn(&request)).flatten();
+        match self.executions.start(request).await {
+            Ok(started) => {
+                Ok(json!({"ExecutionArn": started.execution_arn, "StartDate": started.start_date_ms}))
+            }
+            // This invocation's own child, started before a crash and ended since: it is the one to follow.
+            Err(e) if e.code == "ExecutionAlreadyExists" && existing.is_some() => Ok(json!({
+                "ExecutionArn": existing,
+                "StartDate": std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            })),
+            Err(e) => Err(e.to_failure(&ctx.idempotency_key())),
+        }
     }
 
     fn handle(&self, submitted: &Value) -> Value {
@@ -318,6 +357,26 @@ mod tests {
             account: "123456789012".into(),
             token: None,
         }
+    }
+
+    /// A child without `Name` is named after its invocation: the same invocation (a parent resumed after a
+    /// crash) starts the same child, another attempt another one.
+    #[tokio::test]
+    async fn an_unnamed_child_is_named_after_its_invocation() {
+        let f = fake(("SUCCEEDED", Some("{}")));
+        let i = StatesIntegration::new(f.clone());
+        let mut c = ctx("arn:aws:states:::states:startExecution.sync:2");
+        i.submit(&c, json!({"StateMachineArn": CHILD})).await.unwrap();
+        i.submit(&c, json!({"StateMachineArn": CHILD})).await.unwrap();
+        c.attempt = 1;
+        i.submit(&c, json!({"StateMachineArn": CHILD})).await.unwrap();
+        i.submit(&c, json!({"StateMachineArn": CHILD, "Name": "mine"})).await.unwrap();
+        let names: Vec<String> = f.started.lock().unwrap().iter().map(|r| r.name.clone().unwrap()).collect();
+        assert_eq!(names[0], names[1]);
+        assert_ne!(names[0], names[2]);
+        assert_eq!(names[3], "mine");
+        let shape: Vec<usize> = names[0].split('-').map(str::len).collect();
+        assert_eq!(shape, [8, 4, 4, 4, 12], "{}", names[0]);
     }
 
     #[tokio::test]
