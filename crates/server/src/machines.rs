@@ -83,6 +83,15 @@ pub(crate) fn validate_definition(integrations: &Integrations, body: &Value) -> 
 }
 
 impl Service {
+    /// `publish: true` on Create/UpdateStateMachine: a version of the machine's current revision, journaled.
+    fn publish_now(&self, m: &mut Machine, description: Option<&str>) -> Result<u64, ApiError> {
+        let n = crate::service::publish(m, description, self.engine.clock().now())?.0;
+        if let Some(j) = &self.journal {
+            j.put_machine(&m.record());
+        }
+        Ok(n)
+    }
+
     fn describe_machine_json(&self, m: &Machine) -> Value {
         let v = &m.version.record;
         let mut out = json!({
@@ -189,15 +198,7 @@ impl Service {
                 }
             };
             let m = reg.machines.get_mut(name).ok_or_else(|| ApiError::machine_not_found(&arn))?;
-            let published = if publish {
-                let n = crate::service::publish(m, description, self.engine.clock().now())?.0;
-                if let Some(j) = &self.journal {
-                    j.put_machine(&m.record());
-                }
-                Some(n)
-            } else {
-                None
-            };
+            let published = if publish { Some(self.publish_now(m, description)?) } else { None };
             (created, published)
         };
         self.durable().await?;
@@ -270,15 +271,7 @@ impl Service {
                     j.put_machine(&m.record());
                 }
             }
-            let published = if publish {
-                let n = crate::service::publish(m, description, self.engine.clock().now())?.0;
-                if let Some(j) = &self.journal {
-                    j.put_machine(&m.record());
-                }
-                Some(n)
-            } else {
-                None
-            };
+            let published = if publish { Some(self.publish_now(m, description)?) } else { None };
             (m.version.update_date, m.version.record.revision_id.clone(), published)
         };
         self.durable().await?;
