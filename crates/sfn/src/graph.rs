@@ -372,3 +372,87 @@ pub fn mermaid_classed(
     }
     out
 }
+
+/// What happened to a state in one execution, as the console colours it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateStatus {
+    /// Entered and left normally.
+    Succeeded,
+    /// Failed, and the failure was not caught.
+    Failed,
+    /// Failed, and a `Catch` took the error.
+    Caught,
+    /// Entered and not yet left.
+    Running,
+    /// Entered and ended by a stop, a timeout or a sibling's failure.
+    Aborted,
+}
+
+impl StateStatus {
+    /// The CSS class of a node with this status (`not-entered` is the class of a state without one).
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Caught => "caught",
+            Self::Running => "running",
+            Self::Aborted => "aborted",
+        }
+    }
+}
+
+/// The definition as a standalone SVG document: one `<g class="state STATUS" data-state="NAME">` per
+/// state (nested states included), `status_of(state name)` giving its status (`None`: `not-entered`).
+/// Interim layout: one column in definition order, nested states indented under their Map or Parallel.
+pub fn svg(machine: &StateMachine, status_of: &dyn Fn(&str) -> Option<StateStatus>) -> String {
+    fn rows<'a>(states: &'a States, depth: usize, out: &mut Vec<(usize, &'a State)>) {
+        for s in states {
+            out.push((depth, s));
+            match &s.kind {
+                StateKind::Parallel(p) => p.branches.iter().for_each(|b| rows(&b.states, depth + 1, out)),
+                StateKind::Map(m) => rows(&m.processor.states, depth + 1, out),
+                _ => {}
+            }
+        }
+    }
+    let mut list = Vec::new();
+    rows(&machine.states, 0, &mut list);
+    let (row_h, width) = (40, 360);
+    let height = list.len() * row_h + 10;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
+         aria-label=\"State machine graph\">\n"
+    );
+    for (i, (depth, s)) in list.iter().enumerate() {
+        let class = status_of(&s.name).map_or("not-entered", StateStatus::class);
+        let (x, y) = (5 + depth * 20, 5 + i * row_h);
+        let name = xml_text(&s.name);
+        let _ = writeln!(
+            out,
+            "<g class=\"state {class}\" data-state=\"{name}\" tabindex=\"0\"><title>{name}</title>\
+             <rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"30\" rx=\"4\"/>\
+             <text x=\"{tx}\" y=\"{ty}\">{name}</text></g>",
+            w = width - 10 - depth * 20,
+            tx = x + 8,
+            ty = y + 20,
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Text escaped for XML content and attribute values.
+fn xml_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
