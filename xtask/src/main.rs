@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `ci`: what CI runs (fmt --check, clippy -D warnings, packaging, tests, docs).
+//! - `ci`: what CI runs (fmt --check, clippy -D warnings, packaging, tests, docs); it makes the test clients
+//!   (`.venv` with boto3/moto/awscli, `.node` with the JavaScript SDK) when they are missing.
 //! - `bench [N] [M]`: throughput against aws-local-stepfunctions, N concurrent `.sync` tasks on the simulator,
 //!   and the memory `sfn serve` keeps for each of M finished executions (`serve_mem.rs`).
 //! - `bench-serve [M]`: that last figure alone.
@@ -58,9 +59,15 @@ fn main() -> Result<()> {
 
 /// Runs one cargo command and fails when it fails.
 fn cargo(args: &[&str]) -> Result<()> {
+    cargo_env(args, &[])
+}
+
+/// [`cargo`] with variables added to its environment.
+fn cargo_env(args: &[&str], env: &[(&str, PathBuf)]) -> Result<()> {
     println!("$ cargo {}", args.join(" "));
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
         .status()
         .with_context(|| format!("cannot start cargo {}", args.join(" ")))?;
     if !status.success() {
@@ -96,12 +103,67 @@ fn package() -> Result<()> {
     cargo(&args)
 }
 
+/// What the tests drive the server with, made once in the workspace when missing: `.venv` (boto3, moto's
+/// server, the AWS CLI) and `.node` (the JavaScript v3 SDK, `@aws-sdk/client-sfn`). Returns the variables
+/// that point the tests at them; a variable the caller set wins.
+fn test_clients() -> Result<Vec<(&'static str, PathBuf)>> {
+    let mut env = Vec::new();
+    if std::env::var_os("SFN_TEST_PYTHON").is_none() {
+        let python = PathBuf::from(".venv/bin/python");
+        let ready = |p: &PathBuf| {
+            Command::new(p)
+                .args(["-c", "import boto3, moto.server, awscli"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !ready(&python) {
+            run("python3", &["-m", "venv", ".venv"])?;
+            run(".venv/bin/pip", &["install", "--quiet", "boto3", "moto[server]>=5.2.5", "awscli"])?;
+        }
+        env.push(("SFN_TEST_PYTHON", std::fs::canonicalize(&python).context("no .venv/bin/python")?));
+    }
+    if std::env::var_os("SFN_TEST_NODE_MODULES").is_none() {
+        let modules = PathBuf::from(".node/node_modules");
+        if !modules.join("@aws-sdk/client-sfn").is_dir() {
+            run(
+                "npm",
+                &[
+                    "install",
+                    "--prefix",
+                    ".node",
+                    "--no-audit",
+                    "--no-fund",
+                    "--silent",
+                    "@aws-sdk/client-sfn@3.1164.0",
+                ],
+            )?;
+        }
+        env.push((
+            "SFN_TEST_NODE_MODULES",
+            std::fs::canonicalize(&modules).context("no .node/node_modules")?,
+        ));
+    }
+    Ok(env)
+}
+
+/// Runs one program and fails when it fails.
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    println!("$ {program} {}", args.join(" "));
+    let status =
+        Command::new(program).args(args).status().with_context(|| format!("cannot start {program}"))?;
+    if !status.success() {
+        bail!("{program} {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
 fn ci() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     package()?;
+    let clients = test_clients()?;
     // Unit, integration and doc tests (each crate's front-page and README examples included).
-    cargo(&["test", "--workspace"])?;
+    cargo_env(&["test", "--workspace"], &clients)?;
     // A short fuzz run on the test build just made: 10 s per target, two at a time (about 70 s).
     fuzz::run(&fuzz::Options { seconds: 10.0, profile: "dev".into(), threads: 2 })?;
     cargo(&["doc", "--workspace", "--no-deps"])?;

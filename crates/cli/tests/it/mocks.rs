@@ -166,6 +166,49 @@ fn serve_mock_config_with_boto3_happy_retry_catch_hybrid_and_sync() {
     assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
 }
 
+/// `node_modules` holding `@aws-sdk/client-sfn`: `SFN_TEST_NODE_MODULES`, else `<workspace>/.node/node_modules`
+/// (what `.ci/run` installs with npm).
+fn node_modules() -> PathBuf {
+    std::env::var_os("SFN_TEST_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".node/node_modules"))
+}
+
+#[test]
+fn serve_sync_execution_and_test_state_with_the_js_v3_sdk_and_disable_host_prefix() {
+    if std::env::var("SFN_SKIP_NODE").is_ok_and(|v| v == "1") {
+        eprintln!("js v3 sdk test: SKIPPED because SFN_SKIP_NODE=1");
+        return;
+    }
+    let modules = node_modules();
+    assert!(
+        modules.join("@aws-sdk/client-sfn").is_dir(),
+        "no @aws-sdk/client-sfn in {} (`npm install --prefix .node @aws-sdk/client-sfn`, as .ci/run does; \
+         or SFN_TEST_NODE_MODULES=DIR, or SFN_SKIP_NODE=1)",
+        modules.display()
+    );
+    let served = Served::start(&[]);
+    let out = Command::new("node")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/serve_mocks_js.cjs"))
+        .arg(&served.url)
+        .arg(root().join("fixtures/mocks/LambdaExpress.asl.json"))
+        .env("NODE_PATH", &modules)
+        .output()
+        .expect("run node (Node.js 18+; or SFN_SKIP_NODE=1)");
+    assert!(out.status.success(), "serve_mocks_js.cjs failed: {}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // With the prefix the SDK calls sync-127.0.0.1, which does not resolve …
+    let prefixed = seen["prefixedError"].as_str().unwrap_or_default();
+    assert!(prefixed.contains("sync-127.0.0.1"), "{seen}");
+    // … and with `disableHostPrefix: true` both prefixed operations reach the server.
+    assert_eq!(seen["syncStatus"], "SUCCEEDED", "{seen}");
+    let output: Value = serde_json::from_str(seen["syncOutput"].as_str().unwrap()).unwrap();
+    assert_eq!(output["body"], "Hello from Lambda!");
+    assert_eq!(seen["testStatus"], "SUCCEEDED", "{seen}");
+    let test_output: Value = serde_json::from_str(seen["testOutput"].as_str().unwrap()).unwrap();
+    assert_eq!(test_output, serde_json::json!({"sum": 42}));
+}
+
 /// The AWS CLI: `aws stepfunctions …` beside the test Python, with local credentials.
 fn aws(url: &str, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     let python = python();
