@@ -276,14 +276,9 @@ fn edge(out: &mut String, layout: &Layout, e: &Edge) {
         "<g class=\"edge {}{back}\"{attrs}><path d=\"{d}\" marker-end=\"url(#{arrow})\"/>",
         e.kind.class()
     );
-    if let Some(label) = &e.label {
-        // On the first horizontal run of a back-edge, else halfway down the first segment.
-        let (a, b) = match (e.back, e.points.get(1), e.points.get(2)) {
-            (true, Some(&p1), Some(&p2)) => (p1, p2),
-            (_, Some(&p1), _) => (first, p1),
-            _ => (first, first),
-        };
-        let (lx, ly) = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0 + if e.back { -3.0 } else { 3.5 });
+    if let (Some(label), Some((lx, ly))) = (&e.label, e.label_at) {
+        // The baseline a little below the centre (10 px text).
+        let ly = ly + 3.5;
         let shown = truncate(label, MAX_LABEL_CHARS);
         let title =
             if shown == *label { String::new() } else { format!("<title>{}</title>", xml_text(label)) };

@@ -21,6 +21,8 @@
 //! fixed; only `Vec`s and sorts with total orders and index tie-breaks are used, so the same graph always
 //! gives the same coordinates.
 
+use std::collections::BTreeMap;
+
 /// Gap between two layers' bands (room for an edge label).
 pub(super) const RANK_GAP: f64 = 56.0;
 /// Horizontal gap between two boxes of a layer.
@@ -48,6 +50,10 @@ pub(super) struct Graph {
     pub(super) sink: Option<usize>,
     /// Nodes whose edges meet in one point of their border (small round markers).
     pub(super) point_ports: Vec<bool>,
+    /// Each edge's bundle: long edges into the same node with the same bundle share their dummies (one
+    /// trunk down to the target, as Graphviz's `concentrate`), so twenty Catches into one Fail add one
+    /// line per layer, not twenty.
+    pub(super) bundle: Vec<u8>,
 }
 
 /// Where [`layout`] put things: top-left corners, layers and each edge's polyline.
@@ -80,16 +86,25 @@ pub(super) fn layout(g: &Graph) -> Placed {
     let mut lsize: Vec<(f64, f64)> = g.sizes.clone();
     let mut llayer = layer.clone();
     let mut chains: Vec<Option<Chain>> = Vec::with_capacity(g.edges.len());
+    // (target, bundle) → the trunk's dummy in each layer.
+    let mut trunks: BTreeMap<(usize, u8), Vec<Option<usize>>> = BTreeMap::new();
     for (i, &(u, v)) in g.edges.iter().enumerate() {
         if back[i] || u >= n || v >= n {
             chains.push(None);
             continue;
         }
         let mut nodes = vec![u];
-        for l in layer[u] + 1..layer[v] {
-            nodes.push(lsize.len());
-            lsize.push((DUMMY_W, 0.0));
-            llayer.push(l);
+        if layer[v] > layer[u] + 1 {
+            let bundle = g.bundle.get(i).copied().unwrap_or(0);
+            let trunk = trunks.entry((v, bundle)).or_insert_with(|| vec![None; n_layers]);
+            for (l, slot) in trunk.iter_mut().enumerate().take(layer[v]).skip(layer[u] + 1) {
+                let d = *slot.get_or_insert_with(|| {
+                    lsize.push((DUMMY_W, 0.0));
+                    llayer.push(l);
+                    lsize.len() - 1
+                });
+                nodes.push(d);
+            }
         }
         nodes.push(v);
         chains.push(Some(Chain { nodes }));
@@ -99,8 +114,11 @@ pub(super) fn layout(g: &Graph) -> Placed {
     let mut down: Vec<Vec<usize>> = vec![Vec::new(); total];
     for c in chains.iter().flatten() {
         for w in c.nodes.windows(2) {
-            down[w[0]].push(w[1]);
-            up[w[1]].push(w[0]);
+            // Shared trunk segments are linked once.
+            if !down[w[0]].contains(&w[1]) {
+                down[w[0]].push(w[1]);
+                up[w[1]].push(w[0]);
+            }
         }
     }
 
@@ -233,10 +251,23 @@ pub(super) fn layout(g: &Graph) -> Placed {
             }
         }
         pts.push(end);
-        routes.push(pts);
+        routes.push(if back[i] { pts } else { simplify(pts) });
     }
 
     Placed { pos: pos[..n].to_vec(), layer, routes, back, size: (width, height) }
+}
+
+/// Drops the inner points of vertical runs (a trunk's straight stretch): the same line, fewer points.
+fn simplify(pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    let same_x = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() < 0.05;
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(pts.len());
+    for p in pts {
+        if out.len() >= 2 && same_x(out[out.len() - 2], out[out.len() - 1]) && same_x(out[out.len() - 1], p) {
+            out.pop();
+        }
+        out.push(p);
+    }
+    out
 }
 
 /// Marks the back-edges of a depth-first search from the source, then from every unvisited node.
@@ -472,6 +503,11 @@ fn x_coordinates(
                 if both || !downward {
                     ns.extend(&down[v]);
                 }
+                // A trunk follows itself, not the many edges joining it, and a box follows boxes, not the
+                // long edges leaving it: both stay straight instead of drifting sideways layer by layer.
+                if ns.iter().any(|&u| is_dummy(u) == is_dummy(v)) {
+                    ns.retain(|&u| is_dummy(u) == is_dummy(v));
+                }
                 if ns.is_empty() {
                     desired.push(cx[v]);
                     weight.push(0.5);
@@ -561,6 +597,7 @@ mod tests {
             source: Some(0),
             sink: Some(3),
             point_ports: vec![false; 4],
+            bundle: vec![0; 4],
         };
         let p = layout(&g);
         assert_eq!(p.back, vec![false, false, true, false]);

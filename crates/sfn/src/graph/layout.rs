@@ -154,6 +154,8 @@ pub struct Edge {
     pub points: Vec<(f64, f64)>,
     /// A back-edge of a loop, routed around the right side of its scope.
     pub back: bool,
+    /// Where the label's centre is (on the edge, clear of the scope's other labels when there is room).
+    pub label_at: Option<(f64, f64)>,
     /// The box whose scope it belongs to (as [`Node::parent`]).
     pub scope: Option<usize>,
 }
@@ -185,6 +187,7 @@ struct ScopeEdge {
     label: Option<String>,
     points: Vec<(f64, f64)>,
     back: bool,
+    label_at: Option<(f64, f64)>,
 }
 
 /// A node of a scope, at its place in the scope.
@@ -283,19 +286,67 @@ fn scope(states: &States, start_at: &str, inner: bool) -> Scope {
         source: Some(0),
         sink: Some(end),
         point_ports: items.iter().map(|it| matches!(it.kind, NodeKind::Start | NodeKind::End)).collect(),
+        bundle: edges.iter().map(|e| u8::from(e.2 == EdgeKind::Catch)).collect(),
     };
     let placed = layered::layout(&graph);
     for ((it, &p), &l) in items.iter_mut().zip(&placed.pos).zip(&placed.layer) {
         it.pos = p;
         it.layer = l;
     }
-    let edges = edges
+    let mut edges: Vec<ScopeEdge> = edges
         .into_iter()
         .zip(placed.routes)
         .zip(placed.back)
-        .map(|(((from, to, kind, label), points), back)| ScopeEdge { from, to, kind, label, points, back })
+        .map(|(((from, to, kind, label), points), back)| ScopeEdge {
+            from,
+            to,
+            kind,
+            label,
+            points,
+            back,
+            label_at: None,
+        })
         .collect();
+    place_labels(&mut edges);
     Scope { size: placed.size, items, edges }
+}
+
+/// Estimated width of a character of a 10 px edge label.
+const LABEL_CHAR_W: f64 = 5.6;
+const LABEL_H: f64 = 12.0;
+
+/// Puts each label on its edge's first segment (a back-edge's first horizontal run), at the first of a few
+/// points along it where it overlaps no label placed before (else halfway).
+fn place_labels(edges: &mut [ScopeEdge]) {
+    const ALONG: [f64; 5] = [0.5, 0.3, 0.7, 0.15, 0.85];
+    let mut taken: Vec<Rect> = Vec::new();
+    for e in edges.iter_mut() {
+        let Some(label) = &e.label else { continue };
+        let w = drawn_chars(label, MAX_LABEL_CHARS) as f64 * LABEL_CHAR_W;
+        let at = |t: f64| -> Option<(f64, f64)> {
+            if e.back {
+                let (a, b) = (*e.points.get(1)?, *e.points.get(2)?);
+                Some((a.0 + (b.0 - a.0) * t, a.1 - LABEL_H / 2.0))
+            } else {
+                let (a, b) = (*e.points.first()?, *e.points.get(1)?);
+                // The cubic drawn between them: vertical tangents, control points at half height.
+                let my = (a.1 + b.1) / 2.0;
+                let u = 1.0 - t;
+                let x = u * u * u * a.0 + 3.0 * u * u * t * a.0 + 3.0 * u * t * t * b.0 + t * t * t * b.0;
+                let y = u * u * u * a.1 + 3.0 * u * u * t * my + 3.0 * u * t * t * my + t * t * t * b.1;
+                Some((x, y))
+            }
+        };
+        let rect_at = |(x, y): (f64, f64)| Rect { x: x - w / 2.0, y: y - LABEL_H / 2.0, w, h: LABEL_H };
+        let Some(middle) = at(0.5) else { continue };
+        let spot = ALONG
+            .iter()
+            .filter_map(|&t| at(t))
+            .find(|&p| !taken.iter().any(|r| r.overlaps(&rect_at(p))))
+            .unwrap_or(middle);
+        taken.push(rect_at(spot));
+        e.label_at = Some(spot);
+    }
 }
 
 /// A state's box: its size from its text, or from what it holds.
@@ -395,6 +446,7 @@ fn place(sc: &Scope, origin: (f64, f64), parent: Option<usize>, out: &mut Layout
             label: e.label.clone(),
             points: e.points.iter().map(|&(x, y)| (origin.0 + x, origin.1 + y)).collect(),
             back: e.back,
+            label_at: e.label_at.map(|(x, y)| (origin.0 + x, origin.1 + y)),
             scope: parent,
         });
     }
