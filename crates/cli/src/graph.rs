@@ -1,4 +1,4 @@
-//! `sfn graph DEF [--format mermaid|dot]`
+//! `sfn graph DEF [--format mermaid|dot|svg]`
 
 use std::path::PathBuf;
 
@@ -11,6 +11,8 @@ pub(crate) enum GraphFormat {
     Mermaid,
     /// Graphviz DOT (`dot -Tsvg`).
     Dot,
+    /// A laid-out SVG document, the graph `sfn serve`'s console draws (no statuses: every state white).
+    Svg,
 }
 
 /// Arguments of `sfn graph`.
@@ -32,6 +34,7 @@ pub(crate) fn run(args: &GraphArgs) -> anyhow::Result<i32> {
     let text = match args.format {
         GraphFormat::Mermaid => sfn::graph::mermaid(&machine),
         GraphFormat::Dot => sfn::graph::dot(&machine),
+        GraphFormat::Svg => sfn::graph::svg(&machine, &|_| None),
     };
     out!("{text}");
     Ok(0)

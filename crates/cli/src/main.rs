@@ -74,9 +74,9 @@ enum Command {
         after_help = "Examples:\n  sfn serve --task-definitions fixtures/seed/task-definitions\n  sfn serve --state-dir .sfn --ecs sim\n  RUST_LOG=debug sfn serve     # every request on stderr"
     )]
     Serve(serve::ServeArgs),
-    /// Draw the state machine (Mermaid or Graphviz DOT).
+    /// Draw the state machine (Mermaid, Graphviz DOT, or an SVG laid out as the console draws it).
     #[command(
-        after_help = "Examples:\n  sfn graph fixtures/seed/run-job.asl.json\n  sfn graph fixtures/seed/run-job.asl.json --format dot | dot -Tsvg > run-job.svg"
+        after_help = "Examples:\n  sfn graph fixtures/seed/run-job.asl.json\n  sfn graph fixtures/seed/run-job.asl.json --format svg > run-job.svg\n  sfn graph fixtures/seed/run-job.asl.json --format dot | dot -Tsvg > run-job.svg"
     )]
     Graph(graph::GraphArgs),
     /// Mock configuration files (Step Functions Local's MockConfigFile format): `sfn mock init DEF`.

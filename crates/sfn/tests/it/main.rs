@@ -5,3 +5,4 @@
 mod graph;
 mod s3;
 mod snapshots;
+mod svg;

@@ -1,13 +1,30 @@
-//! State machine diagrams: Mermaid flowcharts and Graphviz DOT. Parallel branches and Map processors
-//! are subgraphs, Catch edges are dashed, Choice edges carry their rule, and Task states show their
-//! integration and pattern (`ecs:runTask.sync`).
+//! State machine diagrams: Mermaid flowcharts, Graphviz DOT and a laid-out SVG (what the console draws).
+//! Parallel branches and Map processors are subgraphs (nested boxes in the SVG), Catch edges are dashed,
+//! Choice edges carry their rule, and Task states show their integration and pattern (`ecs:runTask.sync`).
+//!
+//! The SVG is laid out here, not by a layout crate: a layered top-to-bottom layout (`layered`: back-edges
+//! broken by a depth-first search, longest-path layers, barycenter crossing reduction, least-squares
+//! coordinates) of each scope, nested inside out for Map and Parallel (`layout`), drawn by `draw`. The
+//! graphs are small and specific (nested boxes with their own start and end, loops routed around the
+//! side, labels on Choice and Catch edges), and a general crate such as `layout-rs` lays out neither
+//! nested clusters nor ports on a box's border; the whole is a few hundred lines with linear or
+//! `O(E log E)` steps, deterministic to the byte.
 //!
 //! ```
 //! let machine = sfn::asl::parse(br#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#).unwrap();
 //! let text = sfn::graph::mermaid(&machine);
 //! assert!(text.starts_with("flowchart TD"));
 //! assert!(text.contains("A --> __end"));
+//! let svg = sfn::graph::svg(&machine, &|_| Some(sfn::graph::StateStatus::Succeeded));
+//! assert!(svg.contains(r#"<g class="state succeeded pass" data-state="A""#));
 //! ```
+
+mod draw;
+mod layered;
+mod layout;
+
+pub use draw::StateStatus;
+pub use layout::{Edge, EdgeKind, Layout, MAX_NAME_CHARS, Node, NodeKind, Rect, layout};
 
 use std::fmt::Write as _;
 
@@ -93,7 +110,7 @@ pub fn condition_label(c: &Condition) -> String {
 }
 
 /// An edge of the diagram.
-struct Edge {
+struct Arrow {
     from: String,
     to: String,
     label: Option<String>,
@@ -107,7 +124,7 @@ enum Item {
 }
 
 struct Builder {
-    edges: Vec<Edge>,
+    edges: Vec<Arrow>,
 }
 
 impl Builder {
@@ -119,7 +136,7 @@ impl Builder {
     fn scope(&mut self, scope: &str, start_at: &str, states: &States, entry: &str, exit: &str) -> Vec<Item> {
         let mut items = Vec::new();
         if let Some(first) = states.get(start_at) {
-            self.edges.push(Edge {
+            self.edges.push(Arrow {
                 from: entry.to_owned(),
                 to: Self::target(scope, first),
                 label: None,
@@ -132,14 +149,14 @@ impl Builder {
                 states.get(name).map(|t| Self::target(scope, t)).unwrap_or_else(|| node_id(scope, name))
             };
             if let Some(n) = &s.next {
-                self.edges.push(Edge { from: id.clone(), to: to(n), label: None, dashed: false });
+                self.edges.push(Arrow { from: id.clone(), to: to(n), label: None, dashed: false });
             }
             if s.end {
-                self.edges.push(Edge { from: id.clone(), to: exit.to_owned(), label: None, dashed: false });
+                self.edges.push(Arrow { from: id.clone(), to: exit.to_owned(), label: None, dashed: false });
             }
             let catches: &[sfn_asl::Catcher] = s.recovery().map_or(&[], |r| &r.catch);
             for c in catches {
-                self.edges.push(Edge {
+                self.edges.push(Arrow {
                     from: id.clone(),
                     to: to(&c.next),
                     label: Some(c.error_equals.join(", ")),
@@ -149,7 +166,7 @@ impl Builder {
             match &s.kind {
                 StateKind::Choice(c) => {
                     for r in &c.choices {
-                        self.edges.push(Edge {
+                        self.edges.push(Arrow {
                             from: id.clone(),
                             to: to(&r.next),
                             label: Some(condition_label(&r.condition)),
@@ -157,7 +174,7 @@ impl Builder {
                         });
                     }
                     if let Some(d) = &c.default {
-                        self.edges.push(Edge {
+                        self.edges.push(Arrow {
                             from: id.clone(),
                             to: to(d),
                             label: Some("Default".into()),
@@ -208,7 +225,7 @@ impl Builder {
     }
 }
 
-fn build(machine: &StateMachine) -> (Vec<Item>, Vec<Edge>) {
+fn build(machine: &StateMachine) -> (Vec<Item>, Vec<Arrow>) {
     let mut b = Builder { edges: Vec::new() };
     let mut items = vec![
         Item::Node { id: "__start".into(), label: String::new(), kind: "start" },
@@ -373,86 +390,12 @@ pub fn mermaid_classed(
     out
 }
 
-/// What happened to a state in one execution, as the console colours it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StateStatus {
-    /// Entered and left normally.
-    Succeeded,
-    /// Failed, and the failure was not caught.
-    Failed,
-    /// Failed, and a `Catch` took the error.
-    Caught,
-    /// Entered and not yet left.
-    Running,
-    /// Entered and ended by a stop, a timeout or a sibling's failure.
-    Aborted,
-}
-
-impl StateStatus {
-    /// The CSS class of a node with this status (`not-entered` is the class of a state without one).
-    pub fn class(self) -> &'static str {
-        match self {
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Caught => "caught",
-            Self::Running => "running",
-            Self::Aborted => "aborted",
-        }
-    }
-}
-
-/// The definition as a standalone SVG document: one `<g class="state STATUS" data-state="NAME">` per
-/// state (nested states included), `status_of(state name)` giving its status (`None`: `not-entered`).
-/// Interim layout: one column in definition order, nested states indented under their Map or Parallel.
+/// The definition as a standalone SVG document, laid out as the AWS console's graph view: states top to
+/// bottom from a start marker to an end marker, Map and Parallel states as boxes holding their states, Choice
+/// and Catch edges labelled, loops routed around the side. One `<g class="state STATUS TYPE"
+/// data-state="NAME" data-type="Type" tabindex="0">` per state (nested states included), `status_of(state
+/// name)` giving STATUS ([`StateStatus::class`]; `None`: `not-entered`). The same machine always gives the
+/// same bytes.
 pub fn svg(machine: &StateMachine, status_of: &dyn Fn(&str) -> Option<StateStatus>) -> String {
-    fn rows<'a>(states: &'a States, depth: usize, out: &mut Vec<(usize, &'a State)>) {
-        for s in states {
-            out.push((depth, s));
-            match &s.kind {
-                StateKind::Parallel(p) => p.branches.iter().for_each(|b| rows(&b.states, depth + 1, out)),
-                StateKind::Map(m) => rows(&m.processor.states, depth + 1, out),
-                _ => {}
-            }
-        }
-    }
-    let mut list = Vec::new();
-    rows(&machine.states, 0, &mut list);
-    let (row_h, width) = (40, 360);
-    let height = list.len() * row_h + 10;
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
-         aria-label=\"State machine graph\">\n"
-    );
-    for (i, (depth, s)) in list.iter().enumerate() {
-        let class = status_of(&s.name).map_or("not-entered", StateStatus::class);
-        let (x, y) = (5 + depth * 20, 5 + i * row_h);
-        let name = xml_text(&s.name);
-        let _ = writeln!(
-            out,
-            "<g class=\"state {class}\" data-state=\"{name}\" tabindex=\"0\"><title>{name}</title>\
-             <rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"30\" rx=\"4\"/>\
-             <text x=\"{tx}\" y=\"{ty}\">{name}</text></g>",
-            w = width - 10 - depth * 20,
-            tx = x + 8,
-            ty = y + 20,
-        );
-    }
-    out.push_str("</svg>\n");
-    out
-}
-
-/// Text escaped for XML content and attribute values.
-fn xml_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    draw::render(&layout(machine), status_of)
 }
