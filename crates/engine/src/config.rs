@@ -1,13 +1,13 @@
 //! What an engine runs with: its clock, its settings, and the parts of an [`crate::Engine`] every
-//! execution shares (integrations, task tokens, mocks, the event sink, the Task bindings made when a
-//! machine is prepared). The bottom of the interpreter: it knows no execution and no state type.
+//! execution shares (integrations, task tokens, activities, mocks, the event sink, the Task bindings made
+//! when a machine is prepared). The bottom of the interpreter: it knows no execution and no state type.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sfn_asl::Task;
-use sfn_patterns::{Integrations, ServiceIntegration, ServiceResource, TokenRegistry};
+use sfn_patterns::{ActivityQueue, Integrations, ServiceIntegration, ServiceResource, TokenRegistry};
 
 use crate::history::EventSink;
 use crate::mocks::TaskMocks;
@@ -84,6 +84,8 @@ pub(crate) struct EngineInner {
     pub(crate) clock: Clock,
     pub(crate) config: EngineConfig,
     pub(crate) objects: Option<Arc<dyn crate::objects::ObjectStore>>,
+    /// Where Task states on activity ARNs wait for workers (none: such a Task cannot run unmocked).
+    pub(crate) activities: Option<Arc<dyn ActivityQueue>>,
     pub(crate) bindings: std::sync::RwLock<HashMap<usize, Arc<Binding>>>,
 }
 

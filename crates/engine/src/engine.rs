@@ -7,7 +7,8 @@ use serde_json::Value;
 use sfn_asl::{StateKind, StateMachine, States, Task};
 use sfn_path::ErrorName;
 use sfn_patterns::{
-    AbortHandle, AbortSignal, Integrations, Resource, ServiceIntegration, TokenOwner, TokenRegistry,
+    AbortHandle, AbortSignal, ActivityQueue, Integrations, Resource, ServiceIntegration, TokenOwner,
+    TokenRegistry,
 };
 use tokio::sync::watch;
 
@@ -215,9 +216,17 @@ pub struct EngineBuilder {
     clock: Option<Clock>,
     config: EngineConfig,
     objects: Option<Arc<dyn ObjectStore>>,
+    activities: Option<Arc<dyn ActivityQueue>>,
 }
 
 impl EngineBuilder {
+    /// Runs Task states on activity ARNs: their tasks wait in `queue` for a worker (GetActivityTask);
+    /// without one, such a Task runs only when mocked.
+    pub fn activities(mut self, queue: Arc<dyn ActivityQueue>) -> Self {
+        self.activities = Some(queue);
+        self
+    }
+
     /// Serves a Distributed Map's `ItemReader` and `ResultWriter` (`s3://BUCKET/KEY`) from `store`;
     /// without one, such a Map fails with `States.ItemReaderFailed` / `States.ResultWriterFailed`.
     pub fn object_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
@@ -280,6 +289,7 @@ impl EngineBuilder {
                 clock: self.clock.unwrap_or_else(Clock::system),
                 config: self.config,
                 objects: self.objects,
+                activities: self.activities,
                 bindings: Default::default(),
             }),
         }
@@ -390,18 +400,26 @@ impl Engine {
                         errors.push(UnrunnableTask::new(state, &t.resource, kind, e.to_string()));
                     }
                 },
+                Ok(Resource::Activity(_)) if self.inner.activities.is_some() => {}
                 Ok(_) if self.inner.unmocked != Unmocked::Refuse => {}
-                Ok(other) => errors.push(UnrunnableTask::new(
+                Ok(Resource::Activity(arn)) => errors.push(UnrunnableTask::new(
                     state,
                     &t.resource,
                     UnrunnableKind::NotAnIntegration,
                     format!(
-                        "the resource '{}' ({}) cannot run locally: only service integrations are supported",
-                        t.resource,
-                        match other {
-                            Resource::LambdaFunction(_) => "a Lambda function ARN",
-                            _ => "an activity",
-                        }
+                        "the resource '{arn}' is an activity, and no worker can take its tasks here: run the \
+                         machine on `sfn serve`, where workers poll it with GetActivityTask, or mock this \
+                         state (--mock-config)"
+                    ),
+                )),
+                Ok(_) => errors.push(UnrunnableTask::new(
+                    state,
+                    &t.resource,
+                    UnrunnableKind::NotAnIntegration,
+                    format!(
+                        "the resource '{}' (a Lambda function ARN) cannot run locally: only service \
+                         integrations are supported",
+                        t.resource
                     ),
                 )),
                 Err(e) => errors.push(UnrunnableTask::new(

@@ -59,8 +59,9 @@ pub struct TaskResource {
 }
 
 /// What happened, with the details GetExecutionHistory shows — plus two facts it does not show, which a
-/// resumed execution needs ([`Event::to_stored_json`] keeps them): the task token a `TaskStarted` waits
-/// on, and the `…StateStarted` event a Parallel or Map state's closing event (`…StateSucceeded`, …) ends.
+/// resumed execution needs ([`Event::to_stored_json`] keeps them): the task token a `TaskStarted` or an
+/// `ActivityScheduled` waits on, and the `…StateStarted` event a Parallel or Map state's closing event
+/// (`…StateSucceeded`, …) ends.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
 pub enum EventDetails {
@@ -121,6 +122,30 @@ pub enum EventDetails {
     },
     TaskTimedOut {
         task: TaskResource,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    /// A Task on an activity ARN offered its task to the activity's workers; `token` is the task token
+    /// a worker completes it with (not shown by GetExecutionHistory).
+    ActivityScheduled {
+        resource: Arc<str>,
+        input: JsonText,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+        token: Option<Arc<str>>,
+    },
+    /// A worker took the activity task (GetActivityTask), with its `workerName` if it gave one.
+    ActivityStarted {
+        worker_name: Option<String>,
+    },
+    ActivitySucceeded {
+        output: JsonText,
+    },
+    ActivityFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ActivityTimedOut {
         error: Option<String>,
         cause: Option<String>,
     },
@@ -206,6 +231,11 @@ impl EventDetails {
             E::TaskSucceeded { .. } => "TaskSucceeded".into(),
             E::TaskFailed { .. } => "TaskFailed".into(),
             E::TaskTimedOut { .. } => "TaskTimedOut".into(),
+            E::ActivityScheduled { .. } => "ActivityScheduled".into(),
+            E::ActivityStarted { .. } => "ActivityStarted".into(),
+            E::ActivitySucceeded { .. } => "ActivitySucceeded".into(),
+            E::ActivityFailed { .. } => "ActivityFailed".into(),
+            E::ActivityTimedOut { .. } => "ActivityTimedOut".into(),
             E::ParallelStateStarted => "ParallelStateStarted".into(),
             E::ParallelStateSucceeded { .. } => "ParallelStateSucceeded".into(),
             E::ParallelStateFailed { .. } => "ParallelStateFailed".into(),
@@ -355,6 +385,39 @@ impl Event {
                 };
                 (key, Value::Object(m))
             }
+            E::ActivityScheduled { resource, input, timeout, heartbeat, .. } => {
+                let mut m = Map::new();
+                m.insert("resource".into(), Value::String(resource.to_string()));
+                m.insert("input".into(), text(input));
+                m.insert("inputDetails".into(), not_truncated);
+                if let Some(t) = timeout {
+                    m.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat {
+                    m.insert("heartbeatInSeconds".into(), json!(h));
+                }
+                ("activityScheduledEventDetails", Value::Object(m))
+            }
+            E::ActivityStarted { worker_name } => {
+                let mut m = Map::new();
+                opt(&mut m, "workerName", worker_name);
+                ("activityStartedEventDetails", Value::Object(m))
+            }
+            E::ActivitySucceeded { output } => (
+                "activitySucceededEventDetails",
+                json!({"output": text(output), "outputDetails": not_truncated}),
+            ),
+            E::ActivityFailed { error, cause } | E::ActivityTimedOut { error, cause } => {
+                let mut m = Map::new();
+                opt(&mut m, "error", error);
+                opt(&mut m, "cause", cause);
+                let key = if matches!(self.details, E::ActivityFailed { .. }) {
+                    "activityFailedEventDetails"
+                } else {
+                    "activityTimedOutEventDetails"
+                };
+                (key, Value::Object(m))
+            }
             E::MapStateStarted { length } => ("mapStateStartedEventDetails", json!({"length": length})),
             E::MapIterationStarted { name, index } => {
                 ("mapIterationStartedEventDetails", json!({"name": name.as_ref(), "index": index}))
@@ -414,7 +477,9 @@ impl Event {
         use EventDetails as E;
         let mut v = self.to_json();
         let mut private = match &self.details {
-            E::TaskStarted { token: Some(t), .. } => json!({"token": t.as_ref()}),
+            E::TaskStarted { token: Some(t), .. } | E::ActivityScheduled { token: Some(t), .. } => {
+                json!({"token": t.as_ref()})
+            }
             E::ParallelStateSucceeded { started }
             | E::ParallelStateFailed { started }
             | E::ParallelStateAborted { started }
@@ -501,6 +566,19 @@ impl Event {
             }
             "TaskTimedOut" => {
                 E::TaskTimedOut { task: task(d), error: string(d, "error"), cause: string(d, "cause") }
+            }
+            "ActivityScheduled" => E::ActivityScheduled {
+                resource: Arc::from(d["resource"].as_str().unwrap_or_default()),
+                input: text(d, "input"),
+                timeout: d["timeoutInSeconds"].as_u64(),
+                heartbeat: d["heartbeatInSeconds"].as_u64(),
+                token: private["token"].as_str().map(Arc::from),
+            },
+            "ActivityStarted" => E::ActivityStarted { worker_name: string(d, "workerName") },
+            "ActivitySucceeded" => E::ActivitySucceeded { output: text(d, "output") },
+            "ActivityFailed" => E::ActivityFailed { error: string(d, "error"), cause: string(d, "cause") },
+            "ActivityTimedOut" => {
+                E::ActivityTimedOut { error: string(d, "error"), cause: string(d, "cause") }
             }
             "ParallelStateStarted" => E::ParallelStateStarted,
             "ParallelStateSucceeded" => E::ParallelStateSucceeded { started },

@@ -44,7 +44,8 @@
 //!    methods and functions the state modules use;
 //! 6. one module per state type: `pass`, `task`, `choice`, `wait`, `parallel`, `map`, `terminal`
 //!    (Succeed, Fail); `items` (a Distributed Map's ItemReader and ResultWriter, through `objects`)
-//!    just below `map`;
+//!    just below `map`; `activity` (a Task on an activity ARN, its task waiting for a worker in the
+//!    engine's `sfn_patterns::ActivityQueue`) just below `task`;
 //! 7. `interp`: runs a scope state by state, the only match on the state type;
 //! 8. `engine` (the public API: prepare, start, resume) and `test_state` (TestState).
 //!
@@ -73,6 +74,7 @@
 //! ```
 
 // The modules form a line (see "Module layering" in the crate doc); rustfmt keeps them sorted here.
+mod activity;
 mod ata_pool;
 mod choice;
 mod config;

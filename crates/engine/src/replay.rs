@@ -119,7 +119,9 @@ fn same_kind(recorded: &EventDetails, live: &EventDetails) -> bool {
 
 /// The callback tokens a resumed execution still waits on, with their states: every recorded
 /// `TaskStarted` with a token that no `TaskSucceeded`, `TaskFailed` or `TaskTimedOut` followed in its scope
-/// (directly or after its `TaskSubmitted`). `events` are gap-free from id 1.
+/// (directly or after its `TaskSubmitted`), and every `ActivityScheduled` that no `ActivitySucceeded`,
+/// `ActivityFailed` or `ActivityTimedOut` followed (directly or after its `ActivityStarted`). `events`
+/// are gap-free from id 1.
 pub(crate) fn outstanding_tokens(events: &[Event]) -> Vec<(String, String)> {
     let follows = |e: &Event| e.after.unwrap_or(e.previous_event_id);
     let mut followers: HashMap<u64, Vec<&Event>> = HashMap::new();
@@ -133,8 +135,13 @@ pub(crate) fn outstanding_tokens(events: &[Event]) -> Vec<(String, String)> {
                 match &f.details {
                     EventDetails::TaskSucceeded { .. }
                     | EventDetails::TaskFailed { .. }
-                    | EventDetails::TaskTimedOut { .. } => return true,
-                    EventDetails::TaskSubmitted { .. } => stack.push(f.id),
+                    | EventDetails::TaskTimedOut { .. }
+                    | EventDetails::ActivitySucceeded { .. }
+                    | EventDetails::ActivityFailed { .. }
+                    | EventDetails::ActivityTimedOut { .. } => return true,
+                    EventDetails::TaskSubmitted { .. } | EventDetails::ActivityStarted { .. } => {
+                        stack.push(f.id);
+                    }
                     _ => {}
                 }
             }
@@ -155,7 +162,10 @@ pub(crate) fn outstanding_tokens(events: &[Event]) -> Vec<(String, String)> {
     events
         .iter()
         .filter_map(|e| match &e.details {
-            EventDetails::TaskStarted { token: Some(token), .. } if !ended(e.id) => {
+            EventDetails::TaskStarted { token: Some(token), .. }
+            | EventDetails::ActivityScheduled { token: Some(token), .. }
+                if !ended(e.id) =>
+            {
                 Some((token.to_string(), state_of(e.id)?))
             }
             _ => None,
@@ -242,6 +252,19 @@ pub(crate) struct TaskRecord {
     pub(crate) token: Option<String>,
     /// The recorded `TaskSubmitted` output.
     pub(crate) submitted: Option<Value>,
+    /// The recorded result.
+    pub(crate) outcome: Option<TaskOutcome>,
+}
+
+/// What one activity task (a Task state on an activity ARN) had recorded before the restart.
+#[derive(Debug, Default)]
+pub(crate) struct ActivityRecord {
+    /// The token of the recorded `ActivityScheduled`.
+    pub(crate) token: Option<String>,
+    /// When it was scheduled.
+    pub(crate) scheduled_at: Option<DateTime<Utc>>,
+    /// The recorded `ActivityStarted`'s worker name (`Some(None)`: started by a worker without a name).
+    pub(crate) started: Option<Option<String>>,
     /// The recorded result.
     pub(crate) outcome: Option<TaskOutcome>,
 }
@@ -401,6 +424,38 @@ impl Replay {
                 cause: cause.clone(),
             })),
             Some(E::TaskTimedOut { error, cause, .. }) => Some(TaskOutcome::TimedOut(Failure {
+                name: Some(error.as_deref().map_or(ErrorName::Timeout, ErrorName::from)),
+                cause: cause.clone(),
+            })),
+            _ => None,
+        };
+        record
+    }
+}
+
+impl Replay {
+    /// What the activity task that follows event `prev` recorded.
+    pub(crate) fn activity(&self, prev: u64) -> ActivityRecord {
+        use EventDetails as E;
+        let mut record = ActivityRecord::default();
+        let Some(Event { details: E::ActivityScheduled { token, .. }, timestamp, .. }) = self.after(prev, 1)
+        else {
+            return record;
+        };
+        record.token = token.as_deref().map(str::to_owned);
+        record.scheduled_at = Some(*timestamp);
+        let mut step = 2;
+        if let Some(Event { details: E::ActivityStarted { worker_name }, .. }) = self.after(prev, step) {
+            record.started = Some(worker_name.clone());
+            step += 1;
+        }
+        record.outcome = match self.after(prev, step).map(|e| &e.details) {
+            Some(E::ActivitySucceeded { output }) => Some(TaskOutcome::Succeeded(output.to_value())),
+            Some(E::ActivityFailed { error, cause }) => Some(TaskOutcome::Failed(Failure {
+                name: error.as_deref().map(ErrorName::from),
+                cause: cause.clone(),
+            })),
+            Some(E::ActivityTimedOut { error, cause }) => Some(TaskOutcome::TimedOut(Failure {
                 name: Some(error.as_deref().map_or(ErrorName::Timeout, ErrorName::from)),
                 cause: cause.clone(),
             })),

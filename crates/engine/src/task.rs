@@ -1,5 +1,6 @@
 //! Task states: Parameters → integration pattern (through `sfn-patterns`) → history events; a mocked
-//! Task (Step Functions Local's mocks, TestState's `mock`) records the same events with the mock's answer.
+//! Task (Step Functions Local's mocks, TestState's `mock`) records the same events with the mock's answer;
+//! a Task on an activity ARN waits for a worker (`activity`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -53,6 +54,15 @@ pub(crate) async fn run(
     }
     if let Some(mocks) = exec.mocks.as_ref().filter(|m| m.covers(&state.name)) {
         return mocked(&ctx, t, input, prev, &|_, invocation| mocks.respond(&state.name, invocation));
+    }
+    if let Some(queue) = &exec.engine.activities
+        && matches!(sfn_patterns::Resource::parse(&t.resource), Ok(sfn_patterns::Resource::Activity(_)))
+    {
+        let eff = ctx.input_path(input)?;
+        let parameters = ctx.parameters(t.parameters.as_ref(), eff).await?;
+        let timeout = seconds(&ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
+        let heartbeat = seconds(&ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
+        return crate::activity::run(&ctx, queue, &t.resource, parameters, (timeout, heartbeat), prev).await;
     }
     let Some(binding) = exec.engine.binding(t) else {
         if exec.engine.unmocked == crate::mocks::Unmocked::Echo {

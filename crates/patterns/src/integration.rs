@@ -330,6 +330,8 @@ async fn wait_for_callback(
                     w.observer.heartbeat();
                     heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
                 }
+                // Only activity tasks are taken by workers; a callback task has no such step.
+                Some(CallbackMessage::Started { .. }) => {}
                 None => return TaskOutcome::Aborted,
             },
             () = sleep_until(w.deadline) => {

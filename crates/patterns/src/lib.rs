@@ -7,7 +7,8 @@
 //! submission after a restart), task tokens ([`TokenRegistry`], ≥ 128-bit
 //! random, single use, SendTask* answers as the Step Functions API), the Failures rule ([`failures_rule`]) and
 //! cooperative cancellation ([`AbortHandle`]), and nested executions ([`StatesIntegration`] over the
-//! [`Executions`] a caller implements: `states:startExecution` with its four patterns).
+//! [`Executions`] a caller implements: `states:startExecution` with its four patterns), and activities
+//! ([`ActivityQueue`]: where a Task on an activity ARN waits for a worker's GetActivityTask).
 //!
 //! Failures: [`Failure`] (an [`ErrorName`] and a cause) is the one failure type of integrations and the
 //! engine; `TaskFailure` is its other name.
@@ -21,6 +22,7 @@
 //! ```
 
 mod abort;
+mod activity;
 mod aws_table;
 mod check;
 mod error;
@@ -30,6 +32,7 @@ mod resource;
 mod token;
 
 pub use abort::{AbortHandle, AbortSignal};
+pub use activity::{ActivityQueue, ActivityTask};
 pub use check::{check_definition, validate_definition};
 pub use error::{
     CheckError, CheckErrorKind, Failure, MockResultError, ResourceError, SendTaskError, TaskFailure,

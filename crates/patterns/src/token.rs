@@ -39,6 +39,11 @@ pub enum CallbackMessage {
     },
     /// SendTaskHeartbeat.
     Heartbeat,
+    /// A worker took the activity task this token belongs to (GetActivityTask), naming itself or not.
+    Started {
+        /// GetActivityTask's `workerName`.
+        worker_name: Option<String>,
+    },
 }
 
 /// Who a token belongs to.
@@ -245,6 +250,12 @@ impl TokenRegistry {
     /// SendTaskHeartbeat: resets the task's HeartbeatSeconds clock.
     pub fn send_heartbeat(&self, token: &str) -> Result<(), SendTaskError> {
         self.deliver(token, CallbackMessage::Heartbeat, false)
+    }
+
+    /// Tells the activity task waiting on `token` that a worker took it (GetActivityTask handed it out);
+    /// an error when the task no longer waits (it timed out or its execution ended meanwhile).
+    pub fn start(&self, token: &str, worker_name: Option<String>) -> Result<(), SendTaskError> {
+        self.deliver(token, CallbackMessage::Started { worker_name }, false)
     }
 }
 

@@ -2,9 +2,10 @@
 //! reference). An activity is `arn:aws:states:REGION:ACCOUNT:activity:NAME`; CreateActivity is idempotent
 //! on the name. GetActivityTask long-polls for up to 60 seconds ("The maximum time the service holds on to
 //! the request before responding is 60 seconds") and answers `{}` (no `taskToken`) when nothing came;
-//! deleting the activity ends its polls at once. Activities are kept in memory (not journaled), and no Task
-//! state schedules work on them yet: the engine does not run activity resources (it refuses them unless
-//! mocked), so a poll always ends empty.
+//! deleting the activity ends its polls at once. A Task state on the activity leaves its task in the
+//! service's [`Activities`](crate::service::Activities) (the engine's activity queue); a poll takes the
+//! oldest one and answers its `taskToken` and `input`, and the execution records `ActivityStarted` with the
+//! poll's `workerName`. Activities are journaled (CreateActivity and DeleteActivity answer once committed).
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::arn::{self, Named};
 use crate::error::ApiError;
 use crate::protocol::{Input, date};
 use crate::service::{Activity, Service, token};
+use std::collections::VecDeque;
 
 /// How long GetActivityTask holds a request (AWS: 60 s).
 const POLL: Duration = Duration::from_secs(60);
@@ -41,7 +43,7 @@ impl Service {
         Ok((a.region == self.region && a.account == self.account).then_some(name))
     }
 
-    pub(crate) fn create_activity(&self, body: &Value) -> Result<Value, ApiError> {
+    pub(crate) async fn create_activity(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let name = i.str_len("name", 1, 80)?;
         i.opt_array("tags")?;
@@ -49,11 +51,24 @@ impl Service {
         if !arn::valid_name(name) {
             return Err(ApiError::invalid_name(name));
         }
-        let mut reg = self.write();
-        if let Some(a) = reg.activities.get(name) {
-            return Ok(json!({"activityArn": a.arn, "creationDate": date(a.creation)}));
+        self.insert_activity(name)?;
+        // Answered once the activity is on disk (an activity already there was committed before).
+        let out = {
+            let reg = self.activities.lock();
+            let a = reg.get(name).ok_or_else(|| ApiError::internal("the activity vanished"))?;
+            json!({"activityArn": a.arn, "creationDate": date(a.creation)})
+        };
+        self.durable().await?;
+        Ok(out)
+    }
+
+    /// Adds the activity `name` unless it exists (journaled).
+    fn insert_activity(&self, name: &str) -> Result<(), ApiError> {
+        let mut reg = self.activities.lock();
+        if reg.contains_key(name) {
+            return Ok(());
         }
-        if reg.activities.len() >= MAX_ACTIVITIES {
+        if reg.len() >= MAX_ACTIVITIES {
             return Err(ApiError::client(
                 "ActivityLimitExceeded",
                 format!("The maximum number of activities ({MAX_ACTIVITIES}) is reached"),
@@ -61,16 +76,19 @@ impl Service {
         }
         let arn = format!("arn:aws:states:{}:{}:activity:{name}", self.region, self.account);
         let creation = self.engine.clock().now();
-        let out = json!({"activityArn": arn, "creationDate": date(creation)});
-        reg.activities.insert(name.to_owned(), Activity { arn, creation, wake: Default::default() });
-        Ok(out)
+        let activity = Activity { arn, creation, tasks: VecDeque::new(), wake: Default::default() };
+        if let Some(j) = &self.journal {
+            j.put_activity(&activity.record(name));
+        }
+        reg.insert(name.to_owned(), activity);
+        Ok(())
     }
 
     pub(crate) fn describe_activity(&self, body: &Value) -> Result<Value, ApiError> {
         let arn = Input::new(body).str_len("activityArn", 1, 256)?;
         let name = self.activity_name(arn)?.ok_or_else(|| not_found(arn))?;
-        let reg = self.read();
-        let a = reg.activities.get(name).ok_or_else(|| not_found(arn))?;
+        let reg = self.activities.lock();
+        let a = reg.get(name).ok_or_else(|| not_found(arn))?;
         Ok(json!({"activityArn": a.arn, "name": name, "creationDate": date(a.creation)}))
     }
 
@@ -81,12 +99,10 @@ impl Service {
             Some(t) => Some(token::decode("act", "", t)?),
             None => None,
         };
-        let reg = self.read();
+        let reg = self.activities.lock();
         let mut items = Vec::new();
         let mut next = None;
-        for (name, a) in
-            reg.activities.iter().filter(|(n, _)| after.as_deref().is_none_or(|x| n.as_str() > x))
-        {
+        for (name, a) in reg.iter().filter(|(n, _)| after.as_deref().is_none_or(|x| n.as_str() > x)) {
             if items.len() == max {
                 next = items
                     .last()
@@ -103,13 +119,18 @@ impl Service {
         Ok(out)
     }
 
-    pub(crate) fn delete_activity(&self, body: &Value) -> Result<Value, ApiError> {
+    pub(crate) async fn delete_activity(&self, body: &Value) -> Result<Value, ApiError> {
         let arn = Input::new(body).str_len("activityArn", 1, 256)?;
         // Deleting what does not exist succeeds.
-        if let Some(name) = self.activity_name(arn)?
-            && let Some(a) = self.write().activities.remove(name)
-        {
-            a.wake.notify_waiters();
+        if let Some(name) = self.activity_name(arn)? {
+            let removed = self.activities.lock().remove(name);
+            if let Some(a) = removed {
+                a.wake.notify_waiters();
+                if let Some(j) = &self.journal {
+                    j.delete_activity(name);
+                }
+                self.durable().await?;
+            }
         }
         Ok(json!({}))
     }
@@ -117,12 +138,36 @@ impl Service {
     pub(crate) async fn get_activity_task(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("activityArn", 1, 256)?;
-        i.opt_str_len("workerName", 1, 80)?;
+        let worker = i.opt_str_len("workerName", 1, 80)?.map(str::to_owned);
         let name = self.activity_name(arn)?.ok_or_else(|| not_found(arn))?;
-        let wake = self.read().activities.get(name).map(|a| a.wake.clone()).ok_or_else(|| not_found(arn))?;
-        // Nothing schedules activity tasks yet: the poll ends empty, when the time is up or the activity
-        // is deleted.
-        let _ = tokio::time::timeout(POLL, wake.notified()).await;
-        Ok(json!({}))
+        let deadline = tokio::time::Instant::now() + POLL;
+        let mut first = true;
+        loop {
+            let wake = {
+                let mut reg = self.activities.lock();
+                let Some(a) = reg.get_mut(name).filter(|a| a.arn == arn) else {
+                    // Gone while we waited: the poll ends empty.
+                    return if first { Err(not_found(arn)) } else { Ok(json!({})) };
+                };
+                while let Some(task) = a.tasks.pop_front() {
+                    // A task whose state ended meanwhile (timed out, stopped) is not handed out.
+                    if self.engine.tokens().start(&task.token, worker.clone()).is_ok() {
+                        return Ok(json!({"taskToken": task.token, "input": task.input}));
+                    }
+                }
+                a.wake.clone()
+            };
+            first = false;
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            // Registered before the activity is looked at again: a deletion in between still wakes us.
+            notified.as_mut().enable();
+            if !self.activities.lock().get(name).is_some_and(|a| a.arn == arn && a.tasks.is_empty()) {
+                continue;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(json!({}));
+            }
+        }
     }
 }

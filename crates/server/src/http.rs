@@ -51,10 +51,10 @@ pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Va
             crate::callback::send_task(service.engine.tokens(), op, body)
         }
         "TestState" => service.test_state(body).await,
-        "CreateActivity" => service.create_activity(body),
+        "CreateActivity" => service.create_activity(body).await,
         "DescribeActivity" => service.describe_activity(body),
         "ListActivities" => service.list_activities(body),
-        "DeleteActivity" => service.delete_activity(body),
+        "DeleteActivity" => service.delete_activity(body).await,
         "GetActivityTask" => service.get_activity_task(body).await,
         "TagResource" => service.tag_resource(body).await,
         "UntagResource" => service.untag_resource(body).await,

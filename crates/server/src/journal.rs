@@ -15,7 +15,7 @@
 //! succeed again once, say, disk space is back. Meanwhile API barriers fail at once and reads answer.
 //!
 //! Tables: `machines` (name → record), `versions` (id → definition, role, type…), `executions` (ARN →
-//! record), `events` ((execution ARN, event id) → the event in GetExecutionHistory's JSON shape, with
+//! record), `activities` (name → creation date; absent from journals of earlier builds), `events` ((execution ARN, event id) → the event in GetExecutionHistory's JSON shape, with
 //! its data, plus what resuming needs and the API does not show: [`Event::to_stored_json`]) and `meta`
 //! (the format). Every value is sealed with a SHA-256 of its table, key and text (`store`); every open
 //! runs redb's integrity check and checks every seal, and a damaged journal is refused with
@@ -48,8 +48,8 @@ use crate::error::ServerError;
 pub use salvage::{JournalCheck, SalvageReport, check, salvage};
 pub use store::RecordCounts;
 use store::{
-    DELETED, EVENTS, EXECUTIONS, MACHINES, OpenError, T_DELETED, T_EVENTS, T_EXECUTIONS, T_MACHINES,
-    T_VERSIONS, VERSIONS,
+    ACTIVITIES, DELETED, EVENTS, EXECUTIONS, MACHINES, OpenError, T_ACTIVITIES, T_DELETED, T_EVENTS,
+    T_EXECUTIONS, T_MACHINES, T_VERSIONS, VERSIONS,
 };
 
 /// The journal's file in a state directory.
@@ -180,9 +180,18 @@ impl ExecutionRecord {
     }
 }
 
+/// An activity as stored (its ARN is the server's region and account and this name).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ActivityRecord {
+    pub(crate) name: String,
+    /// Epoch milliseconds.
+    pub(crate) creation_ms: i64,
+}
+
 /// Everything the journal held when it was opened.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
+    pub(crate) activities: Vec<ActivityRecord>,
     pub(crate) machines: Vec<MachineRecord>,
     pub(crate) versions: Vec<VersionRecord>,
     /// Executions in start order (by `seq`).
@@ -195,6 +204,7 @@ enum Table {
     Machines,
     Versions,
     Executions,
+    Activities,
 }
 
 impl Table {
@@ -203,6 +213,7 @@ impl Table {
             Table::Machines => T_MACHINES,
             Table::Versions => T_VERSIONS,
             Table::Executions => T_EXECUTIONS,
+            Table::Activities => T_ACTIVITIES,
         }
     }
 }
@@ -439,6 +450,16 @@ impl Journal {
     /// Records a version.
     pub(crate) fn put_version(&self, v: &VersionRecord) {
         self.put(Table::Versions, &v.id, v);
+    }
+
+    /// Records an activity (CreateActivity).
+    pub(crate) fn put_activity(&self, a: &ActivityRecord) {
+        self.put(Table::Activities, &a.name, a);
+    }
+
+    /// Forgets an activity (DeleteActivity).
+    pub(crate) fn delete_activity(&self, name: &str) {
+        self.send(Op::Write(Write::Delete { table: Table::Activities, key: name.to_owned() }));
     }
 
     /// Records an execution.
@@ -841,6 +862,7 @@ fn commit(db: &Database, pending: &[Write]) -> Result<u64, redb::Error> {
         let mut executions = w.open_table(EXECUTIONS)?;
         let mut events = w.open_table(EVENTS)?;
         let mut deleted = w.open_table(DELETED)?;
+        let mut activities = w.open_table(ACTIVITIES)?;
         for write in pending {
             match write {
                 Write::Put { table, key, text } => {
@@ -848,6 +870,7 @@ fn commit(db: &Database, pending: &[Write]) -> Result<u64, redb::Error> {
                         Table::Machines => &mut machines,
                         Table::Versions => &mut versions,
                         Table::Executions => &mut executions,
+                        Table::Activities => &mut activities,
                     };
                     t.insert(key.as_str(), store::seal(n, table.name(), key, text).as_str())?;
                 }
@@ -856,6 +879,7 @@ fn commit(db: &Database, pending: &[Write]) -> Result<u64, redb::Error> {
                         Table::Machines => &mut machines,
                         Table::Versions => &mut versions,
                         Table::Executions => &mut executions,
+                        Table::Activities => &mut activities,
                     };
                     t.remove(key.as_str())?;
                     if matches!(table, Table::Machines) {

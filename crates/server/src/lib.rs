@@ -11,7 +11,8 @@
 //! ListTagsForResource, PublishStateMachineVersion, List/DeleteStateMachineVersion(s),
 //! Create/Describe/Update/Delete/ListStateMachineAlias(es) (StartExecution and DescribeStateMachine take a
 //! version ARN, StartExecution an alias ARN), RedriveExecution (in memory), Create/Describe/List/DeleteActivity
-//! and GetActivityTask (no Task state schedules activity work yet). Anything else answers `UnknownOperationException`.
+//! and GetActivityTask (the tasks of Task states on activity ARNs, for workers that complete them with
+//! SendTask*). Anything else answers `UnknownOperationException`.
 //!
 //! Durability: with a state directory ([`ServerOptions::state_dir`]) every state machine, execution and
 //! history event is journaled in an embedded [redb](https://docs.rs/redb) database, through the engine's
@@ -161,7 +162,10 @@ impl Server {
     /// inside a tokio runtime.
     pub fn open(builder: EngineBuilder, options: ServerOptions) -> Result<Server, ServerError> {
         let children = Arc::new(nested::ServerExecutions::default());
-        let builder = builder.integration(Arc::new(sfn_patterns::StatesIntegration::new(children.clone())));
+        let activities = Arc::new(service::Activities::default());
+        let builder = builder
+            .integration(Arc::new(sfn_patterns::StatesIntegration::new(children.clone())))
+            .activities(activities.clone());
         let (engine, journal, snapshot) = match &options.state_dir {
             Some(dir) => {
                 let (journal, snapshot) = journal::Journal::open(dir)?;
@@ -169,7 +173,7 @@ impl Server {
             }
             None => (builder.build(), None, journal::Snapshot::default()),
         };
-        let service = Arc::new(service::Service::new(engine, journal, snapshot, options.mocks));
+        let service = Arc::new(service::Service::new(engine, journal, snapshot, options.mocks, activities));
         children.bind(&service);
         Ok(Server { service, hosts: Arc::new(options.hosts), logs: Arc::default() })
     }

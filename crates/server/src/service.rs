@@ -1,15 +1,17 @@
 //! The service: state machines, executions and the dispatch of every operation.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
 use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
+use sfn_patterns::{ActivityQueue, ActivityTask};
 
 use crate::error::ApiError;
 use crate::journal::{
-    AliasRecord, ExecutionRecord, Journal, MachineRecord, PublishedRecord, Snapshot, VersionRecord,
+    ActivityRecord, AliasRecord, ExecutionRecord, Journal, MachineRecord, PublishedRecord, Snapshot,
+    VersionRecord,
 };
 use crate::protocol::date;
 
@@ -330,8 +332,57 @@ impl ExecEntry {
 pub(crate) struct Activity {
     pub(crate) arn: String,
     pub(crate) creation: DateTime<Utc>,
+    /// The tasks Task states scheduled on it that no worker has taken yet, oldest first.
+    pub(crate) tasks: VecDeque<ActivityTask>,
     /// Wakes the workers polling it (a task for them, or the activity deleted).
     pub(crate) wake: Arc<tokio::sync::Notify>,
+}
+
+impl Activity {
+    pub(crate) fn record(&self, name: &str) -> ActivityRecord {
+        ActivityRecord { name: name.to_owned(), creation_ms: self.creation.timestamp_millis() }
+    }
+}
+
+/// The activities by name (ListActivities is in name order), shared with the engine as its
+/// [`ActivityQueue`]: a Task state on an activity ARN leaves its task here for GetActivityTask. Made
+/// before the engine (which holds it), so it is not part of the [`Registry`].
+#[derive(Default)]
+pub(crate) struct Activities {
+    by_name: Mutex<BTreeMap<String, Activity>>,
+}
+
+impl Activities {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Activity>> {
+        self.by_name.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The activity named by `arn` in `map` (its name is the ARN's last part; the ARN must be its own).
+fn by_arn<'a>(map: &'a mut BTreeMap<String, Activity>, arn: &str) -> Option<&'a mut Activity> {
+    let name = arn.rsplit(':').next()?;
+    map.get_mut(name).filter(|a| a.arn == arn)
+}
+
+impl ActivityQueue for Activities {
+    fn exists(&self, activity_arn: &str) -> bool {
+        by_arn(&mut self.lock(), activity_arn).is_some()
+    }
+
+    fn offer(&self, task: ActivityTask) -> bool {
+        let mut map = self.lock();
+        let Some(a) = by_arn(&mut map, &task.activity_arn) else { return false };
+        a.tasks.push_back(task);
+        // One worker per task (a permit is kept when none waits: the next poll finds the task anyway).
+        a.wake.notify_one();
+        true
+    }
+
+    fn withdraw(&self, activity_arn: &str, token: &str) {
+        if let Some(a) = by_arn(&mut self.lock(), activity_arn) {
+            a.tasks.retain(|t| t.token != token);
+        }
+    }
 }
 
 /// Every state machine and execution.
@@ -343,8 +394,6 @@ pub(crate) struct Registry {
     pub(crate) executions: HashMap<String, Arc<ExecEntry>>,
     /// Machine name → executions in start order.
     pub(crate) by_machine: HashMap<String, Vec<Arc<ExecEntry>>>,
-    /// Activities by name (ListActivities is in name order).
-    pub(crate) activities: BTreeMap<String, Activity>,
     pub(crate) next_seq: u64,
 }
 
@@ -378,6 +427,8 @@ pub(crate) struct Service {
     pub(crate) journal: Option<Journal>,
     /// Step Functions Local's test cases (`…:stateMachine:NAME#TestCase`).
     pub(crate) mocks: Option<Arc<dyn crate::mocking::MockCases>>,
+    /// The activities (the engine's activity queue).
+    pub(crate) activities: Arc<Activities>,
 }
 
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -435,16 +486,32 @@ fn resume(
 }
 
 impl Service {
-    /// A service over `engine`, with the journal's snapshot loaded; executions that were RUNNING are
-    /// resumed from their recorded events ([`Engine::resume`]) and tracked like live ones.
+    /// A service over `engine` (whose activity queue is `activities`), with the journal's snapshot
+    /// loaded: its activities first, then its machines; executions that were RUNNING are resumed from
+    /// their recorded events ([`Engine::resume`]) and tracked like live ones (an activity task they had
+    /// scheduled is offered to the workers again).
     pub(crate) fn new(
         engine: Engine,
         journal: Option<Journal>,
         snapshot: Snapshot,
         mocks: Option<Arc<dyn crate::mocking::MockCases>>,
+        activities: Arc<Activities>,
     ) -> Service {
         let cfg = engine.config();
         let (region, account) = (cfg.region.clone(), cfg.account.clone());
+        {
+            let mut map = activities.lock();
+            for a in snapshot.activities {
+                let arn = format!("arn:aws:states:{region}:{account}:activity:{}", a.name);
+                let activity = Activity {
+                    arn,
+                    creation: from_ms(a.creation_ms),
+                    tasks: VecDeque::new(),
+                    wake: Arc::default(),
+                };
+                map.insert(a.name, activity);
+            }
+        }
         let mut reg = Registry { next_seq: 1, ..Registry::default() };
         let mut versions: HashMap<String, Arc<Version>> = HashMap::new();
         for record in snapshot.versions {
@@ -565,7 +632,7 @@ impl Service {
                 "{unresumed} execution(s) were RUNNING when the server stopped and cannot be resumed; they stay RUNNING until StopExecution"
             );
         }
-        Service { engine, region, account, reg: RwLock::new(reg), journal, mocks }
+        Service { engine, region, account, reg: RwLock::new(reg), journal, mocks, activities }
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Registry> {

@@ -28,13 +28,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use super::{ExecutionRecord, MachineRecord, Snapshot, VersionRecord};
+use super::{ActivityRecord, ExecutionRecord, MachineRecord, Snapshot, VersionRecord};
 
 pub(super) const MACHINES: TableDefinition<&str, &str> = TableDefinition::new("machines");
 pub(super) const VERSIONS: TableDefinition<&str, &str> = TableDefinition::new("versions");
 pub(super) const EXECUTIONS: TableDefinition<&str, &str> = TableDefinition::new("executions");
 pub(super) const EVENTS: TableDefinition<(&str, u64), &str> = TableDefinition::new("events");
 pub(super) const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// Activities (name → record). Journals of builds before it have no such table: none is read as empty.
+pub(super) const ACTIVITIES: TableDefinition<&str, &str> = TableDefinition::new("activities");
 /// Deleted state machines (name → a sealed `{}`): what tells a raw salvage that a machine's last record
 /// found in the file's bytes is not current.
 pub(super) const DELETED: TableDefinition<&str, &str> = TableDefinition::new("deleted_machines");
@@ -56,6 +58,7 @@ pub(super) const T_VERSIONS: &str = "versions";
 pub(super) const T_EXECUTIONS: &str = "executions";
 pub(super) const T_EVENTS: &str = "events";
 pub(super) const T_DELETED: &str = "deleted_machines";
+pub(super) const T_ACTIVITIES: &str = "activities";
 
 /// The key an event's seal covers.
 pub(super) fn event_key(arn: &str, id: u64) -> String {
@@ -283,6 +286,7 @@ pub(super) fn prepare(db: &Database) -> Result<(), OpenError> {
         w.open_table(EXECUTIONS).map_err(|e| other(&e))?;
         w.open_table(EVENTS).map_err(|e| other(&e))?;
         w.open_table(DELETED).map_err(|e| other(&e))?;
+        w.open_table(ACTIVITIES).map_err(|e| other(&e))?;
     }
     w.commit().map_err(|e| other(&e))?;
     if legacy_rows > 0 {
@@ -432,6 +436,21 @@ pub(super) fn scan(r: &ReadTransaction, legacy: bool) -> Result<Scan, redb::Erro
             Ok(m) => s.problems.push(format!("version {key}: the record is that of {}", m.id)),
             Err(e) => s.problems.push(format!("version {key}: {e}")),
         }
+    }
+    match r.open_table(ACTIVITIES) {
+        Ok(t) => {
+            for row in t.iter()? {
+                let (k, v) = row?;
+                let key = k.value();
+                match decode::<ActivityRecord>(T_ACTIVITIES, key, v.value(), legacy) {
+                    Ok(a) if a.name == key => s.snapshot.activities.push(a),
+                    Ok(a) => s.problems.push(format!("activity {key}: the record is that of {}", a.name)),
+                    Err(e) => s.problems.push(format!("activity {key}: {e}")),
+                }
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(e.into()),
     }
     let events = r.open_table(EVENTS)?;
     let mut last_events: std::collections::HashMap<String, Value> = std::collections::HashMap::new();

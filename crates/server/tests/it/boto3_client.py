@@ -1,5 +1,5 @@
 """boto3 against `sfn serve`: create, start, describe, history, stop, callbacks, errors, pagination,
-versions, aliases and redrive.
+versions, aliases, redrive and activities (worker threads polling GetActivityTask).
 
 Usage: python boto3_client.py http://127.0.0.1:PORT   (run by the `boto3` integration test)
 Exits non-zero on the first failed check.
@@ -7,6 +7,7 @@ Exits non-zero on the first failed check.
 
 import json
 import sys
+import threading
 import time
 
 import boto3
@@ -156,6 +157,119 @@ def versions_aliases_redrive(sfn):
     return checks
 
 
+def activity_task(arn, **fields):
+    return {"StartAt": "ActivityTask", "States": {"ActivityTask": {"Type": "Task", "Resource": arn, **fields}}}
+
+
+def worker(endpoint, arn, name, act):
+    """An activity worker on its own thread: one GetActivityTask (long poll), then `act(sfn, token, input)`."""
+    def run():
+        # GetActivityTask holds the request up to 60 s: AWS asks workers for a socket timeout above 65 s.
+        config = Config(inject_host_prefix=False, retries={"max_attempts": 1}, read_timeout=70)
+        sfn = boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="AKIDLOCAL", aws_secret_access_key="local", config=config)
+        task = sfn.get_activity_task(activityArn=arn, workerName=name)
+        try:
+            act(sfn, task["taskToken"], json.loads(task["input"]))
+        except Exception as e:  # reported by the main thread
+            result["error"] = repr(e)
+    result = {}
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, result
+
+
+def links(history):
+    return [(h["type"], h["id"], h["previousEventId"]) for h in history]
+
+
+def activities(sfn, endpoint):
+    """An activity worker thread takes the task and completes it; a failure caught by a Catch; a heartbeat
+    timeout. Histories as LocalStack's AWS-validated activities/test_activities.snapshot.json records them."""
+    checks = 0
+    arn = sfn.create_activity(name="resize")["activityArn"]
+    assert arn == "arn:aws:states:us-east-1:123456789012:activity:resize", arn
+    assert sfn.describe_activity(activityArn=arn)["name"] == "resize"
+
+    # Success: the worker's output is the state's.
+    def succeed(w, token, task_input):
+        w.send_task_success(taskToken=token, output=json.dumps({"resized": task_input["size"] * 2}))
+    m = sfn.create_state_machine(name="act-ok", roleArn=ROLE, definition=json.dumps(
+        activity_task(arn, Parameters={"size.$": "$.size"}, End=True)))["stateMachineArn"]
+    t, result = worker(endpoint, arn, "w1", succeed)
+    ex = sfn.start_execution(stateMachineArn=m, input='{"size": 21}')["executionArn"]
+    t.join(30)
+    assert not result, result
+    d = wait(sfn, ex)
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"resized": 42}, d
+    h = sfn.get_execution_history(executionArn=ex)["events"]
+    assert links(h) == [("ExecutionStarted", 1, 0), ("TaskStateEntered", 2, 0), ("ActivityScheduled", 3, 2),
+                        ("ActivityStarted", 4, 3), ("ActivitySucceeded", 5, 4), ("TaskStateExited", 6, 5),
+                        ("ExecutionSucceeded", 7, 6)], links(h)
+    assert h[2]["activityScheduledEventDetails"] == {
+        "resource": arn, "input": '{"size":21}', "inputDetails": {"truncated": False}}, h[2]
+    assert h[3]["activityStartedEventDetails"] == {"workerName": "w1"}, h[3]
+    assert json.loads(h[4]["activitySucceededEventDetails"]["output"]) == {"resized": 42}, h[4]
+    checks += 5
+
+    # SendTaskFailure, caught by a Catch.
+    def fail(w, token, _):
+        w.send_task_failure(taskToken=token, error="Worker.Broke", cause="disk full")
+    m = sfn.create_state_machine(name="act-fail", roleArn=ROLE, definition=json.dumps({
+        "StartAt": "ActivityTask", "States": {
+            "ActivityTask": {"Type": "Task", "Resource": arn, "End": True, "Catch": [
+                {"ErrorEquals": ["Worker.Broke"], "ResultPath": "$.failure", "Next": "Handled"}]},
+            "Handled": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    t, result = worker(endpoint, arn, "w2", fail)
+    ex = sfn.start_execution(stateMachineArn=m, input='{"job": 1}')["executionArn"]
+    t.join(30)
+    assert not result, result
+    d = wait(sfn, ex)
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == {"job": 1, "failure": {"Error": "Worker.Broke", "Cause": "disk full"}}, d
+    h = sfn.get_execution_history(executionArn=ex)["events"]
+    assert links(h)[2:7] == [("ActivityScheduled", 3, 2), ("ActivityStarted", 4, 3), ("ActivityFailed", 5, 4),
+                             ("TaskStateExited", 6, 5), ("PassStateEntered", 7, 6)], links(h)
+    assert h[4]["activityFailedEventDetails"] == {"error": "Worker.Broke", "cause": "disk full"}, h[4]
+    checks += 4
+
+    # A heartbeat, then silence: HeartbeatSeconds expires (recorded States.Timeout, caught as
+    # States.HeartbeatTimeout); the worker's late answer is TaskTimedOut.
+    late = {}
+    def stall(w, token, _):
+        w.send_task_heartbeat(taskToken=token)
+        time.sleep(2.5)
+        try:
+            w.send_task_success(taskToken=token, output="{}")
+            late["code"] = "none"
+        except ClientError as e:
+            late["code"] = e.response["Error"]["Code"]
+    m = sfn.create_state_machine(name="act-heartbeat", roleArn=ROLE, definition=json.dumps({
+        "StartAt": "ActivityTask", "States": {
+            "ActivityTask": {"Type": "Task", "Resource": arn, "End": True, "TimeoutSeconds": 30,
+                             "HeartbeatSeconds": 1, "Catch": [
+                                 {"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Handled"}]},
+            "Handled": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    t, result = worker(endpoint, arn, "w3", stall)
+    ex = sfn.start_execution(stateMachineArn=m)["executionArn"]
+    d = wait(sfn, ex)
+    t.join(30)
+    assert not result, result
+    assert d["status"] == "SUCCEEDED", d
+    h = sfn.get_execution_history(executionArn=ex)["events"]
+    assert [e["type"] for e in h][2:7] == ["ActivityScheduled", "ActivityStarted", "ActivityTimedOut",
+                                           "TaskStateExited", "PassStateEntered"], h
+    assert h[2]["activityScheduledEventDetails"]["heartbeatInSeconds"] == 1, h[2]
+    assert h[2]["activityScheduledEventDetails"]["timeoutInSeconds"] == 30, h[2]
+    assert h[4]["activityTimedOutEventDetails"] == {"error": "States.Timeout"}, h[4]
+    assert late == {"code": "TaskTimedOut"}, late
+    checks += 5
+
+    sfn.delete_activity(activityArn=arn)
+    expect_error("ActivityDoesNotExist", sfn.describe_activity, activityArn=arn)
+    return checks + 1
+
+
 def test_state(sfn):
     """TestState as issue 17 asks: three calls, three tasks; .sync refused unmocked; mocks, context, JSONata."""
     arns = set()
@@ -293,6 +407,7 @@ def main(endpoint):
     assert t["status"] == "SUCCEEDED" and t["output"] == "7" and t["nextState"] == "N", t
     checks += test_state(sfn)
     checks += versions_aliases_redrive(sfn)
+    checks += activities(sfn, endpoint)
     sfn.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "data"}])
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "data"}]
     sfn.delete_state_machine(stateMachineArn=arn)
