@@ -208,7 +208,7 @@ impl ExecutionView {
                     out,
                     "<dt>{}</dt><dd><code>{}</code></dd>",
                     if key == "error" { "Error" } else { "Cause" },
-                    esc(&shorten(v, 400))
+                    esc(&shorten(v, 160))
                 );
             }
         }
@@ -225,7 +225,7 @@ impl ExecutionView {
 
     pub(crate) fn graph(&self) -> String {
         match &self.machine {
-            Some(m) => sfn::graph::svg(m, &|name| self.timeline.status_of(name)),
+            Some(m) => sized(sfn::graph::svg(m, &|name| self.timeline.status_of(name))),
             None => format!(
                 "<p>The definition cannot be drawn: {}</p>",
                 esc(self.machine_error.as_deref().unwrap_or_default())
@@ -277,17 +277,36 @@ impl ExecutionView {
             let _ = write!(out, "<dt>Error</dt><dd id=\"panel-error\"><code>{}</code></dd>", esc(e));
         }
         out.push_str("</dl>");
-        if let Some(c) = &v.cause {
-            let _ = write!(out, "<h3>Cause</h3><pre id=\"panel-cause\">{}</pre>", esc(&pretty(c)));
-        }
-        for (title, id, text) in [("Input", "panel-input", &v.input), ("Output", "panel-output", &v.output)] {
+        out.push_str(&tasks(src, v));
+        // A long cause (a stopped ECS task) is folded: the task's parts are shown above.
+        for (title, id, text) in [
+            ("Cause", "panel-cause", &v.cause),
+            ("Input", "panel-input", &v.input),
+            ("Output", "panel-output", &v.output),
+        ] {
             if let Some(t) = text {
-                let _ = write!(out, "<h3>{title}</h3><pre id=\"{id}\">{}</pre>", esc(&pretty(t)));
+                let open = if id == "panel-cause" && t.len() > 300 { "" } else { " open" };
+                let _ = write!(
+                    out,
+                    "<details{open}><summary>{title}</summary><pre id=\"{id}\">{}</pre></details>",
+                    esc(&pretty(t))
+                );
             }
         }
-        out.push_str(&tasks(src, v));
         out.push_str("</aside>");
         out
+    }
+}
+
+/// The SVG drawn at its own size (its `viewBox` width, in CSS pixels), shrunk to fit, never blown up.
+fn sized(svg: String) -> String {
+    let width = svg
+        .split_once("viewBox=\"")
+        .and_then(|(_, rest)| rest.split('"').next())
+        .and_then(|vb| vb.split_whitespace().nth(2)?.parse::<f64>().ok());
+    match width {
+        Some(w) => format!("<div class=\"graph-box\" style=\"max-width: {w:.0}px\">{svg}</div>"),
+        None => svg,
     }
 }
 
