@@ -204,11 +204,12 @@ impl ExecutionView {
         );
         for key in ["error", "cause"] {
             if let Some(v) = d[key].as_str() {
+                let v = &cause_line(v);
                 let _ = write!(
                     out,
                     "<dt>{}</dt><dd><code>{}</code></dd>",
                     if key == "error" { "Error" } else { "Cause" },
-                    esc(&shorten(v, 160))
+                    esc(&shorten(v, 300))
                 );
             }
         }
@@ -295,6 +296,19 @@ impl ExecutionView {
         }
         out.push_str("</aside>");
         out
+    }
+}
+
+/// A cause in one line: a stopped ECS task (a `.sync` task's failure) as its ARN and stop reason, the
+/// rest shortened.
+fn cause_line(cause: &str) -> String {
+    let task: Option<Value> = serde_json::from_str(cause).ok();
+    match task.as_ref().and_then(|t| Some((t["TaskArn"].as_str()?, t))) {
+        Some((arn, t)) => format!(
+            "ECS task {arn} stopped: {} (its containers' exit codes and logs are in the state's panel)",
+            t["StoppedReason"].as_str().unwrap_or("no reason given")
+        ),
+        None => cause.to_owned(),
     }
 }
 
@@ -414,13 +428,14 @@ pub(crate) async fn execution(src: &dyn Source, arn: &str, state: Option<&str>) 
     let panel = view.panel(src, state);
     let body = format!(
         "<div id=\"execution\" data-execution=\"{arn}\" data-status=\"{status}\" data-last-event=\"{last}\">\n\
-         <div id=\"summary\">{summary}</div>\n<div class=\"layout\">\n\
+         <div id=\"summary\">{summary}</div>\n<div class=\"layout\">\n<div class=\"column\">\n\
          <section class=\"graph\" aria-labelledby=\"graph-h\"><h2 id=\"graph-h\">Graph</h2>\n\
-         <p class=\"legend\">{legend}</p>\n<div id=\"graph\">{graph}</div></section>\n{panel}\n</div>\n\
+         <p class=\"legend\">{legend}</p>\n<div id=\"graph\">{graph}</div></section>\n\
          <section aria-labelledby=\"events-h\"><h2 id=\"events-h\">Events</h2>\n\
          <table class=\"events\"><caption>Execution history</caption><thead><tr><th scope=\"col\">ID</th>\
          <th scope=\"col\">Since start</th><th scope=\"col\">Type</th><th scope=\"col\">State</th>\
-         <th scope=\"col\">Detail</th></tr></thead><tbody id=\"events\">\n{events}</tbody></table></section>\n</div>",
+         <th scope=\"col\">Detail</th></tr></thead><tbody id=\"events\">\n{events}</tbody></table></section>\n\
+         </div>\n{panel}\n</div>\n</div>",
         arn = esc(arn),
         status = esc(view.status()),
         last = view.last_event(),

@@ -127,10 +127,9 @@ fn detail_of(event: &Value) -> String {
             .find_map(|k| text_of(d, k).map(|v| if *k == "resource" { v } else { format!("{k}: {v}") }))
             .unwrap_or_default(),
     };
-    let text = match (text_of(d, "resourceType"), text_of(d, "resource"), text.is_empty()) {
-        (Some(t), Some(r), false) if !text.starts_with(&r) && event["type"] == "TaskScheduled" => {
-            format!("{t}:{r} {text}")
-        }
+    // A task's events name their integration as the graph does (`ecs:runTask.sync`).
+    let text = match (text_of(d, "resourceType"), text_of(d, "resource")) {
+        (Some(t), Some(r)) if text == r => format!("{t}:{r}"),
         _ => text,
     };
     shorten(&text, 200)
@@ -348,6 +347,7 @@ mod tests {
         assert_eq!(states, [None, Some("Run"), Some("Run"), Some("Run"), Some("Run"), Some("Run"), None]);
         assert_eq!(t.rows[6].since_ms, 600);
         assert!(t.rows[5].detail.starts_with("States.TaskFailed: {"), "{}", t.rows[5].detail);
+        assert_eq!(t.rows[2].detail, "ecs:runTask.sync");
     }
 
     /// Retried then caught: two attempts, exited after a failure → caught; the Catch's target succeeded;

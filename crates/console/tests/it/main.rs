@@ -121,7 +121,7 @@ async fn the_execution_page_colours_states_from_the_history_and_escapes_user_tex
     let history = f.api("GetExecutionHistory", json!({"executionArn": arn})).await;
     let rows = page.matches("<tr data-event=").count();
     assert_eq!(rows, history["events"].as_array().unwrap().len());
-    assert!(page.contains(&format!("<td>ChoiceStateEntered</td><td>Pick</td>")), "{page}");
+    assert!(page.contains("<td>ChoiceStateEntered</td><td>Pick</td>"), "{page}");
     assert!(page.contains("<td>ExecutionFailed</td><td></td>"), "{page}");
     assert_headings_in_order(&page);
 
