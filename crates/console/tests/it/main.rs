@@ -159,6 +159,19 @@ async fn lists_show_machines_and_executions_filtered_by_status() {
     assert!(failed.contains(">bad-one</a>") && !failed.contains(">good-one</a>"), "{failed}");
     assert!(failed.contains("<option value=\"FAILED\" selected>"), "{failed}");
 
+    // An EXPRESS machine's page: no listing to show (ListExecutions does not list them), not an error.
+    let express = f
+        .api(
+            "CreateStateMachine",
+            json!({"name": "quick", "type": "EXPRESS", "roleArn": "arn:aws:iam::123456789012:role/r",
+                "definition": json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}).to_string()}),
+        )
+        .await;
+    let (status, page) =
+        f.get(&format!("/state-machines/{}", express["stateMachineArn"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("EXPRESS executions are not recorded"), "{page}");
+
     let (status, missing) = f.get(&path_of(&good.replace("good-one", "nope"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     assert!(missing.contains("ExecutionDoesNotExist"), "{missing}");
