@@ -66,6 +66,9 @@
 //! - A 200 answer to a request that writes means its records are committed.
 //! - SendTask* has one implementation ([`send_task`]), shared by the full server and the callback-only
 //!   [`callback_router`] that `sfn run` mounts on an ephemeral port.
+//! - What the console shows is what the API answers: [`Server::api`] runs the same dispatch (and the Logs
+//!   operations) in process, and [`guard_router`] puts the console's pages behind the same `Host`/`Origin`
+//!   rules.
 //!
 //! Modules, in layers: a module names (`use crate::…`) only modules of the layers below it, never one
 //! of its own layer or above (checked by the `layering` test below).

@@ -369,3 +369,33 @@ fn run_open_serves_the_finished_run() {
     let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
     assert_eq!(child.wait().unwrap().code(), Some(1), "the run's exit code (FAILED)");
 }
+
+/// `--no-console` serves no console; `--console-port` picks its port; the two together are a usage error.
+#[test]
+fn serve_console_flags() {
+    let o = crate::sfn(&["serve", "--no-console", "--console-port", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    for (flags, console) in [(&["--no-console"][..], false), (&["--console-port", "0"][..], true)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sfn"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--ecs", "sim"])
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        // Up to the backend line, which follows the console's.
+        for line in lines.by_ref().map_while(Result::ok) {
+            let done = line.contains("ECS backend");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = child.wait();
+        let has = seen.iter().any(|l| l.starts_with("sfn serve: console on http://127.0.0.1:"));
+        assert_eq!(has, console, "{flags:?}: {seen:?}");
+    }
+}
