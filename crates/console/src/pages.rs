@@ -463,17 +463,27 @@ pub(crate) async fn live(
     wait: std::time::Duration,
 ) -> Result<Value, ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
-    loop {
+    // The status every 250 ms, the last event every second: GetExecutionHistory renders the whole history
+    // to answer even one event (0.2 s for 8,000 events on a debug build), DescribeExecution does not.
+    for round in 0u64.. {
         let d = src.call("DescribeExecution", json!({"executionArn": arn})).await?;
-        let last = src
-            .call("GetExecutionHistory", json!({"executionArn": arn, "reverseOrder": true, "maxResults": 1}))
-            .await?["events"][0]["id"]
-            .as_u64()
-            .unwrap_or_default();
-        if d["status"] != "RUNNING" || last != after || tokio::time::Instant::now() >= deadline {
+        let moved = if round % 4 == 0 {
+            let last = src
+                .call(
+                    "GetExecutionHistory",
+                    json!({"executionArn": arn, "reverseOrder": true, "maxResults": 1}),
+                )
+                .await?["events"][0]["id"]
+                .as_u64()
+                .unwrap_or_default();
+            last != after
+        } else {
+            false
+        };
+        if d["status"] != "RUNNING" || moved || tokio::time::Instant::now() >= deadline {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     let view = ExecutionView::read(src, arn).await?;
     Ok(json!({
