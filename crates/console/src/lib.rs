@@ -74,12 +74,16 @@ pub fn execution_url(base: &str, execution_arn: &str) -> String {
 type Params = Query<HashMap<String, String>>;
 
 /// An API error as a page: 404 for what does not exist, else the error's status.
-fn error_page(e: &ApiError) -> Response {
-    let status = if e.code.ends_with("DoesNotExist") || e.code == "ResourceNotFound" {
+fn error_status(e: &ApiError) -> StatusCode {
+    if e.code.ends_with("DoesNotExist") || e.code == "ResourceNotFound" {
         StatusCode::NOT_FOUND
     } else {
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    };
+    }
+}
+
+fn error_page(e: &ApiError) -> Response {
+    let status = error_status(e);
     let body =
         format!("<p class=\"error\"><code>{}</code>: {}</p>", html::esc(&e.code), html::esc(&e.message));
     (status, Html(html::page("Not available", &[], &body))).into_response()
@@ -121,8 +125,7 @@ async fn live(State(c): State<Console>, Path(arn): Path<String>, Query(q): Param
     match pages::live(c.source.as_ref(), &arn, after, state_param(&q), LIVE_WAIT).await {
         Ok(v) => axum::Json(v).into_response(),
         Err(e) => {
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, axum::Json(json!({"error": e.code, "message": e.message}))).into_response()
+            (error_status(&e), axum::Json(json!({"error": e.code, "message": e.message}))).into_response()
         }
     }
 }

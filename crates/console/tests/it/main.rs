@@ -295,3 +295,31 @@ async fn a_finished_run_is_shown_like_a_served_one() {
     let (status, _) = get(path_of("arn:aws:states:us-east-1:123456789012:execution:job:other")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Bad addresses are located errors, never a panic: an ARN that is not one (400 `InvalidArn`, escaped), a
+/// machine that does not exist (404), a panel for a state the machine does not have, a nonsense `after`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_addresses_answer_clear_errors() {
+    let f = fixture();
+    let (status, page) = f.get("/executions/%3Cscript%3Enot-an-arn").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("InvalidArn") && !page.contains("<script>not"), "{page}");
+    let (status, page) =
+        f.get("/state-machines/arn:aws:states:us-east-1:123456789012:stateMachine:missing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
+    assert!(page.contains("StateMachineDoesNotExist"), "{page}");
+
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let machine = f.machine("tiny", def).await;
+    let arn = f.start(&machine, "t1", json!({})).await;
+    f.wait_status(&arn, "SUCCEEDED").await;
+    let (status, panel) = f.get(&format!("{}/panel?state=Nowhere", path_of(&arn))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(panel.contains("State: Nowhere") && panel.contains("Not entered."), "{panel}");
+    let (status, live) = f.get(&format!("{}/live?after=lots", path_of(&arn))).await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(serde_json::from_str::<Value>(&live).unwrap()["status"], "SUCCEEDED");
+    let (status, _) =
+        f.get("/executions/arn:aws:states:us-east-1:123456789012:execution:tiny:nope/live").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "ExecutionDoesNotExist, as the pages answer it");
+}
