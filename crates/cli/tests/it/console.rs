@@ -182,10 +182,32 @@ fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body:
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (head.to_owned(), body.to_owned())
+    // The head, then the body: `Content-Length` bytes when it says (DevTools' server keeps the connection
+    // open), else up to the end.
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).unwrap() == 0 {
+            break;
+        }
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).trim_end().to_owned();
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+    });
+    let mut body = Vec::new();
+    match length {
+        Some(n) => {
+            body.resize(n, 0);
+            s.read_exact(&mut body).unwrap();
+        }
+        None => {
+            s.read_to_end(&mut body).unwrap();
+        }
+    }
+    (head, String::from_utf8(body).unwrap())
 }
 
 /// The `class` of the graph node of `state` in a DOM (`state failed selected`).
@@ -398,4 +420,224 @@ fn serve_console_flags() {
         let has = seen.iter().any(|l| l.starts_with("sfn serve: console on http://127.0.0.1:"));
         assert_eq!(has, console, "{flags:?}: {seen:?}");
     }
+}
+
+/// A page driven over the DevTools protocol: Chromium with `--remote-debugging-port=0`, one WebSocket
+/// (client frames masked, RFC 6455), `Runtime.evaluate` and `Input.dispatchKeyEvent`. Killed on drop;
+/// every read times out, so a hung browser fails the test.
+struct DevTools {
+    child: Child,
+    socket: std::net::TcpStream,
+    next_id: u64,
+    profile: PathBuf,
+}
+
+impl DevTools {
+    fn open(chromium: &Path) -> DevTools {
+        let profile = std::env::temp_dir().join(format!("sfn-devtools-{}-{}", std::process::id(), unique()));
+        let mut child = Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions"])
+            .args(["--remote-debugging-port=0", "--remote-allow-origins=*", "--window-size=1280,900"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("ws://") {
+                    let _ = tx.send(line[at..].trim().to_owned());
+                }
+            }
+        });
+        let Ok(browser) = rx.recv_timeout(BROWSER_TIMEOUT) else {
+            let _ = child.kill();
+            panic!("Chromium printed no DevTools address within {BROWSER_TIMEOUT:?}");
+        };
+        let base = browser.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
+        // The about:blank page's own socket.
+        let (_, list) = request(&format!("http://{base}"), "GET", "/json/list", &[], "");
+        let targets: Value = serde_json::from_str(&list).unwrap();
+        let page = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page")
+            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
+            .expect("no page target")
+            .to_owned();
+        let path = &page[page.find(&base).unwrap() + base.len()..];
+        let mut socket = std::net::TcpStream::connect(&base).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let upgrade = format!(
+            "GET {path} HTTP/1.1\r\nHost: {base}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        socket.write_all(upgrade.as_bytes()).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            socket.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+        DevTools { child, socket, next_id: 1, profile }
+    }
+
+    fn send_frame(&mut self, text: &str) {
+        let mask = [0x5a, 0x13, 0xc4, 0x7e];
+        let mut frame = vec![0x81u8];
+        let n = text.len();
+        if n < 126 {
+            frame.push(0x80 | n as u8);
+        } else if n <= 0xffff {
+            frame.push(0x80 | 126);
+            frame.extend((n as u16).to_be_bytes());
+        } else {
+            frame.push(0x80 | 127);
+            frame.extend((n as u64).to_be_bytes());
+        }
+        frame.extend(mask);
+        frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.socket.write_all(&frame).unwrap();
+    }
+
+    /// One whole message (continuation frames joined).
+    fn read_message(&mut self) -> String {
+        let mut out = Vec::new();
+        loop {
+            let mut h = [0u8; 2];
+            self.socket.read_exact(&mut h).unwrap();
+            let mut n = u64::from(h[1] & 0x7f);
+            if n == 126 {
+                let mut b = [0u8; 2];
+                self.socket.read_exact(&mut b).unwrap();
+                n = u64::from(u16::from_be_bytes(b));
+            } else if n == 127 {
+                let mut b = [0u8; 8];
+                self.socket.read_exact(&mut b).unwrap();
+                n = u64::from_be_bytes(b);
+            }
+            let mut payload = vec![0u8; usize::try_from(n).unwrap()];
+            self.socket.read_exact(&mut payload).unwrap();
+            out.extend(payload);
+            if h[0] & 0x80 != 0 {
+                return String::from_utf8(out).unwrap();
+            }
+        }
+    }
+
+    /// Sends one command and waits for its answer (events in between are skipped).
+    fn command(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send_frame(&json!({"id": id, "method": method, "params": params}).to_string());
+        loop {
+            let message: Value = serde_json::from_str(&self.read_message()).unwrap();
+            if message["id"] == id {
+                assert!(message.get("error").is_none(), "{method}: {message}");
+                return message["result"].clone();
+            }
+        }
+    }
+
+    /// Evaluates `expression` in the page (promises awaited); its value.
+    fn eval(&mut self, expression: &str) -> Value {
+        let r = self.command(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+        );
+        r["result"]["value"].clone()
+    }
+
+    /// Waits (up to 20 s) until `expression` is true in the page.
+    fn wait_for(&mut self, expression: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.eval(expression) != json!(true) {
+            assert!(Instant::now() < deadline, "never true: {expression}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn key(&mut self, key: &str, code: u32) {
+        for kind in ["keyDown", "keyUp"] {
+            let text = if key == "Enter" && kind == "keyDown" { "\r" } else { "" };
+            self.command(
+                "Input.dispatchKeyEvent",
+                json!({"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code, "text": text}),
+            );
+        }
+    }
+}
+
+impl Drop for DevTools {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Keyboard only: Tab reaches the graph's states, Enter on one shows its panel (the script fetches it and
+/// keeps it in the address as `?state=`), and the node says it is the selected one — in Chromium, with
+/// real key events over the DevTools protocol.
+#[test]
+fn keyboard_users_select_a_state_with_tab_and_enter() {
+    let Some(chromium) = chromium("keyboard_users_select_a_state_with_tab_and_enter") else { return };
+    let served = Served::start();
+    let def = json!({"StartAt": "First", "States": {"First": {"Type": "Pass", "Result": {"from": "first"}, "Next": "Second"},
+        "Second": {"Type": "Pass", "Result": {"from": "second"}, "End": true}}});
+    let machine = served.call(
+        "CreateStateMachine",
+        &json!({"name": "two-steps", "definition": def.to_string(), "roleArn": "arn:aws:iam::123456789012:role/sfn"}),
+    )["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let arn =
+        served.call("StartExecution", &json!({"stateMachineArn": machine, "name": "keys"}))["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_eq!(served.wait_until_done(&arn), "SUCCEEDED");
+
+    let mut page = DevTools::open(&chromium);
+    page.command("Page.navigate", json!({"url": sfn_console::execution_url(&served.console, &arn)}));
+    page.wait_for(
+        "document.readyState === 'complete' && !!document.querySelector('#graph g.state[role=button]')",
+    );
+    assert_eq!(
+        page.eval("document.getElementById('panel').dataset.state || null"),
+        Value::Null,
+        "nothing selected yet"
+    );
+    // Tab from the top of the page until a state of the graph has the focus.
+    let mut focused = Value::Null;
+    for _ in 0..40 {
+        page.key("Tab", 9);
+        focused = page.eval(
+            "(document.activeElement.closest('#graph g.state') || {dataset: {}}).dataset.state || null",
+        );
+        if focused == "Second" {
+            break;
+        }
+    }
+    assert_eq!(focused, "Second", "Tab never reached the state Second");
+    page.key("Enter", 13);
+    page.wait_for("document.getElementById('panel').dataset.state === 'Second'");
+    let output = page.eval("document.getElementById('panel-output').textContent");
+    assert!(output.as_str().unwrap().contains("\"from\": \"second\""), "{output}");
+    assert_eq!(page.eval("location.search"), "?state=Second");
+    assert_eq!(
+        page.eval("document.querySelector('#graph g.state[data-state=Second]').getAttribute('aria-pressed')"),
+        "true"
+    );
+    assert_eq!(
+        page.eval("document.querySelector('#graph g.state[data-state=First]').getAttribute('aria-pressed')"),
+        "false"
+    );
 }
