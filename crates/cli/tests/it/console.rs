@@ -1,6 +1,7 @@
 //! The console in a real browser: `sfn serve --ecs local` runs the README's seed `.sync` machine
 //! (`fixtures/seed/run-job.asl.json`, the report-job task definition logging to awslogs) and headless
-//! Chromium opens its pages (`--dump-dom`, `--screenshot`; every run killed after [`BROWSER_TIMEOUT`]).
+//! Chromium opens its pages (`--dump-dom`, `--screenshot`, and for keys and clicks the DevTools protocol
+//! over a hand-written WebSocket client; every browser killed after [`BROWSER_TIMEOUT`] or a 20 s read).
 //!
 //! Chromium is `SFN_TEST_CHROMIUM`, else `chromium`, `chromium-browser` or `google-chrome` on `PATH`
 //! (`.ci/run` installs Debian's `chromium` when missing). Without one these tests fail;
@@ -640,4 +641,34 @@ fn keyboard_users_select_a_state_with_tab_and_enter() {
         page.eval("document.querySelector('#graph g.state[data-state=First]').getAttribute('aria-pressed')"),
         "false"
     );
+}
+
+/// The Stop button in Chromium: the page's own (same-origin) request is accepted, the execution ends
+/// ABORTED with the console's cause, and the page follows it there without a reload.
+#[test]
+fn the_stop_button_in_chromium_aborts_the_execution_and_the_page_follows() {
+    let Some(chromium) = chromium("the_stop_button_in_chromium_aborts_the_execution") else { return };
+    let served = Served::start();
+    let machine = served.create_seed();
+    let arn = served.start_execution(&machine, "to-stop", "echo waiting; sleep 60");
+    let mut page = DevTools::open(&chromium);
+    page.command("Page.navigate", json!({"url": sfn_console::execution_url(&served.console, &arn)}));
+    page.wait_for("document.readyState === 'complete' && !!document.getElementById('stop')");
+    assert_eq!(page.eval("document.getElementById('execution').dataset.status"), "RUNNING");
+    page.eval("document.getElementById('stop').click()");
+    page.wait_for("document.getElementById('execution').dataset.status === 'ABORTED'");
+    assert_eq!(served.status(&arn), "ABORTED");
+    assert_eq!(page.eval("!!document.getElementById('stop')"), false, "the button is gone once it ended");
+    let class = page.eval(&format!(
+        "document.querySelector('#graph g.state[data-state=\"{RUN_STATE}\"]').getAttribute('class')"
+    ));
+    assert!(class.as_str().unwrap().contains("aborted"), "{class}");
+    let history = served.call("GetExecutionHistory", &json!({"executionArn": arn, "maxResults": 1000}));
+    let cause = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "ExecutionAborted")
+        .map(|e| e["executionAbortedEventDetails"]["cause"].clone());
+    assert_eq!(cause, Some(json!("Stopped from the sfn console")));
 }
