@@ -1,7 +1,7 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `ci`: what CI runs (fmt --check, clippy -D warnings, packaging, tests, docs); it makes the test clients
-//!   (`.venv` with boto3/moto/awscli, `.node` with the JavaScript SDK) when they are missing.
+//!   (`.venv` with boto3/moto/awscli, `.node` with the JavaScript SDK, Chromium) when they are missing.
 //! - `bench [N] [M]`: throughput against aws-local-stepfunctions, N concurrent `.sync` tasks on the simulator,
 //!   and the memory `sfn serve` keeps for each of M finished executions (`serve_mem.rs`).
 //! - `bench-serve [M]`: that last figure alone.
@@ -104,7 +104,7 @@ fn package() -> Result<()> {
 }
 
 /// What the tests drive the server with, made once in the workspace when missing: `.venv` (boto3, moto's
-/// server, the AWS CLI) and `.node` (the JavaScript v3 SDK, `@aws-sdk/client-sfn`). Returns the variables
+/// server, the AWS CLI), `.node` (the JavaScript v3 SDK, `@aws-sdk/client-sfn`) and Chromium (a system package). Returns the variables
 /// that point the tests at them; a variable the caller set wins.
 fn test_clients() -> Result<Vec<(&'static str, PathBuf)>> {
     let mut env = Vec::new();
@@ -138,10 +138,22 @@ fn test_clients() -> Result<Vec<(&'static str, PathBuf)>> {
                 ],
             )?;
         }
-        env.push((
-            "SFN_TEST_NODE_MODULES",
-            std::path::absolute(&modules)?,
-        ));
+        env.push(("SFN_TEST_NODE_MODULES", std::path::absolute(&modules)?));
+    }
+    // The console's browser tests: Debian's `chromium` when no Chromium is found (as root, or through sudo).
+    let found = |name: &str| Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success());
+    let skip = std::env::var("SFN_SKIP_CHROMIUM").is_ok_and(|v| v == "1");
+    if !skip
+        && std::env::var_os("SFN_TEST_CHROMIUM").is_none()
+        && !found("chromium")
+        && !found("chromium-browser")
+    {
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let (program, pre): (&str, &[&str]) = if root { ("apt-get", &[]) } else { ("sudo", &["apt-get"]) };
+        run(program, &[pre, &["update", "-qq"]].concat())?;
+        run(program, &[pre, &["install", "-y", "-qq", "chromium"]].concat()).context(
+            "cannot install chromium for the console's browser tests (or set SFN_SKIP_CHROMIUM=1)",
+        )?;
     }
     Ok(env)
 }

@@ -31,7 +31,8 @@ use serde_json::Value;
 /// the table is ARCHITECTURE.md's "Crate graph" (checked).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("sfn-examples", &["sfn"]),
-    ("sfn-cli", &["sfn", "sfn-server"]),
+    ("sfn-cli", &["sfn", "sfn-console", "sfn-server"]),
+    ("sfn-console", &["sfn", "sfn-server"]),
     ("sfn-server", &["sfn-engine", "sfn-patterns", "sfn-asl"]),
     ("sfn", &["sfn-engine", "sfn-ecs", "sfn-iam", "sfn-patterns", "sfn-asl", "sfn-path"]),
     ("sfn-engine", &["sfn-patterns", "sfn-asl", "sfn-path"]),

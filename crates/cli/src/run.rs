@@ -1,5 +1,9 @@
 //! `sfn run DEF [--input JSON|FILE|file://FILE|-] [--ecs local|sim|aws] [--task-definitions DIR] [--history]
-//! [--format json] [--quiet] [--log-dir DIR]`
+//! [--format json] [--quiet] [--log-dir DIR] [--open [--console-port PORT]]`
+//!
+//! `--open` shows the finished run in the console (`sfn-console` over that one run, its containers' log
+//! lines kept as `sfn serve` keeps them): it prints `console: URL` on stderr, opens a browser (`xdg-open`,
+//! `open`; not when `SFN_NO_BROWSER=1`) and serves on loopback until Ctrl-C.
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
@@ -131,6 +135,59 @@ pub(crate) struct RunArgs {
     /// `s3://BUCKET/KEY` is `DIR/BUCKET/KEY`.
     #[arg(long, value_name = "DIR")]
     pub(crate) s3: Option<PathBuf>,
+    /// After the run, show it in the console: serve it on 127.0.0.1, print `console: URL` on stderr, open
+    /// a browser (not when SFN_NO_BROWSER=1) and serve until Ctrl-C.
+    #[arg(long)]
+    pub(crate) open: bool,
+    /// The console's port for --open (default: any free port).
+    #[arg(long, value_name = "PORT", requires = "open")]
+    pub(crate) console_port: Option<u16>,
+}
+
+/// Every line to each of the sinks (`--open`: the terminal and the console's log store).
+#[derive(Debug)]
+struct Tee(Vec<Arc<dyn sfn::ecs::OutputSink>>);
+
+impl sfn::ecs::OutputSink for Tee {
+    fn line(&self, source: &sfn::ecs::OutputSource, line: &sfn::ecs::OutputLine) {
+        for sink in &self.0 {
+            sink.line(source, line);
+        }
+    }
+}
+
+/// `--open`: serves the finished run's console until Ctrl-C, on a runtime of its own (real time, whatever
+/// clock the run had), after printing its URL and asking the desktop to open it.
+fn open_console(finished: sfn_console::Finished, arn: &str, port: Option<u16>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    runtime.block_on(async {
+        let (listener, addr) = crate::serve::bind_console(port.unwrap_or(0)).await?;
+        let url = sfn_console::execution_url(&format!("http://{addr}"), arn);
+        eprintln!("console: {url}");
+        eprintln!("sfn run: serving the console until Ctrl-C");
+        if std::env::var("SFN_NO_BROWSER").is_ok_and(|v| v == "1") {
+            // Tests and scripts: the URL is enough.
+        } else if let Some(opener) = ["xdg-open", "open"].into_iter().find(|o| on_path(o)) {
+            let spawned = std::process::Command::new(opener)
+                .arg(&url)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            if let Err(e) = spawned {
+                eprintln!("sfn run: cannot start {opener}: {e}; open {url} yourself");
+            }
+        }
+        let console = sfn_console::Console::new(Arc::new(finished));
+        console.serve(listener, sfn_server::HostPolicy::loopback(), crate::serve::shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Whether `program` is an executable file in a `PATH` directory.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// The object store `--s3 DIR` names (a folder that must exist).
@@ -176,7 +233,13 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
     }
     .context("cannot start the async runtime")?;
-    runtime.block_on(execute(args, machine, input))
+    let mut finished = None;
+    let code = runtime.block_on(execute(args, machine, input, &mut finished))?;
+    drop(runtime);
+    if let Some((finished, arn)) = finished {
+        open_console(finished, &arn, args.console_port)?;
+    }
+    Ok(code)
 }
 
 /// `--name`: StartExecution's rules — 1 to 80 characters, no white space, no `< > { } [ ]`, no `? *`,
@@ -254,10 +317,16 @@ async fn execute(
     args: &RunArgs,
     machine: sfn::asl::StateMachine,
     (input, input_text): (Value, Option<String>),
+    opened: &mut Option<(sfn_console::Finished, String)>,
 ) -> anyhow::Result<i32> {
     let name = state_machine_name(&args.definition);
     let console = Arc::new(crate::console::Console::new(&args.output));
-    let sink: Arc<dyn sfn::ecs::OutputSink> = console.clone();
+    let mut sink: Arc<dyn sfn::ecs::OutputSink> = console.clone();
+    // `--open`: the containers' awslogs streams kept as `sfn serve` keeps them, for the console's panel.
+    let logs = Arc::new(sfn_server::LogStore::new("us-east-1", "123456789012"));
+    if args.open {
+        sink = Arc::new(Tee(vec![sink, Arc::new(crate::serve::LogSink(logs.clone()))]));
+    }
     let (builder, region) = match crate::integrations::engine_builder(
         &args.ecs,
         &args.mocks,
@@ -311,8 +380,11 @@ async fn execute(
     }
     children.install(engine.clone(), machines);
     let execution_name = args.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let execution =
-        engine.start(&prepared, StartRequest { execution_name, input, role_arn: None, input_text });
+    let shown_input = input_text.clone().unwrap_or_else(|| input.to_string());
+    let execution = engine.start(
+        &prepared,
+        StartRequest { execution_name: execution_name.clone(), input, role_arn: None, input_text },
+    );
     let progress = args.format == RunFormat::Human && std::io::stderr().is_terminal();
     let outcome = if progress { with_progress(&execution).await } else { execution.wait().await };
 
@@ -350,6 +422,27 @@ async fn execute(
                 }
             }
         }
+    }
+    if args.open {
+        let seconds = |ms: i64| json!(ms as f64 / 1000.0);
+        let machine_arn = execution.arn.replacen(":execution:", ":stateMachine:", 1);
+        let machine_arn = machine_arn.rsplit_once(':').map_or(machine_arn.as_str(), |(m, _)| m).to_owned();
+        let mut describe = json!({
+            "executionArn": execution.arn, "stateMachineArn": machine_arn, "name": execution_name,
+            "status": outcome.status.as_str(), "startDate": seconds(execution.start_date.timestamp_millis()),
+            "stopDate": seconds(outcome.stop_date.timestamp_millis()), "input": shown_input,
+        });
+        if let Some(o) = &outcome.output {
+            describe["output"] = json!(o.to_string());
+        }
+        for (key, v) in [("error", &outcome.error), ("cause", &outcome.cause)] {
+            if let Some(v) = v {
+                describe[key] = json!(v);
+            }
+        }
+        let definition = std::fs::read_to_string(&args.definition).unwrap_or_default();
+        let finished = sfn_console::Finished::new(describe, &definition, events(), logs);
+        *opened = Some((finished, execution.arn.clone()));
     }
     Ok(if outcome.status == ExecutionStatus::Succeeded { 0 } else { 1 })
 }

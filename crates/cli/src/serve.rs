@@ -1,6 +1,7 @@
 //! `sfn serve [--listen 127.0.0.1:8083] [--ecs local|sim|aws] [--task-definitions DIR] [--state-dir DIR]
-//! [--hostname NAME]... [--allow-remote [--allow-remote-commands]]`: the Step Functions API for boto3, the
-//! AWS CLI and every AWS SDK.
+//! [--hostname NAME]... [--allow-remote [--allow-remote-commands]] [--console-port PORT | --no-console]`:
+//! the Step Functions API for boto3, the AWS CLI and every AWS SDK, and the console (`sfn-console`) on
+//! its own loopback port, reading the same service in process.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +42,12 @@ pub(crate) struct ServeArgs {
     /// `…:stateMachine:NAME#TestCase` runs that test case's mocked responses.
     #[arg(long)]
     pub(crate) mock_config: Option<PathBuf>,
+    /// The console's port, on 127.0.0.1 (default: the API's port + 1, 8084; 0 when the API's is 0).
+    #[arg(long, value_name = "PORT", conflicts_with = "no_console")]
+    pub(crate) console_port: Option<u16>,
+    /// Do not serve the console.
+    #[arg(long)]
+    pub(crate) no_console: bool,
     /// What a Task with no integration and no mock does (default with a mock configuration: `fail`;
     /// without one, such a machine cannot run here).
     #[arg(long, value_enum)]
@@ -118,7 +125,7 @@ fn announce_task_definitions(ecs: &EcsArgs) {
 /// The local containers' output into the server's CloudWatch Logs store: each line of a container with an
 /// `awslogs` configuration to its stream (`prefix/container/task-id` in its group).
 #[derive(Debug)]
-struct LogSink(Arc<sfn_server::LogStore>);
+pub(crate) struct LogSink(pub(crate) Arc<sfn_server::LogStore>);
 
 impl sfn::ecs::OutputSink for LogSink {
     fn line(&self, source: &sfn::ecs::OutputSource, line: &sfn::ecs::OutputLine) {
@@ -128,8 +135,26 @@ impl sfn::ecs::OutputSink for LogSink {
     }
 }
 
+/// The console's port for an API on `api_port`: `--console-port`, else the next port (0 stays 0: both
+/// ephemeral).
+fn console_port(args: &ServeArgs) -> u16 {
+    args.console_port.unwrap_or(match args.listen.port() {
+        0 => 0,
+        p => p.checked_add(1).unwrap_or(0),
+    })
+}
+
+/// Binds the console on loopback (whatever the API's address: it shows inputs, outputs and logs, and its
+/// Stop button stops executions). Its `Host` names: loopback ones and `--hostname`s.
+pub(crate) async fn bind_console(port: u16) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = sfn_server::bind(addr, false).await?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -181,6 +206,20 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
         let options = sfn_server::ServerOptions { state_dir: args.state_dir.clone(), hosts, mocks };
         let server = sfn_server::Server::open(builder, options)?.with_logs(logs);
         eprintln!("sfn serve: listening on http://{addr}");
+        let (stop_console, console_stopped) = tokio::sync::watch::channel(false);
+        let console = if args.no_console {
+            None
+        } else {
+            let (listener, console_addr) = bind_console(console_port(args)).await?;
+            let hosts = args.hostnames.iter().fold(sfn_server::HostPolicy::loopback(), |p, h| p.allow_host(h));
+            let console = sfn_console::Console::new(Arc::new(server.api()));
+            let mut stopped = console_stopped;
+            let stop = async move {
+                let _ = stopped.changed().await;
+            };
+            eprintln!("sfn serve: console on http://{console_addr}/");
+            Some(tokio::spawn(console.serve(listener, hosts, stop)))
+        };
         eprintln!("sfn serve: ECS backend {}", backend_name(args.ecs.ecs));
         if args.ecs.ecs != EcsBackendKind::Aws {
             announce_task_definitions(&args.ecs);
@@ -192,6 +231,11 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
             );
         }
         server.serve(listener, shutdown_signal()).await?;
+        let _ = stop_console.send(true);
+        if let Some(task) = console {
+            // A page's live update may be waiting: it is not worth waiting for.
+            task.abort();
+        }
         eprintln!("sfn serve: stopped");
         Ok(0)
     })

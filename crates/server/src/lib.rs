@@ -67,6 +67,9 @@
 //! - A 200 answer to a request that writes means its records are committed.
 //! - SendTask* has one implementation ([`send_task`]), shared by the full server and the callback-only
 //!   [`callback_router`] that `sfn run` mounts on an ephemeral port.
+//! - What the console shows is what the API answers: [`Server::api`] runs the same dispatch (and the Logs
+//!   operations) in process, and [`guard_router`] puts the console's pages behind the same `Host`/`Origin`
+//!   rules.
 //!
 //! Modules, in layers: a module names (`use crate::…`) only modules of the layers below it, never one
 //! of its own layer or above (checked by the `layering` test below).
@@ -190,6 +193,12 @@ impl Server {
         &self.service.engine
     }
 
+    /// The API in process: the operations and the logs answered by the same code as over HTTP, for a
+    /// caller in this process (the console) that must read what the API serves.
+    pub fn api(&self) -> Api {
+        Api { service: self.service.clone(), logs: self.logs.clone() }
+    }
+
     /// The API as an axum router (`POST /`), behind the `Host`/`Origin` rules of [`ServerOptions::hosts`].
     pub fn router(&self) -> axum::Router {
         http::router(self.service.clone(), self.logs.clone(), self.hosts.clone())
@@ -217,6 +226,58 @@ impl Server {
     pub async fn flush(&self) -> Result<(), ApiError> {
         self.service.durable().await
     }
+}
+
+/// The server's API called in process ([`Server::api`]): what `POST /` answers, without HTTP. Cheap to
+/// clone; it keeps the server's registry alive, not its listener.
+#[derive(Clone)]
+pub struct Api {
+    service: Arc<service::Service>,
+    logs: Arc<LogStore>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").finish_non_exhaustive()
+    }
+}
+
+impl Api {
+    /// Runs one Step Functions operation (`DescribeExecution`, `StopExecution`, …; the name without the
+    /// `AWSStepFunctions.` prefix) on `input`, exactly as the endpoint answers it: the same errors too.
+    pub async fn call(
+        &self,
+        operation: &str,
+        input: &serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        http::call(&self.service, operation, input).await
+    }
+
+    /// Runs one CloudWatch Logs operation (`GetLogEvents`, `DescribeLogStreams`, `DescribeLogGroups`,
+    /// `FilterLogEvents`; without the `Logs_20140328.` prefix) on the containers' output.
+    pub fn call_logs(
+        &self,
+        operation: &str,
+        input: &serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        self.logs.call(operation, input)
+    }
+}
+
+/// `router` behind `policy`'s `Host`/`Origin` rules (HTTP 403 `AccessDeniedException` before anything
+/// runs), as the API is: for the console's pages on their own port.
+pub fn guard_router(router: axum::Router, policy: HostPolicy) -> axum::Router {
+    guard::guarded(router, Arc::new(policy))
+}
+
+/// Serves `router` on `listener` as the API is served (HTTP/1.1, [`HEADER_READ_TIMEOUT`]) until
+/// `shutdown` resolves, then waits for the requests in flight.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    conn::serve(listener, router, shutdown).await
 }
 
 /// `use crate::…` points down the layers of the crate doc.

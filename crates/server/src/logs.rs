@@ -85,8 +85,8 @@ impl LogStore {
             .unwrap_or_default()
     }
 
-    /// Answers one `Logs_20140328.<op>` request.
-    pub(crate) fn call(&self, op: &str, body: &Value) -> Result<Value, ApiError> {
+    /// Answers one `Logs_20140328.<op>` request (`op` without the prefix), as the endpoint does.
+    pub fn call(&self, op: &str, body: &Value) -> Result<Value, ApiError> {
         let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         let group_name = body
             .get("logGroupName")

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
+mod console;
 mod invalid;
 mod journal;
 mod logs;
