@@ -161,8 +161,11 @@ fn test_clients() -> Result<Vec<(&'static str, PathBuf)>> {
 /// Runs one program and fails when it fails.
 fn run(program: &str, args: &[&str]) -> Result<()> {
     println!("$ {program} {}", args.join(" "));
-    let status =
-        Command::new(program).args(args).status().with_context(|| format!("cannot start {program}"))?;
+    let status = Command::new(program)
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .with_context(|| format!("cannot start {program}"))?;
     if !status.success() {
         bail!("{program} {} failed ({status})", args.join(" "));
     }

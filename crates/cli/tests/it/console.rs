@@ -4,7 +4,7 @@
 //! over a hand-written WebSocket client; every browser killed after [`BROWSER_TIMEOUT`] or a 20 s read).
 //!
 //! Chromium is `SFN_TEST_CHROMIUM`, else `chromium`, `chromium-browser` or `google-chrome` on `PATH`
-//! (`.ci/run` installs Debian's `chromium` when missing). Without one these tests fail;
+//! (`cargo xtask ci` installs Debian's `chromium` when missing). Without one these tests fail;
 //! `SFN_SKIP_CHROMIUM=1` skips them on purpose (a machine without a browser). The screenshot of the
 //! failed run's page is kept under `target/console-artifacts/`.
 

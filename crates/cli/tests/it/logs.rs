@@ -30,7 +30,7 @@ fn aws_logs_get_log_events_reads_a_served_tasks_container_output() {
     let probe = Command::new(&python).args(["-c", "import awscli"]).output();
     assert!(
         probe.as_ref().is_ok_and(|o| o.status.success()),
-        "{} cannot import awscli (`.ci/run` installs it; set SFN_TEST_PYTHON or SFN_SKIP_BOTO3=1)",
+        "{} cannot import awscli (`cargo xtask ci` installs it; set SFN_TEST_PYTHON or SFN_SKIP_BOTO3=1)",
         python.display()
     );
     let dir = std::env::temp_dir().join(format!("sfn-cli-logs-{}-{}", std::process::id(), unique()));

@@ -2,7 +2,7 @@
 //! MockConfigFile example adapted to a Lambda state and an ECS `.sync` state, `fixtures/mocks`), the
 //! `sync-` host prefix, `sfn run --virtual-time`, `sfn mock init` and `sfn test`.
 //!
-//! Python (boto3) comes from `SFN_TEST_PYTHON` (`.ci/run` exports its venv's), else `<workspace>/.venv`,
+//! Python (boto3) comes from `SFN_TEST_PYTHON` (`cargo xtask ci` exports its venv's), else `<workspace>/.venv`,
 //! else `python3`; the AWS CLI is the `aws` beside that Python. Without them these tests fail loudly;
 //! `SFN_SKIP_BOTO3=1` skips the boto3 and AWS CLI ones on purpose.
 
@@ -167,7 +167,7 @@ fn serve_mock_config_with_boto3_happy_retry_catch_hybrid_and_sync() {
 }
 
 /// `node_modules` holding `@aws-sdk/client-sfn`: `SFN_TEST_NODE_MODULES`, else `<workspace>/.node/node_modules`
-/// (what `.ci/run` installs with npm).
+/// (what `cargo xtask ci` installs with npm).
 fn node_modules() -> PathBuf {
     std::env::var_os("SFN_TEST_NODE_MODULES")
         .map(PathBuf::from)
@@ -183,7 +183,7 @@ fn serve_sync_execution_and_test_state_with_the_js_v3_sdk_and_disable_host_prefi
     let modules = node_modules();
     assert!(
         modules.join("@aws-sdk/client-sfn").is_dir(),
-        "no @aws-sdk/client-sfn in {} (`npm install --prefix .node @aws-sdk/client-sfn`, as .ci/run does; \
+        "no @aws-sdk/client-sfn in {} (`npm install --prefix .node @aws-sdk/client-sfn`, as cargo xtask ci does; \
          or SFN_TEST_NODE_MODULES=DIR, or SFN_SKIP_NODE=1)",
         modules.display()
     );

@@ -635,7 +635,7 @@ async fn connection_reset_is_retried_then_surfaces_as_ecs_sdk_client_exception()
 // ---- end to end against moto_server ---------------------------------------------------------------
 
 /// Python with moto (`SFN_TEST_PYTHON`, else the workspace's `.venv`, else `python3`), when it can import
-/// `moto.server`. `.ci/run` installs `moto[server]` and sets `SFN_REQUIRE_MOTO=1`, so CI fails loudly
+/// `moto.server`. `cargo xtask ci` installs `moto[server]` and `.ci/run` sets `SFN_REQUIRE_MOTO=1`, so CI fails loudly
 /// instead of skipping.
 fn moto_python() -> Option<std::path::PathBuf> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -654,7 +654,7 @@ fn moto_python() -> Option<std::path::PathBuf> {
     }
     assert!(
         std::env::var("SFN_REQUIRE_MOTO").as_deref() != Ok("1"),
-        "{} cannot import moto.server >= 5.2.5: `pip install 'moto[server]>=5.2.5'` (see .ci/run)",
+        "{} cannot import moto.server >= 5.2.5: `pip install 'moto[server]>=5.2.5'` (cargo xtask ci installs it in .venv)",
         python.display()
     );
     eprintln!("moto_server_end_to_end: SKIPPED ({} has no moto.server >= 5.2.5)", python.display());

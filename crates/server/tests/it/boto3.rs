@@ -1,4 +1,4 @@
-//! boto3 against the server (`boto3_client.py`). Python comes from `SFN_TEST_PYTHON` (`.ci/run` exports the
+//! boto3 against the server (`boto3_client.py`). Python comes from `SFN_TEST_PYTHON` (`cargo xtask ci` exports the
 //! venv's), else `<workspace>/.venv/bin/python`, else `python3`. Without boto3 the test fails loudly;
 //! `SFN_SKIP_BOTO3=1` skips it on purpose.
 
@@ -26,7 +26,7 @@ async fn boto3_client() {
     match probe {
         Ok(o) if o.status.success() => {}
         Ok(o) => panic!(
-            "{} cannot import boto3 ({}): run .ci/run, or `python3 -m venv .venv && .venv/bin/pip install boto3`, or set SFN_SKIP_BOTO3=1",
+            "{} cannot import boto3 ({}): run cargo xtask ci, or `python3 -m venv .venv && .venv/bin/pip install boto3`, or set SFN_SKIP_BOTO3=1",
             python.display(),
             String::from_utf8_lossy(&o.stderr).trim()
         ),

@@ -41,7 +41,7 @@ fn dot_renders_with_graphviz() {
         .stderr(std::process::Stdio::piped())
         .spawn()
     else {
-        // Graphviz is not installed here (.ci/run installs it): the text checks above still ran.
+        // Without Graphviz (not a test prerequisite) the text checks above still ran.
         eprintln!("note: Graphviz `dot` not found; DOT rendering not checked");
         return;
     };
