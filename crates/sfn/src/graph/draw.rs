@@ -74,10 +74,10 @@ pub(super) fn render(layout: &Layout, status_of: &dyn Fn(&str) -> Option<StateSt
     let states = layout.nodes.iter().filter(|n| matches!(n.kind, NodeKind::State { .. })).count();
     let (w, h) = (num(layout.width), num(layout.height));
     let mut out = String::with_capacity(512 + layout.nodes.len() * 400 + layout.edges.len() * 200);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sfn-graph\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" \
-         height=\"{h}\" role=\"img\" aria-label=\"State machine graph, {states} state{}\">\n",
+         height=\"{h}\" role=\"img\" aria-label=\"State machine graph, {states} state{}\">",
         if states == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "<style>{STYLE}</style>");
