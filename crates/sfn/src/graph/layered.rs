@@ -33,6 +33,8 @@ const DUMMY_GAP: f64 = 12.0;
 const DUMMY_W: f64 = 4.0;
 /// Distance between back-edge lanes, and from the widest box to the first lane.
 pub(super) const LANE_GAP: f64 = 14.0;
+/// Distance between two edges' ends on a border.
+const PORT_GAP: f64 = 22.0;
 /// Barycenter sweeps (each one down or up).
 const ORDER_SWEEPS: usize = 8;
 /// Coordinate sweeps.
@@ -213,14 +215,12 @@ pub(super) fn layout(g: &Graph) -> Placed {
         let point = g.point_ports.get(v).copied().unwrap_or(false);
         for (list, ports) in [(&mut outs[v], &mut out_port), (&mut ins[v], &mut in_port)] {
             list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            // Around the middle, at most PORT_GAP apart, never nearer the corners than the inset.
             let k = list.len() as f64;
             let inset = (w / 4.0).min(16.0);
+            let gap = ((w - 2.0 * inset) / k).min(PORT_GAP);
             for (j, &(_, i)) in list.iter().enumerate() {
-                ports[i] = if point || list.len() == 1 {
-                    x + w / 2.0
-                } else {
-                    x + inset + (w - 2.0 * inset) * (j as f64 + 0.5) / k
-                };
+                ports[i] = if point { x + w / 2.0 } else { x + w / 2.0 + (j as f64 - (k - 1.0) / 2.0) * gap };
             }
         }
     }
