@@ -17,6 +17,8 @@ pub const MAX_NAME_CHARS: usize = 32;
 pub(super) const MAX_LABEL_CHARS: usize = 28;
 /// Estimated width of a character of a 13 px name.
 const CHAR_W: f64 = 7.0;
+/// Estimated width of a character of a Map's or Parallel's bold name.
+const BOLD_CHAR_W: f64 = 7.8;
 /// Estimated width of a character of the smaller second line.
 const SMALL_CHAR_W: f64 = 6.2;
 const MIN_W: f64 = 110.0;
@@ -353,12 +355,13 @@ fn place_labels(edges: &mut [ScopeEdge]) {
 fn state_item(s: &State) -> Item {
     let type_name = s.type_name();
     let name_w = drawn_chars(&s.name, MAX_NAME_CHARS) as f64 * CHAR_W;
+    let bold_w = drawn_chars(&s.name, MAX_NAME_CHARS) as f64 * BOLD_CHAR_W;
     let (detail, inner, size) = match &s.kind {
         StateKind::Map(m) => {
             let inner = scope(&m.processor.states, &m.processor.start_at, true);
             let distributed = m.mode == ProcessorMode::Distributed;
             let tag = if distributed { "Map · Distributed" } else { "Map" };
-            let header_w = name_w.max(tag.len() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
+            let header_w = bold_w.max(tag.chars().count() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
             let w = (inner.size.0 + 2.0 * BOX_PAD).max(header_w).max(MIN_W);
             let h = HEADER_H + inner.size.1 + BOX_PAD;
             let at = ((w - inner.size.0) / 2.0, HEADER_H);
@@ -371,7 +374,7 @@ fn state_item(s: &State) -> Item {
             let col_h = scopes.iter().map(|sc| BRANCH_HEADER_H + sc.size.1 + BRANCH_PAD).fold(0.0, f64::max);
             let cols_w: f64 =
                 scopes.iter().map(col_w).sum::<f64>() + BRANCH_GAP * scopes.len().saturating_sub(1) as f64;
-            let header_w = name_w.max("Parallel".len() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
+            let header_w = bold_w.max("Parallel".len() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
             let w = (cols_w + 2.0 * BOX_PAD).max(header_w).max(MIN_W);
             let h = HEADER_H + col_h + BOX_PAD;
             let mut x = (w - cols_w) / 2.0;
