@@ -75,6 +75,19 @@ fn check_layout(l: &Layout) -> Vec<String> {
         if e.points.iter().any(|&(x, y)| !whole.contains(&Rect { x, y, w: 0.0, h: 0.0 })) {
             bad.push(format!("edge {} -> {} leaves the drawing", label(e.from), label(e.to)));
         }
+        // Between its ends, an edge passes through no box but those its scope is drawn in.
+        let mut around: Vec<usize> = e.scope.map(|s| ancestors(l, s)).unwrap_or_default();
+        around.extend(e.scope);
+        for &p in &e.points[1..e.points.len() - 1] {
+            let strictly_inside = |r: &Rect| {
+                p.0 > r.x + EPS && p.0 < r.right() - EPS && p.1 > r.y + EPS && p.1 < r.bottom() - EPS
+            };
+            if let Some(i) =
+                (0..l.nodes.len()).find(|i| !around.contains(i) && strictly_inside(&l.nodes[*i].rect))
+            {
+                bad.push(format!("edge {} -> {} passes through {}", label(e.from), label(e.to), label(i)));
+            }
+        }
         if !e.back && l.nodes[e.to].layer <= l.nodes[e.from].layer {
             bad.push(format!("forward edge {} -> {} does not go down a layer", label(e.from), label(e.to)));
         }
