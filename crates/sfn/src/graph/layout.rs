@@ -6,7 +6,7 @@
 //! Sizes come from text length, about 7 px a character (no font metrics here); names longer than
 //! [`MAX_NAME_CHARS`] are cut with an ellipsis.
 
-use sfn_asl::{ProcessorMode, State, StateKind, StateMachine, States};
+use sfn_asl::{Dynamic, ProcessorMode, State, StateKind, StateMachine, States, Text, Wait};
 
 use super::layered::{self, Graph};
 use super::{condition_label, task_label};
@@ -88,7 +88,8 @@ pub enum NodeKind {
     State {
         /// The `Type` (`Task`, `Map`, …).
         type_name: &'static str,
-        /// A second line: a Task's integration (`ecs:runTask.sync`), `Distributed` for a distributed Map.
+        /// A second line: a Task's integration (`ecs:runTask.sync`), what a Wait waits for (`5 s`), a Fail's
+        /// error, `Distributed` for a distributed Map.
         detail: Option<String>,
     },
     /// One branch of a Parallel (`Branch 1`, …): a column box inside the Parallel's box.
@@ -351,6 +352,27 @@ fn place_labels(edges: &mut [ScopeEdge]) {
     }
 }
 
+/// What a Wait waits for (`5 s`, `until $.when`) and the error a Fail ends with, shown under the name.
+fn second_line(kind: &StateKind) -> Option<String> {
+    match kind {
+        StateKind::Wait(Wait::Seconds(d)) => Some(match d {
+            Dynamic::Value(n) => format!("{n} s"),
+            Dynamic::Path(p) => format!("{} s", p.source()),
+            Dynamic::Jsonata(_) => "seconds from JSONata".to_owned(),
+        }),
+        StateKind::Wait(Wait::Timestamp(d)) => Some(match d {
+            Dynamic::Value(t) => format!("until {t}"),
+            Dynamic::Path(p) => format!("until {}", p.source()),
+            Dynamic::Jsonata(_) => "until a JSONata time".to_owned(),
+        }),
+        StateKind::Fail(f) => match &f.error {
+            Some(Text::Value(e)) => Some(e.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// A state's box: its size from its text, or from what it holds.
 fn state_item(s: &State) -> Item {
     let type_name = s.type_name();
@@ -396,7 +418,13 @@ fn state_item(s: &State) -> Item {
             let w = (name_w + 2.0 * TEXT_PAD + 2.0 * CHOICE_SLANT).max(MIN_W);
             (None, Inner::None, (w, ONE_LINE_H))
         }
-        _ => (None, Inner::None, ((name_w + 2.0 * TEXT_PAD).max(MIN_W), ONE_LINE_H)),
+        _ => match second_line(&s.kind) {
+            Some(d) => {
+                let detail_w = drawn_chars(&d, MAX_LABEL_CHARS) as f64 * SMALL_CHAR_W;
+                (Some(d), Inner::None, ((name_w.max(detail_w) + 2.0 * TEXT_PAD).max(MIN_W), TWO_LINE_H))
+            }
+            None => (None, Inner::None, ((name_w + 2.0 * TEXT_PAD).max(MIN_W), ONE_LINE_H)),
+        },
     };
     Item {
         kind: NodeKind::State { type_name, detail },

@@ -176,6 +176,7 @@ fn nested_boxes_hold_their_states_and_nothing_overlaps() {
     assert_eq!(groups["Each"], "state not-entered map distributed");
     assert!(svg.contains(">ecs:runTask.sync</text>"), "a Task's integration is its second line");
     assert!(svg.contains("Map · Distributed"));
+    assert!(svg.contains(">JobFailed</text>"), "a Fail shows its error");
     assert!(svg.contains("class=\"edge catch\""));
 }
 
@@ -235,7 +236,9 @@ fn a_polling_loop_is_one_back_edge_around_the_side() {
     let layer = |n: &str| node(&l, n).1.layer;
     assert!(layer("Start job") < layer("Wait") && layer("Wait") < layer("Get status"));
     assert!(layer("Get status") < layer("Done?") && layer("Done?") < layer("Done"));
-    check_svg(&sfn::graph::svg(&m, &|_| None), &m);
+    let svg = sfn::graph::svg(&m, &|_| None);
+    check_svg(&svg, &m);
+    assert!(svg.contains(">5 s</text>"), "a Wait shows how long");
 }
 
 #[test]
