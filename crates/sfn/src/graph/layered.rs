@@ -195,6 +195,7 @@ pub(super) fn layout(g: &Graph) -> Placed {
 
     // Ports: the x of each edge's end on its source's bottom and its target's top.
     let lane_x = |i: usize| content_right + LANE_GAP * (lane_of[i] as f64 + 1.0);
+    let centre = |v: usize| pos[v].0 + lsize[v].0 / 2.0;
     let mut out_port = vec![0.0; g.edges.len()];
     let mut in_port = vec![0.0; g.edges.len()];
     let mut outs: Vec<Vec<(f64, usize)>> = vec![Vec::new(); n];
@@ -204,7 +205,7 @@ pub(super) fn layout(g: &Graph) -> Placed {
             continue;
         }
         let (toward, from) = match &chains[i] {
-            Some(c) => (cx[c.nodes[1]], cx[c.nodes[c.nodes.len() - 2]]),
+            Some(c) => (centre(c.nodes[1]), centre(c.nodes[c.nodes.len() - 2])),
             None => (lane_x(i), lane_x(i)),
         };
         outs[u].push((toward, i));
@@ -219,8 +220,23 @@ pub(super) fn layout(g: &Graph) -> Placed {
             let k = list.len() as f64;
             let inset = (w / 4.0).min(16.0);
             let gap = ((w - 2.0 * inset) / k).min(PORT_GAP);
+            let mid = x + w / 2.0;
+            let spread = |j: usize| if point { mid } else { mid + (j as f64 - (k - 1.0) / 2.0) * gap };
+            // The edge whose other end is right above or below keeps the middle, so a chain stays straight.
+            let straight = list
+                .iter()
+                .enumerate()
+                .filter(|(_, (other, _))| (other - mid).abs() < gap / 2.0)
+                .min_by(|a, b| (a.1.0 - mid).abs().total_cmp(&(b.1.0 - mid).abs()).then(a.0.cmp(&b.0)))
+                .map(|(j, _)| j);
+            let shift = match (straight, list.len()) {
+                (Some(j), n) if n > 1 && !point => {
+                    (mid - spread(j)).clamp(x + inset - spread(0), x + w - inset - spread(n - 1))
+                }
+                _ => 0.0,
+            };
             for (j, &(_, i)) in list.iter().enumerate() {
-                ports[i] = if point { x + w / 2.0 } else { x + w / 2.0 + (j as f64 - (k - 1.0) / 2.0) * gap };
+                ports[i] = spread(j) + shift;
             }
         }
     }
