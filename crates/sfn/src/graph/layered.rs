@@ -605,6 +605,34 @@ mod tests {
     }
 
     #[test]
+    fn long_edges_into_one_node_share_a_trunk_unless_their_bundles_differ() {
+        // A chain 0 → 1 → … → 6; 1 and 2 both jump to 6 (bundle 1, like two Catches), 1 to 5 in bundle 0.
+        let mut edges: Vec<(usize, usize)> = (0..6).map(|i| (i, i + 1)).collect();
+        edges.extend([(1, 6), (2, 6), (1, 5)]);
+        let g = Graph {
+            sizes: vec![(40.0, 20.0); 7],
+            bundle: vec![0, 0, 0, 0, 0, 0, 1, 1, 0],
+            edges,
+            source: Some(0),
+            sink: None,
+            point_ports: vec![false; 7],
+        };
+        let p = layout(&g);
+        assert_eq!(p.layer, vec![0, 1, 2, 3, 4, 5, 6]);
+        // Where each long edge crosses layer 4's band.
+        let at_layer_4 = |e: usize| {
+            let band = p.pos[4].1;
+            p.routes[e].iter().find(|pt| (pt.1 - band).abs() < 1e-9).map(|pt| pt.0)
+        };
+        let (a, b, c) = (at_layer_4(6), at_layer_4(7), at_layer_4(8));
+        assert!(a.is_some() && a == b, "one trunk: {a:?} {b:?}");
+        assert!(c.is_some() && c != a, "another bundle, another line: {c:?} {a:?}");
+        // The trunk does not run through the chain's boxes.
+        let box4 = (p.pos[4].0, p.pos[4].0 + 40.0);
+        assert!(a.is_some_and(|x| x < box4.0 || x > box4.1));
+    }
+
+    #[test]
     fn a_cycle_has_one_back_edge_and_layers_follow_the_rest() {
         // 0 → 1 → 2 → 1, 2 → 3 (sink).
         let g = Graph {
