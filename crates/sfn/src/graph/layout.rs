@@ -310,7 +310,7 @@ fn scope(states: &States, start_at: &str, inner: bool) -> Scope {
             label_at: None,
         })
         .collect();
-    place_labels(&mut edges);
+    place_labels(&mut edges, placed.size.0);
     Scope { size: placed.size, items, edges }
 }
 
@@ -319,8 +319,8 @@ const LABEL_CHAR_W: f64 = 5.6;
 const LABEL_H: f64 = 12.0;
 
 /// Puts each label on its edge's first segment (a back-edge's first horizontal run), at the first of a few
-/// points along it where it overlaps no label placed before (else halfway).
-fn place_labels(edges: &mut [ScopeEdge]) {
+/// points along it where it overlaps no label placed before (else halfway), inside the scope's width.
+fn place_labels(edges: &mut [ScopeEdge], width: f64) {
     const ALONG: [f64; 5] = [0.5, 0.3, 0.7, 0.15, 0.85];
     let mut taken: Vec<Rect> = Vec::new();
     for e in edges.iter_mut() {
@@ -340,6 +340,9 @@ fn place_labels(edges: &mut [ScopeEdge]) {
                 Some((x, y))
             }
         };
+        // Kept within the scope's width (its box, or the drawing) when it fits.
+        let at =
+            |t: f64| at(t).map(|(x, y)| (if w < width { x.clamp(w / 2.0, width - w / 2.0) } else { x }, y));
         let rect_at = |(x, y): (f64, f64)| Rect { x: x - w / 2.0, y: y - LABEL_H / 2.0, w, h: LABEL_H };
         let Some(middle) = at(0.5) else { continue };
         let spot = ALONG

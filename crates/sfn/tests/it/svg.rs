@@ -88,6 +88,13 @@ fn check_layout(l: &Layout) -> Vec<String> {
                 bad.push(format!("edge {} -> {} passes through {}", label(e.from), label(e.to), label(i)));
             }
         }
+        // A label sits in its scope: the box the edge is drawn in, or the drawing.
+        let scope_rect = e.scope.map_or(whole, |s| l.nodes[s].rect);
+        match (&e.label, e.label_at) {
+            (Some(_), Some((x, y))) if scope_rect.contains(&Rect { x, y, w: 0.0, h: 0.0 }) => {}
+            (None, None) => {}
+            (label_text, at) => bad.push(format!("label {label_text:?} at {at:?}, outside {scope_rect:?}")),
+        }
         if !e.back && l.nodes[e.to].layer <= l.nodes[e.from].layer {
             bad.push(format!("forward edge {} -> {} does not go down a layer", label(e.from), label(e.to)));
         }
