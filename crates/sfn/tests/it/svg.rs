@@ -366,6 +366,7 @@ fn every_realworld_definition_renders() {
     files.sort();
     let (mut rendered, mut refused) = (0, 0);
     let mut problems = Vec::new();
+    let mut drawing = std::time::Duration::ZERO;
     for path in &files {
         let text = std::fs::read(path).unwrap();
         // AWS refuses one of them; the rest are deployed machines.
@@ -373,11 +374,15 @@ fn every_realworld_definition_renders() {
             refused += 1;
             continue;
         };
-        check_svg(&sfn::graph::svg(&m, &|_| Some(StateStatus::Succeeded)), &m);
+        let started = std::time::Instant::now();
+        let svg = sfn::graph::svg(&m, &|_| Some(StateStatus::Succeeded));
+        drawing += started.elapsed();
+        check_svg(&svg, &m);
         let file = Path::new(path).file_name().unwrap().to_string_lossy().into_owned();
         problems.extend(check_layout(&sfn::graph::layout(&m)).into_iter().map(|p| format!("{file}: {p}")));
         rendered += 1;
     }
+    eprintln!("{rendered} real-world definitions drawn in {drawing:?}");
     assert_eq!(rendered + refused, files.len());
     assert!(rendered >= 200 && refused <= 1, "{rendered} rendered, {refused} refused");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
