@@ -5,14 +5,19 @@
 //!    index order): an edge to a node on the search's stack is a back-edge (self-loops included).
 //! 2. Layers: the longest path from a source over the remaining DAG (Kahn's order); the sink, when
 //!    given, goes below everything else.
-//! 3. An edge spanning several layers gets a dummy node in each layer it crosses.
+//! 3. An edge spanning several layers gets a dummy node in each layer it crosses; long edges into the same
+//!    node in the same bundle (the Catches into one Fail) share them, one trunk, so dummies grow with
+//!    targets times layers, not edges times layers.
 //! 4. Crossings: barycenter sweeps down and up over the layers, keeping the order with the fewest
 //!    crossings (counted with a Fenwick tree, `O(E log V)` per sweep).
 //! 5. X: each layer is placed closest (least squares) to the mean of its neighbours' centres under the
 //!    order and a minimum gap — isotonic regression by pool-adjacent-violators, `O(n)` per layer —
-//!    in alternating sweeps. Y: layer bands, a node centred in its band.
+//!    in alternating sweeps; a box follows boxes and a trunk follows its own dummies (else a chain of
+//!    Tasks drifts sideways toward its Catch trunk layer after layer). Y: layer bands, a node centred in
+//!    its band.
 //! 6. Routes: a forward edge leaves its node's bottom border and enters the target's top border (ports
-//!    spread along the border in the order of where the edges go), through its dummies' bands; a
+//!    at most `PORT_GAP` apart around the middle, in the order of where the edges go, the one to the
+//!    node right below in the middle), through its dummies' bands; a
 //!    back-edge leaves the bottom, runs in the gap below its layer to a lane at the right of the scope,
 //!    up to the gap above its target and into the target's top. Lanes are shared by back-edges whose
 //!    layer spans do not overlap (interval partitioning).
