@@ -12,7 +12,7 @@ use super::layered::{self, Graph};
 use super::{condition_label, task_label};
 
 /// A name longer than this many characters is cut with an ellipsis (the `<title>` keeps it whole).
-pub const MAX_NAME_CHARS: usize = 32;
+pub const MAX_NAME_CHARS: usize = 48;
 /// An edge label or a Task's integration longer than this is cut too.
 pub(super) const MAX_LABEL_CHARS: usize = 28;
 /// Estimated width of a character of a 13 px name.
