@@ -1,4 +1,4 @@
-//! `sfn graph`, `sfn test-state` and `sfn serve`'s refusals.
+//! `sfn graph` (Mermaid, DOT, SVG), `sfn test-state` and `sfn serve`'s refusals.
 
 use serde_json::{Value, json};
 
@@ -10,7 +10,7 @@ const DEF: &str = r#"{"StartAt":"Shape","States":{
   "Big":{"Type":"Succeed"},"Small":{"Type":"Succeed"}}}"#;
 
 #[test]
-fn graph_prints_mermaid_and_dot() {
+fn graph_prints_mermaid_dot_and_svg() {
     let def = temp_file("m.asl.json", DEF);
     let o = sfn(&["graph", def.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
@@ -19,6 +19,16 @@ fn graph_prints_mermaid_and_dot() {
     assert!(text.contains("Route -->|\"$.sum.total > 10\"| Big"), "{text}");
     let o = sfn(&["graph", def.to_str().unwrap(), "--format", "dot"]);
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("digraph"));
+    let o = sfn(&["graph", def.to_str().unwrap(), "--format", "svg"]);
+    assert_eq!(o.status.code(), Some(0));
+    let svg = String::from_utf8_lossy(&o.stdout);
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
+    assert!(svg.trim_end().ends_with("</svg>"));
+    for state in ["Shape", "Route", "Big", "Small"] {
+        // No statuses from the CLI: every state is not entered.
+        assert_eq!(svg.matches(&format!("data-state=\"{state}\"")).count(), 1, "{state}");
+    }
+    assert_eq!(svg.matches("class=\"state not-entered ").count(), 4);
 }
 
 #[test]

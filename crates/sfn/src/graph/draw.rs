@@ -5,7 +5,8 @@
 //! included (siblings after their Map's or Parallel's group, never inside it, so a status class styles one
 //! state only), with a `<title>` holding the whole name; the root `<svg>` has `viewBox`, `role="img"` and
 //! an `aria-label`. The style sheet is embedded, its selectors under `.sfn-graph` so the document can be
-//! inlined into a page; the running highlight is a static halo (no animation).
+//! inlined into a page; the running highlight is a static halo (no animation), and the same halo, dark, is
+//! the keyboard focus ring (and the ring of a state the page marks `selected`).
 
 use std::fmt::Write as _;
 
@@ -59,7 +60,8 @@ const STYLE: &str = "\
 .sfn-graph .not-entered>.shape{fill:#fff;stroke:#8d99a8}\
 .sfn-graph .state{cursor:pointer}\
 .sfn-graph .state:focus{outline:none}\
-.sfn-graph .state:focus>.shape,.sfn-graph .state.selected>.shape{stroke-width:3.5}\
+.sfn-graph .state:focus>.shape,.sfn-graph .state.selected>.shape{stroke-width:3}\
+.sfn-graph .state:focus>.halo,.sfn-graph .state.selected>.halo{stroke:#033160;stroke-width:2;stroke-opacity:1}\
 .sfn-graph .marker{fill:#414d5c;stroke:#414d5c}\
 .sfn-graph .marker.end{fill:#fff;stroke-width:2}\
 .sfn-graph .marker.end .dot{fill:#414d5c;stroke:none}\
@@ -74,10 +76,10 @@ pub(super) fn render(layout: &Layout, status_of: &dyn Fn(&str) -> Option<StateSt
     let states = layout.nodes.iter().filter(|n| matches!(n.kind, NodeKind::State { .. })).count();
     let (w, h) = (num(layout.width), num(layout.height));
     let mut out = String::with_capacity(512 + layout.nodes.len() * 400 + layout.edges.len() * 200);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sfn-graph\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" \
-         height=\"{h}\" role=\"img\" aria-label=\"State machine graph, {states} state{}\">\n",
+         height=\"{h}\" role=\"img\" aria-label=\"State machine graph, {states} state{}\">",
         if states == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "<style>{STYLE}</style>");

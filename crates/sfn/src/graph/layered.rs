@@ -5,14 +5,19 @@
 //!    index order): an edge to a node on the search's stack is a back-edge (self-loops included).
 //! 2. Layers: the longest path from a source over the remaining DAG (Kahn's order); the sink, when
 //!    given, goes below everything else.
-//! 3. An edge spanning several layers gets a dummy node in each layer it crosses.
+//! 3. An edge spanning several layers gets a dummy node in each layer it crosses; long edges into the same
+//!    node in the same bundle (the Catches into one Fail) share them, one trunk, so dummies grow with
+//!    targets times layers, not edges times layers.
 //! 4. Crossings: barycenter sweeps down and up over the layers, keeping the order with the fewest
 //!    crossings (counted with a Fenwick tree, `O(E log V)` per sweep).
 //! 5. X: each layer is placed closest (least squares) to the mean of its neighbours' centres under the
 //!    order and a minimum gap — isotonic regression by pool-adjacent-violators, `O(n)` per layer —
-//!    in alternating sweeps. Y: layer bands, a node centred in its band.
+//!    in alternating sweeps; a box follows boxes and a trunk follows its own dummies (else a chain of
+//!    Tasks drifts sideways toward its Catch trunk layer after layer). Y: layer bands, a node centred in
+//!    its band.
 //! 6. Routes: a forward edge leaves its node's bottom border and enters the target's top border (ports
-//!    spread along the border in the order of where the edges go), through its dummies' bands; a
+//!    at most `PORT_GAP` apart around the middle, in the order of where the edges go, the one to the
+//!    node right below in the middle), through its dummies' bands; a
 //!    back-edge leaves the bottom, runs in the gap below its layer to a lane at the right of the scope,
 //!    up to the gap above its target and into the target's top. Lanes are shared by back-edges whose
 //!    layer spans do not overlap (interval partitioning).
@@ -33,6 +38,8 @@ const DUMMY_GAP: f64 = 12.0;
 const DUMMY_W: f64 = 4.0;
 /// Distance between back-edge lanes, and from the widest box to the first lane.
 pub(super) const LANE_GAP: f64 = 14.0;
+/// Distance between two edges' ends on a border.
+const PORT_GAP: f64 = 22.0;
 /// Barycenter sweeps (each one down or up).
 const ORDER_SWEEPS: usize = 8;
 /// Coordinate sweeps.
@@ -193,6 +200,7 @@ pub(super) fn layout(g: &Graph) -> Placed {
 
     // Ports: the x of each edge's end on its source's bottom and its target's top.
     let lane_x = |i: usize| content_right + LANE_GAP * (lane_of[i] as f64 + 1.0);
+    let centre = |v: usize| pos[v].0 + lsize[v].0 / 2.0;
     let mut out_port = vec![0.0; g.edges.len()];
     let mut in_port = vec![0.0; g.edges.len()];
     let mut outs: Vec<Vec<(f64, usize)>> = vec![Vec::new(); n];
@@ -202,7 +210,7 @@ pub(super) fn layout(g: &Graph) -> Placed {
             continue;
         }
         let (toward, from) = match &chains[i] {
-            Some(c) => (cx[c.nodes[1]], cx[c.nodes[c.nodes.len() - 2]]),
+            Some(c) => (centre(c.nodes[1]), centre(c.nodes[c.nodes.len() - 2])),
             None => (lane_x(i), lane_x(i)),
         };
         outs[u].push((toward, i));
@@ -213,14 +221,27 @@ pub(super) fn layout(g: &Graph) -> Placed {
         let point = g.point_ports.get(v).copied().unwrap_or(false);
         for (list, ports) in [(&mut outs[v], &mut out_port), (&mut ins[v], &mut in_port)] {
             list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            // Around the middle, at most PORT_GAP apart, never nearer the corners than the inset.
             let k = list.len() as f64;
             let inset = (w / 4.0).min(16.0);
+            let gap = ((w - 2.0 * inset) / k).min(PORT_GAP);
+            let mid = x + w / 2.0;
+            let spread = |j: usize| if point { mid } else { mid + (j as f64 - (k - 1.0) / 2.0) * gap };
+            // The edge whose other end is right above or below keeps the middle, so a chain stays straight.
+            let straight = list
+                .iter()
+                .enumerate()
+                .filter(|(_, (other, _))| (other - mid).abs() < gap / 2.0)
+                .min_by(|a, b| (a.1.0 - mid).abs().total_cmp(&(b.1.0 - mid).abs()).then(a.0.cmp(&b.0)))
+                .map(|(j, _)| j);
+            let shift = match (straight, list.len()) {
+                (Some(j), n) if n > 1 && !point => {
+                    (mid - spread(j)).clamp(x + inset - spread(0), x + w - inset - spread(n - 1))
+                }
+                _ => 0.0,
+            };
             for (j, &(_, i)) in list.iter().enumerate() {
-                ports[i] = if point || list.len() == 1 {
-                    x + w / 2.0
-                } else {
-                    x + inset + (w - 2.0 * inset) * (j as f64 + 0.5) / k
-                };
+                ports[i] = spread(j) + shift;
             }
         }
     }
@@ -586,6 +607,34 @@ mod tests {
         assert_eq!(crossings(&layers, &down, &pos), 1);
         let down = vec![vec![2], vec![3], vec![], vec![]];
         assert_eq!(crossings(&layers, &down, &pos), 0);
+    }
+
+    #[test]
+    fn long_edges_into_one_node_share_a_trunk_unless_their_bundles_differ() {
+        // A chain 0 → 1 → … → 6; 1 and 2 both jump to 6 (bundle 1, like two Catches), 1 to 5 in bundle 0.
+        let mut edges: Vec<(usize, usize)> = (0..6).map(|i| (i, i + 1)).collect();
+        edges.extend([(1, 6), (2, 6), (1, 5)]);
+        let g = Graph {
+            sizes: vec![(40.0, 20.0); 7],
+            bundle: vec![0, 0, 0, 0, 0, 0, 1, 1, 0],
+            edges,
+            source: Some(0),
+            sink: None,
+            point_ports: vec![false; 7],
+        };
+        let p = layout(&g);
+        assert_eq!(p.layer, vec![0, 1, 2, 3, 4, 5, 6]);
+        // Where each long edge crosses layer 4's band.
+        let at_layer_4 = |e: usize| {
+            let band = p.pos[4].1;
+            p.routes[e].iter().find(|pt| (pt.1 - band).abs() < 1e-9).map(|pt| pt.0)
+        };
+        let (a, b, c) = (at_layer_4(6), at_layer_4(7), at_layer_4(8));
+        assert!(a.is_some() && a == b, "one trunk: {a:?} {b:?}");
+        assert!(c.is_some() && c != a, "another bundle, another line: {c:?} {a:?}");
+        // The trunk does not run through the chain's boxes.
+        let box4 = (p.pos[4].0, p.pos[4].0 + 40.0);
+        assert!(a.is_some_and(|x| x < box4.0 || x > box4.1));
     }
 
     #[test]

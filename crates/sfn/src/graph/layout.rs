@@ -6,17 +6,19 @@
 //! Sizes come from text length, about 7 px a character (no font metrics here); names longer than
 //! [`MAX_NAME_CHARS`] are cut with an ellipsis.
 
-use sfn_asl::{ProcessorMode, State, StateKind, StateMachine, States};
+use sfn_asl::{Dynamic, ProcessorMode, State, StateKind, StateMachine, States, Text, Wait};
 
 use super::layered::{self, Graph};
 use super::{condition_label, task_label};
 
 /// A name longer than this many characters is cut with an ellipsis (the `<title>` keeps it whole).
-pub const MAX_NAME_CHARS: usize = 32;
+pub const MAX_NAME_CHARS: usize = 48;
 /// An edge label or a Task's integration longer than this is cut too.
 pub(super) const MAX_LABEL_CHARS: usize = 28;
 /// Estimated width of a character of a 13 px name.
 const CHAR_W: f64 = 7.0;
+/// Estimated width of a character of a Map's or Parallel's bold name.
+const BOLD_CHAR_W: f64 = 7.8;
 /// Estimated width of a character of the smaller second line.
 const SMALL_CHAR_W: f64 = 6.2;
 const MIN_W: f64 = 110.0;
@@ -86,7 +88,8 @@ pub enum NodeKind {
     State {
         /// The `Type` (`Task`, `Map`, …).
         type_name: &'static str,
-        /// A second line: a Task's integration (`ecs:runTask.sync`), `Distributed` for a distributed Map.
+        /// A second line: a Task's integration (`ecs:runTask.sync`), what a Wait waits for (`5 s`), a Fail's
+        /// error, `Distributed` for a distributed Map.
         detail: Option<String>,
     },
     /// One branch of a Parallel (`Branch 1`, …): a column box inside the Parallel's box.
@@ -307,7 +310,7 @@ fn scope(states: &States, start_at: &str, inner: bool) -> Scope {
             label_at: None,
         })
         .collect();
-    place_labels(&mut edges);
+    place_labels(&mut edges, placed.size.0);
     Scope { size: placed.size, items, edges }
 }
 
@@ -316,8 +319,8 @@ const LABEL_CHAR_W: f64 = 5.6;
 const LABEL_H: f64 = 12.0;
 
 /// Puts each label on its edge's first segment (a back-edge's first horizontal run), at the first of a few
-/// points along it where it overlaps no label placed before (else halfway).
-fn place_labels(edges: &mut [ScopeEdge]) {
+/// points along it where it overlaps no label placed before (else halfway), inside the scope's width.
+fn place_labels(edges: &mut [ScopeEdge], width: f64) {
     const ALONG: [f64; 5] = [0.5, 0.3, 0.7, 0.15, 0.85];
     let mut taken: Vec<Rect> = Vec::new();
     for e in edges.iter_mut() {
@@ -337,6 +340,9 @@ fn place_labels(edges: &mut [ScopeEdge]) {
                 Some((x, y))
             }
         };
+        // Kept within the scope's width (its box, or the drawing) when it fits.
+        let at =
+            |t: f64| at(t).map(|(x, y)| (if w < width { x.clamp(w / 2.0, width - w / 2.0) } else { x }, y));
         let rect_at = |(x, y): (f64, f64)| Rect { x: x - w / 2.0, y: y - LABEL_H / 2.0, w, h: LABEL_H };
         let Some(middle) = at(0.5) else { continue };
         let spot = ALONG
@@ -349,16 +355,38 @@ fn place_labels(edges: &mut [ScopeEdge]) {
     }
 }
 
+/// What a Wait waits for (`5 s`, `until $.when`) and the error a Fail ends with, shown under the name.
+fn second_line(kind: &StateKind) -> Option<String> {
+    match kind {
+        StateKind::Wait(Wait::Seconds(d)) => Some(match d {
+            Dynamic::Value(n) => format!("{n} s"),
+            Dynamic::Path(p) => format!("{} s", p.source()),
+            Dynamic::Jsonata(_) => "seconds from JSONata".to_owned(),
+        }),
+        StateKind::Wait(Wait::Timestamp(d)) => Some(match d {
+            Dynamic::Value(t) => format!("until {t}"),
+            Dynamic::Path(p) => format!("until {}", p.source()),
+            Dynamic::Jsonata(_) => "until a JSONata time".to_owned(),
+        }),
+        StateKind::Fail(f) => match &f.error {
+            Some(Text::Value(e)) => Some(e.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// A state's box: its size from its text, or from what it holds.
 fn state_item(s: &State) -> Item {
     let type_name = s.type_name();
     let name_w = drawn_chars(&s.name, MAX_NAME_CHARS) as f64 * CHAR_W;
+    let bold_w = drawn_chars(&s.name, MAX_NAME_CHARS) as f64 * BOLD_CHAR_W;
     let (detail, inner, size) = match &s.kind {
         StateKind::Map(m) => {
             let inner = scope(&m.processor.states, &m.processor.start_at, true);
             let distributed = m.mode == ProcessorMode::Distributed;
             let tag = if distributed { "Map · Distributed" } else { "Map" };
-            let header_w = name_w.max(tag.len() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
+            let header_w = bold_w.max(tag.chars().count() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
             let w = (inner.size.0 + 2.0 * BOX_PAD).max(header_w).max(MIN_W);
             let h = HEADER_H + inner.size.1 + BOX_PAD;
             let at = ((w - inner.size.0) / 2.0, HEADER_H);
@@ -371,7 +399,7 @@ fn state_item(s: &State) -> Item {
             let col_h = scopes.iter().map(|sc| BRANCH_HEADER_H + sc.size.1 + BRANCH_PAD).fold(0.0, f64::max);
             let cols_w: f64 =
                 scopes.iter().map(col_w).sum::<f64>() + BRANCH_GAP * scopes.len().saturating_sub(1) as f64;
-            let header_w = name_w.max("Parallel".len() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
+            let header_w = bold_w.max("Parallel".len() as f64 * SMALL_CHAR_W) + 2.0 * TEXT_PAD;
             let w = (cols_w + 2.0 * BOX_PAD).max(header_w).max(MIN_W);
             let h = HEADER_H + col_h + BOX_PAD;
             let mut x = (w - cols_w) / 2.0;
@@ -393,7 +421,13 @@ fn state_item(s: &State) -> Item {
             let w = (name_w + 2.0 * TEXT_PAD + 2.0 * CHOICE_SLANT).max(MIN_W);
             (None, Inner::None, (w, ONE_LINE_H))
         }
-        _ => (None, Inner::None, ((name_w + 2.0 * TEXT_PAD).max(MIN_W), ONE_LINE_H)),
+        _ => match second_line(&s.kind) {
+            Some(d) => {
+                let detail_w = drawn_chars(&d, MAX_LABEL_CHARS) as f64 * SMALL_CHAR_W;
+                (Some(d), Inner::None, ((name_w.max(detail_w) + 2.0 * TEXT_PAD).max(MIN_W), TWO_LINE_H))
+            }
+            None => (None, Inner::None, ((name_w + 2.0 * TEXT_PAD).max(MIN_W), ONE_LINE_H)),
+        },
     };
     Item {
         kind: NodeKind::State { type_name, detail },

