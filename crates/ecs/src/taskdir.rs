@@ -572,7 +572,10 @@ mod tests {
             String::from_utf8(whole.clone()).unwrap().replace("\"exitCode\": 3", "\"exitCode\": \"3\"");
         std::fs::write(&path, wrong_type).unwrap();
         let e = read_status(&dir).unwrap_err();
-        assert!(e.message.starts_with("is not a task status at events[0]: invalid type: string \"3\""), "{e}");
+        assert!(
+            e.message.starts_with("is not a task status at events[0]: invalid type: string \"3\""),
+            "{e}"
+        );
 
         let future = String::from_utf8(whole).unwrap().replace("\"format\": 1", "\"format\": 7");
         std::fs::write(&path, future).unwrap();
