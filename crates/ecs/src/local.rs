@@ -436,6 +436,9 @@ fn supervisor_said(dir: &Path) -> String {
     if tail.is_empty() { "it said nothing".to_owned() } else { format!("it said: {tail}") }
 }
 
+/// Where a container's lines go.
+type Deliver = Box<dyn Fn(OutputLine) + Send + Sync>;
+
 /// A supervised task as the server sees it: follows its status and output files until it is STOPPED
 /// (then its capacity is released). `child` is the supervisor when this server started it.
 struct Follower {
@@ -443,7 +446,8 @@ struct Follower {
     initial: EcsTask,
     dir: PathBuf,
     child: Option<tokio::process::Child>,
-    tails: Vec<(Tail, Option<Box<dyn Fn(OutputLine) + Send + Sync>>)>,
+    /// Each container's output file, and where its lines go once it started.
+    tails: Vec<(Tail, Option<Deliver>)>,
 }
 
 impl Follower {
@@ -469,7 +473,7 @@ impl Follower {
         }
         for (tail, deliver) in &mut self.tails {
             if let Some(deliver) = deliver {
-                tail.poll(|line| deliver(line));
+                tail.poll(deliver);
             }
         }
     }
