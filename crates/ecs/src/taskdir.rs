@@ -22,7 +22,7 @@
 //! after the task records and before any supervisor starts, so a restarted server answers a repeated
 //! RunTask with the tasks that exist instead of starting new ones.
 
-use std::io::{Read as _, Seek as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -400,7 +400,8 @@ fn decode_line(bytes: &[u8]) -> Option<OutputLine> {
 #[derive(Debug)]
 pub(crate) struct Tail {
     path: PathBuf,
-    offset: u64,
+    /// Open once the file exists; read on from where the last poll stopped.
+    file: Option<std::fs::File>,
     partial: Vec<u8>,
     /// Lines that were not output lines (damage), skipped.
     pub(crate) skipped: u64,
@@ -408,18 +409,19 @@ pub(crate) struct Tail {
 
 impl Tail {
     pub(crate) fn new(path: PathBuf) -> Self {
-        Tail { path, offset: 0, partial: Vec::new(), skipped: 0 }
+        Tail { path, file: None, partial: Vec::new(), skipped: 0 }
     }
 
     /// Reads what was appended since the last poll; a line not yet ended by its newline waits for it.
     pub(crate) fn poll(&mut self, mut f: impl FnMut(OutputLine)) {
-        let Ok(mut file) = std::fs::File::open(&self.path) else { return };
-        if file.seek(std::io::SeekFrom::Start(self.offset)).is_err() {
+        if self.file.is_none() {
+            self.file = std::fs::File::open(&self.path).ok();
+        }
+        let Some(file) = &mut self.file else { return };
+        let mut buf = Vec::new();
+        if file.read_to_end(&mut buf).is_err() {
             return;
         }
-        let mut buf = Vec::new();
-        let Ok(n) = file.read_to_end(&mut buf) else { return };
-        self.offset += n as u64;
         let mut rest = &buf[..];
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             self.partial.extend_from_slice(&rest[..nl]);
