@@ -244,3 +244,22 @@ async fn stop_task_stops_a_supervised_task_and_its_descendants() {
     assert_eq!(t.containers[0].exit_code, Some(143), "SIGTERM: {t:?}");
     assert!(marked(&arn).is_empty(), "{:?}", marked(&arn));
 }
+
+/// Through the engine: a `.sync` state's `TimeoutSeconds` stops a supervised task (StopTask, its stop
+/// file) and every process of it, `setsid` ones included (the suite's orphan check after the execution).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_timeout_stops_a_supervised_task_and_leaves_no_process() {
+    let dir = Dir::new("timeout");
+    let (engine, _) = crate::support::engine(dir.backend());
+    let params = json!({"TaskDefinition": "sleeper", "LaunchType": "FARGATE"});
+    let def =
+        crate::support::machine("arn:aws:states:::ecs:runTask.sync", params, json!({"TimeoutSeconds": 1}));
+    let (o, h) = crate::support::run(&engine, def, json!({})).await;
+    assert_eq!(o.error.as_deref(), Some("States.Timeout"), "{o:?}");
+    let tasks = crate::support::sync_tasks(&h);
+    assert_eq!(tasks.len(), 1);
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.task_dir(&tasks[0].1).join("status.json")).unwrap())
+            .unwrap();
+    assert_eq!(status["status"], "STOPPED", "{status}");
+}
