@@ -489,7 +489,7 @@ impl Follower {
         let status = match taskdir::read_status(&self.dir) {
             Ok(s) => s,
             Err(e) => {
-                lost(&self.local, &format!("the task's status cannot be read: {e}"));
+                self.abandon(&format!("the task's status cannot be read: {e}"));
                 return true;
             }
         };
@@ -517,39 +517,41 @@ impl Follower {
             match taskdir::read_status(&self.dir) {
                 Ok(Some(again)) if again.is_final() => return false,
                 _ => {
-                    let arn = self.initial.task_arn.clone();
-                    let killed = procs::kill_marked(&arn);
-                    let left = if killed > 0 {
-                        format!("; {killed} processes of it were left and killed")
-                    } else {
-                        String::new()
-                    };
-                    lost(
-                        &self.local,
-                        &format!(
-                            "the task's supervisor (pid {}) ended without recording the task's end ({}){left}",
-                            status.supervisor.pid,
-                            supervisor_said(&self.dir)
-                        ),
-                    );
+                    self.abandon(&format!(
+                        "the task's supervisor (pid {}) ended without recording the task's end ({})",
+                        status.supervisor.pid,
+                        supervisor_said(&self.dir)
+                    ));
                     return true;
                 }
             }
         }
+        // The output is complete before the task is STOPPED: a supervisor writes its last status once its
+        // containers' output is all written, and the files are read after the status.
         self.tail(&status);
-        // The output is complete before the task is STOPPED: the last event waits for the last lines.
-        let shown = if done { &status.events[..status.events.len() - 1] } else { &status.events[..] };
-        let partial = Status { events: shown.to_vec(), ..status.clone() };
-        let described = if done { status.describe(&self.initial) } else { partial.describe(&self.initial) };
-        match described {
+        match status.describe(&self.initial) {
             Ok(task) => *self.local.task.lock().unwrap_or_else(|e| e.into_inner()) = task,
             Err(e) => {
                 let path = self.dir.join(taskdir::STATUS_FILE);
-                lost(&self.local, &format!("the task's status cannot be read: {}: {e}", path.display()));
+                self.abandon(&format!("the task's status cannot be read: {}: {e}", path.display()));
                 return true;
             }
         }
         done
+    }
+
+    /// The task cannot be followed (its supervisor is gone, or its status is damaged): a supervisor still
+    /// there is told to stop, whatever is left of the task is killed, and the task is STOPPED with
+    /// `reason` ([`lost`]).
+    fn abandon(&self, reason: &str) {
+        let _ = taskdir::write_atomic(&self.dir.join(taskdir::STOP_FILE), reason.as_bytes());
+        let killed = procs::kill_marked(&self.initial.task_arn);
+        let left = if killed > 0 {
+            format!("; {killed} processes of it were left and killed")
+        } else {
+            String::new()
+        };
+        lost(&self.local, &format!("{reason}{left}"));
     }
 
     async fn run(mut self, state: Arc<Mutex<State>>, usage: Usage) {
