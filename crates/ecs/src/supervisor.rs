@@ -123,10 +123,12 @@ impl TaskHost for FileHost {
 }
 
 async fn run(dir: &Path, record: TaskRecord, status: Status) {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let outputs = (0..record.containers.len())
         .map(|i| {
             let path = taskdir::output_file(dir, i);
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+            // Private, like the task's record: what a container prints may be secret.
+            let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
             if let Err(e) = &file {
                 tracing::error!("cannot write {}: {e}", path.display());
             }
