@@ -158,6 +158,40 @@ async fn a_repeated_client_token_finds_the_task_a_previous_backend_started() {
     assert_eq!(dir.starts(), 2);
 }
 
+/// A server that died after recording a task (and its `ClientToken`) but before its supervisor ran:
+/// the next one, asked again with the token, starts that very task — once. (The first backend's
+/// "supervisor" here is `true`, which exits without starting anything, as a dead server's never ran.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_recorded_but_never_started_is_started_once_by_the_next_backend() {
+    let dir = Dir::new("unstarted");
+    let never = SupervisorCommand { program: "true".into(), args: Vec::new() };
+    let first = LocalBackend::new(tds(&[json!({"family": "job", "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "entryPoint": ["sh", "-c"],
+            "command": [format!("echo started >> {}", dir.0.join("starts").display())]}]})]))
+    .with_state_dir(&dir.0.join("state"), never)
+    .unwrap();
+    let out = first.run_task(&request("job", Some("sfn-def-3-1"))).await.unwrap();
+    let arn = out.tasks[0].task_arn.clone();
+    let t = wait_for(&first, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.stop_code.as_deref(), Some("TaskFailedToStart"), "{t:?}");
+    assert!(t.stopped_reason.unwrap().contains("supervisor exited before it started the task"));
+    assert!(!dir.task_dir(&arn).join("status.json").exists());
+    drop(first);
+
+    let second = dir.backend();
+    let again = second.run_task(&request("job", Some("sfn-def-3-1"))).await.unwrap();
+    assert_eq!(again.tasks[0].task_arn, arn);
+    let t = wait_for(&second, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.containers[0].exit_code, Some(0), "{t:?}");
+    assert_eq!(dir.starts(), 1);
+    // Asked again, it is not started again.
+    let third = dir.backend();
+    wait_for(&third, &arn, EcsTask::is_stopped).await;
+    assert_eq!(third.run_task(&request("job", Some("sfn-def-3-1"))).await.unwrap().tasks[0].task_arn, arn);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(dir.starts(), 1);
+}
+
 /// Damaged files are a clear error for their task — STOPPED with the file and what is wrong in its
 /// reason — never a panic and never MISSING (the task ran); a task id with no directory is MISSING.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
