@@ -94,6 +94,10 @@ enum Command {
     /// In-process throughput of a definition on the simulated ECS backend (for `cargo xtask bench`).
     #[command(hide = true)]
     Bench(bench::BenchArgs),
+    /// The supervisor of one local ECS task (`sfn serve --state-dir DIR --ecs local` starts one per task,
+    /// as container runtimes start a shim per container); not for people.
+    #[command(name = "__supervise", hide = true)]
+    Supervise(serve::SuperviseArgs),
 }
 
 /// Log lines (the server's failed journal commits, a StopTask that failed, …) go to stderr: warnings and errors
@@ -142,6 +146,7 @@ fn main() {
         Command::Mock(args) => mock::run(args),
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Supervise(args) => serve::supervise(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -67,7 +67,8 @@ fn region() -> String {
 /// definitions of `--task-definitions`, else `./task-definitions` when it exists (a server has no
 /// definition file to look beside). Containers of the local backend get `AWS_ENDPOINT_URL_SFN` = this
 /// server, so their SDK calls SendTask* here. With a state directory, the simulator keeps its tasks there
-/// too (`sim-tasks.jsonl`). For `--ecs aws`, the region of ARNs and TaskScheduled events is the one ECS is
+/// too (`sim-tasks.jsonl`), and each local task runs under a supervisor (this binary, `sfn __supervise`)
+/// that keeps its status and output in `DIR/tasks/<task-id>/`, so it outlives the server. For `--ecs aws`, the region of ARNs and TaskScheduled events is the one ECS is
 /// called in.
 pub(crate) async fn engine_builder(
     args: &EcsArgs,
@@ -80,9 +81,41 @@ pub(crate) async fn engine_builder(
     config.callback_endpoint = Some(format!("http://{endpoint}"));
     config.output_sink = Some(Arc::new(LogSink(logs)));
     config.state_dir = state_dir.map(std::path::Path::to_path_buf);
+    if state_dir.is_some() && args.ecs == EcsBackendKind::Local {
+        // Each local task under a supervisor: this binary in its hidden mode (`sfn __supervise DIR`).
+        let program = std::env::current_exe()
+            .map_err(|e| anyhow::anyhow!("cannot find this sfn binary to supervise local tasks: {e}"))?;
+        config.supervisor = Some(sfn::ecs::SupervisorCommand { program, args: vec![SUPERVISE.into()] });
+    }
     let setup = config.build().await?;
     let config = EngineConfig { region: setup.region, ..EngineConfig::default() };
     Ok(Engine::builder().config(config).integration(Arc::new(setup.integration)))
+}
+
+/// The hidden subcommand of a local task's supervisor.
+const SUPERVISE: &str = "__supervise";
+
+/// Arguments of `sfn __supervise`.
+#[derive(Debug, Args)]
+pub(crate) struct SuperviseArgs {
+    /// The task's directory (`STATE_DIR/tasks/<task-id>`).
+    pub(crate) dir: PathBuf,
+}
+
+/// Runs `sfn __supervise DIR`: one local task to its end (`sfn::ecs::supervise`); its stderr is the task's
+/// `supervisor.log`.
+pub(crate) fn supervise(args: &SuperviseArgs) -> anyhow::Result<i32> {
+    match sfn::ecs::supervise(&args.dir) {
+        Ok(sfn::ecs::Supervised::AlreadySupervised) => {
+            eprintln!("sfn __supervise: {} has a supervisor already", args.dir.display());
+            Ok(0)
+        }
+        Ok(_) => Ok(0),
+        Err(e) => {
+            eprintln!("sfn __supervise: {e}");
+            Ok(1)
+        }
+    }
 }
 
 fn backend_name(kind: EcsBackendKind) -> &'static str {

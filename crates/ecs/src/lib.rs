@@ -14,6 +14,9 @@
 //!   failures; FARGATE tasks take none, as on ECS), captured logs, extra environment for callbacks; a
 //!   task's processes are one unit (sfn a child subreaper, descendants tracked from `/proc`): background,
 //!   double-forked and `setsid` children all go when the task stops, SIGTERM then SIGKILL after the grace.
+//!   With a state directory ([`LocalBackend::with_state_dir`]) each task runs under a supervisor process
+//!   ([`supervise`], a hidden mode of the `sfn` binary) that records its status, exit codes and output in
+//!   `STATE_DIR/tasks/<task-id>/`, so a task survives the server and a restarted server adopts it.
 //! - [`SimBackend`]: in-memory and scripted per family, on tokio's clock, with API call counters.
 //! - `AwsBackend` (feature `aws`): Amazon ECS through aws-sdk-ecs and the aws-config default chain — the
 //!   PascalCase request mapped field by field onto the SDK, every RunTask with a `ClientToken`, the SDK's
@@ -47,6 +50,7 @@
 #[cfg(feature = "aws")]
 mod aws;
 mod backend;
+mod containers;
 mod error;
 mod integration;
 mod lifecycle;
@@ -57,7 +61,9 @@ pub mod params;
 mod poller;
 mod procs;
 mod sim;
+mod supervisor;
 mod taskdef;
+mod taskdir;
 
 #[cfg(feature = "aws")]
 pub use aws::AwsBackend;
@@ -65,7 +71,7 @@ pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
 pub use error::{EcsError, SimConfigError, TaskDefinitionError};
 pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
 pub use lifecycle::{DesiredStatus, LastStatus, StopCode};
-pub use local::{Capacity, FARGATE_QUOTA_REASON, LocalBackend};
+pub use local::{Capacity, FARGATE_QUOTA_REASON, LocalBackend, SupervisorCommand};
 pub use model::{
     DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,
 };
@@ -75,6 +81,7 @@ pub use output::{
 };
 pub use poller::{DESCRIBE_BATCH, PollIntervals};
 pub use sim::{SimBackend, SimCounters, SimScript};
+pub use supervisor::{SuperviseError, Supervised, supervise};
 pub use taskdef::{
     ContainerDefinition, EnvVar, LogConfiguration, TaskDefinition, TaskDefinitions, cpu_units, memory_mib,
 };

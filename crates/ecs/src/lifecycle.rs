@@ -166,6 +166,10 @@ ecs_strings! {
         SpotInterruption => "SpotInterruption",
         /// `TerminationNotice`.
         TerminationNotice => "TerminationNotice",
+        /// `InfrastructureHealth` (in the SDKs' `TaskStopCode` enum, e.g. boto3's): the task was stopped
+        /// because of its infrastructure — locally, a supervised task whose supervisor died without
+        /// recording its end, or whose files are damaged.
+        InfrastructureHealth => "InfrastructureHealth",
     }
 }
 
@@ -351,6 +355,51 @@ impl EcsTask {
         self.stopped_at = Some(now);
         self.attachment_status("DELETED");
         self.version += 1;
+    }
+
+    /// STOPPED because what ran it is gone or cannot be read (`InfrastructureHealth`, `reason` says
+    /// which and why): containers that had not exited are STOPPED with that reason and no exit code.
+    pub(crate) fn lost(&mut self, reason: &str, now: i64) {
+        for c in &mut self.containers {
+            if c.last_status != LastStatus::Stopped {
+                c.last_status = LastStatus::Stopped;
+                c.reason.get_or_insert_with(|| reason.to_owned());
+            }
+        }
+        self.stopped(StopCode::InfrastructureHealth, reason, now);
+    }
+
+    /// A task known only by its ARN (its record is damaged): no container, created now.
+    pub(crate) fn damaged(task_arn: &str, cluster_arn: &str) -> EcsTask {
+        EcsTask {
+            task_arn: task_arn.to_owned(),
+            cluster_arn: cluster_arn.to_owned(),
+            task_definition_arn: String::new(),
+            last_status: LastStatus::Provisioning,
+            desired_status: DesiredStatus::Running,
+            launch_type: None,
+            capacity_provider_name: None,
+            platform_version: None,
+            cpu: String::new(),
+            memory: String::new(),
+            started_by: None,
+            group: String::new(),
+            created_at: 0,
+            pull_started_at: None,
+            pull_stopped_at: None,
+            started_at: None,
+            stopping_at: None,
+            stopped_at: None,
+            execution_stopped_at: None,
+            stop_code: None,
+            stopped_reason: None,
+            containers: Vec::new(),
+            overrides: json!({}),
+            tags: Vec::new(),
+            enable_execute_command: false,
+            version: 1,
+            extra: Map::new(),
+        }
     }
 
     /// The ENI attachment's `Status`, for a task that has one.

@@ -12,27 +12,38 @@
 //! task is stopped (StopTask, a state's timeout, StopExecution), every process of the task — background
 //! children, double-forked ones, `setsid` daemons — gets SIGTERM, then SIGKILL after the stop grace, and
 //! the task is STOPPED only once none is left. (A non-essential container that exits leaves its children
-//! to the task's end.)
+//! to the task's end.) That is `containers.rs`, run in this process — or, with a state directory
+//! ([`LocalBackend::with_state_dir`]), in a supervisor process per task (`supervisor.rs`) that outlives
+//! this one: the server then follows each task through its directory (`taskdir.rs`: status, exit codes,
+//! output, a stop file), and a restarted server adopts the tasks it finds there — a running one is
+//! followed again, a finished one reports its recorded outcome, one never started (the server died
+//! first) is started once, and a `ClientToken` finds the tasks it started. A task whose directory exists
+//! is never MISSING: if its supervisor died without recording the end, or its files are damaged, it is
+//! STOPPED (`InfrastructureHealth`) with the cause, naming the file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use nix::sys::signal::Signal;
-use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
-use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name, millis};
+use crate::backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
+use crate::containers::{self, TaskHost, now_ms};
 use crate::error::EcsError;
-use crate::lifecycle::{ESSENTIAL_CONTAINER_EXITED, NewTask, STOPPED_BY_USER, StopCode};
+use crate::lifecycle::NewTask;
 use crate::model::{DescribeOutput, EcsFailure, EcsTask, RunTaskOutput};
-use crate::output::{self, ContainerLog, LogStream, OutputSink, OutputSource, Readers, TaskOutput};
+use crate::output::{
+    self, ContainerLog, LogStream, OutputLine, OutputSink, OutputSource, Readers, TaskOutput,
+};
 use crate::params::RunTaskParams;
-use crate::procs::{self, TASK_ARN_VAR, TaskProcs};
+use crate::procs;
 use crate::taskdef::{ContainerDefinition, TaskDefinition, TaskDefinitions};
+use crate::taskdir::{self, ContainerRun, Event, Status, Tail, TaskDirError, TaskRecord, Usage};
 
 /// Host variables a container process inherits (everything else comes from the task).
 const HOST_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TZ"];
@@ -62,19 +73,41 @@ impl Default for Capacity {
     }
 }
 
+/// The program a supervised task runs under, with its first arguments; the task's directory is added
+/// as the last one, and the program calls [`crate::supervise`] with it (the CLI: the `sfn` binary,
+/// `std::env::current_exe()`, with `__supervise`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorCommand {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments before the task's directory.
+    pub args: Vec<OsString>,
+}
+
+struct Supervised {
+    /// `STATE_DIR/tasks`.
+    tasks_dir: PathBuf,
+    command: SupervisorCommand,
+}
+
 struct LocalTask {
     task: Mutex<EcsTask>,
+    /// In process: StopTask's reason, to its driver.
     stop: watch::Sender<Option<String>>,
-    /// Its containers' output (`output.rs`), and who asked for the task (to label it).
+    /// Its containers' output (`output.rs`), and whose output each container's is (to label it).
     output: Arc<TaskOutput>,
-    asked_by: (Option<String>, Option<String>),
+    sources: Vec<Arc<OutputSource>>,
     sink: Option<Arc<dyn OutputSink>>,
+    /// Supervised: its directory.
+    dir: Option<PathBuf>,
 }
 
 #[derive(Default)]
 struct State {
     used: HashMap<String, (i64, i64)>,
     tasks: HashMap<String, Arc<LocalTask>>,
+    /// Supervised tasks by id.
+    by_id: HashMap<String, Arc<LocalTask>>,
     tokens: HashMap<String, RunTaskOutput>,
 }
 
@@ -90,6 +123,9 @@ pub struct LocalBackend {
     stop_grace: Duration,
     state: Arc<Mutex<State>>,
     sink: Option<Arc<dyn OutputSink>>,
+    supervised: Option<Supervised>,
+    /// The state directory's running tasks were adopted.
+    adopted: AtomicBool,
 }
 
 impl std::fmt::Debug for LocalBackend {
@@ -110,7 +146,23 @@ impl LocalBackend {
             stop_grace: Duration::from_secs(2),
             state: Arc::default(),
             sink: None,
+            supervised: None,
+            adopted: AtomicBool::new(false),
         }
+    }
+
+    /// Runs every task under a supervisor process (`command`) that keeps the task's status, exit codes
+    /// and output in `STATE_DIR/tasks/<task-id>/`, so tasks outlive this process (kill -9 included); a
+    /// backend opened later on the same directory adopts them (see the module doc). Tasks running when
+    /// the last backend stopped are adopted at the first call (or now, inside a Tokio runtime).
+    pub fn with_state_dir(mut self, state_dir: &Path, command: SupervisorCommand) -> std::io::Result<Self> {
+        let tasks_dir = state_dir.join("tasks");
+        std::fs::create_dir_all(&tasks_dir)?;
+        self.supervised = Some(Supervised { tasks_dir, command });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.adopt_running();
+        }
+        Ok(self)
     }
 
     /// Hands every line the containers print to `sink` as it is read (`sfn run` prints them).
@@ -222,27 +274,24 @@ fn argv(c: &ContainerDefinition, params: &RunTaskParams) -> Vec<String> {
     argv
 }
 
-fn exit_code(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt as _;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9))
-}
-
-fn now_ms() -> i64 {
-    millis(chrono::Utc::now())
-}
-
 impl LocalBackend {
-    fn start(
+    /// A new task of `td`: the task as RunTask returns it, and whose output each container's is.
+    fn new_task(
         &self,
         req: &RunTaskRequest,
         td: &TaskDefinition,
         td_arn: &str,
         cluster: &str,
-    ) -> (EcsTask, Arc<LocalTask>) {
-        // Process-wide: two backends in one process never give two tasks one ARN (nor one marker).
+    ) -> (EcsTask, Vec<OutputSource>) {
+        // Process-wide: two backends in one process never give two tasks one ARN (nor one marker). With a
+        // state directory, ids are random: a restarted server must not give a new task an old task's id.
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let task_id = format!("{:08x}{:024x}", std::process::id(), n);
+        let task_id = if self.supervised.is_some() {
+            uuid::Uuid::new_v4().simple().to_string()
+        } else {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            format!("{:08x}{:024x}", std::process::id(), n)
+        };
         let task = EcsTask::provisioning(NewTask {
             req,
             td,
@@ -251,237 +300,391 @@ impl LocalBackend {
             task_id: &task_id,
             created_at: now_ms(),
         });
-        let (stop, _) = watch::channel(None);
-        let local = Arc::new(LocalTask {
-            task: Mutex::new(task.clone()),
-            stop,
-            output: Arc::default(),
-            asked_by: (req.state_name.clone(), req.execution_arn.clone()),
-            sink: self.sink.clone(),
-        });
-        (task, local)
+        let sources = td
+            .container_definitions
+            .iter()
+            .map(|c| OutputSource {
+                task_arn: task.task_arn.clone(),
+                state_name: req.state_name.clone(),
+                execution_arn: req.execution_arn.clone(),
+                container: c.name.clone(),
+                log_stream: LogStream::for_container(c, &task_id),
+            })
+            .collect();
+        (task, sources)
+    }
+
+    /// The containers of a task of `td` as they are started.
+    fn container_runs(
+        &self,
+        td: &TaskDefinition,
+        params: &RunTaskParams,
+        task_id: &str,
+    ) -> Vec<ContainerRun> {
+        td.container_definitions
+            .iter()
+            .map(|c| ContainerRun {
+                name: c.name.clone(),
+                argv: argv(c, params),
+                env: self.env_for(c, params),
+                working_directory: c.working_directory.clone(),
+                essential: c.is_essential(),
+                log_stream: LogStream::for_container(c, task_id),
+            })
+            .collect()
     }
 }
 
 impl LocalTask {
+    fn new(
+        task: EcsTask,
+        sources: Vec<OutputSource>,
+        sink: Option<Arc<dyn OutputSink>>,
+        dir: Option<PathBuf>,
+    ) -> Arc<LocalTask> {
+        let (stop, _) = watch::channel(None);
+        Arc::new(LocalTask {
+            task: Mutex::new(task),
+            stop,
+            output: Arc::default(),
+            sources: sources.into_iter().map(Arc::new).collect(),
+            sink,
+            dir,
+        })
+    }
+
     /// One change of the task as DescribeTasks reports it (a transition of its life cycle).
     fn update(&self, f: impl FnOnce(&mut EcsTask)) {
         f(&mut self.task.lock().unwrap_or_else(|e| e.into_inner()));
     }
+
+    fn snapshot(&self) -> EcsTask {
+        self.task.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What to do with each line of container `i` (an output buffer is made for it now).
+    fn deliver(&self, i: usize) -> impl Fn(OutputLine) + Send + Sync + 'static {
+        let index = self.output.add_container(&self.sources[i].container);
+        output::deliver(self.output.clone(), self.sources[i].clone(), self.sink.clone(), index)
+    }
 }
 
-/// What a task's containers are, once they were started.
-enum Started {
-    /// Every container runs (by index in the task definition).
-    All(Vec<Child>),
-    /// A container could not start (the reason); those started before it.
-    Failed(String, Vec<Child>),
+/// In process: the task DescribeTasks reports and its output buffers.
+impl TaskHost for LocalTask {
+    fn record(&self, event: Event) {
+        self.update(|t| {
+            if let Err(e) = event.apply(t) {
+                tracing::error!(task = %t.task_arn, "{e}");
+            }
+        });
+    }
+
+    fn capture(&self, i: usize, child: &mut tokio::process::Child) -> Readers {
+        output::capture_with(child, self.deliver(i))
+    }
 }
 
-/// Drives one task from PENDING to STOPPED: pull, start the containers, run until an essential container
-/// exits or StopTask, stop every process of the task; then the task's capacity is released.
+/// Runs one task in this process from PENDING to STOPPED; then its capacity is released.
 async fn drive(
     local: Arc<LocalTask>,
-    td: TaskDefinition,
-    params: RunTaskParams,
-    envs: Vec<Vec<(String, String)>>,
+    containers: Vec<ContainerRun>,
     grace: Duration,
     state: Arc<Mutex<State>>,
-    usage: (String, i64, i64),
+    usage: Usage,
 ) {
-    local.update(|t| t.pending(now_ms()));
-    let arn = local.task.lock().unwrap_or_else(|e| e.into_inner()).task_arn.clone();
-    let mut procs = TaskProcs::new(&arn);
-    let stop_rx = local.stop.subscribe();
-    let mut readers = Readers::default();
-    match start_containers(&local, &td, &params, &envs, &arn, &mut procs, &mut readers) {
-        Started::Failed(reason, children) => fail_to_start(&local, children, &mut procs, &reason).await,
-        Started::All(children) => {
-            local.update(|t| t.running(now_ms()));
-            let (code, reason) = run_until_stopped(&local, &td, children, &mut procs, grace, stop_rx).await;
-            // The output is complete before the task is STOPPED (its processes are gone, so are the pipes).
-            readers.finish(KILL_WAIT).await;
-            local.update(|t| t.stopped(code, &reason, now_ms()));
-        }
-    }
+    let arn = local.snapshot().task_arn;
+    let stop = local.stop.subscribe();
+    containers::drive(&*local, &arn, &containers, grace, stop).await;
     release(&state, &usage);
 }
 
-/// Starts every container in order; the first that cannot start fails the task to start. Each container
-/// gets the task's marker ([`TASK_ARN_VAR`]), which neither the task definition nor an override can change.
-fn start_containers(
-    local: &Arc<LocalTask>,
-    td: &TaskDefinition,
-    params: &RunTaskParams,
-    envs: &[Vec<(String, String)>],
-    arn: &str,
-    procs: &mut TaskProcs,
-    readers: &mut Readers,
-) -> Started {
-    procs::become_subreaper();
-    let mut children = Vec::new();
-    for (i, c) in td.container_definitions.iter().enumerate() {
-        let mut env: Vec<(String, String)> =
-            envs[i].iter().filter(|(k, _)| k != TASK_ARN_VAR).cloned().collect();
-        env.push((TASK_ARN_VAR.to_owned(), arn.to_owned()));
-        match spawn(c, params, &env) {
-            Ok(mut child) => {
-                let task_id = arn.rsplit('/').next().unwrap_or(arn);
-                let source = OutputSource {
-                    task_arn: arn.to_owned(),
-                    state_name: local.asked_by.0.clone(),
-                    execution_arn: local.asked_by.1.clone(),
-                    container: c.name.clone(),
-                    log_stream: LogStream::for_container(c, task_id),
-                };
-                readers.extend(output::capture(&local.output, source, local.sink.clone(), &mut child));
-                if let Some(pid) = child.id() {
-                    procs.add_container(pid);
-                }
-                let pid = child.id().map(|p| p.to_string());
-                local.update(|t| t.container_started(i, pid));
-                children.push(child);
-            }
-            Err(reason) => {
-                local.update(|t| t.container_failed_to_start(i, &reason));
-                return Started::Failed(reason, children);
-            }
-        }
-    }
-    Started::All(children)
-}
-
-/// One container's process (argv, never a shell), in its own process group; `Err` is the container's
-/// `CannotStartContainerError` reason.
-fn spawn(c: &ContainerDefinition, params: &RunTaskParams, env: &[(String, String)]) -> Result<Child, String> {
-    let args = argv(c, params);
-    let Some((prog, rest)) = args.split_first() else {
-        return Err(format!("CannotStartContainerError: container {} has no entryPoint or command", c.name));
-    };
-    let mut cmd = Command::new(prog);
-    cmd.args(rest)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    if let Some(dir) = &c.working_directory {
-        cmd.current_dir(dir);
-    }
-    cmd.spawn().map_err(|e| format!("CannotStartContainerError: failed to start {prog}: {e}"))
-}
-
-/// A container could not start: every process of those already started is killed, the task is STOPPED
-/// (`TaskFailedToStart`).
-async fn fail_to_start(
-    local: &Arc<LocalTask>,
-    mut children: Vec<Child>,
-    procs: &mut TaskProcs,
-    reason: &str,
-) {
-    procs.scan();
-    procs.signal(Signal::SIGKILL);
-    for child in &mut children {
-        let _ = child.wait().await;
-    }
-    let give_up = tokio::time::Instant::now() + KILL_WAIT;
-    loop {
-        procs.scan();
-        if procs.is_empty() || tokio::time::Instant::now() >= give_up {
-            break;
-        }
-        procs.signal(Signal::SIGKILL);
-        tokio::time::sleep(procs::SCAN_EVERY).await;
-    }
-    local.update(|t| {
-        let now = now_ms();
-        t.failed_to_start(reason, now, Some(now));
-    });
-}
-
-/// How long processes still there after SIGKILL are waited for before the task is reported STOPPED anyway
-/// (a process in uninterruptible sleep; logged).
-const KILL_WAIT: Duration = Duration::from_secs(5);
-
-/// Waits until an essential container exits or the task is stopped (StopTask), recording the task's
-/// processes meanwhile; then every process of the task gets SIGTERM (those that appear while it stops
-/// too), and SIGKILL after `grace`. Returns, once none is left, the task's stop code and reason.
-async fn run_until_stopped(
-    local: &Arc<LocalTask>,
-    td: &TaskDefinition,
-    children: Vec<Child>,
-    procs: &mut TaskProcs,
-    grace: Duration,
-    mut stop_rx: watch::Receiver<Option<String>>,
-) -> (StopCode, String) {
-    use futures_util::StreamExt as _;
-    let mut waits = futures_util::stream::FuturesUnordered::new();
-    for (i, mut ch) in children.into_iter().enumerate() {
-        waits.push(async move {
-            let status = ch.wait().await;
-            (i, status.map(exit_code).ok(), ch)
-        });
-    }
-    let mut running: HashSet<usize> = (0..td.container_definitions.len()).collect();
-    let mut stop: Option<(StopCode, String)> = None;
-    let mut deadline: Option<tokio::time::Instant> = None;
-    let mut killing = false;
-    let mut tick = tokio::time::interval(procs::SCAN_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Told to stop: every process of the task gets SIGTERM now and SIGKILL at the deadline.
-    let stopping = |stop: &mut Option<(StopCode, String)>, code, reason, procs: &mut TaskProcs| {
-        *stop = Some((code, reason));
-        procs.scan();
-        procs.signal(Signal::SIGTERM);
-        local.update(|t| t.stopping(now_ms()));
-        tokio::time::Instant::now() + grace
-    };
-    loop {
-        if stop.is_some() && running.is_empty() {
-            procs.scan();
-            if procs.is_empty() {
-                break;
-            }
-            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d + KILL_WAIT) {
-                tracing::warn!(task = %local.task.lock().unwrap_or_else(|e| e.into_inner()).task_arn,
-                    left = procs.left(), "processes of a stopped local task survived SIGKILL");
-                break;
-            }
-        }
-        tokio::select! {
-            Some((i, code, _child)) = waits.next() => {
-                running.remove(&i);
-                local.update(|t| t.container_exited(i, code));
-                if stop.is_none() && (td.container_definitions[i].is_essential() || running.is_empty()) {
-                    let reason = ESSENTIAL_CONTAINER_EXITED.to_owned();
-                    deadline = Some(stopping(&mut stop, StopCode::EssentialContainerExited, reason, procs));
-                }
-            }
-            Ok(()) = stop_rx.changed(), if stop.is_none() => {
-                let reason = stop_rx.borrow().clone().unwrap_or_else(|| STOPPED_BY_USER.into());
-                deadline = Some(stopping(&mut stop, StopCode::UserInitiated, reason, procs));
-            }
-            _ = tick.tick() => {
-                procs.scan();
-                if killing || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                    killing = true;
-                    procs.signal(Signal::SIGKILL);
-                } else if stop.is_some() {
-                    procs.signal(Signal::SIGTERM);
-                }
-            }
-        }
-    }
-    stop.unwrap_or_else(|| (StopCode::EssentialContainerExited, ESSENTIAL_CONTAINER_EXITED.into()))
-}
-
-fn release(state: &Arc<Mutex<State>>, usage: &(String, i64, i64)) {
+fn release(state: &Arc<Mutex<State>>, usage: &Usage) {
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(u) = s.used.get_mut(&usage.0) {
         u.0 -= usage.1;
         u.1 -= usage.2;
+    }
+}
+
+fn reserve(state: &Arc<Mutex<State>>, usage: &Usage) {
+    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    let u = s.used.entry(usage.0.clone()).or_default();
+    u.0 += usage.1;
+    u.1 += usage.2;
+}
+
+/// How often a server looks at a supervised task's status and output files.
+const FOLLOW_EVERY: Duration = Duration::from_millis(50);
+
+/// The task ended without its supervisor saying how (it died, or its files are damaged): STOPPED with
+/// `reason`, as ECS stops the tasks of a host it lost; containers that had not exited get the reason and
+/// no exit code (so `.sync` fails the state with the task as cause).
+fn lost(local: &LocalTask, reason: &str) {
+    tracing::error!(task = %local.snapshot().task_arn, "{reason}");
+    local.update(|t| {
+        if !t.is_stopped() {
+            t.lost(reason, now_ms());
+        }
+    });
+}
+
+/// The last lines of a supervisor's standard error, for a reason.
+fn supervisor_said(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join(taskdir::SUPERVISOR_LOG)).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
+    if tail.is_empty() { "it said nothing".to_owned() } else { format!("it said: {tail}") }
+}
+
+/// Where a container's lines go.
+type Deliver = Box<dyn Fn(OutputLine) + Send + Sync>;
+
+/// A supervised task as the server sees it: follows its status and output files until it is STOPPED
+/// (then its capacity is released). `child` is the supervisor when this server started it.
+struct Follower {
+    local: Arc<LocalTask>,
+    initial: EcsTask,
+    dir: PathBuf,
+    child: Option<tokio::process::Child>,
+    /// Each container's output file, and where its lines go once it started.
+    tails: Vec<(Tail, Option<Deliver>)>,
+}
+
+impl Follower {
+    fn new(
+        local: Arc<LocalTask>,
+        initial: EcsTask,
+        dir: PathBuf,
+        child: Option<tokio::process::Child>,
+    ) -> Self {
+        let tails =
+            (0..initial.containers.len()).map(|i| (Tail::new(taskdir::output_file(&dir, i)), None)).collect();
+        Follower { local, initial, dir, child, tails }
+    }
+
+    /// Reads the output appended since the last time, for the containers that started.
+    fn tail(&mut self, status: &Status) {
+        for e in &status.events {
+            if let Event::ContainerStarted { container, .. } = e
+                && let Some((_, deliver @ None)) = self.tails.get_mut(*container)
+            {
+                *deliver = Some(Box::new(self.local.deliver(*container)));
+            }
+        }
+        for (tail, deliver) in &mut self.tails {
+            if let Some(deliver) = deliver {
+                tail.poll(deliver);
+            }
+        }
+    }
+
+    /// True when the supervisor this server started has exited.
+    fn child_exited(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| !matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// One look at the task's files; true once the task is STOPPED.
+    fn step(&mut self) -> bool {
+        let exited = self.child_exited();
+        let status = match taskdir::read_status(&self.dir) {
+            Ok(s) => s,
+            Err(e) => {
+                self.abandon(&format!("the task's status cannot be read: {e}"));
+                return true;
+            }
+        };
+        let Some(status) = status else {
+            if !exited {
+                return false;
+            }
+            // The supervisor ended before it published a status: it never started the task.
+            if matches!(taskdir::read_status(&self.dir), Ok(None)) {
+                let reason = format!(
+                    "CannotStartContainerError: the task's supervisor exited before it started the task ({})",
+                    supervisor_said(&self.dir)
+                );
+                self.local.update(|t| {
+                    let now = now_ms();
+                    t.failed_to_start(&reason, now, Some(now));
+                });
+                return true;
+            }
+            return false;
+        };
+        let done = status.is_final();
+        if !done && !procs::alive(status.supervisor.pid, status.supervisor.start) {
+            // It may have written its last status and exited since: look again.
+            match taskdir::read_status(&self.dir) {
+                Ok(Some(again)) if again.is_final() => return false,
+                _ => {
+                    self.abandon(&format!(
+                        "the task's supervisor (pid {}) ended without recording the task's end ({})",
+                        status.supervisor.pid,
+                        supervisor_said(&self.dir)
+                    ));
+                    return true;
+                }
+            }
+        }
+        // The output is complete before the task is STOPPED: a supervisor writes its last status once its
+        // containers' output is all written, and the files are read after the status.
+        self.tail(&status);
+        match status.describe(&self.initial) {
+            Ok(task) => *self.local.task.lock().unwrap_or_else(|e| e.into_inner()) = task,
+            Err(e) => {
+                let path = self.dir.join(taskdir::STATUS_FILE);
+                self.abandon(&format!("the task's status cannot be read: {}: {e}", path.display()));
+                return true;
+            }
+        }
+        done
+    }
+
+    /// The task cannot be followed (its supervisor is gone, or its status is damaged): a supervisor still
+    /// there is told to stop, whatever is left of the task is killed, and the task is STOPPED with
+    /// `reason` ([`lost`]).
+    fn abandon(&self, reason: &str) {
+        let _ = taskdir::write_atomic(&self.dir.join(taskdir::STOP_FILE), reason.as_bytes());
+        let killed = procs::kill_marked(&self.initial.task_arn);
+        let left = if killed > 0 {
+            format!("; {killed} processes of it were left and killed")
+        } else {
+            String::new()
+        };
+        lost(&self.local, &format!("{reason}{left}"));
+    }
+
+    async fn run(mut self, state: Arc<Mutex<State>>, usage: Usage) {
+        while !self.step() {
+            tokio::time::sleep(FOLLOW_EVERY).await;
+        }
+        release(&state, &usage);
+        // A supervisor of ours exits right after its last status: reap it.
+        if let Some(mut child) = self.child.take() {
+            let _ = tokio::time::timeout(containers::KILL_WAIT, child.wait()).await;
+        }
+    }
+}
+
+impl LocalBackend {
+    fn tasks_dir(&self) -> Option<&Path> {
+        self.supervised.as_ref().map(|s| s.tasks_dir.as_path())
+    }
+
+    /// Starts the supervisor of the task in `dir`.
+    fn spawn_supervisor(&self, dir: &Path) -> Result<tokio::process::Child, String> {
+        let Some(s) = &self.supervised else { return Err("no supervisor command".into()) };
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(taskdir::SUPERVISOR_LOG))
+            .map_err(|e| format!("cannot write {}: {e}", dir.join(taskdir::SUPERVISOR_LOG).display()))?;
+        let mut cmd = tokio::process::Command::new(&s.command.program);
+        cmd.args(&s.command.args)
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(false);
+        cmd.spawn().map_err(|e| format!("cannot start {}: {e}", s.command.program.display()))
+    }
+
+    /// The supervised task `task_id`, from memory or its directory (adopted: followed from now on);
+    /// `None` when it has no directory or no record (RunTask never returned it).
+    fn adopt(&self, task_id: &str) -> Result<Option<Arc<LocalTask>>, TaskDirError> {
+        let Some(tasks_dir) = self.tasks_dir() else { return Ok(None) };
+        if !taskdir::is_task_id(task_id) {
+            return Ok(None);
+        }
+        let dir = tasks_dir.join(task_id);
+        let mut s = self.lock();
+        if let Some(t) = s.by_id.get(task_id) {
+            return Ok(Some(t.clone()));
+        }
+        let Some(record) = taskdir::read_record(&dir)? else { return Ok(None) };
+        let sources = record
+            .containers
+            .iter()
+            .map(|c| OutputSource {
+                task_arn: record.task.task_arn.clone(),
+                state_name: record.state_name.clone(),
+                execution_arn: record.execution_arn.clone(),
+                container: c.name.clone(),
+                log_stream: c.log_stream.clone(),
+            })
+            .collect();
+        let local = LocalTask::new(record.task.clone(), sources, self.sink.clone(), Some(dir.clone()));
+        s.tasks.insert(record.task.task_arn.clone(), local.clone());
+        s.by_id.insert(task_id.to_owned(), local.clone());
+        drop(s);
+        let status = taskdir::read_status(&dir);
+        let child = match &status {
+            // Never started (the server that made it died first): start it now. If a supervisor of that
+            // server is starting meanwhile, only one of them publishes a status and runs the task.
+            Ok(None) => match self.spawn_supervisor(&dir) {
+                Ok(child) => Some(child),
+                Err(e) => {
+                    local.update(|t| {
+                        let now = now_ms();
+                        t.failed_to_start(&format!("CannotStartContainerError: {e}"), now, Some(now));
+                    });
+                    return Ok(Some(local));
+                }
+            },
+            Ok(Some(_)) | Err(_) => None,
+        };
+        let mut follower = Follower::new(local.clone(), record.task.clone(), dir, child);
+        if matches!(&status, Ok(Some(s)) if s.is_final()) || status.is_err() {
+            // Finished while no server watched (or damaged): its outcome and output, once.
+            follower.step();
+            return Ok(Some(local));
+        }
+        reserve(&self.state, &record.usage);
+        tokio::spawn(follower.run(self.state.clone(), record.usage));
+        Ok(Some(local))
+    }
+
+    /// Adopts, once, every task of the state directory that was running when the last server stopped
+    /// (those that finished meanwhile are read when asked for; those never started are started only when
+    /// asked for, so a task no execution knows never runs).
+    fn adopt_running(&self) {
+        let Some(tasks_dir) = self.tasks_dir() else { return };
+        if self.adopted.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(tasks_dir) else { return };
+        for entry in entries.flatten() {
+            let Some(id) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            if !taskdir::is_task_id(&id) {
+                continue;
+            }
+            let running = matches!(taskdir::read_status(&entry.path()), Ok(Some(s)) if !s.is_final());
+            if running && let Err(e) = self.adopt(&id) {
+                tracing::error!("{e}");
+            }
+        }
+    }
+
+    /// A supervised task that cannot be adopted because its files are damaged: STOPPED, with the damage as
+    /// its reason (never MISSING: it ran).
+    fn damaged(&self, arn: &str, cluster: &str, e: &TaskDirError) -> EcsTask {
+        let mut task = EcsTask::damaged(arn, cluster);
+        task.lost(&format!("the task's record cannot be read: {e}"), now_ms());
+        task
+    }
+
+    /// What a RunTask `ClientToken` started before this server (from the state directory).
+    fn tasks_of_token(&self, token: &str) -> Result<Option<RunTaskOutput>, EcsError> {
+        let Some(tasks_dir) = self.tasks_dir() else { return Ok(None) };
+        let server = |e: TaskDirError| EcsError::new("ServerException", e.to_string());
+        let Some(ids) = taskdir::read_token(tasks_dir, token).map_err(server)? else { return Ok(None) };
+        let mut out = RunTaskOutput::default();
+        for id in ids {
+            let Some(local) = self.adopt(&id).map_err(server)? else { continue };
+            let record = taskdir::read_record(&tasks_dir.join(&id)).map_err(server)?;
+            out.tasks.push(record.map_or_else(|| local.snapshot(), |r| r.task));
+        }
+        Ok(Some(out))
     }
 }
 
@@ -492,10 +695,15 @@ impl EcsBackend for LocalBackend {
     }
 
     async fn run_task(&self, req: &RunTaskRequest) -> Result<RunTaskOutput, EcsError> {
-        if let Some(token) = &req.client_token
-            && let Some(out) = self.lock().tokens.get(token)
-        {
-            return Ok(out.clone());
+        self.adopt_running();
+        if let Some(token) = &req.client_token {
+            if let Some(out) = self.lock().tokens.get(token) {
+                return Ok(out.clone());
+            }
+            if let Some(out) = self.tasks_of_token(token)? {
+                self.lock().tokens.insert(token.clone(), out.clone());
+                return Ok(out);
+            }
         }
         let p = &req.params;
         let Some((family, rev, td)) = self.task_definitions.resolve(&p.task_definition) else {
@@ -522,12 +730,14 @@ impl EcsBackend for LocalBackend {
             let (cpu, mem) = td.requirements();
             (cluster.clone(), cpu, mem)
         };
+        let usage = Usage(key.clone(), cpu, mem);
         let capacity = match self.fargate_quota {
             _ if !fargate => *self.clusters.get(cluster_name(&cluster)).unwrap_or(&self.capacity),
             Some(quota) => Capacity { cpu: quota, memory_mib: i64::MAX },
             None => Capacity { cpu: i64::MAX, memory_mib: i64::MAX },
         };
         let mut out = RunTaskOutput::default();
+        let mut started: Vec<(Arc<LocalTask>, Vec<ContainerRun>)> = Vec::new();
         for _ in 0..p.count.unwrap_or(1).clamp(1, 10) {
             {
                 let mut s = self.lock();
@@ -557,35 +767,106 @@ impl EcsBackend for LocalBackend {
                     continue;
                 }
             }
-            let (task, local) = self.start(req, &td, &td_arn, &cluster);
-            self.lock().tasks.insert(task.task_arn.clone(), local.clone());
-            let envs: Vec<_> = td.container_definitions.iter().map(|c| self.env_for(c, p)).collect();
-            tokio::spawn(drive(
-                local,
-                td.clone(),
-                p.clone(),
-                envs,
-                self.stop_grace,
-                self.state.clone(),
-                (key.clone(), cpu, mem),
-            ));
+            let (task, sources) = self.new_task(req, &td, &td_arn, &cluster);
+            let task_id = task.task_arn.rsplit('/').next().unwrap_or_default().to_owned();
+            let runs = self.container_runs(&td, p, &task_id);
+            let mut dir = None;
+            if let Some(tasks_dir) = self.tasks_dir() {
+                // The record is on disk before anyone hears of the task.
+                let task_dir = tasks_dir.join(&task_id);
+                let record = TaskRecord {
+                    format: taskdir::FORMAT,
+                    task: task.clone(),
+                    client_token: req.client_token.clone(),
+                    state_name: req.state_name.clone(),
+                    execution_arn: req.execution_arn.clone(),
+                    stop_grace_ms: u64::try_from(self.stop_grace.as_millis()).unwrap_or(u64::MAX),
+                    usage: usage.clone(),
+                    containers: runs.clone(),
+                };
+                let written = std::fs::create_dir(&task_dir).and_then(|()| {
+                    taskdir::write_atomic(&task_dir.join(taskdir::TASK_FILE), &taskdir::to_json(&record))
+                });
+                if let Err(e) = written {
+                    release(&self.state, &usage);
+                    for (t, _) in &started {
+                        release(&self.state, &usage);
+                        t.update(|t| {
+                            let now = now_ms();
+                            t.failed_to_start("the task was not started", now, Some(now));
+                        });
+                    }
+                    return Err(EcsError::new(
+                        "ServerException",
+                        format!("cannot record the task in {}: {e}", task_dir.display()),
+                    ));
+                }
+                dir = Some(task_dir);
+            }
+            let local = LocalTask::new(task.clone(), sources, self.sink.clone(), dir);
+            let mut s = self.lock();
+            if local.dir.is_some() {
+                s.by_id.insert(task_id, local.clone());
+            }
+            s.tasks.insert(task.task_arn.clone(), local.clone());
+            drop(s);
+            started.push((local, runs));
             out.tasks.push(task);
         }
         if let Some(token) = &req.client_token {
+            if let Some(tasks_dir) = self.tasks_dir() {
+                let ids: Vec<String> = out
+                    .tasks
+                    .iter()
+                    .filter_map(|t| t.task_arn.rsplit('/').next().map(str::to_owned))
+                    .collect();
+                if let Err(e) = taskdir::write_token(tasks_dir, token, &ids) {
+                    tracing::error!("cannot record the ClientToken of tasks {ids:?}: {e}");
+                }
+            }
             self.lock().tokens.insert(token.clone(), out.clone());
+        }
+        for (local, runs) in started {
+            match &local.dir {
+                Some(dir) => match self.spawn_supervisor(dir) {
+                    Ok(child) => {
+                        let initial = local.snapshot();
+                        let follower = Follower::new(local.clone(), initial, dir.clone(), Some(child));
+                        tokio::spawn(follower.run(self.state.clone(), usage.clone()));
+                    }
+                    Err(e) => {
+                        release(&self.state, &usage);
+                        local.update(|t| {
+                            let now = now_ms();
+                            t.failed_to_start(&format!("CannotStartContainerError: {e}"), now, Some(now));
+                        });
+                    }
+                },
+                None => {
+                    tokio::spawn(drive(local, runs, self.stop_grace, self.state.clone(), usage.clone()));
+                }
+            }
         }
         Ok(out)
     }
 
-    async fn describe_tasks(&self, _cluster: &str, arns: &[String]) -> Result<DescribeOutput, EcsError> {
+    async fn describe_tasks(&self, cluster: &str, arns: &[String]) -> Result<DescribeOutput, EcsError> {
         if arns.len() > 100 {
             return Err(EcsError::invalid_parameter("Tasks cannot contain more than 100 elements"));
         }
-        let s = self.lock();
+        self.adopt_running();
         let mut out = DescribeOutput::default();
         for arn in arns {
-            match s.tasks.get(arn) {
-                Some(t) => out.tasks.push(t.task.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+            let known = self.lock().tasks.get(arn).cloned();
+            let task = match known {
+                Some(t) => Some(t.snapshot()),
+                None => match self.adopt(arn.rsplit('/').next().unwrap_or_default()) {
+                    Ok(t) => t.map(|t| t.snapshot()),
+                    Err(e) => Some(self.damaged(arn, cluster, &e)),
+                },
+            };
+            match task {
+                Some(t) => out.tasks.push(t),
                 None => out.failures.push(EcsFailure::missing(arn)),
             }
         }
@@ -593,11 +874,28 @@ impl EcsBackend for LocalBackend {
     }
 
     async fn stop_task(&self, _cluster: &str, arn: &str, reason: &str) -> Result<(), EcsError> {
-        let t = self.lock().tasks.get(arn).cloned();
+        self.adopt_running();
+        let known = self.lock().tasks.get(arn).cloned();
+        let t = match known {
+            Some(t) => Some(t),
+            None => self.adopt(arn.rsplit('/').next().unwrap_or_default()).ok().flatten(),
+        };
         let Some(t) = t else {
             return Err(EcsError::invalid_parameter(format!("The referenced task was not found: {arn}")));
         };
-        t.stop.send_replace(Some(reason.to_owned()));
+        match &t.dir {
+            // Its supervisor looks for the stop file at every scan.
+            Some(dir) if !t.snapshot().is_stopped() => {
+                let path = dir.join(taskdir::STOP_FILE);
+                taskdir::write_atomic(&path, reason.as_bytes()).map_err(|e| {
+                    EcsError::new("ServerException", format!("cannot write {}: {e}", path.display()))
+                })?;
+            }
+            Some(_) => {}
+            None => {
+                t.stop.send_replace(Some(reason.to_owned()));
+            }
+        }
         Ok(())
     }
 

@@ -8,7 +8,11 @@ use crate::params::{RunTaskParams, TaskOverride};
 use crate::taskdef::TaskDefinition;
 
 /// A container of a task.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// serde: the local backend's task records (`taskdir.rs`) in its own camelCase form; the wire shape is
+/// [`EcsContainer::to_json`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EcsContainer {
     /// `ContainerArn`.
     pub container_arn: String,
@@ -34,7 +38,11 @@ pub struct EcsContainer {
 }
 
 /// A task as DescribeTasks describes it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// serde: the local backend's task records (`taskdir.rs`) in its own camelCase form; the wire shape is
+/// [`EcsTask::to_json`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EcsTask {
     /// `TaskArn`.
     pub task_arn: String,

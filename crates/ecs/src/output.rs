@@ -49,7 +49,7 @@ pub struct OutputLine {
 }
 
 /// Where a container's output goes on AWS: a CloudWatch Logs stream of an `awslogs` log configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogStream {
     /// `awslogs-group`.
     pub group: String,
@@ -164,6 +164,21 @@ impl TaskOutput {
             })
             .collect()
     }
+
+    /// A buffer for one more container (its index).
+    pub(crate) fn add_container(&self, name: &str) -> usize {
+        let mut c = self.containers.lock().unwrap_or_else(|e| e.into_inner());
+        c.push((name.to_owned(), OutputBuffer::default()));
+        c.len() - 1
+    }
+
+    /// Keeps a line of container `index`.
+    pub(crate) fn push(&self, index: usize, line: OutputLine) {
+        let mut c = self.containers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, b)) = c.get_mut(index) {
+            b.push(line);
+        }
+    }
 }
 
 /// The reader tasks of one container; [`Readers::finish`] waits until they have read their pipes to the end.
@@ -183,20 +198,28 @@ impl Readers {
     }
 }
 
-/// Starts reading a container's stdout and stderr into `output` (a new buffer for `source.container`) and
-/// `sink`.
-pub(crate) fn capture(
-    output: &Arc<TaskOutput>,
-    source: OutputSource,
+/// What is done with each line of container `index` of `output`: logged at debug, handed to `sink`, kept.
+pub(crate) fn deliver(
+    output: Arc<TaskOutput>,
+    source: Arc<OutputSource>,
     sink: Option<Arc<dyn OutputSink>>,
+    index: usize,
+) -> impl Fn(OutputLine) + Send + Sync + 'static {
+    move |line: OutputLine| {
+        tracing::debug!(container = %source.container, "{}", line.text);
+        if let Some(sink) = &sink {
+            sink.line(&source, &line);
+        }
+        output.push(index, line);
+    }
+}
+
+/// Starts reading a child's stdout and stderr, handing each line to `line` (from the reader tasks).
+pub(crate) fn capture_with(
     child: &mut tokio::process::Child,
+    line: impl Fn(OutputLine) + Send + Sync + 'static,
 ) -> Readers {
-    let index = {
-        let mut c = output.containers.lock().unwrap_or_else(|e| e.into_inner());
-        c.push((source.container.clone(), OutputBuffer::default()));
-        c.len() - 1
-    };
-    let source = Arc::new(source);
+    let line = Arc::new(line);
     let mut readers = Readers::default();
     let pipes: [(Option<Box<dyn AsyncRead + Send + Unpin>>, OutputStream); 2] = [
         (child.stdout.take().map(|p| Box::new(p) as _), OutputStream::Stdout),
@@ -204,16 +227,10 @@ pub(crate) fn capture(
     ];
     for (pipe, stream) in pipes {
         let Some(pipe) = pipe else { continue };
-        let (output, source, sink) = (output.clone(), source.clone(), sink.clone());
+        let line = line.clone();
         readers.0.push(tokio::spawn(async move {
             read_lines(pipe, |text| {
-                let line = OutputLine { stream, text, timestamp: chrono::Utc::now().timestamp_millis() };
-                tracing::debug!(container = %source.container, "{}", line.text);
-                if let Some(sink) = &sink {
-                    sink.line(&source, &line);
-                }
-                let mut c = output.containers.lock().unwrap_or_else(|e| e.into_inner());
-                c[index].1.push(line);
+                line(OutputLine { stream, text, timestamp: chrono::Utc::now().timestamp_millis() });
             })
             .await;
         }));

@@ -117,8 +117,33 @@ fn marked(pid: i32, marker: &[u8]) -> bool {
         .is_ok_and(|env| env.split(|b| *b == 0).any(|entry| entry == marker))
 }
 
-fn me() -> i32 {
+pub(crate) fn me() -> i32 {
     i32::try_from(std::process::id()).unwrap_or(i32::MAX)
+}
+
+/// The start time of process `pid` (with its pid, its identity), if it exists.
+pub(crate) fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|s| s.start)
+}
+
+/// True while the process `pid` that started at `start` runs (a zombie has ended).
+pub(crate) fn alive(pid: i32, start: u64) -> bool {
+    stat(pid).is_some_and(|s| s.start == start && !s.zombie)
+}
+
+/// SIGKILLs every process whose environment carries the marker of `task_arn` (a task whose supervisor
+/// died: its processes have no one left to stop them); returns how many it found.
+pub(crate) fn kill_marked(task_arn: &str) -> usize {
+    let marker = format!("{TASK_ARN_VAR}={task_arn}").into_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    let mut n = 0;
+    for pid in entries.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
+        if pid != me() && marked(pid, &marker) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            n += 1;
+        }
+    }
+    n
 }
 
 /// The processes of one local task: its containers and every descendant recorded while it ran.

@@ -54,8 +54,13 @@ pub struct EcsConfig {
     /// configuration names one.
     pub region: String,
     /// With the sim backend, keep the simulated tasks in `sim-tasks.jsonl` here, so they outlive the
-    /// process like the executions that wait for them.
+    /// process like the executions that wait for them; with the local backend and a
+    /// [`EcsConfig::supervisor`], run each task under a supervisor that keeps its status and output in
+    /// `tasks/<task-id>/` here ([`LocalBackend::with_state_dir`]).
     pub state_dir: Option<PathBuf>,
+    /// The program a local task's supervisor is (the CLI: the `sfn` binary, `sfn __supervise DIR`); used
+    /// with a [`EcsConfig::state_dir`] only. None: local tasks run inside this process.
+    pub supervisor: Option<SupervisorCommand>,
     /// Where the local backend's containers' output goes, line by line, as it is read (`sfn run` prints
     /// it); it is kept per task either way ([`LocalBackend::logs`]).
     pub output_sink: Option<Arc<dyn OutputSink>>,
@@ -77,6 +82,7 @@ impl Default for EcsConfig {
             extra_env: Vec::new(),
             region: "us-east-1".to_owned(),
             state_dir: None,
+            supervisor: None,
             output_sink: None,
             clusters: Vec::new(),
             fargate_vcpu_quota: None,
@@ -184,6 +190,11 @@ impl EcsConfig {
                 }
                 if let Some(quota) = self.fargate_vcpu_quota {
                     local = local.with_fargate_vcpu_quota(quota);
+                }
+                if let (Some(dir), Some(command)) = (&self.state_dir, &self.supervisor) {
+                    local = local
+                        .with_state_dir(dir, command.clone())
+                        .map_err(|source| SetupError::StateDir { path: dir.display().to_string(), source })?;
                 }
                 EcsIntegration::new(Arc::new(local))
             }

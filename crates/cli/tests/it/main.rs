@@ -12,6 +12,7 @@ mod output;
 mod realworld;
 mod run;
 mod s3;
+mod supervisor;
 mod test_state;
 mod tools;
 mod validate;

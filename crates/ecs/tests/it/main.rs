@@ -12,4 +12,6 @@ mod output;
 mod procs;
 mod security;
 mod sim;
+#[cfg(target_os = "linux")]
+mod supervised;
 mod support;

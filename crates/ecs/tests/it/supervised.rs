@@ -1,0 +1,299 @@
+//! The local backend with a state directory: every task under a supervisor process (`supervise`), and a
+//! second backend on the same directory — as a restarted server — adopting what the first one started.
+//!
+//! The supervisor program of these tests is this test binary, re-run as `supervised::supervisor_child`
+//! with [`SUPERVISE`] among its arguments and the task's directory as the last one (the crate does not
+//! assume it runs inside the `sfn` binary; the CLI's end-to-end tests run the real one).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sfn_ecs::params::RunTaskParams;
+use sfn_ecs::{EcsBackend, EcsTask, LocalBackend, RunTaskRequest, SupervisorCommand};
+
+use crate::support::tds;
+
+/// The argument that makes `supervisor_child` a supervisor.
+const SUPERVISE: &str = "SFN-ECS-IT-SUPERVISE";
+
+/// A supervisor (a no-op unless this binary was started as one by [`command`]).
+#[test]
+fn supervisor_child() {
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == SUPERVISE) {
+        return;
+    }
+    let dir = PathBuf::from(args.last().unwrap());
+    let code = match sfn_ecs::supervise(&dir) {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn command() -> SupervisorCommand {
+    SupervisorCommand {
+        program: std::env::current_exe().unwrap(),
+        args: ["supervised::supervisor_child", "--exact", "--nocapture", "--test-threads=1", SUPERVISE]
+            .map(Into::into)
+            .to_vec(),
+    }
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("sfn-ecs-supervised-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn starts(&self) -> usize {
+        std::fs::read_to_string(self.0.join("starts")).unwrap_or_default().lines().count()
+    }
+
+    fn backend(&self) -> Arc<LocalBackend> {
+        let script = format!("echo started >> {}; sleep 0.5", self.0.join("starts").display());
+        let defs = tds(&[
+            json!({"family": "job", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app",
+                "image": "busybox", "entryPoint": ["sh", "-c"], "command": [script]}]}),
+            json!({"family": "sleeper", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app",
+                "image": "busybox", "entryPoint": ["sh", "-c"], "command": ["sleep 300 & setsid sleep 301 & wait"]}]}),
+        ]);
+        let b = LocalBackend::new(defs)
+            .with_stop_grace(Duration::from_millis(500))
+            .with_state_dir(&self.0.join("state"), command())
+            .unwrap();
+        Arc::new(b)
+    }
+
+    fn task_dir(&self, arn: &str) -> PathBuf {
+        self.0.join("state/tasks").join(arn.rsplit('/').next().unwrap())
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn request(family: &str, token: Option<&str>) -> RunTaskRequest {
+    RunTaskRequest {
+        params: RunTaskParams::parse(&json!({"TaskDefinition": family, "LaunchType": "FARGATE"})).unwrap(),
+        client_token: token.map(str::to_owned),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        ..RunTaskRequest::default()
+    }
+}
+
+const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/default";
+
+async fn describe(b: &LocalBackend, arn: &str) -> sfn_ecs::DescribeOutput {
+    b.describe_tasks(CLUSTER, &[arn.to_owned()]).await.unwrap()
+}
+
+async fn wait_for(b: &LocalBackend, arn: &str, f: impl Fn(&EcsTask) -> bool) -> EcsTask {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        let d = describe(b, arn).await;
+        assert!(d.failures.is_empty(), "{:?}", d.failures);
+        if f(&d.tasks[0]) {
+            return d.tasks[0].clone();
+        }
+        assert!(Instant::now() < give_up, "gave up waiting for {arn}: {:?}", d.tasks[0]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Processes (not zombies) that carry the task's marker.
+fn marked(arn: &str) -> Vec<u32> {
+    let marker = format!("SFN_ECS_TASK_ARN={arn}").into_bytes();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        if stat.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with(['Z', 'X'])) {
+            continue;
+        }
+        let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        if env.split(|b| *b == 0).any(|v| v == &marker[..]) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// A restarted server repeats the RunTask of a Task whose TaskScheduled was recorded but not its
+/// submission (the engine's idempotency key is the `ClientToken`): the task the dead server started is
+/// found, not started again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_client_token_finds_the_task_a_previous_backend_started() {
+    let dir = Dir::new("token");
+    let first = dir.backend();
+    let out = first.run_task(&request("job", Some("sfn-abc-5-1"))).await.unwrap();
+    let arn = out.tasks[0].task_arn.clone();
+    drop(first);
+
+    let second = dir.backend();
+    let again = second.run_task(&request("job", Some("sfn-abc-5-1"))).await.unwrap();
+    assert_eq!(again.tasks.len(), 1);
+    assert_eq!(again.tasks[0].task_arn, arn, "the same task");
+    assert_eq!(again.tasks[0], out.tasks[0], "RunTask's answer, as first given");
+    let t = wait_for(&second, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.containers[0].exit_code, Some(0), "{t:?}");
+    assert_eq!(dir.starts(), 1, "one start");
+    // Another token is another task.
+    let other = second.run_task(&request("job", Some("sfn-abc-6-1"))).await.unwrap();
+    assert_ne!(other.tasks[0].task_arn, arn);
+    wait_for(&second, &other.tasks[0].task_arn, EcsTask::is_stopped).await;
+    assert_eq!(dir.starts(), 2);
+}
+
+/// A server that died after recording a task (and its `ClientToken`) but before its supervisor ran:
+/// the next one, asked again with the token, starts that very task — once. (The first backend's
+/// "supervisor" here is `true`, which exits without starting anything, as a dead server's never ran.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_recorded_but_never_started_is_started_once_by_the_next_backend() {
+    let dir = Dir::new("unstarted");
+    let never = SupervisorCommand { program: "true".into(), args: Vec::new() };
+    let first = LocalBackend::new(tds(&[json!({"family": "job", "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "busybox", "entryPoint": ["sh", "-c"],
+            "command": [format!("echo started >> {}", dir.0.join("starts").display())]}]})]))
+    .with_state_dir(&dir.0.join("state"), never)
+    .unwrap();
+    let out = first.run_task(&request("job", Some("sfn-def-3-1"))).await.unwrap();
+    let arn = out.tasks[0].task_arn.clone();
+    let t = wait_for(&first, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.stop_code.as_deref(), Some("TaskFailedToStart"), "{t:?}");
+    assert!(t.stopped_reason.unwrap().contains("supervisor exited before it started the task"));
+    assert!(!dir.task_dir(&arn).join("status.json").exists());
+    drop(first);
+
+    let second = dir.backend();
+    let again = second.run_task(&request("job", Some("sfn-def-3-1"))).await.unwrap();
+    assert_eq!(again.tasks[0].task_arn, arn);
+    let t = wait_for(&second, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.containers[0].exit_code, Some(0), "{t:?}");
+    assert_eq!(dir.starts(), 1);
+    // Asked again, it is not started again.
+    let third = dir.backend();
+    wait_for(&third, &arn, EcsTask::is_stopped).await;
+    assert_eq!(third.run_task(&request("job", Some("sfn-def-3-1"))).await.unwrap().tasks[0].task_arn, arn);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(dir.starts(), 1);
+}
+
+/// Damaged files are a clear error for their task — STOPPED with the file and what is wrong in its
+/// reason — never a panic and never MISSING (the task ran); a task id with no directory is MISSING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_task_files_stop_the_task_with_a_located_cause() {
+    let dir = Dir::new("damaged");
+    let first = dir.backend();
+    let a = first.run_task(&request("job", None)).await.unwrap().tasks[0].task_arn.clone();
+    let b = first.run_task(&request("job", None)).await.unwrap().tasks[0].task_arn.clone();
+    wait_for(&first, &a, EcsTask::is_stopped).await;
+    wait_for(&first, &b, EcsTask::is_stopped).await;
+    drop(first);
+    // A status cut short, and a record that is not JSON.
+    let status = dir.task_dir(&a).join("status.json");
+    let text = std::fs::read(&status).unwrap();
+    std::fs::write(&status, &text[..text.len() / 2]).unwrap();
+    std::fs::write(dir.task_dir(&b).join("task.json"), "{\"format\": 1, \"task\": ").unwrap();
+
+    let second = dir.backend();
+    let t = wait_for(&second, &a, EcsTask::is_stopped).await;
+    assert_eq!(t.stop_code.as_deref(), Some("InfrastructureHealth"), "{t:?}");
+    let reason = t.stopped_reason.clone().unwrap();
+    assert!(
+        reason.contains(&status.display().to_string()) && reason.contains("is not a task status"),
+        "{reason}"
+    );
+    assert_eq!(t.containers[0].exit_code, None, "no exit code is made up");
+    let t = wait_for(&second, &b, EcsTask::is_stopped).await;
+    let reason = t.stopped_reason.clone().unwrap();
+    assert!(reason.contains("task.json") && reason.contains("is not a task record"), "{reason}");
+
+    let unknown = format!("{CLUSTER}/0123456789abcdef0123456789abcdef").replace(":cluster/", ":task/");
+    let d = describe(&second, &unknown).await;
+    assert_eq!(d.failures[0].reason, "MISSING");
+    let outside = "arn:aws:ecs:us-east-1:123456789012:task/default/..";
+    assert_eq!(describe(&second, outside).await.failures[0].reason, "MISSING");
+}
+
+/// A supervisor that dies (kill -9) leaves no one to record its task's end: the server says so
+/// (STOPPED, `InfrastructureHealth`) and kills what is left of the task, `setsid` children included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_supervisor_stops_its_task_and_leaves_no_process() {
+    let dir = Dir::new("killed");
+    let b = dir.backend();
+    let arn = b.run_task(&request("sleeper", None)).await.unwrap().tasks[0].task_arn.clone();
+    wait_for(&b, &arn, |t| t.last_status == "RUNNING").await;
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while marked(&arn).len() < 3 {
+        assert!(Instant::now() < give_up, "the container's children did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.task_dir(&arn).join("status.json")).unwrap()).unwrap();
+    let pid = status["supervisor"]["pid"].as_i64().unwrap();
+    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+
+    let t = wait_for(&b, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.stop_code.as_deref(), Some("InfrastructureHealth"), "{t:?}");
+    let reason = t.stopped_reason.unwrap();
+    assert!(reason.contains(&format!("supervisor (pid {pid}) ended without recording")), "{reason}");
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while !marked(&arn).is_empty() {
+        assert!(Instant::now() < give_up, "processes left: {:?}", marked(&arn));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// StopTask reaches a supervised task through its stop file: every process of it goes, and the task is
+/// STOPPED `UserInitiated` with the reason given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_task_stops_a_supervised_task_and_its_descendants() {
+    let dir = Dir::new("stop");
+    let b = dir.backend();
+    let arn = b.run_task(&request("sleeper", None)).await.unwrap().tasks[0].task_arn.clone();
+    wait_for(&b, &arn, |t| t.last_status == "RUNNING").await;
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while marked(&arn).len() < 3 {
+        assert!(Instant::now() < give_up, "the container's children did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.stop_task(CLUSTER, &arn, "Execution stopped").await.unwrap();
+    let t = wait_for(&b, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.stop_code.as_deref(), Some("UserInitiated"), "{t:?}");
+    assert_eq!(t.stopped_reason.as_deref(), Some("Execution stopped"));
+    assert_eq!(t.containers[0].exit_code, Some(143), "SIGTERM: {t:?}");
+    assert!(marked(&arn).is_empty(), "{:?}", marked(&arn));
+}
+
+/// Through the engine: a `.sync` state's `TimeoutSeconds` stops a supervised task (StopTask, its stop
+/// file) and every process of it, `setsid` ones included (the suite's orphan check after the execution).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_timeout_stops_a_supervised_task_and_leaves_no_process() {
+    let dir = Dir::new("timeout");
+    let (engine, _) = crate::support::engine(dir.backend());
+    let params = json!({"TaskDefinition": "sleeper", "LaunchType": "FARGATE"});
+    let def =
+        crate::support::machine("arn:aws:states:::ecs:runTask.sync", params, json!({"TimeoutSeconds": 1}));
+    let (o, h) = crate::support::run(&engine, def, json!({})).await;
+    assert_eq!(o.error.as_deref(), Some("States.Timeout"), "{o:?}");
+    let tasks = crate::support::sync_tasks(&h);
+    assert_eq!(tasks.len(), 1);
+    let status: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.task_dir(&tasks[0].1).join("status.json")).unwrap())
+            .unwrap();
+    assert_eq!(status["status"], "STOPPED", "{status}");
+}
