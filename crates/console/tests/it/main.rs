@@ -111,7 +111,7 @@ async fn the_execution_page_colours_states_from_the_history_and_escapes_user_tex
     assert!(!page.contains("<script>alert(2)"), "an input reached the page unescaped");
     assert!(!page.contains("<b>cause</b>"), "a cause reached the page unescaped");
     let escaped = "&lt;img src=x onerror=alert(1)&gt;";
-    assert!(status_in(&page, &escaped) == Some("failed"), "{page}");
+    assert!(status_in(&page, escaped) == Some("failed"), "{page}");
     assert!(status_in(&page, "Pick") == Some("succeeded"), "{page}");
     assert!(status_in(&page, "Fine") == Some("not-entered"), "{page}");
     // The failed state is the panel's default, with its error and cause.
