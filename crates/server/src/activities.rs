@@ -6,6 +6,9 @@
 //! service's [`Activities`](crate::service::Activities) (the engine's activity queue); a poll takes the
 //! oldest one and answers its `taskToken` and `input`, and the execution records `ActivityStarted` with the
 //! poll's `workerName`. Activities are journaled (CreateActivity and DeleteActivity answer once committed).
+//! Limit: the poll answers without waiting for that `ActivityStarted` to be committed, so a crash in between
+//! offers the task again after the restart (the first worker's token still completes it; a second worker
+//! that takes it then finds its token answered `TaskDoesNotExist`).
 
 use std::time::Duration;
 
