@@ -73,10 +73,12 @@ pub(crate) async fn run(
         durable.await;
     }
     let started = record.started.is_some();
+    let recorded = Arc::new(tokio::sync::Notify::new());
     let task = ActivityTask {
         activity_arn: arn.to_owned(),
         token: token.clone(),
         input: input_text.as_str().to_owned(),
+        recorded: recorded.clone(),
     };
     if !started && !queue.offer(task) {
         return Err(ctx.runtime(&format!("The activity {arn} does not exist.")).into());
@@ -100,6 +102,11 @@ pub(crate) async fn run(
                 }
                 Some(CallbackMessage::Started { worker_name }) => {
                     exec.event(prev, EventDetails::ActivityStarted { worker_name })?;
+                    // The worker's GetActivityTask answers once this is on record.
+                    if let Some(durable) = exec.history.durable() {
+                        durable.await;
+                    }
+                    recorded.notify_one();
                     heartbeat_deadline = heartbeat.map(|h| tokio::time::Instant::now() + h);
                 }
                 None => break TaskOutcome::Aborted,

@@ -212,6 +212,10 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                     let machine = lookup(t.parameters.as_ref(), &["StateMachineArn"]);
                     out.nested.push(NestedTask { state: path, pattern: r.pattern, machine });
                 }
+                // AWS's policy for a machine with only Activity tasks denies everything ("Activity or no
+                // tasks", Step Functions Developer Guide): the execution role needs nothing for them (the
+                // workers call GetActivityTask and SendTask* with their own credentials).
+                Ok(Resource::Activity(_)) => {}
                 _ => out.other.push((t.resource.clone(), path)),
             },
             StateKind::Parallel(p) => {

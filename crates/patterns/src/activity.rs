@@ -6,7 +6,7 @@
 //! worker completes the task with SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat on that token.
 
 /// A task scheduled on an activity, waiting for a worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ActivityTask {
     /// The activity's ARN.
     pub activity_arn: String,
@@ -14,6 +14,9 @@ pub struct ActivityTask {
     pub token: String,
     /// The task's input as JSON text (GetActivityTask's `input`).
     pub input: String,
+    /// Notified once the execution has recorded (durably, with a journal) that a worker took the task:
+    /// GetActivityTask answers after it, so a worker never holds a task whose start could be lost.
+    pub recorded: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Where activity tasks wait for their workers, implemented by whoever answers GetActivityTask.

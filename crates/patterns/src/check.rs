@@ -49,14 +49,17 @@ fn task(resource: &str, raw: &Value, ptr: &str, ctx: &Ctx<'_>, out: &mut Vec<Dia
     let rptr = format!("{ptr}/Resource");
     let r = match Resource::parse(resource) {
         Ok(Resource::Service(r)) => r,
-        Ok(_) => {
+        Ok(other) => {
             let name = unescape(ptr.rsplit('/').next().unwrap_or_default());
             if !(ctx.mocked)(&name) {
-                out.push(Diagnostic::warning(
-                    "NO_LOCAL_INTEGRATION",
-                    rptr,
-                    "Lambda function and activity ARNs cannot run locally; mock this state (--mock-config) to run it",
-                ));
+                let message = match other {
+                    Resource::Activity(_) => {
+                        "an activity's tasks run only where workers can poll for them (`sfn serve`: \
+                         GetActivityTask); mock this state (--mock-config) to run it with `sfn run`"
+                    }
+                    _ => "Lambda function ARNs cannot run locally; mock this state (--mock-config) to run it",
+                };
+                out.push(Diagnostic::warning("NO_LOCAL_INTEGRATION", rptr, message));
             }
             return;
         }

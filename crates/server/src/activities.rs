@@ -6,6 +6,8 @@
 //! service's [`Activities`](crate::service::Activities) (the engine's activity queue); a poll takes the
 //! oldest one and answers its `taskToken` and `input`, and the execution records `ActivityStarted` with the
 //! poll's `workerName`. Activities are journaled (CreateActivity and DeleteActivity answer once committed).
+//! The poll answers once that `ActivityStarted` is recorded (committed, with a journal; at most
+//! [`STARTED_WAIT`] later), so a worker never holds a task that a restart would hand out again.
 
 use std::time::Duration;
 
@@ -19,6 +21,9 @@ use std::collections::VecDeque;
 
 /// How long GetActivityTask holds a request (AWS: 60 s).
 const POLL: Duration = Duration::from_secs(60);
+/// How long a poll that took a task waits for its execution to record `ActivityStarted` (the journal's
+/// commit) before it answers anyway.
+const STARTED_WAIT: Duration = Duration::from_secs(10);
 /// At most this many activities (AWS's default quota: 10,000).
 const MAX_ACTIVITIES: usize = 10_000;
 
@@ -143,19 +148,28 @@ impl Service {
         let deadline = tokio::time::Instant::now() + POLL;
         let mut first = true;
         loop {
-            let wake = {
+            let taken = {
                 let mut reg = self.activities.lock();
                 let Some(a) = reg.get_mut(name).filter(|a| a.arn == arn) else {
                     // Gone while we waited: the poll ends empty.
                     return if first { Err(not_found(arn)) } else { Ok(json!({})) };
                 };
+                let mut taken = None;
                 while let Some(task) = a.tasks.pop_front() {
                     // A task whose state ended meanwhile (timed out, stopped) is not handed out.
                     if self.engine.tokens().start(&task.token, worker.clone()).is_ok() {
-                        return Ok(json!({"taskToken": task.token, "input": task.input}));
+                        taken = Some(task);
+                        break;
                     }
                 }
-                a.wake.clone()
+                taken.ok_or_else(|| a.wake.clone())
+            };
+            let wake = match taken {
+                Ok(task) => {
+                    let _ = tokio::time::timeout(STARTED_WAIT, task.recorded.notified()).await;
+                    return Ok(json!({"taskToken": task.token, "input": task.input}));
+                }
+                Err(wake) => wake,
             };
             first = false;
             let notified = wake.notified();

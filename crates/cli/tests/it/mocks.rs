@@ -586,3 +586,35 @@ fn sfn_test_coverage_counts_choice_rules_map_iterations_and_a_parallel_catch() {
     );
     assert!(stdout.contains("flow: catches 1/1"), "{stdout}");
 }
+
+#[test]
+fn an_activity_task_without_workers_is_refused_clearly_or_answered_by_a_mock() {
+    let def = temp_file(
+        "worker.asl.json",
+        r#"{"StartAt": "Resize", "States": {"Resize": {"Type": "Task",
+            "Resource": "arn:aws:states:us-east-1:123456789012:activity:resize", "End": true}}}"#,
+    );
+    let d = def.to_str().unwrap();
+    // `sfn run` has no GetActivityTask endpoint: nothing could ever take the task.
+    let o = sfn(&["run", d, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("Resize")
+            && err.contains("is an activity")
+            && err.contains("sfn serve")
+            && err.contains("--mock-config"),
+        "{err}"
+    );
+    let mocks = write(
+        def.parent().unwrap(),
+        "mocks.json",
+        r#"{"StateMachines": {"worker": {"TestCases": {"Done": {"Resize": "Resized"}}}},
+            "MockedResponses": {"Resized": {"0": {"Return": {"width": 640}}}}}"#,
+    );
+    let o =
+        sfn(&["run", d, "--mock-config", mocks.to_str().unwrap(), "--test-case", "Done", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(run["output"], serde_json::json!({"width": 640}));
+}

@@ -1,6 +1,7 @@
 //! Integration tests of `sfn-engine` (one binary; topics in modules).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on broken fixtures")]
 
+mod activities;
 mod conformance;
 mod fake;
 mod history;

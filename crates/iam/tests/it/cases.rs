@@ -194,3 +194,17 @@ fn distributed_map_s3_grants_follow_the_aws_templates() {
     assert_eq!(write.resources, ["arn:aws:s3:::results/runs/*"]);
     assert!(write.actions.contains(&"s3:PutObject".to_owned()));
 }
+
+// AWS: "Activity or no tasks" (Step Functions Developer Guide, IAM policies): a machine whose Tasks are
+// activities needs no permission at all (its workers call GetActivityTask and SendTask* themselves).
+#[test]
+fn an_activity_task_needs_no_statement_and_no_warning() {
+    let def = serde_json::json!({"StartAt": "Resize", "States": {"Resize": {"Type": "Task",
+        "Resource": "arn:aws:states:us-east-1:123456789012:activity:resize", "Next": "Encode"},
+        "Encode": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}});
+    let policy = sfn_iam::generate(&machine(&def), &options(false));
+    assert!(policy.statements().is_empty(), "{:?}", policy.statements());
+    let other = warnings_of(&policy, WarningKind::OtherService);
+    assert_eq!(other.len(), 1, "only the Lambda state: {other:#?}");
+    assert!(other[0].message.contains("lambda:invoke"));
+}

@@ -7,8 +7,10 @@ use redb::{Database, ReadTransaction, ReadableDatabase as _, ReadableTable as _,
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::store::{self, EVENTS, EXECUTIONS, MACHINES, OpenError, RecordCounts, VERSIONS};
-use super::{ExecutionRecord, JOURNAL_FILE, MachineRecord, VersionRecord, damaged, store_err};
+use super::store::{self, ACTIVITIES, EVENTS, EXECUTIONS, MACHINES, OpenError, RecordCounts, VERSIONS};
+use super::{
+    ActivityRecord, ExecutionRecord, JOURNAL_FILE, MachineRecord, VersionRecord, damaged, store_err,
+};
 use crate::error::ServerError;
 
 /// What [`check`] found in a journal.
@@ -154,7 +156,7 @@ pub fn salvage(dir: &Path, new_dir: &Path) -> Result<SalvageReport, ServerError>
             raw(&bytes)
         }
     };
-    let Found { machines, versions, executions, events, mut skipped } = found;
+    let Found { activities, machines, versions, executions, events, mut skipped } = found;
     let kept: std::collections::HashSet<&str> = versions.iter().map(|v| v.id.as_str()).collect();
     let machines: Vec<MachineRecord> = machines
         .into_iter()
@@ -182,7 +184,8 @@ pub fn salvage(dir: &Path, new_dir: &Path) -> Result<SalvageReport, ServerError>
         }
     }
     std::fs::create_dir_all(new_dir).map_err(|e| store_err(new_dir, e))?;
-    write_journal(&target, &machines, &versions, &copied_executions, &copied_events)?;
+    let records = Records { activities: &activities, machines: &machines, versions: &versions };
+    write_journal(&target, &records, &copied_executions, &copied_events)?;
     let sidecar = store::sidecar_path(&source);
     for entry in std::fs::read_dir(dir).map_err(|e| store_err(dir, e))?.flatten() {
         let name = entry.file_name();
@@ -220,6 +223,7 @@ fn raw(bytes: &[u8]) -> Found {
     }
     let mut skipped = Vec::new();
     let (mut machines, mut versions, mut executions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut activities = Vec::new();
     let mut events: std::collections::HashMap<String, std::collections::BTreeMap<u64, String>> =
         std::collections::HashMap::new();
     let mut sorted: Vec<_> = newest.into_iter().collect();
@@ -240,6 +244,11 @@ fn raw(bytes: &[u8]) -> Found {
             },
             store::T_EXECUTIONS => match serde_json::from_str::<ExecutionRecord>(&text) {
                 Ok(e) if e.arn == key => executions.push(e),
+                Ok(_) => skipped.push(format!("{table} record {key}: it holds another record")),
+                Err(e) => skipped.push(bad(e)),
+            },
+            store::T_ACTIVITIES => match serde_json::from_str::<ActivityRecord>(&text) {
+                Ok(a) if a.name == key => activities.push(a),
                 Ok(_) => skipped.push(format!("{table} record {key}: it holds another record")),
                 Err(e) => skipped.push(bad(e)),
             },
@@ -288,11 +297,12 @@ fn raw(bytes: &[u8]) -> Found {
     for (arn, found) in events {
         skipped.push(format!("{} event(s) of execution {arn}, whose record is lost", found.len()));
     }
-    Found { machines, versions, executions, events: histories, skipped }
+    Found { activities, machines, versions, executions, events: histories, skipped }
 }
 
 /// The readable records of a journal, each execution with its history up to the first damaged event.
 struct Found {
+    activities: Vec<ActivityRecord>,
     machines: Vec<MachineRecord>,
     versions: Vec<VersionRecord>,
     executions: Vec<ExecutionRecord>,
@@ -332,7 +342,14 @@ fn read_all(db: &Database) -> Result<Found, String> {
         }
         events.push(kept.into_iter().map(|(id, v)| (id, v.to_string())).collect());
     }
-    Ok(Found { machines, versions, executions, events, skipped })
+    // Journals of earlier builds have no activities table.
+    let activities = match r.open_table(ACTIVITIES) {
+        Err(redb::TableError::TableDoesNotExist(_)) => Vec::new(),
+        _ => {
+            records::<ActivityRecord>(&r, ACTIVITIES, store::T_ACTIVITIES, legacy, &mut skipped, |a| &a.name)
+        }
+    };
+    Ok(Found { activities, machines, versions, executions, events, skipped })
 }
 
 /// The records of a table that read and check; the others are described in `skipped`.
@@ -414,10 +431,16 @@ fn history(r: &ReadTransaction, arn: &str, legacy: bool) -> History {
     h
 }
 
+/// What a salvage writes besides the executions.
+struct Records<'a> {
+    activities: &'a [ActivityRecord],
+    machines: &'a [MachineRecord],
+    versions: &'a [VersionRecord],
+}
+
 fn write_journal(
     target: &Path,
-    machines: &[MachineRecord],
-    versions: &[VersionRecord],
+    records: &Records<'_>,
     executions: &[ExecutionRecord],
     events: &[Vec<(u64, String)>],
 ) -> Result<(), ServerError> {
@@ -427,14 +450,20 @@ fn write_journal(
         let w = store::begin_write(&db)?;
         let n = store::bump_commits(&w)?;
         let seal = |table: &str, key: &str, text: &str| store::seal(n, table, key, text);
+        let Records { activities, machines, versions } = records;
         {
+            let mut t = w.open_table(ACTIVITIES)?;
+            for a in *activities {
+                let text = serde_json::to_string(a).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+                t.insert(a.name.as_str(), seal(store::T_ACTIVITIES, &a.name, &text).as_str())?;
+            }
             let mut t = w.open_table(MACHINES)?;
-            for m in machines {
+            for m in *machines {
                 let text = serde_json::to_string(m).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
                 t.insert(m.name.as_str(), seal(store::T_MACHINES, &m.name, &text).as_str())?;
             }
             let mut t = w.open_table(VERSIONS)?;
-            for v in versions {
+            for v in *versions {
                 let text = serde_json::to_string(v).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
                 t.insert(v.id.as_str(), seal(store::T_VERSIONS, &v.id, &text).as_str())?;
             }

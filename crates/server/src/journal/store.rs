@@ -360,6 +360,7 @@ fn seal_legacy_tables(w: &WriteTransaction, commit: u64) -> Result<(), (bool, St
     table::<MachineRecord>(w, commit, MACHINES, T_MACHINES, |m| &m.name)?;
     table::<VersionRecord>(w, commit, VERSIONS, T_VERSIONS, |v| &v.id)?;
     table::<ExecutionRecord>(w, commit, EXECUTIONS, T_EXECUTIONS, |e| &e.arn)?;
+    table::<ActivityRecord>(w, commit, ACTIVITIES, T_ACTIVITIES, |a| &a.name)?;
     let mut t = w.open_table(EVENTS).map_err(|e| db(&e))?;
     let mut rows = Vec::new();
     for row in t.iter().map_err(|e| db(&e))? {

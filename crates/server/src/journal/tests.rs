@@ -96,6 +96,7 @@ fn dump(j: &Journal, s: &Snapshot) -> Value {
         .map(|e| (e.arn.clone(), Value::Array(j.stored_events(&e.arn).expect("events read"))))
         .collect();
     json!({
+        "activities": s.activities.iter().map(|a| serde_json::to_value(a).unwrap()).collect::<Vec<_>>(),
         "machines": s.machines.iter().map(|m| serde_json::to_value(m).unwrap()).collect::<Vec<_>>(),
         "versions": s.versions.iter().map(|v| serde_json::to_value(v).unwrap()).collect::<Vec<_>>(),
         "executions": s.executions.iter().map(|e| serde_json::to_value(e).unwrap()).collect::<Vec<_>>(),
@@ -161,6 +162,7 @@ async fn real_journal() -> PathBuf {
     )
     .await
     .unwrap();
+    crate::http::call(&svc, "CreateActivity", &json!({"name": "resize"})).await.unwrap();
     let mut executions = Vec::new();
     for (i, machine) in [&arns[0], &arns[0], &arns[1], &arns[2]].into_iter().enumerate() {
         let input = json!({"n": i, "text": "x".repeat(40 * i)}).to_string();
@@ -315,7 +317,7 @@ async fn a_format_1_journal_is_sealed_in_place_and_reads_the_same() {
     {
         let db = Database::open(dir.join(JOURNAL_FILE)).unwrap();
         let w = db.begin_write().unwrap();
-        for def in [MACHINES, VERSIONS, EXECUTIONS] {
+        for def in [MACHINES, VERSIONS, EXECUTIONS, ACTIVITIES] {
             let mut t = w.open_table(def).unwrap();
             let rows: Vec<(String, String)> = t
                 .iter()
@@ -531,7 +533,7 @@ async fn truncated_journals_are_refused() {
 /// recorded it: a salvage from raw bytes may find only that copy, and none of its final event), and every
 /// history a prefix of the original.
 fn subset(salvaged: &Value, expected: &Value) -> Result<(), String> {
-    for table in ["machines", "versions", "executions"] {
+    for table in ["activities", "machines", "versions", "executions"] {
         for r in salvaged[table].as_array().unwrap() {
             let started = |e: &Value| {
                 let mut e = e.clone();
@@ -602,6 +604,8 @@ async fn salvage_copies_every_intact_record_and_reports_the_rest() {
     assert_eq!(salvaged["events"][e0].as_array().unwrap().len(), 1);
     assert!(salvaged["events"].get(e2).is_none());
     assert_eq!(salvaged["versions"], expected["versions"]);
+    assert_eq!(salvaged["activities"], expected["activities"]);
+    assert_eq!(salvaged["activities"][0]["name"], "resize");
     assert!(salvage(&dir, &out).is_err(), "never into a directory that holds something");
     for d in [original, dir, out] {
         let _ = std::fs::remove_dir_all(d);

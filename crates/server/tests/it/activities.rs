@@ -115,7 +115,8 @@ async fn a_worker_takes_the_task_and_its_output_is_the_states() {
         serde_json::from_str::<Value>(task["input"].as_str().unwrap()).unwrap(),
         json!({"size": 7, "fixed": 1})
     );
-    wait_event(&s, &exec, "ActivityStarted").await;
+    // GetActivityTask answers once the execution has recorded the take.
+    assert_eq!(events(&s, &exec).await.last().unwrap()["type"], "ActivityStarted");
     s.ok("SendTaskHeartbeat", json!({"taskToken": token})).await;
     s.ok("SendTaskSuccess", json!({"taskToken": token, "output": r#"{"resized": true}"#})).await;
     let d = s.wait(&exec).await;
@@ -267,7 +268,8 @@ async fn activities_and_their_tasks_survive_a_restart() {
     let task = s.ok("GetActivityTask", json!({"activityArn": activity, "workerName": "before"})).await;
     assert_eq!(task["input"], r#"{"n":1}"#);
     let held_token = task["taskToken"].as_str().unwrap().to_owned();
-    wait_event(&s, &held, "ActivityStarted").await;
+    // Answered once the take is committed: the restart keeps it.
+    assert_eq!(events(&s, &held).await.last().unwrap()["type"], "ActivityStarted");
     let queued = s
         .ok("StartExecution", json!({"stateMachineArn": machine, "name": "queued", "input": r#"{"n":2}"#}))
         .await;
