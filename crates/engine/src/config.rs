@@ -84,6 +84,7 @@ pub(crate) struct EngineInner {
     pub(crate) clock: Clock,
     pub(crate) config: EngineConfig,
     pub(crate) objects: Option<Arc<dyn crate::objects::ObjectStore>>,
+    pub(crate) map_runs: Option<Arc<dyn crate::maprun::MapRunObserver>>,
     pub(crate) bindings: std::sync::RwLock<HashMap<usize, Arc<Binding>>>,
 }
 
