@@ -13,7 +13,7 @@ use sfn_asl::{Dynamic, ItemReader, ResultWriter};
 use sfn_path::ErrorName;
 
 use crate::error::{Failure, Interrupt};
-use crate::exec::StateCtx;
+use crate::exec::{ChildNames, StateCtx};
 use crate::jsonata::AtaScope;
 use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectStore};
 
@@ -230,6 +230,9 @@ pub(crate) async fn writer_target(
 /// What a ResultWriter writes of one child execution.
 #[derive(Clone)]
 pub(crate) struct Record {
+    /// Its ARN and name.
+    arn: String,
+    name: String,
     /// The input as JSON text (what the file holds; smaller than the value).
     input: String,
     start: DateTime<Utc>,
@@ -240,6 +243,7 @@ pub(crate) struct Record {
 impl Record {
     /// The record of an iteration that ended with `r` (none for an aborted one).
     pub(crate) fn of(
+        names: Option<&ChildNames>,
         input: String,
         start: DateTime<Utc>,
         stop: DateTime<Utc>,
@@ -252,16 +256,21 @@ impl Record {
                 Err((f.name.as_ref().map(|n| n.shown().to_owned()), f.cause.clone()))
             }
         };
-        Some(Record { input, start, stop, result })
+        let (arn, name) = match names {
+            Some(n) => (n.arn.clone(), n.name.clone()),
+            None => (String::new(), uuid::Uuid::new_v4().to_string()),
+        };
+        Some(Record { arn, name, input, start, stop, result })
     }
 }
 
-/// The names a map run's child executions have.
-pub(crate) struct Children<'a> {
-    pub(crate) execution_prefix: String,
-    pub(crate) state_machine_arn: String,
-    pub(crate) map_run_arn: &'a str,
-    pub(crate) run_id: &'a str,
+/// `…:stateMachine:MACHINE/LABEL` of a child's `…:execution:MACHINE/LABEL:NAME` (or `…:express:…`).
+fn state_machine_arn(child: &str) -> String {
+    let parts: Vec<&str> = child.splitn(8, ':').collect();
+    match parts.as_slice() {
+        [a, p, s, r, acct, _, machine, ..] => format!("{a}:{p}:{s}:{r}:{acct}:stateMachine:{machine}"),
+        _ => String::new(),
+    }
 }
 
 fn date(t: DateTime<Utc>) -> String {
@@ -274,19 +283,19 @@ fn date(t: DateTime<Utc>) -> String {
 pub(crate) async fn write_results(
     ctx: &StateCtx<'_>,
     target: &Target,
-    children: &Children<'_>,
+    map_run_arn: &str,
+    run_id: &str,
     records: &[Option<Record>],
 ) -> Result<(), Failure> {
     let objects = store(ctx, writer_failed)?;
     let mut succeeded = Vec::new();
     let mut failed = Vec::new();
     for rec in records.iter().flatten() {
-        let name = uuid::Uuid::new_v4().to_string();
         let mut o = JsonMap::new();
-        o.insert("ExecutionArn".to_owned(), Value::String(format!("{}{name}", children.execution_prefix)));
+        o.insert("ExecutionArn".to_owned(), Value::String(rec.arn.clone()));
         o.insert("Input".to_owned(), Value::String(rec.input.clone()));
         o.insert("InputDetails".to_owned(), json!({"Included": true}));
-        o.insert("Name".to_owned(), Value::String(name));
+        o.insert("Name".to_owned(), Value::String(rec.name.clone()));
         match &rec.result {
             Ok(out) => {
                 o.insert("Output".to_owned(), Value::String(out.to_string()));
@@ -303,7 +312,7 @@ pub(crate) async fn write_results(
         }
         o.insert("RedriveCount".to_owned(), json!(0));
         o.insert("StartDate".to_owned(), Value::String(date(rec.start)));
-        o.insert("StateMachineArn".to_owned(), Value::String(children.state_machine_arn.clone()));
+        o.insert("StateMachineArn".to_owned(), Value::String(state_machine_arn(&rec.arn)));
         let status = if rec.result.is_ok() { "SUCCEEDED" } else { "FAILED" };
         o.insert("Status".to_owned(), Value::String(status.to_owned()));
         o.insert("StopDate".to_owned(), Value::String(date(rec.stop)));
@@ -316,7 +325,7 @@ pub(crate) async fn write_results(
     for (status, list) in [("FAILED", failed), ("PENDING", Vec::new()), ("SUCCEEDED", succeeded)] {
         let mut entries = Vec::new();
         if !list.is_empty() {
-            let key = target.key(children.run_id, &format!("{status}_0.json"));
+            let key = target.key(run_id, &format!("{status}_0.json"));
             let body = serde_json::to_vec(&Value::Array(list)).unwrap_or_default();
             let size = body.len();
             objects.put(&target.bucket, &key, body).await.map_err(|e| writer_failed(store_cause(&e)))?;
@@ -326,12 +335,12 @@ pub(crate) async fn write_results(
     }
     let manifest = json!({
         "DestinationBucket": target.bucket,
-        "MapRunArn": children.map_run_arn,
+        "MapRunArn": map_run_arn,
         "ResultFiles": files,
     });
     let body = serde_json::to_vec(&manifest).unwrap_or_default();
     objects
-        .put(&target.bucket, &target.manifest_key(children.run_id), body)
+        .put(&target.bucket, &target.manifest_key(run_id), body)
         .await
         .map_err(|e| writer_failed(store_cause(&e)))
 }
