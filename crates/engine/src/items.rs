@@ -15,7 +15,7 @@ use sfn_path::ErrorName;
 use crate::error::{Failure, Interrupt};
 use crate::exec::{ChildNames, StateCtx};
 use crate::jsonata::AtaScope;
-use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectStore};
+use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectReader, ObjectStore};
 
 fn reader_failed(cause: impl Into<String>) -> Failure {
     Failure::new(ErrorName::ItemReaderFailed, cause)
@@ -104,11 +104,9 @@ pub(crate) async fn read(ctx: &StateCtx<'_>, r: &ItemReader, eff: &Value) -> Res
             let Some(key) = text(&params, "Key") else {
                 return Err(reader_failed("The ItemReader's Parameters have no Key").into());
             };
-            let body = objects
-                .get(bucket, key, MAX_OBJECT_BYTES)
-                .await
-                .map_err(|e| reader_failed(store_cause(&e)))?;
-            parse(r, &body, max).map_err(|cause| reader_failed(cause).into())
+            let body = objects.open(bucket, key).await.map_err(|e| reader_failed(store_cause(&e)))?;
+            let format = Format::of(r);
+            off_workers(move || parse(&format, body, max)).await.map_err(|cause| reader_failed(cause).into())
         }
         other => Err(ctx
             .runtime(&format!("The ItemReader resource {} (action {other}) is not supported", r.resource))
@@ -116,41 +114,124 @@ pub(crate) async fn read(ctx: &StateCtx<'_>, r: &ItemReader, eff: &Value) -> Res
     }
 }
 
-/// The items of an object's bytes as `ReaderConfig.InputType` says (JSON when absent).
-fn parse(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, String> {
-    match r.input_type.as_deref().unwrap_or("JSON") {
-        "JSON" => match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Array(mut a)) => {
-                a.truncate(max);
-                Ok(a)
+/// Runs a blocking read off tokio's workers (in place on a current-thread runtime, which has no worker
+/// to starve, as JSONata evaluation does).
+async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => f(),
+        _ => {
+            tokio::task::spawn_blocking(f).await.map_err(|e| format!("the object could not be read: {e}"))?
+        }
+    }
+}
+
+/// An `ItemReader`'s `ReaderConfig`, owned (it goes with the object to the thread that reads it).
+struct Format {
+    input_type: String,
+    delimiter: Option<String>,
+    given_headers: Option<Option<Vec<String>>>,
+}
+
+impl Format {
+    fn of(r: &ItemReader) -> Format {
+        Format {
+            input_type: r.input_type.clone().unwrap_or_else(|| "JSON".to_owned()),
+            delimiter: r.csv_delimiter.clone(),
+            given_headers: (r.csv_header_location.as_deref() == Some("GIVEN")).then(|| r.csv_headers.clone()),
+        }
+    }
+}
+
+/// Why the JSON reader stopped early: `MaxItems` items were read (the rest of the object is not).
+const ENOUGH: &str = "sfn: MaxItems reached";
+
+/// A JSON array's elements, at most `max`, read one at a time (the object is never held whole).
+struct ArrayItems<'a> {
+    out: &'a mut Vec<Value>,
+    max: usize,
+    array: &'a mut bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ArrayItems<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ArrayItems<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        *self.array = true;
+        while self.out.len() < self.max {
+            match seq.next_element::<Value>()? {
+                Some(v) => self.out.push(v),
+                None => return Ok(()),
             }
-            Ok(_) => Err("Attempting to map over non-iterable node.".to_owned()),
-            Err(e) => Err(format!("The JSON object is not valid: {e}")),
-        },
+        }
+        Err(serde::de::Error::custom(ENOUGH))
+    }
+}
+
+/// The items of an object as `ReaderConfig.InputType` says (JSON when absent), parsed as it is read and
+/// no further than `max` items.
+fn parse(f: &Format, body: ObjectReader, max: usize) -> Result<Vec<Value>, String> {
+    let mut rd = std::io::BufReader::with_capacity(64 * 1024, body);
+    match f.input_type.as_str() {
+        "JSON" => {
+            use serde::de::DeserializeSeed as _;
+            let (mut out, mut array) = (Vec::new(), false);
+            let mut de = serde_json::Deserializer::from_reader(&mut rd);
+            let seed = ArrayItems { out: &mut out, max, array: &mut array };
+            match seed.deserialize(&mut de).and_then(|()| de.end()) {
+                Ok(()) => Ok(out),
+                Err(e) if e.to_string().starts_with(ENOUGH) => Ok(out),
+                Err(e) if !array && e.is_data() => {
+                    Err("Attempting to map over non-iterable node.".to_owned())
+                }
+                Err(e) if e.is_io() => Err(format!("The object could not be read: {e}")),
+                Err(e) => Err(format!("The JSON object is not valid: {e}")),
+            }
+        }
         "JSONL" => {
-            let mut out = Vec::new();
-            for (n, line) in body.split(|b| *b == b'\n').enumerate() {
-                if out.len() >= max {
+            use std::io::{BufRead as _, Read as _};
+            let (mut out, mut line, mut n) = (Vec::new(), Vec::new(), 0usize);
+            while out.len() < max {
+                line.clear();
+                let read = (&mut rd)
+                    .take(MAX_OBJECT_BYTES)
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| format!("The object could not be read: {e}"))?;
+                if read == 0 {
                     break;
                 }
+                n += 1;
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let v = serde_json::from_slice::<Value>(line)
-                    .map_err(|e| format!("The JSONL line {} is not valid JSON: {e}", n + 1))?;
+                let v = serde_json::from_slice::<Value>(&line)
+                    .map_err(|e| format!("The JSONL line {n} is not valid JSON: {e}"))?;
                 out.push(v);
             }
             Ok(out)
         }
-        "CSV" => csv_items(r, body, max),
+        "CSV" => csv_items(f, rd, max),
         other => Err(format!("InputType {other} is not supported (JSON, JSONL or CSV)")),
     }
 }
 
 /// CSV rows as objects of strings, keyed by the header row or `CSVHeaders` (AWS: every value is a
 /// string; a row with more fields than headers fails the reader).
-fn csv_items(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, String> {
-    let delimiter = match r.csv_delimiter.as_deref().unwrap_or("COMMA") {
+fn csv_items(f: &Format, body: impl std::io::Read, max: usize) -> Result<Vec<Value>, String> {
+    let delimiter = match f.delimiter.as_deref().unwrap_or("COMMA") {
         "COMMA" => b',',
         "PIPE" => b'|',
         "SEMICOLON" => b';',
@@ -161,11 +242,10 @@ fn csv_items(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, Stri
     let mut rd =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(body);
     let mut rows = rd.records();
-    let given = r.csv_header_location.as_deref() == Some("GIVEN");
-    let headers: Vec<String> = match (given, &r.csv_headers) {
-        (true, Some(h)) => h.clone(),
-        (true, None) => return Err("CSVHeaderLocation GIVEN needs CSVHeaders".to_owned()),
-        (false, _) => match rows.next() {
+    let headers: Vec<String> = match &f.given_headers {
+        Some(Some(h)) => h.clone(),
+        Some(None) => return Err("CSVHeaderLocation GIVEN needs CSVHeaders".to_owned()),
+        None => match rows.next() {
             Some(Ok(h)) => h.iter().map(str::to_owned).collect(),
             Some(Err(e)) => return Err(format!("The CSV header row is not valid: {e}")),
             None => return Ok(Vec::new()),

@@ -113,7 +113,7 @@ pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, St
 pub use inspect::{ErrorDetails, Inspection, TestMock};
 pub use maprun::{MapRun, MapRunCounts, MapRunObserver, MapRunState, MapRunStatus};
 pub use mocks::{MockResponse, TaskMocks, Unmocked};
-pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectStore};
+pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectReader, ObjectStore};
 pub use sfn_path::ErrorName;
 pub use test_state::{TestStateOutcome, TestStateRequest, TestStatus};
 

@@ -15,8 +15,8 @@ use crate::error::{Failure, Interrupt};
 use crate::exec::{ChildNames, Closing, Exec, StateCtx, display_value};
 use crate::execution::{Execution, ExecutionStatus, Outcome, StopReason};
 use crate::history::{EventDetails, JsonText};
-use crate::maprun::{MapRun, MapRunCounts, MapRunState, MapRunStatus};
 use crate::jsonata::AtaScope;
+use crate::maprun::{MapRun, MapRunCounts, MapRunState, MapRunStatus};
 use crate::vars::Vars;
 
 /// Most Map iterations in flight at once.
@@ -613,7 +613,8 @@ async fn iterate(
             let keep = settings.keep;
             pending.push(async move {
                 if let Some(c) = children {
-                    let (r, record) = child_execution(exec, c, processor, item_input, &frozen, &signal, keep).await;
+                    let (r, record) =
+                        child_execution(exec, c, processor, item_input, &frozen, &signal, keep).await;
                     return (index, r, 0, record);
                 }
                 let kept = keep.then(|| (item_input.to_string(), exec.now()));
@@ -644,9 +645,8 @@ async fn iterate(
                     (Err(e), _) => Err(e),
                     (Ok(_), r) => r,
                 };
-                let record = kept.and_then(|(input, start)| {
-                    crate::items::Record::of(None, input, start, exec.now(), &r)
-                });
+                let record = kept
+                    .and_then(|(input, start)| crate::items::Record::of(None, input, start, exec.now(), &r));
                 (index, r, last, record)
             });
             // Iterations that finish without waiting (pure data work) finish right here, so their
