@@ -11,7 +11,9 @@
 //! ListTagsForResource, PublishStateMachineVersion, List/DeleteStateMachineVersion(s),
 //! Create/Describe/Update/Delete/ListStateMachineAlias(es) (StartExecution and DescribeStateMachine take a
 //! version ARN, StartExecution an alias ARN), RedriveExecution (in memory), Create/Describe/List/DeleteActivity
-//! and GetActivityTask (no Task state schedules activity work yet). Anything else answers `UnknownOperationException`.
+//! and GetActivityTask (no Task state schedules activity work yet), DescribeMapRun, ListMapRuns and
+//! UpdateMapRun (a Distributed Map's STANDARD children are executions of their own: described, listed with
+//! `ListExecutions --map-run-arn`, journaled). Anything else answers `UnknownOperationException`.
 //!
 //! Durability: with a state directory ([`ServerOptions::state_dir`]) every state machine, execution and
 //! history event is journaled in an embedded [redb](https://docs.rs/redb) database, through the engine's
@@ -77,7 +79,8 @@
 //!    resuming executions, closing. It knows no operation.
 //! 5. The operations, which never name one another: `machines`, `executions`, `testing` (TestState),
 //!    `callback` (SendTask*, and the callback-only endpoint), `versions` (versions and aliases),
-//!    `activities` (the activity operations).
+//!    `activities` (the activity operations), `maprun` (map runs: the engine's observer of them and
+//!    their operations).
 //! 6. `http`: which operation module answers which operation, the router, binding; and this file.
 //!
 //! ```no_run
@@ -101,6 +104,7 @@ mod http;
 mod journal;
 mod logs;
 mod machines;
+mod maprun;
 mod mocking;
 mod nested;
 mod protocol;
@@ -161,7 +165,10 @@ impl Server {
     /// inside a tokio runtime.
     pub fn open(builder: EngineBuilder, options: ServerOptions) -> Result<Server, ServerError> {
         let children = Arc::new(nested::ServerExecutions::default());
-        let builder = builder.integration(Arc::new(sfn_patterns::StatesIntegration::new(children.clone())));
+        let map_runs = Arc::new(maprun::ServerMapRuns::default());
+        let builder = builder
+            .integration(Arc::new(sfn_patterns::StatesIntegration::new(children.clone())))
+            .map_runs(map_runs.clone());
         let (engine, journal, snapshot) = match &options.state_dir {
             Some(dir) => {
                 let (journal, snapshot) = journal::Journal::open(dir)?;
@@ -171,6 +178,7 @@ impl Server {
         };
         let service = Arc::new(service::Service::new(engine, journal, snapshot, options.mocks));
         children.bind(&service);
+        map_runs.bind(&service);
         Ok(Server { service, hosts: Arc::new(options.hosts), logs: Arc::default() })
     }
 
@@ -242,6 +250,7 @@ mod layering {
             ("callback", include_str!("callback.rs")),
             ("versions", include_str!("versions.rs")),
             ("activities", include_str!("activities.rs")),
+            ("maprun", include_str!("maprun.rs")),
         ],
         &[("nested", include_str!("nested.rs"))],
         &[("http", include_str!("http.rs"))],

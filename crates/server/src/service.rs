@@ -5,13 +5,20 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
-use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
+use sfn_engine::{
+    Engine, Execution, MapRun, MapRunCounts, MapRunState, MapRunStatus, Outcome, Prepared, ResumeRequest,
+};
 
 use crate::error::ApiError;
 use crate::journal::{
-    AliasRecord, ExecutionRecord, Journal, MachineRecord, PublishedRecord, Snapshot, VersionRecord,
+    AliasRecord, ExecutionRecord, Journal, MachineRecord, MapRunRecord, PublishedRecord, Snapshot,
+    VersionRecord,
 };
 use crate::protocol::date;
+
+/// ListExecutions' `statusFilter` values.
+pub(crate) const STATUSES: [&str; 6] =
+    ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
 
 /// How long a closing in-memory server waits for its running executions to stop (their tasks included).
 pub(crate) const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -205,6 +212,10 @@ pub(crate) struct ExecEntry {
     pub(crate) alias_arn: Option<String>,
     /// Its redrives (RedriveExecution).
     pub(crate) redrive: Mutex<Redrive>,
+    /// A child execution of a map run: the map run's ARN.
+    pub(crate) map_run_arn: Option<String>,
+    /// The map runs its Distributed Maps started, in start order.
+    pub(crate) map_runs: Mutex<Vec<Arc<MapRun>>>,
 }
 
 /// What RedriveExecution did to an execution: how often, when last, and the history before the run that
@@ -322,7 +333,78 @@ impl ExecEntry {
             alias_arn: self.alias_arn.clone(),
             redrive_count: count,
             redrive_ms: date.map(|d| d.timestamp_millis()),
+            map_run_arn: self.map_run_arn.clone(),
+            map_runs: self
+                .map_runs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|r| map_run_record(r))
+                .collect(),
         }
+    }
+}
+
+fn counts(c: &MapRunCounts) -> [u64; 8] {
+    [c.pending, c.running, c.succeeded, c.failed, c.timed_out, c.aborted, c.total, c.results_written]
+}
+
+fn from_counts(c: [u64; 8]) -> MapRunCounts {
+    let [pending, running, succeeded, failed, timed_out, aborted, total, results_written] = c;
+    MapRunCounts { pending, running, succeeded, failed, timed_out, aborted, total, results_written }
+}
+
+/// A map run as the journal keeps it.
+pub(crate) fn map_run_record(r: &MapRun) -> MapRunRecord {
+    let s = r.state();
+    MapRunRecord {
+        arn: r.arn.clone(),
+        state_machine_arn: r.state_machine_arn.clone(),
+        label: r.label.clone(),
+        express: r.express,
+        start_ms: r.start_date.timestamp_millis(),
+        status: s.status.as_str().to_owned(),
+        stop_ms: s.stop_date.map(|d| d.timestamp_millis()),
+        max_concurrency: s.max_concurrency,
+        tolerated_failure_count: s.tolerated_failure_count,
+        tolerated_failure_percentage: s.tolerated_failure_percentage,
+        items: counts(&s.items),
+        executions: counts(&s.executions),
+    }
+}
+
+/// A map run from its journal record. One that was RUNNING when the server stopped does not go on (its
+/// execution, resumed, runs its Distributed Map again as a new map run): it shows ABORTED.
+fn restore_map_run(execution_arn: &str, rec: &MapRunRecord, now: DateTime<Utc>) -> MapRun {
+    let status = MapRunStatus::parse(&rec.status).unwrap_or(MapRunStatus::Aborted);
+    let (status, stop_date) = match status {
+        MapRunStatus::Running => (MapRunStatus::Aborted, Some(now)),
+        s => (s, rec.stop_ms.map(from_ms)),
+    };
+    MapRun::new(
+        rec.arn.clone(),
+        execution_arn.to_owned(),
+        rec.state_machine_arn.clone(),
+        rec.label.clone(),
+        rec.express,
+        from_ms(rec.start_ms),
+        MapRunState {
+            status,
+            stop_date,
+            max_concurrency: rec.max_concurrency,
+            tolerated_failure_count: rec.tolerated_failure_count,
+            tolerated_failure_percentage: rec.tolerated_failure_percentage,
+            items: from_counts(rec.items),
+            executions: from_counts(rec.executions),
+        },
+    )
+}
+
+/// `…:stateMachine:MACHINE/LABEL` of a map run's child `…:execution:MACHINE/LABEL:NAME`.
+pub(crate) fn child_machine_arn(child: &str) -> String {
+    match child.rsplit_once(':').map(|(head, _)| head.replacen(":execution:", ":stateMachine:", 1)) {
+        Some(a) => a,
+        None => child.to_owned(),
     }
 }
 
@@ -345,6 +427,10 @@ pub(crate) struct Registry {
     pub(crate) by_machine: HashMap<String, Vec<Arc<ExecEntry>>>,
     /// Activities by name (ListActivities is in name order).
     pub(crate) activities: BTreeMap<String, Activity>,
+    /// Map runs by ARN.
+    pub(crate) map_runs: HashMap<String, Arc<MapRun>>,
+    /// Map run ARN → its child executions in start order.
+    pub(crate) by_map_run: HashMap<String, Vec<Arc<ExecEntry>>>,
     pub(crate) next_seq: u64,
 }
 
@@ -521,6 +607,19 @@ impl Service {
             });
             let run = match ended {
                 Some(ended) => Run::Stored { ended: Some(ended) },
+                // A map run's child is not resumed on its own: its parent, resumed, runs the map run again.
+                None if rec.map_run_arn.is_some() => Run::Stored {
+                    ended: Some(Ended {
+                        status: "ABORTED".to_owned(),
+                        stop_date: engine.clock().now(),
+                        output: None,
+                        error: None,
+                        cause: Some(
+                            "The server stopped while the map run ran; its execution runs it again"
+                                .to_owned(),
+                        ),
+                    }),
+                },
                 // A redriven run's journaled history holds its earlier runs: replay cannot continue it.
                 None if rec.redrive_count > 0 => {
                     tracing::warn!("execution {} was redriven and cannot be resumed", rec.arn);
@@ -537,11 +636,23 @@ impl Service {
                 },
             };
             reg.next_seq = reg.next_seq.max(rec.seq.saturating_add(1));
+            let map_runs: Vec<Arc<MapRun>> = rec
+                .map_runs
+                .iter()
+                .map(|m| Arc::new(restore_map_run(&rec.arn, m, engine.clock().now())))
+                .collect();
+            for m in &map_runs {
+                reg.map_runs.insert(m.arn.clone(), m.clone());
+            }
+            let machine_arn = match &rec.map_run_arn {
+                Some(_) => child_machine_arn(&rec.arn),
+                None => crate::arn::machine_arn(&region, &account, &rec.machine),
+            };
             let entry = Arc::new(ExecEntry {
                 seq: rec.seq,
                 arn: rec.arn.clone(),
                 name: rec.name.clone(),
-                machine_arn: crate::arn::machine_arn(&region, &account, &rec.machine),
+                machine_arn,
                 version: version.clone(),
                 input: rec.input.clone(),
                 start_date: from_ms(rec.start_ms),
@@ -554,9 +665,13 @@ impl Service {
                     date: rec.redrive_ms.map(from_ms),
                     ..Redrive::default()
                 }),
+                map_run_arn: rec.map_run_arn.clone(),
+                map_runs: Mutex::new(map_runs),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
-            if reg.machines.contains_key(&rec.machine) {
+            if let Some(m) = &rec.map_run_arn {
+                reg.by_map_run.entry(m.clone()).or_default().push(entry);
+            } else if reg.machines.contains_key(&rec.machine) {
                 reg.by_machine.entry(rec.machine.clone()).or_default().push(entry);
             }
         }
