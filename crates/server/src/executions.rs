@@ -270,7 +270,7 @@ impl Service {
     pub(crate) fn describe_execution(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("executionArn", 1, 2048)?;
-        let e = self.execution(arn)?;
+        let e = self.described(arn)?;
         let ended = e.ended();
         let mut out = Map::new();
         out.insert("executionArn".into(), json!(e.arn));
@@ -621,7 +621,7 @@ impl Service {
     pub(crate) fn describe_state_machine_for_execution(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("executionArn", 1, 2048)?;
-        let e = self.execution(arn)?;
+        let e = self.described(arn)?;
         let mut out = self.describe_version_json(&e.machine_arn, &e.version);
         // A map run's child (API reference, DescribeStateMachineForExecution): its map run and label.
         if let (Some(m), Some(o)) = (&e.map_run_arn, out.as_object_mut()) {

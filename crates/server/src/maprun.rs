@@ -2,8 +2,9 @@
 //! STANDARD child executions are registered and journaled like executions: described, listed with
 //! `ListExecutions --map-run-arn`, their histories served) and the operations DescribeMapRun,
 //! ListMapRuns and UpdateMapRun. Shapes from AWS's API reference and LocalStack's AWS-validated
-//! `test_sfn_api_map_run` snapshot. EXPRESS children are counted in their map run but not kept: like
-//! every EXPRESS execution, they have no DescribeExecution or history here.
+//! `test_sfn_api_map_run` snapshot. EXPRESS children are kept too: DescribeExecution and ListExecutions
+//! show them (AWS, DescribeExecution: "unless a Map Run dispatched them"), GetExecutionHistory refuses
+//! them as it refuses every EXPRESS execution.
 
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -12,7 +13,7 @@ use sfn_engine::{Execution, MapRun, MapRunCounts, MapRunObserver};
 
 use crate::error::ApiError;
 use crate::protocol::{Input, date};
-use crate::service::{ExecEntry, Run, Service, child_machine_arn, not_found, token};
+use crate::service::{ExecEntry, Run, Service, child_names, not_found, token};
 
 /// The map runs' observer, bound to the service once it exists (the engine that runs them is built
 /// first). Map runs that start before it is bound (executions resumed while the server opens) run
@@ -89,20 +90,17 @@ impl Service {
     }
 
     fn map_run_child(&self, run: &Arc<MapRun>, child: Execution, input: &str) {
-        if run.express {
-            return;
-        }
         let entry = {
             let mut reg = self.write();
             let Some(parent) = reg.executions.get(&run.execution_arn).cloned() else { return };
             let seq = reg.next_seq;
             reg.next_seq = reg.next_seq.saturating_add(1);
-            let name = child.arn.rsplit(':').next().unwrap_or_default().to_owned();
+            let (machine_arn, name) = child_names(&child.arn);
             let entry = Arc::new(ExecEntry {
                 seq,
                 arn: child.arn.clone(),
                 name,
-                machine_arn: child_machine_arn(&child.arn),
+                machine_arn,
                 version: parent.version.clone(),
                 input: input.to_owned(),
                 start_date: child.start_date,

@@ -400,11 +400,18 @@ fn restore_map_run(execution_arn: &str, rec: &MapRunRecord, now: DateTime<Utc>) 
     )
 }
 
-/// `…:stateMachine:MACHINE/LABEL` of a map run's child `…:execution:MACHINE/LABEL:NAME`.
-pub(crate) fn child_machine_arn(child: &str) -> String {
-    match child.rsplit_once(':').map(|(head, _)| head.replacen(":execution:", ":stateMachine:", 1)) {
-        Some(a) => a,
-        None => child.to_owned(),
+/// `…:stateMachine:MACHINE/LABEL` and the name of a map run's child `…:execution:MACHINE/LABEL:NAME`
+/// (EXPRESS: `…:express:MACHINE/LABEL:NAME:ID`).
+pub(crate) fn child_names(child: &str) -> (String, String) {
+    let parts: Vec<&str> = child.split(':').collect();
+    match parts.as_slice() {
+        [head @ .., _kind, machine, name] if head.len() == 5 => {
+            (format!("{}:stateMachine:{machine}", head.join(":")), (*name).to_owned())
+        }
+        [head @ .., _kind, machine, name, _id] if head.len() == 5 => {
+            (format!("{}:stateMachine:{machine}", head.join(":")), (*name).to_owned())
+        }
+        _ => (child.to_owned(), child.to_owned()),
     }
 }
 
@@ -645,7 +652,7 @@ impl Service {
                 reg.map_runs.insert(m.arn.clone(), m.clone());
             }
             let machine_arn = match &rec.map_run_arn {
-                Some(_) => child_machine_arn(&rec.arn),
+                Some(_) => child_names(&rec.arn).0,
                 None => crate::arn::machine_arn(&region, &account, &rec.machine),
             };
             let entry = Arc::new(ExecEntry {
@@ -809,6 +816,17 @@ impl Service {
             Err(_) => m.published.aliases.contains_key(q),
         };
         if exists { Ok(name) } else { Err(not_found(arn)) }
+    }
+
+    /// The execution with this ARN, or an EXPRESS child of a map run (AWS, DescribeExecution: "Executions
+    /// of an EXPRESS state machine aren't supported by DescribeExecution unless a Map Run dispatched them").
+    pub(crate) fn described(&self, arn: &str) -> Result<Arc<ExecEntry>, ApiError> {
+        if crate::arn::execution_kind(arn)?
+            && let Some(e) = self.read().executions.get(arn).filter(|e| e.map_run_arn.is_some())
+        {
+            return Ok(e.clone());
+        }
+        self.execution(arn)
     }
 
     /// The execution with this ARN.
