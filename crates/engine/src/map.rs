@@ -240,16 +240,18 @@ async fn map_run(
     let head: Vec<&str> = arn.by_ref().take(5).collect();
     let head = head.join(":");
     let label = m.label.as_deref().unwrap_or(&ctx.state.name);
-    let run_id = uuid::Uuid::new_v4().to_string();
     let machine = format!("{}/{label}", exec.state_machine_name);
-    let map_run_arn = format!("{head}:mapRun:{machine}:{run_id}");
+    let fresh = format!("{head}:mapRun:{machine}:{}", uuid::Uuid::new_v4());
     // The ResultWriter's place is read before the map run starts, so a bad one runs nothing.
     let writer = match &m.writer {
         Some(w) => Some(crate::items::writer_target(&ctx, w, eff).await?),
         None => None,
     };
     settings.keep = writer.is_some();
-    ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: map_run_arn.clone() })?;
+    let started = ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: fresh.clone() })?;
+    // A resumed execution runs its map run again under the ARN on record.
+    let map_run_arn = exec.replay.as_ref().and_then(|r| r.map_run_arn(started)).unwrap_or(fresh);
+    let run_id = map_run_arn.rsplit(':').next().unwrap_or_default().to_owned();
     let express = m.execution_type.as_deref() == Some("EXPRESS");
     let pending = |n: usize| MapRunCounts { pending: n as u64, total: n as u64, ..MapRunCounts::default() };
     let run = Arc::new(MapRun::new(

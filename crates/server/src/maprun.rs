@@ -6,7 +6,7 @@
 //! show them (AWS, DescribeExecution: "unless a Map Run dispatched them"), GetExecutionHistory refuses
 //! them as it refuses every EXPRESS execution.
 
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{Map, Value, json};
 use sfn_engine::{Execution, MapRun, MapRunCounts, MapRunObserver};
@@ -16,41 +16,75 @@ use crate::protocol::{Input, date};
 use crate::service::{ExecEntry, Run, Service, child_names, not_found, token};
 
 /// The map runs' observer, bound to the service once it exists (the engine that runs them is built
-/// first). Map runs that start before it is bound (executions resumed while the server opens) run
-/// unregistered.
-#[derive(Debug, Default)]
+/// first). What happens before (executions resumed while the server opens run their map runs again at
+/// once) is kept and handed to the service when it is bound, in order.
+#[derive(Default)]
 pub(crate) struct ServerMapRuns {
-    service: OnceLock<Weak<Service>>,
+    state: Mutex<Binding>,
+}
+
+#[derive(Default)]
+struct Binding {
+    service: Option<Weak<Service>>,
+    early: Vec<Early>,
+}
+
+/// An observer call made before the service was bound.
+enum Early {
+    Started(Arc<MapRun>),
+    Child(Arc<MapRun>, Execution, String),
+    Ended(Arc<MapRun>),
+}
+
+impl std::fmt::Debug for ServerMapRuns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerMapRuns").finish_non_exhaustive()
+    }
 }
 
 impl ServerMapRuns {
-    /// Binds the service (the first call wins).
+    /// Binds the service (the first call wins) and hands it what happened before.
     pub(crate) fn bind(&self, service: &Arc<Service>) {
-        let _ = self.service.set(Arc::downgrade(service));
+        let mut st = self.lock();
+        if st.service.is_some() {
+            return;
+        }
+        st.service = Some(Arc::downgrade(service));
+        // Under the lock: a call racing with the bind waits, and comes after these.
+        for e in std::mem::take(&mut st.early) {
+            service.observed(e);
+        }
     }
 
-    fn service(&self) -> Option<Arc<Service>> {
-        self.service.get().and_then(Weak::upgrade)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Binding> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn observe(&self, e: Early) {
+        let mut st = self.lock();
+        match st.service.as_ref().map(Weak::upgrade) {
+            None => st.early.push(e),
+            Some(Some(s)) => {
+                drop(st);
+                s.observed(e);
+            }
+            // The server is gone.
+            Some(None) => {}
+        }
     }
 }
 
 impl MapRunObserver for ServerMapRuns {
     fn map_run_started(&self, run: &Arc<MapRun>) {
-        if let Some(s) = self.service() {
-            s.map_run_started(run);
-        }
+        self.observe(Early::Started(run.clone()));
     }
 
     fn child_started(&self, run: &Arc<MapRun>, child: Execution, input: &str) {
-        if let Some(s) = self.service() {
-            s.map_run_child(run, child, input);
-        }
+        self.observe(Early::Child(run.clone(), child, input.to_owned()));
     }
 
     fn map_run_ended(&self, run: &Arc<MapRun>) {
-        if let Some(s) = self.service() {
-            s.journal_parent(&run.execution_arn);
-        }
+        self.observe(Early::Ended(run.clone()));
     }
 }
 
@@ -69,6 +103,14 @@ fn counts_json(c: &MapRunCounts) -> Value {
 }
 
 impl Service {
+    fn observed(&self, e: Early) {
+        match e {
+            Early::Started(run) => self.map_run_started(&run),
+            Early::Child(run, child, input) => self.map_run_child(&run, child, &input),
+            Early::Ended(run) => self.journal_parent(&run.execution_arn),
+        }
+    }
+
     fn map_run_started(&self, run: &Arc<MapRun>) {
         let parent = {
             let mut reg = self.write();
@@ -76,7 +118,12 @@ impl Service {
             reg.executions.get(&run.execution_arn).cloned()
         };
         if let Some(p) = parent {
-            p.map_runs.lock().unwrap_or_else(|e| e.into_inner()).push(run.clone());
+            let mut runs = p.map_runs.lock().unwrap_or_else(|e| e.into_inner());
+            // A resumed execution runs a recorded map run again under its ARN: the live one replaces it.
+            match runs.iter_mut().find(|r| r.arn == run.arn) {
+                Some(r) => *r = run.clone(),
+                None => runs.push(run.clone()),
+            }
         }
         self.journal_parent(&run.execution_arn);
     }

@@ -373,8 +373,8 @@ pub(crate) fn map_run_record(r: &MapRun) -> MapRunRecord {
     }
 }
 
-/// A map run from its journal record. One that was RUNNING when the server stopped does not go on (its
-/// execution, resumed, runs its Distributed Map again as a new map run): it shows ABORTED.
+/// A map run from its journal record. One that was RUNNING when the server stopped shows ABORTED until
+/// its execution, resumed, runs it again under the same ARN (with new children).
 fn restore_map_run(execution_arn: &str, rec: &MapRunRecord, now: DateTime<Utc>) -> MapRun {
     let status = MapRunStatus::parse(&rec.status).unwrap_or(MapRunStatus::Aborted);
     let (status, stop_date) = match status {

@@ -126,3 +126,49 @@ async fn update_map_run_raises_the_concurrency_of_a_running_map_run() {
     assert_eq!(m["maxConcurrency"], 6);
     s.stop().await;
 }
+
+/// A journaled server stopped while a map run runs: after the restart its execution, resumed, runs the
+/// map run again under the ARN its history records, and the map run is described and listed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_run_interrupted_by_a_restart_runs_again_under_its_arn() {
+    let dir = crate::temp_dir("maprun-restart");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let def = distributed(
+        "STANDARD",
+        json!({"MaxConcurrency": 1}),
+        json!({"P": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+            "Parameters": {"Cluster": "default", "TaskDefinition": "job"}, "End": true}}),
+    );
+    let machine = s.create("restarted", &def).await;
+    let started = s
+        .ok("StartExecution", json!({"stateMachineArn": machine, "input": "[1, 2, 3, 4, 5, 6, 7, 8]"}))
+        .await;
+    let exec = started["executionArn"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let run = loop {
+        let runs = s.ok("ListMapRuns", json!({"executionArn": exec})).await;
+        if let Some(a) = runs["mapRuns"][0]["mapRunArn"].as_str() {
+            break a.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no map run");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    s.stop().await;
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let d = s.wait(&exec).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let runs = s.ok("ListMapRuns", json!({"executionArn": exec})).await;
+    let arns: Vec<&str> =
+        runs["mapRuns"].as_array().unwrap().iter().map(|r| r["mapRunArn"].as_str().unwrap()).collect();
+    assert_eq!(arns, [run.as_str()]);
+    let m = s.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!(m["status"], "SUCCEEDED", "{m}");
+    assert_eq!(m["executionCounts"]["succeeded"], 8, "{m}");
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": exec, "maxResults": 1000})).await;
+    let started: Vec<&Value> =
+        h["events"].as_array().unwrap().iter().filter(|e| e["type"] == "MapRunStarted").collect();
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0]["mapRunStartedEventDetails"]["mapRunArn"], json!(run));
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
