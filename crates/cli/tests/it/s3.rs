@@ -221,3 +221,45 @@ fn serve_map_runs_with_boto3_and_after_a_restart() {
     served.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `sfn policy --state-machine-name NAME`: the Distributed Map's S3 grants and AWS's template for its child
+/// executions ("IAM policies for using Distributed Map states"); one definition only.
+#[test]
+fn policy_for_a_distributed_map_with_its_state_machine_name() {
+    let def = temp_file("batches.asl.json", &batch_machine("items.jsonl").to_string());
+    let d = def.to_str().unwrap();
+    let o = sfn(&[
+        "policy",
+        d,
+        "--region",
+        "eu-west-1",
+        "--account",
+        "111122223333",
+        "--state-machine-name",
+        "batches",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let statements = p["Statement"].as_array().unwrap();
+    let by_sid =
+        |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("{sid}: {p}"));
+    let as_list = |v: &Value| match v {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    assert_eq!(
+        as_list(&by_sid("StartMapRunChildExecutions")["Resource"]),
+        [json!("arn:aws:states:eu-west-1:111122223333:stateMachine:batches")]
+    );
+    assert_eq!(
+        as_list(&by_sid("DescribeAndStopMapRunChildExecutions")["Resource"]),
+        [json!("arn:aws:states:eu-west-1:111122223333:execution:batches/*")]
+    );
+    assert_eq!(
+        as_list(&by_sid("ReadDistributedMapItems")["Resource"]),
+        [json!("arn:aws:s3:::in/items.jsonl")]
+    );
+    let o = sfn(&["policy", d, d, "--state-machine-name", "batches"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give one definition"));
+}
