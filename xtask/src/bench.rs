@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: our engine (in process through `sfn bench`, and through `sfn run`) against
 //! aws-local-stepfunctions (`../shared/peers/js`) on the same files, in one run. Prints, one line per
 //! benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s> ratio=<min>–<median>–<max>x` and
-//! `bench ecs-scale: tasks=<N> describe_calls=<C> rounds=<R> peak_rss_mib=<M> wall_s=<W>`.
+//! `bench ecs-scale: tasks=<N> describe_calls=<C> rounds=<R> peak_rss_mib=<M> wall_s=<W>` and
+//! `bench distributed-map: items=<N> batches=<B> peak_rss_mib=<M> wall_s=<W>` (10,000 and 100,000 items).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -169,5 +170,47 @@ pub(crate) fn run(scale_tasks: usize) -> Result<()> {
     if calls > rounds * (tasks / 100.0).ceil() {
         bail!("DescribeTasks calls per round exceed ceil(N/100)");
     }
+    for items in [10_000, 100_000] {
+        distributed_map(items)?;
+    }
+    Ok(())
+}
+
+/// `distributed-map`: `sfn run --s3 DIR --ecs sim` of `fixtures/bench/distributed_map.json` over `items`
+/// JSONL items (batches of 100, one `.sync` task each, a ResultWriter); its peak RSS from `/usr/bin/time -v`.
+fn distributed_map(items: usize) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("sfn-bench-dmap-{}-{items}", std::process::id()));
+    std::fs::create_dir_all(dir.join("in"))?;
+    std::fs::create_dir_all(dir.join("out"))?;
+    let lines: String = (0..items).map(|i| format!("{{\"id\":{i},\"file\":\"f{i}.csv\"}}\n")).collect();
+    std::fs::write(dir.join("in/items.jsonl"), lines)?;
+    let t0 = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(sfn())
+        .args(["run", "fixtures/bench/distributed_map.json", "--ecs", "sim", "--task-definitions"])
+        .arg("fixtures/seed/task-definitions")
+        .arg("--s3")
+        .arg(&dir)
+        .args(["--format", "json"])
+        .output()
+        .context("cannot run /usr/bin/time -v sfn run")?;
+    let wall = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let v = json_line(&out.stdout)?;
+    if v["status"] != "SUCCEEDED" {
+        bail!("the distributed map bench failed: {v}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kib: f64 = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0.0);
+    println!(
+        "bench distributed-map: items={items} batches={} peak_rss_mib={:.0} wall_s={wall:.2}",
+        items.div_ceil(100),
+        kib / 1024.0
+    );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `sfn policy DEF... [--task-definitions DIR] [--region R] [--account A] [--partition P]
 //! [--format json|cloudformation|cloudformation-yaml|terraform|terraform-jsonencode] [--explain]
-//! [--allow-wildcard-passrole] [--task-role] [--name NAME]`: least-privilege IAM policies from `sfn-iam`.
+//! [--allow-wildcard-passrole] [--task-role] [--name NAME] [--state-machine-name NAME]`: least-privilege IAM
+//! policies from `sfn-iam`.
 //!
 //! stdout carries only the policy (one document for one definition); warnings and `--explain` go to
 //! stderr, so `sfn policy run-job.asl.json --explain > policy.json` keeps both.
@@ -62,6 +63,10 @@ pub(crate) struct PolicyArgs {
     /// Name for the CloudFormation/Terraform resources [default: the definition's file name].
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,
+    /// The state machine's name, for a Distributed Map's grants on its own child executions
+    /// (states:StartExecution on it, DescribeExecution/StopExecution on execution:NAME/*); one definition only.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) state_machine_name: Option<String>,
 }
 
 /// True unless the file is a JSON object with neither `StartAt` nor `States` (an input, a task definition).
@@ -140,6 +145,10 @@ pub(crate) fn run(args: &PolicyArgs) -> anyhow::Result<i32> {
         }
     };
     let many = args.definitions.len() > 1;
+    if many && args.state_machine_name.is_some() {
+        eprintln!("sfn: --state-machine-name names one state machine: give one definition");
+        return Ok(2);
+    }
     let mut documents = Map::new();
     let mut texts = Vec::new();
     for path in &args.definitions {
@@ -163,7 +172,10 @@ pub(crate) fn run(args: &PolicyArgs) -> anyhow::Result<i32> {
                     .with_context(|| format!("task definitions in {}", dir.display()))?,
                 None => Vec::new(),
             };
-        let options = base.clone().with_task_definitions(task_definitions);
+        let mut options = base.clone().with_task_definitions(task_definitions);
+        if let Some(n) = &args.state_machine_name {
+            options = options.with_state_machine(n.clone());
+        }
         let policy = if args.task_role {
             sfn::iam::task_role_policy(&machine, &options)
         } else {

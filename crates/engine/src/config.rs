@@ -86,6 +86,7 @@ pub(crate) struct EngineInner {
     pub(crate) objects: Option<Arc<dyn crate::objects::ObjectStore>>,
     /// Where Task states on activity ARNs wait for workers (none: such a Task cannot run unmocked).
     pub(crate) activities: Option<Arc<dyn ActivityQueue>>,
+    pub(crate) map_runs: Option<Arc<dyn crate::maprun::MapRunObserver>>,
     pub(crate) bindings: std::sync::RwLock<HashMap<usize, Arc<Binding>>>,
 }
 

@@ -51,7 +51,8 @@ pub(crate) struct Exec {
     /// The caller's text of `input`, kept verbatim in the history (see `StartRequest::input_text`).
     pub(crate) input_text: Option<JsonText>,
     /// Invocations so far of each mocked Task state.
-    pub(crate) mock_calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// (Shared by a map run's child executions, which count as one run of the machine.)
+    pub(crate) mock_calls: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
     /// The mocks answering this execution's Task states: the engine's, or the ones it was started with
     /// ([`crate::Engine::start_mocked`]).
     pub(crate) mocks: Option<Arc<dyn crate::mocks::TaskMocks>>,
@@ -264,29 +265,36 @@ impl Exec {
         self.linked_event(prev, details, Link::Beside(beside))
     }
 
-    /// The execution a Distributed Map's iterations run in: this one's facts with a history of its own
-    /// (AWS runs them as child workflow executions; the parent's history shows only `MapRunStarted` and
-    /// its end). A resumed execution runs them again.
-    pub(crate) fn map_run(&self) -> Arc<Exec> {
+    /// A child execution of a Distributed Map's map run (AWS runs each iteration, or batch, as a child
+    /// workflow execution with an ARN and a history of its own; the parent's history shows only
+    /// `MapRunStarted` and its end): this execution's machine, engine and mocks, under the child's
+    /// names. Its events go to the engine's sink under its own ARN. A resumed execution runs its map
+    /// runs again.
+    pub(crate) fn map_child(&self, child: &ChildNames, input: Value) -> Arc<Exec> {
+        let limit = self.engine.config.max_history_events;
+        let history = match &self.engine.sink {
+            Some(sink) => History::with_sink(limit, sink.clone(), &child.arn),
+            None => History::new(limit),
+        };
         Arc::new(Exec {
             engine: self.engine.clone(),
             machine: self.machine.clone(),
-            history: History::new(self.engine.config.max_history_events),
-            execution_arn: self.execution_arn.clone(),
-            execution_name: self.execution_name.clone(),
-            state_machine_arn: self.state_machine_arn.clone(),
-            state_machine_name: self.state_machine_name.clone(),
+            history,
+            execution_arn: child.arn.clone(),
+            execution_name: child.name.clone(),
+            state_machine_arn: child.state_machine_arn.clone(),
+            state_machine_name: child.state_machine_name.clone(),
             role_arn: self.role_arn.clone(),
-            start_time: self.start_time,
-            input: self.input.clone(),
-            input_text: self.input_text.clone(),
+            start_time: self.now(),
+            input,
+            input_text: None,
             mocks: self.mocks.clone(),
-            mock_calls: Default::default(),
+            mock_calls: child.mock_calls.clone(),
             evaluation_failures: Default::default(),
             replay: None,
             scopes: self.scopes,
             test: self.test.clone(),
-            terminating: self.terminating.clone(),
+            terminating: Arc::default(),
         })
     }
 
@@ -378,6 +386,16 @@ impl Exec {
     ) -> BoxFuture<'a, Result<Value, Interrupt>> {
         (self.scopes)(self, start_at, states, input, vars, prev, abort)
     }
+}
+
+/// The names of one child execution of a map run.
+pub(crate) struct ChildNames {
+    pub(crate) arn: String,
+    pub(crate) name: String,
+    pub(crate) state_machine_arn: String,
+    pub(crate) state_machine_name: String,
+    /// Mocked Task invocations, counted across the map run.
+    pub(crate) mock_calls: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
 }
 
 /// One state being run: the execution, the state, what `$$` shows of it, the variables it sees (as they

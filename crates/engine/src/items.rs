@@ -13,9 +13,9 @@ use sfn_asl::{Dynamic, ItemReader, ResultWriter};
 use sfn_path::ErrorName;
 
 use crate::error::{Failure, Interrupt};
-use crate::exec::StateCtx;
+use crate::exec::{ChildNames, StateCtx};
 use crate::jsonata::AtaScope;
-use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectStore};
+use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectReader, ObjectStore};
 
 fn reader_failed(cause: impl Into<String>) -> Failure {
     Failure::new(ErrorName::ItemReaderFailed, cause)
@@ -104,11 +104,9 @@ pub(crate) async fn read(ctx: &StateCtx<'_>, r: &ItemReader, eff: &Value) -> Res
             let Some(key) = text(&params, "Key") else {
                 return Err(reader_failed("The ItemReader's Parameters have no Key").into());
             };
-            let body = objects
-                .get(bucket, key, MAX_OBJECT_BYTES)
-                .await
-                .map_err(|e| reader_failed(store_cause(&e)))?;
-            parse(r, &body, max).map_err(|cause| reader_failed(cause).into())
+            let body = objects.open(bucket, key).await.map_err(|e| reader_failed(store_cause(&e)))?;
+            let format = Format::of(r);
+            off_workers(move || parse(&format, body, max)).await.map_err(|cause| reader_failed(cause).into())
         }
         other => Err(ctx
             .runtime(&format!("The ItemReader resource {} (action {other}) is not supported", r.resource))
@@ -116,41 +114,124 @@ pub(crate) async fn read(ctx: &StateCtx<'_>, r: &ItemReader, eff: &Value) -> Res
     }
 }
 
-/// The items of an object's bytes as `ReaderConfig.InputType` says (JSON when absent).
-fn parse(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, String> {
-    match r.input_type.as_deref().unwrap_or("JSON") {
-        "JSON" => match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Array(mut a)) => {
-                a.truncate(max);
-                Ok(a)
+/// Runs a blocking read off tokio's workers (in place on a current-thread runtime, which has no worker
+/// to starve, as JSONata evaluation does).
+async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => f(),
+        _ => {
+            tokio::task::spawn_blocking(f).await.map_err(|e| format!("the object could not be read: {e}"))?
+        }
+    }
+}
+
+/// An `ItemReader`'s `ReaderConfig`, owned (it goes with the object to the thread that reads it).
+struct Format {
+    input_type: String,
+    delimiter: Option<String>,
+    given_headers: Option<Option<Vec<String>>>,
+}
+
+impl Format {
+    fn of(r: &ItemReader) -> Format {
+        Format {
+            input_type: r.input_type.clone().unwrap_or_else(|| "JSON".to_owned()),
+            delimiter: r.csv_delimiter.clone(),
+            given_headers: (r.csv_header_location.as_deref() == Some("GIVEN")).then(|| r.csv_headers.clone()),
+        }
+    }
+}
+
+/// Why the JSON reader stopped early: `MaxItems` items were read (the rest of the object is not).
+const ENOUGH: &str = "sfn: MaxItems reached";
+
+/// A JSON array's elements, at most `max`, read one at a time (the object is never held whole).
+struct ArrayItems<'a> {
+    out: &'a mut Vec<Value>,
+    max: usize,
+    array: &'a mut bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ArrayItems<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ArrayItems<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        *self.array = true;
+        while self.out.len() < self.max {
+            match seq.next_element::<Value>()? {
+                Some(v) => self.out.push(v),
+                None => return Ok(()),
             }
-            Ok(_) => Err("Attempting to map over non-iterable node.".to_owned()),
-            Err(e) => Err(format!("The JSON object is not valid: {e}")),
-        },
+        }
+        Err(serde::de::Error::custom(ENOUGH))
+    }
+}
+
+/// The items of an object as `ReaderConfig.InputType` says (JSON when absent), parsed as it is read and
+/// no further than `max` items.
+fn parse(f: &Format, body: ObjectReader, max: usize) -> Result<Vec<Value>, String> {
+    let mut rd = std::io::BufReader::with_capacity(64 * 1024, body);
+    match f.input_type.as_str() {
+        "JSON" => {
+            use serde::de::DeserializeSeed as _;
+            let (mut out, mut array) = (Vec::new(), false);
+            let mut de = serde_json::Deserializer::from_reader(&mut rd);
+            let seed = ArrayItems { out: &mut out, max, array: &mut array };
+            match seed.deserialize(&mut de).and_then(|()| de.end()) {
+                Ok(()) => Ok(out),
+                Err(e) if e.to_string().starts_with(ENOUGH) => Ok(out),
+                Err(e) if !array && e.is_data() => {
+                    Err("Attempting to map over non-iterable node.".to_owned())
+                }
+                Err(e) if e.is_io() => Err(format!("The object could not be read: {e}")),
+                Err(e) => Err(format!("The JSON object is not valid: {e}")),
+            }
+        }
         "JSONL" => {
-            let mut out = Vec::new();
-            for (n, line) in body.split(|b| *b == b'\n').enumerate() {
-                if out.len() >= max {
+            use std::io::{BufRead as _, Read as _};
+            let (mut out, mut line, mut n) = (Vec::new(), Vec::new(), 0usize);
+            while out.len() < max {
+                line.clear();
+                let read = (&mut rd)
+                    .take(MAX_OBJECT_BYTES)
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| format!("The object could not be read: {e}"))?;
+                if read == 0 {
                     break;
                 }
+                n += 1;
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let v = serde_json::from_slice::<Value>(line)
-                    .map_err(|e| format!("The JSONL line {} is not valid JSON: {e}", n + 1))?;
+                let v = serde_json::from_slice::<Value>(&line)
+                    .map_err(|e| format!("The JSONL line {n} is not valid JSON: {e}"))?;
                 out.push(v);
             }
             Ok(out)
         }
-        "CSV" => csv_items(r, body, max),
+        "CSV" => csv_items(f, rd, max),
         other => Err(format!("InputType {other} is not supported (JSON, JSONL or CSV)")),
     }
 }
 
 /// CSV rows as objects of strings, keyed by the header row or `CSVHeaders` (AWS: every value is a
 /// string; a row with more fields than headers fails the reader).
-fn csv_items(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, String> {
-    let delimiter = match r.csv_delimiter.as_deref().unwrap_or("COMMA") {
+fn csv_items(f: &Format, body: impl std::io::Read, max: usize) -> Result<Vec<Value>, String> {
+    let delimiter = match f.delimiter.as_deref().unwrap_or("COMMA") {
         "COMMA" => b',',
         "PIPE" => b'|',
         "SEMICOLON" => b';',
@@ -161,11 +242,10 @@ fn csv_items(r: &ItemReader, body: &[u8], max: usize) -> Result<Vec<Value>, Stri
     let mut rd =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(body);
     let mut rows = rd.records();
-    let given = r.csv_header_location.as_deref() == Some("GIVEN");
-    let headers: Vec<String> = match (given, &r.csv_headers) {
-        (true, Some(h)) => h.clone(),
-        (true, None) => return Err("CSVHeaderLocation GIVEN needs CSVHeaders".to_owned()),
-        (false, _) => match rows.next() {
+    let headers: Vec<String> = match &f.given_headers {
+        Some(Some(h)) => h.clone(),
+        Some(None) => return Err("CSVHeaderLocation GIVEN needs CSVHeaders".to_owned()),
+        None => match rows.next() {
             Some(Ok(h)) => h.iter().map(str::to_owned).collect(),
             Some(Err(e)) => return Err(format!("The CSV header row is not valid: {e}")),
             None => return Ok(Vec::new()),
@@ -230,6 +310,9 @@ pub(crate) async fn writer_target(
 /// What a ResultWriter writes of one child execution.
 #[derive(Clone)]
 pub(crate) struct Record {
+    /// Its ARN and name.
+    arn: String,
+    name: String,
     /// The input as JSON text (what the file holds; smaller than the value).
     input: String,
     start: DateTime<Utc>,
@@ -240,6 +323,7 @@ pub(crate) struct Record {
 impl Record {
     /// The record of an iteration that ended with `r` (none for an aborted one).
     pub(crate) fn of(
+        names: Option<&ChildNames>,
         input: String,
         start: DateTime<Utc>,
         stop: DateTime<Utc>,
@@ -252,16 +336,21 @@ impl Record {
                 Err((f.name.as_ref().map(|n| n.shown().to_owned()), f.cause.clone()))
             }
         };
-        Some(Record { input, start, stop, result })
+        let (arn, name) = match names {
+            Some(n) => (n.arn.clone(), n.name.clone()),
+            None => (String::new(), uuid::Uuid::new_v4().to_string()),
+        };
+        Some(Record { arn, name, input, start, stop, result })
     }
 }
 
-/// The names a map run's child executions have.
-pub(crate) struct Children<'a> {
-    pub(crate) execution_prefix: String,
-    pub(crate) state_machine_arn: String,
-    pub(crate) map_run_arn: &'a str,
-    pub(crate) run_id: &'a str,
+/// `…:stateMachine:MACHINE/LABEL` of a child's `…:execution:MACHINE/LABEL:NAME` (or `…:express:…`).
+fn state_machine_arn(child: &str) -> String {
+    let parts: Vec<&str> = child.splitn(8, ':').collect();
+    match parts.as_slice() {
+        [a, p, s, r, acct, _, machine, ..] => format!("{a}:{p}:{s}:{r}:{acct}:stateMachine:{machine}"),
+        _ => String::new(),
+    }
 }
 
 fn date(t: DateTime<Utc>) -> String {
@@ -274,19 +363,19 @@ fn date(t: DateTime<Utc>) -> String {
 pub(crate) async fn write_results(
     ctx: &StateCtx<'_>,
     target: &Target,
-    children: &Children<'_>,
+    map_run_arn: &str,
+    run_id: &str,
     records: &[Option<Record>],
 ) -> Result<(), Failure> {
     let objects = store(ctx, writer_failed)?;
     let mut succeeded = Vec::new();
     let mut failed = Vec::new();
     for rec in records.iter().flatten() {
-        let name = uuid::Uuid::new_v4().to_string();
         let mut o = JsonMap::new();
-        o.insert("ExecutionArn".to_owned(), Value::String(format!("{}{name}", children.execution_prefix)));
+        o.insert("ExecutionArn".to_owned(), Value::String(rec.arn.clone()));
         o.insert("Input".to_owned(), Value::String(rec.input.clone()));
         o.insert("InputDetails".to_owned(), json!({"Included": true}));
-        o.insert("Name".to_owned(), Value::String(name));
+        o.insert("Name".to_owned(), Value::String(rec.name.clone()));
         match &rec.result {
             Ok(out) => {
                 o.insert("Output".to_owned(), Value::String(out.to_string()));
@@ -303,7 +392,7 @@ pub(crate) async fn write_results(
         }
         o.insert("RedriveCount".to_owned(), json!(0));
         o.insert("StartDate".to_owned(), Value::String(date(rec.start)));
-        o.insert("StateMachineArn".to_owned(), Value::String(children.state_machine_arn.clone()));
+        o.insert("StateMachineArn".to_owned(), Value::String(state_machine_arn(&rec.arn)));
         let status = if rec.result.is_ok() { "SUCCEEDED" } else { "FAILED" };
         o.insert("Status".to_owned(), Value::String(status.to_owned()));
         o.insert("StopDate".to_owned(), Value::String(date(rec.stop)));
@@ -316,7 +405,7 @@ pub(crate) async fn write_results(
     for (status, list) in [("FAILED", failed), ("PENDING", Vec::new()), ("SUCCEEDED", succeeded)] {
         let mut entries = Vec::new();
         if !list.is_empty() {
-            let key = target.key(children.run_id, &format!("{status}_0.json"));
+            let key = target.key(run_id, &format!("{status}_0.json"));
             let body = serde_json::to_vec(&Value::Array(list)).unwrap_or_default();
             let size = body.len();
             objects.put(&target.bucket, &key, body).await.map_err(|e| writer_failed(store_cause(&e)))?;
@@ -326,12 +415,12 @@ pub(crate) async fn write_results(
     }
     let manifest = json!({
         "DestinationBucket": target.bucket,
-        "MapRunArn": children.map_run_arn,
+        "MapRunArn": map_run_arn,
         "ResultFiles": files,
     });
     let body = serde_json::to_vec(&manifest).unwrap_or_default();
     objects
-        .put(&target.bucket, &target.manifest_key(children.run_id), body)
+        .put(&target.bucket, &target.manifest_key(run_id), body)
         .await
         .map_err(|e| writer_failed(store_cause(&e)))
 }

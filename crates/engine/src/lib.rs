@@ -33,6 +33,9 @@
 //! 1. leaves: `ata_pool` (the threads JSONata evaluates on, off tokio's workers), `error`, `history`,
 //!    `inspect` (what a TestState run adds: its mock, context object and inspection data), `mocks`,
 //!    `objects` (the object store a Distributed Map reads items from and writes results to),
+//!    `execution` (an [`Execution`] and its [`Outcome`], made by the engine and, for each child
+//!    execution of a map run, by `map`), `maprun` (a map run's names, settings and counts, and the
+//!    [`MapRunObserver`] told of them),
 //!    `rules` (Choice rules), `vars`;
 //! 2. `config`: clock, settings and the parts of an engine every execution shares;
 //! 3. `replay`: the recorded events of a resumed execution (it knows no execution: it is handed the append);
@@ -81,12 +84,14 @@ mod config;
 mod engine;
 mod error;
 mod exec;
+mod execution;
 mod history;
 mod inspect;
 mod interp;
 mod items;
 mod jsonata;
 mod map;
+mod maprun;
 mod mocks;
 mod objects;
 mod parallel;
@@ -108,8 +113,9 @@ pub use engine::{
 pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use inspect::{ErrorDetails, Inspection, TestMock};
+pub use maprun::{MapRun, MapRunCounts, MapRunObserver, MapRunState, MapRunStatus};
 pub use mocks::{MockResponse, TaskMocks, Unmocked};
-pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectStore};
+pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectReader, ObjectStore};
 pub use sfn_path::ErrorName;
 pub use test_state::{TestStateOutcome, TestStateRequest, TestStatus};
 

@@ -9,11 +9,14 @@ use std::sync::Arc;
 use serde_json::Value;
 use sfn_asl::{Dynamic, Map, Payload, ProcessorMode, QueryLanguage};
 use sfn_path::{ErrorName, Path, Scope, Template};
+use sfn_patterns::AbortSignal;
 
 use crate::error::{Failure, Interrupt};
-use crate::exec::{Closing, StateCtx, display_value};
-use crate::history::EventDetails;
+use crate::exec::{ChildNames, Closing, Exec, StateCtx, display_value};
+use crate::execution::{Execution, ExecutionStatus, Outcome, StopReason};
+use crate::history::{EventDetails, JsonText};
 use crate::jsonata::AtaScope;
+use crate::maprun::{MapRun, MapRunCounts, MapRunState, MapRunStatus};
 use crate::vars::Vars;
 
 /// Most Map iterations in flight at once.
@@ -43,6 +46,7 @@ pub(crate) async fn run(
     let distributed = m.mode == ProcessorMode::Distributed;
     // A Distributed Map reads its items from S3 (`ItemReader`), selects and batches them (`ItemBatcher`)
     // before the Map starts; the iterations then take those inputs as they are.
+    let mut read_count = None;
     let prepared: Option<Vec<Value>> = match (&m.reader, &m.batcher) {
         (None, None) => None,
         (reader, batcher) => {
@@ -50,6 +54,7 @@ pub(crate) async fn run(
                 Some(r) => Cow::Owned(crate::items::read(&ctx, r, &eff).await?),
                 None => items_array(&ctx, m, &eff).await?,
             };
+            read_count = Some(read.len());
             match batcher {
                 Some(b) => Some(batches(&ctx, m, b, read.into_owned(), &eff).await?),
                 None => Some(read.into_owned()),
@@ -64,13 +69,14 @@ pub(crate) async fn run(
     let mut settings = Settings::of(&ctx, m, &eff).await?;
     settings.select = select;
     let total = items.len();
+    settings.item_total = read_count.unwrap_or(total);
     let started = ctx.event(prev, EventDetails::MapStateStarted { length: total })?;
     // The failure thresholds are read once the Map has started (AWS: `MapStateStarted`, then the
     // `States.Runtime` failure, in `scenarios/test_base_scenarios__test_map_state_tolerated_failure_count_path__NoNumber`).
     settings.tolerated(&ctx, m, &eff).await?;
     let exec = ctx.exec;
     let outcome = match distributed {
-        false => iterate(ctx, m, items, &eff, settings, started).await.map(|(v, _)| Value::Array(v)),
+        false => iterate(ctx, m, items, &eff, settings, started, None).await.map(|(v, _)| Value::Array(v)),
         true => map_run(ctx, m, items, &eff, settings, prev).await,
     };
     exec.close(prev, outcome, |how| match how {
@@ -226,33 +232,79 @@ async fn map_run(
     prev: &mut u64,
 ) -> Result<Value, Interrupt> {
     let exec = ctx.exec;
-    // arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME → …:mapRun:MACHINE/STATE:ID
+    // arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME → …:mapRun:MACHINE/LABEL:ID, the children
+    // …:execution:MACHINE/LABEL:ID (EXPRESS: …:express:MACHINE/LABEL:ID:ID) of …:stateMachine:MACHINE/LABEL
+    // (AWS: "Viewing a Distributed Map Run execution": the Map's `Label`, else a name of its own; here
+    // its state name).
     let mut arn = exec.execution_arn.splitn(6, ':');
     let head: Vec<&str> = arn.by_ref().take(5).collect();
     let head = head.join(":");
     let label = m.label.as_deref().unwrap_or(&ctx.state.name);
-    let run_id = uuid::Uuid::new_v4().to_string();
-    let map_run_arn = format!("{head}:mapRun:{}/{}:{run_id}", exec.state_machine_name, ctx.state.name);
+    let machine = format!("{}/{label}", exec.state_machine_name);
+    let fresh = format!("{head}:mapRun:{machine}:{}", uuid::Uuid::new_v4());
     // The ResultWriter's place is read before the map run starts, so a bad one runs nothing.
     let writer = match &m.writer {
         Some(w) => Some(crate::items::writer_target(&ctx, w, eff).await?),
         None => None,
     };
     settings.keep = writer.is_some();
-    ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: map_run_arn.clone() })?;
-    let child = exec.map_run();
-    let child_ctx = StateCtx { exec: &child, ..ctx };
-    let mut outcome = iterate(child_ctx, m, items, eff, settings, 0).await;
-    if let (Some(target), Ok((_, records))) = (&writer, &outcome) {
-        let children = crate::items::Children {
-            execution_prefix: format!("{head}:execution:{}/{label}:", exec.state_machine_name),
-            state_machine_arn: format!("{head}:stateMachine:{}/{label}", exec.state_machine_name),
-            map_run_arn: &map_run_arn,
-            run_id: &run_id,
-        };
-        if let Err(f) = crate::items::write_results(&ctx, target, &children, records).await {
-            outcome = Err(Interrupt::Fail(f));
+    let started = ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: fresh.clone() })?;
+    // A resumed execution runs its map run again under the ARN on record.
+    let map_run_arn = exec.replay.as_ref().and_then(|r| r.map_run_arn(started)).unwrap_or(fresh);
+    let run_id = map_run_arn.rsplit(':').next().unwrap_or_default().to_owned();
+    let express = m.execution_type.as_deref() == Some("EXPRESS");
+    let pending = |n: usize| MapRunCounts { pending: n as u64, total: n as u64, ..MapRunCounts::default() };
+    let run = Arc::new(MapRun::new(
+        map_run_arn.clone(),
+        exec.execution_arn.clone(),
+        format!("{head}:stateMachine:{machine}"),
+        label.to_owned(),
+        express,
+        exec.now(),
+        MapRunState {
+            status: MapRunStatus::Running,
+            stop_date: None,
+            max_concurrency: settings.max_concurrency,
+            tolerated_failure_count: settings.tolerated_count,
+            tolerated_failure_percentage: settings.tolerated_pct,
+            items: pending(settings.item_total),
+            executions: pending(items.len()),
+        },
+    ));
+    if let Some(o) = &exec.engine.map_runs {
+        o.map_run_started(&run);
+    }
+    let children = Children {
+        run: run.clone(),
+        head,
+        machine,
+        express,
+        batched: m.batcher.is_some(),
+        mock_calls: Arc::default(),
+    };
+    let mut outcome = iterate(ctx, m, items, eff, settings, 0, Some(&children)).await;
+    if let (Some(target), Ok((_, records))) = (&writer, &outcome)
+        && let Err(f) = crate::items::write_results(&ctx, target, &map_run_arn, &run_id, records).await
+    {
+        outcome = Err(Interrupt::Fail(f));
+    }
+    let status = match &outcome {
+        Ok(_) => MapRunStatus::Succeeded,
+        Err(Interrupt::Abort) => MapRunStatus::Aborted,
+        Err(_) => MapRunStatus::Failed,
+    };
+    run.with(|s| {
+        s.status = status;
+        s.stop_date = Some(exec.now());
+        if status == MapRunStatus::Succeeded {
+            // Every child's result is in the ResultWriter's files or the Map's output.
+            for c in [&mut s.items, &mut s.executions] {
+                c.results_written = c.succeeded + c.failed + c.timed_out;
+            }
         }
+    });
+    if let Some(o) = &exec.engine.map_runs {
+        o.map_run_ended(&run);
     }
     let end = match &outcome {
         Ok(_) => EventDetails::MapRunSucceeded,
@@ -276,6 +328,150 @@ async fn map_run(
     })
 }
 
+/// A map run's children: the run they count in and how they are named.
+struct Children {
+    run: Arc<MapRun>,
+    /// `arn:aws:states:REGION:ACCOUNT`.
+    head: String,
+    /// `MACHINE/LABEL`.
+    machine: String,
+    express: bool,
+    /// Each child's input is a batch (`{"Items": [...]}`): it holds that many items.
+    batched: bool,
+    mock_calls: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+impl Children {
+    fn names(&self) -> ChildNames {
+        let name = uuid::Uuid::new_v4().to_string();
+        let arn = match self.express {
+            true => format!("{}:express:{}:{name}:{}", self.head, self.machine, uuid::Uuid::new_v4()),
+            false => format!("{}:execution:{}:{name}", self.head, self.machine),
+        };
+        ChildNames {
+            arn,
+            name,
+            state_machine_arn: format!("{}:stateMachine:{}", self.head, self.machine),
+            state_machine_name: self.machine.clone(),
+            mock_calls: self.mock_calls.clone(),
+        }
+    }
+
+    /// How many items a child with this input processes.
+    fn items_in(&self, input: &Value) -> u64 {
+        match self.batched {
+            true => input.get("Items").and_then(Value::as_array).map_or(0, |a| a.len() as u64),
+            false => 1,
+        }
+    }
+}
+
+/// One child execution of a map run, from `ExecutionStarted` to its end (`ExecutionSucceeded`,
+/// `ExecutionFailed`, `ExecutionAborted`), with the run's counts kept as it goes; the observer is given
+/// it as an [`Execution`](crate::Execution) before its first event. A child stopped on its own (not with
+/// its map run) counts as a failed item.
+async fn child_execution(
+    parent: &Arc<Exec>,
+    children: &Children,
+    processor: &sfn_asl::Branch,
+    input: Value,
+    frozen: &Arc<Vars>,
+    map_signal: &AbortSignal,
+    keep: bool,
+) -> (Result<Value, Interrupt>, Option<crate::items::Record>) {
+    let names = children.names();
+    let items = children.items_in(&input);
+    let input_text = JsonText::new(&input);
+    let child = parent.map_child(&names, input.clone());
+    let (handle, signal) = map_signal.child();
+    let (done_tx, done) = tokio::sync::watch::channel(None);
+    let stop_reason = StopReason::default();
+    let execution = Execution {
+        arn: names.arn.clone(),
+        start_date: child.start_time,
+        history: child.history.clone(),
+        abort: handle,
+        stop_reason: stop_reason.clone(),
+        done,
+        task: None,
+        terminating: child.terminating.clone(),
+    };
+    let run = &children.run;
+    run.with(|s| {
+        s.executions.pending = s.executions.pending.saturating_sub(1);
+        s.executions.running += 1;
+        s.items.pending = s.items.pending.saturating_sub(items);
+        s.items.running += items;
+    });
+    if let Some(o) = &parent.engine.map_runs {
+        o.child_started(run, execution, input_text.as_str());
+    }
+    let started = EventDetails::ExecutionStarted { input: input_text, role_arn: child.role_arn.clone() };
+    let mut prev = 0;
+    let r = match child.event(&mut 0, started) {
+        Err(e) => Err(e),
+        Ok(_) => {
+            let mut vars = Vars::child_of(frozen);
+            child
+                .run_scope(&processor.start_at, &processor.states, input, &mut vars, &mut prev, &signal)
+                .await
+        }
+    };
+    let (status, details) = match &r {
+        Ok(v) => (ExecutionStatus::Succeeded, EventDetails::ExecutionSucceeded { output: JsonText::new(v) }),
+        Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => (
+            ExecutionStatus::Failed,
+            EventDetails::ExecutionFailed { error: f.name.clone().map(String::from), cause: f.cause.clone() },
+        ),
+        Err(Interrupt::Abort) => {
+            let (error, cause) = stop_reason.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            (ExecutionStatus::Aborted, EventDetails::ExecutionAborted { error, cause })
+        }
+    };
+    let stop = child.now();
+    child.history.push_final(prev, stop, details);
+    let record = match keep {
+        true => crate::items::Record::of(Some(&names), child.input.to_string(), child.start_time, stop, &r),
+        false => None,
+    };
+    run.with(|s| {
+        s.executions.running = s.executions.running.saturating_sub(1);
+        s.items.running = s.items.running.saturating_sub(items);
+        let bump = |c: &mut MapRunCounts, n: u64| match status {
+            ExecutionStatus::Succeeded => c.succeeded += n,
+            ExecutionStatus::Failed => c.failed += n,
+            ExecutionStatus::TimedOut => c.timed_out += n,
+            _ => c.aborted += n,
+        };
+        bump(&mut s.executions, 1);
+        bump(&mut s.items, items);
+    });
+    let outcome = Outcome {
+        status,
+        output: r.as_ref().ok().cloned(),
+        error: match &r {
+            Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => f.name.clone().map(String::from),
+            _ => None,
+        },
+        cause: match &r {
+            Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => f.cause.clone(),
+            _ => None,
+        },
+        stop_date: stop,
+    };
+    if let Some(durable) = child.history.durable() {
+        durable.await;
+    }
+    done_tx.send_replace(Some(outcome));
+    let r = match r {
+        Err(Interrupt::Abort) if !map_signal.is_aborted() => {
+            Err(Interrupt::Fail(Failure::new(ErrorName::Runtime, "The child execution was stopped")))
+        }
+        r => r,
+    };
+    (r, record)
+}
+
 /// The value the items are read from: `Items` (JSONata), `ItemsPath` or the effective input.
 async fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Result<Cow<'v, Value>, Failure> {
     match &m.items_path {
@@ -291,6 +487,10 @@ async fn items<'a: 'v, 'v>(ctx: &StateCtx<'a>, m: &Map, eff: &'v Value) -> Resul
 /// once it started).
 struct Settings {
     limit: usize,
+    /// MaxConcurrency as given (a map run shows it).
+    max_concurrency: u64,
+    /// How many items were read, before batching (a map run counts them).
+    item_total: usize,
     distributed: bool,
     /// Iterations take their item through ItemSelector (not when batched: the batcher did it).
     select: bool,
@@ -308,14 +508,10 @@ impl Settings {
             Dynamic::Jsonata(e) => ctx.ata_integer(e, "MaxConcurrency", AtaScope::input(eff)).await?,
         };
         ctx.inspect(|i| i.max_concurrency = Some(max_concurrency));
-        // MaxConcurrency 0 means "as many as possible"; iterations still start in bounded waves so a
-        // huge array does not hold a future per item at once.
-        let limit = match max_concurrency {
-            0 => MAX_IN_FLIGHT,
-            n => usize::try_from(n).unwrap_or(MAX_IN_FLIGHT).min(MAX_IN_FLIGHT),
-        };
         Ok(Settings {
-            limit,
+            limit: concurrency(max_concurrency),
+            max_concurrency,
+            item_total: 0,
             distributed: m.mode == ProcessorMode::Distributed,
             select: true,
             keep: false,
@@ -348,6 +544,7 @@ async fn iterate(
     eff: &Value,
     settings: Settings,
     started: u64,
+    children: Option<&Children>,
 ) -> Result<(Vec<Value>, Vec<Option<crate::items::Record>>), Interrupt> {
     use futures_util::{FutureExt as _, StreamExt as _};
     let exec = ctx.exec;
@@ -375,8 +572,29 @@ async fn iterate(
         Cow::Borrowed(a) => Box::new(a.iter().map(Cow::Borrowed).enumerate()),
         Cow::Owned(v) => Box::new(v.into_iter().map(Cow::Owned).enumerate()),
     };
+    // A map run's MaxConcurrency and thresholds can change while it runs (UpdateMapRun).
+    let limit = |settings: &Settings| match children {
+        Some(c) => concurrency(c.run.state().max_concurrency),
+        None => settings.limit,
+    };
+    let mut record = |progress: &mut MapProgress, index, r, last, record| {
+        if let Some(slot) = records.get_mut(index) {
+            *slot = record;
+        }
+        if let Some(c) = children {
+            let s = c.run.state();
+            progress.tolerated_count = s.tolerated_failure_count;
+            progress.tolerated_pct = s.tolerated_failure_percentage;
+        }
+        // A child execution has a history of its own: nothing in this one links into it.
+        progress.record(index, r, &map_abort, || {
+            if children.is_none() {
+                exec.relink(started, last);
+            }
+        });
+    };
     loop {
-        while pending.len() < settings.limit && progress.first_error.is_none() {
+        while pending.len() < limit(&settings) && progress.first_error.is_none() {
             let Some((index, item)) = queue.next() else { break };
             // The iteration's input: ItemSelector (or legacy Parameters) sees $$.Map.Item.
             let selected = match settings.select && m.item_selector.is_some() {
@@ -394,8 +612,14 @@ async fn iterate(
             let frozen = frozen.clone();
             let signal = map_signal.clone();
             let name = name.clone();
-            let kept = settings.keep.then(|| (item_input.to_string(), exec.now()));
+            let keep = settings.keep;
             pending.push(async move {
+                if let Some(c) = children {
+                    let (r, record) =
+                        child_execution(exec, c, processor, item_input, &frozen, &signal, keep).await;
+                    return (index, r, 0, record);
+                }
+                let kept = keep.then(|| (item_input.to_string(), exec.now()));
                 let mut cursor = started;
                 let r = async {
                     exec.event(&mut cursor, EventDetails::MapIterationStarted { name: name.clone(), index })?;
@@ -423,29 +647,41 @@ async fn iterate(
                     (Err(e), _) => Err(e),
                     (Ok(_), r) => r,
                 };
-                let record =
-                    kept.and_then(|(input, start)| crate::items::Record::of(input, start, exec.now(), &r));
+                let record = kept
+                    .and_then(|(input, start)| crate::items::Record::of(None, input, start, exec.now(), &r));
                 (index, r, last, record)
             });
             // Iterations that finish without waiting (pure data work) finish right here, so their
             // futures and inputs are freed before the next one starts.
-            while let Some(Some((index, r, last, record))) = pending.next().now_or_never() {
-                if let Some(slot) = records.get_mut(index) {
-                    *slot = record;
-                }
-                progress.record(index, r, &map_abort, || exec.relink(started, last));
+            while let Some(Some((index, r, last, rec))) = pending.next().now_or_never() {
+                record(&mut progress, index, r, last, rec);
             }
         }
-        let Some((index, r, last, record)) = pending.next().await else { break };
-        if let Some(slot) = records.get_mut(index) {
-            *slot = record;
-        }
-        progress.record(index, r, &map_abort, || exec.relink(started, last));
+        let next = match children {
+            // A higher MaxConcurrency starts more children at once.
+            Some(c) if progress.first_error.is_none() => tokio::select! {
+                next = pending.next() => Some(next),
+                () = c.run.changed.notified() => None,
+            },
+            _ => Some(pending.next().await),
+        };
+        let Some(next) = next else { continue };
+        let Some((index, r, last, rec)) = next else { break };
+        record(&mut progress, index, r, last, rec);
     }
     let MapProgress { outputs, first_error, .. } = progress;
     match first_error {
         None => Ok((outputs.into_iter().map(Option::unwrap_or_default).collect(), records)),
         Some(e) => Err(e),
+    }
+}
+
+/// How many iterations run at once for a MaxConcurrency (0: as many as possible). Iterations still
+/// start in bounded waves so a huge array does not hold a future per item at once.
+fn concurrency(max_concurrency: u64) -> usize {
+    match max_concurrency {
+        0 => MAX_IN_FLIGHT,
+        n => usize::try_from(n).unwrap_or(MAX_IN_FLIGHT).min(MAX_IN_FLIGHT),
     }
 }
 

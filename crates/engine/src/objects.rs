@@ -4,10 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
-/// Largest object an `ItemReader` reads, in bytes. AWS streams objects of up to 10 GB; sfn reads an
-/// object whole, so it caps it (256 MiB) and fails with `States.ItemReaderFailed` above that rather than
-/// hold an unbounded object in memory.
+/// Largest object read whole, in bytes: what [`ObjectStore::open`]'s default reads (a store that streams
+/// has no such bound: an `ItemReader` parses JSON, JSONL and CSV objects as they are read, and stops at
+/// `MaxItems`), and the largest `MANIFEST` (`manifest.json`) read. Above it the reader fails with
+/// `States.ItemReaderFailed` rather than hold an unbounded object in memory.
 pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// An object's bytes, read in order (blocking reads: the engine reads it off tokio's workers).
+pub type ObjectReader = Box<dyn std::io::Read + Send>;
 
 /// One object as `ListObjectsV2` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +70,14 @@ pub trait ObjectStore: Send + Sync + 'static {
 
     /// The bytes of `bucket/key`; [`ObjectError::TooLarge`] when it has more than `limit` bytes.
     async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, ObjectError>;
+
+    /// Opens `bucket/key` to read it in order, without holding it whole. The default reads it whole
+    /// with [`ObjectStore::get`] (at most [`MAX_OBJECT_BYTES`]); a store that can stream (a file, an
+    /// HTTP body) should.
+    async fn open(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
+        let body = self.get(bucket, key, MAX_OBJECT_BYTES).await?;
+        Ok(Box::new(std::io::Cursor::new(body)))
+    }
 
     /// Writes `body` to `bucket/key` (replacing what was there).
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError>;

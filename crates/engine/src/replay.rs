@@ -295,6 +295,14 @@ impl Replay {
         usize::try_from(id).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.recorded.get(i))
     }
 
+    /// The map run ARN a recorded `MapRunStarted` names (a resumed Distributed Map runs again under it).
+    pub(crate) fn map_run_arn(&self, id: u64) -> Option<String> {
+        match &self.recorded(id)?.details {
+            EventDetails::MapRunStarted { map_run_arn } => Some(map_run_arn.clone()),
+            _ => None,
+        }
+    }
+
     /// The recorded event `ahead` steps after event `id` in its scope, if not replayed yet.
     fn after(&self, id: u64, ahead: u64) -> Option<&Event> {
         let st = self.lock();

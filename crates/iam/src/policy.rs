@@ -33,6 +33,9 @@ pub struct Options {
     /// Grant `iam:PassRole` on `"*"` (for ECS tasks only) when a role override comes from the input;
     /// otherwise such a role is only a warning.
     pub allow_wildcard_passrole: bool,
+    /// The state machine's own name, when known: a Distributed Map's map run starts child executions of
+    /// it (`states:StartExecution` on it, DescribeExecution/StopExecution on `execution:NAME/*`).
+    pub state_machine: Option<String>,
 }
 
 impl Default for Options {
@@ -55,7 +58,15 @@ impl Options {
             account: account.into(),
             task_definitions: Vec::new(),
             allow_wildcard_passrole: false,
+            state_machine: None,
         }
+    }
+
+    /// The same options for the state machine named `name` (its Distributed Maps' child executions are
+    /// its own).
+    pub fn with_state_machine(mut self, name: impl Into<String>) -> Options {
+        self.state_machine = Some(name.into());
+        self
     }
 
     /// The same options with these task definitions.
@@ -265,6 +276,8 @@ enum Kind {
     S3Read,
     S3List,
     S3Write,
+    MapRunStart,
+    MapRunTrack,
 }
 
 impl Kind {
@@ -286,6 +299,8 @@ impl Kind {
             Kind::S3Write => {
                 &["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]
             }
+            Kind::MapRunStart => &["states:StartExecution"],
+            Kind::MapRunTrack => &["states:DescribeExecution", "states:StopExecution"],
         }
     }
 
@@ -303,6 +318,8 @@ impl Kind {
             Kind::S3Read => "ReadDistributedMapItems",
             Kind::S3List => "ListDistributedMapItems",
             Kind::S3Write => "WriteDistributedMapResults",
+            Kind::MapRunStart => "StartMapRunChildExecutions",
+            Kind::MapRunTrack => "DescribeAndStopMapRunChildExecutions",
         }
     }
 
@@ -368,6 +385,14 @@ impl Kind {
                 "a Distributed Map's ResultWriter writes manifest.json and the SUCCEEDED/FAILED files under its \
                  Prefix (multipart uploads for large files)"
             }
+            Kind::MapRunStart => {
+                "a Distributed Map's map run starts its child workflow executions as executions of this state \
+                 machine with states:StartExecution"
+            }
+            Kind::MapRunTrack => {
+                "a Distributed Map's map run follows its child executions (execution:NAME/LABEL:ID) with \
+                 states:DescribeExecution and stops them with states:StopExecution when it fails or is stopped"
+            }
         }
     }
 
@@ -408,6 +433,10 @@ impl Kind {
             }
             Kind::S3Write => {
                 "Step Functions Developer Guide, \"ResultWriter (Map)\", IAM policies for ResultWriter"
+            }
+            Kind::MapRunStart | Kind::MapRunTrack => {
+                "Step Functions Developer Guide, \"IAM policies for using Distributed Map states\" (example of IAM \
+                 policy for running a Distributed Map state)"
             }
         }
     }
@@ -745,13 +774,16 @@ fn common_warnings(needs: &Needs, o: &Options, w: &mut Warnings) {
             ),
         );
     }
-    for state in &needs.distributed_maps {
-        w.add(
-            WarningKind::DistributedMap,
-            Some(state),
-            "distributed Map: its child workflow executions need states:StartExecution (and DescribeExecution, \
-             StopExecution) on this state machine; not generated",
-        );
+    if o.state_machine.is_none() {
+        for state in &needs.distributed_maps {
+            w.add(
+                WarningKind::DistributedMap,
+                Some(state),
+                "distributed Map: its child workflow executions need states:StartExecution (and DescribeExecution, \
+                 StopExecution) on this state machine; not generated without its name (sfn policy \
+                 --state-machine-name NAME)",
+            );
+        }
     }
     for a in &needs.s3 {
         if !matches!(a.bucket, Field::Static(Value::String(_))) {
@@ -876,6 +908,28 @@ fn s3_grants(a: &crate::needs::S3Access, grants: &mut Vec<Grant>) {
     });
 }
 
+/// A Distributed Map's map run, when the machine's name is known (AWS's template: StartExecution on the
+/// state machine, DescribeExecution and StopExecution on its map runs' child executions).
+fn map_run_grants(needs: &Needs, o: &Options, grants: &mut Vec<Grant>) {
+    let Some(name) = &o.state_machine else { return };
+    let prefix = format!("arn:{}:states:{}:{}:", o.partition, o.region, o.account);
+    for state in &needs.distributed_maps {
+        let need = || Need { state: state.clone(), reason: "distributed Map".to_owned() };
+        grants.push(Grant {
+            kind: Kind::MapRunStart,
+            resource: format!("{prefix}stateMachine:{name}"),
+            conditions: Vec::new(),
+            need: need(),
+        });
+        grants.push(Grant {
+            kind: Kind::MapRunTrack,
+            resource: format!("{prefix}execution:{name}/*"),
+            conditions: Vec::new(),
+            need: need(),
+        });
+    }
+}
+
 /// The execution role's policy.
 pub(crate) fn state_machine(needs: &Needs, o: &Options) -> Policy {
     let mut grants = Vec::new();
@@ -890,6 +944,7 @@ pub(crate) fn state_machine(needs: &Needs, o: &Options) -> Policy {
     for a in &needs.s3 {
         s3_grants(a, &mut grants);
     }
+    map_run_grants(needs, o, &mut grants);
     common_warnings(needs, o, &mut w);
     assemble(PolicyRole::StateMachine, grants, w)
 }

@@ -11,6 +11,8 @@ pub(crate) enum Named<'a> {
     Execution { machine: &'a str, name: &'a str },
     /// `…:express:<machine>:<name>:<id>`.
     Express,
+    /// `…:mapRun:<machine>/<label>:<id>`.
+    MapRun,
     /// Any other resource type.
     Other(&'a str),
 }
@@ -38,7 +40,8 @@ pub(crate) fn parse(arn: &str) -> Result<Arn<'_>, ApiError> {
         ("stateMachine", [name, q]) => Named::StateMachine { name, qualifier: Some(q) },
         ("execution", [machine, name]) => Named::Execution { machine, name },
         ("express", [_, _, _]) => Named::Express,
-        ("stateMachine" | "execution" | "express", _) => {
+        ("mapRun", [machine, _]) if machine.contains('/') => Named::MapRun,
+        ("stateMachine" | "execution" | "express" | "mapRun", _) => {
             return Err(ApiError::invalid_arn(format_args!("Invalid ARN: {arn}")));
         }
         (other, _) => Named::Other(other),
@@ -56,6 +59,7 @@ impl Named<'_> {
             Named::StateMachine { .. } => "stateMachine",
             Named::Execution { .. } => "execution",
             Named::Express => "express",
+            Named::MapRun => "mapRun",
             Named::Other(k) => k,
         }
     }
@@ -82,6 +86,14 @@ pub(crate) fn execution_kind(arn: &str) -> Result<bool, ApiError> {
     match parse(arn)?.named {
         Named::Execution { .. } => Ok(false),
         Named::Express => Ok(true),
+        other => Err(wrong_type(other.kind())),
+    }
+}
+
+/// Checks that `arn` is a map run ARN; `InvalidArn` otherwise.
+pub(crate) fn map_run(arn: &str) -> Result<(), ApiError> {
+    match parse(arn)?.named {
+        Named::MapRun => Ok(()),
         other => Err(wrong_type(other.kind())),
     }
 }
@@ -163,6 +175,12 @@ mod tests {
             "InvalidArn"
         );
         assert_eq!(parse("arn:aws:s3:::bucket").unwrap_err().code, "InvalidArn");
+        assert!(map_run("arn:aws:states:us-east-1:1:mapRun:m/Map:5e9b").is_ok());
+        for bad in
+            ["arn:aws:states:us-east-1:1:mapRun:m:5e9b", "arn:aws:states:us-east-1:1:execution:m:e", "x"]
+        {
+            assert_eq!(map_run(bad).unwrap_err().code, "InvalidArn", "{bad}");
+        }
     }
 
     #[test]

@@ -19,8 +19,6 @@ const SYNC_LIMIT: Duration = Duration::from_secs(300);
 /// How long StopExecution waits for the execution to record its end.
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
-const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
-
 /// What StartExecution and StartSyncExecution share: the checked request.
 struct Start {
     /// The state machine's (unqualified) ARN.
@@ -209,6 +207,8 @@ impl Service {
                         version_arn: s.version_arn.clone(),
                         alias_arn: s.alias_arn.clone(),
                         redrive: Mutex::default(),
+                        map_run_arn: None,
+                        map_runs: Mutex::default(),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
                     reg.by_machine.entry(machine.clone()).or_default().push(entry.clone());
@@ -270,7 +270,7 @@ impl Service {
     pub(crate) fn describe_execution(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("executionArn", 1, 2048)?;
-        let e = self.execution(arn)?;
+        let e = self.described(arn)?;
         let ended = e.ended();
         let mut out = Map::new();
         out.insert("executionArn".into(), json!(e.arn));
@@ -285,6 +285,9 @@ impl Service {
         }
         if let Some(a) = &e.alias_arn {
             out.insert("stateMachineAliasArn".into(), json!(a));
+        }
+        if let Some(m) = &e.map_run_arn {
+            out.insert("mapRunArn".into(), json!(m));
         }
         if let Some(x) = &ended {
             out.insert("stopDate".into(), date(x.stop_date));
@@ -306,6 +309,11 @@ impl Service {
         }
         let status = ended.as_ref().map_or("RUNNING", |x| x.status.as_str()).to_owned();
         let (redrive, reason) = match (status.as_str(), e.test_case.is_some()) {
+            // A map run's child is redriven with its parent, not on its own.
+            _ if e.map_run_arn.is_some() => (
+                "NOT_REDRIVABLE",
+                Some("Execution is a child of a Map Run and is redriven with its parent".to_owned()),
+            ),
             ("FAILED" | "TIMED_OUT" | "ABORTED", false) => ("REDRIVABLE", None),
             (_, true) => {
                 ("NOT_REDRIVABLE", Some("Execution runs a test case and cannot be redriven".to_owned()))
@@ -325,16 +333,19 @@ impl Service {
         let i = Input::new(body);
         let machine_arn = i.opt_str_len("stateMachineArn", 1, 256)?;
         let map_run = i.opt_str_len("mapRunArn", 1, 2000)?;
-        let status = i.opt_enum("statusFilter", &STATUSES)?;
+        let status = i.opt_enum("statusFilter", &crate::service::STATUSES)?;
         let max = i.max_results(100)?;
         let next_token = i.opt_str_len("nextToken", 1, 3096)?;
+        // AWS (API reference, ListExecutions): "You can specify either a mapRunArn or a stateMachineArn,
+        // but not both" (a map run ARN alone is answered by the map runs' listing).
+        if map_run.is_some() && machine_arn.is_some() {
+            return Err(ApiError::validation("Only one of StateMachine ARN or MapRun ARN can be provided"));
+        }
         let Some(machine_arn) = machine_arn else {
-            return Err(match map_run {
-                Some(m) => ApiError::client("ResourceNotFound", format!("Resource not found: '{m}'")),
-                None => {
-                    ApiError::client("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
-                }
-            });
+            return Err(ApiError::client(
+                "ValidationException",
+                "Must provide a StateMachine ARN or MapRun ARN",
+            ));
         };
         let before = match next_token {
             Some(t) => Some(token::decode_index("ex", machine_arn, t, u64::MAX)?),
@@ -534,6 +545,11 @@ impl Service {
                 "Execution runs a test case and cannot be redriven: '{arn}'"
             )));
         }
+        if e.map_run_arn.is_some() {
+            return Err(not_redrivable(format_args!(
+                "Execution is a child of a Map Run and is redriven with its parent: '{arn}'"
+            )));
+        }
         let ended = e.ended().ok_or_else(|| {
             not_redrivable(format_args!("Execution is RUNNING and cannot be redriven: '{arn}'"))
         })?;
@@ -605,7 +621,15 @@ impl Service {
     pub(crate) fn describe_state_machine_for_execution(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("executionArn", 1, 2048)?;
-        let e = self.execution(arn)?;
-        Ok(self.describe_version_json(&e.machine_arn, &e.version))
+        let e = self.described(arn)?;
+        let mut out = self.describe_version_json(&e.machine_arn, &e.version);
+        // A map run's child (API reference, DescribeStateMachineForExecution): its map run and label.
+        if let (Some(m), Some(o)) = (&e.map_run_arn, out.as_object_mut()) {
+            o.insert("mapRunArn".into(), json!(m));
+            if let Some(label) = e.machine_arn.rsplit_once('/').map(|(_, l)| l) {
+                o.insert("label".into(), json!(label));
+            }
+        }
+        Ok(out)
     }
 }

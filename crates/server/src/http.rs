@@ -42,7 +42,13 @@ pub(crate) async fn call(service: &Service, op: &str, body: &Value) -> Result<Va
         "StartExecution" => service.start_execution(body).await,
         "StartSyncExecution" => service.start_sync_execution(body).await,
         "DescribeExecution" => service.describe_execution(body),
+        "ListExecutions" if body.get("mapRunArn").is_some() && body.get("stateMachineArn").is_none() => {
+            service.list_map_run_executions(body)
+        }
         "ListExecutions" => service.list_executions(body),
+        "DescribeMapRun" => service.describe_map_run(body),
+        "ListMapRuns" => service.list_map_runs(body),
+        "UpdateMapRun" => service.update_map_run(body).await,
         "GetExecutionHistory" => service.get_execution_history(body).await,
         "StopExecution" => service.stop_execution(body).await,
         "RedriveExecution" => service.redrive_execution(body).await,

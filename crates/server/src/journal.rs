@@ -157,6 +157,30 @@ pub(crate) struct ExecutionRecord {
     /// When it was last redriven (epoch milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) redrive_ms: Option<i64>,
+    /// A child execution of a map run: the map run's ARN (`machine`/`version` are its parent's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) map_run_arn: Option<String>,
+    /// The map runs its Distributed Maps started, as they stood when last journaled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) map_runs: Vec<MapRunRecord>,
+}
+
+/// A map run as stored (in its execution's record): DescribeMapRun's facts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MapRunRecord {
+    pub(crate) arn: String,
+    pub(crate) state_machine_arn: String,
+    pub(crate) label: String,
+    pub(crate) express: bool,
+    pub(crate) start_ms: i64,
+    pub(crate) status: String,
+    pub(crate) stop_ms: Option<i64>,
+    pub(crate) max_concurrency: u64,
+    pub(crate) tolerated_failure_count: Option<f64>,
+    pub(crate) tolerated_failure_percentage: Option<f64>,
+    /// pending, running, succeeded, failed, timedOut, aborted, total, resultsWritten.
+    pub(crate) items: [u64; 8],
+    pub(crate) executions: [u64; 8],
 }
 
 impl ExecutionRecord {

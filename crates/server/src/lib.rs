@@ -12,7 +12,9 @@
 //! Create/Describe/Update/Delete/ListStateMachineAlias(es) (StartExecution and DescribeStateMachine take a
 //! version ARN, StartExecution an alias ARN), RedriveExecution (in memory), Create/Describe/List/DeleteActivity
 //! and GetActivityTask (the tasks of Task states on activity ARNs, for workers that complete them with
-//! SendTask*). Anything else answers `UnknownOperationException`.
+//! SendTask*), DescribeMapRun, ListMapRuns and UpdateMapRun (a Distributed Map's STANDARD children are
+//! executions of their own: described, listed with `ListExecutions --map-run-arn`, journaled). Anything else
+//! answers `UnknownOperationException`.
 //!
 //! Durability: with a state directory ([`ServerOptions::state_dir`]) every state machine, activity,
 //! execution and history event is journaled in an embedded [redb](https://docs.rs/redb) database, through the engine's
@@ -82,7 +84,8 @@
 //!    resuming executions, closing. It knows no operation.
 //! 5. The operations, which never name one another: `machines`, `executions`, `testing` (TestState),
 //!    `callback` (SendTask*, and the callback-only endpoint), `versions` (versions and aliases),
-//!    `activities` (the activity operations).
+//!    `activities` (the activity operations), `maprun` (map runs: the engine's observer of them and
+//!    their operations).
 //! 6. `http`: which operation module answers which operation, the router, binding; and this file.
 //!
 //! ```no_run
@@ -106,6 +109,7 @@ mod http;
 mod journal;
 mod logs;
 mod machines;
+mod maprun;
 mod mocking;
 mod nested;
 mod protocol;
@@ -167,9 +171,11 @@ impl Server {
     pub fn open(builder: EngineBuilder, options: ServerOptions) -> Result<Server, ServerError> {
         let children = Arc::new(nested::ServerExecutions::default());
         let activities = Arc::new(service::Activities::default());
+        let map_runs = Arc::new(maprun::ServerMapRuns::default());
         let builder = builder
             .integration(Arc::new(sfn_patterns::StatesIntegration::new(children.clone())))
-            .activities(activities.clone());
+            .activities(activities.clone())
+            .map_runs(map_runs.clone());
         let (engine, journal, snapshot) = match &options.state_dir {
             Some(dir) => {
                 let (journal, snapshot) = journal::Journal::open(dir)?;
@@ -179,6 +185,7 @@ impl Server {
         };
         let service = Arc::new(service::Service::new(engine, journal, snapshot, options.mocks, activities));
         children.bind(&service);
+        map_runs.bind(&service);
         Ok(Server { service, hosts: Arc::new(options.hosts), logs: Arc::default() })
     }
 
@@ -308,6 +315,7 @@ mod layering {
             ("callback", include_str!("callback.rs")),
             ("versions", include_str!("versions.rs")),
             ("activities", include_str!("activities.rs")),
+            ("maprun", include_str!("maprun.rs")),
         ],
         &[("nested", include_str!("nested.rs"))],
         &[("http", include_str!("http.rs"))],

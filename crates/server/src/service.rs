@@ -5,15 +5,21 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
-use sfn_engine::{Engine, Execution, Outcome, Prepared, ResumeRequest};
+use sfn_engine::{
+    Engine, Execution, MapRun, MapRunCounts, MapRunState, MapRunStatus, Outcome, Prepared, ResumeRequest,
+};
 use sfn_patterns::{ActivityQueue, ActivityTask};
 
 use crate::error::ApiError;
 use crate::journal::{
-    ActivityRecord, AliasRecord, ExecutionRecord, Journal, MachineRecord, PublishedRecord, Snapshot,
-    VersionRecord,
+    ActivityRecord, AliasRecord, ExecutionRecord, Journal, MachineRecord, MapRunRecord, PublishedRecord,
+    Snapshot, VersionRecord,
 };
 use crate::protocol::date;
+
+/// ListExecutions' `statusFilter` values.
+pub(crate) const STATUSES: [&str; 6] =
+    ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
 
 /// How long a closing in-memory server waits for its running executions to stop (their tasks included).
 pub(crate) const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -207,6 +213,10 @@ pub(crate) struct ExecEntry {
     pub(crate) alias_arn: Option<String>,
     /// Its redrives (RedriveExecution).
     pub(crate) redrive: Mutex<Redrive>,
+    /// A child execution of a map run: the map run's ARN.
+    pub(crate) map_run_arn: Option<String>,
+    /// The map runs its Distributed Maps started, in start order.
+    pub(crate) map_runs: Mutex<Vec<Arc<MapRun>>>,
 }
 
 /// What RedriveExecution did to an execution: how often, when last, and the history before the run that
@@ -324,7 +334,85 @@ impl ExecEntry {
             alias_arn: self.alias_arn.clone(),
             redrive_count: count,
             redrive_ms: date.map(|d| d.timestamp_millis()),
+            map_run_arn: self.map_run_arn.clone(),
+            map_runs: self
+                .map_runs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|r| map_run_record(r))
+                .collect(),
         }
+    }
+}
+
+fn counts(c: &MapRunCounts) -> [u64; 8] {
+    [c.pending, c.running, c.succeeded, c.failed, c.timed_out, c.aborted, c.total, c.results_written]
+}
+
+fn from_counts(c: [u64; 8]) -> MapRunCounts {
+    let [pending, running, succeeded, failed, timed_out, aborted, total, results_written] = c;
+    MapRunCounts { pending, running, succeeded, failed, timed_out, aborted, total, results_written }
+}
+
+/// A map run as the journal keeps it.
+pub(crate) fn map_run_record(r: &MapRun) -> MapRunRecord {
+    let s = r.state();
+    MapRunRecord {
+        arn: r.arn.clone(),
+        state_machine_arn: r.state_machine_arn.clone(),
+        label: r.label.clone(),
+        express: r.express,
+        start_ms: r.start_date.timestamp_millis(),
+        status: s.status.as_str().to_owned(),
+        stop_ms: s.stop_date.map(|d| d.timestamp_millis()),
+        max_concurrency: s.max_concurrency,
+        tolerated_failure_count: s.tolerated_failure_count,
+        tolerated_failure_percentage: s.tolerated_failure_percentage,
+        items: counts(&s.items),
+        executions: counts(&s.executions),
+    }
+}
+
+/// A map run from its journal record. One that was RUNNING when the server stopped shows ABORTED until
+/// its execution, resumed, runs it again under the same ARN (with new children).
+fn restore_map_run(execution_arn: &str, rec: &MapRunRecord, now: DateTime<Utc>) -> MapRun {
+    let status = MapRunStatus::parse(&rec.status).unwrap_or(MapRunStatus::Aborted);
+    let (status, stop_date) = match status {
+        MapRunStatus::Running => (MapRunStatus::Aborted, Some(now)),
+        s => (s, rec.stop_ms.map(from_ms)),
+    };
+    MapRun::new(
+        rec.arn.clone(),
+        execution_arn.to_owned(),
+        rec.state_machine_arn.clone(),
+        rec.label.clone(),
+        rec.express,
+        from_ms(rec.start_ms),
+        MapRunState {
+            status,
+            stop_date,
+            max_concurrency: rec.max_concurrency,
+            tolerated_failure_count: rec.tolerated_failure_count,
+            tolerated_failure_percentage: rec.tolerated_failure_percentage,
+            items: from_counts(rec.items),
+            executions: from_counts(rec.executions),
+        },
+    )
+}
+
+/// `…:stateMachine:MACHINE/LABEL` and the name of a map run's child `…:execution:MACHINE/LABEL:NAME`
+/// (EXPRESS: `…:express:MACHINE/LABEL:NAME:ID`).
+pub(crate) fn child_names(child: &str) -> (String, String) {
+    let parts: Vec<&str> = child.split(':').collect();
+    match parts.as_slice() {
+        [head @ .., _kind, machine, name] if head.len() == 5 => {
+            (format!("{}:stateMachine:{machine}", head.join(":")), (*name).to_owned())
+        }
+        [head @ .., _kind, machine, name, _id] if head.len() == 5 => {
+            (format!("{}:stateMachine:{machine}", head.join(":")), (*name).to_owned())
+        }
+        _ => (child.to_owned(), child.to_owned()),
     }
 }
 
@@ -394,6 +482,10 @@ pub(crate) struct Registry {
     pub(crate) executions: HashMap<String, Arc<ExecEntry>>,
     /// Machine name → executions in start order.
     pub(crate) by_machine: HashMap<String, Vec<Arc<ExecEntry>>>,
+    /// Map runs by ARN.
+    pub(crate) map_runs: HashMap<String, Arc<MapRun>>,
+    /// Map run ARN → its child executions in start order.
+    pub(crate) by_map_run: HashMap<String, Vec<Arc<ExecEntry>>>,
     pub(crate) next_seq: u64,
 }
 
@@ -588,6 +680,19 @@ impl Service {
             });
             let run = match ended {
                 Some(ended) => Run::Stored { ended: Some(ended) },
+                // A map run's child is not resumed on its own: its parent, resumed, runs the map run again.
+                None if rec.map_run_arn.is_some() => Run::Stored {
+                    ended: Some(Ended {
+                        status: "ABORTED".to_owned(),
+                        stop_date: engine.clock().now(),
+                        output: None,
+                        error: None,
+                        cause: Some(
+                            "The server stopped while the map run ran; its execution runs it again"
+                                .to_owned(),
+                        ),
+                    }),
+                },
                 // A redriven run's journaled history holds its earlier runs: replay cannot continue it.
                 None if rec.redrive_count > 0 => {
                     tracing::warn!("execution {} was redriven and cannot be resumed", rec.arn);
@@ -604,11 +709,23 @@ impl Service {
                 },
             };
             reg.next_seq = reg.next_seq.max(rec.seq.saturating_add(1));
+            let map_runs: Vec<Arc<MapRun>> = rec
+                .map_runs
+                .iter()
+                .map(|m| Arc::new(restore_map_run(&rec.arn, m, engine.clock().now())))
+                .collect();
+            for m in &map_runs {
+                reg.map_runs.insert(m.arn.clone(), m.clone());
+            }
+            let machine_arn = match &rec.map_run_arn {
+                Some(_) => child_names(&rec.arn).0,
+                None => crate::arn::machine_arn(&region, &account, &rec.machine),
+            };
             let entry = Arc::new(ExecEntry {
                 seq: rec.seq,
                 arn: rec.arn.clone(),
                 name: rec.name.clone(),
-                machine_arn: crate::arn::machine_arn(&region, &account, &rec.machine),
+                machine_arn,
                 version: version.clone(),
                 input: rec.input.clone(),
                 start_date: from_ms(rec.start_ms),
@@ -621,9 +738,13 @@ impl Service {
                     date: rec.redrive_ms.map(from_ms),
                     ..Redrive::default()
                 }),
+                map_run_arn: rec.map_run_arn.clone(),
+                map_runs: Mutex::new(map_runs),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
-            if reg.machines.contains_key(&rec.machine) {
+            if let Some(m) = &rec.map_run_arn {
+                reg.by_map_run.entry(m.clone()).or_default().push(entry);
+            } else if reg.machines.contains_key(&rec.machine) {
                 reg.by_machine.entry(rec.machine.clone()).or_default().push(entry);
             }
         }
@@ -761,6 +882,17 @@ impl Service {
             Err(_) => m.published.aliases.contains_key(q),
         };
         if exists { Ok(name) } else { Err(not_found(arn)) }
+    }
+
+    /// The execution with this ARN, or an EXPRESS child of a map run (AWS, DescribeExecution: "Executions
+    /// of an EXPRESS state machine aren't supported by DescribeExecution unless a Map Run dispatched them").
+    pub(crate) fn described(&self, arn: &str) -> Result<Arc<ExecEntry>, ApiError> {
+        if crate::arn::execution_kind(arn)?
+            && let Some(e) = self.read().executions.get(arn).filter(|e| e.map_run_arn.is_some())
+        {
+            return Ok(e.clone());
+        }
+        self.execution(arn)
     }
 
     /// The execution with this ARN.

@@ -5,7 +5,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use md5::Digest as _;
-use sfn_engine::{ObjectError, ObjectInfo, ObjectStore};
+use sfn_engine::{ObjectError, ObjectInfo, ObjectReader, ObjectStore};
 
 /// An object store over a local directory: each subdirectory is a bucket.
 ///
@@ -62,6 +62,22 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| ObjectError::Other(e.to_string()))?
 }
 
+/// The MD5 of a file's bytes in hex, read in chunks (a listed object is never held whole).
+fn md5_of(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut hash = md5::Md5::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", hash.finalize()))
+}
+
 /// Every file below `dir`, as keys relative to `base`.
 fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -95,14 +111,13 @@ impl ObjectStore for LocalDir {
                 .into_iter()
                 .map(|(key, path)| {
                     let meta = std::fs::metadata(&path).map_err(io)?;
-                    let body = std::fs::read(&path).map_err(io)?;
                     let modified = meta.modified().map_err(io)?;
                     Ok(ObjectInfo {
                         key,
                         size: meta.len(),
                         last_modified: modified.into(),
                         // A single-part upload's ETag is the MD5 of its bytes, quoted.
-                        etag: format!("\"{:x}\"", md5::Md5::digest(&body)),
+                        etag: format!("\"{}\"", md5_of(&path).map_err(io)?),
                     })
                 })
                 .collect()
@@ -123,6 +138,17 @@ impl ObjectStore for LocalDir {
                 return Err(ObjectError::TooLarge { size: meta.len(), limit });
             }
             std::fs::read(&path).map_err(io)
+        })
+        .await
+    }
+
+    async fn open(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
+        let path = self.object(bucket, key)?;
+        blocking(move || match std::fs::File::open(&path) {
+            Ok(f) if f.metadata().map_err(io)?.is_file() => Ok(Box::new(f) as ObjectReader),
+            Ok(_) => Err(ObjectError::NoSuchKey),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ObjectError::NoSuchKey),
+            Err(e) => Err(io(e)),
         })
         .await
     }

@@ -121,3 +121,145 @@ fn s3_must_be_a_folder() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--s3 /nonexistent/sfn-s3: not a directory"));
 }
+
+fn python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("SFN_TEST_PYTHON") {
+        return p.into();
+    }
+    let venv = root().join(".venv/bin/python");
+    if venv.exists() { venv } else { "python3".into() }
+}
+
+/// `sfn serve --ecs sim --s3 DIR --state-dir SD` on an ephemeral port (killed when dropped).
+struct Serve {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(dir: &std::path::Path, state: &std::path::Path) -> Serve {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sfn"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--ecs", "sim", "--task-definitions"])
+            .arg(root().join("fixtures/seed/task-definitions"))
+            .arg("--s3")
+            .arg(dir)
+            .arg("--state-dir")
+            .arg(state)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("sfn serve ended before listening").unwrap();
+            if let Some(u) = line.strip_prefix("sfn serve: listening on ") {
+                break u.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Serve { child, url }
+    }
+
+    /// Stops it the way Ctrl-C does (the journal is closed), and waits.
+    fn stop(mut self) {
+        let _ = std::process::Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The issue's done-when, through the API: boto3 against `sfn serve --s3 DIR --ecs sim` sees the map
+/// run (DescribeMapRun counts, ListMapRuns, UpdateMapRun), its 10 child executions (ListExecutions
+/// `--map-run-arn`, their own histories with their ECS tasks) and AWS's errors, and sees them again
+/// after a restart on the same `--state-dir` (`serve_maprun.py`).
+#[test]
+fn serve_map_runs_with_boto3_and_after_a_restart() {
+    if std::env::var("SFN_SKIP_BOTO3").is_ok_and(|v| v == "1") {
+        eprintln!("serve_map_runs_with_boto3: SKIPPED because SFN_SKIP_BOTO3=1");
+        return;
+    }
+    let dir = folder();
+    let state = dir.join("state");
+    let lines: String = (0..1_000).map(|i| format!("{{\"id\":{i}}}\n")).collect();
+    std::fs::write(dir.join("in/items.jsonl"), lines).unwrap();
+    let mut machine = batch_machine("items.jsonl");
+    let map = &mut machine["States"]["Each batch"];
+    map["Label"] = json!("Batches");
+    map["MaxConcurrency"] = json!(3);
+    let def = temp_file("batches.asl.json", &machine.to_string());
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/serve_maprun.py");
+    let saved = dir.join("saved.json");
+    let run = |url: &str, phase: &str| {
+        let o = std::process::Command::new(python())
+            .arg(&script)
+            .arg(url)
+            .arg(&def)
+            .arg(phase)
+            .arg(&saved)
+            .output()
+            .expect("run python (set SFN_TEST_PYTHON, or SFN_SKIP_BOTO3=1)");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "serve_maprun.py {phase}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+    };
+    let served = Serve::start(&dir, &state);
+    run(&served.url, "run");
+    served.stop();
+    let served = Serve::start(&dir, &state);
+    run(&served.url, "restarted");
+    served.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `sfn policy --state-machine-name NAME`: the Distributed Map's S3 grants and AWS's template for its child
+/// executions ("IAM policies for using Distributed Map states"); one definition only.
+#[test]
+fn policy_for_a_distributed_map_with_its_state_machine_name() {
+    let def = temp_file("batches.asl.json", &batch_machine("items.jsonl").to_string());
+    let d = def.to_str().unwrap();
+    let o = sfn(&[
+        "policy",
+        d,
+        "--region",
+        "eu-west-1",
+        "--account",
+        "111122223333",
+        "--state-machine-name",
+        "batches",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let statements = p["Statement"].as_array().unwrap();
+    let by_sid =
+        |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("{sid}: {p}"));
+    let as_list = |v: &Value| match v {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    assert_eq!(
+        as_list(&by_sid("StartMapRunChildExecutions")["Resource"]),
+        [json!("arn:aws:states:eu-west-1:111122223333:stateMachine:batches")]
+    );
+    assert_eq!(
+        as_list(&by_sid("DescribeAndStopMapRunChildExecutions")["Resource"]),
+        [json!("arn:aws:states:eu-west-1:111122223333:execution:batches/*")]
+    );
+    assert_eq!(
+        as_list(&by_sid("ReadDistributedMapItems")["Resource"]),
+        [json!("arn:aws:s3:::in/items.jsonl")]
+    );
+    let o = sfn(&["policy", d, d, "--state-machine-name", "batches"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give one definition"));
+}

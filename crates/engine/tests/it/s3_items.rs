@@ -334,3 +334,212 @@ async fn batches_are_bounded_by_bytes() {
     assert_eq!(o.status, ExecutionStatus::Failed);
     assert!(o.cause.unwrap_or_default().contains("MaxInputBytesPerBatch"));
 }
+
+/// An object whose first `head` bytes read, and whose next read fails: what is read past the items a
+/// reader needs shows as a failure.
+struct HeadOnly {
+    head: &'static str,
+}
+
+struct HeadReader {
+    head: Option<&'static [u8]>,
+}
+
+impl std::io::Read for HeadReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.head.take() {
+            Some(h) => {
+                let n = h.len().min(buf.len());
+                buf[..n].copy_from_slice(&h[..n]);
+                self.head = Some(&h[n..]).filter(|rest| !rest.is_empty());
+                Ok(n)
+            }
+            None => Err(std::io::Error::other("read past the head of the object")),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for HeadOnly {
+    async fn list(&self, _: &str, _: &str) -> Result<Vec<ObjectInfo>, ObjectError> {
+        Ok(Vec::new())
+    }
+
+    async fn get(&self, _: &str, _: &str, _: u64) -> Result<Vec<u8>, ObjectError> {
+        Err(ObjectError::Other("the whole object was asked for".into()))
+    }
+
+    async fn open(&self, _: &str, _: &str) -> Result<sfn_engine::ObjectReader, ObjectError> {
+        Ok(Box::new(HeadReader { head: Some(self.head.as_bytes()) }))
+    }
+
+    async fn put(&self, _: &str, _: &str, _: Vec<u8>) -> Result<(), ObjectError> {
+        Ok(())
+    }
+}
+
+async fn head_only(head: &'static str, input_type: &str, max: Option<u64>) -> Outcome {
+    let mut config = json!({"InputType": input_type});
+    if let Some(n) = max {
+        config["MaxItems"] = json!(n);
+    }
+    let map = dmap(json!({"ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": config, "Parameters": {"Bucket": "b", "Key": "k"}}}));
+    let def = json!({"StartAt": "M", "States": {"M": map}});
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let engine = Engine::builder().object_store(Arc::new(HeadOnly { head })).build();
+    let prepared = engine.prepare(machine, "m").unwrap();
+    let req = StartRequest { execution_name: "e".into(), input: json!({}), role_arn: None, input_text: None };
+    engine.run(&prepared, req).await.0
+}
+
+/// AWS ("ItemReader (Map)", `ReaderConfig.MaxItems`): the reader stops at MaxItems. Streamed, it reads no
+/// further than the items it takes: the object's unread rest (here a failing read) is never touched.
+#[tokio::test]
+async fn max_items_stops_reading_the_object() {
+    let o = head_only("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n", "JSONL", Some(2)).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(o.output, Some(json!([{"n": 1}, {"n": 2}])));
+    let o = head_only("[{\"n\":1}, {\"n\":2}, {\"n\"", "JSON", Some(2)).await;
+    assert_eq!(o.output, Some(json!([{"n": 1}, {"n": 2}])), "{o:?}");
+    let o = head_only("a,b\n1,2\n3,4\n", "CSV", Some(1)).await;
+    assert_eq!(o.output, Some(json!([{"a": "1", "b": "2"}])), "{o:?}");
+    // Without MaxItems the reader reads to the end: the failing read fails the Map, as S3 would.
+    let o = head_only("{\"n\":1}\n", "JSONL", None).await;
+    assert_eq!(o.error.as_deref(), Some("States.ItemReaderFailed"));
+    assert!(o.cause.unwrap_or_default().contains("read past the head"));
+    // The whole array parsed as it is read (and its end checked).
+    let o = head_only("[1, 2] trailing", "JSON", None).await;
+    assert_eq!(o.error.as_deref(), Some("States.ItemReaderFailed"));
+}
+
+/// What an observer of map runs sees (a server answers DescribeMapRun, ListExecutions --map-run-arn and
+/// each child's history from it).
+#[derive(Default)]
+struct Seen {
+    runs: Mutex<Vec<Arc<sfn_engine::MapRun>>>,
+    children: Mutex<Vec<(sfn_engine::Execution, String)>>,
+    ended: Mutex<Vec<sfn_engine::MapRunState>>,
+}
+
+impl sfn_engine::MapRunObserver for Seen {
+    fn map_run_started(&self, run: &Arc<sfn_engine::MapRun>) {
+        self.runs.lock().unwrap().push(run.clone());
+    }
+
+    fn child_started(&self, _: &Arc<sfn_engine::MapRun>, child: sfn_engine::Execution, input: &str) {
+        self.children.lock().unwrap().push((child, input.to_owned()));
+    }
+
+    fn map_run_ended(&self, run: &Arc<sfn_engine::MapRun>) {
+        self.ended.lock().unwrap().push(run.state());
+    }
+}
+
+/// AWS (API reference: DescribeMapRun, MapRunExecutionCounts, MapRunItemCounts; LocalStack's
+/// AWS-validated `test_sfn_api_map_run`): a map run's ARN is `…:mapRun:MACHINE/LABEL:ID`, its children
+/// `…:execution:MACHINE/LABEL:ID` with histories of their own, and it counts items and child executions.
+#[tokio::test]
+async fn map_run_children_are_executions_with_histories_and_counts() {
+    let jsonl: String = (0..250).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+    let store = Memory::with(&["in", "out"], &[("in", "items.jsonl", &jsonl)]);
+    let map = dmap(json!({
+        "Label": "Batches",
+        "MaxConcurrency": 2,
+        "ToleratedFailureCount": 5,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "in", "Key": "items.jsonl"}},
+        "ItemBatcher": {"MaxItemsPerBatch": 100},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": "res"}}
+    }));
+    let def = json!({"StartAt": "M", "States": {"M": map}});
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let seen = Arc::new(Seen::default());
+    let engine = Engine::builder().object_store(store.clone()).map_runs(seen.clone()).build();
+    let prepared = engine.prepare(machine, "mach").unwrap();
+    let req = StartRequest { execution_name: "e".into(), input: json!({}), role_arn: None, input_text: None };
+    let (o, h) = engine.run(&prepared, req).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    let runs = seen.runs.lock().unwrap();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    let head = "arn:aws:states:us-east-1:123456789012";
+    assert!(run.arn.starts_with(&format!("{head}:mapRun:mach/Batches:")), "{}", run.arn);
+    assert_eq!(run.execution_arn, format!("{head}:execution:mach:e"));
+    assert_eq!(run.state_machine_arn, format!("{head}:stateMachine:mach/Batches"));
+    assert_eq!(o.output.as_ref().unwrap()["MapRunArn"], json!(run.arn));
+    // The parent's history names the map run; no iteration event is in it.
+    let started = h.events().iter().find(|e| e.event_type() == "MapRunStarted").unwrap().to_json();
+    assert_eq!(started["mapRunStartedEventDetails"]["mapRunArn"], json!(run.arn));
+    assert!(!types(&h).iter().any(|t| t.starts_with("MapIteration")), "{:?}", types(&h));
+    let s = run.state();
+    assert_eq!(s.status, sfn_engine::MapRunStatus::Succeeded);
+    assert!(s.stop_date.is_some());
+    assert_eq!((s.max_concurrency, s.tolerated_failure_count), (2, Some(5.0)));
+    let c = sfn_engine::MapRunCounts { succeeded: 3, total: 3, results_written: 3, ..Default::default() };
+    assert_eq!(s.executions, c);
+    let c =
+        sfn_engine::MapRunCounts { succeeded: 250, total: 250, results_written: 250, ..Default::default() };
+    assert_eq!(s.items, c);
+    assert_eq!(seen.ended.lock().unwrap().len(), 1);
+    // Three children, each a finished execution with its own history.
+    let children = seen.children.lock().unwrap();
+    assert_eq!(children.len(), 3);
+    let mut written: Vec<String> = store
+        .json("out", &format!("res/{}/SUCCEEDED_0.json", run.arn.rsplit(':').next().unwrap()))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ExecutionArn"].as_str().unwrap().to_owned())
+        .collect();
+    written.sort();
+    let mut arns: Vec<String> = children.iter().map(|(c, _)| c.arn.clone()).collect();
+    arns.sort();
+    assert_eq!(written, arns, "the ResultWriter names the children as they ran");
+    for (child, input) in children.iter() {
+        assert!(child.arn.starts_with(&format!("{head}:execution:mach/Batches:")), "{}", child.arn);
+        let out = child.outcome().expect("finished");
+        assert_eq!(out.status, ExecutionStatus::Succeeded);
+        let events = child.history().events();
+        let t: Vec<String> = events.iter().map(|e| e.event_type()).collect();
+        assert_eq!(t, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]);
+        let first = events[0].to_json();
+        assert_eq!(first["executionStartedEventDetails"]["input"], json!(input));
+        assert!(serde_json::from_str::<Value>(input).unwrap()["Items"].is_array());
+    }
+}
+
+/// A failed child execution is a failed item: with no tolerated failures it fails the map run (AWS:
+/// "Setting failure thresholds for Distributed Map states").
+#[tokio::test]
+async fn a_failing_child_fails_the_map_run_and_counts_as_failed() {
+    let map = json!({
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "no"}}
+        },
+        "End": true
+    });
+    let def = json!({"StartAt": "M", "States": {"M": map}});
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let seen = Arc::new(Seen::default());
+    let engine = Engine::builder().map_runs(seen.clone()).build();
+    let prepared = engine.prepare(machine, "mach").unwrap();
+    let req =
+        StartRequest { execution_name: "e".into(), input: json!([1]), role_arn: None, input_text: None };
+    let (o, h) = engine.run(&prepared, req).await;
+    assert_eq!(o.error.as_deref(), Some("States.ExceedToleratedFailureThreshold"));
+    assert!(types(&h).contains(&"MapRunFailed".to_owned()));
+    let run = seen.runs.lock().unwrap()[0].clone();
+    assert!(run.express);
+    let s = run.state();
+    assert_eq!(s.status, sfn_engine::MapRunStatus::Failed);
+    assert_eq!((s.executions.failed, s.items.failed, s.executions.results_written), (1, 1, 0));
+    let children = seen.children.lock().unwrap();
+    // EXPRESS children: `…:express:MACHINE/LABEL:NAME:ID`.
+    assert!(children[0].0.arn.contains(":express:mach/M:"), "{}", children[0].0.arn);
+    let out = children[0].0.outcome().unwrap();
+    assert_eq!((out.status, out.error.as_deref()), (ExecutionStatus::Failed, Some("Boom")));
+}

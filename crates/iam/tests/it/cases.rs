@@ -208,3 +208,35 @@ fn an_activity_task_needs_no_statement_and_no_warning() {
     assert_eq!(other.len(), 1, "only the Lambda state: {other:#?}");
     assert!(other[0].message.contains("lambda:invoke"));
 }
+
+/// With the state machine's name, a Distributed Map gets AWS's template for running it ("IAM policies for
+/// using Distributed Map states": StartExecution on the state machine, DescribeExecution and StopExecution
+/// on its map runs' child executions, `execution:NAME/*`); without it, a warning says what is missing.
+#[test]
+fn distributed_map_child_executions_need_the_state_machine_name() {
+    let c = specials().into_iter().find(|c| c.name == "distributed-map-s3").unwrap();
+    let without = sfn_iam::generate(&machine(&c.definition), &c.options);
+    assert!(without.statements().iter().all(|s| !s.actions.contains(&"states:StartExecution".to_owned())));
+    assert!(
+        without
+            .warnings()
+            .iter()
+            .any(|w| w.kind == WarningKind::DistributedMap && w.message.contains("--state-machine-name"))
+    );
+    let named = sfn_iam::generate(&machine(&c.definition), &c.options.clone().with_state_machine("images"));
+    let by_sid =
+        |sid: &str| named.statements().iter().find(|s| s.sid == sid).unwrap_or_else(|| panic!("{sid}"));
+    let start = by_sid("StartMapRunChildExecutions");
+    assert_eq!(start.actions, ["states:StartExecution"]);
+    assert_eq!(
+        start.resources,
+        [format!("arn:aws:states:{}:{}:stateMachine:images", crate::common::REGION, crate::common::ACCOUNT)]
+    );
+    let track = by_sid("DescribeAndStopMapRunChildExecutions");
+    assert_eq!(track.actions, ["states:DescribeExecution", "states:StopExecution"]);
+    assert_eq!(
+        track.resources,
+        [format!("arn:aws:states:{}:{}:execution:images/*", crate::common::REGION, crate::common::ACCOUNT)]
+    );
+    assert!(named.warnings().iter().all(|w| !w.message.contains("--state-machine-name")));
+}

@@ -26,6 +26,8 @@ fn record(arn: &str, seq: u64) -> ExecutionRecord {
         alias_arn: None,
         redrive_count: 0,
         redrive_ms: None,
+        map_run_arn: None,
+        map_runs: Vec::new(),
     }
 }
 

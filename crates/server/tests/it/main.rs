@@ -11,6 +11,7 @@ mod durability;
 mod full_disk;
 mod fuzz;
 mod load;
+mod maprun;
 mod mocks;
 mod nested;
 mod realworld;
