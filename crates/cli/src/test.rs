@@ -594,14 +594,14 @@ fn junit(results: &[CaseResult]) -> String {
     out
 }
 
-/// The coverage page: per machine, its Mermaid graph with covered states green and uncovered ones red,
-/// and the table of items.
+/// The coverage page, offline (nothing fetched): per machine, its laid-out SVG graph with the states a case
+/// entered green (`succeeded`) and the others white (`not-entered`), and the table of items.
 fn html(coverage: &BTreeMap<String, (StateMachine, Coverage)>) -> String {
     let mut out = String::from(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sfn test coverage</title>\n\
-         <script type=\"module\">import mermaid from 'https://cdn.jsdelivr.net/npm/mermaid@11/dist/mermaid.esm.min.mjs'; mermaid.initialize({startOnLoad: true});</script>\n\
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sfn test coverage</title>\n\
          <style>body{font-family:sans-serif} td,th{padding:2px 8px} .taken{background:#cfc} .never{background:#fcc}</style>\n\
-         </head><body>\n<h1>sfn test coverage</h1>\n",
+         </head><body>\n<h1>sfn test coverage</h1>\n\
+         <p>In each graph, green states were entered by some test case; white ones by none.</p>\n",
     );
     for (name, (machine, cov)) in coverage {
         let (c, t) = cov.counts();
@@ -611,16 +611,9 @@ fn html(coverage: &BTreeMap<String, (StateMachine, Coverage)>) -> String {
             .filter(|(i, v)| i.kind == "state" && **v)
             .map(|(i, _)| i.state.as_str())
             .collect();
-        let graph = sfn::graph::mermaid_classed(
-            machine,
-            &|s| Some(if taken.contains(s) { "covered" } else { "uncovered" }),
-            &[("covered", "fill:#cfc,stroke:#393"), ("uncovered", "fill:#fcc,stroke:#c33")],
-        );
-        out.push_str(&format!(
-            "<h2>{} — {c}/{t}</h2>\n<pre class=\"mermaid\">\n{}</pre>\n",
-            xml_escape(name),
-            xml_escape(&graph)
-        ));
+        let graph =
+            sfn::graph::svg(machine, &|s| taken.contains(s).then_some(sfn::graph::StateStatus::Succeeded));
+        out.push_str(&format!("<h2>{} — {c}/{t}</h2>\n{graph}\n", xml_escape(name)));
         out.push_str("<table><tr><th>kind</th><th>state</th><th>item</th><th>taken</th></tr>\n");
         for (i, v) in &cov.items {
             out.push_str(&format!(

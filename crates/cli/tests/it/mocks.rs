@@ -489,7 +489,15 @@ fn sfn_test_on_the_seed_and_example_mock_files_reports_cases_junit_and_an_untake
     assert!(stdout.contains("never taken: catch ECSState Catch #2 [States.ALL] → GiveUp"), "{stdout}");
     assert!(stdout.contains("LambdaECS: retries 1/1"), "{stdout}");
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("class GiveUp uncovered") && page.contains("class ECSState covered"), "{page}");
+    // The graph is the laid-out SVG (`sfn::graph::svg`): entered states `succeeded`, the others `not-entered`.
+    let class_of = |state: &str| {
+        let at = page.find(&format!(" data-state=\"{state}\"")).unwrap_or_else(|| panic!("{state}: {page}"));
+        let open = page[..at].rfind("<g ").unwrap();
+        page[open..at].to_owned()
+    };
+    assert!(class_of("GiveUp").contains("class=\"state not-entered"), "{page}");
+    assert!(class_of("ECSState").contains("class=\"state succeeded"), "{page}");
+    assert!(!page.contains("https://"), "nothing fetched: {page}");
 
     // JUnit XML that a JUnit parser reads (Python's ElementTree, as junit tooling does).
     if !skip("sfn_test_junit_parse") {
