@@ -10,10 +10,17 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+/// Where the peer and the shared benchmark definitions come from.
 const PEERS: &str = "../shared/peers";
 
+/// The target directory cargo builds into (`CARGO_TARGET_DIR` when set).
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// The release binary `cargo build --release -p sfn-cli` just made.
 pub(crate) fn sfn() -> PathBuf {
-    PathBuf::from("target/release/sfn")
+    target_dir().join("release/sfn")
 }
 
 fn json_line(out: &[u8]) -> Result<Value> {
@@ -95,9 +102,26 @@ fn via_cli(def: &Path, input: &Path, transitions: f64, runs: usize) -> Result<f6
     Ok(transitions / times[times.len() / 2])
 }
 
+/// The peer's scripts and benchmark definitions, copied into the target directory (`peers/js`,
+/// `peers/bench`) so that its packages install there and not into `../shared`.
+fn peer_dir() -> Result<PathBuf> {
+    let root = target_dir().join("peers");
+    for sub in ["js", "bench"] {
+        let (from, to) = (Path::new(PEERS).join(sub), root.join(sub));
+        std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
+        for entry in std::fs::read_dir(&from).with_context(|| format!("cannot read {}", from.display()))? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+            }
+        }
+    }
+    Ok(root.join("js"))
+}
+
 /// The peer's figures (`node bench.mjs`), by benchmark name; installs its packages on first use.
 fn peer(runs: usize, names: &[&str]) -> Result<Vec<(String, Timings)>> {
-    let dir = Path::new(PEERS).join("js");
+    let dir = peer_dir()?;
     if !dir.join("node_modules").is_dir() {
         let st = Command::new("npm")
             .arg("ci")

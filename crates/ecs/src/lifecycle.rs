@@ -251,11 +251,12 @@ impl EcsTask {
                     extra: serde_json::Map::new(),
                 })
                 .collect(),
-            overrides: render_overrides(td, p),
+            overrides: std::sync::Arc::new(render_overrides(td, p)),
             tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
             enable_execute_command: p.enable_execute_command.unwrap_or(false),
             version: 1,
             extra: serde_json::Map::new(),
+            fargate: None,
         };
         if is_fargate(p) {
             fargate(&mut task, p, &region, task_id);
@@ -268,9 +269,8 @@ impl EcsTask {
         self.last_status = LastStatus::Pending;
         self.pull_started_at = Some(now);
         self.pull_stopped_at = Some(now);
-        if self.extra.contains_key("Attachments") {
-            self.extra.insert("Connectivity".into(), json!("CONNECTED"));
-            self.extra.insert("ConnectivityAt".into(), json!(now));
+        if let Some(f) = &mut self.fargate {
+            f.connectivity_at = Some(now);
         }
         self.version += 1;
     }
@@ -354,11 +354,9 @@ impl EcsTask {
     }
 
     /// The ENI attachment's `Status`, for a task that has one.
-    fn attachment_status(&mut self, status: &str) {
-        if let Some(Value::Array(a)) = self.extra.get_mut("Attachments") {
-            for att in a {
-                att["Status"] = json!(status);
-            }
+    fn attachment_status(&mut self, status: &'static str) {
+        if let Some(f) = &mut self.fargate {
+            f.status = status;
         }
     }
 }
@@ -384,6 +382,70 @@ fn hex(task_id: &str, label: &str, len: usize) -> String {
     out
 }
 
+/// What ECS reports for a FARGATE task of the `local` and `sim` backends besides the common fields (see
+/// the module doc): derived once from the task id and the request, shared by every copy of the task (a
+/// DescribeTasks answer clones it for each poll), and rendered as JSON only by [`EcsTask::to_json`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FargateParts {
+    subnet: String,
+    eni: String,
+    mac: String,
+    ip: String,
+    private_dns: String,
+    attachment_id: String,
+    availability_zone: String,
+    ephemeral_gib: u64,
+    /// Each container's `ImageDigest`, by position.
+    digests: Vec<String>,
+}
+
+/// A FARGATE task's parts and what changes over its life: the ENI attachment's `Status` and
+/// `ConnectivityAt` (set once it is PENDING).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fargate {
+    parts: std::sync::Arc<FargateParts>,
+    status: &'static str,
+    connectivity_at: Option<i64>,
+}
+
+impl Fargate {
+    /// The task's own fields (`Attachments`, `AvailabilityZone`, `Connectivity`, `ConnectivityAt`,
+    /// `EphemeralStorage`), as ECS reports them.
+    pub(crate) fn task_fields(&self, m: &mut Map<String, Value>) {
+        let p = &*self.parts;
+        let detail = |name: &str, value: &str| json!({"Name": name, "Value": value});
+        let details = vec![
+            detail("subnetId", &p.subnet),
+            detail("networkInterfaceId", &p.eni),
+            detail("macAddress", &p.mac),
+            detail("privateDnsName", &p.private_dns),
+            detail("privateIPv4Address", &p.ip),
+        ];
+        m.insert(
+            "Attachments".into(),
+            json!([{"Details": details, "Id": p.attachment_id, "Status": self.status, "Type": "eni"}]),
+        );
+        m.insert("AvailabilityZone".into(), json!(p.availability_zone));
+        if let Some(at) = self.connectivity_at {
+            m.insert("Connectivity".into(), json!("CONNECTED"));
+            m.insert("ConnectivityAt".into(), json!(at));
+        }
+        m.insert("EphemeralStorage".into(), json!({"SizeInGiB": p.ephemeral_gib}));
+    }
+
+    /// Container `i`'s fields (`ImageDigest`, `NetworkInterfaces`).
+    pub(crate) fn container_fields(&self, i: usize, m: &mut Map<String, Value>) {
+        let p = &*self.parts;
+        if let Some(d) = p.digests.get(i) {
+            m.insert("ImageDigest".into(), json!(d));
+        }
+        m.insert(
+            "NetworkInterfaces".into(),
+            json!([{"AttachmentId": p.attachment_id, "PrivateIpv4Address": p.ip}]),
+        );
+    }
+}
+
 /// What ECS reports for a FARGATE task besides the common fields (see the module doc).
 fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, task_id: &str) {
     let subnet = p
@@ -404,38 +466,29 @@ fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, t
         let h = hex(task_id, "mac", 10);
         format!("0a:{}:{}:{}:{}:{}", &h[..2], &h[2..4], &h[4..6], &h[6..8], &h[8..10])
     };
-    let detail = |name: &str, value: String| json!({"Name": name, "Value": value});
-    let details = vec![
-        detail("subnetId", subnet),
-        detail("networkInterfaceId", format!("eni-{}", hex(task_id, "eni", 17))),
-        detail("macAddress", mac),
-        detail("privateDnsName", format!("ip-{}.{region}.compute.internal", ip.replace('.', "-"))),
-        detail("privateIPv4Address", ip.clone()),
-    ];
-    let mut extra = Map::new();
-    extra.insert(
-        "Attachments".into(),
-        json!([{"Details": details, "Id": attachment_id, "Status": "PRECREATED", "Type": "eni"}]),
-    );
-    extra.insert("AvailabilityZone".into(), json!(format!("{region}a")));
-    let size = p
+    let ephemeral_gib = p
         .overrides
         .as_ref()
         .and_then(|o| o.ephemeral_storage.as_ref())
         .and_then(|e| e["SizeInGiB"].as_u64())
         .unwrap_or(20);
-    extra.insert("EphemeralStorage".into(), json!({"SizeInGiB": size}));
-    task.extra = extra;
+    let parts = FargateParts {
+        subnet,
+        eni: format!("eni-{}", hex(task_id, "eni", 17)),
+        mac,
+        private_dns: format!("ip-{}.{region}.compute.internal", ip.replace('.', "-")),
+        ip,
+        attachment_id,
+        availability_zone: format!("{region}a"),
+        ephemeral_gib,
+        digests: (0..task.containers.len())
+            .map(|i| format!("sha256:{}", hex(task_id, &format!("image{i}"), 64)))
+            .collect(),
+    };
+    task.fargate =
+        Some(Fargate { parts: std::sync::Arc::new(parts), status: "PRECREATED", connectivity_at: None });
     if task.platform_version.as_deref().is_none_or(|v| v == "LATEST") {
         task.platform_version = Some("1.4.0".to_owned());
-    }
-    for (i, ct) in task.containers.iter_mut().enumerate() {
-        let digest = format!("sha256:{}", hex(task_id, &format!("image{i}"), 64));
-        ct.extra.insert("ImageDigest".into(), json!(digest));
-        ct.extra.insert(
-            "NetworkInterfaces".into(),
-            json!([{"AttachmentId": attachment_id, "PrivateIpv4Address": ip}]),
-        );
     }
 }
 

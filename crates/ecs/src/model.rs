@@ -1,9 +1,11 @@
 //! ECS tasks as the backends track them, rendered in Step Functions' PascalCase shape (recorded:
 //! `../shared/recorded/ecs_task_service.history.json`). Timestamps are epoch milliseconds.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
-use crate::lifecycle::{DesiredStatus, LastStatus, StopCode};
+use crate::lifecycle::{DesiredStatus, Fargate, LastStatus, StopCode};
 use crate::params::{RunTaskParams, TaskOverride};
 use crate::taskdef::TaskDefinition;
 
@@ -29,7 +31,7 @@ pub struct EcsContainer {
     /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
     /// `Cpu`, `GpuIds`, `ImageDigest`, `NetworkInterfaces`, …); they replace the defaults of
     /// [`EcsContainer::to_json`]. The local and sim backends add what ECS reports for a FARGATE task's
-    /// container (`ImageDigest`, `NetworkInterfaces`; `lifecycle.rs`).
+    /// container (`ImageDigest`, `NetworkInterfaces`; `lifecycle.rs`) when the task is rendered.
     pub extra: Map<String, Value>,
 }
 
@@ -80,8 +82,9 @@ pub struct EcsTask {
     pub stopped_reason: Option<String>,
     /// Containers.
     pub containers: Vec<EcsContainer>,
-    /// `Overrides` as requested (PascalCase, every container listed as ECS does).
-    pub overrides: Value,
+    /// `Overrides` as requested (PascalCase, every container listed as ECS does); shared by the copies of
+    /// the task (each DescribeTasks answer is one).
+    pub overrides: Arc<Value>,
     /// `Tags`.
     pub tags: Vec<Value>,
     /// `EnableExecuteCommand`.
@@ -91,8 +94,12 @@ pub struct EcsTask {
     /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
     /// `Attachments`, `Attributes`, `AvailabilityZone`, `EphemeralStorage`, …); they replace the defaults of
     /// [`EcsTask::to_json`]. The local and sim backends add what ECS reports for a FARGATE task
-    /// (`Attachments`, `AvailabilityZone`, `Connectivity`, `EphemeralStorage`, …; `lifecycle.rs`).
+    /// (`Attachments`, `AvailabilityZone`, `Connectivity`, `EphemeralStorage`, …; `lifecycle.rs`), kept
+    /// in [`EcsTask`]'s own form until it is rendered.
     pub extra: Map<String, Value>,
+    /// What the local and sim backends report for a FARGATE task (`lifecycle.rs`), rendered by
+    /// [`EcsTask::to_json`].
+    pub(crate) fargate: Option<Fargate>,
 }
 
 /// The `Reason` of a DescribeTasks failure for an unknown task.
@@ -169,6 +176,11 @@ fn merge_extra(m: &mut Map<String, Value>, extra: &Map<String, Value>) {
 impl EcsContainer {
     /// Step Functions' PascalCase shape.
     pub fn to_json(&self, task_arn: &str) -> Value {
+        self.render(task_arn, None)
+    }
+
+    /// The same, with what a FARGATE task's container `i` reports (`lifecycle.rs`).
+    fn render(&self, task_arn: &str, fargate: Option<(&Fargate, usize)>) -> Value {
         let mut m = Map::new();
         m.insert("ContainerArn".into(), json!(self.container_arn));
         m.insert("Cpu".into(), json!("0"));
@@ -183,6 +195,10 @@ impl EcsContainer {
         put_opt(&mut m, "Reason", self.reason.clone().map(Value::String));
         put_opt(&mut m, "RuntimeId", self.runtime_id.clone().map(Value::String));
         m.insert("TaskArn".into(), json!(task_arn));
+        if let Some((f, i)) = fargate {
+            f.container_fields(i, &mut m);
+            m.sort_keys();
+        }
         merge_extra(&mut m, &self.extra);
         Value::Object(m)
     }
@@ -198,9 +214,12 @@ impl EcsTask {
         );
         put_opt(&mut m, "CapacityProviderName", self.capacity_provider_name.clone().map(Value::String));
         m.insert("ClusterArn".into(), json!(self.cluster_arn));
+        let containers = self.containers.iter().enumerate();
         m.insert(
             "Containers".into(),
-            Value::Array(self.containers.iter().map(|c| c.to_json(&self.task_arn)).collect()),
+            Value::Array(
+                containers.map(|(i, c)| c.render(&self.task_arn, self.fargate.as_ref().map(|f| (f, i)))).collect(),
+            ),
         );
         m.insert("Cpu".into(), json!(self.cpu));
         m.insert("CreatedAt".into(), json!(self.created_at));
@@ -212,7 +231,7 @@ impl EcsTask {
         m.insert("LastStatus".into(), json!(self.last_status.as_str()));
         put_opt(&mut m, "LaunchType", self.launch_type.clone().map(Value::String));
         m.insert("Memory".into(), json!(self.memory));
-        m.insert("Overrides".into(), self.overrides.clone());
+        m.insert("Overrides".into(), Value::clone(&self.overrides));
         put_opt(&mut m, "PlatformVersion", self.platform_version.clone().map(Value::String));
         put_opt(&mut m, "PullStartedAt", self.pull_started_at.map(|t| json!(t)));
         put_opt(&mut m, "PullStoppedAt", self.pull_stopped_at.map(|t| json!(t)));
@@ -226,6 +245,10 @@ impl EcsTask {
         m.insert("TaskArn".into(), json!(self.task_arn));
         m.insert("TaskDefinitionArn".into(), json!(self.task_definition_arn));
         m.insert("Version".into(), json!(self.version));
+        if let Some(f) = &self.fargate {
+            f.task_fields(&mut m);
+            m.sort_keys();
+        }
         merge_extra(&mut m, &self.extra);
         Value::Object(m)
     }
@@ -240,11 +263,13 @@ impl EcsTask {
 pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date: &str) -> Value {
     let tasks: Vec<Value> = out.tasks.iter().map(EcsTask::to_json).collect();
     let failures: Vec<Value> = out.failures.iter().map(EcsFailure::to_json).collect();
-    let body_len =
-        serde_json::to_string(&json!({"failures": failures, "tasks": tasks})).map_or(0, |s| s.len());
-    json!({
-        "Failures": failures,
-        "SdkHttpMetadata": {
+    // The length of `{"failures":[…],"tasks":[…]}`, counted without building it.
+    let body_len = r#"{"failures":,"tasks":}"#.len() + json_len(&failures) + json_len(&tasks);
+    let mut m = Map::new();
+    m.insert("Failures".into(), Value::Array(failures));
+    m.insert(
+        "SdkHttpMetadata".into(),
+        json!({
             "AllHttpHeaders": {
                 "x-amzn-RequestId": [request_id],
                 "Content-Length": [body_len.to_string()],
@@ -258,10 +283,28 @@ pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date: &str) -> V
                 "x-amzn-RequestId": request_id,
             },
             "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "Tasks": tasks,
-    })
+        }),
+    );
+    m.insert("SdkResponseMetadata".into(), json!({"RequestId": request_id}));
+    m.insert("Tasks".into(), Value::Array(tasks));
+    Value::Object(m)
+}
+
+/// The length of the JSON text of `v`, counted as it is written (nothing is kept).
+fn json_len(v: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
 }
 
 /// `Overrides` as ECS reports it: every container of the definition, with empty lists where nothing is

@@ -174,7 +174,8 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
         let ctx = ctx.attempt(retries.count);
         let before = *prev;
         let failure = match attempt(ctx, &input, prev).await {
-            Ok(result) => return Ok(recovery::succeeded(&ctx, recovery, input, result).await?),
+            // Boxed, like the Catch below: the future of an attempt that waits stays small.
+            Ok(result) => return Ok(Box::pin(recovery::succeeded(&ctx, recovery, input, result)).await?),
             Err(Interrupt::Fail(_)) if ctx.abort.is_aborted() => return Err(Interrupt::Abort),
             Err(Interrupt::Fail(f)) => f,
             Err(other) => return Err(other),
@@ -199,7 +200,7 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
         if evaluation_failed(&ctx, prev, &failure)? || (opened && !terminal) {
             close_failed(&ctx, prev)?;
         }
-        return match recovery::caught(&ctx, recovery, input, &failure).await? {
+        return match Box::pin(recovery::caught(&ctx, recovery, input, &failure)).await? {
             Some(step) => Ok(step),
             None => Err(Interrupt::Fail(failure)),
         };
