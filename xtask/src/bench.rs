@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: our engine (in process through `sfn bench`, and through `sfn run`) against
-//! aws-local-stepfunctions (`../shared/peers/js`) on the same files, in one run. Prints, one line per
-//! benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s> ratio=<min>–<median>–<max>x` and
-//! `bench ecs-scale: tasks=<N> describe_calls=<C> rounds=<R> peak_rss_mib=<M> wall_s=<W>`.
+//! aws-local-stepfunctions (`../shared/peers/js`, copied to and installed in `TARGET/peers`) on the same
+//! files, in one run. Prints, per benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s>
+//! ratio=<min>–<median>–<max>x` and `bench <name> history: events=<n> bytes_per_event=<b>` (what the
+//! resident set grows by per history event kept), then `bench ecs-scale: tasks=<N> describe_calls=<C>
+//! rounds=<R> peak_rss_mib=<M> wall_s=<W>`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -159,7 +161,8 @@ pub(crate) fn run(scale_tasks: usize) -> Result<()> {
     ];
     let peers = peer(5, &["loop", "map", "ecs_like"])?;
     for (name, def, input) in &cases {
-        let t = Timings::from_json(&ours(def, input, 5, &[])?);
+        let j = ours(def, input, 5, &[])?;
+        let t = Timings::from_json(&j);
         let cli = via_cli(def, input, t.transitions, 3)?;
         let pt = peers.iter().find(|(n, _)| n == name).map(|(_, t)| *t).unwrap_or_default();
         let (rate, p) = (t.rate(t.median_ms), pt.rate(pt.median_ms));
@@ -168,6 +171,11 @@ pub(crate) fn run(scale_tasks: usize) -> Result<()> {
         println!(
             "bench {name} via sfn run: sfn={cli:.0} peer={p:.0} ratio={:.1}",
             if p > 0.0 { cli / p } else { 0.0 }
+        );
+        println!(
+            "bench {name} history: events={} bytes_per_event={:.0}",
+            j["history_events"],
+            j["history_bytes_per_event"].as_f64().unwrap_or(0.0)
         );
     }
     // ecs-scale: N concurrent .sync tasks on the simulator, 60 s of (virtual) task time each.
