@@ -218,7 +218,9 @@ impl EcsTask {
         m.insert(
             "Containers".into(),
             Value::Array(
-                containers.map(|(i, c)| c.render(&self.task_arn, self.fargate.as_ref().map(|f| (f, i)))).collect(),
+                containers
+                    .map(|(i, c)| c.render(&self.task_arn, self.fargate.as_ref().map(|f| (f, i))))
+                    .collect(),
             ),
         );
         m.insert("Cpu".into(), json!(self.cpu));
