@@ -494,7 +494,65 @@ fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, t
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt as _;
+
     use super::*;
+    use crate::backend::EcsBackend as _;
+
+    #[test]
+    fn a_fargate_task_shares_its_parts_with_its_copies_and_renders_its_status() {
+        let sim = crate::sim::SimBackend::new(crate::sim::SimScript {
+            run_seconds: Some(0.0),
+            ..Default::default()
+        });
+        let params = crate::params::RunTaskParams::parse(&json!({
+            "LaunchType": "FARGATE",
+            "Cluster": "arn:aws:ecs:eu-west-1:111122223333:cluster/c",
+            "TaskDefinition": "fam",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}},
+        }))
+        .unwrap();
+        let req =
+            RunTaskRequest { params, region: "us-east-1".into(), account: "1".into(), ..Default::default() };
+        let started = sim.run_task(&req).now_or_never().unwrap().unwrap().tasks.remove(0);
+        let described = sim
+            .describe_tasks("c", std::slice::from_ref(&started.task_arn))
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .tasks
+            .remove(0);
+        // One derivation, shared by the task RunTask answered with and the one DescribeTasks answered with.
+        let (a, b) = (started.fargate.as_ref().unwrap(), described.fargate.as_ref().unwrap());
+        assert!(std::sync::Arc::ptr_eq(&a.parts, &b.parts));
+        assert_eq!(a.status, "PRECREATED");
+        assert_eq!(b.status, "DELETED");
+        let (first, last) = (started.to_json(), described.to_json());
+        assert_eq!(first["Attachments"][0]["Status"], "PRECREATED");
+        assert_eq!(last["Attachments"][0]["Status"], "DELETED");
+        assert_eq!(first["Attachments"][0]["Details"][0], json!({"Name": "subnetId", "Value": "subnet-1"}));
+        assert_eq!(first["Attachments"], {
+            let mut a = last["Attachments"].clone();
+            a[0]["Status"] = json!("PRECREATED");
+            a
+        });
+        assert!(first.get("Connectivity").is_none());
+        assert_eq!(last["Connectivity"], "CONNECTED");
+        assert_eq!(last["ConnectivityAt"], last["PullStartedAt"]);
+        assert_eq!(last["AvailabilityZone"], "eu-west-1a");
+        assert_eq!(last["EphemeralStorage"], json!({"SizeInGiB": 20}));
+        let container = &last["Containers"][0];
+        assert!(container["ImageDigest"].as_str().is_some_and(|d| d.starts_with("sha256:") && d.len() == 71));
+        assert_eq!(
+            container["NetworkInterfaces"],
+            json!([{"AttachmentId": last["Attachments"][0]["Id"], "PrivateIpv4Address": last["Attachments"][0]["Details"][4]["Value"]}])
+        );
+        // Keys in alphabetical order, as AWS shows them.
+        let keys: Vec<&String> = last.as_object().unwrap().keys().collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        let keys: Vec<&String> = container.as_object().unwrap().keys().collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
 
     #[test]
     fn strings_round_trip() {

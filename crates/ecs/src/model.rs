@@ -455,6 +455,19 @@ mod shape_tests {
     use super::check_run_task_result;
 
     #[test]
+    fn the_run_task_response_counts_the_length_of_the_body_it_describes() {
+        let out = super::RunTaskOutput {
+            failures: vec![super::EcsFailure::missing("arn:aws:ecs:us-east-1:1:task/c/x\"é")],
+            ..Default::default()
+        };
+        let r = super::run_task_response(&out, "rid", "date");
+        let body = serde_json::to_string(&json!({"failures": r["Failures"], "tasks": r["Tasks"]})).unwrap();
+        assert_eq!(r["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"], body.len().to_string());
+        assert_eq!(r["SdkHttpMetadata"]["AllHttpHeaders"]["Content-Length"], json!([body.len().to_string()]));
+        assert_eq!(r["Failures"][0]["Reason"], "MISSING");
+    }
+
+    #[test]
     fn mocked_run_task_results_are_checked_against_the_response_model() {
         assert!(
             check_run_task_result(
