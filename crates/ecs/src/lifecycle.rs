@@ -409,9 +409,8 @@ pub(crate) struct Fargate {
 }
 
 impl Fargate {
-    /// The task's own fields (`Attachments`, `AvailabilityZone`, `Connectivity`, `ConnectivityAt`,
-    /// `EphemeralStorage`), as ECS reports them.
-    pub(crate) fn task_fields(&self, m: &mut Map<String, Value>) {
+    /// `Attachments`: the ENI attachment.
+    pub(crate) fn attachments(&self) -> Value {
         let p = &*self.parts;
         let detail = |name: &str, value: &str| json!({"Name": name, "Value": value});
         let details = vec![
@@ -421,28 +420,32 @@ impl Fargate {
             detail("privateDnsName", &p.private_dns),
             detail("privateIPv4Address", &p.ip),
         ];
-        m.insert(
-            "Attachments".into(),
-            json!([{"Details": details, "Id": p.attachment_id, "Status": self.status, "Type": "eni"}]),
-        );
-        m.insert("AvailabilityZone".into(), json!(p.availability_zone));
-        if let Some(at) = self.connectivity_at {
-            m.insert("Connectivity".into(), json!("CONNECTED"));
-            m.insert("ConnectivityAt".into(), json!(at));
-        }
-        m.insert("EphemeralStorage".into(), json!({"SizeInGiB": p.ephemeral_gib}));
+        json!([{"Details": details, "Id": p.attachment_id, "Status": self.status, "Type": "eni"}])
     }
 
-    /// Container `i`'s fields (`ImageDigest`, `NetworkInterfaces`).
-    pub(crate) fn container_fields(&self, i: usize, m: &mut Map<String, Value>) {
-        let p = &*self.parts;
-        if let Some(d) = p.digests.get(i) {
-            m.insert("ImageDigest".into(), json!(d));
-        }
-        m.insert(
-            "NetworkInterfaces".into(),
-            json!([{"AttachmentId": p.attachment_id, "PrivateIpv4Address": p.ip}]),
-        );
+    /// `AvailabilityZone`.
+    pub(crate) fn availability_zone(&self) -> Value {
+        json!(self.parts.availability_zone)
+    }
+
+    /// `ConnectivityAt` (and `Connectivity: CONNECTED`), once the task is PENDING.
+    pub(crate) fn connectivity_at(&self) -> Option<i64> {
+        self.connectivity_at
+    }
+
+    /// `EphemeralStorage`.
+    pub(crate) fn ephemeral_storage(&self) -> Value {
+        json!({"SizeInGiB": self.parts.ephemeral_gib})
+    }
+
+    /// Container `i`'s `ImageDigest`.
+    pub(crate) fn image_digest(&self, i: usize) -> Option<Value> {
+        self.parts.digests.get(i).map(|d| json!(d))
+    }
+
+    /// A container's `NetworkInterfaces`.
+    pub(crate) fn network_interfaces(&self) -> Value {
+        json!([{"AttachmentId": self.parts.attachment_id, "PrivateIpv4Address": self.parts.ip}])
     }
 }
 

@@ -187,18 +187,19 @@ impl EcsContainer {
         put_opt(&mut m, "ExitCode", self.exit_code.map(|c| json!(c)));
         m.insert("GpuIds".into(), json!([]));
         m.insert("Image".into(), json!(self.image));
+        // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
+        put_opt(&mut m, "ImageDigest", fargate.and_then(|(f, i)| f.image_digest(i)));
         m.insert("LastStatus".into(), json!(self.last_status.as_str()));
         m.insert("ManagedAgents".into(), json!([]));
         m.insert("Name".into(), json!(self.name));
         m.insert("NetworkBindings".into(), json!([]));
-        m.insert("NetworkInterfaces".into(), json!([]));
+        m.insert(
+            "NetworkInterfaces".into(),
+            fargate.map_or_else(|| json!([]), |(f, _)| f.network_interfaces()),
+        );
         put_opt(&mut m, "Reason", self.reason.clone().map(Value::String));
         put_opt(&mut m, "RuntimeId", self.runtime_id.clone().map(Value::String));
         m.insert("TaskArn".into(), json!(task_arn));
-        if let Some((f, i)) = fargate {
-            f.container_fields(i, &mut m);
-            m.sort_keys();
-        }
         merge_extra(&mut m, &self.extra);
         Value::Object(m)
     }
@@ -208,12 +209,20 @@ impl EcsTask {
     /// Step Functions' PascalCase shape (the `.sync` output, and each entry of RunTask's `Tasks`).
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
+        // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
+        let fargate = self.fargate.as_ref();
+        put_opt(&mut m, "Attachments", fargate.map(Fargate::attachments));
         m.insert(
             "Attributes".into(),
             json!([{"Name": "ecs.cpu-architecture", "Value": std::env::consts::ARCH}]),
         );
+        put_opt(&mut m, "AvailabilityZone", fargate.map(Fargate::availability_zone));
         put_opt(&mut m, "CapacityProviderName", self.capacity_provider_name.clone().map(Value::String));
         m.insert("ClusterArn".into(), json!(self.cluster_arn));
+        if let Some(at) = fargate.and_then(Fargate::connectivity_at) {
+            m.insert("Connectivity".into(), json!("CONNECTED"));
+            m.insert("ConnectivityAt".into(), json!(at));
+        }
         let containers = self.containers.iter().enumerate();
         m.insert(
             "Containers".into(),
@@ -227,6 +236,7 @@ impl EcsTask {
         m.insert("CreatedAt".into(), json!(self.created_at));
         m.insert("DesiredStatus".into(), json!(self.desired_status.as_str()));
         m.insert("EnableExecuteCommand".into(), json!(self.enable_execute_command));
+        put_opt(&mut m, "EphemeralStorage", fargate.map(Fargate::ephemeral_storage));
         put_opt(&mut m, "ExecutionStoppedAt", self.execution_stopped_at.map(|t| json!(t)));
         m.insert("Group".into(), json!(self.group));
         m.insert("InferenceAccelerators".into(), json!([]));
@@ -247,10 +257,6 @@ impl EcsTask {
         m.insert("TaskArn".into(), json!(self.task_arn));
         m.insert("TaskDefinitionArn".into(), json!(self.task_definition_arn));
         m.insert("Version".into(), json!(self.version));
-        if let Some(f) = &self.fargate {
-            f.task_fields(&mut m);
-            m.sort_keys();
-        }
         merge_extra(&mut m, &self.extra);
         Value::Object(m)
     }
