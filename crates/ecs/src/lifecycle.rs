@@ -14,7 +14,7 @@
 use std::hash::{Hash as _, Hasher as _};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::backend::{RunTaskRequest, cluster_name};
 use crate::model::{EcsContainer, EcsTask, render_overrides};
