@@ -1,8 +1,10 @@
 //! `cargo xtask bench`: our engine (in process through `sfn bench`, and through `sfn run`) against
-//! aws-local-stepfunctions (`../shared/peers/js`) on the same files, in one run. Prints, one line per
-//! benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s> ratio=<min>–<median>–<max>x` and
-//! `bench ecs-scale: tasks=<N> describe_calls=<C> rounds=<R> peak_rss_mib=<M> wall_s=<W>` and
-//! `bench distributed-map: items=<N> batches=<B> peak_rss_mib=<M> wall_s=<W>` (10,000 and 100,000 items).
+//! aws-local-stepfunctions (`../shared/peers/js`, copied to and installed in `TARGET/peers`) on the same
+//! files, in one run. Prints, per benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s>
+//! ratio=<min>–<median>–<max>x` and `bench <name> history: events=<n> bytes_per_event=<b>` (what the
+//! resident set grows by per history event kept), then `bench ecs-scale: tasks=<N> describe_calls=<C>
+//! rounds=<R> peak_rss_mib=<M> wall_s=<W>` and `bench distributed-map: items=<N> batches=<B>
+//! peak_rss_mib=<M> wall_s=<W>` (10,000 and 100,000 items).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,10 +13,17 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+/// Where the peer and the shared benchmark definitions come from.
 const PEERS: &str = "../shared/peers";
 
+/// The target directory cargo builds into (`CARGO_TARGET_DIR` when set).
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// The release binary `cargo build --release -p sfn-cli` just made.
 pub(crate) fn sfn() -> PathBuf {
-    PathBuf::from("target/release/sfn")
+    target_dir().join("release/sfn")
 }
 
 fn json_line(out: &[u8]) -> Result<Value> {
@@ -96,9 +105,26 @@ fn via_cli(def: &Path, input: &Path, transitions: f64, runs: usize) -> Result<f6
     Ok(transitions / times[times.len() / 2])
 }
 
+/// The peer's scripts and benchmark definitions, copied into the target directory (`peers/js`,
+/// `peers/bench`) so that its packages install there and not into `../shared`.
+fn peer_dir() -> Result<PathBuf> {
+    let root = target_dir().join("peers");
+    for sub in ["js", "bench"] {
+        let (from, to) = (Path::new(PEERS).join(sub), root.join(sub));
+        std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
+        for entry in std::fs::read_dir(&from).with_context(|| format!("cannot read {}", from.display()))? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+            }
+        }
+    }
+    Ok(root.join("js"))
+}
+
 /// The peer's figures (`node bench.mjs`), by benchmark name; installs its packages on first use.
 fn peer(runs: usize, names: &[&str]) -> Result<Vec<(String, Timings)>> {
-    let dir = Path::new(PEERS).join("js");
+    let dir = peer_dir()?;
     if !dir.join("node_modules").is_dir() {
         let st = Command::new("npm")
             .arg("ci")
@@ -136,7 +162,8 @@ pub(crate) fn run(scale_tasks: usize) -> Result<()> {
     ];
     let peers = peer(5, &["loop", "map", "ecs_like"])?;
     for (name, def, input) in &cases {
-        let t = Timings::from_json(&ours(def, input, 5, &[])?);
+        let j = ours(def, input, 5, &[])?;
+        let t = Timings::from_json(&j);
         let cli = via_cli(def, input, t.transitions, 3)?;
         let pt = peers.iter().find(|(n, _)| n == name).map(|(_, t)| *t).unwrap_or_default();
         let (rate, p) = (t.rate(t.median_ms), pt.rate(pt.median_ms));
@@ -145,6 +172,11 @@ pub(crate) fn run(scale_tasks: usize) -> Result<()> {
         println!(
             "bench {name} via sfn run: sfn={cli:.0} peer={p:.0} ratio={:.1}",
             if p > 0.0 { cli / p } else { 0.0 }
+        );
+        println!(
+            "bench {name} history: events={} bytes_per_event={:.0}",
+            j["history_events"],
+            j["history_bytes_per_event"].as_f64().unwrap_or(0.0)
         );
     }
     // ecs-scale: N concurrent .sync tasks on the simulator, 60 s of (virtual) task time each.

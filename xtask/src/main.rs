@@ -32,9 +32,7 @@ fn main() -> Result<()> {
                 vec![PathBuf::from("fixtures/conformance"), PathBuf::from("fixtures/conformance-jsonata")]
             };
             // The binary cargo just built, in CARGO_TARGET_DIR when one is set.
-            let target =
-                std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-            conformance::run(&dirs, &target.join("release/sfn"))
+            conformance::run(&dirs, &bench::sfn())
         }
         Some("bench") => {
             cargo(&["build", "--release", "-p", "sfn-cli"])?;

@@ -1,6 +1,7 @@
 //! `sfn bench DEF --input FILE [--runs N] [--ecs sim]` (hidden): in-process throughput for `cargo xtask bench`.
-//! Prints one JSON object: transitions (StateEntered events), median wall ms, transitions/s, and for
-//! ECS runs the DescribeTasks counters and peak RSS.
+//! Prints one JSON object: transitions (StateEntered events), median wall ms, transitions/s, what the
+//! resident set grew by per history event while the timed runs' histories are kept, and for ECS runs
+//! the DescribeTasks counters and peak RSS.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,15 +29,20 @@ pub(crate) struct BenchArgs {
     pub(crate) sim_run_seconds: f64,
 }
 
-fn peak_rss_mib() -> f64 {
+/// A figure of `/proc/self/status` in KiB (`VmHWM:` the peak resident set, `VmRSS:` the current one).
+fn status_kib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         })
-        .map_or(0.0, |kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn peak_rss_mib() -> f64 {
+    status_kib("VmHWM:") / 1024.0
 }
 
 /// Runs the benchmark; exit 1 when an execution does not succeed.
@@ -59,6 +65,10 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     let mut rounds = 0u64;
     let mut max_arns = 0u64;
     let mut tasks = 0u64;
+    // Every timed run's history is kept to the end: what the resident set grew by over them, per event,
+    // is what a history holds per event (each run's transient memory is reused by the next).
+    let mut kept = Vec::with_capacity(args.runs);
+    let mut rss_after_warm_up = 0.0;
     for i in 0..=args.runs {
         let sim = Arc::new(SimBackend::new(SimScript {
             run_seconds: Some(args.sim_run_seconds),
@@ -100,8 +110,15 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         rounds = ecs.poll_rounds();
         if i > 0 {
             times.push(ms);
+            kept.push(history);
+        } else {
+            drop(history);
+            rss_after_warm_up = status_kib("VmRSS:");
         }
     }
+    let kept_events: usize = kept.iter().map(|h| h.len()).sum();
+    let grown = (status_kib("VmRSS:") - rss_after_warm_up).max(0.0) * 1024.0;
+    let bytes_per_event = if kept_events > 0 { grown / kept_events as f64 } else { 0.0 };
     times.sort_by(f64::total_cmp);
     let median = times.get(times.len() / 2).copied().unwrap_or_default();
     outln!(
@@ -117,6 +134,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
             "max_arns_per_call": max_arns,
             "rounds": rounds,
             "peak_rss_mib": peak_rss_mib(),
+            "history_events": kept_events,
+            "history_bytes_per_event": bytes_per_event,
         })
     );
     Ok(0)

@@ -669,14 +669,16 @@ fn task(t: &ecs::Task) -> EcsTask {
         stop_code: t.stop_code().map(|c| StopCode::from(c.as_str())),
         stopped_reason: t.stopped_reason().map(str::to_owned),
         containers: t.containers().iter().map(container).collect(),
-        overrides: t
-            .overrides()
-            .map(overrides)
-            .unwrap_or_else(|| json!({"ContainerOverrides": [], "InferenceAcceleratorOverrides": []})),
+        overrides: std::sync::Arc::new(
+            t.overrides()
+                .map(overrides)
+                .unwrap_or_else(|| json!({"ContainerOverrides": [], "InferenceAcceleratorOverrides": []})),
+        ),
         tags: t.tags().iter().map(tag).collect(),
         enable_execute_command: t.enable_execute_command(),
         version: t.version(),
         extra,
+        fargate: None,
     }
 }
 

@@ -14,7 +14,7 @@
 use std::hash::{Hash as _, Hasher as _};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::backend::{RunTaskRequest, cluster_name};
 use crate::model::{EcsContainer, EcsTask, render_overrides};
@@ -255,11 +255,12 @@ impl EcsTask {
                     extra: serde_json::Map::new(),
                 })
                 .collect(),
-            overrides: render_overrides(td, p),
+            overrides: std::sync::Arc::new(render_overrides(td, p)),
             tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
             enable_execute_command: p.enable_execute_command.unwrap_or(false),
             version: 1,
             extra: serde_json::Map::new(),
+            fargate: None,
         };
         if is_fargate(p) {
             fargate(&mut task, p, &region, task_id);
@@ -272,9 +273,8 @@ impl EcsTask {
         self.last_status = LastStatus::Pending;
         self.pull_started_at = Some(now);
         self.pull_stopped_at = Some(now);
-        if self.extra.contains_key("Attachments") {
-            self.extra.insert("Connectivity".into(), json!("CONNECTED"));
-            self.extra.insert("ConnectivityAt".into(), json!(now));
+        if let Some(f) = &mut self.fargate {
+            f.connectivity_at = Some(now);
         }
         self.version += 1;
     }
@@ -403,11 +403,9 @@ impl EcsTask {
     }
 
     /// The ENI attachment's `Status`, for a task that has one.
-    fn attachment_status(&mut self, status: &str) {
-        if let Some(Value::Array(a)) = self.extra.get_mut("Attachments") {
-            for att in a {
-                att["Status"] = json!(status);
-            }
+    fn attachment_status(&mut self, status: &'static str) {
+        if let Some(f) = &mut self.fargate {
+            f.status = status;
         }
     }
 }
@@ -433,6 +431,73 @@ fn hex(task_id: &str, label: &str, len: usize) -> String {
     out
 }
 
+/// What ECS reports for a FARGATE task of the `local` and `sim` backends besides the common fields (see
+/// the module doc): derived once from the task id and the request, shared by every copy of the task (a
+/// DescribeTasks answer clones it for each poll), and rendered as JSON only by [`EcsTask::to_json`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FargateParts {
+    subnet: String,
+    eni: String,
+    mac: String,
+    ip: String,
+    private_dns: String,
+    attachment_id: String,
+    availability_zone: String,
+    ephemeral_gib: u64,
+    /// Each container's `ImageDigest`, by position.
+    digests: Vec<String>,
+}
+
+/// A FARGATE task's parts and what changes over its life: the ENI attachment's `Status` and
+/// `ConnectivityAt` (set once it is PENDING).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fargate {
+    parts: std::sync::Arc<FargateParts>,
+    status: &'static str,
+    connectivity_at: Option<i64>,
+}
+
+impl Fargate {
+    /// `Attachments`: the ENI attachment.
+    pub(crate) fn attachments(&self) -> Value {
+        let p = &*self.parts;
+        let detail = |name: &str, value: &str| json!({"Name": name, "Value": value});
+        let details = vec![
+            detail("subnetId", &p.subnet),
+            detail("networkInterfaceId", &p.eni),
+            detail("macAddress", &p.mac),
+            detail("privateDnsName", &p.private_dns),
+            detail("privateIPv4Address", &p.ip),
+        ];
+        json!([{"Details": details, "Id": p.attachment_id, "Status": self.status, "Type": "eni"}])
+    }
+
+    /// `AvailabilityZone`.
+    pub(crate) fn availability_zone(&self) -> Value {
+        json!(self.parts.availability_zone)
+    }
+
+    /// `ConnectivityAt` (and `Connectivity: CONNECTED`), once the task is PENDING.
+    pub(crate) fn connectivity_at(&self) -> Option<i64> {
+        self.connectivity_at
+    }
+
+    /// `EphemeralStorage`.
+    pub(crate) fn ephemeral_storage(&self) -> Value {
+        json!({"SizeInGiB": self.parts.ephemeral_gib})
+    }
+
+    /// Container `i`'s `ImageDigest`.
+    pub(crate) fn image_digest(&self, i: usize) -> Option<Value> {
+        self.parts.digests.get(i).map(|d| json!(d))
+    }
+
+    /// A container's `NetworkInterfaces`.
+    pub(crate) fn network_interfaces(&self) -> Value {
+        json!([{"AttachmentId": self.parts.attachment_id, "PrivateIpv4Address": self.parts.ip}])
+    }
+}
+
 /// What ECS reports for a FARGATE task besides the common fields (see the module doc).
 fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, task_id: &str) {
     let subnet = p
@@ -453,44 +518,93 @@ fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, t
         let h = hex(task_id, "mac", 10);
         format!("0a:{}:{}:{}:{}:{}", &h[..2], &h[2..4], &h[4..6], &h[6..8], &h[8..10])
     };
-    let detail = |name: &str, value: String| json!({"Name": name, "Value": value});
-    let details = vec![
-        detail("subnetId", subnet),
-        detail("networkInterfaceId", format!("eni-{}", hex(task_id, "eni", 17))),
-        detail("macAddress", mac),
-        detail("privateDnsName", format!("ip-{}.{region}.compute.internal", ip.replace('.', "-"))),
-        detail("privateIPv4Address", ip.clone()),
-    ];
-    let mut extra = Map::new();
-    extra.insert(
-        "Attachments".into(),
-        json!([{"Details": details, "Id": attachment_id, "Status": "PRECREATED", "Type": "eni"}]),
-    );
-    extra.insert("AvailabilityZone".into(), json!(format!("{region}a")));
-    let size = p
+    let ephemeral_gib = p
         .overrides
         .as_ref()
         .and_then(|o| o.ephemeral_storage.as_ref())
         .and_then(|e| e["SizeInGiB"].as_u64())
         .unwrap_or(20);
-    extra.insert("EphemeralStorage".into(), json!({"SizeInGiB": size}));
-    task.extra = extra;
+    let parts = FargateParts {
+        subnet,
+        eni: format!("eni-{}", hex(task_id, "eni", 17)),
+        mac,
+        private_dns: format!("ip-{}.{region}.compute.internal", ip.replace('.', "-")),
+        ip,
+        attachment_id,
+        availability_zone: format!("{region}a"),
+        ephemeral_gib,
+        digests: (0..task.containers.len())
+            .map(|i| format!("sha256:{}", hex(task_id, &format!("image{i}"), 64)))
+            .collect(),
+    };
+    task.fargate =
+        Some(Fargate { parts: std::sync::Arc::new(parts), status: "PRECREATED", connectivity_at: None });
     if task.platform_version.as_deref().is_none_or(|v| v == "LATEST") {
         task.platform_version = Some("1.4.0".to_owned());
-    }
-    for (i, ct) in task.containers.iter_mut().enumerate() {
-        let digest = format!("sha256:{}", hex(task_id, &format!("image{i}"), 64));
-        ct.extra.insert("ImageDigest".into(), json!(digest));
-        ct.extra.insert(
-            "NetworkInterfaces".into(),
-            json!([{"AttachmentId": attachment_id, "PrivateIpv4Address": ip}]),
-        );
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt as _;
+
     use super::*;
+    use crate::backend::EcsBackend as _;
+
+    #[test]
+    fn a_fargate_task_shares_its_parts_with_its_copies_and_renders_its_status() {
+        let sim = crate::sim::SimBackend::new(crate::sim::SimScript {
+            run_seconds: Some(0.0),
+            ..Default::default()
+        });
+        let params = crate::params::RunTaskParams::parse(&json!({
+            "LaunchType": "FARGATE",
+            "Cluster": "arn:aws:ecs:eu-west-1:111122223333:cluster/c",
+            "TaskDefinition": "fam",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}},
+        }))
+        .unwrap();
+        let req =
+            RunTaskRequest { params, region: "us-east-1".into(), account: "1".into(), ..Default::default() };
+        let started = sim.run_task(&req).now_or_never().unwrap().unwrap().tasks.remove(0);
+        let described = sim
+            .describe_tasks("c", std::slice::from_ref(&started.task_arn))
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .tasks
+            .remove(0);
+        // One derivation, shared by the task RunTask answered with and the one DescribeTasks answered with.
+        let (a, b) = (started.fargate.as_ref().unwrap(), described.fargate.as_ref().unwrap());
+        assert!(std::sync::Arc::ptr_eq(&a.parts, &b.parts));
+        assert_eq!(a.status, "PRECREATED");
+        assert_eq!(b.status, "DELETED");
+        let (first, last) = (started.to_json(), described.to_json());
+        assert_eq!(first["Attachments"][0]["Status"], "PRECREATED");
+        assert_eq!(last["Attachments"][0]["Status"], "DELETED");
+        assert_eq!(first["Attachments"][0]["Details"][0], json!({"Name": "subnetId", "Value": "subnet-1"}));
+        assert_eq!(first["Attachments"], {
+            let mut a = last["Attachments"].clone();
+            a[0]["Status"] = json!("PRECREATED");
+            a
+        });
+        assert!(first.get("Connectivity").is_none());
+        assert_eq!(last["Connectivity"], "CONNECTED");
+        assert_eq!(last["ConnectivityAt"], last["PullStartedAt"]);
+        assert_eq!(last["AvailabilityZone"], "eu-west-1a");
+        assert_eq!(last["EphemeralStorage"], json!({"SizeInGiB": 20}));
+        let container = &last["Containers"][0];
+        assert!(container["ImageDigest"].as_str().is_some_and(|d| d.starts_with("sha256:") && d.len() == 71));
+        assert_eq!(
+            container["NetworkInterfaces"],
+            json!([{"AttachmentId": last["Attachments"][0]["Id"], "PrivateIpv4Address": last["Attachments"][0]["Details"][4]["Value"]}])
+        );
+        // Keys in alphabetical order, as AWS shows them.
+        let keys: Vec<&String> = last.as_object().unwrap().keys().collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        let keys: Vec<&String> = container.as_object().unwrap().keys().collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
 
     #[test]
     fn strings_round_trip() {

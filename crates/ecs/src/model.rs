@@ -1,9 +1,11 @@
 //! ECS tasks as the backends track them, rendered in Step Functions' PascalCase shape (recorded:
 //! `../shared/recorded/ecs_task_service.history.json`). Timestamps are epoch milliseconds.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
-use crate::lifecycle::{DesiredStatus, LastStatus, StopCode};
+use crate::lifecycle::{DesiredStatus, Fargate, LastStatus, StopCode};
 use crate::params::{RunTaskParams, TaskOverride};
 use crate::taskdef::TaskDefinition;
 
@@ -33,7 +35,7 @@ pub struct EcsContainer {
     /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
     /// `Cpu`, `GpuIds`, `ImageDigest`, `NetworkInterfaces`, …); they replace the defaults of
     /// [`EcsContainer::to_json`]. The local and sim backends add what ECS reports for a FARGATE task's
-    /// container (`ImageDigest`, `NetworkInterfaces`; `lifecycle.rs`).
+    /// container (`ImageDigest`, `NetworkInterfaces`; `lifecycle.rs`) when the task is rendered.
     pub extra: Map<String, Value>,
 }
 
@@ -88,8 +90,9 @@ pub struct EcsTask {
     pub stopped_reason: Option<String>,
     /// Containers.
     pub containers: Vec<EcsContainer>,
-    /// `Overrides` as requested (PascalCase, every container listed as ECS does).
-    pub overrides: Value,
+    /// `Overrides` as requested (PascalCase, every container listed as ECS does); shared by the copies of
+    /// the task (each DescribeTasks answer is one).
+    pub overrides: Arc<Value>,
     /// `Tags`.
     pub tags: Vec<Value>,
     /// `EnableExecuteCommand`.
@@ -99,8 +102,12 @@ pub struct EcsTask {
     /// Further fields in Step Functions' PascalCase shape, as the backend reports them (the aws backend:
     /// `Attachments`, `Attributes`, `AvailabilityZone`, `EphemeralStorage`, …); they replace the defaults of
     /// [`EcsTask::to_json`]. The local and sim backends add what ECS reports for a FARGATE task
-    /// (`Attachments`, `AvailabilityZone`, `Connectivity`, `EphemeralStorage`, …; `lifecycle.rs`).
+    /// (`Attachments`, `AvailabilityZone`, `Connectivity`, `EphemeralStorage`, …; `lifecycle.rs`), kept
+    /// in [`EcsTask`]'s own form until it is rendered.
     pub extra: Map<String, Value>,
+    /// What the local and sim backends report for a FARGATE task (`lifecycle.rs`), rendered by
+    /// [`EcsTask::to_json`].
+    pub(crate) fargate: Option<Fargate>,
 }
 
 /// The `Reason` of a DescribeTasks failure for an unknown task.
@@ -177,17 +184,27 @@ fn merge_extra(m: &mut Map<String, Value>, extra: &Map<String, Value>) {
 impl EcsContainer {
     /// Step Functions' PascalCase shape.
     pub fn to_json(&self, task_arn: &str) -> Value {
+        self.render(task_arn, None)
+    }
+
+    /// The same, with what a FARGATE task's container `i` reports (`lifecycle.rs`).
+    fn render(&self, task_arn: &str, fargate: Option<(&Fargate, usize)>) -> Value {
         let mut m = Map::new();
         m.insert("ContainerArn".into(), json!(self.container_arn));
         m.insert("Cpu".into(), json!("0"));
         put_opt(&mut m, "ExitCode", self.exit_code.map(|c| json!(c)));
         m.insert("GpuIds".into(), json!([]));
         m.insert("Image".into(), json!(self.image));
+        // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
+        put_opt(&mut m, "ImageDigest", fargate.and_then(|(f, i)| f.image_digest(i)));
         m.insert("LastStatus".into(), json!(self.last_status.as_str()));
         m.insert("ManagedAgents".into(), json!([]));
         m.insert("Name".into(), json!(self.name));
         m.insert("NetworkBindings".into(), json!([]));
-        m.insert("NetworkInterfaces".into(), json!([]));
+        m.insert(
+            "NetworkInterfaces".into(),
+            fargate.map_or_else(|| json!([]), |(f, _)| f.network_interfaces()),
+        );
         put_opt(&mut m, "Reason", self.reason.clone().map(Value::String));
         put_opt(&mut m, "RuntimeId", self.runtime_id.clone().map(Value::String));
         m.insert("TaskArn".into(), json!(task_arn));
@@ -200,27 +217,41 @@ impl EcsTask {
     /// Step Functions' PascalCase shape (the `.sync` output, and each entry of RunTask's `Tasks`).
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
+        // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
+        let fargate = self.fargate.as_ref();
+        put_opt(&mut m, "Attachments", fargate.map(Fargate::attachments));
         m.insert(
             "Attributes".into(),
             json!([{"Name": "ecs.cpu-architecture", "Value": std::env::consts::ARCH}]),
         );
+        put_opt(&mut m, "AvailabilityZone", fargate.map(Fargate::availability_zone));
         put_opt(&mut m, "CapacityProviderName", self.capacity_provider_name.clone().map(Value::String));
         m.insert("ClusterArn".into(), json!(self.cluster_arn));
+        if let Some(at) = fargate.and_then(Fargate::connectivity_at) {
+            m.insert("Connectivity".into(), json!("CONNECTED"));
+            m.insert("ConnectivityAt".into(), json!(at));
+        }
+        let containers = self.containers.iter().enumerate();
         m.insert(
             "Containers".into(),
-            Value::Array(self.containers.iter().map(|c| c.to_json(&self.task_arn)).collect()),
+            Value::Array(
+                containers
+                    .map(|(i, c)| c.render(&self.task_arn, self.fargate.as_ref().map(|f| (f, i))))
+                    .collect(),
+            ),
         );
         m.insert("Cpu".into(), json!(self.cpu));
         m.insert("CreatedAt".into(), json!(self.created_at));
         m.insert("DesiredStatus".into(), json!(self.desired_status.as_str()));
         m.insert("EnableExecuteCommand".into(), json!(self.enable_execute_command));
+        put_opt(&mut m, "EphemeralStorage", fargate.map(Fargate::ephemeral_storage));
         put_opt(&mut m, "ExecutionStoppedAt", self.execution_stopped_at.map(|t| json!(t)));
         m.insert("Group".into(), json!(self.group));
         m.insert("InferenceAccelerators".into(), json!([]));
         m.insert("LastStatus".into(), json!(self.last_status.as_str()));
         put_opt(&mut m, "LaunchType", self.launch_type.clone().map(Value::String));
         m.insert("Memory".into(), json!(self.memory));
-        m.insert("Overrides".into(), self.overrides.clone());
+        m.insert("Overrides".into(), Value::clone(&self.overrides));
         put_opt(&mut m, "PlatformVersion", self.platform_version.clone().map(Value::String));
         put_opt(&mut m, "PullStartedAt", self.pull_started_at.map(|t| json!(t)));
         put_opt(&mut m, "PullStoppedAt", self.pull_stopped_at.map(|t| json!(t)));
@@ -248,11 +279,13 @@ impl EcsTask {
 pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date: &str) -> Value {
     let tasks: Vec<Value> = out.tasks.iter().map(EcsTask::to_json).collect();
     let failures: Vec<Value> = out.failures.iter().map(EcsFailure::to_json).collect();
-    let body_len =
-        serde_json::to_string(&json!({"failures": failures, "tasks": tasks})).map_or(0, |s| s.len());
-    json!({
-        "Failures": failures,
-        "SdkHttpMetadata": {
+    // The length of `{"failures":[…],"tasks":[…]}`, counted without building it.
+    let body_len = r#"{"failures":,"tasks":}"#.len() + json_len(&failures) + json_len(&tasks);
+    let mut m = Map::new();
+    m.insert("Failures".into(), Value::Array(failures));
+    m.insert(
+        "SdkHttpMetadata".into(),
+        json!({
             "AllHttpHeaders": {
                 "x-amzn-RequestId": [request_id],
                 "Content-Length": [body_len.to_string()],
@@ -266,10 +299,28 @@ pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date: &str) -> V
                 "x-amzn-RequestId": request_id,
             },
             "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "Tasks": tasks,
-    })
+        }),
+    );
+    m.insert("SdkResponseMetadata".into(), json!({"RequestId": request_id}));
+    m.insert("Tasks".into(), Value::Array(tasks));
+    Value::Object(m)
+}
+
+/// The length of the JSON text of `v`, counted as it is written (nothing is kept).
+fn json_len(v: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
 }
 
 /// `Overrides` as ECS reports it: every container of the definition, with empty lists where nothing is
@@ -416,6 +467,19 @@ mod shape_tests {
     use serde_json::json;
 
     use super::check_run_task_result;
+
+    #[test]
+    fn the_run_task_response_counts_the_length_of_the_body_it_describes() {
+        let out = super::RunTaskOutput {
+            failures: vec![super::EcsFailure::missing("arn:aws:ecs:us-east-1:1:task/c/x\"é")],
+            ..Default::default()
+        };
+        let r = super::run_task_response(&out, "rid", "date");
+        let body = serde_json::to_string(&json!({"failures": r["Failures"], "tasks": r["Tasks"]})).unwrap();
+        assert_eq!(r["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"], body.len().to_string());
+        assert_eq!(r["SdkHttpMetadata"]["AllHttpHeaders"]["Content-Length"], json!([body.len().to_string()]));
+        assert_eq!(r["Failures"][0]["Reason"], "MISSING");
+    }
 
     #[test]
     fn mocked_run_task_results_are_checked_against_the_response_model() {

@@ -120,8 +120,14 @@ impl Poller {
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .remove(&(cluster.clone(), arn.to_owned()));
-                        for s in senders.into_iter().flatten() {
+                        // Every waiter but the last gets a copy; the last one the answer itself.
+                        let mut senders = senders.unwrap_or_default();
+                        let last = senders.pop();
+                        for s in senders {
                             let _ = s.send(what.clone());
+                        }
+                        if let Some(s) = last {
+                            let _ = s.send(what);
                         }
                     };
                     match result {

@@ -319,13 +319,15 @@ impl EcsBackend for SimBackend {
         self.counters.run_task.fetch_add(1, Ordering::Relaxed);
         // One instant for the record and the tasks it creates, so a replayed task keeps its CreatedAt exactly.
         let now_ms = chrono::Utc::now().timestamp_millis();
-        self.record(&Logged::RunTask {
-            params: Box::new(req.params.clone()),
-            client_token: req.client_token.clone(),
-            region: req.region.clone(),
-            account: req.account.clone(),
-            at_ms: now_ms,
-        });
+        if self.log.is_some() {
+            self.record(&Logged::RunTask {
+                params: Box::new(req.params.clone()),
+                client_token: req.client_token.clone(),
+                region: req.region.clone(),
+                account: req.account.clone(),
+                at_ms: now_ms,
+            });
+        }
         if let Some(token) = &req.client_token
             && let Some((arns, failures)) =
                 self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()

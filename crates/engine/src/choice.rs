@@ -2,7 +2,7 @@
 //! Default picks the next state; `States.NoChoiceMatched` otherwise.
 
 use serde_json::Value;
-use sfn_asl::{Choice, ChoiceRule, Condition};
+use sfn_asl::{Choice, ChoiceRule, Condition, IoPath};
 use sfn_path::{ErrorName, Scope};
 
 use crate::error::Failure;
@@ -13,7 +13,14 @@ use crate::rules;
 /// A JSONPath Choice state.
 pub(crate) fn run(ctx: &StateCtx<'_>, c: &Choice, input: Value) -> Result<Step, Failure> {
     let state = ctx.state;
-    let eff = ctx.input_path(&input)?.into_owned();
+    // Without InputPath the effective input is the input itself (moved, not copied).
+    let eff = match &state.input_path {
+        IoPath::Whole => {
+            ctx.input_path(&input)?;
+            input
+        }
+        _ => ctx.input_path(&input)?.into_owned(),
+    };
     let view = ctx.view();
     let scope = Scope { input: &eff, context: &view, variables: ctx.vars };
     let mut matched = None;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use sfn_asl::{QueryLanguage, Recovery, State, StateKind, States};
+use sfn_asl::{IoPath, QueryLanguage, Recovery, ResultPath, State, StateKind, States};
 use sfn_path::ErrorName;
 use sfn_patterns::AbortSignal;
 
@@ -30,6 +30,8 @@ pub(crate) fn run_scope<'a>(
     Box::pin(async move {
         let mut current = start_at;
         let mut input = input;
+        // The history text of `input` when the previous state's exited event already made it.
+        let mut input_text = None;
         loop {
             // A transition: where a stop, or a termination (`Execution::terminate`), takes effect.
             if abort.is_aborted() || exec.terminating.load(std::sync::atomic::Ordering::Relaxed) {
@@ -41,7 +43,7 @@ pub(crate) fn run_scope<'a>(
                     format!("The state '{current}' does not exist"),
                 )));
             };
-            let flow = run_state(exec, state, input, vars, prev, abort).await?;
+            let (flow, output_text) = run_state(exec, state, input, input_text, vars, prev, abort).await?;
             match flow.next {
                 Some(next) => {
                     current = states.get(&next).map(|s| s.name.as_str()).unwrap_or_default();
@@ -52,6 +54,7 @@ pub(crate) fn run_scope<'a>(
                         )));
                     }
                     input = flow.output;
+                    input_text = output_text;
                 }
                 None => return Ok(flow.output),
             }
@@ -59,22 +62,46 @@ pub(crate) fn run_scope<'a>(
     })
 }
 
-/// One state: entered, run, exited.
+/// True when the state's output is its input, whatever happens in it (JSONPath Choice, Wait and Succeed
+/// states and Pass states with `ResultPath: null`, without InputPath or OutputPath): its exited event
+/// shows the text its entered event showed.
+fn passes_input_through(state: &State) -> bool {
+    let whole = matches!(state.input_path, IoPath::Whole) && matches!(state.output_path, IoPath::Whole);
+    whole
+        && state.query_language == QueryLanguage::JsonPath
+        && match &state.kind {
+            StateKind::Choice(_) | StateKind::Wait(_) | StateKind::Succeed => true,
+            StateKind::Pass(p) => matches!(p.result_path, ResultPath::Discard),
+            _ => false,
+        }
+}
+
+/// One state: entered, run, exited; the flow and the history text of its output (`input_text`: the
+/// text of `input` when the state before made it).
 async fn run_state(
     exec: &Arc<Exec>,
     state: &State,
     input: Value,
+    input_text: Option<JsonText>,
     vars: &mut Vars,
     prev: &mut u64,
     abort: &AbortSignal,
-) -> Result<Flow, Interrupt> {
+) -> Result<(Flow, Option<JsonText>), Interrupt> {
     let st = state.state_type();
     let name: Arc<str> = Arc::from(state.name.as_str());
     let entered_time = exec.now();
     // Only the machine's first state follows the root (0): its input is the execution input, as the
     // caller wrote it (AWS keeps a non-object input's text verbatim, e.g. `"[\"Hello\", \"World\"]"` in
     // `scenarios/test_base_scenarios__test_map_state_legacy_config_inline` — see `StartRequest::input_text`).
-    let input_text = if *prev == 0 { exec.input_text() } else { JsonText::new(&input) };
+    let first = *prev == 0;
+    let input_text = match input_text {
+        _ if first => exec.input_text(),
+        Some(text) => text,
+        None => JsonText::new(&input),
+    };
+    // Serialized once for both events when the output is the input (not the caller's own text: the
+    // exited event shows the output as the engine writes it).
+    let unchanged = (passes_input_through(state) && !first).then(|| input_text.clone());
     let entered = exec
         .event(prev, EventDetails::StateEntered { state_type: st, name: name.clone(), input: input_text })?;
     let entered_time = exec.replay.as_ref().and_then(|r| r.timestamp(entered)).unwrap_or(entered_time);
@@ -113,8 +140,9 @@ async fn run_state(
             return Err(e);
         }
     };
-    // The output is serialized once: for the history, and to check the payload limit.
-    let output_text = JsonText::new(&step.output);
+    // The output is serialized once: for the history, to check the payload limit, and for the next
+    // state's entered event.
+    let output_text = unchanged.unwrap_or_else(|| JsonText::new(&step.output));
     if output_text.len() > exec.engine.config.max_payload_bytes {
         return Err(Interrupt::Fail(Failure::new(
             ErrorName::DataLimitExceeded,
@@ -134,13 +162,16 @@ async fn run_state(
         }
         list
     });
-    let exited =
-        exec.event(prev, EventDetails::StateExited { state_type: st, name, output: output_text, assigned })?;
-    let output = match &exec.replay {
-        Some(r) => r.exited(exited, vars).unwrap_or(step.output),
-        None => step.output,
+    let exited = exec.event(
+        prev,
+        EventDetails::StateExited { state_type: st, name, output: output_text.clone(), assigned },
+    )?;
+    let (output, output_text) = match &exec.replay {
+        // A resumed execution may go on with the recorded output: its next state renders its own text.
+        Some(r) => (r.exited(exited, vars).unwrap_or(step.output), None),
+        None => (step.output, Some(output_text)),
     };
-    Ok(Flow { next: step.next, output })
+    Ok((Flow { next: step.next, output }, output_text))
 }
 
 /// What the state's module makes of its input.
@@ -174,7 +205,8 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
         let ctx = ctx.attempt(retries.count);
         let before = *prev;
         let failure = match attempt(ctx, &input, prev).await {
-            Ok(result) => return Ok(recovery::succeeded(&ctx, recovery, input, result).await?),
+            // Boxed, like the Catch below: the future of an attempt that waits stays small.
+            Ok(result) => return Ok(Box::pin(recovery::succeeded(&ctx, recovery, input, result)).await?),
             Err(Interrupt::Fail(_)) if ctx.abort.is_aborted() => return Err(Interrupt::Abort),
             Err(Interrupt::Fail(f)) => f,
             Err(other) => return Err(other),
@@ -199,7 +231,7 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
         if evaluation_failed(&ctx, prev, &failure)? || (opened && !terminal) {
             close_failed(&ctx, prev)?;
         }
-        return match recovery::caught(&ctx, recovery, input, &failure).await? {
+        return match Box::pin(recovery::caught(&ctx, recovery, input, &failure)).await? {
             Some(step) => Ok(step),
             None => Err(Interrupt::Fail(failure)),
         };

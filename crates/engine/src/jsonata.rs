@@ -100,7 +100,9 @@ impl StateCtx<'_> {
         let evaluated = if ata_pool::in_place() {
             e.evaluate(&states, &bindings)
         } else {
-            self.evaluate_off_worker(e, states, bindings).await?
+            // Boxed: every state's future would otherwise carry the pool's wait (Map iterations and
+            // waiting tasks hold their futures for as long as they run).
+            Box::pin(self.evaluate_off_worker(e, states, bindings)).await?
         };
         match evaluated {
             Ok(Some(v)) => Ok(v),

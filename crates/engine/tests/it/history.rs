@@ -58,3 +58,62 @@ async fn failing_state_ends_with_execution_failed() {
     assert_eq!(shape(&ev), ["1 ExecutionStarted <- 0", "2 FailStateEntered <- 0", "3 ExecutionFailed <- 2"]);
     assert_eq!(ev[2]["executionFailedEventDetails"], json!({"error": "E", "cause": "C"}));
 }
+
+/// Every `…StateEntered` input and `…StateExited` output text of a history, by state name.
+fn texts(events: &[Value]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let (d, field) = match (&e["stateEnteredEventDetails"], &e["stateExitedEventDetails"]) {
+                (Value::Object(_), _) => (&e["stateEnteredEventDetails"], "input"),
+                (_, Value::Object(_)) => (&e["stateExitedEventDetails"], "output"),
+                _ => return None,
+            };
+            Some((d["name"].as_str()?.to_owned(), field.to_owned(), d[field].as_str()?.to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn states_that_pass_their_input_through_show_it_as_entered_and_exited() {
+    // The first state's entered event shows the caller's text; every other text is the engine's compact
+    // JSON of the value, also where a state's output is its input (Choice, Wait, Pass with ResultPath null)
+    // and where the next state's input is the previous state's output.
+    let def = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$[0]", "NumericEquals": 1, "Next": "W"}]},
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "N"},
+        "N": {"Type": "Pass", "Parameters": {"ignored.$": "$[1]"}, "ResultPath": null, "Next": "P"},
+        "P": {"Type": "Pass", "Parameters": {"a.$": "$[1]", "b": "x y"}, "Next": "Q"},
+        "Q": {"Type": "Pass", "InputPath": "$.b", "ResultPath": null, "End": true}}});
+    let start =
+        chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let engine = Engine::builder().clock(Clock::starting_at(start)).build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "machine").unwrap();
+    let request = StartRequest {
+        execution_name: "exec".into(),
+        input: json!([1, {"k": "v"}]),
+        role_arn: None,
+        input_text: Some("[1, {\"k\": \"v\"}]".into()),
+    };
+    let (_, h) = engine.run(&prepared, request).await;
+    let ev: Vec<Value> = h.events().iter().map(sfn_engine::Event::to_json).collect();
+    let t = |name: &str, field: &str, text: &str| (name.to_owned(), field.to_owned(), text.to_owned());
+    let array = r#"[1,{"k":"v"}]"#;
+    let object = r#"{"a":{"k":"v"},"b":"x y"}"#;
+    assert_eq!(
+        texts(&ev),
+        [
+            t("C", "input", r#"[1, {"k": "v"}]"#),
+            t("C", "output", array),
+            t("W", "input", array),
+            t("W", "output", array),
+            t("N", "input", array),
+            t("N", "output", array),
+            t("P", "input", array),
+            t("P", "output", object),
+            t("Q", "input", object),
+            t("Q", "output", object),
+        ]
+    );
+}
