@@ -550,7 +550,7 @@ fn print_coverage(coverage: &BTreeMap<String, (StateMachine, Coverage)>) -> (usi
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    sfn::graph::xml_text(s)
 }
 
 /// JUnit XML: one `<testsuite>` per state machine, one `<testcase>` per test case.

@@ -3,20 +3,10 @@
 
 use std::fmt::Write as _;
 
-/// `s` escaped for HTML text and attribute values.
+/// `s` escaped for HTML text and attribute values (the graph's escaping: control characters HTML cannot
+/// show become U+FFFD).
 pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    sfn::graph::xml_text(s)
 }
 
 /// `s` percent-encoded for a URL path segment or query value (unreserved characters and `:` kept).

@@ -394,11 +394,12 @@ impl EcsTask {
             stop_code: None,
             stopped_reason: None,
             containers: Vec::new(),
-            overrides: json!({}),
+            overrides: std::sync::Arc::new(json!({})),
             tags: Vec::new(),
             enable_execute_command: false,
             version: 1,
-            extra: Map::new(),
+            extra: serde_json::Map::new(),
+            fargate: None,
         }
     }
 
@@ -434,7 +435,7 @@ fn hex(task_id: &str, label: &str, len: usize) -> String {
 /// What ECS reports for a FARGATE task of the `local` and `sim` backends besides the common fields (see
 /// the module doc): derived once from the task id and the request, shared by every copy of the task (a
 /// DescribeTasks answer clones it for each poll), and rendered as JSON only by [`EcsTask::to_json`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FargateParts {
     subnet: String,
     eni: String,
@@ -450,11 +451,31 @@ pub(crate) struct FargateParts {
 
 /// A FARGATE task's parts and what changes over its life: the ENI attachment's `Status` and
 /// `ConnectivityAt` (set once it is PENDING).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Fargate {
     parts: std::sync::Arc<FargateParts>,
     status: &'static str,
     connectivity_at: Option<i64>,
+}
+
+/// [`Fargate`] as a task record (a supervised task's `task.json`) holds it.
+#[derive(Deserialize)]
+struct FargateRecord {
+    parts: std::sync::Arc<FargateParts>,
+    status: String,
+    connectivity_at: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for Fargate {
+    /// The attachment's `Status` is one of those this module sets.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fargate, D::Error> {
+        let r = FargateRecord::deserialize(d)?;
+        let status = ["PRECREATED", "ATTACHED", "DELETED"]
+            .into_iter()
+            .find(|k| *k == r.status)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown attachment status {:?}", r.status)))?;
+        Ok(Fargate { parts: r.parts, status, connectivity_at: r.connectivity_at })
+    }
 }
 
 impl Fargate {
@@ -599,6 +620,13 @@ mod tests {
             container["NetworkInterfaces"],
             json!([{"AttachmentId": last["Attachments"][0]["Id"], "PrivateIpv4Address": last["Attachments"][0]["Details"][4]["Value"]}])
         );
+        // A supervised task's record (`task.json`) keeps the FARGATE parts: read back, it renders the same.
+        let record = serde_json::to_string(&described).unwrap();
+        let back: EcsTask = serde_json::from_str(&record).unwrap();
+        assert_eq!(back.to_json(), last);
+        let bad = record.replace("\"DELETED\"", "\"LOST\"");
+        let err = serde_json::from_str::<EcsTask>(&bad).unwrap_err().to_string();
+        assert!(err.contains("unknown attachment status \"LOST\""), "{err}");
         // Keys in alphabetical order, as AWS shows them.
         let keys: Vec<&String> = last.as_object().unwrap().keys().collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");

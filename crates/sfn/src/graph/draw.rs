@@ -317,9 +317,9 @@ fn num(v: f64) -> String {
     }
 }
 
-/// Text escaped for XML content and attribute values; characters XML 1.0 cannot hold at all (most
-/// control characters) become U+FFFD.
-pub(super) fn xml_text(s: &str) -> String {
+/// Text escaped for XML (and HTML) content and attribute values; characters XML 1.0 cannot hold at all (most
+/// control characters) become U+FFFD. The console's pages and `sfn test`'s reports escape with it too.
+pub fn xml_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

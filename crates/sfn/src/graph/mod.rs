@@ -25,7 +25,7 @@ mod draw;
 mod layered;
 mod layout;
 
-pub use draw::StateStatus;
+pub use draw::{StateStatus, xml_text};
 pub use layout::{Edge, EdgeKind, Layout, MAX_NAME_CHARS, Node, NodeKind, Rect, layout};
 
 use std::fmt::Write as _;
