@@ -493,8 +493,10 @@ pub struct ItemReader {
     pub resource: String,
     /// `Parameters` (JSONPath) or `Arguments` (JSONata): `Bucket`, `Key` or `Prefix`.
     pub parameters: Option<Payload>,
-    /// `ReaderConfig.InputType` (`JSON`, `JSONL`, `CSV`, `MANIFEST`), as written.
+    /// `ReaderConfig.InputType` (`JSON`, `JSONL`, `CSV`, `PARQUET`, `MANIFEST`), as written.
     pub input_type: Option<String>,
+    /// `ReaderConfig.ManifestType` (`S3_INVENTORY`, the default, or `ATHENA_DATA`), as written.
+    pub manifest_type: Option<String>,
     /// `ReaderConfig.CSVHeaderLocation` (`FIRST_ROW`, the default, or `GIVEN`).
     pub csv_header_location: Option<String>,
     /// `ReaderConfig.CSVHeaders` (with `CSVHeaderLocation: GIVEN`).
