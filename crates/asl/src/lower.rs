@@ -1172,6 +1172,9 @@ impl Lowering {
                 Some(Value::Object(cfg)) => Some(cfg),
                 _ => None,
             };
+            if let Some(cfg) = cfg {
+                self.reader_config(cfg, &format!("{rptr}/ReaderConfig"));
+            }
             let max_items = cfg.and_then(|cfg| {
                 self.map_number(cfg, &format!("{rptr}/ReaderConfig"), "MaxItems", Some(100_000_000.0), ql)
             });
@@ -1184,6 +1187,7 @@ impl Lowering {
                 resource: r.get("Resource").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 parameters,
                 input_type: text("InputType"),
+                manifest_type: text("ManifestType"),
                 csv_header_location: text("CSVHeaderLocation"),
                 csv_headers,
                 csv_delimiter: text("CSVDelimiter"),
@@ -1233,6 +1237,58 @@ impl Lowering {
             tolerated_failure_percentage,
             label: raw.label.clone(),
             recovery,
+        }
+    }
+
+    /// An `ItemReader`'s `ReaderConfig`: the fields and values AWS's "ItemReader (Map)" page documents
+    /// (docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html): `InputType` CSV, JSON,
+    /// JSONL, PARQUET or MANIFEST; `ManifestType` S3_INVENTORY or ATHENA_DATA; `CSVHeaderLocation`
+    /// FIRST_ROW or GIVEN; `CSVHeaders` an array of strings; `CSVDelimiter` COMMA, PIPE, SEMICOLON, SPACE
+    /// or TAB; `MaxItems` / `MaxItemsPath` (checked by [`Lowering::map_number`]). Anything else is refused
+    /// where it is written.
+    fn reader_config(&mut self, cfg: &Map<String, Value>, ptr: &str) {
+        const FIELDS: [&str; 7] = [
+            "InputType",
+            "ManifestType",
+            "CSVHeaderLocation",
+            "CSVHeaders",
+            "CSVDelimiter",
+            "MaxItems",
+            "MaxItemsPath",
+        ];
+        const VALUES: [(&str, &[&str]); 4] = [
+            ("InputType", &["CSV", "JSON", "JSONL", "PARQUET", "MANIFEST"]),
+            ("ManifestType", &["S3_INVENTORY", "ATHENA_DATA"]),
+            ("CSVHeaderLocation", &["FIRST_ROW", "GIVEN"]),
+            ("CSVDelimiter", &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"]),
+        ];
+        for field in cfg.keys() {
+            if !FIELDS.contains(&field.as_str()) {
+                let msg = match did_you_mean(field, FIELDS) {
+                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
+                    None => format!("unknown field {field}; expected one of: {}", FIELDS.join(", ")),
+                };
+                self.err(format!("{ptr}/{field}"), msg);
+            }
+        }
+        for (field, allowed) in VALUES {
+            match cfg.get(field) {
+                None => {}
+                Some(Value::String(v)) if allowed.contains(&v.as_str()) => {}
+                Some(v) => self.err(
+                    format!("{ptr}/{field}"),
+                    format!("{field} must be one of {}, got {v}", allowed.join(", ")),
+                ),
+            }
+        }
+        match cfg.get("CSVHeaders") {
+            None => {}
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => {}
+            Some(_) => self.err(format!("{ptr}/CSVHeaders"), "CSVHeaders must be an array of strings"),
+        }
+        let text = |f: &str| cfg.get(f).and_then(Value::as_str);
+        if text("CSVHeaderLocation") == Some("GIVEN") && !cfg.contains_key("CSVHeaders") {
+            self.err(format!("{ptr}/CSVHeaderLocation"), "CSVHeaderLocation GIVEN needs CSVHeaders");
         }
     }
 

@@ -460,9 +460,9 @@ pub struct Map {
     /// `ItemSelector` (or legacy `Parameters`).
     pub item_selector: Option<Payload>,
     /// `ItemReader`, kept as written (TestState's checks and the server read it); [`Map::reader`] is the
-    /// parsed form the engine runs. Its `Parameters`/`Arguments` and `ReaderConfig.MaxItems`/`MaxItemsPath`
-    /// are checked at load; every other documented field (`InputType`, `CSVHeaderLocation`, `CSVHeaders`,
-    /// `CSVDelimiter`, …) is accepted as it is.
+    /// parsed form the engine runs. Its `Parameters`/`Arguments` and `ReaderConfig` are checked at load
+    /// (`MaxItems`/`MaxItemsPath`, and the documented fields and values of `InputType`, `ManifestType`,
+    /// `CSVHeaderLocation`, `CSVHeaders`, `CSVDelimiter`; an unknown field is refused).
     pub item_reader: Option<Value>,
     /// `ItemBatcher`, kept as written (its numbers, their `…Path` forms and `BatchInput` are checked).
     pub item_batcher: Option<Value>,
@@ -493,8 +493,10 @@ pub struct ItemReader {
     pub resource: String,
     /// `Parameters` (JSONPath) or `Arguments` (JSONata): `Bucket`, `Key` or `Prefix`.
     pub parameters: Option<Payload>,
-    /// `ReaderConfig.InputType` (`JSON`, `JSONL`, `CSV`, `MANIFEST`), as written.
+    /// `ReaderConfig.InputType` (`JSON`, `JSONL`, `CSV`, `PARQUET`, `MANIFEST`), as written.
     pub input_type: Option<String>,
+    /// `ReaderConfig.ManifestType` (`S3_INVENTORY`, the default, or `ATHENA_DATA`), as written.
+    pub manifest_type: Option<String>,
     /// `ReaderConfig.CSVHeaderLocation` (`FIRST_ROW`, the default, or `GIVEN`).
     pub csv_header_location: Option<String>,
     /// `ReaderConfig.CSVHeaders` (with `CSVHeaderLocation: GIVEN`).

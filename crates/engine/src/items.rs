@@ -1,6 +1,6 @@
 //! A Distributed Map's items from S3 and its results to S3, through the engine's [`ObjectStore`]:
-//! `ItemReader` (`s3:listObjectsV2`; `s3:getObject` with `InputType` JSON, JSONL or CSV;
-//! `ReaderConfig.MaxItems`) and `ResultWriter` (`s3:putObject`: `manifest.json` and
+//! `ItemReader` (`s3:listObjectsV2`; `s3:getObject` with `InputType` JSON, JSONL, CSV or MANIFEST, an
+//! S3 Inventory of gzip-compressed CSV files; `ReaderConfig.MaxItems`) and `ResultWriter` (`s3:putObject`: `manifest.json` and
 //! `SUCCEEDED_0.json` / `FAILED_0.json` under `Prefix/<map run id>/`). Shapes from AWS's
 //! "ItemReader (Map)" and "ResultWriter (Map)" pages; failures are `States.ItemReaderFailed` /
 //! `States.ResultWriterFailed`.
@@ -104,8 +104,13 @@ pub(crate) async fn read(ctx: &StateCtx<'_>, r: &ItemReader, eff: &Value) -> Res
             let Some(key) = text(&params, "Key") else {
                 return Err(reader_failed("The ItemReader's Parameters have no Key").into());
             };
-            let body = objects.open(bucket, key).await.map_err(|e| reader_failed(store_cause(&e)))?;
             let format = Format::of(r);
+            if format.input_type == "MANIFEST" {
+                return manifest_items(&objects, bucket, key, &format, max)
+                    .await
+                    .map_err(|cause| reader_failed(cause).into());
+            }
+            let body = objects.open(bucket, key).await.map_err(|e| reader_failed(store_cause(&e)))?;
             off_workers(move || parse(&format, body, max)).await.map_err(|cause| reader_failed(cause).into())
         }
         other => Err(ctx
@@ -130,6 +135,7 @@ async fn off_workers<T: Send + 'static>(
 /// An `ItemReader`'s `ReaderConfig`, owned (it goes with the object to the thread that reads it).
 struct Format {
     input_type: String,
+    manifest_type: Option<String>,
     delimiter: Option<String>,
     given_headers: Option<Option<Vec<String>>>,
 }
@@ -138,6 +144,7 @@ impl Format {
     fn of(r: &ItemReader) -> Format {
         Format {
             input_type: r.input_type.clone().unwrap_or_else(|| "JSON".to_owned()),
+            manifest_type: r.manifest_type.clone(),
             delimiter: r.csv_delimiter.clone(),
             given_headers: (r.csv_header_location.as_deref() == Some("GIVEN")).then(|| r.csv_headers.clone()),
         }
@@ -224,7 +231,8 @@ fn parse(f: &Format, body: ObjectReader, max: usize) -> Result<Vec<Value>, Strin
             Ok(out)
         }
         "CSV" => csv_items(f, rd, max),
-        other => Err(format!("InputType {other} is not supported (JSON, JSONL or CSV)")),
+        "PARQUET" => Err(NO_PARQUET.to_owned()),
+        other => Err(format!("InputType {other} is not supported (JSON, JSONL, CSV or MANIFEST)")),
     }
 }
 
@@ -272,6 +280,158 @@ fn csv_items(f: &Format, body: impl std::io::Read, max: usize) -> Result<Vec<Val
         out.push(Value::Object(o));
     }
     Ok(out)
+}
+
+/// sfn's answer to `InputType: PARQUET`, which AWS documents: a Parquet reader is a heavy dependency,
+/// so a local run fails the reader the way AWS fails one it cannot read (the definition is valid and
+/// runs as written on AWS).
+const NO_PARQUET: &str = "InputType PARQUET is not supported locally: sfn reads CSV, JSON, JSONL and MANIFEST \
+                          (S3 Inventory) objects; the state machine runs as written on AWS";
+
+/// Longest line sfn reads from an S3 Inventory data file once decompressed: an inventory row is a few
+/// kilobytes (a key is at most 1024 bytes, URL-encoded), so a longer one is a bad file (or a gzip bomb
+/// of one endless line) and fails the reader instead of growing a buffer without bound.
+const MAX_ROW_BYTES: usize = 1024 * 1024;
+
+/// An S3 Inventory `manifest.json`, the fields the reader needs (Amazon S3 User Guide, "Locating your
+/// inventory list": `fileFormat`, `fileSchema`, `files[].key`).
+struct Inventory {
+    /// The column names of `fileSchema` (`"Bucket, Key, Size, LastModifiedDate"`), in order.
+    schema: Vec<String>,
+    /// The keys of the data files, in the manifest's order.
+    files: Vec<String>,
+}
+
+impl Inventory {
+    fn parse(body: &[u8]) -> Result<Inventory, String> {
+        let v: Value = serde_json::from_slice(body).map_err(|e| format!("it is not valid JSON: {e}"))?;
+        let Value::Object(m) = v else {
+            return Err("it is not a JSON object".to_owned());
+        };
+        match m.get("fileFormat").and_then(Value::as_str) {
+            Some(f) if f.eq_ignore_ascii_case("CSV") => {}
+            Some(f) => {
+                return Err(format!(
+                    "its fileFormat is {f}: Step Functions reads S3 Inventory files in CSV format only"
+                ));
+            }
+            None => return Err("it has no fileFormat".to_owned()),
+        }
+        let schema: Vec<String> = match m.get("fileSchema").and_then(Value::as_str) {
+            Some(s) => s.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect(),
+            None => return Err("it has no fileSchema".to_owned()),
+        };
+        if schema.is_empty() {
+            return Err("its fileSchema names no column".to_owned());
+        }
+        let Some(Value::Array(list)) = m.get("files") else {
+            return Err("it has no files array".to_owned());
+        };
+        let files = list
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.get("key")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("files[{i}] has no key"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Inventory { schema, files })
+    }
+}
+
+/// The items of an S3 Inventory (`InputType: MANIFEST`): the manifest `bucket/key` names data files
+/// (gzip-compressed CSV without a header row), each row an item whose fields are named by `fileSchema`
+/// and whose values are strings, as AWS's "ItemReader (Map)" page shows them (`{"Bucket": …, "Key": …,
+/// "Size": …, "LastModifiedDate": …}`). The data files are read from the manifest's bucket (S3 Inventory
+/// writes both to its destination bucket), one after the other, each streamed and decompressed as it is
+/// read, and no further than `max` items in all: a file after the last item needed is not opened.
+async fn manifest_items(
+    objects: &Arc<dyn ObjectStore>,
+    bucket: &str,
+    key: &str,
+    f: &Format,
+    max: usize,
+) -> Result<Vec<Value>, String> {
+    let at = format!("s3://{bucket}/{key}");
+    if f.manifest_type.as_deref() == Some("ATHENA_DATA") {
+        return Err(format!(
+            "ManifestType ATHENA_DATA is not supported locally (the manifest {at}): sfn reads S3 Inventory \
+             manifests (S3_INVENTORY)"
+        ));
+    }
+    let body = objects
+        .get(bucket, key, MAX_OBJECT_BYTES)
+        .await
+        .map_err(|e| format!("The manifest {at} could not be read: {}", store_cause(&e)))?;
+    let inventory = Inventory::parse(&body)
+        .map_err(|e| format!("The manifest {at} is not an S3 Inventory manifest: {e}"))?;
+    let mut out = Vec::new();
+    for file in inventory.files {
+        if out.len() >= max {
+            break;
+        }
+        let data = format!("s3://{bucket}/{file}");
+        let body = objects.open(bucket, &file).await.map_err(|e| {
+            format!(
+                "The inventory file {data} (listed in the manifest {at}) could not be read: {}",
+                store_cause(&e)
+            )
+        })?;
+        let format = Format {
+            input_type: "CSV".to_owned(),
+            manifest_type: None,
+            delimiter: None,
+            given_headers: Some(Some(inventory.schema.clone())),
+        };
+        let left = max - out.len();
+        let manifest = at.clone();
+        let items = off_workers(move || {
+            inventory_rows(&format, body, left).map_err(|e| {
+                format!("The inventory file {data} (listed in the manifest {manifest}) is not valid: {e}")
+            })
+        })
+        .await?;
+        out.extend(items);
+    }
+    Ok(out)
+}
+
+/// The rows of one inventory data file: gunzipped as read when it starts with gzip's magic bytes (S3
+/// Inventory compresses every CSV file), plain CSV otherwise.
+fn inventory_rows(f: &Format, body: ObjectReader, max: usize) -> Result<Vec<Value>, String> {
+    use std::io::BufRead as _;
+    let mut rd = std::io::BufReader::with_capacity(64 * 1024, body);
+    let gzip = rd.fill_buf().map_err(|e| format!("it could not be read: {e}"))?.starts_with(&[0x1f, 0x8b]);
+    let plain: Box<dyn std::io::Read> =
+        if gzip { Box::new(flate2::bufread::MultiGzDecoder::new(rd)) } else { Box::new(rd) };
+    csv_items(f, RowBound { inner: plain, run: 0 }, max)
+}
+
+/// A reader that fails once a line runs past [`MAX_ROW_BYTES`] (the CSV reader would hold it whole).
+struct RowBound<R> {
+    inner: R,
+    /// Bytes since the last newline.
+    run: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for RowBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = buf.get(..n).unwrap_or_default();
+        self.run = match read.iter().rposition(|b| *b == b'\n') {
+            Some(i) => n - i - 1,
+            None => self.run.saturating_add(n),
+        };
+        if self.run > MAX_ROW_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line is longer than {MAX_ROW_BYTES} bytes"),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// Where a `ResultWriter` writes: its bucket and prefix.

@@ -233,11 +233,33 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                         Some("listObjectsV2") => (S3Op::List, "Prefix"),
                         _ => (S3Op::Read, "Key"),
                     };
+                    let key = lookup(p, &[field]);
+                    // An S3 Inventory (`InputType: MANIFEST`) also reads the data files its manifest lists:
+                    // S3 Inventory writes them to `PREFIX/SOURCE/CONFIG/data/` beside the
+                    // `PREFIX/SOURCE/CONFIG/TIMESTAMP/manifest.json` (Amazon S3 User Guide, "Locating your
+                    // inventory list"); a manifest key of another shape reads the bucket's objects.
+                    if op == S3Op::Read && r.input_type.as_deref() == Some("MANIFEST") {
+                        let data = match &key {
+                            Field::Static(Value::String(k)) => match k.rsplitn(3, '/').nth(2) {
+                                Some(base) if !base.is_empty() => {
+                                    Field::Static(Value::String(format!("{base}/data/*")))
+                                }
+                                _ => Field::Dynamic,
+                            },
+                            _ => Field::Dynamic,
+                        };
+                        out.s3.push(S3Access {
+                            state: path.clone(),
+                            op,
+                            bucket: lookup(p, &["Bucket"]),
+                            path: data,
+                        });
+                    }
                     out.s3.push(S3Access {
                         state: path.clone(),
                         op,
                         bucket: lookup(p, &["Bucket"]),
-                        path: lookup(p, &[field]),
+                        path: key,
                     });
                 }
                 if let Some(w) = m.writer.as_ref().filter(|w| w.resource.is_some()) {

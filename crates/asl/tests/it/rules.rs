@@ -356,6 +356,46 @@ fn distributed_map_fields_are_accepted_and_kept() {
     }
 }
 
+/// `ReaderConfig` takes the fields and values AWS's "ItemReader (Map)" page documents
+/// (docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html); anything else is refused
+/// where it is written, an unknown field with a did-you-mean.
+#[test]
+fn reader_config_fields_and_values_are_checked() {
+    let d = errors(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+            "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b","Key":"k"},
+                "ReaderConfig":{"InputType":"XML","CsvDelimiter":"PIPE","CSVDelimiter":"COLON",
+                    "ManifestType":"ORC","CSVHeaderLocation":"GIVEN","CSVHeaders":["a",1],"Compression":"GZIP"}},
+            "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},
+                "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}"#,
+    );
+    let at = |f: &str| format!("/States/M/ItemReader/ReaderConfig/{f}");
+    let e = |f: &str, m: &str| error(codes::SCHEMA_VALIDATION_FAILED, &at(f), m);
+    let mut d = d;
+    d.sort();
+    let mut want = vec![
+        e("CsvDelimiter", "unknown field CsvDelimiter, did you mean CSVDelimiter?"),
+        e(
+            "Compression",
+            "unknown field Compression; expected one of: InputType, ManifestType, CSVHeaderLocation, CSVHeaders, CSVDelimiter, MaxItems, MaxItemsPath",
+        ),
+        e("InputType", "InputType must be one of CSV, JSON, JSONL, PARQUET, MANIFEST, got \"XML\""),
+        e("ManifestType", "ManifestType must be one of S3_INVENTORY, ATHENA_DATA, got \"ORC\""),
+        e("CSVDelimiter", "CSVDelimiter must be one of COMMA, PIPE, SEMICOLON, SPACE, TAB, got \"COLON\""),
+        e("CSVHeaders", "CSVHeaders must be an array of strings"),
+    ];
+    want.sort();
+    assert_eq!(d, want);
+    let d = errors(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+            "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b","Key":"k"},
+                "ReaderConfig":{"InputType":"CSV","CSVHeaderLocation":"GIVEN"}},
+            "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},
+                "StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}"#,
+    );
+    assert_eq!(d, [e("CSVHeaderLocation", "CSVHeaderLocation GIVEN needs CSVHeaders")]);
+}
+
 /// A JSONata expression is evaluated with no context item, so AWS refuses one that reads it:
 /// `UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported. at
 /// /States/E/Output/v` (floci-io/floci#2670, measured on AWS with every position and expression below,

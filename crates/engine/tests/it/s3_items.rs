@@ -543,3 +543,163 @@ async fn a_failing_child_fails_the_map_run_and_counts_as_failed() {
     let out = children[0].0.outcome().unwrap();
     assert_eq!((out.status, out.error.as_deref()), (ExecutionStatus::Failed, Some("Boom")));
 }
+
+/// `bytes` gzip-compressed, as S3 Inventory writes its CSV files.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// An S3 Inventory `manifest.json` (shape from the Amazon S3 User Guide, "Locating your inventory
+/// list"), listing `files` in bucket `inv`.
+fn inventory_manifest(format: &str, files: &[&str]) -> String {
+    let files: Vec<Value> = files
+        .iter()
+        .map(|k| json!({"key": k, "size": 100, "MD5checksum": "f11166069f1990abeb9c97ace9cdfabc"}))
+        .collect();
+    json!({
+        "sourceBucket": "src",
+        "destinationBucket": "arn:aws:s3:::inv",
+        "version": "2016-11-30",
+        "creationTimestamp": "1514944800000",
+        "fileFormat": format,
+        "fileSchema": "Bucket, Key, Size, LastModifiedDate",
+        "files": files,
+    })
+    .to_string()
+}
+
+/// A store with bucket `inv` holding `manifest.json` of `format` and the (binary) data `files`.
+fn inventory(format: &str, listed: &[&str], files: &[(&str, Vec<u8>)]) -> Arc<Memory> {
+    let store = Memory::with(&["inv"], &[("inv", "manifest.json", &inventory_manifest(format, listed))]);
+    for (k, body) in files {
+        store.objects.lock().unwrap().insert(("inv".to_owned(), (*k).to_owned()), body.clone());
+    }
+    store
+}
+
+fn manifest_reader(max: Option<u64>) -> Value {
+    let mut cfg = json!({"InputType": "MANIFEST"});
+    if let Some(m) = max {
+        cfg["MaxItems"] = json!(m);
+    }
+    json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": cfg,
+        "Parameters": {"Bucket": "inv", "Key": "manifest.json"}})
+}
+
+const ROWS_A: &str = "\"src\",\"csvDataset/\",\"0\",\"2022-11-16T00:27:19.000Z\"\n\
+                      \"src\",\"csvDataset/titles.csv\",\"3399671\",\"2022-11-16T00:29:32.000Z\"\n";
+const ROWS_B: &str = "\"src\",\"imageDataset/n02085620_10074.jpg\",\"27034\",\"2022-11-16T00:32:24.000Z\"\n";
+
+/// AWS ("ItemReader (Map)", S3 inventory manifest, docs.aws.amazon.com/step-functions/latest/dg/
+/// input-output-itemreader.html): each inventory row is an item named by the manifest's `fileSchema`,
+/// every value a string, the data files read in the manifest's order.
+#[tokio::test]
+async fn manifest_items_are_inventory_rows_named_by_file_schema() {
+    let store = inventory(
+        "CSV",
+        &["data/a.csv.gz", "data/b.csv.gz"],
+        &[("data/a.csv.gz", gzip(ROWS_A.as_bytes())), ("data/b.csv.gz", gzip(ROWS_B.as_bytes()))],
+    );
+    let (o, _) = run(Some(store), dmap(json!({"ItemReader": manifest_reader(None)})), json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(
+        o.output,
+        Some(json!([
+            {"Bucket": "src", "Key": "csvDataset/", "Size": "0", "LastModifiedDate": "2022-11-16T00:27:19.000Z"},
+            {"Bucket": "src", "Key": "csvDataset/titles.csv", "Size": "3399671", "LastModifiedDate": "2022-11-16T00:29:32.000Z"},
+            {"Bucket": "src", "Key": "imageDataset/n02085620_10074.jpg", "Size": "27034", "LastModifiedDate": "2022-11-16T00:32:24.000Z"},
+        ]))
+    );
+}
+
+/// `MaxItems` counts across the inventory's files, and a file after the last item needed is not opened
+/// (here it is missing: reading it would fail the Map). One more item and it is read, and its absence is
+/// a located `States.ItemReaderFailed`: the file, the manifest that lists it, S3's error code.
+#[tokio::test]
+async fn manifest_max_items_stops_before_the_next_file() {
+    let store = inventory(
+        "CSV",
+        &["data/a.csv.gz", "data/gone.csv.gz"],
+        &[("data/a.csv.gz", gzip(ROWS_A.as_bytes()))],
+    );
+    let (o, _) =
+        run(Some(store.clone()), dmap(json!({"ItemReader": manifest_reader(Some(2))})), json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(o.output.as_ref().map(|v| v.as_array().map(Vec::len)), Some(Some(2)));
+    let (e, c) = reader_failure(Some(store), manifest_reader(Some(3))).await;
+    assert_eq!(e, "States.ItemReaderFailed");
+    assert!(c.contains("s3://inv/data/gone.csv.gz") && c.contains("s3://inv/manifest.json"), "{c}");
+    assert!(c.contains("Error Code: NoSuchKey"), "{c}");
+}
+
+/// Bad inventories fail the reader with a cause naming the object and what is wrong with it: a manifest
+/// that is missing, not JSON, not CSV (AWS: Step Functions reads CSV inventories only), without files; a
+/// data file whose gzip stream is cut short; a gzip bomb of one endless line (refused at the line bound,
+/// not inflated whole).
+#[tokio::test]
+async fn bad_inventories_fail_with_located_causes() {
+    let full = gzip(ROWS_A.repeat(200).as_bytes());
+    let cut = full.get(..full.len() / 2).unwrap().to_vec();
+    let bomb = gzip(&vec![b'a'; 4 * 1024 * 1024]);
+    assert!(bomb.len() < 64 * 1024, "the bomb is small compressed");
+    let cases: Vec<(Arc<Memory>, &[&str])> = vec![
+        (Memory::with(&["inv"], &[]), &["s3://inv/manifest.json", "NoSuchKey"]),
+        (
+            Memory::with(&["inv"], &[("inv", "manifest.json", "{not json")]),
+            &["s3://inv/manifest.json", "not valid JSON"],
+        ),
+        (
+            inventory("ORC", &["data/a.orc"], &[]),
+            &["s3://inv/manifest.json", "fileFormat is ORC", "CSV format only"],
+        ),
+        (
+            Memory::with(
+                &["inv"],
+                &[("inv", "manifest.json", r#"{"fileFormat":"CSV","fileSchema":"Bucket, Key"}"#)],
+            ),
+            &["s3://inv/manifest.json", "no files array"],
+        ),
+        (
+            inventory("CSV", &["data/cut.csv.gz"], &[("data/cut.csv.gz", cut)]),
+            &["s3://inv/data/cut.csv.gz", "not valid"],
+        ),
+        (
+            inventory("CSV", &["data/bomb.csv.gz"], &[("data/bomb.csv.gz", bomb)]),
+            &["s3://inv/data/bomb.csv.gz", "longer than 1048576 bytes"],
+        ),
+    ];
+    for (store, wanted) in cases {
+        let (e, c) = reader_failure(Some(store), manifest_reader(None)).await;
+        assert_eq!(e, "States.ItemReaderFailed", "{c}");
+        for w in wanted {
+            assert!(c.contains(w), "{w:?} not in {c}");
+        }
+    }
+}
+
+/// AWS documents `InputType: PARQUET` (and Athena manifests, `ManifestType: ATHENA_DATA`); sfn does not
+/// read them locally and says so as AWS fails a reader, `States.ItemReaderFailed`.
+#[tokio::test]
+async fn parquet_and_athena_manifests_are_not_read_locally() {
+    let store = Memory::with(&["b"], &[("b", "d.parquet", "PAR1")]);
+    let (e, c) = reader_failure(
+        Some(store.clone()),
+        json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "PARQUET"},
+            "Parameters": {"Bucket": "b", "Key": "d.parquet"}}),
+    )
+    .await;
+    assert_eq!(e, "States.ItemReaderFailed");
+    assert!(c.contains("PARQUET is not supported locally"), "{c}");
+    let (e, c) = reader_failure(
+        Some(store),
+        json!({"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "MANIFEST", "ManifestType": "ATHENA_DATA"},
+            "Parameters": {"Bucket": "b", "Key": "athena.csv"}}),
+    )
+    .await;
+    assert_eq!(e, "States.ItemReaderFailed");
+    assert!(c.contains("ATHENA_DATA is not supported locally") && c.contains("s3://b/athena.csv"), "{c}");
+}

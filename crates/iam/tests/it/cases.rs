@@ -240,3 +240,26 @@ fn distributed_map_child_executions_need_the_state_machine_name() {
     );
     assert!(named.warnings().iter().all(|w| !w.message.contains("--state-machine-name")));
 }
+
+/// An S3 Inventory reader (`InputType: MANIFEST`) reads its `manifest.json` and the data files S3 Inventory
+/// writes beside it, under `PREFIX/SOURCE/CONFIG/data/` (Amazon S3 User Guide, "Locating your inventory
+/// list"): both are granted, nothing wider.
+#[test]
+fn a_manifest_reader_reads_the_manifest_and_its_data_files() {
+    let def = serde_json::json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"},
+            "Parameters": {"Bucket": "inv", "Key": "reports/src/daily/2024-01-16T00-00Z/manifest.json"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let policy = sfn_iam::generate(&machine(&def), &options(false));
+    let read = policy.statements().iter().find(|s| s.sid == "ReadDistributedMapItems").unwrap();
+    let mut resources = read.resources.clone();
+    resources.sort();
+    assert_eq!(
+        resources,
+        [
+            "arn:aws:s3:::inv/reports/src/daily/2024-01-16T00-00Z/manifest.json",
+            "arn:aws:s3:::inv/reports/src/daily/data/*",
+        ]
+    );
+}
