@@ -782,6 +782,20 @@ mod tests {
     }
 
     #[test]
+    fn parser_inputs_that_panicked_upstream_are_a_call_and_a_syntax_error() {
+        // Found by the `jsonata_binds_what_it_reads` fuzz target (vendor/jsonata-rs/PATCHED.md): calling an
+        // expression that is not a name (jsonata-js calls it) and the parent operator `%`.
+        assert_eq!(eval("(function($x){$x + 1})(1)"), Ok(Some(json!(2))));
+        assert_eq!(eval("($f := function($x){$x * 2}; ($f)(4))"), Ok(Some(json!(8))));
+        match eval("$states.input.l.%") {
+            Err(JsonataError::Syntax(m)) => {
+                assert!(m.contains("parent operator") && !m.contains("jsonata-rs failed"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn step_functions_functions() {
         assert_eq!(eval("$partition([0, 1, 2], 2)"), Ok(Some(json!([[0, 1], [2]]))));
         assert_eq!(eval("$range(0, 10, 3)"), Ok(Some(json!([0, 3, 6, 9]))));

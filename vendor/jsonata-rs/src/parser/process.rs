@@ -34,7 +34,10 @@ pub fn process_ast(node: Ast) -> Result<Ast> {
         }
         AstKind::Ternary { .. } => process_ternary(node)?,
         AstKind::Transform { .. } => process_transform(node)?,
-        AstKind::Parent => unimplemented!("Parent not yet implemented"),
+        // Patched (PATCHED.md): upstream panicked here (`unimplemented!`); the parent operator is refused.
+        AstKind::Parent => {
+            return Err(Error::S0201SyntaxError(node.char_index, "% (the parent operator is not supported)".to_string()))
+        }
         _ => node,
     };
 

@@ -224,7 +224,9 @@ impl Symbol for Token {
                         name.clone()
                     }
                     AstKind::Var(ref name) => name.clone(),
-                    _ => unreachable!(),
+                    // Patched (PATCHED.md): upstream panicked (`unreachable!`) when the called expression is
+                    // neither a name nor a variable, as in `(function($x){$x})(1)`; the name is only a label.
+                    _ => String::new(),
                 };
 
                 let func: Ast;
