@@ -237,6 +237,9 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    // Real S3 (`--s3 aws`) runs on the real clock: a paused clock jumps past the SDK's timeouts while
+    // a request waits on the network.
+    let virtual_time = virtual_time && args.s3.as_deref().is_none_or(|s| s.as_os_str() != "aws");
     let runtime = if virtual_time {
         tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()
     } else {

@@ -4,7 +4,8 @@
 //!
 //! [`AwsS3`] lists with ListObjectsV2 (every page, by continuation token), opens objects with GetObject and
 //! streams their body in chunks (an `ItemReader` never holds a large object whole), and writes with
-//! PutObject. The configuration is the aws-config default chain: region and credentials from the
+//! PutObject (on a current-thread runtime, where the engine reads in place and no thread is left to pull
+//! the body, an object is read whole, at most `MAX_OBJECT_BYTES`). The configuration is the aws-config default chain: region and credentials from the
 //! environment or `AWS_PROFILE` (SSO, `credential_process`), endpoint from `AWS_ENDPOINT_URL_S3` or
 //! `AWS_ENDPOINT_URL` (MinIO, LocalStack, moto), with path-style addressing whenever an endpoint is set.
 //! S3's `NoSuchBucket`, `NoSuchKey` and `AccessDenied` become the matching [`ObjectError`] kinds, which
@@ -162,6 +163,14 @@ impl ObjectStore for AwsS3 {
     }
 
     async fn open(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
+        // A current-thread runtime reads the object in place (sfn-engine's `off_workers`): no thread is
+        // left to pull the body while the reader blocks, so the object is read whole (at most
+        // MAX_OBJECT_BYTES), as the trait's default does.
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+        {
+            let body = self.get(bucket, key, sfn_engine::MAX_OBJECT_BYTES).await?;
+            return Ok(Box::new(std::io::Cursor::new(body)));
+        }
         let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(object_error)?;
         let mut body = out.body;
         let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
