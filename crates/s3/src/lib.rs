@@ -199,3 +199,41 @@ impl ObjectStore for AwsS3 {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
+    use super::*;
+
+    /// The reader hands the chunks on in order, across reads smaller and larger than a chunk, and ends
+    /// with the channel; a failed chunk is a read error.
+    #[test]
+    fn chunks_read_in_order_and_errors_surface() {
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        tx.try_send(Ok(b"hello ".to_vec())).unwrap();
+        tx.try_send(Ok(Vec::new())).unwrap();
+        tx.try_send(Ok(b"world".to_vec())).unwrap();
+        drop(tx);
+        let mut r = ChunkReader { chunks: rx, chunk: Vec::new(), at: 0 };
+        let mut small = [0u8; 4];
+        assert_eq!(r.read(&mut small).unwrap(), 4);
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert_eq!(format!("{}{rest}", String::from_utf8_lossy(&small)), "hello world");
+
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        tx.try_send(Ok(b"a".to_vec())).unwrap();
+        tx.try_send(Err(std::io::Error::other("connection reset"))).unwrap();
+        let mut r = ChunkReader { chunks: rx, chunk: Vec::new(), at: 0 };
+        let mut all = Vec::new();
+        assert_eq!(r.read_to_end(&mut all).unwrap_err().to_string(), "connection reset");
+        assert_eq!(all, b"a");
+    }
+
+    #[test]
+    fn timestamps_keep_seconds_and_nanos() {
+        let t = aws_sdk_s3::primitives::DateTime::from_secs_and_nanos(1_700_000_000, 5);
+        assert_eq!(timestamp(Some(&t)).timestamp_nanos_opt(), Some(1_700_000_000_000_000_005));
+        assert_eq!(timestamp(None).timestamp(), 0);
+    }
+}
