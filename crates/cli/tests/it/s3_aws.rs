@@ -1,4 +1,4 @@
-//! `sfn run --s3 aws` end to end against `moto_server` (S3 on an ephemeral port, through
+//! `sfn run --s3 aws` and `sfn serve --s3 aws` end to end against `moto_server` (S3 on an ephemeral port, through
 //! `AWS_ENDPOINT_URL_S3`): a Distributed Map reads a JSONL object and a listed prefix (more than one
 //! ListObjectsV2 page) and its ResultWriter writes the manifest and results back to the bucket. Skipped
 //! without moto (`SFN_TEST_PYTHON`, else `.venv`, else `python3`); `SFN_REQUIRE_MOTO=1` (CI) fails instead.
@@ -213,5 +213,62 @@ fn s3_aws_end_to_end() {
     let (_, v) = run_aws(port, &missing("no-such-bucket"));
     assert_eq!(v["error"], "States.ItemReaderFailed");
     assert!(v["cause"].as_str().unwrap().contains("Error Code: NoSuchBucket"), "{v}");
+
+    // `sfn serve --s3 aws`: the same map through the API (boto3's Step Functions client).
+    let mut serve = aws_env(
+        Command::new(env!("CARGO_BIN_EXE_sfn")).args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-console",
+            "--s3",
+            "aws",
+        ]),
+        port,
+    )
+    .stderr(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    let url = {
+        use std::io::BufRead as _;
+        let mut lines = std::io::BufReader::new(serve.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("sfn serve ended before listening").unwrap();
+            if let Some(u) = line.strip_prefix("sfn serve: listening on ") {
+                break u.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        url
+    };
+    let definition = dmap(json!({"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "items", "Key": "items.jsonl"}}));
+    let script = format!(
+        "import time\n\
+         sfn = boto3.client('stepfunctions', endpoint_url='{url}', region_name='us-east-1')\n\
+         arn = sfn.create_state_machine(name='s3aws', definition={definition:?}, \
+             roleArn='arn:aws:iam::123456789012:role/sfn')['stateMachineArn']\n\
+         e = sfn.start_execution(stateMachineArn=arn, input='{{}}')['executionArn']\n\
+         for _ in range(300):\n    d = sfn.describe_execution(executionArn=e)\n    \
+             if d['status'] != 'RUNNING': break\n    time.sleep(0.1)\n\
+         print(json.dumps({{'status': d['status'], 'output': json.loads(d.get('output', 'null'))}}))",
+        definition = definition.to_string()
+    );
+    let served: Value = serde_json::from_str(&boto3(&python, port, &script)).unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(served["status"], "SUCCEEDED", "{served}");
+    let key = served["output"]["ResultWriterDetails"]["Key"].as_str().unwrap();
+    let manifest: Value = serde_json::from_str(&boto3(
+        &python,
+        port,
+        &format!("print(s3.get_object(Bucket='out', Key='{key}')['Body'].read().decode())"),
+    ))
+    .unwrap();
+    assert_eq!(
+        manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().map(|k| k.ends_with("SUCCEEDED_0.json")),
+        Some(true)
+    );
     drop(moto);
 }
