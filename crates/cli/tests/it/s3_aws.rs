@@ -1,7 +1,8 @@
-//! `sfn run --s3 aws` and `sfn serve --s3 aws` end to end against `moto_server` (S3 on an ephemeral port, through
-//! `AWS_ENDPOINT_URL_S3`): a Distributed Map reads a JSONL object and a listed prefix (more than one
-//! ListObjectsV2 page) and its ResultWriter writes the manifest and results back to the bucket. Skipped
-//! without moto (`SFN_TEST_PYTHON`, else `.venv`, else `python3`); `SFN_REQUIRE_MOTO=1` (CI) fails instead.
+//! `sfn run --s3 aws` and `sfn serve --s3 aws` end to end against `moto_server` (S3 on an ephemeral
+//! port, through `AWS_ENDPOINT_URL_S3`): a Distributed Map reads a JSONL object and a listed prefix (more
+//! than one ListObjectsV2 page) and its ResultWriter writes the manifest and results back to the bucket.
+//! Skipped without moto (`SFN_TEST_PYTHON`, else `.venv`, else `python3`); `SFN_REQUIRE_MOTO=1` (CI)
+//! fails instead.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
