@@ -132,8 +132,10 @@ pub(crate) struct RunArgs {
     #[arg(long = "machine", value_name = "NAME=FILE", value_parser = crate::nested::machine_arg)]
     pub(crate) machines: Vec<crate::nested::MachineArg>,
     /// Serve a Distributed Map's S3 items and results (`ItemReader`, `ResultWriter`) from this folder:
-    /// `s3://BUCKET/KEY` is `DIR/BUCKET/KEY`.
-    #[arg(long, value_name = "DIR")]
+    /// `s3://BUCKET/KEY` is `DIR/BUCKET/KEY`. `aws`: real Amazon S3 through the AWS SDK's default chain
+    /// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for MinIO, LocalStack or moto);
+    /// a folder named `aws` is `./aws`.
+    #[arg(long, value_name = "DIR|aws")]
     pub(crate) s3: Option<PathBuf>,
     /// After the run, show it in the console: serve it on 127.0.0.1, print `console: URL` on stderr, open
     /// a browser (not when SFN_NO_BROWSER=1) and serve until Ctrl-C.
@@ -190,11 +192,19 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
-/// The object store `--s3 DIR` names (a folder that must exist).
-pub(crate) fn s3_store(
+/// The object store `--s3 DIR` names (a folder that must exist), or Amazon S3 for the literal `aws`.
+pub(crate) async fn s3_store(
     dir: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<Arc<dyn sfn::engine::ObjectStore>>> {
     let Some(dir) = dir else { return Ok(None) };
+    if dir.as_os_str() == "aws" {
+        #[cfg(feature = "aws")]
+        return Ok(Some(Arc::new(sfn::s3::AwsS3::from_env().await)));
+        #[cfg(not(feature = "aws"))]
+        anyhow::bail!(
+            "--s3 aws: this build of sfn has no aws support (feature `aws`); a folder named aws is ./aws"
+        );
+    }
     if !dir.is_dir() {
         anyhow::bail!("--s3 {}: not a directory (its subdirectories are the buckets)", dir.display());
     }
@@ -227,6 +237,9 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    // Real S3 (`--s3 aws`) runs on the real clock: a paused clock jumps past the SDK's timeouts while
+    // a request waits on the network.
+    let virtual_time = virtual_time && args.s3.as_deref().is_none_or(|s| s.as_os_str() != "aws");
     let runtime = if virtual_time {
         tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()
     } else {
@@ -345,7 +358,7 @@ async fn execute(
     };
     let children = Arc::new(crate::nested::LocalExecutions::default());
     let builder = builder.integration(Arc::new(sfn::patterns::StatesIntegration::new(children.clone())));
-    let builder = match s3_store(args.s3.as_deref()) {
+    let builder = match s3_store(args.s3.as_deref()).await {
         Ok(Some(store)) => builder.object_store(store),
         Ok(None) => builder,
         Err(e) => {

@@ -35,8 +35,8 @@ pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub(crate) ecs: EcsArgs,
     /// Serve a Distributed Map's S3 items and results from this folder (`s3://BUCKET/KEY` is
-    /// `DIR/BUCKET/KEY`), as for `sfn run`.
-    #[arg(long, value_name = "DIR")]
+    /// `DIR/BUCKET/KEY`), or from Amazon S3 with `aws` (a folder named `aws` is `./aws`), as for `sfn run`.
+    #[arg(long, value_name = "DIR|aws")]
     pub(crate) s3: Option<PathBuf>,
     /// Step Functions Local's mock configuration file (default: `SFN_MOCK_CONFIG`): StartExecution on
     /// `…:stateMachine:NAME#TestCase` runs that test case's mocked responses.
@@ -230,7 +230,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
         let cases = crate::mock::server_cases(args.mock_config.as_ref())?;
         let unmocked = args.unmocked.or(cases.is_some().then_some(crate::mock::UnmockedArg::Fail));
         let builder = builder.unmocked(crate::mock::UnmockedArg::engine(unmocked));
-        let builder = match crate::run::s3_store(args.s3.as_deref())? {
+        let builder = match crate::run::s3_store(args.s3.as_deref()).await? {
             Some(store) => builder.object_store(store),
             None => builder,
         };

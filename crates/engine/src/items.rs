@@ -30,6 +30,7 @@ fn writer_failed(cause: impl Into<String>) -> Failure {
 fn store_cause(e: &ObjectError) -> String {
     let status = match e {
         ObjectError::NoSuchBucket | ObjectError::NoSuchKey => 404,
+        ObjectError::AccessDenied => 403,
         ObjectError::TooLarge { .. } => 400,
         ObjectError::Other(_) => 500,
     };

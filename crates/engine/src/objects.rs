@@ -36,6 +36,9 @@ pub enum ObjectError {
     /// The key does not exist (S3: `NoSuchKey`).
     #[error("The specified key does not exist.")]
     NoSuchKey,
+    /// The caller may not read or write it (S3: `AccessDenied`).
+    #[error("Access Denied")]
+    AccessDenied,
     /// The object is larger than the caller's bound.
     #[error("the object is {size} bytes, more than the {limit} bytes sfn reads")]
     TooLarge {
@@ -55,6 +58,7 @@ impl ObjectError {
         match self {
             ObjectError::NoSuchBucket => "NoSuchBucket",
             ObjectError::NoSuchKey => "NoSuchKey",
+            ObjectError::AccessDenied => "AccessDenied",
             ObjectError::TooLarge { .. } => "EntityTooLarge",
             ObjectError::Other(_) => "InternalError",
         }

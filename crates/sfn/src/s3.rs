@@ -1,11 +1,15 @@
 //! S3 on the laptop: [`LocalDir`] serves `s3://BUCKET/KEY` from `DIR/BUCKET/KEY`, the object store a
 //! Distributed Map's `ItemReader` reads and its `ResultWriter` writes (`sfn run --s3 DIR`,
 //! `sfn serve --s3 DIR`). A bucket is a directory of `DIR`; a key is a path below it, `/`-separated.
+//! With the `s3-aws` feature, [`AwsS3`] (the `sfn-s3` crate) is real Amazon S3 behind the same trait
+//! (`--s3 aws`).
 
 use std::path::{Component, Path, PathBuf};
 
 use md5::Digest as _;
 use sfn_engine::{ObjectError, ObjectInfo, ObjectReader, ObjectStore};
+#[cfg(feature = "s3-aws")]
+pub use sfn_s3::AwsS3;
 
 /// An object store over a local directory: each subdirectory is a bucket.
 ///

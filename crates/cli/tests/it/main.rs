@@ -12,6 +12,7 @@ mod output;
 mod realworld;
 mod run;
 mod s3;
+mod s3_aws;
 mod supervisor;
 mod test_state;
 mod tools;

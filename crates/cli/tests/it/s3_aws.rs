@@ -1,0 +1,275 @@
+//! `sfn run --s3 aws` and `sfn serve --s3 aws` end to end against `moto_server` (S3 on an ephemeral
+//! port, through `AWS_ENDPOINT_URL_S3`): a Distributed Map reads a JSONL object and a listed prefix (more
+//! than one ListObjectsV2 page) and its ResultWriter writes the manifest and results back to the bucket.
+//! Skipped without moto (`SFN_TEST_PYTHON`, else `.venv`, else `python3`); `SFN_REQUIRE_MOTO=1` (CI)
+//! fails instead.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{root, temp_file};
+
+/// Python that can import `moto.server` and `boto3`, or `None` (skipped) unless `SFN_REQUIRE_MOTO=1`.
+fn moto_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("SFN_TEST_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        let venv = root().join(".venv/bin/python");
+        if venv.exists() { venv } else { "python3".into() }
+    });
+    let ok = Command::new(&python)
+        .args(["-c", "import moto, moto.server, boto3"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("SFN_REQUIRE_MOTO").as_deref() != Ok("1"),
+        "{} cannot import moto.server and boto3: `pip install 'moto[server]>=5.2.5'`",
+        python.display()
+    );
+    eprintln!("s3_aws_end_to_end: SKIPPED ({} has no moto.server)", python.display());
+    None
+}
+
+/// `moto_server` on an ephemeral port, killed when dropped.
+struct Moto(std::process::Child, u16);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_moto(python: &std::path::Path) -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(python)
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let moto = Moto(child, port);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+/// The environment that points the AWS SDK (sfn's and boto3's) at moto.
+fn aws_env(cmd: &mut Command, port: u16) -> &mut Command {
+    cmd.env("AWS_ENDPOINT_URL_S3", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_SESSION_TOKEN")
+}
+
+/// Runs a boto3 script (its `s3` client is moto's); returns what it printed.
+fn boto3(python: &std::path::Path, port: u16, script: &str) -> String {
+    let prelude = "import boto3, json, os\n\
+                   s3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL_S3'])\n";
+    let o = aws_env(Command::new(python).args(["-c", &format!("{prelude}{script}")]), port).output().unwrap();
+    assert!(o.status.success(), "boto3: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn run_aws(port: u16, machine: &Value) -> (Option<i32>, Value) {
+    let def = temp_file("s3aws.asl.json", &machine.to_string());
+    let o = aws_env(
+        Command::new(env!("CARGO_BIN_EXE_sfn")).args([
+            "run",
+            def.to_str().unwrap(),
+            "--s3",
+            "aws",
+            "--format",
+            "json",
+        ]),
+        port,
+    )
+    .output()
+    .unwrap();
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("no JSON: {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code(), v)
+}
+
+fn dmap(reader: Value) -> Value {
+    json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map",
+        "ItemReader": reader,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": "results"}},
+        "End": true}}})
+}
+
+#[test]
+fn s3_aws_end_to_end() {
+    let Some(python) = moto_python() else { return };
+    let moto = start_moto(&python);
+    let port = moto.1;
+    boto3(
+        &python,
+        port,
+        "s3.create_bucket(Bucket='items'); s3.create_bucket(Bucket='out')\n\
+         body = ''.join(json.dumps({'id': i}) + '\\n' for i in range(25))\n\
+         s3.put_object(Bucket='items', Key='items.jsonl', Body=body.encode())\n\
+         for i in range(1005): s3.put_object(Bucket='items', Key='many/%04d' % i, Body=b'x' * (i % 7))\n",
+    );
+
+    // JSONL through GetObject; the ResultWriter's manifest and results back in the bucket.
+    let (code, v) = run_aws(
+        port,
+        &dmap(json!({"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "items", "Key": "items.jsonl"}})),
+    );
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    let details = &v["output"]["ResultWriterDetails"];
+    assert_eq!(details["Bucket"], "out");
+    let manifest_key = details["Key"].as_str().unwrap();
+    assert!(
+        manifest_key.starts_with("results/") && manifest_key.ends_with("/manifest.json"),
+        "{manifest_key}"
+    );
+    let manifest: Value = serde_json::from_str(&boto3(
+        &python,
+        port,
+        &format!("print(s3.get_object(Bucket='out', Key='{manifest_key}')['Body'].read().decode())"),
+    ))
+    .unwrap();
+    assert_eq!(manifest["MapRunArn"], v["output"]["MapRunArn"]);
+    let file = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().unwrap();
+    assert!(file.ends_with("/SUCCEEDED_0.json"), "{file}");
+    let results: Vec<Value> = serde_json::from_str(&boto3(
+        &python,
+        port,
+        &format!("print(s3.get_object(Bucket='out', Key='{file}')['Body'].read().decode())"),
+    ))
+    .unwrap();
+    assert_eq!(results.len(), 25, "one child execution per item");
+    let mut ids: Vec<i64> = results
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r["Output"].as_str().unwrap()).unwrap()["id"].as_i64().unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..25).collect::<Vec<_>>());
+
+    // ListObjectsV2 over a prefix of 1005 objects: two pages, every object once, as S3 lists them.
+    let (code, v) = run_aws(
+        port,
+        &dmap(json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+            "Parameters": {"Bucket": "items", "Prefix": "many/"}})),
+    );
+    assert_eq!(code, Some(0), "{v}");
+    let manifest: Value = serde_json::from_str(&boto3(
+        &python,
+        port,
+        &format!(
+            "print(s3.get_object(Bucket='out', Key='{}')['Body'].read().decode())",
+            v["output"]["ResultWriterDetails"]["Key"].as_str().unwrap()
+        ),
+    ))
+    .unwrap();
+    let file = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().unwrap();
+    let results: Vec<Value> = serde_json::from_str(&boto3(
+        &python,
+        port,
+        &format!("print(s3.get_object(Bucket='out', Key='{file}')['Body'].read().decode())"),
+    ))
+    .unwrap();
+    assert_eq!(results.len(), 1005);
+    let items: Vec<Value> =
+        results.iter().map(|r| serde_json::from_str(r["Input"].as_str().unwrap()).unwrap()).collect();
+    let mut keys: Vec<&str> = items.iter().map(|i| i["Key"].as_str().unwrap()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 1005);
+    let third = items.iter().find(|i| i["Key"] == "many/0003").unwrap();
+    assert_eq!(third["Size"], 3);
+    assert_eq!(third["StorageClass"], "STANDARD");
+    // "\"md5\"", as S3 gives a single-part object's ETag.
+    assert_eq!(third["Etag"], "\"f561aaf6ef0bf14d4208bb46a4ccb3ad\"", "{third}");
+
+    // What S3 refuses: a missing key, a missing bucket.
+    let missing = |bucket: &str| {
+        dmap(json!({"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": bucket, "Key": "nothing.jsonl"}}))
+    };
+    let (code, v) = run_aws(port, &missing("items"));
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["error"], "States.ItemReaderFailed");
+    assert!(v["cause"].as_str().unwrap().contains("Error Code: NoSuchKey"), "{v}");
+    let (_, v) = run_aws(port, &missing("no-such-bucket"));
+    assert_eq!(v["error"], "States.ItemReaderFailed");
+    assert!(v["cause"].as_str().unwrap().contains("Error Code: NoSuchBucket"), "{v}");
+
+    // `sfn serve --s3 aws`: the same map through the API (boto3's Step Functions client).
+    let mut serve = aws_env(
+        Command::new(env!("CARGO_BIN_EXE_sfn")).args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-console",
+            "--s3",
+            "aws",
+        ]),
+        port,
+    )
+    .stderr(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    let url = {
+        use std::io::BufRead as _;
+        let mut lines = std::io::BufReader::new(serve.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("sfn serve ended before listening").unwrap();
+            if let Some(u) = line.strip_prefix("sfn serve: listening on ") {
+                break u.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        url
+    };
+    let definition = dmap(json!({"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "items", "Key": "items.jsonl"}}));
+    let script = format!(
+        "import time\n\
+         sfn = boto3.client('stepfunctions', endpoint_url='{url}', region_name='us-east-1')\n\
+         arn = sfn.create_state_machine(name='s3aws', definition={definition:?}, \
+             roleArn='arn:aws:iam::123456789012:role/sfn')['stateMachineArn']\n\
+         e = sfn.start_execution(stateMachineArn=arn, input='{{}}')['executionArn']\n\
+         for _ in range(300):\n    d = sfn.describe_execution(executionArn=e)\n    \
+             if d['status'] != 'RUNNING': break\n    time.sleep(0.1)\n\
+         print(json.dumps({{'status': d['status'], 'output': json.loads(d.get('output', 'null'))}}))",
+        definition = definition.to_string()
+    );
+    let served: Value = serde_json::from_str(&boto3(&python, port, &script)).unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(served["status"], "SUCCEEDED", "{served}");
+    let key = served["output"]["ResultWriterDetails"]["Key"].as_str().unwrap();
+    let manifest: Value = serde_json::from_str(&boto3(
+        &python,
+        port,
+        &format!("print(s3.get_object(Bucket='out', Key='{key}')['Body'].read().decode())"),
+    ))
+    .unwrap();
+    assert_eq!(
+        manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().map(|k| k.ends_with("SUCCEEDED_0.json")),
+        Some(true)
+    );
+    drop(moto);
+}

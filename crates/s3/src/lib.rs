@@ -1,0 +1,239 @@
+//! `sfn-s3`: Amazon S3 behind [`sfn_engine::ObjectStore`], the store a Distributed Map's `ItemReader`
+//! reads and its `ResultWriter` writes (`sfn run --s3 aws`, `sfn serve --s3 aws`), so the engine stays
+//! service-free: it names the trait, this crate names the SDK.
+//!
+//! [`AwsS3`] lists with ListObjectsV2 (every page, by continuation token), opens objects with GetObject and
+//! streams their body in chunks (an `ItemReader` never holds a large object whole), and writes with
+//! PutObject (on a current-thread runtime, where the engine reads in place and no thread is left to pull
+//! the body, an object is read whole, at most `MAX_OBJECT_BYTES`). The configuration is the aws-config default chain: region and credentials from the
+//! environment or `AWS_PROFILE` (SSO, `credential_process`), endpoint from `AWS_ENDPOINT_URL_S3` or
+//! `AWS_ENDPOINT_URL` (MinIO, LocalStack, moto), with path-style addressing whenever an endpoint is set.
+//! S3's `NoSuchBucket`, `NoSuchKey` and `AccessDenied` become the matching [`ObjectError`] kinds, which
+//! the engine reports as `States.ItemReaderFailed` / `States.ResultWriterFailed` with AWS's causes.
+//!
+//! Where it sits: `sfn-s3 → sfn-engine` (the trait only), and the facade re-exports it as
+//! `sfn::s3::AwsS3` behind its `s3-aws` feature (`sfn → sfn-s3`), beside the local `LocalDir`; the CLI
+//! turns that feature on with its `aws` feature and composes through the facade, as it does for ECS. A
+//! crate of its own, not a module of the facade or of `sfn-ecs`: the S3 SDK builds only for those who
+//! ask for real S3 (not for `--ecs aws` alone, not for the facade's default features), and the SDK stays
+//! out of the facade's own sources. Like `sfn-ecs`, it is one of the two
+//! crates that may name `aws-*` crates (xtask/tests/tidy.rs).
+
+use std::io::Read;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{DateTime, Utc};
+use sfn_engine::{ObjectError, ObjectInfo, ObjectReader, ObjectStore};
+use tokio::sync::mpsc;
+
+/// Chunks of a GetObject body in flight between the HTTP body and the reader (each one what the HTTP
+/// client yields, some KiB): what bounds an open object's memory.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Amazon S3 (or an S3-compatible endpoint) as an [`ObjectStore`].
+#[derive(Debug, Clone)]
+pub struct AwsS3 {
+    client: Client,
+}
+
+impl AwsS3 {
+    /// The store from the aws-config default chain (`BehaviorVersion::latest()`). Path-style addressing
+    /// when `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (or a profile's `endpoint_url`) is set.
+    ///
+    /// Nothing is checked here: missing credentials surface on the first call, as an
+    /// `ItemReaderFailed` or `ResultWriterFailed` cause.
+    pub async fn from_env() -> Self {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        Self::from_sdk_config(&config)
+    }
+
+    /// The store on a loaded AWS configuration (path-style addressing when it, or the environment, sets an
+    /// endpoint URL).
+    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Self {
+        let endpoint = config.endpoint_url().is_some()
+            || ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].iter().any(|v| std::env::var_os(v).is_some());
+        let conf = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint).build();
+        Self::from_conf(conf)
+    }
+
+    /// The store on an S3 client configuration, used as given.
+    pub fn from_conf(conf: aws_sdk_s3::Config) -> Self {
+        AwsS3 { client: Client::from_conf(conf) }
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// S3's error codes as [`ObjectError`] kinds; anything else keeps the SDK's whole message.
+fn object_error<E>(e: aws_sdk_s3::error::SdkError<E>) -> ObjectError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match e.code() {
+        Some("NoSuchBucket") => ObjectError::NoSuchBucket,
+        Some("NoSuchKey") => ObjectError::NoSuchKey,
+        Some("AccessDenied") => ObjectError::AccessDenied,
+        _ => ObjectError::Other(DisplayErrorContext(&e).to_string()),
+    }
+}
+
+/// An S3 timestamp as chrono's (the epoch when S3 sent none).
+fn timestamp(t: Option<&aws_sdk_s3::primitives::DateTime>) -> DateTime<Utc> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default()
+}
+
+/// A GetObject body read in order from blocking code: a task on the runtime pulls the body's chunks into a
+/// bounded channel, the reader takes them one at a time.
+struct ChunkReader {
+    chunks: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.chunks.blocking_recv() {
+                None => return Ok(0),
+                Some(chunk) => {
+                    self.chunk = chunk?;
+                    self.at = 0;
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for AwsS3 {
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectError> {
+        let mut objects = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(object_error)?;
+            objects.extend(page.contents().iter().map(|o| ObjectInfo {
+                key: o.key().unwrap_or_default().to_owned(),
+                size: o.size().unwrap_or_default().max(0) as u64,
+                last_modified: timestamp(o.last_modified()),
+                etag: o.e_tag().unwrap_or_default().to_owned(),
+            }));
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        // S3 lists in UTF-8 binary order already; LocalDir's order, whatever the endpoint does.
+        objects.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+        Ok(objects)
+    }
+
+    async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, ObjectError> {
+        let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(object_error)?;
+        let size = out.content_length().unwrap_or_default().max(0) as u64;
+        if size > limit {
+            return Err(ObjectError::TooLarge { size, limit });
+        }
+        let mut body = out.body;
+        let mut bytes = Vec::with_capacity(size as usize);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| ObjectError::Other(DisplayErrorContext(&e).to_string()))?;
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > limit {
+                return Err(ObjectError::TooLarge { size: bytes.len() as u64, limit });
+            }
+        }
+        Ok(bytes)
+    }
+
+    async fn open(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
+        // A current-thread runtime reads the object in place (sfn-engine's `off_workers`): no thread is
+        // left to pull the body while the reader blocks, so the object is read whole (at most
+        // MAX_OBJECT_BYTES), as the trait's default does.
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+        {
+            let body = self.get(bucket, key, sfn_engine::MAX_OBJECT_BYTES).await?;
+            return Ok(Box::new(std::io::Cursor::new(body)));
+        }
+        let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(object_error)?;
+        let mut body = out.body;
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        tokio::spawn(async move {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map(Vec::from).map_err(std::io::Error::other);
+                let failed = chunk.is_err();
+                // The reader was dropped (MaxItems reached, a failure): stop reading the body.
+                if tx.send(chunk).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Box::new(ChunkReader { chunks: rx, chunk: Vec::new(), at: 0 }))
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(object_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
+    use super::*;
+
+    /// The reader hands the chunks on in order, across reads smaller and larger than a chunk, and ends
+    /// with the channel; a failed chunk is a read error.
+    #[test]
+    fn chunks_read_in_order_and_errors_surface() {
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        tx.try_send(Ok(b"hello ".to_vec())).unwrap();
+        tx.try_send(Ok(Vec::new())).unwrap();
+        tx.try_send(Ok(b"world".to_vec())).unwrap();
+        drop(tx);
+        let mut r = ChunkReader { chunks: rx, chunk: Vec::new(), at: 0 };
+        let mut small = [0u8; 4];
+        assert_eq!(r.read(&mut small).unwrap(), 4);
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert_eq!(format!("{}{rest}", String::from_utf8_lossy(&small)), "hello world");
+
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        tx.try_send(Ok(b"a".to_vec())).unwrap();
+        tx.try_send(Err(std::io::Error::other("connection reset"))).unwrap();
+        let mut r = ChunkReader { chunks: rx, chunk: Vec::new(), at: 0 };
+        let mut all = Vec::new();
+        assert_eq!(r.read_to_end(&mut all).unwrap_err().to_string(), "connection reset");
+        assert_eq!(all, b"a");
+    }
+
+    #[test]
+    fn timestamps_keep_seconds_and_nanos() {
+        let t = aws_sdk_s3::primitives::DateTime::from_secs_and_nanos(1_700_000_000, 5);
+        assert_eq!(timestamp(Some(&t)).timestamp_nanos_opt(), Some(1_700_000_000_000_000_005));
+        assert_eq!(timestamp(None).timestamp(), 0);
+    }
+}
