@@ -431,12 +431,8 @@ impl Service {
         let next_token = i.opt_str_len("nextToken", 1, 3096)?;
         let e = self.execution(arn)?;
         let mut events = self.events(&e).await?;
-        let from = match next_token {
-            // A position past the history's end was never handed out: InvalidToken, not an empty page.
-            Some(t) => usize::try_from(token::decode_index("h", arn, t, events.len() as u64)?)
-                .map_err(|_| token::invalid(t))?,
-            None => 0,
-        };
+        // A position past the history's end was never handed out: InvalidToken, not an empty page.
+        let from = token::offset("h", arn, next_token, events.len())?;
         if reverse {
             events.reverse();
         }
@@ -446,14 +442,7 @@ impl Service {
             page.iter_mut().for_each(strip_data);
         }
         let mut out = json!({"events": page});
-        if from.saturating_add(max) < total
-            && let Some(o) = out.as_object_mut()
-        {
-            o.insert(
-                "nextToken".into(),
-                json!(token::encode("h", arn, &from.saturating_add(max).to_string())),
-            );
-        }
+        token::add_next(&mut out, "h", arn, from, max, total);
         Ok(out)
     }
 

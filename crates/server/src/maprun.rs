@@ -204,11 +204,7 @@ impl Service {
         let next_token = i.opt_str_len("nextToken", 1, 3096)?;
         let e = self.execution(arn)?;
         let runs = e.map_runs.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let from = match next_token {
-            Some(t) => usize::try_from(token::decode_index("mr", arn, t, runs.len() as u64)?)
-                .map_err(|_| token::invalid(t))?,
-            None => 0,
-        };
+        let from = token::offset("mr", arn, next_token, runs.len())?;
         let page: Vec<Value> = runs
             .iter()
             .skip(from)
@@ -226,14 +222,7 @@ impl Service {
             })
             .collect();
         let mut out = json!({"mapRuns": page});
-        if from.saturating_add(max) < runs.len()
-            && let Some(o) = out.as_object_mut()
-        {
-            o.insert(
-                "nextToken".into(),
-                json!(token::encode("mr", arn, &from.saturating_add(max).to_string())),
-            );
-        }
+        token::add_next(&mut out, "mr", arn, from, max, runs.len());
         Ok(out)
     }
 

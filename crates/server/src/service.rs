@@ -971,6 +971,37 @@ pub(crate) mod token {
         decode(kind, scope, token)?.parse::<u64>().ok().filter(|p| *p <= max).ok_or_else(|| invalid(token))
     }
 
+    /// Where a page of a listing of `len` items starts: 0 without a token, else the position a token of
+    /// this kind and scope holds (a position past the end was never handed out: `InvalidToken`).
+    pub(crate) fn offset(
+        kind: &str,
+        scope: &str,
+        token: Option<&str>,
+        len: usize,
+    ) -> Result<usize, ApiError> {
+        match token {
+            Some(t) => usize::try_from(decode_index(kind, scope, t, len as u64)?).map_err(|_| invalid(t)),
+            None => Ok(0),
+        }
+    }
+
+    /// Adds `nextToken` to a page that started at `from` and took `max` of `len` items, when items remain.
+    pub(crate) fn add_next(
+        out: &mut serde_json::Value,
+        kind: &str,
+        scope: &str,
+        from: usize,
+        max: usize,
+        len: usize,
+    ) {
+        let next = from.saturating_add(max);
+        if next < len
+            && let Some(o) = out.as_object_mut()
+        {
+            o.insert("nextToken".into(), serde_json::json!(encode(kind, scope, &next.to_string())));
+        }
+    }
+
     /// `InvalidToken: Invalid Token: '<token>'`.
     pub(crate) fn invalid(token: &str) -> ApiError {
         ApiError::client("InvalidToken", format!("Invalid Token: '{token}'"))
