@@ -11,12 +11,12 @@
 //! ([`Expression::evaluate_cancellable`]; the last two through a patch of jsonata-rs, see
 //! `vendor/jsonata-rs/PATCHED.md`), and turns a panic inside jsonata-rs into an error, so a definition can
 //! never crash or hang the process.
-//! Built-ins that can build huge strings or run a regular expression (`$pad`, `$join`, `$replace`,
-//! `$match`, `$contains`, `$split`) are replaced by bounded versions that check their arguments first
-//! ([`MAX_STRING_BYTES`], [`MAX_BACKTRACKING_SUBJECT`]). Regular expressions match on a linear-time
-//! engine (regex-lite, through the jsonata-rs patch) whenever the pattern means the same there; only the
-//! others (back-references, lookaround, …) match on regress, which backtracks without a step budget, and
-//! for those the subject check applies.
+//! Built-ins that can build huge strings (`$pad`, `$join`, `$replace`) are replaced by bounded versions
+//! that check their arguments first ([`MAX_STRING_BYTES`]). Regular expressions are bounded by the
+//! jsonata-rs patch: they match on a linear-time engine (regex-lite) whenever the pattern means the
+//! same there, and the others (back-references, lookaround, …) on regress with a step budget (a patched
+//! regress, `vendor/regress/PATCHED.md`), so a search that backtracks too much ends with a `D3137` error
+//! saying it "exceeded its backtracking budget" (`States.QueryEvaluationError`), whatever the pattern.
 //!
 //! [`Expression::parse`] checks an expression once and keeps what it reads (`$states` and which members,
 //! variables, top-level references), found by one scan that splits the source as jsonata-rs does
@@ -183,11 +183,6 @@ pub const MAX_RANGE_ITEMS: usize = 1000;
 /// Longest string (in bytes) `$pad`, `$join` and `$replace` may build in one call; Step Functions'
 /// payloads are at most 256 KiB, so this only refuses runaway expressions (`$pad('', 1e9)`).
 pub const MAX_STRING_BYTES: usize = 1 << 20;
-/// Longest subject (in characters) a regular expression that needs the backtracking engine and may
-/// backtrack exponentially (a quantified group holding a quantifier or an alternation, or a
-/// back-reference, as `/(a+)+\1$/`) is matched against: that engine is not interrupted by [`MAX_MILLIS`],
-/// so a longer subject is refused before matching. Patterns on the linear-time engine are not checked.
-pub const MAX_BACKTRACKING_SUBJECT: usize = 20;
 
 /// Why an expression gave no JSON value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -299,16 +294,10 @@ fn evaluate_here(
 type Native =
     for<'a, 'e> fn(FunctionContext<'a, 'e>, &[&'a JValue<'a>]) -> jsonata_rs::Result<&'a JValue<'a>>;
 
-/// jsonata-rs's built-ins that can build huge strings or run a regular expression, replaced (for the
-/// expression, by [`wrap`]) with versions that check their arguments and then call the built-in.
-const BOUNDED: &[(&str, usize, Native)] = &[
-    ("pad", 2, bounded_pad),
-    ("join", 2, bounded_join),
-    ("replace", 4, bounded_replace),
-    ("match", 2, bounded_regex),
-    ("contains", 2, bounded_regex),
-    ("split", 3, bounded_regex),
-];
+/// jsonata-rs's built-ins that can build huge strings, replaced (for the expression, by [`wrap`]) with
+/// versions that check their arguments and then call the built-in.
+const BOUNDED: &[(&str, usize, Native)] =
+    &[("pad", 2, bounded_pad), ("join", 2, bounded_join), ("replace", 4, bounded_replace)];
 
 /// jsonata-rs binds its built-ins after the caller's variables, so they cannot be replaced by binding
 /// the same names: the expression runs in a block that keeps each built-in as `$sfnBuiltin<name>` and
@@ -393,112 +382,7 @@ fn bounded_replace<'a>(
             return too_long("replace", bytes);
         }
     }
-    check_regex(&ctx, args)?;
     builtin(&ctx, "replace", args)
-}
-
-fn bounded_regex<'a>(
-    ctx: FunctionContext<'a, '_>,
-    args: &[&'a JValue<'a>],
-) -> jsonata_rs::Result<&'a JValue<'a>> {
-    check_regex(&ctx, args)?;
-    builtin(&ctx, ctx.name, args)
-}
-
-/// Refuses to match a pattern that may backtrack exponentially against a subject over
-/// [`MAX_BACKTRACKING_SUBJECT`] characters.
-fn check_regex<'a>(ctx: &FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> jsonata_rs::Result<()> {
-    let (subject, pattern) = (arg(args, 0), arg(args, 1));
-    if !subject.is_string() {
-        return Ok(());
-    }
-    let pattern = match pattern {
-        // A linear-time match needs no check (jsonata-rs, patched, matches on regex-lite where it can).
-        JValue::Regex(r) if r.get_regex().is_linear() => return Ok(()),
-        JValue::Regex(r) => r.as_pattern().to_owned(),
-        // `$match` compiles a string as a pattern; `$split`, `$contains` and `$replace` match it literally.
-        JValue::String(s) if ctx.name == "match" && jsonata_rs::regex_is_linear(s) => return Ok(()),
-        JValue::String(s) if ctx.name == "match" => s.to_string(),
-        _ => return Ok(()),
-    };
-    let chars = subject.as_str().chars().count();
-    if chars > MAX_BACKTRACKING_SUBJECT && may_backtrack_exponentially(&pattern) {
-        return Err(jsonata_rs::Error::D3137Error(format!(
-            "${}: the regular expression /{pattern}/ may backtrack exponentially (a quantified group that \
-             holds a quantifier or an alternation, or a back-reference), so it is matched only against \
-             strings of at most {MAX_BACKTRACKING_SUBJECT} characters; this one has {chars}",
-            ctx.name
-        )));
-    }
-    Ok(())
-}
-
-/// True when `pattern` has a quantified group (`(…)*`, `(…)+`, `(…){n,}`, `(…){n,m}`) whose body holds a
-/// quantifier or an alternation, or a back-reference (`\1`, `\k<name>`): the shapes whose backtracking
-/// can take exponential time.
-pub fn may_backtrack_exponentially(pattern: &str) -> bool {
-    // For each open group: whether its body holds a quantifier or an alternation.
-    let mut groups: Vec<bool> = Vec::new();
-    let mut chars = pattern.chars().peekable();
-    let mut closed: Option<bool> = None;
-    while let Some(c) = chars.next() {
-        let just_closed = closed.take();
-        match c {
-            '\\' => {
-                if matches!(chars.next(), Some('1'..='9' | 'k')) {
-                    return true;
-                }
-            }
-            '[' => {
-                while let Some(d) = chars.next() {
-                    match d {
-                        '\\' => {
-                            chars.next();
-                        }
-                        ']' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '(' => groups.push(false),
-            ')' => {
-                let body = groups.pop().unwrap_or(false);
-                if body && let Some(outer) = groups.last_mut() {
-                    *outer = true;
-                }
-                closed = Some(body);
-            }
-            '|' => {
-                if let Some(g) = groups.last_mut() {
-                    *g = true;
-                }
-            }
-            '*' | '+' | '?' | '{' => {
-                let repeats = match c {
-                    '*' | '+' => true,
-                    '{' => {
-                        let mut spec = String::new();
-                        while let Some(d) = chars.next_if(|d| *d != '}') {
-                            spec.push(d);
-                        }
-                        chars.next();
-                        spec.split_once(',')
-                            .is_some_and(|(_, max)| max.trim().parse::<u64>().map_or(true, |m| m > 1))
-                            || spec.trim().parse::<u64>().is_ok_and(|n| n > 1)
-                    }
-                    _ => false,
-                };
-                if repeats && just_closed == Some(true) {
-                    return true;
-                }
-                if let Some(g) = groups.last_mut() {
-                    *g = true;
-                }
-            }
-            _ => {}
-        }
-    }
-    false
 }
 
 /// `CODE: message`, without jsonata-rs's character position.
@@ -877,30 +761,57 @@ mod tests {
         }
     }
 
+    fn budget_error(src: &str, input: &Value) {
+        let r = evaluate(src, &[("states", &json!({"input": input}))]);
+        assert!(
+            matches!(&r, Err(JsonataError::Threw(m))
+                if m.starts_with("D3137: ") && m.contains("exceeded its backtracking budget")),
+            "{src}: {r:?}"
+        );
+    }
+
     #[test]
-    fn regex_that_backtracks_exponentially_is_refused() {
-        // Back-references need the backtracking engine, so its subject check stays.
-        let subject = format!("{}!", "a".repeat(40));
-        fails_fast(&format!("$match('{subject}', /(a+)+\\1$/)"), "may backtrack exponentially");
-        fails_fast(&format!("$contains('{subject}', /(a|aa)*(?=b)/)"), "may backtrack exponentially");
-        fails_fast(&format!("$match('{subject}', '(a|aa)*(?=b)')"), "may backtrack exponentially");
-        // Short subjects still match.
-        assert_eq!(eval("$match('aaa!', /(a+)+\\1$/)"), Ok(Some(json!([]))));
-        assert_eq!(eval(&format!("$contains('{subject}', /a+!$/)")), Ok(Some(json!(true))));
-        assert_eq!(eval("$replace('a-b-c', /-/, '+')"), Ok(Some(json!("a+b+c"))));
-        assert_eq!(eval("$split('a1b22c', /[0-9]+/)"), Ok(Some(json!(["a", "b", "c"]))));
-        for (p, risky) in [
-            ("(a+)+$", true),
-            ("(a|b)*c", true),
-            ("(\\w+\\s?){2,}", true),
-            ("(a)\\1", true),
-            ("^[a-z]+@[a-z]+\\.com$", false),
-            ("(ab)+c", false),
-            ("([(+*])+", false),
-            ("a{2,3}(bc)?", false),
-        ] {
-            assert_eq!(may_backtrack_exponentially(p), risky, "{p}");
-        }
+    fn backtracking_patterns_end_with_the_budget_error_on_long_subjects() {
+        // Issue 16's freeze, on the engine that backtracks (back-references, lookaround): exponential
+        // (`(a+)+\1$`, `(a|a)*…`) and polynomial (`(\w*)*\1x`) shapes on 30,000 characters end with the
+        // budget error, in every built-in that matches, a regex literal or `$match`'s string pattern.
+        let a = "a".repeat(30_000);
+        let bang = json!({"s": format!("{a}!")});
+        let plain = json!({"s": a});
+        budget_error("$match($states.input.s, /(a+)+\\1$/)", &bang);
+        budget_error("$match($states.input.s, '(a+)+\\\\1$')", &bang);
+        budget_error("$match($states.input.s, /(\\w*)*\\1x/)", &plain);
+        budget_error("$contains($states.input.s, /(a|a)*b(?=c)/)", &plain);
+        budget_error("$split($states.input.s, /(?<n>a|a)*\\k<n>b/)", &plain);
+        budget_error("$replace($states.input.s, /(a|a)*(?<!c)b/, 'x')", &plain);
+        // Without a back-reference or lookaround the same shapes run on the linear-time engine: they answer.
+        let eval_s = |src: &str, input: &Value| evaluate(src, &[("states", &json!({"input": input}))]);
+        assert_eq!(eval_s("$match($states.input.s, /(a+)+$/)", &bang), Ok(Some(json!([]))));
+        assert_eq!(eval_s("$contains($states.input.s, /(a|a)*b/)", &plain), Ok(Some(json!(false))));
+        // Long subjects within the budget answer on the backtracking engine too.
+        let words = json!({"s": "abc abc ".repeat(3750)});
+        assert_eq!(eval_s("$count($match($states.input.s, /(\\w+)\\s\\1/))", &words), Ok(Some(json!(3750))));
+        assert_eq!(
+            eval_s("$length($replace($states.input.s, /a(?=a)/, 'b'))", &bang),
+            Ok(Some(json!(30_001)))
+        );
+    }
+
+    #[test]
+    fn backtracking_patterns_give_ecmascript_answers() {
+        // Back-references (an unset group matches empty, as in ECMAScript), lookahead, lookbehind, named
+        // groups, the `m` flag: what jsonata-rs gave with regress before the budget.
+        let m = |src: &str| eval(src).unwrap().unwrap();
+        assert_eq!(m("$match('xaay', /(a)\\1/)"), json!([{"match": "aa", "index": 0, "groups": ["a"]}]));
+        assert_eq!(m("$match('b', /(a)?b\\1/)"), json!([{"match": "b", "index": 0, "groups": []}]));
+        assert_eq!(m("$match('10USD 20EUR', /\\d+(?=EUR)/).match"), json!("20"));
+        assert_eq!(m("$match('$5 6', /(?<=\\$)\\d/).match"), json!("5"));
+        assert_eq!(m("$match('2024-05', /(?<y>\\d{4})-(?<m>\\d{2})/).groups"), json!(["2024", "05"]));
+        assert_eq!(m("$replace('abab', /(?<x>ab)\\k<x>/, '[$1]')"), json!("[ab]"));
+        assert_eq!(m("$split('a1b2c', /(?<=[a-z])\\d/)"), json!(["a", "b", "c"]));
+        assert_eq!(m("$contains('x\\ry', /^y/m)"), json!(true));
+        assert_eq!(m("$count($match('a\\nb\\nc', /^\\w$/m))"), json!(3));
+        assert!(!jsonata_rs::regex_is_linear("(a)\\1") && jsonata_rs::regex_is_linear("(a+)+$"));
     }
 
     #[test]

@@ -243,3 +243,25 @@ fn aws_backend_runs_in_the_region_of_the_aws_config() {
     let scheduled = v["history"].as_array().unwrap().iter().find(|e| e["type"] == "TaskScheduled").unwrap();
     assert_eq!(scheduled["taskScheduledEventDetails"]["region"], "eu-west-3");
 }
+
+/// Issue 16's regex freeze, end to end: a JSONata machine whose `$match` pattern has a back-reference
+/// (so it matches on the backtracking engine) and backtracks exponentially on a 30,000-character input
+/// ends with `States.QueryEvaluationError`, its cause saying the pattern ran out of its budget.
+#[test]
+fn catastrophic_backreference_regex_fails_with_query_evaluation_error() {
+    let def = temp_file(
+        "regex.asl.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Pass",
+            "Output": "{% $match($states.input.s, /(a+)+\\1$/) %}", "End": true}}}"#,
+    );
+    let input = temp_file("regex.input.json", &json!({"s": format!("{}!", "a".repeat(30_000))}).to_string());
+    let o = sfn(&["run", def.to_str().unwrap(), "--input", input.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json_out(&o);
+    assert_eq!(
+        (v["status"].as_str(), v["error"].as_str()),
+        (Some("FAILED"), Some("States.QueryEvaluationError"))
+    );
+    let cause = v["cause"].as_str().unwrap();
+    assert!(cause.contains("/(a+)+\\1$/ exceeded its backtracking budget"), "{cause}");
+}

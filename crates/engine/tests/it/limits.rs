@@ -211,11 +211,11 @@ async fn distributed_map_fields_without_an_object_store() {
 
 #[tokio::test]
 async fn runaway_jsonata_fails_with_query_evaluation_error() {
-    // A regular expression that needs the backtracking engine and may backtrack exponentially, and a
-    // string of a billion characters: both refused before jsonata-rs starts, as
-    // `States.QueryEvaluationError` in AWS's wording.
+    // A regular expression that needs the backtracking engine and backtracks exponentially (it runs out
+    // of its step budget), and a string of a billion characters (refused before jsonata-rs starts):
+    // both `States.QueryEvaluationError` in AWS's wording.
     for (expr, why) in [
-        ("$match($states.input.s, /(a+)+\\1$/)", "may backtrack exponentially"),
+        ("$match($states.input.s, /(a+)+\\1$/)", "exceeded its backtracking budget"),
         ("$pad('', 1e9)", "at most 1048576 are allowed in one string"),
     ] {
         let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {

@@ -763,3 +763,73 @@ fn order_free(r: &Result<Option<Value>, jsonata::JsonataError>) -> String {
         Err(e) => format!("error {}", value(&Value::String(e.to_string()))),
     }
 }
+
+/// ECMAScript patterns built from the pieces that make engines backtrack (nested quantifiers,
+/// alternations, back-references, lookaround, named groups) and that the two engines read differently.
+fn regex_pattern() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a"),
+        Just("b"),
+        Just("(a+)+"),
+        Just("(a|a)*"),
+        Just("(\\w*)*"),
+        Just("(a|ab)*"),
+        Just("\\1"),
+        Just("\\2"),
+        Just("(?=a)"),
+        Just("(?!b)"),
+        Just("(?<=a)"),
+        Just("(?<!b)"),
+        Just("(?<n>a*)"),
+        Just("\\k<n>"),
+        Just("."),
+        Just("[ab]"),
+        Just("[^a]"),
+        Just("\\s"),
+        Just("\\b"),
+        Just("^"),
+        Just("$"),
+        Just("*"),
+        Just("+"),
+        Just("?"),
+        Just("{2,}"),
+        Just("|"),
+        Just("("),
+        Just(")"),
+    ];
+    (prop::collection::vec(piece, 1..10), "[im]{0,1}")
+        .prop_map(|(pieces, flags)| format!("/{}/{flags}", pieces.concat()))
+}
+
+/// Every built-in that matches, over random patterns and subjects (long ones run the backtracking
+/// budget out): never a panic (jsonata-rs's panics come back as `jsonata-rs failed`), an answer or a
+/// JSONata error; on the linear-time engine, the same matches as the backtracking engine (regress,
+/// unbounded, on a short subject).
+#[test]
+fn regex_builtins_never_panic_and_agree() {
+    let subject = prop_oneof![
+        "[ab \\n!]{0,12}",
+        (1..3000usize, "[ab!]").prop_map(|(n, end)| format!("{}{end}", "a".repeat(n))),
+    ];
+    fuzz("regex_builtins_never_panic_and_agree", (regex_pattern(), subject), 48, |(regex, subject)| {
+        let s = json!(subject);
+        for call in ["$match($s, R)", "$contains($s, R)", "$split($s, R)", "$replace($s, R, '<$0>')"] {
+            let src = call.replace('R', regex);
+            match jsonata::evaluate(&src, &[("s", &s)]) {
+                Ok(_) => {}
+                Err(jsonata::JsonataError::Threw(m) | jsonata::JsonataError::Syntax(m)) => {
+                    assert!(!m.contains("jsonata-rs failed"), "{src}: {m}")
+                }
+                Err(e) => panic!("{src}: {e:?}"),
+            }
+        }
+        let pattern = &regex[1..regex.rfind('/').unwrap()];
+        if regex.ends_with('/') && subject.len() <= 12 && jsonata_rs::regex_is_linear(pattern) {
+            let reference = regress::Regex::new(pattern).unwrap();
+            let expected: Vec<Value> =
+                reference.find_iter(subject).map(|m| json!(&subject[m.range()])).collect();
+            let got = jsonata::evaluate("[$match($s, R).match]".replace('R', regex).as_str(), &[("s", &s)]);
+            assert_eq!(got, Ok(Some(Value::Array(expected))), "{regex} on {subject:?}");
+        }
+    });
+}

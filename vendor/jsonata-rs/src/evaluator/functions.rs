@@ -2,7 +2,7 @@ use base64::Engine;
 use chrono::{TimeZone, Utc};
 use hashbrown::{DefaultHashBuilder, HashMap};
 use rand::Rng;
-use crate::regex_engine::{Range, Regex};
+use crate::regex_engine::{BudgetExceeded, Range, Regex};
 use std::borrow::{Borrow, Cow};
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -639,7 +639,9 @@ pub fn fn_contains<'a>(
     let contains_result = match token_value {
         Value::Regex(ref regex_literal) => {
             let regex = regex_literal.get_regex();
-            regex.find_iter(&str_value).next().is_some()
+            regex
+                .is_match(&str_value)
+                .map_err(|e| regex_budget_error(&context, regex_literal.as_pattern(), e))?
         }
         Value::String(_) => {
             let token_value = token_value.as_str();
@@ -688,8 +690,8 @@ pub fn fn_replace<'a>(
     };
 
     // Check if pattern_value is a Regex or String and handle appropriately
-    let regex = match pattern_value {
-        Value::Regex(ref regex_literal) => regex_literal.get_regex(),
+    let (regex, pattern) = match pattern_value {
+        Value::Regex(ref regex_literal) => (regex_literal.get_regex(), regex_literal.as_pattern()),
         Value::String(ref pattern_str) => {
             assert_arg!(replacement_value.is_string(), context, 3);
             let replacement_str = replacement_value.as_str();
@@ -709,6 +711,7 @@ pub fn fn_replace<'a>(
     let mut last_end = 0;
 
     for (replacements, m) in regex.find_iter(&str_value).enumerate() {
+        let m = m.map_err(|e| regex_budget_error(&context, pattern, e))?;
         if m.range().is_empty() {
             return Err(Error::D1004ZeroLengthMatch(context.char_index));
         }
@@ -726,7 +729,7 @@ pub fn fn_replace<'a>(
         // Process replacement based on the replacement_value type
         let replacement_text = match replacement_value {
             Value::NativeFn { func, .. } => {
-                let match_list = evaluate_match(context.arena, regex, match_str, None);
+                let match_list = evaluate_match(&context, regex, pattern, match_str, None)?;
 
                 let func_result = func(context.clone(), &[match_list])?;
 
@@ -738,7 +741,7 @@ pub fn fn_replace<'a>(
             }
 
             func @ Value::Lambda { .. } => {
-                let match_list = evaluate_match(context.arena, regex, match_str, None);
+                let match_list = evaluate_match(&context, regex, pattern, match_str, None)?;
 
                 let args = &[match_list];
 
@@ -931,8 +934,8 @@ pub fn fn_split<'a>(
 
     let substrings: Vec<String> = if separator_is_regex {
         // Regex-based split using find_iter to find matches
-        let regex = match separator_value {
-            Value::Regex(ref regex_literal) => regex_literal.get_regex(),
+        let (regex, pattern) = match separator_value {
+            Value::Regex(ref regex_literal) => (regex_literal.get_regex(), regex_literal.as_pattern()),
             _ => unreachable!(),
         };
 
@@ -944,6 +947,7 @@ pub fn fn_split<'a>(
             if results.len() >= effective_limit {
                 break;
             }
+            let m = m.map_err(|e| regex_budget_error(&context, pattern, e))?;
 
             if m.start() > last_end {
                 let substring = str_value[last_end..m.start()].to_string();
@@ -2046,12 +2050,22 @@ pub fn fn_match<'a>(
         }
     });
 
-    Ok(evaluate_match(
-        context.arena,
+    evaluate_match(
+        &context,
         regex_literal.get_regex(),
+        regex_literal.as_pattern(),
         &value_to_validate.as_str(),
         limit,
-    ))
+    )
+}
+
+/// Patched (PATCHED.md): a search that ran out of backtracking steps, as the built-in's error.
+fn regex_budget_error(context: &FunctionContext<'_, '_>, pattern: &str, e: BudgetExceeded) -> Error {
+    const SHOWN: usize = 100;
+    let shown: String = pattern.chars().take(SHOWN).collect();
+    let ellipsis = if shown.len() < pattern.len() { "…" } else { "" };
+    let function = if context.name.is_empty() { String::new() } else { format!("${}: ", context.name) };
+    Error::D3137Error(format!("{function}the regular expression /{shown}{ellipsis}/ {e}"))
 }
 
 /// An inner helper which evaluates the `$match` function.
@@ -2076,11 +2090,13 @@ pub fn fn_match<'a>(
 ///   }
 /// ]
 fn evaluate_match<'a>(
-    arena: &'a Bump,
+    context: &FunctionContext<'a, '_>,
     regex: &Regex,
+    pattern: &str,
     input_str: &str,
     limit: Option<usize>,
-) -> &'a Value<'a> {
+) -> Result<&'a Value<'a>> {
+    let arena = context.arena;
     let limit = limit.unwrap_or(usize::MAX);
 
     let key_match = BumpString::from_str_in("match", arena);
@@ -2094,6 +2110,7 @@ fn evaluate_match<'a>(
         if i >= limit {
             break;
         }
+        let m = m.map_err(|e| regex_budget_error(context, pattern, e))?;
 
         let matched_text = &input_str[m.start()..m.end()];
         let match_str = arena.alloc(Value::string(arena, matched_text));
@@ -2122,5 +2139,5 @@ fn evaluate_match<'a>(
         matches.push(arena.alloc(Value::Object(match_obj)));
     }
 
-    arena.alloc(Value::Array(matches, ArrayFlags::empty()))
+    Ok(arena.alloc(Value::Array(matches, ArrayFlags::empty())))
 }

@@ -70,9 +70,10 @@ impl RegexLiteral {
         })
     }
 
-    /// Check if the regex pattern matches a given text.
+    /// Check if the regex pattern matches a given text (patched: false when the backtracking budget ran
+    /// out first; the built-ins report that as an error, see `regex_engine`).
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex.find_iter(text).next().is_some()
+        self.regex.is_match(text).unwrap_or(false)
     }
 
     /// Retrieve the original pattern string for display purposes.
