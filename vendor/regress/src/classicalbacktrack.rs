@@ -408,6 +408,10 @@ impl<'a, Input: InputIndexer> MatchAttempter<'a, Input> {
         ip: IP,
         greedy: bool,
     ) -> Option<IP> {
+        // Patched: the characters the loop reads are steps. Its first `min` (or the text's length, if
+        // less) are charged before, as a loop that fails before `min` says not how far it read.
+        let text_len = input.pos_to_offset(input.right_end());
+        self.charge(min.min(text_len));
         // For non-greedy loops, we can avoid computing the maximum match eagerly.
         // We'll only compute it when we need to set up backtracking.
         let (min_pos, max_pos) = if greedy {
@@ -435,6 +439,8 @@ impl<'a, Input: InputIndexer> MatchAttempter<'a, Input> {
             },
             "min should be <= (>=) max if cursor is tracking forwards (backwards)"
         );
+        // Patched: and the characters it read past `min`.
+        self.charge(input.pos_to_offset(max_pos).abs_diff(input.pos_to_offset(min_pos)));
 
         // Oh no where is the continuation? It's one past the loop body, which is one
         // past the loop. Strap in!
@@ -981,11 +987,9 @@ impl<'a, Input: InputIndexer> MatchAttempter<'a, Input> {
                         max_iters,
                         greedy,
                     } => {
-                        let before = input.pos_to_offset(pos);
-                        let next = self
-                            .run_scm_loop(input, dir, &mut pos, min_iters, max_iters, ip, greedy);
-                        self.charge(input.pos_to_offset(pos).abs_diff(before));
-                        if let Some(next_ip) = next {
+                        if let Some(next_ip) = self
+                            .run_scm_loop(input, dir, &mut pos, min_iters, max_iters, ip, greedy)
+                        {
                             ip = next_ip;
                             continue 'nextinsn;
                         } else {
@@ -1112,6 +1116,10 @@ impl<Input: InputIndexer> BacktrackExecutor<'_, Input> {
                     *next_start = inp.next_right_pos(end);
                 }
                 return Some(self.successful_match(pos, end));
+            }
+            // Patched: out of steps, no later position can match either.
+            if self.matcher.exceeded {
+                return None;
             }
             // Didn't find it at this position, try the next one.
             pos = inp.next_right_pos(pos)?;

@@ -641,7 +641,7 @@ pub fn fn_contains<'a>(
             let regex = regex_literal.get_regex();
             regex
                 .is_match(&str_value)
-                .map_err(|e| regex_budget_error(&context, regex_literal.as_pattern(), e))?
+                .map_err(|e| regex_budget_error(context.char_index, "contains", regex_literal.as_pattern(), e))?
         }
         Value::String(_) => {
             let token_value = token_value.as_str();
@@ -711,7 +711,12 @@ pub fn fn_replace<'a>(
     let mut last_end = 0;
 
     for (replacements, m) in regex.find_iter(&str_value).enumerate() {
-        let m = m.map_err(|e| regex_budget_error(&context, pattern, e))?;
+        let m = match m {
+            Ok(m) => m,
+            // The budget ran out after the last replacement asked for: the answer is complete.
+            Err(_) if limit_value.is_some_and(|limit| replacements >= limit) => break,
+            Err(e) => return Err(regex_budget_error(context.char_index, "replace", pattern, e)),
+        };
         if m.range().is_empty() {
             return Err(Error::D1004ZeroLengthMatch(context.char_index));
         }
@@ -729,7 +734,7 @@ pub fn fn_replace<'a>(
         // Process replacement based on the replacement_value type
         let replacement_text = match replacement_value {
             Value::NativeFn { func, .. } => {
-                let match_list = evaluate_match(&context, regex, pattern, match_str, None)?;
+                let match_list = evaluate_match(&context, "replace", regex, pattern, match_str, None)?;
 
                 let func_result = func(context.clone(), &[match_list])?;
 
@@ -741,7 +746,7 @@ pub fn fn_replace<'a>(
             }
 
             func @ Value::Lambda { .. } => {
-                let match_list = evaluate_match(&context, regex, pattern, match_str, None)?;
+                let match_list = evaluate_match(&context, "replace", regex, pattern, match_str, None)?;
 
                 let args = &[match_list];
 
@@ -947,7 +952,7 @@ pub fn fn_split<'a>(
             if results.len() >= effective_limit {
                 break;
             }
-            let m = m.map_err(|e| regex_budget_error(&context, pattern, e))?;
+            let m = m.map_err(|e| regex_budget_error(context.char_index, "split", pattern, e))?;
 
             if m.start() > last_end {
                 let substring = str_value[last_end..m.start()].to_string();
@@ -2052,6 +2057,7 @@ pub fn fn_match<'a>(
 
     evaluate_match(
         &context,
+        "match",
         regex_literal.get_regex(),
         regex_literal.as_pattern(),
         &value_to_validate.as_str(),
@@ -2060,12 +2066,12 @@ pub fn fn_match<'a>(
 }
 
 /// Patched (PATCHED.md): a search that ran out of backtracking steps, as the built-in's error.
-fn regex_budget_error(context: &FunctionContext<'_, '_>, pattern: &str, e: BudgetExceeded) -> Error {
+/// Positioned as upstream's errors are (`char_index: message`).
+fn regex_budget_error(char_index: usize, function: &str, pattern: &str, e: BudgetExceeded) -> Error {
     const SHOWN: usize = 100;
     let shown: String = pattern.chars().take(SHOWN).collect();
     let ellipsis = if shown.len() < pattern.len() { "…" } else { "" };
-    let function = if context.name.is_empty() { String::new() } else { format!("${}: ", context.name) };
-    Error::D3137Error(format!("{function}the regular expression /{shown}{ellipsis}/ {e}"))
+    Error::D3137Error(format!("{char_index}: ${function}: the regular expression /{shown}{ellipsis}/ {e}"))
 }
 
 /// An inner helper which evaluates the `$match` function.
@@ -2091,6 +2097,7 @@ fn regex_budget_error(context: &FunctionContext<'_, '_>, pattern: &str, e: Budge
 /// ]
 fn evaluate_match<'a>(
     context: &FunctionContext<'a, '_>,
+    function: &str,
     regex: &Regex,
     pattern: &str,
     input_str: &str,
@@ -2110,7 +2117,7 @@ fn evaluate_match<'a>(
         if i >= limit {
             break;
         }
-        let m = m.map_err(|e| regex_budget_error(context, pattern, e))?;
+        let m = m.map_err(|e| regex_budget_error(context.char_index, function, pattern, e))?;
 
         let matched_text = &input_str[m.start()..m.end()];
         let match_str = arena.alloc(Value::string(arena, matched_text));
