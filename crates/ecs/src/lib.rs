@@ -73,7 +73,8 @@ pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
 pub use lifecycle::{DesiredStatus, LastStatus, StopCode};
 pub use local::{Capacity, FARGATE_QUOTA_REASON, LocalBackend, STOPPED_TASK_RETENTION, SupervisorCommand};
 pub use model::{
-    DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,
+    DescribeOutput, EcsContainer, EcsFailure, EcsTask, Overrides, RunTaskOutput, render_overrides,
+    run_task_response,
 };
 pub use output::{
     ContainerLog, LogStream, MAX_LINE_BYTES, OUTPUT_BUFFER_BYTES, OutputBuffer, OutputLine, OutputSink,

@@ -102,7 +102,9 @@ pub struct SimBackend {
     scripts: HashMap<String, SimScript>,
     default_script: SimScript,
     task_definitions: TaskDefinitions,
-    tasks: Mutex<HashMap<String, SimTask>>,
+    /// Boxed: a slot of the map costs a pointer, not a whole task (ten thousand tasks, and the table
+    /// doubling while they are made).
+    tasks: Mutex<HashMap<String, Box<SimTask>>>,
     tokens: Mutex<HashMap<String, TokenResult>>,
     next: AtomicU64,
     /// RunTask calls throttled so far, per family (`SimScript::run_task_throttled`).
@@ -246,7 +248,7 @@ impl SimBackend {
         Ok(sim)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SimTask>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Box<SimTask>>> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -399,7 +401,12 @@ impl EcsBackend for SimBackend {
             out.tasks.push(task.clone());
             self.lock().insert(
                 task_arn,
-                SimTask { task, started: Instant::now(), script: script.clone(), stopped_by_user: None },
+                Box::new(SimTask {
+                    task,
+                    started: Instant::now(),
+                    script: script.clone(),
+                    stopped_by_user: None,
+                }),
             );
         }
         if let Some(token) = &req.client_token {
