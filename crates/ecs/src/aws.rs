@@ -669,8 +669,8 @@ fn task(t: &ecs::Task) -> EcsTask {
         stop_code: t.stop_code().map(|c| StopCode::from(c.as_str())),
         stopped_reason: t.stopped_reason().map(str::to_owned),
         containers: t.containers().iter().map(container).collect(),
-        overrides: std::sync::Arc::new(
-            t.overrides()
+        overrides: crate::model::Overrides::new(
+            &t.overrides()
                 .map(overrides)
                 .unwrap_or_else(|| json!({"ContainerOverrides": [], "InferenceAcceleratorOverrides": []})),
         ),

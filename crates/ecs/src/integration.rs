@@ -65,13 +65,17 @@ fn task_failed(task: &Value) -> Failure {
     Failure::new(ErrorName::TaskFailed, serde_json::to_string(task).unwrap_or_default())
 }
 
-/// Every `(ClusterArn, TaskArn)` of a RunTask response.
-fn submitted_tasks(submitted: &Value) -> Vec<(String, String)> {
+/// Every `(ClusterArn, TaskArn)` of a RunTask response, or of the compact handle
+/// ([`EcsIntegration`]'s `handle`: `[cluster, task, cluster, task, …]`), borrowed.
+fn submitted_tasks(submitted: &Value) -> Vec<(&str, &str)> {
+    if let Value::Array(flat) = submitted {
+        return flat.chunks_exact(2).filter_map(|p| Some((p[0].as_str()?, p[1].as_str()?))).collect();
+    }
     submitted["Tasks"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|t| Some((t["ClusterArn"].as_str()?.to_owned(), t["TaskArn"].as_str()?.to_owned())))
+        .filter_map(|t| Some((t["ClusterArn"].as_str()?, t["TaskArn"].as_str()?)))
         .collect()
 }
 
@@ -258,12 +262,14 @@ impl ServiceIntegration for EcsIntegration {
         parameters
     }
 
+    /// What a `.sync` wait keeps of the RunTask response: its tasks' cluster and task ARNs, flat
+    /// (`[cluster, task, …]`: two strings per task, where the response's shape would cost two maps).
     fn handle(&self, submitted: &Value) -> Value {
-        let tasks: Vec<Value> = submitted_tasks(submitted)
+        let flat = submitted_tasks(submitted)
             .into_iter()
-            .map(|(c, t)| serde_json::json!({"ClusterArn": c, "TaskArn": t}))
+            .flat_map(|(c, t)| [Value::String(c.to_owned()), Value::String(t.to_owned())])
             .collect();
-        serde_json::json!({"Tasks": tasks})
+        Value::Array(flat)
     }
 
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, Failure> {
@@ -294,7 +300,7 @@ impl ServiceIntegration for EcsIntegration {
         }
         let mut first = None;
         for (cluster, arn) in tasks {
-            let task = match self.poller.wait(&cluster, &arn).await {
+            let task = match self.poller.wait(cluster, arn).await {
                 Stopped::Task(t) => *t,
                 Stopped::Missing => {
                     return Err(Failure::new(
@@ -325,7 +331,7 @@ impl ServiceIntegration for EcsIntegration {
 
     async fn stop(&self, _ctx: &TaskContext, submitted: &Value, reason: &str) {
         for (cluster, arn) in submitted_tasks(submitted) {
-            if let Err(e) = self.backend.stop_task(&cluster, &arn, reason).await {
+            if let Err(e) = self.backend.stop_task(cluster, arn, reason).await {
                 tracing::warn!(task = %arn, "StopTask failed: {e}");
             }
         }

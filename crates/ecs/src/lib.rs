@@ -71,9 +71,10 @@ pub use backend::{EcsBackend, RunTaskRequest, cluster_arn, cluster_name};
 pub use error::{EcsError, SimConfigError, TaskDefinitionError};
 pub use integration::{EcsIntegration, STARTED_BY, load_task_definitions};
 pub use lifecycle::{DesiredStatus, LastStatus, StopCode};
-pub use local::{Capacity, FARGATE_QUOTA_REASON, LocalBackend, SupervisorCommand};
+pub use local::{Capacity, FARGATE_QUOTA_REASON, LocalBackend, STOPPED_TASK_RETENTION, SupervisorCommand};
 pub use model::{
-    DescribeOutput, EcsContainer, EcsFailure, EcsTask, RunTaskOutput, render_overrides, run_task_response,
+    DescribeOutput, EcsContainer, EcsFailure, EcsTask, Overrides, RunTaskOutput, render_overrides,
+    run_task_response,
 };
 pub use output::{
     ContainerLog, LogStream, MAX_LINE_BYTES, OUTPUT_BUFFER_BYTES, OutputBuffer, OutputLine, OutputSink,
@@ -85,6 +86,7 @@ pub use supervisor::{SuperviseError, Supervised, supervise};
 pub use taskdef::{
     ContainerDefinition, EnvVar, LogConfiguration, TaskDefinition, TaskDefinitions, cpu_units, memory_mib,
 };
+pub use taskdir::{MIN_STORED_OUTPUT_BYTES, STORED_OUTPUT_BYTES};
 
 /// The README's examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]

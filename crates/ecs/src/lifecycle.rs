@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::backend::{RunTaskRequest, cluster_name};
-use crate::model::{EcsContainer, EcsTask, render_overrides};
+use crate::model::{EcsContainer, EcsTask, Overrides, render_overrides};
 use crate::taskdef::TaskDefinition;
 
 /// `StoppedReason` of a task whose essential container exited.
@@ -255,7 +255,7 @@ impl EcsTask {
                     extra: serde_json::Map::new(),
                 })
                 .collect(),
-            overrides: std::sync::Arc::new(render_overrides(td, p)),
+            overrides: Overrides::new(&render_overrides(td, p)),
             tags: p.tags.iter().flatten().map(|t| json!({"Key": t.key, "Value": t.value})).collect(),
             enable_execute_command: p.enable_execute_command.unwrap_or(false),
             version: 1,
@@ -394,7 +394,7 @@ impl EcsTask {
             stop_code: None,
             stopped_reason: None,
             containers: Vec::new(),
-            overrides: std::sync::Arc::new(json!({})),
+            overrides: Overrides::new(&json!({})),
             tags: Vec::new(),
             enable_execute_command: false,
             version: 1,

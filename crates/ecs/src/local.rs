@@ -20,6 +20,20 @@
 //! first) is started once, and a `ClientToken` finds the tasks it started. A task whose directory exists
 //! is never MISSING: if its supervisor died without recording the end, or its files are damaged, it is
 //! STOPPED (`InfrastructureHealth`) with the cause, naming the file.
+//!
+//! Nothing is kept for ever: a STOPPED task is kept for [`STOPPED_TASK_RETENTION`] (an hour, as ECS
+//! keeps stopped tasks in DescribeTasks; `with_stopped_task_retention`) after a DescribeTasks last
+//! reported it STOPPED (one never described: since it stopped, and at least a minute, longer than any
+//! `.sync` poll interval) and then forgotten: out of memory (its output
+//! buffers with it) and, supervised, its directory off the disk. Its outcome is then in the engine's
+//! history (a `.sync` state journals the task's end when DescribeTasks reports it), and its log lines in
+//! whatever the [`OutputSink`] fed (the server's CloudWatch Logs store, the CLI's console). Each
+//! supervised container's stored output is capped on disk (`taskdir.rs`), so disk use is bounded by the
+//! running tasks and those stopped within the retention. A backend that opens a state directory adopts
+//! the running tasks at once; directories earlier servers left that nobody asks for (a finished task
+//! whose execution has its outcome, a task recorded but never started) are deleted once they are older
+//! than the retention, one retention after the backend opened — a resumed execution asks for its task
+//! long before.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -100,6 +114,11 @@ struct LocalTask {
     sink: Option<Arc<dyn OutputSink>>,
     /// Supervised: its directory.
     dir: Option<PathBuf>,
+    /// The RunTask `ClientToken` that started it.
+    client_token: Option<String>,
+    /// Once it is STOPPED: when it was last reported (seen STOPPED, or described); it is forgotten, and
+    /// its directory deleted, [`STOPPED_TASK_RETENTION`] after that.
+    reported: Mutex<Option<tokio::time::Instant>>,
 }
 
 #[derive(Default)]
@@ -121,6 +140,10 @@ pub struct LocalBackend {
     /// The account's Fargate On-Demand vCPU quota in CPU units, when enforced.
     fargate_quota: Option<i64>,
     stop_grace: Duration,
+    /// The bytes a supervised container's stored output may take on disk.
+    output_cap: u64,
+    /// How long a STOPPED task is kept after it was last reported.
+    retention: Duration,
     state: Arc<Mutex<State>>,
     sink: Option<Arc<dyn OutputSink>>,
     supervised: Option<Supervised>,
@@ -144,6 +167,8 @@ impl LocalBackend {
             clusters: HashMap::new(),
             fargate_quota: None,
             stop_grace: Duration::from_secs(2),
+            output_cap: taskdir::STORED_OUTPUT_BYTES,
+            retention: STOPPED_TASK_RETENTION,
             state: Arc::default(),
             sink: None,
             supervised: None,
@@ -201,6 +226,23 @@ impl LocalBackend {
     /// How long stopped containers get between SIGTERM and SIGKILL (ECS: `stopTimeout`, default 30 s).
     pub fn with_stop_grace(mut self, grace: Duration) -> Self {
         self.stop_grace = grace;
+        self
+    }
+
+    /// With a state directory: the bytes each container's output may take on disk (default
+    /// [`crate::STORED_OUTPUT_BYTES`], at least [`crate::MIN_STORED_OUTPUT_BYTES`]). Past it the oldest
+    /// output is dropped, as a log rotation does, and a reader that missed it gets a line saying how much
+    /// was dropped; the task's status and exit codes are kept apart and never dropped.
+    pub fn with_stored_output_cap(mut self, bytes: u64) -> Self {
+        self.output_cap = bytes.max(taskdir::MIN_STORED_OUTPUT_BYTES);
+        self
+    }
+
+    /// How long a STOPPED task stays (described, its logs kept, its directory on disk) after it was last
+    /// reported STOPPED (default [`STOPPED_TASK_RETENTION`]); then it is forgotten (DescribeTasks says
+    /// `MISSING`) and its directory deleted.
+    pub fn with_stopped_task_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -341,6 +383,7 @@ impl LocalTask {
         sources: Vec<OutputSource>,
         sink: Option<Arc<dyn OutputSink>>,
         dir: Option<PathBuf>,
+        client_token: Option<String>,
     ) -> Arc<LocalTask> {
         let (stop, _) = watch::channel(None);
         Arc::new(LocalTask {
@@ -350,7 +393,16 @@ impl LocalTask {
             sources: sources.into_iter().map(Arc::new).collect(),
             sink,
             dir,
+            client_token,
+            reported: Mutex::new(None),
         })
+    }
+
+    /// A STOPPED task was reported (DescribeTasks): its retention starts again.
+    fn reported(&self, task: &EcsTask) {
+        if task.is_stopped() {
+            *self.reported.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
+        }
     }
 
     /// One change of the task as DescribeTasks reports it (a transition of its life cycle).
@@ -389,13 +441,14 @@ async fn drive(
     local: Arc<LocalTask>,
     containers: Vec<ContainerRun>,
     grace: Duration,
-    state: Arc<Mutex<State>>,
+    reaper: Reaper,
     usage: Usage,
 ) {
     let arn = local.snapshot().task_arn;
     let stop = local.stop.subscribe();
     containers::drive(&*local, &arn, &containers, grace, stop).await;
-    release(&state, &usage);
+    release(&reaper.state, &usage);
+    reaper.reap(local).await;
 }
 
 fn release(state: &Arc<Mutex<State>>, usage: &Usage) {
@@ -411,6 +464,155 @@ fn reserve(state: &Arc<Mutex<State>>, usage: &Usage) {
     let u = s.used.entry(usage.0.clone()).or_default();
     u.0 += usage.1;
     u.1 += usage.2;
+}
+
+/// How long a STOPPED task is kept after a DescribeTasks last reported it STOPPED: an hour, as ECS keeps stopped tasks in DescribeTasks' results for at least an hour (AWS
+/// Knowledge Center, "How do I troubleshoot Amazon ECS tasks stopping or failing to start": "You can see
+/// stopped tasks in the returned results for at least one hour"). By then the engine has its outcome on
+/// record (it journals a `.sync` task's end as soon as DescribeTasks reports it), so nothing needs it.
+pub const STOPPED_TASK_RETENTION: Duration = Duration::from_secs(3600);
+
+/// How long a STOPPED task that no DescribeTasks reported yet is kept at least (whatever the retention):
+/// longer than any poll interval of a `.sync` state (`EcsIntegration`: at most 10 s).
+const UNREPORTED_RETENTION: Duration = Duration::from_secs(60);
+
+/// Forgets STOPPED tasks once their retention is over: out of memory and, supervised, their directory
+/// (and their `ClientToken`'s record once none of its tasks is left) off the disk.
+#[derive(Clone)]
+struct Reaper {
+    state: Arc<Mutex<State>>,
+    tasks_dir: Option<PathBuf>,
+    retention: Duration,
+}
+
+impl Reaper {
+    /// Waits until `local` (STOPPED) was last reported [`Reaper::retention`] ago (described STOPPED;
+    /// never described: since it stopped, and at least [`UNREPORTED_RETENTION`]), then forgets it.
+    async fn reap(self, local: Arc<LocalTask>) {
+        let task = local.snapshot();
+        if !task.is_stopped() {
+            return;
+        }
+        // Not described STOPPED yet: a `.sync` state's poller may not have asked since the task stopped,
+        // so it is kept at least [`UNREPORTED_RETENTION`] for that.
+        let stopped = tokio::time::Instant::now();
+        loop {
+            let now = tokio::time::Instant::now();
+            let last = *local.reported.lock().unwrap_or_else(|e| e.into_inner());
+            let due = match last {
+                Some(at) => at + self.retention,
+                None => stopped + self.retention.max(UNREPORTED_RETENTION),
+            };
+            if now >= due {
+                break;
+            }
+            // A report meanwhile moves the end: look again after at most one retention.
+            tokio::time::sleep_until(due.min(now + self.retention.max(FOLLOW_EVERY))).await;
+        }
+        self.forget(&local, &task.task_arn);
+    }
+
+    fn forget(&self, local: &LocalTask, arn: &str) {
+        {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.tasks.remove(arn);
+            if let Some(token) = &local.client_token {
+                s.tokens.remove(token);
+            }
+            if let Some(dir) = &local.dir
+                && let Some(id) = dir.file_name().and_then(|n| n.to_str())
+            {
+                s.by_id.remove(id);
+            }
+        }
+        if let (Some(dir), Some(tasks_dir)) = (&local.dir, &self.tasks_dir) {
+            remove_task_dir(tasks_dir, dir);
+            if let Some(token) = &local.client_token {
+                forget_token(tasks_dir, token);
+            }
+        }
+    }
+
+    /// Once, [`Reaper::retention`] after a backend opened its state directory: deletes the directories
+    /// earlier servers left that nobody asked for meanwhile — finished tasks, and tasks recorded but never
+    /// started — older than the retention, and the `ClientToken` records whose tasks are all gone.
+    async fn sweep_later(self) {
+        tokio::time::sleep(self.retention).await;
+        let Some(tasks_dir) = &self.tasks_dir else { return };
+        let Ok(entries) = std::fs::read_dir(tasks_dir) else { return };
+        let old = |p: &Path| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= self.retention)
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with(GONE_PREFIX) {
+                // A deletion a crash interrupted.
+                let _ = std::fs::remove_dir_all(&path);
+                continue;
+            }
+            if !taskdir::is_task_id(&name) {
+                continue;
+            }
+            let known = self.state.lock().unwrap_or_else(|e| e.into_inner()).by_id.contains_key(&name);
+            let ended = match taskdir::read_status(&path) {
+                Ok(Some(s)) => s.is_final(),
+                Ok(None) => true,
+                // Damage stays for people to look at (the task is STOPPED with it as reason when asked for).
+                Err(_) => false,
+            };
+            if !known && ended && old(&path.join(taskdir::TASK_FILE)) {
+                remove_task_dir(tasks_dir, &path);
+            }
+        }
+        let Ok(tokens) = std::fs::read_dir(tasks_dir.join("tokens")) else { return };
+        for entry in tokens.flatten() {
+            if old(&entry.path()) && token_tasks_gone(tasks_dir, &entry.path()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// What a task's directory is renamed to before it is deleted, so it is gone at once for readers (no
+/// half-deleted task is ever adopted), and a crash mid-way leaves a name the next sweep deletes.
+const GONE_PREFIX: &str = ".gone-";
+
+fn remove_task_dir(tasks_dir: &Path, dir: &Path) {
+    let Some(name) = dir.file_name() else { return };
+    let gone = tasks_dir.join(format!("{GONE_PREFIX}{}", name.to_string_lossy()));
+    if let Err(e) = std::fs::rename(dir, &gone) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!("cannot delete {}: {e}", dir.display());
+        }
+        return;
+    }
+    if let Err(e) = std::fs::remove_dir_all(&gone) {
+        tracing::warn!("cannot delete {}: {e}", gone.display());
+    }
+}
+
+/// True when none of the tasks a token record names has a directory any more.
+fn token_tasks_gone(tasks_dir: &Path, token_file: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(token_file) else { return false };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return false };
+    let Some(ids) = v["tasks"].as_array() else { return false };
+    ids.iter()
+        .filter_map(|i| i.as_str())
+        .filter(|i| taskdir::is_task_id(i))
+        .all(|i| !tasks_dir.join(i).exists())
+}
+
+/// Deletes a `ClientToken`'s record once none of its tasks is left.
+fn forget_token(tasks_dir: &Path, token: &str) {
+    let path = taskdir::token_file(tasks_dir, token);
+    if token_tasks_gone(tasks_dir, &path) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// How often a server looks at a supervised task's status and output files.
@@ -457,8 +659,7 @@ impl Follower {
         dir: PathBuf,
         child: Option<tokio::process::Child>,
     ) -> Self {
-        let tails =
-            (0..initial.containers.len()).map(|i| (Tail::new(taskdir::output_file(&dir, i)), None)).collect();
+        let tails = (0..initial.containers.len()).map(|i| (Tail::new(&dir, i), None)).collect();
         Follower { local, initial, dir, child, tails }
     }
 
@@ -554,15 +755,18 @@ impl Follower {
         lost(&self.local, &format!("{reason}{left}"));
     }
 
-    async fn run(mut self, state: Arc<Mutex<State>>, usage: Usage) {
+    async fn run(mut self, reaper: Reaper, usage: Usage) {
         while !self.step() {
             tokio::time::sleep(FOLLOW_EVERY).await;
         }
-        release(&state, &usage);
+        release(&reaper.state, &usage);
         // A supervisor of ours exits right after its last status: reap it.
         if let Some(mut child) = self.child.take() {
             let _ = tokio::time::timeout(containers::KILL_WAIT, child.wait()).await;
         }
+        let local = self.local.clone();
+        drop(self);
+        reaper.reap(local).await;
     }
 }
 
@@ -613,7 +817,13 @@ impl LocalBackend {
                 log_stream: c.log_stream.clone(),
             })
             .collect();
-        let local = LocalTask::new(record.task.clone(), sources, self.sink.clone(), Some(dir.clone()));
+        let local = LocalTask::new(
+            record.task.clone(),
+            sources,
+            self.sink.clone(),
+            Some(dir.clone()),
+            record.client_token.clone(),
+        );
         s.tasks.insert(record.task.task_arn.clone(), local.clone());
         s.by_id.insert(task_id.to_owned(), local.clone());
         drop(s);
@@ -628,6 +838,7 @@ impl LocalBackend {
                         let now = now_ms();
                         t.failed_to_start(&format!("CannotStartContainerError: {e}"), now, Some(now));
                     });
+                    tokio::spawn(self.reaper().reap(local.clone()));
                     return Ok(Some(local));
                 }
             },
@@ -637,10 +848,11 @@ impl LocalBackend {
         if matches!(&status, Ok(Some(s)) if s.is_final()) || status.is_err() {
             // Finished while no server watched (or damaged): its outcome and output, once.
             follower.step();
+            tokio::spawn(self.reaper().reap(local.clone()));
             return Ok(Some(local));
         }
         reserve(&self.state, &record.usage);
-        tokio::spawn(follower.run(self.state.clone(), record.usage));
+        tokio::spawn(follower.run(self.reaper(), record.usage));
         Ok(Some(local))
     }
 
@@ -662,6 +874,16 @@ impl LocalBackend {
             if running && let Err(e) = self.adopt(&id) {
                 tracing::error!("{e}");
             }
+        }
+        // What earlier servers left and nobody asks for within the retention goes then.
+        tokio::spawn(self.reaper().sweep_later());
+    }
+
+    fn reaper(&self) -> Reaper {
+        Reaper {
+            state: self.state.clone(),
+            tasks_dir: self.tasks_dir().map(Path::to_path_buf),
+            retention: self.retention,
         }
     }
 
@@ -783,9 +1005,10 @@ impl EcsBackend for LocalBackend {
                     stop_grace_ms: u64::try_from(self.stop_grace.as_millis()).unwrap_or(u64::MAX),
                     usage: usage.clone(),
                     containers: runs.clone(),
+                    output_cap: Some(self.output_cap),
                 };
-                let written = std::fs::create_dir(&task_dir).and_then(|()| {
-                    taskdir::write_atomic(&task_dir.join(taskdir::TASK_FILE), &taskdir::to_json(&record))
+                let written = taskdir::create_task_dir(tasks_dir, &task_id).and_then(|dir| {
+                    taskdir::write_atomic(&dir.join(taskdir::TASK_FILE), &taskdir::to_json(&record))
                 });
                 if let Err(e) = written {
                     release(&self.state, &usage);
@@ -803,7 +1026,8 @@ impl EcsBackend for LocalBackend {
                 }
                 dir = Some(task_dir);
             }
-            let local = LocalTask::new(task.clone(), sources, self.sink.clone(), dir);
+            let local =
+                LocalTask::new(task.clone(), sources, self.sink.clone(), dir, req.client_token.clone());
             let mut s = self.lock();
             if local.dir.is_some() {
                 s.by_id.insert(task_id, local.clone());
@@ -832,7 +1056,7 @@ impl EcsBackend for LocalBackend {
                     Ok(child) => {
                         let initial = local.snapshot();
                         let follower = Follower::new(local.clone(), initial, dir.clone(), Some(child));
-                        tokio::spawn(follower.run(self.state.clone(), usage.clone()));
+                        tokio::spawn(follower.run(self.reaper(), usage.clone()));
                     }
                     Err(e) => {
                         release(&self.state, &usage);
@@ -840,10 +1064,11 @@ impl EcsBackend for LocalBackend {
                             let now = now_ms();
                             t.failed_to_start(&format!("CannotStartContainerError: {e}"), now, Some(now));
                         });
+                        tokio::spawn(self.reaper().reap(local.clone()));
                     }
                 },
                 None => {
-                    tokio::spawn(drive(local, runs, self.stop_grace, self.state.clone(), usage.clone()));
+                    tokio::spawn(drive(local, runs, self.stop_grace, self.reaper(), usage.clone()));
                 }
             }
         }
@@ -858,12 +1083,18 @@ impl EcsBackend for LocalBackend {
         let mut out = DescribeOutput::default();
         for arn in arns {
             let known = self.lock().tasks.get(arn).cloned();
-            let task = match known {
-                Some(t) => Some(t.snapshot()),
-                None => match self.adopt(arn.rsplit('/').next().unwrap_or_default()) {
-                    Ok(t) => t.map(|t| t.snapshot()),
-                    Err(e) => Some(self.damaged(arn, cluster, &e)),
-                },
+            let local = match known {
+                Some(t) => Ok(Some(t)),
+                None => self.adopt(arn.rsplit('/').next().unwrap_or_default()),
+            };
+            let task = match local {
+                Ok(Some(t)) => {
+                    let task = t.snapshot();
+                    t.reported(&task);
+                    Some(task)
+                }
+                Ok(None) => None,
+                Err(e) => Some(self.damaged(arn, cluster, &e)),
             };
             match task {
                 Some(t) => out.tasks.push(t),

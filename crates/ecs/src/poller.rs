@@ -149,6 +149,12 @@ impl Poller {
                             }
                         }
                     }
+                    if news {
+                        // Let the waiters just answered take their tasks before the next batch is asked
+                        // for: ten thousand tasks stopping together are handed on a hundred at a time,
+                        // not all held at once.
+                        tokio::task::yield_now().await;
+                    }
                 }
             }
             interval = if news {

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead as _, Write as _};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -75,7 +75,8 @@ type TokenResult = (Vec<String>, Vec<EcsFailure>);
 struct SimTask {
     task: EcsTask,
     started: Instant,
-    script: SimScript,
+    /// Its family's script, shared with every task of the family.
+    script: Arc<SimScript>,
     stopped_by_user: Option<String>,
 }
 
@@ -99,10 +100,12 @@ enum Logged {
 
 /// The simulator.
 pub struct SimBackend {
-    scripts: HashMap<String, SimScript>,
-    default_script: SimScript,
+    scripts: HashMap<String, Arc<SimScript>>,
+    default_script: Arc<SimScript>,
     task_definitions: TaskDefinitions,
-    tasks: Mutex<HashMap<String, SimTask>>,
+    /// Boxed: a slot of the map costs a pointer, not a whole task (ten thousand tasks, and the table
+    /// doubling while they are made).
+    tasks: Mutex<HashMap<String, Box<SimTask>>>,
     tokens: Mutex<HashMap<String, TokenResult>>,
     next: AtomicU64,
     /// RunTask calls throttled so far, per family (`SimScript::run_task_throttled`).
@@ -124,7 +127,7 @@ impl SimBackend {
     pub fn new(default_script: SimScript) -> Self {
         SimBackend {
             scripts: HashMap::new(),
-            default_script,
+            default_script: Arc::new(default_script),
             task_definitions: TaskDefinitions::new(),
             tasks: Mutex::default(),
             tokens: Mutex::default(),
@@ -217,7 +220,7 @@ impl SimBackend {
 
     /// Scripts a family.
     pub fn script(mut self, family: &str, script: SimScript) -> Self {
-        self.scripts.insert(family.to_owned(), script);
+        self.scripts.insert(family.to_owned(), Arc::new(script));
         self
     }
 
@@ -246,7 +249,7 @@ impl SimBackend {
         Ok(sim)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SimTask>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Box<SimTask>>> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -399,7 +402,12 @@ impl EcsBackend for SimBackend {
             out.tasks.push(task.clone());
             self.lock().insert(
                 task_arn,
-                SimTask { task, started: Instant::now(), script: script.clone(), stopped_by_user: None },
+                Box::new(SimTask {
+                    task,
+                    started: Instant::now(),
+                    script: script.clone(),
+                    stopped_by_user: None,
+                }),
             );
         }
         if let Some(token) = &req.client_token {

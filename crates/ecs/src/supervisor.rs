@@ -12,7 +12,8 @@
 //! - publishes its first status (`taskdir.rs`: one supervisor per task, the one whose status is
 //!   published), becomes the child subreaper of the task's processes and runs them (`containers.rs`, as
 //!   the in-process backend does: every descendant, `setsid` ones included, goes when the task stops);
-//! - writes every change of the task to `status.json` and the containers' output to their files;
+//! - writes every change of the task to `status.json` (durably: `taskdir::write_atomic`) and the
+//!   containers' output to their files, within a cap (`taskdir::OutputWriter`);
 //! - stops the task when `stop` appears (StopTask, StopExecution, a state's timeout) or when it gets
 //!   SIGTERM, SIGINT or SIGHUP;
 //! - exits once the task is STOPPED and that status is written.
@@ -28,7 +29,7 @@ use crate::containers::{self, TaskHost};
 use crate::lifecycle::STOPPED_BY_USER;
 use crate::output::{self, OutputLine, Readers};
 use crate::procs;
-use crate::taskdir::{self, Event, ProcessId, Status, TaskRecord};
+use crate::taskdir::{self, Event, OutputWriter, ProcessId, Status, TaskRecord};
 
 /// Why a supervisor could not run its task (it writes this to its standard error, `supervisor.log`).
 #[derive(Debug, thiserror::Error)]
@@ -95,12 +96,22 @@ pub fn supervise(dir: &Path) -> Result<Supervised, SuperviseError> {
 struct FileHost {
     dir: PathBuf,
     status: Mutex<Status>,
-    /// Each container's output file.
-    outputs: Vec<Arc<Mutex<Option<std::fs::File>>>>,
+    /// Each container's output files (`None`: they cannot be written; logged).
+    outputs: Vec<Arc<Mutex<Option<OutputWriter>>>>,
 }
 
 impl TaskHost for FileHost {
     fn record(&self, event: Event) {
+        if event.is_final() {
+            // The output is complete before the status says so, on disk too.
+            for o in &self.outputs {
+                if let Some(w) = o.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+                    && let Err(e) = w.sync()
+                {
+                    tracing::error!("cannot sync the output of {}: {e}", self.dir.display());
+                }
+            }
+        }
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         status.push(event);
         let path = self.dir.join(taskdir::STATUS_FILE);
@@ -112,27 +123,27 @@ impl TaskHost for FileHost {
     fn capture(&self, i: usize, child: &mut Child) -> Readers {
         let file = self.outputs.get(i).cloned().unwrap_or_default();
         output::capture_with(child, move |line: OutputLine| {
-            use std::io::Write as _;
-            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(f) = f.as_mut() {
-                // One write per line: the server's tail never sees two lines interleaved.
-                let _ = f.write_all(&taskdir::encode_line(&line));
+            let mut w = file.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(writer) = w.as_mut()
+                && let Err(e) = writer.write(&line)
+            {
+                // The output stops being stored; the task and its status go on.
+                tracing::error!("cannot store a container's output: {e}");
+                *w = None;
             }
         })
     }
 }
 
 async fn run(dir: &Path, record: TaskRecord, status: Status) {
-    use std::os::unix::fs::OpenOptionsExt as _;
+    let cap = record.output_cap.unwrap_or(taskdir::STORED_OUTPUT_BYTES);
     let outputs = (0..record.containers.len())
         .map(|i| {
-            let path = taskdir::output_file(dir, i);
-            // Private, like the task's record: what a container prints may be secret.
-            let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
-            if let Err(e) = &file {
-                tracing::error!("cannot write {}: {e}", path.display());
+            let writer = OutputWriter::create(dir, i, cap);
+            if let Err(e) = &writer {
+                tracing::error!("cannot write {}: {e}", taskdir::output_file(dir, i).display());
             }
-            Arc::new(Mutex::new(file.ok()))
+            Arc::new(Mutex::new(writer.ok()))
         })
         .collect();
     let host = FileHost { dir: dir.to_owned(), status: Mutex::new(status), outputs };

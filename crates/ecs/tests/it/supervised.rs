@@ -60,15 +60,23 @@ impl Dir {
     }
 
     fn backend(&self) -> Arc<LocalBackend> {
+        self.backend_with(|b| b)
+    }
+
+    /// The backend, with `f`'s settings on top.
+    fn backend_with(&self, f: impl FnOnce(LocalBackend) -> LocalBackend) -> Arc<LocalBackend> {
         let script = format!("echo started >> {}; sleep 0.5", self.0.join("starts").display());
         let defs = tds(&[
             json!({"family": "job", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app",
                 "image": "busybox", "entryPoint": ["sh", "-c"], "command": [script]}]}),
             json!({"family": "sleeper", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app",
                 "image": "busybox", "entryPoint": ["sh", "-c"], "command": ["sleep 300 & setsid sleep 301 & wait"]}]}),
+            // 50 MB of output in lines of 999 bytes and their newlines, then exit code 3.
+            json!({"family": "flood", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app",
+                "image": "busybox", "entryPoint": ["sh", "-c"],
+                "command": ["head -c 49950000 /dev/zero | tr '\\0' x | fold -w 999; echo; echo last line; exit 3"]}]}),
         ]);
-        let b = LocalBackend::new(defs)
-            .with_stop_grace(Duration::from_millis(500))
+        let b = f(LocalBackend::new(defs).with_stop_grace(Duration::from_millis(500)))
             .with_state_dir(&self.0.join("state"), command())
             .unwrap();
         Arc::new(b)
@@ -101,7 +109,7 @@ async fn describe(b: &LocalBackend, arn: &str) -> sfn_ecs::DescribeOutput {
     b.describe_tasks(CLUSTER, &[arn.to_owned()]).await.unwrap()
 }
 
-async fn wait_for(b: &LocalBackend, arn: &str, f: impl Fn(&EcsTask) -> bool) -> EcsTask {
+async fn wait_for(b: &LocalBackend, arn: &str, mut f: impl FnMut(&EcsTask) -> bool) -> EcsTask {
     let give_up = Instant::now() + Duration::from_secs(60);
     loop {
         let d = describe(b, arn).await;
@@ -296,4 +304,106 @@ async fn a_sync_timeout_stops_a_supervised_task_and_leaves_no_process() {
         serde_json::from_slice(&std::fs::read(dir.task_dir(&tasks[0].1).join("status.json")).unwrap())
             .unwrap();
     assert_eq!(status["status"], "STOPPED", "{status}");
+}
+
+/// Bytes of container 0's stored output on disk (both its files).
+fn stored_output(task_dir: &std::path::Path) -> u64 {
+    ["container-0.log", "container-0.log.1"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(task_dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// A container that prints 50 MB keeps at most the cap on disk (checked while it runs and after), its
+/// exit code and status are intact, and the newest output — its last line — is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_megabytes_of_output_leave_at_most_the_cap_on_disk_and_the_exit_code() {
+    let dir = Dir::new("flood");
+    let cap = sfn_ecs::MIN_STORED_OUTPUT_BYTES;
+    let b = dir.backend_with(|b| b.with_stored_output_cap(cap));
+    let arn = b.run_task(&request("flood", None)).await.unwrap().tasks[0].task_arn.clone();
+    let task_dir = dir.task_dir(&arn);
+    let mut peak = 0;
+    let t = wait_for(&b, &arn, |t| {
+        peak = peak.max(stored_output(&task_dir));
+        t.is_stopped()
+    })
+    .await;
+    assert_eq!(t.containers[0].exit_code, Some(3), "{t:?}");
+    assert_eq!(t.stop_code.as_deref(), Some("EssentialContainerExited"));
+    let on_disk = stored_output(&task_dir);
+    assert!(peak <= cap && on_disk <= cap, "{peak} / {on_disk} bytes on disk, cap {cap}");
+    assert!(on_disk > cap / 2, "the newest half of the cap at least is kept: {on_disk}");
+    let log = std::fs::read_to_string(task_dir.join("container-0.log")).unwrap();
+    assert!(log.trim_end().ends_with(r#""l":"last line"}"#), "{}", &log[log.len().saturating_sub(200)..]);
+    let lines: Vec<String> = b.logs(&arn).into_iter().flat_map(|l| l.lines).collect();
+    assert_eq!(lines.last().map(String::as_str), Some("last line"));
+
+    // A restarted server reads the outcome, and what was dropped is said, not hidden.
+    drop(b);
+    let second = dir.backend();
+    let t = wait_for(&second, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.containers[0].exit_code, Some(3), "{t:?}");
+    let lines: Vec<String> = second.logs(&arn).into_iter().flat_map(|l| l.lines).collect();
+    assert!(
+        lines.first().is_some_and(|l| l.starts_with("[sfn: ") && l.contains("were dropped")),
+        "{:?}",
+        lines.first()
+    );
+    assert_eq!(lines.last().map(String::as_str), Some("last line"));
+}
+
+/// A finished task's directory is deleted once its retention after it was last reported STOPPED is
+/// over (the execution has its outcome by then), and it is MISSING after that; the restart adoption of
+/// a running task is unchanged (the tests above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_tasks_directory_is_deleted_after_the_execution_has_its_outcome() {
+    let dir = Dir::new("retention");
+    let b = dir.backend_with(|b| b.with_stopped_task_retention(Duration::from_millis(300)));
+    let (engine, _) = crate::support::engine(b.clone());
+    let params = json!({"TaskDefinition": "job", "LaunchType": "FARGATE"});
+    let def = crate::support::machine("arn:aws:states:::ecs:runTask.sync", params, json!({}));
+    let (o, h) = crate::support::run(&engine, def, json!({})).await;
+    assert_eq!(o.status.as_str(), "SUCCEEDED", "{o:?}");
+    let (_, arn) = crate::support::sync_tasks(&h).pop().unwrap();
+    let task_dir = dir.task_dir(&arn);
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while task_dir.exists() {
+        assert!(Instant::now() < give_up, "{} is still there", task_dir.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(describe(&b, &arn).await.failures[0].reason, "MISSING");
+    let left: Vec<_> =
+        std::fs::read_dir(dir.0.join("state/tasks")).unwrap().flatten().map(|e| e.file_name()).collect();
+    let tokens = std::fs::read_dir(dir.0.join("state/tasks/tokens")).map(|d| d.count()).unwrap_or(0);
+    assert!(left.iter().all(|n| n == "tokens"), "{left:?}");
+    assert_eq!(tokens, 0, "the task's ClientToken record goes with it");
+}
+
+/// What earlier servers left — a finished task nobody asks for — is deleted by the next backend once
+/// its retention is over; one that is asked for meanwhile reports its outcome first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_backend_deletes_finished_tasks_nobody_asks_for() {
+    let dir = Dir::new("sweep");
+    let first = dir.backend();
+    let asked = first.run_task(&request("job", Some("sfn-x-1-0"))).await.unwrap().tasks[0].task_arn.clone();
+    let unasked = first.run_task(&request("job", Some("sfn-x-2-0"))).await.unwrap().tasks[0].task_arn.clone();
+    wait_for(&first, &asked, EcsTask::is_stopped).await;
+    wait_for(&first, &unasked, EcsTask::is_stopped).await;
+    drop(first);
+    assert!(dir.task_dir(&unasked).exists(), "a finished task stays for its retention (an hour by default)");
+
+    let retention = Duration::from_millis(500);
+    let second = dir.backend_with(|b| b.with_stopped_task_retention(retention));
+    let t = wait_for(&second, &asked, EcsTask::is_stopped).await;
+    assert_eq!(t.containers[0].exit_code, Some(0), "{t:?}");
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while dir.task_dir(&unasked).exists() || dir.task_dir(&asked).exists() {
+        assert!(Instant::now() < give_up, "task directories left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tokens = std::fs::read_dir(dir.0.join("state/tasks/tokens")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(tokens, 0, "their ClientToken records go with them");
+    assert_eq!(dir.starts(), 2, "nothing ran again");
 }
