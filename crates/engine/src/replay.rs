@@ -499,7 +499,9 @@ impl Replay {
     ) -> Result<u64, Interrupt> {
         let key = {
             let mut st = self.lock();
-            if st.pending.is_empty() {
+            // A redriven execution keeps placing its new events: a Distributed Map finds the map run it
+            // redrives by its place.
+            if st.pending.is_empty() && self.redrive.is_none() {
                 // Everything on record is replayed: from here on, a fresh execution.
                 drop(st);
                 return append(prev, details);
