@@ -137,13 +137,28 @@ impl Service {
     }
 
     pub(crate) async fn start_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        self.start_execution_with(body).await.map(|(v, _)| v)
+    }
+
+    /// StartExecution, and the execution of an EXPRESS machine (which the registry does not keep) for
+    /// the caller that waits for it (a parent's `states:startExecution.sync`).
+    pub(crate) async fn start_execution_with(
+        &self,
+        body: &Value,
+    ) -> Result<(Value, Option<Arc<sfn_engine::Execution>>), ApiError> {
         let s = self.check_start(body)?;
         let prepared = Self::prepared(&s.version)?;
         if s.version.express() {
             // EXPRESS executions are not recorded: no Describe, no history (AWS sends them to CloudWatch Logs).
-            let execution = self.launch(prepared, &s, self.express_arn(&s));
-            return Ok(json!({"executionArn": execution.arn, "startDate": date(execution.start_date)}));
+            let execution = Arc::new(self.launch(prepared, &s, self.express_arn(&s)));
+            let out = json!({"executionArn": execution.arn, "startDate": date(execution.start_date)});
+            return Ok((out, Some(execution)));
         }
+        self.start_standard(&s).await.map(|v| (v, None))
+    }
+
+    async fn start_standard(&self, s: &Start) -> Result<Value, ApiError> {
+        let prepared = Self::prepared(&s.version)?;
         let machine = &s.version.record.machine;
         let exec_arn = arn::execution_arn(&self.region, &self.account, machine, &s.name);
         let (entry, fresh) = {
