@@ -176,7 +176,7 @@ impl Service {
                     ));
                 }
                 None => {
-                    let execution = Arc::new(self.launch(prepared, &s, exec_arn.clone()));
+                    let execution = Arc::new(self.launch(prepared, s, exec_arn.clone()));
                     // One line per finished execution at info (`sfn serve -v`).
                     let watched = execution.clone();
                     tokio::spawn(async move {
