@@ -319,3 +319,48 @@ async fn a_redriven_distributed_map_redrives_its_map_run() {
     assert_eq!(entered(&child_events), ["Parse"], "redriven from the state it failed in");
     s.stop().await;
 }
+
+/// A journaled server restarted between the failure and the redrive: the map run's children come from
+/// the journal (their item indexes and histories), the failed one is redriven under its ARN, and the
+/// redriven history is served again after another restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distributed_map_is_redriven_from_the_journal_after_a_restart() {
+    let dir = crate::temp_dir("redrive-dmap");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Parse", "States": {"Parse": flaky(None)}}}}});
+    let machine = s.create("redrive-journaled", &def).await;
+    let input = json!([["1"], ["oops", "2"], ["3"]]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    assert_eq!(s.wait(&arn).await["status"], "FAILED");
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([{"v": 1}, {"v": 2}, {"v": 3}]));
+    let run = s.ok("ListMapRuns", json!({"executionArn": arn})).await["mapRuns"][0]["mapRunArn"].clone();
+    let children = s.ok("ListExecutions", json!({"mapRunArn": run})).await;
+    let counts: Vec<u64> = children["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["redriveCount"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 3, "{children}");
+    assert_eq!(counts.iter().sum::<u64>(), 1, "one child redriven: {children}");
+    let served = s.ok("GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000})).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    assert_eq!(s.ok("GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000})).await, served);
+    let m = s.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!((m["status"].as_str(), m["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{m}");
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
