@@ -448,6 +448,35 @@ impl Engine {
         self.resume_with(prepared, req, Some(mocks))
     }
 
+    /// RedriveExecution: continues an execution that ended unsuccessfully (FAILED, TIMED_OUT, ABORTED)
+    /// from its recorded events, under its ARN, on the current tokio runtime; returns at once. Its
+    /// history goes on with `ExecutionRedriven` (`redriveCount`: `redrive_count`, this redrive
+    /// included); the machine replays what succeeded and runs again what did not — the state it ended
+    /// in, and of a Parallel or inline Map only the branches and iterations that failed or were aborted;
+    /// a Distributed Map redrives its map run ([`MapRunObserver::prior_children`](crate::MapRunObserver::prior_children)). See the crate's
+    /// `replay` module for the rule. Its TimeoutSeconds counts from the redrive.
+    pub fn redrive(&self, prepared: &Prepared, req: ResumeRequest, redrive_count: u64) -> Execution {
+        let ResumeRequest { execution_arn, execution_name, input, role_arn, start_time, mut events } = req;
+        let contiguous = events.iter().enumerate().take_while(|(i, e)| e.id == *i as u64 + 1).count();
+        events.truncate(contiguous);
+        let start = StartRequest { execution_name, input, role_arn, input_text: None };
+        let last = events.len() as u64;
+        let replay = Arc::new(Replay::redrive(events.clone(), redrive_count, last + 1));
+        let (exec, history) = self.new_exec(
+            prepared,
+            start,
+            Some(execution_arn),
+            Some(start_time),
+            Some(replay),
+            self.inner.mocks.clone(),
+        );
+        history.restore(events);
+        let redriven = EventDetails::ExecutionRedriven { redrive_count };
+        // Its previousEventId is the event before it (AWS: the execution's end).
+        let _ = history.push_final(last, self.inner.clock.now(), redriven);
+        Self::spawn(exec, history)
+    }
+
     fn resume_with(
         &self,
         prepared: &Prepared,
@@ -547,7 +576,7 @@ async fn execute(
     let _ = exec.event(&mut 0, started);
     let machine = exec.machine.clone();
     let mut timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
-    if exec.replay.is_some() {
+    if exec.replay.as_ref().is_some_and(|r| !r.is_redrive()) {
         timeout = timeout.map(|t| Replay::timeout_left(exec.start_time, t, exec.now()));
     }
     let mut vars = Vars::default();

@@ -232,7 +232,15 @@ impl Exec {
 
     fn linked_event(&self, prev: &mut u64, details: EventDetails, link: Link) -> Result<u64, Interrupt> {
         if let Some(replay) = &self.replay {
-            return replay.event(prev, details, |prev, details| self.append(prev, details, link));
+            return replay.event(prev, details, |prev, details| {
+                // A redriven execution's first new event follows its `ExecutionRedriven`.
+                if link == Link::Follow
+                    && let Some(redriven) = replay.take_redriven_event()
+                {
+                    self.history.relink(*prev, redriven);
+                }
+                self.append(prev, details, link)
+            });
         }
         self.append(prev, details, link)
     }
@@ -271,6 +279,18 @@ impl Exec {
     /// names. Its events go to the engine's sink under its own ARN. A resumed execution runs its map
     /// runs again.
     pub(crate) fn map_child(&self, child: &ChildNames, input: Value) -> Arc<Exec> {
+        self.map_child_from(child, input, None, self.now())
+    }
+
+    /// [`Exec::map_child`] for a child that ran before (a resumed or redriven map run's): started at
+    /// `start_time`, replaying `replay` (its recorded events are to be restored into its history).
+    pub(crate) fn map_child_from(
+        &self,
+        child: &ChildNames,
+        input: Value,
+        replay: Option<Arc<Replay>>,
+        start_time: DateTime<Utc>,
+    ) -> Arc<Exec> {
         let limit = self.engine.config.max_history_events;
         let history = match &self.engine.sink {
             Some(sink) => History::with_sink(limit, sink.clone(), &child.arn),
@@ -285,13 +305,13 @@ impl Exec {
             state_machine_arn: child.state_machine_arn.clone(),
             state_machine_name: child.state_machine_name.clone(),
             role_arn: self.role_arn.clone(),
-            start_time: self.now(),
+            start_time,
             input,
             input_text: None,
             mocks: self.mocks.clone(),
             mock_calls: child.mock_calls.clone(),
             evaluation_failures: Default::default(),
-            replay: None,
+            replay,
             scopes: self.scopes,
             test: self.test.clone(),
             terminating: Arc::default(),
@@ -347,7 +367,8 @@ impl Exec {
         if let Value::Object(m) = &mut execution {
             // An EXPRESS execution (`arn:…:express:…`) cannot be redriven: AWS gives it no RedriveCount.
             if !self.execution_arn.contains(":express:") {
-                m.insert("RedriveCount".into(), json!(0));
+                let redrives = self.replay.as_ref().map_or(0, |r| r.redrive_count());
+                m.insert("RedriveCount".into(), json!(redrives));
             }
             if with_input {
                 m.insert("Input".into(), self.input.clone());

@@ -204,6 +204,16 @@ pub enum EventDetails {
         cause: Option<String>,
     },
     MapRunAborted,
+    /// RedriveExecution restarted the execution (`redriveCount`: how often so far). AWS API reference,
+    /// `ExecutionRedrivenEventDetails`.
+    ExecutionRedriven {
+        redrive_count: u64,
+    },
+    /// A redriven execution's Distributed Map redrove its map run (`MapRunRedrivenEventDetails`).
+    MapRunRedriven {
+        map_run_arn: String,
+        redrive_count: u64,
+    },
     /// A JSONata expression (or the value it gave) failed the state `state`; `location` is the field.
     EvaluationFailed {
         error: String,
@@ -254,6 +264,8 @@ impl EventDetails {
             E::MapRunSucceeded => "MapRunSucceeded".into(),
             E::MapRunFailed { .. } => "MapRunFailed".into(),
             E::MapRunAborted => "MapRunAborted".into(),
+            E::ExecutionRedriven { .. } => "ExecutionRedriven".into(),
+            E::MapRunRedriven { .. } => "MapRunRedriven".into(),
             E::EvaluationFailed { .. } => "EvaluationFailed".into(),
         }
     }
@@ -443,6 +455,13 @@ impl Event {
             E::MapRunStarted { map_run_arn } => {
                 ("mapRunStartedEventDetails", json!({"mapRunArn": map_run_arn}))
             }
+            E::ExecutionRedriven { redrive_count } => {
+                ("executionRedrivenEventDetails", json!({"redriveCount": redrive_count}))
+            }
+            E::MapRunRedriven { map_run_arn, redrive_count } => (
+                "mapRunRedrivenEventDetails",
+                json!({"mapRunArn": map_run_arn, "redriveCount": redrive_count}),
+            ),
             E::MapRunFailed { error, cause } => {
                 let mut d = Map::new();
                 opt(&mut d, "error", error);
@@ -610,6 +629,16 @@ impl Event {
             "MapRunSucceeded" => E::MapRunSucceeded,
             "MapRunFailed" => E::MapRunFailed { error: string(d, "error"), cause: string(d, "cause") },
             "MapRunAborted" => E::MapRunAborted,
+            "ExecutionRedriven" => E::ExecutionRedriven {
+                redrive_count: v["executionRedrivenEventDetails"]["redriveCount"].as_u64().unwrap_or(0),
+            },
+            "MapRunRedriven" => {
+                let d = &v["mapRunRedrivenEventDetails"];
+                E::MapRunRedriven {
+                    map_run_arn: string(d, "mapRunArn").unwrap_or_default(),
+                    redrive_count: d["redriveCount"].as_u64().unwrap_or(0),
+                }
+            }
             "EvaluationFailed" => E::EvaluationFailed {
                 error: string(d, "error").unwrap_or_default(),
                 cause: string(d, "cause").unwrap_or_default(),

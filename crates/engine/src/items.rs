@@ -32,6 +32,7 @@ fn store_cause(e: &ObjectError) -> String {
         ObjectError::NoSuchBucket | ObjectError::NoSuchKey => 404,
         ObjectError::AccessDenied => 403,
         ObjectError::TooLarge { .. } => 400,
+        ObjectError::Service { status, .. } => *status,
         ObjectError::Other(_) => 500,
     };
     format!("{e} (Service: S3, Status Code: {status}, Error Code: {})", e.code())

@@ -113,7 +113,7 @@ pub use engine::{
 pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use inspect::{ErrorDetails, Inspection, TestMock};
-pub use maprun::{MapRun, MapRunCounts, MapRunObserver, MapRunState, MapRunStatus};
+pub use maprun::{MapRun, MapRunCounts, MapRunObserver, MapRunState, MapRunStatus, PriorChild};
 pub use mocks::{MockResponse, TaskMocks, Unmocked};
 pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectReader, ObjectStore};
 pub use sfn_path::ErrorName;

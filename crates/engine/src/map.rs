@@ -248,9 +248,23 @@ async fn map_run(
         None => None,
     };
     settings.keep = writer.is_some();
-    let started = ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: fresh.clone() })?;
-    // A resumed execution runs its map run again under the ARN on record.
-    let map_run_arn = exec.replay.as_ref().and_then(|r| r.map_run_arn(started)).unwrap_or(fresh);
+    // A redriven execution redrives the map run it ran (`MapRunRedriven`), a resumed one runs its map
+    // run again under the ARN on record: both with the children it had.
+    let redriven = exec.replay.as_ref().and_then(|r| r.redriven_map_run(*prev));
+    let (map_run_arn, prior) = match redriven {
+        Some((arn, count)) => {
+            let redrive_count = count + 1;
+            ctx.event(prev, EventDetails::MapRunRedriven { map_run_arn: arn.clone(), redrive_count })?;
+            (arn, Some((crate::replay::Prior::Redrive, redrive_count)))
+        }
+        None => {
+            let started = ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: fresh.clone() })?;
+            match exec.replay.as_ref().and_then(|r| r.map_run_arn(started)) {
+                Some(arn) => (arn, Some((crate::replay::Prior::Resume, 0))),
+                None => (fresh, None),
+            }
+        }
+    };
     let run_id = map_run_arn.rsplit(':').next().unwrap_or_default().to_owned();
     let express = m.execution_type.as_deref() == Some("EXPRESS");
     let pending = |n: usize| MapRunCounts { pending: n as u64, total: n as u64, ..MapRunCounts::default() };
@@ -269,8 +283,21 @@ async fn map_run(
             tolerated_failure_percentage: settings.tolerated_pct,
             items: pending(settings.item_total),
             executions: pending(items.len()),
+            redrive_count: prior.map_or(0, |(_, n)| n),
+            redrive_date: prior.filter(|(_, n)| *n > 0).map(|_| exec.now()),
         },
     ));
+    let prior = match (prior, &exec.engine.map_runs) {
+        (Some((mode, _)), Some(o)) => crate::replay::PriorChildren::new(mode, o.prior_children(&map_run_arn)),
+        _ => crate::replay::PriorChildren::default(),
+    };
+    let waiting = prior.to_redrive();
+    run.with(|s| {
+        s.executions.pending_redrive = waiting;
+        if m.batcher.is_none() {
+            s.items.pending_redrive = waiting;
+        }
+    });
     if let Some(o) = &exec.engine.map_runs {
         o.map_run_started(&run);
     }
@@ -281,6 +308,7 @@ async fn map_run(
         express,
         batched: m.batcher.is_some(),
         mock_calls: Arc::default(),
+        prior,
     };
     let mut outcome = iterate(ctx, m, items, eff, settings, 0, Some(&children)).await;
     if let (Some(target), Ok((_, records))) = (&writer, &outcome)
@@ -301,6 +329,9 @@ async fn map_run(
             for c in [&mut s.items, &mut s.executions] {
                 c.results_written = c.succeeded + c.failed + c.timed_out;
             }
+        }
+        for c in [&mut s.items, &mut s.executions] {
+            c.pending_redrive = 0;
         }
     });
     if let Some(o) = &exec.engine.map_runs {
@@ -339,6 +370,8 @@ struct Children {
     /// Each child's input is a batch (`{"Items": [...]}`): it holds that many items.
     batched: bool,
     mock_calls: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+    /// The children a resumed or redriven map run had, by index.
+    prior: crate::replay::PriorChildren,
 }
 
 impl Children {
@@ -348,6 +381,15 @@ impl Children {
             true => format!("{}:express:{}:{name}:{}", self.head, self.machine, uuid::Uuid::new_v4()),
             false => format!("{}:execution:{}:{name}", self.head, self.machine),
         };
+        self.named(arn, name)
+    }
+
+    /// The names of a child that ran before, from its ARN.
+    fn names_of(&self, arn: &str) -> ChildNames {
+        self.named(arn.to_owned(), crate::maprun::child_name(arn).to_owned())
+    }
+
+    fn named(&self, arn: String, name: String) -> ChildNames {
         ChildNames {
             arn,
             name,
@@ -369,20 +411,48 @@ impl Children {
 /// One child execution of a map run, from `ExecutionStarted` to its end (`ExecutionSucceeded`,
 /// `ExecutionFailed`, `ExecutionAborted`), with the run's counts kept as it goes; the observer is given
 /// it as an [`Execution`](crate::Execution) before its first event. A child stopped on its own (not with
-/// its map run) counts as a failed item.
+/// its map run) counts as a failed item. A resumed or redriven map run's child that ran item `index`
+/// before keeps its result or runs again under its ARN ([`PriorChildren`](crate::replay::PriorChildren)).
 async fn child_execution(
     parent: &Arc<Exec>,
     children: &Children,
     processor: &sfn_asl::Branch,
-    input: Value,
+    (index, input): (usize, Value),
     frozen: &Arc<Vars>,
     map_signal: &AbortSignal,
     keep: bool,
 ) -> (Result<Value, Interrupt>, Option<crate::items::Record>) {
-    let names = children.names();
     let items = children.items_in(&input);
     let input_text = JsonText::new(&input);
-    let child = parent.map_child(&names, input.clone());
+    let (names, child, redriving) = match children.prior.take(index) {
+        None => {
+            let names = children.names();
+            let child = parent.map_child(&names, input.clone());
+            (names, child, false)
+        }
+        Some(p) => {
+            let names = children.names_of(&p.arn);
+            match children.prior.plan(&p, children.express) {
+                crate::replay::Plan::Keep(outcome) => {
+                    return kept(children, &names, &p, outcome, &input_text, items, keep);
+                }
+                crate::replay::Plan::Again(replay) => {
+                    let replay = replay.map(Arc::new);
+                    let again = replay.is_some();
+                    let child = parent.map_child_from(&names, input.clone(), replay.clone(), p.start_date);
+                    if again {
+                        child.history.restore(p.events.clone());
+                    }
+                    if let Some(count) = replay.as_ref().map(|r| r.redrive_count()).filter(|n| *n > 0) {
+                        // A redriven STANDARD child's history goes on after its end.
+                        let redriven = EventDetails::ExecutionRedriven { redrive_count: count };
+                        child.history.push_final(p.events.len() as u64, child.now(), redriven);
+                    }
+                    (names, child, children.prior.is_redrive())
+                }
+            }
+        }
+    };
     let (handle, signal) = map_signal.child();
     let (done_tx, done) = tokio::sync::watch::channel(None);
     let stop_reason = StopReason::default();
@@ -399,12 +469,16 @@ async fn child_execution(
     let run = &children.run;
     run.with(|s| {
         s.executions.pending = s.executions.pending.saturating_sub(1);
-        s.executions.running += 1;
         s.items.pending = s.items.pending.saturating_sub(items);
+        if redriving {
+            s.executions.pending_redrive = s.executions.pending_redrive.saturating_sub(1);
+            s.items.pending_redrive = s.items.pending_redrive.saturating_sub(items);
+        }
+        s.executions.running += 1;
         s.items.running += items;
     });
     if let Some(o) = &parent.engine.map_runs {
-        o.child_started(run, execution, input_text.as_str());
+        o.child_started(run, execution, input_text.as_str(), index);
     }
     let started = EventDetails::ExecutionStarted { input: input_text, role_arn: child.role_arn.clone() };
     let mut prev = 0;
@@ -437,14 +511,7 @@ async fn child_execution(
     run.with(|s| {
         s.executions.running = s.executions.running.saturating_sub(1);
         s.items.running = s.items.running.saturating_sub(items);
-        let bump = |c: &mut MapRunCounts, n: u64| match status {
-            ExecutionStatus::Succeeded => c.succeeded += n,
-            ExecutionStatus::Failed => c.failed += n,
-            ExecutionStatus::TimedOut => c.timed_out += n,
-            _ => c.aborted += n,
-        };
-        bump(&mut s.executions, 1);
-        bump(&mut s.items, items);
+        ended(s, status, items);
     });
     let outcome = Outcome {
         status,
@@ -468,6 +535,57 @@ async fn child_execution(
             Err(Interrupt::Fail(Failure::new(ErrorName::Runtime, "The child execution was stopped")))
         }
         r => r,
+    };
+    (r, record)
+}
+
+/// Counts a child that ended with `status` (its `items`).
+fn ended(s: &mut MapRunState, status: ExecutionStatus, items: u64) {
+    let bump = |c: &mut MapRunCounts, n: u64| match status {
+        ExecutionStatus::Succeeded => c.succeeded += n,
+        ExecutionStatus::Failed => c.failed += n,
+        ExecutionStatus::TimedOut => c.timed_out += n,
+        _ => c.aborted += n,
+    };
+    bump(&mut s.executions, 1);
+    bump(&mut s.items, items);
+}
+
+/// A child of a resumed or redriven map run whose result is kept (it finished, or succeeded before
+/// the redrive): counted and reported as it ended, nothing runs again.
+fn kept(
+    children: &Children,
+    names: &ChildNames,
+    p: &crate::maprun::PriorChild,
+    outcome: Outcome,
+    input: &JsonText,
+    items: u64,
+    keep: bool,
+) -> (Result<Value, Interrupt>, Option<crate::items::Record>) {
+    let r = match outcome.status {
+        ExecutionStatus::Succeeded => Ok(outcome.output.clone().unwrap_or(Value::Null)),
+        ExecutionStatus::Aborted => {
+            Err(Interrupt::Fail(Failure::new(ErrorName::Runtime, "The child execution was stopped")))
+        }
+        _ => Err(Interrupt::Fail(Failure {
+            name: outcome.error.as_deref().map(ErrorName::from),
+            cause: outcome.cause.clone(),
+        })),
+    };
+    children.run.with(|s| {
+        s.executions.pending = s.executions.pending.saturating_sub(1);
+        s.items.pending = s.items.pending.saturating_sub(items);
+        ended(s, outcome.status, items);
+    });
+    let record = match keep {
+        true => crate::items::Record::of(
+            Some(names),
+            input.as_str().to_owned(),
+            p.start_date,
+            outcome.stop_date,
+            &r,
+        ),
+        false => None,
     };
     (r, record)
 }
@@ -616,7 +734,8 @@ async fn iterate(
             pending.push(async move {
                 if let Some(c) = children {
                     let (r, record) =
-                        child_execution(exec, c, processor, item_input, &frozen, &signal, keep).await;
+                        child_execution(exec, c, processor, (index, item_input), &frozen, &signal, keep)
+                            .await;
                     return (index, r, 0, record);
                 }
                 let kept = keep.then(|| (item_input.to_string(), exec.now()));

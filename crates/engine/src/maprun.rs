@@ -63,6 +63,9 @@ pub struct MapRunCounts {
     pub total: u64,
     /// Those whose results were written (the ResultWriter's files, or the Map's output).
     pub results_written: u64,
+    /// Unsuccessful ones of a redriven map run that wait to be redriven (`pendingRedrive`; back to 0
+    /// when the map run ends, as AWS's "Redriving Map Runs" says).
+    pub pending_redrive: u64,
 }
 
 /// What a map run shows and what `UpdateMapRun` changes.
@@ -82,6 +85,10 @@ pub struct MapRunState {
     pub items: MapRunCounts,
     /// The child executions by status.
     pub executions: MapRunCounts,
+    /// How often its execution's redrives redrove it (`DescribeMapRun.redriveCount`).
+    pub redrive_count: u64,
+    /// When it was last redriven.
+    pub redrive_date: Option<DateTime<Utc>>,
 }
 
 /// One map run: its names, when it started, and its [`MapRunState`].
@@ -158,16 +165,57 @@ impl MapRun {
     }
 }
 
+/// A child execution a map run already had, handed to the engine again by whoever keeps them
+/// ([`MapRunObserver::prior_children`]): a resumed execution's map run keeps the children that had
+/// finished (their results are reused, nothing runs twice) and resumes the ones that ran; a redriven
+/// one keeps its succeeded children and redrives the others — a STANDARD child under its ARN from the
+/// state it failed in (its history goes on with `ExecutionRedriven`), an EXPRESS one started again
+/// from the first state (AWS, "Redriving Map Runs": "Child workflow execution redrive behavior").
+#[derive(Debug, Clone)]
+pub struct PriorChild {
+    /// The index of its item (or batch) in the map run.
+    pub index: usize,
+    /// Its ARN.
+    pub arn: String,
+    /// When it started.
+    pub start_date: DateTime<Utc>,
+    /// How it ended; `None` while it ran.
+    pub outcome: Option<crate::Outcome>,
+    /// Its recorded events (ids `1..=n`), when it is to run again (resumed or redriven); may be empty
+    /// for one whose result is kept.
+    pub events: Vec<crate::Event>,
+}
+
 /// Told of every map run and child execution the engine starts (e.g. a server, which lists and
 /// describes them). Called from the execution's task: keep it quick.
 pub trait MapRunObserver: Send + Sync + 'static {
     /// A map run started (its counts change as it runs; read them with [`MapRun::state`]).
     fn map_run_started(&self, run: &Arc<MapRun>);
 
-    /// A child execution of `run` starts with `input` (JSON text); its history and outcome are in
-    /// `child` as for any execution. Called before its first event.
-    fn child_started(&self, run: &Arc<MapRun>, child: crate::Execution, input: &str);
+    /// A child execution of `run` starts with `input` (JSON text) for the item (or batch) at `index`;
+    /// its history and outcome are in `child` as for any execution. Called before its first new event
+    /// (a resumed or redriven child has the ARN of a [`PriorChild`], its recorded events already in
+    /// its history).
+    fn child_started(&self, run: &Arc<MapRun>, child: crate::Execution, input: &str, index: usize);
+
+    /// The children the map run `map_run_arn` had, when a resumed or redriven execution runs it again
+    /// under its ARN (none: they all run again).
+    fn prior_children(&self, map_run_arn: &str) -> Vec<PriorChild> {
+        let _ = map_run_arn;
+        Vec::new()
+    }
 
     /// The map run ended (its state says how).
     fn map_run_ended(&self, run: &Arc<MapRun>);
+}
+
+/// The name of a map run's child from its ARN: `…:execution:MACHINE/LABEL:NAME`, or (EXPRESS)
+/// `…:express:MACHINE/LABEL:NAME:ID`.
+pub(crate) fn child_name(arn: &str) -> &str {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        [.., "express", _machine, name, _id] => name,
+        [.., name] => name,
+        [] => arn,
+    }
 }

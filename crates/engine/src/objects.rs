@@ -47,6 +47,17 @@ pub enum ObjectError {
         /// The bound.
         limit: u64,
     },
+    /// Another error the service answered, with its code and HTTP status (S3: e.g. `InvalidAccessKeyId`,
+    /// 403, for credentials it does not know).
+    #[error("{message}")]
+    Service {
+        /// The service's error code.
+        code: String,
+        /// The HTTP status it answered with.
+        status: u16,
+        /// Its message.
+        message: String,
+    },
     /// Anything else (I/O, a key that is not a valid path, …).
     #[error("{0}")]
     Other(String),
@@ -54,8 +65,9 @@ pub enum ObjectError {
 
 impl ObjectError {
     /// S3's error code for this failure (`NoSuchBucket`, `NoSuchKey`, …).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
+            ObjectError::Service { code, .. } => code,
             ObjectError::NoSuchBucket => "NoSuchBucket",
             ObjectError::NoSuchKey => "NoSuchKey",
             ObjectError::AccessDenied => "AccessDenied",

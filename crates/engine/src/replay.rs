@@ -48,7 +48,9 @@ use sfn_patterns::{
 };
 
 use crate::error::Interrupt;
+use crate::execution::{ExecutionStatus, Outcome};
 use crate::history::{Event, EventDetails, History};
+use crate::maprun::PriorChild;
 use crate::vars::Vars;
 
 /// Where an event belongs: a scope (the machine, a branch, an iteration) and its step within it.
@@ -173,6 +175,28 @@ pub(crate) fn outstanding_tokens(events: &[Event]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// An event a redriven execution does not keep: the end of what did not succeed.
+fn unsuccessful(d: &EventDetails) -> bool {
+    use EventDetails as E;
+    matches!(
+        d,
+        E::ExecutionFailed { .. }
+            | E::ExecutionAborted { .. }
+            | E::ExecutionTimedOut { .. }
+            | E::ExecutionRedriven { .. }
+            | E::MapRunFailed { .. }
+            | E::MapRunAborted
+            | E::MapIterationFailed { .. }
+            | E::MapIterationAborted { .. }
+            | E::ParallelStateFailed { .. }
+            | E::ParallelStateAborted { .. }
+            | E::MapStateFailed { .. }
+            | E::MapStateAborted { .. }
+            | E::TaskStateAborted
+            | E::WaitStateAborted { .. }
+    )
+}
+
 /// A final event (`ExecutionSucceeded`, …).
 pub(crate) fn is_final(d: &EventDetails) -> bool {
     matches!(
@@ -193,6 +217,12 @@ struct Keys {
 }
 
 impl Keys {
+    /// The key of an ordinary event that would follow `prev` (the next step of its scope).
+    fn key_of_peek(&self, prev: u64) -> Option<Key> {
+        let parent = self.nodes.get(&prev)?;
+        Some(Key { scope: parent.key.scope, step: parent.key.step + 1 })
+    }
+
     fn key_of(&mut self, prev: u64, details: &EventDetails) -> Option<Key> {
         if let Some(started) = closes(details) {
             // A scope of its own: other events may follow `…StateStarted` in its scope (a Distributed
@@ -233,6 +263,18 @@ pub(crate) struct Replay {
     /// Recorded events; event `id` is at `id - 1`.
     recorded: Vec<Event>,
     state: Mutex<State>,
+    /// A redriven execution's: what it redrives (see [`Replay::redrive`]).
+    redrive: Option<Redriven>,
+}
+
+/// What a redriven execution's replay knows besides the events it replays.
+struct Redriven {
+    /// How often the execution was redriven, this time included.
+    count: u64,
+    /// The unsuccessful events not replayed, by key (a redriven Distributed Map finds its map run here).
+    dropped: HashMap<Key, u64>,
+    /// The `ExecutionRedriven` event, which the first new event links to (taken then).
+    redriven_event: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Replay {
@@ -284,7 +326,141 @@ impl Replay {
         }
         // Branch ranks are counted again as the replay enters branches.
         keys.branches.clear();
-        Replay { recorded, state: Mutex::new(State { keys, pending }) }
+        Replay { recorded, state: Mutex::new(State { keys, pending }), redrive: None }
+    }
+
+    /// A redriven execution's replay (RedriveExecution): the machine runs again from the start, the
+    /// recorded events of what succeeded are replayed (their results reused, nothing called again) and
+    /// what did not succeed runs again, its events appended after `ExecutionRedriven` (event
+    /// `redriven_event`). AWS (API reference, RedriveExecution): "it continues the failed execution from
+    /// the unsuccessful step and uses the same input. Step Functions preserves the results and execution
+    /// history of the successful steps, and doesn't rerun these steps"; "For workflows that include an
+    /// Inline Map or Parallel state, RedriveExecution API action reschedules and redrives only the
+    /// iterations and branches that failed or aborted"; "Redriving Map Runs": a state is unsuccessful when
+    /// its `…Entered` event has no `…Exited`. So, in every scope (the machine, each branch, each
+    /// iteration), the last state entered and not exited is run again with what follows it in its scope;
+    /// its branches and iterations are judged the same way (a succeeded one is replayed, a failed or
+    /// aborted one redriven from its own unsuccessful state); an iteration that did not succeed starts
+    /// again with a new `MapIterationStarted`; the execution's end and every failed or aborted closing
+    /// event go. Later events win a key: a history redriven before is judged by its latest run.
+    pub(crate) fn redrive(recorded: Vec<Event>, count: u64, redriven_event: u64) -> Replay {
+        let mut keys = Keys::default();
+        let mut pending: HashMap<Key, u64> = HashMap::with_capacity(recorded.len());
+        // The scope a closing event opens → the key of the `…StateStarted` it closes: its scope goes on
+        // (the state's exit, the states after it) in the scope of that state.
+        let mut closing: HashMap<u64, Key> = HashMap::new();
+        for e in &recorded {
+            if let Some(key) = keys.key_of(e.after.unwrap_or(e.previous_event_id), &e.details) {
+                if let Some(started) = closes(&e.details).and_then(|id| keys.nodes.get(&id)) {
+                    closing.insert(key.scope, started.key);
+                }
+                keys.nodes.insert(e.id, Node { key, fork: fork_of(&e.details) });
+                pending.insert(key, e.id);
+            }
+        }
+        keys.branches.clear();
+        // Where an event sits in the scope of its state: a closing scope is the state's own scope after
+        // its `…StateStarted`.
+        let home = |mut key: Key| {
+            let mut hops = 0;
+            while let Some(started) = closing.get(&key.scope) {
+                key = Key {
+                    scope: started.scope,
+                    step: started.step.saturating_add(1).saturating_add(key.step),
+                };
+                hops += 1;
+                if hops > 10_000 {
+                    break;
+                }
+            }
+            key
+        };
+        let event =
+            |id: u64| usize::try_from(id).ok().and_then(|i| i.checked_sub(1)).and_then(|i| recorded.get(i));
+        // Per scope, its events by step.
+        let mut scopes: HashMap<u64, Vec<(u64, Key, u64)>> = HashMap::new();
+        for (&key, &id) in &pending {
+            let h = home(key);
+            scopes.entry(h.scope).or_default().push((h.step, key, id));
+        }
+        let mut gone: Vec<Key> = Vec::new();
+        for list in scopes.values_mut() {
+            list.sort_unstable_by_key(|(step, _, id)| (*step, *id));
+            let details = |id: u64| event(id).map(|e| &e.details);
+            // The last state entered in this scope, and whether it exited.
+            let last_entered = list.iter().rev().find_map(|(step, _, id)| match details(*id) {
+                Some(EventDetails::StateEntered { name, .. }) => Some((*step, name.clone())),
+                _ => None,
+            });
+            if let Some((from, name)) = last_entered {
+                let exited = list.iter().any(|(step, _, id)| {
+                    *step > from
+                        && matches!(details(*id), Some(EventDetails::StateExited { name: n, .. }) if *n == name)
+                });
+                if !exited {
+                    gone.extend(list.iter().filter(|(step, _, _)| *step >= from).map(|(_, k, _)| *k));
+                }
+            }
+            // An iteration that did not succeed starts again.
+            let iteration_ok = list
+                .iter()
+                .any(|(_, _, id)| matches!(details(*id), Some(EventDetails::MapIterationSucceeded { .. })));
+            if !iteration_ok {
+                gone.extend(
+                    list.iter()
+                        .filter(|(_, _, id)| {
+                            matches!(details(*id), Some(EventDetails::MapIterationStarted { .. }))
+                        })
+                        .map(|(_, k, _)| *k),
+                );
+            }
+            gone.extend(
+                list.iter().filter(|(_, _, id)| details(*id).is_some_and(unsuccessful)).map(|(_, k, _)| *k),
+            );
+        }
+        let mut dropped = HashMap::with_capacity(gone.len());
+        for k in gone {
+            if let Some(id) = pending.remove(&k) {
+                dropped.insert(k, id);
+            }
+        }
+        Replay {
+            recorded,
+            state: Mutex::new(State { keys, pending }),
+            redrive: Some(Redriven { count, dropped, redriven_event: Mutex::new(Some(redriven_event)) }),
+        }
+    }
+
+    /// A redriven execution's replay (not a resumed one's).
+    pub(crate) fn is_redrive(&self) -> bool {
+        self.redrive.is_some()
+    }
+
+    /// How often the execution was redriven (0 for a resumed one).
+    pub(crate) fn redrive_count(&self) -> u64 {
+        self.redrive.as_ref().map_or(0, |r| r.count)
+    }
+
+    /// The `ExecutionRedriven` event the first new event of a redriven execution links to (once).
+    pub(crate) fn take_redriven_event(&self) -> Option<u64> {
+        let r = self.redrive.as_ref()?;
+        r.redriven_event.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// In a redriven execution, the map run a Distributed Map whose `MapStateStarted` is `prev` ran
+    /// unsuccessfully before (its recorded `MapRunStarted` or `MapRunRedriven`), with how often it was
+    /// redriven so far: the Map redrives it.
+    pub(crate) fn redriven_map_run(&self, prev: u64) -> Option<(String, u64)> {
+        let r = self.redrive.as_ref()?;
+        let key = self.lock().keys.key_of_peek(prev)?;
+        let id = *r.dropped.get(&key)?;
+        match &self.recorded(id)?.details {
+            EventDetails::MapRunStarted { map_run_arn } => Some((map_run_arn.clone(), 0)),
+            EventDetails::MapRunRedriven { map_run_arn, redrive_count } => {
+                Some((map_run_arn.clone(), *redrive_count))
+            }
+            _ => None,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -323,7 +499,9 @@ impl Replay {
     ) -> Result<u64, Interrupt> {
         let key = {
             let mut st = self.lock();
-            if st.pending.is_empty() {
+            // A redriven execution keeps placing its new events: a Distributed Map finds the map run it
+            // redrives by its place.
+            if st.pending.is_empty() && self.redrive.is_none() {
                 // Everything on record is replayed: from here on, a fresh execution.
                 drop(st);
                 return append(prev, details);
@@ -533,6 +711,83 @@ pub(crate) async fn task(
                 _ => parameters,
             };
             Invocation { integration, ctx, parameters, callback, timeouts, abort, observer }.run().await
+        }
+    }
+}
+
+/// Why a map run runs again under its ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prior {
+    /// Its execution was resumed after a restart: finished children keep their results.
+    Resume,
+    /// Its execution was redriven: succeeded children keep their results, the others are redriven.
+    Redrive,
+}
+
+/// What to do with a child a map run had before.
+pub(crate) enum Plan {
+    /// Keep how it ended: it does not run again.
+    Keep(Outcome),
+    /// Run it again under its ARN: replaying its recorded events (resumed, or a redriven STANDARD
+    /// child), or from its first state (a redriven EXPRESS child: AWS starts it again with
+    /// StartExecution).
+    Again(Option<Replay>),
+}
+
+/// The children a resumed or redriven map run had, by index, taken as their items come up.
+#[derive(Default)]
+pub(crate) struct PriorChildren {
+    mode: Option<Prior>,
+    by_index: Mutex<HashMap<usize, PriorChild>>,
+    to_redrive: u64,
+}
+
+impl PriorChildren {
+    pub(crate) fn new(mode: Prior, children: Vec<PriorChild>) -> PriorChildren {
+        let succeeded =
+            |c: &PriorChild| c.outcome.as_ref().is_some_and(|o| o.status == ExecutionStatus::Succeeded);
+        let to_redrive = match mode {
+            Prior::Redrive => children.iter().filter(|c| !succeeded(c)).count() as u64,
+            Prior::Resume => 0,
+        };
+        let by_index = children.into_iter().map(|c| (c.index, c)).collect();
+        PriorChildren { mode: Some(mode), by_index: Mutex::new(by_index), to_redrive }
+    }
+
+    /// The child that ran item `index` before, if any.
+    pub(crate) fn take(&self, index: usize) -> Option<PriorChild> {
+        self.by_index.lock().unwrap_or_else(|e| e.into_inner()).remove(&index)
+    }
+
+    /// The map run is redriven.
+    pub(crate) fn is_redrive(&self) -> bool {
+        self.mode == Some(Prior::Redrive)
+    }
+
+    /// How many of its children a redriven map run redrives.
+    pub(crate) fn to_redrive(&self) -> u64 {
+        self.to_redrive
+    }
+
+    /// What to do with `p` (a child of an EXPRESS map run when `express`).
+    pub(crate) fn plan(&self, p: &PriorChild, express: bool) -> Plan {
+        match (self.mode, &p.outcome) {
+            (Some(Prior::Resume) | None, Some(o)) => Plan::Keep(o.clone()),
+            (Some(Prior::Resume) | None, None) if p.events.is_empty() => Plan::Again(None),
+            (Some(Prior::Resume) | None, None) => Plan::Again(Some(Replay::new(p.events.clone()))),
+            (Some(Prior::Redrive), Some(o)) if o.status == ExecutionStatus::Succeeded => {
+                Plan::Keep(o.clone())
+            }
+            (Some(Prior::Redrive), _) if express || p.events.is_empty() => Plan::Again(None),
+            (Some(Prior::Redrive), _) => {
+                let before = p
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e.details, EventDetails::ExecutionRedriven { .. }))
+                    .count();
+                let last = p.events.len() as u64;
+                Plan::Again(Some(Replay::redrive(p.events.clone(), before as u64 + 1, last + 1)))
+            }
         }
     }
 }

@@ -56,6 +56,9 @@ pub(crate) struct Needs {
     pub(crate) other: Vec<(String, String)>,
     /// Map states in DISTRIBUTED mode.
     pub(crate) distributed_maps: Vec<String>,
+    /// Their map runs' labels (the Map's `Label`, else its state name), as their child executions are
+    /// named (`execution:MACHINE/LABEL:ID`), in the same order.
+    pub(crate) map_run_labels: Vec<String>,
     /// What Distributed Maps read from and write to S3 (`ItemReader`, `ResultWriter`).
     pub(crate) s3: Vec<S3Access>,
 }
@@ -226,6 +229,7 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
             StateKind::Map(m) => {
                 if m.mode == ProcessorMode::Distributed {
                     out.distributed_maps.push(path.clone());
+                    out.map_run_labels.push(m.label.clone().unwrap_or_else(|| s.name.clone()));
                 }
                 if let Some(r) = &m.reader {
                     let p = r.parameters.as_ref();

@@ -278,6 +278,7 @@ enum Kind {
     S3Write,
     MapRunStart,
     MapRunTrack,
+    MapRunRedrive,
 }
 
 impl Kind {
@@ -301,6 +302,7 @@ impl Kind {
             }
             Kind::MapRunStart => &["states:StartExecution"],
             Kind::MapRunTrack => &["states:DescribeExecution", "states:StopExecution"],
+            Kind::MapRunRedrive => &["states:RedriveExecution"],
         }
     }
 
@@ -320,6 +322,7 @@ impl Kind {
             Kind::S3Write => "WriteDistributedMapResults",
             Kind::MapRunStart => "StartMapRunChildExecutions",
             Kind::MapRunTrack => "DescribeAndStopMapRunChildExecutions",
+            Kind::MapRunRedrive => "RedriveMapRunChildExecutions",
         }
     }
 
@@ -393,6 +396,10 @@ impl Kind {
                 "a Distributed Map's map run follows its child executions (execution:NAME/LABEL:ID) with \
                  states:DescribeExecution and stops them with states:StopExecution when it fails or is stopped"
             }
+            Kind::MapRunRedrive => {
+                "a redriven execution redrives its Distributed Map's map run: the unsuccessful STANDARD child \
+                 executions (execution:NAME/LABEL:ID) are redriven with states:RedriveExecution"
+            }
         }
     }
 
@@ -437,6 +444,10 @@ impl Kind {
             Kind::MapRunStart | Kind::MapRunTrack => {
                 "Step Functions Developer Guide, \"IAM policies for using Distributed Map states\" (example of IAM \
                  policy for running a Distributed Map state)"
+            }
+            Kind::MapRunRedrive => {
+                "Step Functions Developer Guide, \"Redriving Map Runs\" (IAM permission to redrive a Map Run: \
+                 states:RedriveExecution on execution:NAME/LABEL:*)"
             }
         }
     }
@@ -913,8 +924,14 @@ fn s3_grants(a: &crate::needs::S3Access, grants: &mut Vec<Grant>) {
 fn map_run_grants(needs: &Needs, o: &Options, grants: &mut Vec<Grant>) {
     let Some(name) = &o.state_machine else { return };
     let prefix = format!("arn:{}:states:{}:{}:", o.partition, o.region, o.account);
-    for state in &needs.distributed_maps {
+    for (state, label) in needs.distributed_maps.iter().zip(&needs.map_run_labels) {
         let need = || Need { state: state.clone(), reason: "distributed Map".to_owned() };
+        grants.push(Grant {
+            kind: Kind::MapRunRedrive,
+            resource: format!("{prefix}execution:{name}/{label}:*"),
+            conditions: Vec::new(),
+            need: need(),
+        });
         grants.push(Grant {
             kind: Kind::MapRunStart,
             resource: format!("{prefix}stateMachine:{name}"),

@@ -78,6 +78,13 @@ where
         Some("NoSuchBucket") => ObjectError::NoSuchBucket,
         Some("NoSuchKey") => ObjectError::NoSuchKey,
         Some("AccessDenied") => ObjectError::AccessDenied,
+        // Any other answer of S3 keeps its code, status and message (the cause names them as the SDK
+        // does): e.g. `InvalidAccessKeyId` (403) for credentials S3 does not know.
+        Some(code) if e.raw_response().is_some() => ObjectError::Service {
+            code: code.to_owned(),
+            status: e.raw_response().map_or(500, |r| r.status().as_u16()),
+            message: e.message().unwrap_or(code).to_owned(),
+        },
         _ => ObjectError::Other(DisplayErrorContext(&e).to_string()),
     }
 }

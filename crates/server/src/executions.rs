@@ -43,28 +43,6 @@ fn not_redrivable(message: impl std::fmt::Display) -> ApiError {
     ApiError::client("ExecutionNotRedrivable", message.to_string())
 }
 
-/// The top-level state an execution ended in — the last one of `top` entered and not exited — and the
-/// input it was entered with.
-fn redriven_state(events: &[Value], top: &[&str]) -> Option<(String, String)> {
-    let mut open: Option<(String, String)> = None;
-    for e in events {
-        let kind = e["type"].as_str().unwrap_or_default();
-        let details = &e["stateEnteredEventDetails"];
-        if kind.ends_with("StateEntered")
-            && let Some(name) = details["name"].as_str().filter(|n| top.contains(n))
-        {
-            open = Some((name.to_owned(), details["input"].as_str().unwrap_or("{}").to_owned()));
-        } else if kind.ends_with("StateExited")
-            && open
-                .as_ref()
-                .is_some_and(|(n, _)| e["stateExitedEventDetails"]["name"].as_str() == Some(n.as_str()))
-        {
-            open = None;
-        }
-    }
-    open
-}
-
 fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
     ApiError::client("InvalidExecutionInput", format!("Invalid State Machine Execution Input: '{detail}'"))
 }
@@ -159,13 +137,28 @@ impl Service {
     }
 
     pub(crate) async fn start_execution(&self, body: &Value) -> Result<Value, ApiError> {
+        self.start_execution_with(body).await.map(|(v, _)| v)
+    }
+
+    /// StartExecution, and the execution of an EXPRESS machine (which the registry does not keep) for
+    /// the caller that waits for it (a parent's `states:startExecution.sync`).
+    pub(crate) async fn start_execution_with(
+        &self,
+        body: &Value,
+    ) -> Result<(Value, Option<Arc<sfn_engine::Execution>>), ApiError> {
         let s = self.check_start(body)?;
         let prepared = Self::prepared(&s.version)?;
         if s.version.express() {
             // EXPRESS executions are not recorded: no Describe, no history (AWS sends them to CloudWatch Logs).
-            let execution = self.launch(prepared, &s, self.express_arn(&s));
-            return Ok(json!({"executionArn": execution.arn, "startDate": date(execution.start_date)}));
+            let execution = Arc::new(self.launch(prepared, &s, self.express_arn(&s)));
+            let out = json!({"executionArn": execution.arn, "startDate": date(execution.start_date)});
+            return Ok((out, Some(execution)));
         }
+        self.start_standard(&s).await.map(|v| (v, None))
+    }
+
+    async fn start_standard(&self, s: &Start) -> Result<Value, ApiError> {
+        let prepared = Self::prepared(&s.version)?;
         let machine = &s.version.record.machine;
         let exec_arn = arn::execution_arn(&self.region, &self.account, machine, &s.name);
         let (entry, fresh) = {
@@ -183,7 +176,7 @@ impl Service {
                     ));
                 }
                 None => {
-                    let execution = Arc::new(self.launch(prepared, &s, exec_arn.clone()));
+                    let execution = Arc::new(self.launch(prepared, s, exec_arn.clone()));
                     // One line per finished execution at info (`sfn serve -v`).
                     let watched = execution.clone();
                     tokio::spawn(async move {
@@ -208,6 +201,7 @@ impl Service {
                         alias_arn: s.alias_arn.clone(),
                         redrive: Mutex::default(),
                         map_run_arn: None,
+                        map_index: None,
                         map_runs: Mutex::default(),
                     });
                     reg.executions.insert(exec_arn.clone(), entry.clone());
@@ -406,13 +400,8 @@ impl Service {
 
     /// Every event of an execution in GetExecutionHistory's shape.
     async fn events(&self, e: &ExecEntry) -> Result<Vec<Value>, ApiError> {
-        {
-            // The redrive lock first (as RedriveExecution takes it): the run and its prior history match.
-            let redrive = e.redrive.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(execution) = e.live() {
-                let events = execution.history().events().iter().map(sfn_engine::Event::to_json).collect();
-                return Ok(redrive.stitch(events));
-            }
+        if let Some(execution) = e.live() {
+            return Ok(execution.history().events().iter().map(sfn_engine::Event::to_json).collect());
         }
         let Some(journal) = self.journal.clone() else { return Ok(Vec::new()) };
         let arn = e.arn.clone();
@@ -511,16 +500,19 @@ impl Service {
         Ok(json!({"stopDate": date(now)}))
     }
 
-    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution goes on from the top-level state it
-    /// ended in, with the input that state was entered with; the states before it are not run again
-    /// (API reference, RedriveExecution: "it continues the failed execution from the unsuccessful step
-    /// and uses the same input. Step Functions preserves the results and execution history of the
-    /// successful steps"). Its history keeps every event and goes on with `ExecutionRedriven`
-    /// (`executionRedrivenEventDetails.redriveCount`) and the redriven state's events; its ARN, name
-    /// and start date stay. A Parallel or Map state it ended in runs again whole (AWS reruns only
-    /// its failed branches or iterations); variables assigned before the redriven state are not kept.
-    /// With a journal the stitched history is journaled as it is served; a redriven execution that was
-    /// running when the server stopped is not resumed (it stays RUNNING until StopExecution).
+    /// RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution goes on under its ARN (name, start date
+    /// and input stay) from what did not succeed (API reference, RedriveExecution: "it continues the
+    /// failed execution from the unsuccessful step and uses the same input. Step Functions preserves the
+    /// results and execution history of the successful steps"; "For workflows that include an Inline
+    /// Map or Parallel state, RedriveExecution API action reschedules and redrives only the iterations
+    /// and branches that failed or aborted"): the engine replays its history ([`Engine::redrive`]), which
+    /// goes on with `ExecutionRedriven` (`executionRedrivenEventDetails.redriveCount`) and the events of
+    /// what runs again. A Distributed Map redrives its map run (`MapRunRedriven`): its succeeded children
+    /// keep their results, the others are redriven ("Redriving Map Runs"). With a journal the history is
+    /// journaled as it is served; a redriven execution that was running when the server stopped is not
+    /// resumed (it stays RUNNING until StopExecution).
+    ///
+    /// [`Engine::redrive`]: sfn_engine::Engine::redrive
     pub(crate) async fn redrive_execution(&self, body: &Value) -> Result<Value, ApiError> {
         let i = Input::new(body);
         let arn = i.str_len("executionArn", 1, 2048)?;
@@ -554,57 +546,78 @@ impl Service {
                 "Execution ended more than {REDRIVE_DAYS} days ago and cannot be redriven: '{arn}'"
             )));
         }
-        let events = self.events(&e).await?;
+        let prepared = Self::prepared(&e.version)?;
+        let events = self.recorded(&e).await?;
+        self.prior_children_of(&e).await?;
         let record = &e.version.record;
-        let definition: Value = serde_json::from_str(&record.definition).unwrap_or_default();
-        let top: Vec<&str> = definition["States"]
-            .as_object()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        let (state, input) = match redriven_state(&events, &top) {
-            Some(found) => found,
-            None => (definition["StartAt"].as_str().unwrap_or_default().to_owned(), e.input.clone()),
-        };
-        let prepared = crate::service::prepare_from(&self.engine, record, &state).map_err(|why| {
-            ApiError::client("ValidationException", format!("This state machine cannot run locally: {why}"))
-        })?;
-        let input_value: Value = serde_json::from_str(&input).unwrap_or_else(|_| json!({}));
-        let request = StartRequest {
+        let input: Value = serde_json::from_str(&e.input).unwrap_or_else(|_| json!({}));
+        let request = sfn_engine::ResumeRequest {
+            execution_arn: e.arn.clone(),
             execution_name: e.name.clone(),
-            input: input_value,
+            input,
             role_arn: Some(record.role_arn.clone()),
-            input_text: Some(input),
+            start_time: e.start_date,
+            events,
         };
         {
             let mut r = e.redrive.lock().unwrap_or_else(|p| p.into_inner());
-            let last = events.len() as u64;
             let count = r.count.saturating_add(1);
-            let redriven = json!({
-                "timestamp": date(now),
-                "type": "ExecutionRedriven",
-                "id": last + 1,
-                "previousEventId": last,
-                "executionRedrivenEventDetails": {"redriveCount": count},
-            });
-            // Journaled before the run starts: its events follow the ExecutionRedriven, and its end
-            // (applied to the record) comes after the record is RUNNING again.
+            // Journaled before the run starts: its events (the `ExecutionRedriven` first) follow, and its
+            // end (applied to the record) comes after the record is RUNNING again.
             if let Some(j) = &self.journal {
-                j.redrive(&e.arn, last);
-                j.put_raw_event(&e.arn, last + 1, &redriven);
                 j.put_execution(&e.record_at(count, Some(now)));
             }
-            let execution = Arc::new(self.engine.start_with_arn(&prepared, request, e.arn.clone()));
+            let execution = Arc::new(self.engine.redrive(prepared, request, count));
             r.count = count;
             r.date = Some(now);
-            r.prior = events;
-            r.prior.push(redriven);
-            r.offset = last;
-            // Swapped under the redrive lock: a history read sees the old run unstitched or the new one
-            // stitched, never a mix.
             *e.run.lock().unwrap_or_else(|p| p.into_inner()) = Run::Live { execution, ended: None };
         }
         self.durable().await?;
         Ok(json!({"redriveDate": date(now)}))
+    }
+
+    /// The recorded events of an execution as the engine replays them.
+    async fn recorded(&self, e: &ExecEntry) -> Result<Vec<sfn_engine::Event>, ApiError> {
+        if let Some(execution) = e.live() {
+            return Ok(execution.history().events());
+        }
+        let Some(journal) = self.journal.clone() else { return Ok(Vec::new()) };
+        let arn = e.arn.clone();
+        tokio::task::spawn_blocking(move || journal.recorded(&arn))
+            .await
+            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))?
+            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))
+    }
+
+    /// Hands the engine the children of `e`'s map runs before it is redriven: a redriven map run keeps
+    /// its succeeded children and redrives the others from their recorded events (a map run that
+    /// succeeded runs again keeping them all).
+    async fn prior_children_of(&self, e: &ExecEntry) -> Result<(), ApiError> {
+        let runs = e.map_runs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for run in runs {
+            let children: Vec<Arc<ExecEntry>> =
+                self.read().by_map_run.get(&run.arn).cloned().unwrap_or_default();
+            let mut prior = Vec::with_capacity(children.len());
+            for c in children {
+                let Some(index) = c.map_index else { continue };
+                let outcome = c.ended().map(|x| x.to_outcome());
+                let succeeded =
+                    outcome.as_ref().is_some_and(|o| o.status == sfn_engine::ExecutionStatus::Succeeded);
+                let events = match succeeded || run.express {
+                    true => Vec::new(),
+                    false => self.recorded(&c).await?,
+                };
+                prior.push(sfn_engine::PriorChild {
+                    index,
+                    arn: c.arn.clone(),
+                    start_date: c.start_date,
+                    outcome,
+                    events,
+                });
+            }
+            self.priors.put(&run.arn, prior);
+        }
+        Ok(())
     }
 
     pub(crate) fn describe_state_machine_for_execution(&self, body: &Value) -> Result<Value, ApiError> {

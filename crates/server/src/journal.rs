@@ -151,7 +151,8 @@ pub(crate) struct ExecutionRecord {
     /// Started on an alias: its ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) alias_arn: Option<String>,
-    /// How often it was redriven (its history then holds every run, stitched).
+    /// How often it was redriven (its history holds every run, each redrive's events after its
+    /// `ExecutionRedriven`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub(crate) redrive_count: u64,
     /// When it was last redriven (epoch milliseconds).
@@ -160,6 +161,10 @@ pub(crate) struct ExecutionRecord {
     /// A child execution of a map run: the map run's ARN (`machine`/`version` are its parent's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) map_run_arn: Option<String>,
+    /// A map run's child: the index of its item (or batch), by which a resumed or redriven map run
+    /// finds it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) map_index: Option<u64>,
     /// The map runs its Distributed Maps started, as they stood when last journaled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) map_runs: Vec<MapRunRecord>,
@@ -181,6 +186,11 @@ pub(crate) struct MapRunRecord {
     /// pending, running, succeeded, failed, timedOut, aborted, total, resultsWritten.
     pub(crate) items: [u64; 8],
     pub(crate) executions: [u64; 8],
+    /// How often it was redriven (with its execution), and when last (epoch milliseconds).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) redrive_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) redrive_ms: Option<i64>,
 }
 
 impl ExecutionRecord {
@@ -283,10 +293,6 @@ enum Op {
     /// Commit what is queued (trying for at most [`CLOSE_RETRY`]), then stop the writer (it releases the
     /// database file).
     Close(oneshot::Sender<()>),
-    /// The execution was redriven: the sink's events of its new run (ids from 1) are journaled after the
-    /// `offset` events of its history so far (its `ExecutionStarted`, id 1, is the `ExecutionRedriven`
-    /// the server journals at `offset + 1`).
-    Redrive(Arc<str>, u64),
 }
 
 /// The database handle shared by the writer and the readers; the writer swaps it when it reopens the file.
@@ -491,12 +497,6 @@ impl Journal {
         self.put(Table::Executions, &e.arn, e);
     }
 
-    /// Journals the events of `arn`'s redriven run after the `offset` it already has (see [`Op::Redrive`]);
-    /// call it before the run starts.
-    pub(crate) fn redrive(&self, arn: &str, offset: u64) {
-        self.send(Op::Redrive(Arc::from(arn), offset));
-    }
-
     /// Appends an event the server itself produced (in GetExecutionHistory's shape).
     pub(crate) fn put_raw_event(&self, arn: &str, id: u64, event: &Value) {
         self.send(Op::Write(Write::event(Arc::from(arn), id, event.clone())));
@@ -626,8 +626,6 @@ struct Writer {
     /// Set by [`Op::Close`] (or when every sender is gone): when to stop trying.
     closing: Option<Instant>,
     closed: Vec<oneshot::Sender<()>>,
-    /// Redriven executions: how far their new run's event ids are shifted.
-    redriven: std::collections::HashMap<Arc<str>, u64>,
 }
 
 impl Writer {
@@ -642,32 +640,15 @@ impl Writer {
             failing: None,
             closing: None,
             closed: Vec::new(),
-            redriven: std::collections::HashMap::new(),
         }
     }
 
     fn take(&mut self, op: Op) {
         match op {
             Op::Write(w) => self.pending.push(w),
-            Op::Event(arn, event) => match self.redriven.get(&arn).copied() {
-                None => {
-                    let id = event.id;
-                    self.pending.push(Write::event(arn, id, event.to_stored_json()));
-                }
-                // A redriven run's ExecutionStarted is not journaled: the ExecutionRedriven stands for it.
-                Some(_) if event.id == 1 => {}
-                Some(offset) => {
-                    let mut v = event.to_stored_json();
-                    for key in ["id", "previousEventId"] {
-                        if let Some(n) = v[key].as_u64() {
-                            v[key] = serde_json::json!(n.max(1) + offset);
-                        }
-                    }
-                    self.pending.push(Write::event(arn, event.id + offset, v));
-                }
-            },
-            Op::Redrive(arn, offset) => {
-                self.redriven.insert(arn, offset);
+            Op::Event(arn, event) => {
+                let id = event.id;
+                self.pending.push(Write::event(arn, id, event.to_stored_json()));
             }
             Op::Barrier(b) => match &self.failing {
                 // Commits are failing: the caller learns it now rather than after the next back-off.

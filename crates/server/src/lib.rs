@@ -171,7 +171,8 @@ impl Server {
     pub fn open(builder: EngineBuilder, options: ServerOptions) -> Result<Server, ServerError> {
         let children = Arc::new(nested::ServerExecutions::default());
         let activities = Arc::new(service::Activities::default());
-        let map_runs = Arc::new(maprun::ServerMapRuns::default());
+        let priors = Arc::new(service::PriorChildren::default());
+        let map_runs = Arc::new(maprun::ServerMapRuns::new(priors.clone()));
         let builder = builder
             .integration(Arc::new(sfn_patterns::StatesIntegration::new(children.clone())))
             .activities(activities.clone())
@@ -183,7 +184,8 @@ impl Server {
             }
             None => (builder.build(), None, journal::Snapshot::default()),
         };
-        let service = Arc::new(service::Service::new(engine, journal, snapshot, options.mocks, activities));
+        let service =
+            Arc::new(service::Service::new(engine, journal, snapshot, options.mocks, activities, priors));
         children.bind(&service);
         map_runs.bind(&service);
         Ok(Server { service, hosts: Arc::new(options.hosts), logs: Arc::default() })

@@ -9,18 +9,19 @@
 use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{Map, Value, json};
-use sfn_engine::{Execution, MapRun, MapRunCounts, MapRunObserver};
+use sfn_engine::{Execution, MapRun, MapRunCounts, MapRunObserver, PriorChild};
 
 use crate::error::ApiError;
 use crate::protocol::{Input, date};
-use crate::service::{ExecEntry, Run, Service, child_names, not_found, token};
+use crate::service::{ExecEntry, PriorChildren, Run, Service, child_names, not_found, token};
 
 /// The map runs' observer, bound to the service once it exists (the engine that runs them is built
 /// first). What happens before (executions resumed while the server opens run their map runs again at
 /// once) is kept and handed to the service when it is bound, in order.
-#[derive(Default)]
 pub(crate) struct ServerMapRuns {
     state: Mutex<Binding>,
+    /// The children of map runs that run again, as the service leaves them.
+    priors: Arc<PriorChildren>,
 }
 
 #[derive(Default)]
@@ -32,7 +33,7 @@ struct Binding {
 /// An observer call made before the service was bound.
 enum Early {
     Started(Arc<MapRun>),
-    Child(Arc<MapRun>, Execution, String),
+    Child(Arc<MapRun>, Execution, String, usize),
     Ended(Arc<MapRun>),
 }
 
@@ -43,6 +44,10 @@ impl std::fmt::Debug for ServerMapRuns {
 }
 
 impl ServerMapRuns {
+    pub(crate) fn new(priors: Arc<PriorChildren>) -> ServerMapRuns {
+        ServerMapRuns { state: Mutex::default(), priors }
+    }
+
     /// Binds the service (the first call wins) and hands it what happened before.
     pub(crate) fn bind(&self, service: &Arc<Service>) {
         let mut st = self.lock();
@@ -79,8 +84,12 @@ impl MapRunObserver for ServerMapRuns {
         self.observe(Early::Started(run.clone()));
     }
 
-    fn child_started(&self, run: &Arc<MapRun>, child: Execution, input: &str) {
-        self.observe(Early::Child(run.clone(), child, input.to_owned()));
+    fn child_started(&self, run: &Arc<MapRun>, child: Execution, input: &str, index: usize) {
+        self.observe(Early::Child(run.clone(), child, input.to_owned(), index));
+    }
+
+    fn prior_children(&self, map_run_arn: &str) -> Vec<PriorChild> {
+        self.priors.take(map_run_arn)
     }
 
     fn map_run_ended(&self, run: &Arc<MapRun>) {
@@ -88,11 +97,15 @@ impl MapRunObserver for ServerMapRuns {
     }
 }
 
-/// `MapRunItemCounts` / `MapRunExecutionCounts` (the members of the AWS-validated recording).
+/// `MapRunItemCounts` / `MapRunExecutionCounts` (the members of the AWS-validated recording, and the
+/// redrive counts AWS's API reference adds: `failuresNotRedrivable` — none here, a child is redrivable
+/// while its parent is — and `pendingRedrive`).
 fn counts_json(c: &MapRunCounts) -> Value {
     json!({
         "aborted": c.aborted,
         "failed": c.failed,
+        "failuresNotRedrivable": 0,
+        "pendingRedrive": c.pending_redrive,
         "pending": c.pending,
         "resultsWritten": c.results_written,
         "running": c.running,
@@ -106,7 +119,7 @@ impl Service {
     fn observed(&self, e: Early) {
         match e {
             Early::Started(run) => self.map_run_started(&run),
-            Early::Child(run, child, input) => self.map_run_child(&run, child, &input),
+            Early::Child(run, child, input, index) => self.map_run_child(&run, child, &input, index),
             Early::Ended(run) => self.journal_parent(&run.execution_arn),
         }
     }
@@ -136,7 +149,31 @@ impl Service {
         }
     }
 
-    fn map_run_child(&self, run: &Arc<MapRun>, child: Execution, input: &str) {
+    fn map_run_child(&self, run: &Arc<MapRun>, child: Execution, input: &str, index: usize) {
+        let existing = self.read().executions.get(&child.arn).cloned();
+        if let Some(entry) = existing {
+            // A resumed or redriven map run runs a child again under its ARN: its history (the recorded
+            // events, then an `ExecutionRedriven` when redriven) is the engine's from now on.
+            let redrives = child
+                .history()
+                .events()
+                .iter()
+                .filter(|e| matches!(e.details, sfn_engine::EventDetails::ExecutionRedriven { .. }))
+                .count() as u64;
+            {
+                let mut r = entry.redrive.lock().unwrap_or_else(|e| e.into_inner());
+                if redrives > r.count {
+                    r.count = redrives;
+                    r.date = Some(self.engine.clock().now());
+                }
+            }
+            *entry.run.lock().unwrap_or_else(|e| e.into_inner()) =
+                Run::Live { execution: Arc::new(child), ended: None };
+            if let Some(j) = &self.journal {
+                j.put_execution(&entry.record());
+            }
+            return;
+        }
         let entry = {
             let mut reg = self.write();
             let Some(parent) = reg.executions.get(&run.execution_arn).cloned() else { return };
@@ -157,6 +194,7 @@ impl Service {
                 alias_arn: None,
                 redrive: Mutex::default(),
                 map_run_arn: Some(run.arn.clone()),
+                map_index: Some(index),
                 map_runs: Mutex::default(),
             });
             reg.executions.insert(entry.arn.clone(), entry.clone());
@@ -186,6 +224,12 @@ impl Service {
         out.insert("itemCounts".into(), counts_json(&s.items));
         out.insert("mapRunArn".into(), json!(run.arn));
         out.insert("maxConcurrency".into(), json!(s.max_concurrency));
+        // API reference, DescribeMapRun: "If you've redriven a Map Run, this API action also returns
+        // information about the redrives of that Map Run".
+        out.insert("redriveCount".into(), json!(s.redrive_count));
+        if let Some(d) = s.redrive_date {
+            out.insert("redriveDate".into(), date(d));
+        }
         out.insert("startDate".into(), date(run.start_date));
         out.insert("status".into(), json!(s.status.as_str()));
         if let Some(d) = s.stop_date {
@@ -300,10 +344,13 @@ impl Service {
                 "startDate": date(e.start_date),
                 "mapRunArn": map_run_arn,
                 "itemCount": item_count,
-                "redriveCount": 0,
+                "redriveCount": e.redrive_counts().0,
             });
             if let (Some(x), Some(o)) = (&ended, item.as_object_mut()) {
                 o.insert("stopDate".into(), date(x.stop_date));
+            }
+            if let (Some(d), Some(o)) = (e.redrive_counts().1, item.as_object_mut()) {
+                o.insert("redriveDate".into(), date(d));
             }
             items.push(item);
         }

@@ -20,6 +20,22 @@ const STORED_POLL: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub(crate) struct ServerExecutions {
     service: OnceLock<Weak<Service>>,
+    /// The EXPRESS children started here, until they are waited for: the registry keeps no EXPRESS
+    /// execution (no DescribeExecution), so a `.sync` parent waits on the engine's execution itself.
+    express: Arc<std::sync::Mutex<std::collections::HashMap<String, Express>>>,
+}
+
+/// How long an EXPRESS child is kept after it ended when no `.sync` parent waited for it (a
+/// request-response or callback start): an EXPRESS execution lasts at most five minutes.
+const EXPRESS_KEPT: Duration = Duration::from_secs(300);
+
+/// An EXPRESS child execution a parent started.
+#[derive(Debug)]
+struct Express {
+    execution: Arc<sfn_engine::Execution>,
+    state_machine_arn: String,
+    name: String,
+    input: String,
 }
 
 impl ServerExecutions {
@@ -29,6 +45,10 @@ impl ServerExecutions {
     }
 
     /// The service; executions resumed while the server opens may ask before it is bound.
+    fn express(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Express>> {
+        self.express.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     async fn service(&self) -> Result<Arc<Service>, TaskApiError> {
         for _ in 0..100 {
             if let Some(s) = self.service.get() {
@@ -78,8 +98,40 @@ impl Executions for ServerExecutions {
         if let Some(n) = &request.name {
             body["name"] = json!(n);
         }
-        let started = service.start_execution(&body).await.map_err(task_error)?;
+        let (started, express) = service.start_execution_with(&body).await.map_err(task_error)?;
         let arn = started["executionArn"].as_str().unwrap_or_default();
+        if let Some(execution) = express {
+            // `…:express:MACHINE:NAME:ID`.
+            let name =
+                request.name.clone().unwrap_or_else(|| arn.rsplit(':').nth(1).unwrap_or_default().to_owned());
+            let child = ChildExecution {
+                execution_arn: arn.to_owned(),
+                state_machine_arn: request.state_machine_arn.clone(),
+                name: name.clone(),
+                status: "RUNNING".to_owned(),
+                input: request.input.clone(),
+                output: None,
+                error: None,
+                cause: None,
+                start_date_ms: execution.start_date.timestamp_millis(),
+                stop_date_ms: None,
+            };
+            let kept = Express {
+                execution,
+                state_machine_arn: request.state_machine_arn,
+                name,
+                input: request.input,
+            };
+            let ended = kept.execution.clone();
+            self.express().insert(arn.to_owned(), kept);
+            let (map, arn) = (self.express.clone(), arn.to_owned());
+            tokio::spawn(async move {
+                ended.wait().await;
+                tokio::time::sleep(EXPRESS_KEPT).await;
+                map.lock().unwrap_or_else(|e| e.into_inner()).remove(&arn);
+            });
+            return Ok(child);
+        }
         match service.describe_execution(&json!({"executionArn": arn})) {
             Ok(d) => Ok(child(&d)),
             // An EXPRESS child is not recorded: what StartExecution answered is all there is.
@@ -99,6 +151,29 @@ impl Executions for ServerExecutions {
     }
 
     async fn wait(&self, execution_arn: &str) -> Result<ChildExecution, TaskApiError> {
+        let express = self.express().get(execution_arn).map(|e| e.execution.clone());
+        if let Some(execution) = express {
+            // An EXPRESS child: its outcome, in DescribeExecution's shape (as for a STANDARD child).
+            let o = execution.wait().await;
+            let Some(e) = self.express().remove(execution_arn) else {
+                return Err(TaskApiError::new(
+                    "ExecutionDoesNotExist",
+                    format!("Execution Does Not Exist: '{execution_arn}'"),
+                ));
+            };
+            return Ok(ChildExecution {
+                execution_arn: execution_arn.to_owned(),
+                state_machine_arn: e.state_machine_arn,
+                name: e.name,
+                status: o.status.as_str().to_owned(),
+                input: e.input,
+                output: o.output.as_ref().map(Value::to_string),
+                error: o.error,
+                cause: o.cause,
+                start_date_ms: execution.start_date.timestamp_millis(),
+                stop_date_ms: Some(o.stop_date.timestamp_millis()),
+            });
+        }
         let service = self.service().await?;
         let entry = service.execution(execution_arn).map_err(task_error)?;
         while entry.ended().is_none() {
@@ -116,6 +191,11 @@ impl Executions for ServerExecutions {
     }
 
     async fn stop(&self, execution_arn: &str, error: Option<String>, cause: Option<String>) {
+        let express = self.express().get(execution_arn).map(|e| e.execution.clone());
+        if let Some(execution) = express {
+            execution.stop_with(error, cause);
+            return;
+        }
         let Ok(service) = self.service().await else { return };
         let mut body = json!({"executionArn": execution_arn});
         if let Some(e) = error {

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
 use sfn_engine::{
-    Engine, Execution, MapRun, MapRunCounts, MapRunState, MapRunStatus, Outcome, Prepared, ResumeRequest,
+    Engine, Event, Execution, ExecutionStatus, MapRun, MapRunCounts, MapRunState, MapRunStatus, Outcome,
+    Prepared, PriorChild, ResumeRequest,
 };
 use sfn_patterns::{ActivityQueue, ActivityTask};
 
@@ -175,6 +176,24 @@ pub(crate) struct Ended {
 }
 
 impl Ended {
+    /// As the engine's [`Outcome`] (a map run's prior child).
+    pub(crate) fn to_outcome(&self) -> Outcome {
+        let status = match self.status.as_str() {
+            "SUCCEEDED" => ExecutionStatus::Succeeded,
+            "FAILED" => ExecutionStatus::Failed,
+            "TIMED_OUT" => ExecutionStatus::TimedOut,
+            "ABORTED" => ExecutionStatus::Aborted,
+            _ => ExecutionStatus::Running,
+        };
+        Outcome {
+            status,
+            output: self.output.as_deref().and_then(|o| serde_json::from_str(o).ok()),
+            error: self.error.clone(),
+            cause: self.cause.clone(),
+            stop_date: self.stop_date,
+        }
+    }
+
     pub(crate) fn from_outcome(o: &Outcome) -> Ended {
         Ended {
             status: o.status.as_str().to_owned(),
@@ -215,69 +234,36 @@ pub(crate) struct ExecEntry {
     pub(crate) redrive: Mutex<Redrive>,
     /// A child execution of a map run: the map run's ARN.
     pub(crate) map_run_arn: Option<String>,
+    /// A child execution of a map run: the index of its item (or batch).
+    pub(crate) map_index: Option<usize>,
     /// The map runs its Distributed Maps started, in start order.
     pub(crate) map_runs: Mutex<Vec<Arc<MapRun>>>,
 }
 
-/// What RedriveExecution did to an execution: how often, when last, and the history before the run that
-/// goes on now (ending with its `ExecutionRedriven`). The current run's events follow it, their ids
-/// shifted by `offset` (its `ExecutionStarted` is the `ExecutionRedriven` in `prior`).
+/// What RedriveExecution did to an execution: how often, and when last (its history holds every run:
+/// each redrive's events follow its `ExecutionRedriven`).
 #[derive(Default)]
 pub(crate) struct Redrive {
     pub(crate) count: u64,
     pub(crate) date: Option<DateTime<Utc>>,
-    pub(crate) prior: Vec<Value>,
-    pub(crate) offset: u64,
 }
 
-impl Redrive {
-    /// The whole history: `prior`, then the current run's `events` (all but its `ExecutionStarted`),
-    /// their ids and `previousEventId`s shifted past `prior` (the run's `ExecutionStarted`, id 1, becomes
-    /// the `ExecutionRedriven` at `offset + 1`).
-    pub(crate) fn stitch(&self, events: Vec<Value>) -> Vec<Value> {
-        if self.count == 0 {
-            return events;
-        }
-        let mut out = self.prior.clone();
-        for mut e in events.into_iter().filter(|e| e["id"] != 1) {
-            // The first state follows the root (previousEventId 0, as on AWS): here the ExecutionRedriven.
-            for key in ["id", "previousEventId"] {
-                if let Some(n) = e[key].as_u64() {
-                    e[key] = json!(n.max(1) + self.offset);
-                }
-            }
-            out.push(e);
-        }
-        out
-    }
+/// The children of map runs that run again under their ARNs (a resumed or redriven execution's), handed
+/// to the engine when it asks ([`sfn_engine::MapRunObserver::prior_children`]): filled by the service
+/// before it resumes or redrives the execution, taken by the map run.
+#[derive(Default)]
+pub(crate) struct PriorChildren {
+    by_run: Mutex<HashMap<String, Vec<PriorChild>>>,
 }
 
-/// The version's machine, prepared to start at `state` (RedriveExecution restarts there).
-pub(crate) fn prepare_from(engine: &Engine, record: &VersionRecord, state: &str) -> Result<Prepared, String> {
-    let mut definition: Value = serde_json::from_str(&record.definition).map_err(|e| e.to_string())?;
-    if let Some(o) = definition.as_object_mut() {
-        o.insert("StartAt".into(), json!(state));
-        // The states before it cannot be reached from it any more, and the validation refuses them.
-        if let Some(Value::Object(states)) = o.get_mut("States") {
-            let mut reachable = std::collections::BTreeSet::new();
-            let mut todo = vec![state.to_owned()];
-            while let Some(name) = todo.pop() {
-                let Some(s) = states.get(&name) else { continue };
-                if !reachable.insert(name) {
-                    continue;
-                }
-                let nexts = [s.get("Next"), s.get("Default")].into_iter().flatten().chain(
-                    ["Choices", "Catch"]
-                        .iter()
-                        .flat_map(|k| s.get(*k).and_then(Value::as_array).into_iter().flatten())
-                        .filter_map(|c| c.get("Next")),
-                );
-                todo.extend(nexts.filter_map(Value::as_str).map(str::to_owned));
-            }
-            states.retain(|name, _| reachable.contains(name));
-        }
+impl PriorChildren {
+    pub(crate) fn put(&self, map_run_arn: &str, children: Vec<PriorChild>) {
+        self.by_run.lock().unwrap_or_else(|e| e.into_inner()).insert(map_run_arn.to_owned(), children);
     }
-    prepare(engine, &VersionRecord { definition: definition.to_string(), ..record.clone() })
+
+    pub(crate) fn take(&self, map_run_arn: &str) -> Vec<PriorChild> {
+        self.by_run.lock().unwrap_or_else(|e| e.into_inner()).remove(map_run_arn).unwrap_or_default()
+    }
 }
 
 impl ExecEntry {
@@ -335,6 +321,7 @@ impl ExecEntry {
             redrive_count: count,
             redrive_ms: date.map(|d| d.timestamp_millis()),
             map_run_arn: self.map_run_arn.clone(),
+            map_index: self.map_index.map(|i| i as u64),
             map_runs: self
                 .map_runs
                 .lock()
@@ -352,7 +339,17 @@ fn counts(c: &MapRunCounts) -> [u64; 8] {
 
 fn from_counts(c: [u64; 8]) -> MapRunCounts {
     let [pending, running, succeeded, failed, timed_out, aborted, total, results_written] = c;
-    MapRunCounts { pending, running, succeeded, failed, timed_out, aborted, total, results_written }
+    MapRunCounts {
+        pending,
+        running,
+        succeeded,
+        failed,
+        timed_out,
+        aborted,
+        total,
+        results_written,
+        pending_redrive: 0,
+    }
 }
 
 /// A map run as the journal keeps it.
@@ -371,6 +368,8 @@ pub(crate) fn map_run_record(r: &MapRun) -> MapRunRecord {
         tolerated_failure_percentage: s.tolerated_failure_percentage,
         items: counts(&s.items),
         executions: counts(&s.executions),
+        redrive_count: s.redrive_count,
+        redrive_ms: s.redrive_date.map(|d| d.timestamp_millis()),
     }
 }
 
@@ -397,6 +396,8 @@ fn restore_map_run(execution_arn: &str, rec: &MapRunRecord, now: DateTime<Utc>) 
             tolerated_failure_percentage: rec.tolerated_failure_percentage,
             items: from_counts(rec.items),
             executions: from_counts(rec.executions),
+            redrive_count: rec.redrive_count,
+            redrive_date: rec.redrive_ms.map(from_ms),
         },
     )
 }
@@ -521,6 +522,8 @@ pub(crate) struct Service {
     pub(crate) mocks: Option<Arc<dyn crate::mocking::MockCases>>,
     /// The activities (the engine's activity queue).
     pub(crate) activities: Arc<Activities>,
+    /// The children of map runs about to run again (shared with the map runs' observer).
+    pub(crate) priors: Arc<PriorChildren>,
 }
 
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -538,6 +541,47 @@ pub(crate) fn prepare(engine: &Engine, record: &VersionRecord) -> Result<Prepare
             .join(", ")
     })?;
     engine.prepare(machine, &record.machine).map_err(|errors| errors.to_string())
+}
+
+/// Hands the map runs of the executions about to resume their children: the finished ones keep their
+/// results, the running ones (their events read from the journal) are resumed with the map run.
+fn prior_children(executions: &[ExecutionRecord], journal: Option<&Journal>, priors: &PriorChildren) {
+    let resumed: std::collections::HashSet<&str> = executions
+        .iter()
+        .filter(|r| r.status == "RUNNING" && r.map_run_arn.is_none() && r.redrive_count == 0)
+        .flat_map(|r| r.map_runs.iter().map(|m| m.arn.as_str()))
+        .collect();
+    let mut by_run: HashMap<&str, Vec<PriorChild>> = HashMap::new();
+    for rec in executions {
+        let (Some(run), Some(index)) = (rec.map_run_arn.as_deref(), rec.map_index) else { continue };
+        if !resumed.contains(run) {
+            continue;
+        }
+        let Ok(index) = usize::try_from(index) else { continue };
+        let outcome = (rec.status != "RUNNING").then(|| {
+            Ended {
+                status: rec.status.clone(),
+                stop_date: from_ms(rec.stop_ms.unwrap_or(rec.start_ms)),
+                output: rec.output.clone(),
+                error: rec.error.clone(),
+                cause: rec.cause.clone(),
+            }
+            .to_outcome()
+        });
+        let events: Vec<Event> = match (&outcome, journal) {
+            (None, Some(j)) => j.recorded(&rec.arn).unwrap_or_else(|why| {
+                tracing::warn!("the history of {} cannot be read ({why}); it runs again", rec.arn);
+                Vec::new()
+            }),
+            _ => Vec::new(),
+        };
+        let child =
+            PriorChild { index, arn: rec.arn.clone(), start_date: from_ms(rec.start_ms), outcome, events };
+        by_run.entry(run).or_default().push(child);
+    }
+    for (run, children) in by_run {
+        priors.put(run, children);
+    }
 }
 
 /// Continues a RUNNING execution of the journal from its recorded events.
@@ -588,6 +632,7 @@ impl Service {
         snapshot: Snapshot,
         mocks: Option<Arc<dyn crate::mocking::MockCases>>,
         activities: Arc<Activities>,
+        priors: Arc<PriorChildren>,
     ) -> Service {
         let cfg = engine.config();
         let (region, account) = (cfg.region.clone(), cfg.account.clone());
@@ -665,6 +710,7 @@ impl Service {
                 },
             );
         }
+        prior_children(&snapshot.executions, journal.as_ref(), &priors);
         let mut unresumed = 0usize;
         for rec in snapshot.executions {
             let Some(version) = versions.get(&rec.version) else {
@@ -733,12 +779,9 @@ impl Service {
                 test_case: rec.test_case.clone(),
                 version_arn: rec.version_arn.clone(),
                 alias_arn: rec.alias_arn.clone(),
-                redrive: Mutex::new(Redrive {
-                    count: rec.redrive_count,
-                    date: rec.redrive_ms.map(from_ms),
-                    ..Redrive::default()
-                }),
+                redrive: Mutex::new(Redrive { count: rec.redrive_count, date: rec.redrive_ms.map(from_ms) }),
                 map_run_arn: rec.map_run_arn.clone(),
+                map_index: rec.map_index.and_then(|i| usize::try_from(i).ok()),
                 map_runs: Mutex::new(map_runs),
             });
             reg.executions.insert(rec.arn.clone(), entry.clone());
@@ -753,7 +796,7 @@ impl Service {
                 "{unresumed} execution(s) were RUNNING when the server stopped and cannot be resumed; they stay RUNNING until StopExecution"
             );
         }
-        Service { engine, region, account, reg: RwLock::new(reg), journal, mocks, activities }
+        Service { engine, region, account, reg: RwLock::new(reg), journal, mocks, activities, priors }
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Registry> {

@@ -56,8 +56,13 @@ impl LocalDir {
     }
 }
 
+/// A file system error as S3 would answer it: a file or folder sfn may not read or write is S3's
+/// `AccessDenied` (403), anything else an internal error.
 fn io(e: std::io::Error) -> ObjectError {
-    ObjectError::Other(e.to_string())
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => ObjectError::AccessDenied,
+        _ => ObjectError::Other(e.to_string()),
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -169,5 +174,21 @@ impl ObjectStore for LocalDir {
             std::fs::rename(&tmp, &path).map_err(io)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the file system refuses is S3's AccessDenied (an unreadable object, an unwritable folder);
+    /// the cause then reads as S3's (`Access Denied (Service: S3, Status Code: 403, Error Code:
+    /// AccessDenied)`, the engine's wording).
+    #[test]
+    fn permission_denied_is_access_denied() {
+        let denied = io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!((denied.code(), denied.to_string().as_str()), ("AccessDenied", "Access Denied"));
+        let other = io(std::io::Error::other("disk on fire"));
+        assert_eq!(other.code(), "InternalError");
     }
 }

@@ -105,6 +105,32 @@ fn a_missing_object_fails_with_item_reader_failed() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The buckets `--s3 DIR` does not have, as S3 answers them: the ResultWriter's bucket missing fails the
+/// Map with `States.ResultWriterFailed` once its children ran, the reader's with `States.ItemReaderFailed`,
+/// each cause with S3's `NoSuchBucket` (404).
+#[test]
+fn a_missing_bucket_fails_the_reader_or_the_writer() {
+    let dir = folder();
+    std::fs::write(dir.join("in/items.jsonl"), "{\"a\": 1}\n{\"a\": 2}\n").unwrap();
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+    let o = run_batches(&dir, "items.jsonl");
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"], "States.ResultWriterFailed", "{v}");
+    let cause = v["cause"].as_str().unwrap();
+    assert!(cause.contains("Status Code: 404, Error Code: NoSuchBucket"), "{cause}");
+    let types: Vec<&str> =
+        v["history"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"MapRunFailed"), "{types:?}");
+
+    std::fs::remove_dir_all(dir.join("in")).unwrap();
+    let o = run_batches(&dir, "items.jsonl");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"], "States.ItemReaderFailed", "{v}");
+    assert!(v["cause"].as_str().unwrap().contains("Error Code: NoSuchBucket"), "{v}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn s3_must_be_a_folder() {
     let def = temp_file("m.asl.json", &batch_machine("k").to_string());

@@ -44,9 +44,16 @@ impl Drop for Moto {
 }
 
 fn start_moto(python: &std::path::Path) -> Moto {
+    start_moto_with(python, &[])
+}
+
+/// `moto_server` with these environment variables (e.g. `INITIAL_NO_AUTH_ACTION_COUNT`, after which it
+/// checks every request's credentials and IAM policies).
+fn start_moto_with(python: &std::path::Path, env: &[(&str, &str)]) -> Moto {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(python)
         .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -81,20 +88,18 @@ fn boto3(python: &std::path::Path, port: u16, script: &str) -> String {
 }
 
 fn run_aws(port: u16, machine: &Value) -> (Option<i32>, Value) {
+    run_aws_as(port, machine, None)
+}
+
+/// [`run_aws`] with these credentials (access key id, secret) instead of moto's defaults.
+fn run_aws_as(port: u16, machine: &Value, keys: Option<(&str, &str)>) -> (Option<i32>, Value) {
     let def = temp_file("s3aws.asl.json", &machine.to_string());
-    let o = aws_env(
-        Command::new(env!("CARGO_BIN_EXE_sfn")).args([
-            "run",
-            def.to_str().unwrap(),
-            "--s3",
-            "aws",
-            "--format",
-            "json",
-        ]),
-        port,
-    )
-    .output()
-    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sfn"));
+    aws_env(&mut cmd, port);
+    if let Some((id, secret)) = keys {
+        cmd.env("AWS_ACCESS_KEY_ID", id).env("AWS_SECRET_ACCESS_KEY", secret);
+    }
+    let o = cmd.args(["run", def.to_str().unwrap(), "--s3", "aws", "--format", "json"]).output().unwrap();
     let v = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|_| panic!("no JSON: {}", String::from_utf8_lossy(&o.stderr)));
     (o.status.code(), v)
@@ -271,5 +276,53 @@ fn s3_aws_end_to_end() {
         manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().map(|k| k.ends_with("SUCCEEDED_0.json")),
         Some(true)
     );
+    drop(moto);
+}
+
+/// What S3 refuses for want of permission, as the execution sees it: a reader whose role may not read
+/// fails the Map with `States.ItemReaderFailed`, a writer that may not write with
+/// `States.ResultWriterFailed`, each with S3's `AccessDenied` (403) in the cause; credentials S3 does not
+/// know fail the reader with S3's own code (`InvalidAccessKeyId`, 403). moto checks IAM once its first
+/// unauthenticated requests (the set-up) are spent (`INITIAL_NO_AUTH_ACTION_COUNT`).
+#[test]
+fn s3_aws_access_denied() {
+    let Some(python) = moto_python() else { return };
+    let moto = start_moto_with(&python, &[("INITIAL_NO_AUTH_ACTION_COUNT", "6")]);
+    let port = moto.1;
+    // Six requests: the buckets, the object, a user allowed only s3:GetObject on `locked/*`, its keys.
+    let keys: Value = serde_json::from_str(&boto3(
+        &python,
+        port,
+        "iam = boto3.client('iam', endpoint_url=os.environ['AWS_ENDPOINT_URL_S3'], region_name='us-east-1')\n\
+         s3.create_bucket(Bucket='locked'); s3.create_bucket(Bucket='out')\n\
+         s3.put_object(Bucket='locked', Key='items.jsonl', Body=b'{\"a\": 1}\\n')\n\
+         iam.create_user(UserName='reader')\n\
+         iam.put_user_policy(UserName='reader', PolicyName='read', PolicyDocument=json.dumps({'Version': \
+             '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', \
+             'Resource': 'arn:aws:s3:::locked/*'}]}))\n\
+         k = iam.create_access_key(UserName='reader')['AccessKey']\n\
+         print(json.dumps([k['AccessKeyId'], k['SecretAccessKey']]))",
+    ))
+    .unwrap();
+    let keys = Some((keys[0].as_str().unwrap(), keys[1].as_str().unwrap()));
+    let jsonl = json!({"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "locked", "Key": "items.jsonl"}});
+    let listed = json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "locked"}});
+
+    // Listing is not allowed: the reader fails.
+    let (code, v) = run_aws_as(port, &dmap(listed), keys);
+    assert_eq!((code, v["error"].as_str()), (Some(1), Some("States.ItemReaderFailed")), "{v}");
+    let cause = v["cause"].as_str().unwrap();
+    assert!(cause.contains("Status Code: 403, Error Code: AccessDenied"), "{cause}");
+    // Reading is; writing the results is not: the writer fails.
+    let (code, v) = run_aws_as(port, &dmap(jsonl.clone()), keys);
+    assert_eq!((code, v["error"].as_str()), (Some(1), Some("States.ResultWriterFailed")), "{v}");
+    let cause = v["cause"].as_str().unwrap();
+    assert!(cause.contains("Status Code: 403, Error Code: AccessDenied"), "{cause}");
+    // Credentials S3 does not know.
+    let (_, v) = run_aws_as(port, &dmap(jsonl), Some(("AKIAUNKNOWN0000000000", "nope")));
+    assert_eq!(v["error"], "States.ItemReaderFailed", "{v}");
+    let cause = v["cause"].as_str().unwrap();
+    assert!(cause.contains("Status Code: 403, Error Code: InvalidAccessKeyId"), "{cause}");
     drop(moto);
 }

@@ -427,7 +427,13 @@ impl sfn_engine::MapRunObserver for Seen {
         self.runs.lock().unwrap().push(run.clone());
     }
 
-    fn child_started(&self, _: &Arc<sfn_engine::MapRun>, child: sfn_engine::Execution, input: &str) {
+    fn child_started(
+        &self,
+        _: &Arc<sfn_engine::MapRun>,
+        child: sfn_engine::Execution,
+        input: &str,
+        _: usize,
+    ) {
         self.children.lock().unwrap().push((child, input.to_owned()));
     }
 

@@ -239,6 +239,24 @@ fn distributed_map_child_executions_need_the_state_machine_name() {
         [format!("arn:aws:states:{}:{}:execution:images/*", crate::common::REGION, crate::common::ACCOUNT)]
     );
     assert!(named.warnings().iter().all(|w| !w.message.contains("--state-machine-name")));
+    // A redrive redrives the map run's unsuccessful children: AWS's "Redriving Map Runs" template,
+    // RedriveExecution on execution:NAME/LABEL:* (the Map's Label, else its state name), nothing wider.
+    let redrive = by_sid("RedriveMapRunChildExecutions");
+    assert_eq!(redrive.actions, ["states:RedriveExecution"]);
+    // Two Distributed Maps: `Each`, and `Each file` inside its children.
+    let expected: Vec<String> = ["Each file", "Each"]
+        .iter()
+        .map(|label| {
+            format!(
+                "arn:aws:states:{}:{}:execution:images/{label}:*",
+                crate::common::REGION,
+                crate::common::ACCOUNT
+            )
+        })
+        .collect();
+    let mut resources = redrive.resources.clone();
+    resources.sort();
+    assert_eq!(resources, expected);
 }
 
 /// An S3 Inventory reader (`InputType: MANIFEST`) reads its `manifest.json` and the data files S3 Inventory

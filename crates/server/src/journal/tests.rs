@@ -27,6 +27,7 @@ fn record(arn: &str, seq: u64) -> ExecutionRecord {
         redrive_count: 0,
         redrive_ms: None,
         map_run_arn: None,
+        map_index: None,
         map_runs: Vec::new(),
     }
 }

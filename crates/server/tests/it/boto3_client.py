@@ -146,6 +146,30 @@ def versions_aliases_redrive(sfn):
     expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=execution)
     checks += 5
 
+    # A Distributed Map redriven redrives its map run: the failed child is redriven, not restarted
+    # (AWS, "Redriving Map Runs"). `Parse` fails until the child is redriven ($$.Execution.RedriveCount).
+    parse = {"Type": "Pass", "End": True, "Parameters": {
+        "v.$": "States.StringToJson(States.ArrayGetItem($, $$.Execution.RedriveCount))"}}
+    dmap = {"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 1, "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "Parse", "States": {"Parse": parse}}}}}
+    arn = sfn.create_state_machine(name="redrive-map", definition=json.dumps(dmap), roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps([["1"], ["oops", "2"]]))["executionArn"]
+    assert wait(sfn, execution)["status"] == "FAILED"
+    run = sfn.list_map_runs(executionArn=execution)["mapRuns"][0]["mapRunArn"]
+    sfn.redrive_execution(executionArn=execution)
+    d = wait(sfn, execution)
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == [{"v": 1}, {"v": 2}], d
+    m = sfn.describe_map_run(mapRunArn=run)
+    assert m["status"] == "SUCCEEDED" and m["redriveCount"] == 1 and "redriveDate" in m, m
+    assert m["executionCounts"]["succeeded"] == 2 and m["executionCounts"]["pendingRedrive"] == 0, m
+    children = sfn.list_executions(mapRunArn=run)["executions"]
+    assert sorted(c["redriveCount"] for c in children) == [0, 1], children
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    redriven = next(e for e in events if e["type"] == "MapRunRedriven")
+    assert redriven["mapRunRedrivenEventDetails"] == {"mapRunArn": run, "redriveCount": 1}, redriven
+    checks += 5
+
     # Activities: create (idempotent), describe, list, delete.
     activity = sfn.create_activity(name="resize")["activityArn"]
     assert sfn.create_activity(name="resize")["activityArn"] == activity

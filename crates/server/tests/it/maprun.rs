@@ -172,3 +172,63 @@ async fn a_map_run_interrupted_by_a_restart_runs_again_under_its_arn() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A journaled server stopped while a map run runs, one child finished and one running: after the
+/// restart the finished child keeps its result and history (it does not run again), the running one is
+/// resumed under its ARN from its recorded events (its ECS task is followed, not started again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_map_run_keeps_its_finished_children_and_resumes_the_running_ones() {
+    let dir = crate::temp_dir("maprun-resume-children");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let def = distributed(
+        "STANDARD",
+        json!({}),
+        json!({"P": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+            "Parameters": {"Cluster": "default", "TaskDefinition.$": "$.td"}, "ResultPath": null, "End": true}}),
+    );
+    let machine = s.create("resumed-children", &def).await;
+    let input = json!([{"td": "job"}, {"td": "slow"}]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let exec = started["executionArn"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (run, done) = loop {
+        let runs = s.ok("ListMapRuns", json!({"executionArn": exec})).await;
+        if let Some(run) = runs["mapRuns"][0]["mapRunArn"].as_str() {
+            let listed = s.ok("ListExecutions", json!({"mapRunArn": run})).await;
+            let children = listed["executions"].as_array().unwrap().clone();
+            if let Some(done) = children.iter().find(|c| c["status"] == "SUCCEEDED") {
+                assert_eq!(children.len(), 2);
+                break (run.to_owned(), done["executionArn"].as_str().unwrap().to_owned());
+            }
+        }
+        assert!(Instant::now() < deadline, "no child finished");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let done_history = s.ok("GetExecutionHistory", json!({"executionArn": done})).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let d = s.wait(&exec).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let listed = s.ok("ListExecutions", json!({"mapRunArn": run})).await;
+    let children = listed["executions"].as_array().unwrap();
+    assert_eq!(children.len(), 2, "no child ran twice: {listed}");
+    assert!(children.iter().all(|c| c["status"] == "SUCCEEDED"), "{listed}");
+    assert_eq!(s.ok("GetExecutionHistory", json!({"executionArn": done})).await, done_history);
+    let resumed = children.iter().find(|c| c["executionArn"] != json!(done)).unwrap();
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": resumed["executionArn"]})).await;
+    let types: Vec<&str> =
+        h["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "TaskSubmitted").count(), 1, "one task: {types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "ExecutionStarted").count(), 1, "{types:?}");
+    let m = s.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!(
+        (m["status"].as_str(), m["executionCounts"]["succeeded"].as_u64()),
+        (Some("SUCCEEDED"), Some(2)),
+        "{m}"
+    );
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([{"td": "job"}, {"td": "slow"}]));
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -128,3 +128,75 @@ async fn a_sync_parent_resumed_after_a_restart_waits_for_the_same_child() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// An EXPRESS child under `.sync:2` and `.sync` (AWS's "Start a new AWS Step Functions state machine
+/// execution" integration starts any state machine; a Standard parent waits for an Express child too:
+/// the Step Functions workshop's "Nested Express Workflows"): the parent gets the child's end in
+/// DescribeExecution's shape, its ARN an `…:express:…` one; a failed child fails the Task with
+/// `States.TaskFailed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_child_under_sync_answers_its_parent() {
+    let s = TestServer::start().await;
+    let express = |name: &str, definition: Value| json!({"name": name, "definition": definition.to_string(), "roleArn": crate::ROLE, "type": "EXPRESS"});
+    let child = s
+        .ok(
+            "CreateStateMachine",
+            express(
+                "quick",
+                json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
+                    "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": true}}}),
+            ),
+        )
+        .await["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failing = s
+        .ok(
+            "CreateStateMachine",
+            express(
+                "broken",
+                json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Nope", "Cause": "no"}}}),
+            ),
+        )
+        .await["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = s
+        .create(
+            "express-mum",
+            &parent("arn:aws:states:::states:startExecution.sync:2", &child, json!({"n.$": "$.n"})),
+        )
+        .await;
+    let arn = start(&s, &p, json!({"n": 4})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!((&out["Output"], &out["Status"]), (&json!({"doubled": 8}), &json!("SUCCEEDED")), "{out}");
+    assert!(out["ExecutionArn"].as_str().unwrap().contains(":express:quick:"), "{out}");
+    assert_eq!(out["StateMachineArn"], json!(child));
+
+    let p = s
+        .create(
+            "express-dad",
+            &parent("arn:aws:states:::states:startExecution.sync", &child, json!({"n": 1})),
+        )
+        .await;
+    let arn = start(&s, &p, json!({})).await;
+    let d = s.wait(&arn).await;
+    let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out["Output"], json!("{\"doubled\":2}"), ".sync: the output as a string: {out}");
+
+    let p = s
+        .create("express-sad", &parent("arn:aws:states:::states:startExecution.sync:2", &failing, json!({})))
+        .await;
+    let arn = start(&s, &p, json!({})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(
+        (d["status"].as_str(), d["error"].as_str()),
+        (Some("FAILED"), Some("States.TaskFailed")),
+        "{d}"
+    );
+    s.stop().await;
+}

@@ -135,3 +135,232 @@ async fn a_redriven_history_is_journaled_as_served() {
     assert_eq!(again, described);
     s.stop().await;
 }
+
+/// A Pass state that fails on the first run (`States.StringToJson("oops")`) and, redriven, gives the
+/// number its input lists at `$$.Execution.RedriveCount`: the input is `["oops", "2"]`-like.
+fn flaky(next: Option<&str>) -> Value {
+    let mut s = json!({
+        "Type": "Pass",
+        "Parameters": {"v.$": "States.StringToJson(States.ArrayGetItem($, $$.Execution.RedriveCount))"}
+    });
+    match next {
+        Some(n) => s["Next"] = json!(n),
+        None => s["End"] = json!(true),
+    }
+    s
+}
+
+/// The events after the (first) `ExecutionRedriven`.
+async fn after_redrive(s: &TestServer, arn: &str) -> Vec<Value> {
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000})).await;
+    let events = h["events"].as_array().unwrap().clone();
+    let at = events.iter().position(|e| e["type"] == "ExecutionRedriven").expect("an ExecutionRedriven");
+    events[at + 1..].to_vec()
+}
+
+fn entered(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().ends_with("StateEntered"))
+        .map(|e| e["stateEnteredEventDetails"]["name"].as_str().unwrap())
+        .collect()
+}
+
+/// AWS (API reference, RedriveExecution): "For workflows that include an Inline Map or Parallel state,
+/// RedriveExecution API action reschedules and redrives only the iterations and branches that failed or
+/// aborted"; the states that succeeded keep their results and are not run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_parallel_reruns_only_its_failed_branch() {
+    let s = TestServer::start().await;
+    let def = json!({"StartAt": "Before", "States": {
+        "Before": {"Type": "Pass", "Result": ["oops", "2"], "Next": "Both"},
+        "Both": {"Type": "Parallel", "Next": "After", "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
+            {"StartAt": "B1", "States": {
+                "B1": {"Type": "Pass", "Next": "B2"},
+                "B2": flaky(None)
+            }}
+        ]},
+        "After": {"Type": "Pass", "End": true}
+    }});
+    let machine = s.create("redrive-parallel", &def).await;
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let failed = s.wait(&arn).await;
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!((d["status"].as_str(), d["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!(["a", {"v": 2}]), "branch A's result is kept, B's is the redriven one");
+    let events = after_redrive(&s, &arn).await;
+    assert_eq!(entered(&events), ["Both", "B2", "After"], "A and B1 succeeded: not run again");
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ParallelStateSucceeded",
+            "ParallelStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    s.stop().await;
+}
+
+/// An inline Map redriven: the iterations that succeeded keep their outputs (no new
+/// `MapIterationStarted` for them), the failed one and those never started run (API reference,
+/// RedriveExecution, as above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_inline_map_reruns_only_the_iterations_that_did_not_succeed() {
+    let s = TestServer::start().await;
+    let def = json!({"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+            "ItemProcessor": {"StartAt": "Parse", "States": {"Parse": flaky(None)}}}
+    }});
+    let machine = s.create("redrive-inline-map", &def).await;
+    let input = json!([["1", "1"], ["oops", "2"], ["3", "3"]]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    assert_eq!(s.wait(&arn).await["status"], "FAILED");
+
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([{"v": 1}, {"v": 2}, {"v": 3}]));
+    let events = after_redrive(&s, &arn).await;
+    let iterations: Vec<u64> = events
+        .iter()
+        .filter(|e| e["type"] == "MapIterationStarted")
+        .map(|e| e["mapIterationStartedEventDetails"]["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(iterations, [1, 2], "iteration 0 succeeded before the redrive");
+    assert_eq!(entered(&events), ["Each", "Parse", "Parse"]);
+    s.stop().await;
+}
+
+/// A Distributed Map redriven redrives its map run (AWS, "Redriving Map Runs"): `MapRunRedriven` names
+/// the same map run, its succeeded child keeps its result and history, the failed STANDARD child is
+/// redriven under its ARN from the state it failed in (its history goes on with `ExecutionRedriven`),
+/// the children never started start; DescribeMapRun shows the redrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_distributed_map_redrives_its_map_run() {
+    let s = TestServer::start().await;
+    let def = json!({"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "First", "States": {
+                    "First": {"Type": "Pass", "Next": "Parse"},
+                    "Parse": flaky(None)
+                }}}
+    }});
+    let machine = s.create("redrive-dmap", &def).await;
+    let input = json!([["1"], ["oops", "2"], ["3"]]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let failed = s.wait(&arn).await;
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    let runs = s.ok("ListMapRuns", json!({"executionArn": arn})).await;
+    let run = runs["mapRuns"][0]["mapRunArn"].as_str().unwrap().to_owned();
+    let before = s.ok("ListExecutions", json!({"mapRunArn": run})).await["executions"].clone();
+    assert_eq!(before.as_array().unwrap().len(), 2, "the map run stopped at the failure: {before}");
+    let child = |status: &str| {
+        before.as_array().unwrap().iter().find(|c| c["status"] == status).unwrap()["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (ok_child, bad_child) = (child("SUCCEEDED"), child("FAILED"));
+    let ok_history = s.ok("GetExecutionHistory", json!({"executionArn": ok_child})).await;
+
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([{"v": 1}, {"v": 2}, {"v": 3}]));
+    let events = after_redrive(&s, &arn).await;
+    let redriven = events.iter().find(|e| e["type"] == "MapRunRedriven").expect("MapRunRedriven");
+    assert_eq!(redriven["mapRunRedrivenEventDetails"], json!({"mapRunArn": run, "redriveCount": 1}));
+    assert!(events.iter().all(|e| e["type"] != "MapRunStarted"), "no new map run");
+    assert_eq!(
+        s.ok("ListMapRuns", json!({"executionArn": arn})).await["mapRuns"].as_array().unwrap().len(),
+        1
+    );
+
+    let m = s.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!((m["status"].as_str(), m["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{m}");
+    assert!(m["redriveDate"].as_f64().is_some(), "{m}");
+    let c = &m["executionCounts"];
+    assert_eq!(
+        (c["succeeded"].as_u64(), c["failed"].as_u64(), c["total"].as_u64()),
+        (Some(3), Some(0), Some(3))
+    );
+    assert_eq!(c["pendingRedrive"], 0);
+
+    let after = s.ok("ListExecutions", json!({"mapRunArn": run})).await;
+    assert_eq!(
+        after["executions"].as_array().unwrap().len(),
+        3,
+        "the failed child is redriven, not restarted: {after}"
+    );
+    // The succeeded child did not run again.
+    assert_eq!(s.ok("GetExecutionHistory", json!({"executionArn": ok_child})).await, ok_history);
+    let bad = s.ok("DescribeExecution", json!({"executionArn": bad_child})).await;
+    assert_eq!((bad["status"].as_str(), bad["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{bad}");
+    let child_events = after_redrive(&s, &bad_child).await;
+    assert_eq!(entered(&child_events), ["Parse"], "redriven from the state it failed in");
+    s.stop().await;
+}
+
+/// A journaled server restarted between the failure and the redrive: the map run's children come from
+/// the journal (their item indexes and histories), the failed one is redriven under its ARN, and the
+/// redriven history is served again after another restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distributed_map_is_redriven_from_the_journal_after_a_restart() {
+    let dir = crate::temp_dir("redrive-dmap");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Parse", "States": {"Parse": flaky(None)}}}}});
+    let machine = s.create("redrive-journaled", &def).await;
+    let input = json!([["1"], ["oops", "2"], ["3"]]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    assert_eq!(s.wait(&arn).await["status"], "FAILED");
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([{"v": 1}, {"v": 2}, {"v": 3}]));
+    let run = s.ok("ListMapRuns", json!({"executionArn": arn})).await["mapRuns"][0]["mapRunArn"].clone();
+    let children = s.ok("ListExecutions", json!({"mapRunArn": run})).await;
+    let counts: Vec<u64> = children["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["redriveCount"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 3, "{children}");
+    assert_eq!(counts.iter().sum::<u64>(), 1, "one child redriven: {children}");
+    let served = s.ok("GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000})).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    assert_eq!(s.ok("GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000})).await, served);
+    let m = s.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!((m["status"].as_str(), m["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{m}");
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
