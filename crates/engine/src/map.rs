@@ -381,8 +381,8 @@ async fn child_execution(
 ) -> (Result<Value, Interrupt>, Option<crate::items::Record>) {
     let names = children.names();
     let items = children.items_in(&input);
-    let input_text = JsonText::new(&input);
     let child = parent.map_child(&names, input.clone());
+    let input_text = child.input_text();
     let (handle, signal) = map_signal.child();
     let (done_tx, done) = tokio::sync::watch::channel(None);
     let stop_reason = StopReason::default();
