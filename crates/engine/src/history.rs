@@ -848,6 +848,12 @@ impl History {
         self.lock().store.events_from(0)
     }
 
+    /// Calls `f` with every event so far, in order, each made when its turn comes (no copy of the whole
+    /// history is made). The history is locked meanwhile: `f` must not append to it.
+    pub fn for_each(&self, mut f: impl FnMut(&Event)) {
+        self.lock().store.for_each(0, |e| f(&e));
+    }
+
     /// Number of events so far.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -1020,6 +1026,9 @@ mod tests {
             assert_eq!(e.timestamp, *at, "event {}", e.id);
         }
         assert!(events.iter().any(|e| e.after.is_some()));
+        let mut seen = Vec::new();
+        h.for_each(|e| seen.push(e.clone()));
+        assert_eq!(seen, events);
         // What the journal keeps reads back the same (`after` and the private facts included).
         for e in &events {
             let stored = e.to_stored_json();

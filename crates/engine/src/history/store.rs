@@ -276,8 +276,14 @@ impl Store {
     /// The events from index `from` on.
     pub(super) fn events_from(&self, from: usize) -> Vec<Event> {
         let mut v = Vec::with_capacity(self.len.saturating_sub(from));
+        self.for_each(from, |e| v.push(e));
+        v
+    }
+
+    /// Makes the events from index `from` on, one at a time, and hands each to `f`.
+    pub(super) fn for_each(&self, from: usize, mut f: impl FnMut(Event)) {
         for (i, s) in self.chunks.iter().flatten().enumerate().skip(from) {
-            v.push(Event {
+            f(Event {
                 id: i as u64 + 1,
                 previous_event_id: u64::from(s.previous),
                 timestamp: DateTime::<Utc>::from_timestamp_nanos(s.nanos),
@@ -285,7 +291,6 @@ impl Store {
                 after: (s.after != NO_AFTER).then_some(u64::from(s.after)),
             });
         }
-        v
     }
 
     fn task_id(&mut self, task: &TaskResource, region: Option<&str>) -> Option<u32> {
