@@ -386,7 +386,11 @@ impl Engine {
             start_time: start_time.unwrap_or_else(|| self.inner.clock.now()),
             // The recordings keep a non-object input's text as the caller wrote it; an object input is
             // recorded as its JSON (the only verbatim cases recorded are arrays and scalars).
-            input_text: req.input_text.filter(|_| !req.input.is_object()).map(|t| JsonText::from_text(&t)),
+            input_text: req
+                .input_text
+                .filter(|_| !req.input.is_object())
+                .map(|t| JsonText::from_text(&t).into())
+                .unwrap_or_default(),
             input: req.input,
             mock_calls: Default::default(),
             mocks,

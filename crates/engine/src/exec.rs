@@ -48,8 +48,10 @@ pub(crate) struct Exec {
     pub(crate) role_arn: String,
     pub(crate) start_time: DateTime<Utc>,
     pub(crate) input: Value,
-    /// The caller's text of `input`, kept verbatim in the history (see `StartRequest::input_text`).
-    pub(crate) input_text: Option<JsonText>,
+    /// The text of `input` in the history: the caller's, kept verbatim (see `StartRequest::input_text`),
+    /// or made once when first asked ([`Exec::input_text`]) and shared by `ExecutionStarted` and the
+    /// first state's entered event.
+    pub(crate) input_text: std::sync::OnceLock<JsonText>,
     /// Invocations so far of each mocked Task state.
     /// (Shared by a map run's child executions, which count as one run of the machine.)
     pub(crate) mock_calls: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
@@ -214,7 +216,7 @@ impl Exec {
 
     /// The execution input as the history shows it: the caller's text when there is one.
     pub(crate) fn input_text(&self) -> JsonText {
-        self.input_text.clone().unwrap_or_else(|| JsonText::new(&self.input))
+        self.input_text.get_or_init(|| JsonText::new(&self.input)).clone()
     }
 
     /// Appends an event after `*prev` and moves the cursor to it (in a resumed execution, an event on
@@ -307,7 +309,7 @@ impl Exec {
             role_arn: self.role_arn.clone(),
             start_time,
             input,
-            input_text: None,
+            input_text: Default::default(),
             mocks: self.mocks.clone(),
             mock_calls: child.mock_calls.clone(),
             evaluation_failures: Default::default(),

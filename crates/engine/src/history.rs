@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 
 use crate::error::EventError;
 
+mod store;
+
+use store::{MAX_EVENTS, Store};
+
 /// The state types; [`StateType::as_str`] prefixes the history event names (`PassStateEntered`, …).
 pub use sfn_asl::StateType;
 
@@ -672,61 +676,20 @@ pub(crate) struct HistoryFull;
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Events in chunks that grow to [`CHUNK`]: appending never moves earlier events (no reallocation copies).
-    chunks: Vec<Vec<Event>>,
-    len: usize,
+    /// The events, compact ([`store`]).
+    store: Store,
     /// The events an event following them links to instead of themselves (see [`History`]).
     links: std::collections::HashMap<u64, u64>,
 }
 
-/// The largest chunk, in events.
-const CHUNK: usize = 4096;
-/// The first chunk: most executions are short, so a history starts small; chunk `k` > 0 holds
-/// `FIRST_CHUNK << (k - 1)` events (as many as the chunks before it) up to [`CHUNK`].
-const FIRST_CHUNK: usize = 16;
-
-/// How many events chunk `k` holds.
-fn chunk_len(k: usize) -> usize {
-    match k {
-        0 => FIRST_CHUNK,
-        k => {
-            FIRST_CHUNK.checked_shl(u32::try_from(k - 1).unwrap_or(u32::MAX)).map_or(CHUNK, |n| n.min(CHUNK))
-        }
-    }
-}
-
-/// The chunk and offset of event index `i` (0-based) under [`chunk_len`]'s sizes.
-fn locate(i: usize) -> (usize, usize) {
-    if i < FIRST_CHUNK {
-        return (0, i);
-    }
-    if i < CHUNK {
-        // Chunk k > 0 starts at FIRST_CHUNK << (k - 1).
-        let k = (i / FIRST_CHUNK).ilog2() as usize + 1;
-        return (k, i - (FIRST_CHUNK << (k - 1)));
-    }
-    // From CHUNK on, every chunk holds CHUNK events; chunk_len's doubling reaches CHUNK at index CHUNK.
-    let first_full = (CHUNK / FIRST_CHUNK).ilog2() as usize + 1;
-    (first_full + (i - CHUNK) / CHUNK, (i - CHUNK) % CHUNK)
-}
-
 impl Inner {
-    fn push(&mut self, e: Event) {
-        let k = self.chunks.len();
-        if self.chunks.last().is_none_or(|c| c.len() == chunk_len(k - 1)) {
-            self.chunks.push(Vec::with_capacity(chunk_len(k)));
-        }
-        if let Some(c) = self.chunks.last_mut() {
-            c.push(e);
-        }
-        self.len += 1;
+    fn len(&self) -> usize {
+        self.store.len()
     }
 
     /// The `previousEventId` of event `id` (0 for none).
     fn previous_of(&self, id: u64) -> u64 {
-        let Some(i) = usize::try_from(id).ok().and_then(|i| i.checked_sub(1)) else { return 0 };
-        let (k, offset) = locate(i);
-        self.chunks.get(k).and_then(|c| c.get(offset)).map_or(0, |e| e.previous_event_id)
+        self.store.previous_of(id)
     }
 
     /// What an event that follows `id` in its scope gives as `previousEventId`.
@@ -743,16 +706,12 @@ impl Inner {
         timestamp: DateTime<Utc>,
         details: EventDetails,
     ) -> Event {
-        let id = self.len as u64 + 1;
+        let id = self.len() as u64 + 1;
         if is_transparent(&details) {
             self.links.insert(id, previous);
         }
         let after = (after != previous).then_some(after);
         Event { id, previous_event_id: previous, timestamp, details, after }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Event> {
-        self.chunks.iter().flatten()
     }
 }
 
@@ -838,14 +797,13 @@ impl History {
     /// A history that continues from recorded events (a resumed execution).
     pub fn restore(&self, events: Vec<Event>) {
         let mut inner = self.lock();
-        inner.chunks.clear();
-        inner.len = 0;
+        inner.store.clear();
         inner.links.clear();
         for e in events {
             if is_transparent(&e.details) {
                 inner.links.insert(e.id, e.previous_event_id);
             }
-            inner.push(e);
+            inner.store.push(e);
         }
     }
 
@@ -888,18 +846,18 @@ impl History {
         let mut inner = self.lock();
         // The last slot is kept for the execution's final event, so a history never exceeds the limit
         // (AWS: at most 25,000 events, the failure included).
-        if self.limit.is_some_and(|limit| inner.len + 1 >= limit) {
+        if self.limit.is_some_and(|limit| inner.len() + 1 >= limit) || inner.len() + 1 >= MAX_EVENTS {
             return Err(HistoryFull);
         }
         let previous = match link {
             Link::Follow => inner.link(after),
-            Link::Latest => (inner.len as u64).max(after),
+            Link::Latest => (inner.len() as u64).max(after),
             Link::Beside(id) => inner.previous_of(id),
         };
         let event = inner.next_event(after, previous, timestamp, details);
         let id = event.id;
         self.report(&event);
-        inner.push(event);
+        inner.store.push(event);
         Ok(id)
     }
 
@@ -910,18 +868,24 @@ impl History {
         let event = inner.next_event(after, previous, timestamp, details);
         let id = event.id;
         self.report(&event);
-        inner.push(event);
+        inner.store.push(event);
         id
     }
 
-    /// A copy of every event so far.
+    /// Every event so far.
     pub fn events(&self) -> Vec<Event> {
-        self.lock().iter().cloned().collect()
+        self.lock().store.events_from(0)
+    }
+
+    /// Calls `f` with every event so far, in order, each made when its turn comes (no copy of the whole
+    /// history is made). The history is locked meanwhile: `f` must not append to it.
+    pub fn for_each(&self, mut f: impl FnMut(&Event)) {
+        self.lock().store.for_each(0, |e| f(&e));
     }
 
     /// Number of events so far.
     pub fn len(&self) -> usize {
-        self.lock().len
+        self.lock().len()
     }
 
     /// True when no event was recorded.
@@ -931,13 +895,13 @@ impl History {
 
     /// Events from index `from` on (for pollers).
     pub fn events_since(&self, from: usize) -> Vec<Event> {
-        let inner = self.lock();
-        inner.iter().skip(from).cloned().collect()
+        self.lock().store.events_from(from)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::store::CHUNK;
     use super::*;
 
     fn failed() -> EventDetails {
@@ -951,8 +915,12 @@ mod tests {
             assert_eq!(h.push(i, Link::Follow, Utc::now(), failed()), Ok(i + 1));
         }
         let inner = h.lock();
-        assert_eq!(inner.chunks.len(), 1);
-        assert!(inner.chunks[0].capacity() < CHUNK, "first chunk holds {}", inner.chunks[0].capacity());
+        assert_eq!(inner.store.chunks.len(), 1);
+        assert!(
+            inner.store.chunks[0].capacity() < CHUNK,
+            "first chunk holds {}",
+            inner.store.chunks[0].capacity()
+        );
     }
 
     #[test]
@@ -968,23 +936,176 @@ mod tests {
         );
         assert_eq!(h.events_since(9_990).len(), 10);
         let inner = h.lock();
-        assert!(inner.chunks.iter().all(|c| c.capacity() <= CHUNK && !c.is_empty()));
+        assert!(inner.store.chunks.iter().all(|c| c.capacity() <= CHUNK && !c.is_empty()));
         // Every event is found where `locate` says, across every chunk boundary.
         assert!((1..=10_000u64).all(|id| inner.previous_of(id) == id - 1));
         assert_eq!(inner.previous_of(10_001), 0);
         // Doubling: 16, 16, 32, … 4096, then 4096-event chunks — a few dozen chunks, not one per event.
-        assert!(inner.chunks.len() < 16, "{} chunks", inner.chunks.len());
+        assert!(inner.store.chunks.len() < 16, "{} chunks", inner.store.chunks.len());
+    }
+
+    fn text(s: &str) -> JsonText {
+        JsonText::from_text(s)
+    }
+
+    /// Fresh `Arc`s each time, as the interpreter makes them.
+    fn task(resource: &str) -> TaskResource {
+        TaskResource { resource_type: Arc::from("ecs"), resource: Arc::from(resource) }
+    }
+
+    /// One of every kind of details, in the forms a slot keeps small and the ones it boxes.
+    fn every_kind() -> Vec<EventDetails> {
+        use EventDetails as E;
+        let name = |n: &str| Arc::<str>::from(n);
+        let some = |s: &str| Some(s.to_owned());
+        vec![
+            E::ExecutionStarted { input: text(r#"{"a":1}"#), role_arn: "arn:aws:iam::1:role/r".into() },
+            E::StateEntered { state_type: StateType::Task, name: name("Run"), input: text("{}") },
+            E::TaskScheduled {
+                task: task("runTask.sync"),
+                region: "us-east-1".into(),
+                parameters: text(r#"{"Cluster":"c"}"#),
+                timeout: None,
+                heartbeat: None,
+            },
+            E::TaskScheduled {
+                task: task("runTask.sync"),
+                region: "eu-west-1".into(),
+                parameters: text("{}"),
+                timeout: Some(7),
+                heartbeat: Some(3),
+            },
+            E::TaskStarted { task: task("runTask.sync"), token: None },
+            E::TaskStarted { task: task("runTask.waitForTaskToken"), token: Some(Arc::from("tok")) },
+            E::TaskSubmitted { task: task("runTask.sync"), output: text(r#"{"Tasks":[]}"#) },
+            E::TaskSucceeded { task: task("runTask.sync"), output: text(r#"{"LastStatus":"STOPPED"}"#) },
+            E::TaskFailed { task: task("runTask.sync"), error: some("States.TaskFailed"), cause: some("c") },
+            E::TaskTimedOut { task: task("runTask.sync"), error: some("States.Timeout"), cause: None },
+            E::StateExited {
+                state_type: StateType::Task,
+                name: name("Run"),
+                output: text("1"),
+                assigned: None,
+            },
+            E::StateExited {
+                state_type: StateType::Pass,
+                name: name("Set"),
+                output: text("2"),
+                assigned: Some(vec![("x".into(), text("3"))]),
+            },
+            E::ParallelStateStarted,
+            E::ParallelStateSucceeded { started: 12 },
+            E::ParallelStateFailed { started: 12 },
+            E::ParallelStateAborted { started: 12 },
+            E::MapStateStarted { length: 3 },
+            E::MapIterationStarted { name: name("Fan"), index: 0 },
+            E::MapIterationSucceeded { name: name("Fan"), index: 1 },
+            E::MapIterationFailed { name: name("Fan"), index: 2 },
+            E::MapIterationAborted { name: name("Fan"), index: usize::MAX },
+            E::MapStateSucceeded { started: 16 },
+            E::MapStateFailed { started: 16 },
+            E::MapStateAborted { started: u64::MAX },
+            E::WaitStateAborted { name: name("Wait") },
+            E::TaskStateAborted,
+            E::ActivityScheduled {
+                resource: Arc::from("arn:aws:states:us-east-1:1:activity:a"),
+                input: text("{}"),
+                timeout: None,
+                heartbeat: Some(5),
+                token: Some(Arc::from("t")),
+            },
+            E::ActivityStarted { worker_name: some("w") },
+            E::ActivitySucceeded { output: text("{}") },
+            E::ActivityFailed { error: None, cause: some("c") },
+            E::ActivityTimedOut { error: some("States.Timeout"), cause: None },
+            E::MapRunStarted { map_run_arn: "arn:aws:states:us-east-1:1:mapRun:m/l:1".into() },
+            E::MapRunSucceeded,
+            E::MapRunFailed { error: some("States.ExceedToleratedFailureThreshold"), cause: None },
+            E::MapRunAborted,
+            E::EvaluationFailed {
+                error: "States.QueryEvaluationError".into(),
+                cause: "c".into(),
+                location: some("Output"),
+                state: name("Run"),
+            },
+            E::ExecutionSucceeded { output: text(r#"{"done":true}"#) },
+            E::ExecutionFailed { error: some("e"), cause: some("c") },
+            E::ExecutionAborted { error: None, cause: None },
+            E::ExecutionTimedOut { error: some("States.Timeout"), cause: None },
+        ]
     }
 
     #[test]
-    fn locate_follows_the_chunk_sizes() {
-        let (mut k, mut offset) = (0, 0);
-        for i in 0..3 * CHUNK + 7 {
-            if offset == chunk_len(k) {
-                (k, offset) = (k + 1, 0);
-            }
-            assert_eq!(locate(i), (k, offset), "index {i}");
-            offset += 1;
+    fn every_event_reads_back_as_it_was_appended() {
+        let h = History::new(None);
+        let mut appended = Vec::new();
+        let t0 = Utc.timestamp_opt(1_700_000_000, 123_456_789).single().unwrap();
+        for (i, d) in every_kind().into_iter().enumerate() {
+            let i = i as u64;
+            // Every third event is placed after an event it does not link to (`after`).
+            let link = if i % 3 == 2 { Link::Beside(i) } else { Link::Follow };
+            let at = t0 + chrono::Duration::nanoseconds(i as i64 * 1_000_001);
+            h.push(i, link, at, d.clone()).unwrap();
+            appended.push((d, at));
         }
+        let events = h.events();
+        assert_eq!(events.len(), appended.len());
+        for (e, (d, at)) in events.iter().zip(&appended) {
+            assert_eq!(&e.details, d, "event {}", e.id);
+            assert_eq!(e.timestamp, *at, "event {}", e.id);
+        }
+        assert!(events.iter().any(|e| e.after.is_some()));
+        let mut seen = Vec::new();
+        h.for_each(|e| seen.push(e.clone()));
+        assert_eq!(seen, events);
+        // What the journal keeps reads back the same (`after` and the private facts included).
+        for e in &events {
+            let stored = e.to_stored_json();
+            let back = Event::from_json(&stored).unwrap();
+            assert_eq!((back.id, back.previous_event_id, back.after), (e.id, e.previous_event_id, e.after));
+            assert_eq!(back.to_stored_json(), stored);
+        }
+        assert_eq!(h.events_since(events.len() - 2), events[events.len() - 2..]);
+    }
+
+    #[test]
+    fn a_state_name_and_a_task_resource_are_kept_once() {
+        let h = History::new(None);
+        for i in 0..100u64 {
+            let name: Arc<str> = Arc::from(if i % 2 == 0 { "Increment" } else { "Check" });
+            let d = EventDetails::StateEntered { state_type: StateType::Pass, name, input: text("{}") };
+            h.push(i, Link::Follow, Utc::now(), d).unwrap();
+        }
+        h.push(100, Link::Follow, Utc::now(), EventDetails::TaskStarted { task: task("r"), token: None })
+            .unwrap();
+        h.push(101, Link::Follow, Utc::now(), EventDetails::TaskStarted { task: task("r"), token: None })
+            .unwrap();
+        let events = h.events();
+        let name = |e: &Event| match &e.details {
+            EventDetails::StateEntered { name, .. } => name.clone(),
+            _ => Arc::from(""),
+        };
+        // Every `Increment` event shares one string.
+        assert!(Arc::ptr_eq(&name(&events[0]), &name(&events[98])));
+        assert_eq!(&*name(&events[99]), "Check");
+        let resource = |e: &Event| match &e.details {
+            EventDetails::TaskStarted { task, .. } => task.resource.clone(),
+            _ => Arc::from(""),
+        };
+        assert!(Arc::ptr_eq(&resource(&events[100]), &resource(&events[101])));
+    }
+
+    #[test]
+    fn a_restored_history_goes_on_from_its_events() {
+        let h = History::new(None);
+        for (i, d) in every_kind().into_iter().take(5).enumerate() {
+            h.push(i as u64, Link::Follow, Utc::now(), d).unwrap();
+        }
+        let recorded = h.events();
+        let resumed = History::new(None);
+        resumed.restore(recorded.clone());
+        assert_eq!(resumed.events(), recorded);
+        assert_eq!(resumed.push(5, Link::Follow, Utc::now(), failed()), Ok(6));
+        assert_eq!(resumed.events()[5].previous_event_id, 5);
     }
 }

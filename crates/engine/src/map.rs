@@ -423,7 +423,6 @@ async fn child_execution(
     keep: bool,
 ) -> (Result<Value, Interrupt>, Option<crate::items::Record>) {
     let items = children.items_in(&input);
-    let input_text = JsonText::new(&input);
     let (names, child, redriving) = match children.prior.take(index) {
         None => {
             let names = children.names();
@@ -434,7 +433,7 @@ async fn child_execution(
             let names = children.names_of(&p.arn);
             match children.prior.plan(&p, children.express) {
                 crate::replay::Plan::Keep(outcome) => {
-                    return kept(children, &names, &p, outcome, &input_text, items, keep);
+                    return kept(children, &names, &p, outcome, &JsonText::new(&input), items, keep);
                 }
                 crate::replay::Plan::Again(replay) => {
                     let replay = replay.map(Arc::new);
@@ -453,6 +452,7 @@ async fn child_execution(
             }
         }
     };
+    let input_text = child.input_text();
     let (handle, signal) = map_signal.child();
     let (done_tx, done) = tokio::sync::watch::channel(None);
     let stop_reason = StopReason::default();

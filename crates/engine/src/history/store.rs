@@ -1,0 +1,537 @@
+//! How a [`History`](super::History) keeps its events: one 40-byte [`Slot`] per event, in chunks that
+//! grow, with the strings events repeat (state names, task resources, regions) kept once per history and
+//! named by a `u32`, and the payload texts ([`JsonText`]) shared, never copied. An [`Event`] (what
+//! GetExecutionHistory, the journal and the sinks see) is made from a slot only when asked; the few
+//! events that do not fit a slot (failures with their causes, the execution's start, a state that
+//! assigned variables, a Task with timeouts) are kept whole, boxed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{Event, EventDetails, JsonText, StateType, TaskResource};
+
+/// The largest chunk, in events.
+pub(super) const CHUNK: usize = 4096;
+/// The first chunk: most executions are short, so a history starts small; chunk `k` > 0 holds
+/// `FIRST_CHUNK << (k - 1)` events (as many as the chunks before it) up to [`CHUNK`].
+const FIRST_CHUNK: usize = 16;
+
+/// The most events a history keeps: ids and previous ids are `u32` in a slot (AWS allows 25,000).
+/// [`History::push`](super::History) stops one short of it, keeping the last id for the final event.
+pub(super) const MAX_EVENTS: usize = (u32::MAX - 1) as usize;
+
+/// `Slot::after` when the event follows the event it links to.
+const NO_AFTER: u32 = u32::MAX;
+
+/// How many events chunk `k` holds.
+pub(super) fn chunk_len(k: usize) -> usize {
+    match k {
+        0 => FIRST_CHUNK,
+        k => {
+            FIRST_CHUNK.checked_shl(u32::try_from(k - 1).unwrap_or(u32::MAX)).map_or(CHUNK, |n| n.min(CHUNK))
+        }
+    }
+}
+
+/// The chunk and offset of event index `i` (0-based) under [`chunk_len`]'s sizes.
+pub(super) fn locate(i: usize) -> (usize, usize) {
+    if i < FIRST_CHUNK {
+        return (0, i);
+    }
+    if i < CHUNK {
+        // Chunk k > 0 starts at FIRST_CHUNK << (k - 1).
+        let k = (i / FIRST_CHUNK).ilog2() as usize + 1;
+        return (k, i - (FIRST_CHUNK << (k - 1)));
+    }
+    // From CHUNK on, every chunk holds CHUNK events; chunk_len's doubling reaches CHUNK at index CHUNK.
+    let first_full = (CHUNK / FIRST_CHUNK).ilog2() as usize + 1;
+    (first_full + (i - CHUNK) / CHUNK, (i - CHUNK) % CHUNK)
+}
+
+/// One event as kept: its id is its place (index + 1).
+#[derive(Debug)]
+pub(super) struct Slot {
+    details: Compact,
+    /// The timestamp in nanoseconds since the epoch (clamped to 1677–2262, which `i64` holds).
+    nanos: i64,
+    previous: u32,
+    /// [`Event::after`], or [`NO_AFTER`].
+    after: u32,
+}
+
+/// An event's details in 24 bytes: strings as ids into [`Strings`], task resources as ids into
+/// [`Tasks`], texts shared; what does not fit is boxed whole.
+#[derive(Debug)]
+enum Compact {
+    StateEntered {
+        state_type: StateType,
+        name: u32,
+        input: JsonText,
+    },
+    StateExited {
+        state_type: StateType,
+        name: u32,
+        output: JsonText,
+    },
+    /// A `TaskScheduled` without `timeoutInSeconds`/`heartbeatInSeconds`; `task` includes the region.
+    TaskScheduled {
+        task: u32,
+        parameters: JsonText,
+    },
+    TaskStarted {
+        task: u32,
+        token: Option<Arc<str>>,
+    },
+    TaskSubmitted {
+        task: u32,
+        output: JsonText,
+    },
+    TaskSucceeded {
+        task: u32,
+        output: JsonText,
+    },
+    ExecutionSucceeded {
+        output: JsonText,
+    },
+    MapStateStarted {
+        length: usize,
+    },
+    MapIteration {
+        end: IterationEnd,
+        name: u32,
+        index: u32,
+    },
+    ParallelStateStarted,
+    Closing {
+        of: Fork,
+        end: ForkEnd,
+        started: u32,
+    },
+    TaskStateAborted,
+    MapRunSucceeded,
+    MapRunAborted,
+    Other(Box<EventDetails>),
+}
+
+/// Which `MapIteration…` event.
+#[derive(Debug, Clone, Copy)]
+enum IterationEnd {
+    Started,
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+/// Whose closing event.
+#[derive(Debug, Clone, Copy)]
+enum Fork {
+    Parallel,
+    Map,
+}
+
+/// Which closing event.
+#[derive(Debug, Clone, Copy)]
+enum ForkEnd {
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+/// The strings a history repeats, each kept once: `id` names it by a `u32`. The last few ids looked up
+/// are tried first (a state's entered and exited events, a loop's few states), then every string while
+/// there are few (a short execution builds no hash map), then a hash map.
+#[derive(Debug, Default)]
+struct Strings {
+    all: Vec<Arc<str>>,
+    /// Built once there are more than [`FEW`] strings.
+    index: HashMap<Arc<str>, u32>,
+    recent: [u32; RECENT],
+    next: usize,
+}
+
+/// How many recently used ids [`Strings`] tries first.
+const RECENT: usize = 4;
+/// How many strings [`Strings`] searches one by one before it builds its hash map.
+const FEW: usize = 8;
+
+impl Strings {
+    /// The id of `s` (an `Arc` the caller has: kept as it is when new); `None` once `u32` ids run out.
+    fn id(&mut self, s: &Arc<str>) -> Option<u32> {
+        self.id_with(s, || s.clone())
+    }
+
+    /// The id of `s` (copied when new).
+    fn id_of(&mut self, s: &str) -> Option<u32> {
+        self.id_with(s, || Arc::from(s))
+    }
+
+    fn id_with(&mut self, s: &str, make: impl FnOnce() -> Arc<str>) -> Option<u32> {
+        for &i in &self.recent {
+            if self.all.get(i as usize).is_some_and(|a| a.as_ref() == s) {
+                return Some(i);
+            }
+        }
+        let found = if self.all.len() <= FEW {
+            self.all.iter().position(|a| a.as_ref() == s).and_then(|i| u32::try_from(i).ok())
+        } else {
+            self.index.get(s).copied()
+        };
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let i = u32::try_from(self.all.len()).ok()?;
+                let a = make();
+                self.all.push(a.clone());
+                if self.index.is_empty() && self.all.len() > FEW {
+                    self.index = self.all.iter().cloned().zip(0..).collect();
+                } else if !self.index.is_empty() {
+                    self.index.insert(a, i);
+                }
+                i
+            }
+        };
+        self.recent[self.next % RECENT] = i;
+        self.next = self.next.wrapping_add(1);
+        Some(i)
+    }
+
+    fn get(&self, i: u32) -> Arc<str> {
+        self.all.get(i as usize).cloned().unwrap_or_else(|| Arc::from(""))
+    }
+}
+
+/// A task resource (`resourceType`, `resource`) and, for `TaskScheduled`, the region, as string ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct TaskKey {
+    resource_type: u32,
+    resource: u32,
+    /// `u32::MAX`: none.
+    region: u32,
+}
+
+/// The task resources of a history, each kept once, with the `TaskResource` they render to.
+#[derive(Debug, Default)]
+struct Tasks {
+    all: Vec<(TaskKey, TaskResource)>,
+    index: HashMap<TaskKey, u32>,
+}
+
+/// The events of one history.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    /// Slots in chunks that grow to [`CHUNK`]: appending never moves earlier events (no reallocation
+    /// copies) and a short history reserves little.
+    pub(super) chunks: Vec<Vec<Slot>>,
+    len: usize,
+    strings: Strings,
+    tasks: Tasks,
+}
+
+impl Store {
+    /// Number of events.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Forgets every event.
+    pub(super) fn clear(&mut self) {
+        *self = Store::default();
+    }
+
+    /// Keeps event `e`, whose id is `len + 1`.
+    pub(super) fn push(&mut self, e: Event) {
+        let slot = Slot {
+            nanos: e.timestamp.timestamp_nanos_opt().unwrap_or(if e.timestamp.timestamp() < 0 {
+                i64::MIN
+            } else {
+                i64::MAX
+            }),
+            previous: u32::try_from(e.previous_event_id).unwrap_or(u32::MAX),
+            after: e.after.and_then(|a| u32::try_from(a).ok()).unwrap_or(NO_AFTER),
+            details: self.compact(e.details),
+        };
+        let k = self.chunks.len();
+        if self.chunks.last().is_none_or(|c| c.len() == chunk_len(k - 1)) {
+            self.chunks.push(Vec::with_capacity(chunk_len(k)));
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            c.push(slot);
+        }
+        self.len += 1;
+    }
+
+    fn slot(&self, i: usize) -> Option<&Slot> {
+        let (k, offset) = locate(i);
+        self.chunks.get(k).and_then(|c| c.get(offset))
+    }
+
+    /// The `previousEventId` of event `id` (0 for none).
+    pub(super) fn previous_of(&self, id: u64) -> u64 {
+        let Some(i) = usize::try_from(id).ok().and_then(|i| i.checked_sub(1)) else { return 0 };
+        self.slot(i).map_or(0, |s| u64::from(s.previous))
+    }
+
+    /// The events from index `from` on.
+    pub(super) fn events_from(&self, from: usize) -> Vec<Event> {
+        let mut v = Vec::with_capacity(self.len.saturating_sub(from));
+        self.for_each(from, |e| v.push(e));
+        v
+    }
+
+    /// Makes the events from index `from` on, one at a time, and hands each to `f`.
+    pub(super) fn for_each(&self, from: usize, mut f: impl FnMut(Event)) {
+        for (i, s) in self.chunks.iter().flatten().enumerate().skip(from) {
+            f(Event {
+                id: i as u64 + 1,
+                previous_event_id: u64::from(s.previous),
+                timestamp: DateTime::<Utc>::from_timestamp_nanos(s.nanos),
+                details: self.expand(&s.details),
+                after: (s.after != NO_AFTER).then_some(u64::from(s.after)),
+            });
+        }
+    }
+
+    fn task_id(&mut self, task: &TaskResource, region: Option<&str>) -> Option<u32> {
+        let key = TaskKey {
+            resource_type: self.strings.id(&task.resource_type)?,
+            resource: self.strings.id(&task.resource)?,
+            region: match region {
+                Some(r) => self.strings.id_of(r)?,
+                None => u32::MAX,
+            },
+        };
+        let tasks = &mut self.tasks;
+        let found = if tasks.all.len() <= FEW {
+            tasks.all.iter().position(|(k, _)| *k == key).and_then(|i| u32::try_from(i).ok())
+        } else {
+            tasks.index.get(&key).copied()
+        };
+        if found.is_some() {
+            return found;
+        }
+        let i = u32::try_from(tasks.all.len()).ok()?;
+        tasks.all.push((key, task.clone()));
+        if tasks.index.is_empty() && tasks.all.len() > FEW {
+            tasks.index = tasks.all.iter().map(|(k, _)| *k).zip(0..).collect();
+        } else if !tasks.index.is_empty() {
+            tasks.index.insert(key, i);
+        }
+        Some(i)
+    }
+
+    fn task(&self, i: u32) -> (TaskResource, String) {
+        match self.tasks.all.get(i as usize) {
+            Some((key, task)) => {
+                let region = if key.region == u32::MAX {
+                    String::new()
+                } else {
+                    self.strings.get(key.region).to_string()
+                };
+                (task.clone(), region)
+            }
+            None => (TaskResource { resource_type: Arc::from(""), resource: Arc::from("") }, String::new()),
+        }
+    }
+
+    /// The slot form of `d` (boxed whole when it has no smaller one).
+    fn compact(&mut self, d: EventDetails) -> Compact {
+        self.try_compact(d).unwrap_or_else(|d| Compact::Other(Box::new(d)))
+    }
+
+    /// The small form of `d`, or `d` back. Fields are moved, not cloned (no reference count touched).
+    fn try_compact(&mut self, d: EventDetails) -> Result<Compact, EventDetails> {
+        use Compact as C;
+        use EventDetails as E;
+        Ok(match d {
+            E::StateEntered { state_type, name, input } => match self.strings.id(&name) {
+                Some(name) => C::StateEntered { state_type, name, input },
+                None => return Err(E::StateEntered { state_type, name, input }),
+            },
+            E::StateExited { state_type, name, output, assigned: None } => match self.strings.id(&name) {
+                Some(name) => C::StateExited { state_type, name, output },
+                None => return Err(E::StateExited { state_type, name, output, assigned: None }),
+            },
+            E::TaskScheduled { task, region, parameters, timeout: None, heartbeat: None } => {
+                match self.task_id(&task, Some(&region)) {
+                    Some(task) => C::TaskScheduled { task, parameters },
+                    None => {
+                        return Err(E::TaskScheduled {
+                            task,
+                            region,
+                            parameters,
+                            timeout: None,
+                            heartbeat: None,
+                        });
+                    }
+                }
+            }
+            E::TaskStarted { task, token } => match self.task_id(&task, None) {
+                Some(task) => C::TaskStarted { task, token },
+                None => return Err(E::TaskStarted { task, token }),
+            },
+            E::TaskSubmitted { task, output } => match self.task_id(&task, None) {
+                Some(task) => C::TaskSubmitted { task, output },
+                None => return Err(E::TaskSubmitted { task, output }),
+            },
+            E::TaskSucceeded { task, output } => match self.task_id(&task, None) {
+                Some(task) => C::TaskSucceeded { task, output },
+                None => return Err(E::TaskSucceeded { task, output }),
+            },
+            E::ExecutionSucceeded { output } => C::ExecutionSucceeded { output },
+            E::MapStateStarted { length } => C::MapStateStarted { length },
+            E::MapIterationStarted { name, index } => {
+                match self.iteration(IterationEnd::Started, &name, index) {
+                    Some(c) => c,
+                    None => return Err(E::MapIterationStarted { name, index }),
+                }
+            }
+            E::MapIterationSucceeded { name, index } => {
+                match self.iteration(IterationEnd::Succeeded, &name, index) {
+                    Some(c) => c,
+                    None => return Err(E::MapIterationSucceeded { name, index }),
+                }
+            }
+            E::MapIterationFailed { name, index } => match self.iteration(IterationEnd::Failed, &name, index)
+            {
+                Some(c) => c,
+                None => return Err(E::MapIterationFailed { name, index }),
+            },
+            E::MapIterationAborted { name, index } => {
+                match self.iteration(IterationEnd::Aborted, &name, index) {
+                    Some(c) => c,
+                    None => return Err(E::MapIterationAborted { name, index }),
+                }
+            }
+            E::ParallelStateStarted => C::ParallelStateStarted,
+            E::TaskStateAborted => C::TaskStateAborted,
+            E::MapRunSucceeded => C::MapRunSucceeded,
+            E::MapRunAborted => C::MapRunAborted,
+            d => {
+                let (of, end, started) = match &d {
+                    E::ParallelStateSucceeded { started } => (Fork::Parallel, ForkEnd::Succeeded, *started),
+                    E::ParallelStateFailed { started } => (Fork::Parallel, ForkEnd::Failed, *started),
+                    E::ParallelStateAborted { started } => (Fork::Parallel, ForkEnd::Aborted, *started),
+                    E::MapStateSucceeded { started } => (Fork::Map, ForkEnd::Succeeded, *started),
+                    E::MapStateFailed { started } => (Fork::Map, ForkEnd::Failed, *started),
+                    E::MapStateAborted { started } => (Fork::Map, ForkEnd::Aborted, *started),
+                    _ => return Err(d),
+                };
+                match u32::try_from(started) {
+                    Ok(started) => C::Closing { of, end, started },
+                    Err(_) => return Err(d),
+                }
+            }
+        })
+    }
+
+    fn iteration(&mut self, end: IterationEnd, name: &Arc<str>, index: usize) -> Option<Compact> {
+        let index = u32::try_from(index).ok()?;
+        Some(Compact::MapIteration { end, name: self.strings.id(name)?, index })
+    }
+
+    /// The details `c` stands for.
+    fn expand(&self, c: &Compact) -> EventDetails {
+        use Compact as C;
+        use EventDetails as E;
+        match c {
+            C::StateEntered { state_type, name, input } => E::StateEntered {
+                state_type: *state_type,
+                name: self.strings.get(*name),
+                input: input.clone(),
+            },
+            C::StateExited { state_type, name, output } => E::StateExited {
+                state_type: *state_type,
+                name: self.strings.get(*name),
+                output: output.clone(),
+                assigned: None,
+            },
+            C::TaskScheduled { task, parameters } => {
+                let (task, region) = self.task(*task);
+                E::TaskScheduled {
+                    task,
+                    region,
+                    parameters: parameters.clone(),
+                    timeout: None,
+                    heartbeat: None,
+                }
+            }
+            C::TaskStarted { task, token } => {
+                E::TaskStarted { task: self.task(*task).0, token: token.clone() }
+            }
+            C::TaskSubmitted { task, output } => {
+                E::TaskSubmitted { task: self.task(*task).0, output: output.clone() }
+            }
+            C::TaskSucceeded { task, output } => {
+                E::TaskSucceeded { task: self.task(*task).0, output: output.clone() }
+            }
+            C::ExecutionSucceeded { output } => E::ExecutionSucceeded { output: output.clone() },
+            C::MapStateStarted { length } => E::MapStateStarted { length: *length },
+            C::MapIteration { end, name, index } => {
+                let (name, index) = (self.strings.get(*name), *index as usize);
+                match end {
+                    IterationEnd::Started => E::MapIterationStarted { name, index },
+                    IterationEnd::Succeeded => E::MapIterationSucceeded { name, index },
+                    IterationEnd::Failed => E::MapIterationFailed { name, index },
+                    IterationEnd::Aborted => E::MapIterationAborted { name, index },
+                }
+            }
+            C::ParallelStateStarted => E::ParallelStateStarted,
+            C::Closing { of, end, started } => {
+                let started = u64::from(*started);
+                match (of, end) {
+                    (Fork::Parallel, ForkEnd::Succeeded) => E::ParallelStateSucceeded { started },
+                    (Fork::Parallel, ForkEnd::Failed) => E::ParallelStateFailed { started },
+                    (Fork::Parallel, ForkEnd::Aborted) => E::ParallelStateAborted { started },
+                    (Fork::Map, ForkEnd::Succeeded) => E::MapStateSucceeded { started },
+                    (Fork::Map, ForkEnd::Failed) => E::MapStateFailed { started },
+                    (Fork::Map, ForkEnd::Aborted) => E::MapStateAborted { started },
+                }
+            }
+            C::TaskStateAborted => E::TaskStateAborted,
+            C::MapRunSucceeded => E::MapRunSucceeded,
+            C::MapRunAborted => E::MapRunAborted,
+            C::Other(d) => d.as_ref().clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_40_bytes() {
+        // The budget of issue 19 (≤ 128 bytes per history event, payloads included).
+        assert_eq!(std::mem::size_of::<Compact>(), 24);
+        assert_eq!(std::mem::size_of::<Slot>(), 40);
+    }
+
+    #[test]
+    fn locate_follows_the_chunk_sizes() {
+        let (mut k, mut offset) = (0, 0);
+        for i in 0..3 * CHUNK + 7 {
+            if offset == chunk_len(k) {
+                (k, offset) = (k + 1, 0);
+            }
+            assert_eq!(locate(i), (k, offset), "index {i}");
+            offset += 1;
+        }
+    }
+
+    #[test]
+    fn strings_are_kept_once_whatever_order_they_come_in() {
+        let mut s = Strings::default();
+        // More than `FEW`: the first ones found one by one, then all of them through the hash map.
+        let names: Vec<Arc<str>> = (0..20).map(|i| Arc::from(format!("state {i}"))).collect();
+        let ids: Vec<u32> = names.iter().map(|n| s.id(n).unwrap()).collect();
+        // A fresh copy of each name (not the same `Arc`), in reverse: past the recent ones, through the map.
+        for (n, &id) in names.iter().zip(&ids).rev() {
+            assert_eq!(s.id_of(n), Some(id));
+            assert_eq!(s.get(id), *n);
+        }
+        assert_eq!((s.all.len(), s.index.len()), (20, 20));
+        assert_eq!(ids, (0..20).collect::<Vec<u32>>());
+    }
+}
