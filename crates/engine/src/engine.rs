@@ -586,7 +586,7 @@ async fn execute(
     let mut vars = Vars::default();
     let input = exec.input.clone();
     enum End {
-        Done(Result<Value, Interrupt>),
+        Done(Result<(Value, Option<JsonText>), Interrupt>),
         TimedOut,
     }
     let end = if exceeds(&input, exec.engine.config.max_payload_bytes) {
@@ -595,7 +595,10 @@ async fn execute(
             "The execution input exceeds the maximum number of bytes service limit.",
         ))))
     } else {
-        let fut = exec.run_scope(&machine.start_at, &machine.states, input, &mut vars, &mut prev, &signal);
+        // The first state's input text is the caller's (`StartRequest::input_text`); the last state's
+        // output text is the execution's output (AWS keeps both verbatim, see `interp::Texts`).
+        let text = exec.input_text.clone();
+        let fut = exec.run_scope_text(&machine.start_at, &machine.states, input, text, &mut vars, &mut prev, &signal);
         tokio::pin!(fut);
         let deadline = async {
             match timeout {
@@ -620,7 +623,11 @@ async fn execute(
         }
     };
     match result {
-        Ok(output) => finish(&exec, prev, ExecutionStatus::Succeeded, Some(output), None, None),
+        Ok((output, text)) => {
+            let text = text.unwrap_or_else(|| JsonText::new(&output));
+            let details = EventDetails::ExecutionSucceeded { output: text };
+            finish_with(&exec, prev, ExecutionStatus::Succeeded, Some(output), None, None, details)
+        }
         Err(Interrupt::Fail(f) | Interrupt::Terminal(f)) => {
             finish(&exec, prev, ExecutionStatus::Failed, None, f.name.map(String::from), f.cause)
         }
@@ -671,6 +678,19 @@ fn finish(
         }
         _ => EventDetails::ExecutionFailed { error: error.clone(), cause: cause.clone() },
     };
+    finish_with(exec, prev, status, output, error, cause, details)
+}
+
+/// [`finish`] with the final event's details as made.
+fn finish_with(
+    exec: &Exec,
+    prev: u64,
+    status: ExecutionStatus,
+    output: Option<Value>,
+    error: Option<String>,
+    cause: Option<String>,
+    details: EventDetails,
+) -> Outcome {
     let now = exec.now();
     exec.history.push_final(prev, now, details);
     Outcome { status, output, error, cause, stop_date: now }

@@ -25,16 +25,18 @@ use crate::vars::Vars;
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs a scope from its `StartAt` to its end: the interpreter above the state modules
-/// (`crate::interp::run_scope`), handed down so that Parallel and Map can run nested scopes.
+/// (`crate::interp::run_scope`), handed down so that Parallel and Map can run nested scopes. Beside the
+/// input goes its history text where a state before made it, and beside the output its text.
 pub(crate) type RunScope = for<'a> fn(
     &'a Arc<Exec>,
     &'a str,
     &'a States,
     Value,
+    Option<JsonText>,
     &'a mut Vars,
     &'a mut u64,
     &'a AbortSignal,
-) -> BoxFuture<'a, Result<Value, Interrupt>>;
+) -> BoxFuture<'a, Result<(Value, Option<JsonText>), Interrupt>>;
 
 /// Everything one execution shares across its branches.
 pub(crate) struct Exec {
@@ -398,16 +400,32 @@ impl Exec {
 
     /// Runs a scope (the machine, a branch or an iteration) from `start_at` to its end, with the
     /// interpreter the engine gave this execution ([`Exec::scopes`]).
-    pub(crate) fn run_scope<'a>(
+    pub(crate) async fn run_scope(
+        self: &Arc<Self>,
+        start_at: &str,
+        states: &States,
+        input: Value,
+        vars: &mut Vars,
+        prev: &mut u64,
+        abort: &AbortSignal,
+    ) -> Result<Value, Interrupt> {
+        (self.scopes)(self, start_at, states, input, None, vars, prev, abort).await.map(|(v, _)| v)
+    }
+
+    /// [`Exec::run_scope`] with the history text of `input` (`input_text`, where the state before made
+    /// it) and of the output: the text the scope's last state exited with.
+    #[allow(clippy::too_many_arguments, reason = "run_scope's arguments and the input's text")]
+    pub(crate) fn run_scope_text<'a>(
         self: &'a Arc<Self>,
         start_at: &'a str,
         states: &'a States,
         input: Value,
+        input_text: Option<JsonText>,
         vars: &'a mut Vars,
         prev: &'a mut u64,
         abort: &'a AbortSignal,
-    ) -> BoxFuture<'a, Result<Value, Interrupt>> {
-        (self.scopes)(self, start_at, states, input, vars, prev, abort)
+    ) -> BoxFuture<'a, Result<(Value, Option<JsonText>), Interrupt>> {
+        (self.scopes)(self, start_at, states, input, input_text, vars, prev, abort)
     }
 }
 
@@ -431,6 +449,19 @@ pub(crate) struct StateCtx<'a> {
     pub(crate) info: StateInfo<'a>,
     pub(crate) vars: &'a Vars,
     pub(crate) abort: &'a AbortSignal,
+    /// The history texts the state hands on unchanged (`None` in a TestState run).
+    pub(crate) texts: Option<&'a Texts>,
+}
+
+/// The history texts of one state that AWS keeps verbatim while a value passes through unchanged
+/// (`scenarios/test_base_scenarios__test_parallel_state_nested`: the caller's `[[1, 2, 3], [4, 5, 6]]`,
+/// spaces and all, in a Parallel's branches and, as `[[[[1, 2, 3], [4, 5, 6]]]]`, in its output).
+pub(crate) struct Texts {
+    /// The text of the state's input, as its entered event shows it.
+    pub(crate) input: JsonText,
+    /// The text of the state's result where its module made one (a Parallel's: an array of its
+    /// branches' output texts), set by the attempt that succeeded.
+    pub(crate) result: std::sync::OnceLock<JsonText>,
 }
 
 impl<'a> StateCtx<'a> {

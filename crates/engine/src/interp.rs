@@ -11,27 +11,31 @@ use sfn_path::ErrorName;
 use sfn_patterns::AbortSignal;
 
 use crate::error::{Failure, Interrupt};
-use crate::exec::{BoxFuture, Exec, Flow, StateCtx, StateInfo, Step};
+use crate::exec::{BoxFuture, Exec, Flow, StateCtx, StateInfo, Step, Texts};
 use crate::history::{EventDetails, JsonText};
 use crate::recovery::{self, Retries};
 use crate::vars::Vars;
 use crate::{choice, map, parallel, pass, task, terminal, wait};
 
-/// Runs a scope (the machine, a branch or an iteration) from `start_at` to its end.
+/// Runs a scope (the machine, a branch or an iteration) from `start_at` to its end; beside its output,
+/// the text the last state exited with (`None` when a resumed execution went on with a recorded output).
+#[allow(clippy::too_many_arguments, reason = "the scope, its input and the input's text, its cursor")]
 pub(crate) fn run_scope<'a>(
     exec: &'a Arc<Exec>,
     start_at: &'a str,
     states: &'a States,
     input: Value,
+    input_text: Option<JsonText>,
     vars: &'a mut Vars,
     prev: &'a mut u64,
     abort: &'a AbortSignal,
-) -> BoxFuture<'a, Result<Value, Interrupt>> {
+) -> BoxFuture<'a, Result<(Value, Option<JsonText>), Interrupt>> {
     Box::pin(async move {
         let mut current = start_at;
         let mut input = input;
-        // The history text of `input` when the previous state's exited event already made it.
-        let mut input_text = None;
+        // The history text of `input` when the previous state's exited event (or, for the first state,
+        // whoever runs the scope) already made it.
+        let mut input_text = input_text;
         loop {
             // A transition: where a stop, or a termination (`Execution::terminate`), takes effect.
             if abort.is_aborted() || exec.terminating.load(std::sync::atomic::Ordering::Relaxed) {
@@ -56,24 +60,52 @@ pub(crate) fn run_scope<'a>(
                     input = flow.output;
                     input_text = output_text;
                 }
-                None => return Ok(flow.output),
+                None => return Ok((flow.output, output_text)),
             }
         }
     })
 }
 
-/// True when the state's output is its input, whatever happens in it (JSONPath Choice, Wait and Succeed
-/// states and Pass states with `ResultPath: null`, without InputPath or OutputPath): its exited event
-/// shows the text its entered event showed.
+/// True when the state's output is its input, whatever happens in it: JSONPath Choice, Wait and Succeed
+/// states and Pass states without `Result` and `Parameters` (or with `ResultPath: null`), without
+/// InputPath or OutputPath; JSONata Wait, Succeed and Pass states without `Output` (and `Result`). Its
+/// exited event shows the text its entered event showed: AWS keeps the text of a value passed on
+/// unchanged (`PassStateExited` in `scenarios/test_base_scenarios__test_parallel_state_nested`).
 fn passes_input_through(state: &State) -> bool {
+    if state.query_language == QueryLanguage::Jsonata {
+        return state.output.is_none()
+            && match &state.kind {
+                StateKind::Wait(_) | StateKind::Succeed => true,
+                StateKind::Pass(p) => p.result.is_none(),
+                _ => false,
+            };
+    }
     let whole = matches!(state.input_path, IoPath::Whole) && matches!(state.output_path, IoPath::Whole);
     whole
-        && state.query_language == QueryLanguage::JsonPath
         && match &state.kind {
             StateKind::Choice(_) | StateKind::Wait(_) | StateKind::Succeed => true,
-            StateKind::Pass(p) => matches!(p.result_path, ResultPath::Discard),
+            StateKind::Pass(p) => match p.result_path {
+                ResultPath::Discard => true,
+                ResultPath::Whole => p.result.is_none() && p.parameters.is_none(),
+                ResultPath::Path(_) => false,
+            },
             _ => false,
         }
+}
+
+/// True when the state's output is its module's result as it made it: a Parallel without
+/// ResultSelector, ResultPath, OutputPath (JSONPath) or `Output` (JSONata). Its exited event shows the
+/// result's text ([`Texts::result`]).
+fn outputs_result(state: &State) -> bool {
+    let StateKind::Parallel(p) = &state.kind else { return false };
+    match state.query_language {
+        QueryLanguage::Jsonata => state.output.is_none(),
+        QueryLanguage::JsonPath => {
+            matches!(state.output_path, IoPath::Whole)
+                && p.recovery.result_selector.is_none()
+                && matches!(p.recovery.result_path, ResultPath::Whole)
+        }
+    }
 }
 
 /// One state: entered, run, exited; the flow and the history text of its output (`input_text`: the
@@ -90,18 +122,17 @@ async fn run_state(
     let st = state.state_type();
     let name: Arc<str> = Arc::from(state.name.as_str());
     let entered_time = exec.now();
-    // Only the machine's first state follows the root (0): its input is the execution input, as the
+    // Only an execution's first state follows the root (0): its input is the execution input, as the
     // caller wrote it (AWS keeps a non-object input's text verbatim, e.g. `"[\"Hello\", \"World\"]"` in
     // `scenarios/test_base_scenarios__test_map_state_legacy_config_inline` — see `StartRequest::input_text`).
-    let first = *prev == 0;
     let input_text = match input_text {
-        _ if first => exec.input_text(),
         Some(text) => text,
+        None if *prev == 0 => exec.input_text(),
         None => JsonText::new(&input),
     };
-    // Serialized once for both events when the output is the input (not the caller's own text: the
-    // exited event shows the output as the engine writes it).
-    let unchanged = (passes_input_through(state) && !first).then(|| input_text.clone());
+    let texts = Texts { input: input_text.clone(), result: std::sync::OnceLock::new() };
+    // Serialized once for both events when the output is the input.
+    let unchanged = passes_input_through(state).then(|| input_text.clone());
     let entered = exec
         .event(prev, EventDetails::StateEntered { state_type: st, name: name.clone(), input: input_text })?;
     let entered_time = exec.replay.as_ref().and_then(|r| r.timestamp(entered)).unwrap_or(entered_time);
@@ -113,7 +144,7 @@ async fn run_state(
         token: None,
         map_item: None,
     };
-    let ctx = StateCtx { exec, state, info, vars: &*vars, abort };
+    let ctx = StateCtx { exec, state, info, vars: &*vars, abort, texts: Some(&texts) };
     let step = match step(ctx, input, prev).await {
         // A failure while the execution is being stopped (a JSONata evaluation it did not wait for)
         // is the stop.
@@ -142,7 +173,8 @@ async fn run_state(
     };
     // The output is serialized once: for the history, to check the payload limit, and for the next
     // state's entered event.
-    let output_text = unchanged.unwrap_or_else(|| JsonText::new(&step.output));
+    let made = || outputs_result(state).then(|| texts.result.get().cloned()).flatten();
+    let output_text = unchanged.or_else(made).unwrap_or_else(|| JsonText::new(&step.output));
     if output_text.len() > exec.engine.config.max_payload_bytes {
         return Err(Interrupt::Fail(Failure::new(
             ErrorName::DataLimitExceeded,

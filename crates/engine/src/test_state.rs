@@ -128,7 +128,7 @@ impl Engine {
             token: None,
             map_item: None,
         };
-        let ctx = StateCtx { exec: &exec, state: st, info, vars: &vars, abort: &signal };
+        let ctx = StateCtx { exec: &exec, state: st, info, vars: &vars, abort: &signal, texts: None };
         let mut prev = 0u64;
         let end = crate::interp::test_step(ctx, req.input, &mut prev, req.retrier_retry_count).await;
         let mut inspection = hooks.take();

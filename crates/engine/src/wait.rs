@@ -50,9 +50,12 @@ async fn wait(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<(), Interrupt
     }
 }
 
-/// The longest wait: a STANDARD execution lasts at most a year (AWS quotas: "Maximum execution time:
-/// 1 year"), so a longer delay fails instead of hanging.
-const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The longest delay AWS accepts: 2^31 − 1 seconds from now (a signed 32-bit count of seconds).
+/// LocalStack's AWS-validated `base/test_wait.py::test_timestamp_too_far_in_future_boundary` found a
+/// TimestampPath 24,855 days ahead accepted and 24,856 days ahead failed; its older recording
+/// `test_timestamp_too_far_in_future_fails` (800 days ahead) shows the execution still waiting after
+/// `WaitStateEntered`. A delay past a STANDARD execution's one-year life is waited like any other.
+const MAX_WAIT: Duration = Duration::from_secs(i32::MAX as u64);
 
 /// How long the state waits, from now.
 async fn duration(ctx: &StateCtx<'_>, w: &Wait, eff: &Value) -> Result<Duration, Failure> {

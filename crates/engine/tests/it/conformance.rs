@@ -168,7 +168,7 @@ async fn run_dir(dir: &str) -> DirReport {
 }
 
 /// Histories identical to AWS's recordings, at least (raise them as rules are fixed; never lower them).
-const JSONPATH_HISTORIES_IDENTICAL: usize = 190;
+const JSONPATH_HISTORIES_IDENTICAL: usize = 191;
 const JSONATA_HISTORIES_IDENTICAL: usize = 74;
 
 fn assert_report(r: &DirReport, cases: usize, histories: usize, floor: usize) {

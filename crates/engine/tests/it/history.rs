@@ -76,9 +76,10 @@ fn texts(events: &[Value]) -> Vec<(String, String, String)> {
 
 #[tokio::test(start_paused = true)]
 async fn states_that_pass_their_input_through_show_it_as_entered_and_exited() {
-    // The first state's entered event shows the caller's text; every other text is the engine's compact
-    // JSON of the value, also where a state's output is its input (Choice, Wait, Pass with ResultPath null)
-    // and where the next state's input is the previous state's output.
+    // The caller's text goes on verbatim while states pass the value through unchanged (Choice, Wait,
+    // Pass with ResultPath null), as AWS keeps `[[1, 2, 3], [4, 5, 6]]` through a Pass state in
+    // `scenarios/test_base_scenarios__test_parallel_state_nested`; a state that builds its output (P), or
+    // selects its input (Q), shows the engine's compact JSON of the value.
     let def = json!({"StartAt": "C", "States": {
         "C": {"Type": "Choice", "Choices": [{"Variable": "$[0]", "NumericEquals": 1, "Next": "W"}]},
         "W": {"Type": "Wait", "Seconds": 1, "Next": "N"},
@@ -99,12 +100,12 @@ async fn states_that_pass_their_input_through_show_it_as_entered_and_exited() {
     let (_, h) = engine.run(&prepared, request).await;
     let ev: Vec<Value> = h.events().iter().map(sfn_engine::Event::to_json).collect();
     let t = |name: &str, field: &str, text: &str| (name.to_owned(), field.to_owned(), text.to_owned());
-    let array = r#"[1,{"k":"v"}]"#;
+    let array = r#"[1, {"k": "v"}]"#;
     let object = r#"{"a":{"k":"v"},"b":"x y"}"#;
     assert_eq!(
         texts(&ev),
         [
-            t("C", "input", r#"[1, {"k": "v"}]"#),
+            t("C", "input", array),
             t("C", "output", array),
             t("W", "input", array),
             t("W", "output", array),
@@ -116,4 +117,73 @@ async fn states_that_pass_their_input_through_show_it_as_entered_and_exited() {
             t("Q", "output", object),
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn parallel_branches_keep_the_callers_text_as_aws_records() {
+    // `scenarios/test_base_scenarios__test_parallel_state_nested` (AWS's recording): the caller's
+    // `[[1, 2, 3], [4, 5, 6]]` is every branch's input and a Pass state's output, spaces and all, and each
+    // Parallel's output is the array of its branches' texts, up to `ExecutionSucceeded`.
+    let branch = |states: Value, start: &str| json!({"StartAt": start, "States": states});
+    let inner = branch(json!({"BranchL2": {"Type": "Pass", "End": true}}), "BranchL2");
+    let l2 = json!({"ParallelStateL2": {"Type": "Parallel", "End": true, "Branches": [inner]}});
+    let def = json!({"StartAt": "ParallelStateL1", "States": {"ParallelStateL1": {"Type": "Parallel",
+        "End": true, "Branches": [branch(l2, "ParallelStateL2")]}}});
+    let caller = "[[1, 2, 3], [4, 5, 6]]";
+    let ev = run_text(def, caller).await;
+    let t = |name: &str, field: &str, text: &str| (name.to_owned(), field.to_owned(), text.to_owned());
+    assert_eq!(
+        texts(&ev),
+        [
+            t("ParallelStateL1", "input", caller),
+            t("ParallelStateL2", "input", caller),
+            t("BranchL2", "input", caller),
+            t("BranchL2", "output", caller),
+            t("ParallelStateL2", "output", "[[[1, 2, 3], [4, 5, 6]]]"),
+            t("ParallelStateL1", "output", "[[[[1, 2, 3], [4, 5, 6]]]]"),
+        ]
+    );
+    let last = ev.last().unwrap();
+    assert_eq!(last["type"], "ExecutionSucceeded");
+    assert_eq!(last["executionSucceededEventDetails"]["output"], "[[[[1, 2, 3], [4, 5, 6]]]]");
+
+    // What selects or builds a value shows the engine's JSON of it: Parameters (a branch's input),
+    // ResultSelector and ResultPath (the Parallel's output).
+    let two = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Next": "S",
+        "Branches": [branch(json!({"A": {"Type": "Pass", "End": true}}), "A"),
+                     branch(json!({"B": {"Type": "Pass", "Result": [1,  2], "End": true}}), "B")]},
+        "S": {"Type": "Parallel", "Parameters": {"v.$": "$[0]"}, "ResultPath": "$[1]", "End": true,
+        "Branches": [branch(json!({"C": {"Type": "Pass", "End": true}}), "C")]}}});
+    let ev = run_text(two, "[1, 2]").await;
+    // The branches run concurrently: their events in any order.
+    let mut got = texts(&ev);
+    got[1..5].sort();
+    assert_eq!(
+        got,
+        [
+            t("P", "input", "[1, 2]"),
+            t("A", "input", "[1, 2]"),
+            t("A", "output", "[1, 2]"),
+            t("B", "input", "[1, 2]"),
+            t("B", "output", "[1,2]"),
+            t("P", "output", "[[1, 2],[1,2]]"),
+            t("S", "input", "[[1, 2],[1,2]]"),
+            t("C", "input", r#"{"v":[1,2]}"#),
+            t("C", "output", r#"{"v":[1,2]}"#),
+            t("S", "output", r#"[[1,2],[{"v":[1,2]}]]"#),
+        ]
+    );
+}
+
+/// The history of one run of `def` on `text`, the caller's input text.
+async fn run_text(def: Value, text: &str) -> Vec<Value> {
+    let engine = Engine::builder().build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "machine").unwrap();
+    let input: Value = serde_json::from_str(text).unwrap();
+    let request =
+        StartRequest { execution_name: "exec".into(), input, role_arn: None, input_text: Some(text.into()) };
+    let (outcome, h) = engine.run(&prepared, request).await;
+    assert_eq!(outcome.status, sfn_engine::ExecutionStatus::Succeeded, "{outcome:?}");
+    h.events().iter().map(sfn_engine::Event::to_json).collect()
 }

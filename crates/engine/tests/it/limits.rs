@@ -57,28 +57,28 @@ async fn wait_states_use_the_virtual_clock() {
 
 #[tokio::test(start_paused = true)]
 async fn wait_states_fail_as_aws_does() {
-    // Issue 15 (AWS's unseen cases): a delay beyond a year (a STANDARD execution's longest life) fails
-    // instead of hanging; SecondsPath and TimestampPath failures in LocalStack's AWS wording; a bad JSONata
-    // Timestamp is a States.QueryEvaluationError.
+    // A delay beyond 2^31 - 1 seconds fails instead of hanging (LocalStack's AWS-validated
+    // `base/test_wait.py::test_timestamp_too_far_in_future_boundary`: 24,855 days ahead is accepted,
+    // 24,856 days is not); SecondsPath and TimestampPath failures in LocalStack's AWS wording; a bad
+    // JSONata Timestamp is a States.QueryEvaluationError.
     let wait = |w: Value| json!({"StartAt": "W", "States": {"W": w}});
     let fails = |o: &sfn_engine::Outcome, error: &str, cause_ends: &str| {
         assert_eq!(o.status, ExecutionStatus::Failed, "{o:?}");
         assert_eq!(o.error.as_deref(), Some(error), "{o:?}");
         assert!(o.cause.as_deref().unwrap_or_default().ends_with(cause_ends), "{o:?}");
     };
-    let o = run_with(
-        EngineConfig::default(),
-        wait(json!({"Type": "Wait", "Seconds": 40_000_000, "End": true})),
-        json!({}),
-    )
-    .await;
+    let days = |n: i64| (chrono::Utc::now() + chrono::Duration::days(n)).format("%Y-%m-%dT%H:%M:%S.000Z");
+    let ts = wait(json!({"Type": "Wait", "TimestampPath": "$.t", "End": true}));
+    let o = run_with(EngineConfig::default(), ts.clone(), json!({"t": days(24_856).to_string()})).await;
+    fails(&o, "States.Runtime", "Wait state delay is too long");
+    let by_path = wait(json!({"Type": "Wait", "SecondsPath": "$.s", "End": true}));
+    let o = run_with(EngineConfig::default(), by_path.clone(), json!({"s": 2_147_483_648_u64})).await;
     fails(&o, "States.Runtime", "Wait state delay is too long");
     let by_path = wait(json!({"Type": "Wait", "SecondsPath": "$.s", "End": true}));
     let o = run_with(EngineConfig::default(), by_path.clone(), json!({"s": -1})).await;
     fails(&o, "States.Runtime", "The SecondsPath parameter references a negative value: $.s == -1");
     let o = run_with(EngineConfig::default(), by_path, json!({"s": "soon"})).await;
     fails(&o, "States.Runtime", "The SecondsPath parameter cannot be parsed as a long value: $.s == soon");
-    let ts = wait(json!({"Type": "Wait", "TimestampPath": "$.t", "End": true}));
     let o = run_with(EngineConfig::default(), ts, json!({"t": "tomorrow"})).await;
     fails(
         &o,
@@ -88,6 +88,23 @@ async fn wait_states_fail_as_aws_does() {
     let ata = json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "{% $states.input.t %}", "End": true}}});
     let o = run_with(EngineConfig::default(), ata, json!({"t": "tomorrow"})).await;
     fails(&o, "States.QueryEvaluationError", "returned an invalid timestamp: tomorrow");
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_states_wait_past_a_year_as_aws_does() {
+    // AWS waits 800 days (LocalStack's recording `base/test_wait.py::test_timestamp_too_far_in_future_fails`
+    // ends at `WaitStateEntered`, the execution still running) and accepts 24,855 days
+    // (`test_timestamp_too_far_in_future_boundary`); the largest `Seconds` a definition may give,
+    // 99,999,999, is waited too. On the virtual clock all of them end.
+    let days = |n: i64| (chrono::Utc::now() + chrono::Duration::days(n)).format("%Y-%m-%dT%H:%M:%S.000Z");
+    let ts = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.t", "End": true}}});
+    for n in [800, 24_855] {
+        let o = run_with(EngineConfig::default(), ts.clone(), json!({"t": days(n).to_string()})).await;
+        assert_eq!(o.status, ExecutionStatus::Succeeded, "{n} days: {o:?}");
+    }
+    let secs = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 99_999_999, "End": true}}});
+    let o = run_with(EngineConfig::default(), secs, json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
 }
 
 #[tokio::test(start_paused = true)]
