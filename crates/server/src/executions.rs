@@ -509,8 +509,8 @@ impl Service {
     /// goes on with `ExecutionRedriven` (`executionRedrivenEventDetails.redriveCount`) and the events of
     /// what runs again. A Distributed Map redrives its map run (`MapRunRedriven`): its succeeded children
     /// keep their results, the others are redriven ("Redriving Map Runs"). With a journal the history is
-    /// journaled as it is served; a redriven execution that was running when the server stopped is not
-    /// resumed (it stays RUNNING until StopExecution).
+    /// journaled as it is served; a redriven execution that was running when the server stopped resumes
+    /// with its redrive (one with map runs stays RUNNING until StopExecution).
     ///
     /// [`Engine::redrive`]: sfn_engine::Engine::redrive
     pub(crate) async fn redrive_execution(&self, body: &Value) -> Result<Value, ApiError> {

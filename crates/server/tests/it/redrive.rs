@@ -364,3 +364,36 @@ async fn a_distributed_map_is_redriven_from_the_journal_after_a_restart() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A journaled server stopped while a redriven execution runs: after the restart it resumes with its
+/// redrive (the redriven task's token still answers it, nothing is submitted again) and ends as it
+/// would have, its history one piece.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_execution_resumes_after_a_restart() {
+    let dir = crate::temp_dir("redrive-resume");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let machine_arn = s.create("redriven", &machine()).await;
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine_arn, "input": "{}"})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let token = nth_token(&s, &arn, 1).await;
+    s.ok("SendTaskFailure", json!({"taskToken": token, "error": "Flaky"})).await;
+    s.wait(&arn).await;
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let token = nth_token(&s, &arn, 2).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    s.ok("SendTaskSuccess", json!({"taskToken": token, "output": "{\"ok\": 1}"})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!((d["status"].as_str(), d["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{d}");
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": arn})).await;
+    let events = h["events"].as_array().unwrap();
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=events.len() as u64).collect::<Vec<_>>());
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "TaskScheduled").count(), 2, "not submitted again: {types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "ExecutionRedriven").count(), 1, "{types:?}");
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
