@@ -397,3 +397,28 @@ async fn a_redriven_execution_resumes_after_a_restart() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The rule holds in every scope: a Map of Parallels redriven reruns, in the iteration that failed, only
+/// the branch that failed (the other iteration and the other branch keep their results).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_map_of_parallels_reruns_only_the_failed_branch_of_the_failed_iteration() {
+    let s = TestServer::start().await;
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+    "ItemProcessor": {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
+        {"StartAt": "B", "States": {"B": flaky(None)}}
+    ]}}}}}});
+    let machine = s.create("redrive-map-of-parallels", &def).await;
+    let input = json!([["1", "1"], ["oops", "2"]]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    assert_eq!(s.wait(&arn).await["status"], "FAILED");
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([["a", {"v": 1}], ["a", {"v": 2}]]));
+    let events = after_redrive(&s, &arn).await;
+    assert_eq!(entered(&events), ["Each", "Both", "B"], "only iteration 1's branch B ran again");
+    s.stop().await;
+}
