@@ -422,3 +422,26 @@ async fn a_redriven_map_of_parallels_reruns_only_the_failed_branch_of_the_failed
     assert_eq!(entered(&events), ["Each", "Both", "B"], "only iteration 1's branch B ran again");
     s.stop().await;
 }
+
+/// An execution that ended at the history limit (25,000 events) has no room for a redrive: AWS's
+/// `redriveStatusReason` "Execution history event limit exceeded" (API reference, DescribeExecution),
+/// and RedriveExecution refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_at_the_history_limit_is_not_redrivable() {
+    let s = TestServer::start().await;
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let machine = s.create("redrive-full", &def).await;
+    let input = serde_json::to_string(&vec![0; 10_000]).unwrap();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let d = s.wait(&arn).await;
+    assert_eq!((d["status"].as_str(), d["error"].as_str()), (Some("FAILED"), Some("States.Runtime")), "{d}");
+    assert_eq!(
+        (d["redriveStatus"].as_str(), d["redriveStatusReason"].as_str()),
+        (Some("NOT_REDRIVABLE"), Some("Execution history event limit exceeded"))
+    );
+    let (status, e) = s.call("RedriveExecution", json!({"executionArn": arn})).await;
+    assert_eq!((status, code(&e)), (400, "ExecutionNotRedrivable"), "{e}");
+    s.stop().await;
+}
