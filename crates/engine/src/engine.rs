@@ -495,12 +495,26 @@ impl Engine {
         let finished = events.last().filter(|e| crate::replay::is_final(&e.details)).map(recorded_outcome);
         if finished.is_none() {
             // Callbacks may arrive while the execution replays: its outstanding tokens are valid at once.
-            for (token, state_name) in crate::replay::outstanding_tokens(&events) {
+            // A redriven execution's tokens are those of its last redrive.
+            let since = events
+                .iter()
+                .rposition(|e| matches!(e.details, EventDetails::ExecutionRedriven { .. }))
+                .unwrap_or(0);
+            let current: std::collections::HashSet<&str> = events[since..]
+                .iter()
+                .filter_map(|e| match &e.details {
+                    EventDetails::TaskStarted { token: Some(t), .. }
+                    | EventDetails::ActivityScheduled { token: Some(t), .. } => Some(t.as_ref()),
+                    _ => None,
+                })
+                .collect();
+            let outstanding = crate::replay::outstanding_tokens(&events);
+            for (token, state_name) in outstanding.into_iter().filter(|(t, _)| current.contains(t.as_str())) {
                 let owner = TokenOwner { execution_arn: execution_arn.clone(), state_name };
                 self.inner.tokens.reserve(token, owner);
             }
         }
-        let replay = Arc::new(Replay::new(events.clone()));
+        let replay = Arc::new(Replay::resumed(events.clone()));
         let (exec, history) =
             self.new_exec(prepared, start, Some(execution_arn), Some(start_time), Some(replay), mocks);
         history.restore(events);
@@ -580,8 +594,8 @@ async fn execute(
     let _ = exec.event(&mut 0, started);
     let machine = exec.machine.clone();
     let mut timeout = machine.timeout_seconds.map(std::time::Duration::from_secs);
-    if exec.replay.as_ref().is_some_and(|r| !r.is_redrive()) {
-        timeout = timeout.map(|t| Replay::timeout_left(exec.start_time, t, exec.now()));
+    if let Some(since) = exec.replay.as_ref().and_then(|r| r.timeout_since(exec.start_time)) {
+        timeout = timeout.map(|t| Replay::timeout_left(since, t, exec.now()));
     }
     let mut vars = Vars::default();
     let input = exec.input.clone();

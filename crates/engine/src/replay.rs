@@ -275,6 +275,8 @@ struct Redriven {
     dropped: HashMap<Key, u64>,
     /// The `ExecutionRedriven` event, which the first new event links to (taken then).
     redriven_event: Mutex<Option<u64>>,
+    /// When it was redriven, when that is on record (a redriven execution resumed after a restart).
+    since: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Replay {
@@ -355,7 +357,11 @@ impl Replay {
                     closing.insert(key.scope, started.key);
                 }
                 keys.nodes.insert(e.id, Node { key, fork: fork_of(&e.details) });
-                pending.insert(key, e.id);
+                // What this redrive ran is replayed as it ran (a redriven execution resumed after a
+                // restart); what ran before is judged below.
+                if e.id < redriven_event {
+                    pending.insert(key, e.id);
+                }
             }
         }
         keys.branches.clear();
@@ -424,16 +430,42 @@ impl Replay {
                 dropped.insert(k, id);
             }
         }
+        let mut ran = false;
+        for e in recorded.iter().filter(|e| e.id > redriven_event) {
+            if let Some(n) = keys.nodes.get(&e.id) {
+                pending.insert(n.key, e.id);
+                ran = true;
+            }
+        }
+        let since = event(redriven_event).map(|e| e.timestamp);
+        let redriven_event = Mutex::new((!ran).then_some(redriven_event));
         Replay {
             recorded,
             state: Mutex::new(State { keys, pending }),
-            redrive: Some(Redriven { count, dropped, redriven_event: Mutex::new(Some(redriven_event)) }),
+            redrive: Some(Redriven { count, dropped, redriven_event, since }),
         }
     }
 
-    /// A redriven execution's replay (not a resumed one's).
-    pub(crate) fn is_redrive(&self) -> bool {
-        self.redrive.is_some()
+    /// The replay of an execution resumed after a restart: a redriven one's (its history holds an
+    /// `ExecutionRedriven`) goes on with its last redrive, anything else is [`Replay::new`].
+    pub(crate) fn resumed(recorded: Vec<Event>) -> Replay {
+        let last = recorded.iter().rev().find_map(|e| match e.details {
+            EventDetails::ExecutionRedriven { redrive_count } => Some((e.id, redrive_count)),
+            _ => None,
+        });
+        match last {
+            Some((id, count)) => Replay::redrive(recorded, count, id),
+            None => Replay::new(recorded),
+        }
+    }
+
+    /// When the execution's TimeoutSeconds counts from: a redriven execution's last redrive (`None`:
+    /// now, for a redrive that starts now; the execution's start for a resumed one).
+    pub(crate) fn timeout_since(&self, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match &self.redrive {
+            Some(r) => r.since,
+            None => Some(start),
+        }
     }
 
     /// How often the execution was redriven (0 for a resumed one).

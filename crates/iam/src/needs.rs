@@ -57,8 +57,11 @@ pub(crate) struct Needs {
     /// Map states in DISTRIBUTED mode.
     pub(crate) distributed_maps: Vec<String>,
     /// Their map runs' labels (the Map's `Label`, else its state name), as their child executions are
-    /// named (`execution:MACHINE/LABEL:ID`), in the same order.
+    /// named (`execution:MACHINE/LABEL:ID`; a Distributed Map inside another's children
+    /// `MACHINE/OUTER/INNER`), in the same order.
     pub(crate) map_run_labels: Vec<String>,
+    /// While walking: the labels of the Distributed Maps whose children are walked.
+    map_run_prefix: Vec<String>,
     /// What Distributed Maps read from and write to S3 (`ItemReader`, `ResultWriter`).
     pub(crate) s3: Vec<S3Access>,
 }
@@ -227,9 +230,12 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                 }
             }
             StateKind::Map(m) => {
-                if m.mode == ProcessorMode::Distributed {
+                let distributed = m.mode == ProcessorMode::Distributed;
+                if distributed {
                     out.distributed_maps.push(path.clone());
-                    out.map_run_labels.push(m.label.clone().unwrap_or_else(|| s.name.clone()));
+                    let label = m.label.clone().unwrap_or_else(|| s.name.clone());
+                    out.map_run_prefix.push(label);
+                    out.map_run_labels.push(out.map_run_prefix.join("/"));
                 }
                 if let Some(r) = &m.reader {
                     let p = r.parameters.as_ref();
@@ -276,6 +282,9 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                     });
                 }
                 walk(&m.processor.states, &path, out);
+                if distributed {
+                    out.map_run_prefix.pop();
+                }
             }
             StateKind::Pass(_)
             | StateKind::Choice(_)

@@ -308,6 +308,11 @@ impl Service {
                 "NOT_REDRIVABLE",
                 Some("Execution is a child of a Map Run and is redriven with its parent".to_owned()),
             ),
+            ("FAILED" | "TIMED_OUT" | "ABORTED", false)
+                if e.live().is_some_and(|x| self.history_full(x.history().len())) =>
+            {
+                ("NOT_REDRIVABLE", Some("Execution history event limit exceeded".to_owned()))
+            }
             ("FAILED" | "TIMED_OUT" | "ABORTED", false) => ("REDRIVABLE", None),
             (_, true) => {
                 ("NOT_REDRIVABLE", Some("Execution runs a test case and cannot be redriven".to_owned()))
@@ -509,8 +514,8 @@ impl Service {
     /// goes on with `ExecutionRedriven` (`executionRedrivenEventDetails.redriveCount`) and the events of
     /// what runs again. A Distributed Map redrives its map run (`MapRunRedriven`): its succeeded children
     /// keep their results, the others are redriven ("Redriving Map Runs"). With a journal the history is
-    /// journaled as it is served; a redriven execution that was running when the server stopped is not
-    /// resumed (it stays RUNNING until StopExecution).
+    /// journaled as it is served; a redriven execution that was running when the server stopped resumes
+    /// with its redrive (one with map runs stays RUNNING until StopExecution).
     ///
     /// [`Engine::redrive`]: sfn_engine::Engine::redrive
     pub(crate) async fn redrive_execution(&self, body: &Value) -> Result<Value, ApiError> {
@@ -548,6 +553,11 @@ impl Service {
         }
         let prepared = Self::prepared(&e.version)?;
         let events = self.recorded(&e).await?;
+        if self.history_full(events.len()) {
+            return Err(not_redrivable(format_args!(
+                "Execution history event limit exceeded and cannot be redriven: '{arn}'"
+            )));
+        }
         self.prior_children_of(&e).await?;
         let record = &e.version.record;
         let input: Value = serde_json::from_str(&e.input).unwrap_or_else(|_| json!({}));
@@ -574,6 +584,13 @@ impl Service {
         }
         self.durable().await?;
         Ok(json!({"redriveDate": date(now)}))
+    }
+
+    /// A history of `len` events has no room for a redrive (its `ExecutionRedriven` and a state's events
+    /// within the engine's history limit, AWS's 25,000): DescribeExecution's `redriveStatusReason`
+    /// "Execution history event limit exceeded".
+    fn history_full(&self, len: usize) -> bool {
+        self.engine.config().max_history_events.is_some_and(|limit| len.saturating_add(2) > limit)
     }
 
     /// The recorded events of an execution as the engine replays them.

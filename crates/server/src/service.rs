@@ -739,9 +739,13 @@ impl Service {
                         ),
                     }),
                 },
-                // A redriven run's journaled history holds its earlier runs: replay cannot continue it.
-                None if rec.redrive_count > 0 => {
-                    tracing::warn!("execution {} was redriven and cannot be resumed", rec.arn);
+                // A redriven execution resumes with its last redrive (the engine replays it as it ran),
+                // unless it has map runs: their children's redrives are not resumed yet.
+                None if rec.redrive_count > 0 && !rec.map_runs.is_empty() => {
+                    tracing::warn!(
+                        "execution {} was redriven with its map runs and cannot be resumed",
+                        rec.arn
+                    );
                     unresumed += 1;
                     Run::Stored { ended: None }
                 }

@@ -243,8 +243,8 @@ fn distributed_map_child_executions_need_the_state_machine_name() {
     // RedriveExecution on execution:NAME/LABEL:* (the Map's Label, else its state name), nothing wider.
     let redrive = by_sid("RedriveMapRunChildExecutions");
     assert_eq!(redrive.actions, ["states:RedriveExecution"]);
-    // Two Distributed Maps: `Each`, and `Each file` inside its children.
-    let expected: Vec<String> = ["Each file", "Each"]
+    // Two Distributed Maps: `Each`, and `Each file` inside its children (whose machine is `images/Each`).
+    let expected: Vec<String> = ["Each/Each file", "Each"]
         .iter()
         .map(|label| {
             format!(

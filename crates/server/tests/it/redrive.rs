@@ -364,3 +364,84 @@ async fn a_distributed_map_is_redriven_from_the_journal_after_a_restart() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A journaled server stopped while a redriven execution runs: after the restart it resumes with its
+/// redrive (the redriven task's token still answers it, nothing is submitted again) and ends as it
+/// would have, its history one piece.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_execution_resumes_after_a_restart() {
+    let dir = crate::temp_dir("redrive-resume");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let machine_arn = s.create("redriven", &machine()).await;
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine_arn, "input": "{}"})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let token = nth_token(&s, &arn, 1).await;
+    s.ok("SendTaskFailure", json!({"taskToken": token, "error": "Flaky"})).await;
+    s.wait(&arn).await;
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let token = nth_token(&s, &arn, 2).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    s.ok("SendTaskSuccess", json!({"taskToken": token, "output": "{\"ok\": 1}"})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!((d["status"].as_str(), d["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{d}");
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": arn})).await;
+    let events = h["events"].as_array().unwrap();
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=events.len() as u64).collect::<Vec<_>>());
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "TaskScheduled").count(), 2, "not submitted again: {types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "ExecutionRedriven").count(), 1, "{types:?}");
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The rule holds in every scope: a Map of Parallels redriven reruns, in the iteration that failed, only
+/// the branch that failed (the other iteration and the other branch keep their results).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_map_of_parallels_reruns_only_the_failed_branch_of_the_failed_iteration() {
+    let s = TestServer::start().await;
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+    "ItemProcessor": {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
+        {"StartAt": "B", "States": {"B": flaky(None)}}
+    ]}}}}}});
+    let machine = s.create("redrive-map-of-parallels", &def).await;
+    let input = json!([["1", "1"], ["oops", "2"]]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    assert_eq!(s.wait(&arn).await["status"], "FAILED");
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([["a", {"v": 1}], ["a", {"v": 2}]]));
+    let events = after_redrive(&s, &arn).await;
+    assert_eq!(entered(&events), ["Each", "Both", "B"], "only iteration 1's branch B ran again");
+    s.stop().await;
+}
+
+/// An execution that ended at the history limit (25,000 events) has no room for a redrive: AWS's
+/// `redriveStatusReason` "Execution history event limit exceeded" (API reference, DescribeExecution),
+/// and RedriveExecution refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_at_the_history_limit_is_not_redrivable() {
+    let s = TestServer::start().await;
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let machine = s.create("redrive-full", &def).await;
+    let input = serde_json::to_string(&vec![0; 10_000]).unwrap();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let d = s.wait(&arn).await;
+    assert_eq!((d["status"].as_str(), d["error"].as_str()), (Some("FAILED"), Some("States.Runtime")), "{d}");
+    assert_eq!(
+        (d["redriveStatus"].as_str(), d["redriveStatusReason"].as_str()),
+        (Some("NOT_REDRIVABLE"), Some("Execution history event limit exceeded"))
+    );
+    let (status, e) = s.call("RedriveExecution", json!({"executionArn": arn})).await;
+    assert_eq!((status, code(&e)), (400, "ExecutionNotRedrivable"), "{e}");
+    s.stop().await;
+}
