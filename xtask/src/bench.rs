@@ -159,7 +159,8 @@ pub(crate) fn cold_validate() -> Result<()> {
     for _ in 0..21 {
         for def in COLD_VALIDATE {
             let t0 = Instant::now();
-            let out = Command::new(sfn()).args(["validate", def]).output().context("cannot run sfn validate")?;
+            let out =
+                Command::new(sfn()).args(["validate", def]).output().context("cannot run sfn validate")?;
             ms.push(t0.elapsed().as_secs_f64() * 1000.0);
             if !out.status.success() {
                 bail!("sfn validate {def} failed: {}", String::from_utf8_lossy(&out.stdout));

@@ -565,7 +565,15 @@ async fn execute(
         // The first state's input text is the caller's (`StartRequest::input_text`); the last state's
         // output text is the execution's output (AWS keeps both verbatim, see `interp::Texts`).
         let text = exec.input_text.clone();
-        let fut = exec.run_scope_text(&machine.start_at, &machine.states, input, text, &mut vars, &mut prev, &signal);
+        let fut = exec.run_scope_text(
+            &machine.start_at,
+            &machine.states,
+            input,
+            text,
+            &mut vars,
+            &mut prev,
+            &signal,
+        );
         tokio::pin!(fut);
         let deadline = async {
             match timeout {
