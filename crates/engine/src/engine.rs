@@ -563,7 +563,7 @@ async fn execute(
         ))))
     } else {
         // The first state's input text is the caller's (`StartRequest::input_text`); the last state's
-        // output text is the execution's output (AWS keeps both verbatim, see `interp::Texts`).
+        // output text is the execution's output (AWS keeps both verbatim, see `exec::Texts`).
         let text = exec.input_text.clone();
         let fut = exec.run_scope_text(
             &machine.start_at,
