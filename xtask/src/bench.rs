@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: our engine (in process through `sfn bench`, and through `sfn run`) against
 //! aws-local-stepfunctions (`../shared/peers/js`, copied to and installed in `TARGET/peers`) on the same
 //! files, in one run. Prints, per benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s>
-//! ratio=<min>–<median>–<max>x` and `bench <name> history: events=<n> bytes_per_event=<b>` (what the
+//! ratio=<min>–<median>–<max>x` (after `bench cold-validate: runs=<n> min_ms=<a> median_ms=<b>
+//! max_ms=<c>`, the wall time of a whole `sfn validate` process) and `bench <name> history: events=<n> bytes_per_event=<b>` (what the
 //! resident set grows by per history event kept), then `bench ecs-scale: tasks=<N> describe_calls=<C>
 //! rounds=<R> peak_rss_mib=<M> wall_s=<W>` and `bench distributed-map: items=<N> batches=<B>
 //! peak_rss_mib=<M> wall_s=<W>` (10,000 and 100,000 items).
@@ -148,8 +149,33 @@ fn peer(runs: usize, names: &[&str]) -> Result<Vec<(String, Timings)>> {
     Ok(v)
 }
 
+/// The seed definitions `bench cold-validate` validates, one process each.
+const COLD_VALIDATE: [&str; 2] = ["fixtures/seed/run-job.asl.json", "fixtures/seed/callback.asl.json"];
+
+/// `bench cold-validate`: the wall time of whole `sfn validate FILE` processes (21 per seed definition,
+/// alternating), min, median and max — the cold start editors and scripts pay per file.
+pub(crate) fn cold_validate() -> Result<()> {
+    let mut ms = Vec::new();
+    for _ in 0..21 {
+        for def in COLD_VALIDATE {
+            let t0 = Instant::now();
+            let out =
+                Command::new(sfn()).args(["validate", def]).output().context("cannot run sfn validate")?;
+            ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+            if !out.status.success() {
+                bail!("sfn validate {def} failed: {}", String::from_utf8_lossy(&out.stdout));
+            }
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let (min, median, max) = (ms[0], ms[ms.len() / 2], ms[ms.len() - 1]);
+    println!("bench cold-validate: runs={} min_ms={min:.2} median_ms={median:.2} max_ms={max:.2}", ms.len());
+    Ok(())
+}
+
 /// Runs every benchmark.
 pub(crate) fn run(scale_tasks: usize) -> Result<()> {
+    cold_validate()?;
     let bench = Path::new(PEERS).join("bench");
     let cases: [(&str, PathBuf, PathBuf); 3] = [
         ("loop", bench.join("loop.json"), bench.join("loop.input.json")),

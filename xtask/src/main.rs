@@ -5,6 +5,7 @@
 //! - `bench [N] [M]`: throughput against aws-local-stepfunctions, N concurrent `.sync` tasks on the simulator,
 //!   and the memory `sfn serve` keeps for each of M finished executions (`serve_mem.rs`).
 //! - `bench-serve [M]`: that last figure alone.
+//! - `bench-cold`: the cold start of `sfn validate` alone (also the first line of `bench`).
 //! - `conformance [DIR...]`: AWS-recorded executions through the release `sfn run` (default `fixtures/conformance` and `fixtures/conformance-jsonata`).
 //! - `fuzz [--seconds N] [--profile dev|release] [--threads T]`: every fuzz target for N seconds (`fuzz.rs`).
 //! - `package`: every publishable crate packaged (`cargo package`, a step of `ci`).
@@ -40,6 +41,10 @@ fn main() -> Result<()> {
             bench::run(tasks)?;
             serve_mem::run(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4_000))
         }
+        Some("bench-cold") => {
+            cargo(&["build", "--release", "-p", "sfn-cli"])?;
+            bench::cold_validate()
+        }
         Some("bench-serve") => {
             cargo(&["build", "--release", "-p", "sfn-cli"])?;
             serve_mem::run(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4_000))
@@ -48,7 +53,7 @@ fn main() -> Result<()> {
         Some("package") => package(),
         _ => {
             println!(
-                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] [SERVE_EXECUTIONS] | bench-serve [EXECUTIONS] | fuzz [--seconds N] [--profile dev|release] [--threads T] | package"
+                "usage: cargo xtask ci | conformance [DIR...] | bench [ECS_SCALE_TASKS] [SERVE_EXECUTIONS] | bench-cold | bench-serve [EXECUTIONS] | fuzz [--seconds N] [--profile dev|release] [--threads T] | package"
             );
             bail!("unknown or missing command")
         }

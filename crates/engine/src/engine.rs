@@ -610,9 +610,17 @@ async fn execute(
         ))))
     } else {
         // The first state's input text is the caller's (`StartRequest::input_text`); the last state's
-        // output text is the execution's output (AWS keeps both verbatim, see `interp::Texts`).
+        // output text is the execution's output (AWS keeps both verbatim, see `exec::Texts`).
         let text = Some(exec.input_text());
-        let fut = exec.run_scope_text(&machine.start_at, &machine.states, input, text, &mut vars, &mut prev, &signal);
+        let fut = exec.run_scope_text(
+            &machine.start_at,
+            &machine.states,
+            input,
+            text,
+            &mut vars,
+            &mut prev,
+            &signal,
+        );
         tokio::pin!(fut);
         let deadline = async {
             match timeout {
