@@ -29,7 +29,12 @@ pub(crate) fn run_scope<'a>(
     abort: &'a AbortSignal,
 ) -> BoxFuture<'a, Result<Value, Interrupt>> {
     Box::pin(async move {
-        let mut current = start_at;
+        let Some(mut state) = states.get(start_at) else {
+            return Err(Interrupt::Fail(Failure::new(
+                ErrorName::Runtime,
+                format!("The state '{start_at}' does not exist"),
+            )));
+        };
         let mut input = input;
         // The history text of `input` when the previous state's exited event already made it.
         let mut input_text = None;
@@ -40,24 +45,19 @@ pub(crate) fn run_scope<'a>(
             if abort.is_aborted() || exec.terminating.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Interrupt::Abort);
             }
-            let Some(state) = states.get(current) else {
-                return Err(Interrupt::Fail(Failure::new(
-                    ErrorName::Runtime,
-                    format!("The state '{current}' does not exist"),
-                )));
-            };
             let (flow, output_text, exited_at) =
                 run_state(exec, state, (input, input_text, at), vars, prev, abort).await?;
             at = Some(exited_at);
             match flow.next {
                 Some(next) => {
-                    current = states.get(&next).map(|s| s.name.as_str()).unwrap_or_default();
-                    if current.is_empty() {
+                    // Looked up once per transition.
+                    let Some(s) = states.get(&next) else {
                         return Err(Interrupt::Fail(Failure::new(
                             ErrorName::Runtime,
                             format!("The state '{next}' does not exist"),
                         )));
-                    }
+                    };
+                    state = s;
                     input = flow.output;
                     input_text = output_text;
                 }

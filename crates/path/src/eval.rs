@@ -502,10 +502,10 @@ impl ReferencePath {
                         return Err(fail(&format!("cannot set member '{n}' on a non-object")));
                     };
                     if leaf {
-                        m.insert(n.to_string(), value);
+                        m.insert(String::from(n.as_ref()), value);
                         return Ok(root);
                     }
-                    m.entry(n.to_string()).or_insert(Value::Null)
+                    m.entry(String::from(n.as_ref())).or_insert(Value::Null)
                 }
                 Segment::Child(Selector::Index(ix)) => {
                     let Value::Array(a) = cur else {

@@ -62,7 +62,7 @@ impl Template {
             Template::Object(members) => {
                 let mut out = Map::with_capacity(members.len());
                 for (k, t) in members {
-                    out.insert(k.to_string(), t.eval(scope)?);
+                    out.insert(String::from(k.as_ref()), t.eval(scope)?);
                 }
                 Ok(Value::Object(out))
             }
@@ -150,7 +150,7 @@ impl Template {
             Template::Object(members) => {
                 let mut out = Map::with_capacity(members.len());
                 for (k, t) in members {
-                    out.insert(k.to_string(), t.build(scope, slot, moves)?);
+                    out.insert(String::from(k.as_ref()), t.build(scope, slot, moves)?);
                 }
                 Ok(Value::Object(out))
             }
