@@ -225,16 +225,33 @@ impl Exec {
     /// record is not appended again: the cursor moves to the recorded one). Its `previousEventId` follows
     /// the history's linking rule ([`History`](crate::History)).
     pub(crate) fn event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
-        self.linked_event(prev, details, Link::Follow)
+        self.linked_event(prev, details, Link::Follow, None)
+    }
+
+    /// [`Exec::event`] stamped with a time the caller read: one clock read serves a state's exited event
+    /// and the next state's entered event, which follow each other without waiting.
+    pub(crate) fn event_at(
+        &self,
+        prev: &mut u64,
+        details: EventDetails,
+        at: DateTime<Utc>,
+    ) -> Result<u64, Interrupt> {
+        self.linked_event(prev, details, Link::Follow, Some(at))
     }
 
     /// Appends the event that joins concurrent branches or iterations after they all succeeded: it links
     /// to the latest event of any of them.
     pub(crate) fn join_event(&self, prev: &mut u64, details: EventDetails) -> Result<u64, Interrupt> {
-        self.linked_event(prev, details, Link::Latest)
+        self.linked_event(prev, details, Link::Latest, None)
     }
 
-    fn linked_event(&self, prev: &mut u64, details: EventDetails, link: Link) -> Result<u64, Interrupt> {
+    fn linked_event(
+        &self,
+        prev: &mut u64,
+        details: EventDetails,
+        link: Link,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<u64, Interrupt> {
         if let Some(replay) = &self.replay {
             return replay.event(prev, details, |prev, details| {
                 // A redriven execution's first new event follows its `ExecutionRedriven`.
@@ -243,15 +260,22 @@ impl Exec {
                 {
                     self.history.relink(*prev, redriven);
                 }
-                self.append(prev, details, link)
+                self.append(prev, details, link, at)
             });
         }
-        self.append(prev, details, link)
+        self.append(prev, details, link, at)
     }
 
-    /// Appends an event after `*prev` and moves the cursor to it.
-    fn append(&self, prev: &mut u64, details: EventDetails, link: Link) -> Result<u64, Interrupt> {
-        match self.history.push(*prev, link, self.now(), details) {
+    /// Appends an event after `*prev` (at `at`, else now) and moves the cursor to it.
+    fn append(
+        &self,
+        prev: &mut u64,
+        details: EventDetails,
+        link: Link,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<u64, Interrupt> {
+        let at = at.unwrap_or_else(|| self.now());
+        match self.history.push(*prev, link, at, details) {
             Ok(id) => {
                 *prev = id;
                 Ok(id)
@@ -274,7 +298,7 @@ impl Exec {
         beside: u64,
         details: EventDetails,
     ) -> Result<u64, Interrupt> {
-        self.linked_event(prev, details, Link::Beside(beside))
+        self.linked_event(prev, details, Link::Beside(beside), None)
     }
 
     /// A child execution of a Distributed Map's map run (AWS runs each iteration, or batch, as a child

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sfn_asl::{IoPath, QueryLanguage, Recovery, ResultPath, State, StateKind, States};
 use sfn_path::ErrorName;
@@ -31,32 +32,36 @@ pub(crate) fn run_scope<'a>(
     abort: &'a AbortSignal,
 ) -> BoxFuture<'a, Result<(Value, Option<JsonText>), Interrupt>> {
     Box::pin(async move {
-        let mut current = start_at;
+        let Some(mut state) = states.get(start_at) else {
+            return Err(Interrupt::Fail(Failure::new(
+                ErrorName::Runtime,
+                format!("The state '{start_at}' does not exist"),
+            )));
+        };
         let mut input = input;
         // The history text of `input` when the previous state's exited event (or, for the first state,
         // whoever runs the scope) already made it.
         let mut input_text = input_text;
+        // When the previous state exited: the time this one is entered (nothing waits in between).
+        let mut at = None;
         loop {
             // A transition: where a stop, or a termination (`Execution::terminate`), takes effect.
             if abort.is_aborted() || exec.terminating.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Interrupt::Abort);
             }
-            let Some(state) = states.get(current) else {
-                return Err(Interrupt::Fail(Failure::new(
-                    ErrorName::Runtime,
-                    format!("The state '{current}' does not exist"),
-                )));
-            };
-            let (flow, output_text) = run_state(exec, state, input, input_text, vars, prev, abort).await?;
+            let (flow, output_text, exited_at) =
+                run_state(exec, state, (input, input_text, at), vars, prev, abort).await?;
+            at = Some(exited_at);
             match flow.next {
                 Some(next) => {
-                    current = states.get(&next).map(|s| s.name.as_str()).unwrap_or_default();
-                    if current.is_empty() {
+                    // Looked up once per transition.
+                    let Some(s) = states.get(&next) else {
                         return Err(Interrupt::Fail(Failure::new(
                             ErrorName::Runtime,
                             format!("The state '{next}' does not exist"),
                         )));
-                    }
+                    };
+                    state = s;
                     input = flow.output;
                     input_text = output_text;
                 }
@@ -108,20 +113,20 @@ fn outputs_result(state: &State) -> bool {
     }
 }
 
-/// One state: entered, run, exited; the flow and the history text of its output (`input_text`: the
-/// text of `input` when the state before made it).
+/// One state: entered, run, exited; the flow, the history text of its output and when it exited
+/// (`input_text`: the text of `input` when the state before made it; `at`: when the state before exited).
 async fn run_state(
     exec: &Arc<Exec>,
     state: &State,
-    input: Value,
-    input_text: Option<JsonText>,
+    (input, input_text, at): (Value, Option<JsonText>, Option<DateTime<Utc>>),
     vars: &mut Vars,
     prev: &mut u64,
     abort: &AbortSignal,
-) -> Result<(Flow, Option<JsonText>), Interrupt> {
+) -> Result<(Flow, Option<JsonText>, DateTime<Utc>), Interrupt> {
     let st = state.state_type();
     let name: Arc<str> = Arc::from(state.name.as_str());
-    let entered_time = exec.now();
+    // One clock read per transition: the state is entered when the one before exited.
+    let entered_time = at.unwrap_or_else(|| exec.now());
     // Only an execution's first state follows the root (0): its input is the execution input, as the
     // caller wrote it (AWS keeps a non-object input's text verbatim, e.g. `"[\"Hello\", \"World\"]"` in
     // `scenarios/test_base_scenarios__test_map_state_legacy_config_inline` — see `StartRequest::input_text`).
@@ -133,8 +138,11 @@ async fn run_state(
     let texts = Texts { input: input_text.clone(), result: std::sync::OnceLock::new() };
     // Serialized once for both events when the output is the input.
     let unchanged = passes_input_through(state).then(|| input_text.clone());
-    let entered = exec
-        .event(prev, EventDetails::StateEntered { state_type: st, name: name.clone(), input: input_text })?;
+    let entered = exec.event_at(
+        prev,
+        EventDetails::StateEntered { state_type: st, name: name.clone(), input: input_text },
+        entered_time,
+    )?;
     let entered_time = exec.replay.as_ref().and_then(|r| r.timestamp(entered)).unwrap_or(entered_time);
     let info = StateInfo {
         name: &state.name,
@@ -194,16 +202,18 @@ async fn run_state(
         }
         list
     });
-    let exited = exec.event(
+    let exited_at = exec.now();
+    let exited = exec.event_at(
         prev,
         EventDetails::StateExited { state_type: st, name, output: output_text.clone(), assigned },
+        exited_at,
     )?;
     let (output, output_text) = match &exec.replay {
         // A resumed execution may go on with the recorded output: its next state renders its own text.
         Some(r) => (r.exited(exited, vars).unwrap_or(step.output), None),
         None => (step.output, Some(output_text)),
     };
-    Ok((Flow { next: step.next, output }, output_text))
+    Ok((Flow { next: step.next, output }, output_text, exited_at))
 }
 
 /// What the state's module makes of its input.

@@ -2,7 +2,7 @@
 //! to `Result`, else the input).
 
 use serde_json::Value;
-use sfn_asl::Pass;
+use sfn_asl::{Pass, ResultPath};
 
 use crate::error::Failure;
 use crate::exec::{StateCtx, Step};
@@ -10,6 +10,16 @@ use crate::jsonata::AtaScope;
 
 /// A JSONPath Pass state.
 pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<Step, Failure> {
+    if p.result.is_none() && matches!(p.result_path, ResultPath::Whole) {
+        // ResultPath `$`: the output is the result alone, so the input is given up to InputPath and
+        // Parameters, which move what they select out of it instead of copying it.
+        let eff = ctx.input_path_owned(input)?;
+        let result = ctx.parameters_owned(p.parameters.as_ref(), eff).await?;
+        ctx.inspect(|i| i.result = Some(result.clone()));
+        let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
+        let out = ctx.apply_result(&ResultPath::Whole, Value::Null, result)?;
+        return Ok(Step { next: ctx.state.next.clone(), output: out, assign });
+    }
     let eff = ctx.input_path(&input)?;
     let result = match &p.result {
         Some(r) => r.clone(),

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map as JsonMap, Value};
 use sfn_asl::{IoPath, Payload, QueryLanguage, ResultPath};
-use sfn_path::{ErrorName, Path, Root, Scope};
+use sfn_path::{ErrorName, Path, Root, Scope, Template};
 
 use crate::error::Failure;
 use crate::exec::{StateCtx, display_value};
@@ -24,6 +24,23 @@ impl<'a> StateCtx<'a> {
         };
         if self.state.query_language == QueryLanguage::JsonPath {
             self.inspect(|i| i.after_input_path = Some(eff.as_ref().clone()));
+        }
+        Ok(eff)
+    }
+
+    /// InputPath on an input the state gives up (a Pass state whose ResultPath is `$`): a definite `$`
+    /// path moves the node it selects instead of copying it.
+    pub(crate) fn input_path_owned(&self, input: Value) -> Result<Value, Failure> {
+        let eff = match &self.state.input_path {
+            IoPath::Whole => input,
+            IoPath::Null => Value::Object(JsonMap::new()),
+            IoPath::Path(p) if *p.root() == Root::Input => p
+                .take(input, &Scope { input: &Value::Null, context: &Value::Null, variables: self.vars })
+                .map_err(|e| self.runtime(e.message()))?,
+            IoPath::Path(p) => self.eval_path(p, &input)?.into_owned(),
+        };
+        if self.state.query_language == QueryLanguage::JsonPath {
+            self.inspect(|i| i.after_input_path = Some(eff.clone()));
         }
         Ok(eff)
     }
@@ -55,6 +72,44 @@ impl<'a> StateCtx<'a> {
             Payload::Jsonata(_) => self.inspect(|i| i.after_arguments = Some(v.clone())),
         }
         Ok(v)
+    }
+
+    /// [`StateCtx::parameters`] on an input the state gives up: the template moves the nodes its `$`
+    /// paths select out of it ([`sfn_path::Template::eval_owned`]).
+    pub(crate) async fn parameters_owned(
+        &self,
+        parameters: Option<&Payload>,
+        input: Value,
+    ) -> Result<Value, Failure> {
+        let v = match parameters {
+            None => return Ok(input),
+            Some(Payload::JsonPath(t)) => self.template_owned(t, input)?,
+            Some(p @ Payload::Jsonata(_)) => self.arguments(p, &input).await?,
+        };
+        match parameters {
+            Some(Payload::JsonPath(_)) => self.inspect(|i| i.after_parameters = Some(v.clone())),
+            _ => self.inspect(|i| i.after_arguments = Some(v.clone())),
+        }
+        Ok(v)
+    }
+
+    /// [`StateCtx::payload`] on an input the caller gives up (a ResultSelector's result): JSONPath
+    /// templates move what they select instead of copying it.
+    pub(crate) fn payload_owned(&self, payload: &Payload, input: Value) -> Result<Value, Failure> {
+        match payload {
+            Payload::JsonPath(t) => self.template_owned(t, input),
+            Payload::Jsonata(_) => self.payload(payload, &input),
+        }
+    }
+
+    /// [`StateCtx::template`] on an input the caller gives up ([`Template::eval_owned`]).
+    pub(crate) fn template_owned(&self, t: &Template, input: Value) -> Result<Value, Failure> {
+        if let Template::Literal(v) = t {
+            return Ok(v.clone());
+        }
+        let view = self.view();
+        t.eval_owned(input, &Scope { input: &Value::Null, context: &view, variables: self.vars })
+            .map_err(|e| self.runtime(e.message()))
     }
 
     /// Evaluates a payload template against `input` (JSONata: `Arguments` with `$states.input`, evaluated

@@ -68,7 +68,7 @@ pub(crate) async fn succeeded(
         return Ok(Step { next: state.next.clone(), output, assign });
     }
     let result = match &recovery.result_selector {
-        Some(sel) => ctx.payload(sel, &result)?,
+        Some(sel) => ctx.payload_owned(sel, result)?,
         None => result,
     };
     ctx.inspect(|i| i.after_result_selector = Some(result.clone()));

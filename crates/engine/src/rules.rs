@@ -98,53 +98,56 @@ fn compare(kind: CompareKind, op: CompareOp, a: &Value, b: &Value) -> bool {
 }
 
 /// `StringMatches`: `*` matches any run of characters; `\*` is a literal star and `\\` a backslash.
+/// Reads the pattern and the text in place (no allocation per comparison).
 pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     #[derive(PartialEq)]
     enum Tok {
         Star,
         Char(char),
     }
-    let mut toks = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(n) => toks.push(Tok::Char(n)),
-                None => toks.push(Tok::Char('\\')),
+    /// The token at byte `p` of the pattern and the offset after it.
+    fn token(pattern: &str, p: usize) -> Option<(Tok, usize)> {
+        let c = pattern.get(p..)?.chars().next()?;
+        let end = p + c.len_utf8();
+        Some(match c {
+            '\\' => match pattern.get(end..).and_then(|r| r.chars().next()) {
+                Some(n) => (Tok::Char(n), end + n.len_utf8()),
+                None => (Tok::Char('\\'), end),
             },
-            '*' => toks.push(Tok::Star),
-            c => toks.push(Tok::Char(c)),
-        }
+            '*' => (Tok::Star, end),
+            c => (Tok::Char(c), end),
+        })
     }
-    let text: Vec<char> = text.chars().collect();
+    let char_at = |t: usize| text.get(t..).and_then(|r| r.chars().next());
     // Iterative glob matching with backtracking to the last star: linear in practice, no recursion.
+    // `p` and `t` are byte offsets; `star` is the offset after the last star, `mark` where it started.
     let (mut p, mut t) = (0usize, 0usize);
     let (mut star, mut mark) = (None, 0usize);
-    while t < text.len() {
-        match toks.get(p) {
-            Some(Tok::Char(c)) if *c == text[t] => {
-                p += 1;
-                t += 1;
+    while let Some(c) = char_at(t) {
+        match token(pattern, p) {
+            Some((Tok::Char(pc), next)) if pc == c => {
+                p = next;
+                t += c.len_utf8();
             }
-            Some(Tok::Star) => {
-                star = Some(p);
+            Some((Tok::Star, next)) => {
+                star = Some(next);
                 mark = t;
-                p += 1;
+                p = next;
             }
             _ => match star {
-                Some(sp) => {
-                    p = sp + 1;
-                    mark += 1;
+                Some(after) => {
+                    p = after;
+                    mark += char_at(mark).map_or(1, char::len_utf8);
                     t = mark;
                 }
                 None => return false,
             },
         }
     }
-    while toks.get(p) == Some(&Tok::Star) {
-        p += 1;
+    while let Some((Tok::Star, next)) = token(pattern, p) {
+        p = next;
     }
-    p == toks.len()
+    p == pattern.len()
 }
 
 #[cfg(test)]
@@ -160,5 +163,12 @@ mod tests {
         assert!(wildcard_match("a\\*b", "a*b"));
         assert!(!wildcard_match("a\\*b", "aXb"));
         assert!(wildcard_match("a\\\\b", "a\\b"));
+        assert!(wildcard_match("é*ü", "éaäöü"));
+        assert!(!wildcard_match("é*ü", "éaäö"));
+        assert!(wildcard_match("*.log", "a.b.log"));
+        assert!(wildcard_match("a*", "a"));
+        assert!(!wildcard_match("", "a"));
+        assert!(wildcard_match("", ""));
+        assert!(wildcard_match("trailing\\", "trailing\\"));
     }
 }

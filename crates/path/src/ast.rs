@@ -254,6 +254,8 @@ pub struct Path {
     pub(crate) segments: Vec<Segment>,
     /// Jayway's message when it would refuse to compile the path (a bare word in a filter).
     pub(crate) compile_error: Option<Box<str>>,
+    /// Names and indexes only (computed once, when parsed: evaluation asks at every step).
+    pub(crate) definite: bool,
 }
 
 impl Path {
@@ -288,7 +290,12 @@ impl Path {
 
     /// True when the path can select at most one node.
     pub fn is_definite(&self) -> bool {
-        self.segments.iter().all(|s| matches!(s, Segment::Child(Selector::Name(_) | Selector::Index(_))))
+        self.definite
+    }
+
+    /// Whether `segments` are names and indexes only.
+    pub(crate) fn all_definite(segments: &[Segment]) -> bool {
+        segments.iter().all(|s| matches!(s, Segment::Child(Selector::Name(_) | Selector::Index(_))))
     }
 
     /// True for `$` alone.

@@ -165,7 +165,7 @@ impl Path {
     }
 }
 
-fn step<'v>(cur: &'v Value, seg: &Segment) -> Option<&'v Value> {
+pub(crate) fn step<'v>(cur: &'v Value, seg: &Segment) -> Option<&'v Value> {
     match seg {
         Segment::Child(Selector::Name(n)) => match cur {
             Value::Object(m) => m.get(n.as_ref()),
@@ -225,7 +225,7 @@ fn java_type(v: &Value) -> &'static str {
     }
 }
 
-fn resolve_index(ix: i64, len: usize) -> Option<usize> {
+pub(crate) fn resolve_index(ix: i64, len: usize) -> Option<usize> {
     if ix >= 0 {
         usize::try_from(ix).ok().filter(|&k| k < len)
     } else {
@@ -502,10 +502,10 @@ impl ReferencePath {
                         return Err(fail(&format!("cannot set member '{n}' on a non-object")));
                     };
                     if leaf {
-                        m.insert(n.to_string(), value);
+                        m.insert(String::from(n.as_ref()), value);
                         return Ok(root);
                     }
-                    m.entry(n.to_string()).or_insert(Value::Null)
+                    m.entry(String::from(n.as_ref())).or_insert(Value::Null)
                 }
                 Segment::Child(Selector::Index(ix)) => {
                     let Value::Array(a) = cur else {

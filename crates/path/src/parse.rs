@@ -130,7 +130,8 @@ impl<'a> Parser<'a> {
         let segments = self.segments(ctx)?;
         // Jayway compiles left to right and stops at the first refusal: the first one inside this path.
         let compile_error = self.refused.get(mark).and_then(|r| r.message.as_deref()).map(Into::into);
-        Ok(Path { source: self.src[start..self.pos].into(), root, segments, compile_error })
+        let definite = Path::all_definite(&segments);
+        Ok(Path { source: self.src[start..self.pos].into(), root, segments, compile_error, definite })
     }
 
     fn segments(&mut self, ctx: Ctx) -> Result<Vec<Segment>, ParseError> {

@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::ast::{Arg, Call, Expr, Path, Root, Template};
+use crate::ast::{Arg, Call, Expr, Path, Root, Segment, Selector, Template};
 use crate::error::{EvalError, TemplateError};
-use crate::eval::Scope;
+use crate::eval::{Scope, resolve_index, step};
 
 /// Deepest template nesting accepted at parse time (deeper JSON is rejected with a located error).
 const MAX_TEMPLATE_DEPTH: usize = 128;
@@ -62,7 +62,7 @@ impl Template {
             Template::Object(members) => {
                 let mut out = Map::with_capacity(members.len());
                 for (k, t) in members {
-                    out.insert(k.to_string(), t.eval(scope)?);
+                    out.insert(String::from(k.as_ref()), t.eval(scope)?);
                 }
                 Ok(Value::Object(out))
             }
@@ -70,30 +70,220 @@ impl Template {
                 items.iter().map(|t| t.eval(scope)).collect::<Result<_, _>>().map(Value::Array)
             }
             Template::Expr { field, expr } => match expr {
-                Expr::Path(p) => p.eval(scope).map(std::borrow::Cow::into_owned).map_err(|_| {
-                    if let Some(why) = p.compile_error() {
-                        return EvalError::runtime(format!(
-                            "The JSONPath '{}' specified for the field '{field}' could not be evaluated: {why}",
-                            p.source()
-                        ));
-                    }
-                    // AWS names the state's input for a context path too
-                    // (`scenarios/test_base_scenarios__test_invalid_jsonpath__INVALID_JSONPATH_IN_STRING_EXPR_CONTEXTPATH`).
-                    let whence = match p.root() {
-                        Root::Variable(_) => "the variables".to_owned(),
-                        Root::Context | Root::Input => {
-                            format!("the input '{}'", serde_json::to_string(scope.input).unwrap_or_default())
-                        }
-                    };
-                    EvalError::runtime(format!(
-                        "The JSONPath '{}' specified for the field '{field}' could not be found in {whence}",
-                        p.source()
-                    ))
-                }),
+                Expr::Path(p) => p
+                    .eval(scope)
+                    .map(std::borrow::Cow::into_owned)
+                    .map_err(|_| self.path_error(field, p, scope)),
                 Expr::Call(c) => c.eval(scope),
             },
         }
     }
+}
+
+impl Template {
+    /// Builds the payload from an input the caller gives up (a ResultSelector's result, a Pass state's
+    /// input when its ResultPath is `$`): a definite `$` path that selects an array, an object or a
+    /// string moves that node out of `input` instead of copying it. The result, errors included, is
+    /// [`Template::eval`]'s on the same input: the payload is built in the template's order against the
+    /// whole input (the nodes to move left as null), then the nodes are moved into place; a node that
+    /// two such paths select, or one inside another's, is copied for each of them.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use sfn_path::{Scope, Template};
+    /// let t = Template::parse(&json!({"all.$": "$", "n.$": "States.ArrayLength($)"})).unwrap();
+    /// let input = json!([{"id": 1}, {"id": 2}]);
+    /// let out = t.eval_owned(input.clone(), &Scope::input(&serde_json::Value::Null)).unwrap();
+    /// assert_eq!(out, json!({"all": [{"id": 1}, {"id": 2}], "n": 2}));
+    /// ```
+    ///
+    /// `scope.input` is ignored: `$` is `input`.
+    pub fn eval_owned(&self, input: Value, scope: &Scope<'_>) -> Result<Value, EvalError> {
+        if let Template::Literal(v) = self {
+            return Ok(v.clone());
+        }
+        let mut moves: Vec<(usize, &Path)> = Vec::new();
+        let mut out = {
+            let scope = Scope { input: &input, ..*scope };
+            self.build(&scope, &mut 0, &mut moves)?
+        };
+        if moves.is_empty() {
+            return Ok(out);
+        }
+        let mut input = input;
+        // Overlapping nodes are copied (all of them, before anything moves); the others move.
+        let shared: Vec<bool> = moves
+            .iter()
+            .enumerate()
+            .map(|(k, (_, p))| {
+                moves.iter().enumerate().any(|(j, (_, q))| j != k && overlap(p.segments(), q.segments()))
+            })
+            .collect();
+        let mut values: Vec<(usize, Value)> = Vec::with_capacity(moves.len());
+        for (&(slot, p), &copy) in moves.iter().zip(&shared) {
+            let v = match copy {
+                true => select_ref(&input, p.segments()).cloned().unwrap_or_default(),
+                false => Value::Null,
+            };
+            values.push((slot, v));
+        }
+        for ((&(_, p), &copy), (_, v)) in moves.iter().zip(&shared).zip(values.iter_mut()) {
+            if !copy {
+                *v = take_mut(&mut input, p.segments());
+            }
+        }
+        let mut values = values.into_iter().peekable();
+        self.place(&mut out, &mut 0, &mut values);
+        Ok(out)
+    }
+
+    /// [`Template::eval`], except that a movable path's node is left as null and listed in `moves` with
+    /// its slot (the `.$` members counted in order).
+    fn build<'t>(
+        &'t self,
+        scope: &Scope<'_>,
+        slot: &mut usize,
+        moves: &mut Vec<(usize, &'t Path)>,
+    ) -> Result<Value, EvalError> {
+        match self {
+            Template::Literal(v) => Ok(v.clone()),
+            Template::Object(members) => {
+                let mut out = Map::with_capacity(members.len());
+                for (k, t) in members {
+                    out.insert(String::from(k.as_ref()), t.build(scope, slot, moves)?);
+                }
+                Ok(Value::Object(out))
+            }
+            Template::Array(items) => {
+                items.iter().map(|t| t.build(scope, slot, moves)).collect::<Result<_, _>>().map(Value::Array)
+            }
+            Template::Expr { field, expr } => {
+                let here = *slot;
+                *slot += 1;
+                match expr {
+                    Expr::Path(p) if movable(p) => match p.select_in(scope.input, scope) {
+                        Err(_) => Err(self.path_error(field, p, scope)),
+                        Ok(node) => match node.as_ref() {
+                            Value::Array(_) | Value::Object(_) | Value::String(_) => {
+                                moves.push((here, p));
+                                Ok(Value::Null)
+                            }
+                            scalar => Ok(scalar.clone()),
+                        },
+                    },
+                    _ => self.eval(scope),
+                }
+            }
+        }
+    }
+
+    /// Puts the moved nodes into the payload [`Template::build`] made, at their slots.
+    fn place(
+        &self,
+        out: &mut Value,
+        slot: &mut usize,
+        values: &mut std::iter::Peekable<std::vec::IntoIter<(usize, Value)>>,
+    ) {
+        match (self, out) {
+            (Template::Literal(_), _) => {}
+            (Template::Object(members), Value::Object(map)) => {
+                for (i, (k, t)) in members.iter().enumerate() {
+                    // A key given twice (`a` and `a.$`) holds the later member's value.
+                    let last = !members[i + 1..].iter().any(|(k2, _)| k2 == k);
+                    match map.get_mut(k.as_ref()) {
+                        Some(v) if last => t.place(v, slot, values),
+                        _ => t.place(&mut Value::Null, slot, values),
+                    }
+                }
+            }
+            (Template::Array(items), Value::Array(a)) => {
+                for (t, v) in items.iter().zip(a.iter_mut()) {
+                    t.place(v, slot, values);
+                }
+            }
+            (Template::Expr { .. }, out) => {
+                if let Some((_, v)) = values.next_if(|(s, _)| *s == *slot) {
+                    *out = v;
+                }
+                *slot += 1;
+            }
+            (Template::Object(_) | Template::Array(_), _) => {}
+        }
+    }
+
+    /// Why a `.$` path selected nothing, in AWS's words.
+    fn path_error(&self, field: &str, p: &Path, scope: &Scope<'_>) -> EvalError {
+        if let Some(why) = p.compile_error() {
+            return EvalError::runtime(format!(
+                "The JSONPath '{}' specified for the field '{field}' could not be evaluated: {why}",
+                p.source()
+            ));
+        }
+        // AWS names the state's input for a context path too
+        // (`scenarios/test_base_scenarios__test_invalid_jsonpath__INVALID_JSONPATH_IN_STRING_EXPR_CONTEXTPATH`).
+        let whence = match p.root() {
+            Root::Variable(_) => "the variables".to_owned(),
+            Root::Context | Root::Input => {
+                format!("the input '{}'", serde_json::to_string(scope.input).unwrap_or_default())
+            }
+        };
+        EvalError::runtime(format!(
+            "The JSONPath '{}' specified for the field '{field}' could not be found in {whence}",
+            p.source()
+        ))
+    }
+}
+
+/// A path whose node can be moved out of an owned input: definite, on `$`.
+fn movable(p: &Path) -> bool {
+    *p.root() == Root::Input && p.is_definite() && p.compile_error().is_none()
+}
+
+/// Whether two definite paths may select the same node or one inside the other: one is a prefix of
+/// the other (an index from the end may be any index).
+fn overlap(a: &[Segment], b: &[Segment]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        match (x, y) {
+            (Segment::Child(Selector::Name(m)), Segment::Child(Selector::Name(n))) if m != n => return false,
+            (Segment::Child(Selector::Index(i)), Segment::Child(Selector::Index(j)))
+                if i != j && (*i < 0) == (*j < 0) =>
+            {
+                return false;
+            }
+            (Segment::Child(Selector::Name(_)), Segment::Child(Selector::Index(_)))
+            | (Segment::Child(Selector::Index(_)), Segment::Child(Selector::Name(_))) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+fn select_ref<'v>(v: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
+    let mut cur = v;
+    for seg in segments {
+        cur = step(cur, seg)?;
+    }
+    Some(cur)
+}
+
+/// Moves the node a definite path selects out of `v` (null left in its place; null when missing).
+fn take_mut(v: &mut Value, segments: &[Segment]) -> Value {
+    let mut cur = v;
+    for seg in segments {
+        let next = match (seg, cur) {
+            (Segment::Child(Selector::Name(n)), Value::Object(m)) => m.get_mut(n.as_ref()),
+            (Segment::Child(Selector::Index(ix)), Value::Array(a)) => {
+                let len = a.len();
+                resolve_index(*ix, len).and_then(|k| a.get_mut(k))
+            }
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return Value::Null,
+        }
+    }
+    std::mem::take(cur)
 }
 
 fn collect<'t>(t: &'t Template, out: &mut Vec<(&'t str, &'t Expr)>) {
@@ -314,6 +504,68 @@ mod tests {
             e.message(),
             "The JSONPath '$.no_such_jsonpath' specified for the field 'value.$' could not be found in the input '{\"int-literal\":0}'"
         );
+    }
+
+    /// `eval_owned` gives what `eval` gives, errors included, whatever moves.
+    fn same_as_eval(template: Value, input: Value) -> Result<Value, String> {
+        let t = Template::parse(&template).unwrap();
+        let ctx = json!({"Execution": {"Name": "x"}});
+        let scope = Scope { input: &input, context: &ctx, variables: &() };
+        let borrowed = t.eval(&scope).map_err(|e| e.message().to_owned());
+        let owned = t
+            .eval_owned(input.clone(), &Scope { input: &Value::Null, ..scope })
+            .map_err(|e| e.message().to_owned());
+        assert_eq!(owned, borrowed, "{template}");
+        owned
+    }
+
+    #[test]
+    fn owned_evaluation_moves_what_it_can_and_copies_shared_nodes() {
+        let input = json!({"a": {"b": [1, {"c": "x"}], "d": "e"}, "l": [1, 2, 3], "n": 7});
+        // The whole input with its length (the map bench's ResultSelector).
+        assert_eq!(
+            same_as_eval(json!({"all.$": "$", "count.$": "States.ArrayLength($.l)"}), input.clone()).unwrap(),
+            json!({"all": input, "count": 3})
+        );
+        // One node under another's, one node twice, a negative index beside a positive one.
+        assert_eq!(
+            same_as_eval(
+                json!({"a.$": "$.a", "c.$": "$.a.b[1].c", "n1.$": "$.n", "n2.$": "$.n", "last.$": "$.l[-1]", "first.$": "$.l[2]"}),
+                input.clone()
+            )
+            .unwrap(),
+            json!({"a": input["a"], "c": "x", "n1": 7, "n2": 7, "last": 3, "first": 3})
+        );
+        // Disjoint paths, nested in objects and arrays, with literals, calls and the context object.
+        assert_eq!(
+            same_as_eval(
+                json!({"o": {"d.$": "$.a.d", "k": 1, "arr": [{"l.$": "$.l"}, "lit"]}, "f.$": "States.Format('{}-{}', $.a.d, $.n)", "name.$": "$$.Execution.Name"}),
+                input.clone()
+            )
+            .unwrap(),
+            json!({"o": {"d": "e", "k": 1, "arr": [{"l": [1, 2, 3]}, "lit"]}, "f": "e-7", "name": "x"})
+        );
+        // A single path, `$` alone, a literal template.
+        assert_eq!(
+            same_as_eval(json!({"x.$": "$.a.b"}), input.clone()).unwrap(),
+            json!({"x": [1, {"c": "x"}]})
+        );
+        assert_eq!(same_as_eval(json!({"k": [1]}), input.clone()).unwrap(), json!({"k": [1]}));
+        assert_eq!(same_as_eval(json!({"s.$": "$.l[0:2]"}), input.clone()).unwrap(), json!({"s": [1, 2]}));
+    }
+
+    #[test]
+    fn owned_evaluation_fails_like_eval_and_in_the_same_order() {
+        let input = json!({"a": 1, "s": "t"});
+        // The first failing member in the template's order, whether it moves or not.
+        let e = same_as_eval(json!({"x.$": "$.missing", "y.$": "States.MathAdd($.s, 1)"}), input.clone());
+        assert!(e.unwrap_err().contains("'$.missing' specified for the field 'x.$' could not be found"));
+        let e = same_as_eval(json!({"y.$": "States.MathAdd($.s, 1)", "x.$": "$.missing"}), input.clone());
+        assert!(e.unwrap_err().contains("States.MathAdd"));
+        let e = same_as_eval(json!({"x.$": "$.a.b"}), input.clone());
+        assert!(e.unwrap_err().contains("could not be found in the input '{\"a\":1,\"s\":\"t\"}'"));
+        let e = same_as_eval(json!({"x.$": "$.a", "f.$": "$[?(@.a==b)]"}), input);
+        assert!(e.unwrap_err().contains("could not be evaluated: Failed to parse filter"));
     }
 
     #[test]

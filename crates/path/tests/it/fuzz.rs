@@ -445,6 +445,17 @@ fn templates() {
                 if parsed.is_literal() {
                     assert_eq!(result.as_ref().ok(), Some(t), "a literal template is itself");
                 }
+                // Moving out of an owned input gives the same payload or the same error (random
+                // functions aside).
+                let text = t.to_string();
+                if !text.contains("Random") && !text.contains("UUID") {
+                    let owned = parsed.eval_owned(doc.clone(), &Scope::input(&Value::Null));
+                    assert_eq!(
+                        owned.map_err(|e| e.message().to_owned()),
+                        result.map_err(|e| e.message().to_owned()),
+                        "eval_owned of {t} on {doc}"
+                    );
+                }
             }
             Err(e) => assert!(t.pointer(&e.pointer).is_some(), "error pointer {} not in {t}", e.pointer),
         }
@@ -454,6 +465,29 @@ fn templates() {
                 assert_eq!(literal.eval(&Scope::input(t)).ok().as_ref(), Some(doc));
             }
         }
+    });
+}
+
+/// Property: definite paths that select the same nodes, nodes inside one another or nothing, moved out
+/// of an owned input ([`Template::eval_owned`]), give what [`Template::eval`] gives.
+#[test]
+fn owned_templates_overlap() {
+    let seg = prop_oneof!["\\.[a-c]", "\\[-?[0-2]\\]"];
+    let path = prop::collection::vec(seg, 0..4).prop_map(|s| format!("${}", s.concat()));
+    let template = prop::collection::vec(("[a-d]", path), 1..6).prop_map(|members| {
+        let mut m = serde_json::Map::new();
+        for (k, p) in members {
+            m.insert(format!("{k}.$"), Value::String(p));
+        }
+        m.insert("n".into(), json!({"len.$": "States.JsonToString($)"}));
+        Value::Object(m)
+    });
+    fuzz("owned-templates", (template, json()), 300, |(t, doc)| {
+        let parsed = Template::parse(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        let borrowed = parsed.eval(&Scope::input(doc)).map_err(|e| e.message().to_owned());
+        let owned =
+            parsed.eval_owned(doc.clone(), &Scope::input(&Value::Null)).map_err(|e| e.message().to_owned());
+        assert_eq!(owned, borrowed, "{t} on {doc}");
     });
 }
 
