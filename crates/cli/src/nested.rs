@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
-use sfn::engine::{Engine, Execution, ExecutionStatus, Prepared, StartRequest};
+use sfn::engine::{Engine, Execution, Prepared, StartRequest};
 use sfn::patterns::{ApiError, ChildExecution, Executions, StartChild};
 
 /// `--machine NAME=FILE`: a state machine that a `states:startExecution` Task may start.
@@ -110,18 +110,13 @@ impl Executions for LocalExecutions {
                 input_text: Some(request.input.clone()),
             },
         );
-        let described = ChildExecution {
-            execution_arn: execution.arn.clone(),
-            state_machine_arn: request.state_machine_arn.clone(),
-            name: name.clone(),
-            status: ExecutionStatus::Running.as_str().to_owned(),
-            input: request.input.clone(),
-            output: None,
-            error: None,
-            cause: None,
-            start_date_ms: execution.start_date.timestamp_millis(),
-            stop_date_ms: None,
-        };
+        let described = ChildExecution::running(
+            &execution.arn,
+            &request.state_machine_arn,
+            &name,
+            &request.input,
+            execution.start_date.timestamp_millis(),
+        );
         children.insert(
             execution.arn.clone(),
             Child {

@@ -59,6 +59,30 @@ pub struct ChildExecution {
     pub stop_date_ms: Option<i64>,
 }
 
+impl ChildExecution {
+    /// A child that has just started: RUNNING, with no output, error or end yet.
+    pub fn running(
+        execution_arn: &str,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+        start_date_ms: i64,
+    ) -> Self {
+        ChildExecution {
+            execution_arn: execution_arn.to_owned(),
+            state_machine_arn: state_machine_arn.to_owned(),
+            name: name.to_owned(),
+            status: "RUNNING".to_owned(),
+            input: input.to_owned(),
+            output: None,
+            error: None,
+            cause: None,
+            start_date_ms,
+            stop_date_ms: None,
+        }
+    }
+}
+
 /// A Step Functions API error answered to a child's StartExecution (its code without `Exception`, e.g.
 /// `StateMachineDoesNotExist`, and the API's message).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -104,18 +104,13 @@ impl Executions for ServerExecutions {
             // `…:express:MACHINE:NAME:ID`.
             let name =
                 request.name.clone().unwrap_or_else(|| arn.rsplit(':').nth(1).unwrap_or_default().to_owned());
-            let child = ChildExecution {
-                execution_arn: arn.to_owned(),
-                state_machine_arn: request.state_machine_arn.clone(),
-                name: name.clone(),
-                status: "RUNNING".to_owned(),
-                input: request.input.clone(),
-                output: None,
-                error: None,
-                cause: None,
-                start_date_ms: execution.start_date.timestamp_millis(),
-                stop_date_ms: None,
-            };
+            let child = ChildExecution::running(
+                arn,
+                &request.state_machine_arn,
+                &name,
+                &request.input,
+                execution.start_date.timestamp_millis(),
+            );
             let kept = Express {
                 execution,
                 state_machine_arn: request.state_machine_arn,
