@@ -61,6 +61,8 @@ pub(crate) fn ecs_config(ecs: &EcsArgs, definition: &Path, region: &str) -> EcsC
         region: region.to_owned(),
         clusters: ecs.clusters.clone(),
         fargate_vcpu_quota: ecs.fargate_vcpu_quota,
+        stored_output_cap: ecs.task_output_cap,
+        stopped_task_retention: ecs.stopped_task_retention.map(std::time::Duration::from_secs),
         ..EcsConfig::default()
     }
 }

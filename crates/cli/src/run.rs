@@ -56,6 +56,14 @@ pub(crate) struct EcsArgs {
     /// locally unless set): a FARGATE task past it gets RunTask's quota failure.
     #[arg(long, value_name = "VCPUS")]
     pub(crate) fargate_vcpu_quota: Option<u32>,
+    /// With `--state-dir` on `--ecs local`: the bytes each container's output may take on disk (default
+    /// 8 MiB, at least 256 KiB); past it the oldest output is dropped, as a log rotation does.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) task_output_cap: Option<u64>,
+    /// On `--ecs local`: how long a STOPPED task stays described, with its logs and its directory
+    /// (default 3600, an hour, as ECS keeps stopped tasks); then DescribeTasks says `MISSING`.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) stopped_task_retention: Option<u64>,
 }
 
 /// `NAME=cpu:UNITS,memory:MIB` (either part may be left out: it keeps the default).

@@ -70,6 +70,12 @@ pub struct EcsConfig {
     /// The local backend's Fargate On-Demand vCPU quota (`--fargate-vcpu-quota`); none: not enforced, as
     /// AWS's account-wide quota is no concern of a local run.
     pub fargate_vcpu_quota: Option<u32>,
+    /// The bytes each local container's output may take in the state directory
+    /// ([`LocalBackend::with_stored_output_cap`]); none: [`crate::ecs::STORED_OUTPUT_BYTES`].
+    pub stored_output_cap: Option<u64>,
+    /// How long the local backend keeps a STOPPED task ([`LocalBackend::with_stopped_task_retention`]);
+    /// none: [`crate::ecs::STOPPED_TASK_RETENTION`].
+    pub stopped_task_retention: Option<std::time::Duration>,
 }
 
 impl Default for EcsConfig {
@@ -86,6 +92,8 @@ impl Default for EcsConfig {
             output_sink: None,
             clusters: Vec::new(),
             fargate_vcpu_quota: None,
+            stored_output_cap: None,
+            stopped_task_retention: None,
         }
     }
 }
@@ -190,6 +198,12 @@ impl EcsConfig {
                 }
                 if let Some(quota) = self.fargate_vcpu_quota {
                     local = local.with_fargate_vcpu_quota(quota);
+                }
+                if let Some(bytes) = self.stored_output_cap {
+                    local = local.with_stored_output_cap(bytes);
+                }
+                if let Some(retention) = self.stopped_task_retention {
+                    local = local.with_stopped_task_retention(retention);
                 }
                 if let (Some(dir), Some(command)) = (&self.state_dir, &self.supervisor) {
                     local = local

@@ -49,11 +49,17 @@ impl Fixture {
 
     /// `sfn serve --state-dir D --ecs local` on an ephemeral port.
     fn serve(&self) -> Server {
+        self.serve_with(&[])
+    }
+
+    /// [`Fixture::serve`] with more flags.
+    fn serve_with(&self, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sfn"))
             .args(["serve", "--listen", "127.0.0.1:0", "--ecs", "local", "--state-dir"])
             .arg(self.state_dir())
             .arg("--task-definitions")
             .arg(self.dir.join("task-definitions"))
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -316,5 +322,45 @@ fn stop_execution_after_a_restart_kills_the_adopted_task_and_its_descendants() {
     let stopped = status["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(stopped["stopCode"], "UserInitiated", "{status}");
     assert_eq!(f.starts().len(), 1);
+    server.stop();
+}
+
+/// `--task-output-cap`: a container that prints 2 MB keeps at most the cap on disk (its output files in
+/// `D/tasks/<task-id>/`), and its task still succeeds with its exit code.
+#[test]
+fn task_output_cap_bounds_what_a_container_leaves_on_disk() {
+    let f = Fixture::new("cap", "head -c 2000000 /dev/zero | tr '\\0' 'x' | fold -w 100; echo last");
+    let server = f.serve_with(&["--task-output-cap", "262144"]);
+    let machine = server.create(&sync_machine());
+    let execution = server.start(&machine, "cap");
+    let d = server.wait_done(&execution);
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let tasks = std::fs::read_dir(f.state_dir().join("tasks")).unwrap();
+    let mut logs = 0;
+    for task in tasks.flatten() {
+        let Ok(files) = std::fs::read_dir(task.path()) else { continue };
+        let bytes: u64 = files
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("container-"))
+            .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+            .sum();
+        assert!(bytes <= 262_144, "{bytes} bytes of output on disk, over the cap");
+        logs += usize::from(bytes > 0);
+    }
+    assert_eq!(logs, 1, "one task's output on disk");
+    server.stop();
+}
+
+/// `--stopped-task-retention 0`: a finished task's directory goes once the `.sync` wait has read its
+/// STOPPED description.
+#[test]
+fn stopped_task_retention_zero_deletes_a_finished_tasks_directory() {
+    let f = Fixture::new("retain", "echo done");
+    let server = f.serve_with(&["--stopped-task-retention", "0"]);
+    let machine = server.create(&sync_machine());
+    let execution = server.start(&machine, "retain");
+    let d = server.wait_done(&execution);
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    wait_until("the task directory deleted", || f.statuses().is_empty().then_some(()));
     server.stop();
 }
