@@ -28,8 +28,9 @@
 //!
 //! Regular expressions are Java's `java.util.regex.Pattern` in Jayway; this crate translates their Java
 //! syntax to ECMAScript and runs them with the `regress` engine (see [`Regex::new`]). Both engines
-//! backtrack: a pattern such as `(a+)+$` on a long subject takes exponential time, on AWS as here. The
-//! pattern comes from the state machine's author; the subject is bounded only by the payload size.
+//! backtrack: a pattern such as `(a+)+$` on a long subject takes exponential time on AWS. Here one match
+//! is bounded: past [`REGEX_STEPS`] steps of regress's matcher (vendor/regress, patched) the whole path
+//! evaluation fails, naming the pattern, rather than hold the execution (and its thread) for ever.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -37,6 +38,10 @@ use std::cmp::Ordering;
 use serde_json::{Number, Value};
 
 use crate::ast::{CompareOp, Regex};
+
+/// The steps one `=~` match may take (regress's matcher; vendor/regress/PATCHED.md), as JSONata's
+/// built-ins have: well under a second optimized.
+pub(crate) const REGEX_STEPS: u64 = 10_000_000;
 
 /// A failure that Jayway does not catch inside a filter: evaluating the whole path fails with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,9 +344,14 @@ fn regex(l: &Node<'_>, r: &Node<'_>) -> Result<bool, Fault> {
     };
     if matches!(other.json(), Some(Value::Array(_))) {
         let items = other.list()?.unwrap_or_default();
-        return Ok(items.iter().any(|e| re.is_match(&e.regex_input())));
+        for e in items {
+            if re.matches_within(&e.regex_input(), REGEX_STEPS)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
     }
-    Ok(re.is_match(&other.regex_input()))
+    re.matches_within(&other.regex_input(), REGEX_STEPS)
 }
 
 /// Java's `Object.equals` on the values Jackson parses a document into (`ArrayList`, `LinkedHashMap`,
@@ -820,6 +830,19 @@ impl Regex {
     pub fn is_match(&self, text: &str) -> bool {
         self.compiled.find(text).is_some()
     }
+
+    /// [`Regex::is_match`] within `steps` steps of the matcher; past them, a [`Fault`] naming the pattern.
+    fn matches_within(&self, text: &str, steps: u64) -> Result<bool, Fault> {
+        let mut matches = self.compiled.find_iter(text).with_step_budget(steps);
+        let found = matches.next().is_some();
+        if !found && matches.step_budget_exceeded() {
+            return Err(Fault(format!(
+                "The regular expression {} exceeded its backtracking budget of {steps} steps",
+                self.source
+            )));
+        }
+        Ok(found)
+    }
 }
 
 /// Java regex syntax to ECMAScript (Unicode mode); see [`Regex::new`].
@@ -1173,6 +1196,21 @@ mod operator_tests {
             Ok(Value::Array(a)) => a.into_iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect(),
             other => panic!("{path}: {other:?}"),
         }
+    }
+
+    /// AWS's Jayway backtracks without a bound; here a catastrophic `=~` fails the path evaluation, naming
+    /// the pattern, and an ordinary match on the same long subject still answers.
+    #[test]
+    fn a_catastrophic_regex_fails_the_path_within_its_budget() {
+        let doc = json!({"items": [{"s": format!("{}!", "a".repeat(30_000))}]});
+        let run = |path: &str| {
+            let p = Path::parse(path).map_err(|e| format!("parse: {e}"))?;
+            p.eval(&Scope::input(&doc)).map(std::borrow::Cow::into_owned).map_err(|e| e.message().to_owned())
+        };
+        let e = run("$.items[?(@.s =~ /(a+)+\\1$/)]").unwrap_err();
+        assert!(e.contains("exceeded its backtracking budget of 10000000 steps"), "{e}");
+        assert!(e.contains("(a+)+\\1$"), "{e}");
+        assert_eq!(run("$.items[?(@.s =~ /a+!/)].s").unwrap(), json!([format!("{}!", "a".repeat(30_000))]));
     }
 
     #[test]
