@@ -79,7 +79,10 @@ impl Match {
 
 /// The matches of a search, in order; an `Err` (the last item) when the budget ran out first.
 pub enum Matches<'r, 't> {
-    Linear(regex_lite::CaptureMatches<'r, 't>),
+    /// ECMAScript's global iteration (`RegExp.prototype[Symbol.matchAll]`): each search starts where the
+    /// last match ended, one character further after an empty one. regex-lite's own iterator refuses an
+    /// empty match right after a match, so `/(a|ab)*/` on "a!" would miss the empty match after "a".
+    Linear { re: &'r regex_lite::Regex, text: &'t str, at: Option<usize> },
     Backtracking { matches: regress::Matches<'r, 't>, done: bool },
 }
 
@@ -88,9 +91,16 @@ impl Iterator for Matches<'_, '_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Matches::Linear(m) => m.next().map(|c| {
-                Ok(Match { groups: (0..c.len()).map(|i| c.get(i).map(|m| m.range())).collect() })
-            }),
+            Matches::Linear { re, text, at } => {
+                let c = re.captures_at(text, (*at)?)?;
+                let whole = c.get(0)?.range();
+                *at = if whole.is_empty() {
+                    text[whole.end..].chars().next().map(|ch| whole.end + ch.len_utf8())
+                } else {
+                    Some(whole.end)
+                };
+                Some(Ok(Match { groups: (0..c.len()).map(|i| c.get(i).map(|m| m.range())).collect() }))
+            }
             Matches::Backtracking { matches, done } => {
                 if *done {
                     return None;
@@ -130,7 +140,7 @@ impl Regex {
     /// Every match in `text`, within the budget.
     pub fn find_iter<'r, 't>(&'r self, text: &'t str) -> Matches<'r, 't> {
         match self {
-            Regex::Linear(r) => Matches::Linear(r.captures_iter(text)),
+            Regex::Linear(re) => Matches::Linear { re, text, at: Some(0) },
             Regex::Backtracking(r) => Matches::Backtracking {
                 matches: r.find_iter(text).with_step_budget(BACKTRACKING_STEPS),
                 done: false,

@@ -1844,14 +1844,24 @@ where
                     }
                 },
                 Some('(') => {
-                    if self.try_consume_str("?")
-                        && let Some(name) = self.try_consume_named_capture_group_name()
-                        && self
-                            .named_group_indices
-                            .insert(name, self.group_count_max)
-                            .is_some()
-                    {
-                        return error("Duplicate capture group name");
+                    // Patched (PATCHED.md): only a capturing group counts. Upstream counted `(?:`, `(?=`,
+                    // `(?!`, `(?<=` and `(?<!` too, so `\2` in `(?=a)\2(b)` became a back-reference to a
+                    // group that does not exist, read past the groups at match time.
+                    let capturing = if self.try_consume_str("?") {
+                        match self.try_consume_named_capture_group_name() {
+                            Some(name) => {
+                                if self.named_group_indices.insert(name, self.group_count_max).is_some() {
+                                    return error("Duplicate capture group name");
+                                }
+                                true
+                            }
+                            None => false,
+                        }
+                    } else {
+                        true
+                    };
+                    if !capturing {
+                        continue;
                     }
                     self.group_count_max = if self.group_count_max + 1 > MAX_CAPTURE_GROUPS as u32 {
                         MAX_CAPTURE_GROUPS as u32

@@ -867,3 +867,26 @@ fn regex_builtins_never_panic_and_agree() {
         }
     });
 }
+
+/// Found by `regex_builtins_never_panic_and_agree` (`$match($s, /.(?=a){2,}\2(\w*)*.a|/i)` read past the
+/// capture groups, vendor/regress/PATCHED.md): a lookahead is no capture group, so with one group `\2` is
+/// ECMAScript's legacy octal escape (U+0002), as `/(?=\x02)\2(a)/.exec("\x02a")` gives in JavaScript.
+#[test]
+fn a_lookahead_is_no_capture_group_for_a_back_reference() {
+    let s = json!("\u{2}a");
+    let got = jsonata::evaluate("$match($s, /(?=\\x02)\\2(a)/).match", &[("s", &s)]);
+    assert_eq!(got, Ok(Some(json!("\u{2}a"))));
+    let s = json!("aaaa");
+    let got = jsonata::evaluate("$match($s, /.(?=a){2,}\\2(\\w*)*.a|/i).match", &[("s", &s)]);
+    assert!(got.is_ok(), "{got:?}");
+}
+
+/// Found by `regex_builtins_never_panic_and_agree` (`/(a|ab)*/` on "\n\na!b"): the linear-time engine
+/// iterates as ECMAScript does, so an empty match right after a match counts (`"a!".match(/(a|ab)*/g)`
+/// is `["a", "", ""]` in JavaScript).
+#[test]
+fn an_empty_match_right_after_a_match_counts_as_in_ecmascript() {
+    let s = json!("a!");
+    let got = jsonata::evaluate("[$match($s, /(a|ab)*/).match]", &[("s", &s)]);
+    assert_eq!(got, Ok(Some(json!(["a", "", ""]))));
+}
