@@ -81,7 +81,8 @@ fn cargo_env(args: &[&str], env: &[(&str, PathBuf)]) -> Result<()> {
 
 /// Every crate that can be published packages on its own (about a second): `cargo package` for all of them
 /// at once, so that their dependencies on each other, not on crates.io yet, resolve against the crates
-/// being packaged (cargo >= 1.84); `--offline`, from the index cache the builds filled; `--no-verify`: no
+/// being packaged (cargo >= 1.84); online: the patched crates (`[patch.crates-io]`, vendor/) are never in
+/// the index cache a build fills, so `--offline` fails on a fresh machine (about 10 s); `--no-verify`: no
 /// second build of each tarball (the tidy test checks that no source reaches outside its crate).
 fn package() -> Result<()> {
     let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -94,7 +95,7 @@ fn package() -> Result<()> {
     }
     let metadata: serde_json::Value =
         serde_json::from_slice(&out.stdout).context("cargo metadata: not JSON")?;
-    let mut args = vec!["package", "--offline", "--no-verify", "--allow-dirty"];
+    let mut args = vec!["package", "--no-verify", "--allow-dirty"];
     for p in metadata["packages"].as_array().into_iter().flatten() {
         // `publish = false` is `"publish": []`.
         if !p["publish"].as_array().is_some_and(Vec::is_empty)
