@@ -39,6 +39,11 @@ pub trait EcsBackend: Send + Sync {
     /// StopTask.
     async fn stop_task(&self, cluster: &str, arn: &str, reason: &str) -> Result<(), EcsError>;
 
+    /// A `.sync` state's history has the end of task `arn` on record (not an ECS operation): the local
+    /// backend may delete what it keeps for a resumed execution to ask (a supervised task's directory) at
+    /// its retention, instead of an hour after the task stopped. The default does nothing.
+    fn release(&self, _arn: &str) {}
+
     /// The task definitions the backend knows (for static checks), when it knows them locally.
     fn task_definitions(&self) -> Option<&TaskDefinitions> {
         None

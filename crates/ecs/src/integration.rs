@@ -336,6 +336,12 @@ impl ServiceIntegration for EcsIntegration {
             }
         }
     }
+
+    fn release(&self, handle: &Value) {
+        for (_, arn) in submitted_tasks(handle) {
+            self.backend.release(arn);
+        }
+    }
 }
 
 /// Loads task definitions for the lints and the local backend (`None` when the directory is absent).

@@ -24,7 +24,9 @@
 //! Nothing is kept for ever: a STOPPED task is kept for [`STOPPED_TASK_RETENTION`] (an hour, as ECS
 //! keeps stopped tasks in DescribeTasks; `with_stopped_task_retention`) after a DescribeTasks last
 //! reported it STOPPED (one never described: since it stopped, and at least a minute, longer than any
-//! `.sync` poll interval) and then forgotten: out of memory (its output
+//! `.sync` poll interval) and then forgotten — a supervised one not before the `.sync` state that
+//! followed it has its end on record ([`EcsBackend::release`]; else an hour after it stopped), since its
+//! directory holds the outcome a resumed execution would read: out of memory (its output
 //! buffers with it) and, supervised, its directory off the disk. Its outcome is then in the engine's
 //! history (a `.sync` state journals the task's end when DescribeTasks reports it), and its log lines in
 //! whatever the [`OutputSink`] fed (the server's CloudWatch Logs store, the CLI's console). Each
@@ -119,6 +121,9 @@ struct LocalTask {
     /// Once it is STOPPED: when it was last reported (seen STOPPED, or described); it is forgotten, and
     /// its directory deleted, [`STOPPED_TASK_RETENTION`] after that.
     reported: Mutex<Option<tokio::time::Instant>>,
+    /// The `.sync` state that followed it has its end on record ([`EcsBackend::release`]): a supervised
+    /// task's directory, which a resumed execution would read the outcome from, is needed no longer.
+    released: AtomicBool,
 }
 
 #[derive(Default)]
@@ -392,9 +397,11 @@ impl LocalTask {
             output: Arc::default(),
             sources: sources.into_iter().map(Arc::new).collect(),
             sink,
-            dir,
             client_token,
             reported: Mutex::new(None),
+            // An earlier server may have released it (and died before its retention was over).
+            released: AtomicBool::new(dir.as_ref().is_some_and(|d| d.join(taskdir::RECORDED_FILE).exists())),
+            dir,
         })
     }
 
@@ -496,13 +503,20 @@ impl Reaper {
         // Not described STOPPED yet: a `.sync` state's poller may not have asked since the task stopped,
         // so it is kept at least [`UNREPORTED_RETENTION`] for that.
         let stopped = tokio::time::Instant::now();
+        // Supervised, its directory holds the outcome a resumed execution reads after a crash: until the
+        // `.sync` state's end is on record (released), it is kept for ECS's hour at least, whatever the
+        // retention.
+        let outcome_on_disk = local.dir.is_some() && self.tasks_dir.is_some();
         loop {
             let now = tokio::time::Instant::now();
             let last = *local.reported.lock().unwrap_or_else(|e| e.into_inner());
-            let due = match last {
+            let mut due = match last {
                 Some(at) => at + self.retention,
                 None => stopped + self.retention.max(UNREPORTED_RETENTION),
             };
+            if outcome_on_disk && !local.released.load(Ordering::Acquire) {
+                due = due.max(stopped + STOPPED_TASK_RETENTION);
+            }
             if now >= due {
                 break;
             }
@@ -540,13 +554,14 @@ impl Reaper {
         tokio::time::sleep(self.retention).await;
         let Some(tasks_dir) = &self.tasks_dir else { return };
         let Ok(entries) = std::fs::read_dir(tasks_dir) else { return };
-        let old = |p: &Path| {
+        let older = |p: &Path, than: Duration| {
             std::fs::metadata(p)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age >= self.retention)
+                .is_some_and(|age| age >= than)
         };
+        let old = |p: &Path| older(p, self.retention);
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
@@ -565,7 +580,12 @@ impl Reaper {
                 // Damage stays for people to look at (the task is STOPPED with it as reason when asked for).
                 Err(_) => false,
             };
-            if !known && ended && old(&path.join(taskdir::TASK_FILE)) {
+            // One whose end is not on record in its execution's history (the server died between
+            // DescribeTasks and the journal's commit) holds the outcome a resumed execution reads: it
+            // stays for ECS's hour whatever the retention.
+            let recorded = path.join(taskdir::RECORDED_FILE).exists();
+            let task_file = path.join(taskdir::TASK_FILE);
+            if !known && ended && old(&task_file) && (recorded || older(&task_file, STOPPED_TASK_RETENTION)) {
                 remove_task_dir(tasks_dir, &path);
             }
         }
@@ -1128,6 +1148,18 @@ impl EcsBackend for LocalBackend {
             }
         }
         Ok(())
+    }
+
+    fn release(&self, arn: &str) {
+        let Some(task) = self.lock().tasks.get(arn).cloned() else { return };
+        // On disk too: a server that dies before the retention is over leaves a directory the next one
+        // may sweep at once.
+        if let Some(dir) = &task.dir
+            && let Err(e) = std::fs::write(dir.join(taskdir::RECORDED_FILE), b"")
+        {
+            tracing::warn!("cannot write {}: {e}", dir.join(taskdir::RECORDED_FILE).display());
+        }
+        task.released.store(true, Ordering::Release);
     }
 
     fn task_definitions(&self) -> Option<&TaskDefinitions> {

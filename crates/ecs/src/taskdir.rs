@@ -26,6 +26,8 @@
 //!   bytes were dropped. The exit codes are in the status, never in the capped files.
 //! - `stop`: the reason of a StopTask, written by the server; the supervisor looks for it at every scan.
 //! - `supervisor.log`: the supervisor's own standard error (why it could not run, if it could not).
+//! - `recorded`: written by the server (empty) once the `.sync` state that followed the task has its end on
+//!   record (`EcsBackend::release`); without it, a finished task's outcome may exist only here.
 //!
 //! A RunTask `ClientToken` is kept as `tokens/<sha-256 of the token>` (the task ids it started), written
 //! after the task records and before any supervisor starts, so a restarted server answers a repeated
@@ -33,7 +35,7 @@
 //!
 //! A STOPPED task's directory (and its token record, once none of its tasks is left) is deleted by the
 //! server when its retention is over (`local.rs`: an hour after it was last reported STOPPED by
-//! default); a directory is renamed to `.gone-<task-id>` before it is removed, so it is never seen half
+//! default, and never before an hour after it stopped unless it is `recorded`); a directory is renamed to `.gone-<task-id>` before it is removed, so it is never seen half
 //! deleted.
 
 use std::io::Read as _;
@@ -52,6 +54,7 @@ pub(crate) const TASK_FILE: &str = "task.json";
 pub(crate) const STATUS_FILE: &str = "status.json";
 pub(crate) const STOP_FILE: &str = "stop";
 pub(crate) const SUPERVISOR_LOG: &str = "supervisor.log";
+pub(crate) const RECORDED_FILE: &str = "recorded";
 
 /// Where container `i`'s output goes.
 pub(crate) fn output_file(dir: &Path, i: usize) -> PathBuf {

@@ -23,6 +23,8 @@ struct Observer<'a> {
     task: TaskResource,
     cursor: Mutex<u64>,
     full: Mutex<Option<Interrupt>>,
+    /// `.sync`: what the integration keeps of the job it waits for (released once its end is on record).
+    waiting: Mutex<Option<Value>>,
 }
 
 impl TaskObserver for Observer<'_> {
@@ -32,6 +34,10 @@ impl TaskObserver for Observer<'_> {
         if let Err(e) = self.exec.event(&mut cursor, details) {
             *self.full.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
         }
+    }
+
+    fn waiting(&self, handle: &Value) {
+        *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.clone());
     }
 }
 
@@ -113,7 +119,13 @@ pub(crate) async fn run(
         account: exec.engine.config.account.clone(),
         token,
     };
-    let observer = Observer { exec, task: task.clone(), cursor: Mutex::new(*prev), full: Mutex::new(None) };
+    let observer = Observer {
+        exec,
+        task: task.clone(),
+        cursor: Mutex::new(*prev),
+        full: Mutex::new(None),
+        waiting: Mutex::new(None),
+    };
     let call = Invocation {
         integration: binding.integration.as_ref(),
         ctx: &task_context,
@@ -131,7 +143,31 @@ pub(crate) async fn run(
     if let Some(full) = observer.full.lock().unwrap_or_else(|e| e.into_inner()).take() {
         return Err(full);
     }
-    finish(exec, task, outcome, prev)
+    let waited = observer.waiting.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let ended = !matches!(outcome, TaskOutcome::Aborted);
+    let before = exec.history.len();
+    let result = finish(exec, task, outcome, prev);
+    if let Some(handle) = waited
+        && ended
+        && exec.history.len() > before
+    {
+        release_when_recorded(exec, binding.integration.clone(), handle);
+    }
+    result
+}
+
+/// Hands a `.sync` job back to its integration once the event that ends it is durable (at once without a
+/// journal): what the service kept for a resumed execution to ask for may then go.
+fn release_when_recorded(exec: &Exec, integration: Arc<dyn sfn_patterns::ServiceIntegration>, handle: Value) {
+    match exec.history.durable() {
+        None => integration.release(&handle),
+        Some(durable) => {
+            tokio::spawn(async move {
+                durable.await;
+                integration.release(&handle);
+            });
+        }
+    }
 }
 
 /// The task token of a callback task: the recorded one of a resumed invocation, else a new one.

@@ -116,6 +116,12 @@ pub trait ServiceIntegration: Send + Sync {
 
     /// Stops the submitted job (state timeout or execution stopped). Best effort; never fails the state.
     async fn stop(&self, _ctx: &TaskContext, _submitted: &Value, _reason: &str) {}
+
+    /// `.sync`: the job's end is on record — the event that ends the invocation is durable in the
+    /// execution's history — so what the service keeps for a resumed execution to ask for (a local task's
+    /// directory) may go at its retention. `handle` is what [`ServiceIntegration::handle`] kept. The
+    /// default does nothing.
+    fn release(&self, _handle: &Value) {}
 }
 
 /// The integrations available to an engine, by service name.
@@ -180,6 +186,9 @@ pub trait TaskObserver: Send + Sync {
     fn submitted(&self, _output: &Value) {}
     /// A heartbeat arrived.
     fn heartbeat(&self) {}
+    /// `.sync`: the job is waited for; `handle` is what [`ServiceIntegration::handle`] kept of it (the
+    /// engine hands it to [`ServiceIntegration::release`] once the job's end is on record).
+    fn waiting(&self, _handle: &Value) {}
 }
 
 /// A no-op observer.
@@ -282,6 +291,7 @@ async fn follow(
         // Keep only what waiting needs; the full response is already in the history.
         let handle = w.integration.handle(&submitted);
         drop(submitted);
+        w.observer.waiting(&handle);
         return wait_for_job(&w, &handle).await;
     }
     drop(submitted);

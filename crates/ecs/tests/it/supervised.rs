@@ -381,6 +381,29 @@ async fn a_finished_tasks_directory_is_deleted_after_the_execution_has_its_outco
     assert!(left.iter().all(|n| n == "tokens"), "{left:?}");
 }
 
+/// A supervised task's directory holds the outcome a resumed execution reads after a crash, so it stays,
+/// whatever the retention, until the `.sync` state's end is on record (`EcsBackend::release`, which the
+/// engine calls once that event is durable): a server that died between DescribeTasks reporting STOPPED
+/// and the journal's commit finds the outcome again, never MISSING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_tasks_directory_stays_until_its_end_is_on_record() {
+    let dir = Dir::new("release");
+    let b = dir.backend_with(|b| b.with_stopped_task_retention(Duration::ZERO));
+    let arn = b.run_task(&request("job", Some("sfn-r-1-0"))).await.unwrap().tasks[0].task_arn.clone();
+    let t = wait_for(&b, &arn, EcsTask::is_stopped).await;
+    assert_eq!(t.containers[0].exit_code, Some(0), "{t:?}");
+    // Reported STOPPED, retention zero, not released: several reaper rounds later it is all still there.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(dir.task_dir(&arn).exists(), "deleted before its end was on record");
+    assert_eq!(describe(&b, &arn).await.tasks[0].containers[0].exit_code, Some(0));
+    b.release(&arn);
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while dir.task_dir(&arn).exists() {
+        assert!(Instant::now() < give_up, "{} is still there once released", dir.task_dir(&arn).display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// What earlier servers left — a finished task nobody asks for — is deleted by the next backend once
 /// its retention is over; one that is asked for meanwhile reports its outcome first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,8 +412,14 @@ async fn a_restarted_backend_deletes_finished_tasks_nobody_asks_for() {
     let first = dir.backend();
     let asked = first.run_task(&request("job", Some("sfn-x-1-0"))).await.unwrap().tasks[0].task_arn.clone();
     let unasked = first.run_task(&request("job", Some("sfn-x-2-0"))).await.unwrap().tasks[0].task_arn.clone();
+    let never_recorded =
+        first.run_task(&request("job", Some("sfn-x-3-0"))).await.unwrap().tasks[0].task_arn.clone();
     wait_for(&first, &asked, EcsTask::is_stopped).await;
     wait_for(&first, &unasked, EcsTask::is_stopped).await;
+    wait_for(&first, &never_recorded, EcsTask::is_stopped).await;
+    // The engine had the end of `unasked` on record; that of `never_recorded` was not yet (the server
+    // died before the journal's commit).
+    first.release(&unasked);
     drop(first);
     assert!(dir.task_dir(&unasked).exists(), "a finished task stays for its retention (an hour by default)");
 
@@ -398,11 +427,14 @@ async fn a_restarted_backend_deletes_finished_tasks_nobody_asks_for() {
     let second = dir.backend_with(|b| b.with_stopped_task_retention(retention));
     let t = wait_for(&second, &asked, EcsTask::is_stopped).await;
     assert_eq!(t.containers[0].exit_code, Some(0), "{t:?}");
+    // The resumed execution that asked records the task's end (the engine then releases it).
+    second.release(&asked);
     // The directories go, and their ClientToken records with them (a record just after its task's
     // directory: both are waited for).
     let tokens = || std::fs::read_dir(dir.0.join("state/tasks/tokens")).map(|d| d.count()).unwrap_or(0);
     let give_up = Instant::now() + Duration::from_secs(30);
-    while dir.task_dir(&unasked).exists() || dir.task_dir(&asked).exists() || tokens() > 0 {
+    // (`never_recorded`'s token record stays with its directory.)
+    while dir.task_dir(&unasked).exists() || dir.task_dir(&asked).exists() || tokens() > 1 {
         assert!(
             Instant::now() < give_up,
             "left: directories {} {}, {} token records",
@@ -412,5 +444,9 @@ async fn a_restarted_backend_deletes_finished_tasks_nobody_asks_for() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(dir.starts(), 2, "nothing ran again");
+    assert!(
+        dir.task_dir(&never_recorded).exists(),
+        "an outcome not on record elsewhere is kept for ECS's hour"
+    );
+    assert_eq!(dir.starts(), 3, "nothing ran again");
 }
