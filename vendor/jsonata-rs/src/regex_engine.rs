@@ -35,6 +35,9 @@ pub const BACKTRACKING_STEPS: u64 = 10_000_000;
 pub enum Regex {
     /// Linear-time matching.
     Linear(regex_lite::Regex),
+    /// Linear-time matching for where the matches are; their groups from the backtracking engine (the
+    /// pattern has a quantified group whose captures ECMAScript sets otherwise than regex-lite).
+    LinearSpans(regex_lite::Regex, regress::Regex),
     /// Backtracking matching (the pattern needs it), within [`BACKTRACKING_STEPS`].
     Backtracking(regress::Regex),
 }
@@ -42,6 +45,16 @@ pub enum Regex {
 /// A search on the backtracking engine took more than [`BACKTRACKING_STEPS`] steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BudgetExceeded;
+
+/// Why a built-in's iteration over the matches ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchError {
+    /// The backtracking engine's budget ran out.
+    Budget(BudgetExceeded),
+    /// A match after the first one was empty (jsonata-js: `D1004`, "Regular expression matches zero
+    /// length string": its iteration would never progress).
+    ZeroLength,
+}
 
 impl core::fmt::Display for BudgetExceeded {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -77,8 +90,69 @@ impl Match {
     }
 }
 
-/// The matches of a search, in order; an `Err` (the last item) when the budget ran out first.
-pub enum Matches<'r, 't> {
+/// The matches of a built-in's iteration as jsonata-js makes it (`evaluateRegex`'s `next`): each search
+/// starts where the last match ended, none once that is the end of the subject, and a later match that is
+/// empty ends it with [`SearchError::ZeroLength`] — an empty match not at the end, as another search from
+/// the same place finds it again, ends it so (`$match("b", /a*/)` is `D1004`, `$match("", /a*/)` one empty
+/// match). An `Err` is the last item.
+pub struct Matches<'r, 't> {
+    engine: Engine<'r, 't>,
+    len: usize,
+    first: bool,
+    /// What the next call answers: search on, `Some(Err)`, or the end.
+    after: After,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    Search,
+    ZeroLength,
+    End,
+}
+
+impl Iterator for Matches<'_, '_> {
+    type Item = Result<Match, SearchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.after {
+            After::End => return None,
+            After::ZeroLength => {
+                self.after = After::End;
+                return Some(Err(SearchError::ZeroLength));
+            }
+            After::Search => {}
+        }
+        let m = match self.engine.next() {
+            None => {
+                self.after = After::End;
+                return None;
+            }
+            Some(Err(e)) => {
+                self.after = After::End;
+                return Some(Err(SearchError::Budget(e)));
+            }
+            Some(Ok(m)) => m,
+        };
+        let empty = m.range().is_empty();
+        if empty && !self.first {
+            self.after = After::End;
+            return Some(Err(SearchError::ZeroLength));
+        }
+        self.first = false;
+        self.after = if m.end() >= self.len {
+            After::End
+        } else if empty {
+            After::ZeroLength
+        } else {
+            After::Search
+        };
+        Some(Ok(m))
+    }
+}
+
+/// One engine's matches, each search from where the last match ended (one character further after an
+/// empty one, which [`Matches`] never asks for).
+enum Engine<'r, 't> {
     /// ECMAScript's global iteration (`RegExp.prototype[Symbol.matchAll]`): each search starts where the
     /// last match ended, one character further after an empty one. regex-lite's own iterator refuses an
     /// empty match right after a match, so `/(a|ab)*/` on "a!" would miss the empty match after "a".
@@ -86,12 +160,12 @@ pub enum Matches<'r, 't> {
     Backtracking { matches: regress::Matches<'r, 't>, done: bool },
 }
 
-impl Iterator for Matches<'_, '_> {
+impl Iterator for Engine<'_, '_> {
     type Item = Result<Match, BudgetExceeded>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Matches::Linear { re, text, at } => {
+            Engine::Linear { re, text, at } => {
                 let c = re.captures_at(text, (*at)?)?;
                 let whole = c.get(0)?.range();
                 *at = if whole.is_empty() {
@@ -101,7 +175,7 @@ impl Iterator for Matches<'_, '_> {
                 };
                 Some(Ok(Match { groups: (0..c.len()).map(|i| c.get(i).map(|m| m.range())).collect() }))
             }
-            Matches::Backtracking { matches, done } => {
+            Engine::Backtracking { matches, done } => {
                 if *done {
                     return None;
                 }
@@ -123,34 +197,65 @@ impl Regex {
         let case_insensitive = flags.contains('i');
         // Multi-line `^`/`$` also stop at `\r`, U+2028 and U+2029 in JavaScript, only at `\n` in regex-lite.
         let linear = if flags.contains('m') { None } else { translate(pattern, case_insensitive) };
-        let linear = linear.and_then(|p| {
-            regex_lite::RegexBuilder::new(&p).case_insensitive(case_insensitive).build().ok()
+        let linear = linear.and_then(|(p, groups_differ)| {
+            let r = regex_lite::RegexBuilder::new(&p).case_insensitive(case_insensitive).build().ok()?;
+            Some((r, groups_differ))
         });
         Ok(match linear {
-            Some(r) => Regex::Linear(r),
+            Some((r, false)) => Regex::Linear(r),
+            Some((r, true)) => Regex::LinearSpans(r, backtracking),
             None => Regex::Backtracking(backtracking),
         })
     }
 
-    /// True when matching takes time linear in the subject.
+    /// True when where the matches are is found in time linear in the subject.
     pub fn is_linear(&self) -> bool {
+        !matches!(self, Regex::Backtracking(_))
+    }
+
+    /// True when the groups of the matches are found in linear time too.
+    pub fn groups_are_linear(&self) -> bool {
         matches!(self, Regex::Linear(_))
     }
 
-    /// Every match in `text`, within the budget.
+    /// Every match in `text` with its groups, within the budget.
     pub fn find_iter<'r, 't>(&'r self, text: &'t str) -> Matches<'r, 't> {
         match self {
-            Regex::Linear(re) => Matches::Linear { re, text, at: Some(0) },
-            Regex::Backtracking(r) => Matches::Backtracking {
-                matches: r.find_iter(text).with_step_budget(BACKTRACKING_STEPS),
-                done: false,
-            },
+            Regex::Linear(re) => Self::linear(re, text),
+            Regex::LinearSpans(_, r) | Regex::Backtracking(r) => Self::backtracking(r, text),
         }
+    }
+
+    /// Every match in `text`, where it is (its groups may not be ECMAScript's), within the budget.
+    pub fn find_spans<'r, 't>(&'r self, text: &'t str) -> Matches<'r, 't> {
+        match self {
+            Regex::Linear(re) | Regex::LinearSpans(re, _) => Self::linear(re, text),
+            Regex::Backtracking(r) => Self::backtracking(r, text),
+        }
+    }
+
+    fn linear<'r, 't>(re: &'r regex_lite::Regex, text: &'t str) -> Matches<'r, 't> {
+        let engine = Engine::Linear { re, text, at: Some(0) };
+        Matches { engine, len: text.len(), first: true, after: After::Search }
+    }
+
+    fn backtracking<'r, 't>(r: &'r regress::Regex, text: &'t str) -> Matches<'r, 't> {
+        let engine = Engine::Backtracking {
+            matches: r.find_iter(text).with_step_budget(BACKTRACKING_STEPS),
+            done: false,
+        };
+        Matches { engine, len: text.len(), first: true, after: After::Search }
     }
 
     /// True when `text` has a match (`Err` when the budget ran out before one was found).
     pub fn is_match(&self, text: &str) -> Result<bool, BudgetExceeded> {
-        self.find_iter(text).next().transpose().map(|m| m.is_some())
+        match self.find_spans(text).next() {
+            None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(SearchError::Budget(e))) => Err(e),
+            // The first match is never refused.
+            Some(Err(SearchError::ZeroLength)) => Ok(true),
+        }
     }
 }
 
@@ -159,9 +264,10 @@ pub fn is_linear(pattern: &str) -> bool {
     Regex::with_flags(pattern, "").is_ok_and(|r| r.is_linear())
 }
 
-/// The pattern in regex-lite's syntax with ECMAScript's meaning, or `None` when that cannot be promised
-/// (the pattern then stays on the backtracking engine).
-fn translate(pattern: &str, case_insensitive: bool) -> Option<String> {
+/// The pattern in regex-lite's syntax with ECMAScript's meaning, and whether only where its matches are
+/// means the same (not what its groups capture); `None` when not even that can be promised (the pattern
+/// then stays on the backtracking engine).
+fn translate(pattern: &str, case_insensitive: bool) -> Option<(String, bool)> {
     if case_insensitive && !pattern.is_ascii() {
         // regex-lite folds case for ASCII only.
         return None;
@@ -169,6 +275,10 @@ fn translate(pattern: &str, case_insensitive: bool) -> Option<String> {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars().peekable();
     let mut in_class = false;
+    // The open groups, innermost last: (capturing, a capturing group is nested inside, where it opens in
+    // `out`).
+    let mut groups: Vec<(bool, bool, usize)> = Vec::new();
+    let mut groups_differ = false;
     while let Some(c) = chars.next() {
         if in_class {
             match c {
@@ -256,7 +366,39 @@ fn translate(pattern: &str, case_insensitive: bool) -> Option<String> {
                     // Lookaround and named groups.
                     return None;
                 }
+                groups.push((false, false, out.len()));
                 out.push('(');
+            }
+            '(' => {
+                groups.push((true, false, out.len()));
+                out.push('(');
+            }
+            ')' => {
+                let (capturing, holds_capture, at) = groups.pop()?;
+                if let Some(repeats) = quantifier(chars.clone()) {
+                    // ECMAScript resets a quantified group's captures at each iteration (a capture that
+                    // did not take part in the last one is undefined: `/(?:(a)|b)+/.exec("ab")` is
+                    // `["ab", undefined]`), and refuses an optional iteration that matches empty
+                    // (`/(\w*)*/.exec("")` is `["", undefined]`); regex-lite, like Perl, keeps the last
+                    // capture taken and takes the empty iteration (`"a"`, `""`).
+                    let body = &out[at + 1..];
+                    let body = if capturing { body } else { body.strip_prefix("?:").unwrap_or(body) };
+                    let nullable = matches_empty(body);
+                    if nullable && may_prefer_empty(body) {
+                        // Then even where the match ends differs: `/(?:|a)*/` matches "aa" of "aa" in
+                        // ECMAScript (the empty iteration refused, the next alternative taken), "" in
+                        // regex-lite.
+                        return None;
+                    }
+                    // Else only captures differ: an empty iteration or a reset capture moves no match.
+                    if (capturing || holds_capture) && ((repeats && holds_capture) || nullable) {
+                        groups_differ = true;
+                    }
+                }
+                if let Some(outer) = groups.last_mut() {
+                    outer.1 |= capturing || holds_capture;
+                }
+                out.push(')');
             }
             // Literal outside classes in ECMAScript; `#` would start a comment only in verbose mode.
             '&' | '~' | '#' | '-' => {
@@ -267,6 +409,44 @@ fn translate(pattern: &str, case_insensitive: bool) -> Option<String> {
             _ => out.push(c),
         }
     }
-    (!in_class).then_some(out)
+    (!in_class && groups.is_empty()).then_some((out, groups_differ))
+}
+
+/// The quantifier at `ahead` (what follows a group), if there is one: whether it may repeat the group
+/// (`*`, `+`, `{n}` with n > 1, `{n,}`, `{n,m}` with m > 1) or not (`?`, `{0,1}`, …). A `{` that opens no
+/// quantifier is a literal in ECMAScript (`None`, when unsure: the caller then looks no further).
+fn quantifier(mut ahead: core::iter::Peekable<core::str::Chars<'_>>) -> Option<bool> {
+    match ahead.next()? {
+        '*' | '+' => Some(true),
+        '?' => Some(false),
+        '{' => {
+            let body: String = ahead.by_ref().take_while(|c| *c != '}').collect();
+            let (min, max) = match body.split_once(',') {
+                Some((min, max)) => (min, max),
+                None => (body.as_str(), body.as_str()),
+            };
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(min) || !(max.is_empty() || digits(max)) {
+                // Unsure whether it is a quantifier: say it repeats (the pattern then backtracks).
+                return Some(true);
+            }
+            // `{n,}` repeats without bound; an overflowing bound is large.
+            Some(max.is_empty() || max.parse::<u64>().map_or(true, |m| m > 1))
+        }
+        _ => None,
+    }
+}
+
+/// True when `body` (regex-lite syntax) may prefer an empty match to a longer one: an empty alternative
+/// or a lazy quantifier (or what looks like one: a class with `|` or `*?` in it says so too).
+fn may_prefer_empty(body: &str) -> bool {
+    body.starts_with('|')
+        || body.ends_with('|')
+        || ["(|", "||", "|)", "*?", "+?", "??", "}?"].iter().any(|p| body.contains(p))
+}
+
+/// True when `body` (regex-lite syntax, a group's inside) matches the empty string (or cannot be told).
+fn matches_empty(body: &str) -> bool {
+    regex_lite::Regex::new(&format!("^(?:{body})$")).map_or(true, |r| r.is_match(""))
 }
 

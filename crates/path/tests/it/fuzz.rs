@@ -860,10 +860,36 @@ fn regex_builtins_never_panic_and_agree() {
         let pattern = &regex[1..regex.rfind('/').unwrap()];
         if regex.ends_with('/') && subject.len() <= 12 && jsonata_rs::regex_is_linear(pattern) {
             let reference = regress::Regex::new(pattern).unwrap();
-            let expected: Vec<Value> =
-                reference.find_iter(subject).map(|m| json!(&subject[m.range()])).collect();
-            let got = jsonata::evaluate("[$match($s, R).match]".replace('R', regex).as_str(), &[("s", &s)]);
-            assert_eq!(got, Ok(Some(Value::Array(expected))), "{regex} on {subject:?}");
+            // Each match as jsonata-js gives it: where it starts, and every group in its place (null when
+            // it took no part: ECMAScript resets a quantified group's captures at each iteration); its
+            // iteration ends at the subject's end, and an empty match after the first is D1004.
+            let mut expected = Ok(Vec::new());
+            for m in reference.find_iter(subject) {
+                let Ok(list) = &mut expected else { break };
+                if m.range().is_empty() && !list.is_empty() {
+                    expected = Err(());
+                    break;
+                }
+                let groups: Vec<Value> =
+                    m.groups().skip(1).map(|g| g.map_or(Value::Null, |r| json!(&subject[r]))).collect();
+                list.push(json!({"match": &subject[m.range()], "index": m.start(), "groups": groups}));
+                if m.end() >= subject.len() {
+                    break;
+                }
+                if m.range().is_empty() {
+                    // The next search starts at the same place and finds it again.
+                    expected = Err(());
+                    break;
+                }
+            }
+            let got = jsonata::evaluate("[$match($s, R)]".replace('R', regex).as_str(), &[("s", &s)]);
+            match expected {
+                Ok(list) => assert_eq!(got, Ok(Some(Value::Array(list))), "{regex} on {subject:?}"),
+                Err(()) => assert!(
+                    matches!(&got, Err(jsonata::JsonataError::Threw(m)) if m.starts_with("D1004")),
+                    "{regex} on {subject:?}: {got:?}"
+                ),
+            }
         }
     });
 }
@@ -877,16 +903,59 @@ fn a_lookahead_is_no_capture_group_for_a_back_reference() {
     let got = jsonata::evaluate("$match($s, /(?=\\x02)\\2(a)/).match", &[("s", &s)]);
     assert_eq!(got, Ok(Some(json!("\u{2}a"))));
     let s = json!("aaaa");
+    // jsonata-js 2: D1004 (the empty alternative matches after "aaaa").
     let got = jsonata::evaluate("$match($s, /.(?=a){2,}\\2(\\w*)*.a|/i).match", &[("s", &s)]);
-    assert!(got.is_ok(), "{got:?}");
+    assert!(matches!(&got, Err(jsonata::JsonataError::Threw(m)) if m.starts_with("D1004")), "{got:?}");
 }
 
 /// Found by `regex_builtins_never_panic_and_agree` (`/(a|ab)*/` on "\n\na!b"): the linear-time engine
-/// iterates as ECMAScript does, so an empty match right after a match counts (`"a!".match(/(a|ab)*/g)`
-/// is `["a", "", ""]` in JavaScript).
+/// iterates as jsonata-js does, so an empty match right after a match is found — and, being empty after
+/// the first, ends the iteration with D1004 (jsonata-js 2: `$match("a!", /(a|ab)*/)` throws D1004
+/// "Regular expression matches zero length string").
 #[test]
-fn an_empty_match_right_after_a_match_counts_as_in_ecmascript() {
+fn an_empty_match_right_after_a_match_is_d1004_as_in_jsonata_js() {
     let s = json!("a!");
     let got = jsonata::evaluate("[$match($s, /(a|ab)*/).match]", &[("s", &s)]);
-    assert_eq!(got, Ok(Some(json!(["a", "", ""]))));
+    assert!(matches!(&got, Err(jsonata::JsonataError::Threw(m)) if m.starts_with("D1004")), "{got:?}");
+}
+
+/// A quantified group's captures are reset at each iteration in ECMAScript, so a group that took no part
+/// in the last one is null (jsonata-js 2: `$match("ab", /(?:(a)|b)+/).groups` is `[null]`, and
+/// `$match("ba", /(a|(b))+/).groups` is `["a", null]`); a linear-time engine keeps Perl's last capture,
+/// so such a pattern matches on the ECMAScript engine.
+#[test]
+fn a_repeated_groups_captures_are_those_of_its_last_iteration() {
+    for (subject, pattern, groups) in [
+        ("ab", "(?:(a)|b)+", json!([null])),
+        ("ba", "(a|(b))+", json!(["a", null])),
+        ("abab", "(?:(a)|b){2,4}", json!([null])),
+        ("aab", "(?:(a)|b)?", json!(["a"])),
+        // An optional iteration that would match empty is refused: `/(\w*)*/.exec("")`.
+        ("", "(\\w*)*", json!([null])),
+        ("", "(a*)?", json!([null])),
+        ("aa", "(a*)+", json!(["aa"])),
+    ] {
+        let s = json!(subject);
+        let got = jsonata::evaluate(&format!("$match($s, /{pattern}/, 1).groups"), &[("s", &s)]);
+        assert_eq!(got, Ok(Some(groups)), "/{pattern}/ on {subject:?}");
+    }
+    // Where the matches are is still found in linear time (only the groups come from regress).
+    for p in ["(?:(a)|b)+", "((a))*", "(a|b)+", "(?:(a)|b)?", "(a+)+$", "(\\w*)*"] {
+        assert!(jsonata_rs::regex_is_linear(p), "{p}");
+    }
+}
+
+/// `$match`'s `index` is where a match starts, in UTF-16 code units, and a group that took no part keeps
+/// its place as null (jsonata-js 2: `$match("ababbabbcc", /a(b+)/)` has indexes 0, 2 and 5;
+/// `$match("é😀ab", /a/).index` is 3; `$match("xaby", /(c)?(a)(b)/).groups` is `[null, "a", "b"]`).
+#[test]
+fn match_index_is_the_offset_and_groups_keep_their_places() {
+    let s = json!("ababbabbcc");
+    let got = jsonata::evaluate("$match($s, /a(b+)/).index", &[("s", &s)]);
+    assert_eq!(got, Ok(Some(json!([0, 2, 5]))));
+    let s = json!("é😀ab");
+    assert_eq!(jsonata::evaluate("$match($s, /a/).index", &[("s", &s)]), Ok(Some(json!(3))));
+    let s = json!("xaby");
+    let got = jsonata::evaluate("$match($s, /(c)?(a)(b)/).groups", &[("s", &s)]);
+    assert_eq!(got, Ok(Some(json!([null, "a", "b"]))));
 }

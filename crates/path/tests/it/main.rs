@@ -4,4 +4,5 @@
 
 mod fuzz;
 mod fuzz_runner;
+mod jsonata_js;
 mod realworld;

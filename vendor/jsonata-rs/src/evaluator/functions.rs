@@ -2,7 +2,7 @@ use base64::Engine;
 use chrono::{TimeZone, Utc};
 use hashbrown::{DefaultHashBuilder, HashMap};
 use rand::Rng;
-use crate::regex_engine::{BudgetExceeded, Range, Regex};
+use crate::regex_engine::{Range, Regex, SearchError};
 use std::borrow::{Borrow, Cow};
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -641,7 +641,9 @@ pub fn fn_contains<'a>(
             let regex = regex_literal.get_regex();
             regex
                 .is_match(&str_value)
-                .map_err(|e| regex_budget_error(context.char_index, "contains", regex_literal.as_pattern(), e))?
+                .map_err(|e| {
+                    regex_search_error(context.char_index, "contains", regex_literal.as_pattern(), SearchError::Budget(e))
+                })?
         }
         Value::String(_) => {
             let token_value = token_value.as_str();
@@ -710,16 +712,16 @@ pub fn fn_replace<'a>(
     let mut result = String::new();
     let mut last_end = 0;
 
+    // Patched: jsonata-js's iteration (an empty match is refused after the first, also just past the
+    // limit: `$replace("", /b*/, "-")` is "-", `$replace("ab", /b*/, "-")` D1004); upstream refused every
+    // empty match.
     for (replacements, m) in regex.find_iter(&str_value).enumerate() {
         let m = match m {
             Ok(m) => m,
             // The budget ran out after the last replacement asked for: the answer is complete.
-            Err(_) if limit_value.is_some_and(|limit| replacements >= limit) => break,
-            Err(e) => return Err(regex_budget_error(context.char_index, "replace", pattern, e)),
+            Err(SearchError::Budget(_)) if limit_value.is_some_and(|limit| replacements >= limit) => break,
+            Err(e) => return Err(regex_search_error(context.char_index, "replace", pattern, e)),
         };
-        if m.range().is_empty() {
-            return Err(Error::D1004ZeroLengthMatch(context.char_index));
-        }
 
         if let Some(limit) = limit_value {
             if replacements >= limit {
@@ -944,27 +946,29 @@ pub fn fn_split<'a>(
             _ => unreachable!(),
         };
 
+        // Patched: as jsonata-js, every piece between two matches, empty ones included
+        // (`$split("a,,b", /,/)` is `["a", "", "b"]`; upstream left the empty ones out), and its
+        // iteration (an empty match after the first is D1004, also just past the limit).
         let mut results = Vec::new();
         let mut last_end = 0;
         let effective_limit = limit.unwrap_or(usize::MAX);
 
-        for m in regex.find_iter(&str_value) {
-            if results.len() >= effective_limit {
-                break;
+        if effective_limit > 0 {
+            for m in regex.find_spans(&str_value) {
+                let m = match m {
+                    Ok(m) => m,
+                    Err(SearchError::Budget(_)) if results.len() >= effective_limit => break,
+                    Err(e) => return Err(regex_search_error(context.char_index, "split", pattern, e)),
+                };
+                if results.len() >= effective_limit {
+                    break;
+                }
+                results.push(str_value[last_end..m.start()].to_string());
+                last_end = m.end();
             }
-            let m = m.map_err(|e| regex_budget_error(context.char_index, "split", pattern, e))?;
-
-            if m.start() > last_end {
-                let substring = str_value[last_end..m.start()].to_string();
-                results.push(substring);
+            if results.len() < effective_limit {
+                results.push(str_value[last_end..].to_string());
             }
-
-            last_end = m.end();
-        }
-
-        if results.len() < effective_limit {
-            let remaining = str_value[last_end..].to_string();
-            results.push(remaining);
         }
         results
     } else {
@@ -2067,7 +2071,11 @@ pub fn fn_match<'a>(
 
 /// Patched (PATCHED.md): a search that ran out of backtracking steps, as the built-in's error.
 /// Positioned as upstream's errors are (`char_index: message`).
-fn regex_budget_error(char_index: usize, function: &str, pattern: &str, e: BudgetExceeded) -> Error {
+fn regex_search_error(char_index: usize, function: &str, pattern: &str, e: SearchError) -> Error {
+    let e = match e {
+        SearchError::Budget(e) => e,
+        SearchError::ZeroLength => return Error::D1004ZeroLengthMatch(char_index),
+    };
     const SHOWN: usize = 100;
     let shown: String = pattern.chars().take(SHOWN).collect();
     let ellipsis = if shown.len() < pattern.len() { "…" } else { "" };
@@ -2113,25 +2121,40 @@ fn evaluate_match<'a>(
     let mut matches: bumpalo::collections::Vec<&Value<'a>> =
         bumpalo::collections::Vec::new_in(arena);
 
+    // Patched: `index` is where the match starts, in UTF-16 code units as in jsonata-js (`matches.index`;
+    // upstream gave the match's ordinal), counted on from the previous match.
+    let (mut counted_to, mut utf16_at) = (0usize, 0usize);
     for (i, m) in regex.find_iter(input_str).enumerate() {
+        // Patched: as in jsonata-js, an empty match after the first is D1004 even just past the limit.
+        let m = match m {
+            Err(SearchError::Budget(_)) if i >= limit => break,
+            m => m.map_err(|e| regex_search_error(context.char_index, function, pattern, e))?,
+        };
         if i >= limit {
             break;
         }
-        let m = m.map_err(|e| regex_budget_error(context.char_index, function, pattern, e))?;
 
         let matched_text = &input_str[m.start()..m.end()];
         let match_str = arena.alloc(Value::string(arena, matched_text));
 
-        let index_val = arena.alloc(Value::number(arena, i as f64));
+        utf16_at += input_str[counted_to..m.start()].encode_utf16().count();
+        counted_to = m.start();
+        let index_val = arena.alloc(Value::number(arena, utf16_at as f64));
 
-        // Extract capture groups as values
+        // Extract capture groups as values. Patched: a group that took no part is null, in its place (as
+        // jsonata-js's `undefined`, `/(c)?(a)/` on "a" gives `[null, "a"]`); upstream left it out,
+        // moving the groups after it.
         let capture_groups = m
             .groups()
-            .filter_map(|group| group.map(|range| &input_str[range.start..range.end]))
-            .map(|s| BumpString::from_str_in(s, arena))
-            .map(|s| &*arena.alloc(Value::String(s)))
             // Skip the first group which is the entire match
-            .skip(1);
+            .skip(1)
+            .map(|group| match group {
+                Some(range) => &*arena.alloc(Value::String(BumpString::from_str_in(
+                    &input_str[range.start..range.end],
+                    arena,
+                ))),
+                None => &*Value::null(arena),
+            });
 
         let group_vec = BumpVec::from_iter_in(capture_groups, arena);
 
@@ -2146,5 +2169,6 @@ fn evaluate_match<'a>(
         matches.push(arena.alloc(Value::Object(match_obj)));
     }
 
-    Ok(arena.alloc(Value::Array(matches, ArrayFlags::empty())))
+    // Patched: a sequence, as jsonata-js's `createSequence()`: one match is the match object, none undefined.
+    Ok(arena.alloc(Value::Array(matches, ArrayFlags::SEQUENCE)))
 }
