@@ -287,6 +287,7 @@ impl EcsTask {
         put_opt(&mut m, "LaunchType", self.launch_type.clone().map(Value::String));
         m.insert("Memory".into(), json!(self.memory));
         m.insert("Overrides".into(), self.overrides.to_value());
+        put_opt(&mut m, "PlatformFamily", fargate.and_then(Fargate::platform_family));
         put_opt(&mut m, "PlatformVersion", self.platform_version.clone().map(Value::String));
         put_opt(&mut m, "PullStartedAt", self.pull_started_at.map(|t| json!(t)));
         put_opt(&mut m, "PullStoppedAt", self.pull_stopped_at.map(|t| json!(t)));
