@@ -2,9 +2,10 @@
 //! the engine's, event by event: `run.py --history` of `../shared/conformance` ported rule for rule (its
 //! README, "Histories"): type and order, `id`, `previousEventId`, the top-level and detail field names, each
 //! field's kind, payload values (JSON text against the parsed recording; strings verbatim) through the
-//! recording's masks (a numbered mask such as `<uuid:1>` or `<<task_token>:1>`, and `a_task_token`, stand
+//! recording's masks (beyond run.py, for `../shared/recorded`: a numbered mask such as `<uuid:1>` or `<<task_token>:1>`, and `a_task_token`, stand
 //! for one value throughout a history: each must be the same text wherever the recording repeats it; an
-//! SDK response's `Content-Length` counts masked text, so it is compared as a length only), and
+//! SDK response's `Content-Length` counts masked text, so it is compared as a length only, and an ECS
+//! task's `AvailabilityZone` is its masked subnet's, so its zone letter is any letter), and
 //! LocalStack's Parallel normalisation (`[0]` ids: branch blocks compared unordered).
 //! `cargo xtask conformance` includes this file by path: it uses `serde_json` only.
 
@@ -184,8 +185,23 @@ fn content_length(path: &str, rec: &Value, got: &Value) -> bool {
     (path.ends_with("/Content-Length") || path.ends_with("/Content-Length/0")) && digits(rec) && digits(got)
 }
 
+/// An ECS task's `AvailabilityZone`: the zone of the subnet ECS placed it in, which the recording masks
+/// (`subnet_value`), so only the region part is compared and the zone letter is any letter.
+fn availability_zone(path: &str, rec: &Value, got: &Value) -> bool {
+    let (Some(r), Some(g)) = (rec.as_str(), got.as_str()) else { return false };
+    match (path.ends_with("/AvailabilityZone"), zone_region(r), zone_region(g)) {
+        (true, Some(r), Some(g)) => r == g || mask_match(r, g),
+        _ => false,
+    }
+}
+
+/// An availability zone's region part: all but its last letter.
+fn zone_region(zone: &str) -> Option<&str> {
+    zone.strip_suffix(|c: char| c.is_ascii_lowercase())
+}
+
 fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>, masks: &mut Masks) {
-    if content_length(path, rec, got) {
+    if content_length(path, rec, got) || availability_zone(path, rec, got) {
         return;
     }
     if let (Value::String(r), Value::String(g)) = (rec, got)
