@@ -390,6 +390,51 @@ mod tests {
     }
 
     #[test]
+    fn submitted_is_the_service_answer_and_return_or_throw_the_callback() {
+        let cfg = MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"c": {"A": "Ok", "B": "Failed", "C": "Silent"}}}},
+            "MockedResponses": {
+                "Ok": {"0": {"Submitted": {"MessageId": "1"}, "Return": "done"}},
+                "Failed": {"0": {"Submitted": {}, "Throw": {}}},
+                "Silent": {"0": {"Submitted": {"MessageId": "3"}}}}
+        }))
+        .unwrap();
+        let case = cfg.test_case("m", "c").unwrap();
+        assert_eq!(
+            case.respond("A", 0),
+            Some(MockResponse::Submitted {
+                submitted: json!({"MessageId": "1"}),
+                answer: Some(Box::new(MockResponse::Return(json!("done"))))
+            })
+        );
+        // A Throw without Error is a SendTaskFailure without error (the engine records none).
+        assert_eq!(
+            case.respond("B", 0),
+            Some(MockResponse::Submitted {
+                submitted: json!({}),
+                answer: Some(Box::new(MockResponse::Throw { error: ErrorName::from(""), cause: None }))
+            })
+        );
+        assert!(matches!(case.respond("C", 0), Some(MockResponse::Submitted { answer: None, .. })));
+        for (bad, why) in [
+            (
+                json!({"Submitted": {}, "Return": 1, "Throw": {}}),
+                "/MockedResponses/R/0: expected exactly one of Return or Throw",
+            ),
+            (json!({"Throw": "x"}), "/MockedResponses/R/0/Throw: expected an object"),
+            (json!({}), "/MockedResponses/R/0: expected exactly one of Return or Throw"),
+        ] {
+            let cfg = MockConfig::from_json(&json!({
+                "StateMachines": {"m": {"TestCases": {"c": {"S": "R"}}}},
+                "MockedResponses": {"R": {"0": bad}}
+            }))
+            .unwrap();
+            let e = cfg.test_case("m", "c").unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+    }
+
+    #[test]
     fn test_cases_are_checked_against_every_state_nested_ones_included() {
         let machine = sfn_asl::parse(
             br#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [

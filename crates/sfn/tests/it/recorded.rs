@@ -350,3 +350,82 @@ async fn test_multiple_executions_and_heartbeat_notifications() {
         assert_same(&format!("{test} execution_history_{n}"), h, g);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn submitted_on_a_request_response_task_fails_naming_why() {
+    // Only a callback or `.sync` task has a submission: a request-response task mocked with one fails.
+    let def = json!({"StartAt": "Send", "States": {"Send": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage", "Parameters": {"QueueUrl": "q", "MessageBody": "m"},
+        "End": true}}});
+    let mocks = MockConfig::from_json(&json!({
+        "StateMachines": {"m": {"TestCases": {"c": {"Send": "R"}}}},
+        "MockedResponses": {"R": {"0": {"Submitted": {}, "Return": 1}}}
+    }))
+    .unwrap();
+    let run = Sfn::from_value(&def)
+        .unwrap()
+        .name("m")
+        .mock_config(&mocks, "c")
+        .unwrap()
+        .run(json!({}))
+        .await
+        .unwrap();
+    assert_eq!(run.outcome.status, ExecutionStatus::Failed);
+    assert_eq!(run.outcome.error.as_deref(), Some("States.Runtime"));
+    let cause = run.outcome.cause.unwrap_or_default();
+    assert!(cause.contains("Submitted") && cause.contains(".waitForTaskToken or .sync"), "{cause}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mocked_sync_task_with_submitted_ends_with_the_job() {
+    // `.sync`: the job's end is the mock's Return, after the recorded submission; with no answer the
+    // task's TimeoutSeconds ends it.
+    let def = |timeout: Value| {
+        json!({"StartAt": "Job", "States": {"Job": {"Type": "Task",
+            "Resource": "arn:aws:states:::batch:submitJob.sync", "TimeoutSeconds": timeout,
+            "Parameters": {"JobName": "j", "JobQueue": "q", "JobDefinition": "d"}, "End": true}}})
+    };
+    let mocks = |answer: Value| {
+        let mut r = json!({"Submitted": {"JobId": "7"}});
+        if let Value::Object(a) = answer {
+            r.as_object_mut().unwrap().extend(a);
+        }
+        MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"c": {"Job": "R"}}}},
+            "MockedResponses": {"R": {"0": r}}
+        }))
+        .unwrap()
+    };
+    let done = Sfn::from_value(&def(json!(60)))
+        .unwrap()
+        .name("m")
+        .mock_config(&mocks(json!({"Return": {"Status": "SUCCEEDED"}})), "c")
+        .unwrap()
+        .run(json!({}))
+        .await
+        .unwrap();
+    assert_eq!(done.outcome.output, Some(json!({"Status": "SUCCEEDED"})));
+    assert_eq!(
+        done.event_types(),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let stuck = Sfn::from_value(&def(json!(5)))
+        .unwrap()
+        .name("m")
+        .mock_config(&mocks(json!({})), "c")
+        .unwrap()
+        .run(json!({}))
+        .await
+        .unwrap();
+    assert_eq!(stuck.outcome.error.as_deref(), Some("States.Timeout"));
+    assert!(stuck.event_types().contains(&"TaskTimedOut".to_owned()));
+}
