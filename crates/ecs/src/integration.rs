@@ -285,10 +285,10 @@ impl ServiceIntegration for EcsIntegration {
             execution_arn: Some(ctx.execution_arn.clone()),
         };
         let out = self.backend.run_task(&req).await.map_err(|e| Failure::new(e.error_name(), e.message))?;
-        let date = chrono::Utc::now().to_rfc2822();
+        let date_ms = chrono::Utc::now().timestamp_millis();
         // ECS's own request id when a real ECS answered (the aws backend), else a fresh one.
-        let request_id = out.request_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let response = run_task_response(&out, &request_id, &date);
+        let request_id = out.request_id.clone().unwrap_or_else(sfn_patterns::request_id);
+        let response = run_task_response(&out, &request_id, date_ms);
         failures_rule(ctx.resource.pattern, &response, "AmazonECS.Unknown")?;
         Ok(response)
     }

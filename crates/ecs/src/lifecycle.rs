@@ -7,7 +7,10 @@
 //! one (recorded: `../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync`): its ENI
 //! attachment derived from `NetworkConfiguration` (PRECREATED → ATTACHED → DELETED), `AvailabilityZone`,
 //! `Connectivity`/`ConnectivityAt`, `EphemeralStorage`, `PlatformVersion` 1.4.0 for LATEST, and each
-//! container's `ImageDigest` and `NetworkInterfaces`; its ARNs name the cluster ARN's region and account.
+//! container's `ImageDigest` and `NetworkInterfaces` (before the ENI exists — the RunTask response — an
+//! `ElasticNetworkInterface` attachment with only its subnet, no container interfaces or digests, and
+//! `PlatformFamily`, as recorded in `test_run_task`); its ARNs, the task definition's too, name the cluster
+//! ARN's region and account.
 //! The aws backend only reads the statuses Amazon ECS reports, so it uses the types and none of the
 //! transitions.
 
@@ -210,6 +213,11 @@ impl EcsTask {
                 ((*region).to_owned(), (*account).to_owned())
             }
             _ => (req.region.clone(), req.account.clone()),
+        };
+        // So does its task definition's (a task runs a task definition of its own region).
+        let task_definition_arn = match task_definition_arn.split_once(":task-definition/") {
+            Some((_, rest)) => format!("arn:aws:ecs:{region}:{account}:task-definition/{rest}"),
+            None => task_definition_arn,
         };
         let mut task = EcsTask {
             task_arn: format!("arn:aws:ecs:{region}:{account}:task/{cluster}/{task_id}"),
@@ -479,10 +487,28 @@ impl<'de> Deserialize<'de> for Fargate {
 }
 
 impl Fargate {
+    /// Whether the ENI is not created yet (the task RunTask answers with). ECS then reports less
+    /// (recorded: every RunTask response of `ecs_task_service.history.json`, `TaskSubmitted` of
+    /// `test_run_task_sync` and `TaskSucceeded` of `test_run_task`): an `ElasticNetworkInterface`
+    /// attachment with only its `subnetId`, containers with no `NetworkInterfaces` and no `ImageDigest`,
+    /// and `PlatformFamily` — which the described task no longer has.
+    fn precreated(&self) -> bool {
+        self.status == "PRECREATED"
+    }
+
+    /// `PlatformFamily` (`Linux`), which ECS reports only while the ENI is not created.
+    pub(crate) fn platform_family(&self) -> Option<Value> {
+        self.precreated().then(|| json!("Linux"))
+    }
+
     /// `Attachments`: the ENI attachment.
     pub(crate) fn attachments(&self) -> Value {
         let p = &*self.parts;
         let detail = |name: &str, value: &str| json!({"Name": name, "Value": value});
+        if self.precreated() {
+            return json!([{"Details": [detail("subnetId", &p.subnet)], "Id": p.attachment_id,
+                "Status": self.status, "Type": "ElasticNetworkInterface"}]);
+        }
         let details = vec![
             detail("subnetId", &p.subnet),
             detail("networkInterfaceId", &p.eni),
@@ -510,11 +536,17 @@ impl Fargate {
 
     /// Container `i`'s `ImageDigest`.
     pub(crate) fn image_digest(&self, i: usize) -> Option<Value> {
+        if self.precreated() {
+            return None;
+        }
         self.parts.digests.get(i).map(|d| json!(d))
     }
 
-    /// A container's `NetworkInterfaces`.
+    /// A container's `NetworkInterfaces` (none before the ENI is created).
     pub(crate) fn network_interfaces(&self) -> Value {
+        if self.precreated() {
+            return json!([]);
+        }
         json!([{"AttachmentId": self.parts.attachment_id, "PrivateIpv4Address": self.parts.ip}])
     }
 }
@@ -603,16 +635,26 @@ mod tests {
         let (first, last) = (started.to_json(), described.to_json());
         assert_eq!(first["Attachments"][0]["Status"], "PRECREATED");
         assert_eq!(last["Attachments"][0]["Status"], "DELETED");
-        assert_eq!(first["Attachments"][0]["Details"][0], json!({"Name": "subnetId", "Value": "subnet-1"}));
-        assert_eq!(first["Attachments"], {
-            let mut a = last["Attachments"].clone();
-            a[0]["Status"] = json!("PRECREATED");
-            a
-        });
+        // Before the ENI exists (the RunTask response, as recorded in `test_run_task`): its subnet only,
+        // no container interfaces or digests, and PlatformFamily; the described task: the ENI in full.
+        assert_eq!(
+            first["Attachments"],
+            json!([{"Details": [{"Name": "subnetId", "Value": "subnet-1"}], "Id": last["Attachments"][0]["Id"],
+                "Status": "PRECREATED", "Type": "ElasticNetworkInterface"}])
+        );
+        assert_eq!(last["Attachments"][0]["Type"], "eni");
+        assert_eq!(last["Attachments"][0]["Details"][0], json!({"Name": "subnetId", "Value": "subnet-1"}));
+        assert_eq!(first["Containers"][0]["NetworkInterfaces"], json!([]));
+        assert!(first["Containers"][0].get("ImageDigest").is_none());
+        assert_eq!((&first["PlatformFamily"], last.get("PlatformFamily")), (&json!("Linux"), None));
         assert!(first.get("Connectivity").is_none());
         assert_eq!(last["Connectivity"], "CONNECTED");
         assert_eq!(last["ConnectivityAt"], last["PullStartedAt"]);
         assert_eq!(last["AvailabilityZone"], "eu-west-1a");
+        // The task definition's ARN names the cluster's region and account, as the task's does (recorded
+        // `test_run_task`: both the cluster's).
+        assert_eq!(last["TaskDefinitionArn"], "arn:aws:ecs:eu-west-1:111122223333:task-definition/fam:1");
+        assert!(last["TaskArn"].as_str().unwrap().starts_with("arn:aws:ecs:eu-west-1:111122223333:task/c/"));
         assert_eq!(last["EphemeralStorage"], json!({"SizeInGiB": 20}));
         let container = &last["Containers"][0];
         assert!(container["ImageDigest"].as_str().is_some_and(|d| d.starts_with("sha256:") && d.len() == 71));

@@ -287,6 +287,7 @@ impl EcsTask {
         put_opt(&mut m, "LaunchType", self.launch_type.clone().map(Value::String));
         m.insert("Memory".into(), json!(self.memory));
         m.insert("Overrides".into(), self.overrides.to_value());
+        put_opt(&mut m, "PlatformFamily", fargate.and_then(Fargate::platform_family));
         put_opt(&mut m, "PlatformVersion", self.platform_version.clone().map(Value::String));
         put_opt(&mut m, "PullStartedAt", self.pull_started_at.map(|t| json!(t)));
         put_opt(&mut m, "PullStoppedAt", self.pull_stopped_at.map(|t| json!(t)));
@@ -311,32 +312,21 @@ impl EcsTask {
 }
 
 /// The RunTask response as Step Functions returns it: `Failures`, `Tasks` and the SDK's HTTP metadata.
-pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date: &str) -> Value {
+pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date_ms: i64) -> Value {
     let tasks: Vec<Value> = out.tasks.iter().map(EcsTask::to_json).collect();
     let failures: Vec<Value> = out.failures.iter().map(EcsFailure::to_json).collect();
     // The length of `{"failures":[…],"tasks":[…]}`, counted without building it.
     let body_len = r#"{"failures":,"tasks":}"#.len() + json_len(&failures) + json_len(&tasks);
     let mut m = Map::new();
     m.insert("Failures".into(), Value::Array(failures));
-    m.insert(
-        "SdkHttpMetadata".into(),
-        json!({
-            "AllHttpHeaders": {
-                "x-amzn-RequestId": [request_id],
-                "Content-Length": [body_len.to_string()],
-                "Date": [date],
-                "Content-Type": ["application/x-amz-json-1.1"],
-            },
-            "HttpHeaders": {
-                "Content-Length": body_len.to_string(),
-                "Content-Type": "application/x-amz-json-1.1",
-                "Date": date,
-                "x-amzn-RequestId": request_id,
-            },
-            "HttpStatusCode": 200,
-        }),
-    );
-    m.insert("SdkResponseMetadata".into(), json!({"RequestId": request_id}));
+    let http = sfn_patterns::SdkHttp {
+        request_id,
+        date_ms,
+        content_type: "application/x-amz-json-1.1",
+        content_length: body_len,
+        keep_alive: false,
+    };
+    sfn_patterns::insert_sdk_metadata(&mut m, &http);
     m.insert("Tasks".into(), Value::Array(tasks));
     Value::Object(m)
 }
@@ -509,7 +499,7 @@ mod shape_tests {
             failures: vec![super::EcsFailure::missing("arn:aws:ecs:us-east-1:1:task/c/x\"é")],
             ..Default::default()
         };
-        let r = super::run_task_response(&out, "rid", "date");
+        let r = super::run_task_response(&out, "rid", 0);
         let body = serde_json::to_string(&json!({"failures": r["Failures"], "tasks": r["Tasks"]})).unwrap();
         assert_eq!(r["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"], body.len().to_string());
         assert_eq!(r["SdkHttpMetadata"]["AllHttpHeaders"]["Content-Length"], json!([body.len().to_string()]));

@@ -16,6 +16,20 @@ pub enum MockResponse {
         /// Cause.
         cause: Option<String>,
     },
+    /// An sfn extension for `.waitForTaskToken` and `.sync` tasks (Step Functions Local has no way to
+    /// say what the service call answered, nor that no callback ever comes): the service call answered
+    /// `submitted` (the `TaskSubmitted` event's output), and then `answer` came — `Return`: the callback's
+    /// SendTaskSuccess output (`.sync`: the job's result); `Throw`: SendTaskFailure (an empty error is no
+    /// error, as SendTaskFailure without `error`); `None`: nothing, so the task ends only by its
+    /// `TimeoutSeconds`/`HeartbeatSeconds` (or the execution's end). The task runs through the same
+    /// pattern driver as an unmocked one (its token, timeouts and heartbeats are the real ones), so its
+    /// history is AWS's.
+    Submitted {
+        /// The service call's response.
+        submitted: Value,
+        /// The callback (or job end) that follows; `None`: none ever comes.
+        answer: Option<Box<MockResponse>>,
+    },
 }
 
 /// A source of mocked responses, consulted before any integration.

@@ -56,10 +56,10 @@ pub(crate) async fn run(
                 crate::mocks::MockResponse::Throw { error: error.clone(), cause: cause.clone() }
             }
         };
-        return mocked(&ctx, t, input, prev, &|_, _| Some(response.clone()));
+        return mocked(&ctx, t, input, prev, &|_, _| Some(response.clone())).await;
     }
     if let Some(mocks) = exec.mocks.as_ref().filter(|m| m.covers(&state.name)) {
-        return mocked(&ctx, t, input, prev, &|_, invocation| mocks.respond(&state.name, invocation));
+        return mocked(&ctx, t, input, prev, &|_, invocation| mocks.respond(&state.name, invocation)).await;
     }
     if let Some(queue) = &exec.engine.activities
         && matches!(sfn_patterns::Resource::parse(&t.resource), Ok(sfn_patterns::Resource::Activity(_)))
@@ -74,7 +74,8 @@ pub(crate) async fn run(
         if exec.engine.unmocked == crate::mocks::Unmocked::Echo {
             return mocked(&ctx, t, input, prev, &|parameters, _| {
                 Some(crate::mocks::MockResponse::Return(parameters.clone()))
-            });
+            })
+            .await;
         }
         return Err(ctx
             .runtime(&format!(
@@ -273,10 +274,12 @@ fn finish(exec: &Exec, task: TaskResource, outcome: TaskOutcome, prev: &mut u64)
 /// What answers a mocked invocation: its effective parameters and invocation number (0-based) in, the
 /// response out (`None`: the mock has none for this invocation). Step Functions Local's mocks answer per
 /// invocation, TestState's `mock` always the same, `--unmocked echo` with the parameters.
-type Respond<'a> = dyn Fn(&Value, u32) -> Option<crate::mocks::MockResponse> + 'a;
+type Respond<'a> = dyn Fn(&Value, u32) -> Option<crate::mocks::MockResponse> + Sync + 'a;
 
-/// A mocked invocation: the same events as a request-response task, with the mock's answer.
-fn mocked(
+/// A mocked invocation: the same events as a request-response task, with the mock's answer; a
+/// [`MockResponse::Submitted`](crate::mocks::MockResponse::Submitted) answer runs through the pattern
+/// driver (`mocked_pattern`), as an unmocked callback or `.sync` task does.
+async fn mocked(
     ctx: &StateCtx<'_>,
     t: &Task,
     input: &Value,
@@ -293,17 +296,20 @@ fn mocked(
     let token = callback.as_ref().map(|c| c.token().to_owned());
     let task_ctx = ctx.with(token.as_deref(), None);
     let parameters = ctx.in_place(task_ctx.parameters(t.parameters.as_ref(), eff))?;
-    let (resource_type, resource) = match parsed {
+    let (resource_type, resource) = match &parsed {
         Ok(sfn_patterns::Resource::Service(r)) => (r.history_resource_type(), r.history_resource()),
-        Ok(sfn_patterns::Resource::LambdaFunction(arn)) => ("lambda".to_owned(), arn),
-        Ok(sfn_patterns::Resource::Activity(arn)) => ("activity".to_owned(), arn),
+        Ok(sfn_patterns::Resource::LambdaFunction(arn)) => ("lambda".to_owned(), arn.clone()),
+        Ok(sfn_patterns::Resource::Activity(arn)) => ("activity".to_owned(), arn.clone()),
         Err(_) => ("unknown".to_owned(), t.resource.clone()),
     };
     let task = TaskResource {
         resource_type: Arc::from(resource_type.as_str()),
         resource: Arc::from(resource.as_str()),
     };
-    schedule(ctx, &task, &parameters, (None, None), prev)?;
+    // The task's TimeoutSeconds/HeartbeatSeconds are recorded (and kept) as for an unmocked task.
+    let timeout = seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
+    let heartbeat = seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
+    let scheduled = schedule(ctx, &task, &parameters, (timeout, heartbeat), prev)?;
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: None })?;
     let invocation = {
         let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
@@ -323,8 +329,114 @@ fn mocked(
             )?;
             Err(Interrupt::Fail(Failure { name: Some(error), cause }))
         }
+        Some(crate::mocks::MockResponse::Submitted { submitted, answer }) => {
+            let resource = match parsed {
+                Ok(sfn_patterns::Resource::Service(r))
+                    if r.pattern != sfn_patterns::Pattern::RequestResponse =>
+                {
+                    r
+                }
+                _ => {
+                    return Err(ctx
+                        .runtime(
+                            "The mock answers with Submitted, which only a .waitForTaskToken or .sync task has.",
+                        )
+                        .into());
+                }
+            };
+            let task_context = TaskContext {
+                resource,
+                execution_arn: exec.execution_arn.clone(),
+                state_name: state.name.clone(),
+                scheduled_event_id: scheduled,
+                attempt: ctx.info.retry_count.unwrap_or(0),
+                region: exec.engine.config.region.clone(),
+                account: exec.engine.config.account.clone(),
+                token,
+            };
+            let service = MockedService {
+                service: resource_type,
+                submitted,
+                answer: answer.map(|a| *a),
+                tokens: exec.engine.tokens.clone(),
+            };
+            let observer =
+                Observer { exec, task: task.clone(), cursor: Mutex::new(*prev), full: Mutex::new(None) };
+            let timeouts = TaskTimeouts {
+                timeout: timeout.map(Duration::from_secs),
+                heartbeat: heartbeat.map(Duration::from_secs),
+            };
+            let outcome = sfn_patterns::run_task(
+                &service,
+                &task_context,
+                parameters,
+                callback,
+                timeouts,
+                ctx.abort,
+                &observer,
+            )
+            .await;
+            *prev = *observer.cursor.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(full) = observer.full.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                return Err(full);
+            }
+            finish(exec, task, outcome, prev)
+        }
         None => Err(ctx
             .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
             .into()),
+    }
+}
+
+/// The service of a [`MockResponse::Submitted`](crate::mocks::MockResponse::Submitted) mock: its call
+/// answers `submitted`; the answer then comes as a callback (SendTaskSuccess/SendTaskFailure through the
+/// engine's token registry, so the real callback path records it) or, for `.sync`, as the job's end.
+struct MockedService {
+    service: String,
+    submitted: Value,
+    answer: Option<crate::mocks::MockResponse>,
+    tokens: sfn_patterns::TokenRegistry,
+}
+
+impl MockedService {
+    fn failure(error: &ErrorName, cause: Option<String>) -> sfn_patterns::Failure {
+        let name = Some(error.clone()).filter(|n| !n.as_str().is_empty());
+        sfn_patterns::Failure { name, cause }
+    }
+}
+
+#[async_trait::async_trait]
+impl sfn_patterns::ServiceIntegration for MockedService {
+    fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn check(&self, _resource: &sfn_patterns::ServiceResource) -> Result<(), sfn_patterns::CheckError> {
+        Ok(())
+    }
+
+    async fn submit(&self, ctx: &TaskContext, _parameters: Value) -> Result<Value, sfn_patterns::Failure> {
+        if let Some(token) = &ctx.token {
+            // The callback comes once the call has answered; the driver then receives it.
+            use crate::mocks::MockResponse as M;
+            let _sent = match &self.answer {
+                Some(M::Return(v)) => self.tokens.send_success(token, &v.to_string()),
+                Some(M::Throw { error, cause }) => {
+                    let f = Self::failure(error, cause.clone());
+                    self.tokens.send_failure(token, f.name.map(|n| n.to_string()), f.cause)
+                }
+                Some(M::Submitted { .. }) | None => Ok(()),
+            };
+        }
+        Ok(self.submitted.clone())
+    }
+
+    async fn wait(&self, _ctx: &TaskContext, _submitted: &Value) -> Result<Value, sfn_patterns::Failure> {
+        use crate::mocks::MockResponse as M;
+        match &self.answer {
+            Some(M::Return(v)) => Ok(v.clone()),
+            Some(M::Throw { error, cause }) => Err(Self::failure(error, cause.clone())),
+            Some(M::Submitted { .. }) | None => std::future::pending().await,
+        }
     }
 }

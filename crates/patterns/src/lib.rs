@@ -29,6 +29,7 @@ mod error;
 mod integration;
 mod nested;
 mod resource;
+mod sdk;
 mod token;
 
 pub use abort::{AbortHandle, AbortSignal};
@@ -43,6 +44,7 @@ pub use integration::{
 };
 pub use nested::{ApiError, ChildExecution, Executions, StartChild, StatesIntegration, describe_output};
 pub use resource::{Pattern, Resource, ServiceResource};
+pub use sdk::{SdkHttp, insert_sdk_metadata, request_id};
 pub use sfn_path::ErrorName;
 pub use token::{
     CallbackMessage, CallbackReceiver, MAX_CAUSE_CHARS, MAX_ERROR_CHARS, MAX_OUTPUT_BYTES, MAX_TOKEN_LEN,

@@ -269,9 +269,7 @@ impl ServiceIntegration for StatesIntegration {
         let derived = parameters.get("Name").is_none_or(Value::is_null);
         let existing = derived.then(|| execution_arn(&request)).flatten();
         match self.executions.start(request).await {
-            Ok(started) => {
-                Ok(json!({"ExecutionArn": started.execution_arn, "StartDate": started.start_date_ms}))
-            }
+            Ok(started) => Ok(start_execution_response(&started.execution_arn, started.start_date_ms)),
             // This invocation's own child, started before a crash and ended since: it is the one to follow.
             Err(e) if e.code == "ExecutionAlreadyExists" && existing.is_some() => Ok(json!({
                 "ExecutionArn": existing,
@@ -305,6 +303,28 @@ impl ServiceIntegration for StatesIntegration {
             self.executions.stop(arn, None, None).await;
         }
     }
+}
+
+/// The StartExecution response as Step Functions returns it to a Task: `ExecutionArn`, `StartDate` and
+/// the SDK metadata of the HTTP response (AWS: `test_start_execution_sync`'s `TaskSubmitted`).
+fn start_execution_response(execution_arn: &str, start_date_ms: i64) -> Value {
+    // The body the service sent: `{"executionArn":"…","startDate":…}` (epoch seconds).
+    #[allow(clippy::cast_precision_loss, reason = "a date in milliseconds is far below 2^53")]
+    let seconds = start_date_ms as f64 / 1000.0;
+    let body = format!("{{\"executionArn\":{},\"startDate\":{seconds}}}", Value::from(execution_arn));
+    let mut m = serde_json::Map::new();
+    m.insert("ExecutionArn".into(), json!(execution_arn));
+    let request_id = crate::sdk::request_id();
+    let http = crate::sdk::SdkHttp {
+        request_id: &request_id,
+        date_ms: start_date_ms,
+        content_type: "application/x-amz-json-1.0",
+        content_length: body.len(),
+        keep_alive: true,
+    };
+    crate::sdk::insert_sdk_metadata(&mut m, &http);
+    m.insert("StartDate".into(), json!(start_date_ms));
+    Value::Object(m)
 }
 
 #[cfg(test)]
@@ -409,10 +429,16 @@ mod tests {
         let i = StatesIntegration::new(f.clone());
         let c = ctx("arn:aws:states:::states:startExecution");
         let out = i.submit(&c, json!({"StateMachineArn": CHILD, "Input": {"a": 1}})).await.unwrap();
+        assert_eq!(out["ExecutionArn"], "arn:aws:states:us-east-1:123456789012:execution:child:e1");
+        assert_eq!(out["StartDate"], 1000);
+        // The SDK's HTTP metadata, as AWS returns it (`test_start_execution_sync`'s TaskSubmitted): the
+        // body `{"executionArn":"…","startDate":1.0}` is 89 bytes.
+        let headers = &out["SdkHttpMetadata"]["HttpHeaders"];
         assert_eq!(
-            out,
-            json!({"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:child:e1", "StartDate": 1000})
+            (&headers["Content-Length"], &headers["connection"]),
+            (&json!("89"), &json!("keep-alive"))
         );
+        assert_eq!(out["SdkResponseMetadata"]["RequestId"], headers["x-amzn-RequestId"]);
         // A JSON Input is sent as its compact text (LocalStack's StartExecution normalisation).
         assert_eq!(f.started.lock().unwrap()[0].input, r#"{"a":1}"#);
         assert_eq!(f.started.lock().unwrap()[0].parent_execution_arn, c.execution_arn);

@@ -15,6 +15,32 @@
 //! assert!(matches!(case.respond("Call", 1), Some(MockResponse::Throw { .. })));
 //! assert_eq!(case.respond("Call", 2), Some(MockResponse::Return(json!({"ok": true}))));
 //! ```
+//!
+//! # Callback and `.sync` tasks: `Submitted` (an sfn extension)
+//!
+//! As in Step Functions Local, a mocked `Return` of a `.waitForTaskToken` task is the callback's result
+//! (and `Throw` its failure); the history then has no `TaskSubmitted`. A response may also carry the
+//! optional `Submitted` member, which Step Functions Local does not define: what the service call
+//! answered (the `TaskSubmitted` event's output). With it, the task runs as an unmocked one does — its
+//! token, `TimeoutSeconds` and `HeartbeatSeconds` are real — and `Return`/`Throw` is the callback that
+//! follows (SendTaskSuccess output / SendTaskFailure `Error` and `Cause`; a `Throw` without `Error` is a
+//! SendTaskFailure without `error`) or, for `.sync`, the job's end. `Submitted` alone says that no callback
+//! ever comes: the task times out (`States.Timeout`).
+//!
+//! ```
+//! use serde_json::json;
+//! use sfn::mocks::MockConfig;
+//! use sfn::engine::{MockResponse, TaskMocks};
+//! let cfg = MockConfig::from_json(&json!({
+//!     "StateMachines": {"m": {"TestCases": {"late": {"Notify": "NoAnswer"}}}},
+//!     "MockedResponses": {"NoAnswer": {"0": {"Submitted": {"MessageId": "m-1"}}}}
+//! })).unwrap();
+//! let case = cfg.test_case("m", "late").unwrap();
+//! assert_eq!(
+//!     case.respond("Notify", 0),
+//!     Some(MockResponse::Submitted { submitted: json!({"MessageId": "m-1"}), answer: None })
+//! );
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -275,13 +301,22 @@ fn parse_ranges(name: &str, v: &Value) -> Result<Ranges, MockConfigError> {
         if last < first {
             return Err(err(format!("{at}: the range ends before it starts")));
         }
-        let response = match (r.get("Return"), r.get("Throw")) {
-            (Some(ret), None) => MockResponse::Return(ret.clone()),
-            (None, Some(Value::Object(t))) => MockResponse::Throw {
+        let answer = match (r.get("Return"), r.get("Throw")) {
+            (Some(ret), None) => Some(MockResponse::Return(ret.clone())),
+            (None, Some(Value::Object(t))) => Some(MockResponse::Throw {
                 error: ErrorName::from(t.get("Error").and_then(Value::as_str).unwrap_or_default()),
                 cause: t.get("Cause").and_then(Value::as_str).map(str::to_owned),
-            },
-            _ => return Err(err(format!("{at}: expected exactly one of Return or Throw"))),
+            }),
+            (None, Some(_)) => return Err(err(format!("{at}/Throw: expected an object"))),
+            (None, None) => None,
+            (Some(_), Some(_)) => return Err(err(format!("{at}: expected exactly one of Return or Throw"))),
+        };
+        let response = match (r.get("Submitted"), answer) {
+            (Some(submitted), answer) => {
+                MockResponse::Submitted { submitted: submitted.clone(), answer: answer.map(Box::new) }
+            }
+            (None, Some(answer)) => answer,
+            (None, None) => return Err(err(format!("{at}: expected exactly one of Return or Throw"))),
         };
         out.push((first, last, response));
     }
@@ -352,6 +387,51 @@ mod tests {
         }))
         .unwrap();
         assert!(twice.test_case("m", "c").unwrap_err().to_string().contains("mocked twice"));
+    }
+
+    #[test]
+    fn submitted_is_the_service_answer_and_return_or_throw_the_callback() {
+        let cfg = MockConfig::from_json(&json!({
+            "StateMachines": {"m": {"TestCases": {"c": {"A": "Ok", "B": "Failed", "C": "Silent"}}}},
+            "MockedResponses": {
+                "Ok": {"0": {"Submitted": {"MessageId": "1"}, "Return": "done"}},
+                "Failed": {"0": {"Submitted": {}, "Throw": {}}},
+                "Silent": {"0": {"Submitted": {"MessageId": "3"}}}}
+        }))
+        .unwrap();
+        let case = cfg.test_case("m", "c").unwrap();
+        assert_eq!(
+            case.respond("A", 0),
+            Some(MockResponse::Submitted {
+                submitted: json!({"MessageId": "1"}),
+                answer: Some(Box::new(MockResponse::Return(json!("done"))))
+            })
+        );
+        // A Throw without Error is a SendTaskFailure without error (the engine records none).
+        assert_eq!(
+            case.respond("B", 0),
+            Some(MockResponse::Submitted {
+                submitted: json!({}),
+                answer: Some(Box::new(MockResponse::Throw { error: ErrorName::from(""), cause: None }))
+            })
+        );
+        assert!(matches!(case.respond("C", 0), Some(MockResponse::Submitted { answer: None, .. })));
+        for (bad, why) in [
+            (
+                json!({"Submitted": {}, "Return": 1, "Throw": {}}),
+                "/MockedResponses/R/0: expected exactly one of Return or Throw",
+            ),
+            (json!({"Throw": "x"}), "/MockedResponses/R/0/Throw: expected an object"),
+            (json!({}), "/MockedResponses/R/0: expected exactly one of Return or Throw"),
+        ] {
+            let cfg = MockConfig::from_json(&json!({
+                "StateMachines": {"m": {"TestCases": {"c": {"S": "R"}}}},
+                "MockedResponses": {"R": {"0": bad}}
+            }))
+            .unwrap();
+            let e = cfg.test_case("m", "c").unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod mocks;
 mod nested;
 mod output;
 mod realworld;
+mod recorded;
 mod run;
 mod s3;
 mod s3_aws;

@@ -68,7 +68,10 @@ fn request_response_answers_the_start() {
     let (code, v) = run("arn:aws:states:::states:startExecution", Some(DOUBLER));
     assert_eq!(code, 0, "{v}");
     let keys: Vec<&String> = v["output"].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["ExecutionArn", "StartDate"]);
+    // The StartExecution response with the SDK's HTTP metadata, as AWS's `.sync` records the same call
+    // (`../shared/recorded/callback.history.json`, `test_start_execution_sync`'s TaskSubmitted).
+    assert_eq!(keys, ["ExecutionArn", "SdkHttpMetadata", "SdkResponseMetadata", "StartDate"]);
+    assert_eq!(v["output"]["SdkHttpMetadata"]["HttpStatusCode"], 200);
     assert!(v["output"]["StartDate"].is_i64());
 }
 

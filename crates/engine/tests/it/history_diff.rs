@@ -2,10 +2,19 @@
 //! the engine's, event by event: `run.py --history` of `../shared/conformance` ported rule for rule (its
 //! README, "Histories"): type and order, `id`, `previousEventId`, the top-level and detail field names, each
 //! field's kind, payload values (JSON text against the parsed recording; strings verbatim) through the
-//! recording's masks, and LocalStack's Parallel normalisation (`[0]` ids: branch blocks compared unordered).
+//! recording's masks (beyond run.py, for `../shared/recorded`: a numbered mask such as `<uuid:1>` or `<<task_token>:1>`, and `a_task_token`, stand
+//! for one value throughout a history: each must be the same text wherever the recording repeats it; an
+//! SDK response's `Content-Length` counts masked text, so it is compared as a length only, and an ECS
+//! task's `AvailabilityZone` is its masked subnet's, so its zone letter is any letter), and
+//! LocalStack's Parallel normalisation (`[0]` ids: branch blocks compared unordered).
 //! `cargo xtask conformance` includes this file by path: it uses `serde_json` only.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
+
+/// What each numbered mask of a history stood for where it was first met.
+type Masks = BTreeMap<String, String>;
 
 /// Bare masks of the recordings (whole words), the account id last.
 const BARE_MASKS: &[&str] = &[
@@ -27,6 +36,9 @@ const BARE_MASKS: &[&str] = &[
     "start-time",
     "entered-time",
     "RandomNumberGenerated",
+    "start-date",
+    "stop-date",
+    "a_task_token",
     "111111111111",
 ];
 
@@ -153,13 +165,69 @@ fn whole_mask(s: &str) -> bool {
     BARE_MASKS.contains(&s) || (s.starts_with('<') && s.ends_with('>') && s.len() >= 2)
 }
 
-fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
+/// A mask that stands for one value within a history: numbered (`<uuid:1>`, `<<task_token>:1>`) or
+/// `a_task_token` (LocalStack's name for the task token of `test_multiple_executions_and_heartbeat_notifications`).
+fn bound_mask(s: &str) -> bool {
+    let numbered = || {
+        placeholder_len(s.as_bytes()) == Some(s.len())
+            && s[..s.len() - 1]
+                .rsplit_once(':')
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    s == "a_task_token" || numbered()
+}
+
+/// An SDK response's `Content-Length` header: the length of a body whose ARNs, ids and dates the
+/// recording masks, so it is volatile too (compared as a decimal length).
+fn content_length(path: &str, rec: &Value, got: &Value) -> bool {
+    let digits =
+        |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    (path.ends_with("/Content-Length") || path.ends_with("/Content-Length/0")) && digits(rec) && digits(got)
+}
+
+/// An ECS task's `AvailabilityZone`: the zone of the subnet ECS placed it in, which the recording masks
+/// (`subnet_value`), so only the region part is compared and the zone letter is any letter.
+fn availability_zone(path: &str, rec: &Value, got: &Value) -> bool {
+    let (Some(r), Some(g)) = (rec.as_str(), got.as_str()) else { return false };
+    match (path.ends_with("/AvailabilityZone"), zone_region(r), zone_region(g)) {
+        (true, Some(r), Some(g)) => r == g || mask_match(r, g),
+        _ => false,
+    }
+}
+
+/// An availability zone's region part: all but its last letter.
+fn zone_region(zone: &str) -> Option<&str> {
+    zone.strip_suffix(|c: char| c.is_ascii_lowercase())
+}
+
+fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>, masks: &mut Masks) {
+    if content_length(path, rec, got) || availability_zone(path, rec, got) {
+        return;
+    }
+    if let (Value::String(r), Value::String(g)) = (rec, got)
+        && bound_mask(r)
+    {
+        match masks.get(r) {
+            Some(before) if before != g => out.push(format!(
+                "{path}: the mask {r} is {} here and {} before",
+                short(got, 80),
+                short(&Value::String(before.clone()), 80)
+            )),
+            Some(_) => {}
+            None => {
+                masks.insert(r.clone(), g.clone());
+            }
+        }
+    }
     match (rec, got) {
         (Value::String(r), Value::String(g)) if r != g && !mask_match(r, g) => {
             out.push(format!("{path}: AWS {} vs sfn {}", short(rec, 160), short(got, 160)));
         }
         (Value::String(_), Value::String(_)) => {}
         (Value::String(r), Value::Number(_)) if whole_mask(r) => {}
+        // A bare mask replaced the whole value by its key, whatever its kind (`"Date": "date"` for the
+        // header list `["Tue, 01 Dec …"]`).
+        (Value::String(r), _) if BARE_MASKS.contains(&r.as_str()) => {}
         (Value::String(_), _) => out.push(format!(
             "{path}: kind AWS string {} vs sfn {} {}",
             short(rec, 80),
@@ -175,7 +243,7 @@ fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
             }
             for (k, v) in r {
                 if let Some(gv) = g.get(k) {
-                    vdiff(v, gv, &format!("{path}/{k}"), out);
+                    vdiff(v, gv, &format!("{path}/{k}"), out, masks);
                 }
             }
         }
@@ -184,7 +252,7 @@ fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
                 out.push(format!("{path}: array length AWS {} vs sfn {}", r.len(), g.len()));
             }
             for (n, (a, b)) in r.iter().zip(g).enumerate() {
-                vdiff(a, b, &format!("{path}/{n}"), out);
+                vdiff(a, b, &format!("{path}/{n}"), out, masks);
             }
         }
         _ if kind(rec) != kind(got) => out.push(format!(
@@ -202,7 +270,7 @@ fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
 }
 
 /// One field of an `…EventDetails` object (or one value of `assignedVariables`).
-fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<String>) {
+fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<String>, masks: &mut Masks) {
     if name.ends_with("Details") || OBJECT_FIELDS.contains(&name) {
         let (Value::Object(r), Value::Object(g)) = (rec, got) else {
             out.push(format!("{path}: kind AWS {} vs sfn {}", kind(rec), kind(got)));
@@ -217,18 +285,18 @@ fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<St
             }
             for (k, v) in r {
                 if let Some(gv) = g.get(k) {
-                    field_diff("", v, gv, &format!("{path}/{k}"), out);
+                    field_diff("", v, gv, &format!("{path}/{k}"), out, masks);
                 }
             }
             return;
         }
-        vdiff(rec, got, path, out);
+        vdiff(rec, got, path, out, masks);
     } else if rec.is_string() || (rec.is_number() && got.is_number()) {
-        vdiff(rec, got, path, out);
+        vdiff(rec, got, path, out, masks);
     } else if let Value::String(g) = got {
         // The API sends JSON text; the snapshot recorded it parsed.
         match serde_json::from_str::<Value>(g) {
-            Ok(parsed) => vdiff(rec, &parsed, path, out),
+            Ok(parsed) => vdiff(rec, &parsed, path, out, masks),
             Err(_) => out.push(format!(
                 "{path}: AWS JSON {}, sfn text that is not JSON {:?}",
                 short(rec, 80),
@@ -245,7 +313,7 @@ fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<St
     }
 }
 
-fn event_diff(rec: &Value, got: &Value, tag: &str, out: &mut Vec<String>) {
+fn event_diff(rec: &Value, got: &Value, tag: &str, out: &mut Vec<String>, masks: &mut Masks) {
     for f in ["id", "previousEventId"] {
         if !json_eq(&rec[f], &got[f]) {
             out.push(format!("{tag}: {f} AWS {} vs sfn {}", rec[f], got[f]));
@@ -287,7 +355,7 @@ fn event_diff(rec: &Value, got: &Value, tag: &str, out: &mut Vec<String>) {
         }
         for (f, v) in rd {
             if let Some(gv) = gd.get(f) {
-                field_diff(f, v, gv, &format!("{tag}.{k}.{f}"), out);
+                field_diff(f, v, gv, &format!("{tag}.{k}.{f}"), out, masks);
             }
         }
     }
@@ -364,6 +432,7 @@ fn label(s: &Segment<'_>) -> String {
 /// Difference lines between a recorded history and the engine's (empty: identical, modulo masks).
 pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<String> {
     let mut out = Vec::new();
+    let mut masks = Masks::new();
     let mut got_events = got_events.to_vec();
     if rec_events.iter().any(is_branch) {
         parallel_normalise(&mut got_events);
@@ -378,6 +447,7 @@ pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<St
                     g,
                     &format!("#{} {}", r["id"], r["type"].as_str().unwrap_or_default()),
                     &mut out,
+                    &mut masks,
                 );
             }
             (Segment::Branches(r), Segment::Branches(g)) if types(r) == types(g) => {
@@ -385,13 +455,14 @@ pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<St
                 for e in r {
                     let same_type: Vec<usize> =
                         (0..todo.len()).filter(|&i| todo[i]["type"] == e["type"]).collect();
-                    let identical = same_type.iter().copied().find(|&i| {
-                        let mut d = Vec::new();
-                        event_diff(e, todo[i], "", &mut d);
-                        d.is_empty()
+                    let identical = same_type.iter().copied().find_map(|i| {
+                        let (mut d, mut m) = (Vec::new(), masks.clone());
+                        event_diff(e, todo[i], "", &mut d, &mut m);
+                        d.is_empty().then_some((i, m))
                     });
                     match identical {
-                        Some(i) => {
+                        Some((i, m)) => {
+                            masks = m;
                             todo.remove(i);
                         }
                         None => {
@@ -405,7 +476,7 @@ pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<St
                                 })
                                 .unwrap_or_default();
                             let tag = format!("#(branch) {} {name}", e["type"].as_str().unwrap_or_default());
-                            event_diff(e, x, tag.trim_end(), &mut out);
+                            event_diff(e, x, tag.trim_end(), &mut out, &mut masks);
                         }
                     }
                 }

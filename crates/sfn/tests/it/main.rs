@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "tests report what they skipped or measured")]
 
 mod graph;
+mod recorded;
 mod s3;
 mod snapshots;
 mod svg;
