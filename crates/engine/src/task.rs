@@ -27,6 +27,13 @@ struct Observer<'a> {
     waiting: Mutex<Option<Value>>,
 }
 
+impl<'a> Observer<'a> {
+    /// Events of `task` follow event `prev`.
+    fn new(exec: &'a Exec, task: TaskResource, prev: u64) -> Self {
+        Observer { exec, task, cursor: Mutex::new(prev), full: Mutex::new(None), waiting: Mutex::new(None) }
+    }
+}
+
 impl TaskObserver for Observer<'_> {
     fn submitted(&self, output: &Value) {
         let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
@@ -120,13 +127,7 @@ pub(crate) async fn run(
         account: exec.engine.config.account.clone(),
         token,
     };
-    let observer = Observer {
-        exec,
-        task: task.clone(),
-        cursor: Mutex::new(*prev),
-        full: Mutex::new(None),
-        waiting: Mutex::new(None),
-    };
+    let observer = Observer::new(exec, task.clone(), *prev);
     let call = Invocation {
         integration: binding.integration.as_ref(),
         ctx: &task_context,
@@ -360,8 +361,7 @@ async fn mocked(
                 answer: answer.map(|a| *a),
                 tokens: exec.engine.tokens.clone(),
             };
-            let observer =
-                Observer { exec, task: task.clone(), cursor: Mutex::new(*prev), full: Mutex::new(None) };
+            let observer = Observer::new(exec, task.clone(), *prev);
             let timeouts = TaskTimeouts {
                 timeout: timeout.map(Duration::from_secs),
                 heartbeat: heartbeat.map(Duration::from_secs),
