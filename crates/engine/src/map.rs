@@ -452,7 +452,9 @@ async fn child_execution(
                         let redriven = EventDetails::ExecutionRedriven { redrive_count: count };
                         child.history.push_final(p.events.len() as u64, child.now(), redriven);
                     }
-                    (names, child, children.prior.is_redrive())
+                    // Counted among the children to redrive unless it resumes a redrive it began.
+                    let anew = replay.as_ref().is_none_or(|r| r.redrives_now());
+                    (names, child, children.prior.is_redrive() && anew)
                 }
             }
         }
