@@ -181,7 +181,16 @@ impl<'a> Load<'a> {
 /// Reads a definition and gives it the one verdict every command shares ([`validate::check`]); prints its
 /// errors (and, when asked, its warnings) to stderr; an invalid definition is exit code 2.
 fn load_definition(path: &std::path::Path, load: Load<'_>) -> Result<sfn::asl::StateMachine, i32> {
-    let v = match validate::check(path, sfn::asl::MachineType::Standard, load.task_definitions, load.mocked) {
+    load_definition_as(path, sfn::asl::MachineType::Standard, load)
+}
+
+/// [`load_definition`] for a machine of this type (an EXPRESS one has AWS's EXPRESS rules).
+fn load_definition_as(
+    path: &std::path::Path,
+    machine_type: sfn::asl::MachineType,
+    load: Load<'_>,
+) -> Result<sfn::asl::StateMachine, i32> {
+    let v = match validate::check(path, machine_type, load.task_definitions, load.mocked) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("sfn: {e:#}");

@@ -1,5 +1,9 @@
 //! Nested executions in `sfn run`: the child state machines are the `--machine NAME=FILE` definitions,
-//! run on the parent's engine (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`).
+//! run on the parent's engine (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`). A child named by
+//! `--machine-type NAME=EXPRESS` is an EXPRESS machine: validated as AWS validates one (no `.sync` or
+//! `.waitForTaskToken` Task), its executions named `arn:aws:states:REGION:ACCOUNT:express:NAME:EXEC:UUID`,
+//! never `ExecutionAlreadyExists` (the ARN's UUID tells them apart), and a `.sync` / `.sync:2` parent
+//! gets the same DescribeExecution shape as for a STANDARD child (as `sfn serve` gives it).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,6 +36,44 @@ pub(crate) fn machine_arg(s: &str) -> Result<MachineArg, String> {
     Ok(MachineArg { name: name.to_owned(), file: PathBuf::from(file) })
 }
 
+/// `--machine-type NAME=STANDARD|EXPRESS`: the type of a `--machine` state machine (default STANDARD).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MachineTypeArg {
+    /// The `--machine` it names.
+    pub(crate) name: String,
+    /// Its type.
+    pub(crate) machine_type: sfn::asl::MachineType,
+}
+
+/// Parses `NAME=STANDARD|EXPRESS`.
+pub(crate) fn machine_type_arg(s: &str) -> Result<MachineTypeArg, String> {
+    let Some((name, kind)) = s.split_once('=') else {
+        return Err(format!("'{s}' is not NAME=STANDARD or NAME=EXPRESS"));
+    };
+    let machine_type = match kind {
+        "STANDARD" => sfn::asl::MachineType::Standard,
+        "EXPRESS" => sfn::asl::MachineType::Express,
+        other => return Err(format!("'{other}' is not a state machine type (STANDARD or EXPRESS)")),
+    };
+    Ok(MachineTypeArg { name: name.to_owned(), machine_type })
+}
+
+/// The type `--machine-type` gives the `--machine` named `name`; an entry naming no `--machine` is an
+/// error (its message).
+pub(crate) fn machine_types(
+    machines: &[MachineArg],
+    types: &[MachineTypeArg],
+) -> Result<BTreeMap<String, sfn::asl::MachineType>, String> {
+    let mut out = BTreeMap::new();
+    for t in types {
+        if !machines.iter().any(|m| m.name == t.name) {
+            return Err(format!("--machine-type {}: no --machine is named '{}'", t.name, t.name));
+        }
+        out.insert(t.name.clone(), t.machine_type);
+    }
+    Ok(out)
+}
+
 /// One child execution: its handle and what DescribeExecution reports that the handle does not keep.
 struct Child {
     execution: Arc<Execution>,
@@ -43,8 +85,8 @@ struct Child {
 /// The engine and its child machines, set once the engine that runs them is built.
 struct Installed {
     engine: Engine,
-    /// By state machine ARN.
-    machines: BTreeMap<String, Prepared>,
+    /// By state machine ARN: the machine and whether it is EXPRESS.
+    machines: BTreeMap<String, (Prepared, bool)>,
 }
 
 /// The `--machine` state machines as [`Executions`] (also for `sfn validate`, with none installed:
@@ -57,12 +99,17 @@ pub(crate) struct LocalExecutions {
 }
 
 impl LocalExecutions {
-    /// Installs the engine and its machines (`(name, prepared)`); the first call wins.
-    pub(crate) fn install(&self, engine: Engine, machines: Vec<Prepared>) {
+    /// Installs the engine and its machines (each with whether it is EXPRESS); the first call wins.
+    pub(crate) fn install(&self, engine: Engine, machines: Vec<(Prepared, bool)>) {
         let cfg = engine.config();
         let machines = machines
             .into_iter()
-            .map(|p| (format!("arn:aws:states:{}:{}:stateMachine:{}", cfg.region, cfg.account, p.name()), p))
+            .map(|(p, express)| {
+                (
+                    format!("arn:aws:states:{}:{}:stateMachine:{}", cfg.region, cfg.account, p.name()),
+                    (p, express),
+                )
+            })
             .collect();
         let _ = self.installed.set(Installed { engine, machines });
     }
@@ -84,7 +131,7 @@ impl Executions for LocalExecutions {
         let Some(installed) = self.installed.get() else {
             return Err(ApiError::no_machine(&request.state_machine_arn));
         };
-        let Some(prepared) = installed.machines.get(&request.state_machine_arn) else {
+        let Some((prepared, express)) = installed.machines.get(&request.state_machine_arn) else {
             return Err(ApiError::no_machine(&request.state_machine_arn));
         };
         let input = serde_json::from_str(&request.input).map_err(|e| {
@@ -93,7 +140,13 @@ impl Executions for LocalExecutions {
         let name = request.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let cfg = installed.engine.config();
         let prepared_name = prepared.name();
-        let arn = format!("arn:aws:states:{}:{}:execution:{prepared_name}:{name}", cfg.region, cfg.account);
+        let (region, account) = (&cfg.region, &cfg.account);
+        let arn = if *express {
+            let id = uuid::Uuid::new_v4();
+            format!("arn:aws:states:{region}:{account}:express:{prepared_name}:{name}:{id}")
+        } else {
+            format!("arn:aws:states:{region}:{account}:execution:{prepared_name}:{name}")
+        };
         let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
         if children.contains_key(&arn) {
             return Err(ApiError::new(
@@ -101,15 +154,17 @@ impl Executions for LocalExecutions {
                 format!("Execution Already Exists: '{arn}'"),
             ));
         }
-        let execution = installed.engine.start(
-            prepared,
-            StartRequest {
-                execution_name: name.clone(),
-                input,
-                role_arn: None,
-                input_text: Some(request.input.clone()),
-            },
-        );
+        let start = StartRequest {
+            execution_name: name.clone(),
+            input,
+            role_arn: None,
+            input_text: Some(request.input.clone()),
+        };
+        let execution = if *express {
+            installed.engine.start_with_arn(prepared, start, arn)
+        } else {
+            installed.engine.start(prepared, start)
+        };
         let described = ChildExecution::running(
             &execution.arn,
             &request.state_machine_arn,

@@ -139,6 +139,11 @@ pub(crate) struct RunArgs {
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME` (repeatable).
     #[arg(long = "machine", value_name = "NAME=FILE", value_parser = crate::nested::machine_arg)]
     pub(crate) machines: Vec<crate::nested::MachineArg>,
+    /// The type of a `--machine` state machine (default STANDARD; repeatable). An EXPRESS child is
+    /// validated as AWS validates one (no `.sync` or `.waitForTaskToken` Task) and its executions are
+    /// `arn:aws:states:REGION:ACCOUNT:express:NAME:EXECUTION:UUID`.
+    #[arg(long = "machine-type", value_name = "NAME=STANDARD|EXPRESS", value_parser = crate::nested::machine_type_arg)]
+    pub(crate) machine_types: Vec<crate::nested::MachineTypeArg>,
     /// Serve a Distributed Map's S3 items and results (`ItemReader`, `ResultWriter`) from this folder:
     /// `s3://BUCKET/KEY` is `DIR/BUCKET/KEY`. `aws`: real Amazon S3 through the AWS SDK's default chain
     /// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for MinIO, LocalStack or moto);
@@ -388,14 +393,22 @@ async fn execute(
         Err(code) => return Ok(code),
     };
     let load = crate::Load::for_running(&args.ecs, &args.mocks);
+    let types = match crate::nested::machine_types(&args.machines, &args.machine_types) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sfn: {e}");
+            return Ok(2);
+        }
+    };
     let mut machines = Vec::with_capacity(args.machines.len());
     for m in &args.machines {
-        let child = match crate::load_definition(&m.file, load) {
+        let machine_type = types.get(&m.name).copied().unwrap_or(sfn::asl::MachineType::Standard);
+        let child = match crate::load_definition_as(&m.file, machine_type, load) {
             Ok(c) => c,
             Err(code) => return Ok(code),
         };
         match crate::prepare(&engine, child, &m.name, &m.file) {
-            Ok(p) => machines.push(p),
+            Ok(p) => machines.push((p, machine_type == sfn::asl::MachineType::Express)),
             Err(code) => return Ok(code),
         }
     }

@@ -1,6 +1,7 @@
 //! A Distributed Map's items from S3 and its results to S3, through the engine's [`ObjectStore`]:
-//! `ItemReader` (`s3:listObjectsV2`; `s3:getObject` with `InputType` JSON, JSONL, CSV or MANIFEST, an
-//! S3 Inventory of gzip-compressed CSV files; `ReaderConfig.MaxItems`) and `ResultWriter` (`s3:putObject`: `manifest.json` and
+//! `ItemReader` (`s3:listObjectsV2`; `s3:getObject` with `InputType` JSON, JSONL, CSV, PARQUET or
+//! MANIFEST, an S3 Inventory of gzip-compressed CSV files, or `ManifestType: ATHENA_DATA`, an Athena
+//! `UNLOAD` manifest of CSV, JSONL or Parquet files; `ReaderConfig.MaxItems`) and `ResultWriter` (`s3:putObject`: `manifest.json` and
 //! `SUCCEEDED_0.json` / `FAILED_0.json` under `Prefix/<map run id>/`). Shapes from AWS's
 //! "ItemReader (Map)" and "ResultWriter (Map)" pages; failures are `States.ItemReaderFailed` /
 //! `States.ResultWriterFailed`.
@@ -15,7 +16,7 @@ use sfn_path::ErrorName;
 use crate::error::{Failure, Interrupt};
 use crate::exec::{ChildNames, StateCtx};
 use crate::jsonata::AtaScope;
-use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectReader, ObjectStore};
+use crate::objects::{MAX_OBJECT_BYTES, ObjectError, ObjectReader, ObjectStore, RangedObject};
 
 fn reader_failed(cause: impl Into<String>) -> Failure {
     Failure::new(ErrorName::ItemReaderFailed, cause)
@@ -107,18 +108,40 @@ pub(crate) async fn read(ctx: &StateCtx<'_>, r: &ItemReader, eff: &Value) -> Res
                 return Err(reader_failed("The ItemReader's Parameters have no Key").into());
             };
             let format = Format::of(r);
-            if format.input_type == "MANIFEST" {
-                return manifest_items(&objects, bucket, key, &format, max)
+            if format.manifest_type.as_deref() == Some("ATHENA_DATA") {
+                return athena_items(&objects, bucket, key, &format, max)
                     .await
                     .map_err(|cause| reader_failed(cause).into());
             }
-            let body = objects.open(bucket, key).await.map_err(|e| reader_failed(store_cause(&e)))?;
-            off_workers(move || parse(&format, body, max)).await.map_err(|cause| reader_failed(cause).into())
+            if format.input_type == "MANIFEST" {
+                return manifest_items(&objects, bucket, key, max)
+                    .await
+                    .map_err(|cause| reader_failed(cause).into());
+            }
+            object_items(&objects, bucket, key, format, max)
+                .await
+                .map_err(|cause| reader_failed(cause).into())
         }
         other => Err(ctx
             .runtime(&format!("The ItemReader resource {} (action {other}) is not supported", r.resource))
             .into()),
     }
+}
+
+/// The items of one object as `format` says (JSON, JSONL, CSV or PARQUET).
+async fn object_items(
+    objects: &Arc<dyn ObjectStore>,
+    bucket: &str,
+    key: &str,
+    format: Format,
+    max: usize,
+) -> Result<Vec<Value>, String> {
+    if format.input_type == "PARQUET" {
+        let object = objects.open_ranged(bucket, key).await.map_err(|e| store_cause(&e))?;
+        return off_workers(move || parquet_items(object, max)).await;
+    }
+    let body = objects.open(bucket, key).await.map_err(|e| store_cause(&e))?;
+    off_workers(move || parse(&format, body, max)).await
 }
 
 /// Runs a blocking read off tokio's workers (in place on a current-thread runtime, which has no worker
@@ -233,8 +256,7 @@ fn parse(f: &Format, body: ObjectReader, max: usize) -> Result<Vec<Value>, Strin
             Ok(out)
         }
         "CSV" => csv_items(f, rd, max),
-        "PARQUET" => Err(NO_PARQUET.to_owned()),
-        other => Err(format!("InputType {other} is not supported (JSON, JSONL, CSV or MANIFEST)")),
+        other => Err(format!("InputType {other} is not supported (JSON, JSONL, CSV, PARQUET or MANIFEST)")),
     }
 }
 
@@ -284,11 +306,215 @@ fn csv_items(f: &Format, body: impl std::io::Read, max: usize) -> Result<Vec<Val
     Ok(out)
 }
 
-/// sfn's answer to `InputType: PARQUET`, which AWS documents: a Parquet reader is a heavy dependency,
-/// so a local run fails the reader the way AWS fails one it cannot read (the definition is valid and
-/// runs as written on AWS).
-const NO_PARQUET: &str = "InputType PARQUET is not supported locally: sfn reads CSV, JSON, JSONL and MANIFEST \
-                          (S3 Inventory) objects; the state machine runs as written on AWS";
+/// Largest Parquet row group sfn reads (compressed, as the file's footer gives it): a row group is read
+/// whole, so a larger one fails the reader rather than be held in memory. sfn's own bound (the
+/// largest object the engine reads whole), not AWS's.
+const MAX_ROW_GROUP_BYTES: u64 = MAX_OBJECT_BYTES;
+
+/// A [`RangedObject`] as the `parquet` crate reads a file.
+struct ParquetSource(Arc<dyn RangedObject>);
+
+/// Reads a [`RangedObject`] in order from an offset.
+struct RangedRead {
+    object: Arc<dyn RangedObject>,
+    at: u64,
+}
+
+impl std::io::Read for RangedRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.object.read_at(self.at, buf)?;
+        self.at = self.at.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+impl parquet::file::reader::Length for ParquetSource {
+    fn len(&self) -> u64 {
+        self.0.size()
+    }
+}
+
+impl parquet::file::reader::ChunkReader for ParquetSource {
+    type T = std::io::BufReader<RangedRead>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(std::io::BufReader::with_capacity(64 * 1024, RangedRead { object: self.0.clone(), at: start }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        // A length from a damaged footer is checked before anything is allocated for it.
+        let end = start.checked_add(length as u64).filter(|e| *e <= self.0.size());
+        if end.is_none() || length as u64 > MAX_ROW_GROUP_BYTES {
+            return Err(parquet::errors::ParquetError::General(format!(
+                "a range of {length} bytes at offset {start} is outside the {}-byte object",
+                self.0.size()
+            )));
+        }
+        let mut buf = vec![0u8; length];
+        let mut read = 0;
+        while read < length {
+            let n = self
+                .0
+                .read_at(start + read as u64, &mut buf[read..])
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+            if n == 0 {
+                return Err(parquet::errors::ParquetError::EOF(format!(
+                    "the object ended {} bytes into a {length}-byte range at offset {start}",
+                    read
+                )));
+            }
+            read += n;
+        }
+        Ok(bytes::Bytes::from(buf))
+    }
+}
+
+/// The rows of a Parquet object (`InputType: PARQUET`), each an item: a JSON object keyed by column name,
+/// in the file's column order. AWS's "ItemReader (Map)" page gives no table of the mapping, so values
+/// keep their JSON kind: booleans, integers and floating-point numbers as JSON numbers (NaN and infinities,
+/// which JSON cannot hold, as null), strings, nulls; nested groups as objects, lists as arrays, maps as
+/// objects (keys as strings); timestamps as epoch milliseconds (as emulators recorded AWS's items);
+/// dates, times and decimals as their text (`2024-05-01`, `12:30:00.000`, `12.50`); binary values that are
+/// not UTF-8 as base64. Read row group by row group (the footer first, then one row group's column chunks
+/// at a time, each at most [`MAX_ROW_GROUP_BYTES`]), no further than `max` rows: the object is never held
+/// whole unless the store can only read it whole. A file the `parquet` crate cannot read (not Parquet,
+/// damaged, a codec other than Snappy, GZIP or ZSTD) fails the reader with the crate's reason.
+fn parquet_items(object: Arc<dyn RangedObject>, max: usize) -> Result<Vec<Value>, String> {
+    use parquet::file::reader::{FileReader as _, SerializedFileReader};
+    let invalid = |e: parquet::errors::ParquetError| format!("The Parquet object is not valid: {e}");
+    // The crate must not take the engine down on a file it does not expect.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let reader = SerializedFileReader::new(ParquetSource(object)).map_err(invalid)?;
+        let mut out = Vec::new();
+        for i in 0..reader.metadata().num_row_groups() {
+            if out.len() >= max {
+                break;
+            }
+            let size = reader.metadata().row_group(i).compressed_size();
+            if u64::try_from(size).map_or(true, |s| s > MAX_ROW_GROUP_BYTES) {
+                return Err(format!(
+                    "The Parquet row group {i} is {size} bytes, more than the {MAX_ROW_GROUP_BYTES} bytes sfn reads at once"
+                ));
+            }
+            let group = reader.get_row_group(i).map_err(invalid)?;
+            for row in group.get_row_iter(None).map_err(invalid)? {
+                if out.len() >= max {
+                    break;
+                }
+                out.push(parquet_row(&row.map_err(invalid)?));
+            }
+        }
+        Ok(out)
+    }));
+    read.unwrap_or_else(|_| Err("The Parquet object is not valid: it could not be decoded".to_owned()))
+}
+
+/// One Parquet row (or nested group) as a JSON object.
+fn parquet_row(row: &parquet::record::Row) -> Value {
+    Value::Object(row.get_column_iter().map(|(name, field)| (name.clone(), parquet_value(field))).collect())
+}
+
+/// One Parquet value as JSON (the mapping [`parquet_items`] documents).
+fn parquet_value(field: &parquet::record::Field) -> Value {
+    use base64::Engine as _;
+    use parquet::record::Field;
+    let float = |f: f64| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number);
+    match field {
+        Field::Null => Value::Null,
+        Field::Bool(b) => Value::Bool(*b),
+        Field::Byte(n) => json!(n),
+        Field::Short(n) => json!(n),
+        Field::Int(n) => json!(n),
+        Field::Long(n) => json!(n),
+        Field::UByte(n) => json!(n),
+        Field::UShort(n) => json!(n),
+        Field::UInt(n) => json!(n),
+        Field::ULong(n) => json!(n),
+        Field::Float16(f) => float(f64::from(*f)),
+        Field::Float(f) => float(f64::from(*f)),
+        Field::Double(f) => float(*f),
+        Field::Str(s) => Value::String(s.clone()),
+        Field::Bytes(b) => match std::str::from_utf8(b.data()) {
+            Ok(s) => Value::String(s.to_owned()),
+            Err(_) => Value::String(base64::engine::general_purpose::STANDARD.encode(b.data())),
+        },
+        Field::TimestampMillis(ms) => json!(ms),
+        Field::TimestampMicros(us) => json!(us.div_euclid(1000)),
+        Field::Group(row) => parquet_row(row),
+        Field::ListInternal(list) => Value::Array(list.elements().iter().map(parquet_value).collect()),
+        Field::MapInternal(map) => Value::Object(
+            map.entries()
+                .iter()
+                .map(|(k, v)| {
+                    let key = match parquet_value(k) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, parquet_value(v))
+                })
+                .collect(),
+        ),
+        // Dates, times and decimals: their text.
+        other => Value::String(other.to_string()),
+    }
+}
+
+/// Largest Athena manifest sfn reads (`ManifestType: ATHENA_DATA`): one S3 URI a line.
+const MAX_ATHENA_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The items of an Athena data manifest (`ManifestType: ATHENA_DATA`, the `…-manifest.csv` an Athena
+/// `UNLOAD` writes: one `s3://bucket/key` a line): every data file it names read in order with the
+/// reader's `InputType` (CSV, JSONL or PARQUET, as AWS's "ItemReader (Map)" page lists them), no further
+/// than `max` items in all (a file after the last item needed is not opened).
+async fn athena_items(
+    objects: &Arc<dyn ObjectStore>,
+    bucket: &str,
+    key: &str,
+    f: &Format,
+    max: usize,
+) -> Result<Vec<Value>, String> {
+    let at = format!("s3://{bucket}/{key}");
+    if !matches!(f.input_type.as_str(), "CSV" | "JSONL" | "PARQUET") {
+        return Err(format!(
+            "ManifestType ATHENA_DATA needs InputType CSV, JSONL or PARQUET, not {} (the manifest {at})",
+            f.input_type
+        ));
+    }
+    let body = objects
+        .get(bucket, key, MAX_ATHENA_MANIFEST_BYTES)
+        .await
+        .map_err(|e| format!("The manifest {at} could not be read: {}", store_cause(&e)))?;
+    let text = String::from_utf8(body).map_err(|_| format!("The manifest {at} is not UTF-8 text"))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if out.len() >= max {
+            break;
+        }
+        let Some((file_bucket, file_key)) = line
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        else {
+            return Err(format!("The manifest {at} line {} is not an s3://BUCKET/KEY URI: '{line}'", n + 1));
+        };
+        let format = Format {
+            input_type: f.input_type.clone(),
+            manifest_type: None,
+            delimiter: f.delimiter.clone(),
+            given_headers: f.given_headers.clone(),
+        };
+        let items =
+            object_items(objects, file_bucket, file_key, format, max - out.len()).await.map_err(|e| {
+                format!("The data file {line} (listed in the manifest {at}) could not be read: {e}")
+            })?;
+        out.extend(items);
+    }
+    Ok(out)
+}
 
 /// Longest line sfn reads from an S3 Inventory data file once decompressed: an inventory row is a few
 /// kilobytes (a key is at most 1024 bytes, URL-encoded), so a longer one is a bad file (or a gzip bomb
@@ -353,16 +579,9 @@ async fn manifest_items(
     objects: &Arc<dyn ObjectStore>,
     bucket: &str,
     key: &str,
-    f: &Format,
     max: usize,
 ) -> Result<Vec<Value>, String> {
     let at = format!("s3://{bucket}/{key}");
-    if f.manifest_type.as_deref() == Some("ATHENA_DATA") {
-        return Err(format!(
-            "ManifestType ATHENA_DATA is not supported locally (the manifest {at}): sfn reads S3 Inventory \
-             manifests (S3_INVENTORY)"
-        ));
-    }
     let body = objects
         .get(bucket, key, MAX_OBJECT_BYTES)
         .await

@@ -59,6 +59,11 @@
 //! branch and task cooperatively so `.sync` jobs are stopped, not orphaned; all waiting uses tokio's
 //! timer, so a paused test runtime is a virtual clock.
 //!
+//! Dependencies beyond the workspace's usual ones, each for an `ItemReader` format: `csv` (CSV items),
+//! `flate2` (gzip S3 Inventory files), `parquet` without default features (Parquet items through its
+//! record API; Snappy, GZIP and ZSTD, the codecs AWS's writers use — Arrow, brotli and lz4 stay out), with
+//! `bytes` (the byte ranges it reads) and `base64` (binary Parquet values that are not UTF-8).
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use serde_json::json;
@@ -115,7 +120,7 @@ pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, St
 pub use inspect::{ErrorDetails, Inspection, TestMock};
 pub use maprun::{MapRun, MapRunCounts, MapRunObserver, MapRunState, MapRunStatus, PriorChild};
 pub use mocks::{MockResponse, TaskMocks, Unmocked};
-pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectReader, ObjectStore};
+pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectReader, ObjectStore, RangedObject};
 pub use sfn_path::ErrorName;
 pub use test_state::{TestStateOutcome, TestStateRequest, TestStatus};
 

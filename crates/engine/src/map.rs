@@ -254,8 +254,12 @@ async fn map_run(
     let (map_run_arn, prior) = match redriven {
         Some((arn, count)) => {
             let redrive_count = count + 1;
-            ctx.event(prev, EventDetails::MapRunRedriven { map_run_arn: arn.clone(), redrive_count })?;
-            (arn, Some((crate::replay::Prior::Redrive, redrive_count)))
+            let at =
+                ctx.event(prev, EventDetails::MapRunRedriven { map_run_arn: arn.clone(), redrive_count })?;
+            // A redrive resumed after a restart: its `MapRunRedriven` is on record, and the children
+            // redriven since then are in this redrive already.
+            let since = exec.replay.as_ref().and_then(|r| r.recorded_at(at));
+            (arn, Some((crate::replay::Prior::Redrive { since }, redrive_count)))
         }
         None => {
             let started = ctx.event(prev, EventDetails::MapRunStarted { map_run_arn: fresh.clone() })?;
@@ -442,12 +446,15 @@ async fn child_execution(
                     if again {
                         child.history.restore(p.events.clone());
                     }
-                    if let Some(count) = replay.as_ref().map(|r| r.redrive_count()).filter(|n| *n > 0) {
+                    let fresh = replay.as_ref().filter(|r| r.redrives_now());
+                    if let Some(count) = fresh.map(|r| r.redrive_count()).filter(|n| *n > 0) {
                         // A redriven STANDARD child's history goes on after its end.
                         let redriven = EventDetails::ExecutionRedriven { redrive_count: count };
                         child.history.push_final(p.events.len() as u64, child.now(), redriven);
                     }
-                    (names, child, children.prior.is_redrive())
+                    // Counted among the children to redrive unless it resumes a redrive it began.
+                    let anew = replay.as_ref().is_none_or(|r| r.redrives_now());
+                    (names, child, children.prior.is_redrive() && anew)
                 }
             }
         }

@@ -13,6 +13,30 @@ pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
 /// An object's bytes, read in order (blocking reads: the engine reads it off tokio's workers).
 pub type ObjectReader = Box<dyn std::io::Read + Send>;
 
+/// An object read at any offset (blocking reads, off tokio's workers): what an `InputType: PARQUET`
+/// reader needs, a Parquet file's footer being at its end and its row groups anywhere before it.
+pub trait RangedObject: Send + Sync {
+    /// Its size in bytes.
+    fn size(&self) -> u64;
+
+    /// Reads up to `buf.len()` bytes at `offset`; 0 at or past the end.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+/// An object held in memory (what [`ObjectStore::open_ranged`]'s default reads).
+impl RangedObject for Vec<u8> {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = usize::try_from(offset).ok().and_then(|o| self.get(o..)).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+}
+
 /// One object as `ListObjectsV2` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
@@ -93,6 +117,17 @@ pub trait ObjectStore: Send + Sync + 'static {
     async fn open(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
         let body = self.get(bucket, key, MAX_OBJECT_BYTES).await?;
         Ok(Box::new(std::io::Cursor::new(body)))
+    }
+
+    /// Opens `bucket/key` to read it at any offset (`InputType: PARQUET`), without holding it whole. The
+    /// default reads it whole with [`ObjectStore::get`] (at most [`MAX_OBJECT_BYTES`]); a store that can
+    /// read ranges (a file, S3's ranged GET) should.
+    async fn open_ranged(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<std::sync::Arc<dyn RangedObject>, ObjectError> {
+        Ok(std::sync::Arc::new(self.get(bucket, key, MAX_OBJECT_BYTES).await?))
     }
 
     /// Writes `body` to `bucket/key` (replacing what was there).

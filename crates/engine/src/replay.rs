@@ -468,6 +468,11 @@ impl Replay {
         }
     }
 
+    /// Whether this replay starts a redrive now (RedriveExecution), not one resumed after a restart.
+    pub(crate) fn redrives_now(&self) -> bool {
+        self.redrive.as_ref().is_some_and(|r| r.since.is_none())
+    }
+
     /// How often the execution was redriven (0 for a resumed one).
     pub(crate) fn redrive_count(&self) -> u64 {
         self.redrive.as_ref().map_or(0, |r| r.count)
@@ -501,6 +506,11 @@ impl Replay {
 
     fn recorded(&self, id: u64) -> Option<&Event> {
         usize::try_from(id).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.recorded.get(i))
+    }
+
+    /// When recorded event `id` happened (`None`: not on record, a new event).
+    pub(crate) fn recorded_at(&self, id: u64) -> Option<DateTime<Utc>> {
+        self.recorded(id).map(|e| e.timestamp)
     }
 
     /// The map run ARN a recorded `MapRunStarted` names (a resumed Distributed Map runs again under it).
@@ -753,7 +763,23 @@ pub(crate) enum Prior {
     /// Its execution was resumed after a restart: finished children keep their results.
     Resume,
     /// Its execution was redriven: succeeded children keep their results, the others are redriven.
-    Redrive,
+    /// `since`: when the map run was redriven, when that is on record (a redriven execution resumed
+    /// after a restart): a child redriven since then is in this redrive already — it keeps how it
+    /// ended, or, still running, resumes its redrive — and is not redriven again.
+    Redrive {
+        /// When the map run was redriven (its recorded `MapRunRedriven`).
+        since: Option<DateTime<Utc>>,
+    },
+}
+
+/// Whether `p` was redriven at or after `since` (its last `ExecutionRedriven`).
+fn redriven_since(p: &PriorChild, since: Option<DateTime<Utc>>) -> bool {
+    let Some(since) = since else { return false };
+    p.events
+        .iter()
+        .rev()
+        .find(|e| matches!(e.details, EventDetails::ExecutionRedriven { .. }))
+        .is_some_and(|e| e.timestamp >= since)
 }
 
 /// What to do with a child a map run had before.
@@ -779,7 +805,9 @@ impl PriorChildren {
         let succeeded =
             |c: &PriorChild| c.outcome.as_ref().is_some_and(|o| o.status == ExecutionStatus::Succeeded);
         let to_redrive = match mode {
-            Prior::Redrive => children.iter().filter(|c| !succeeded(c)).count() as u64,
+            Prior::Redrive { since } => {
+                children.iter().filter(|c| !succeeded(c) && !redriven_since(c, since)).count() as u64
+            }
             Prior::Resume => 0,
         };
         let by_index = children.into_iter().map(|c| (c.index, c)).collect();
@@ -793,7 +821,7 @@ impl PriorChildren {
 
     /// The map run is redriven.
     pub(crate) fn is_redrive(&self) -> bool {
-        self.mode == Some(Prior::Redrive)
+        matches!(self.mode, Some(Prior::Redrive { .. }))
     }
 
     /// How many of its children a redriven map run redrives.
@@ -806,12 +834,17 @@ impl PriorChildren {
         match (self.mode, &p.outcome) {
             (Some(Prior::Resume) | None, Some(o)) => Plan::Keep(o.clone()),
             (Some(Prior::Resume) | None, None) if p.events.is_empty() => Plan::Again(None),
-            (Some(Prior::Resume) | None, None) => Plan::Again(Some(Replay::new(p.events.clone()))),
-            (Some(Prior::Redrive), Some(o)) if o.status == ExecutionStatus::Succeeded => {
+            (Some(Prior::Resume) | None, None) => Plan::Again(Some(Replay::resumed(p.events.clone()))),
+            (Some(Prior::Redrive { .. }), Some(o)) if o.status == ExecutionStatus::Succeeded => {
                 Plan::Keep(o.clone())
             }
-            (Some(Prior::Redrive), _) if express || p.events.is_empty() => Plan::Again(None),
-            (Some(Prior::Redrive), _) => {
+            // Redriven in this redrive before the restart: as it ended, or its redrive resumed.
+            (Some(Prior::Redrive { since }), outcome) if redriven_since(p, since) => match outcome {
+                Some(o) => Plan::Keep(o.clone()),
+                None => Plan::Again(Some(Replay::resumed(p.events.clone()))),
+            },
+            (Some(Prior::Redrive { .. }), _) if express || p.events.is_empty() => Plan::Again(None),
+            (Some(Prior::Redrive { .. }), _) => {
                 let before = p
                     .events
                     .iter()

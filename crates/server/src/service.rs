@@ -544,19 +544,21 @@ pub(crate) fn prepare(engine: &Engine, record: &VersionRecord) -> Result<Prepare
 }
 
 /// Hands the map runs of the executions about to resume their children: the finished ones keep their
-/// results, the running ones (their events read from the journal) are resumed with the map run.
+/// results, the running ones (their events read from the journal) are resumed with the map run. A
+/// redriven execution's map runs also get the events of every child that did not succeed: the engine
+/// tells from them which children this redrive redrove already (they keep how they ended, or resume)
+/// and which it has yet to redrive.
 fn prior_children(executions: &[ExecutionRecord], journal: Option<&Journal>, priors: &PriorChildren) {
-    let resumed: std::collections::HashSet<&str> = executions
+    // Map run ARN → whether its execution was redriven.
+    let resumed: HashMap<&str, bool> = executions
         .iter()
-        .filter(|r| r.status == "RUNNING" && r.map_run_arn.is_none() && r.redrive_count == 0)
-        .flat_map(|r| r.map_runs.iter().map(|m| m.arn.as_str()))
+        .filter(|r| r.status == "RUNNING" && r.map_run_arn.is_none())
+        .flat_map(|r| r.map_runs.iter().map(move |m| (m.arn.as_str(), r.redrive_count > 0)))
         .collect();
     let mut by_run: HashMap<&str, Vec<PriorChild>> = HashMap::new();
     for rec in executions {
         let (Some(run), Some(index)) = (rec.map_run_arn.as_deref(), rec.map_index) else { continue };
-        if !resumed.contains(run) {
-            continue;
-        }
+        let Some(&redriven) = resumed.get(run) else { continue };
         let Ok(index) = usize::try_from(index) else { continue };
         let outcome = (rec.status != "RUNNING").then(|| {
             Ended {
@@ -568,8 +570,9 @@ fn prior_children(executions: &[ExecutionRecord], journal: Option<&Journal>, pri
             }
             .to_outcome()
         });
-        let events: Vec<Event> = match (&outcome, journal) {
-            (None, Some(j)) => j.recorded(&rec.arn).unwrap_or_else(|why| {
+        let again = outcome.is_none() || (redriven && rec.status != "SUCCEEDED");
+        let events: Vec<Event> = match (again, journal) {
+            (true, Some(j)) => j.recorded(&rec.arn).unwrap_or_else(|why| {
                 tracing::warn!("the history of {} cannot be read ({why}); it runs again", rec.arn);
                 Vec::new()
             }),
@@ -739,16 +742,8 @@ impl Service {
                         ),
                     }),
                 },
-                // A redriven execution resumes with its last redrive (the engine replays it as it ran),
-                // unless it has map runs: their children's redrives are not resumed yet.
-                None if rec.redrive_count > 0 && !rec.map_runs.is_empty() => {
-                    tracing::warn!(
-                        "execution {} was redriven with its map runs and cannot be resumed",
-                        rec.arn
-                    );
-                    unresumed += 1;
-                    Run::Stored { ended: None }
-                }
+                // A redriven execution resumes with its last redrive (the engine replays it as it ran,
+                // its map runs with the children `prior_children` handed them).
                 None => match resume(&engine, journal.as_ref(), version, &rec, mocks.as_ref()) {
                     Ok(execution) => Run::Live { execution: Arc::new(execution), ended: None },
                     Err(why) => {

@@ -7,7 +7,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use md5::Digest as _;
-use sfn_engine::{ObjectError, ObjectInfo, ObjectReader, ObjectStore};
+use sfn_engine::{ObjectError, ObjectInfo, ObjectReader, ObjectStore, RangedObject};
 #[cfg(feature = "s3-aws")]
 pub use sfn_s3::AwsS3;
 
@@ -106,6 +106,25 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::R
     Ok(())
 }
 
+/// A file read at any offset (a Parquet object's row groups, its footer), one read at a time.
+struct FileRanges {
+    file: std::sync::Mutex<std::fs::File>,
+    size: u64,
+}
+
+impl RangedObject for FileRanges {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::{Read as _, Seek as _};
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        f.read(buf)
+    }
+}
+
 #[async_trait::async_trait]
 impl ObjectStore for LocalDir {
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectError> {
@@ -162,6 +181,27 @@ impl ObjectStore for LocalDir {
         .await
     }
 
+    async fn open_ranged(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<std::sync::Arc<dyn RangedObject>, ObjectError> {
+        let path = self.object(bucket, key)?;
+        blocking(move || match std::fs::File::open(&path) {
+            Ok(f) => {
+                let meta = f.metadata().map_err(io)?;
+                if !meta.is_file() {
+                    return Err(ObjectError::NoSuchKey);
+                }
+                Ok(std::sync::Arc::new(FileRanges { file: std::sync::Mutex::new(f), size: meta.len() })
+                    as std::sync::Arc<dyn RangedObject>)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ObjectError::NoSuchKey),
+            Err(e) => Err(io(e)),
+        })
+        .await
+    }
+
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError> {
         let path = self.object(bucket, key)?;
         blocking(move || {
@@ -180,6 +220,28 @@ impl ObjectStore for LocalDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Parquet reader reads an object by ranges (`open_ranged`): bytes at any offset, nothing past the
+    /// end, S3's NoSuchKey for a missing key or a folder.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn ranged_objects_read_at_offsets() {
+        let root = std::env::temp_dir().join(format!("sfn-s3-ranged-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("b/dir")).unwrap();
+        std::fs::write(root.join("b/obj.bin"), b"0123456789").unwrap();
+        let store = LocalDir::new(&root);
+        let Ok(obj) = store.open_ranged("b", "obj.bin").await else { panic!("obj.bin opens") };
+        assert_eq!(obj.size(), 10);
+        let mut buf = [0u8; 4];
+        assert_eq!(obj.read_at(6, &mut buf).ok(), Some(4));
+        assert_eq!(&buf, b"6789");
+        assert_eq!(obj.read_at(2, &mut buf[..2]).ok(), Some(2));
+        assert_eq!(&buf[..2], b"23");
+        assert_eq!(obj.read_at(10, &mut buf).ok(), Some(0));
+        for key in ["missing.bin", "dir"] {
+            assert_eq!(store.open_ranged("b", key).await.err(), Some(ObjectError::NoSuchKey), "{key}");
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     /// What the file system refuses is S3's AccessDenied (an unreadable object, an unwritable folder);
     /// the cause then reads as S3's (`Access Denied (Service: S3, Status Code: 403, Error Code:

@@ -686,26 +686,261 @@ async fn bad_inventories_fail_with_located_causes() {
     }
 }
 
-/// AWS documents `InputType: PARQUET` (and Athena manifests, `ManifestType: ATHENA_DATA`); sfn does not
-/// read them locally and says so as AWS fails a reader, `States.ItemReaderFailed`.
+/// A Parquet file written with the `parquet` crate's own writer: columns `id` (int64), `name` (an
+/// optional UTF-8 string, null on odd ids), `score` (double), `ok` (boolean) and `at` (a UTC timestamp
+/// in milliseconds), `groups` row groups of `per_group` rows, compressed with `codec`.
+fn parquet_file(groups: usize, per_group: usize, codec: parquet::basic::Compression) -> Vec<u8> {
+    use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    let schema = parquet::schema::parser::parse_message_type(
+        "message item { required int64 id; optional binary name (STRING); required double score;
+         required boolean ok; required int64 at (TIMESTAMP(MILLIS,true)); }",
+    )
+    .unwrap();
+    let props = WriterProperties::builder().set_compression(codec).build();
+    let mut buf = Vec::new();
+    let mut w = SerializedFileWriter::new(&mut buf, Arc::new(schema), Arc::new(props)).unwrap();
+    for g in 0..groups {
+        let ids: Vec<i64> = (0..per_group).map(|i| (g * per_group + i) as i64).collect();
+        let mut rg = w.next_row_group().unwrap();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<Int64Type>().write_batch(&ids, None, None).unwrap();
+        col.close().unwrap();
+        let names: Vec<ByteArray> = ids
+            .iter()
+            .filter(|i| *i % 2 == 0)
+            .map(|i| ByteArray::from(format!("item-{i}").as_str()))
+            .collect();
+        let defs: Vec<i16> = ids.iter().map(|i| i16::from(*i % 2 == 0)).collect();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<ByteArrayType>().write_batch(&names, Some(&defs), None).unwrap();
+        col.close().unwrap();
+        let scores: Vec<f64> = ids.iter().map(|i| *i as f64 + 0.5).collect();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<DoubleType>().write_batch(&scores, None, None).unwrap();
+        col.close().unwrap();
+        let oks: Vec<bool> = ids.iter().map(|i| *i % 3 == 0).collect();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<BoolType>().write_batch(&oks, None, None).unwrap();
+        col.close().unwrap();
+        let ats: Vec<i64> = ids.iter().map(|i| 1_700_000_000_000 + *i).collect();
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<Int64Type>().write_batch(&ats, None, None).unwrap();
+        col.close().unwrap();
+        rg.close().unwrap();
+    }
+    w.close().unwrap();
+    buf
+}
+
+/// The item [`parquet_file`] writes for `id`.
+fn parquet_item(id: i64) -> Value {
+    let name = if id % 2 == 0 { json!(format!("item-{id}")) } else { Value::Null };
+    json!({"id": id, "name": name, "score": id as f64 + 0.5, "ok": id % 3 == 0, "at": 1_700_000_000_000_i64 + id})
+}
+
+fn store_with(bucket: &str, objects: &[(&str, Vec<u8>)]) -> Arc<Memory> {
+    let store = Memory::with(&[bucket], &[]);
+    for (k, body) in objects {
+        store.objects.lock().unwrap().insert((bucket.to_owned(), (*k).to_owned()), body.clone());
+    }
+    store
+}
+
+fn parquet_reader(key: &str, max: Option<u64>) -> Value {
+    let mut cfg = json!({"InputType": "PARQUET"});
+    if let Some(m) = max {
+        cfg["MaxItems"] = json!(m);
+    }
+    json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": cfg,
+        "Parameters": {"Bucket": "b", "Key": key}})
+}
+
+/// AWS ("ItemReader (Map)", `InputType: PARQUET`): each row of the file is an item, keyed by column name;
+/// values keep their JSON kind (numbers, booleans, strings, null; a timestamp as epoch milliseconds),
+/// every row group read in order, whichever codec AWS's writers use (Snappy, GZIP, ZSTD).
 #[tokio::test]
-async fn parquet_and_athena_manifests_are_not_read_locally() {
-    let store = Memory::with(&["b"], &[("b", "d.parquet", "PAR1")]);
-    let (e, c) = reader_failure(
+async fn parquet_rows_are_items_with_their_types() {
+    use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+    for codec in [
+        Compression::SNAPPY,
+        Compression::GZIP(GzipLevel::default()),
+        Compression::ZSTD(ZstdLevel::default()),
+        Compression::UNCOMPRESSED,
+    ] {
+        let store = store_with("b", &[("rows.parquet", parquet_file(2, 3, codec))]);
+        let (o, _) =
+            run(Some(store), dmap(json!({"ItemReader": parquet_reader("rows.parquet", None)})), json!({}))
+                .await;
+        assert_eq!(o.status, ExecutionStatus::Succeeded, "{codec:?}: {o:?}");
+        let want: Vec<Value> = (0..6).map(parquet_item).collect();
+        assert_eq!(o.output.unwrap(), Value::Array(want), "{codec:?}");
+    }
+}
+
+/// An object read only by ranges (no whole `get`), counting the bytes read.
+struct RangesOnly {
+    body: Arc<Vec<u8>>,
+    read: Arc<std::sync::atomic::AtomicU64>,
+}
+
+struct Counted {
+    body: Arc<Vec<u8>>,
+    read: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl sfn_engine::RangedObject for Counted {
+    fn size(&self) -> u64 {
+        self.body.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.body.as_slice().read_at(offset, buf)?;
+        self.read.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// `read_at` over a slice, as `Vec<u8>`'s `RangedObject` does it.
+trait SliceAt {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+impl SliceAt for &[u8] {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = self.get(offset as usize..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for RangesOnly {
+    async fn list(&self, _: &str, _: &str) -> Result<Vec<ObjectInfo>, ObjectError> {
+        Ok(Vec::new())
+    }
+
+    async fn get(&self, _: &str, _: &str, _: u64) -> Result<Vec<u8>, ObjectError> {
+        Err(ObjectError::Other("read whole".into()))
+    }
+
+    async fn open_ranged(&self, _: &str, _: &str) -> Result<Arc<dyn sfn_engine::RangedObject>, ObjectError> {
+        Ok(Arc::new(Counted { body: self.body.clone(), read: self.read.clone() }))
+    }
+
+    async fn put(&self, _: &str, _: &str, _: Vec<u8>) -> Result<(), ObjectError> {
+        Ok(())
+    }
+}
+
+/// A Parquet object is read by ranges, row group by row group, and no further than `MaxItems`: the
+/// first of eight large row groups is read, not the file.
+#[tokio::test]
+async fn parquet_is_read_row_group_by_row_group_up_to_max_items() {
+    let body = Arc::new(parquet_file(8, 20_000, parquet::basic::Compression::UNCOMPRESSED));
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let store = Arc::new(RangesOnly { body: body.clone(), read: read.clone() });
+    let def = json!({"StartAt": "M", "States": {"M": dmap(json!({"ItemReader": parquet_reader("big.parquet", Some(3))}))}});
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let engine = Engine::builder().object_store(store).build();
+    let prepared = engine.prepare(machine, "m").unwrap();
+    let (o, _) = engine
+        .run(
+            &prepared,
+            StartRequest { execution_name: "e".into(), input: json!({}), role_arn: None, input_text: None },
+        )
+        .await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(o.output.unwrap(), json!([parquet_item(0), parquet_item(1), parquet_item(2)]));
+    let read = read.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(read < body.len() as u64 / 4, "read {read} of {} bytes", body.len());
+}
+
+/// What is not a readable Parquet file fails the reader with `States.ItemReaderFailed` and a cause, never
+/// a panic: not Parquet, a truncated file, a missing key.
+#[tokio::test]
+async fn bad_parquet_fails_with_item_reader_failed() {
+    let good = parquet_file(1, 10, parquet::basic::Compression::SNAPPY);
+    let mut torn = good.clone();
+    torn.drain(8..40);
+    let store = store_with(
+        "b",
+        &[
+            ("magic.parquet", b"PAR1".to_vec()),
+            ("text.parquet", b"id,name\n1,a\n".to_vec()),
+            ("cut.parquet", good[..good.len() - 12].to_vec()),
+            ("torn.parquet", torn),
+        ],
+    );
+    for key in ["magic.parquet", "text.parquet", "cut.parquet", "torn.parquet"] {
+        let (e, c) = reader_failure(Some(store.clone()), parquet_reader(key, None)).await;
+        assert_eq!(e, "States.ItemReaderFailed", "{key}");
+        assert!(c.starts_with("The Parquet object is not valid: "), "{key}: {c}");
+    }
+    let (e, c) = reader_failure(Some(store), parquet_reader("missing.parquet", None)).await;
+    assert_eq!(e, "States.ItemReaderFailed");
+    assert!(c.contains("Error Code: NoSuchKey"), "{c}");
+}
+
+/// AWS ("ItemReader (Map)", `ManifestType: ATHENA_DATA`): an Athena `UNLOAD` manifest lists the data
+/// files, one S3 URI a line; their rows are the items, read with the reader's `InputType` (PARQUET,
+/// CSV, JSONL), file after file, no further than `MaxItems`.
+#[tokio::test]
+async fn athena_manifests_read_their_data_files() {
+    let codec = parquet::basic::Compression::SNAPPY;
+    let store = store_with(
+        "b",
+        &[
+            ("unload/manifest.csv", b"s3://b/unload/f1.parquet\ns3://b/unload/f2.parquet\n".to_vec()),
+            ("unload/f1.parquet", parquet_file(1, 2, codec)),
+            ("unload/f2.parquet", parquet_file(1, 2, codec)),
+            ("csv/manifest.csv", b"s3://b/csv/a.csv\n\ns3://b/csv/b.csv\n".to_vec()),
+            ("csv/a.csv", b"1,x\n2,y\n".to_vec()),
+            ("csv/b.csv", b"3,z\n".to_vec()),
+            ("bad/manifest.csv", b"s3://b/csv/a.csv\nhttps://example.invalid/x\n".to_vec()),
+        ],
+    );
+    let reader = |key: &str, cfg: Value| {
+        json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": cfg,
+            "Parameters": {"Bucket": "b", "Key": key}})
+    };
+    let athena = json!({"ManifestType": "ATHENA_DATA", "InputType": "PARQUET"});
+    let (o, _) = run(
         Some(store.clone()),
-        json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "PARQUET"},
-            "Parameters": {"Bucket": "b", "Key": "d.parquet"}}),
+        dmap(json!({"ItemReader": reader("unload/manifest.csv", athena)})),
+        json!({}),
     )
     .await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(
+        o.output.unwrap(),
+        json!([parquet_item(0), parquet_item(1), parquet_item(0), parquet_item(1)])
+    );
+
+    let csv = json!({"ManifestType": "ATHENA_DATA", "InputType": "CSV", "CSVHeaderLocation": "GIVEN",
+        "CSVHeaders": ["n", "s"], "MaxItems": 2});
+    let (o, _) = run(
+        Some(store.clone()),
+        dmap(json!({"ItemReader": reader("csv/manifest.csv", csv.clone())})),
+        json!({}),
+    )
+    .await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    assert_eq!(o.output.unwrap(), json!([{"n": "1", "s": "x"}, {"n": "2", "s": "y"}]));
+
+    // Past MaxItems a manifest is not read further: the bad line is reached without it.
+    let mut whole = csv;
+    whole.as_object_mut().unwrap().remove("MaxItems");
+    let (e, c) = reader_failure(Some(store.clone()), reader("bad/manifest.csv", whole)).await;
     assert_eq!(e, "States.ItemReaderFailed");
-    assert!(c.contains("PARQUET is not supported locally"), "{c}");
+    assert!(c.contains("s3://b/bad/manifest.csv line 2") && c.contains("https://example.invalid/x"), "{c}");
     let (e, c) = reader_failure(
         Some(store),
-        json!({"Resource": "arn:aws:states:::s3:getObject",
-            "ReaderConfig": {"InputType": "MANIFEST", "ManifestType": "ATHENA_DATA"},
-            "Parameters": {"Bucket": "b", "Key": "athena.csv"}}),
+        reader("unload/manifest.csv", json!({"ManifestType": "ATHENA_DATA", "InputType": "MANIFEST"})),
     )
     .await;
     assert_eq!(e, "States.ItemReaderFailed");
-    assert!(c.contains("ATHENA_DATA is not supported locally") && c.contains("s3://b/athena.csv"), "{c}");
+    assert!(c.contains("ATHENA_DATA needs InputType CSV, JSONL or PARQUET"), "{c}");
 }

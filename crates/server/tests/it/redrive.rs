@@ -445,3 +445,117 @@ async fn an_execution_at_the_history_limit_is_not_redrivable() {
     assert_eq!((status, code(&e)), (400, "ExecutionNotRedrivable"), "{e}");
     s.stop().await;
 }
+
+/// A journaled server stopped while a redriven execution's map run is being redriven: after the restart
+/// the map run goes on — the child that succeeded before the redrive keeps its result, the child being
+/// redriven resumes its redrive (its task's token still answers it, nothing is submitted again, its
+/// `redriveCount` stays 1), the child not started yet starts once — and the parent's history goes on
+/// with one `ExecutionRedriven` and one `MapRunRedriven` (API reference, RedriveExecution: "Redriving
+/// Map Runs").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_map_run_resumes_after_a_restart_keeping_its_children() {
+    let dir = crate::temp_dir("redrive-dmap-resume");
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    let mut work = machine()["States"]["Work"].clone();
+    work["ResultPath"] = json!("$.work");
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+    "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Parse", "States": {
+            "Parse": flaky(Some("Big?")),
+            "Big?": {"Type": "Choice", "Choices": [{"Variable": "$.v", "NumericEquals": 3, "Next": "Work"}],
+                "Default": "Done"},
+            "Work": work,
+            "Done": {"Type": "Succeed"}
+        }}}}});
+    let machine = s.create("redrive-dmap-resume", &def).await;
+    let input = json!([["1"], ["oops", "3"], ["3"]]).to_string();
+    let started = s.ok("StartExecution", json!({"stateMachineArn": machine, "input": input})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    assert_eq!(s.wait(&arn).await["status"], "FAILED");
+    let run = s.ok("ListMapRuns", json!({"executionArn": arn})).await["mapRuns"][0]["mapRunArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = s.ok("ListExecutions", json!({"mapRunArn": run})).await["executions"].clone();
+    let child = |status: &str| {
+        before.as_array().unwrap().iter().find(|c| c["status"] == status).unwrap()["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (ok_child, bad_child) = (child("SUCCEEDED"), child("FAILED"));
+    let ok_history = s.ok("GetExecutionHistory", json!({"executionArn": ok_child})).await;
+
+    s.ok("RedriveExecution", json!({"executionArn": arn})).await;
+    // The redriven child waits for its task: the map run is running when the server stops.
+    let token = nth_token(&s, &bad_child, 1).await;
+    s.stop().await;
+
+    let s = TestServer::start_with(Some(dir.clone())).await;
+    // The resumed child registers its recorded token again as its replay reaches the task.
+    send_success(&s, &token, json!({"ok": 1})).await;
+    // Then the child that had not started runs, once.
+    let third = loop {
+        let listed = s.ok("ListExecutions", json!({"mapRunArn": run})).await;
+        let new = listed["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["executionArn"].as_str().unwrap().to_owned())
+            .find(|a| *a != ok_child && *a != bad_child);
+        if let Some(a) = new {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let token = nth_token(&s, &third, 1).await;
+    send_success(&s, &token, json!({"ok": 2})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!((d["status"].as_str(), d["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{d}");
+    let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!([{"v": 1}, {"v": 3, "work": {"ok": 1}}, {"v": 3, "work": {"ok": 2}}]));
+
+    // The parent's history: one piece, one redrive of it and of its map run.
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000})).await;
+    let events = h["events"].as_array().unwrap();
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=events.len() as u64).collect::<Vec<_>>());
+    let count = |t: &str| events.iter().filter(|e| e["type"] == t).count();
+    assert_eq!((count("ExecutionRedriven"), count("MapRunRedriven"), count("MapRunStarted")), (1, 1, 1));
+    assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
+    let m = s.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!((m["status"].as_str(), m["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{m}");
+    assert_eq!(m["executionCounts"]["succeeded"], 3, "{m}");
+
+    // The children: the first kept as it was, the redriven one redriven once and its task submitted once.
+    assert_eq!(s.ok("GetExecutionHistory", json!({"executionArn": ok_child})).await, ok_history);
+    let bad = s.ok("DescribeExecution", json!({"executionArn": bad_child})).await;
+    assert_eq!((bad["status"].as_str(), bad["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(1)), "{bad}");
+    let bad_events =
+        s.ok("GetExecutionHistory", json!({"executionArn": bad_child, "maxResults": 1000})).await;
+    let bad_events = bad_events["events"].as_array().unwrap();
+    let bad_types: Vec<&str> = bad_events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(bad_types.iter().filter(|t| **t == "ExecutionRedriven").count(), 1, "{bad_types:?}");
+    assert_eq!(bad_types.iter().filter(|t| **t == "TaskScheduled").count(), 1, "{bad_types:?}");
+    let bad_ids: Vec<u64> = bad_events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(bad_ids, (1..=bad_events.len() as u64).collect::<Vec<_>>());
+    let third = s.ok("DescribeExecution", json!({"executionArn": third})).await;
+    assert_eq!((third["status"].as_str(), third["redriveCount"].as_u64()), (Some("SUCCEEDED"), Some(0)));
+    s.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SendTaskSuccess, again while the token is not registered yet (a resumed execution replaying to it).
+async fn send_success(s: &TestServer, token: &str, output: Value) {
+    let body = json!({"taskToken": token, "output": output.to_string()});
+    for _ in 0..400 {
+        let (status, answer) = s.call("SendTaskSuccess", body.clone()).await;
+        if status == 200 {
+            return;
+        }
+        assert!(code(&answer) == "TaskDoesNotExist" || code(&answer) == "InvalidToken", "{answer}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the token {token} was never accepted");
+}
