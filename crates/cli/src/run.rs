@@ -176,6 +176,7 @@ impl sfn::ecs::OutputSink for Tee {
 fn open_console(finished: sfn_console::Finished, arn: &str, port: Option<u16>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     runtime.block_on(async {
+        let shutdown = crate::serve::shutdown_signal();
         let (listener, addr) = crate::serve::bind_console(port.unwrap_or(0)).await?;
         let url = sfn_console::execution_url(&format!("http://{addr}"), arn);
         eprintln!("console: {url}");
@@ -194,7 +195,7 @@ fn open_console(finished: sfn_console::Finished, arn: &str, port: Option<u16>) -
             }
         }
         let console = sfn_console::Console::new(Arc::new(finished));
-        console.serve(listener, sfn_server::HostPolicy::loopback(), crate::serve::shutdown_signal()).await?;
+        console.serve(listener, sfn_server::HostPolicy::loopback(), shutdown).await?;
         Ok(())
     })
 }

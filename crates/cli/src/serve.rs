@@ -186,25 +186,33 @@ pub(crate) async fn bind_console(port: u16) -> anyhow::Result<(tokio::net::TcpLi
     Ok((listener, addr))
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a signal sent as soon as start-up is announced is not lost (it was: a SIGTERM right
+/// after `sfn serve` printed its last start-up line could arrive before the server polled this, and the
+/// process served on). Call it within the runtime.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        let (term, int) = (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok());
+        async move {
+            let wait = |s: Option<Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(term) => {}
+                () = wait(int) => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -222,6 +230,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
+        let shutdown = shutdown_signal();
         let listener = sfn_server::bind(args.listen, args.allow_remote).await?;
         let addr = listener.local_addr()?;
         let logs = Arc::new(sfn_server::LogStore::new(&region(), "123456789012"));
@@ -263,7 +272,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<i32> {
                  that reaches {addr}"
             );
         }
-        server.serve(listener, shutdown_signal()).await?;
+        server.serve(listener, shutdown).await?;
         let _ = stop_console.send(true);
         if let Some(task) = console {
             // A page's live update may be waiting: it is not worth waiting for.
