@@ -199,6 +199,11 @@ pub struct DescribeOutput {
     pub failures: Vec<EcsFailure>,
 }
 
+/// The most members [`EcsContainer::to_json`] writes before a backend's further fields.
+const CONTAINER_MEMBERS: usize = 14;
+/// The most members [`EcsTask::to_json`] writes before a backend's further fields.
+const TASK_MEMBERS: usize = 33;
+
 fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
     if let Some(v) = v {
         m.insert(k.to_owned(), v);
@@ -224,7 +229,8 @@ impl EcsContainer {
 
     /// The same, with what a FARGATE task's container `i` reports (`lifecycle.rs`).
     fn render(&self, task_arn: &str, fargate: Option<(&Fargate, usize)>) -> Value {
-        let mut m = Map::new();
+        // Sized for every member at once: no rehashing as it fills.
+        let mut m = Map::with_capacity(CONTAINER_MEMBERS + self.extra.len());
         m.insert("ContainerArn".into(), json!(self.container_arn));
         m.insert("Cpu".into(), json!("0"));
         put_opt(&mut m, "ExitCode", self.exit_code.map(|c| json!(c)));
@@ -251,7 +257,7 @@ impl EcsContainer {
 impl EcsTask {
     /// Step Functions' PascalCase shape (the `.sync` output, and each entry of RunTask's `Tasks`).
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(TASK_MEMBERS + self.extra.len());
         // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
         let fargate = self.fargate.as_ref();
         put_opt(&mut m, "Attachments", fargate.map(Fargate::attachments));
@@ -331,22 +337,68 @@ pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date_ms: i64) ->
     Value::Object(m)
 }
 
-/// The length of the JSON text of `v`, counted as it is written (nothing is kept).
-fn json_len(v: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+/// The length of the compact JSON text of `items` as an array (`[a,b]`), as serde_json writes it: computed
+/// from the values, nothing is written (a RunTask response's `Content-Length` counts its tasks' text, which
+/// the history then serializes once more).
+fn json_len(items: &[Value]) -> usize {
+    2 + items.iter().map(value_len).sum::<usize>() + items.len().saturating_sub(1)
+}
+
+/// The length of the compact JSON text of `v` as serde_json writes it.
+fn value_len(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_len(n),
+        Value::String(s) => string_len(s),
+        Value::Array(a) => json_len(a),
+        Value::Object(m) => {
+            2 + m.iter().map(|(k, v)| string_len(k) + 1 + value_len(v)).sum::<usize>()
+                + m.len().saturating_sub(1)
         }
     }
-    let mut c = Count(0);
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
 }
+
+/// Digits (and sign) of an integer; a float as serde_json formats it.
+fn number_len(n: &serde_json::Number) -> usize {
+    let digits = |mut u: u64| {
+        let mut d = 1;
+        while u >= 10 {
+            u /= 10;
+            d += 1;
+        }
+        d
+    };
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => digits(u),
+        (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+        _ => n.to_string().len(),
+    }
+}
+
+/// A string with its quotes and serde_json's escapes: `\"`, `\\` and the short control escapes (`\n`, …)
+/// take two bytes, other control characters six (`\u001f`); [`ESCAPED`] has what each byte adds.
+fn string_len(s: &str) -> usize {
+    s.len() + 2 + s.bytes().map(|b| usize::from(ESCAPED[usize::from(b)])).sum::<usize>()
+}
+
+/// The bytes serde_json's escape of each byte adds to its text.
+const ESCAPED: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = 5;
+        b += 1;
+    }
+    t[b'"' as usize] = 1;
+    t[b'\\' as usize] = 1;
+    t[b'\n' as usize] = 1;
+    t[b'\r' as usize] = 1;
+    t[b'\t' as usize] = 1;
+    t[0x08] = 1;
+    t[0x0c] = 1;
+    t
+};
 
 /// `Overrides` as ECS reports it: every container of the definition, with empty lists where nothing is
 /// overridden (recorded).
@@ -504,6 +556,37 @@ mod shape_tests {
         assert_eq!(r["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"], body.len().to_string());
         assert_eq!(r["SdkHttpMetadata"]["AllHttpHeaders"]["Content-Length"], json!([body.len().to_string()]));
         assert_eq!(r["Failures"][0]["Reason"], "MISSING");
+    }
+
+    #[test]
+    fn json_lengths_are_those_of_the_text_serde_json_writes() {
+        let values = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(9),
+            json!(10),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(-1),
+            json!(1.5),
+            json!(-0.000123),
+            json!(1e300),
+            json!(""),
+            json!("plain"),
+            json!("quote \" backslash \\ slash / é 漢 🦀"),
+            json!("\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}"),
+            json!([]),
+            json!({}),
+            json!([1, [2, []], {"a": {}}]),
+            json!({"k\"ey": [null, "v\u{1}"], "n": -42, "o": {"x": 1.25, "y": [true, false]}}),
+        ];
+        for v in &values {
+            assert_eq!(super::value_len(v), serde_json::to_string(v).unwrap().len(), "{v}");
+        }
+        assert_eq!(super::json_len(&values), serde_json::to_string(&values).unwrap().len());
+        assert_eq!(super::json_len(&[]), 2);
     }
 
     #[test]

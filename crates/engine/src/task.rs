@@ -234,10 +234,15 @@ fn schedule(
 }
 
 /// Calls the integration: a resumed invocation follows its record; a fresh one calls only once
-/// `TaskScheduled`/`TaskStarted` are durable (write-ahead).
+/// `TaskScheduled`/`TaskStarted` are durable (write-ahead). The resumed path is boxed: it holds a whole
+/// fresh call besides its record, and every waiting task would otherwise carry its size.
 async fn invoke(exec: &Exec, call: Invocation<'_>, record: Option<crate::replay::TaskRecord>) -> TaskOutcome {
     match record {
-        Some(record) => crate::replay::task(record, &exec.history, call, exec.now()).await,
+        Some(record) => {
+            let resumed: std::pin::Pin<Box<dyn std::future::Future<Output = TaskOutcome> + Send + '_>> =
+                Box::pin(crate::replay::task(record, &exec.history, call, exec.now()));
+            resumed.await
+        }
         None => {
             if let Some(durable) = exec.history.durable() {
                 durable.await;
