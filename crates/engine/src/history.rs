@@ -22,9 +22,24 @@ pub use sfn_asl::StateType;
 pub struct JsonText(Arc<str>);
 
 impl JsonText {
-    /// Serializes a value.
+    /// Serializes a value (into a buffer the thread reuses, so the text is allocated once, at its size).
     pub fn new(v: &Value) -> JsonText {
-        JsonText(Arc::from(serde_json::to_string(v).unwrap_or_default()))
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        /// A buffer grown past this by a large document is given back after it.
+        const KEEP: usize = 64 * 1024;
+        let text = BUF.with(|buf| {
+            let mut buf = buf.try_borrow_mut().ok()?;
+            buf.clear();
+            serde_json::to_writer(&mut *buf, v).ok()?;
+            let text = std::str::from_utf8(&buf).ok().map(Arc::<str>::from);
+            if buf.capacity() > KEEP {
+                *buf = Vec::new();
+            }
+            text
+        });
+        JsonText(text.unwrap_or_else(|| Arc::from(serde_json::to_string(v).unwrap_or_default())))
     }
 
     /// JSON text kept as it was written (a caller's execution input).
