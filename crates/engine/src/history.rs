@@ -693,8 +693,31 @@ pub(crate) struct HistoryFull;
 struct Inner {
     /// The events, compact ([`store`]).
     store: Store,
-    /// The events an event following them links to instead of themselves (see [`History`]).
-    links: std::collections::HashMap<u64, u64>,
+    /// The events an event following them links to instead of themselves (see [`History`]). A Map
+    /// relinks its `…StateStarted` after every iteration, so every later event of the history looks
+    /// its link up here: keyed by event id with [`IdHasher`], not SipHash.
+    links: std::collections::HashMap<u64, u64, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// Hashes an event id (the engine's own sequential numbers, never a caller's key): one multiplication
+/// by an odd constant (Fibonacci hashing) spreads consecutive ids over the table.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64((self.0 << 8) | u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl Inner {
