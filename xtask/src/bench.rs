@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: our engine (in process through `sfn bench`, and through `sfn run`) against
 //! aws-local-stepfunctions (`../shared/peers/js`, copied to and installed in `TARGET/peers`) on the same
-//! files, in one run. Prints, per benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s>
+//! files (`fixtures/bench/{loop,map}.json` and their inputs, given to the peer as well), in one run. Prints, per benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s>
 //! ratio=<min>–<median>–<max>x` (after `bench cold-validate: runs=<n> min_ms=<a> median_ms=<b>
 //! max_ms=<c>`, the wall time of a whole `sfn validate` process) and `bench <name> history: events=<n> bytes_per_event=<b>` (what the
 //! resident set grows by per history event kept), then `bench ecs-scale: tasks=<N> describe_calls=<C>
@@ -14,8 +14,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-/// Where the peer and the shared benchmark definitions come from.
+/// Where the peer (its scripts, and its own `ecs_like` definition) comes from.
 const PEERS: &str = "../shared/peers";
+
+/// The benchmark definitions in the repository.
+const BENCH: &str = "fixtures/bench";
+
+/// The benchmarks both engines run from the repository's files (`BENCH/NAME.json`, `BENCH/NAME.input.json`).
+const SHARED_CASES: [&str; 2] = ["loop", "map"];
 
 /// The target directory cargo builds into (`CARGO_TARGET_DIR` when set).
 pub(crate) fn target_dir() -> PathBuf {
@@ -107,7 +113,8 @@ fn via_cli(def: &Path, input: &Path, transitions: f64, runs: usize) -> Result<f6
 }
 
 /// The peer's scripts and benchmark definitions, copied into the target directory (`peers/js`,
-/// `peers/bench`) so that its packages install there and not into `../shared`.
+/// `peers/bench`) so that its packages install there and not into `../shared`; the definitions both engines
+/// run (`SHARED_CASES`) are the repository's, written over the peer's.
 fn peer_dir() -> Result<PathBuf> {
     let root = target_dir().join("peers");
     for sub in ["js", "bench"] {
@@ -116,11 +123,26 @@ fn peer_dir() -> Result<PathBuf> {
         for entry in std::fs::read_dir(&from).with_context(|| format!("cannot read {}", from.display()))? {
             let entry = entry?;
             if entry.file_type()?.is_file() {
-                std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+                copy_writable(&entry.path(), &to.join(entry.file_name()))?;
             }
         }
     }
+    for name in SHARED_CASES {
+        for file in [format!("{name}.json"), format!("{name}.input.json")] {
+            copy_writable(&Path::new(BENCH).join(&file), &root.join("bench").join(&file))?;
+        }
+    }
     Ok(root.join("js"))
+}
+
+/// Copies `from` over `to`, which may be a read-only copy made earlier (`../shared` is read-only, and
+/// `fs::copy` keeps the permissions).
+fn copy_writable(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_file(to).with_context(|| format!("cannot replace {}", to.display()))?;
+    }
+    std::fs::copy(from, to).with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    Ok(())
 }
 
 /// The peer's figures (`node bench.mjs`), by benchmark name; installs its packages on first use.
@@ -176,15 +198,11 @@ pub(crate) fn cold_validate() -> Result<()> {
 /// Runs every benchmark.
 pub(crate) fn run(scale_tasks: usize) -> Result<()> {
     cold_validate()?;
-    let bench = Path::new(PEERS).join("bench");
+    let bench = Path::new(BENCH);
     let cases: [(&str, PathBuf, PathBuf); 3] = [
-        ("loop", bench.join("loop.json"), bench.join("loop.input.json")),
-        ("map", bench.join("map.json"), bench.join("map.input.json")),
-        (
-            "ecs_like",
-            PathBuf::from("fixtures/bench/ecs_like.json"),
-            PathBuf::from("fixtures/bench/ecs_like.input.json"),
-        ),
+        (SHARED_CASES[0], bench.join("loop.json"), bench.join("loop.input.json")),
+        (SHARED_CASES[1], bench.join("map.json"), bench.join("map.input.json")),
+        ("ecs_like", bench.join("ecs_like.json"), bench.join("ecs_like.input.json")),
     ];
     let peers = peer(5, &["loop", "map", "ecs_like"])?;
     for (name, def, input) in &cases {

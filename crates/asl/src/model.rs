@@ -58,8 +58,13 @@ impl States {
         self.list.push(state);
     }
 
-    /// The state with this name.
+    /// The state with this name (a few states are compared one by one, the last of a repeated name as the
+    /// index keeps it: cheaper than hashing the name,
+    /// and the interpreter looks a state up at every transition).
     pub fn get(&self, name: &str) -> Option<&State> {
+        if self.list.len() <= 8 {
+            return self.list.iter().rev().find(|s| s.name == name);
+        }
         self.index.get(name).map(|&i| &self.list[i])
     }
 
@@ -581,4 +586,32 @@ pub struct Catcher {
     pub assign: Option<Payload>,
     /// `Output` (JSONata).
     pub output: Option<Payload>,
+}
+
+#[cfg(test)]
+mod tests {
+    /// A state is found by name whether its scope's few states are searched one by one or many are
+    /// looked up by hash.
+    #[test]
+    fn states_are_found_by_name_in_small_and_large_scopes() {
+        for n in [1usize, 8, 9, 20] {
+            let states: serde_json::Map<String, serde_json::Value> = (0..n)
+                .map(|i| {
+                    let next = match i + 1 == n {
+                        true => serde_json::json!({"Type": "Succeed"}),
+                        false => serde_json::json!({"Type": "Pass", "Next": format!("S{}", i + 1)}),
+                    };
+                    (format!("S{i}"), next)
+                })
+                .collect();
+            let def = serde_json::json!({"StartAt": "S0", "States": states});
+            let Ok(m) = crate::parse(def.to_string().as_bytes()) else { panic!("{n} states do not parse") };
+            for i in 0..n {
+                let name = format!("S{i}");
+                assert_eq!(m.states.get(&name).map(|s| s.name.as_str()), Some(name.as_str()), "{n} states");
+                assert_eq!(m.states.position(&name), Some(i));
+            }
+            assert!(m.states.get("S").is_none() && m.states.get("missing").is_none());
+        }
+    }
 }

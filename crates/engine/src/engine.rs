@@ -603,7 +603,14 @@ async fn execute(
         Done(Result<(Value, Option<JsonText>), Interrupt>),
         TimedOut,
     }
-    let end = if exceeds(&input, exec.engine.config.max_payload_bytes) {
+    // An object input's history text is its serialization (`Exec::input_text`), made above: its length is
+    // what `exceeds` would count; another input may be the caller's text, so its value is measured.
+    let limit = exec.engine.config.max_payload_bytes;
+    let over = match input.is_object() {
+        true => exec.input_text().len() > limit,
+        false => exceeds(&input, limit),
+    };
+    let end = if over {
         End::Done(Err(Interrupt::Fail(Failure::new(
             ErrorName::DataLimitExceeded,
             "The execution input exceeds the maximum number of bytes service limit.",

@@ -22,9 +22,24 @@ pub use sfn_asl::StateType;
 pub struct JsonText(Arc<str>);
 
 impl JsonText {
-    /// Serializes a value.
+    /// Serializes a value (into a buffer the thread reuses, so the text is allocated once, at its size).
     pub fn new(v: &Value) -> JsonText {
-        JsonText(Arc::from(serde_json::to_string(v).unwrap_or_default()))
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        /// A buffer grown past this by a large document is given back after it.
+        const KEEP: usize = 64 * 1024;
+        let text = BUF.with(|buf| {
+            let mut buf = buf.try_borrow_mut().ok()?;
+            buf.clear();
+            serde_json::to_writer(&mut *buf, v).ok()?;
+            let text = std::str::from_utf8(&buf).ok().map(Arc::<str>::from);
+            if buf.capacity() > KEEP {
+                *buf = Vec::new();
+            }
+            text
+        });
+        JsonText(text.unwrap_or_else(|| Arc::from(serde_json::to_string(v).unwrap_or_default())))
     }
 
     /// JSON text kept as it was written (a caller's execution input).
@@ -678,8 +693,31 @@ pub(crate) struct HistoryFull;
 struct Inner {
     /// The events, compact ([`store`]).
     store: Store,
-    /// The events an event following them links to instead of themselves (see [`History`]).
-    links: std::collections::HashMap<u64, u64>,
+    /// The events an event following them links to instead of themselves (see [`History`]). A Map
+    /// relinks its `…StateStarted` after every iteration, so every later event of the history looks
+    /// its link up here: keyed by event id with [`IdHasher`], not SipHash.
+    links: std::collections::HashMap<u64, u64, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// Hashes an event id (the engine's own sequential numbers, never a caller's key): one multiplication
+/// by an odd constant (Fibonacci hashing) spreads consecutive ids over the table.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64((self.0 << 8) | u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl Inner {

@@ -44,13 +44,26 @@ pub(crate) fn run_scope<'a>(
         let mut input_text = input_text;
         // When the previous state exited: the time this one is entered (nothing waits in between).
         let mut at = None;
+        // The events' `Arc` of the last few state names, made once per state (a loop enters the same
+        // few states again and again); kept inline, so a one-state iteration allocates nothing more.
+        let mut names: [Option<(&State, Arc<str>)>; 4] = Default::default();
+        let mut made = 0usize;
         loop {
             // A transition: where a stop, or a termination (`Execution::terminate`), takes effect.
             if abort.is_aborted() || exec.terminating.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Interrupt::Abort);
             }
+            let name = match names.iter().flatten().find(|(s, _)| std::ptr::eq(*s, state)) {
+                Some((_, name)) => name.clone(),
+                None => {
+                    let name: Arc<str> = Arc::from(state.name.as_str());
+                    names[made % names.len()] = Some((state, name.clone()));
+                    made = made.wrapping_add(1);
+                    name
+                }
+            };
             let (flow, output_text, exited_at) =
-                run_state(exec, state, (input, input_text, at), vars, prev, abort).await?;
+                run_state(exec, state, name, (input, input_text, at), vars, prev, abort).await?;
             at = Some(exited_at);
             match flow.next {
                 Some(next) => {
@@ -114,17 +127,18 @@ fn outputs_result(state: &State) -> bool {
 }
 
 /// One state: entered, run, exited; the flow, the history text of its output and when it exited
-/// (`input_text`: the text of `input` when the state before made it; `at`: when the state before exited).
+/// (`name`: the state's name as its events hold it; `input_text`: the text of `input` when the state
+/// before made it; `at`: when the state before exited).
 async fn run_state(
     exec: &Arc<Exec>,
     state: &State,
+    name: Arc<str>,
     (input, input_text, at): (Value, Option<JsonText>, Option<DateTime<Utc>>),
     vars: &mut Vars,
     prev: &mut u64,
     abort: &AbortSignal,
 ) -> Result<(Flow, Option<JsonText>, DateTime<Utc>), Interrupt> {
     let st = state.state_type();
-    let name: Arc<str> = Arc::from(state.name.as_str());
     // One clock read per transition: the state is entered when the one before exited.
     let entered_time = at.unwrap_or_else(|| exec.now());
     // Only an execution's first state follows the root (0): its input is the execution input, as the

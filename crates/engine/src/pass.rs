@@ -2,7 +2,8 @@
 //! to `Result`, else the input).
 
 use serde_json::Value;
-use sfn_asl::{Pass, ResultPath};
+use sfn_asl::{IoPath, Pass, ResultPath};
+use sfn_path::{Root, Segment, Selector};
 
 use crate::error::Failure;
 use crate::exec::{StateCtx, Step};
@@ -20,6 +21,15 @@ pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<St
         let out = ctx.apply_result(&ResultPath::Whole, Value::Null, result)?;
         return Ok(Step { next: ctx.state.next.clone(), output: out, assign });
     }
+    if p.result.is_none() && ctx.exec.test.is_none() && result_is_output(ctx, p, &input) {
+        // ResultPath `$.x` and OutputPath `$.x` on an object: the output is the result alone (what
+        // the merge then the selection would give), so the input is not rebuilt around it. (Parameters
+        // copy what they select: moving it out, `Template::eval_owned`, measured slower here.)
+        let eff = ctx.input_path(&input)?;
+        let result = ctx.parameters(p.parameters.as_ref(), eff).await?;
+        let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
+        return Ok(Step { next: ctx.state.next.clone(), output: result, assign });
+    }
     let eff = ctx.input_path(&input)?;
     let result = match &p.result {
         Some(r) => r.clone(),
@@ -29,6 +39,21 @@ pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<St
     let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
     let out = ctx.apply_result(&p.result_path, input, result)?;
     Ok(Step { next: ctx.state.next.clone(), output: out, assign })
+}
+
+/// True when ResultPath and OutputPath name the same one member (`$.x`) of an input that is an object (or
+/// null, which ResultPath makes an object): placing the result there cannot fail, and OutputPath selects
+/// it back, so the state's output is its result.
+fn result_is_output(ctx: &StateCtx<'_>, p: &Pass, input: &Value) -> bool {
+    let (ResultPath::Path(rp), IoPath::Path(op)) = (&p.result_path, &ctx.state.output_path) else {
+        return false;
+    };
+    let (rp, op) = (rp.path(), op);
+    let one_name = |s: &[Segment]| matches!(s, [Segment::Child(Selector::Name(_))]);
+    *op.root() == Root::Input
+        && one_name(op.segments())
+        && rp.segments() == op.segments()
+        && matches!(input, Value::Object(_) | Value::Null)
 }
 
 /// A JSONata Pass state: no Parameters/ResultPath; a `Result` (if any) is its default output.

@@ -165,10 +165,22 @@ impl Path {
     }
 }
 
+/// How many members an object may have for [`member`] to search them one by one: comparing a few short
+/// keys costs less than hashing the name (serde_json's ordered map hashes with SipHash).
+const SCAN_MEMBERS: usize = 8;
+
+/// The member `name` of `m`: searched in order in a small object, through the hash index otherwise.
+pub(crate) fn member<'v>(m: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v Value> {
+    if m.len() <= SCAN_MEMBERS {
+        return m.iter().find_map(|(k, v)| (k == name).then_some(v));
+    }
+    m.get(name)
+}
+
 pub(crate) fn step<'v>(cur: &'v Value, seg: &Segment) -> Option<&'v Value> {
     match seg {
         Segment::Child(Selector::Name(n)) => match cur {
-            Value::Object(m) => m.get(n.as_ref()),
+            Value::Object(m) => member(m, n),
             _ => None,
         },
         Segment::Child(Selector::Index(ix)) => match cur {
@@ -287,7 +299,7 @@ fn apply<'v>(
     out: &mut Vec<&'v Value>,
 ) -> Result<(), Fault> {
     match (sel, node) {
-        (Selector::Name(n), Value::Object(m)) => out.extend(m.get(n.as_ref())),
+        (Selector::Name(n), Value::Object(m)) => out.extend(member(m, n)),
         (Selector::Names(ns), Value::Object(m)) => out.extend(ns.iter().filter_map(|n| m.get(n.as_ref()))),
         (Selector::Index(i), Value::Array(a)) => {
             out.extend(resolve_index(*i, a.len()).and_then(|k| a.get(k)))
@@ -548,6 +560,22 @@ mod tests {
     fn eval(path: &str, input: &Value) -> Result<Value, String> {
         let p = Path::parse(path).map_err(|e| e.to_string())?;
         p.eval(&Scope::input(input)).map(Cow::into_owned).map_err(|e| e.message().to_owned())
+    }
+
+    /// A member is found the same way in an object searched one by one and in one looked up by hash.
+    #[test]
+    fn members_of_small_and_large_objects() {
+        for n in [1, SCAN_MEMBERS, SCAN_MEMBERS + 1, 3 * SCAN_MEMBERS] {
+            let doc: serde_json::Map<String, Value> = (0..n).map(|i| (format!("k{i}"), json!(i))).collect();
+            let doc = Value::Object(doc);
+            for i in 0..n {
+                assert_eq!(eval(&format!("$.k{i}"), &doc), Ok(json!(i)), "{n} members");
+            }
+            let missing =
+                |p: &str, n: &str| Err(format!("Invalid path '{p}' : No results for path: $['{n}']"));
+            assert_eq!(eval("$.missing", &doc), missing("$.missing", "missing"));
+            assert_eq!(eval("$.k", &doc), missing("$.k", "k"));
+        }
     }
 
     #[test]

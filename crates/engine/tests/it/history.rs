@@ -187,3 +187,33 @@ async fn run_text(def: Value, text: &str) -> Vec<Value> {
     assert_eq!(outcome.status, sfn_engine::ExecutionStatus::Succeeded, "{outcome:?}");
     h.events().iter().map(sfn_engine::Event::to_json).collect()
 }
+
+/// A Pass state whose ResultPath and OutputPath are the same `$.x` outputs its result (the input is not
+/// rebuilt around it): on an object, with an assignment that sees the result, and on null (which ResultPath
+/// makes an object); on an array the merge fails as before (`States.ResultPathMatchFailure`); another
+/// OutputPath still selects from the merged input.
+#[tokio::test(start_paused = true)]
+async fn a_pass_whose_result_path_is_its_output_path_outputs_its_result() {
+    let assigning = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"v.$": "$.a", "k": 1}, "ResultPath": "$.x", "OutputPath": "$.x",
+              "Assign": {"got.$": "$.v"}, "Next": "S"},
+        "S": {"Type": "Pass", "Parameters": {"got.$": "$got"}, "ResultPath": "$.seen", "End": true}}});
+    let pass = |output_path: &str| {
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"k": 1},
+            "ResultPath": "$.x", "OutputPath": output_path, "End": true}}})
+    };
+    let output = |ev: &[Value]| ev.last().unwrap()["executionSucceededEventDetails"]["output"].clone();
+    let ev = history(assigning, json!({"a": [1, 2], "b": true})).await;
+    assert_eq!(output(&ev), json!(r#"{"v":[1,2],"k":1,"seen":{"got":[1,2]}}"#));
+    let ev = history(pass("$.x"), Value::Null).await;
+    assert_eq!(output(&ev), json!(r#"{"k":1}"#), "{ev:?}");
+    let ev = history(pass("$.x"), json!({"x": {"old": true}, "y": 2})).await;
+    assert_eq!(output(&ev), json!(r#"{"k":1}"#));
+    let ev = history(pass("$.x"), json!([1])).await;
+    let failed = &ev.last().unwrap()["executionFailedEventDetails"];
+    assert_eq!(failed["error"], json!("States.ResultPathMatchFailure"), "{ev:?}");
+    let ev = history(pass("$"), json!({"a": 3})).await;
+    assert_eq!(output(&ev), json!(r#"{"a":3,"x":{"k":1}}"#));
+    let ev = history(pass("$.x.k"), json!({"a": 3})).await;
+    assert_eq!(output(&ev), json!("1"));
+}
