@@ -117,16 +117,7 @@ pub(crate) async fn run(
     let token_text = callback.as_ref().map(|c| Arc::from(c.token()));
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: token_text })?;
 
-    let task_context = TaskContext {
-        resource: resource.clone(),
-        execution_arn: exec.execution_arn.clone(),
-        state_name: state.name.clone(),
-        scheduled_event_id: scheduled,
-        attempt: ctx.info.retry_count.unwrap_or(0),
-        region: exec.engine.config.region.clone(),
-        account: exec.engine.config.account.clone(),
-        token,
-    };
+    let task_context = task_context(&ctx, resource.clone(), scheduled, token);
     let observer = Observer::new(exec, task.clone(), *prev);
     let call = Invocation {
         integration: binding.integration.as_ref(),
@@ -169,6 +160,26 @@ fn release_when_recorded(exec: &Exec, integration: Arc<dyn sfn_patterns::Service
                 integration.release(&handle);
             });
         }
+    }
+}
+
+/// What the integration is told of an invocation scheduled as event `scheduled`.
+fn task_context(
+    ctx: &StateCtx<'_>,
+    resource: sfn_patterns::ServiceResource,
+    scheduled: u64,
+    token: Option<String>,
+) -> TaskContext {
+    let exec = ctx.exec;
+    TaskContext {
+        resource,
+        execution_arn: exec.execution_arn.clone(),
+        state_name: ctx.state.name.clone(),
+        scheduled_event_id: scheduled,
+        attempt: ctx.info.retry_count.unwrap_or(0),
+        region: exec.engine.config.region.clone(),
+        account: exec.engine.config.account.clone(),
+        token,
     }
 }
 
@@ -350,16 +361,7 @@ async fn mocked(
                         .into());
                 }
             };
-            let task_context = TaskContext {
-                resource,
-                execution_arn: exec.execution_arn.clone(),
-                state_name: state.name.clone(),
-                scheduled_event_id: scheduled,
-                attempt: ctx.info.retry_count.unwrap_or(0),
-                region: exec.engine.config.region.clone(),
-                account: exec.engine.config.account.clone(),
-                token,
-            };
+            let task_context = task_context(ctx, resource, scheduled, token);
             let service = MockedService {
                 service: resource_type,
                 submitted,

@@ -19,14 +19,11 @@ const CHILD_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:chil
 /// the folder is absent.
 fn recorded_history_in(file: &str, test: &str) -> Option<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recorded").join(file);
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Some(content) = history_diff::recorded_content(&path, test) else {
         eprintln!("skipped: {} is absent", path.display());
         return None;
     };
-    let all: Value = serde_json::from_str(&text).unwrap();
-    let suffix = format!("::{test}");
-    let (_, entry) = all.as_object().unwrap().iter().find(|(k, _)| k.ends_with(&suffix)).unwrap();
-    Some(entry["recorded-content"]["get_execution_history"].clone())
+    Some(content["get_execution_history"].clone())
 }
 
 /// Runs `StartExecution` (`resource`) on the recording's input (its masked state machine ARN made the

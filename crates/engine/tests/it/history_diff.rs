@@ -508,6 +508,20 @@ pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<St
 
 /// A JSON value as Python's `json.dumps` writes it (`", "` and `": "` separators): the text `run.py`
 /// gives `sfn run --input`, which AWS keeps verbatim for a non-object input.
+/// The recorded content (`recorded-content`) of the test whose id ends with `::<test>` in the LocalStack
+/// snapshot file `path` (`../shared/recorded/…`); `None` when the file is absent (or has no such test).
+#[allow(
+    dead_code,
+    reason = "the sfn and cli tests of ../shared/recorded use it; the engine's and xtask's do not"
+)]
+pub(crate) fn recorded_content(path: &std::path::Path, test: &str) -> Option<Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let all: Value = serde_json::from_str(&text).ok()?;
+    let suffix = format!("::{test}");
+    let (_, entry) = all.as_object()?.iter().find(|(k, _)| k.ends_with(&suffix))?;
+    Some(entry["recorded-content"].clone())
+}
+
 pub(crate) fn python_dumps(v: &Value) -> String {
     match v {
         Value::Array(a) => format!("[{}]", a.iter().map(python_dumps).collect::<Vec<_>>().join(", ")),

@@ -29,14 +29,11 @@ const SQS_WAIT: &str = "arn:aws:states:::sqs:sendMessage.waitForTaskToken";
 /// with a message, when the folder is absent.
 fn recording(file: &str, test: &str) -> Option<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/recorded").join(file);
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Some(content) = history_diff::recorded_content(&path, test) else {
         eprintln!("skipped: {} is absent", path.display());
         return None;
     };
-    let all: Value = serde_json::from_str(&text).unwrap();
-    let suffix = format!("::{test}");
-    let (_, entry) = all.as_object().unwrap().iter().find(|(k, _)| k.ends_with(&suffix)).unwrap();
-    Some(entry["recorded-content"].clone())
+    Some(content)
 }
 
 fn events(history: &Value) -> &[Value] {
