@@ -721,8 +721,8 @@ mod tests {
         let subject = format!("{}!", "a".repeat(5000));
         let input = json!({"s": subject});
         let eval_s = |src: &str| evaluate(src, &[("states", &json!({"input": input}))]);
-        assert_eq!(eval_s("$match($states.input.s, /(a+)+$/)"), Ok(Some(json!([]))));
-        assert_eq!(eval_s("$match($states.input.s, '(a+)+$')"), Ok(Some(json!([]))));
+        assert_eq!(eval_s("$match($states.input.s, /(a+)+$/)"), Ok(None));
+        assert_eq!(eval_s("$match($states.input.s, '(a+)+$')"), Ok(None));
         assert_eq!(eval_s("$contains($states.input.s, /\\w*\\w*\\w*\\w*\\w*\\w*x/)"), Ok(Some(json!(false))));
         assert_eq!(eval_s("$contains($states.input.s, /(a|aa)*$/)"), Ok(Some(json!(true))));
         assert_eq!(eval_s("$count($split($states.input.s, /(a*)*b/))"), Ok(Some(json!(1))));
@@ -739,7 +739,7 @@ mod tests {
             Ok(Some(json!("Smith, John")))
         );
         assert_eq!(eval("$contains('A\u{a0}B', /A\\sB/)"), Ok(Some(json!(true))));
-        assert_eq!(eval("$match('x\ry', /x.y/)"), Ok(Some(json!([]))));
+        assert_eq!(eval("$match('x\ry', /x.y/)"), Ok(None));
         assert_eq!(eval("$contains('HeLLo', /hello/i)"), Ok(Some(json!(true))));
     }
 
@@ -789,7 +789,7 @@ mod tests {
         budget_error("$replace($states.input.s, /(a|a)*(?<!c)b/, 'x')", &plain);
         // Without a back-reference or lookaround the same shapes run on the linear-time engine: they answer.
         let eval_s = |src: &str, input: &Value| evaluate(src, &[("states", &json!({"input": input}))]);
-        assert_eq!(eval_s("$match($states.input.s, /(a+)+$/)", &bang), Ok(Some(json!([]))));
+        assert_eq!(eval_s("$match($states.input.s, /(a+)+$/)", &bang), Ok(None));
         assert_eq!(eval_s("$contains($states.input.s, /(a|a)*b/)", &plain), Ok(Some(json!(false))));
         // Long subjects within the budget answer on the backtracking engine too.
         let words = json!({"s": "abc abc ".repeat(3750)});
@@ -805,8 +805,8 @@ mod tests {
         // Back-references (an unset group matches empty, as in ECMAScript), lookahead, lookbehind, named
         // groups, the `m` flag: what jsonata-rs gave with regress before the budget.
         let m = |src: &str| eval(src).unwrap().unwrap();
-        assert_eq!(m("$match('xaay', /(a)\\1/)"), json!([{"match": "aa", "index": 1, "groups": ["a"]}]));
-        assert_eq!(m("$match('b', /(a)?b\\1/)"), json!([{"match": "b", "index": 0, "groups": [null]}]));
+        assert_eq!(m("$match('xaay', /(a)\\1/)"), json!({"match": "aa", "index": 1, "groups": ["a"]}));
+        assert_eq!(m("$match('b', /(a)?b\\1/)"), json!({"match": "b", "index": 0, "groups": [null]}));
         assert_eq!(m("$match('10USD 20EUR', /\\d+(?=EUR)/).match"), json!("20"));
         assert_eq!(m("$match('$5 6', /(?<=\\$)\\d/).match"), json!("5"));
         assert_eq!(m("$match('2024-05', /(?<y>\\d{4})-(?<m>\\d{2})/).groups"), json!(["2024", "05"]));
