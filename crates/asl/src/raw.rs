@@ -2,6 +2,11 @@
 //! `lower` turns it into the model with the rules that depend on the state type and query language (the
 //! table in `schema`, which names the fields of [`RawState`] in the same order).
 
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -26,6 +31,36 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nullable<T> {
 /// A field whose `null` is a value (`"Output": null` outputs null), unlike `Option`'s default.
 pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
+}
+
+/// `T` read from a JSON object only. Serde's derived structs also accept an array of their fields in order
+/// (`"ProcessorConfig": ["DISTRIBUTED"]` would read as `Mode`), which AWS rejects as a type error.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(ObjectVisitor(PhantomData)).map(Object)
+    }
+}
+
+/// An optional object field (see [`Object`]).
+fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Ok(Option::<Object<T>>::deserialize(d)?.map(|o| o.0))
+}
+
+/// An optional array of objects (see [`Object`]).
+fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Vec<T>>, D::Error> {
+    Ok(Option::<Vec<Object<T>>>::deserialize(d)?.map(|v| v.into_iter().map(|o| o.0).collect()))
 }
 
 impl<T> Nullable<T> {
@@ -82,7 +117,9 @@ pub(crate) struct RawState {
     pub(crate) heartbeat_seconds: Option<Value>,
     pub(crate) heartbeat_seconds_path: Option<String>,
     pub(crate) credentials: Option<Value>,
+    #[serde(default, deserialize_with = "objects")]
     pub(crate) retry: Option<Vec<RawRetrier>>,
+    #[serde(default, deserialize_with = "objects")]
     pub(crate) catch: Option<Vec<RawCatcher>>,
     #[allow(dead_code, reason = "type-checked by serde; lowered from the JSON to keep every rule's pointer")]
     pub(crate) choices: Option<Vec<Value>>,
@@ -95,8 +132,11 @@ pub(crate) struct RawState {
     pub(crate) error_path: Option<String>,
     pub(crate) cause: Option<String>,
     pub(crate) cause_path: Option<String>,
+    #[serde(default, deserialize_with = "objects")]
     pub(crate) branches: Option<Vec<RawBranch>>,
+    #[serde(default, deserialize_with = "object")]
     pub(crate) item_processor: Option<RawBranch>,
+    #[serde(default, deserialize_with = "object")]
     pub(crate) iterator: Option<RawBranch>,
     pub(crate) items_path: Option<String>,
     pub(crate) items: Option<Value>,
@@ -145,6 +185,7 @@ pub(crate) struct RawBranch {
     #[allow(dead_code, reason = "emptied before serde runs; nested states are lowered one by one")]
     pub(crate) states: Option<Map<String, Value>>,
     pub(crate) comment: Option<String>,
+    #[serde(default, deserialize_with = "object")]
     pub(crate) processor_config: Option<RawProcessorConfig>,
     /// Not allowed here (the states inside inherit the machine's language); read only to report it as AWS does.
     pub(crate) query_language: Option<Value>,

@@ -398,6 +398,33 @@ fn regressions() {
     let v = validate(text, ValidateOptions::default());
     assert!(v.diagnostics.iter().any(|d| d.pointer == "/States/C/Choices/1/Next"), "{:?}", v.diagnostics);
     check_text(text);
+    // serde's derived structs read an array as their fields in order: `"ProcessorConfig": ["JSONata"]` was read
+    // as `Mode` and reported at `/ProcessorConfig/Mode`, which the input does not have (found by
+    // `cargo xtask ci`'s random-seed fuzzing). Every nested object must be an object.
+    let nested = [
+        r#""ItemProcessor": {"ProcessorConfig": ["DISTRIBUTED", "STANDARD"],
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        r#""ItemProcessor": ["P"]"#,
+        r#""Retry": [[["States.ALL"], 1]], "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        r#""Catch": [[["States.ALL"], "M"]], "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    ];
+    for fields in nested {
+        let text =
+            format!(r#"{{"StartAt": "M", "States": {{"M": {{"Type": "Map", "End": true, {fields}}}}}}}"#);
+        let v = validate(text.as_bytes(), ValidateOptions::default());
+        assert!(!v.is_valid(), "{fields}");
+        assert!(
+            v.diagnostics.iter().any(|d| d.message.contains("expected an object")),
+            "{fields}: {:?}",
+            v.diagnostics
+        );
+        check_text(text.as_bytes());
+    }
+    let text =
+        br#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [["A"]]}}}"#;
+    let v = validate(text, ValidateOptions::default());
+    assert!(v.diagnostics.iter().any(|d| d.pointer == "/States/P/Branches/0"), "{:?}", v.diagnostics);
+    check_text(text);
 }
 
 /// Every definition of the corpus, unmutated: the same properties, and the valid ones stay valid.
