@@ -71,8 +71,9 @@ struct Figure {
 }
 
 fn parse_line(line: &str) -> Option<Figure> {
-    // fuzz <target>: <cases> cases in <secs> s (<rate>/s), no failure
-    let rest = line.strip_prefix("fuzz ")?;
+    // fuzz <target>: <cases> cases in <secs> s (<rate>/s), no failure — after `test <name> ... ` when the
+    // tests run one at a time (`--threads 1`), since libtest prints the name before the test's own output.
+    let rest = &line[line.rfind("fuzz ")? + "fuzz ".len()..];
     let (target, rest) = rest.split_once(": ")?;
     let mut words = rest.split_whitespace();
     let cases = words.next()?.parse().ok()?;
@@ -141,4 +142,21 @@ pub(crate) fn run(o: &Options) -> Result<()> {
         o.profile
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_line;
+
+    #[test]
+    fn figure_lines_alone_or_after_the_test_name() {
+        for line in [
+            "fuzz asl-bytes: 29350 cases in 40.0 s (734/s), no failure",
+            "test fuzz::arbitrary_bytes ... fuzz asl-bytes: 29350 cases in 40.0 s (734/s), no failure",
+        ] {
+            let f = parse_line(line).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!((f.target.as_str(), f.cases, f.seconds), ("asl-bytes", 29350, 40.0));
+        }
+        assert!(parse_line("test fuzz::arbitrary_bytes ... ok").is_none());
+    }
 }
