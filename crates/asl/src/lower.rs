@@ -1212,6 +1212,9 @@ impl Lowering {
             });
         }
         let mut writer = None;
+        if let Some(v) = raw.result_writer.as_ref().filter(|v| !v.is_object()) {
+            self.err(format!("{ptr}/ResultWriter"), format!("ResultWriter must be an object, got {v}"));
+        }
         if let Some(Value::Object(w)) = &raw.result_writer {
             let wptr = format!("{ptr}/ResultWriter");
             let writer_config = self.result_writer(w, &wptr, ql);

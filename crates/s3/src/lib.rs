@@ -68,30 +68,42 @@ impl RangedObject for RangedS3 {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
         let Some((first, last)) = byte_range(offset, buf.len(), self.size) else { return Ok(0) };
-        self.runtime.block_on(async {
-            let out = self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .range(format!("bytes={first}-{last}"))
-                .set_if_match(self.etag.clone())
-                .send()
-                .await
-                .map_err(|e| std::io::Error::other(object_error(e)))?;
-            let mut body = out.body;
-            let mut n = 0;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(std::io::Error::other)?;
-                let take = chunk.len().min(buf.len() - n);
-                buf[n..n + take].copy_from_slice(&chunk[..take]);
-                n += take;
-                if n == buf.len() {
-                    break;
+        let mut fetch = || {
+            self.runtime.block_on(async {
+                let out = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .range(format!("bytes={first}-{last}"))
+                    .set_if_match(self.etag.clone())
+                    .send()
+                    .await
+                    .map_err(|e| std::io::Error::other(object_error(e)))?;
+                let mut body = out.body;
+                let mut n = 0;
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(std::io::Error::other)?;
+                    let take = chunk.len().min(buf.len() - n);
+                    buf[n..n + take].copy_from_slice(&chunk[..take]);
+                    n += take;
+                    if n == buf.len() {
+                        break;
+                    }
                 }
+                Ok(n)
+            })
+        };
+        // The engine reads off tokio's workers (no runtime here); a read on a worker of a
+        // multi-threaded runtime hands the worker's tasks over first; one on a current-thread
+        // runtime could only deadlock it, so it fails.
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => fetch(),
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(fetch)
             }
-            Ok(n)
-        })
+            Ok(_) => Err(std::io::Error::other("a ranged S3 read cannot block a current-thread runtime")),
+        }
     }
 }
 
@@ -426,6 +438,11 @@ mod tests {
         assert_eq!(read[1], (19_990, want(19_990, 20_000)), "what is left");
         assert_eq!(read[2], (7_777, want(7_777, 12_777)));
         assert_eq!(read[3], (20_000, Vec::new()), "nothing at the end");
+        // On a worker of the runtime itself (not off it, as the engine reads): the same bytes.
+        let object = store.open_ranged("ranged", "data.parquet").await.unwrap();
+        let mut buf = [0u8; 3];
+        assert_eq!(object.read_at(251, &mut buf).unwrap(), 3);
+        assert_eq!(buf, [0, 1, 2]);
         assert_eq!(store.open_ranged("ranged", "missing").await.err(), Some(ObjectError::NoSuchKey));
         assert_eq!(store.open_ranged("no-such-bucket", "k").await.err(), Some(ObjectError::NoSuchBucket));
     }

@@ -467,6 +467,7 @@ fn result_writer_map_page_fields_combinations_and_writer_config() {
     want.sort();
     assert_eq!(d, want);
     assert_eq!(jp(r#"{"WriterConfig":"FLATTEN"}"#), [e("/WriterConfig", "WriterConfig must be an object")]);
+    assert_eq!(jp("5"), [e("", "ResultWriter must be an object, got 5")]);
     // Each query language's payload field, and AWS's message for the other one.
     let mut d = ata(r#"{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"b"}}"#);
     d.sort();
