@@ -30,6 +30,9 @@ fn lang(raw: Option<RawQueryLanguage>) -> Option<QueryLanguage> {
     })
 }
 
+/// The one `Resource` a `ResultWriter` takes (AWS: "ResultWriter (Map)").
+const PUT_OBJECT: &str = "arn:aws:states:::s3:putObject";
+
 /// AWS's message for a JSONPath-only field in a JSONata state.
 fn jsonpath_only(field: &str) -> String {
     format!(
@@ -1209,11 +1212,17 @@ impl Lowering {
             });
         }
         let mut writer = None;
+        if let Some(v) = raw.result_writer.as_ref().filter(|v| !v.is_object()) {
+            self.err(format!("{ptr}/ResultWriter"), format!("ResultWriter must be an object, got {v}"));
+        }
         if let Some(Value::Object(w)) = &raw.result_writer {
-            let parameters = self.resource_payload(w, &format!("{ptr}/ResultWriter"), ql);
+            let wptr = format!("{ptr}/ResultWriter");
+            let writer_config = self.result_writer(w, &wptr, ql);
+            let parameters = self.resource_payload(w, &wptr, ql);
             writer = Some(crate::model::ResultWriter {
                 resource: w.get("Resource").and_then(Value::as_str).map(str::to_owned),
                 parameters,
+                writer_config,
             });
         }
         let items = raw.items.as_ref().map(|v| self.jsonata_payload(v, &format!("{ptr}/Items"), ql));
@@ -1290,6 +1299,101 @@ impl Lowering {
         if text("CSVHeaderLocation") == Some("GIVEN") && !cfg.contains_key("CSVHeaders") {
             self.err(format!("{ptr}/CSVHeaderLocation"), "CSVHeaderLocation GIVEN needs CSVHeaders");
         }
+    }
+
+    /// A `ResultWriter`'s fields, as AWS's "ResultWriter (Map)" page documents them
+    /// (docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html): `Resource`
+    /// (`arn:aws:states:::s3:putObject`), `Parameters` (JSONPath) or `Arguments` (JSONata), and
+    /// `WriterConfig` with `Transformation` NONE, COMPACT or FLATTEN and `OutputType` JSON or JSONL. The
+    /// page's "Required field combinations": `WriterConfig` alone, `Resource` with its `Parameters`, or
+    /// all three; never empty. Returns the `WriterConfig` parsed (what is valid of it).
+    fn result_writer(
+        &mut self,
+        w: &Map<String, Value>,
+        ptr: &str,
+        ql: QueryLanguage,
+    ) -> Option<crate::model::WriterConfig> {
+        use crate::model::{Transformation, WriterOutputType};
+        const FIELDS: [&str; 4] = ["Resource", "Parameters", "Arguments", "WriterConfig"];
+        for field in w.keys() {
+            if !FIELDS.contains(&field.as_str()) {
+                let msg = match did_you_mean(field, FIELDS) {
+                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
+                    None => format!("unknown field {field}; expected one of: {}", FIELDS.join(", ")),
+                };
+                self.err(format!("{ptr}/{field}"), msg);
+            }
+        }
+        let payload = match ql {
+            QueryLanguage::JsonPath => "Parameters",
+            QueryLanguage::Jsonata => "Arguments",
+        };
+        match ql {
+            QueryLanguage::JsonPath if w.contains_key("Arguments") => {
+                self.err(ptr, jsonata_only("Arguments"))
+            }
+            QueryLanguage::Jsonata if w.contains_key("Parameters") => {
+                self.err(ptr, jsonpath_only("Parameters"))
+            }
+            _ => {}
+        }
+        let (resource, params, config) = (w.get("Resource"), w.contains_key(payload), w.get("WriterConfig"));
+        match resource {
+            None => {}
+            Some(Value::String(r)) if r == PUT_OBJECT => {}
+            Some(r) => self.err(
+                format!("{ptr}/Resource"),
+                format!("The ResultWriter's Resource must be {PUT_OBJECT}, got {r}"),
+            ),
+        }
+        if resource.is_some() != params || (resource.is_none() && config.is_none()) {
+            self.err(
+                ptr,
+                format!(
+                    "The ResultWriter needs WriterConfig, or Resource and {payload}, or all three \
+                     (WriterConfig alone shapes the Map's output; Resource and {payload} write the results to S3)"
+                ),
+            );
+        }
+        let cfg = match config? {
+            Value::Object(cfg) => cfg,
+            _ => {
+                self.err(format!("{ptr}/WriterConfig"), "WriterConfig must be an object");
+                return None;
+            }
+        };
+        let cptr = format!("{ptr}/WriterConfig");
+        const CONFIG: [&str; 2] = ["Transformation", "OutputType"];
+        for field in cfg.keys() {
+            if !CONFIG.contains(&field.as_str()) {
+                let msg = match did_you_mean(field, CONFIG) {
+                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
+                    None => format!("unknown field {field}; expected one of: {}", CONFIG.join(", ")),
+                };
+                self.err(format!("{cptr}/{field}"), msg);
+            }
+        }
+        let mut one = |field: &str, allowed: &[&str]| -> Option<usize> {
+            let v = cfg.get(field)?;
+            let found = v.as_str().and_then(|s| allowed.iter().position(|a| *a == s));
+            if found.is_none() {
+                self.err(
+                    format!("{cptr}/{field}"),
+                    format!("{field} must be one of {}, got {v}", allowed.join(", ")),
+                );
+            }
+            found
+        };
+        let transformation = one("Transformation", &["NONE", "COMPACT", "FLATTEN"]).map(|i| match i {
+            0 => Transformation::None,
+            1 => Transformation::Compact,
+            _ => Transformation::Flatten,
+        });
+        let output_type = one("OutputType", &["JSON", "JSONL"]).map(|i| match i {
+            0 => WriterOutputType::Json,
+            _ => WriterOutputType::Jsonl,
+        });
+        Some(crate::model::WriterConfig { transformation, output_type })
     }
 
     /// The `Parameters` (JSONPath) or `Arguments` (JSONata) of an `ItemReader` or `ResultWriter`, checked

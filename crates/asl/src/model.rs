@@ -471,7 +471,8 @@ pub struct Map {
     pub item_reader: Option<Value>,
     /// `ItemBatcher`, kept as written (its numbers, their `…Path` forms and `BatchInput` are checked).
     pub item_batcher: Option<Value>,
-    /// `ResultWriter`, kept as written (its `Parameters`/`Arguments` are checked; `WriterConfig` is not).
+    /// `ResultWriter`, kept as written (its fields, their combination, `Parameters`/`Arguments` and
+    /// `WriterConfig` are checked at load).
     pub result_writer: Option<Value>,
     /// `ItemReader`, parsed: what the engine runs (`None` when absent or not an object).
     pub reader: Option<ItemReader>,
@@ -523,13 +524,69 @@ pub struct ItemBatcher {
     pub batch_input: Option<Payload>,
 }
 
-/// A Distributed Map's `ResultWriter`.
+/// A Distributed Map's `ResultWriter` (AWS: "ResultWriter (Map)"): `Resource` with `Parameters`
+/// (`Arguments` in JSONata) exports the children's results to S3; `WriterConfig` shapes them, in the
+/// exported files or, without a `Resource`, in the Map's output.
 #[derive(Debug, Clone)]
 pub struct ResultWriter {
     /// `Resource` (`arn:aws:states:::s3:putObject`).
     pub resource: Option<String>,
     /// `Parameters` (JSONPath) or `Arguments` (JSONata): `Bucket`, `Prefix`.
     pub parameters: Option<Payload>,
+    /// `WriterConfig`, when written.
+    pub writer_config: Option<WriterConfig>,
+}
+
+impl ResultWriter {
+    /// The results are exported to S3 (a `Resource` is written), not only shaped in the Map's output.
+    pub fn exports(&self) -> bool {
+        self.resource.is_some()
+    }
+
+    /// The transformation applied: `WriterConfig.Transformation`, else `NONE` when exporting (AWS's
+    /// default for a ResultWriter without a WriterConfig) and `COMPACT` otherwise.
+    pub fn transformation(&self) -> Transformation {
+        match (self.writer_config.and_then(|c| c.transformation), self.exports()) {
+            (Some(t), _) => t,
+            (None, true) => Transformation::None,
+            (None, false) => Transformation::Compact,
+        }
+    }
+
+    /// `WriterConfig.OutputType` (`JSON` when not written).
+    pub fn output_type(&self) -> WriterOutputType {
+        self.writer_config.and_then(|c| c.output_type).unwrap_or_default()
+    }
+}
+
+/// A `ResultWriter`'s `WriterConfig`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// `Transformation`, when written.
+    pub transformation: Option<Transformation>,
+    /// `OutputType`, when written.
+    pub output_type: Option<WriterOutputType>,
+}
+
+/// `WriterConfig.Transformation`: what each child execution's result becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transformation {
+    /// `NONE`: the execution record (ARN, input, output, status, dates…), output unchanged.
+    None,
+    /// `COMPACT`: the child's output alone.
+    Compact,
+    /// `FLATTEN`: the child's output, an array's elements spliced in one by one.
+    Flatten,
+}
+
+/// `WriterConfig.OutputType`: how the results are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriterOutputType {
+    /// `JSON`: one JSON array (the default).
+    #[default]
+    Json,
+    /// `JSONL`: JSON Lines, one result a line.
+    Jsonl,
 }
 
 /// What Task, Parallel and Map share around their work: how the result is shaped and placed

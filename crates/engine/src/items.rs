@@ -2,7 +2,9 @@
 //! `ItemReader` (`s3:listObjectsV2`; `s3:getObject` with `InputType` JSON, JSONL, CSV, PARQUET or
 //! MANIFEST, an S3 Inventory of gzip-compressed CSV files, or `ManifestType: ATHENA_DATA`, an Athena
 //! `UNLOAD` manifest of CSV, JSONL or Parquet files; `ReaderConfig.MaxItems`) and `ResultWriter` (`s3:putObject`: `manifest.json` and
-//! `SUCCEEDED_0.json` / `FAILED_0.json` under `Prefix/<map run id>/`). Shapes from AWS's
+//! `SUCCEEDED_0.json` / `FAILED_0.json` under `Prefix/<map run id>/`, `.jsonl` for `OutputType: JSONL`;
+//! `WriterConfig.Transformation` NONE, COMPACT or FLATTEN, in the files or, without a `Resource`, in the
+//! Map's output). Shapes from AWS's
 //! "ItemReader (Map)" and "ResultWriter (Map)" pages; failures are `States.ItemReaderFailed` /
 //! `States.ResultWriterFailed`.
 
@@ -10,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map as JsonMap, Value, json};
-use sfn_asl::{Dynamic, ItemReader, ResultWriter};
+use sfn_asl::{Dynamic, ItemReader, ResultWriter, Transformation, WriterOutputType};
 use sfn_path::ErrorName;
 
 use crate::error::{Failure, Interrupt};
@@ -738,26 +740,18 @@ fn date(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Writes `SUCCEEDED_0.json` / `FAILED_0.json` (the executions with that status, when there are any) and
-/// `manifest.json` (AWS: "ResultWriter (Map)": `DestinationBucket`, `MapRunArn`, `ResultFiles` by status
-/// with each file's `Key` and `Size`).
-pub(crate) async fn write_results(
-    ctx: &StateCtx<'_>,
-    target: &Target,
-    map_run_arn: &str,
-    run_id: &str,
-    records: &[Option<Record>],
-) -> Result<(), Failure> {
-    let objects = store(ctx, writer_failed)?;
-    let mut succeeded = Vec::new();
-    let mut failed = Vec::new();
-    for rec in records.iter().flatten() {
+impl Record {
+    /// The execution record AWS writes for `Transformation: NONE` (and for a failed child under any
+    /// transformation): ARN, input, output or error and cause, redrive fields, dates, status (AWS:
+    /// "ResultWriter (Map)", the NONE example: a succeeded child is `NOT_REDRIVABLE`; a failed one is
+    /// redriven with its map run, `REDRIVABLE_BY_MAP_RUN`, as the API's ExecutionRedriveStatus names it).
+    fn full(&self) -> Value {
         let mut o = JsonMap::new();
-        o.insert("ExecutionArn".to_owned(), Value::String(rec.arn.clone()));
-        o.insert("Input".to_owned(), Value::String(rec.input.clone()));
+        o.insert("ExecutionArn".to_owned(), Value::String(self.arn.clone()));
+        o.insert("Input".to_owned(), Value::String(self.input.clone()));
         o.insert("InputDetails".to_owned(), json!({"Included": true}));
-        o.insert("Name".to_owned(), Value::String(rec.name.clone()));
-        match &rec.result {
+        o.insert("Name".to_owned(), Value::String(self.name.clone()));
+        match &self.result {
             Ok(out) => {
                 o.insert("Output".to_owned(), Value::String(out.to_string()));
                 o.insert("OutputDetails".to_owned(), json!({"Included": true}));
@@ -772,22 +766,100 @@ pub(crate) async fn write_results(
             }
         }
         o.insert("RedriveCount".to_owned(), json!(0));
-        o.insert("StartDate".to_owned(), Value::String(date(rec.start)));
-        o.insert("StateMachineArn".to_owned(), Value::String(state_machine_arn(&rec.arn)));
-        let status = if rec.result.is_ok() { "SUCCEEDED" } else { "FAILED" };
+        let status = if self.result.is_ok() { "SUCCEEDED" } else { "FAILED" };
+        match self.result {
+            Ok(_) => {
+                o.insert("RedriveStatus".to_owned(), json!("NOT_REDRIVABLE"));
+                o.insert(
+                    "RedriveStatusReason".to_owned(),
+                    json!(format!("Execution is {status} and cannot be redriven")),
+                );
+            }
+            Err(_) => {
+                o.insert("RedriveStatus".to_owned(), json!("REDRIVABLE_BY_MAP_RUN"));
+            }
+        }
+        o.insert("StartDate".to_owned(), Value::String(date(self.start)));
+        o.insert("StateMachineArn".to_owned(), Value::String(state_machine_arn(&self.arn)));
         o.insert("Status".to_owned(), Value::String(status.to_owned()));
-        o.insert("StopDate".to_owned(), Value::String(date(rec.stop)));
-        match rec.result {
-            Ok(_) => succeeded.push(Value::Object(o)),
-            Err(_) => failed.push(Value::Object(o)),
+        o.insert("StopDate".to_owned(), Value::String(date(self.stop)));
+        Value::Object(o)
+    }
+
+    /// What this child's result becomes under `t` (AWS: "ResultWriter (Map)", `WriterConfig`):
+    /// `NONE` the execution record; `COMPACT` the output; `FLATTEN` the output, an array's elements one
+    /// by one. A failed child is its execution record under every transformation (the page: "If a child
+    /// workflow execution fails, Step Functions returns its execution result unchanged").
+    fn transformed(&self, t: Transformation, out: &mut Vec<Value>) {
+        match (&self.result, t) {
+            (Ok(v), Transformation::Compact) => out.push(v.clone()),
+            (Ok(Value::Array(a)), Transformation::Flatten) => out.extend(a.iter().cloned()),
+            (Ok(v), Transformation::Flatten) => out.push(v.clone()),
+            _ => out.push(self.full()),
         }
     }
+}
+
+/// The Map's output when its ResultWriter has a `WriterConfig` and no `Resource` (AWS: "ResultWriter
+/// (Map)", "Only WriterConfig": the results, transformed, are passed on to the next state). The
+/// output stays one JSON array whatever the `OutputType` (a state's output is JSON).
+pub(crate) fn inline_results(w: &ResultWriter, records: &[Option<Record>]) -> Value {
+    let t = w.transformation();
+    let mut out = Vec::with_capacity(records.len());
+    for rec in records.iter().flatten() {
+        rec.transformed(t, &mut out);
+    }
+    Value::Array(out)
+}
+
+/// A results file's body: a JSON array, or JSON Lines (one value a line, each ended by a newline).
+fn body(values: &[Value], output_type: WriterOutputType) -> Vec<u8> {
+    match output_type {
+        WriterOutputType::Json => serde_json::to_vec(values).unwrap_or_default(),
+        WriterOutputType::Jsonl => {
+            let mut b = Vec::new();
+            for v in values {
+                if serde_json::to_writer(&mut b, v).is_ok() {
+                    b.push(b'\n');
+                }
+            }
+            b
+        }
+    }
+}
+
+/// Writes `SUCCEEDED_0.json` / `FAILED_0.json` (`.jsonl` with `OutputType: JSONL`; the executions with
+/// that status, when there are any, each transformed as `WriterConfig.Transformation` says) and
+/// `manifest.json` (AWS: "ResultWriter (Map)": `DestinationBucket`, `MapRunArn`, `ResultFiles` by status
+/// with each file's `Key` and `Size`).
+pub(crate) async fn write_results(
+    ctx: &StateCtx<'_>,
+    w: &ResultWriter,
+    target: &Target,
+    map_run_arn: &str,
+    run_id: &str,
+    records: &[Option<Record>],
+) -> Result<(), Failure> {
+    let objects = store(ctx, writer_failed)?;
+    let (t, output_type) = (w.transformation(), w.output_type());
+    let mut succeeded = Vec::new();
+    let mut failed = Vec::new();
+    for rec in records.iter().flatten() {
+        match rec.result {
+            Ok(_) => rec.transformed(t, &mut succeeded),
+            Err(_) => rec.transformed(t, &mut failed),
+        }
+    }
+    let extension = match output_type {
+        WriterOutputType::Json => "json",
+        WriterOutputType::Jsonl => "jsonl",
+    };
     let mut files = JsonMap::new();
     for (status, list) in [("FAILED", failed), ("PENDING", Vec::new()), ("SUCCEEDED", succeeded)] {
         let mut entries = Vec::new();
         if !list.is_empty() {
-            let key = target.key(run_id, &format!("{status}_0.json"));
-            let body = serde_json::to_vec(&Value::Array(list)).unwrap_or_default();
+            let key = target.key(run_id, &format!("{status}_0.{extension}"));
+            let body = body(&list, output_type);
             let size = body.len();
             objects.put(&target.bucket, &key, body).await.map_err(|e| writer_failed(store_cause(&e)))?;
             entries.push(json!({"Key": key, "Size": size}));

@@ -243,11 +243,12 @@ async fn map_run(
     let machine = format!("{}/{label}", exec.state_machine_name);
     let fresh = format!("{head}:mapRun:{machine}:{}", uuid::Uuid::new_v4());
     // The ResultWriter's place is read before the map run starts, so a bad one runs nothing.
+    // A WriterConfig alone (no Resource) shapes the Map's output and writes nothing.
     let writer = match &m.writer {
-        Some(w) => Some(crate::items::writer_target(&ctx, w, eff).await?),
-        None => None,
+        Some(w) if w.exports() => Some((w, crate::items::writer_target(&ctx, w, eff).await?)),
+        _ => None,
     };
-    settings.keep = writer.is_some();
+    settings.keep = m.writer.is_some();
     // A redriven execution redrives the map run it ran (`MapRunRedriven`), a resumed one runs its map
     // run again under the ARN on record: both with the children it had.
     let redriven = exec.replay.as_ref().and_then(|r| r.redriven_map_run(*prev));
@@ -315,8 +316,8 @@ async fn map_run(
         prior,
     };
     let mut outcome = iterate(ctx, m, items, eff, settings, 0, Some(&children)).await;
-    if let (Some(target), Ok((_, records))) = (&writer, &outcome)
-        && let Err(f) = crate::items::write_results(&ctx, target, &map_run_arn, &run_id, records).await
+    if let (Some((w, target)), Ok((_, records))) = (&writer, &outcome)
+        && let Err(f) = crate::items::write_results(&ctx, w, target, &map_run_arn, &run_id, records).await
     {
         outcome = Err(Interrupt::Fail(f));
     }
@@ -352,14 +353,15 @@ async fn map_run(
     ctx.event(prev, end)?;
     // What follows `MapStateStarted` (a retry, `MapStateFailed`) follows the map run's end: the cursor
     // stays there.
-    let (outputs, _) = outcome?;
-    Ok(match writer {
+    let (outputs, records) = outcome?;
+    Ok(match (writer, &m.writer) {
         // AWS ("ResultWriter (Map)"): the Map's output names the map run and where its manifest is.
-        Some(t) => serde_json::json!({
+        (Some((_, t)), _) => serde_json::json!({
             "MapRunArn": map_run_arn,
             "ResultWriterDetails": {"Bucket": t.bucket, "Key": t.manifest_key(&run_id)},
         }),
-        None => Value::Array(outputs),
+        (None, Some(w)) => crate::items::inline_results(w, &records),
+        (None, None) => Value::Array(outputs),
     })
 }
 

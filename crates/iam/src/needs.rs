@@ -60,6 +60,11 @@ pub(crate) struct Needs {
     /// named (`execution:MACHINE/LABEL:ID`; a Distributed Map inside another's children
     /// `MACHINE/OUTER/INNER`), in the same order.
     pub(crate) map_run_labels: Vec<String>,
+    /// Their `ProcessorConfig.ExecutionType` is `EXPRESS`, in the same order.
+    pub(crate) map_run_express: Vec<bool>,
+    /// Distributed Maps whose ItemReader reads an Athena manifest (`ManifestType: ATHENA_DATA`): the
+    /// data files it lists are read too, from URIs known only at run time.
+    pub(crate) athena_manifests: Vec<String>,
     /// While walking: the labels of the Distributed Maps whose children are walked.
     map_run_prefix: Vec<String>,
     /// What Distributed Maps read from and write to S3 (`ItemReader`, `ResultWriter`).
@@ -236,6 +241,7 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                     let label = m.label.clone().unwrap_or_else(|| s.name.clone());
                     out.map_run_prefix.push(label);
                     out.map_run_labels.push(out.map_run_prefix.join("/"));
+                    out.map_run_express.push(m.execution_type.as_deref() == Some("EXPRESS"));
                 }
                 if let Some(r) = &m.reader {
                     let p = r.parameters.as_ref();
@@ -244,6 +250,9 @@ fn walk(states: &States, prefix: &str, out: &mut Needs) {
                         _ => (S3Op::Read, "Key"),
                     };
                     let key = lookup(p, &[field]);
+                    if r.manifest_type.as_deref() == Some("ATHENA_DATA") {
+                        out.athena_manifests.push(path.clone());
+                    }
                     // An S3 Inventory (`InputType: MANIFEST`) also reads the data files its manifest lists:
                     // S3 Inventory writes them to `PREFIX/SOURCE/CONFIG/data/` beside the
                     // `PREFIX/SOURCE/CONFIG/TIMESTAMP/manifest.json` (Amazon S3 User Guide, "Locating your

@@ -379,7 +379,10 @@ impl Kind {
                  machine's role"
             }
 
-            Kind::S3Read => "a Distributed Map's ItemReader reads its items object with s3:GetObject",
+            Kind::S3Read => {
+                "a Distributed Map's ItemReader reads its items object with s3:GetObject (a PARQUET object too: \
+                 HeadObject for its size and ranged GetObject, both authorized by s3:GetObject)"
+            }
             Kind::S3List => {
                 "a Distributed Map's ItemReader lists the objects under its Prefix with s3:ListBucket, narrowed to \
                  that prefix with the s3:prefix condition"
@@ -393,8 +396,9 @@ impl Kind {
                  machine with states:StartExecution"
             }
             Kind::MapRunTrack => {
-                "a Distributed Map's map run follows its child executions (execution:NAME/LABEL:ID) with \
-                 states:DescribeExecution and stops them with states:StopExecution when it fails or is stopped"
+                "a Distributed Map's map run follows its child executions (execution:NAME/LABEL:ID, \
+                 express:NAME/LABEL:ID:ID for EXPRESS children) with states:DescribeExecution and stops them with \
+                 states:StopExecution when it fails or is stopped"
             }
             Kind::MapRunRedrive => {
                 "a redriven execution redrives its Distributed Map's map run: the unsuccessful STANDARD child \
@@ -796,6 +800,15 @@ fn common_warnings(needs: &Needs, o: &Options, w: &mut Warnings) {
             );
         }
     }
+    for state in &needs.athena_manifests {
+        w.add(
+            WarningKind::DistributedMap,
+            Some(state),
+            "distributed Map: its ItemReader reads an Athena manifest (ManifestType ATHENA_DATA) and then every data \
+             file the manifest lists (s3:GetObject on each s3:// URI in it); those files are known only when the \
+             manifest is read, so no permission is generated for them: grant s3:GetObject on the UNLOAD location",
+        );
+    }
     for a in &needs.s3 {
         if !matches!(a.bucket, Field::Static(Value::String(_))) {
             w.add(
@@ -924,14 +937,27 @@ fn s3_grants(a: &crate::needs::S3Access, grants: &mut Vec<Grant>) {
 fn map_run_grants(needs: &Needs, o: &Options, grants: &mut Vec<Grant>) {
     let Some(name) = &o.state_machine else { return };
     let prefix = format!("arn:{}:states:{}:{}:", o.partition, o.region, o.account);
-    for (state, label) in needs.distributed_maps.iter().zip(&needs.map_run_labels) {
+    let maps = needs.distributed_maps.iter().zip(&needs.map_run_labels).zip(&needs.map_run_express);
+    for ((state, label), express) in maps {
         let need = || Need { state: state.clone(), reason: "distributed Map".to_owned() };
-        grants.push(Grant {
-            kind: Kind::MapRunRedrive,
-            resource: format!("{prefix}execution:{name}/{label}:*"),
-            conditions: Vec::new(),
-            need: need(),
-        });
+        if *express {
+            // EXPRESS children (`express:NAME/LABEL:NAME:ID`) are followed and stopped like STANDARD
+            // ones; a redriven map run starts them again (StartExecution), never RedriveExecution
+            // (AWS: "Redriving Map Runs": only STANDARD child workflow executions are redriven).
+            grants.push(Grant {
+                kind: Kind::MapRunTrack,
+                resource: format!("{prefix}express:{name}/{label}:*"),
+                conditions: Vec::new(),
+                need: need(),
+            });
+        } else {
+            grants.push(Grant {
+                kind: Kind::MapRunRedrive,
+                resource: format!("{prefix}execution:{name}/{label}:*"),
+                conditions: Vec::new(),
+                need: need(),
+            });
+        }
         grants.push(Grant {
             kind: Kind::MapRunStart,
             resource: format!("{prefix}stateMachine:{name}"),

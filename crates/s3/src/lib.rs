@@ -3,7 +3,10 @@
 //! service-free: it names the trait, this crate names the SDK.
 //!
 //! [`AwsS3`] lists with ListObjectsV2 (every page, by continuation token), opens objects with GetObject and
-//! streams their body in chunks (an `ItemReader` never holds a large object whole), and writes with
+//! streams their body in chunks (an `ItemReader` never holds a large object whole), opens a Parquet
+//! object (`open_ranged`) with HeadObject for its size and one ranged GetObject (`Range: bytes=A-B`, at
+//! most `MAX_RANGE_BYTES`, `If-Match` its ETag so a rewritten object fails rather than mixes) per
+//! read, and writes with
 //! PutObject (on a current-thread runtime, where the engine reads in place and no thread is left to pull
 //! the body, an object is read whole, at most `MAX_OBJECT_BYTES`). The configuration is the aws-config default chain: region and credentials from the
 //! environment or `AWS_PROFILE` (SSO, `credential_process`), endpoint from `AWS_ENDPOINT_URL_S3` or
@@ -25,12 +28,84 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
-use sfn_engine::{ObjectError, ObjectInfo, ObjectReader, ObjectStore};
+use sfn_engine::{ObjectError, ObjectInfo, ObjectReader, ObjectStore, RangedObject};
 use tokio::sync::mpsc;
 
 /// Chunks of a GetObject body in flight between the HTTP body and the reader (each one what the HTTP
 /// client yields, some KiB): what bounds an open object's memory.
 const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Most bytes one ranged GetObject asks for (a read of a larger buffer is a short read; the caller
+/// reads on): what bounds a ranged read's memory besides the caller's buffer.
+const MAX_RANGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The inclusive byte range (`Range: bytes=FIRST-LAST`) one read of `len` bytes at `offset` asks of an
+/// object of `size` bytes: at most [`MAX_RANGE_BYTES`], never past the end; `None` when nothing is
+/// left to read (at or past the end, or an empty buffer).
+fn byte_range(offset: u64, len: usize, size: u64) -> Option<(u64, u64)> {
+    if len == 0 || offset >= size {
+        return None;
+    }
+    let len = len.min(MAX_RANGE_BYTES) as u64;
+    Some((offset, offset.saturating_add(len - 1).min(size - 1)))
+}
+
+/// An S3 object read by ranges from blocking code: each [`RangedObject::read_at`] is one ranged
+/// GetObject, run on the runtime the object was opened on.
+struct RangedS3 {
+    client: Client,
+    bucket: String,
+    key: String,
+    size: u64,
+    etag: Option<String>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl RangedObject for RangedS3 {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some((first, last)) = byte_range(offset, buf.len(), self.size) else { return Ok(0) };
+        let mut fetch = || {
+            self.runtime.block_on(async {
+                let out = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .range(format!("bytes={first}-{last}"))
+                    .set_if_match(self.etag.clone())
+                    .send()
+                    .await
+                    .map_err(|e| std::io::Error::other(object_error(e)))?;
+                let mut body = out.body;
+                let mut n = 0;
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(std::io::Error::other)?;
+                    let take = chunk.len().min(buf.len() - n);
+                    buf[n..n + take].copy_from_slice(&chunk[..take]);
+                    n += take;
+                    if n == buf.len() {
+                        break;
+                    }
+                }
+                Ok(n)
+            })
+        };
+        // The engine reads off tokio's workers (no runtime here); a read on a worker of a
+        // multi-threaded runtime hands the worker's tasks over first; one on a current-thread
+        // runtime could only deadlock it, so it fails.
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => fetch(),
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(fetch)
+            }
+            Ok(_) => Err(std::io::Error::other("a ranged S3 read cannot block a current-thread runtime")),
+        }
+    }
+}
 
 /// Amazon S3 (or an S3-compatible endpoint) as an [`ObjectStore`].
 #[derive(Debug, Clone)]
@@ -194,6 +269,41 @@ impl ObjectStore for AwsS3 {
         Ok(Box::new(ChunkReader { chunks: rx, chunk: Vec::new(), at: 0 }))
     }
 
+    async fn open_ranged(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<std::sync::Arc<dyn RangedObject>, ObjectError> {
+        let runtime = tokio::runtime::Handle::current();
+        // On a current-thread runtime the engine reads in place, where no read can wait on the runtime:
+        // the object is read whole (at most MAX_OBJECT_BYTES), as the trait's default does.
+        if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
+            return Ok(std::sync::Arc::new(self.get(bucket, key, sfn_engine::MAX_OBJECT_BYTES).await?));
+        }
+        let head = match self.client.head_object().bucket(bucket).key(key).send().await {
+            Ok(head) => head,
+            // HeadObject's 404 has no body, so no code (`NotFound`, for a missing key and a missing
+            // bucket alike): one byte of GetObject answers S3's own (`NoSuchKey`, `NoSuchBucket`).
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                return Err(
+                    match self.client.get_object().bucket(bucket).key(key).range("bytes=0-0").send().await {
+                        Err(e) => object_error(e),
+                        Ok(_) => ObjectError::NoSuchKey,
+                    },
+                );
+            }
+            Err(e) => return Err(object_error(e)),
+        };
+        Ok(std::sync::Arc::new(RangedS3 {
+            client: self.client.clone(),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            size: head.content_length().unwrap_or_default().max(0) as u64,
+            etag: head.e_tag().map(str::to_owned),
+            runtime,
+        }))
+    }
+
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), ObjectError> {
         self.client
             .put_object()
@@ -235,6 +345,106 @@ mod tests {
         let mut all = Vec::new();
         assert_eq!(r.read_to_end(&mut all).unwrap_err().to_string(), "connection reset");
         assert_eq!(all, b"a");
+    }
+
+    /// One read's range: from the offset, as long as the buffer (at most `MAX_RANGE_BYTES`), never past
+    /// the object's last byte; nothing at or past the end or for an empty buffer.
+    #[test]
+    fn ranges_are_inclusive_bounded_and_end_at_the_object() {
+        assert_eq!(byte_range(0, 10, 100), Some((0, 9)));
+        assert_eq!(byte_range(95, 10, 100), Some((95, 99)));
+        assert_eq!(byte_range(99, 1, 100), Some((99, 99)));
+        assert_eq!(byte_range(100, 10, 100), None);
+        assert_eq!(byte_range(150, 10, 100), None);
+        assert_eq!(byte_range(0, 0, 100), None);
+        assert_eq!(byte_range(0, 10, 0), None);
+        let big = 64 * 1024 * 1024;
+        assert_eq!(byte_range(4, big, u64::MAX), Some((4, 4 + MAX_RANGE_BYTES as u64 - 1)));
+        assert_eq!(byte_range(u64::MAX - 1, 10, u64::MAX), Some((u64::MAX - 1, u64::MAX - 1)));
+    }
+
+    /// `moto_server` on an ephemeral port (killed when dropped), with the Python of `SFN_TEST_PYTHON`
+    /// (else the workspace's `.venv`, else `python3`, as the CLI's moto tests); `None` (the test is skipped) without moto, unless `SFN_REQUIRE_MOTO=1`.
+    struct Moto(std::process::Child, u16);
+
+    impl Drop for Moto {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn moto() -> Option<Moto> {
+        let python = std::env::var_os("SFN_TEST_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| {
+            let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+            if venv.exists() { venv } else { "python3".into() }
+        });
+        let ok = std::process::Command::new(&python)
+            .args(["-c", "import moto.server"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            assert!(std::env::var("SFN_REQUIRE_MOTO").as_deref() != Ok("1"), "no moto.server in {python:?}");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(&python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let moto = Moto(child, port);
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(30), "moto_server did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    /// `open_ranged` against moto's S3: HeadObject's size, then bytes at any offset by ranged GetObject
+    /// (a buffer past the end reads what is left, at the end nothing); a missing key or bucket keeps
+    /// S3's code (`NoSuchKey`, `NoSuchBucket`) though HeadObject's 404 carries none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ranged_reads_against_moto() {
+        let Some(moto) = moto() else { return };
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(format!("http://127.0.0.1:{}", moto.1))
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
+            .force_path_style(true)
+            .build();
+        let store = AwsS3::from_conf(conf);
+        store.client().create_bucket().bucket("ranged").send().await.unwrap();
+        let body: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        store.put("ranged", "data.parquet", body.clone()).await.unwrap();
+        let object = store.open_ranged("ranged", "data.parquet").await.unwrap();
+        assert_eq!(object.size(), 20_000);
+        let read = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for (offset, len) in [(0u64, 16usize), (19_990, 64), (7_777, 5_000), (20_000, 8)] {
+                let mut buf = vec![0u8; len];
+                let n = object.read_at(offset, &mut buf).unwrap();
+                out.push((offset, buf[..n].to_vec()));
+            }
+            out
+        })
+        .await
+        .unwrap();
+        let want = |a: usize, b: usize| body[a..b].to_vec();
+        assert_eq!(read[0], (0, want(0, 16)));
+        assert_eq!(read[1], (19_990, want(19_990, 20_000)), "what is left");
+        assert_eq!(read[2], (7_777, want(7_777, 12_777)));
+        assert_eq!(read[3], (20_000, Vec::new()), "nothing at the end");
+        // On a worker of the runtime itself (not off it, as the engine reads): the same bytes.
+        let object = store.open_ranged("ranged", "data.parquet").await.unwrap();
+        let mut buf = [0u8; 3];
+        assert_eq!(object.read_at(251, &mut buf).unwrap(), 3);
+        assert_eq!(buf, [0, 1, 2]);
+        assert_eq!(store.open_ranged("ranged", "missing").await.err(), Some(ObjectError::NoSuchKey));
+        assert_eq!(store.open_ranged("no-such-bucket", "k").await.err(), Some(ObjectError::NoSuchBucket));
     }
 
     #[test]

@@ -136,10 +136,12 @@ fn mock_for(
             let v: Value = serde_json::from_str(text)
                 .map_err(|_| ApiError::client("ValidationException", "Mocked result must be valid JSON"))?;
             match &state.kind {
-                StateKind::Map(m) if m.result_writer.is_some() && !v.is_object() => {
+                // A ResultWriter that exports (a Resource) makes the Map's output an object; a
+                // WriterConfig alone leaves it an array (AWS: "ResultWriter (Map)").
+                StateKind::Map(m) if m.writer.as_ref().is_some_and(|w| w.exports()) && !v.is_object() => {
                     Err(ApiError::client("ValidationException", "Mocked result must be a JSON object."))
                 }
-                StateKind::Map(m) if m.result_writer.is_none() && !v.is_array() => {
+                StateKind::Map(m) if !m.writer.as_ref().is_some_and(|w| w.exports()) && !v.is_array() => {
                     Err(ApiError::client("ValidationException", "Mocked result must be an array."))
                 }
                 StateKind::Parallel(p) => match v.as_array() {

@@ -396,6 +396,103 @@ fn reader_config_fields_and_values_are_checked() {
     assert_eq!(d, [e("CSVHeaderLocation", "CSVHeaderLocation GIVEN needs CSVHeaders")]);
 }
 
+/// `ResultWriter` takes what AWS's "ResultWriter (Map)" page documents
+/// (docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html): `Resource`
+/// (`arn:aws:states:::s3:putObject`), `Parameters` (`Arguments` in JSONata), `WriterConfig` with
+/// `Transformation` NONE/COMPACT/FLATTEN and `OutputType` JSON/JSONL, in the page's "Required field
+/// combinations" (WriterConfig alone, Resource and Parameters, or all three). Anything else is refused
+/// where it is written.
+#[test]
+fn result_writer_map_page_fields_combinations_and_writer_config() {
+    let map = |ql: &str, writer: &str| {
+        format!(
+            r#"{{{ql}"StartAt":"M","States":{{"M":{{"Type":"Map","End":true,"ResultWriter":{writer},
+            "ItemProcessor":{{"ProcessorConfig":{{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"}},
+                "StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}}}}}}}}"#
+        )
+    };
+    let jp = |w: &str| errors(&map("", w));
+    let ata = |w: &str| errors(&map(r#""QueryLanguage":"JSONata","#, w));
+    let at = |f: &str| format!("/States/M/ResultWriter{f}");
+    let e = |f: &str, m: &str| error(codes::SCHEMA_VALIDATION_FAILED, &at(f), m);
+    for t in ["NONE", "COMPACT", "FLATTEN"] {
+        for o in ["JSON", "JSONL"] {
+            let cfg = format!(r#""WriterConfig":{{"Transformation":"{t}","OutputType":"{o}"}}"#);
+            assert_eq!(jp(&format!("{{{cfg}}}")), [], "{cfg}");
+            let all = format!(
+                r#"{{"Resource":"arn:aws:states:::s3:putObject","Parameters":{{"Bucket":"b","Prefix.$":"$.p"}},{cfg}}}"#
+            );
+            assert_eq!(jp(&all), [], "{all}");
+            let all = format!(
+                r#"{{"Resource":"arn:aws:states:::s3:putObject","Arguments":{{"Bucket":"{{% $states.input.b %}}"}},{cfg}}}"#
+            );
+            assert_eq!(ata(&all), [], "{all}");
+        }
+    }
+    let combination = |payload: &str| {
+        e(
+            "",
+            &format!(
+                "The ResultWriter needs WriterConfig, or Resource and {payload}, or all three (WriterConfig alone shapes the Map's output; Resource and {payload} write the results to S3)"
+            ),
+        )
+    };
+    assert_eq!(jp("{}"), [combination("Parameters")]);
+    assert_eq!(jp(r#"{"Resource":"arn:aws:states:::s3:putObject"}"#), [combination("Parameters")]);
+    assert_eq!(jp(r#"{"Parameters":{"Bucket":"b"},"WriterConfig":{}}"#), [combination("Parameters")]);
+    assert_eq!(
+        jp(r#"{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b"}}"#),
+        [e(
+            "/Resource",
+            "The ResultWriter's Resource must be arn:aws:states:::s3:putObject, got \"arn:aws:states:::s3:getObject\""
+        )]
+    );
+    let mut d = jp(
+        r#"{"WriterConfig":{"Transformation":"GZIP","OutputType":"CSV","Compression":"GZIP","outputType":"JSON"},"Writer":1}"#,
+    );
+    d.sort();
+    let mut want = vec![
+        e("/Writer", "unknown field Writer, did you mean WriterConfig?"),
+        e(
+            "/WriterConfig/Compression",
+            "unknown field Compression; expected one of: Transformation, OutputType",
+        ),
+        e("/WriterConfig/outputType", "unknown field outputType, did you mean OutputType?"),
+        e(
+            "/WriterConfig/Transformation",
+            "Transformation must be one of NONE, COMPACT, FLATTEN, got \"GZIP\"",
+        ),
+        e("/WriterConfig/OutputType", "OutputType must be one of JSON, JSONL, got \"CSV\""),
+    ];
+    want.sort();
+    assert_eq!(d, want);
+    assert_eq!(jp(r#"{"WriterConfig":"FLATTEN"}"#), [e("/WriterConfig", "WriterConfig must be an object")]);
+    assert_eq!(jp("5"), [e("", "ResultWriter must be an object, got 5")]);
+    // Each query language's payload field, and AWS's message for the other one.
+    let mut d = ata(r#"{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"b"}}"#);
+    d.sort();
+    let mut want = vec![
+        e(
+            "",
+            "The QueryLanguage is set to 'JSONata', but field 'Parameters' is only supported for the 'JSONPath' QueryLanguage",
+        ),
+        combination("Arguments"),
+    ];
+    want.sort();
+    assert_eq!(d, want);
+    let mut d = jp(r#"{"Resource":"arn:aws:states:::s3:putObject","Arguments":{"Bucket":"b"}}"#);
+    d.sort();
+    let mut want = vec![
+        e(
+            "",
+            "The QueryLanguage is set to 'JSONPath', but field 'Arguments' is only supported for the 'JSONata' QueryLanguage",
+        ),
+        combination("Parameters"),
+    ];
+    want.sort();
+    assert_eq!(d, want);
+}
+
 /// A JSONata expression is evaluated with no context item, so AWS refuses one that reads it:
 /// `UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported. at
 /// /States/E/Output/v` (floci-io/floci#2670, measured on AWS with every position and expression below,

@@ -131,6 +131,47 @@ fn a_missing_bucket_fails_the_reader_or_the_writer() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `WriterConfig` with `sfn run --s3 DIR` (AWS: "ResultWriter (Map)",
+/// docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html): with `Resource` and
+/// `Parameters`, `FLATTEN` + `JSONL` writes the children's array outputs spliced, one a line, in
+/// `SUCCEEDED_0.jsonl` in the folder; `WriterConfig` alone writes nothing and gives them as the output.
+#[test]
+fn result_writer_map_page_writer_config_in_a_folder() {
+    let dir = folder();
+    std::fs::write(dir.join("in/items.json"), r#"[{"out":[1,2]},{"out":{"a":1}},{"out":[[3]]}]"#).unwrap();
+    let machine = |writer: Value| {
+        json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "in", "Key": "items.json"}},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "OutputPath": "$.out", "End": true}}},
+            "ResultWriter": writer,
+            "End": true}}})
+    };
+    let run = |m: Value| {
+        let def = temp_file("writer-config.asl.json", &m.to_string());
+        let o = sfn(&["run", def.to_str().unwrap(), "--s3", dir.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let v = run(machine(json!({"Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "out", "Prefix": "flat"},
+        "WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSONL"}})));
+    let key = v["output"]["ResultWriterDetails"]["Key"].as_str().unwrap();
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("out").join(key)).unwrap()).unwrap();
+    let file = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().unwrap();
+    assert!(file.starts_with("flat/") && file.ends_with("/SUCCEEDED_0.jsonl"), "{file}");
+    let text = std::fs::read_to_string(dir.join("out").join(file)).unwrap();
+    assert_eq!(text, "1\n2\n{\"a\":1}\n[3]\n");
+    let before = std::fs::read_dir(dir.join("out/flat")).unwrap().count();
+    let v = run(machine(json!({"WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSON"}})));
+    assert_eq!(v["output"], json!([[1, 2], {"a": 1}, [[3]]]));
+    assert_eq!(std::fs::read_dir(dir.join("out/flat")).unwrap().count(), before, "nothing written");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn s3_must_be_a_folder() {
     let def = temp_file("m.asl.json", &batch_machine("k").to_string());

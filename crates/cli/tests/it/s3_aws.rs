@@ -326,3 +326,43 @@ fn s3_aws_access_denied() {
     assert!(cause.contains("Status Code: 403, Error Code: InvalidAccessKeyId"), "{cause}");
     drop(moto);
 }
+
+/// `InputType: PARQUET` on `--s3 aws` reads the object by ranges (HeadObject, then ranged GetObject; AWS:
+/// "ItemReader (Map)"): every row an item, `MaxItems` honoured; a missing Parquet key keeps S3's
+/// `NoSuchKey` though HeadObject's 404 names none. `items.parquet`: 3 row groups of 4 rows (`id` 0..12,
+/// `name` `item-ID` on even ids, `score` id + 0.5, `ok`, `at`), written with the `parquet` crate.
+#[test]
+fn s3_aws_parquet_by_ranged_reads() {
+    let Some(python) = moto_python() else { return };
+    let moto = start_moto(&python);
+    let port = moto.1;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/items.parquet");
+    boto3(
+        &python,
+        port,
+        &format!(
+            "s3.create_bucket(Bucket='items'); s3.create_bucket(Bucket='out')\n\
+             s3.put_object(Bucket='items', Key='t/items.parquet', Body=open('{}', 'rb').read())\n",
+            fixture.display()
+        ),
+    );
+    let reader = |key: &str| {
+        let mut m = dmap(json!({"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "PARQUET", "MaxItems": 6}, "Parameters": {"Bucket": "items", "Key": key}}));
+        m["States"]["Each"]["ResultWriter"] =
+            json!({"WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSON"}});
+        m
+    };
+    let (code, v) = run_aws(port, &reader("t/items.parquet"));
+    assert_eq!(code, Some(0), "{v}");
+    let out = v["output"].as_array().unwrap_or_else(|| panic!("{v}"));
+    let ids: Vec<i64> = out.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(out[2]["name"], "item-2");
+    assert_eq!(out[3]["name"], Value::Null);
+    assert_eq!(out[3]["score"], 3.5);
+    let (code, v) = run_aws(port, &reader("t/missing.parquet"));
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["error"], "States.ItemReaderFailed");
+    assert!(v["cause"].as_str().unwrap().contains("Error Code: NoSuchKey"), "{v}");
+}

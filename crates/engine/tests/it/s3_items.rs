@@ -944,3 +944,156 @@ async fn athena_manifests_read_their_data_files() {
     assert_eq!(e, "States.ItemReaderFailed");
     assert!(c.contains("ATHENA_DATA needs InputType CSV, JSONL or PARQUET"), "{c}");
 }
+
+/// Four children for the `WriterConfig` tests: outputs `[1,2]`, `{"a":1}`, a failure, `[[3]]`.
+fn writer_config_map(writer: Value) -> (Arc<Memory>, Value) {
+    let items = r#"[{"ok":true,"out":[1,2]},{"ok":true,"out":{"a":1}},{"ok":false},{"ok":true,"out":[[3]]}]"#;
+    let store = Memory::with(&["b"], &[("b", "i.json", items)]);
+    let mut map = dmap(json!({
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "i.json"}},
+        "ResultWriter": writer,
+        "ToleratedFailureCount": 1
+    }));
+    map["ItemProcessor"]["StartAt"] = json!("C");
+    map["ItemProcessor"]["States"] = json!({
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.ok", "BooleanEquals": true, "Next": "P"}], "Default": "F"},
+        "P": {"Type": "Pass", "OutputPath": "$.out", "End": true},
+        "F": {"Type": "Fail", "Error": "Bad", "Cause": "not ok"}
+    });
+    (store, map)
+}
+
+/// A NONE record of a child: the execution record AWS's "ResultWriter (Map)" page shows.
+fn assert_full_record(r: &Value, status: &str) {
+    for f in ["ExecutionArn", "Input", "InputDetails", "Name", "RedriveCount", "RedriveStatus", "StartDate"] {
+        assert!(r.get(f).is_some(), "{f} in {r}");
+    }
+    for f in ["StateMachineArn", "StopDate"] {
+        assert!(r.get(f).is_some(), "{f} in {r}");
+    }
+    assert_eq!(r["Status"], status, "{r}");
+    match status {
+        "SUCCEEDED" => {
+            assert!(r["Output"].is_string() && r["OutputDetails"] == json!({"Included": true}), "{r}");
+            assert_eq!(r["RedriveStatus"], "NOT_REDRIVABLE");
+            assert_eq!(r["RedriveStatusReason"], "Execution is SUCCEEDED and cannot be redriven");
+        }
+        _ => {
+            assert_eq!((&r["Error"], &r["Cause"]), (&json!("Bad"), &json!("not ok")), "{r}");
+            assert_eq!(r["Input"], "{\"ok\":false}");
+            assert!(r.get("Output").is_none(), "{r}");
+        }
+    }
+}
+
+/// What each `WriterConfig.Transformation` makes of the children's results (AWS: "ResultWriter (Map)",
+/// docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html): NONE the execution
+/// records, COMPACT the outputs, FLATTEN the outputs with arrays spliced in one level; a failed child
+/// stays its execution record under each. `WriterConfig` alone ("Only WriterConfig") gives them as the
+/// Map's output and writes nothing.
+#[tokio::test]
+async fn result_writer_map_page_writer_config_alone_shapes_the_output() {
+    for output_type in ["JSON", "JSONL"] {
+        for t in ["NONE", "COMPACT", "FLATTEN"] {
+            let (store, map) =
+                writer_config_map(json!({"WriterConfig": {"Transformation": t, "OutputType": output_type}}));
+            let (o, _) = run(Some(store.clone()), map, json!({})).await;
+            assert_eq!(o.status, ExecutionStatus::Succeeded, "{t}: {o:?}");
+            let out = o.output.unwrap();
+            let out = out.as_array().unwrap_or_else(|| panic!("{t} {output_type}: {out}"));
+            match t {
+                "NONE" => {
+                    assert_eq!(out.len(), 4);
+                    for (i, r) in out.iter().enumerate() {
+                        assert_full_record(r, if i == 2 { "FAILED" } else { "SUCCEEDED" });
+                    }
+                    assert_eq!(out[0]["Output"], "[1,2]");
+                }
+                "COMPACT" => {
+                    assert_eq!(out.len(), 4);
+                    assert_eq!(
+                        (&out[0], &out[1], &out[3]),
+                        (&json!([1, 2]), &json!({"a": 1}), &json!([[3]]))
+                    );
+                    assert_full_record(&out[2], "FAILED");
+                }
+                _ => {
+                    assert_eq!(out.len(), 5, "{out:?}");
+                    assert_eq!(out[..3], [json!(1), json!(2), json!({"a": 1})]);
+                    assert_full_record(&out[3], "FAILED");
+                    assert_eq!(out[4], json!([3]), "one level is flattened");
+                }
+            }
+            assert_eq!(store.objects.lock().unwrap().len(), 1, "nothing written: {t} {output_type}");
+        }
+    }
+}
+
+/// With `Resource`, `Parameters` and `WriterConfig` ("All three fields"), the files hold the transformed
+/// results: `OutputType: JSON` one array in `SUCCEEDED_0.json` / `FAILED_0.json`, `JSONL` one result a
+/// line in `SUCCEEDED_0.jsonl` / `FAILED_0.jsonl`; the manifest names them with their sizes and the Map's
+/// output names the manifest (AWS: "ResultWriter (Map)").
+#[tokio::test]
+async fn result_writer_map_page_writer_config_shapes_the_exported_files() {
+    for output_type in ["JSON", "JSONL"] {
+        for t in ["NONE", "COMPACT", "FLATTEN"] {
+            let (store, map) = writer_config_map(json!({
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "b", "Prefix": "out"},
+                "WriterConfig": {"Transformation": t, "OutputType": output_type}
+            }));
+            let (o, _) = run(Some(store.clone()), map, json!({})).await;
+            assert_eq!(o.status, ExecutionStatus::Succeeded, "{t}: {o:?}");
+            let out = o.output.unwrap();
+            let key = out["ResultWriterDetails"]["Key"].as_str().unwrap().to_owned();
+            assert!(key.starts_with("out/") && key.ends_with("/manifest.json"), "{key}");
+            let manifest = store.json("b", &key);
+            let ext = output_type.to_lowercase();
+            let read = |status: &str| -> Vec<Value> {
+                let f = &manifest["ResultFiles"][status][0];
+                let file = f["Key"].as_str().unwrap();
+                assert!(file.ends_with(&format!("/{status}_0.{ext}")), "{file}");
+                let objects = store.objects.lock().unwrap();
+                let body = objects.get(&("b".to_owned(), file.to_owned())).unwrap();
+                assert_eq!(f["Size"], body.len(), "{file}");
+                match output_type {
+                    "JSON" => serde_json::from_slice::<Vec<Value>>(body).unwrap(),
+                    _ => {
+                        let text = std::str::from_utf8(body).unwrap();
+                        assert!(text.ends_with('\n') && !text.contains("\n\n"), "{text}");
+                        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+                    }
+                }
+            };
+            let (ok, failed) = (read("SUCCEEDED"), read("FAILED"));
+            assert_eq!(failed.len(), 1);
+            assert_full_record(&failed[0], "FAILED");
+            match t {
+                "NONE" => {
+                    assert_eq!(ok.len(), 3);
+                    ok.iter().for_each(|r| assert_full_record(r, "SUCCEEDED"));
+                }
+                "COMPACT" => assert_eq!(ok, [json!([1, 2]), json!({"a": 1}), json!([[3]])]),
+                _ => assert_eq!(ok, [json!(1), json!(2), json!({"a": 1}), json!([3])]),
+            }
+        }
+    }
+}
+
+/// A ResultWriter without a WriterConfig exports NONE records as a JSON array (AWS: "ResultWriter
+/// (Map)": NONE is the default when exporting and WriterConfig is not specified); a WriterConfig that
+/// names only one of its fields takes the other's default.
+#[tokio::test]
+async fn result_writer_map_page_defaults() {
+    let (store, map) = writer_config_map(json!({
+        "Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b"}
+    }));
+    let (o, _) = run(Some(store.clone()), map, json!({})).await;
+    let key = o.output.unwrap()["ResultWriterDetails"]["Key"].as_str().unwrap().to_owned();
+    let manifest = store.json("b", &key);
+    let ok = store.json("b", manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().unwrap());
+    ok.as_array().unwrap().iter().for_each(|r| assert_full_record(r, "SUCCEEDED"));
+    let (store, map) = writer_config_map(json!({"WriterConfig": {"OutputType": "JSON"}}));
+    let (o, _) = run(Some(store), map, json!({})).await;
+    assert_eq!(o.output.unwrap()[0], json!([1, 2]), "COMPACT when nothing is exported");
+}

@@ -281,3 +281,63 @@ fn a_manifest_reader_reads_the_manifest_and_its_data_files() {
         ]
     );
 }
+
+/// AWS's "IAM policies for using Distributed Map states" and "Redriving Map Runs": a map run of EXPRESS
+/// children follows and stops them on `express:NAME/LABEL:*` besides AWS's `execution:NAME/*`, and is
+/// never granted RedriveExecution (only STANDARD children are redriven; EXPRESS ones are started again);
+/// a STANDARD one keeps its redrive grant. An Athena manifest reader (`ManifestType: ATHENA_DATA`, "ItemReader
+/// (Map)") gets GetObject on its manifest and a warning for the data files the manifest lists; the
+/// ResultWriter gets AWS's "IAM policies for ResultWriter" actions (PutObject, GetObject and the multipart
+/// upload ones) under its prefix only.
+#[test]
+fn distributed_map_express_children_athena_manifests_and_result_writer_grants() {
+    let def = |execution_type: &str| {
+        serde_json::json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "Label": "Rows",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "PARQUET", "ManifestType": "ATHENA_DATA"},
+                "Parameters": {"Bucket": "athena", "Key": "results/q1-manifest.csv"}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "out", "Prefix": "runs"},
+                "WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSONL"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})
+    };
+    let arn =
+        |rest: &str| format!("arn:aws:states:{}:{}:{rest}", crate::common::REGION, crate::common::ACCOUNT);
+    let express = sfn_iam::generate(&machine(&def("EXPRESS")), &options(false).with_state_machine("rows"));
+    let sid = |p: &sfn_iam::Policy, sid: &str| p.statements().iter().find(|s| s.sid == sid).cloned();
+    let track = sid(&express, "DescribeAndStopMapRunChildExecutions").unwrap();
+    let mut resources = track.resources.clone();
+    resources.sort();
+    assert_eq!(resources, [arn("execution:rows/*"), arn("express:rows/Rows:*")]);
+    assert!(sid(&express, "RedriveMapRunChildExecutions").is_none());
+    assert_eq!(sid(&express, "StartMapRunChildExecutions").unwrap().resources, [arn("stateMachine:rows")]);
+    let standard = sfn_iam::generate(&machine(&def("STANDARD")), &options(false).with_state_machine("rows"));
+    assert_eq!(
+        sid(&standard, "DescribeAndStopMapRunChildExecutions").unwrap().resources,
+        [arn("execution:rows/*")]
+    );
+    assert_eq!(
+        sid(&standard, "RedriveMapRunChildExecutions").unwrap().resources,
+        [arn("execution:rows/Rows:*")]
+    );
+    for p in [&express, &standard] {
+        let read = sid(p, "ReadDistributedMapItems").unwrap();
+        assert_eq!(read.actions, ["s3:GetObject"]);
+        assert_eq!(read.resources, ["arn:aws:s3:::athena/results/q1-manifest.csv"]);
+        let athena = warnings_of(p, WarningKind::DistributedMap);
+        assert!(athena.iter().any(|w| w.message.contains("ATHENA_DATA") && w.states == ["M"]), "{athena:#?}");
+        let write = sid(p, "WriteDistributedMapResults").unwrap();
+        assert_eq!(
+            write.actions,
+            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]
+        );
+        assert_eq!(write.resources, ["arn:aws:s3:::out/runs/*"]);
+    }
+    // A WriterConfig alone writes nothing: no S3 grant for it.
+    let mut inline = def("STANDARD");
+    inline["States"]["M"]["ResultWriter"] =
+        serde_json::json!({"WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSON"}});
+    let p = sfn_iam::generate(&machine(&inline), &options(false));
+    assert!(sid(&p, "WriteDistributedMapResults").is_none());
+}

@@ -258,7 +258,22 @@ async fn bad_requests_are_validation_exceptions() {
     let task = run_task(".sync", &["true"]).to_string();
     let pass = json!({"Type": "Pass", "End": true}).to_string();
     let parallel = json!({"Type": "Parallel", "Branches": [{"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}], "End": true}).to_string();
+    // A mocked Distributed Map: an exporting ResultWriter makes its output an object, a WriterConfig
+    // alone (AWS: "ResultWriter (Map)", "Only WriterConfig") leaves it an array.
+    let dmap = |writer: Value| {
+        json!({"Type": "Map", "End": true, "ResultWriter": writer,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}})
+        .to_string()
+    };
+    let exporting = dmap(json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b"}}));
+    let shaping = dmap(json!({"WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSON"}}));
     let cases = [
+        (
+            json!({"definition": exporting, "mock": {"result": "[]"}}),
+            Some("Mocked result must be a JSON object."),
+        ),
+        (json!({"definition": shaping, "mock": {"result": "{}"}}), Some("Mocked result must be an array.")),
         (json!({"definition": pass, "bogus": 1}), None),
         (json!({"definition": task, "mock": {"result": "{}", "extra": 1}}), None),
         (
