@@ -1167,13 +1167,25 @@ impl Lowering {
                 "Label must be at most 40 characters without whitespace or special characters",
             );
         }
+        for (field, value) in [("ItemReader", &raw.item_reader), ("ItemBatcher", &raw.item_batcher)] {
+            if let Some(v) = value.as_ref().filter(|v| !v.is_object()) {
+                self.err(format!("{ptr}/{field}"), format!("{field} must be an object, got {v}"));
+            }
+        }
         let mut reader = None;
         if let Some(Value::Object(r)) = &raw.item_reader {
             let rptr = format!("{ptr}/ItemReader");
             let parameters = self.resource_payload(r, &rptr, ql);
             let cfg = match r.get("ReaderConfig") {
                 Some(Value::Object(cfg)) => Some(cfg),
-                _ => None,
+                Some(v) => {
+                    self.err(
+                        format!("{rptr}/ReaderConfig"),
+                        format!("ReaderConfig must be an object, got {v}"),
+                    );
+                    None
+                }
+                None => None,
             };
             if let Some(cfg) = cfg {
                 self.reader_config(cfg, &format!("{rptr}/ReaderConfig"));

@@ -593,3 +593,31 @@ fn bare_top_level_jsonata_references() {
         []
     );
 }
+
+/// A Distributed Map's ItemReader, its ReaderConfig and its ItemBatcher are objects (AWS's schema; a number was
+/// accepted and the Map ran inline over its input).
+#[test]
+fn item_reader_reader_config_and_item_batcher_are_objects() {
+    let map = |fields: &str| {
+        format!(
+            r#"{{"StartAt":"M","States":{{"M":{{"Type":"Map","End":true,{fields},
+                "ItemProcessor":{{"ProcessorConfig":{{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"}},
+                "StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}}}}}}}}"#
+        )
+    };
+    let schema = codes::SCHEMA_VALIDATION_FAILED;
+    assert_eq!(
+        errors(&map(r#""ItemReader":5"#)),
+        [error(schema, "/States/M/ItemReader", "ItemReader must be an object, got 5")]
+    );
+    assert_eq!(
+        errors(&map(r#""ItemBatcher":[1]"#)),
+        [error(schema, "/States/M/ItemBatcher", "ItemBatcher must be an object, got [1]")]
+    );
+    assert_eq!(
+        errors(&map(
+            r#""ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":"JSON","Parameters":{"Bucket":"b","Key":"k"}}"#
+        )),
+        [error(schema, "/States/M/ItemReader/ReaderConfig", "ReaderConfig must be an object, got \"JSON\"")]
+    );
+}
