@@ -190,6 +190,7 @@ async fn child_token(children: &OneMachine) -> String {
 /// with that output verbatim — not the DescribeExecution shape — while the child waits on. The child here
 /// waits as the recorded one does after handing the token to the worker's queue; the worker is this test.
 #[tokio::test(start_paused = true)]
+#[allow(clippy::print_stderr, reason = "the test says why it skipped")]
 async fn test_sync_with_task_token() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/recorded/callback.history.json");
