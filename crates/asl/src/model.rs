@@ -153,6 +153,30 @@ pub enum Payload {
     Jsonata(JsonataPayload),
 }
 
+impl Payload {
+    /// True when the payload reads the context's `Task` object — the task token: `$$.Task.Token` (JSONPath),
+    /// `$states.context.Task.Token` (JSONata) — so it may hand the token to the task.
+    pub fn passes_task_token(&self) -> bool {
+        fn in_jsonata(t: &crate::jsonata::JsonataTemplate) -> bool {
+            use crate::jsonata::JsonataTemplate as T;
+            match t {
+                T::Literal(_) => false,
+                T::Object(m) => m.iter().any(|(_, v)| in_jsonata(v)),
+                T::Array(a) => a.iter().any(in_jsonata),
+                T::Expr(e) => e.source().contains("$states.context.Task"),
+            }
+        }
+        match self {
+            Payload::JsonPath(t) => {
+                let mut found = false;
+                t.for_each_path(&mut |p| found |= p.context_head() == Some(Some("Task")));
+                found
+            }
+            Payload::Jsonata(j) => in_jsonata(j.template()),
+        }
+    }
+}
+
 /// A number that may come from a path (`*Path` fields) or a JSONata expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dynamic<T> {

@@ -1,9 +1,12 @@
 //! The life cycle of an ECS task, written once for the `local` and `sim` backends: the statuses and stop
 //! codes ECS reports (typed, read and written as ECS's strings), and the transitions a task goes through —
-//! PROVISIONING → PENDING → RUNNING → DEACTIVATING → STOPPED, or straight to STOPPED when it fails to
-//! start — each setting the timestamps ECS sets at that step (`PullStartedAt`/`PullStoppedAt`, `StartedAt`,
-//! `StoppingAt`, `StoppedAt`, `ExecutionStoppedAt`) and bumping `Version` once per status (a STOPPED task
-//! has `Version` 5, as recorded; container changes do not count). A FARGATE task gets what ECS reports for
+//! PROVISIONING → PENDING → RUNNING → DEACTIVATING → STOPPED, or PENDING → DEACTIVATING → STOPPED when it
+//! fails to start (`TaskFailedToStart`; an image that cannot be pulled is not pulled: no
+//! `PullStartedAt`/`PullStoppedAt`/`ImageDigest`) — each setting the timestamps ECS sets at that step
+//! (`PullStartedAt`/`PullStoppedAt`, `StartedAt`, `StoppingAt`, `StoppedAt`, `ExecutionStoppedAt`) and
+//! bumping `Version` once per status (a STOPPED task has `Version` 5, one that failed to start 4, as
+//! recorded in `test_run_task_sync` and `test_run_task_sync_raise_failure`; container changes do not
+//! count). A FARGATE task gets what ECS reports for
 //! one (recorded: `../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync`): its ENI
 //! attachment derived from `NetworkConfiguration` (PRECREATED → ATTACHED → DELETED), `AvailabilityZone`,
 //! `Connectivity`/`ConnectivityAt`, `EphemeralStorage`, `PlatformVersion` 1.4.0 for LATEST, and each
@@ -278,9 +281,16 @@ impl EcsTask {
 
     /// PENDING: the images are pulled (`PullStartedAt`, `PullStoppedAt`).
     pub(crate) fn pending(&mut self, now: i64) {
-        self.last_status = LastStatus::Pending;
         self.pull_started_at = Some(now);
         self.pull_stopped_at = Some(now);
+        self.pending_unpulled(now);
+    }
+
+    /// PENDING, its images not pulled (yet, or ever: an image that cannot be pulled): a FARGATE task's
+    /// ENI is connected (`Connectivity`, `ConnectivityAt`), no `PullStartedAt`/`PullStoppedAt` and no
+    /// container `ImageDigest` (recorded: `test_run_task_sync_raise_failure`, whose image does not exist).
+    pub(crate) fn pending_unpulled(&mut self, now: i64) {
+        self.last_status = LastStatus::Pending;
         if let Some(f) = &mut self.fargate {
             f.connectivity_at = Some(now);
         }
@@ -297,23 +307,16 @@ impl EcsTask {
         self.containers[i].reason = Some(reason.to_owned());
     }
 
-    /// STOPPED before it ran (`TaskFailedToStart`): every container STOPPED. `stopping_at` is reported
-    /// only by a backend that got as far as stopping something (the local one, whose other containers may
-    /// have started).
-    pub(crate) fn failed_to_start(&mut self, reason: &str, stopped_at: i64, stopping_at: Option<i64>) {
+    /// STOPPED before it ran (`TaskFailedToStart`): every container STOPPED (no exit code), the task
+    /// through DEACTIVATING (`StoppingAt`, unless it was stopping already) to STOPPED (`StoppedAt`,
+    /// `ExecutionStoppedAt`), one `Version` for each — as ECS reports a task whose image cannot be pulled
+    /// (recorded: `../shared/recorded/ecs_task_service.history.json`, `test_run_task_sync_raise_failure`:
+    /// PROVISIONING, PENDING, DEACTIVATING, STOPPED, `Version` 4).
+    pub(crate) fn failed_to_start(&mut self, reason: &str, now: i64) {
         for c in &mut self.containers {
             c.last_status = LastStatus::Stopped;
         }
-        self.last_status = LastStatus::Stopped;
-        self.desired_status = DesiredStatus::Stopped;
-        self.stop_code = Some(StopCode::TaskFailedToStart);
-        self.stopped_reason = Some(reason.to_owned());
-        if stopping_at.is_some() {
-            self.stopping_at = stopping_at;
-        }
-        self.stopped_at = Some(stopped_at);
-        self.attachment_status("DELETED");
-        self.version += 1;
+        self.stopped(StopCode::TaskFailedToStart, reason, now);
     }
 
     /// RUNNING (`StartedAt`), every container RUNNING.

@@ -726,7 +726,7 @@ impl Follower {
                 );
                 self.local.update(|t| {
                     let now = now_ms();
-                    t.failed_to_start(&reason, now, Some(now));
+                    t.failed_to_start(&reason, now);
                 });
                 return true;
             }
@@ -856,7 +856,7 @@ impl LocalBackend {
                 Err(e) => {
                     local.update(|t| {
                         let now = now_ms();
-                        t.failed_to_start(&format!("CannotStartContainerError: {e}"), now, Some(now));
+                        t.failed_to_start(&format!("CannotStartContainerError: {e}"), now);
                     });
                     tokio::spawn(self.reaper().reap(local.clone()));
                     return Ok(Some(local));
@@ -1036,7 +1036,7 @@ impl EcsBackend for LocalBackend {
                         release(&self.state, &usage);
                         t.update(|t| {
                             let now = now_ms();
-                            t.failed_to_start("the task was not started", now, Some(now));
+                            t.failed_to_start("the task was not started", now);
                         });
                     }
                     return Err(EcsError::new(
@@ -1082,7 +1082,7 @@ impl EcsBackend for LocalBackend {
                         release(&self.state, &usage);
                         local.update(|t| {
                             let now = now_ms();
-                            t.failed_to_start(&format!("CannotStartContainerError: {e}"), now, Some(now));
+                            t.failed_to_start(&format!("CannotStartContainerError: {e}"), now);
                         });
                         tokio::spawn(self.reaper().reap(local.clone()));
                     }

@@ -224,11 +224,12 @@ fn merge_extra(m: &mut Map<String, Value>, extra: &Map<String, Value>) {
 impl EcsContainer {
     /// Step Functions' PascalCase shape.
     pub fn to_json(&self, task_arn: &str) -> Value {
-        self.render(task_arn, None)
+        self.render(task_arn, None, false)
     }
 
-    /// The same, with what a FARGATE task's container `i` reports (`lifecycle.rs`).
-    fn render(&self, task_arn: &str, fargate: Option<(&Fargate, usize)>) -> Value {
+    /// The same, with what a FARGATE task's container `i` reports (`lifecycle.rs`); `pulled`: whether
+    /// the task's images were pulled (no `ImageDigest` otherwise).
+    fn render(&self, task_arn: &str, fargate: Option<(&Fargate, usize)>, pulled: bool) -> Value {
         // Sized for every member at once: no rehashing as it fills.
         let mut m = Map::with_capacity(CONTAINER_MEMBERS + self.extra.len());
         m.insert("ContainerArn".into(), json!(self.container_arn));
@@ -237,7 +238,7 @@ impl EcsContainer {
         m.insert("GpuIds".into(), json!([]));
         m.insert("Image".into(), json!(self.image));
         // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
-        put_opt(&mut m, "ImageDigest", fargate.and_then(|(f, i)| f.image_digest(i)));
+        put_opt(&mut m, "ImageDigest", fargate.filter(|_| pulled).and_then(|(f, i)| f.image_digest(i)));
         m.insert("LastStatus".into(), json!(self.last_status.as_str()));
         m.insert("ManagedAgents".into(), json!([]));
         m.insert("Name".into(), json!(self.name));
@@ -273,11 +274,12 @@ impl EcsTask {
             m.insert("ConnectivityAt".into(), json!(at));
         }
         let containers = self.containers.iter().enumerate();
+        let pulled = self.pull_stopped_at.is_some();
         m.insert(
             "Containers".into(),
             Value::Array(
                 containers
-                    .map(|(i, c)| c.render(&self.task_arn, self.fargate.as_ref().map(|f| (f, i))))
+                    .map(|(i, c)| c.render(&self.task_arn, self.fargate.as_ref().map(|f| (f, i)), pulled))
                     .collect(),
             ),
         );

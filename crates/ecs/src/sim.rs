@@ -43,7 +43,9 @@ pub struct SimScript {
     /// DescribeTasks reports the task MISSING.
     #[serde(default)]
     pub missing: bool,
-    /// The task stops with `TaskFailedToStart` and this reason.
+    /// The task fails to start, with this reason, as one whose image cannot be pulled does: PENDING
+    /// (its ENI connected, nothing pulled), then STOPPED with `TaskFailedToStart` (recorded:
+    /// `test_run_task_sync_raise_failure`, reason `CannotPullContainerError: …`).
     pub fail_to_start: Option<String>,
     /// The first N RunTask calls for the family answer `ThrottlingException` (as ECS does beyond the
     /// SDK's retries): the state fails with `ECS.ThrottlingException`, which Retry can match.
@@ -277,7 +279,14 @@ impl SimBackend {
             return;
         }
         if let Some(reason) = &t.script.fail_to_start {
-            t.task.failed_to_start(reason, at(Duration::ZERO), None);
+            // As a task whose image cannot be pulled: PENDING with its ENI and each container's runtime
+            // id, nothing pulled, then STOPPED (recorded: `test_run_task_sync_raise_failure`).
+            t.task.pending_unpulled(at(Duration::ZERO));
+            let task_id = t.task.task_arn.rsplit('/').next().unwrap_or_default().to_owned();
+            for i in 0..t.task.containers.len() {
+                t.task.container_started(i, Some(format!("{task_id}-{i}")));
+            }
+            t.task.failed_to_start(reason, at(Duration::ZERO));
             return;
         }
         let run = Duration::from_secs_f64(t.script.run_seconds.unwrap_or(1.0).max(0.0));

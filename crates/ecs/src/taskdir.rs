@@ -164,7 +164,7 @@ impl Event {
                 let i = check(*container)?;
                 task.container_failed_to_start(i, reason);
             }
-            Event::FailedToStart { reason, at } => task.failed_to_start(reason, *at, Some(*at)),
+            Event::FailedToStart { reason, at } => task.failed_to_start(reason, *at),
             Event::Running { at } => task.running(*at),
             Event::ContainerExited { container, exit_code, .. } => {
                 let i = check(*container)?;

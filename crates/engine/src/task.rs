@@ -97,13 +97,13 @@ pub(crate) async fn run(
     // A resumed execution: what this invocation recorded before the restart (its token, its result…).
     let record = exec.replay.as_ref().map(|r| r.task(*prev));
     let done = record.as_ref().is_some_and(|r| r.outcome.is_some());
-    let callback = (resource.pattern == sfn_patterns::Pattern::WaitForTaskToken && !done)
+    let callback = (has_token(resource.pattern) && !done)
         .then(|| callback_token(&ctx, record.as_ref().and_then(|r| r.token.clone())));
     let token = match &callback {
         Some(c) => Some(c.token().to_owned()),
         None => record.as_ref().and_then(|r| r.token.clone()),
     };
-    // A callback task has its token before Parameters are evaluated (`$$.Task.Token`).
+    // A callback or `.sync` task has its token before Parameters are evaluated (`$$.Task.Token`).
     let parameters = ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff).await?;
     let parameters = binding.integration.prepare(resource, parameters);
     let timeout = seconds(&ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
@@ -183,7 +183,17 @@ fn task_context(
     }
 }
 
-/// The task token of a callback task: the recorded one of a resumed invocation, else a new one.
+/// Whether a task of this pattern has a task token (`$$.Task.Token`) that SendTaskSuccess /
+/// SendTaskFailure / SendTaskHeartbeat accept: a callback task, and a `.sync` / `.sync:2` one, which the
+/// first SendTaskSuccess or SendTaskFailure ends before its job does (Step Functions API reference,
+/// SendTaskSuccess: "used by activity workers, Task states using the callback pattern, and optionally Task
+/// states using the job run pattern"; AWS-recorded: LocalStack's `test_callback.py::test_sync_with_task_token`,
+/// whose `startExecution.sync` task passes `$$.Task.Token` to its child and is completed by SendTaskSuccess).
+fn has_token(pattern: sfn_patterns::Pattern) -> bool {
+    pattern == sfn_patterns::Pattern::WaitForTaskToken || pattern.is_sync()
+}
+
+/// The task token of a callback or `.sync` task: the recorded one of a resumed invocation, else a new one.
 fn callback_token(ctx: &StateCtx<'_>, recorded: Option<String>) -> sfn_patterns::CallbackReceiver {
     let exec = ctx.exec;
     let owner = TokenOwner { execution_arn: exec.execution_arn.clone(), state_name: ctx.state.name.clone() };
@@ -306,9 +316,9 @@ async fn mocked(
     let (exec, state) = (ctx.exec, ctx.state);
     let eff = ctx.input_path(input)?;
     let parsed = sfn_patterns::Resource::parse(&t.resource);
-    // A mocked callback task still has a token for `$$.Task.Token` (as in Step Functions Local); the
-    // mock answers, so the token is retired when this function returns.
-    let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern == sfn_patterns::Pattern::WaitForTaskToken)
+    // A mocked callback or `.sync` task still has a token for `$$.Task.Token` (as in Step Functions
+    // Local); the mock answers, so the token is retired when this function returns.
+    let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if has_token(r.pattern))
         .then(|| callback_token(ctx, None));
     let token = callback.as_ref().map(|c| c.token().to_owned());
     let task_ctx = ctx.with(token.as_deref(), None);
@@ -423,7 +433,10 @@ impl sfn_patterns::ServiceIntegration for MockedService {
     }
 
     async fn submit(&self, ctx: &TaskContext, _parameters: Value) -> Result<Value, sfn_patterns::Failure> {
-        if let Some(token) = &ctx.token {
+        // A callback task's answer comes on its token; a `.sync` task's is the job's end (`wait`).
+        if let Some(token) =
+            ctx.token.as_ref().filter(|_| ctx.resource.pattern == sfn_patterns::Pattern::WaitForTaskToken)
+        {
             // The callback comes once the call has answered; the driver then receives it.
             use crate::mocks::MockResponse as M;
             let _sent = match &self.answer {

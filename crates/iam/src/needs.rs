@@ -179,23 +179,7 @@ fn tagging(payload: Option<&Payload>) -> Vec<&'static str> {
 /// True when the parameters hand the task token to the task (JSONPath `$$.Task…`, JSONata
 /// `$states.context.Task…`).
 fn passes_token(payload: Option<&Payload>) -> bool {
-    fn in_jsonata(v: &Value) -> bool {
-        match v {
-            Value::String(s) => is_jsonata(s) && s.contains("$states.context.Task"),
-            Value::Array(a) => a.iter().any(in_jsonata),
-            Value::Object(m) => m.values().any(in_jsonata),
-            _ => false,
-        }
-    }
-    match payload {
-        None => false,
-        Some(Payload::JsonPath(t)) => {
-            let mut found = false;
-            t.for_each_path(&mut |p| found |= p.context_head() == Some(Some("Task")));
-            found
-        }
-        Some(Payload::Jsonata(j)) => in_jsonata(j.value()),
-    }
+    payload.is_some_and(Payload::passes_task_token)
 }
 
 fn walk(states: &States, prefix: &str, out: &mut Needs) {

@@ -210,8 +210,9 @@ pub enum TaskOutcome {
 }
 
 /// Runs one task invocation with the semantics of its pattern (AWS "Discover service integration patterns"):
-/// request-response returns the API response; `.sync` submits then waits for the job; `.waitForTaskToken`
-/// submits then waits for SendTaskSuccess/Failure, with heartbeats. TimeoutSeconds covers the whole task;
+/// request-response returns the API response; `.sync` submits then waits for the job (or, with `callback`,
+/// the first SendTaskSuccess/Failure on its token); `.waitForTaskToken` submits then waits for
+/// SendTaskSuccess/Failure, with heartbeats. TimeoutSeconds covers the whole task;
 /// a `.sync` job is stopped when it times out or the execution is aborted; a callback job is not (as on AWS).
 pub async fn run_task(
     integration: &dyn ServiceIntegration,
@@ -292,7 +293,7 @@ async fn follow(
         let handle = w.integration.handle(&submitted);
         drop(submitted);
         w.observer.waiting(&handle);
-        return wait_for_job(&w, &handle).await;
+        return wait_for_job(&w, &handle, callback).await;
     }
     drop(submitted);
     match callback {
@@ -304,21 +305,55 @@ async fn follow(
     }
 }
 
-/// `.sync`: the job's end, or its stop when the state times out or the execution is stopped.
-async fn wait_for_job(w: &Waiting<'_>, submitted: &Value) -> TaskOutcome {
-    tokio::select! {
-        r = w.integration.wait(w.ctx, submitted) => match r {
-            Ok(v) => TaskOutcome::Succeeded(v),
-            Err(f) => TaskOutcome::Failed(f),
-        },
-        () = sleep_until(w.deadline) => {
-            w.integration.stop(w.ctx, submitted, "Step Functions state timed out").await;
-            timed_out()
+/// `.sync`: the job's end, or its stop when the state times out or the execution is stopped — or, first,
+/// a callback on the task's token (`callback`): a `.sync` task has a `$$.Task.Token` too, and
+/// SendTaskSuccess / SendTaskFailure with it ends the task at once with that output or error, while the
+/// job runs on (Step Functions API reference, SendTaskSuccess: "used by … optionally Task states using
+/// the job run pattern"; AWS-recorded: LocalStack's `test_callback.py::test_sync_with_task_token`, a
+/// `startExecution.sync` task completed by SendTaskSuccess while its child waits). SendTaskHeartbeat is
+/// accepted (sfn keeps no HeartbeatSeconds deadline on a `.sync` task, with or without heartbeats).
+async fn wait_for_job(
+    w: &Waiting<'_>,
+    submitted: &Value,
+    mut callback: Option<CallbackReceiver>,
+) -> TaskOutcome {
+    let mut job = std::pin::pin!(w.integration.wait(w.ctx, submitted));
+    loop {
+        tokio::select! {
+            r = &mut job => return match r {
+                Ok(v) => TaskOutcome::Succeeded(v),
+                Err(f) => TaskOutcome::Failed(f),
+            },
+            msg = next_callback(&mut callback) => match msg {
+                Some(CallbackMessage::Success(v)) => return TaskOutcome::Succeeded(v),
+                Some(CallbackMessage::Failure { error, cause }) => {
+                    return TaskOutcome::Failed(Failure { name: error.map(ErrorName::from), cause });
+                }
+                Some(CallbackMessage::Heartbeat) => w.observer.heartbeat(),
+                Some(CallbackMessage::Started { .. }) => {}
+                // The registry is gone: only the job can end the task now.
+                None => callback = None,
+            },
+            () = sleep_until(w.deadline) => {
+                if let Some(rx) = &mut callback {
+                    rx.mark_timed_out();
+                }
+                w.integration.stop(w.ctx, submitted, "Step Functions state timed out").await;
+                return timed_out();
+            }
+            () = w.abort.aborted() => {
+                w.integration.stop(w.ctx, submitted, "Step Functions execution stopped").await;
+                return TaskOutcome::Aborted;
+            }
         }
-        () = w.abort.aborted() => {
-            w.integration.stop(w.ctx, submitted, "Step Functions execution stopped").await;
-            TaskOutcome::Aborted
-        }
+    }
+}
+
+/// The next message on a task's token; pending for ever when it has none.
+async fn next_callback(rx: &mut Option<CallbackReceiver>) -> Option<CallbackMessage> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

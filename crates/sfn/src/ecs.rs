@@ -249,8 +249,10 @@ fn sim_from_file(p: &Path) -> Result<SimBackend, SetupError> {
     SimBackend::from_json(&v).map_err(|e| SetupError::SimConfig { path: path(), message: e.to_string() })
 }
 
-/// True when a Task state of the machine, nested ones included, uses the `.waitForTaskToken` pattern: its
-/// containers need a Step Functions endpoint to call back ([`EcsConfig::callback_endpoint`]).
+/// True when a Task state of the machine, nested ones included, uses the `.waitForTaskToken` pattern, or
+/// is a `.sync` one whose parameters pass its task token (`$$.Task.Token`; SendTaskSuccess/Failure with it
+/// ends the task before its job): its containers need a Step Functions endpoint to call back
+/// ([`EcsConfig::callback_endpoint`]).
 ///
 /// ```
 /// let machine = sfn::asl::validate_value(&serde_json::json!({"StartAt": "P", "States": {"P": {
@@ -265,9 +267,14 @@ fn sim_from_file(p: &Path) -> Result<SimBackend, SetupError> {
 pub fn has_callbacks(machine: &StateMachine) -> bool {
     fn any(states: &States) -> bool {
         states.iter().any(|s| match &s.kind {
-            StateKind::Task(t) => {
-                matches!(Resource::parse(&t.resource), Ok(Resource::Service(r)) if r.pattern == Pattern::WaitForTaskToken)
-            }
+            StateKind::Task(t) => match Resource::parse(&t.resource) {
+                Ok(Resource::Service(r)) if r.pattern == Pattern::WaitForTaskToken => true,
+                // A `.sync` task has a token too, which a container may use to end it early.
+                Ok(Resource::Service(r)) if r.pattern.is_sync() => {
+                    t.parameters.as_ref().is_some_and(sfn_asl::Payload::passes_task_token)
+                }
+                _ => false,
+            },
             StateKind::Parallel(p) => p.branches.iter().any(|b| any(&b.states)),
             StateKind::Map(m) => any(&m.processor.states),
             _ => false,
@@ -294,6 +301,21 @@ mod tests {
     fn callbacks_are_tasks_that_wait_for_a_token() {
         assert!(has_callbacks(&machine("arn:aws:states:::ecs:runTask.waitForTaskToken")));
         assert!(!has_callbacks(&machine("arn:aws:states:::ecs:runTask.sync")));
+        // A `.sync` task that hands its token to its containers, which may end it with SendTaskSuccess.
+        for (language, token) in [
+            ("JSONPath", json!({"Value.$": "$$.Task.Token"})),
+            ("JSONata", json!({"Value": "{% $states.context.Task.Token %}"})),
+        ] {
+            let mut env = json!({"Name": "T"});
+            env.as_object_mut().unwrap().extend(token.as_object().unwrap().clone());
+            let field = if language == "JSONata" { "Arguments" } else { "Parameters" };
+            let def = json!({"StartAt": "T", "QueryLanguage": language, "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:states:::ecs:runTask.sync", "End": true,
+                field: {"TaskDefinition": "job", "Overrides": {"ContainerOverrides": [{"Name": "job",
+                    "Environment": [env]}]}}}}});
+            let m = sfn_asl::validate_value(&def, Default::default()).into_result().unwrap();
+            assert!(has_callbacks(&m), "{language}");
+        }
         // The pattern, not the text: a Comment or a Pass result that mentions it is not a callback.
         let def = json!({"StartAt": "P", "Comment": ".waitForTaskToken", "States": {"P": {"Type": "Pass",
             "Result": "arn:aws:states:::ecs:runTask.waitForTaskToken", "End": true}}});

@@ -130,7 +130,18 @@ fn test_start_execution_sync_delegate_timeout() {
 /// 512 MiB, FARGATE in awsvpc mode.
 fn rerun_ecs(test: &str, resource: &str, backend: &str) {
     let Some(rec) = recorded_history_in("ecs_task_service.history.json", test) else { return };
-    let events = rec["events"].as_array().unwrap();
+    rerun_ecs_on(test, rec["events"].as_array().unwrap(), resource, backend, &json!(["true"]), &[]);
+}
+
+/// [`rerun_ecs`] with the container's `command` and further `sfn run` arguments, against `events`.
+fn rerun_ecs_on(
+    test: &str,
+    events: &[Value],
+    resource: &str,
+    backend: &str,
+    command: &Value,
+    extra: &[String],
+) {
     let described = events
         .iter()
         .filter_map(|e| e.as_object()?.iter().find(|(k, _)| k.ends_with("Details"))?.1["output"].as_object())
@@ -144,7 +155,7 @@ fn rerun_ecs(test: &str, resource: &str, backend: &str) {
     let td = json!({"family": "task_definition_family", "revision": revision,
         "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
         "containerDefinitions": [{"name": "task_definition_container_name",
-            "image": described["Containers"][0]["Image"], "essential": true, "command": ["true"]}]});
+            "image": described["Containers"][0]["Image"], "essential": true, "command": command}]});
     let tds = temp_file("task_definition_family.json", &td.to_string());
     let def = json!({"StartAt": "ecstask", "States": {"ecstask": {"Type": "Task", "Resource": resource,
         "Parameters": {"Cluster": "arn:aws:ecs:eu-central-1:123456789012:cluster/cluster_name",
@@ -169,6 +180,7 @@ fn rerun_ecs(test: &str, resource: &str, backend: &str) {
     ]
     .into_iter()
     .map(str::to_owned)
+    .chain(extra.iter().cloned())
     .collect();
     compare(&format!("{test} (--ecs {backend})"), events, &args);
 }
@@ -194,4 +206,63 @@ fn test_run_task_sync_on_sim_and_local() {
     for backend in ["sim", "local"] {
         rerun_ecs("test_run_task_sync", "arn:aws:states:::ecs:runTask.sync", backend);
     }
+}
+
+/// The recorded ECS task that `test`'s `TaskFailed` describes (its cause, parsed).
+fn failed_task(events: &[Value]) -> Value {
+    let failed = events.iter().find(|e| e["type"] == "TaskFailed").unwrap();
+    failed["taskFailedEventDetails"]["cause"].clone()
+}
+
+#[test]
+fn test_run_task_sync_raise_failure_on_sim() {
+    // The image cannot be pulled: the task goes PENDING (its ENI connected, each container a runtime id,
+    // nothing pulled: no PullStartedAt, ImageDigest or container Reason), then DEACTIVATING and STOPPED
+    // (TaskFailedToStart, Version 4), and the state fails with States.TaskFailed, the task as the cause.
+    // The sim is scripted to fail the family's tasks to start with the recorded reason (its text names
+    // Docker Hub's answer for that image, which only a registry gives).
+    let test = "test_run_task_sync_raise_failure";
+    let Some(rec) = recorded_history_in("ecs_task_service.history.json", test) else { return };
+    let events = rec["events"].as_array().unwrap();
+    let reason = &failed_task(events)["StoppedReason"];
+    assert!(reason.as_str().unwrap().starts_with("CannotPullContainerError: "), "{reason}");
+    let script = json!({"families": {"task_definition_family": {"failToStart": reason}}});
+    let sim = temp_file("sim.json", &script.to_string());
+    let extra = ["--sim-config".to_owned(), sim.to_str().unwrap().to_owned()];
+    rerun_ecs_on(test, events, "arn:aws:states:::ecs:runTask.sync", "sim", &json!(["true"]), &extra);
+}
+
+#[test]
+fn test_run_task_sync_raise_failure_on_local() {
+    // The local backend has no image to pull: its failure to start is a container whose program cannot
+    // be started, ECS's CannotStartContainerError (the image was pulled, the container could not start).
+    // The task goes the recorded way — PENDING with its ENI, DEACTIVATING, STOPPED with TaskFailedToStart,
+    // Version 4 — and differs from the recorded CannotPullContainerError task only where that other
+    // failure does: the pull happened (PullStartedAt, PullStoppedAt, each container's ImageDigest), and
+    // the container and the task give the CannotStartContainerError reason. One difference is local's
+    // own: a local container's RuntimeId is its process id, and a program that cannot start never was a
+    // process, so it has none. The recording is compared with those fields as local reports them.
+    let test = "test_run_task_sync_raise_failure";
+    let Some(rec) = recorded_history_in("ecs_task_service.history.json", test) else { return };
+    let program = "/nonexistent/sfn-test-no-such-program";
+    let reason = format!(
+        "CannotStartContainerError: failed to start {program}: No such file or directory (os error 2)"
+    );
+    let mut events = rec["events"].as_array().unwrap().clone();
+    for e in &mut events {
+        let details = match e["type"].as_str() {
+            Some("TaskFailed") => "taskFailedEventDetails",
+            Some("ExecutionFailed") => "executionFailedEventDetails",
+            _ => continue,
+        };
+        let task = e[details]["cause"].as_object_mut().unwrap();
+        task.insert("PullStartedAt".into(), json!("time"));
+        task.insert("PullStoppedAt".into(), json!("time"));
+        task.insert("StoppedReason".into(), json!(reason));
+        let container = task["Containers"][0].as_object_mut().unwrap();
+        container.insert("ImageDigest".into(), json!("<image_digest:1>"));
+        container.insert("Reason".into(), json!(reason));
+        container.remove("RuntimeId");
+    }
+    rerun_ecs_on(test, &events, "arn:aws:states:::ecs:runTask.sync", "local", &json!([program]), &[]);
 }

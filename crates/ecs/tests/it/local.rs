@@ -73,6 +73,12 @@ async fn missing_binary_fails_to_start_with_a_container_reason() {
     let reason = task["Containers"][0]["Reason"].as_str().unwrap();
     assert!(reason.starts_with("CannotStartContainerError:"), "{reason}");
     assert!(task["Containers"][0].get("ExitCode").is_none());
+    // PROVISIONING, PENDING, DEACTIVATING, STOPPED: Version 4, with StoppingAt and ExecutionStoppedAt, as
+    // ECS reports a task that failed to start (recorded: `test_run_task_sync_raise_failure`).
+    assert_eq!(task["Version"], 4);
+    assert!(task["StoppingAt"].is_i64() && task["StoppedAt"].is_i64(), "{task}");
+    assert_eq!(task["ExecutionStoppedAt"], task["StoppedAt"]);
+    assert!(task.get("StartedAt").is_none());
 }
 
 #[tokio::test]

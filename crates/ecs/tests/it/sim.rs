@@ -76,7 +76,17 @@ async fn scripted_failures_exit_codes_and_failed_starts() {
     let (o, _) = run(&engine, machine(SYNC, json!({"TaskDefinition": "crash"}), json!({})), json!({})).await;
     assert_eq!(o.error.as_deref(), Some("States.TaskFailed"));
     let (o, _) = run(&engine, machine(SYNC, json!({"TaskDefinition": "pull"}), json!({})), json!({})).await;
-    assert!(o.cause.unwrap().contains("\"StopCode\":\"TaskFailedToStart\""));
+    let task: serde_json::Value = serde_json::from_str(&o.cause.unwrap()).unwrap();
+    assert_eq!(task["StopCode"], "TaskFailedToStart");
+    // As ECS reports a task whose image cannot be pulled (recorded: `test_run_task_sync_raise_failure`):
+    // PENDING, DEACTIVATING, STOPPED (Version 4), a runtime id per container, nothing pulled, no reason
+    // on the container.
+    assert_eq!(task["Version"], 4);
+    assert!(task["StoppingAt"].is_i64() && task["ExecutionStoppedAt"].is_i64(), "{task}");
+    assert!(task.get("PullStartedAt").is_none() && task.get("StartedAt").is_none(), "{task}");
+    let container = &task["Containers"][0];
+    assert!(container["RuntimeId"].is_string(), "{container}");
+    assert!(container.get("Reason").is_none() && container.get("ExitCode").is_none(), "{container}");
 }
 
 #[tokio::test(start_paused = true)]

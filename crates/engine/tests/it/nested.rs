@@ -165,3 +165,112 @@ async fn a_timed_out_sync_task_stops_its_child_and_a_callback_one_does_not() {
         assert_eq!(kid.outcome().map(|o| o.status), child_status, "{suffix}");
     }
 }
+
+/// A child that runs on long after its parent's task has its answer.
+fn waiting_child() -> Value {
+    json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}})
+}
+
+/// The `TaskToken` the parent passed in its (only) child's input, once the child has started (within a
+/// minute of the paused clock).
+async fn child_token(children: &OneMachine) -> String {
+    for _ in 0..6000 {
+        if let Some((_, input)) = children.runs.lock().unwrap().values().next() {
+            let input: Value = serde_json::from_str(input).unwrap();
+            return input["TaskToken"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the parent started no child");
+}
+
+/// AWS-recorded (`../shared/recorded/callback.history.json`, LocalStack's AWS-validated
+/// `test_callback.py::test_sync_with_task_token`): a `startExecution.sync` task passes `$$.Task.Token` in
+/// its child's input; a worker's SendTaskSuccess with that token (its output a JSON string) ends the task
+/// with that output verbatim — not the DescribeExecution shape — while the child waits on. The child here
+/// waits as the recorded one does after handing the token to the worker's queue; the worker is this test.
+#[tokio::test(start_paused = true)]
+#[allow(clippy::print_stderr, reason = "the test says why it skipped")]
+async fn test_sync_with_task_token() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/recorded/callback.history.json");
+    let Some(rec) = crate::history_diff::recorded_content(&path, "test_sync_with_task_token") else {
+        eprintln!("skipped: {} is absent", path.display());
+        return;
+    };
+    let events = rec["get_execution_history"]["events"].as_array().unwrap();
+    let mut input = events[0]["executionStartedEventDetails"]["input"].clone();
+    input["StateMachineArn"] = json!(CHILD);
+    let def = json!({"StartAt": "StartExecution", "States": {"StartExecution": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync",
+        "Parameters": {"StateMachineArn.$": "$.StateMachineArn", "Name.$": "$.Name",
+            "Input": {"TaskToken.$": "$$.Task.Token", "QueueUrl.$": "$.QueueUrl"}},
+        "End": true}}});
+    let (engine, children) = engine(&waiting_child());
+    let prepared = engine.prepare(machine(&def), "parent").unwrap();
+    let p = engine.start(
+        &prepared,
+        StartRequest { execution_name: "p".into(), input, role_arn: None, input_text: None },
+    );
+    let token = child_token(&children).await;
+    engine.tokens().send_success(&token, "\"SQS_SEND_MESSAGE_AND_WAIT\"").unwrap();
+    let o = p.wait().await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{o:?}");
+    let got: Vec<Value> = p.history().events().iter().map(sfn_engine::Event::to_json).collect();
+    let diff = crate::history_diff::history_diff(events, &got);
+    assert!(diff.is_empty(), "sfn's history differs from AWS's:\n{}\nsfn: {got:#?}", diff.join("\n"));
+    // The child runs on; the token is spent.
+    let (kid, _) = children.runs.lock().unwrap().values().next().cloned().unwrap();
+    assert!(kid.outcome().is_none());
+    assert!(engine.tokens().send_success(&token, "{}").is_err());
+}
+
+/// The same token takes SendTaskFailure (the task fails with that error and cause, as a callback task's
+/// does) and SendTaskHeartbeat (accepted; the task goes on waiting), on `.sync` and `.sync:2` alike.
+#[tokio::test(start_paused = true)]
+async fn a_sync_task_token_takes_failure_and_heartbeat() {
+    for suffix in [".sync", ".sync:2"] {
+        let (engine, children) = engine(&waiting_child());
+        let resource = format!("arn:aws:states:::states:startExecution{suffix}");
+        let mut def = parent(&resource, json!({}));
+        def["States"]["Nested"]["Parameters"]["Input"] = json!({"TaskToken.$": "$$.Task.Token"});
+        let p = start(&engine, &def);
+        let token = child_token(&children).await;
+        engine.tokens().send_heartbeat(&token).unwrap();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(p.outcome().is_none(), "{suffix}: a heartbeat does not end the task");
+        engine.tokens().send_failure(&token, Some("Worker.Gave.Up".into()), Some("no more".into())).unwrap();
+        let o = p.wait().await;
+        assert_eq!(
+            (o.error.as_deref(), o.cause.as_deref()),
+            (Some("Worker.Gave.Up"), Some("no more")),
+            "{suffix}"
+        );
+        let failed = p
+            .history()
+            .events()
+            .iter()
+            .map(sfn_engine::Event::to_json)
+            .find(|e| e["type"] == "TaskFailed")
+            .unwrap();
+        assert_eq!(failed["taskFailedEventDetails"]["error"], "Worker.Gave.Up", "{suffix}");
+        let (kid, _) = children.runs.lock().unwrap().values().next().cloned().unwrap();
+        assert!(kid.outcome().is_none(), "{suffix}: the child runs on");
+    }
+}
+
+/// Without a callback the `.sync` task still ends with its job (DescribeExecution), and a token sent
+/// to after that answers TaskDoesNotExist.
+#[tokio::test(start_paused = true)]
+async fn a_sync_task_token_is_spent_when_the_job_ends() {
+    let child = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": true}}});
+    let (engine, children) = engine(&child);
+    let mut def = parent("arn:aws:states:::states:startExecution.sync:2", json!({"OutputPath": "$.Output"}));
+    def["States"]["Nested"]["Parameters"]["Input"] = json!({"TaskToken.$": "$$.Task.Token"});
+    let p = start(&engine, &def);
+    let token = child_token(&children).await;
+    let o = p.wait().await;
+    assert_eq!(o.output, Some(json!(1)), "{o:?}");
+    let e = engine.tokens().send_success(&token, "{}").unwrap_err();
+    assert_eq!(e.code(), "TaskDoesNotExist");
+}

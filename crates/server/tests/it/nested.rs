@@ -91,6 +91,32 @@ async fn wait_for_task_token_child_answers_the_parent() {
     s.stop().await;
 }
 
+/// A `.sync` task's `$$.Task.Token` through the API (AWS-recorded: LocalStack's
+/// `test_callback.py::test_sync_with_task_token`): SendTaskHeartbeat is accepted, SendTaskSuccess ends
+/// the task with its output verbatim while the child runs on, and the token is spent after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_task_success_on_a_sync_token_ends_the_task_before_its_child() {
+    let s = TestServer::start().await;
+    let child = s.create("sleeper", &wait_machine(300)).await;
+    let input = json!({"TaskToken.$": "$$.Task.Token"});
+    let p = s.create("mum", &parent("arn:aws:states:::states:startExecution.sync", &child, input)).await;
+    let arn = start(&s, &p, json!({})).await;
+    let kid = children(&s, &child).await[0]["executionArn"].as_str().unwrap().to_owned();
+    let d = s.ok("DescribeExecution", json!({"executionArn": kid})).await;
+    let token = serde_json::from_str::<Value>(d["input"].as_str().unwrap()).unwrap()["TaskToken"].clone();
+    s.ok("SendTaskHeartbeat", json!({"taskToken": token})).await;
+    s.ok("SendTaskSuccess", json!({"taskToken": token, "output": "\"SQS_SEND_MESSAGE_AND_WAIT\""})).await;
+    let d = s.wait(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["output"], "\"SQS_SEND_MESSAGE_AND_WAIT\"");
+    let k = s.ok("DescribeExecution", json!({"executionArn": kid})).await;
+    assert_eq!(k["status"], "RUNNING", "the child runs on: {k}");
+    let again = s.call("SendTaskSuccess", json!({"taskToken": token, "output": "{}"})).await;
+    assert!(again.1["__type"].as_str().unwrap().ends_with("#TaskDoesNotExist"), "{again:?}");
+    s.ok("StopExecution", json!({"executionArn": kid})).await;
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_child_machine_fails_as_aws() {
     let s = TestServer::start().await;

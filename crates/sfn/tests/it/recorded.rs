@@ -10,6 +10,9 @@
 //! answer, taken from the recording's `TaskSubmitted`), and the callback is either the mock's
 //! `Return`/`Throw` (SendTaskSuccess / SendTaskFailure) or, where the test sent heartbeats, sent through
 //! the engine's token API (SendTaskHeartbeat, then SendTaskSuccess with the message the queue received).
+//! The nested executions of that file are replayed by `crates/cli/tests/it/recorded.rs`
+//! (`test_start_execution_sync*`) and `crates/engine/tests/it/nested.rs` (`test_sync_with_task_token`: the
+//! child's SendTaskSuccess on the `.sync` task's token, sent through the engine's token API).
 
 use std::time::Duration;
 
