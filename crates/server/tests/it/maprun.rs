@@ -70,6 +70,18 @@ async fn express_children_are_described_and_listed_and_count_failures() {
         (Some("FAILED"), Some("Three"), Some(run.as_str()))
     );
     assert_eq!(dc["input"], "3");
+    // A map run's failed child is redriven by its map run (the API's ExecutionRedriveStatus), a succeeded one
+    // not at all.
+    assert_eq!(
+        (dc["redriveStatus"].as_str(), dc.get("redriveStatusReason")),
+        (Some("REDRIVABLE_BY_MAP_RUN"), None)
+    );
+    let ok = children.iter().find(|c| c["status"] == "SUCCEEDED").and_then(|c| c["executionArn"].as_str());
+    let d = s.ok("DescribeExecution", json!({"executionArn": ok.unwrap()})).await;
+    assert_eq!(
+        (d["redriveStatus"].as_str(), d["redriveStatusReason"].as_str()),
+        (Some("NOT_REDRIVABLE"), Some("Execution is SUCCEEDED and cannot be redriven"))
+    );
     // No history of an EXPRESS execution, a map run's included.
     let (status, e) = s.call("GetExecutionHistory", json!({"executionArn": child})).await;
     assert_eq!(
