@@ -11,7 +11,7 @@ use crate::jsonata::AtaScope;
 use crate::rules;
 
 /// A JSONPath Choice state.
-pub(crate) fn run(ctx: &StateCtx<'_>, c: &Choice, input: Value) -> Result<Step, Failure> {
+pub(crate) fn run<'a>(ctx: &StateCtx<'a>, c: &'a Choice, input: Value) -> Result<Step<'a>, Failure> {
     let state = ctx.state;
     // Without InputPath the effective input is the input itself (moved, not copied).
     let eff = match &state.input_path {
@@ -31,9 +31,9 @@ pub(crate) fn run(ctx: &StateCtx<'_>, c: &Choice, input: Value) -> Result<Step, 
         }
     }
     let (next, assign) = match matched {
-        Some(rule) => (rule.next.clone(), rule.assign.as_ref()),
+        Some(rule) => (rule.next.as_str(), rule.assign.as_ref()),
         None => match &c.default {
-            Some(d) => (d.clone(), state.assign.as_ref()),
+            Some(d) => (d.as_str(), state.assign.as_ref()),
             None => return Err(no_match(ctx)),
         },
     };
@@ -43,13 +43,17 @@ pub(crate) fn run(ctx: &StateCtx<'_>, c: &Choice, input: Value) -> Result<Step, 
 }
 
 /// A JSONata Choice state: the matched rule's (or the state's, for the Default) Assign and Output.
-pub(crate) async fn run_jsonata(ctx: &StateCtx<'_>, c: &Choice, input: &Value) -> Result<Step, Failure> {
+pub(crate) async fn run_jsonata<'a>(
+    ctx: &StateCtx<'a>,
+    c: &'a Choice,
+    input: &Value,
+) -> Result<Step<'a>, Failure> {
     let state = ctx.state;
     let sc = AtaScope::input(input);
     let matched = first_match(ctx, &c.choices, sc).await?;
     let (next, output, assign) = match (matched, &c.default) {
-        (Some(rule), _) => (Some(rule.next.clone()), rule.output.as_ref(), rule.assign.as_ref()),
-        (None, Some(d)) => (Some(d.clone()), state.output.as_ref(), state.assign.as_ref()),
+        (Some(rule), _) => (Some(rule.next.as_str()), rule.output.as_ref(), rule.assign.as_ref()),
+        (None, Some(d)) => (Some(d.as_str()), state.output.as_ref(), state.assign.as_ref()),
         (None, None) => return Err(no_match(ctx)),
     };
     ctx.ata_exit(next, output, assign, input).await

@@ -174,9 +174,9 @@ pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// What a state hands on: where to go next (none = end of scope) and the output.
-pub(crate) struct Flow {
-    pub(crate) next: Option<String>,
+/// What a state hands on: the state to go to next (none = end of scope) and the output.
+pub(crate) struct Flow<'s> {
+    pub(crate) next: Option<&'s State>,
     pub(crate) output: Value,
 }
 
@@ -565,9 +565,10 @@ impl<'a> StateCtx<'a> {
     }
 }
 
-/// The result of a state before the history records its exit.
-pub(crate) struct Step {
-    pub(crate) next: Option<String>,
+/// The result of a state before the history records its exit; `next` is borrowed from the definition
+/// (no copy of the name per transition).
+pub(crate) struct Step<'a> {
+    pub(crate) next: Option<&'a str>,
     pub(crate) output: Value,
     pub(crate) assign: Option<JsonMap<String, Value>>,
 }

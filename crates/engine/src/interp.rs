@@ -63,17 +63,10 @@ pub(crate) fn run_scope<'a>(
                 }
             };
             let (flow, output_text, exited_at) =
-                run_state(exec, state, name, (input, input_text, at), vars, prev, abort).await?;
+                run_state(exec, states, state, name, (input, input_text, at), vars, prev, abort).await?;
             at = Some(exited_at);
             match flow.next {
-                Some(next) => {
-                    // Looked up once per transition.
-                    let Some(s) = states.get(&next) else {
-                        return Err(Interrupt::Fail(Failure::new(
-                            ErrorName::Runtime,
-                            format!("The state '{next}' does not exist"),
-                        )));
-                    };
+                Some(s) => {
                     state = s;
                     input = flow.output;
                     input_text = output_text;
@@ -129,15 +122,20 @@ fn outputs_result(state: &State) -> bool {
 /// One state: entered, run, exited; the flow, the history text of its output and when it exited
 /// (`name`: the state's name as its events hold it; `input_text`: the text of `input` when the state
 /// before made it; `at`: when the state before exited).
-async fn run_state(
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the scope, the state, its input and the input's text, its cursor"
+)]
+async fn run_state<'s>(
     exec: &Arc<Exec>,
+    states: &'s States,
     state: &State,
     name: Arc<str>,
     (input, input_text, at): (Value, Option<JsonText>, Option<DateTime<Utc>>),
     vars: &mut Vars,
     prev: &mut u64,
     abort: &AbortSignal,
-) -> Result<(Flow, Option<JsonText>, DateTime<Utc>), Interrupt> {
+) -> Result<(Flow<'s>, Option<JsonText>, DateTime<Utc>), Interrupt> {
     let st = state.state_type();
     // One clock read per transition: the state is entered when the one before exited.
     let entered_time = at.unwrap_or_else(|| exec.now());
@@ -193,10 +191,14 @@ async fn run_state(
             return Err(e);
         }
     };
+    // The next state, looked up once per transition in the scope the state belongs to (a name that is
+    // not there fails the execution once the state has exited); the step's borrows end here.
+    let Step { next, output, assign } = step;
+    let next = next.map(|n| states.get(n).ok_or_else(|| n.to_owned())).transpose();
     // The output is serialized once: for the history, to check the payload limit, and for the next
     // state's entered event.
     let made = || outputs_result(state).then(|| texts.result.get().cloned()).flatten();
-    let output_text = unchanged.or_else(made).unwrap_or_else(|| JsonText::new(&step.output));
+    let output_text = unchanged.or_else(made).unwrap_or_else(|| JsonText::new(&output));
     if output_text.len() > exec.engine.config.max_payload_bytes {
         return Err(Interrupt::Fail(Failure::new(
             ErrorName::DataLimitExceeded,
@@ -208,7 +210,7 @@ async fn run_state(
     }
     // `Assign: {}` assigns nothing, and AWS then writes no `assignedVariables` (recorded in
     // `assign/test_assign_base__test_base_cases__BASE_EMPTY`).
-    let assigned = step.assign.filter(|a| !a.is_empty()).map(|a| {
+    let assigned = assign.filter(|a| !a.is_empty()).map(|a| {
         let mut list = Vec::with_capacity(a.len());
         for (k, v) in a {
             list.push((k.clone(), JsonText::new(&v)));
@@ -222,16 +224,19 @@ async fn run_state(
         EventDetails::StateExited { state_type: st, name, output: output_text.clone(), assigned },
         exited_at,
     )?;
+    let next = next.map_err(|missing| {
+        Interrupt::Fail(Failure::new(ErrorName::Runtime, format!("The state '{missing}' does not exist")))
+    })?;
     let (output, output_text) = match &exec.replay {
         // A resumed execution may go on with the recorded output: its next state renders its own text.
-        Some(r) => (r.exited(exited, vars).unwrap_or(step.output), None),
-        None => (step.output, Some(output_text)),
+        Some(r) => (r.exited(exited, vars).unwrap_or(output), None),
+        None => (output, Some(output_text)),
     };
-    Ok((Flow { next: step.next, output }, output_text, exited_at))
+    Ok((Flow { next, output }, output_text, exited_at))
 }
 
 /// What the state's module makes of its input.
-pub(crate) async fn step(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Result<Step, Interrupt> {
+pub(crate) async fn step<'a>(ctx: StateCtx<'a>, input: Value, prev: &mut u64) -> Result<Step<'a>, Interrupt> {
     let jsonata = ctx.state.query_language == QueryLanguage::Jsonata;
     Ok(match &ctx.state.kind {
         StateKind::Fail(f) => return Err(terminal::fail(&ctx, f, &input).await?.into()),
@@ -251,9 +256,9 @@ pub(crate) async fn step(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Res
 }
 
 /// A Task, Parallel or Map: attempts until one succeeds, no retrier retries, or a Catch handles it.
-async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Result<Step, Interrupt> {
-    let no_recovery = Recovery::default();
-    let recovery = ctx.state.recovery().unwrap_or(&no_recovery);
+async fn with_recovery<'a>(ctx: StateCtx<'a>, input: Value, prev: &mut u64) -> Result<Step<'a>, Interrupt> {
+    static NO_RECOVERY: std::sync::LazyLock<Recovery> = std::sync::LazyLock::new(Recovery::default);
+    let recovery = ctx.state.recovery().unwrap_or(&NO_RECOVERY);
     let mut retries = Retries::new(&recovery.retry);
     // Whether a Map or Parallel attempt got as far as its `…StateStarted` (the cursor is left there).
     let mut opened = false;
@@ -295,26 +300,26 @@ async fn with_recovery(ctx: StateCtx<'_>, input: Value, prev: &mut u64) -> Resul
 }
 
 /// How a TestState run of one state ends.
-pub(crate) enum TestEnd {
+pub(crate) enum TestEnd<'a> {
     /// The state's step (SUCCEEDED).
-    Done(Step),
+    Done(Step<'a>),
     /// Nothing handles the failure (FAILED).
     Failed(Failure),
     /// A retrier would retry it (RETRIABLE).
     Retriable(Failure),
     /// A Catch handles it (CAUGHT_ERROR): the catcher's step.
-    Caught(Failure, Step),
+    Caught(Failure, Step<'a>),
 }
 
 /// TestState: the state run once through the same modules as [`step`] — one attempt of a Task,
 /// Parallel or Map (its `retried` retries so far are `$$.State.RetryCount` and count against the
 /// matching retrier), then the Retry and Catch decision without waiting or attempting again.
-pub(crate) async fn test_step(
-    ctx: StateCtx<'_>,
+pub(crate) async fn test_step<'a>(
+    ctx: StateCtx<'a>,
     input: Value,
     prev: &mut u64,
     retried: u32,
-) -> Result<TestEnd, Interrupt> {
+) -> Result<TestEnd<'a>, Interrupt> {
     let Some(recovery) = ctx.state.recovery() else {
         return match step(ctx, input, prev).await {
             Ok(step) => Ok(TestEnd::Done(step)),

@@ -309,15 +309,15 @@ impl StateCtx<'_> {
     }
 }
 
-impl StateCtx<'_> {
+impl<'a> StateCtx<'a> {
     /// How a JSONata state without a result ends: its `Assign`, then its `Output` (default: the input).
     pub(crate) async fn ata_exit(
         &self,
-        next: Option<String>,
+        next: Option<&'a str>,
         output: Option<&Payload>,
         assign: Option<&Payload>,
         input: &Value,
-    ) -> Result<Step, Failure> {
+    ) -> Result<Step<'a>, Failure> {
         let sc = AtaScope::input(input);
         let assign = self.ata_assign(assign, sc).await?;
         let output = match output {

@@ -10,7 +10,7 @@ use crate::exec::{StateCtx, Step};
 use crate::jsonata::AtaScope;
 
 /// A JSONPath Pass state.
-pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<Step, Failure> {
+pub(crate) async fn run<'a>(ctx: &StateCtx<'a>, p: &Pass, input: Value) -> Result<Step<'a>, Failure> {
     if p.result.is_none() && matches!(p.result_path, ResultPath::Whole) {
         // ResultPath `$`: the output is the result alone, so the input is given up to InputPath and
         // Parameters, which move what they select out of it instead of copying it.
@@ -19,7 +19,7 @@ pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<St
         ctx.inspect(|i| i.result = Some(result.clone()));
         let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
         let out = ctx.apply_result(&ResultPath::Whole, Value::Null, result)?;
-        return Ok(Step { next: ctx.state.next.clone(), output: out, assign });
+        return Ok(Step { next: ctx.state.next.as_deref(), output: out, assign });
     }
     if p.result.is_none() && ctx.exec.test.is_none() && result_is_output(ctx, p, &input) {
         // ResultPath `$.x` and OutputPath `$.x` on an object: the output is the result alone (what
@@ -28,7 +28,7 @@ pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<St
         let eff = ctx.input_path(&input)?;
         let result = ctx.parameters(p.parameters.as_ref(), eff).await?;
         let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
-        return Ok(Step { next: ctx.state.next.clone(), output: result, assign });
+        return Ok(Step { next: ctx.state.next.as_deref(), output: result, assign });
     }
     let eff = ctx.input_path(&input)?;
     let result = match &p.result {
@@ -38,7 +38,7 @@ pub(crate) async fn run(ctx: &StateCtx<'_>, p: &Pass, input: Value) -> Result<St
     ctx.inspect(|i| i.result = Some(result.clone()));
     let assign = ctx.assign(ctx.state.assign.as_ref(), &result)?;
     let out = ctx.apply_result(&p.result_path, input, result)?;
-    Ok(Step { next: ctx.state.next.clone(), output: out, assign })
+    Ok(Step { next: ctx.state.next.as_deref(), output: out, assign })
 }
 
 /// True when ResultPath and OutputPath name the same one member (`$.x`) of an input that is an object (or
@@ -57,7 +57,11 @@ fn result_is_output(ctx: &StateCtx<'_>, p: &Pass, input: &Value) -> bool {
 }
 
 /// A JSONata Pass state: no Parameters/ResultPath; a `Result` (if any) is its default output.
-pub(crate) async fn run_jsonata(ctx: &StateCtx<'_>, p: &Pass, input: &Value) -> Result<Step, Failure> {
+pub(crate) async fn run_jsonata<'a>(
+    ctx: &StateCtx<'a>,
+    p: &Pass,
+    input: &Value,
+) -> Result<Step<'a>, Failure> {
     let sc = AtaScope::input(input);
     let state = ctx.state;
     let assign = ctx.ata_assign(state.assign.as_ref(), sc).await?;
@@ -66,5 +70,5 @@ pub(crate) async fn run_jsonata(ctx: &StateCtx<'_>, p: &Pass, input: &Value) -> 
         (None, Some(r)) => r.clone(),
         (None, None) => input.clone(),
     };
-    Ok(Step { next: state.next.clone(), output, assign })
+    Ok(Step { next: state.next.as_deref(), output, assign })
 }

@@ -50,12 +50,12 @@ pub(crate) fn retrier_for(
 
 /// The step after a successful attempt: ResultSelector, Assign, ResultPath and OutputPath (JSONata:
 /// Assign and Output, which default to the result).
-pub(crate) async fn succeeded(
-    ctx: &StateCtx<'_>,
+pub(crate) async fn succeeded<'a>(
+    ctx: &StateCtx<'a>,
     recovery: &Recovery,
     input: Value,
     result: Value,
-) -> Result<Step, Failure> {
+) -> Result<Step<'a>, Failure> {
     let state = ctx.state;
     ctx.inspect(|i| i.result = Some(result.clone()));
     if state.query_language == QueryLanguage::Jsonata {
@@ -65,7 +65,7 @@ pub(crate) async fn succeeded(
             Some(p) => ctx.ata_payload(p, "Output", sc).await?,
             None => result,
         };
-        return Ok(Step { next: state.next.clone(), output, assign });
+        return Ok(Step { next: state.next.as_deref(), output, assign });
     }
     let result = match &recovery.result_selector {
         Some(sel) => ctx.payload_owned(sel, result)?,
@@ -74,16 +74,16 @@ pub(crate) async fn succeeded(
     ctx.inspect(|i| i.after_result_selector = Some(result.clone()));
     let assign = ctx.assign(state.assign.as_ref(), &result)?;
     let output = ctx.apply_result(&recovery.result_path, input, result)?;
-    Ok(Step { next: state.next.clone(), output, assign })
+    Ok(Step { next: state.next.as_deref(), output, assign })
 }
 
 /// The step after a failure no retrier retries: the first matching Catch, if any.
-pub(crate) async fn caught(
-    ctx: &StateCtx<'_>,
-    recovery: &Recovery,
+pub(crate) async fn caught<'a>(
+    ctx: &StateCtx<'a>,
+    recovery: &'a Recovery,
     input: Value,
     failure: &Failure,
-) -> Result<Option<Step>, Failure> {
+) -> Result<Option<Step<'a>>, Failure> {
     let Some(index) = recovery.catch.iter().position(|c| failure.matches(&c.error_equals)) else {
         return Ok(None);
     };
@@ -94,7 +94,12 @@ pub(crate) async fn caught(
 }
 
 /// The step a Catcher leads to: the error output `{Error, Cause}` placed by ResultPath (JSONata: Output).
-async fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure) -> Result<Step, Failure> {
+async fn catch<'a>(
+    ctx: &StateCtx<'a>,
+    c: &'a Catcher,
+    input: Value,
+    failure: &Failure,
+) -> Result<Step<'a>, Failure> {
     let mut err = JsonMap::new();
     match &failure.name {
         Some(name) => {
@@ -119,7 +124,7 @@ async fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure)
             Some(p) => ctx.ata_payload(p, "Output", sc).await?,
             None => err,
         };
-        return Ok(Step { next: Some(c.next.clone()), output, assign });
+        return Ok(Step { next: Some(c.next.as_str()), output, assign });
     }
     let assign = ctx.assign(c.assign.as_ref(), &err)?;
     let output = match &c.result_path {
@@ -127,7 +132,7 @@ async fn catch(ctx: &StateCtx<'_>, c: &Catcher, input: Value, failure: &Failure)
         ResultPath::Discard => input,
         ResultPath::Path(rp) => rp.set(input, err).map_err(|e| Failure::new(e.error_name(), e.message()))?,
     };
-    Ok(Step { next: Some(c.next.clone()), output, assign })
+    Ok(Step { next: Some(c.next.as_str()), output, assign })
 }
 
 /// The delay before retry number `attempt` (0-based) of a retrier.

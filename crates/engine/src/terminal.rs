@@ -10,16 +10,16 @@ use crate::exec::{StateCtx, Step};
 use crate::jsonata::AtaScope;
 
 /// A JSONPath Succeed state.
-pub(crate) fn succeed(ctx: &StateCtx<'_>, input: &Value) -> Result<Step, Failure> {
+pub(crate) fn succeed<'a>(ctx: &StateCtx<'a>, input: &Value) -> Result<Step<'a>, Failure> {
     let eff = ctx.input_path(input)?;
     let out = ctx.output_path(eff.into_owned())?;
     Ok(Step { next: None, output: out, assign: None })
 }
 
 /// A JSONata Succeed state.
-pub(crate) async fn succeed_jsonata(ctx: &StateCtx<'_>, input: &Value) -> Result<Step, Failure> {
+pub(crate) async fn succeed_jsonata<'a>(ctx: &StateCtx<'a>, input: &Value) -> Result<Step<'a>, Failure> {
     let state = ctx.state;
-    ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), input).await
+    ctx.ata_exit(state.next.as_deref(), state.output.as_ref(), state.assign.as_ref(), input).await
 }
 
 /// A Fail state: the failure it ends its scope with (or the error evaluating it).

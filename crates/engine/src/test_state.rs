@@ -139,11 +139,23 @@ impl Engine {
         Ok(match end {
             Ok(TestEnd::Done(step)) => {
                 inspection.variables = step.assign.clone();
-                outcome(TestStatus::Succeeded, Some(step.output), None, step.next, inspection)
+                outcome(
+                    TestStatus::Succeeded,
+                    Some(step.output),
+                    None,
+                    step.next.map(str::to_owned),
+                    inspection,
+                )
             }
             Ok(TestEnd::Caught(f, step)) => {
                 inspection.variables = step.assign.clone();
-                outcome(TestStatus::CaughtError, Some(step.output), Some(f), step.next, inspection)
+                outcome(
+                    TestStatus::CaughtError,
+                    Some(step.output),
+                    Some(f),
+                    step.next.map(str::to_owned),
+                    inspection,
+                )
             }
             Ok(TestEnd::Retriable(f)) => outcome(TestStatus::Retriable, None, Some(f), None, inspection),
             Ok(TestEnd::Failed(f)) => outcome(TestStatus::Failed, None, Some(f), None, inspection),

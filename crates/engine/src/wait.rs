@@ -12,19 +12,23 @@ use crate::exec::{StateCtx, Step, display_value};
 use crate::jsonata::AtaScope;
 
 /// A JSONPath Wait state.
-pub(crate) async fn run(ctx: StateCtx<'_>, w: &Wait, input: Value) -> Result<Step, Interrupt> {
+pub(crate) async fn run<'a>(ctx: StateCtx<'a>, w: &Wait, input: Value) -> Result<Step<'a>, Interrupt> {
     let eff = ctx.input_path(&input)?.into_owned();
     wait(&ctx, w, &eff).await?;
     let assign = ctx.assign(ctx.state.assign.as_ref(), &eff)?;
     let out = ctx.output_path(eff)?;
-    Ok(Step { next: ctx.state.next.clone(), output: out, assign })
+    Ok(Step { next: ctx.state.next.as_deref(), output: out, assign })
 }
 
 /// A JSONata Wait state.
-pub(crate) async fn run_jsonata(ctx: StateCtx<'_>, w: &Wait, input: Value) -> Result<Step, Interrupt> {
+pub(crate) async fn run_jsonata<'a>(
+    ctx: StateCtx<'a>,
+    w: &Wait,
+    input: Value,
+) -> Result<Step<'a>, Interrupt> {
     wait(&ctx, w, &input).await?;
     let state = ctx.state;
-    Ok(ctx.ata_exit(state.next.clone(), state.output.as_ref(), state.assign.as_ref(), &input).await?)
+    Ok(ctx.ata_exit(state.next.as_deref(), state.output.as_ref(), state.assign.as_ref(), &input).await?)
 }
 
 /// Waits as long as the state says (what is left of it when resuming).

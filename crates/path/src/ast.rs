@@ -500,6 +500,57 @@ pub enum Expr {
     Call(Call),
 }
 
+/// The members of an object template, in order (a key may come twice: `a` and `a.$`, the later one
+/// wins), with the object they build as a prototype when no key repeats: cloning it copies the keys'
+/// hashes, where building the object member by member hashes every key again (serde_json's ordered map
+/// hashes with SipHash).
+#[derive(Debug, Clone)]
+pub struct Members {
+    list: Vec<(Box<str>, Template)>,
+    /// Every key once, in order, with null values; `None` when a key repeats.
+    prototype: Option<serde_json::Map<String, Value>>,
+}
+
+impl Members {
+    /// The members, in order.
+    pub fn new(list: Vec<(Box<str>, Template)>) -> Members {
+        let mut prototype = serde_json::Map::with_capacity(list.len());
+        for (k, _) in &list {
+            prototype.insert(String::from(k.as_ref()), Value::Null);
+        }
+        let prototype = (prototype.len() == list.len()).then_some(prototype);
+        Members { list, prototype }
+    }
+
+    /// The object with every key once (in the members' order) and null values, when no key repeats.
+    pub(crate) fn prototype(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.prototype.as_ref()
+    }
+}
+
+impl PartialEq for Members {
+    fn eq(&self, other: &Members) -> bool {
+        self.list == other.list
+    }
+}
+
+impl std::ops::Deref for Members {
+    type Target = [(Box<str>, Template)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Members {
+    type Item = &'a (Box<str>, Template);
+    type IntoIter = std::slice::Iter<'a, (Box<str>, Template)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
 /// A payload template (Parameters, ItemSelector, ResultSelector, Assign in JSONPath machines):
 /// JSON in which every key ending in `.$` takes its value from a path or intrinsic call.
 #[derive(Debug, Clone, PartialEq)]
@@ -507,7 +558,7 @@ pub enum Template {
     /// A subtree without any `.$` key: copied as is.
     Literal(Value),
     /// An object with at least one dynamic member somewhere below.
-    Object(Vec<(Box<str>, Template)>),
+    Object(Members),
     /// An array with at least one dynamic member somewhere below.
     Array(Vec<Template>),
     /// A `.$` member's value.

@@ -44,8 +44,8 @@ mod parse;
 mod template;
 
 pub use ast::{
-    Arg, Call, CompareOp, Expr, Filter, Function, Operand, Path, ReferencePath, Regex, Root, Segment,
-    Selector, StrLit, Template,
+    Arg, Call, CompareOp, Expr, Filter, Function, Members, Operand, Path, ReferencePath, Regex, Root,
+    Segment, Selector, StrLit, Template,
 };
 pub use error::{EvalError, ParseError, TemplateError};
 pub use error_name::{ErrorName, STATES_PREFIX};

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::ast::{Arg, Call, Expr, Path, Root, Segment, Selector, Template};
+use crate::ast::{Arg, Call, Expr, Members, Path, Root, Segment, Selector, Template};
 use crate::error::{EvalError, TemplateError};
 use crate::eval::{Scope, resolve_index, step};
 
@@ -60,6 +60,14 @@ impl Template {
         match self {
             Template::Literal(v) => Ok(v.clone()),
             Template::Object(members) => {
+                if let Some(prototype) = members.prototype() {
+                    // The keys are unique: the prototype's places, filled in the members' order.
+                    let mut out = prototype.clone();
+                    for ((_, t), v) in members.iter().zip(out.values_mut()) {
+                        *v = t.eval(scope)?;
+                    }
+                    return Ok(Value::Object(out));
+                }
                 let mut out = Map::with_capacity(members.len());
                 for (k, t) in members {
                     out.insert(String::from(k.as_ref()), t.eval(scope)?);
@@ -148,6 +156,13 @@ impl Template {
         match self {
             Template::Literal(v) => Ok(v.clone()),
             Template::Object(members) => {
+                if let Some(prototype) = members.prototype() {
+                    let mut out = prototype.clone();
+                    for ((_, t), v) in members.iter().zip(out.values_mut()) {
+                        *v = t.build(scope, slot, moves)?;
+                    }
+                    return Ok(Value::Object(out));
+                }
                 let mut out = Map::with_capacity(members.len());
                 for (k, t) in members {
                     out.insert(String::from(k.as_ref()), t.build(scope, slot, moves)?);
@@ -343,7 +358,11 @@ fn parse_at(value: &Value, pointer: &mut String, depth: usize) -> Result<Templat
                 dynamic |= !t.is_literal();
                 members.push((k.as_str().into(), t));
             }
-            if dynamic { Ok(Template::Object(members)) } else { Ok(Template::Literal(value.clone())) }
+            if dynamic {
+                Ok(Template::Object(Members::new(members)))
+            } else {
+                Ok(Template::Literal(value.clone()))
+            }
         }
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -517,6 +536,26 @@ mod tests {
             .map_err(|e| e.message().to_owned());
         assert_eq!(owned, borrowed, "{template}");
         owned
+    }
+
+    #[test]
+    fn objects_keep_the_template_order_and_a_repeated_key_holds_the_later_member() {
+        let input = json!({"a": 1, "b": {"c": 2}});
+        // Unique keys (built from the prototype): the template's order, nested objects included.
+        let t = Template::parse(&json!({"z.$": "$.a", "m": {"y.$": "$.b.c", "k": 0}, "a": "lit"})).unwrap();
+        let out = t.eval(&Scope::input(&input)).unwrap();
+        assert_eq!(serde_json::to_string(&out).unwrap(), r#"{"z":1,"m":{"y":2,"k":0},"a":"lit"}"#);
+        assert_eq!(t.eval_owned(input.clone(), &Scope::input(&Value::Null)).unwrap(), out);
+        // `a` and `a.$`: one key, in its first place, holding the later member's value.
+        for (template, text) in [
+            (json!({"a": 0, "x": 1, "a.$": "$.b"}), r#"{"a":{"c":2},"x":1}"#),
+            (json!({"a.$": "$.b", "x": 1, "a": 0}), r#"{"a":0,"x":1}"#),
+        ] {
+            let t = Template::parse(&template).unwrap();
+            let out = t.eval(&Scope::input(&input)).unwrap();
+            assert_eq!(serde_json::to_string(&out).unwrap(), text, "{template}");
+            assert_eq!(t.eval_owned(input.clone(), &Scope::input(&Value::Null)).unwrap(), out, "{template}");
+        }
     }
 
     #[test]

@@ -169,7 +169,8 @@ impl Strings {
 
     fn id_with(&mut self, s: &str, make: impl FnOnce() -> Arc<str>) -> Option<u32> {
         for &i in &self.recent {
-            if self.all.get(i as usize).is_some_and(|a| a.as_ref() == s) {
+            // The same `Arc` (the interpreter hands on one per state name) is found without comparing bytes.
+            if self.all.get(i as usize).is_some_and(|a| std::ptr::eq(a.as_ref(), s) || a.as_ref() == s) {
                 return Some(i);
             }
         }
@@ -227,6 +228,9 @@ pub(super) struct Store {
     len: usize,
     strings: Strings,
     tasks: Tasks,
+    /// The last timestamp converted and its nanoseconds: a state's exited event and the next state's
+    /// entered event share one clock read, so every other event skips the calendar arithmetic.
+    last_stamp: Option<(DateTime<Utc>, i64)>,
 }
 
 impl Store {
@@ -242,12 +246,20 @@ impl Store {
 
     /// Keeps event `e`, whose id is `len + 1`.
     pub(super) fn push(&mut self, e: Event) {
+        let nanos = match self.last_stamp {
+            Some((at, nanos)) if at == e.timestamp => nanos,
+            _ => {
+                let nanos = e.timestamp.timestamp_nanos_opt().unwrap_or(if e.timestamp.timestamp() < 0 {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                });
+                self.last_stamp = Some((e.timestamp, nanos));
+                nanos
+            }
+        };
         let slot = Slot {
-            nanos: e.timestamp.timestamp_nanos_opt().unwrap_or(if e.timestamp.timestamp() < 0 {
-                i64::MIN
-            } else {
-                i64::MAX
-            }),
+            nanos,
             previous: u32::try_from(e.previous_event_id).unwrap_or(u32::MAX),
             after: e.after.and_then(|a| u32::try_from(a).ok()).unwrap_or(NO_AFTER),
             details: self.compact(e.details),
