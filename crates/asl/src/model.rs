@@ -155,7 +155,8 @@ pub enum Payload {
 
 impl Payload {
     /// True when the payload reads the context's `Task` object — the task token: `$$.Task.Token` (JSONPath),
-    /// `$states.context.Task.Token` (JSONata) — so it may hand the token to the task.
+    /// `$states.context.Task.Token` (JSONata) — or the whole context object (`$$`, `$states.context`), so it
+    /// may hand the token to the task.
     pub fn passes_task_token(&self) -> bool {
         fn in_jsonata(t: &crate::jsonata::JsonataTemplate) -> bool {
             use crate::jsonata::JsonataTemplate as T;
@@ -163,13 +164,29 @@ impl Payload {
                 T::Literal(_) => false,
                 T::Object(m) => m.iter().any(|(_, v)| in_jsonata(v)),
                 T::Array(a) => a.iter().any(in_jsonata),
-                T::Expr(e) => e.source().contains("$states.context.Task"),
+                T::Expr(e) => reads_context_task(e.source()),
             }
+        }
+        /// `$states.context.Task…`, or `$states.context` not followed by a member name (the whole object, or
+        /// a member chosen some other way).
+        fn reads_context_task(source: &str) -> bool {
+            const CONTEXT: &str = "$states.context";
+            source.match_indices(CONTEXT).any(|(at, _)| {
+                let rest = &source[at + CONTEXT.len()..];
+                match rest.strip_prefix('.') {
+                    Some(member) => {
+                        let name = member.trim_start();
+                        name.starts_with("Task")
+                            || !name.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                    }
+                    None => !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'),
+                }
+            })
         }
         match self {
             Payload::JsonPath(t) => {
                 let mut found = false;
-                t.for_each_path(&mut |p| found |= p.context_head() == Some(Some("Task")));
+                t.for_each_path(&mut |p| found |= matches!(p.context_head(), Some(Some("Task") | None)));
                 found
             }
             Payload::Jsonata(j) => in_jsonata(j.template()),

@@ -302,9 +302,14 @@ mod tests {
         assert!(has_callbacks(&machine("arn:aws:states:::ecs:runTask.waitForTaskToken")));
         assert!(!has_callbacks(&machine("arn:aws:states:::ecs:runTask.sync")));
         // A `.sync` task that hands its token to its containers, which may end it with SendTaskSuccess.
-        for (language, token) in [
-            ("JSONPath", json!({"Value.$": "$$.Task.Token"})),
-            ("JSONata", json!({"Value": "{% $states.context.Task.Token %}"})),
+        // Or the whole context object, which holds the token; not another member of it.
+        for (language, token, passes) in [
+            ("JSONPath", json!({"Value.$": "$$.Task.Token"}), true),
+            ("JSONPath", json!({"Value.$": "States.JsonToString($$)"}), true),
+            ("JSONPath", json!({"Value.$": "$$.Execution.Id"}), false),
+            ("JSONata", json!({"Value": "{% $states.context.Task.Token %}"}), true),
+            ("JSONata", json!({"Value": "{% $string($states.context) %}"}), true),
+            ("JSONata", json!({"Value": "{% $states.context.Execution.Id %}"}), false),
         ] {
             let mut env = json!({"Name": "T"});
             env.as_object_mut().unwrap().extend(token.as_object().unwrap().clone());
@@ -314,7 +319,7 @@ mod tests {
                 field: {"TaskDefinition": "job", "Overrides": {"ContainerOverrides": [{"Name": "job",
                     "Environment": [env]}]}}}}});
             let m = sfn_asl::validate_value(&def, Default::default()).into_result().unwrap();
-            assert!(has_callbacks(&m), "{language}");
+            assert_eq!(has_callbacks(&m), passes, "{language} {token}");
         }
         // The pattern, not the text: a Comment or a Pass result that mentions it is not a callback.
         let def = json!({"StartAt": "P", "Comment": ".waitForTaskToken", "States": {"P": {"Type": "Pass",
