@@ -105,14 +105,22 @@ impl Lowering {
                 {
                     expected = own.iter().map(|&f| f.to_owned()).collect();
                 }
-                match did_you_mean(&field, expected.iter().map(String::as_str)) {
-                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
-                    None => format!("unknown field {field}; expected one of: {}", expected.join(", ")),
-                }
+                unknown_field_message(&field, &expected)
             }
             None => inner,
         };
         self.err(ptr, msg);
+    }
+
+    /// Reports each member of `obj` (at `ptr`) that is not one of `fields`, with a did-you-mean.
+    fn unknown_fields<S: AsRef<str>>(&mut self, obj: &Map<String, Value>, ptr: &str, fields: &[S]) {
+        for field in obj.keys() {
+            if !fields.iter().any(|f| f.as_ref() == field) {
+                let mut at = ptr.to_owned();
+                pointer::push(&mut at, field);
+                self.err(at, unknown_field_message(field, fields));
+            }
+        }
     }
 
     pub(crate) fn machine(&mut self, root: &Value) -> Option<StateMachine> {
@@ -1283,15 +1291,7 @@ impl Lowering {
             ("CSVHeaderLocation", &["FIRST_ROW", "GIVEN"]),
             ("CSVDelimiter", &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"]),
         ];
-        for field in cfg.keys() {
-            if !FIELDS.contains(&field.as_str()) {
-                let msg = match did_you_mean(field, FIELDS) {
-                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
-                    None => format!("unknown field {field}; expected one of: {}", FIELDS.join(", ")),
-                };
-                self.err(format!("{ptr}/{field}"), msg);
-            }
-        }
+        self.unknown_fields(cfg, ptr, &FIELDS);
         for (field, allowed) in VALUES {
             match cfg.get(field) {
                 None => {}
@@ -1327,15 +1327,7 @@ impl Lowering {
     ) -> Option<crate::model::WriterConfig> {
         use crate::model::{Transformation, WriterOutputType};
         const FIELDS: [&str; 4] = ["Resource", "Parameters", "Arguments", "WriterConfig"];
-        for field in w.keys() {
-            if !FIELDS.contains(&field.as_str()) {
-                let msg = match did_you_mean(field, FIELDS) {
-                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
-                    None => format!("unknown field {field}; expected one of: {}", FIELDS.join(", ")),
-                };
-                self.err(format!("{ptr}/{field}"), msg);
-            }
-        }
+        self.unknown_fields(w, ptr, &FIELDS);
         let payload = match ql {
             QueryLanguage::JsonPath => "Parameters",
             QueryLanguage::Jsonata => "Arguments",
@@ -1376,15 +1368,7 @@ impl Lowering {
         };
         let cptr = format!("{ptr}/WriterConfig");
         const CONFIG: [&str; 2] = ["Transformation", "OutputType"];
-        for field in cfg.keys() {
-            if !CONFIG.contains(&field.as_str()) {
-                let msg = match did_you_mean(field, CONFIG) {
-                    Some(s) => format!("unknown field {field}, did you mean {s}?"),
-                    None => format!("unknown field {field}; expected one of: {}", CONFIG.join(", ")),
-                };
-                self.err(format!("{cptr}/{field}"), msg);
-            }
-        }
+        self.unknown_fields(cfg, &cptr, &CONFIG);
         let mut one = |field: &str, allowed: &[&str]| -> Option<usize> {
             let v = cfg.get(field)?;
             let found = v.as_str().and_then(|s| allowed.iter().position(|a| *a == s));
@@ -1710,4 +1694,15 @@ fn without_nested(fields: &Map<String, Value>) -> Box<Value> {
         m.insert(k.clone(), v);
     }
     Box::new(Value::Object(m))
+}
+
+/// `unknown field X, did you mean Y?`, or the fields expected when none is close.
+fn unknown_field_message<S: AsRef<str>>(field: &str, expected: &[S]) -> String {
+    match did_you_mean(field, expected.iter().map(AsRef::as_ref)) {
+        Some(s) => format!("unknown field {field}, did you mean {s}?"),
+        None => {
+            let names: Vec<&str> = expected.iter().map(AsRef::as_ref).collect();
+            format!("unknown field {field}; expected one of: {}", names.join(", "))
+        }
+    }
 }

@@ -469,28 +469,30 @@ fn result_writer_map_page_fields_combinations_and_writer_config() {
     assert_eq!(jp(r#"{"WriterConfig":"FLATTEN"}"#), [e("/WriterConfig", "WriterConfig must be an object")]);
     assert_eq!(jp("5"), [e("", "ResultWriter must be an object, got 5")]);
     // Each query language's payload field, and AWS's message for the other one.
-    let mut d = ata(r#"{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"b"}}"#);
-    d.sort();
-    let mut want = vec![
-        e(
-            "",
-            "The QueryLanguage is set to 'JSONata', but field 'Parameters' is only supported for the 'JSONPath' QueryLanguage",
+    for (mut d, language, wrong, right, other) in [
+        (
+            ata(r#"{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"b"}}"#),
+            "JSONata",
+            "Parameters",
+            "Arguments",
+            "JSONPath",
         ),
-        combination("Arguments"),
-    ];
-    want.sort();
-    assert_eq!(d, want);
-    let mut d = jp(r#"{"Resource":"arn:aws:states:::s3:putObject","Arguments":{"Bucket":"b"}}"#);
-    d.sort();
-    let mut want = vec![
-        e(
-            "",
-            "The QueryLanguage is set to 'JSONPath', but field 'Arguments' is only supported for the 'JSONata' QueryLanguage",
+        (
+            jp(r#"{"Resource":"arn:aws:states:::s3:putObject","Arguments":{"Bucket":"b"}}"#),
+            "JSONPath",
+            "Arguments",
+            "Parameters",
+            "JSONata",
         ),
-        combination("Parameters"),
-    ];
-    want.sort();
-    assert_eq!(d, want);
+    ] {
+        d.sort();
+        let message = format!(
+            "The QueryLanguage is set to '{language}', but field '{wrong}' is only supported for the '{other}' QueryLanguage"
+        );
+        let mut want = vec![e("", &message), combination(right)];
+        want.sort();
+        assert_eq!(d, want, "{language}");
+    }
 }
 
 /// A JSONata expression is evaluated with no context item, so AWS refuses one that reads it:
@@ -619,5 +621,16 @@ fn item_reader_reader_config_and_item_batcher_are_objects() {
             r#""ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":"JSON","Parameters":{"Bucket":"b","Key":"k"}}"#
         )),
         [error(schema, "/States/M/ItemReader/ReaderConfig", "ReaderConfig must be an object, got \"JSON\"")]
+    );
+    // An unknown member's pointer escapes its name (RFC 6901: `/` is `~1`).
+    assert_eq!(
+        errors(&map(
+            r#""ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"Input/Type":"JSON"},"Parameters":{"Bucket":"b","Key":"k"}}"#
+        )),
+        [error(
+            schema,
+            "/States/M/ItemReader/ReaderConfig/Input~1Type",
+            "unknown field Input/Type, did you mean InputType?"
+        )]
     );
 }
