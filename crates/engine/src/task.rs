@@ -97,7 +97,7 @@ pub(crate) async fn run(
     // A resumed execution: what this invocation recorded before the restart (its token, its result…).
     let record = exec.replay.as_ref().map(|r| r.task(*prev));
     let done = record.as_ref().is_some_and(|r| r.outcome.is_some());
-    let callback = (has_token(resource.pattern, t) && !done)
+    let callback = (resource.pattern.has_task_token(t.parameters.as_ref()) && !done)
         .then(|| callback_token(&ctx, record.as_ref().and_then(|r| r.token.clone())));
     let token = match &callback {
         Some(c) => Some(c.token().to_owned()),
@@ -181,20 +181,6 @@ fn task_context(
         account: exec.engine.config.account.clone(),
         token,
     }
-}
-
-/// Whether a task of this pattern has a task token (`$$.Task.Token`) that SendTaskSuccess /
-/// SendTaskFailure / SendTaskHeartbeat accept: a callback task, and a `.sync` / `.sync:2` one, which the
-/// first SendTaskSuccess or SendTaskFailure ends before its job does (Step Functions API reference,
-/// SendTaskSuccess: "used by activity workers, Task states using the callback pattern, and optionally Task
-/// states using the job run pattern"; AWS-recorded: LocalStack's `test_callback.py::test_sync_with_task_token`,
-/// whose `startExecution.sync` task passes `$$.Task.Token` to its child and is completed by SendTaskSuccess).
-/// A `.sync` task's token is made only when its parameters can hand it over (`$$.Task.Token`, the whole
-/// context): no one else can learn it, so it could not be used, and 10,000 concurrent `.sync` tasks would
-/// each keep a registry entry for nothing (`cargo xtask bench`'s ecs-scale: +2 KB per task).
-fn has_token(pattern: sfn_patterns::Pattern, t: &Task) -> bool {
-    pattern == sfn_patterns::Pattern::WaitForTaskToken
-        || (pattern.is_sync() && t.parameters.as_ref().is_some_and(sfn_asl::Payload::passes_task_token))
 }
 
 /// The task token of a callback or `.sync` task: the recorded one of a resumed invocation, else a new one.
@@ -322,7 +308,7 @@ async fn mocked(
     let parsed = sfn_patterns::Resource::parse(&t.resource);
     // A mocked callback or `.sync` task still has a token for `$$.Task.Token` (as in Step Functions
     // Local); the mock answers, so the token is retired when this function returns.
-    let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if has_token(r.pattern, t))
+    let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern.has_task_token(t.parameters.as_ref()))
         .then(|| callback_token(ctx, None));
     let token = callback.as_ref().map(|c| c.token().to_owned());
     let task_ctx = ctx.with(token.as_deref(), None);

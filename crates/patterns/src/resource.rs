@@ -32,6 +32,20 @@ impl Pattern {
     pub fn is_sync(self) -> bool {
         matches!(self, Pattern::Sync | Pattern::Sync2)
     }
+
+    /// Whether a task of this pattern with these parameters has a task token (`$$.Task.Token`) that
+    /// SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat accept: a callback task, and a `.sync` /
+    /// `.sync:2` one whose parameters can hand the token over (`$$.Task.Token` or the whole context), which
+    /// the first SendTaskSuccess or SendTaskFailure ends before its job does (Step Functions API reference,
+    /// SendTaskSuccess: "used by activity workers, Task states using the callback pattern, and optionally
+    /// Task states using the job run pattern"; AWS-recorded: LocalStack's
+    /// `test_callback.py::test_sync_with_task_token`). A `.sync` task whose parameters cannot pass it gets
+    /// none: no one could learn it, and 10,000 concurrent `.sync` tasks would each keep a registry entry for
+    /// nothing (`cargo xtask bench`'s ecs-scale: +2 KB per task).
+    pub fn has_task_token(self, parameters: Option<&sfn_asl::Payload>) -> bool {
+        self == Pattern::WaitForTaskToken
+            || (self.is_sync() && parameters.is_some_and(sfn_asl::Payload::passes_task_token))
+    }
 }
 
 impl fmt::Display for Pattern {

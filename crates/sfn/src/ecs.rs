@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub use sfn_ecs::*;
 
 use sfn_asl::{StateKind, StateMachine, States};
-use sfn_patterns::{Pattern, Resource};
+use sfn_patterns::Resource;
 
 /// Which backend runs the tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -268,11 +268,8 @@ pub fn has_callbacks(machine: &StateMachine) -> bool {
     fn any(states: &States) -> bool {
         states.iter().any(|s| match &s.kind {
             StateKind::Task(t) => match Resource::parse(&t.resource) {
-                Ok(Resource::Service(r)) if r.pattern == Pattern::WaitForTaskToken => true,
-                // A `.sync` task has a token too, which a container may use to end it early.
-                Ok(Resource::Service(r)) if r.pattern.is_sync() => {
-                    t.parameters.as_ref().is_some_and(sfn_asl::Payload::passes_task_token)
-                }
+                // A `.sync` task that passes its token too: a container may use it to end the task early.
+                Ok(Resource::Service(r)) => r.pattern.has_task_token(t.parameters.as_ref()),
                 _ => false,
             },
             StateKind::Parallel(p) => p.branches.iter().any(|b| any(&b.states)),
