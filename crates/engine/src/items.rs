@@ -767,17 +767,10 @@ impl Record {
         }
         o.insert("RedriveCount".to_owned(), json!(0));
         let status = if self.result.is_ok() { "SUCCEEDED" } else { "FAILED" };
-        match self.result {
-            Ok(_) => {
-                o.insert("RedriveStatus".to_owned(), json!("NOT_REDRIVABLE"));
-                o.insert(
-                    "RedriveStatusReason".to_owned(),
-                    json!(format!("Execution is {status} and cannot be redriven")),
-                );
-            }
-            Err(_) => {
-                o.insert("RedriveStatus".to_owned(), json!("REDRIVABLE_BY_MAP_RUN"));
-            }
+        let (redrive, reason) = crate::maprun::map_run_child_redrive_status(status);
+        o.insert("RedriveStatus".to_owned(), json!(redrive));
+        if let Some(reason) = reason {
+            o.insert("RedriveStatusReason".to_owned(), json!(reason));
         }
         o.insert("StartDate".to_owned(), Value::String(date(self.start)));
         o.insert("StateMachineArn".to_owned(), Value::String(state_machine_arn(&self.arn)));

@@ -118,7 +118,9 @@ pub use engine::{
 pub use error::{EventError, Failure, PrepareError, TestStateError, UnrunnableKind, UnrunnableTask};
 pub use history::{Durable, Event, EventDetails, EventSink, History, JsonText, StateType, TaskResource};
 pub use inspect::{ErrorDetails, Inspection, TestMock};
-pub use maprun::{MapRun, MapRunCounts, MapRunObserver, MapRunState, MapRunStatus, PriorChild};
+pub use maprun::{
+    MapRun, MapRunCounts, MapRunObserver, MapRunState, MapRunStatus, PriorChild, map_run_child_redrive_status,
+};
 pub use mocks::{MockResponse, TaskMocks, Unmocked};
 pub use objects::{MAX_OBJECT_BYTES, ObjectError, ObjectInfo, ObjectReader, ObjectStore, RangedObject};
 pub use sfn_path::ErrorName;

@@ -219,3 +219,15 @@ pub(crate) fn child_name(arn: &str) -> &str {
         [] => arn,
     }
 }
+
+/// A map run child's `RedriveStatus` and `RedriveStatusReason` for its status: an unsuccessful child is
+/// redriven with its map run, `REDRIVABLE_BY_MAP_RUN` (the API's ExecutionRedriveStatus; DescribeExecution's
+/// redriveStatus "for a Distributed Map that includes child workflows …: whether or not the Map Run can
+/// redrive child workflow executions"), any other reads as an execution's that cannot be redriven. Used by
+/// DescribeExecution and by the `ResultWriter`'s execution records.
+pub fn map_run_child_redrive_status(status: &str) -> (&'static str, Option<String>) {
+    match status {
+        "FAILED" | "TIMED_OUT" | "ABORTED" => ("REDRIVABLE_BY_MAP_RUN", None),
+        other => ("NOT_REDRIVABLE", Some(format!("Execution is {other} and cannot be redriven"))),
+    }
+}

@@ -303,13 +303,8 @@ impl Service {
         }
         let status = ended.as_ref().map_or("RUNNING", |x| x.status.as_str()).to_owned();
         let (redrive, reason) = match (status.as_str(), e.test_case.is_some()) {
-            // A map run's unsuccessful child is redriven with its map run, not on its own: the API's
-            // ExecutionRedriveStatus `REDRIVABLE_BY_MAP_RUN` (DescribeExecution's redriveStatus: "for a Distributed
-            // Map that includes child workflows …, whether or not the Map Run can redrive child workflow
-            // executions"). Its other statuses read as any execution's.
-            ("FAILED" | "TIMED_OUT" | "ABORTED", false) if e.map_run_arn.is_some() => {
-                ("REDRIVABLE_BY_MAP_RUN", None)
-            }
+            // A map run's child is redriven with its map run, not on its own.
+            (status, false) if e.map_run_arn.is_some() => sfn_engine::map_run_child_redrive_status(status),
             ("FAILED" | "TIMED_OUT" | "ABORTED", false)
                 if e.live().is_some_and(|x| self.history_full(x.history().len())) =>
             {
