@@ -176,7 +176,7 @@ impl Integrations {
 pub struct TaskTimeouts {
     /// `TimeoutSeconds`: the whole task, from TaskStarted.
     pub timeout: Option<Duration>,
-    /// `HeartbeatSeconds`: longest gap between heartbeats (callbacks).
+    /// `HeartbeatSeconds`: longest gap between heartbeats (callbacks and `.sync` jobs).
     pub heartbeat: Option<Duration>,
 }
 
@@ -293,7 +293,7 @@ async fn follow(
         let handle = w.integration.handle(&submitted);
         drop(submitted);
         w.observer.waiting(&handle);
-        return wait_for_job(&w, &handle, callback).await;
+        return wait_for_job(&w, &handle, callback, heartbeat).await;
     }
     drop(submitted);
     match callback {
@@ -310,14 +310,22 @@ async fn follow(
 /// SendTaskSuccess / SendTaskFailure with it ends the task at once with that output or error, while the
 /// job runs on (Step Functions API reference, SendTaskSuccess: "used by … optionally Task states using
 /// the job run pattern"; AWS-recorded: LocalStack's `test_callback.py::test_sync_with_task_token`, a
-/// `startExecution.sync` task completed by SendTaskSuccess while its child waits). SendTaskHeartbeat is
-/// accepted (sfn keeps no HeartbeatSeconds deadline on a `.sync` task, with or without heartbeats).
+/// `startExecution.sync` task completed by SendTaskSuccess while its child waits).
+///
+/// `HeartbeatSeconds` holds for a `.sync` task too: its heartbeat clock starts once the job is submitted,
+/// each SendTaskHeartbeat on its token resets it, and when it runs out the job is stopped and the task
+/// times out as a callback task's does (`TaskTimedOut`, `States.Timeout`; Step Functions API reference,
+/// SendTaskHeartbeat: "if the task times out, the execution history contains … a TaskTimedOut entry for
+/// tasks using the job run or callback pattern"). A task whose parameters do not pass its token can
+/// send no heartbeat, so a HeartbeatSeconds shorter than its job fails it, as on AWS.
 async fn wait_for_job(
     w: &Waiting<'_>,
     submitted: &Value,
     mut callback: Option<CallbackReceiver>,
+    heartbeat: Option<Duration>,
 ) -> TaskOutcome {
     let mut job = std::pin::pin!(w.integration.wait(w.ctx, submitted));
+    let mut heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
     loop {
         tokio::select! {
             r = &mut job => return match r {
@@ -329,7 +337,10 @@ async fn wait_for_job(
                 Some(CallbackMessage::Failure { error, cause }) => {
                     return TaskOutcome::Failed(Failure { name: error.map(ErrorName::from), cause });
                 }
-                Some(CallbackMessage::Heartbeat) => w.observer.heartbeat(),
+                Some(CallbackMessage::Heartbeat) => {
+                    w.observer.heartbeat();
+                    heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
+                }
                 Some(CallbackMessage::Started { .. }) => {}
                 // The registry is gone: only the job can end the task now.
                 None => callback = None,
@@ -340,6 +351,13 @@ async fn wait_for_job(
                 }
                 w.integration.stop(w.ctx, submitted, "Step Functions state timed out").await;
                 return timed_out();
+            }
+            () = sleep_until(heartbeat_deadline) => {
+                if let Some(rx) = &mut callback {
+                    rx.mark_timed_out();
+                }
+                w.integration.stop(w.ctx, submitted, "Step Functions state timed out").await;
+                return TaskOutcome::TimedOut(Failure::named(ErrorName::HeartbeatTimeout));
             }
             () = w.abort.aborted() => {
                 w.integration.stop(w.ctx, submitted, "Step Functions execution stopped").await;

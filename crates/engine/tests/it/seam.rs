@@ -203,6 +203,52 @@ async fn callback_success_failure_and_heartbeat_timeout() {
     assert_eq!(engine.tokens().send_success(&token, "{}").unwrap_err().code(), "TaskTimedOut");
 }
 
+/// `HeartbeatSeconds` on a `.sync` job (Step Functions API reference, SendTaskHeartbeat: "if the task
+/// times out, the execution history contains … a TaskTimedOut entry for tasks using the job run or
+/// callback pattern"): heartbeats on the task's token keep a long job going; without them the job is
+/// stopped and the task times out with `States.Timeout`, as a callback task's heartbeat expiry is shown.
+#[tokio::test(start_paused = true)]
+async fn sync_job_heartbeats_keep_it_and_their_absence_times_it_out() {
+    let fake = Arc::new(Fake::default());
+    let engine = engine_with(fake.clone());
+    let def = task(
+        "arn:aws:states:::fake:sleep.sync",
+        json!({"Parameters": {"Seconds": 30, "Token.$": "$$.Task.Token"}, "HeartbeatSeconds": 10}),
+    );
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "m").unwrap();
+
+    // A heartbeat every 8 s: the 30 s job ends on its own.
+    let ex = engine.start(
+        &prepared,
+        StartRequest { execution_name: "beating".into(), input: json!({}), role_arn: None, input_text: None },
+    );
+    let token = wait_token(&ex).await;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let _ = engine.tokens().send_heartbeat(&token);
+    }
+    let o = ex.wait().await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{:?}", o.error);
+    assert_eq!(o.output, Some(json!({"Done": true, "Seconds": 30})));
+    assert_eq!(fake.stops.load(Ordering::SeqCst), 0);
+
+    // No heartbeat: after 10 s the job is stopped and the task times out.
+    let (o, h) = run(&engine, def.clone(), json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(fake.stops.load(Ordering::SeqCst), 1, "the job is stopped");
+    let t = types(&h);
+    assert!(t.contains(&"TaskTimedOut".to_owned()), "{t:?}");
+    assert!(!t.contains(&"TaskSucceeded".to_owned()), "{t:?}");
+
+    // Without HeartbeatSeconds the same job runs its 30 s without a heartbeat.
+    let mut def = def;
+    def["States"]["T"].as_object_mut().unwrap().remove("HeartbeatSeconds");
+    let (o, _) = run(&engine, def, json!({})).await;
+    assert_eq!(o.status, ExecutionStatus::Succeeded, "{:?}", o.error);
+}
+
 async fn wait_token(ex: &sfn_engine::Execution) -> String {
     for _ in 0..100 {
         for e in ex.history().events() {
