@@ -935,6 +935,12 @@ impl History {
     pub fn events_since(&self, from: usize) -> Vec<Event> {
         self.lock().store.events_from(from)
     }
+
+    /// The events at 0-based indexes `range` (those that exist), in order: one page of
+    /// GetExecutionHistory, made without the rest of the history.
+    pub fn events_in(&self, range: std::ops::Range<usize>) -> Vec<Event> {
+        self.lock().store.events_in(range)
+    }
 }
 
 #[cfg(test)]

@@ -48,6 +48,16 @@ fn invalid_input(detail: impl std::fmt::Display) -> ApiError {
 }
 
 /// Removes the execution data (inputs and outputs) from an event, for `includeExecutionData: false`.
+/// Runs a read of the journal off the async workers.
+async fn blocking_read<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))?
+        .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))
+}
+
 fn strip_data(event: &mut Value) {
     if let Some(o) = event.as_object_mut() {
         for (k, v) in o.iter_mut() {
@@ -401,16 +411,31 @@ impl Service {
     }
 
     /// Every event of an execution in GetExecutionHistory's shape.
-    async fn events(&self, e: &ExecEntry) -> Result<Vec<Value>, ApiError> {
+    /// How many events an execution has.
+    async fn event_count(&self, e: &ExecEntry) -> Result<usize, ApiError> {
         if let Some(execution) = e.live() {
-            return Ok(execution.history().events().iter().map(sfn_engine::Event::to_json).collect());
+            return Ok(execution.history().len());
+        }
+        let Some(journal) = self.journal.clone() else { return Ok(0) };
+        let arn = e.arn.clone();
+        let n = blocking_read(move || journal.event_count(&arn)).await?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// The events at 0-based positions `range` of an execution's history, in order (GetExecutionHistory's
+    /// shape): only those are made or read, so paging through a long history costs each page once.
+    async fn events_in(&self, e: &ExecEntry, range: std::ops::Range<usize>) -> Result<Vec<Value>, ApiError> {
+        if let Some(execution) = e.live() {
+            return Ok(execution.history().events_in(range).iter().map(sfn_engine::Event::to_json).collect());
         }
         let Some(journal) = self.journal.clone() else { return Ok(Vec::new()) };
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
         let arn = e.arn.clone();
-        tokio::task::spawn_blocking(move || journal.events(&arn))
-            .await
-            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))?
-            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))
+        // Event ids are positions + 1.
+        let ids = range.start as u64 + 1..=range.end as u64;
+        blocking_read(move || journal.events(&arn, ids)).await
     }
 
     pub(crate) async fn get_execution_history(&self, body: &Value) -> Result<Value, ApiError> {
@@ -421,14 +446,16 @@ impl Service {
         let include_data = i.opt_bool("includeExecutionData")?.unwrap_or(true);
         let next_token = i.opt_str_len("nextToken", 1, 3096)?;
         let e = self.execution(arn)?;
-        let mut events = self.events(&e).await?;
+        let total = self.event_count(&e).await?;
         // A position past the history's end was never handed out: InvalidToken, not an empty page.
-        let from = token::offset("h", arn, next_token, events.len())?;
+        let from = token::offset("h", arn, next_token, total)?;
+        let n = max.min(total.saturating_sub(from));
+        // `from` counts from the newest event in reverse order.
+        let range = if reverse { total - from - n..total - from } else { from..from + n };
+        let mut page = self.events_in(&e, range).await?;
         if reverse {
-            events.reverse();
+            page.reverse();
         }
-        let total = events.len();
-        let mut page: Vec<Value> = events.into_iter().skip(from).take(max).collect();
         if !include_data {
             page.iter_mut().for_each(strip_data);
         }
@@ -468,8 +495,7 @@ impl Service {
         error: Option<String>,
         cause: Option<String>,
     ) -> Result<Value, ApiError> {
-        let events = self.events(e).await?;
-        let last = events.last().and_then(|v| v["id"].as_u64()).unwrap_or(0);
+        let last = self.event_count(e).await? as u64;
         let id = last.saturating_add(1);
         let now = self.engine.clock().now();
         let mut details = Map::new();
@@ -597,10 +623,7 @@ impl Service {
         }
         let Some(journal) = self.journal.clone() else { return Ok(Vec::new()) };
         let arn = e.arn.clone();
-        tokio::task::spawn_blocking(move || journal.recorded(&arn))
-            .await
-            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))?
-            .map_err(|err| ApiError::internal(format!("reading the history failed: {err}")))
+        blocking_read(move || journal.recorded(&arn)).await
     }
 
     /// Hands the engine the children of `e`'s map runs before it is redriven: a redriven map run keeps

@@ -293,8 +293,21 @@ impl Store {
     }
 
     /// Makes the events from index `from` on, one at a time, and hands each to `f`.
-    pub(super) fn for_each(&self, from: usize, mut f: impl FnMut(Event)) {
-        for (i, s) in self.chunks.iter().flatten().enumerate().skip(from) {
+    pub(super) fn for_each(&self, from: usize, f: impl FnMut(Event)) {
+        self.for_each_in(from..usize::MAX, f);
+    }
+
+    /// The events at indexes `range` (those that exist), in order.
+    pub(super) fn events_in(&self, range: std::ops::Range<usize>) -> Vec<Event> {
+        let mut v = Vec::with_capacity(range.end.min(self.len).saturating_sub(range.start));
+        self.for_each_in(range, |e| v.push(e));
+        v
+    }
+
+    /// Makes the events at indexes `range` (those that exist), one at a time, and hands each to `f`.
+    fn for_each_in(&self, range: std::ops::Range<usize>, mut f: impl FnMut(Event)) {
+        let take = range.end.saturating_sub(range.start);
+        for (i, s) in self.chunks.iter().flatten().enumerate().skip(range.start).take(take) {
             f(Event {
                 id: i as u64 + 1,
                 previous_event_id: u64::from(s.previous),

@@ -63,7 +63,10 @@ async fn records_survive_reopening_and_final_events_win() {
             &json!({"id": 1, "type": "ExecutionFailed", "timestamp": 2.5, "executionFailedEventDetails": {"error": "E", "cause": "C"}}),
         );
         j.barrier().await.unwrap();
-        assert_eq!(j.events("a").unwrap().len(), 1);
+        assert_eq!(j.events("a", 1..=u64::MAX).unwrap().len(), 1);
+        assert_eq!((j.event_count("a").unwrap(), j.event_count("b").unwrap()), (1, 1));
+        assert_eq!(j.event_count("none").unwrap(), 0);
+        assert!(j.events("a", 2..=5).unwrap().is_empty());
     }
     // The writer thread of the first journal still holds the file until its channel closes.
     let mut reopened = None;

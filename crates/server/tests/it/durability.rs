@@ -385,3 +385,60 @@ async fn graceful_restart_in_process_resumes_running_executions() {
     s.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Every page of GetExecutionHistory, `maxResults` at a time, forward or in reverse.
+async fn paged_history(s: &TestServer, arn: &str, max: u64, reverse: bool) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut body = json!({"executionArn": arn, "maxResults": max, "reverseOrder": reverse});
+    loop {
+        let page = s.ok("GetExecutionHistory", body.clone()).await;
+        let events = page["events"].as_array().unwrap();
+        assert!(events.len() as u64 <= max);
+        all.extend(events.iter().cloned());
+        match page.get("nextToken") {
+            Some(t) => body["nextToken"] = t.clone(),
+            None => return all,
+        }
+    }
+}
+
+/// A page is read (from memory, or from the journal once the execution is only on record) without the
+/// rest of the history; the pages, forward and in reverse, are the whole history in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_pages_are_the_whole_history_in_memory_and_from_the_journal() {
+    let items: Vec<u64> = (0..20).collect();
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
+    let dir = temp_dir("pages");
+    for state_dir in [None, Some(dir.clone())] {
+        let s = TestServer::start_with(state_dir.clone()).await;
+        let arn = s.create("pages", &def).await;
+        let e = s
+            .ok(
+                "StartExecution",
+                json!({"stateMachineArn": arn, "input": json!({"items": items}).to_string()}),
+            )
+            .await;
+        let exec = e["executionArn"].as_str().unwrap().to_owned();
+        s.wait(&exec).await;
+        let mut servers = vec![s];
+        if state_dir.is_some() {
+            // Again from the journal alone, after a restart.
+            servers.pop().unwrap().stop().await;
+            servers.push(TestServer::start_with(state_dir.clone()).await);
+        }
+        let s = &servers[0];
+        let whole = history(s.addr, &exec).await;
+        assert!(whole.len() > 80, "{}", whole.len());
+        let ids: Vec<u64> = whole.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, (1..=whole.len() as u64).collect::<Vec<_>>());
+        for max in [1, 7, 100] {
+            assert_eq!(paged_history(s, &exec, max, false).await, whole, "maxResults {max}");
+            let mut reversed = paged_history(s, &exec, max, true).await;
+            reversed.reverse();
+            assert_eq!(reversed, whole, "maxResults {max}, reverseOrder");
+        }
+        servers.pop().unwrap().stop().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
