@@ -239,18 +239,20 @@ async fn run_state<'s>(
 pub(crate) async fn step<'a>(ctx: StateCtx<'a>, input: Value, prev: &mut u64) -> Result<Step<'a>, Interrupt> {
     let jsonata = ctx.state.query_language == QueryLanguage::Jsonata;
     Ok(match &ctx.state.kind {
-        StateKind::Fail(f) => return Err(terminal::fail(&ctx, f, &input).await?.into()),
+        // The JSONata arms and Fail are boxed: the future of every state (a scope holds the one that
+        // runs, a waiting Task's too) is no larger than a JSONPath Pass's or a Wait's.
+        StateKind::Fail(f) => return Err(Box::pin(terminal::fail(&ctx, f, &input)).await?.into()),
         StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
             // Boxed: keeps the future of every other state small (Map iterations move it around).
             Box::pin(with_recovery(ctx, input, prev)).await?
         }
-        StateKind::Pass(p) if jsonata => pass::run_jsonata(&ctx, p, &input).await?,
+        StateKind::Pass(p) if jsonata => Box::pin(pass::run_jsonata(&ctx, p, &input)).await?,
         StateKind::Pass(p) => pass::run(&ctx, p, input).await?,
-        StateKind::Choice(c) if jsonata => choice::run_jsonata(&ctx, c, &input).await?,
+        StateKind::Choice(c) if jsonata => Box::pin(choice::run_jsonata(&ctx, c, &input)).await?,
         StateKind::Choice(c) => choice::run(&ctx, c, input)?,
         StateKind::Wait(w) if jsonata => Box::pin(wait::run_jsonata(ctx, w, input)).await?,
         StateKind::Wait(w) => wait::run(ctx, w, input).await?,
-        StateKind::Succeed if jsonata => terminal::succeed_jsonata(&ctx, &input).await?,
+        StateKind::Succeed if jsonata => Box::pin(terminal::succeed_jsonata(&ctx, &input)).await?,
         StateKind::Succeed => terminal::succeed(&ctx, &input)?,
     })
 }
@@ -278,9 +280,15 @@ async fn with_recovery<'a>(ctx: StateCtx<'a>, input: Value, prev: &mut u64) -> R
                 Some(replay) => replay.delay_left(*prev, ctx.exec.history.link(*prev), delay, ctx.now()),
                 None => delay,
             };
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = ctx.abort.aborted() => return Err(Interrupt::Abort),
+            // Boxed: the timer is not carried by the attempts' future.
+            let backed_off = Box::pin(async {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => true,
+                    () = ctx.abort.aborted() => false,
+                }
+            });
+            if !backed_off.await {
+                return Err(Interrupt::Abort);
             }
             continue;
         }

@@ -742,9 +742,16 @@ async fn iterate(
             let keep = settings.keep;
             pending.push(async move {
                 if let Some(c) = children {
-                    let (r, record) =
-                        child_execution(exec, c, processor, (index, item_input), &frozen, &signal, keep)
-                            .await;
+                    let (r, record) = Box::pin(child_execution(
+                        exec,
+                        c,
+                        processor,
+                        (index, item_input),
+                        &frozen,
+                        &signal,
+                        keep,
+                    ))
+                    .await;
                     return (index, r, 0, record);
                 }
                 let kept = keep.then(|| (item_input.to_string(), exec.now()));

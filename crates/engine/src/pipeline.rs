@@ -127,7 +127,11 @@ impl<'a> StateCtx<'a> {
     pub(crate) async fn arguments(&self, payload: &Payload, input: &Value) -> Result<Value, Failure> {
         match payload {
             Payload::JsonPath(t) => self.template(t, input),
-            Payload::Jsonata(p) => self.ata_template(p.template(), "Arguments", AtaScope::input(input)).await,
+            // Boxed: every state that evaluates Parameters (a waiting Task's future among them) would
+            // otherwise carry the JSONata evaluation's size.
+            Payload::Jsonata(p) => {
+                Box::pin(self.ata_template(p.template(), "Arguments", AtaScope::input(input))).await
+            }
         }
     }
 

@@ -709,11 +709,12 @@ pub(crate) struct Invocation<'a> {
     pub(crate) observer: &'a dyn TaskObserver,
 }
 
-impl Invocation<'_> {
-    /// Makes the call (a fresh submission).
-    pub(crate) async fn run(self) -> TaskOutcome {
+impl<'a> Invocation<'a> {
+    /// Makes the call (a fresh submission): `run_task`'s own future, not one around it (which would
+    /// hold the invocation besides it while the task waits).
+    pub(crate) fn run(self) -> impl std::future::Future<Output = TaskOutcome> + Send + 'a {
         let Invocation { integration, ctx, parameters, callback, timeouts, abort, observer } = self;
-        sfn_patterns::run_task(integration, ctx, parameters, callback, timeouts, abort, observer).await
+        sfn_patterns::run_task(integration, ctx, parameters, callback, timeouts, abort, observer)
     }
 }
 

@@ -63,10 +63,11 @@ pub(crate) async fn run(
                 crate::mocks::MockResponse::Throw { error: error.clone(), cause: cause.clone() }
             }
         };
-        return mocked(&ctx, t, input, prev, &|_, _| Some(response.clone())).await;
+        return Box::pin(mocked(&ctx, t, input, prev, &|_, _| Some(response.clone()))).await;
     }
     if let Some(mocks) = exec.mocks.as_ref().filter(|m| m.covers(&state.name)) {
-        return mocked(&ctx, t, input, prev, &|_, invocation| mocks.respond(&state.name, invocation)).await;
+        let respond = |_: &Value, invocation| mocks.respond(&state.name, invocation);
+        return Box::pin(mocked(&ctx, t, input, prev, &respond)).await;
     }
     if let Some(queue) = &exec.engine.activities
         && matches!(sfn_patterns::Resource::parse(&t.resource), Ok(sfn_patterns::Resource::Activity(_)))
@@ -75,14 +76,13 @@ pub(crate) async fn run(
         let parameters = ctx.parameters(t.parameters.as_ref(), eff).await?;
         let timeout = seconds(&ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
         let heartbeat = seconds(&ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
-        return crate::activity::run(&ctx, queue, &t.resource, parameters, (timeout, heartbeat), prev).await;
+        let activity = crate::activity::run(&ctx, queue, &t.resource, parameters, (timeout, heartbeat), prev);
+        return Box::pin(activity).await;
     }
     let Some(binding) = exec.engine.binding(t) else {
         if exec.engine.unmocked == crate::mocks::Unmocked::Echo {
-            return mocked(&ctx, t, input, prev, &|parameters, _| {
-                Some(crate::mocks::MockResponse::Return(parameters.clone()))
-            })
-            .await;
+            let echo = |parameters: &Value, _| Some(crate::mocks::MockResponse::Return(parameters.clone()));
+            return Box::pin(mocked(&ctx, t, input, prev, &echo)).await;
         }
         return Err(ctx
             .runtime(&format!(
@@ -95,7 +95,8 @@ pub(crate) async fn run(
     let eff = ctx.input_path(input)?;
 
     // A resumed execution: what this invocation recorded before the restart (its token, its result…).
-    let record = exec.replay.as_ref().map(|r| r.task(*prev));
+    // Boxed: the task's future holds it while the task waits.
+    let record = exec.replay.as_ref().map(|r| Box::new(r.task(*prev)));
     let done = record.as_ref().is_some_and(|r| r.outcome.is_some());
     let callback = (resource.pattern.has_task_token(t.parameters.as_ref()) && !done)
         .then(|| callback_token(&ctx, record.as_ref().and_then(|r| r.token.clone())));
@@ -131,6 +132,11 @@ pub(crate) async fn run(
         abort: ctx.abort,
         observer: &observer,
     };
+    if record.is_none()
+        && let Some(durable) = exec.history.durable()
+    {
+        durable.await;
+    }
     let outcome = invoke(exec, call, record).await;
     *prev = *observer.cursor.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(full) = observer.full.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -244,22 +250,24 @@ fn schedule(
     )
 }
 
-/// Calls the integration: a resumed invocation follows its record; a fresh one calls only once
-/// `TaskScheduled`/`TaskStarted` are durable (write-ahead). The resumed path is boxed: it holds a whole
-/// fresh call besides its record, and every waiting task would otherwise carry its size.
-async fn invoke(exec: &Exec, call: Invocation<'_>, record: Option<crate::replay::TaskRecord>) -> TaskOutcome {
+/// Calls the integration: a resumed invocation follows its record; a fresh one is the call itself (the
+/// caller waits until `TaskScheduled`/`TaskStarted` are durable first: write-ahead). Not an `async fn`:
+/// one would hold `call` and `record` beside the call's future while the task waits. The resumed path is
+/// boxed: it holds a whole fresh call besides its record, and every waiting task would otherwise carry
+/// its size.
+fn invoke<'a>(
+    exec: &'a Exec,
+    call: Invocation<'a>,
+    record: Option<Box<crate::replay::TaskRecord>>,
+) -> impl std::future::Future<Output = TaskOutcome> + Send + 'a {
+    use futures_util::future::Either;
     match record {
         Some(record) => {
-            let resumed: std::pin::Pin<Box<dyn std::future::Future<Output = TaskOutcome> + Send + '_>> =
-                Box::pin(crate::replay::task(record, &exec.history, call, exec.now()));
-            resumed.await
+            let resumed: std::pin::Pin<Box<dyn std::future::Future<Output = TaskOutcome> + Send + 'a>> =
+                Box::pin(crate::replay::task(*record, &exec.history, call, exec.now()));
+            Either::Left(resumed)
         }
-        None => {
-            if let Some(durable) = exec.history.durable() {
-                durable.await;
-            }
-            call.run().await
-        }
+        None => Either::Right(call.run()),
     }
 }
 

@@ -297,7 +297,8 @@ async fn follow(
     }
     drop(submitted);
     match callback {
-        Some(rx) => wait_for_callback(&w, rx, heartbeat).await,
+        // Boxed: a waiting `.sync` task's future does not carry its size.
+        Some(rx) => Box::pin(wait_for_callback(&w, rx, heartbeat)).await,
         None => TaskOutcome::Failed(Failure::new(
             ErrorName::Runtime,
             "a .waitForTaskToken task was started without a task token",
