@@ -103,7 +103,7 @@ impl Call {
                     if i == 0 {
                         format_parts = Some(s.format_parts.as_slice());
                     }
-                    Cow::Owned(Value::String(s.value.clone()))
+                    Cow::Borrowed(&s.json)
                 }
                 Arg::Literal(v) => Cow::Borrowed(v),
                 Arg::Path(p) => p.eval(scope)?,
@@ -270,7 +270,9 @@ mod strings {
                 format!("the format string has {placeholders} placeholders but {given} arguments were given"),
             ));
         }
-        let mut out = String::new();
+        // Sized for the text and the string arguments, so that it is allocated once in the usual case.
+        let strings: usize = a.values.iter().skip(1).map(|v| v.as_str().map_or(0, str::len)).sum();
+        let mut out = String::with_capacity(parts.iter().map(String::len).sum::<usize>() + strings);
         for (i, part) in parts.iter().enumerate() {
             out.push_str(part);
             if let Some(v) = a.values.get(i + 1) {
