@@ -546,6 +546,25 @@ mod tests {
         c.eval(&Scope::input(&input)).map_err(|e| e.message().to_owned())
     }
 
+    /// A call's arguments are evaluated in order, however many there are: the first that fails names
+    /// the call's error.
+    #[test]
+    fn many_arguments_and_the_first_failing_one() {
+        let input = json!({"a": 1, "b": "two", "c": [3], "d": {"e": 4}, "f": null});
+        assert_eq!(
+            run("States.Format('{}|{}|{}|{}|{}|{}', $.a, $.b, $.c, $.d, $.f, 'lit')", input.clone()).unwrap(),
+            json!("1|two|[3]|{e=4}|null|lit")
+        );
+        assert_eq!(
+            run("States.Array($.a, $.b, $.c, $.d, $.f, 6, 'x')", input.clone()).unwrap(),
+            json!([1, "two", [3], {"e": 4}, null, 6, "x"])
+        );
+        let first = run("States.Array($.a, $.nope1, $.b, $.nope2, $.c, $.nope3)", input.clone()).unwrap_err();
+        assert!(first.contains("nope1"), "{first}");
+        let first = run("States.Format('{}{}', $.missing, States.MathAdd($.b, 1))", input).unwrap_err();
+        assert!(first.contains("missing"), "{first}");
+    }
+
     #[test]
     fn format() {
         assert_eq!(
