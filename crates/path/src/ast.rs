@@ -467,6 +467,8 @@ pub struct StrLit {
     pub value: String,
     /// For `States.Format` templates: the text split at unescaped `{}` placeholders.
     pub(crate) format_parts: Vec<String>,
+    /// `value` as a JSON string, what a call is given (made once, not at every call).
+    pub(crate) json: Value,
 }
 
 /// One argument of an intrinsic call.

@@ -104,6 +104,12 @@ impl Path {
     ///
     /// A path Jayway refuses to compile ([`Path::compile_error`]) fails whatever the input.
     pub fn eval<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, EvalError> {
+        let invalid =
+            |nf: NotFound| EvalError::runtime(format!("Invalid path '{}' : {}", self.source, nf.message));
+        // The usual path (`$.a.b[0]`) first: it selects one node of the input, in place.
+        if self.definite && matches!(self.root, Root::Input) && self.compile_error.is_none() {
+            return select_definite(&self.segments, scope.input).map(Cow::Borrowed).map_err(invalid);
+        }
         if let Some(why) = &self.compile_error {
             return Err(EvalError::runtime(format!("Invalid path '{}' : {why}", self.source)));
         }
@@ -111,7 +117,7 @@ impl Path {
             Some(root) => self.select_in(root, scope),
             None => scope.context.resolve(self),
         };
-        found.map_err(|nf| EvalError::runtime(format!("Invalid path '{}' : {}", self.source, nf.message)))
+        found.map_err(invalid)
     }
 
     /// Applies the segments from index `skip` on to `value` (for [`ContextObject`] implementations,

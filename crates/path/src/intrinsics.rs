@@ -103,7 +103,7 @@ impl Call {
                     if i == 0 {
                         format_parts = Some(s.format_parts.as_slice());
                     }
-                    Cow::Owned(Value::String(s.value.clone()))
+                    Cow::Borrowed(&s.json)
                 }
                 Arg::Literal(v) => Cow::Borrowed(v),
                 Arg::Path(p) => p.eval(scope)?,
@@ -270,7 +270,9 @@ mod strings {
                 format!("the format string has {placeholders} placeholders but {given} arguments were given"),
             ));
         }
-        let mut out = String::new();
+        // Sized for the text and the string arguments, so that it is allocated once in the usual case.
+        let strings: usize = a.values.iter().skip(1).map(|v| v.as_str().map_or(0, str::len)).sum();
+        let mut out = String::with_capacity(parts.iter().map(String::len).sum::<usize>() + strings);
         for (i, part) in parts.iter().enumerate() {
             out.push_str(part);
             if let Some(v) = a.values.get(i + 1) {
@@ -542,6 +544,25 @@ mod tests {
     fn run(expr: &str, input: Value) -> Result<Value, String> {
         let c = Call::parse(expr).map_err(|e| e.to_string())?;
         c.eval(&Scope::input(&input)).map_err(|e| e.message().to_owned())
+    }
+
+    /// A call's arguments are evaluated in order, however many there are: the first that fails names
+    /// the call's error.
+    #[test]
+    fn many_arguments_and_the_first_failing_one() {
+        let input = json!({"a": 1, "b": "two", "c": [3], "d": {"e": 4}, "f": null});
+        assert_eq!(
+            run("States.Format('{}|{}|{}|{}|{}|{}', $.a, $.b, $.c, $.d, $.f, 'lit')", input.clone()).unwrap(),
+            json!("1|two|[3]|{e=4}|null|lit")
+        );
+        assert_eq!(
+            run("States.Array($.a, $.b, $.c, $.d, $.f, 6, 'x')", input.clone()).unwrap(),
+            json!([1, "two", [3], {"e": 4}, null, 6, "x"])
+        );
+        let first = run("States.Array($.a, $.nope1, $.b, $.nope2, $.c, $.nope3)", input.clone()).unwrap_err();
+        assert!(first.contains("nope1"), "{first}");
+        let first = run("States.Format('{}{}', $.missing, States.MathAdd($.b, 1))", input).unwrap_err();
+        assert!(first.contains("missing"), "{first}");
     }
 
     #[test]

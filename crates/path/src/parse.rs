@@ -703,7 +703,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(StrLit { value, format_parts: parts })
+        Ok(StrLit { json: Value::String(value.clone()), value, format_parts: parts })
     }
 }
 
