@@ -463,12 +463,18 @@ impl Function {
 /// A string literal in an intrinsic call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrLit {
-    /// The value with every escape resolved.
-    pub value: String,
+    /// The value with every escape resolved, as the JSON string a call is given (made once, when the
+    /// call is parsed, not at every call).
+    pub(crate) json: Value,
     /// For `States.Format` templates: the text split at unescaped `{}` placeholders.
     pub(crate) format_parts: Vec<String>,
-    /// `value` as a JSON string, what a call is given (made once, not at every call).
-    pub(crate) json: Value,
+}
+
+impl StrLit {
+    /// The value with every escape resolved.
+    pub fn value(&self) -> &str {
+        self.json.as_str().unwrap_or_default()
+    }
 }
 
 /// One argument of an intrinsic call.

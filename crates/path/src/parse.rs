@@ -703,7 +703,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(StrLit { json: Value::String(value.clone()), value, format_parts: parts })
+        Ok(StrLit { json: Value::String(value), format_parts: parts })
     }
 }
 
@@ -965,6 +965,7 @@ mod tests {
         assert_eq!(c.args.len(), 3);
         let Arg::Str(s) = &c.args[0] else { panic!() };
         assert_eq!(s.format_parts, vec!["Hello ", ", {} ", "!"]);
+        assert_eq!(s.value(), "Hello {}, {} {}!");
         let c = Call::parse("States.MathAdd($.i, -1)").unwrap();
         assert_eq!(c.args[1], Arg::Literal(serde_json::json!(-1)));
         let c = Call::parse("States.Array( 'a' ,1.5,true, null , $$.Map.Item.Value )").unwrap();

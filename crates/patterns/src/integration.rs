@@ -326,7 +326,7 @@ async fn wait_for_job(
     heartbeat: Option<Duration>,
 ) -> TaskOutcome {
     let mut job = std::pin::pin!(w.integration.wait(w.ctx, submitted));
-    let mut heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
+    let mut heartbeat_due = due(heartbeat);
     loop {
         tokio::select! {
             r = &mut job => return match r {
@@ -340,25 +340,18 @@ async fn wait_for_job(
                 }
                 Some(CallbackMessage::Heartbeat) => {
                     w.observer.heartbeat();
-                    heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
+                    heartbeat_due = due(heartbeat);
                 }
                 Some(CallbackMessage::Started { .. }) => {}
                 // The registry is gone: only the job can end the task now.
                 None => callback = None,
             },
-            () = sleep_until(w.deadline) => {
+            failure = expiry(w.deadline, heartbeat_due) => {
                 if let Some(rx) = &mut callback {
                     rx.mark_timed_out();
                 }
                 w.integration.stop(w.ctx, submitted, "Step Functions state timed out").await;
-                return timed_out();
-            }
-            () = sleep_until(heartbeat_deadline) => {
-                if let Some(rx) = &mut callback {
-                    rx.mark_timed_out();
-                }
-                w.integration.stop(w.ctx, submitted, "Step Functions state timed out").await;
-                return TaskOutcome::TimedOut(Failure::named(ErrorName::HeartbeatTimeout));
+                return TaskOutcome::TimedOut(failure);
             }
             () = w.abort.aborted() => {
                 w.integration.stop(w.ctx, submitted, "Step Functions execution stopped").await;
@@ -382,7 +375,7 @@ async fn wait_for_callback(
     mut rx: CallbackReceiver,
     heartbeat: Option<Duration>,
 ) -> TaskOutcome {
-    let mut heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
+    let mut heartbeat_due = due(heartbeat);
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
@@ -392,22 +385,35 @@ async fn wait_for_callback(
                 }
                 Some(CallbackMessage::Heartbeat) => {
                     w.observer.heartbeat();
-                    heartbeat_deadline = heartbeat.map(|d| tokio::time::Instant::now() + d);
+                    heartbeat_due = due(heartbeat);
                 }
                 // Only activity tasks are taken by workers; a callback task has no such step.
                 Some(CallbackMessage::Started { .. }) => {}
                 None => return TaskOutcome::Aborted,
             },
-            () = sleep_until(w.deadline) => {
+            failure = expiry(w.deadline, heartbeat_due) => {
                 rx.mark_timed_out();
-                return timed_out();
-            }
-            () = sleep_until(heartbeat_deadline) => {
-                rx.mark_timed_out();
-                return TaskOutcome::TimedOut(Failure::named(ErrorName::HeartbeatTimeout));
+                return TaskOutcome::TimedOut(failure);
             }
             () = w.abort.aborted() => return TaskOutcome::Aborted,
         }
+    }
+}
+
+/// When a HeartbeatSeconds clock started (or reset) now runs out.
+fn due(heartbeat: Option<Duration>) -> Option<tokio::time::Instant> {
+    heartbeat.map(|d| tokio::time::Instant::now() + d)
+}
+
+/// The first of a waiting task's two clocks to run out — TimeoutSeconds (`deadline`) or HeartbeatSeconds
+/// (`heartbeat_due`) — as the failure that times the task out.
+async fn expiry(
+    deadline: Option<tokio::time::Instant>,
+    heartbeat_due: Option<tokio::time::Instant>,
+) -> Failure {
+    tokio::select! {
+        () = sleep_until(deadline) => Failure::named(ErrorName::Timeout),
+        () = sleep_until(heartbeat_due) => Failure::named(ErrorName::HeartbeatTimeout),
     }
 }
 
