@@ -76,11 +76,11 @@ fn same(a: &Value, b: &Value) -> bool {
 type Checked = (Option<String>, Option<bool>);
 
 fn check(case: &Value, bin: &Path, tmp: &Path) -> Result<Checked> {
-    let recorded = case["expect"]["history"].as_array();
+    let recorded = history_diff::recorded_history(case);
     let (outcome, got) = check_outcome(case, bin, tmp)?;
     let history = recorded.map(|r| {
         let events = got["history"].as_array().map(Vec::as_slice).unwrap_or_default();
-        history_diff::history_diff(r, events).is_empty()
+        history_diff::history_diff(&r, events).is_empty()
     });
     Ok((outcome, history))
 }

@@ -735,6 +735,14 @@ impl Inner {
         self.links.get(&id).copied().unwrap_or(id)
     }
 
+    /// Makes the transparent event `id`, whose `previousEventId` is `previous`, link to what `previous`
+    /// links to: a transparent event after a transparent one links through both (`MapStateSucceeded`
+    /// after `MapRunSucceeded`).
+    fn link_through(&mut self, id: u64, previous: u64) {
+        let target = self.link(previous);
+        self.links.insert(id, target);
+    }
+
     /// The event with id `len + 1` that follows `after` in its scope and links to `previous` (a
     /// transparent one is linked through).
     fn next_event(
@@ -746,7 +754,7 @@ impl Inner {
     ) -> Event {
         let id = self.len() as u64 + 1;
         if is_transparent(&details) {
-            self.links.insert(id, previous);
+            self.link_through(id, previous);
         }
         let after = (after != previous).then_some(after);
         Event { id, previous_event_id: previous, timestamp, details, after }
@@ -776,12 +784,22 @@ pub trait EventSink: Send + Sync {
 /// and `TaskStateAborted`: `ParallelStateFailed` links to the `TaskFailed` before it
 /// (`recorded/callback.history.json`, `test_sqs_failure_in_wait_for_task_tok_no_error_field[SQS_PARALLEL_WAIT_FOR_TASK_TOKEN]`:
 /// `8 TaskFailed`, `9 TaskStateAborted ← 8`, `10 ParallelStateFailed ← 8`).
+///
+/// A Distributed Map's `MapRunSucceeded` is transparent too, so its `MapStateExited` links to the
+/// `MapRunStarted` (`4 MapRunStarted`, `5 MapRunSucceeded ← 4`, `6 MapStateSucceeded ← 5`,
+/// `7 MapStateExited ← 4`): AWS has written it so since late 2024 — every distributed-map history
+/// LocalStack recorded from 2024-11-13 on (`scenarios/test_base_scenarios__test_map_state_config_distributed_item_selector_parameters`,
+/// 2024-11-15; `…__test_map_state_config_distributed_items_path_from_previous`, 2025-01-09;
+/// `test_map_state_nested_config_distributed`, the distributed `assign/test_reference_in_map_state`
+/// cases, the JSONata item-reader and batching cases, 2024-11-13/14/18) — while the ones recorded up to
+/// 2024-08-19 linked it to `MapRunSucceeded` (`fixtures/conformance/README.md`: how the suite reads them).
 fn is_transparent(d: &EventDetails) -> bool {
     matches!(
         d,
         EventDetails::MapStateSucceeded { .. }
             | EventDetails::ParallelStateSucceeded { .. }
             | EventDetails::TaskStateAborted
+            | EventDetails::MapRunSucceeded
     )
 }
 
@@ -806,8 +824,8 @@ pub(crate) enum Link {
 /// that ended last (or of the one that failed), so that AWS's `MapIterationStarted` of iteration *i*>0, a
 /// retried attempt's `…StateStarted` and `…StateFailed` point into the iteration before
 /// (`scenarios/test_base_scenarios__test_map_state`, `…__test_map_state_retry`); a transparent event
-/// (`…StateSucceeded` of Map and Parallel, `TaskStateAborted`) links to what it links to; a joining event
-/// links to the latest event.
+/// (`…StateSucceeded` of Map and Parallel, `TaskStateAborted`, `MapRunSucceeded`) links to what it links
+/// to; a joining event links to the latest event.
 #[derive(Clone)]
 pub struct History {
     inner: Arc<Mutex<Inner>>,
@@ -839,7 +857,7 @@ impl History {
         inner.links.clear();
         for e in events {
             if is_transparent(&e.details) {
-                inner.links.insert(e.id, e.previous_event_id);
+                inner.link_through(e.id, e.previous_event_id);
             }
             inner.store.push(e);
         }
@@ -1151,5 +1169,32 @@ mod tests {
         assert_eq!(resumed.events(), recorded);
         assert_eq!(resumed.push(5, Link::Follow, Utc::now(), failed()), Ok(6));
         assert_eq!(resumed.events()[5].previous_event_id, 5);
+    }
+
+    /// A Distributed Map's end as AWS has written it since late 2024: `MapRunSucceeded` and the joining
+    /// `MapStateSucceeded` are transparent one after the other, so `MapStateExited` links through both to
+    /// `MapRunStarted` — in a running history and in one restored from its events.
+    #[test]
+    fn a_state_exited_after_a_map_run_links_through_its_end_to_its_start() {
+        use EventDetails as E;
+        let h = History::new(None);
+        let t = Utc::now();
+        let started = h.push(0, Link::Follow, t, E::MapStateStarted { length: 1 }).unwrap();
+        let run = h.push(started, Link::Follow, t, E::MapRunStarted { map_run_arn: "a".into() }).unwrap();
+        let ended = h.push(run, Link::Follow, t, E::MapRunSucceeded).unwrap();
+        let joined = h.push(ended, Link::Latest, t, E::MapStateSucceeded { started }).unwrap();
+        let exited = E::StateExited {
+            state_type: StateType::Map,
+            name: Arc::from("M"),
+            output: JsonText::from_text("[]"),
+            assigned: None,
+        };
+        h.push(joined, Link::Follow, t, exited.clone()).unwrap();
+        let links: Vec<u64> = h.events().iter().map(|e| e.previous_event_id).collect();
+        assert_eq!(links, [0, 1, 2, 3, 2]);
+        let resumed = History::new(None);
+        resumed.restore(h.events().into_iter().take(4).collect());
+        assert_eq!(resumed.push(joined, Link::Follow, t, exited), Ok(5));
+        assert_eq!(resumed.events()[4].previous_event_id, run);
     }
 }

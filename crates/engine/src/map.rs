@@ -220,9 +220,9 @@ fn threshold_exceeded() -> Failure {
 
 /// A Distributed Map's iterations, run as a map run: `MapRunStarted`, the iterations in an execution of
 /// their own ([`Exec::map_run`](crate::exec::Exec::map_run)), then `MapRunSucceeded` (or `MapRunFailed`,
-/// `MapRunAborted`). AWS: `scenarios/test_base_scenarios__test_map_state_config_distributed_parameters`
-/// (`3 MapStateStarted`, `4 MapRunStarted ← 3`, `5 MapRunSucceeded ← 4`, `6 MapStateSucceeded ← 5`,
-/// `7 MapStateExited ← 5`).
+/// `MapRunAborted`). AWS: `scenarios/test_base_scenarios__test_map_state_config_distributed_items_path_from_previous`
+/// (`5 MapStateStarted`, `6 MapRunStarted ← 5`, `7 MapRunSucceeded ← 6`, `8 MapStateSucceeded ← 7`,
+/// `9 MapStateExited ← 6`: `MapRunSucceeded` is transparent, [`crate::History`]).
 async fn map_run(
     ctx: StateCtx<'_>,
     m: &Map,

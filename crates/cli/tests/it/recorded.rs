@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{sfn, temp_file};
 
-#[allow(dead_code, reason = "python_dumps serves the engine's conformance test only")]
+#[allow(dead_code, reason = "python_dumps and recorded_history serve the conformance suites only")]
 #[path = "../../../engine/tests/it/history_diff.rs"]
 mod history_diff;
 

@@ -444,6 +444,26 @@ fn label(s: &Segment<'_>) -> String {
     }
 }
 
+/// A case's recorded history (`expect.history`) as AWS writes it today: the recording with its
+/// `expect.history_amendments` applied — each `{id, field, recorded, current}` sets that event's field
+/// from the value it was recorded with to what AWS has written since it changed the rule (the reason and
+/// the recording's date are beside them; `fixtures/conformance/README.md`). An amendment whose
+/// `recorded` value is not the recording's is not applied, so a wrong one shows as a difference.
+pub(crate) fn recorded_history(case: &Value) -> Option<Vec<Value>> {
+    let mut events = case["expect"]["history"].as_array()?.clone();
+    let amendments = case["expect"]["history_amendments"]["events"].as_array();
+    for a in amendments.map(Vec::as_slice).unwrap_or_default() {
+        let (Some(id), Some(field)) = (a["id"].as_u64(), a["field"].as_str()) else { continue };
+        let event = events.iter_mut().find(|e| e["id"].as_u64() == Some(id));
+        if let Some(e) = event.and_then(Value::as_object_mut)
+            && e.get(field) == Some(&a["recorded"])
+        {
+            e.insert(field.to_owned(), a["current"].clone());
+        }
+    }
+    Some(events)
+}
+
 /// Difference lines between a recorded history and the engine's (empty: identical, modulo masks).
 pub(crate) fn history_diff(rec_events: &[Value], got_events: &[Value]) -> Vec<String> {
     let mut out = Vec::new();

@@ -157,7 +157,9 @@ async fn a_jsonata_map_whose_items_fail_is_closed_without_starting() {
 
 #[tokio::test(start_paused = true)]
 async fn a_distributed_map_records_its_map_run_not_its_iterations() {
-    // AWS: `scenarios/test_base_scenarios__test_map_state_config_distributed_parameters`.
+    // AWS since late 2024 (`scenarios/test_base_scenarios__test_map_state_config_distributed_items_path_from_previous`,
+    // recorded 2025-01-09; `…__test_map_state_config_distributed_item_selector_parameters`, 2024-11-15):
+    // `MapStateExited` links to `MapRunStarted` (before, to `MapRunSucceeded`).
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
             "StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}}}});
@@ -171,7 +173,7 @@ async fn a_distributed_map_records_its_map_run_not_its_iterations() {
             "4 MapRunStarted <- 3",
             "5 MapRunSucceeded <- 4",
             "6 MapStateSucceeded <- 5",
-            "7 MapStateExited <- 5",
+            "7 MapStateExited <- 4",
             "8 ExecutionSucceeded <- 7",
         ]
     );

@@ -21,7 +21,7 @@ use sfn::Sfn;
 use sfn::engine::{Engine, Event, ExecutionStatus, StartRequest};
 use sfn::mocks::MockConfig;
 
-#[allow(dead_code, reason = "python_dumps serves the engine's conformance test only")]
+#[allow(dead_code, reason = "python_dumps and recorded_history serve the conformance suites only")]
 #[path = "../../../engine/tests/it/history_diff.rs"]
 mod history_diff;
 
