@@ -35,7 +35,7 @@ pub fn type_name(v: &Value) -> &'static str {
 
 struct Args<'s> {
     f: Function,
-    values: Vec<Cow<'s, Value>>,
+    values: &'s [Cow<'s, Value>],
     format_parts: Option<&'s [String]>,
 }
 
@@ -95,23 +95,36 @@ impl Call {
     /// assert_eq!(call.eval(&Scope::input(&input)).unwrap(), json!("Hello World!"));
     /// ```
     pub fn eval(&self, scope: &Scope<'_>) -> Result<Value, EvalError> {
-        let mut values = Vec::with_capacity(self.args.len());
-        let mut format_parts = None;
-        for (i, a) in self.args.iter().enumerate() {
-            values.push(match a {
-                Arg::Str(s) => {
-                    if i == 0 {
-                        format_parts = Some(s.format_parts.as_slice());
-                    }
-                    Cow::Borrowed(&s.json)
-                }
-                Arg::Literal(v) => Cow::Borrowed(v),
-                Arg::Path(p) => p.eval(scope)?,
-                Arg::Call(c) => Cow::Owned(c.eval(scope)?),
-            });
+        /// Calls with at most this many arguments (nearly all) evaluate them into an array on the stack
+        /// instead of a `Vec`: no allocation per call.
+        const INLINE: usize = 4;
+        const UNSET: Cow<'static, Value> = Cow::Borrowed(&Value::Null);
+        let format_parts = match self.args.first() {
+            Some(Arg::Str(s)) => Some(s.format_parts.as_slice()),
+            _ => None,
+        };
+        let n = self.args.len();
+        if n <= INLINE {
+            let mut values = [UNSET; INLINE];
+            for (slot, a) in values.iter_mut().zip(&self.args) {
+                *slot = a.value(scope)?;
+            }
+            return apply(&Args { f: self.function, values: &values[..n], format_parts });
         }
-        let args = Args { f: self.function, values, format_parts };
-        apply(&args)
+        let values = self.args.iter().map(|a| a.value(scope)).collect::<Result<Vec<_>, _>>()?;
+        apply(&Args { f: self.function, values: &values, format_parts })
+    }
+}
+
+impl Arg {
+    /// The argument's value: a literal or string borrowed from the call, a path's node, a nested call's result.
+    fn value<'s>(&'s self, scope: &Scope<'s>) -> Result<Cow<'s, Value>, EvalError> {
+        Ok(match self {
+            Arg::Str(s) => Cow::Borrowed(&s.json),
+            Arg::Literal(v) => Cow::Borrowed(v),
+            Arg::Path(p) => p.eval(scope)?,
+            Arg::Call(c) => Cow::Owned(c.eval(scope)?),
+        })
     }
 }
 
