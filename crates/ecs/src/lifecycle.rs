@@ -436,7 +436,9 @@ fn hex(task_id: &str, label: &str, len: usize) -> String {
     while out.len() < len {
         let mut h = std::hash::DefaultHasher::new();
         (task_id, label, n).hash(&mut h);
-        out.push_str(&format!("{:016x}", h.finish()));
+        // `{:016x}` of the hash, written in place.
+        let x = h.finish();
+        out.extend((0..16).rev().map(|i| char::from(b"0123456789abcdef"[((x >> (i * 4)) & 0xf) as usize])));
         n += 1;
     }
     out.truncate(len);
@@ -606,6 +608,28 @@ mod tests {
 
     use super::*;
     use crate::backend::EcsBackend as _;
+
+    #[test]
+    fn hex_ids_are_the_hashes_in_lower_case_hex() {
+        use std::hash::{Hash as _, Hasher as _};
+        let old = |task_id: &str, label: &str, len: usize| {
+            let mut out = String::new();
+            let mut n = 0u64;
+            while out.len() < len {
+                let mut h = std::hash::DefaultHasher::new();
+                (task_id, label, n).hash(&mut h);
+                out.push_str(&format!("{:016x}", h.finish()));
+                n += 1;
+            }
+            out.truncate(len);
+            out
+        };
+        for (id, label, len) in
+            [("0001", "ip", 2), ("abc", "attachment", 32), ("x", "image0", 64), ("", "", 17)]
+        {
+            assert_eq!(hex(id, label, len), old(id, label, len));
+        }
+    }
 
     #[test]
     fn a_fargate_task_shares_its_parts_with_its_copies_and_renders_its_status() {
