@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::lifecycle::{DesiredStatus, Fargate, LastStatus, StopCode};
+use crate::lifecycle::{DesiredStatus, Fargate, LastStatus, NameValue, StopCode};
 use crate::params::{RunTaskParams, TaskOverride};
 use crate::taskdef::TaskDefinition;
 
@@ -229,7 +229,7 @@ trait Members {
     fn bool(&mut self, k: &'static str, v: bool);
     /// `[]`.
     fn empty(&mut self, k: &'static str);
-    fn value(&mut self, k: &'static str, v: Value);
+    fn ser<T: Serialize>(&mut self, k: &'static str, v: &T);
     fn overrides(&mut self, k: &'static str, v: &Overrides);
     fn tags(&mut self, k: &'static str, v: &[Value]);
     fn containers(&mut self, k: &'static str, t: &EcsTask);
@@ -244,11 +244,6 @@ trait Members {
             self.int(k, v);
         }
     }
-    fn opt_value(&mut self, k: &'static str, v: Option<Value>) {
-        if let Some(v) = v {
-            self.value(k, v);
-        }
-    }
 }
 
 /// A container's members; with what a FARGATE task's container `i` reports (`lifecycle.rs`); `pulled`:
@@ -261,13 +256,16 @@ fn container_members<M: Members>(m: &mut M, c: &ContainerOf<'_>) {
     m.empty("GpuIds");
     m.str("Image", &c.image);
     // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
-    m.opt_value("ImageDigest", fargate.filter(|_| pulled).and_then(|(f, i)| f.image_digest(i)));
+    m.opt_str("ImageDigest", fargate.filter(|_| pulled).and_then(|(f, i)| f.image_digest(i)));
     m.str("LastStatus", c.last_status.as_str());
     m.empty("ManagedAgents");
     m.str("Name", &c.name);
     m.empty("NetworkBindings");
     match fargate {
-        Some((f, _)) => m.value("NetworkInterfaces", f.network_interfaces()),
+        Some((f, _)) => match f.network_interfaces() {
+            Some(n) => m.ser("NetworkInterfaces", &n),
+            None => m.empty("NetworkInterfaces"),
+        },
         None => m.empty("NetworkInterfaces"),
     }
     m.opt_str("Reason", c.reason.as_deref());
@@ -279,9 +277,11 @@ fn container_members<M: Members>(m: &mut M, c: &ContainerOf<'_>) {
 fn task_members<M: Members>(m: &mut M, t: &EcsTask) {
     // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
     let fargate = t.fargate.as_ref();
-    m.opt_value("Attachments", fargate.map(Fargate::attachments));
-    m.value("Attributes", json!([{"Name": "ecs.cpu-architecture", "Value": std::env::consts::ARCH}]));
-    m.opt_value("AvailabilityZone", fargate.map(Fargate::availability_zone));
+    if let Some(f) = fargate {
+        m.ser("Attachments", &f.attachments());
+    }
+    m.ser("Attributes", &[NameValue { name: "ecs.cpu-architecture", value: std::env::consts::ARCH }]);
+    m.opt_str("AvailabilityZone", fargate.map(Fargate::availability_zone));
     m.opt_str("CapacityProviderName", t.capacity_provider_name.as_deref());
     m.str("ClusterArn", &t.cluster_arn);
     if let Some(at) = fargate.and_then(Fargate::connectivity_at) {
@@ -293,7 +293,9 @@ fn task_members<M: Members>(m: &mut M, t: &EcsTask) {
     m.int("CreatedAt", t.created_at);
     m.str("DesiredStatus", t.desired_status.as_str());
     m.bool("EnableExecuteCommand", t.enable_execute_command);
-    m.opt_value("EphemeralStorage", fargate.map(Fargate::ephemeral_storage));
+    if let Some(f) = fargate {
+        m.ser("EphemeralStorage", &f.ephemeral_storage());
+    }
     m.opt_int("ExecutionStoppedAt", t.execution_stopped_at);
     m.str("Group", &t.group);
     m.empty("InferenceAccelerators");
@@ -301,7 +303,7 @@ fn task_members<M: Members>(m: &mut M, t: &EcsTask) {
     m.opt_str("LaunchType", t.launch_type.as_deref());
     m.str("Memory", &t.memory);
     m.overrides("Overrides", &t.overrides);
-    m.opt_value("PlatformFamily", fargate.and_then(Fargate::platform_family));
+    m.opt_str("PlatformFamily", fargate.and_then(Fargate::platform_family));
     m.opt_str("PlatformVersion", t.platform_version.as_deref());
     m.opt_int("PullStartedAt", t.pull_started_at);
     m.opt_int("PullStoppedAt", t.pull_stopped_at);
@@ -340,6 +342,12 @@ fn containers_of(t: &EcsTask) -> impl Iterator<Item = ContainerOf<'_>> {
 /// Members into a value.
 struct IntoValue(Map<String, Value>);
 
+impl IntoValue {
+    fn value(&mut self, k: &'static str, v: Value) {
+        self.0.insert(k.to_owned(), v);
+    }
+}
+
 impl Members for IntoValue {
     fn str(&mut self, k: &'static str, v: &str) {
         self.value(k, Value::String(v.to_owned()))
@@ -353,8 +361,9 @@ impl Members for IntoValue {
     fn empty(&mut self, k: &'static str) {
         self.value(k, Value::Array(Vec::new()))
     }
-    fn value(&mut self, k: &'static str, v: Value) {
-        self.0.insert(k.to_owned(), v);
+    fn ser<T: Serialize>(&mut self, k: &'static str, v: &T) {
+        // Only plain structures of strings and numbers are written here: always a value.
+        self.value(k, serde_json::to_value(v).unwrap_or(Value::Null))
     }
     fn overrides(&mut self, k: &'static str, v: &Overrides) {
         self.value(k, v.to_value())
@@ -428,8 +437,8 @@ impl Members for IntoText<'_> {
         self.key(k);
         self.out.extend_from_slice(b"[]");
     }
-    fn value(&mut self, k: &'static str, v: Value) {
-        self.write(k, &v);
+    fn ser<T: Serialize>(&mut self, k: &'static str, v: &T) {
+        self.write(k, v);
     }
     fn overrides(&mut self, k: &'static str, v: &Overrides) {
         self.key(k);
@@ -490,6 +499,14 @@ impl EcsTask {
     pub fn is_stopped(&self) -> bool {
         self.last_status == LastStatus::Stopped
     }
+}
+
+/// [`write_task`] as a string.
+#[cfg(test)]
+pub(crate) fn task_text(t: &EcsTask) -> String {
+    let mut out = Vec::new();
+    write_task(&mut out, t);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The RunTask response as Step Functions returns it: `Failures`, `Tasks` and the SDK's HTTP metadata.

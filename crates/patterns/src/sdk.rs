@@ -71,11 +71,11 @@ fn http_date(date_ms: i64) -> String {
 pub fn insert_sdk_metadata(response: &mut Map<String, Value>, http: &SdkHttp<'_>) {
     let date = http_date(http.date_ms);
     let length = http.content_length.to_string();
-    let mut all = Map::new();
-    let mut one = Map::new();
+    let mut all = Map::with_capacity(5);
+    let mut one = Map::with_capacity(5);
     let mut header = |name: &str, value: &str| {
-        all.insert(name.to_owned(), json!([value]));
-        one.insert(name.to_owned(), json!(value));
+        all.insert(name.to_owned(), Value::Array(vec![Value::String(value.to_owned())]));
+        one.insert(name.to_owned(), Value::String(value.to_owned()));
     };
     header("x-amzn-RequestId", http.request_id);
     if http.keep_alive {
@@ -84,10 +84,12 @@ pub fn insert_sdk_metadata(response: &mut Map<String, Value>, http: &SdkHttp<'_>
     header("Content-Length", &length);
     header("Date", &date);
     header("Content-Type", http.content_type);
-    response.insert(
-        "SdkHttpMetadata".into(),
-        json!({"AllHttpHeaders": all, "HttpHeaders": one, "HttpStatusCode": 200}),
-    );
+    // Moved in, not copied (as `json!` would copy them).
+    let mut meta = Map::with_capacity(3);
+    meta.insert("AllHttpHeaders".into(), Value::Object(all));
+    meta.insert("HttpHeaders".into(), Value::Object(one));
+    meta.insert("HttpStatusCode".into(), Value::from(200));
+    response.insert("SdkHttpMetadata".into(), Value::Object(meta));
     response.insert("SdkResponseMetadata".into(), json!({"RequestId": http.request_id}));
 }
 
