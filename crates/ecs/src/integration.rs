@@ -6,13 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sfn_patterns::{
-    CheckError, ErrorName, Failure, Lint, Pattern, ServiceIntegration, ServiceResource, TaskContext,
-    failures_rule,
+    CheckError, ErrorName, Failure, Lint, Pattern, ServiceIntegration, ServiceResource, Submission,
+    TaskContext, failures_rule,
 };
 
 use crate::backend::{EcsBackend, RunTaskRequest};
 use crate::lifecycle::StopCode;
-use crate::model::run_task_response;
+use crate::model::{EcsFailure, RunTaskOutput, run_task_response, run_task_response_text};
 use crate::params::{RunTaskParams, is_jsonata, lint_template};
 use crate::poller::{PollIntervals, Poller, Stopped};
 use crate::taskdef::TaskDefinitions;
@@ -59,6 +59,39 @@ impl EcsIntegration {
     pub fn poll_rounds(&self) -> u64 {
         self.poller.rounds()
     }
+
+    /// RunTask with the evaluated parameters: what ECS answered, the request id and the response's date.
+    async fn run_task(
+        &self,
+        ctx: &TaskContext,
+        parameters: Value,
+    ) -> Result<(RunTaskOutput, String, i64), Failure> {
+        let params =
+            RunTaskParams::parse(&parameters).map_err(|e| Failure::new(e.error_name(), e.message))?;
+        let client_token = params.client_token.clone().or_else(|| Some(ctx.idempotency_key()));
+        let req = RunTaskRequest {
+            params,
+            client_token,
+            region: ctx.region.clone(),
+            account: ctx.account.clone(),
+            state_name: Some(ctx.state_name.clone()),
+            execution_arn: Some(ctx.execution_arn.clone()),
+        };
+        let out = self.backend.run_task(&req).await.map_err(|e| Failure::new(e.error_name(), e.message))?;
+        let date_ms = chrono::Utc::now().timestamp_millis();
+        // ECS's own request id when a real ECS answered (the aws backend), else a fresh one.
+        let request_id = out.request_id.clone().unwrap_or_else(sfn_patterns::request_id);
+        Ok((out, request_id, date_ms))
+    }
+}
+
+/// What a `.sync` wait keeps of its tasks: `[cluster, task, …]`.
+fn flat_handle<'a>(tasks: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    let flat = tasks
+        .into_iter()
+        .flat_map(|(c, t)| [Value::String(c.to_owned()), Value::String(t.to_owned())])
+        .collect();
+    Value::Array(flat)
 }
 
 fn task_failed(task: &Value) -> Failure {
@@ -265,32 +298,28 @@ impl ServiceIntegration for EcsIntegration {
     /// What a `.sync` wait keeps of the RunTask response: its tasks' cluster and task ARNs, flat
     /// (`[cluster, task, …]`: two strings per task, where the response's shape would cost two maps).
     fn handle(&self, submitted: &Value) -> Value {
-        let flat = submitted_tasks(submitted)
-            .into_iter()
-            .flat_map(|(c, t)| [Value::String(c.to_owned()), Value::String(t.to_owned())])
-            .collect();
-        Value::Array(flat)
+        flat_handle(submitted_tasks(submitted))
     }
 
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, Failure> {
-        let params =
-            RunTaskParams::parse(&parameters).map_err(|e| Failure::new(e.error_name(), e.message))?;
-        let client_token = params.client_token.clone().or_else(|| Some(ctx.idempotency_key()));
-        let req = RunTaskRequest {
-            params,
-            client_token,
-            region: ctx.region.clone(),
-            account: ctx.account.clone(),
-            state_name: Some(ctx.state_name.clone()),
-            execution_arn: Some(ctx.execution_arn.clone()),
-        };
-        let out = self.backend.run_task(&req).await.map_err(|e| Failure::new(e.error_name(), e.message))?;
-        let date_ms = chrono::Utc::now().timestamp_millis();
-        // ECS's own request id when a real ECS answered (the aws backend), else a fresh one.
-        let request_id = out.request_id.clone().unwrap_or_else(sfn_patterns::request_id);
+        let (out, request_id, date_ms) = self.run_task(ctx, parameters).await?;
         let response = run_task_response(&out, &request_id, date_ms);
         failures_rule(ctx.resource.pattern, &response, "AmazonECS.Unknown")?;
         Ok(response)
+    }
+
+    /// The RunTask response's text, written from the tasks (no value built to be written out and
+    /// dropped), and the handle taken from them.
+    async fn submit_job(&self, ctx: &TaskContext, parameters: Value) -> Result<Submission, Failure> {
+        let (out, request_id, date_ms) = self.run_task(ctx, parameters).await?;
+        let failures = Value::Array(out.failures.iter().map(EcsFailure::to_json).collect());
+        failures_rule(
+            ctx.resource.pattern,
+            &Value::Object([("Failures".to_owned(), failures)].into_iter().collect()),
+            "AmazonECS.Unknown",
+        )?;
+        let handle = flat_handle(out.tasks.iter().map(|t| (t.cluster_arn.as_str(), t.task_arn.as_str())));
+        Ok(Submission::Rendered { text: run_task_response_text(&out, &request_id, date_ms), handle })
     }
 
     async fn wait(&self, ctx: &TaskContext, submitted: &Value) -> Result<Value, Failure> {

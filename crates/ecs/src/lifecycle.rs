@@ -436,7 +436,9 @@ fn hex(task_id: &str, label: &str, len: usize) -> String {
     while out.len() < len {
         let mut h = std::hash::DefaultHasher::new();
         (task_id, label, n).hash(&mut h);
-        out.push_str(&format!("{:016x}", h.finish()));
+        // `{:016x}` of the hash, written in place.
+        let x = h.finish();
+        out.extend((0..16).rev().map(|i| char::from(b"0123456789abcdef"[((x >> (i * 4)) & 0xf) as usize])));
         n += 1;
     }
     out.truncate(len);
@@ -500,31 +502,34 @@ impl Fargate {
     }
 
     /// `PlatformFamily` (`Linux`), which ECS reports only while the ENI is not created.
-    pub(crate) fn platform_family(&self) -> Option<Value> {
-        self.precreated().then(|| json!("Linux"))
+    pub(crate) fn platform_family(&self) -> Option<&'static str> {
+        self.precreated().then_some("Linux")
     }
 
     /// `Attachments`: the ENI attachment.
-    pub(crate) fn attachments(&self) -> Value {
+    pub(crate) fn attachments(&self) -> [Attachment<'_>; 1] {
         let p = &*self.parts;
-        let detail = |name: &str, value: &str| json!({"Name": name, "Value": value});
-        if self.precreated() {
-            return json!([{"Details": [detail("subnetId", &p.subnet)], "Id": p.attachment_id,
-                "Status": self.status, "Type": "ElasticNetworkInterface"}]);
+        fn detail<'a>(name: &'static str, value: &'a str) -> NameValue<'a> {
+            NameValue { name, value }
         }
-        let details = vec![
-            detail("subnetId", &p.subnet),
-            detail("networkInterfaceId", &p.eni),
-            detail("macAddress", &p.mac),
-            detail("privateDnsName", &p.private_dns),
-            detail("privateIPv4Address", &p.ip),
-        ];
-        json!([{"Details": details, "Id": p.attachment_id, "Status": self.status, "Type": "eni"}])
+        let (details, kind) = if self.precreated() {
+            (vec![detail("subnetId", &p.subnet)], "ElasticNetworkInterface")
+        } else {
+            let details = vec![
+                detail("subnetId", &p.subnet),
+                detail("networkInterfaceId", &p.eni),
+                detail("macAddress", &p.mac),
+                detail("privateDnsName", &p.private_dns),
+                detail("privateIPv4Address", &p.ip),
+            ];
+            (details, "eni")
+        };
+        [Attachment { details, id: &p.attachment_id, status: self.status, kind }]
     }
 
     /// `AvailabilityZone`.
-    pub(crate) fn availability_zone(&self) -> Value {
-        json!(self.parts.availability_zone)
+    pub(crate) fn availability_zone(&self) -> &str {
+        &self.parts.availability_zone
     }
 
     /// `ConnectivityAt` (and `Connectivity: CONNECTED`), once the task is PENDING.
@@ -533,25 +538,61 @@ impl Fargate {
     }
 
     /// `EphemeralStorage`.
-    pub(crate) fn ephemeral_storage(&self) -> Value {
-        json!({"SizeInGiB": self.parts.ephemeral_gib})
+    pub(crate) fn ephemeral_storage(&self) -> EphemeralStorage {
+        EphemeralStorage { size_in_gib: self.parts.ephemeral_gib }
     }
 
     /// Container `i`'s `ImageDigest`.
-    pub(crate) fn image_digest(&self, i: usize) -> Option<Value> {
+    pub(crate) fn image_digest(&self, i: usize) -> Option<&str> {
         if self.precreated() {
             return None;
         }
-        self.parts.digests.get(i).map(|d| json!(d))
+        self.parts.digests.get(i).map(String::as_str)
     }
 
     /// A container's `NetworkInterfaces` (none before the ENI is created).
-    pub(crate) fn network_interfaces(&self) -> Value {
-        if self.precreated() {
-            return json!([]);
-        }
-        json!([{"AttachmentId": self.parts.attachment_id, "PrivateIpv4Address": self.parts.ip}])
+    pub(crate) fn network_interfaces(&self) -> Option<[NetworkInterface<'_>; 1]> {
+        (!self.precreated())
+            .then(|| [NetworkInterface { attachment_id: &self.parts.attachment_id, ip: &self.parts.ip }])
     }
+}
+
+/// `{"Name": …, "Value": …}` (an attachment's details, a task's attributes).
+#[derive(Serialize)]
+pub(crate) struct NameValue<'a> {
+    #[serde(rename = "Name")]
+    pub(crate) name: &'static str,
+    #[serde(rename = "Value")]
+    pub(crate) value: &'a str,
+}
+
+/// An entry of `Attachments`, borrowed from the task's [`FargateParts`].
+#[derive(Serialize)]
+pub(crate) struct Attachment<'a> {
+    #[serde(rename = "Details")]
+    details: Vec<NameValue<'a>>,
+    #[serde(rename = "Id")]
+    id: &'a str,
+    #[serde(rename = "Status")]
+    status: &'static str,
+    #[serde(rename = "Type")]
+    kind: &'static str,
+}
+
+/// `EphemeralStorage`.
+#[derive(Serialize)]
+pub(crate) struct EphemeralStorage {
+    #[serde(rename = "SizeInGiB")]
+    size_in_gib: u64,
+}
+
+/// An entry of a container's `NetworkInterfaces`.
+#[derive(Serialize)]
+pub(crate) struct NetworkInterface<'a> {
+    #[serde(rename = "AttachmentId")]
+    attachment_id: &'a str,
+    #[serde(rename = "PrivateIpv4Address")]
+    ip: &'a str,
 }
 
 /// What ECS reports for a FARGATE task besides the common fields (see the module doc).
@@ -606,6 +647,28 @@ mod tests {
 
     use super::*;
     use crate::backend::EcsBackend as _;
+
+    #[test]
+    fn hex_ids_are_the_hashes_in_lower_case_hex() {
+        use std::hash::{Hash as _, Hasher as _};
+        let old = |task_id: &str, label: &str, len: usize| {
+            let mut out = String::new();
+            let mut n = 0u64;
+            while out.len() < len {
+                let mut h = std::hash::DefaultHasher::new();
+                (task_id, label, n).hash(&mut h);
+                out.push_str(&format!("{:016x}", h.finish()));
+                n += 1;
+            }
+            out.truncate(len);
+            out
+        };
+        for (id, label, len) in
+            [("0001", "ip", 2), ("abc", "attachment", 32), ("x", "image0", 64), ("", "", 17)]
+        {
+            assert_eq!(hex(id, label, len), old(id, label, len));
+        }
+    }
 
     #[test]
     fn a_fargate_task_shares_its_parts_with_its_copies_and_renders_its_status() {
@@ -677,6 +740,28 @@ mod tests {
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
         let keys: Vec<&String> = container.as_object().unwrap().keys().collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        // The text written without the value is the value's text, at every stage and with a backend's
+        // further fields (which replace defaults and go in their alphabetical places).
+        let mut with_extra = described.clone();
+        with_extra.extra.insert("Cpu".into(), json!("1024"));
+        with_extra.extra.insert("HealthStatus".into(), json!("UNKNOWN"));
+        with_extra.containers[0].extra.insert("Memory".into(), json!("512"));
+        with_extra.overrides =
+            crate::model::Overrides::new(&json!({"ContainerOverrides": [{"Command": ["a\"b"]}], "Cpu": 1.5}));
+        for t in [&started, &described, &with_extra] {
+            assert_eq!(crate::model::task_text(t), serde_json::to_string(&t.to_json()).unwrap());
+        }
+        assert_eq!(with_extra.to_json()["Cpu"], "1024");
+        assert_eq!(with_extra.to_json()["Containers"][0]["Memory"], "512");
+        let out = crate::model::RunTaskOutput {
+            tasks: vec![started.clone(), with_extra],
+            failures: vec![crate::model::EcsFailure::missing("arn:x")],
+            request_id: None,
+        };
+        let text = crate::model::run_task_response_text(&out, "rid", 1_733_011_200_000);
+        let value = crate::model::run_task_response(&out, "rid", 1_733_011_200_000);
+        assert_eq!(text, serde_json::to_string(&value).unwrap());
+        assert_eq!(value["Tasks"][0], started.to_json());
     }
 
     #[test]

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::lifecycle::{DesiredStatus, Fargate, LastStatus, StopCode};
+use crate::lifecycle::{DesiredStatus, Fargate, LastStatus, NameValue, StopCode};
 use crate::params::{RunTaskParams, TaskOverride};
 use crate::taskdef::TaskDefinition;
 
@@ -199,11 +200,7 @@ pub struct DescribeOutput {
     pub failures: Vec<EcsFailure>,
 }
 
-/// The most members [`EcsContainer::to_json`] writes before a backend's further fields.
-const CONTAINER_MEMBERS: usize = 14;
-/// The most members [`EcsTask::to_json`] writes before a backend's further fields.
-const TASK_MEMBERS: usize = 33;
-
+/// Inserts `v` under `k`, when there is one.
 fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
     if let Some(v) = v {
         m.insert(k.to_owned(), v);
@@ -212,105 +209,290 @@ fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
 
 /// Adds a backend's further fields (replacing defaults), keeping the keys in alphabetical order as AWS does.
 fn merge_extra(m: &mut Map<String, Value>, extra: &Map<String, Value>) {
-    if extra.is_empty() {
-        return;
-    }
     for (k, v) in extra {
         m.insert(k.clone(), v.clone());
     }
     m.sort_keys();
 }
 
+/// The most members [`EcsContainer::to_json`] writes before a backend's further fields.
+const CONTAINER_MEMBERS: usize = 14;
+/// The most members [`EcsTask::to_json`] writes before a backend's further fields.
+const TASK_MEMBERS: usize = 33;
+
+/// Where a task's or container's members are written, one by one, in their order: into a value
+/// ([`EcsTask::to_json`]) or straight to text (`write_task`). The members are listed once
+/// (`task_members`, `container_members`).
+trait Members {
+    fn str(&mut self, k: &'static str, v: &str);
+    fn int(&mut self, k: &'static str, v: i64);
+    fn bool(&mut self, k: &'static str, v: bool);
+    /// `[]`.
+    fn empty(&mut self, k: &'static str);
+    fn ser<T: Serialize>(&mut self, k: &'static str, v: &T);
+    fn overrides(&mut self, k: &'static str, v: &Overrides);
+    fn tags(&mut self, k: &'static str, v: &[Value]);
+    fn containers(&mut self, k: &'static str, t: &EcsTask);
+
+    fn opt_str(&mut self, k: &'static str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.str(k, v);
+        }
+    }
+    fn opt_int(&mut self, k: &'static str, v: Option<i64>) {
+        if let Some(v) = v {
+            self.int(k, v);
+        }
+    }
+}
+
+/// A container's members; with what a FARGATE task's container `i` reports (`lifecycle.rs`); `pulled`:
+/// whether the task's images were pulled (no `ImageDigest` otherwise).
+fn container_members<M: Members>(m: &mut M, c: &ContainerOf<'_>) {
+    let ContainerOf { c, task_arn, fargate, pulled } = *c;
+    m.str("ContainerArn", &c.container_arn);
+    m.str("Cpu", "0");
+    m.opt_int("ExitCode", c.exit_code.map(i64::from));
+    m.empty("GpuIds");
+    m.str("Image", &c.image);
+    // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
+    m.opt_str("ImageDigest", fargate.filter(|_| pulled).and_then(|(f, i)| f.image_digest(i)));
+    m.str("LastStatus", c.last_status.as_str());
+    m.empty("ManagedAgents");
+    m.str("Name", &c.name);
+    m.empty("NetworkBindings");
+    match fargate {
+        Some((f, _)) => match f.network_interfaces() {
+            Some(n) => m.ser("NetworkInterfaces", &n),
+            None => m.empty("NetworkInterfaces"),
+        },
+        None => m.empty("NetworkInterfaces"),
+    }
+    m.opt_str("Reason", c.reason.as_deref());
+    m.opt_str("RuntimeId", c.runtime_id.as_deref());
+    m.str("TaskArn", task_arn);
+}
+
+/// A task's members, before a backend's further fields.
+fn task_members<M: Members>(m: &mut M, t: &EcsTask) {
+    // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
+    let fargate = t.fargate.as_ref();
+    if let Some(f) = fargate {
+        m.ser("Attachments", &f.attachments());
+    }
+    m.ser("Attributes", &[NameValue { name: "ecs.cpu-architecture", value: std::env::consts::ARCH }]);
+    m.opt_str("AvailabilityZone", fargate.map(Fargate::availability_zone));
+    m.opt_str("CapacityProviderName", t.capacity_provider_name.as_deref());
+    m.str("ClusterArn", &t.cluster_arn);
+    if let Some(at) = fargate.and_then(Fargate::connectivity_at) {
+        m.str("Connectivity", "CONNECTED");
+        m.int("ConnectivityAt", at);
+    }
+    m.containers("Containers", t);
+    m.str("Cpu", &t.cpu);
+    m.int("CreatedAt", t.created_at);
+    m.str("DesiredStatus", t.desired_status.as_str());
+    m.bool("EnableExecuteCommand", t.enable_execute_command);
+    if let Some(f) = fargate {
+        m.ser("EphemeralStorage", &f.ephemeral_storage());
+    }
+    m.opt_int("ExecutionStoppedAt", t.execution_stopped_at);
+    m.str("Group", &t.group);
+    m.empty("InferenceAccelerators");
+    m.str("LastStatus", t.last_status.as_str());
+    m.opt_str("LaunchType", t.launch_type.as_deref());
+    m.str("Memory", &t.memory);
+    m.overrides("Overrides", &t.overrides);
+    m.opt_str("PlatformFamily", fargate.and_then(Fargate::platform_family));
+    m.opt_str("PlatformVersion", t.platform_version.as_deref());
+    m.opt_int("PullStartedAt", t.pull_started_at);
+    m.opt_int("PullStoppedAt", t.pull_stopped_at);
+    m.opt_int("StartedAt", t.started_at);
+    m.opt_str("StartedBy", t.started_by.as_deref());
+    m.opt_str("StopCode", t.stop_code.as_ref().map(StopCode::as_str));
+    m.opt_int("StoppedAt", t.stopped_at);
+    m.opt_str("StoppedReason", t.stopped_reason.as_deref());
+    m.opt_int("StoppingAt", t.stopping_at);
+    m.tags("Tags", &t.tags);
+    m.str("TaskArn", &t.task_arn);
+    m.str("TaskDefinitionArn", &t.task_definition_arn);
+    m.int("Version", t.version);
+}
+
+/// A container with what its rendering needs of its task.
+#[derive(Clone, Copy)]
+struct ContainerOf<'a> {
+    c: &'a EcsContainer,
+    task_arn: &'a str,
+    fargate: Option<(&'a Fargate, usize)>,
+    pulled: bool,
+}
+
+/// A task's containers, each with what it needs of the task.
+fn containers_of(t: &EcsTask) -> impl Iterator<Item = ContainerOf<'_>> {
+    let pulled = t.pull_stopped_at.is_some();
+    t.containers.iter().enumerate().map(move |(i, c)| ContainerOf {
+        c,
+        task_arn: &t.task_arn,
+        fargate: t.fargate.as_ref().map(|f| (f, i)),
+        pulled,
+    })
+}
+
+/// Members into a value.
+struct IntoValue(Map<String, Value>);
+
+impl IntoValue {
+    fn value(&mut self, k: &'static str, v: Value) {
+        self.0.insert(k.to_owned(), v);
+    }
+}
+
+impl Members for IntoValue {
+    fn str(&mut self, k: &'static str, v: &str) {
+        self.value(k, Value::String(v.to_owned()))
+    }
+    fn int(&mut self, k: &'static str, v: i64) {
+        self.value(k, Value::from(v))
+    }
+    fn bool(&mut self, k: &'static str, v: bool) {
+        self.value(k, Value::Bool(v))
+    }
+    fn empty(&mut self, k: &'static str) {
+        self.value(k, Value::Array(Vec::new()))
+    }
+    fn ser<T: Serialize>(&mut self, k: &'static str, v: &T) {
+        // Only plain structures of strings and numbers are written here: always a value.
+        self.value(k, serde_json::to_value(v).unwrap_or(Value::Null))
+    }
+    fn overrides(&mut self, k: &'static str, v: &Overrides) {
+        self.value(k, v.to_value())
+    }
+    fn tags(&mut self, k: &'static str, v: &[Value]) {
+        self.value(k, Value::Array(v.to_vec()))
+    }
+    fn containers(&mut self, k: &'static str, t: &EcsTask) {
+        self.value(k, Value::Array(containers_of(t).map(|c| container_value(&c)).collect()))
+    }
+}
+
+fn container_value(c: &ContainerOf<'_>) -> Value {
+    // Sized for every member at once: no rehashing as it fills.
+    let mut m = IntoValue(Map::with_capacity(CONTAINER_MEMBERS + c.c.extra.len()));
+    container_members(&mut m, c);
+    if !c.c.extra.is_empty() {
+        merge_extra(&mut m.0, &c.c.extra);
+    }
+    Value::Object(m.0)
+}
+
+/// Members straight to compact JSON text, as `serde_json` writes the value (`Overrides` is kept as
+/// that text already and goes in as it is).
+struct IntoText<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> IntoText<'a> {
+    /// An object's members, after its `{`: [`IntoText::end`] writes the `}`.
+    fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        IntoText { out, first: true }
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
+    }
+
+    /// `"k":` (the keys are plain ASCII names: nothing to escape).
+    fn key(&mut self, k: &'static str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn write<T: Serialize + ?Sized>(&mut self, k: &'static str, v: &T) {
+        self.key(k);
+        // Writing into a `Vec` fails only for a value that is no JSON (a map with non-string keys):
+        // none is written here.
+        let _ = serde_json::to_writer(&mut *self.out, v);
+    }
+}
+
+impl Members for IntoText<'_> {
+    fn str(&mut self, k: &'static str, v: &str) {
+        self.write(k, v);
+    }
+    fn int(&mut self, k: &'static str, v: i64) {
+        self.write(k, &v);
+    }
+    fn bool(&mut self, k: &'static str, v: bool) {
+        self.write(k, &v);
+    }
+    fn empty(&mut self, k: &'static str) {
+        self.key(k);
+        self.out.extend_from_slice(b"[]");
+    }
+    fn ser<T: Serialize>(&mut self, k: &'static str, v: &T) {
+        self.write(k, v);
+    }
+    fn overrides(&mut self, k: &'static str, v: &Overrides) {
+        self.key(k);
+        self.out.extend_from_slice(v.as_str().as_bytes());
+    }
+    fn tags(&mut self, k: &'static str, v: &[Value]) {
+        self.write(k, v);
+    }
+    fn containers(&mut self, k: &'static str, t: &EcsTask) {
+        self.key(k);
+        self.out.push(b'[');
+        for (i, c) in containers_of(t).enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            if c.c.extra.is_empty() {
+                let mut m = IntoText::open(self.out);
+                container_members(&mut m, &c);
+                m.end();
+            } else {
+                let _ = serde_json::to_writer(&mut *self.out, &container_value(&c));
+            }
+        }
+        self.out.push(b']');
+    }
+}
+
+/// A task's compact JSON text, as `serde_json` writes [`EcsTask::to_json`], without building the value.
+fn write_task(out: &mut Vec<u8>, t: &EcsTask) {
+    if !t.extra.is_empty() {
+        let _ = serde_json::to_writer(&mut *out, &t.to_json());
+        return;
+    }
+    let mut m = IntoText::open(out);
+    task_members(&mut m, t);
+    m.end();
+}
+
 impl EcsContainer {
     /// Step Functions' PascalCase shape.
     pub fn to_json(&self, task_arn: &str) -> Value {
-        self.render(task_arn, None, false)
-    }
-
-    /// The same, with what a FARGATE task's container `i` reports (`lifecycle.rs`); `pulled`: whether
-    /// the task's images were pulled (no `ImageDigest` otherwise).
-    fn render(&self, task_arn: &str, fargate: Option<(&Fargate, usize)>, pulled: bool) -> Value {
-        // Sized for every member at once: no rehashing as it fills.
-        let mut m = Map::with_capacity(CONTAINER_MEMBERS + self.extra.len());
-        m.insert("ContainerArn".into(), json!(self.container_arn));
-        m.insert("Cpu".into(), json!("0"));
-        put_opt(&mut m, "ExitCode", self.exit_code.map(|c| json!(c)));
-        m.insert("GpuIds".into(), json!([]));
-        m.insert("Image".into(), json!(self.image));
-        // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
-        put_opt(&mut m, "ImageDigest", fargate.filter(|_| pulled).and_then(|(f, i)| f.image_digest(i)));
-        m.insert("LastStatus".into(), json!(self.last_status.as_str()));
-        m.insert("ManagedAgents".into(), json!([]));
-        m.insert("Name".into(), json!(self.name));
-        m.insert("NetworkBindings".into(), json!([]));
-        m.insert(
-            "NetworkInterfaces".into(),
-            fargate.map_or_else(|| json!([]), |(f, _)| f.network_interfaces()),
-        );
-        put_opt(&mut m, "Reason", self.reason.clone().map(Value::String));
-        put_opt(&mut m, "RuntimeId", self.runtime_id.clone().map(Value::String));
-        m.insert("TaskArn".into(), json!(task_arn));
-        merge_extra(&mut m, &self.extra);
-        Value::Object(m)
+        container_value(&ContainerOf { c: self, task_arn, fargate: None, pulled: false })
     }
 }
 
 impl EcsTask {
     /// Step Functions' PascalCase shape (the `.sync` output, and each entry of RunTask's `Tasks`).
     pub fn to_json(&self) -> Value {
-        let mut m = Map::with_capacity(TASK_MEMBERS + self.extra.len());
-        // A FARGATE task's fields go in their alphabetical places: no sorting afterwards.
-        let fargate = self.fargate.as_ref();
-        put_opt(&mut m, "Attachments", fargate.map(Fargate::attachments));
-        m.insert(
-            "Attributes".into(),
-            json!([{"Name": "ecs.cpu-architecture", "Value": std::env::consts::ARCH}]),
-        );
-        put_opt(&mut m, "AvailabilityZone", fargate.map(Fargate::availability_zone));
-        put_opt(&mut m, "CapacityProviderName", self.capacity_provider_name.clone().map(Value::String));
-        m.insert("ClusterArn".into(), json!(self.cluster_arn));
-        if let Some(at) = fargate.and_then(Fargate::connectivity_at) {
-            m.insert("Connectivity".into(), json!("CONNECTED"));
-            m.insert("ConnectivityAt".into(), json!(at));
+        let mut m = IntoValue(Map::with_capacity(TASK_MEMBERS + self.extra.len()));
+        task_members(&mut m, self);
+        if !self.extra.is_empty() {
+            merge_extra(&mut m.0, &self.extra);
         }
-        let containers = self.containers.iter().enumerate();
-        let pulled = self.pull_stopped_at.is_some();
-        m.insert(
-            "Containers".into(),
-            Value::Array(
-                containers
-                    .map(|(i, c)| c.render(&self.task_arn, self.fargate.as_ref().map(|f| (f, i)), pulled))
-                    .collect(),
-            ),
-        );
-        m.insert("Cpu".into(), json!(self.cpu));
-        m.insert("CreatedAt".into(), json!(self.created_at));
-        m.insert("DesiredStatus".into(), json!(self.desired_status.as_str()));
-        m.insert("EnableExecuteCommand".into(), json!(self.enable_execute_command));
-        put_opt(&mut m, "EphemeralStorage", fargate.map(Fargate::ephemeral_storage));
-        put_opt(&mut m, "ExecutionStoppedAt", self.execution_stopped_at.map(|t| json!(t)));
-        m.insert("Group".into(), json!(self.group));
-        m.insert("InferenceAccelerators".into(), json!([]));
-        m.insert("LastStatus".into(), json!(self.last_status.as_str()));
-        put_opt(&mut m, "LaunchType", self.launch_type.clone().map(Value::String));
-        m.insert("Memory".into(), json!(self.memory));
-        m.insert("Overrides".into(), self.overrides.to_value());
-        put_opt(&mut m, "PlatformFamily", fargate.and_then(Fargate::platform_family));
-        put_opt(&mut m, "PlatformVersion", self.platform_version.clone().map(Value::String));
-        put_opt(&mut m, "PullStartedAt", self.pull_started_at.map(|t| json!(t)));
-        put_opt(&mut m, "PullStoppedAt", self.pull_stopped_at.map(|t| json!(t)));
-        put_opt(&mut m, "StartedAt", self.started_at.map(|t| json!(t)));
-        put_opt(&mut m, "StartedBy", self.started_by.clone().map(Value::String));
-        put_opt(&mut m, "StopCode", self.stop_code.as_ref().map(|c| json!(c.as_str())));
-        put_opt(&mut m, "StoppedAt", self.stopped_at.map(|t| json!(t)));
-        put_opt(&mut m, "StoppedReason", self.stopped_reason.clone().map(Value::String));
-        put_opt(&mut m, "StoppingAt", self.stopping_at.map(|t| json!(t)));
-        m.insert("Tags".into(), Value::Array(self.tags.clone()));
-        m.insert("TaskArn".into(), json!(self.task_arn));
-        m.insert("TaskDefinitionArn".into(), json!(self.task_definition_arn));
-        m.insert("Version".into(), json!(self.version));
-        merge_extra(&mut m, &self.extra);
-        Value::Object(m)
+        Value::Object(m.0)
     }
 
     /// True once ECS reports the task STOPPED.
@@ -319,12 +501,37 @@ impl EcsTask {
     }
 }
 
+/// [`write_task`] as a string.
+#[cfg(test)]
+pub(crate) fn task_text(t: &EcsTask) -> String {
+    let mut out = Vec::new();
+    write_task(&mut out, t);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// The RunTask response as Step Functions returns it: `Failures`, `Tasks` and the SDK's HTTP metadata.
 pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date_ms: i64) -> Value {
-    let tasks: Vec<Value> = out.tasks.iter().map(EcsTask::to_json).collect();
+    serde_json::from_str(&run_task_response_text(out, request_id, date_ms)).unwrap_or(Value::Null)
+}
+
+/// [`run_task_response`] as its compact JSON text, written from the tasks without building their values
+/// (what a `.sync` or callback task's `TaskSubmitted` records).
+pub(crate) fn run_task_response_text(out: &RunTaskOutput, request_id: &str, date_ms: i64) -> String {
     let failures: Vec<Value> = out.failures.iter().map(EcsFailure::to_json).collect();
-    // The length of `{"failures":[…],"tasks":[…]}`, counted without building it.
-    let body_len = r#"{"failures":,"tasks":}"#.len() + json_len(&failures) + json_len(&tasks);
+    let failures_text = serde_json::to_string(&failures).unwrap_or_default();
+    let mut tasks = Vec::with_capacity(2048 * out.tasks.len() + 2);
+    tasks.push(b'[');
+    for (i, t) in out.tasks.iter().enumerate() {
+        if i > 0 {
+            tasks.push(b',');
+        }
+        write_task(&mut tasks, t);
+    }
+    tasks.push(b']');
+    // Only strings of UTF-8 went in.
+    let tasks = String::from_utf8(tasks).unwrap_or_default();
+    // The length of the ECS body `{"failures":[…],"tasks":[…]}`.
+    let body_len = r#"{"failures":,"tasks":}"#.len() + failures_text.len() + tasks.len();
     let mut m = Map::new();
     m.insert("Failures".into(), Value::Array(failures));
     let http = sfn_patterns::SdkHttp {
@@ -335,72 +542,15 @@ pub fn run_task_response(out: &RunTaskOutput, request_id: &str, date_ms: i64) ->
         keep_alive: false,
     };
     sfn_patterns::insert_sdk_metadata(&mut m, &http);
-    m.insert("Tasks".into(), Value::Array(tasks));
-    Value::Object(m)
+    let mut text = serde_json::to_string(&Value::Object(m)).unwrap_or_default();
+    // `Tasks` is the last member: the tasks' text goes in before the closing brace.
+    text.pop();
+    text.reserve(tasks.len() + 10);
+    text.push_str(r#","Tasks":"#);
+    text.push_str(&tasks);
+    text.push('}');
+    text
 }
-
-/// The length of the compact JSON text of `items` as an array (`[a,b]`), as serde_json writes it: computed
-/// from the values, nothing is written (a RunTask response's `Content-Length` counts its tasks' text, which
-/// the history then serializes once more).
-fn json_len(items: &[Value]) -> usize {
-    2 + items.iter().map(value_len).sum::<usize>() + items.len().saturating_sub(1)
-}
-
-/// The length of the compact JSON text of `v` as serde_json writes it.
-fn value_len(v: &Value) -> usize {
-    match v {
-        Value::Null | Value::Bool(true) => 4,
-        Value::Bool(false) => 5,
-        Value::Number(n) => number_len(n),
-        Value::String(s) => string_len(s),
-        Value::Array(a) => json_len(a),
-        Value::Object(m) => {
-            2 + m.iter().map(|(k, v)| string_len(k) + 1 + value_len(v)).sum::<usize>()
-                + m.len().saturating_sub(1)
-        }
-    }
-}
-
-/// Digits (and sign) of an integer; a float as serde_json formats it.
-fn number_len(n: &serde_json::Number) -> usize {
-    let digits = |mut u: u64| {
-        let mut d = 1;
-        while u >= 10 {
-            u /= 10;
-            d += 1;
-        }
-        d
-    };
-    match (n.as_u64(), n.as_i64()) {
-        (Some(u), _) => digits(u),
-        (None, Some(i)) => 1 + digits(i.unsigned_abs()),
-        _ => n.to_string().len(),
-    }
-}
-
-/// A string with its quotes and serde_json's escapes: `\"`, `\\` and the short control escapes (`\n`, …)
-/// take two bytes, other control characters six (`\u001f`); [`ESCAPED`] has what each byte adds.
-fn string_len(s: &str) -> usize {
-    s.len() + 2 + s.bytes().map(|b| usize::from(ESCAPED[usize::from(b)])).sum::<usize>()
-}
-
-/// The bytes serde_json's escape of each byte adds to its text.
-const ESCAPED: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        t[b] = 5;
-        b += 1;
-    }
-    t[b'"' as usize] = 1;
-    t[b'\\' as usize] = 1;
-    t[b'\n' as usize] = 1;
-    t[b'\r' as usize] = 1;
-    t[b'\t' as usize] = 1;
-    t[0x08] = 1;
-    t[0x0c] = 1;
-    t
-};
 
 /// `Overrides` as ECS reports it: every container of the definition, with empty lists where nothing is
 /// overridden (recorded).
@@ -558,37 +708,6 @@ mod shape_tests {
         assert_eq!(r["SdkHttpMetadata"]["HttpHeaders"]["Content-Length"], body.len().to_string());
         assert_eq!(r["SdkHttpMetadata"]["AllHttpHeaders"]["Content-Length"], json!([body.len().to_string()]));
         assert_eq!(r["Failures"][0]["Reason"], "MISSING");
-    }
-
-    #[test]
-    fn json_lengths_are_those_of_the_text_serde_json_writes() {
-        let values = [
-            json!(null),
-            json!(true),
-            json!(false),
-            json!(0),
-            json!(9),
-            json!(10),
-            json!(u64::MAX),
-            json!(i64::MIN),
-            json!(-1),
-            json!(1.5),
-            json!(-0.000123),
-            json!(1e300),
-            json!(""),
-            json!("plain"),
-            json!("quote \" backslash \\ slash / é 漢 🦀"),
-            json!("\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}"),
-            json!([]),
-            json!({}),
-            json!([1, [2, []], {"a": {}}]),
-            json!({"k\"ey": [null, "v\u{1}"], "n": -42, "o": {"x": 1.25, "y": [true, false]}}),
-        ];
-        for v in &values {
-            assert_eq!(super::value_len(v), serde_json::to_string(v).unwrap().len(), "{v}");
-        }
-        assert_eq!(super::json_len(&values), serde_json::to_string(&values).unwrap().len());
-        assert_eq!(super::json_len(&[]), 2);
     }
 
     #[test]

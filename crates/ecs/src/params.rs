@@ -151,15 +151,37 @@ pub(crate) fn is_jsonata(v: &Value) -> bool {
     matches!(v, Value::String(s) if s.starts_with("{%") && s.ends_with("%}"))
 }
 
+/// Where a checked value is: its JSON pointer, written out only for an issue.
+#[derive(Clone, Copy)]
+pub(crate) enum At<'a> {
+    /// The parameters themselves (`""`).
+    Root,
+    /// A member of the object at the first.
+    Key(&'a At<'a>, &'a str),
+    /// An element of the array at the first.
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn pointer(&self) -> String {
+        match self {
+            At::Root => String::new(),
+            At::Key(up, k) => format!("{}/{}", up.pointer(), escape(k)),
+            At::Index(up, i) => format!("{}/{i}", up.pointer()),
+        }
+    }
+}
+
 /// Checks a value against the schema. `template` allows `.$` keys and `{% %}` values (dynamic, not
 /// type-checked).
-pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec<ParamIssue>) {
+/// `at`: where it is.
+pub(crate) fn check(v: &Value, ty: &Ty, at: &At<'_>, template: bool, out: &mut Vec<ParamIssue>) {
     if template && is_jsonata(v) {
         return;
     }
     let mismatch = |out: &mut Vec<ParamIssue>| {
         out.push(ParamIssue {
-            pointer: ptr.to_owned(),
+            pointer: at.pointer(),
             message: format!("expected {}, got {v}", type_name(ty)),
         })
     };
@@ -169,14 +191,14 @@ pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec
         (Ty::Enum(vs), Value::String(s)) => {
             if !vs.contains(&s.as_str()) {
                 out.push(ParamIssue {
-                    pointer: ptr.to_owned(),
+                    pointer: at.pointer(),
                     message: format!("'{s}' is not one of {}", vs.join(", ")),
                 });
             }
         }
         (Ty::List(inner), Value::Array(items)) => {
             for (i, x) in items.iter().enumerate() {
-                check(x, inner, &format!("{ptr}/{i}"), template, out);
+                check(x, inner, &At::Index(at, i), template, out);
             }
         }
         (Ty::Obj(fields), Value::Object(m)) => {
@@ -185,9 +207,9 @@ pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec
                     Some(n) if template => (n, true),
                     _ => (k.as_str(), false),
                 };
-                let kptr = format!("{ptr}/{}", escape(k));
+                let kat = At::Key(at, k);
                 match fields.iter().find(|(f, _)| *f == name) {
-                    Some((_, fty)) if !dynamic => check(x, fty, &kptr, template, out),
+                    Some((_, fty)) if !dynamic => check(x, fty, &kat, template, out),
                     Some(_) => {}
                     None => {
                         let message = match did_you_mean(name, fields.iter().map(|(f, _)| *f)) {
@@ -197,7 +219,7 @@ pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec
                                 fields.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
                             ),
                         };
-                        out.push(ParamIssue { pointer: kptr, message });
+                        out.push(ParamIssue { pointer: kat.pointer(), message });
                     }
                 }
             }
@@ -210,7 +232,7 @@ pub(crate) fn check(v: &Value, ty: &Ty, ptr: &str, template: bool, out: &mut Vec
 /// types, missing required fields.
 pub fn lint_template(template: &Value) -> Vec<ParamIssue> {
     let mut out = Vec::new();
-    check(template, &RUN_TASK, "", true, &mut out);
+    check(template, &RUN_TASK, &At::Root, true, &mut out);
     let mut required = |m: &serde_json::Map<String, Value>, fields: &[&str], pointer: String| {
         for r in fields {
             if !m.contains_key(*r) && !m.contains_key(&format!("{r}.$")) {
@@ -332,7 +354,7 @@ impl RunTaskParams {
     /// Checks and reads evaluated parameters; errors are `ECS.InvalidParameterException` with the field.
     pub fn parse(v: &Value) -> Result<RunTaskParams, EcsError> {
         let mut issues = Vec::new();
-        check(v, &RUN_TASK, "", false, &mut issues);
+        check(v, &RUN_TASK, &At::Root, false, &mut issues);
         if let Some(i) = issues.first() {
             return Err(EcsError::invalid_parameter(format!(
                 "{}: {}",
@@ -340,8 +362,12 @@ impl RunTaskParams {
                 i.message
             )));
         }
-        let p: RunTaskParams = serde_path_to_error::deserialize(v)
-            .map_err(|e| EcsError::invalid_parameter(format!("{}: {}", e.path(), e.inner())))?;
+        // Read without tracking the path; only a failure is read again to name where it failed.
+        let p = match RunTaskParams::deserialize(v) {
+            Ok(p) => p,
+            Err(_) => serde_path_to_error::deserialize::<_, RunTaskParams>(v)
+                .map_err(|e| EcsError::invalid_parameter(format!("{}: {}", e.path(), e.inner())))?,
+        };
         if let Some(c) = p.count
             && !(1..=10).contains(&c)
         {

@@ -734,12 +734,12 @@ pub(crate) async fn task(
     match (record.outcome, record.submitted) {
         (Some(outcome), submitted) => {
             if let Some(s) = submitted {
-                observer.submitted(&s);
+                observer.submitted(sfn_patterns::Submitted::Value(&s));
             }
             outcome
         }
         (None, Some(submitted)) => {
-            observer.submitted(&submitted);
+            observer.submitted(sfn_patterns::Submitted::Value(&submitted));
             sfn_patterns::resume_task(integration, ctx, submitted, callback, timeouts, abort, observer).await
         }
         (None, None) => {

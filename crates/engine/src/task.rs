@@ -35,9 +35,13 @@ impl<'a> Observer<'a> {
 }
 
 impl TaskObserver for Observer<'_> {
-    fn submitted(&self, output: &Value) {
+    fn submitted(&self, output: sfn_patterns::Submitted<'_>) {
+        let output = match output {
+            sfn_patterns::Submitted::Value(v) => JsonText::new(v),
+            sfn_patterns::Submitted::Text(text) => JsonText::from_text(text),
+        };
         let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
-        let details = EventDetails::TaskSubmitted { task: self.task.clone(), output: JsonText::new(output) };
+        let details = EventDetails::TaskSubmitted { task: self.task.clone(), output };
         if let Err(e) = self.exec.event(&mut cursor, details) {
             *self.full.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
         }

@@ -96,6 +96,15 @@ pub trait ServiceIntegration: Send + Sync {
     /// for `.sync` and `.waitForTaskToken` it is the submission (the `TaskSubmitted` output).
     async fn submit(&self, ctx: &TaskContext, parameters: Value) -> Result<Value, Failure>;
 
+    /// `.sync` and `.waitForTaskToken`: calls the API as [`ServiceIntegration::submit`] does, for a
+    /// submission that only the history reads (its `TaskSubmitted` output) and that waiting follows
+    /// through its [`ServiceIntegration::handle`]. An integration may answer with the response's JSON
+    /// text and the handle at once ([`Submission::Rendered`]) instead of a value built to be written
+    /// out and dropped. The default is `submit`'s answer.
+    async fn submit_job(&self, ctx: &TaskContext, parameters: Value) -> Result<Submission, Failure> {
+        self.submit(ctx, parameters).await.map(Submission::Response)
+    }
+
     /// What `wait` and `stop` need of a submission, kept while the job runs instead of the whole API
     /// response (thousands of concurrent `.sync` jobs each hold one). The default keeps everything.
     fn handle(&self, submitted: &Value) -> Value {
@@ -180,10 +189,34 @@ pub struct TaskTimeouts {
     pub heartbeat: Option<Duration>,
 }
 
+/// A job's submission ([`ServiceIntegration::submit_job`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submission {
+    /// The API response.
+    Response(Value),
+    /// The API response as its compact JSON text (exactly what serializing the response's value with
+    /// `serde_json` writes), and what [`ServiceIntegration::handle`] would keep of it.
+    Rendered {
+        /// The response's JSON text.
+        text: String,
+        /// What waiting for the job needs.
+        handle: Value,
+    },
+}
+
+/// A submission as the observer is told of it: the response, or its JSON text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Submitted<'a> {
+    /// The API response (or the one recorded).
+    Value(&'a Value),
+    /// The API response's compact JSON text ([`Submission::Rendered`]).
+    Text(&'a str),
+}
+
 /// Callbacks through which the driver reports progress, so the engine can write history as it happens.
 pub trait TaskObserver: Send + Sync {
     /// The job was submitted (`.sync`, `.waitForTaskToken`); `output` is the API response.
-    fn submitted(&self, _output: &Value) {}
+    fn submitted(&self, _output: Submitted<'_>) {}
     /// A heartbeat arrived.
     fn heartbeat(&self) {}
     /// `.sync`: the job is waited for; `handle` is what [`ServiceIntegration::handle`] kept of it (the
@@ -227,21 +260,37 @@ pub async fn run_task(
     let pattern = ctx.resource.pattern;
 
     // Submit.
+    if pattern == Pattern::RequestResponse {
+        return tokio::select! {
+            r = integration.submit(ctx, parameters) => match r {
+                Ok(v) => TaskOutcome::Succeeded(v),
+                Err(f) => TaskOutcome::Failed(f),
+            },
+            () = sleep_until(deadline) => timed_out(),
+            () = abort.aborted() => TaskOutcome::Aborted,
+        };
+    }
     let submitted = tokio::select! {
-        r = integration.submit(ctx, parameters) => r,
+        r = integration.submit_job(ctx, parameters) => r,
         () = sleep_until(deadline) => return timed_out(),
         () = abort.aborted() => return TaskOutcome::Aborted,
     };
     let submitted = match submitted {
-        Ok(v) => v,
+        Ok(s) => s,
         Err(f) => return TaskOutcome::Failed(f),
     };
-    if pattern == Pattern::RequestResponse {
-        return TaskOutcome::Succeeded(submitted);
-    }
-    observer.submitted(&submitted);
     let waiting = Waiting { integration, ctx, abort, observer, deadline };
-    follow(waiting, submitted, callback, timeouts.heartbeat).await
+    match submitted {
+        Submission::Response(v) => {
+            observer.submitted(Submitted::Value(&v));
+            follow(waiting, v, callback, timeouts.heartbeat).await
+        }
+        Submission::Rendered { text, handle } => {
+            observer.submitted(Submitted::Text(&text));
+            drop(text);
+            follow_handle(waiting, handle, callback, timeouts.heartbeat).await
+        }
+    }
 }
 
 /// Continues a task invocation whose submission was recorded before a restart (its `TaskSubmitted` output):
@@ -292,10 +341,24 @@ async fn follow(
         // Keep only what waiting needs; the full response is already in the history.
         let handle = w.integration.handle(&submitted);
         drop(submitted);
+        return follow_handle(w, handle, callback, heartbeat).await;
+    }
+    drop(submitted);
+    follow_handle(w, Value::Null, callback, heartbeat).await
+}
+
+/// [`follow`] with what waiting keeps of the submission (`.sync`: its handle; a callback needs none).
+async fn follow_handle(
+    w: Waiting<'_>,
+    handle: Value,
+    callback: Option<CallbackReceiver>,
+    heartbeat: Option<Duration>,
+) -> TaskOutcome {
+    if w.ctx.resource.pattern.is_sync() {
         w.observer.waiting(&handle);
         return wait_for_job(&w, &handle, callback, heartbeat).await;
     }
-    drop(submitted);
+    drop(handle);
     match callback {
         // Boxed: a waiting `.sync` task's future does not carry its size.
         Some(rx) => Box::pin(wait_for_callback(&w, rx, heartbeat)).await,

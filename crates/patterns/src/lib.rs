@@ -39,8 +39,8 @@ pub use error::{
     CheckError, CheckErrorKind, Failure, MockResultError, ResourceError, SendTaskError, TaskFailure,
 };
 pub use integration::{
-    Integrations, Lint, NoObserver, ServiceIntegration, TaskContext, TaskObserver, TaskOutcome, TaskTimeouts,
-    failures_rule, resume_task, run_task,
+    Integrations, Lint, NoObserver, ServiceIntegration, Submission, Submitted, TaskContext, TaskObserver,
+    TaskOutcome, TaskTimeouts, failures_rule, resume_task, run_task,
 };
 pub use nested::{ApiError, ChildExecution, Executions, StartChild, StatesIntegration, describe_output};
 pub use resource::{Pattern, Resource, ServiceResource};

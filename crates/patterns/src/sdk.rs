@@ -27,23 +27,55 @@ pub fn request_id() -> String {
     rand::rng().fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(x >> 4)]));
+        id.push(char::from(HEX[usize::from(x & 0x0f)]));
+    }
+    id
+}
+
+/// An HTTP `Date` header (`Sun, 01 Dec 2024 00:00:00 GMT`, chrono's `%a, %d %b %Y %H:%M:%S GMT`),
+/// written field by field.
+fn http_date(date_ms: i64) -> String {
+    use chrono::{Datelike as _, Timelike as _};
+    use std::fmt::Write as _;
+    let t = chrono::DateTime::from_timestamp_millis(date_ms).unwrap_or_default();
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    }
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let mut out = String::with_capacity(29);
+    let weekday = DAYS[t.weekday().num_days_from_monday() as usize];
+    let month = MONTHS[t.month0() as usize];
+    let _ = write!(
+        out,
+        "{weekday}, {:02} {month} {:04} {:02}:{:02}:{:02} GMT",
+        t.day(),
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    out
 }
 
 /// Adds `SdkHttpMetadata` (`AllHttpHeaders` with list values, `HttpHeaders`, `HttpStatusCode` 200) and
 /// `SdkResponseMetadata` to an API response.
 pub fn insert_sdk_metadata(response: &mut Map<String, Value>, http: &SdkHttp<'_>) {
-    let date = chrono::DateTime::from_timestamp_millis(http.date_ms)
-        .unwrap_or_default()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
+    let date = http_date(http.date_ms);
     let length = http.content_length.to_string();
-    let mut all = Map::new();
-    let mut one = Map::new();
+    let mut all = Map::with_capacity(5);
+    let mut one = Map::with_capacity(5);
     let mut header = |name: &str, value: &str| {
-        all.insert(name.to_owned(), json!([value]));
-        one.insert(name.to_owned(), json!(value));
+        all.insert(name.to_owned(), Value::Array(vec![Value::String(value.to_owned())]));
+        one.insert(name.to_owned(), Value::String(value.to_owned()));
     };
     header("x-amzn-RequestId", http.request_id);
     if http.keep_alive {
@@ -52,10 +84,12 @@ pub fn insert_sdk_metadata(response: &mut Map<String, Value>, http: &SdkHttp<'_>
     header("Content-Length", &length);
     header("Date", &date);
     header("Content-Type", http.content_type);
-    response.insert(
-        "SdkHttpMetadata".into(),
-        json!({"AllHttpHeaders": all, "HttpHeaders": one, "HttpStatusCode": 200}),
-    );
+    // Moved in, not copied (as `json!` would copy them).
+    let mut meta = Map::with_capacity(3);
+    meta.insert("AllHttpHeaders".into(), Value::Object(all));
+    meta.insert("HttpHeaders".into(), Value::Object(one));
+    meta.insert("HttpStatusCode".into(), Value::from(200));
+    response.insert("SdkHttpMetadata".into(), Value::Object(meta));
     response.insert("SdkResponseMetadata".into(), json!({"RequestId": http.request_id}));
 }
 
@@ -83,5 +117,19 @@ mod tests {
         let id = request_id();
         assert_eq!((id.len(), &id[14..15]), (36, "4"));
         assert_ne!(id, request_id());
+        assert!(id.bytes().enumerate().all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) {
+            b == b'-'
+        } else {
+            b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+        }));
+    }
+
+    #[test]
+    fn http_dates_are_those_chrono_formats() {
+        for ms in [0, 1_733_011_200_000, 1_709_251_199_999, 951_782_400_000, 4_102_444_799_000, -86_400_000] {
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            assert_eq!(http_date(ms), t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(), "{ms}");
+        }
+        assert_eq!(http_date(1_733_011_200_000), "Sun, 01 Dec 2024 00:00:00 GMT");
     }
 }
