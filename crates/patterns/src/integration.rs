@@ -337,14 +337,11 @@ async fn follow(
     callback: Option<CallbackReceiver>,
     heartbeat: Option<Duration>,
 ) -> TaskOutcome {
-    if w.ctx.resource.pattern.is_sync() {
-        // Keep only what waiting needs; the full response is already in the history.
-        let handle = w.integration.handle(&submitted);
-        drop(submitted);
-        return follow_handle(w, handle, callback, heartbeat).await;
-    }
+    // Keep only what waiting needs; the full response is already in the history.
+    let handle =
+        if w.ctx.resource.pattern.is_sync() { w.integration.handle(&submitted) } else { Value::Null };
     drop(submitted);
-    follow_handle(w, Value::Null, callback, heartbeat).await
+    follow_handle(w, handle, callback, heartbeat).await
 }
 
 /// [`follow`] with what waiting keeps of the submission (`.sync`: its handle; a callback needs none).
