@@ -1,9 +1,11 @@
-//! How a [`History`](super::History) keeps its events: one 40-byte [`Slot`] per event, in chunks that
+//! How a [`History`](super::History) keeps its events: one 32-byte [`Slot`] per event, in chunks that
 //! grow, with the strings events repeat (state names, task resources, regions) kept once per history and
-//! named by a `u32`, and the payload texts ([`JsonText`]) shared, never copied. An [`Event`] (what
-//! GetExecutionHistory, the journal and the sinks see) is made from a slot only when asked; the few
-//! events that do not fit a slot (failures with their causes, the execution's start, a state that
-//! assigned variables, a Task with timeouts) are kept whole, boxed.
+//! named by a `u32`, and the payload texts copied one after another into the history's own blocks
+//! ([`Texts`]): a kept text costs its bytes, not an allocation of its own (a header, its size class, a
+//! place among the engine's short-lived allocations), and the engine's [`JsonText`] is freed when the
+//! engine is done with it. An [`Event`] (what GetExecutionHistory, the journal and the sinks see) is made
+//! from a slot only when asked (the sinks get each event before it is kept); the few events that do not
+//! fit a slot (failures with their causes, a state that assigned variables, a Task with timeouts) are kept whole, boxed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,6 +52,83 @@ pub(super) fn locate(i: usize) -> (usize, usize) {
     (first_full + (i - CHUNK) / CHUNK, (i - CHUNK) % CHUNK)
 }
 
+/// Where a text kept in [`Texts`] is: `len` bytes from `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TextRef {
+    at: u32,
+    len: u32,
+}
+
+/// The first block of [`Texts`], in bytes: a short execution's texts fit.
+const FIRST_BLOCK: usize = 256;
+/// The largest block of [`Texts`] (a larger text has a block of its own, of its size).
+const BLOCK: usize = 64 * 1024;
+
+/// The payload texts of one history, copied one after another into blocks; block `k` + 1 is twice block
+/// `k` up to [`BLOCK`], and a text that does not fit in what is left of the last block starts the next.
+/// A text is named by its place in the concatenation of the blocks (a [`TextRef`]), so a history holds
+/// at most 4 GiB of texts (past that, events are kept whole). A text equal to the last one kept (a state
+/// exits with the text it entered with, the next state enters with the text the last one exited with,
+/// the execution ends with the last state's output) is kept once.
+#[derive(Debug, Default)]
+struct Texts {
+    blocks: Vec<String>,
+    /// Where each block starts.
+    starts: Vec<u32>,
+    /// Bytes kept so far.
+    end: u32,
+    /// The last text kept: at the end of the last block.
+    last: Option<TextRef>,
+}
+
+impl Texts {
+    /// Keeps `text`; `None` once the 4 GiB are used up.
+    fn keep(&mut self, text: &str) -> Option<TextRef> {
+        let len = u32::try_from(text.len()).ok()?;
+        if len == 0 {
+            return Some(TextRef { at: 0, len: 0 });
+        }
+        if let (Some(last), Some(block)) = (self.last, self.blocks.last())
+            && last.len == len
+            && block.as_bytes().ends_with(text.as_bytes())
+        {
+            return Some(last);
+        }
+        let at = self.end;
+        let end = at.checked_add(len)?;
+        let block = match self.blocks.last_mut() {
+            Some(b) if b.capacity() - b.len() >= text.len() => b,
+            last => {
+                let size = last.map_or(FIRST_BLOCK, |b| b.capacity().saturating_mul(2).min(BLOCK));
+                self.blocks.push(String::with_capacity(size.max(text.len())));
+                self.starts.push(at);
+                self.blocks.last_mut()?
+            }
+        };
+        block.push_str(text);
+        self.end = end;
+        let kept = TextRef { at, len };
+        self.last = Some(kept);
+        Some(kept)
+    }
+
+    /// The text `r` names.
+    fn get(&self, r: TextRef) -> &str {
+        if r.len == 0 {
+            return "";
+        }
+        let k = self.starts.partition_point(|&s| s <= r.at).saturating_sub(1);
+        let (Some(block), Some(&start)) = (self.blocks.get(k), self.starts.get(k)) else { return "" };
+        let from = (r.at - start) as usize;
+        block.get(from..from + r.len as usize).unwrap_or("")
+    }
+
+    /// [`Texts::get`] as a [`JsonText`] of its own.
+    fn json(&self, r: TextRef) -> JsonText {
+        JsonText::from_text(self.get(r))
+    }
+}
+
 /// One event as kept: its id is its place (index + 1).
 #[derive(Debug)]
 pub(super) struct Slot {
@@ -61,39 +140,48 @@ pub(super) struct Slot {
     after: u32,
 }
 
-/// An event's details in 24 bytes: strings as ids into [`Strings`], task resources as ids into
-/// [`Tasks`], texts shared; what does not fit is boxed whole.
+/// An event's details in 16 bytes: strings as ids into [`Strings`], task resources as ids into
+/// [`Tasks`], texts as places in [`Texts`]; what does not fit is boxed whole.
 #[derive(Debug)]
 enum Compact {
     StateEntered {
         state_type: StateType,
         name: u32,
-        input: JsonText,
+        input: TextRef,
     },
     StateExited {
         state_type: StateType,
         name: u32,
-        output: JsonText,
+        output: TextRef,
     },
     /// A `TaskScheduled` without `timeoutInSeconds`/`heartbeatInSeconds`; `task` includes the region.
     TaskScheduled {
         task: u32,
-        parameters: JsonText,
+        parameters: TextRef,
     },
+    /// A `TaskStarted` with no task token.
     TaskStarted {
         task: u32,
-        token: Option<Arc<str>>,
+    },
+    /// A `TaskStarted` waiting on a task token.
+    TaskStartedWaiting {
+        task: u32,
+        token: TextRef,
     },
     TaskSubmitted {
         task: u32,
-        output: JsonText,
+        output: TextRef,
     },
     TaskSucceeded {
         task: u32,
-        output: JsonText,
+        output: TextRef,
+    },
+    ExecutionStarted {
+        input: TextRef,
+        role_arn: u32,
     },
     ExecutionSucceeded {
-        output: JsonText,
+        output: TextRef,
     },
     MapStateStarted {
         length: usize,
@@ -228,6 +316,7 @@ pub(super) struct Store {
     len: usize,
     strings: Strings,
     tasks: Tasks,
+    texts: Texts,
     /// The last timestamp converted and its nanoseconds: a state's exited event and the next state's
     /// entered event share one clock read, so every other event skips the calendar arithmetic.
     last_stamp: Option<(DateTime<Utc>, i64)>,
@@ -370,18 +459,22 @@ impl Store {
         use Compact as C;
         use EventDetails as E;
         Ok(match d {
-            E::StateEntered { state_type, name, input } => match self.strings.id(&name) {
-                Some(name) => C::StateEntered { state_type, name, input },
-                None => return Err(E::StateEntered { state_type, name, input }),
-            },
-            E::StateExited { state_type, name, output, assigned: None } => match self.strings.id(&name) {
-                Some(name) => C::StateExited { state_type, name, output },
-                None => return Err(E::StateExited { state_type, name, output, assigned: None }),
-            },
+            E::StateEntered { state_type, name, input } => {
+                match (self.strings.id(&name), self.texts.keep(input.as_str())) {
+                    (Some(name), Some(input)) => C::StateEntered { state_type, name, input },
+                    _ => return Err(E::StateEntered { state_type, name, input }),
+                }
+            }
+            E::StateExited { state_type, name, output, assigned: None } => {
+                match (self.strings.id(&name), self.texts.keep(output.as_str())) {
+                    (Some(name), Some(output)) => C::StateExited { state_type, name, output },
+                    _ => return Err(E::StateExited { state_type, name, output, assigned: None }),
+                }
+            }
             E::TaskScheduled { task, region, parameters, timeout: None, heartbeat: None } => {
-                match self.task_id(&task, Some(&region)) {
-                    Some(task) => C::TaskScheduled { task, parameters },
-                    None => {
+                match (self.task_id(&task, Some(&region)), self.texts.keep(parameters.as_str())) {
+                    (Some(task), Some(parameters)) => C::TaskScheduled { task, parameters },
+                    _ => {
                         return Err(E::TaskScheduled {
                             task,
                             region,
@@ -392,19 +485,38 @@ impl Store {
                     }
                 }
             }
-            E::TaskStarted { task, token } => match self.task_id(&task, None) {
-                Some(task) => C::TaskStarted { task, token },
-                None => return Err(E::TaskStarted { task, token }),
+            E::TaskStarted { task, token: None } => match self.task_id(&task, None) {
+                Some(task) => C::TaskStarted { task },
+                None => return Err(E::TaskStarted { task, token: None }),
             },
-            E::TaskSubmitted { task, output } => match self.task_id(&task, None) {
-                Some(task) => C::TaskSubmitted { task, output },
-                None => return Err(E::TaskSubmitted { task, output }),
+            E::TaskStarted { task, token: Some(token) } => {
+                match (self.task_id(&task, None), self.texts.keep(&token)) {
+                    (Some(task), Some(token)) => C::TaskStartedWaiting { task, token },
+                    _ => return Err(E::TaskStarted { task, token: Some(token) }),
+                }
+            }
+            E::TaskSubmitted { task, output } => {
+                match (self.task_id(&task, None), self.texts.keep(output.as_str())) {
+                    (Some(task), Some(output)) => C::TaskSubmitted { task, output },
+                    _ => return Err(E::TaskSubmitted { task, output }),
+                }
+            }
+            E::TaskSucceeded { task, output } => {
+                match (self.task_id(&task, None), self.texts.keep(output.as_str())) {
+                    (Some(task), Some(output)) => C::TaskSucceeded { task, output },
+                    _ => return Err(E::TaskSucceeded { task, output }),
+                }
+            }
+            E::ExecutionStarted { input, role_arn } => {
+                match (self.texts.keep(input.as_str()), self.strings.id_of(&role_arn)) {
+                    (Some(input), Some(role_arn)) => C::ExecutionStarted { input, role_arn },
+                    _ => return Err(E::ExecutionStarted { input, role_arn }),
+                }
+            }
+            E::ExecutionSucceeded { output } => match self.texts.keep(output.as_str()) {
+                Some(output) => C::ExecutionSucceeded { output },
+                None => return Err(E::ExecutionSucceeded { output }),
             },
-            E::TaskSucceeded { task, output } => match self.task_id(&task, None) {
-                Some(task) => C::TaskSucceeded { task, output },
-                None => return Err(E::TaskSucceeded { task, output }),
-            },
-            E::ExecutionSucceeded { output } => C::ExecutionSucceeded { output },
             E::MapStateStarted { length } => C::MapStateStarted { length },
             E::MapIterationStarted { name, index } => {
                 match self.iteration(IterationEnd::Started, &name, index) {
@@ -464,12 +576,12 @@ impl Store {
             C::StateEntered { state_type, name, input } => E::StateEntered {
                 state_type: *state_type,
                 name: self.strings.get(*name),
-                input: input.clone(),
+                input: self.texts.json(*input),
             },
             C::StateExited { state_type, name, output } => E::StateExited {
                 state_type: *state_type,
                 name: self.strings.get(*name),
-                output: output.clone(),
+                output: self.texts.json(*output),
                 assigned: None,
             },
             C::TaskScheduled { task, parameters } => {
@@ -477,21 +589,26 @@ impl Store {
                 E::TaskScheduled {
                     task,
                     region,
-                    parameters: parameters.clone(),
+                    parameters: self.texts.json(*parameters),
                     timeout: None,
                     heartbeat: None,
                 }
             }
-            C::TaskStarted { task, token } => {
-                E::TaskStarted { task: self.task(*task).0, token: token.clone() }
+            C::TaskStarted { task } => E::TaskStarted { task: self.task(*task).0, token: None },
+            C::TaskStartedWaiting { task, token } => {
+                E::TaskStarted { task: self.task(*task).0, token: Some(Arc::from(self.texts.get(*token))) }
             }
             C::TaskSubmitted { task, output } => {
-                E::TaskSubmitted { task: self.task(*task).0, output: output.clone() }
+                E::TaskSubmitted { task: self.task(*task).0, output: self.texts.json(*output) }
             }
             C::TaskSucceeded { task, output } => {
-                E::TaskSucceeded { task: self.task(*task).0, output: output.clone() }
+                E::TaskSucceeded { task: self.task(*task).0, output: self.texts.json(*output) }
             }
-            C::ExecutionSucceeded { output } => E::ExecutionSucceeded { output: output.clone() },
+            C::ExecutionStarted { input, role_arn } => E::ExecutionStarted {
+                input: self.texts.json(*input),
+                role_arn: self.strings.get(*role_arn).to_string(),
+            },
+            C::ExecutionSucceeded { output } => E::ExecutionSucceeded { output: self.texts.json(*output) },
             C::MapStateStarted { length } => E::MapStateStarted { length: *length },
             C::MapIteration { end, name, index } => {
                 let (name, index) = (self.strings.get(*name), *index as usize);
@@ -527,10 +644,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_slot_is_40_bytes() {
+    fn a_slot_is_32_bytes() {
         // The budget of issue 19 (≤ 128 bytes per history event, payloads included).
-        assert_eq!(std::mem::size_of::<Compact>(), 24);
-        assert_eq!(std::mem::size_of::<Slot>(), 40);
+        assert_eq!(std::mem::size_of::<Compact>(), 16);
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+    }
+
+    #[test]
+    fn texts_read_back_whatever_their_size() {
+        let mut t = Texts::default();
+        let sizes = [0, 1, 17, FIRST_BLOCK - 1, FIRST_BLOCK, 3, BLOCK, BLOCK + 1, 5, 3 * BLOCK, 2];
+        let texts: Vec<String> = sizes.iter().zip('a'..).map(|(&n, c)| c.to_string().repeat(n)).collect();
+        let refs: Vec<TextRef> = texts.iter().map(|s| t.keep(s).unwrap()).collect();
+        for (r, s) in refs.iter().zip(&texts) {
+            assert_eq!(t.get(*r), s.as_str(), "a text of {} bytes", s.len());
+        }
+        // No block is larger than `BLOCK` unless one text filled it, and each holds what it was made for.
+        assert!(t.blocks.iter().all(|b| b.capacity() <= BLOCK || b.len() == b.capacity()));
+        assert_eq!(t.blocks[0].capacity(), FIRST_BLOCK);
+        assert_eq!(t.end as usize, sizes.iter().sum::<usize>());
+        // Multi-byte characters are kept whole.
+        let r = t.keep("«é»").unwrap();
+        assert_eq!(t.get(r), "«é»");
+    }
+
+    #[test]
+    fn a_text_equal_to_the_last_one_is_kept_once() {
+        let mut t = Texts::default();
+        let a = t.keep(r#"{"i":1}"#).unwrap();
+        assert_eq!(t.keep(r#"{"i":1}"#), Some(a));
+        let b = t.keep(r#"{"i":2}"#).unwrap();
+        assert_ne!(a, b);
+        // Only the last one: an earlier text is kept again (no search of every text).
+        let c = t.keep(r#"{"i":1}"#).unwrap();
+        assert_ne!(a, c);
+        assert_eq!((t.get(a), t.get(b), t.get(c)), (r#"{"i":1}"#, r#"{"i":2}"#, r#"{"i":1}"#));
+        assert_eq!(t.end, 21);
+    }
+
+    #[test]
+    fn blocks_double_up_to_the_largest() {
+        let mut t = Texts::default();
+        let text = "x".repeat(100);
+        for _ in 0..5_000 {
+            t.keep(&text).unwrap();
+            // Never twice the same in a row: each is kept.
+            t.keep("y").unwrap();
+        }
+        let sizes: Vec<usize> = t.blocks.iter().map(String::capacity).collect();
+        assert_eq!(sizes[..4], [FIRST_BLOCK, 2 * FIRST_BLOCK, 4 * FIRST_BLOCK, 8 * FIRST_BLOCK]);
+        assert!(sizes.iter().all(|&n| n <= BLOCK));
+        assert_eq!(*sizes.last().unwrap(), BLOCK);
+        assert_eq!(t.starts.len(), t.blocks.len());
     }
 
     #[test]
