@@ -88,12 +88,7 @@ pub(crate) async fn run(
             let echo = |parameters: &Value, _| Some(crate::mocks::MockResponse::Return(parameters.clone()));
             return Box::pin(mocked(&ctx, t, input, prev, &echo)).await;
         }
-        return Err(ctx
-            .runtime(&format!(
-                "No mock and no integration serves the resource '{}' of this state.",
-                t.resource
-            ))
-            .into());
+        return Err(unserved(&ctx, t, input));
     };
     let resource = &binding.resource;
     let eff = ctx.input_path(input)?;
@@ -157,6 +152,34 @@ pub(crate) async fn run(
         release_when_recorded(exec, binding.integration.clone(), handle);
     }
     result
+}
+
+/// The failure of a Task that no mock and no integration serves (`--unmocked fail`). AWS evaluates a
+/// Task's InputPath, Parameters/Arguments and timeouts before it calls the resource, so an error in them
+/// is the state's error (e.g. a JSONata `Arguments` that returns nothing: `States.QueryEvaluationError`)
+/// whatever would have served it; only then does the state fail with `States.Runtime` naming the resource.
+fn unserved(ctx: &StateCtx<'_>, t: &Task, input: &Value) -> Interrupt {
+    let evaluated = (|| -> Result<(), Interrupt> {
+        let eff = ctx.input_path(input)?;
+        let parsed = sfn_patterns::Resource::parse(&t.resource);
+        // A callback task's Parameters may read `$$.Task.Token`: it has one, retired on return.
+        let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern.has_task_token(t.parameters.as_ref()))
+            .then(|| callback_token(ctx, None));
+        let token = callback.as_ref().map(|c| c.token().to_owned());
+        ctx.in_place(ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff))?;
+        seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
+        seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
+        Ok(())
+    })();
+    match evaluated {
+        Err(e) => e,
+        Ok(()) => ctx
+            .runtime(&format!(
+                "No mock and no integration serves the resource '{}' of this state.",
+                t.resource
+            ))
+            .into(),
+    }
 }
 
 /// Hands a `.sync` job back to its integration once the event that ends it is durable (at once without a

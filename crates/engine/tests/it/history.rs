@@ -217,3 +217,44 @@ async fn a_pass_whose_result_path_is_its_output_path_outputs_its_result() {
     let ev = history(pass("$.x.k"), json!({"a": 3})).await;
     assert_eq!(output(&ev), json!("1"));
 }
+
+/// A Task that nothing serves still evaluates its Arguments first, as AWS does before it calls the
+/// resource: an `Arguments` field that returns nothing fails the state with `States.QueryEvaluationError`
+/// (an `EvaluationFailed` event, no Task event), not with the "no integration" `States.Runtime`.
+// LocalStack's AWS-validated test_assign_reference_variables.py::test_undefined_reference[BASE_UNDEFINED_ARGUMENTS_FIELD]
+#[tokio::test(start_paused = true)]
+async fn an_unserved_task_evaluates_its_arguments_before_it_fails() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+              "Arguments": {"QueueUrl": "q", "MessageBody": "{% $states.input.missing %}"}, "End": true}}});
+    let engine = Engine::builder().unmocked(sfn_engine::Unmocked::Fail).build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "machine").unwrap();
+    let request =
+        |input| StartRequest { execution_name: "exec".into(), input, role_arn: None, input_text: None };
+    let (_, h) = engine.run(&prepared, request(json!({}))).await;
+    let ev: Vec<Value> = h.events().iter().map(sfn_engine::Event::to_json).collect();
+    assert_eq!(
+        shape(&ev),
+        [
+            "1 ExecutionStarted <- 0",
+            "2 TaskStateEntered <- 0",
+            "3 EvaluationFailed <- 0",
+            "4 ExecutionFailed <- 3"
+        ]
+    );
+    let cause = "An error occurred while executing the state 'T' (entered at the event id #2). The JSONata \
+                 expression '$states.input.missing' specified for the field 'Arguments/MessageBody' returned \
+                 nothing (undefined).";
+    assert_eq!(ev[2]["evaluationFailedEventDetails"]["location"], json!("Arguments/MessageBody"));
+    assert_eq!(
+        ev[3]["executionFailedEventDetails"],
+        json!({"error": "States.QueryEvaluationError", "cause": cause})
+    );
+
+    // Arguments that evaluate: the state fails naming the resource nothing serves.
+    let (_, h) = engine.run(&prepared, request(json!({"missing": "m"}))).await;
+    let ev: Vec<Value> = h.events().iter().map(sfn_engine::Event::to_json).collect();
+    assert_eq!(shape(&ev), ["1 ExecutionStarted <- 0", "2 TaskStateEntered <- 0", "3 ExecutionFailed <- 2"]);
+    assert_eq!(ev[2]["executionFailedEventDetails"]["error"], json!("States.Runtime"));
+}
