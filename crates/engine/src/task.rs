@@ -361,6 +361,9 @@ async fn mocked(
     // The task's TimeoutSeconds/HeartbeatSeconds are recorded (and kept) as for an unmocked task.
     let timeout = seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
     let heartbeat = seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
+    if let Ok(sfn_patterns::Resource::LambdaFunction(arn)) = &parsed {
+        return lambda_function(ctx, arn, parameters, timeout, prev, respond);
+    }
     let scheduled = schedule(ctx, &task, &parameters, (timeout, heartbeat), prev)?;
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: None })?;
     let invocation = {
@@ -424,6 +427,48 @@ async fn mocked(
             }
             finish(exec, task, outcome, prev)
         }
+        None => Err(ctx
+            .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
+            .into()),
+    }
+}
+
+/// A mocked invocation of a Task whose `Resource` is a Lambda function ARN: AWS records such a task with
+/// `LambdaFunctionScheduled` (its input, its `TimeoutSeconds`), `LambdaFunctionStarted`, then
+/// `LambdaFunctionSucceeded` or `LambdaFunctionFailed`, not with the `Task…` events of an integration.
+fn lambda_function(
+    ctx: &StateCtx<'_>,
+    arn: &str,
+    parameters: Value,
+    timeout: Option<u64>,
+    prev: &mut u64,
+    respond: &Respond<'_>,
+) -> Result<Value, Interrupt> {
+    let exec = ctx.exec;
+    let resource = Arc::from(arn);
+    let input = JsonText::new(&parameters);
+    ctx.event(prev, EventDetails::LambdaFunctionScheduled { resource, input, timeout })?;
+    exec.event(prev, EventDetails::LambdaFunctionStarted)?;
+    let invocation = {
+        let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
+        let n = calls.entry(ctx.state.name.clone()).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    match respond(&parameters, invocation) {
+        Some(crate::mocks::MockResponse::Return(output)) => {
+            exec.event(prev, EventDetails::LambdaFunctionSucceeded { output: JsonText::new(&output) })?;
+            Ok(output)
+        }
+        Some(crate::mocks::MockResponse::Throw { error, cause }) => {
+            let details =
+                EventDetails::LambdaFunctionFailed { error: Some(error.to_string()), cause: cause.clone() };
+            exec.event(prev, details)?;
+            Err(Interrupt::Fail(Failure { name: Some(error), cause }))
+        }
+        Some(crate::mocks::MockResponse::Submitted { .. }) => Err(ctx
+            .runtime("The mock answers with Submitted, which only a .waitForTaskToken or .sync task has.")
+            .into()),
         None => Err(ctx
             .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
             .into()),
