@@ -168,6 +168,25 @@ pub enum EventDetails {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// A Task whose `Resource` is a Lambda function ARN (not the `lambda:invoke` integration) invoked its
+    /// function with `input` (AWS records these `LambdaFunction…` events for such a task, not `Task…`).
+    LambdaFunctionScheduled {
+        resource: Arc<str>,
+        input: JsonText,
+        timeout: Option<u64>,
+    },
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded {
+        output: JsonText,
+    },
+    LambdaFunctionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    LambdaFunctionTimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
     ParallelStateStarted,
     /// `started`: the id of the `ParallelStateStarted` event this one closes (not shown by GetExecutionHistory).
     ParallelStateSucceeded {
@@ -263,6 +282,11 @@ impl EventDetails {
             E::ActivityScheduled { .. } => "ActivityScheduled".into(),
             E::ActivityStarted { .. } => "ActivityStarted".into(),
             E::ActivitySucceeded { .. } => "ActivitySucceeded".into(),
+            E::LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled".into(),
+            E::LambdaFunctionStarted => "LambdaFunctionStarted".into(),
+            E::LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded".into(),
+            E::LambdaFunctionFailed { .. } => "LambdaFunctionFailed".into(),
+            E::LambdaFunctionTimedOut { .. } => "LambdaFunctionTimedOut".into(),
             E::ActivityFailed { .. } => "ActivityFailed".into(),
             E::ActivityTimedOut { .. } => "ActivityTimedOut".into(),
             E::ParallelStateStarted => "ParallelStateStarted".into(),
@@ -449,6 +473,31 @@ impl Event {
                 };
                 (key, Value::Object(m))
             }
+            E::LambdaFunctionScheduled { resource, input, timeout } => {
+                let mut m = Map::new();
+                m.insert("resource".into(), Value::String(resource.to_string()));
+                m.insert("input".into(), text(input));
+                m.insert("inputDetails".into(), not_truncated);
+                if let Some(t) = timeout {
+                    m.insert("timeoutInSeconds".into(), json!(t));
+                }
+                ("lambdaFunctionScheduledEventDetails", Value::Object(m))
+            }
+            E::LambdaFunctionSucceeded { output } => (
+                "lambdaFunctionSucceededEventDetails",
+                json!({"output": text(output), "outputDetails": not_truncated}),
+            ),
+            E::LambdaFunctionFailed { error, cause } | E::LambdaFunctionTimedOut { error, cause } => {
+                let mut m = Map::new();
+                opt(&mut m, "error", error);
+                opt(&mut m, "cause", cause);
+                let key = if matches!(self.details, E::LambdaFunctionFailed { .. }) {
+                    "lambdaFunctionFailedEventDetails"
+                } else {
+                    "lambdaFunctionTimedOutEventDetails"
+                };
+                (key, Value::Object(m))
+            }
             E::MapStateStarted { length } => ("mapStateStartedEventDetails", json!({"length": length})),
             E::MapIterationStarted { name, index } => {
                 ("mapIterationStartedEventDetails", json!({"name": name.as_ref(), "index": index}))
@@ -488,6 +537,7 @@ impl Event {
                 ("mapRunFailedEventDetails", Value::Object(d))
             }
             E::ParallelStateStarted
+            | E::LambdaFunctionStarted
             | E::MapRunSucceeded
             | E::MapRunAborted
             | E::TaskStateAborted
@@ -617,6 +667,19 @@ impl Event {
             "ActivityFailed" => E::ActivityFailed { error: string(d, "error"), cause: string(d, "cause") },
             "ActivityTimedOut" => {
                 E::ActivityTimedOut { error: string(d, "error"), cause: string(d, "cause") }
+            }
+            "LambdaFunctionScheduled" => E::LambdaFunctionScheduled {
+                resource: Arc::from(d["resource"].as_str().unwrap_or_default()),
+                input: text(d, "input"),
+                timeout: d["timeoutInSeconds"].as_u64(),
+            },
+            "LambdaFunctionStarted" => E::LambdaFunctionStarted,
+            "LambdaFunctionSucceeded" => E::LambdaFunctionSucceeded { output: text(d, "output") },
+            "LambdaFunctionFailed" => {
+                E::LambdaFunctionFailed { error: string(d, "error"), cause: string(d, "cause") }
+            }
+            "LambdaFunctionTimedOut" => {
+                E::LambdaFunctionTimedOut { error: string(d, "error"), cause: string(d, "cause") }
             }
             "ParallelStateStarted" => E::ParallelStateStarted,
             "ParallelStateSucceeded" => E::ParallelStateSucceeded { started },
@@ -1055,6 +1118,20 @@ mod tests {
                 output: text("2"),
                 assigned: Some(vec![("x".into(), text("3"))]),
             },
+            E::LambdaFunctionScheduled {
+                resource: name("arn:aws:lambda:us-east-1:1:function:f"),
+                input: text(r#"{"x":1}"#),
+                timeout: None,
+            },
+            E::LambdaFunctionScheduled {
+                resource: name("arn:aws:lambda:us-east-1:1:function:f"),
+                input: text("{}"),
+                timeout: Some(9),
+            },
+            E::LambdaFunctionStarted,
+            E::LambdaFunctionSucceeded { output: text(r#"{"y":2}"#) },
+            E::LambdaFunctionFailed { error: some("E"), cause: some("c") },
+            E::LambdaFunctionTimedOut { error: some("States.Timeout"), cause: None },
             E::ParallelStateStarted,
             E::ParallelStateSucceeded { started: 12 },
             E::ParallelStateFailed { started: 12 },

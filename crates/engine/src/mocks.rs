@@ -50,7 +50,9 @@ pub enum Unmocked {
     /// The machine is refused when it is prepared (the default): it names every such state.
     #[default]
     Refuse,
-    /// The machine is accepted; such a state fails when it runs, with `States.Runtime` naming it.
+    /// The machine is accepted; such a state fails when it runs, with `States.Runtime` naming it (after its
+    /// InputPath, Parameters/Arguments and timeouts are evaluated, as AWS evaluates them before the call:
+    /// an error in them is the state's).
     Fail,
     /// The machine is accepted; such a state succeeds with its effective parameters as its result.
     Echo,

@@ -88,12 +88,7 @@ pub(crate) async fn run(
             let echo = |parameters: &Value, _| Some(crate::mocks::MockResponse::Return(parameters.clone()));
             return Box::pin(mocked(&ctx, t, input, prev, &echo)).await;
         }
-        return Err(ctx
-            .runtime(&format!(
-                "No mock and no integration serves the resource '{}' of this state.",
-                t.resource
-            ))
-            .into());
+        return Err(unserved(&ctx, t, input));
     };
     let resource = &binding.resource;
     let eff = ctx.input_path(input)?;
@@ -157,6 +152,34 @@ pub(crate) async fn run(
         release_when_recorded(exec, binding.integration.clone(), handle);
     }
     result
+}
+
+/// The failure of a Task that no mock and no integration serves (`--unmocked fail`). AWS evaluates a
+/// Task's InputPath, Parameters/Arguments and timeouts before it calls the resource, so an error in them
+/// is the state's error (e.g. a JSONata `Arguments` that returns nothing: `States.QueryEvaluationError`)
+/// whatever would have served it; only then does the state fail with `States.Runtime` naming the resource.
+fn unserved(ctx: &StateCtx<'_>, t: &Task, input: &Value) -> Interrupt {
+    let evaluated = (|| -> Result<(), Interrupt> {
+        let eff = ctx.input_path(input)?;
+        let parsed = sfn_patterns::Resource::parse(&t.resource);
+        // A callback task's Parameters may read `$$.Task.Token`: it has one, retired on return.
+        let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern.has_task_token(t.parameters.as_ref()))
+            .then(|| callback_token(ctx, None));
+        let token = callback.as_ref().map(|c| c.token().to_owned());
+        ctx.in_place(ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff))?;
+        seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
+        seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
+        Ok(())
+    })();
+    match evaluated {
+        Err(e) => e,
+        Ok(()) => ctx
+            .runtime(&format!(
+                "No mock and no integration serves the resource '{}' of this state.",
+                t.resource
+            ))
+            .into(),
+    }
 }
 
 /// Hands a `.sync` job back to its integration once the event that ends it is durable (at once without a
@@ -338,6 +361,9 @@ async fn mocked(
     // The task's TimeoutSeconds/HeartbeatSeconds are recorded (and kept) as for an unmocked task.
     let timeout = seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
     let heartbeat = seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
+    if let Ok(sfn_patterns::Resource::LambdaFunction(arn)) = &parsed {
+        return lambda_function(ctx, arn, parameters, timeout, prev, respond);
+    }
     let scheduled = schedule(ctx, &task, &parameters, (timeout, heartbeat), prev)?;
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: None })?;
     let invocation = {
@@ -401,6 +427,48 @@ async fn mocked(
             }
             finish(exec, task, outcome, prev)
         }
+        None => Err(ctx
+            .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
+            .into()),
+    }
+}
+
+/// A mocked invocation of a Task whose `Resource` is a Lambda function ARN: AWS records such a task with
+/// `LambdaFunctionScheduled` (its input, its `TimeoutSeconds`), `LambdaFunctionStarted`, then
+/// `LambdaFunctionSucceeded` or `LambdaFunctionFailed`, not with the `Task…` events of an integration.
+fn lambda_function(
+    ctx: &StateCtx<'_>,
+    arn: &str,
+    parameters: Value,
+    timeout: Option<u64>,
+    prev: &mut u64,
+    respond: &Respond<'_>,
+) -> Result<Value, Interrupt> {
+    let exec = ctx.exec;
+    let resource = Arc::from(arn);
+    let input = JsonText::new(&parameters);
+    ctx.event(prev, EventDetails::LambdaFunctionScheduled { resource, input, timeout })?;
+    exec.event(prev, EventDetails::LambdaFunctionStarted)?;
+    let invocation = {
+        let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
+        let n = calls.entry(ctx.state.name.clone()).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    match respond(&parameters, invocation) {
+        Some(crate::mocks::MockResponse::Return(output)) => {
+            exec.event(prev, EventDetails::LambdaFunctionSucceeded { output: JsonText::new(&output) })?;
+            Ok(output)
+        }
+        Some(crate::mocks::MockResponse::Throw { error, cause }) => {
+            let details =
+                EventDetails::LambdaFunctionFailed { error: Some(error.to_string()), cause: cause.clone() };
+            exec.event(prev, details)?;
+            Err(Interrupt::Fail(Failure { name: Some(error), cause }))
+        }
+        Some(crate::mocks::MockResponse::Submitted { .. }) => Err(ctx
+            .runtime("The mock answers with Submitted, which only a .waitForTaskToken or .sync task has.")
+            .into()),
         None => Err(ctx
             .runtime(&format!("The mock has no response for invocation {invocation} of this state."))
             .into()),

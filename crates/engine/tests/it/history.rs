@@ -217,3 +217,92 @@ async fn a_pass_whose_result_path_is_its_output_path_outputs_its_result() {
     let ev = history(pass("$.x.k"), json!({"a": 3})).await;
     assert_eq!(output(&ev), json!("1"));
 }
+
+/// A Task that nothing serves still evaluates its Arguments first, as AWS does before it calls the
+/// resource: an `Arguments` field that returns nothing fails the state with `States.QueryEvaluationError`
+/// (an `EvaluationFailed` event, no Task event), not with the "no integration" `States.Runtime`.
+// LocalStack's AWS-validated test_assign_reference_variables.py::test_undefined_reference[BASE_UNDEFINED_ARGUMENTS_FIELD]
+#[tokio::test(start_paused = true)]
+async fn an_unserved_task_evaluates_its_arguments_before_it_fails() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+              "Arguments": {"QueueUrl": "q", "MessageBody": "{% $states.input.missing %}"}, "End": true}}});
+    let engine = Engine::builder().unmocked(sfn_engine::Unmocked::Fail).build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "machine").unwrap();
+    let request =
+        |input| StartRequest { execution_name: "exec".into(), input, role_arn: None, input_text: None };
+    let (_, h) = engine.run(&prepared, request(json!({}))).await;
+    let ev: Vec<Value> = h.events().iter().map(sfn_engine::Event::to_json).collect();
+    assert_eq!(
+        shape(&ev),
+        [
+            "1 ExecutionStarted <- 0",
+            "2 TaskStateEntered <- 0",
+            "3 EvaluationFailed <- 0",
+            "4 ExecutionFailed <- 3"
+        ]
+    );
+    let cause = "An error occurred while executing the state 'T' (entered at the event id #2). The JSONata \
+                 expression '$states.input.missing' specified for the field 'Arguments/MessageBody' returned \
+                 nothing (undefined).";
+    assert_eq!(ev[2]["evaluationFailedEventDetails"]["location"], json!("Arguments/MessageBody"));
+    assert_eq!(
+        ev[3]["executionFailedEventDetails"],
+        json!({"error": "States.QueryEvaluationError", "cause": cause})
+    );
+
+    // Arguments that evaluate: the state fails naming the resource nothing serves.
+    let (_, h) = engine.run(&prepared, request(json!({"missing": "m"}))).await;
+    let ev: Vec<Value> = h.events().iter().map(sfn_engine::Event::to_json).collect();
+    assert_eq!(shape(&ev), ["1 ExecutionStarted <- 0", "2 TaskStateEntered <- 0", "3 ExecutionFailed <- 2"]);
+    assert_eq!(ev[2]["executionFailedEventDetails"]["error"], json!("States.Runtime"));
+}
+
+/// A Task whose `Resource` is a Lambda function ARN is recorded with AWS's `LambdaFunction…` events
+/// (input, resource and `TimeoutSeconds` on `LambdaFunctionScheduled`), not the `Task…` events of an
+/// integration; here the function is answered by `--unmocked echo` (its input back, as an identity function).
+// LocalStack's AWS-validated test_comments.py::test_comments_as_per_docs (and
+// test_arguments.py::test_base_cases[BASE_LAMBDA_*]).
+#[tokio::test(start_paused = true)]
+async fn a_task_on_a_lambda_function_arn_records_lambda_function_events() {
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:echo";
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": arn, "TimeoutSeconds": 30, "Parameters": {"v.$": "$.v"}, "End": true}}});
+    let engine = Engine::builder().unmocked(sfn_engine::Unmocked::Echo).build();
+    let machine = sfn_asl::parse(&serde_json::to_vec(&def).unwrap()).unwrap();
+    let prepared = engine.prepare(machine, "machine").unwrap();
+    let request = StartRequest {
+        execution_name: "exec".into(),
+        input: json!({"v": 7}),
+        role_arn: None,
+        input_text: None,
+    };
+    let (_, h) = engine.run(&prepared, request).await;
+    let ev: Vec<Value> = h.events().iter().map(sfn_engine::Event::to_json).collect();
+    assert_eq!(
+        shape(&ev),
+        [
+            "1 ExecutionStarted <- 0",
+            "2 TaskStateEntered <- 0",
+            "3 LambdaFunctionScheduled <- 2",
+            "4 LambdaFunctionStarted <- 3",
+            "5 LambdaFunctionSucceeded <- 4",
+            "6 TaskStateExited <- 5",
+            "7 ExecutionSucceeded <- 6"
+        ]
+    );
+    assert_eq!(
+        ev[2]["lambdaFunctionScheduledEventDetails"],
+        json!({"resource": arn, "input": "{\"v\":7}", "inputDetails": {"truncated": false}, "timeoutInSeconds": 30})
+    );
+    assert!(ev[3].get("lambdaFunctionStartedEventDetails").is_none());
+    assert_eq!(
+        ev[4]["lambdaFunctionSucceededEventDetails"],
+        json!({"output": "{\"v\":7}", "outputDetails": {"truncated": false}})
+    );
+    // Every event reads back from its JSON as it was.
+    for e in h.events() {
+        assert_eq!(sfn_engine::Event::from_json(&e.to_stored_json()).unwrap().to_json(), e.to_json());
+    }
+}
