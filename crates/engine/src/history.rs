@@ -335,6 +335,21 @@ fn text(v: &JsonText) -> Value {
     Value::String(v.as_str().to_owned())
 }
 
+/// The details of an `ActivityScheduled` or `LambdaFunctionScheduled`.
+fn scheduled(resource: &str, input: &JsonText, timeout: Option<u64>, heartbeat: Option<u64>) -> Value {
+    let mut m = Map::new();
+    m.insert("resource".into(), Value::String(resource.to_owned()));
+    m.insert("input".into(), text(input));
+    m.insert("inputDetails".into(), json!({"truncated": false}));
+    if let Some(t) = timeout {
+        m.insert("timeoutInSeconds".into(), json!(t));
+    }
+    if let Some(h) = heartbeat {
+        m.insert("heartbeatInSeconds".into(), json!(h));
+    }
+    Value::Object(m)
+}
+
 fn opt(m: &mut Map<String, Value>, k: &str, v: &Option<String>) {
     if let Some(v) = v {
         m.insert(k.to_owned(), Value::String(v.clone()));
@@ -441,60 +456,36 @@ impl Event {
                 (key, Value::Object(m))
             }
             E::ActivityScheduled { resource, input, timeout, heartbeat, .. } => {
-                let mut m = Map::new();
-                m.insert("resource".into(), Value::String(resource.to_string()));
-                m.insert("input".into(), text(input));
-                m.insert("inputDetails".into(), not_truncated);
-                if let Some(t) = timeout {
-                    m.insert("timeoutInSeconds".into(), json!(t));
-                }
-                if let Some(h) = heartbeat {
-                    m.insert("heartbeatInSeconds".into(), json!(h));
-                }
-                ("activityScheduledEventDetails", Value::Object(m))
+                ("activityScheduledEventDetails", scheduled(resource, input, *timeout, *heartbeat))
+            }
+            E::LambdaFunctionScheduled { resource, input, timeout } => {
+                ("lambdaFunctionScheduledEventDetails", scheduled(resource, input, *timeout, None))
             }
             E::ActivityStarted { worker_name } => {
                 let mut m = Map::new();
                 opt(&mut m, "workerName", worker_name);
                 ("activityStartedEventDetails", Value::Object(m))
             }
-            E::ActivitySucceeded { output } => (
-                "activitySucceededEventDetails",
-                json!({"output": text(output), "outputDetails": not_truncated}),
-            ),
-            E::ActivityFailed { error, cause } | E::ActivityTimedOut { error, cause } => {
-                let mut m = Map::new();
-                opt(&mut m, "error", error);
-                opt(&mut m, "cause", cause);
-                let key = if matches!(self.details, E::ActivityFailed { .. }) {
-                    "activityFailedEventDetails"
+            E::ActivitySucceeded { output } | E::LambdaFunctionSucceeded { output } => {
+                let key = if matches!(self.details, E::ActivitySucceeded { .. }) {
+                    "activitySucceededEventDetails"
                 } else {
-                    "activityTimedOutEventDetails"
+                    "lambdaFunctionSucceededEventDetails"
                 };
-                (key, Value::Object(m))
+                (key, json!({"output": text(output), "outputDetails": not_truncated}))
             }
-            E::LambdaFunctionScheduled { resource, input, timeout } => {
-                let mut m = Map::new();
-                m.insert("resource".into(), Value::String(resource.to_string()));
-                m.insert("input".into(), text(input));
-                m.insert("inputDetails".into(), not_truncated);
-                if let Some(t) = timeout {
-                    m.insert("timeoutInSeconds".into(), json!(t));
-                }
-                ("lambdaFunctionScheduledEventDetails", Value::Object(m))
-            }
-            E::LambdaFunctionSucceeded { output } => (
-                "lambdaFunctionSucceededEventDetails",
-                json!({"output": text(output), "outputDetails": not_truncated}),
-            ),
-            E::LambdaFunctionFailed { error, cause } | E::LambdaFunctionTimedOut { error, cause } => {
+            E::ActivityFailed { error, cause }
+            | E::ActivityTimedOut { error, cause }
+            | E::LambdaFunctionFailed { error, cause }
+            | E::LambdaFunctionTimedOut { error, cause } => {
                 let mut m = Map::new();
                 opt(&mut m, "error", error);
                 opt(&mut m, "cause", cause);
-                let key = if matches!(self.details, E::LambdaFunctionFailed { .. }) {
-                    "lambdaFunctionFailedEventDetails"
-                } else {
-                    "lambdaFunctionTimedOutEventDetails"
+                let key = match self.details {
+                    E::ActivityFailed { .. } => "activityFailedEventDetails",
+                    E::ActivityTimedOut { .. } => "activityTimedOutEventDetails",
+                    E::LambdaFunctionFailed { .. } => "lambdaFunctionFailedEventDetails",
+                    _ => "lambdaFunctionTimedOutEventDetails",
                 };
                 (key, Value::Object(m))
             }
