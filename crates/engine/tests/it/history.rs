@@ -306,3 +306,74 @@ async fn a_task_on_a_lambda_function_arn_records_lambda_function_events() {
         assert_eq!(sfn_engine::Event::from_json(&e.to_stored_json()).unwrap().to_json(), e.to_json());
     }
 }
+
+// LocalStack's AWS-validated outputdecl/test_output.py::test_output_in_choice[CONDITION_FALSE] and
+// assign/test_assign_base.py::test_assign_in_choice: a JSONata Choice that takes its Default applies the
+// state's own Output and Assign; the rule that matches applies its own instead.
+#[tokio::test(start_paused = true)]
+async fn a_jsonata_choice_applies_the_output_and_assign_of_the_branch_it_takes() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "Pick", "States": {
+        "Pick": {"Type": "Choice", "Default": "No",
+                 "Output": "{% 'fallback for ' & $states.input.who %}", "Assign": {"taken": "default"},
+                 "Choices": [{"Condition": "{% $states.input.go %}", "Next": "Yes",
+                              "Output": {"rule": true}, "Assign": {"taken": "rule"}}]},
+        "Yes": {"Type": "Succeed"},
+        "No": {"Type": "Fail", "Cause": "{% $taken %}"}}});
+    let ev = history(def.clone(), json!({"go": false, "who": "me"})).await;
+    assert_eq!(
+        shape(&ev),
+        [
+            "1 ExecutionStarted <- 0",
+            "2 ChoiceStateEntered <- 0",
+            "3 ChoiceStateExited <- 2",
+            "4 FailStateEntered <- 3",
+            "5 ExecutionFailed <- 4"
+        ]
+    );
+    let exited = &ev[2]["stateExitedEventDetails"];
+    assert_eq!(exited["output"], json!("\"fallback for me\""));
+    assert_eq!(exited["assignedVariables"], json!({"taken": "\"default\""}));
+    assert_eq!(ev[3]["stateEnteredEventDetails"]["input"], json!("\"fallback for me\""));
+    assert_eq!(ev[4]["executionFailedEventDetails"], json!({"cause": "default"}));
+
+    let ev = history(def, json!({"go": true})).await;
+    let exited = &ev[2]["stateExitedEventDetails"];
+    assert_eq!(exited["output"], json!("{\"rule\":true}"));
+    assert_eq!(exited["assignedVariables"], json!({"taken": "\"rule\""}));
+    assert_eq!(ev.last().unwrap()["type"], json!("ExecutionSucceeded"));
+}
+
+// LocalStack's AWS-validated assign/test_assign_reference_variables.py::test_reference_assign[BASE_REFERENCE_IN_WAIT]
+// and ::test_reference_in_map_state[MAP_STATE_REFERENCE_IN_TOLERATED_FAILURE_PATH]: JSONPath `…Path` fields
+// of Wait and Map read variables (`$name`); the history shows only the states' own events.
+#[tokio::test(start_paused = true)]
+async fn wait_and_map_paths_read_variables() {
+    let def = json!({"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"secs": 2, "until": "2024-01-01T00:00:05Z", "tolerated": 1},
+                "Result": {"xs": ["a", "b"]}, "Next": "Sleep"},
+        "Sleep": {"Type": "Wait", "SecondsPath": "$secs", "Next": "Until"},
+        "Until": {"Type": "Wait", "TimestampPath": "$until", "Next": "Each"},
+        "Each": {"Type": "Map", "ItemsPath": "$.xs", "ToleratedFailureCountPath": "$tolerated",
+                 "MaxConcurrency": 1, "End": true,
+                 "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}}}});
+    let ev = history(def, json!({})).await;
+    let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        &types[..8],
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "MapStateEntered"
+        ]
+    );
+    // The first Wait slept its variable's 2 seconds; the second until its variable's instant.
+    assert_eq!(ev[4]["timestamp"], json!(1704067202.0));
+    assert_eq!(ev[6]["timestamp"], json!(1704067205.0));
+    assert_eq!(ev[8]["mapStateStartedEventDetails"], json!({"length": 2}));
+    assert_eq!(ev.last().unwrap()["executionSucceededEventDetails"]["output"], json!("[\"a\",\"b\"]"));
+}
