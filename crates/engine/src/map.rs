@@ -871,17 +871,22 @@ async fn tolerated(
     };
     let Some(n) = n else {
         let p = path.map_or_else(String::new, |p| p.source().to_owned());
-        let what = if percentage { "a valid number" } else { "a valid integer" };
+        // AWS: "…refers to value \"NoNumber\" which is not a valid float" for a percentage
+        // (`test_map_state_tolerated_failure_percentage_path[NoNumber]`).
+        let what = if percentage { "a valid float" } else { "a valid integer" };
         return Err(ctx.runtime(&format!(
             "The {field}Path field refers to value \"{}\" which is not {what}: {p}",
             display_value(&value)
         )));
     };
+    // AWS has one message for a percentage out of range, below 0 or above 100
+    // (`test_map_state_tolerated_failure_percentage_path[-1]`, `[-1.1]`), and its own for a negative count
+    // (`test_map_state_tolerated_failure_count_path[-1]`).
+    if percentage && !(0.0..=100.0).contains(&n) {
+        return Err(ctx.runtime(&format!("{field} must be between 0 and 100.")));
+    }
     if n < 0.0 {
         return Err(ctx.runtime(&format!("{field} cannot be negative.")));
-    }
-    if percentage && n > 100.0 {
-        return Err(ctx.runtime(&format!("{field} cannot be greater than 100.")));
     }
     Ok(Some(n))
 }

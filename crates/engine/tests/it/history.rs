@@ -376,4 +376,45 @@ async fn wait_and_map_paths_read_variables() {
     assert_eq!(ev[6]["timestamp"], json!(1704067205.0));
     assert_eq!(ev[8]["mapStateStartedEventDetails"], json!({"length": 2}));
     assert_eq!(ev.last().unwrap()["executionSucceededEventDetails"]["output"], json!("[\"a\",\"b\"]"));
+
+/// A `ToleratedFailurePercentagePath` value that is no number, or out of 0–100, fails the execution with
+/// AWS's cause (LocalStack `test_base_scenarios.py::test_map_state_tolerated_failure_percentage_path`,
+/// `[NoNumber]`, `[-1]`, `[-1.1]`); a negative count keeps its own message.
+#[tokio::test(start_paused = true)]
+async fn tolerated_failure_percentage_path_out_of_range_or_not_a_number() {
+    let def = |field: &str| {
+        json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Map", "ItemsPath": "$.xs", "End": true,
+            format!("{field}Path"): "$.t",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Do", "States": {"Do": {"Type": "Pass", "End": true}}}}}})
+    };
+    let pre = "An error occurred while executing the state 'Fan' (entered at the event id #2). ";
+    let cases = [
+        ("ToleratedFailurePercentage", json!(150), "ToleratedFailurePercentage must be between 0 and 100.".to_owned()),
+        ("ToleratedFailurePercentage", json!(-0.5), "ToleratedFailurePercentage must be between 0 and 100.".to_owned()),
+        (
+            "ToleratedFailurePercentage",
+            json!("many"),
+            "The ToleratedFailurePercentagePath field refers to value \"many\" which is not a valid float: $.t".to_owned(),
+        ),
+        ("ToleratedFailureCount", json!(-2), "ToleratedFailureCount cannot be negative.".to_owned()),
+    ];
+    for (field, t, cause) in cases {
+        let ev = history(def(field), json!({"xs": [7], "t": t})).await;
+        assert_eq!(
+            shape(&ev),
+            [
+                "1 ExecutionStarted <- 0",
+                "2 MapStateEntered <- 0",
+                "3 MapStateStarted <- 2",
+                "4 ExecutionFailed <- 3"
+            ],
+            "{field} {t}"
+        );
+        assert_eq!(
+            ev[3]["executionFailedEventDetails"],
+            json!({"error": "States.Runtime", "cause": format!("{pre}{cause}")}),
+            "{field} {t}"
+        );
+    }
 }
