@@ -376,6 +376,7 @@ async fn wait_and_map_paths_read_variables() {
     assert_eq!(ev[6]["timestamp"], json!(1704067205.0));
     assert_eq!(ev[8]["mapStateStartedEventDetails"], json!({"length": 2}));
     assert_eq!(ev.last().unwrap()["executionSucceededEventDetails"]["output"], json!("[\"a\",\"b\"]"));
+}
 
 /// A `ToleratedFailurePercentagePath` value that is no number, or out of 0–100, fails the execution with
 /// AWS's cause (LocalStack `test_base_scenarios.py::test_map_state_tolerated_failure_percentage_path`,
