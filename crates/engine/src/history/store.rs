@@ -1,8 +1,8 @@
 //! How a [`History`](super::History) keeps its events: one 32-byte [`Slot`] per event, in chunks that
 //! grow, with the strings events repeat (state names, task resources, regions) kept once per history and
-//! named by a `u32`, and the payload texts copied one after another into the history's own blocks
-//! ([`Texts`]): a kept text costs its bytes, not an allocation of its own (a header, its size class, a
-//! place among the engine's short-lived allocations), and the engine's [`JsonText`] is freed when the
+//! named by a `u32`, and the payload texts copied into the history's own blocks ([`Texts`]: short ones
+//! one after another, so such a text costs its bytes, not an allocation of its own with its header and
+//! size class among the engine's short-lived allocations); the engine's [`JsonText`] is freed when the
 //! engine is done with it. An [`Event`] (what GetExecutionHistory, the journal and the sinks see) is made
 //! from a slot only when asked (the sinks get each event before it is kept); the few events that do not
 //! fit a slot (failures with their causes, a state that assigned variables, a Task with timeouts) are kept whole, boxed.
@@ -52,75 +52,88 @@ pub(super) fn locate(i: usize) -> (usize, usize) {
     (first_full + (i - CHUNK) / CHUNK, (i - CHUNK) % CHUNK)
 }
 
-/// Where a text kept in [`Texts`] is: `len` bytes from `at`.
+/// Where a text kept in [`Texts`] is: `len` bytes from `at` in block `block`, or the whole block when
+/// `len` is [`WHOLE`] (a text of [`OWN`] bytes or more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TextRef {
-    at: u32,
-    len: u32,
+    block: u32,
+    at: u16,
+    len: u16,
 }
 
-/// The first block of [`Texts`], in bytes: a short execution's texts fit.
+/// The empty text (no block).
+const EMPTY: TextRef = TextRef { block: u32::MAX, at: 0, len: 0 };
+/// [`TextRef::len`] of a text that has its block to itself.
+const WHOLE: u16 = u16::MAX;
+/// The first shared block of [`Texts`], in bytes: a short execution's texts fit.
 const FIRST_BLOCK: usize = 256;
-/// The largest block of [`Texts`] (a larger text has a block of its own, of its size).
+/// The largest shared block of [`Texts`] (offsets in it are `u16`).
 const BLOCK: usize = 64 * 1024;
+/// A text of this many bytes or more has a block of its own, of its size: an allocation like the
+/// engine's own texts, which reuses what the engine frees (a large task description, kept in a shared
+/// block, would take fresh memory while the engine's freed copies stay with the allocator).
+const OWN: usize = 1024;
 
-/// The payload texts of one history, copied one after another into blocks; block `k` + 1 is twice block
-/// `k` up to [`BLOCK`], and a text that does not fit in what is left of the last block starts the next.
-/// A text is named by its place in the concatenation of the blocks (a [`TextRef`]), so a history holds
-/// at most 4 GiB of texts (past that, events are kept whole). A text equal to the last one kept (a state
-/// exits with the text it entered with, the next state enters with the text the last one exited with,
-/// the execution ends with the last state's output) is kept once.
+/// The payload texts of one history. Texts shorter than [`OWN`] are copied one after another into shared
+/// blocks (block `k` + 1 twice block `k` up to [`BLOCK`]; a text that does not fit in what is left of the
+/// open block opens the next), so such a text costs its bytes, not an allocation of its own; a longer
+/// text is a block of its own. A text equal to the last one kept (a state exits with the text it
+/// entered with, the next state enters with the text the last one exited with, the execution ends with
+/// the last state's output) is kept once.
 #[derive(Debug, Default)]
 struct Texts {
     blocks: Vec<String>,
-    /// Where each block starts.
-    starts: Vec<u32>,
-    /// Bytes kept so far.
-    end: u32,
-    /// The last text kept: at the end of the last block.
+    /// The shared block being filled.
+    open: Option<usize>,
+    /// The last text kept.
     last: Option<TextRef>,
 }
 
 impl Texts {
-    /// Keeps `text`; `None` once the 4 GiB are used up.
+    /// Keeps `text`; `None` once `u32` block numbers run out.
     fn keep(&mut self, text: &str) -> Option<TextRef> {
-        let len = u32::try_from(text.len()).ok()?;
-        if len == 0 {
-            return Some(TextRef { at: 0, len: 0 });
+        if text.is_empty() {
+            return Some(EMPTY);
         }
-        if let (Some(last), Some(block)) = (self.last, self.blocks.last())
-            && last.len == len
-            && block.as_bytes().ends_with(text.as_bytes())
+        if let Some(last) = self.last
+            && self.get(last).as_bytes() == text.as_bytes()
         {
             return Some(last);
         }
-        let at = self.end;
-        let end = at.checked_add(len)?;
-        let block = match self.blocks.last_mut() {
-            Some(b) if b.capacity() - b.len() >= text.len() => b,
-            last => {
-                let size = last.map_or(FIRST_BLOCK, |b| b.capacity().saturating_mul(2).min(BLOCK));
-                self.blocks.push(String::with_capacity(size.max(text.len())));
-                self.starts.push(at);
-                self.blocks.last_mut()?
-            }
+        let kept = if text.len() >= OWN {
+            let block = u32::try_from(self.blocks.len()).ok()?;
+            self.blocks.push(text.to_owned());
+            TextRef { block, at: 0, len: WHOLE }
+        } else {
+            let open = self.open.and_then(|k| self.blocks.get(k).map(|b| (k, b)));
+            let k = match open {
+                Some((k, b)) if b.capacity() - b.len() >= text.len() => k,
+                _ => {
+                    let size = open.map_or(FIRST_BLOCK, |(_, b)| b.capacity().saturating_mul(2).min(BLOCK));
+                    self.blocks.push(String::with_capacity(size));
+                    let k = self.blocks.len() - 1;
+                    self.open = Some(k);
+                    k
+                }
+            };
+            let block = self.blocks.get_mut(k)?;
+            let at = u16::try_from(block.len()).ok()?;
+            let len = u16::try_from(text.len()).ok()?;
+            block.push_str(text);
+            TextRef { block: u32::try_from(k).ok()?, at, len }
         };
-        block.push_str(text);
-        self.end = end;
-        let kept = TextRef { at, len };
         self.last = Some(kept);
         Some(kept)
     }
 
     /// The text `r` names.
     fn get(&self, r: TextRef) -> &str {
-        if r.len == 0 {
-            return "";
+        let Some(block) = self.blocks.get(r.block as usize) else { return "" };
+        if r.len == WHOLE {
+            return block;
         }
-        let k = self.starts.partition_point(|&s| s <= r.at).saturating_sub(1);
-        let (Some(block), Some(&start)) = (self.blocks.get(k), self.starts.get(k)) else { return "" };
-        let from = (r.at - start) as usize;
-        block.get(from..from + r.len as usize).unwrap_or("")
+        let from = usize::from(r.at);
+        block.get(from..from + usize::from(r.len)).unwrap_or("")
     }
 
     /// [`Texts::get`] as a [`JsonText`] of its own.
@@ -653,16 +666,20 @@ mod tests {
     #[test]
     fn texts_read_back_whatever_their_size() {
         let mut t = Texts::default();
-        let sizes = [0, 1, 17, FIRST_BLOCK - 1, FIRST_BLOCK, 3, BLOCK, BLOCK + 1, 5, 3 * BLOCK, 2];
+        let sizes = [0, 1, 17, OWN - 1, OWN, 3, FIRST_BLOCK, BLOCK, BLOCK + 1, 5, 3 * BLOCK, 2];
         let texts: Vec<String> = sizes.iter().zip('a'..).map(|(&n, c)| c.to_string().repeat(n)).collect();
         let refs: Vec<TextRef> = texts.iter().map(|s| t.keep(s).unwrap()).collect();
         for (r, s) in refs.iter().zip(&texts) {
             assert_eq!(t.get(*r), s.as_str(), "a text of {} bytes", s.len());
         }
-        // No block is larger than `BLOCK` unless one text filled it, and each holds what it was made for.
-        assert!(t.blocks.iter().all(|b| b.capacity() <= BLOCK || b.len() == b.capacity()));
+        // Long texts have blocks of their own, at their size; shared blocks never grow past `BLOCK`.
+        for (r, s) in refs.iter().zip(&texts) {
+            if s.len() >= OWN {
+                assert_eq!((r.len, t.blocks[r.block as usize].len()), (WHOLE, s.len()));
+            }
+        }
+        assert!(t.blocks.iter().all(|b| b.capacity() <= BLOCK || b.len() >= OWN));
         assert_eq!(t.blocks[0].capacity(), FIRST_BLOCK);
-        assert_eq!(t.end as usize, sizes.iter().sum::<usize>());
         // Multi-byte characters are kept whole.
         let r = t.keep("«é»").unwrap();
         assert_eq!(t.get(r), "«é»");
@@ -679,23 +696,33 @@ mod tests {
         let c = t.keep(r#"{"i":1}"#).unwrap();
         assert_ne!(a, c);
         assert_eq!((t.get(a), t.get(b), t.get(c)), (r#"{"i":1}"#, r#"{"i":2}"#, r#"{"i":1}"#));
-        assert_eq!(t.end, 21);
+        assert_eq!(t.blocks[0].len(), 21);
+        // A long one too.
+        let long = "z".repeat(OWN * 2);
+        let l = t.keep(&long).unwrap();
+        assert_eq!(t.keep(&long), Some(l));
+        assert_eq!(t.blocks.len(), 2);
     }
 
     #[test]
-    fn blocks_double_up_to_the_largest() {
+    fn shared_blocks_double_up_to_the_largest_between_long_texts() {
         let mut t = Texts::default();
-        let text = "x".repeat(100);
-        for _ in 0..5_000 {
-            t.keep(&text).unwrap();
+        let (short, long) = ("x".repeat(100), "L".repeat(OWN));
+        for i in 0..5_000 {
+            t.keep(&short).unwrap();
             // Never twice the same in a row: each is kept.
-            t.keep("y").unwrap();
+            t.keep(if i % 10 == 0 { &long } else { "y" }).unwrap();
         }
-        let sizes: Vec<usize> = t.blocks.iter().map(String::capacity).collect();
-        assert_eq!(sizes[..4], [FIRST_BLOCK, 2 * FIRST_BLOCK, 4 * FIRST_BLOCK, 8 * FIRST_BLOCK]);
-        assert!(sizes.iter().all(|&n| n <= BLOCK));
-        assert_eq!(*sizes.last().unwrap(), BLOCK);
-        assert_eq!(t.starts.len(), t.blocks.len());
+        let shared: Vec<usize> = t
+            .blocks
+            .iter()
+            .filter(|b| b.len() < OWN || b.capacity() > b.len())
+            .map(String::capacity)
+            .collect();
+        assert_eq!(shared[..4], [FIRST_BLOCK, 2 * FIRST_BLOCK, 4 * FIRST_BLOCK, 8 * FIRST_BLOCK]);
+        assert!(shared.iter().all(|&n| n <= BLOCK));
+        assert_eq!(*shared.last().unwrap(), BLOCK);
+        assert_eq!(t.blocks.iter().filter(|b| b.as_str() == long).count(), 500);
     }
 
     #[test]
