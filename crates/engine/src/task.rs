@@ -159,27 +159,47 @@ pub(crate) async fn run(
 /// is the state's error (e.g. a JSONata `Arguments` that returns nothing: `States.QueryEvaluationError`)
 /// whatever would have served it; only then does the state fail with `States.Runtime` naming the resource.
 fn unserved(ctx: &StateCtx<'_>, t: &Task, input: &Value) -> Interrupt {
-    let evaluated = (|| -> Result<(), Interrupt> {
-        let eff = ctx.input_path(input)?;
-        let parsed = sfn_patterns::Resource::parse(&t.resource);
-        // A callback task's Parameters may read `$$.Task.Token`: it has one, retired on return.
-        let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern.has_task_token(t.parameters.as_ref()))
-            .then(|| callback_token(ctx, None));
-        let token = callback.as_ref().map(|c| c.token().to_owned());
-        ctx.in_place(ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff))?;
-        seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
-        seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
-        Ok(())
-    })();
-    match evaluated {
+    match evaluate(ctx, t, input) {
         Err(e) => e,
-        Ok(()) => ctx
+        Ok(_) => ctx
             .runtime(&format!(
                 "No mock and no integration serves the resource '{}' of this state.",
                 t.resource
             ))
             .into(),
     }
+}
+
+/// What a mocked or unserved Task evaluates before it calls its resource, in AWS's order: InputPath,
+/// Parameters/Arguments (a callback task's may read `$$.Task.Token`: it has one, as in Step Functions
+/// Local, retired when the receiver is dropped), then TimeoutSeconds and HeartbeatSeconds.
+struct Evaluated {
+    parsed: Result<sfn_patterns::Resource, sfn_patterns::ResourceError>,
+    callback: Option<sfn_patterns::CallbackReceiver>,
+    token: Option<String>,
+    parameters: Value,
+    timeout: Option<u64>,
+    heartbeat: Option<u64>,
+}
+
+fn evaluate(ctx: &StateCtx<'_>, t: &Task, input: &Value) -> Result<Evaluated, Interrupt> {
+    let eff = ctx.input_path(input)?;
+    let parsed = sfn_patterns::Resource::parse(&t.resource);
+    let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern.has_task_token(t.parameters.as_ref()))
+        .then(|| callback_token(ctx, None));
+    let token = callback.as_ref().map(|c| c.token().to_owned());
+    let parameters = ctx.in_place(ctx.with(token.as_deref(), None).parameters(t.parameters.as_ref(), eff))?;
+    let timeout = seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
+    let heartbeat = seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
+    Ok(Evaluated { parsed, callback, token, parameters, timeout, heartbeat })
+}
+
+/// The mock's invocation number for this state (0 first), counted per state over the execution.
+fn next_invocation(ctx: &StateCtx<'_>) -> u32 {
+    let mut calls = ctx.exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
+    let n = calls.entry(ctx.state.name.clone()).or_insert(0);
+    *n += 1;
+    *n - 1
 }
 
 /// Hands a `.sync` job back to its integration once the event that ends it is durable (at once without a
@@ -338,16 +358,9 @@ async fn mocked(
     prev: &mut u64,
     respond: &Respond<'_>,
 ) -> Result<Value, Interrupt> {
-    let (exec, state) = (ctx.exec, ctx.state);
-    let eff = ctx.input_path(input)?;
-    let parsed = sfn_patterns::Resource::parse(&t.resource);
-    // A mocked callback or `.sync` task still has a token for `$$.Task.Token` (as in Step Functions
-    // Local); the mock answers, so the token is retired when this function returns.
-    let callback = matches!(&parsed, Ok(sfn_patterns::Resource::Service(r)) if r.pattern.has_task_token(t.parameters.as_ref()))
-        .then(|| callback_token(ctx, None));
-    let token = callback.as_ref().map(|c| c.token().to_owned());
-    let task_ctx = ctx.with(token.as_deref(), None);
-    let parameters = ctx.in_place(task_ctx.parameters(t.parameters.as_ref(), eff))?;
+    let exec = ctx.exec;
+    // The task's TimeoutSeconds/HeartbeatSeconds are recorded (and kept) as for an unmocked task.
+    let Evaluated { parsed, callback, token, parameters, timeout, heartbeat } = evaluate(ctx, t, input)?;
     let (resource_type, resource) = match &parsed {
         Ok(sfn_patterns::Resource::Service(r)) => (r.history_resource_type(), r.history_resource()),
         Ok(sfn_patterns::Resource::LambdaFunction(arn)) => ("lambda".to_owned(), arn.clone()),
@@ -358,20 +371,12 @@ async fn mocked(
         resource_type: Arc::from(resource_type.as_str()),
         resource: Arc::from(resource.as_str()),
     };
-    // The task's TimeoutSeconds/HeartbeatSeconds are recorded (and kept) as for an unmocked task.
-    let timeout = seconds(ctx, &t.timeout_seconds, "TimeoutSecondsPath", input)?;
-    let heartbeat = seconds(ctx, &t.heartbeat_seconds, "HeartbeatSecondsPath", input)?;
     if let Ok(sfn_patterns::Resource::LambdaFunction(arn)) = &parsed {
         return lambda_function(ctx, arn, parameters, timeout, prev, respond);
     }
     let scheduled = schedule(ctx, &task, &parameters, (timeout, heartbeat), prev)?;
     exec.event(prev, EventDetails::TaskStarted { task: task.clone(), token: None })?;
-    let invocation = {
-        let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
-        let n = calls.entry(state.name.clone()).or_insert(0);
-        *n += 1;
-        *n - 1
-    };
+    let invocation = next_invocation(ctx);
     match respond(&parameters, invocation) {
         Some(crate::mocks::MockResponse::Return(output)) => {
             finish(exec, task, TaskOutcome::Succeeded(output), prev)
@@ -449,12 +454,7 @@ fn lambda_function(
     let input = JsonText::new(&parameters);
     ctx.event(prev, EventDetails::LambdaFunctionScheduled { resource, input, timeout })?;
     exec.event(prev, EventDetails::LambdaFunctionStarted)?;
-    let invocation = {
-        let mut calls = exec.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
-        let n = calls.entry(ctx.state.name.clone()).or_insert(0);
-        *n += 1;
-        *n - 1
-    };
+    let invocation = next_invocation(ctx);
     match respond(&parameters, invocation) {
         Some(crate::mocks::MockResponse::Return(output)) => {
             exec.event(prev, EventDetails::LambdaFunctionSucceeded { output: JsonText::new(&output) })?;
