@@ -2,7 +2,8 @@
 //! grow, with the strings events repeat (state names, task resources, regions) kept once per history and
 //! named by a `u32`, and the payload texts copied into the history's own blocks ([`Texts`]: short ones
 //! one after another, so such a text costs its bytes, not an allocation of its own with its header and
-//! size class among the engine's short-lived allocations); the engine's [`JsonText`] is freed when the
+//! size class among the engine's short-lived allocations; a text of a few hundred bytes or more packed, as
+//! LZ4, against the last text of its field: `lz4_flex`, a maintained safe codec, not a hand-written one); the engine's [`JsonText`] is freed when the
 //! engine is done with it. An [`Event`] (what GetExecutionHistory, the journal and the sinks see) is made
 //! from a slot only when asked (the sinks get each event before it is kept); the few events that do not
 //! fit a slot (failures with their causes, a state that assigned variables, a Task with timeouts) are kept whole, boxed.
@@ -52,8 +53,8 @@ pub(super) fn locate(i: usize) -> (usize, usize) {
     (first_full + (i - CHUNK) / CHUNK, (i - CHUNK) % CHUNK)
 }
 
-/// Where a text kept in [`Texts`] is: `len` bytes from `at` in block `block`, or the whole block when
-/// `len` is [`WHOLE`] (a text of [`OWN`] bytes or more).
+/// Where a text kept in [`Texts`] is: `len` bytes from `at` in block `block`, the whole block when
+/// `len` is [`WHOLE`] (a text of [`OWN`] bytes or more), or packed text `block` when `len` is [`PACKED`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TextRef {
     block: u32,
@@ -65,21 +66,60 @@ struct TextRef {
 const EMPTY: TextRef = TextRef { block: u32::MAX, at: 0, len: 0 };
 /// [`TextRef::len`] of a text that has its block to itself.
 const WHOLE: u16 = u16::MAX;
+/// [`TextRef::len`] of a packed text ([`Packed`]); a shared block's text is shorter than [`OWN`].
+const PACKED: u16 = u16::MAX - 1;
 /// The first shared block of [`Texts`], in bytes: a short execution's texts fit.
 const FIRST_BLOCK: usize = 256;
 /// The largest shared block of [`Texts`] (offsets in it are `u16`).
 const BLOCK: usize = 64 * 1024;
 /// A text of this many bytes or more has a block of its own, of its size: an allocation like the
 /// engine's own texts, which reuses what the engine frees (a large task description, kept in a shared
-/// block, would take fresh memory while the engine's freed copies stay with the allocator).
+/// block, would take fresh memory while the engine's freed copies stay with the allocator) — unless it
+/// is packed ([`Texts::keep`]).
 const OWN: usize = 1024;
+/// The shortest text packed: below it, what LZ4 saves is about what a [`Packed`] costs.
+const PACK_MIN: usize = 256;
+/// The longest text packed: LZ4 reaches back 64 KiB, across the dictionary and the text.
+const PACK_MAX: usize = 32 * 1024;
+
+/// Which event field a text is: a text is packed against the last text of the same field kept as it is
+/// (a task description against the last task description, a state's input against the last state input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Input,
+    Output,
+    Parameters,
+    Token,
+    Submitted,
+    TaskOutput,
+    ExecutionInput,
+    ExecutionOutput,
+}
+
+impl Field {
+    const COUNT: usize = 8;
+}
+
+/// A text kept as the LZ4 block of its bytes against a dictionary, `dict`: the last text of the same
+/// [`Field`] kept as it is. Consecutive task descriptions, the Parameters of a Map's tasks, or the inputs
+/// of a pipeline's states, differ in a few ids, times and values: 2.2 KB of ECS task description becomes
+/// about 200 bytes.
+#[derive(Debug)]
+struct Packed {
+    dict: TextRef,
+    len: u32,
+    bytes: Box<[u8]>,
+}
 
 /// The payload texts of one history. Texts shorter than [`OWN`] are copied one after another into shared
 /// blocks (block `k` + 1 twice block `k` up to [`BLOCK`]; a text that does not fit in what is left of the
-/// open block opens the next), so such a text costs its bytes, not an allocation of its own; a longer
-/// text is a block of its own. A text equal to the last one kept (a state exits with the text it
-/// entered with, the next state enters with the text the last one exited with, the execution ends with
-/// the last state's output) is kept once.
+/// open block opens the next; a block never grows, so a text in it never moves), so such a text costs its
+/// bytes, not an allocation of its own; a longer text is a block of its own. A text of [`PACK_MIN`] to
+/// [`PACK_MAX`] bytes is packed against the last such text of its field kept as it is, unless it is the
+/// first of its field or packs to more than half its size: then it is kept as it is, and is the field's
+/// next dictionary. A text equal to the last one kept (a state exits with the text it entered with, the
+/// next state enters with the text the last one exited with, the execution ends with the last state's
+/// output) is kept once.
 #[derive(Debug, Default)]
 struct Texts {
     blocks: Vec<String>,
@@ -87,58 +127,122 @@ struct Texts {
     open: Option<usize>,
     /// The last text kept.
     last: Option<TextRef>,
+    packed: Vec<Packed>,
+    /// Per [`Field`], the text (kept as it is) that texts of that field are packed against.
+    dicts: [Option<TextRef>; Field::COUNT],
 }
 
 impl Texts {
-    /// Keeps `text`; `None` once `u32` block numbers run out.
-    fn keep(&mut self, text: &str) -> Option<TextRef> {
+    /// Keeps `text`, a `field`; `None` once `u32` block numbers run out.
+    fn keep(&mut self, text: &str, field: Field) -> Option<TextRef> {
         if text.is_empty() {
             return Some(EMPTY);
         }
         if let Some(last) = self.last
+            && self.len_of(last) == text.len()
             && self.get(last).as_bytes() == text.as_bytes()
         {
             return Some(last);
         }
-        let kept = if text.len() >= OWN {
-            let block = u32::try_from(self.blocks.len()).ok()?;
-            self.blocks.push(text.to_owned());
-            TextRef { block, at: 0, len: WHOLE }
-        } else {
-            let open = self.open.and_then(|k| self.blocks.get(k).map(|b| (k, b)));
-            let k = match open {
-                Some((k, b)) if b.capacity() - b.len() >= text.len() => k,
-                _ => {
-                    let size = open.map_or(FIRST_BLOCK, |(_, b)| b.capacity().saturating_mul(2).min(BLOCK));
-                    self.blocks.push(String::with_capacity(size));
-                    let k = self.blocks.len() - 1;
-                    self.open = Some(k);
-                    k
+        let packable = (PACK_MIN..=PACK_MAX).contains(&text.len());
+        let kept = match packable.then(|| self.pack(text, field)).flatten() {
+            Some(r) => r,
+            None => {
+                let r = self.copy(text)?;
+                if packable && let Some(d) = self.dicts.get_mut(field as usize) {
+                    *d = Some(r);
                 }
-            };
-            let block = self.blocks.get_mut(k)?;
-            let at = u16::try_from(block.len()).ok()?;
-            let len = u16::try_from(text.len()).ok()?;
-            block.push_str(text);
-            TextRef { block: u32::try_from(k).ok()?, at, len }
+                r
+            }
         };
         self.last = Some(kept);
         Some(kept)
     }
 
-    /// The text `r` names.
-    fn get(&self, r: TextRef) -> &str {
-        let Some(block) = self.blocks.get(r.block as usize) else { return "" };
-        if r.len == WHOLE {
-            return block;
+    /// Keeps `text` as it is: in the open shared block, or a block of its own.
+    fn copy(&mut self, text: &str) -> Option<TextRef> {
+        if text.len() >= OWN {
+            let block = u32::try_from(self.blocks.len()).ok()?;
+            self.blocks.push(text.to_owned());
+            return Some(TextRef { block, at: 0, len: WHOLE });
         }
-        let from = usize::from(r.at);
-        block.get(from..from + usize::from(r.len)).unwrap_or("")
+        let open = self.open.and_then(|k| self.blocks.get(k).map(|b| (k, b)));
+        let k = match open {
+            Some((k, b)) if b.capacity() - b.len() >= text.len() => k,
+            _ => {
+                let size = open.map_or(FIRST_BLOCK, |(_, b)| b.capacity().saturating_mul(2).min(BLOCK));
+                self.blocks.push(String::with_capacity(size));
+                let k = self.blocks.len() - 1;
+                self.open = Some(k);
+                k
+            }
+        };
+        let block = self.blocks.get_mut(k)?;
+        let at = u16::try_from(block.len()).ok()?;
+        let len = u16::try_from(text.len()).ok()?;
+        block.push_str(text);
+        Some(TextRef { block: u32::try_from(k).ok()?, at, len })
+    }
+
+    /// `text` packed against its field's dictionary, when there is one and the text packs to at most half
+    /// its size. The packed bytes are unpacked once and compared before they stand for the text: a text
+    /// is never lost.
+    fn pack(&mut self, text: &str, field: Field) -> Option<TextRef> {
+        let dict = (*self.dicts.get(field as usize)?)?;
+        let base = self.raw(dict);
+        let bytes = lz4_flex::block::compress_with_dict(text.as_bytes(), base.as_bytes());
+        if bytes.len() > text.len() / 2 {
+            return None;
+        }
+        let back = lz4_flex::block::decompress_with_dict(&bytes, text.len(), base.as_bytes()).ok()?;
+        if back != text.as_bytes() {
+            return None;
+        }
+        let block = u32::try_from(self.packed.len()).ok()?;
+        let len = u32::try_from(text.len()).ok()?;
+        self.packed.push(Packed { dict, len, bytes: bytes.into_boxed_slice() });
+        Some(TextRef { block, at: 0, len: PACKED })
+    }
+
+    /// The length in bytes of the text `r` names.
+    fn len_of(&self, r: TextRef) -> usize {
+        match r.len {
+            WHOLE => self.blocks.get(r.block as usize).map_or(0, String::len),
+            PACKED => self.packed.get(r.block as usize).map_or(0, |p| p.len as usize),
+            n => usize::from(n),
+        }
+    }
+
+    /// A text kept as it is (`""` for a packed one).
+    fn raw(&self, r: TextRef) -> &str {
+        let Some(block) = self.blocks.get(r.block as usize) else { return "" };
+        match r.len {
+            WHOLE => block,
+            PACKED => "",
+            n => {
+                let from = usize::from(r.at);
+                block.get(from..from + usize::from(n)).unwrap_or("")
+            }
+        }
+    }
+
+    /// The text `r` names (a packed one unpacked).
+    fn get(&self, r: TextRef) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        if r.len != PACKED {
+            return Cow::Borrowed(self.raw(r));
+        }
+        // `pack` checked that these bytes unpack to the text.
+        let Some(p) = self.packed.get(r.block as usize) else { return Cow::Borrowed("") };
+        lz4_flex::block::decompress_with_dict(&p.bytes, p.len as usize, self.raw(p.dict).as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map_or(Cow::Borrowed(""), Cow::Owned)
     }
 
     /// [`Texts::get`] as a [`JsonText`] of its own.
     fn json(&self, r: TextRef) -> JsonText {
-        JsonText::from_text(self.get(r))
+        JsonText::from_text(&self.get(r))
     }
 }
 
@@ -473,19 +577,22 @@ impl Store {
         use EventDetails as E;
         Ok(match d {
             E::StateEntered { state_type, name, input } => {
-                match (self.strings.id(&name), self.texts.keep(input.as_str())) {
+                match (self.strings.id(&name), self.texts.keep(input.as_str(), Field::Input)) {
                     (Some(name), Some(input)) => C::StateEntered { state_type, name, input },
                     _ => return Err(E::StateEntered { state_type, name, input }),
                 }
             }
             E::StateExited { state_type, name, output, assigned: None } => {
-                match (self.strings.id(&name), self.texts.keep(output.as_str())) {
+                match (self.strings.id(&name), self.texts.keep(output.as_str(), Field::Output)) {
                     (Some(name), Some(output)) => C::StateExited { state_type, name, output },
                     _ => return Err(E::StateExited { state_type, name, output, assigned: None }),
                 }
             }
             E::TaskScheduled { task, region, parameters, timeout: None, heartbeat: None } => {
-                match (self.task_id(&task, Some(&region)), self.texts.keep(parameters.as_str())) {
+                match (
+                    self.task_id(&task, Some(&region)),
+                    self.texts.keep(parameters.as_str(), Field::Parameters),
+                ) {
                     (Some(task), Some(parameters)) => C::TaskScheduled { task, parameters },
                     _ => {
                         return Err(E::TaskScheduled {
@@ -503,33 +610,36 @@ impl Store {
                 None => return Err(E::TaskStarted { task, token: None }),
             },
             E::TaskStarted { task, token: Some(token) } => {
-                match (self.task_id(&task, None), self.texts.keep(&token)) {
+                match (self.task_id(&task, None), self.texts.keep(&token, Field::Token)) {
                     (Some(task), Some(token)) => C::TaskStartedWaiting { task, token },
                     _ => return Err(E::TaskStarted { task, token: Some(token) }),
                 }
             }
             E::TaskSubmitted { task, output } => {
-                match (self.task_id(&task, None), self.texts.keep(output.as_str())) {
+                match (self.task_id(&task, None), self.texts.keep(output.as_str(), Field::Submitted)) {
                     (Some(task), Some(output)) => C::TaskSubmitted { task, output },
                     _ => return Err(E::TaskSubmitted { task, output }),
                 }
             }
             E::TaskSucceeded { task, output } => {
-                match (self.task_id(&task, None), self.texts.keep(output.as_str())) {
+                match (self.task_id(&task, None), self.texts.keep(output.as_str(), Field::TaskOutput)) {
                     (Some(task), Some(output)) => C::TaskSucceeded { task, output },
                     _ => return Err(E::TaskSucceeded { task, output }),
                 }
             }
             E::ExecutionStarted { input, role_arn } => {
-                match (self.texts.keep(input.as_str()), self.strings.id_of(&role_arn)) {
+                match (self.texts.keep(input.as_str(), Field::ExecutionInput), self.strings.id_of(&role_arn))
+                {
                     (Some(input), Some(role_arn)) => C::ExecutionStarted { input, role_arn },
                     _ => return Err(E::ExecutionStarted { input, role_arn }),
                 }
             }
-            E::ExecutionSucceeded { output } => match self.texts.keep(output.as_str()) {
-                Some(output) => C::ExecutionSucceeded { output },
-                None => return Err(E::ExecutionSucceeded { output }),
-            },
+            E::ExecutionSucceeded { output } => {
+                match self.texts.keep(output.as_str(), Field::ExecutionOutput) {
+                    Some(output) => C::ExecutionSucceeded { output },
+                    None => return Err(E::ExecutionSucceeded { output }),
+                }
+            }
             E::MapStateStarted { length } => C::MapStateStarted { length },
             E::MapIterationStarted { name, index } => {
                 match self.iteration(IterationEnd::Started, &name, index) {
@@ -609,7 +719,7 @@ impl Store {
             }
             C::TaskStarted { task } => E::TaskStarted { task: self.task(*task).0, token: None },
             C::TaskStartedWaiting { task, token } => {
-                E::TaskStarted { task: self.task(*task).0, token: Some(Arc::from(self.texts.get(*token))) }
+                E::TaskStarted { task: self.task(*task).0, token: Some(Arc::from(&*self.texts.get(*token))) }
             }
             C::TaskSubmitted { task, output } => {
                 E::TaskSubmitted { task: self.task(*task).0, output: self.texts.json(*output) }
@@ -667,8 +777,9 @@ mod tests {
     fn texts_read_back_whatever_their_size() {
         let mut t = Texts::default();
         let sizes = [0, 1, 17, OWN - 1, OWN, 3, FIRST_BLOCK, BLOCK, BLOCK + 1, 5, 3 * BLOCK, 2];
-        let texts: Vec<String> = sizes.iter().zip('a'..).map(|(&n, c)| c.to_string().repeat(n)).collect();
-        let refs: Vec<TextRef> = texts.iter().map(|s| t.keep(s).unwrap()).collect();
+        // Texts that do not pack: each is kept as it is.
+        let texts: Vec<String> = sizes.iter().zip(1..).map(|(&n, seed)| noise(n, seed)).collect();
+        let refs: Vec<TextRef> = texts.iter().map(|s| t.keep(s, Field::Output).unwrap()).collect();
         for (r, s) in refs.iter().zip(&texts) {
             assert_eq!(t.get(*r), s.as_str(), "a text of {} bytes", s.len());
         }
@@ -681,26 +792,26 @@ mod tests {
         assert!(t.blocks.iter().all(|b| b.capacity() <= BLOCK || b.len() >= OWN));
         assert_eq!(t.blocks[0].capacity(), FIRST_BLOCK);
         // Multi-byte characters are kept whole.
-        let r = t.keep("«é»").unwrap();
+        let r = t.keep("«é»", Field::Output).unwrap();
         assert_eq!(t.get(r), "«é»");
     }
 
     #[test]
     fn a_text_equal_to_the_last_one_is_kept_once() {
         let mut t = Texts::default();
-        let a = t.keep(r#"{"i":1}"#).unwrap();
-        assert_eq!(t.keep(r#"{"i":1}"#), Some(a));
-        let b = t.keep(r#"{"i":2}"#).unwrap();
+        let a = t.keep(r#"{"i":1}"#, Field::Output).unwrap();
+        assert_eq!(t.keep(r#"{"i":1}"#, Field::Output), Some(a));
+        let b = t.keep(r#"{"i":2}"#, Field::Output).unwrap();
         assert_ne!(a, b);
         // Only the last one: an earlier text is kept again (no search of every text).
-        let c = t.keep(r#"{"i":1}"#).unwrap();
+        let c = t.keep(r#"{"i":1}"#, Field::Output).unwrap();
         assert_ne!(a, c);
-        assert_eq!((t.get(a), t.get(b), t.get(c)), (r#"{"i":1}"#, r#"{"i":2}"#, r#"{"i":1}"#));
+        assert_eq!((&*t.get(a), &*t.get(b), &*t.get(c)), (r#"{"i":1}"#, r#"{"i":2}"#, r#"{"i":1}"#));
         assert_eq!(t.blocks[0].len(), 21);
         // A long one too.
         let long = "z".repeat(OWN * 2);
-        let l = t.keep(&long).unwrap();
-        assert_eq!(t.keep(&long), Some(l));
+        let l = t.keep(&long, Field::Output).unwrap();
+        assert_eq!(t.keep(&long, Field::Output), Some(l));
         assert_eq!(t.blocks.len(), 2);
     }
 
@@ -709,9 +820,9 @@ mod tests {
         let mut t = Texts::default();
         let (short, long) = ("x".repeat(100), "L".repeat(OWN));
         for i in 0..5_000 {
-            t.keep(&short).unwrap();
+            t.keep(&short, Field::Output).unwrap();
             // Never twice the same in a row: each is kept.
-            t.keep(if i % 10 == 0 { &long } else { "y" }).unwrap();
+            t.keep(if i % 10 == 0 { &long } else { "y" }, Field::Output).unwrap();
         }
         let shared: Vec<usize> = t
             .blocks
@@ -722,7 +833,132 @@ mod tests {
         assert_eq!(shared[..4], [FIRST_BLOCK, 2 * FIRST_BLOCK, 4 * FIRST_BLOCK, 8 * FIRST_BLOCK]);
         assert!(shared.iter().all(|&n| n <= BLOCK));
         assert_eq!(*shared.last().unwrap(), BLOCK);
-        assert_eq!(t.blocks.iter().filter(|b| b.as_str() == long).count(), 500);
+        // The long text is kept whole once; its 499 repeats are packed against it.
+        assert_eq!(t.blocks.iter().filter(|b| b.as_str() == long).count(), 1);
+        assert_eq!(t.packed.len(), 499);
+    }
+
+    /// `n` random letters (xorshift from `seed`): nothing in them repeats for LZ4 to reuse.
+    fn noise(n: usize, seed: u64) -> String {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'A' + (x % 58) as u8)
+            })
+            .collect()
+    }
+
+    /// A task description as ECS returns it, with the ids, times and command that differ between tasks.
+    fn task_text(i: u32) -> String {
+        let id = format!("{:032x}", u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
+        let containers = format!(
+            r#"[{{"ContainerArn":"arn:aws:ecs:eu-west-1:111122223333:container/c/{id}/app","ExitCode":0,"Image":"public.ecr.aws/docker/library/busybox:latest","LastStatus":"STOPPED","Name":"app","NetworkInterfaces":[{{"AttachmentId":"{id}","PrivateIpv4Address":"10.0.{}.{}"}}],"RuntimeId":"{id}-0","TaskArn":"arn:aws:ecs:eu-west-1:111122223333:task/c/{id}"}}]"#,
+            i % 256,
+            i / 256
+        );
+        let details = r#"[{"Name":"subnetId","Value":"subnet-0123456789abcdef0"},{"Name":"privateDnsName","Value":"ip-10-0-0-1.eu-west-1.compute.internal"}]"#;
+        format!(
+            r#"{{"Attachments":[{{"Details":{details},"Id":"{id}","Status":"DELETED","Type":"eni"}}],"AvailabilityZone":"eu-west-1a","ClusterArn":"arn:aws:ecs:eu-west-1:111122223333:cluster/c","Containers":{containers},"Cpu":"256","CreatedAt":{},"DesiredStatus":"STOPPED","Group":"family:job","LastStatus":"STOPPED","LaunchType":"FARGATE","Memory":"512","Overrides":{{"ContainerOverrides":[{{"Command":["echo","job-{i}"],"Name":"app"}}]}},"PlatformVersion":"1.4.0","StartedBy":"AWS Step Functions","StopCode":"EssentialContainerExited","StoppedReason":"Essential container in task exited","TaskArn":"arn:aws:ecs:eu-west-1:111122223333:task/c/{id}","TaskDefinitionArn":"arn:aws:ecs:eu-west-1:111122223333:task-definition/job:3","Version":5}}"#,
+            1_796_291_127_526_u64 + u64::from(i) * 1013
+        )
+    }
+
+    #[test]
+    fn long_texts_of_a_field_are_packed_against_the_last_one_kept_whole() {
+        let mut t = Texts::default();
+        let texts: Vec<String> = (0..200).map(task_text).collect();
+        assert!(texts[0].len() >= OWN);
+        let refs: Vec<TextRef> = texts.iter().map(|s| t.keep(s, Field::TaskOutput).unwrap()).collect();
+        for (r, s) in refs.iter().zip(&texts) {
+            assert_eq!(t.get(*r), s.as_str());
+            assert_eq!(t.len_of(*r), s.len());
+        }
+        // The first is the dictionary; every other one is packed, to a fraction of its size.
+        assert_eq!((refs[0].len, t.blocks.len(), t.packed.len()), (WHOLE, 1, 199));
+        let raw: usize = texts[1..].iter().map(String::len).sum();
+        let packed: usize = t.packed.iter().map(|p| p.bytes.len()).sum();
+        assert!(packed * 4 < raw, "{packed} bytes packed from {raw}");
+        // Fields have dictionaries of their own: the first text of another field is kept whole.
+        let other = t.keep(&texts[3], Field::Submitted).unwrap();
+        assert_eq!((other.len, t.get(other)), (WHOLE, std::borrow::Cow::Borrowed(texts[3].as_str())));
+    }
+
+    #[test]
+    fn a_long_text_unlike_its_dictionary_is_kept_whole_and_becomes_the_dictionary() {
+        let mut t = Texts::default();
+        let a = task_text(1);
+        let unlike = noise(a.len(), 7);
+        let ra = t.keep(&a, Field::Input).unwrap();
+        let ru = t.keep(&unlike, Field::Input).unwrap();
+        assert_eq!((ra.len, ru.len), (WHOLE, WHOLE));
+        assert_eq!(t.dicts[Field::Input as usize], Some(ru));
+        // Like the new dictionary: packed against it.
+        let mut near = unlike.clone();
+        near.replace_range(10..12, "ab");
+        let rn = t.keep(&near, Field::Input).unwrap();
+        assert_eq!((rn.len, t.get(rn)), (PACKED, std::borrow::Cow::Borrowed(near.as_str())));
+        // Longer than an LZ4 window reaches: kept whole, and not a dictionary.
+        let huge = "q".repeat(PACK_MAX + 1);
+        let rh = t.keep(&huge, Field::Input).unwrap();
+        assert_eq!((rh.len, t.dicts[Field::Input as usize]), (WHOLE, Some(ru)));
+        // A repeat of a packed text is found as the last one, and kept once.
+        let rn2 = t.keep(&near, Field::Output).unwrap();
+        assert_ne!(rn2, rn);
+        assert_eq!(t.keep(&near, Field::Output), Some(rn2));
+    }
+
+    #[test]
+    fn texts_from_a_few_hundred_bytes_are_packed_in_place_against_shared_block_texts() {
+        let mut t = Texts::default();
+        let params = |i: u32| {
+            format!(
+                r#"{{"LaunchType":"FARGATE","Cluster":"arn:aws:ecs:us-east-1:123456789012:cluster/c","TaskDefinition":"arn:aws:ecs:us-east-1:123456789012:task-definition/job:1","Overrides":{{"ContainerOverrides":[{{"Name":"app","Command":["echo","job-{i}"]}}]}},"StartedBy":"AWS Step Functions"}}"#
+            )
+        };
+        let texts: Vec<String> = (0..50).map(params).collect();
+        assert!((PACK_MIN..OWN).contains(&texts[0].len()));
+        let refs: Vec<TextRef> = texts.iter().map(|s| t.keep(s, Field::Parameters).unwrap()).collect();
+        // The first is in a shared block, and the dictionary of the others.
+        assert_ne!(refs[0].len, WHOLE);
+        assert!(refs[1..].iter().all(|r| r.len == PACKED));
+        for (r, s) in refs.iter().zip(&texts) {
+            assert_eq!(t.get(*r), s.as_str());
+        }
+        // Shorter than PACK_MIN: kept as it is, and no dictionary.
+        let short = t.keep(&texts[0][..PACK_MIN - 1], Field::Output).unwrap();
+        assert_eq!((short.len as usize, t.dicts[Field::Output as usize]), (PACK_MIN - 1, None));
+    }
+
+    proptest::proptest! {
+        /// Whatever texts come, in whatever fields, each reads back as it was kept.
+        #[test]
+        fn every_text_reads_back(
+            edits in proptest::collection::vec((0u32..40, 0usize..4000, "[a-z\\u{e9}\\u{1F600}\"{}]{0,12}", 0usize..8), 1..40)
+        ) {
+            let fields = [Field::Input, Field::Output, Field::Parameters, Field::Token,
+                Field::Submitted, Field::TaskOutput, Field::ExecutionInput, Field::ExecutionOutput];
+            let mut t = Texts::default();
+            let mut kept = Vec::new();
+            for (seed, at, insert, field) in edits {
+                let mut s = task_text(seed);
+                let at = (0..=at.min(s.len())).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+                s.insert_str(at, &insert);
+                if seed % 5 == 0 {
+                    let cut = s.len() / (seed as usize % 3 + 2);
+                    let cut = (0..=cut).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+                    s.truncate(cut);
+                }
+                let r = t.keep(&s, fields[field]).unwrap();
+                kept.push((r, s));
+            }
+            for (r, s) in &kept {
+                let back = t.get(*r);
+                proptest::prop_assert_eq!(back.as_ref(), s.as_str());
+            }
+        }
     }
 
     #[test]
