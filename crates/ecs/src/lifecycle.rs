@@ -630,9 +630,7 @@ fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, t
         attachment_id,
         availability_zone: format!("{region}a"),
         ephemeral_gib,
-        digests: (0..task.containers.len())
-            .map(|i| format!("sha256:{}", hex(task_id, &format!("image{i}"), 64)))
-            .collect(),
+        digests: task.containers.iter().map(|c| image_digest(&c.image)).collect(),
     };
     task.fargate =
         Some(Fargate { parts: std::sync::Arc::new(parts), status: "PRECREATED", connectivity_at: None });
@@ -641,11 +639,44 @@ fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, t
     }
 }
 
+/// A container's `ImageDigest`: the digest its image reference names (`repository@sha256:…`), else one
+/// derived from the reference (its SHA-256), since the `local` and `sim` backends pull from no registry.
+/// A digest names an image's content, not a task: every task that pulls an image reports the same one
+/// (ECS's `ContainerImage`: "Amazon ECS resolves container image names and any image tags … to container
+/// image digests" and starts every task of a service from that digest).
+fn image_digest(image: &str) -> String {
+    use sha2::Digest as _;
+    if let Some((_, d)) = image.rsplit_once('@')
+        && let Some(hex) = d.strip_prefix("sha256:")
+        && hex.len() == 64
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return d.to_owned();
+    }
+    let digest = sha2::Sha256::digest(image.as_bytes());
+    format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
 #[cfg(test)]
 mod tests {
     use futures_util::FutureExt as _;
 
     use super::*;
+
+    #[test]
+    fn an_image_has_one_digest_whichever_task_pulls_it() {
+        let busybox = image_digest("public.ecr.aws/docker/library/busybox:latest");
+        assert_eq!(busybox, image_digest("public.ecr.aws/docker/library/busybox:latest"));
+        assert_ne!(busybox, image_digest("public.ecr.aws/docker/library/busybox:1.36"));
+        assert!(busybox.starts_with("sha256:") && busybox.len() == 71);
+        assert!(busybox[7..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        // An image named by its digest reports that digest.
+        let pinned = format!("busybox@sha256:{}", "ab".repeat(32));
+        assert_eq!(image_digest(&pinned), format!("sha256:{}", "ab".repeat(32)));
+        // Not a digest (too short): one is derived from the reference.
+        assert_eq!(image_digest("busybox@sha256:abc").len(), 71);
+        assert_ne!(image_digest("busybox@sha256:abc"), "sha256:abc");
+    }
     use crate::backend::EcsBackend as _;
 
     #[test]
@@ -724,6 +755,10 @@ mod tests {
         assert_eq!(last["EphemeralStorage"], json!({"SizeInGiB": 20}));
         let container = &last["Containers"][0];
         assert!(container["ImageDigest"].as_str().is_some_and(|d| d.starts_with("sha256:") && d.len() == 71));
+        assert_eq!(
+            container["ImageDigest"].as_str(),
+            Some(image_digest(container["Image"].as_str().unwrap()).as_str())
+        );
         assert_eq!(
             container["NetworkInterfaces"],
             json!([{"AttachmentId": last["Attachments"][0]["Id"], "PrivateIpv4Address": last["Attachments"][0]["Details"][4]["Value"]}])

@@ -100,15 +100,60 @@ impl Field {
     const COUNT: usize = 8;
 }
 
-/// A text kept as the LZ4 block of its bytes against a dictionary, `dict`: the last text of the same
-/// [`Field`] kept as it is. Consecutive task descriptions, the Parameters of a Map's tasks, or the inputs
-/// of a pipeline's states, differ in a few ids, times and values: 2.2 KB of ECS task description becomes
-/// about 200 bytes.
-#[derive(Debug)]
-struct Packed {
+/// How many bytes a packed text's head takes in [`Texts::packs`]: its dictionary's [`TextRef`] (8), its
+/// length and its packed length (`u16` each: a packed text is at most [`PACK_MAX`] bytes).
+const HEAD: usize = 12;
+/// The first block of packed texts, in bytes.
+const FIRST_PACKS: usize = 1024;
+
+/// A packed text's head, as [`Texts::packs`] keeps it before the text's LZ4 bytes. The text is the LZ4
+/// block of its bytes against a dictionary, `dict`: the last text of the same [`Field`] kept as it is.
+/// Consecutive task descriptions, the Parameters of a Map's tasks, or the inputs of a pipeline's states,
+/// differ in a few ids, times and values: 2.2 KB of ECS task description becomes about 200 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Head {
     dict: TextRef,
-    len: u32,
-    bytes: Box<[u8]>,
+    len: u16,
+    packed: u16,
+}
+
+impl Head {
+    fn write(self, to: &mut Vec<u8>) {
+        to.extend_from_slice(&self.dict.block.to_le_bytes());
+        to.extend_from_slice(&self.dict.at.to_le_bytes());
+        to.extend_from_slice(&self.dict.len.to_le_bytes());
+        to.extend_from_slice(&self.len.to_le_bytes());
+        to.extend_from_slice(&self.packed.to_le_bytes());
+    }
+
+    /// The head at the start of `b`, and the packed bytes after it.
+    fn read(b: &[u8]) -> Option<(Head, &[u8])> {
+        let (h, rest) = b.split_first_chunk::<HEAD>()?;
+        let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+        let head = Head {
+            dict: TextRef {
+                block: u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
+                at: u16_at(4),
+                len: u16_at(6),
+            },
+            len: u16_at(8),
+            packed: u16_at(10),
+        };
+        Some((head, rest.get(..usize::from(head.packed))?))
+    }
+}
+
+/// A buffer each thread reuses to pack (and check) a text, so packing allocates nothing of its own: the
+/// LZ4 output at its worst-case size, and the text unpacked again.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> Option<R>) -> Option<R> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    SCRATCH.with(|s| {
+        let mut s = s.try_borrow_mut().ok()?;
+        let (a, b) = &mut *s;
+        f(a, b)
+    })
 }
 
 /// The payload texts of one history. Texts shorter than [`OWN`] are copied one after another into shared
@@ -117,9 +162,10 @@ struct Packed {
 /// bytes, not an allocation of its own; a longer text is a block of its own. A text of [`PACK_MIN`] to
 /// [`PACK_MAX`] bytes is packed against the last such text of its field kept as it is, unless it is the
 /// first of its field or packs to more than half its size: then it is kept as it is, and is the field's
-/// next dictionary. A text equal to the last one kept (a state exits with the text it entered with, the
-/// next state enters with the text the last one exited with, the execution ends with the last state's
-/// output) is kept once.
+/// next dictionary. Packed texts, each a [`Head`] and its LZ4 bytes, are kept one after another in
+/// blocks of their own that grow the same way ([`Texts::packs`]). A text equal to the last one kept (a
+/// state exits with the text it entered with, the next state enters with the text the last one exited
+/// with, the execution ends with the last state's output) is kept once.
 #[derive(Debug, Default)]
 struct Texts {
     blocks: Vec<String>,
@@ -127,7 +173,8 @@ struct Texts {
     open: Option<usize>,
     /// The last text kept.
     last: Option<TextRef>,
-    packed: Vec<Packed>,
+    /// The packed texts: a [`PACKED`] [`TextRef`] names a block of these and a place in it.
+    packs: Vec<Vec<u8>>,
     /// Per [`Field`], the text (kept as it is) that texts of that field are packed against.
     dicts: [Option<TextRef>; Field::COUNT],
 }
@@ -189,26 +236,52 @@ impl Texts {
     /// is never lost.
     fn pack(&mut self, text: &str, field: Field) -> Option<TextRef> {
         let dict = (*self.dicts.get(field as usize)?)?;
-        let base = self.raw(dict);
-        let bytes = lz4_flex::block::compress_with_dict(text.as_bytes(), base.as_bytes());
-        if bytes.len() > text.len() / 2 {
-            return None;
-        }
-        let back = lz4_flex::block::decompress_with_dict(&bytes, text.len(), base.as_bytes()).ok()?;
-        if back != text.as_bytes() {
-            return None;
-        }
-        let block = u32::try_from(self.packed.len()).ok()?;
-        let len = u32::try_from(text.len()).ok()?;
-        self.packed.push(Packed { dict, len, bytes: bytes.into_boxed_slice() });
-        Some(TextRef { block, at: 0, len: PACKED })
+        let len = u16::try_from(text.len()).ok()?;
+        with_scratch(|out, back| {
+            let base = self.raw(dict).as_bytes();
+            out.resize(lz4_flex::block::get_maximum_output_size(text.len()), 0);
+            let n = lz4_flex::block::compress_into_with_dict(text.as_bytes(), out, base).ok()?;
+            if n > text.len() / 2 {
+                return None;
+            }
+            back.resize(text.len(), 0);
+            let bytes = out.get(..n)?;
+            let m = lz4_flex::block::decompress_into_with_dict(bytes, back, base).ok()?;
+            if back.get(..m) != Some(text.as_bytes()) {
+                return None;
+            }
+            self.append_pack(Head { dict, len, packed: u16::try_from(n).ok()? }, bytes)
+        })
+    }
+
+    /// Keeps a packed text, `head` and `bytes`, in the open block of [`Texts::packs`] or the next.
+    fn append_pack(&mut self, head: Head, bytes: &[u8]) -> Option<TextRef> {
+        let need = HEAD + bytes.len();
+        let k = match self.packs.last() {
+            Some(b) if b.capacity() - b.len() >= need => self.packs.len() - 1,
+            last => {
+                let size = last.map_or(FIRST_PACKS, |b| b.capacity().saturating_mul(2).min(BLOCK)).max(need);
+                self.packs.push(Vec::with_capacity(size));
+                self.packs.len() - 1
+            }
+        };
+        let block = self.packs.get_mut(k)?;
+        let at = u16::try_from(block.len()).ok()?;
+        head.write(block);
+        block.extend_from_slice(bytes);
+        Some(TextRef { block: u32::try_from(k).ok()?, at, len: PACKED })
+    }
+
+    /// The head and packed bytes of a packed text.
+    fn packed(&self, r: TextRef) -> Option<(Head, &[u8])> {
+        Head::read(self.packs.get(r.block as usize)?.get(usize::from(r.at)..)?)
     }
 
     /// The length in bytes of the text `r` names.
     fn len_of(&self, r: TextRef) -> usize {
         match r.len {
             WHOLE => self.blocks.get(r.block as usize).map_or(0, String::len),
-            PACKED => self.packed.get(r.block as usize).map_or(0, |p| p.len as usize),
+            PACKED => self.packed(r).map_or(0, |(h, _)| usize::from(h.len)),
             n => usize::from(n),
         }
     }
@@ -233,16 +306,27 @@ impl Texts {
             return Cow::Borrowed(self.raw(r));
         }
         // `pack` checked that these bytes unpack to the text.
-        let Some(p) = self.packed.get(r.block as usize) else { return Cow::Borrowed("") };
-        lz4_flex::block::decompress_with_dict(&p.bytes, p.len as usize, self.raw(p.dict).as_bytes())
+        let Some((head, bytes)) = self.packed(r) else { return Cow::Borrowed("") };
+        let mut text = vec![0; usize::from(head.len)];
+        lz4_flex::block::decompress_into_with_dict(bytes, &mut text, self.raw(head.dict).as_bytes())
             .ok()
-            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|_| String::from_utf8(text).ok())
             .map_or(Cow::Borrowed(""), Cow::Owned)
     }
 
-    /// [`Texts::get`] as a [`JsonText`] of its own.
+    /// [`Texts::get`] as a [`JsonText`] of its own (a packed one unpacked into the thread's buffer, so
+    /// the text is allocated once).
     fn json(&self, r: TextRef) -> JsonText {
-        JsonText::from_text(&self.get(r))
+        let unpacked = (r.len == PACKED).then(|| {
+            let (head, bytes) = self.packed(r)?;
+            with_scratch(|_, text| {
+                text.resize(usize::from(head.len), 0);
+                lz4_flex::block::decompress_into_with_dict(bytes, text, self.raw(head.dict).as_bytes())
+                    .ok()?;
+                std::str::from_utf8(text).ok().map(JsonText::from_text)
+            })
+        });
+        unpacked.flatten().unwrap_or_else(|| JsonText::from_text(&self.get(r)))
     }
 }
 
@@ -766,6 +850,46 @@ impl Store {
 mod tests {
     use super::*;
 
+    impl Texts {
+        /// Every packed text, in the order kept: its head and where it is.
+        fn all_packed(&self) -> Vec<(Head, TextRef)> {
+            let mut all = Vec::new();
+            for (k, b) in self.packs.iter().enumerate() {
+                let mut at = 0;
+                while let Some((head, _)) = b.get(at..).and_then(Head::read) {
+                    let r = TextRef { block: k as u32, at: at as u16, len: PACKED };
+                    all.push((head, r));
+                    at += HEAD + usize::from(head.packed);
+                }
+            }
+            all
+        }
+    }
+
+    #[test]
+    fn packed_texts_are_kept_one_after_another_in_blocks_that_double() {
+        let mut t = Texts::default();
+        let texts: Vec<String> = (0..2_000).map(task_text).collect();
+        let refs: Vec<TextRef> = texts.iter().map(|s| t.keep(s, Field::TaskOutput).unwrap()).collect();
+        let packed = t.all_packed();
+        assert_eq!(packed.len(), 1_999);
+        assert_eq!(packed.iter().map(|(_, r)| *r).collect::<Vec<_>>(), refs[1..]);
+        // Each names the first text, kept whole, as its dictionary, and unpacks to the text it stands for.
+        assert!(packed.iter().all(|(h, _)| h.dict == refs[0]));
+        for (r, s) in refs.iter().zip(&texts) {
+            assert_eq!(t.get(*r), s.as_str());
+            assert_eq!(t.json(*r).as_str(), s.as_str());
+        }
+        let sizes: Vec<usize> = t.packs.iter().map(Vec::capacity).collect();
+        assert_eq!(sizes[..3], [FIRST_PACKS, 2 * FIRST_PACKS, 4 * FIRST_PACKS]);
+        assert!(sizes.iter().all(|&n| n <= BLOCK));
+        // A block is opened only when the next text does not fit in what is left of the last one.
+        for pair in t.packs.windows(2) {
+            let (next, _) = Head::read(&pair[1]).unwrap();
+            assert!(pair[0].capacity() - pair[0].len() < HEAD + usize::from(next.packed));
+        }
+    }
+
     #[test]
     fn a_slot_is_32_bytes() {
         // The budget of issue 19 (≤ 128 bytes per history event, payloads included).
@@ -835,7 +959,7 @@ mod tests {
         assert_eq!(*shared.last().unwrap(), BLOCK);
         // The long text is kept whole once; its 499 repeats are packed against it.
         assert_eq!(t.blocks.iter().filter(|b| b.as_str() == long).count(), 1);
-        assert_eq!(t.packed.len(), 499);
+        assert_eq!(t.all_packed().len(), 499);
     }
 
     /// `n` random letters (xorshift from `seed`): nothing in them repeats for LZ4 to reuse.
@@ -877,9 +1001,9 @@ mod tests {
             assert_eq!(t.len_of(*r), s.len());
         }
         // The first is the dictionary; every other one is packed, to a fraction of its size.
-        assert_eq!((refs[0].len, t.blocks.len(), t.packed.len()), (WHOLE, 1, 199));
+        assert_eq!((refs[0].len, t.blocks.len(), t.all_packed().len()), (WHOLE, 1, 199));
         let raw: usize = texts[1..].iter().map(String::len).sum();
-        let packed: usize = t.packed.iter().map(|p| p.bytes.len()).sum();
+        let packed: usize = t.all_packed().iter().map(|(h, _)| HEAD + usize::from(h.packed)).sum();
         assert!(packed * 4 < raw, "{packed} bytes packed from {raw}");
         // Fields have dictionaries of their own: the first text of another field is kept whole.
         let other = t.keep(&texts[3], Field::Submitted).unwrap();
