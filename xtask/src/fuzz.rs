@@ -10,7 +10,7 @@
 //! table of them. A failing target prints its input and fails the command.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -83,7 +83,6 @@ fn parse_line(line: &str) -> Option<Figure> {
 
 pub(crate) fn run(o: &Options) -> Result<()> {
     let started = Instant::now();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let threads = o.threads.to_string();
     let args = [
         "test",
@@ -99,7 +98,7 @@ pub(crate) fn run(o: &Options) -> Result<()> {
         &threads,
     ];
     println!("$ SFN_FUZZ_SECONDS={} cargo {}", o.seconds, args.join(" "));
-    let mut child = Command::new(cargo)
+    let mut child = super::cargo_command()
         .args(args)
         .env("SFN_FUZZ_SECONDS", o.seconds.to_string())
         .stdout(Stdio::piped())

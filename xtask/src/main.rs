@@ -65,10 +65,40 @@ fn cargo(args: &[&str]) -> Result<()> {
     cargo_env(args, &[])
 }
 
+/// A `cargo` command (the one running xtask) without the variables cargo set for running xtask itself
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, …). Build scripts that watch them (ring's
+/// `rerun-if-env-changed=CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …) would otherwise see them change between
+/// `cargo xtask …` and a plain `cargo build`, and rebuild ring and every crate above it each time one
+/// follows the other (about five minutes of the release build here).
+pub(crate) fn cargo_command() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(set_for_xtask) {
+            c.env_remove(&k);
+        }
+    }
+    c
+}
+
+/// True for a variable cargo sets for the crate it runs (the Cargo book's "Environment variables Cargo
+/// sets for crates", less `CARGO`, the cargo to run).
+fn set_for_xtask(k: &str) -> bool {
+    k.starts_with("CARGO_PKG_")
+        || k.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            k,
+            "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
+}
+
 /// [`cargo`] with variables added to its environment.
 fn cargo_env(args: &[&str], env: &[(&str, PathBuf)]) -> Result<()> {
     println!("$ cargo {}", args.join(" "));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = cargo_command()
         .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v)))
         .status()
@@ -85,8 +115,7 @@ fn cargo_env(args: &[&str], env: &[(&str, PathBuf)]) -> Result<()> {
 /// the index cache a build fills, so `--offline` fails on a fresh machine (about 10 s); `--no-verify`: no
 /// second build of each tarball (the tidy test checks that no source reaches outside its crate).
 fn package() -> Result<()> {
-    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo_bin)
+    let out = cargo_command()
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
         .context("cannot run cargo metadata")?;
@@ -187,4 +216,36 @@ fn ci() -> Result<()> {
     fuzz::run(&fuzz::Options { seconds: 10.0, profile: "dev".into(), threads: 2 })?;
     cargo(&["doc", "--workspace", "--no-deps"])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_cargo_set_for_xtask_is_left_out_of_nested_cargo_commands() {
+        for k in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_CRATE_NAME",
+        ] {
+            assert!(set_for_xtask(k), "{k}");
+        }
+        // The user's own settings reach the nested cargo.
+        for k in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PROFILE_RELEASE_DEBUG",
+            "CARGO_BUILD_JOBS",
+            "RUSTFLAGS",
+        ] {
+            assert!(!set_for_xtask(k), "{k}");
+        }
+        let c = cargo_command();
+        let removed: Vec<_> = c.get_envs().filter(|(_, v)| v.is_none()).map(|(k, _)| k.to_owned()).collect();
+        assert!(removed.iter().all(|k| k.to_str().is_some_and(set_for_xtask)));
+    }
 }
