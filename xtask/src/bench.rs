@@ -2,8 +2,10 @@
 //! aws-local-stepfunctions (`../shared/peers/js`, copied to and installed in `TARGET/peers`) on the same
 //! files (`fixtures/bench/{loop,map}.json` and their inputs, given to the peer as well), in one run. Prints, per benchmark, `bench <name>: sfn=<transitions/s> peer=<transitions/s>
 //! ratio=<min>–<median>–<max>x` (after `bench cold-validate: runs=<n> min_ms=<a> median_ms=<b>
-//! max_ms=<c>`, the wall time of a whole `sfn validate` process) and `bench <name> history: events=<n> bytes_per_event=<b>` (what the
-//! resident set grows by per history event kept), then `bench ecs-scale: tasks=<N> describe_calls=<C>
+//! max_ms=<c>`, the wall time of a whole `sfn validate` process) and `bench <name> history: events=<n> bytes_per_event=<b> heap_bytes_per_event=<h>`
+//! (what the resident set grows by per history event kept, and what the histories hold per event counted
+//! as asked of the allocator, `History::heap_bytes`: the first moves with the allocator's pages from run
+//! to run, the second does not), then `bench ecs-scale: tasks=<N> describe_calls=<C>
 //! rounds=<R> peak_rss_mib=<M> wall_s=<W>` and `bench distributed-map: items=<N> batches=<B>
 //! peak_rss_mib=<M> wall_s=<W>` (10,000 and 100,000 items).
 
@@ -218,9 +220,10 @@ pub(crate) fn run(scale_tasks: usize) -> Result<()> {
             if p > 0.0 { cli / p } else { 0.0 }
         );
         println!(
-            "bench {name} history: events={} bytes_per_event={:.0}",
+            "bench {name} history: events={} bytes_per_event={:.0} heap_bytes_per_event={:.0}",
             j["history_events"],
-            j["history_bytes_per_event"].as_f64().unwrap_or(0.0)
+            j["history_bytes_per_event"].as_f64().unwrap_or(0.0),
+            j["history_heap_bytes_per_event"].as_f64().unwrap_or(0.0)
         );
     }
     // ecs-scale: N concurrent .sync tasks on the simulator, 60 s of (virtual) task time each.

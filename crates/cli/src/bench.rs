@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 use sfn::ecs::{EcsIntegration, SimBackend, SimScript};
-use sfn::engine::{Engine, EngineConfig, EventDetails, ExecutionStatus, StartRequest};
+use sfn::engine::{Engine, EngineConfig, EventDetails, ExecutionStatus, History, StartRequest};
 
 /// Arguments of `sfn bench`.
 #[derive(Debug, Args)]
@@ -119,6 +119,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     let kept_events: usize = kept.iter().map(|h| h.len()).sum();
     let grown = (status_kib("VmRSS:") - rss_after_warm_up).max(0.0) * 1024.0;
     let bytes_per_event = if kept_events > 0 { grown / kept_events as f64 } else { 0.0 };
+    let heap: usize = kept.iter().map(History::heap_bytes).sum();
+    let heap_per_event = if kept_events > 0 { heap as f64 / kept_events as f64 } else { 0.0 };
     times.sort_by(f64::total_cmp);
     let median = times.get(times.len() / 2).copied().unwrap_or_default();
     outln!(
@@ -136,6 +138,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<i32> {
             "peak_rss_mib": peak_rss_mib(),
             "history_events": kept_events,
             "history_bytes_per_event": bytes_per_event,
+            "history_heap_bytes_per_event": heap_per_event,
         })
     );
     Ok(0)

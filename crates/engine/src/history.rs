@@ -998,6 +998,15 @@ impl History {
         self.lock().len()
     }
 
+    /// The heap bytes the history's events hold, counted as asked of the allocator (its size classes and
+    /// pages not included): what a finished execution keeps per event, without the noise of a resident
+    /// set (`sfn bench`'s `history_heap_bytes_per_event`).
+    pub fn heap_bytes(&self) -> usize {
+        let inner = self.lock();
+        let links = inner.links.capacity() * (2 * std::mem::size_of::<u64>() + 1);
+        inner.store.heap_bytes() + links
+    }
+
     /// True when no event was recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -564,6 +564,27 @@ impl Store {
         self.len += 1;
     }
 
+    /// The heap bytes the events hold, as asked of the allocator (its rounding and pages not counted):
+    /// the slot chunks, the text blocks (shared, own and packed), the strings and task resources, and a
+    /// boxed event at its shallow size (a failure's cause is not counted).
+    pub(super) fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let vecs = |n: usize| n * size_of::<Vec<u8>>();
+        let slots: usize = self.chunks.iter().map(|c| c.capacity() * size_of::<Slot>()).sum();
+        let boxed = self.chunks.iter().flatten().filter(|s| matches!(s.details, Compact::Other(_))).count();
+        let t = &self.texts;
+        let texts = t.blocks.iter().map(String::capacity).sum::<usize>()
+            + t.packs.iter().map(Vec::capacity).sum::<usize>()
+            + vecs(t.blocks.capacity() + t.packs.capacity());
+        // An `Arc<str>`'s allocation: its two counts and its bytes; a hash map's entry and control byte.
+        let strings = self.strings.all.iter().map(|a| 2 * size_of::<usize>() + a.len()).sum::<usize>()
+            + self.strings.all.capacity() * size_of::<Arc<str>>()
+            + self.strings.index.capacity() * (size_of::<(Arc<str>, u32)>() + 1);
+        let tasks = self.tasks.all.capacity() * size_of::<(TaskKey, TaskResource)>()
+            + self.tasks.index.capacity() * (size_of::<(TaskKey, u32)>() + 1);
+        slots + vecs(self.chunks.capacity()) + boxed * size_of::<EventDetails>() + texts + strings + tasks
+    }
+
     fn slot(&self, i: usize) -> Option<&Slot> {
         let (k, offset) = locate(i);
         self.chunks.get(k).and_then(|c| c.get(offset))
@@ -864,6 +885,31 @@ mod tests {
             }
             all
         }
+    }
+
+    #[test]
+    fn heap_bytes_count_the_slots_and_the_texts_kept() {
+        let mut store = Store::default();
+        let empty = store.heap_bytes();
+        assert_eq!(empty, 0);
+        let name: Arc<str> = Arc::from("Run");
+        let texts: Vec<String> = (0..1_000).map(task_text).collect();
+        for t in &texts {
+            let details = EventDetails::StateEntered {
+                state_type: StateType::Task,
+                name: name.clone(),
+                input: JsonText::from_text(t),
+            };
+            store.push(Event { id: 0, previous_event_id: 0, timestamp: Utc::now(), details, after: None });
+        }
+        let counted = store.heap_bytes();
+        let slots: usize = store.chunks.iter().map(|c| c.capacity() * 32).sum();
+        let kept = store.texts.blocks.iter().map(String::capacity).sum::<usize>()
+            + store.texts.packs.iter().map(Vec::capacity).sum::<usize>();
+        // The slots, the texts as kept (the first whole, the others packed) and a few bytes more.
+        assert!(counted >= slots + kept && counted < slots + kept + 4_096, "{counted} vs {slots} + {kept}");
+        let raw: usize = texts.iter().map(String::len).sum();
+        assert!(kept * 4 < raw, "{kept} kept of {raw}");
     }
 
     #[test]
