@@ -645,7 +645,6 @@ fn fargate(task: &mut EcsTask, p: &crate::params::RunTaskParams, region: &str, t
 /// (ECS's `ContainerImage`: "Amazon ECS resolves container image names and any image tags … to container
 /// image digests" and starts every task of a service from that digest).
 fn image_digest(image: &str) -> String {
-    use sha2::Digest as _;
     if let Some((_, d)) = image.rsplit_once('@')
         && let Some(hex) = d.strip_prefix("sha256:")
         && hex.len() == 64
@@ -653,8 +652,7 @@ fn image_digest(image: &str) -> String {
     {
         return d.to_owned();
     }
-    let digest = sha2::Sha256::digest(image.as_bytes());
-    format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("sha256:{}", crate::taskdir::sha256_hex(image))
 }
 
 #[cfg(test)]

@@ -423,10 +423,13 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
 
 /// Where a `ClientToken`'s tasks are listed.
 pub(crate) fn token_file(tasks_dir: &Path, token: &str) -> PathBuf {
+    tasks_dir.join("tokens").join(sha256_hex(token))
+}
+
+/// The SHA-256 of `s`, in lowercase hex (a token's file name, a derived `ImageDigest`).
+pub(crate) fn sha256_hex(s: &str) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(token.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    tasks_dir.join("tokens").join(hex)
+    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The task ids a `ClientToken` started, if it started any.

@@ -3,8 +3,8 @@
 //! named by a `u32`, and the payload texts copied into the history's own blocks ([`Texts`]: short ones
 //! one after another, so such a text costs its bytes, not an allocation of its own with its header and
 //! size class among the engine's short-lived allocations; a text of a few hundred bytes or more packed, as
-//! LZ4, against the last text of its field: `lz4_flex`, a maintained safe codec, not a hand-written one); the engine's [`JsonText`] is freed when the
-//! engine is done with it. An [`Event`] (what GetExecutionHistory, the journal and the sinks see) is made
+//! LZ4, against the last text of its field: `lz4_flex`, a maintained safe codec, not a hand-written one);
+//! the engine's [`JsonText`] is freed when the engine is done with it. An [`Event`] (what GetExecutionHistory, the journal and the sinks see) is made
 //! from a slot only when asked (the sinks get each event before it is kept); the few events that do not
 //! fit a slot (failures with their causes, a state that assigned variables, a Task with timeouts) are kept whole, boxed.
 
@@ -66,7 +66,7 @@ struct TextRef {
 const EMPTY: TextRef = TextRef { block: u32::MAX, at: 0, len: 0 };
 /// [`TextRef::len`] of a text that has its block to itself.
 const WHOLE: u16 = u16::MAX;
-/// [`TextRef::len`] of a packed text ([`Packed`]); a shared block's text is shorter than [`OWN`].
+/// [`TextRef::len`] of a packed text (a [`Head`] in [`Texts::packs`]); a shared block's text is shorter than [`OWN`].
 const PACKED: u16 = u16::MAX - 1;
 /// The first shared block of [`Texts`], in bytes: a short execution's texts fit.
 const FIRST_BLOCK: usize = 256;
@@ -77,7 +77,7 @@ const BLOCK: usize = 64 * 1024;
 /// block, would take fresh memory while the engine's freed copies stay with the allocator) — unless it
 /// is packed ([`Texts::keep`]).
 const OWN: usize = 1024;
-/// The shortest text packed: below it, what LZ4 saves is about what a [`Packed`] costs.
+/// The shortest text packed: below it, what LZ4 saves is about what a [`Head`] and the LZ4 format cost.
 const PACK_MIN: usize = 256;
 /// The longest text packed: LZ4 reaches back 64 KiB, across the dictionary and the text.
 const PACK_MAX: usize = 32 * 1024;
@@ -299,34 +299,37 @@ impl Texts {
         }
     }
 
+    /// The bytes of packed text `r`, unpacked into `into` (`pack` checked that they are the text's).
+    fn unpack(&self, r: TextRef, into: &mut Vec<u8>) -> Option<()> {
+        let (head, bytes) = self.packed(r)?;
+        into.resize(usize::from(head.len), 0);
+        lz4_flex::block::decompress_into_with_dict(bytes, into, self.raw(head.dict).as_bytes()).ok()?;
+        Some(())
+    }
+
     /// The text `r` names (a packed one unpacked).
     fn get(&self, r: TextRef) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
         if r.len != PACKED {
             return Cow::Borrowed(self.raw(r));
         }
-        // `pack` checked that these bytes unpack to the text.
-        let Some((head, bytes)) = self.packed(r) else { return Cow::Borrowed("") };
-        let mut text = vec![0; usize::from(head.len)];
-        lz4_flex::block::decompress_into_with_dict(bytes, &mut text, self.raw(head.dict).as_bytes())
-            .ok()
-            .and_then(|_| String::from_utf8(text).ok())
+        let mut text = Vec::new();
+        self.unpack(r, &mut text)
+            .and_then(|()| String::from_utf8(text).ok())
             .map_or(Cow::Borrowed(""), Cow::Owned)
     }
 
     /// [`Texts::get`] as a [`JsonText`] of its own (a packed one unpacked into the thread's buffer, so
     /// the text is allocated once).
     fn json(&self, r: TextRef) -> JsonText {
-        let unpacked = (r.len == PACKED).then(|| {
-            let (head, bytes) = self.packed(r)?;
-            with_scratch(|_, text| {
-                text.resize(usize::from(head.len), 0);
-                lz4_flex::block::decompress_into_with_dict(bytes, text, self.raw(head.dict).as_bytes())
-                    .ok()?;
-                std::str::from_utf8(text).ok().map(JsonText::from_text)
-            })
-        });
-        unpacked.flatten().unwrap_or_else(|| JsonText::from_text(&self.get(r)))
+        if r.len != PACKED {
+            return JsonText::from_text(self.raw(r));
+        }
+        with_scratch(|_, text| {
+            self.unpack(r, text)?;
+            std::str::from_utf8(text).ok().map(JsonText::from_text)
+        })
+        .unwrap_or_else(|| JsonText::from_text(&self.get(r)))
     }
 }
 
