@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::config::{Binding, Clock, EngineConfig, EngineInner};
 use crate::error::{Failure, Interrupt, PrepareError, UnrunnableKind, UnrunnableTask};
-use crate::exec::{Exec, exceeds};
+use crate::exec::{Exec, ExecInput, exceeds};
 use crate::execution::StopReason;
 pub use crate::execution::{Execution, ExecutionStatus, Outcome};
 use crate::history::{Event, EventDetails, EventSink, History, JsonText};
@@ -391,7 +391,7 @@ impl Engine {
                 .filter(|_| !req.input.is_object())
                 .map(|t| JsonText::from_text(&t).into())
                 .unwrap_or_default(),
-            input: req.input,
+            input: ExecInput::new(req.input),
             mock_calls: Default::default(),
             mocks,
             evaluation_failures: Default::default(),
@@ -598,7 +598,7 @@ async fn execute(
         timeout = timeout.map(|t| Replay::timeout_left(since, t, exec.now()));
     }
     let mut vars = Vars::default();
-    let input = exec.input.clone();
+    let input = exec.take_input();
     enum End {
         Done(Result<(Value, Option<JsonText>), Interrupt>),
         TimedOut,

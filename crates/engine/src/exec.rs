@@ -49,7 +49,8 @@ pub(crate) struct Exec {
     pub(crate) state_machine_name: String,
     pub(crate) role_arn: String,
     pub(crate) start_time: DateTime<Utc>,
-    pub(crate) input: Value,
+    /// The execution input (`$$.Execution.Input`), which the first state takes ([`Exec::take_input`]).
+    pub(crate) input: ExecInput,
     /// The text of `input` in the history: the caller's, kept verbatim (see `StartRequest::input_text`),
     /// or made once when first asked ([`Exec::input_text`]) and shared by `ExecutionStarted` and the
     /// first state's entered event.
@@ -72,6 +73,49 @@ pub(crate) struct Exec {
     pub(crate) test: Option<Arc<TestHooks>>,
     /// Set by [`crate::Execution::terminate`]: the execution ends (ABORTED) at its next state transition.
     pub(crate) terminating: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// An execution's input. Its first state takes the value itself ([`Exec::take_input`]: the states
+/// consume their inputs, so it would otherwise be copied whole for them); a `$$.Execution.Input` read
+/// after that parses it back, once, from its history text ([`Exec::input_text`]), which for an object
+/// input is always its serialization: `serde_json` (with `float_roundtrip`) reads back the value it
+/// wrote. A non-object input's text may be the caller's (`StartRequest::input_text`), and a deep object
+/// would stop at the parser's depth limit: such an input is copied for the first state, as before.
+pub(crate) struct ExecInput {
+    /// The value, until the first state takes it or a read keeps it.
+    given: std::sync::Mutex<Option<Value>>,
+    /// The value as reads see it: moved from `given`, or parsed back from the text.
+    read: std::sync::OnceLock<Value>,
+}
+
+/// The deepest object input whose text is parsed back (`serde_json` stops at 128 nested levels).
+const REPARSED_DEPTH: usize = 64;
+
+impl ExecInput {
+    pub(crate) fn new(v: Value) -> ExecInput {
+        ExecInput { given: std::sync::Mutex::new(Some(v)), read: std::sync::OnceLock::new() }
+    }
+
+    fn given(&self) -> std::sync::MutexGuard<'_, Option<Value>> {
+        self.given.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `f` of the value (`Value::Null` once taken: [`Exec::take_input`] makes the text first).
+    fn with<R>(&self, f: impl FnOnce(&Value) -> R) -> R {
+        if let Some(v) = self.read.get() {
+            return f(v);
+        }
+        f(self.given().as_ref().unwrap_or(&Value::Null))
+    }
+}
+
+/// True when `v` nests at most `limit` arrays and objects deep.
+fn depth_within(v: &Value, limit: usize) -> bool {
+    match v {
+        Value::Array(a) => limit > 0 && a.iter().all(|x| depth_within(x, limit - 1)),
+        Value::Object(m) => limit > 0 && m.values().all(|x| depth_within(x, limit - 1)),
+        _ => true,
+    }
 }
 
 /// The context object of one state, resolved path by path: `$$.Execution.Input…` and
@@ -98,7 +142,7 @@ impl ContextObject for ContextView<'_> {
         let given = exec.test.as_ref().is_some_and(|t| t.context.is_some());
         match (name(0), name(1), name(2)) {
             _ if given => {}
-            (Some("Execution"), Some("Input"), _) => return path.select_from(2, &exec.input),
+            (Some("Execution"), Some("Input"), _) => return path.select_from(2, exec.execution_input()),
             (Some("Execution"), Some("Id"), _) => return leaf(2, Value::String(exec.execution_arn.clone())),
             (Some("Execution"), Some("Name"), _) => {
                 return leaf(2, Value::String(exec.execution_name.clone()));
@@ -218,7 +262,31 @@ impl Exec {
 
     /// The execution input as the history shows it: the caller's text when there is one.
     pub(crate) fn input_text(&self) -> JsonText {
-        self.input_text.get_or_init(|| JsonText::new(&self.input)).clone()
+        self.input_text.get_or_init(|| self.input.with(JsonText::new)).clone()
+    }
+
+    /// The execution input for its first state: the value itself when its text can stand for it later
+    /// (see [`ExecInput`]), else a copy.
+    pub(crate) fn take_input(&self) -> Value {
+        // The text is made while the value is here: reads after this parse it back.
+        let text = self.input_text();
+        if let Some(v) = self.input.read.get() {
+            return v.clone();
+        }
+        let mut given = self.input.given();
+        let movable = given.as_ref().is_some_and(|v| v.is_object() && depth_within(v, REPARSED_DEPTH));
+        match movable {
+            true => given.take().unwrap_or_default(),
+            false => given.clone().unwrap_or_else(|| text.to_value()),
+        }
+    }
+
+    /// `$$.Execution.Input`: the value until the first state takes it, then parsed back from its text.
+    pub(crate) fn execution_input(&self) -> &Value {
+        self.input.read.get_or_init(|| {
+            let given = self.input.given().take();
+            given.unwrap_or_else(|| self.input_text().to_value())
+        })
     }
 
     /// Appends an event after `*prev` and moves the cursor to it (in a resumed execution, an event on
@@ -334,7 +402,7 @@ impl Exec {
             state_machine_name: child.state_machine_name.clone(),
             role_arn: self.role_arn.clone(),
             start_time,
-            input,
+            input: ExecInput::new(input),
             input_text: Default::default(),
             mocks: self.mocks.clone(),
             mock_calls: child.mock_calls.clone(),
@@ -399,7 +467,7 @@ impl Exec {
                 m.insert("RedriveCount".into(), json!(redrives));
             }
             if with_input {
-                m.insert("Input".into(), self.input.clone());
+                m.insert("Input".into(), self.execution_input().clone());
             }
         }
         let mut ctx = JsonMap::new();

@@ -432,7 +432,7 @@ async fn child_execution(
     let (names, child, redriving) = match children.prior.take(index) {
         None => {
             let names = children.names();
-            let child = parent.map_child(&names, input.clone());
+            let child = parent.map_child(&names, input);
             (names, child, false)
         }
         Some(p) => {
@@ -444,7 +444,7 @@ async fn child_execution(
                 crate::replay::Plan::Again(replay) => {
                     let replay = replay.map(Arc::new);
                     let again = replay.is_some();
-                    let child = parent.map_child_from(&names, input.clone(), replay.clone(), p.start_date);
+                    let child = parent.map_child_from(&names, input, replay.clone(), p.start_date);
                     if again {
                         child.history.restore(p.events.clone());
                     }
@@ -495,6 +495,7 @@ async fn child_execution(
         Err(e) => Err(e),
         Ok(_) => {
             let mut vars = Vars::child_of(frozen);
+            let input = child.take_input();
             child
                 .run_scope(&processor.start_at, &processor.states, input, &mut vars, &mut prev, &signal)
                 .await
@@ -514,7 +515,13 @@ async fn child_execution(
     let stop = child.now();
     child.history.push_final(prev, stop, details);
     let record = match keep {
-        true => crate::items::Record::of(Some(&names), child.input.to_string(), child.start_time, stop, &r),
+        true => crate::items::Record::of(
+            Some(&names),
+            child.input_text().as_str().to_owned(),
+            child.start_time,
+            stop,
+            &r,
+        ),
         false => None,
     };
     run.with(|s| {

@@ -3,6 +3,7 @@
 
 mod activities;
 mod conformance;
+mod execution_input;
 mod fake;
 mod history;
 mod history_diff;
