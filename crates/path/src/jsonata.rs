@@ -24,7 +24,8 @@
 //!
 //! What jsonata-rs lacks (and so this module lacks): `$formatNumber`, `$formatBase`, `$formatInteger`,
 //! `$parseInteger`, `$type`, `$sift`, `$spread`, `$shuffle` and the date picture strings of `$fromMillis`
-//! beyond ISO 8601; objects it builds do not keep key order. Numbers are IEEE doubles, as in JSONata.
+//! beyond ISO 8601. Objects keep their members in insertion order, as jsonata-js and AWS do (patched into
+//! jsonata-rs: vendor/jsonata-rs/PATCHED.md). Numbers are IEEE doubles, as in JSONata.
 //!
 //! ```
 //! use serde_json::json;
@@ -526,13 +527,10 @@ fn to_json<'a>(v: &'a JValue<'a>) -> Result<Option<Value>, JsonataError> {
             Value::Array(out)
         }
         JValue::Object(m) => {
-            let mut keys: Vec<_> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::with_capacity(keys.len());
-            for k in keys {
-                if let Some(x) = m.get(k)
-                    && let Some(j) = to_json(x)?
-                {
+            // In the members' order (vendor/jsonata-rs/PATCHED.md: insertion order, as AWS records it).
+            let mut out = Map::with_capacity(m.len());
+            for (k, x) in m.iter() {
+                if let Some(j) = to_json(x)? {
                     out.insert(k.to_string(), j);
                 }
             }
@@ -663,6 +661,44 @@ mod tests {
         assert_eq!(eval("$number('2')"), Ok(Some(json!(2))));
         assert_eq!(eval("$states.input.l"), Ok(Some(json!([1, 2]))));
         assert_eq!(eval("[]"), Ok(Some(json!([]))));
+    }
+
+    /// The keys of an object value, in its order.
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn objects_keep_their_members_in_insertion_order_as_aws_records_them() {
+        // AWS: `$merge([{"hello": "world"}, {"foo": "bar"}])` is `{"hello":"world","foo":"bar"}`
+        // (`test_base_evaluate_expressions__test_merge_with_dynamic_args`, fixtures/conformance-jsonata).
+        let input = json!({"zeta": 1, "alpha": {"b": 1, "a": 2}, "mid": [{"y": 1, "x": 2}]});
+        let states = json!({"input": input});
+        let ata = |src: &str| evaluate(src, &[("states", &states)]).unwrap().unwrap();
+        let out = ata("$merge([{'hello': 'world'}, {'foo': 'bar'}])");
+        assert_eq!(keys(&out), ["hello", "foo"]);
+        // A value handed on keeps the input's order, nested members too.
+        let out = ata("$states.input");
+        assert_eq!(keys(&out), ["zeta", "alpha", "mid"]);
+        assert_eq!(keys(&out["alpha"]), ["b", "a"]);
+        assert_eq!(keys(&out["mid"][0]), ["y", "x"]);
+        assert_eq!(ata("$keys($states.input)"), json!(["zeta", "alpha", "mid"]));
+        assert_eq!(keys(&ata("{'b': 1, 'a': 2, 'c': 3}")), ["b", "a", "c"]);
+        // A key assigned again keeps its place; a removed one leaves the others in theirs.
+        let out = ata("$merge([{'a': 1, 'b': 2, 'c': 3}, {'a': 9}])");
+        assert_eq!(keys(&out), ["a", "b", "c"]);
+        assert_eq!(out["a"], json!(9));
+        let out = ata("$states.input ~> |$|{'new': 1}, ['alpha']|");
+        assert_eq!(keys(&out), ["zeta", "mid", "new"]);
+        assert_eq!(ata("$string({'b': 1, 'a': 2})"), json!(r#"{"b":1,"a":2}"#));
+        // Equality does not depend on the order.
+        assert_eq!(ata("{'x': 1, 'y': [1]} = {'y': [1], 'x': 1}"), json!(true));
+        assert_eq!(ata("{'x': 1} = {'x': 2}"), json!(false));
+        // Grouping keeps the groups in the order they first appear.
+        let items = json!({"input": {"items": [{"k": "q", "v": 1}, {"k": "p", "v": 2}, {"k": "q", "v": 3}]}});
+        let out = evaluate("$states.input.items{k: $sum(v)}", &[("states", &items)]).unwrap().unwrap();
+        assert_eq!(keys(&out), ["q", "p"]);
+        assert_eq!(out, json!({"q": 4, "p": 2}));
     }
 
     #[test]

@@ -312,7 +312,10 @@ impl<'a> Evaluator<'a> {
             pub index: usize,
         }
 
-        let mut groups: HashMap<String, Group> = HashMap::new();
+        // Patched: the groups in the order their keys first appear (jsonata-js builds the result
+        // object in that order; upstream iterated a HashMap).
+        let mut groups: Vec<(String, Group)> = Vec::new();
+        let mut positions: HashMap<String, usize> = HashMap::new();
         let reduce = input.has_flags(ArrayFlags::TUPLE_STREAM);
 
         let input = if input.is_array() && input.is_empty() {
@@ -346,9 +349,9 @@ impl<'a> Evaluator<'a> {
 
                 let key = key.as_str();
 
-                match groups.entry(key.to_string()) {
-                    hash_map::Entry::Occupied(mut entry) => {
-                        let group = entry.get_mut();
+                match positions.entry(key.to_string()) {
+                    hash_map::Entry::Occupied(entry) => {
+                        let group = &mut groups[*entry.get()].1;
                         if group.index != index {
                             return Err(Error::D1009MultipleKeys(char_index, key.to_string()));
                         }
@@ -358,7 +361,8 @@ impl<'a> Evaluator<'a> {
                         )?;
                     }
                     hash_map::Entry::Vacant(entry) => {
-                        entry.insert(Group { data: item, index });
+                        entry.insert(groups.len());
+                        groups.push((key.to_string(), Group { data: item, index }));
                     }
                 };
             }
@@ -366,8 +370,7 @@ impl<'a> Evaluator<'a> {
 
         let result = Value::object(self.arena);
 
-        for key in groups.keys() {
-            let group = groups.get(key).unwrap();
+        for (key, group) in &groups {
             let value = if reduce {
                 let tuple = self.reduce_tuple_stream(char_index, group.data, input, frame)?;
                 let context = tuple.get_entry("@");

@@ -1,6 +1,5 @@
 use base64::Engine;
 use chrono::{TimeZone, Utc};
-use hashbrown::{DefaultHashBuilder, HashMap};
 use rand::Rng;
 use crate::regex_engine::{Range, Regex, SearchError};
 use std::borrow::{Borrow, Cow};
@@ -21,7 +20,7 @@ use crate::{Error, Result};
 
 use super::frame::Frame;
 use super::value::serialize::{DumpFormatter, PrettyFormatter, Serializer};
-use super::value::{ArrayFlags, Value};
+use super::value::{ArrayFlags, ObjectMap, Value};
 use super::Evaluator;
 
 macro_rules! min_args {
@@ -2160,8 +2159,7 @@ fn evaluate_match<'a>(
 
         let groups_val = arena.alloc(Value::Array(group_vec, ArrayFlags::empty()));
 
-        let mut match_obj: HashMap<BumpString, &Value<'a>, DefaultHashBuilder, &Bump> =
-            HashMap::with_capacity_and_hasher_in(3, DefaultHashBuilder::default(), arena);
+        let mut match_obj = ObjectMap::with_capacity_in(3, arena);
         match_obj.insert(key_match.clone(), match_str);
         match_obj.insert(key_index.clone(), index_val);
         match_obj.insert(key_groups.clone(), groups_val);

@@ -5,8 +5,6 @@ use bumpalo::boxed::Box;
 use bumpalo::collections::String as BumpString;
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
-use hashbrown::DefaultHashBuilder;
-use hashbrown::HashMap;
 
 use super::frame::Frame;
 use super::functions::FunctionContext;
@@ -15,12 +13,14 @@ use crate::{Error, Result};
 
 pub mod impls;
 pub mod iterator;
+pub mod object;
 mod range;
 pub mod serialize;
 
 use self::range::Range;
 use self::serialize::{DumpFormatter, PrettyFormatter, Serializer};
 pub use iterator::MemberIterator;
+pub use object::ObjectMap;
 
 bitflags! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,7 +53,7 @@ pub enum Value<'a> {
     String(BumpString<'a>),
     Regex(std::boxed::Box<RegexLiteral>),
     Array(BumpVec<'a, &'a Value<'a>>, ArrayFlags),
-    Object(HashMap<BumpString<'a>, &'a Value<'a>, DefaultHashBuilder, &'a Bump>),
+    Object(ObjectMap<'a>),
     Range(Range<'a>),
     Lambda {
         ast: Box<'a, Ast>,
@@ -130,13 +130,10 @@ impl<'a> Value<'a> {
     }
 
     pub fn object(arena: &Bump) -> &mut Value {
-        arena.alloc(Value::Object(HashMap::new_in(arena)))
+        arena.alloc(Value::Object(ObjectMap::new_in(arena)))
     }
 
-    pub fn object_from<H>(
-        hash: &HashMap<BumpString<'a>, &'a Value<'a>, H, &'a Bump>,
-        arena: &'a Bump,
-    ) -> &'a mut Value<'a> {
+    pub fn object_from(hash: &ObjectMap<'a>, arena: &'a Bump) -> &'a mut Value<'a> {
         let result = Value::object_with_capacity(arena, hash.len());
         if let Value::Object(o) = result {
             o.extend(hash.iter().map(|(k, v)| (k.clone(), *v)));
@@ -145,7 +142,7 @@ impl<'a> Value<'a> {
     }
 
     pub fn object_with_capacity(arena: &Bump, capacity: usize) -> &mut Value {
-        arena.alloc(Value::Object(HashMap::with_capacity_in(capacity, arena)))
+        arena.alloc(Value::Object(ObjectMap::with_capacity_in(capacity, arena)))
     }
 
     pub fn lambda(
@@ -342,7 +339,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn entries(&self) -> hashbrown::hash_map::Iter<'_, BumpString<'a>, &'a Value> {
+    pub fn entries(&self) -> object::Entries<'_, 'a> {
         match self {
             Value::Object(map) => map.iter(),
             _ => panic!("Not an object"),
