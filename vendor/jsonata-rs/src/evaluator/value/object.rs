@@ -59,10 +59,24 @@ impl<'a> ObjectMap<'a> {
         self.members.is_empty()
     }
 
-    fn position(&self, key: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(key);
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Where `key` (whose hash is `hash`) is among the members.
+    fn find(&self, hash: u64, key: &str) -> Option<usize> {
         let members = &self.members;
         self.index.find(hash, |&i| members[i].0.as_str() == key).copied()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.find(self.hash(key), key)
+    }
+
+    /// Indexes member `i`, whose key's hash is `hash`.
+    fn index_member(&mut self, hash: u64, i: usize) {
+        let (members, hasher) = (&self.members, &self.hasher);
+        self.index.insert_unique(hash, i, |&j| hasher.hash_one(members[j].0.as_str()));
     }
 
     pub fn get(&self, key: &str) -> Option<&&'a Value<'a>> {
@@ -71,27 +85,24 @@ impl<'a> ObjectMap<'a> {
 
     /// Sets `key` to `value`: in its place when it is there, else after the last member.
     pub fn insert(&mut self, key: BumpString<'a>, value: &'a Value<'a>) {
-        match self.position(key.as_str()) {
+        let hash = self.hash(key.as_str());
+        match self.find(hash, key.as_str()) {
             Some(i) => self.members[i].1 = value,
             None => {
-                let hash = self.hasher.hash_one(key.as_str());
-                let i = self.members.len();
                 self.members.push((key, value));
-                let (members, hasher) = (&self.members, &self.hasher);
-                self.index.insert_unique(hash, i, |&j| hasher.hash_one(members[j].0.as_str()));
+                self.index_member(hash, self.members.len() - 1);
             }
         }
     }
 
-    /// Removes `key` (the later members move up one place).
+    /// Removes `key` (the later members move up one place, and the index is made again).
     pub fn remove(&mut self, key: &str) {
         let Some(i) = self.position(key) else { return };
         self.members.remove(i);
         self.index.clear();
         for j in 0..self.members.len() {
-            let hash = self.hasher.hash_one(self.members[j].0.as_str());
-            let (members, hasher) = (&self.members, &self.hasher);
-            self.index.insert_unique(hash, j, |&k| hasher.hash_one(members[k].0.as_str()));
+            let hash = self.hash(self.members[j].0.as_str());
+            self.index_member(hash, j);
         }
     }
 
