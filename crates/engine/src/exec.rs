@@ -454,22 +454,22 @@ impl Exec {
         if let Some(r) = s.retry_count {
             state.insert("RetryCount".into(), json!(r));
         }
-        let mut execution = json!({
-            "Id": self.execution_arn,
-            "StartTime": iso(self.start_time),
-            "Name": self.execution_name,
-            "RoleArn": self.role_arn,
-        });
-        if let Value::Object(m) = &mut execution {
-            // An EXPRESS execution (`arn:…:express:…`) cannot be redriven: AWS gives it no RedriveCount.
-            if !self.execution_arn.contains(":express:") {
-                let redrives = self.replay.as_ref().map_or(0, |r| r.redrive_count());
-                m.insert("RedriveCount".into(), json!(redrives));
-            }
-            if with_input {
-                m.insert("Input".into(), self.execution_input().clone());
-            }
+        // AWS's member order: Id, Input, StartTime, Name, RoleArn, RedriveCount
+        // (`context_object/test_context_object__test_input_path`).
+        let mut execution = JsonMap::new();
+        execution.insert("Id".into(), Value::String(self.execution_arn.clone()));
+        if with_input {
+            execution.insert("Input".into(), self.execution_input().clone());
         }
+        execution.insert("StartTime".into(), Value::String(iso(self.start_time)));
+        execution.insert("Name".into(), Value::String(self.execution_name.clone()));
+        execution.insert("RoleArn".into(), Value::String(self.role_arn.clone()));
+        // An EXPRESS execution (`arn:…:express:…`) cannot be redriven: AWS gives it no RedriveCount.
+        if !self.execution_arn.contains(":express:") {
+            let redrives = self.replay.as_ref().map_or(0, |r| r.redrive_count());
+            execution.insert("RedriveCount".into(), json!(redrives));
+        }
+        let execution = Value::Object(execution);
         let mut ctx = JsonMap::new();
         ctx.insert("Execution".into(), execution);
         ctx.insert(

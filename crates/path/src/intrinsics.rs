@@ -357,7 +357,7 @@ mod json {
         Ok(Value::String(serde_json::to_string(a.get(0)).unwrap_or_default()))
     }
 
-    /// `States.JsonMerge`: a shallow merge, the second object winning.
+    /// `States.JsonMerge`: a shallow merge, the second object winning, in hash order.
     pub(super) fn merge(a: &Args<'_>) -> Result<Value, EvalError> {
         a.arity(3, 3)?;
         let (Value::Object(x), Value::Object(y)) = (a.get(0), a.get(1)) else {
@@ -375,9 +375,14 @@ mod json {
                 ));
             }
         }
-        let mut out: Map<String, Value> = x.clone();
-        for (k, v) in y {
-            out.insert(k.clone(), v.clone());
+        // AWS merges into a Java `HashMap` and lists the members in its order (`crate::java_order`;
+        // `intrinsic_functions/test_json_manipulation__test_json_merge_escaped_argument`).
+        let keys: Vec<&String> = x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))).collect();
+        let order = crate::java_order::hash_map_order(keys.iter().map(|k| k.as_str()));
+        let mut out = Map::with_capacity(keys.len());
+        for k in order.into_iter().map(|i| keys[i]) {
+            let v = y.get(k).or_else(|| x.get(k)).cloned().unwrap_or(Value::Null);
+            out.insert(k.clone(), v);
         }
         Ok(Value::Object(out))
     }

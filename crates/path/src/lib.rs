@@ -39,6 +39,7 @@ mod error_name;
 mod eval;
 mod filter;
 mod intrinsics;
+mod java_order;
 pub mod jsonata;
 mod parse;
 mod template;

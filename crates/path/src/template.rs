@@ -310,6 +310,24 @@ fn collect<'t>(t: &'t Template, out: &mut Vec<(&'t str, &'t Expr)>) {
     }
 }
 
+/// The members of an object template in the order AWS builds them (see [`crate::java_order`]): the
+/// fields without a path in the template's order (a nested object with `.$` fields inside among them:
+/// `assign/…BASE_ASSIGN_FROM_INTRINSIC_FUNCTION` records it so), then the `.$` fields in the order of a
+/// Java `HashMap` of their names. They are evaluated in that order too. A template that names one field
+/// twice (`a` and `a.$`) keeps its order, so the later field still wins.
+fn aws_member_order(members: Vec<(Box<str>, Template)>) -> Vec<(Box<str>, Template)> {
+    let mut names = std::collections::HashSet::with_capacity(members.len());
+    if !members.iter().all(|(k, _)| names.insert(k.as_ref())) {
+        return members;
+    }
+    let (paths, mut out): (Vec<_>, Vec<_>) =
+        members.into_iter().partition(|(_, t)| matches!(t, Template::Expr { .. }));
+    let order = crate::java_order::hash_map_order(paths.iter().map(|(k, _)| k.as_ref()));
+    let mut paths: Vec<Option<_>> = paths.into_iter().map(Some).collect();
+    out.extend(order.into_iter().filter_map(|i| paths[i].take()));
+    out
+}
+
 fn parse_at(value: &Value, pointer: &mut String, depth: usize) -> Result<Template, TemplateError> {
     if depth > MAX_TEMPLATE_DEPTH {
         return Err(TemplateError {
@@ -359,7 +377,7 @@ fn parse_at(value: &Value, pointer: &mut String, depth: usize) -> Result<Templat
                 members.push((k.as_str().into(), t));
             }
             if dynamic {
-                Ok(Template::Object(Members::new(members)))
+                Ok(Template::Object(Members::new(aws_member_order(members))))
             } else {
                 Ok(Template::Literal(value.clone()))
             }
@@ -453,6 +471,69 @@ mod tests {
 
     use super::*;
 
+    /// The member names of what `template` builds from `input`, in order.
+    fn built_names(template: Value, input: &Value) -> Vec<String> {
+        let t = Template::parse(&template).unwrap();
+        let out = t.eval(&Scope::input(input)).unwrap();
+        let owned = t.eval_owned(input.clone(), &Scope::input(&Value::Null)).unwrap();
+        assert_eq!(
+            out.as_object().unwrap().keys().collect::<Vec<_>>(),
+            owned.as_object().unwrap().keys().collect::<Vec<_>>()
+        );
+        out.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn templates_build_their_members_in_aws_order() {
+        let input = json!({"a": 1, "b": [2], "c": "3"});
+        // scenarios/test_base_scenarios__test_map_state_legacy_reentrant: a constant before a path, and two
+        // paths in Java `HashMap` order.
+        assert_eq!(
+            built_names(json!({"Iterations": 3, "Values.$": "$.b"}), &input),
+            ["Iterations", "Values"]
+        );
+        assert_eq!(
+            built_names(json!({"Values.$": "$.b", "Iterations": 3}), &input),
+            ["Iterations", "Values"]
+        );
+        assert_eq!(
+            built_names(json!({"Iterations.$": "$.a", "Values.$": "$.b"}), &input),
+            ["Values", "Iterations"]
+        );
+        // scenarios/test_base_scenarios__test_map_state_item_selector__MAP_STATE_ITEM_SELECTOR.
+        assert_eq!(
+            built_names(
+                json!({"original_input.$": "$", "iteration_input_value.$": "$.b", "iteration_index.$": "$.a",
+                       "from_input_constant.$": "$.c", "constant_value": "HelloWorld"}),
+                &input
+            ),
+            [
+                "constant_value",
+                "iteration_input_value",
+                "from_input_constant",
+                "iteration_index",
+                "original_input"
+            ]
+        );
+        // A nested object with paths inside stays with the constants, in the template's order; its own
+        // members follow the same rule (assign/…BASE_ASSIGN_FROM_INTRINSIC_FUNCTION).
+        let t = Template::parse(&json!({"z": {"Values.$": "$.b", "Iterations.$": "$.a", "k": 0},
+                                        "x.$": "$.c", "y": 1}))
+        .unwrap();
+        let out = t.eval(&Scope::input(&input)).unwrap();
+        assert_eq!(out.as_object().unwrap().keys().collect::<Vec<_>>(), ["z", "y", "x"]);
+        assert_eq!(out["z"].as_object().unwrap().keys().collect::<Vec<_>>(), ["k", "Values", "Iterations"]);
+        // A template that names a field twice keeps its order, and its later field wins.
+        assert_eq!(built_names(json!({"Values.$": "$.b", "Values": 0}), &input), ["Values"]);
+        assert_eq!(
+            Template::parse(&json!({"Values.$": "$.b", "Values": 0}))
+                .unwrap()
+                .eval(&Scope::input(&input))
+                .unwrap(),
+            json!({"Values": 0})
+        );
+    }
+
     #[test]
     fn dot_brackets_and_bare_words_in_templates() {
         // ResultSelector / Parameters shapes from deployed definitions.
@@ -539,12 +620,13 @@ mod tests {
     }
 
     #[test]
-    fn objects_keep_the_template_order_and_a_repeated_key_holds_the_later_member() {
+    fn objects_take_aws_member_order_and_a_repeated_key_holds_the_later_member() {
         let input = json!({"a": 1, "b": {"c": 2}});
-        // Unique keys (built from the prototype): the template's order, nested objects included.
+        // Unique keys: the members without `.$` first, in the template's order (a nested object
+        // among them), then the `.$` members in Java HashMap order, at every level.
         let t = Template::parse(&json!({"z.$": "$.a", "m": {"y.$": "$.b.c", "k": 0}, "a": "lit"})).unwrap();
         let out = t.eval(&Scope::input(&input)).unwrap();
-        assert_eq!(serde_json::to_string(&out).unwrap(), r#"{"z":1,"m":{"y":2,"k":0},"a":"lit"}"#);
+        assert_eq!(serde_json::to_string(&out).unwrap(), r#"{"m":{"k":0,"y":2},"a":"lit","z":1}"#);
         assert_eq!(t.eval_owned(input.clone(), &Scope::input(&Value::Null)).unwrap(), out);
         // `a` and `a.$`: one key, in its first place, holding the later member's value.
         for (template, text) in [
@@ -596,10 +678,16 @@ mod tests {
     #[test]
     fn owned_evaluation_fails_like_eval_and_in_the_same_order() {
         let input = json!({"a": 1, "s": "t"});
-        // The first failing member in the template's order, whether it moves or not.
-        let e = same_as_eval(json!({"x.$": "$.missing", "y.$": "States.MathAdd($.s, 1)"}), input.clone());
-        assert!(e.unwrap_err().contains("'$.missing' specified for the field 'x.$' could not be found"));
-        let e = same_as_eval(json!({"y.$": "States.MathAdd($.s, 1)", "x.$": "$.missing"}), input.clone());
+        // The first failing member in AWS's member order (`x` hashes before `y`), whatever the
+        // template's order and whether it moves or not.
+        for template in [
+            json!({"x.$": "$.missing", "y.$": "States.MathAdd($.s, 1)"}),
+            json!({"y.$": "States.MathAdd($.s, 1)", "x.$": "$.missing"}),
+        ] {
+            let e = same_as_eval(template, input.clone());
+            assert!(e.unwrap_err().contains("'$.missing' specified for the field 'x.$' could not be found"));
+        }
+        let e = same_as_eval(json!({"b.$": "States.MathAdd($.s, 1)", "x.$": "$.missing"}), input.clone());
         assert!(e.unwrap_err().contains("States.MathAdd"));
         let e = same_as_eval(json!({"x.$": "$.a.b"}), input.clone());
         assert!(e.unwrap_err().contains("could not be found in the input '{\"a\":1,\"s\":\"t\"}'"));

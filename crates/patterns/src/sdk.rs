@@ -84,6 +84,12 @@ pub fn insert_sdk_metadata(response: &mut Map<String, Value>, http: &SdkHttp<'_>
     header("Content-Length", &length);
     header("Date", &date);
     header("Content-Type", http.content_type);
+    // AWS lists `AllHttpHeaders` in a Java `HashMap`'s order (as put above) and `HttpHeaders` by name,
+    // ignoring case, as a `TreeMap(CASE_INSENSITIVE_ORDER)` does (`../shared/recorded/callback.history.json`,
+    // `test_sync_with_task_token`).
+    let mut sorted: Vec<(String, Value)> = one.into_iter().collect();
+    sorted.sort_by_key(|(name, _)| name.to_ascii_lowercase());
+    let one: Map<String, Value> = sorted.into_iter().collect();
     // Moved in, not copied (as `json!` would copy them).
     let mut meta = Map::with_capacity(3);
     meta.insert("AllHttpHeaders".into(), Value::Object(all));
@@ -113,6 +119,15 @@ mod tests {
         assert_eq!(meta["HttpHeaders"]["Content-Length"], "161");
         assert_eq!(meta["HttpHeaders"]["Date"], "Sun, 01 Dec 2024 00:00:00 GMT");
         assert_eq!(meta["HttpStatusCode"], 200);
+        let names = |o: &Value| o.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            names(&meta["AllHttpHeaders"]),
+            ["x-amzn-RequestId", "connection", "Content-Length", "Date", "Content-Type"]
+        );
+        assert_eq!(
+            names(&meta["HttpHeaders"]),
+            ["connection", "Content-Length", "Content-Type", "Date", "x-amzn-RequestId"]
+        );
         assert_eq!(m["SdkResponseMetadata"], json!({"RequestId": "r-1"}));
         let id = request_id();
         assert_eq!((id.len(), &id[14..15]), (36, "4"));

@@ -263,6 +263,9 @@ fn test_run_task_sync_raise_failure_on_local() {
         container.insert("ImageDigest".into(), json!("<image_digest:1>"));
         container.insert("Reason".into(), json!(reason));
         container.remove("RuntimeId");
+        // Where AWS lists them: ECS's task descriptions name their members in alphabetical order.
+        container.sort_keys();
+        task.sort_keys();
     }
     rerun_ecs_on(test, &events, "arn:aws:states:::ecs:runTask.sync", "local", &json!([program]), &[]);
 }

@@ -63,27 +63,6 @@ fn same(a: &Value, b: &Value) -> bool {
     sfn_path::json_eq(a, b)
 }
 
-/// The path to the first object whose members are in another order in `b` than in `a` (`run.py` compares
-/// parsed JSON, which cannot see it; a user diffing the texts can).
-fn order_differs(a: &Value, b: &Value, at: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            if x.len() == y.len() && !x.keys().eq(y.keys()) {
-                return Some(format!(
-                    "{at}: members {:?} != {:?}",
-                    y.keys().collect::<Vec<_>>(),
-                    x.keys().collect::<Vec<_>>()
-                ));
-            }
-            x.iter().find_map(|(k, v)| y.get(k).and_then(|w| order_differs(v, w, &format!("{at}/{k}"))))
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.iter().zip(y).enumerate().find_map(|(i, (v, w))| order_differs(v, w, &format!("{at}/{i}")))
-        }
-        _ => None,
-    }
-}
-
 /// What one case gave: its outcome against AWS's, and (where AWS's history is recorded) the history
 /// differences (empty: identical).
 struct Checked {
@@ -91,18 +70,14 @@ struct Checked {
     history: Option<Vec<String>>,
 }
 
-async fn check(case: &Value, member_order: bool) -> Checked {
+async fn check(case: &Value) -> Checked {
     let mut history = None;
-    let outcome = run_case(case, &mut history, member_order).await;
+    let outcome = run_case(case, &mut history).await;
     Checked { outcome, history }
 }
 
-/// `member_order`: the output's objects must list their members in AWS's order too.
-async fn run_case(
-    case: &Value,
-    history_diffs: &mut Option<Vec<String>>,
-    member_order: bool,
-) -> Result<(), String> {
+/// The output's objects must list their members in AWS's order too.
+async fn run_case(case: &Value, history_diffs: &mut Option<Vec<String>>) -> Result<(), String> {
     let def = serde_json::to_vec(&case["definition"]).unwrap();
     let machine = sfn_asl::parse(&def).map_err(|d| format!("invalid definition: {d:?}"))?;
     let engine = Engine::builder().build();
@@ -141,7 +116,7 @@ async fn run_case(
         if !same(&want, &have) {
             return Err(format!("output {have} != {want}"));
         }
-        if let Some(d) = order_differs(&want, &have, "").filter(|_| member_order) {
+        if let Some(d) = crate::history_diff::order_differs(&want, &have, "") {
             return Err(format!("output member order {d}"));
         }
     } else {
@@ -171,13 +146,13 @@ struct DirReport {
     clippy::print_stdout,
     reason = "the report line `histories: N identical, N differ`, as run.py prints it"
 )]
-async fn run_dir(dir: &str, member_order: bool) -> DirReport {
+async fn run_dir(dir: &str) -> DirReport {
     let files = json_files(&fixtures().join(dir));
     let mut report = DirReport { cases: files.len(), failures: Vec::new(), identical: 0, differ: Vec::new() };
     for f in &files {
         let case: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
         let id = case["id"].as_str().unwrap_or_default().to_owned();
-        let checked = check(&case, member_order).await;
+        let checked = check(&case).await;
         if let Err(why) = checked.outcome {
             report.failures.push(format!("FAIL {id}: {why}"));
         }
@@ -221,13 +196,9 @@ fn assert_report(r: &DirReport, cases: usize, histories: usize, floor: usize) {
 
 #[tokio::test(start_paused = true)]
 async fn every_recorded_jsonpath_execution_matches_aws() {
-    // Not the member order: AWS's JSONPath outputs list an object's members in an order that follows no
-    // rule we know — neither the template's, nor sorted, nor Java's `HashMap` order (an ItemSelector of
-    // `constant_value, iteration_input_value, from_input_constant, iteration_index, original_input` comes out
-    // as `original_input, iteration_input_value, iteration_index, from_input_constant, constant_value` in
-    // `scenarios/test_base_scenarios__test_map_state_item_selector__MAP_STATE_ITEM_SELECTOR`); 10 of the
-    // 559 outputs differ from ours in it.
-    let r = run_dir("conformance", false).await;
+    // And the member order, in outputs and history payloads: AWS builds a template's `.$` fields and
+    // `States.JsonMerge`'s result in a Java `HashMap` (sfn-path's `java_order`).
+    let r = run_dir("conformance").await;
     assert_report(&r, 559, 193, JSONPATH_HISTORIES_IDENTICAL);
 }
 
@@ -235,6 +206,6 @@ async fn every_recorded_jsonpath_execution_matches_aws() {
 async fn every_recorded_jsonata_execution_matches_aws() {
     // And the member order: AWS keeps JSONata's (insertion order: `$merge([{"hello": …}, {"foo": …}])` is
     // `{"hello":…,"foo":…}` in `evaluate_jsonata/test_base_evaluate_expressions__test_merge_with_dynamic_args`).
-    let r = run_dir("conformance-jsonata", true).await;
+    let r = run_dir("conformance-jsonata").await;
     assert_report(&r, 74, 74, JSONATA_HISTORIES_IDENTICAL);
 }

@@ -284,6 +284,27 @@ fn vdiff(rec: &Value, got: &Value, path: &str, out: &mut Vec<String>, masks: &mu
     }
 }
 
+/// The path to the first object whose members are in another order in `b` than in `a` (`run.py` compares
+/// parsed JSON, which cannot see it; a user diffing the texts can).
+pub(crate) fn order_differs(a: &Value, b: &Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            if x.len() == y.len() && !x.keys().eq(y.keys()) {
+                return Some(format!(
+                    "{at}: members AWS {:?} vs sfn {:?}",
+                    x.keys().collect::<Vec<_>>(),
+                    y.keys().collect::<Vec<_>>()
+                ));
+            }
+            x.iter().find_map(|(k, v)| y.get(k).and_then(|w| order_differs(v, w, &format!("{at}/{k}"))))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.iter().zip(y).enumerate().find_map(|(i, (v, w))| order_differs(v, w, &format!("{at}/{i}")))
+        }
+        _ => None,
+    }
+}
+
 /// One field of an `…EventDetails` object (or one value of `assignedVariables`).
 fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<String>, masks: &mut Masks) {
     if name.ends_with("Details") || OBJECT_FIELDS.contains(&name) {
@@ -311,7 +332,13 @@ fn field_diff(name: &str, rec: &Value, got: &Value, path: &str, out: &mut Vec<St
     } else if let Value::String(g) = got {
         // The API sends JSON text; the snapshot recorded it parsed.
         match serde_json::from_str::<Value>(g) {
-            Ok(parsed) => vdiff(rec, &parsed, path, out, masks),
+            Ok(parsed) => {
+                vdiff(rec, &parsed, path, out, masks);
+                // A user diffing the texts sees the member order too.
+                if let Some(d) = order_differs(rec, &parsed, path) {
+                    out.push(format!("member order {d}"));
+                }
+            }
             Err(_) => out.push(format!(
                 "{path}: AWS JSON {}, sfn text that is not JSON {:?}",
                 short(rec, 80),
