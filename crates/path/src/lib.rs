@@ -10,6 +10,11 @@
 //! `.$` template keys) and AWS's exact results (indefinite paths always produce arrays, Jayway's error
 //! wording, Java's rounding and `toString` in intrinsics). No general JsonPath crate reproduces them.
 //!
+//! Objects AWS builds itself list their members as AWS's JVM does: a template's fields without `.$` in the
+//! definition's order, then its `.$` fields in `java.util.HashMap` order of their names, and
+//! `States.JsonMerge`'s result in that order too (`java_order.rs`, OpenJDK's `HashMap` modelled and checked
+//! against OpenJDK 17). Data a state machine reads keeps its members' order.
+//!
 //! It also holds [`ErrorName`], the table of ASL error names (`States.Timeout`, …) and the Retry/Catch
 //! matching rule, because every crate above needs it and this one is below them all.
 //!
