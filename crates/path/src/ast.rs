@@ -508,10 +508,11 @@ pub enum Expr {
     Call(Call),
 }
 
-/// The members of an object template, in order (a key may come twice: `a` and `a.$`, the later one
-/// wins), with the object they build as a prototype when no key repeats: cloning it copies the keys'
-/// hashes, where building the object member by member hashes every key again (serde_json's ordered map
-/// hashes with SipHash).
+/// The members of an object template, in the order AWS builds them when no key repeats (the fields
+/// without `.$` first, then the `.$` fields in Java `HashMap` order: `java_order.rs`), in the template's
+/// order otherwise (a key may come twice: `a` and `a.$`, the later one wins), with the object they build
+/// as a prototype when no key repeats: cloning it copies the keys' hashes, where building the object
+/// member by member hashes every key again (serde_json's ordered map hashes with SipHash).
 #[derive(Debug, Clone)]
 pub struct Members {
     list: Vec<(Box<str>, Template)>,
@@ -520,14 +521,19 @@ pub struct Members {
 }
 
 impl Members {
-    /// The members, in order.
+    /// The members of a template's object, put in the order AWS builds them unless a key repeats.
     pub fn new(list: Vec<(Box<str>, Template)>) -> Members {
+        let order = crate::template::aws_member_order(&list);
         let mut prototype = serde_json::Map::with_capacity(list.len());
-        for (k, _) in &list {
-            prototype.insert(String::from(k.as_ref()), Value::Null);
+        for &k in &order {
+            prototype.insert(String::from(list[k].0.as_ref()), Value::Null);
         }
-        let prototype = (prototype.len() == list.len()).then_some(prototype);
-        Members { list, prototype }
+        if prototype.len() < list.len() {
+            return Members { list, prototype: None };
+        }
+        let mut slots: Vec<Option<_>> = list.into_iter().map(Some).collect();
+        let list = order.into_iter().filter_map(|k| slots[k].take()).collect();
+        Members { list, prototype: Some(prototype) }
     }
 
     /// The object with every key once (in the members' order) and null values, when no key repeats.

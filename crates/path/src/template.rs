@@ -310,22 +310,16 @@ fn collect<'t>(t: &'t Template, out: &mut Vec<(&'t str, &'t Expr)>) {
     }
 }
 
-/// The members of an object template in the order AWS builds them (see [`crate::java_order`]): the
-/// fields without a path in the template's order (a nested object with `.$` fields inside among them:
-/// `assign/…BASE_ASSIGN_FROM_INTRINSIC_FUNCTION` records it so), then the `.$` fields in the order of a
-/// Java `HashMap` of their names. They are evaluated in that order too. A template that names one field
-/// twice (`a` and `a.$`) keeps its order, so the later field still wins.
-fn aws_member_order(members: Vec<(Box<str>, Template)>) -> Vec<(Box<str>, Template)> {
-    let mut names = std::collections::HashSet::with_capacity(members.len());
-    if !members.iter().all(|(k, _)| names.insert(k.as_ref())) {
-        return members;
-    }
-    let (paths, mut out): (Vec<_>, Vec<_>) =
-        members.into_iter().partition(|(_, t)| matches!(t, Template::Expr { .. }));
-    let order = crate::java_order::hash_map_order(paths.iter().map(|(k, _)| k.as_ref()));
-    let mut paths: Vec<Option<_>> = paths.into_iter().map(Some).collect();
-    out.extend(order.into_iter().filter_map(|i| paths[i].take()));
-    out
+/// The positions of an object template's members in the order AWS builds them (see
+/// [`crate::java_order`]): the fields without a path in the template's order (a nested object with `.$`
+/// fields inside among them: `assign/…BASE_ASSIGN_FROM_INTRINSIC_FUNCTION` records it so), then the `.$`
+/// fields in the order of a Java `HashMap` of their names. They are evaluated in that order too.
+pub(crate) fn aws_member_order(members: &[(Box<str>, Template)]) -> Vec<usize> {
+    let is_path = |k: &usize| matches!(members[*k].1, Template::Expr { .. });
+    let (paths, mut order): (Vec<usize>, Vec<usize>) = (0..members.len()).partition(is_path);
+    let hashed = crate::java_order::hash_map_order(paths.iter().map(|&k| members[k].0.as_ref()));
+    order.extend(hashed.into_iter().map(|i| paths[i]));
+    order
 }
 
 fn parse_at(value: &Value, pointer: &mut String, depth: usize) -> Result<Template, TemplateError> {
@@ -377,7 +371,7 @@ fn parse_at(value: &Value, pointer: &mut String, depth: usize) -> Result<Templat
                 members.push((k.as_str().into(), t));
             }
             if dynamic {
-                Ok(Template::Object(Members::new(aws_member_order(members))))
+                Ok(Template::Object(Members::new(members)))
             } else {
                 Ok(Template::Literal(value.clone()))
             }

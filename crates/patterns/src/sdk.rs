@@ -88,7 +88,7 @@ pub fn insert_sdk_metadata(response: &mut Map<String, Value>, http: &SdkHttp<'_>
     // ignoring case, as a `TreeMap(CASE_INSENSITIVE_ORDER)` does (`../shared/recorded/callback.history.json`,
     // `test_sync_with_task_token`).
     let mut sorted: Vec<(String, Value)> = one.into_iter().collect();
-    sorted.sort_by_key(|(name, _)| name.to_ascii_lowercase());
+    sorted.sort_by_cached_key(|(name, _)| name.to_ascii_lowercase());
     let one: Map<String, Value> = sorted.into_iter().collect();
     // Moved in, not copied (as `json!` would copy them).
     let mut meta = Map::with_capacity(3);
